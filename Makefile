@@ -1,0 +1,113 @@
+# myctr: build, test, benchmark, demo, install.
+#
+# On a fresh Debian/Ubuntu machine, as root:  make demo  and  make test
+# (both install what they need with apt-get and create the test users).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO ?= go
+# urfave_cli_no_docs drops the man-page generator and its package init, which
+# every re-executed stage of myctr would otherwise pay for.
+GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+POLKIT_ACTIONS_DIR ?= /usr/share/polkit-1/actions
+SYSTEMD_UNIT_DIR ?= /usr/lib/systemd/system
+DBUS_DIR ?= /usr/share/dbus-1
+
+RESULTS := bin/test-results
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+
+.PHONY: all build test test-unit test-integration bench demo lint install clean
+
+all: build
+
+build:
+	mkdir -p bin
+	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr ./cmd/myctr
+	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
+	chmod 0755 bin bin/myctr bin/myctr-helper
+
+# test: unit tests, then integration tests (even when unit tests failed),
+# then one summary line "N passed, N failed, N skipped" and the skip reasons.
+# Exits non-zero when anything failed.
+test:
+	rm -rf $(RESULTS)
+	mkdir -p $(RESULTS)
+	$(if $(IS_ROOT),tests/setup/deps.sh)
+	@st=0; \
+	$(MAKE) --no-print-directory test-unit NO_SUMMARY=1 || st=1; \
+	$(MAKE) --no-print-directory test-integration NO_SUMMARY=1 || st=1; \
+	echo; echo "=== summary"; \
+	tests/setup/summarize.sh $(RESULTS)/unit.json $(RESULTS)/integration.json || st=1; \
+	exit $$st
+
+# test-unit: go test ./... (integration tests carry the "integration" build
+# tag and are not part of it). Needs no root.
+test-unit:
+	@mkdir -p $(RESULTS)
+	@if ! command -v jq >/dev/null; then \
+		echo "jq is not installed: plain go test, no summary (tests/setup/deps.sh installs jq)"; \
+		exec $(GO) test ./...; \
+	fi; \
+	st=0; \
+	$(GO) test -json ./... 2>&1 | tee $(RESULTS)/unit.json \
+		| jq --unbuffered -R -j 'fromjson? // {Action: "output", Output: (. + "\n")} | select(.Action == "output" or .Action == "build-output") | .Output' \
+		|| st=1; \
+	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/unit.json || st=1; fi; \
+	exit $$st
+
+# test-integration: the real binaries as a real non-root user (myctr-test
+# when run as root, which also installs packages and creates the users).
+test-integration: build
+	@st=0; \
+	tests/setup/run-integration.sh $(RESULTS)/integration.json || st=1; \
+	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/integration.json || st=1; fi; \
+	exit $$st
+
+bench:
+	tests/bench/run.sh
+
+demo:
+	tests/demo/demo.sh
+
+lint:
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./tests/...
+
+# install: PREFIX=/usr for a distribution package. The helper goes to
+# libexec (only D-Bus activation starts it); .service files in systemd/ go to
+# the D-Bus activation directory or the systemd unit directory depending on
+# what they are, .conf files that are D-Bus bus policies to dbus-1/system.d.
+install: build
+	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
+	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
+	for f in polkit/*.policy; do \
+		[ -e "$$f" ] || continue; \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(POLKIT_ACTIONS_DIR)/$$(basename "$$f")"; \
+	done
+	for f in systemd/*.service; do \
+		[ -e "$$f" ] || continue; \
+		if grep -q '^\[D-BUS Service\]' "$$f"; then \
+			install -D -m 0644 "$$f" "$(DESTDIR)$(DBUS_DIR)/system-services/$$(basename "$$f")"; \
+		else \
+			install -D -m 0644 "$$f" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename "$$f")"; \
+		fi; \
+	done
+	for f in systemd/*.conf; do \
+		[ -e "$$f" ] || continue; \
+		if grep -q '<busconfig' "$$f"; then \
+			install -D -m 0644 "$$f" "$(DESTDIR)$(DBUS_DIR)/system.d/$$(basename "$$f")"; \
+		else \
+			install -D -m 0644 "$$f" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/myctr-helper.service.d/$$(basename "$$f")"; \
+		fi; \
+	done
+
+clean:
+	rm -rf bin

@@ -1,0 +1,30 @@
+// Command myctr runs containers without root. The same binary is also the
+// container's init, the exec stage, the monitor of detached containers and
+// the worker that runs inside the user's user namespace: those internal
+// stages are chosen by an environment variable that only myctr sets, before
+// the command line is parsed.
+package main
+
+import (
+	"os"
+
+	"github.com/myctr/myctr/frontend/cli"
+	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/nsexec"
+)
+
+func main() {
+	switch os.Getenv(nsexec.EnvStage) {
+	case nsexec.StageInit:
+		nsexec.Init()
+	case nsexec.StageExec:
+		nsexec.Exec()
+	case nsexec.StageSignal:
+		os.Exit(nsexec.Signal())
+	case nsexec.StageUserNS:
+		os.Exit(cli.UserNSMain())
+	case nsexec.StageMonitor:
+		os.Exit(container.MonitorMain(os.Args[1:]))
+	}
+	os.Exit(cli.Run(os.Args, os.Stderr))
+}

@@ -1,0 +1,14 @@
+package archive
+
+import "errors"
+
+var (
+	// ErrUnsafePath is returned for an entry whose name, or whose hardlink
+	// target, lies outside the destination directory ("../x"), and for an
+	// entry that would replace the destination directory itself.
+	ErrUnsafePath = errors.New("path escapes the destination directory")
+
+	// ErrBadWhiteout is returned for a whiteout entry that names nothing
+	// (".wh.", ".wh..", ".wh...").
+	ErrBadWhiteout = errors.New("invalid whiteout entry")
+)

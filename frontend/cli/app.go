@@ -1,0 +1,198 @@
+// Package cli is myctr's command line: one file per verb, flags in, one
+// call into the packages that do the work, errors out as "Error:" and
+// "Hint:" lines with Podman's exit codes. It holds no logic of its own.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// Version is set by the linker.
+var Version = "0.1.0-dev"
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error // nil: exit quietly with code
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode makes err exit with code.
+func withCode(code int, err error) error { return &exitError{code, err} }
+
+// hinted is an error with a line telling the user what to do.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h *hinted) Error() string { return h.err.Error() }
+func (h *hinted) Unwrap() error { return h.err }
+
+func hint(err error, format string, args ...any) error {
+	return &hinted{err, fmt.Sprintf(format, args...)}
+}
+
+// App builds the command line.
+func App() *cli.App {
+	return &cli.App{
+		Name:                      "myctr",
+		Usage:                     "run containers without root",
+		Version:                   Version,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		UseShortOptionHandling:    true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "where images and containers are kept", EnvVars: []string{"MYCTR_ROOT"}},
+			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
+		},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
+		Commands: []*cli.Command{
+			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
+			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
+			execCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// Run runs the command line and returns the process exit code.
+func Run(args []string, stderr io.Writer) int {
+	app := App()
+	for _, c := range app.Commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = app.OnUsageError
+		}
+		c.UseShortOptionHandling = true
+	}
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	code := 125
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
+		}
+	}
+	fmt.Fprintf(stderr, "Error: %v\n", err)
+	var h *hinted
+	if errors.As(err, &h) {
+		fmt.Fprintf(stderr, "Hint: %s\n", h.hint)
+	}
+	return code
+}
+
+func dirs(ctx *cli.Context) container.Dirs {
+	d := container.DefaultDirs()
+	if r := ctx.String("root"); r != "" {
+		d.Root = r
+	}
+	if r := ctx.String("runroot"); r != "" {
+		d.RunRoot = r
+	}
+	return d
+}
+
+func openContainers(ctx *cli.Context) (*container.Store, error) {
+	s, err := container.OpenStore(dirs(ctx))
+	if err != nil {
+		return nil, hint(err, "set XDG_DATA_HOME and XDG_RUNTIME_DIR to writable directories, or pass --root and --runroot")
+	}
+	return s, nil
+}
+
+func openImages(ctx *cli.Context) (*image.Store, error) {
+	d := dirs(ctx)
+	if err := d.Ensure(); err != nil {
+		return nil, err
+	}
+	return image.Open(d.Storage(), usernsUnpacker{})
+}
+
+// mapping returns the user's id mapping, warning once when there is no
+// subordinate range.
+func mapping() (*userns.Mapping, error) {
+	m, err := userns.Current()
+	if err != nil {
+		return nil, err
+	}
+	if !m.HasRange() {
+		name := os.Getenv("USER")
+		if name == "" {
+			name = fmt.Sprint(m.UID)
+		}
+		fmt.Fprintf(os.Stderr, "Warning: no subordinate ids for %s in /etc/subuid and /etc/subgid: the container maps only uid 0\n", name)
+		fmt.Fprintf(os.Stderr, "Hint: as root, run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s\n", name)
+	}
+	return m, nil
+}
+
+// explain adds a hint to the errors whose fix we know.
+func explain(err error) error {
+	var me *userns.MapperError
+	switch {
+	case errors.Is(err, userns.ErrNoMapper):
+		return hint(err, "install newuidmap and newgidmap: apt-get install uidmap")
+	case errors.As(err, &me):
+		return hint(err, "%s must be setuid root (or carry cap_setuid/cap_setgid), and /etc/subuid and /etc/subgid must give your user a range", me.Tool)
+	case errors.Is(err, image.ErrImageUnknown):
+		return hint(err, "list images with `myctr images`, or add one with `myctr import ROOTFS.tar NAME`")
+	case errors.Is(err, container.ErrNotFound):
+		return hint(err, "list containers with `myctr ps -a`")
+	}
+	return err
+}
+
+// lookup finds one container by name or id prefix.
+func lookup(s *container.Store, ref string) (*container.Container, error) {
+	c, err := s.Lookup(ref)
+	if err != nil {
+		return nil, explain(err)
+	}
+	c.Refresh()
+	return c, nil
+}
+
+// each runs f on every named container and reports every failure.
+func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) error) error {
+	if ctx.NArg() == 0 {
+		return withCode(125, errors.New("requires at least one container name or id"))
+	}
+	s, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	var failed error
+	for _, ref := range ctx.Args().Slice() {
+		c, err := lookup(s, ref)
+		if err == nil {
+			err = f(s, c)
+		}
+		if err != nil {
+			if failed != nil {
+				fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+			}
+			failed = err
+		}
+	}
+	return failed
+}

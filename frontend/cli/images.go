@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/image"
+)
+
+func importCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "make an image from a root filesystem tarball (- for stdin)",
+		ArgsUsage: "TARBALL NAME[:TAG]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "history comment"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() != 2 {
+				return withCode(125, errors.New("requires a tarball and an image name: myctr import TARBALL NAME[:TAG]"))
+			}
+			var r io.Reader = os.Stdin
+			if p := ctx.Args().Get(0); p != "-" {
+				f, err := os.Open(p)
+				if err != nil {
+					return fmt.Errorf("open tarball: %w", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			s, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			img, err := s.Import(r, ctx.Args().Get(1), image.ImportOptions{Cmd: []string{"/bin/sh"}, Message: ctx.String("message")})
+			if err != nil {
+				return explain(err)
+			}
+			fmt.Println(img.ID)
+			return nil
+		},
+	}
+}
+
+type imageEntry struct {
+	Id      string
+	Names   []string
+	Digest  string
+	Created time.Time
+	Size    int64
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.3g %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func imagesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "images",
+		Usage: "list images",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output"},
+		},
+		Action: func(ctx *cli.Context) error {
+			s, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			list, err := s.List()
+			if err != nil {
+				return err
+			}
+			if ctx.Bool("quiet") {
+				for _, img := range list {
+					fmt.Println(img.ID[:12])
+				}
+				return nil
+			}
+			if ctx.String("format") == "json" {
+				out := []imageEntry{}
+				for _, img := range list {
+					out = append(out, imageEntry{Id: img.ID, Names: img.Names, Digest: img.Digest.String(), Created: img.Created, Size: img.Size})
+				}
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			for _, img := range list {
+				names := img.Names
+				if len(names) == 0 {
+					names = []string{"<none>:<none>"}
+				}
+				for _, n := range names {
+					repo, tag := n, "<none>"
+					if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+						repo, tag = n[:i], n[i+1:]
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", repo, tag, img.ID[:12], humanDuration(time.Since(img.Created)), humanSize(img.Size))
+				}
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func rmiCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rmi",
+		Usage:     "remove images",
+		ArgsUsage: "IMAGE...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove even if containers use it"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() == 0 {
+				return withCode(125, errors.New("requires at least one image"))
+			}
+			s, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			cs, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			ctrs, err := cs.List()
+			if err != nil {
+				return err
+			}
+			var failed error
+			for _, ref := range ctx.Args().Slice() {
+				img, err := s.Lookup(ref)
+				if err == nil && !ctx.Bool("force") {
+					for _, c := range ctrs {
+						if c.Image == img.ID {
+							err = fmt.Errorf("image %s is in use by container %s", ref, c.Name)
+							err = hint(err, "remove the container first (myctr rm %s), or use rmi -f", c.Name)
+							break
+						}
+					}
+				}
+				if err == nil {
+					var names []string
+					var id string
+					names, id, err = s.Remove(ref, ctx.Bool("force"))
+					for _, n := range names {
+						fmt.Println("Untagged: " + n)
+					}
+					if err == nil && id != "" {
+						fmt.Println("Deleted: " + id)
+					}
+				}
+				if err != nil {
+					if failed != nil {
+						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+					}
+					failed = explain(err)
+				}
+			}
+			return failed
+		},
+	}
+}

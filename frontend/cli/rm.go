@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+)
+
+func rmCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Usage:     "remove containers",
+		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container first"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every container"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.Bool("all") {
+				s, err := openContainers(ctx)
+				if err != nil {
+					return err
+				}
+				all, err := s.List()
+				if err != nil {
+					return err
+				}
+				var failed error
+				for _, c := range all {
+					if err := s.Remove(c, ctx.Bool("force")); err != nil {
+						failed = err
+						continue
+					}
+					fmt.Println(c.ID)
+				}
+				s.SweepRemoved()
+				return failed
+			}
+			return each(ctx, func(s *container.Store, c *container.Container) error {
+				if err := s.Remove(c, ctx.Bool("force")); err != nil {
+					return err
+				}
+				fmt.Println(c.ID)
+				return nil
+			})
+		},
+	}
+}

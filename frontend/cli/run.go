@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+)
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"},
+		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
+		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&cli.StringFlag{Name: "name", Usage: "container name"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE, or KEY to copy it from here)"},
+		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
+		&cli.StringFlag{Name: "hostname", Usage: "container host name"},
+		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount HOST-DIR:CONTAINER-DIR[:ro]"},
+		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at PATH[:OPTIONS]"},
+		&cli.BoolFlag{Name: "read-only", Usage: "mount the root filesystem read-only"},
+		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
+		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
+		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
+		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "none", Usage: "network mode: none or host"},
+	}
+}
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a command in a new container",
+		ArgsUsage: "IMAGE [COMMAND [ARG...]]",
+		Flags:     runFlags(),
+		Action:    runAction,
+	}
+}
+
+// envFromArgs expands -e KEY (copied from our environment) and reads
+// --env-file files (KEY=VALUE lines, # comments).
+func envFromArgs(ctx *cli.Context) ([]string, error) {
+	var env []string
+	for _, file := range ctx.StringSlice("env-file") {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("read env file: %w", err)
+		}
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if k, _, ok := strings.Cut(line, "="); ok && k != "" {
+				env = append(env, line)
+			} else if v, ok := os.LookupEnv(line); ok {
+				env = append(env, line+"="+v)
+			} else if k == "" {
+				f.Close()
+				return nil, fmt.Errorf("%s:%d: empty variable name", file, n)
+			}
+		}
+		f.Close()
+	}
+	for _, e := range ctx.StringSlice("env") {
+		k, _, ok := strings.Cut(e, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid environment variable %q", e)
+		}
+		if !ok {
+			if v, found := os.LookupEnv(k); found {
+				e = k + "=" + v
+			} else {
+				continue
+			}
+		}
+		env = append(env, e)
+	}
+	return env, nil
+}
+
+func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
+	if ctx.NArg() < 1 {
+		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
+	}
+	network := ctx.String("network")
+	switch network {
+	case "none", "host":
+	default:
+		return nil, hint(fmt.Errorf("network mode %q is not supported", network), "use --network none or --network host")
+	}
+	o := &container.CreateOptions{
+		Name:        ctx.String("name"),
+		Command:     ctx.Args().Slice()[1:],
+		Workdir:     ctx.String("workdir"),
+		User:        ctx.String("user"),
+		Hostname:    ctx.String("hostname"),
+		Volumes:     ctx.StringSlice("volume"),
+		Tmpfs:       ctx.StringSlice("tmpfs"),
+		ReadOnly:    ctx.Bool("read-only"),
+		CapAdd:      ctx.StringSlice("cap-add"),
+		CapDrop:     ctx.StringSlice("cap-drop"),
+		Network:     network,
+		Tty:         ctx.Bool("tty"),
+		Interactive: ctx.Bool("interactive"),
+		Remove:      ctx.Bool("rm"),
+	}
+	if ctx.IsSet("entrypoint") {
+		ep := ctx.String("entrypoint")
+		o.Entrypoint = &ep
+	}
+	for _, so := range ctx.StringSlice("security-opt") {
+		switch so {
+		case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true":
+			o.NoNewPrivs = true
+		case "no-new-privileges=false", "no-new-privileges:false":
+		default:
+			return nil, fmt.Errorf("unsupported --security-opt %q", so)
+		}
+	}
+	env, err := envFromArgs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o.Env = env
+	images, err := openImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := images.Lookup(ctx.Args().First())
+	if err != nil {
+		return nil, explain(err)
+	}
+	o.ImageID = img.ID
+	o.ImageName = ctx.Args().First()
+	if len(img.Names) > 0 {
+		o.ImageName = img.Names[0]
+	}
+	o.Image = img.Config.Config
+	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
+		o.Lower = append(o.Lower, img.LayerDirs[i])
+	}
+	return o, nil
+}
+
+func runAction(ctx *cli.Context) error {
+	o, err := createOptions(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := mapping()
+	if err != nil {
+		return err
+	}
+	s, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := s.Create(o, m)
+	if err != nil {
+		return explain(err)
+	}
+	if ctx.Bool("detach") {
+		if err := s.StartDetached(c); err != nil {
+			return startFailure(err)
+		}
+		fmt.Println(c.ID)
+		return nil
+	}
+	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr}
+	if o.Interactive {
+		a.Stdin = os.Stdin
+	}
+	code, err := s.RunAttached(c, m, a)
+	if err != nil {
+		return startFailure(err)
+	}
+	if code != 0 {
+		return withCode(code, nil)
+	}
+	return nil
+}
+
+// startFailure reports a container that could not start with the exit code
+// of its cause: 126 not executable, 127 not found, else 125.
+func startFailure(err error) error {
+	var se *container.StartError
+	if errors.As(err, &se) && se.Exit != 0 {
+		return withCode(se.Exit, explain(err))
+	}
+	return withCode(125, explain(err))
+}

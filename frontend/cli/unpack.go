@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/myctr/myctr/frontend/archive"
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// usernsUnpacker extracts layers inside the user's user namespace, so that
+// a file owned by uid N in the image is owned by the user's mapped uid N
+// on disk and appears as N inside containers.
+type usernsUnpacker struct{}
+
+func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) error {
+	m, err := userns.Current()
+	if err != nil {
+		return err
+	}
+	var out strings.Builder
+	u := &nsexec.UserNSCommand{Sub: "unpack", Args: []string{blobPath, dest}, Stderr: &out}
+	if err := u.Run(m); err != nil {
+		return explain(fmt.Errorf("unpack layer: %w: %s", err, strings.TrimSpace(out.String())))
+	}
+	if s := strings.TrimSpace(out.String()); s != "" {
+		fmt.Fprintln(os.Stderr, s)
+	}
+	return nil
+}
+
+// UserNSMain runs the work a parent asked for inside a fresh user
+// namespace (see nsexec.UserNSCommand). It returns the exit code.
+func UserNSMain() int {
+	sub, args := nsexec.UserNSChild()
+	switch sub {
+	case "unpack":
+		if len(args) != 2 {
+			break
+		}
+		f, err := os.Open(args[0])
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		warn := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", a...) }
+		if err := archive.Unpack(f, args[1], archive.Options{Chown: true, Warn: warn}); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		return 0
+	case "rmtree":
+		if len(args) != 1 {
+			break
+		}
+		if err := os.RemoveAll(args[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		return 0
+	case "unshare":
+		return unshareExec(args)
+	}
+	fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", sub)
+	return 125
+}

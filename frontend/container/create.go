@@ -1,0 +1,120 @@
+package container
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// Create records a new container: its directory, OCI spec (config.json),
+// /etc files, overlay directories and record. Nothing runs yet.
+func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) {
+	if o.Name != "" {
+		if err := ValidName(o.Name); err != nil {
+			return nil, err
+		}
+	}
+	// Validate everything that does not need the id before taking a name.
+	for _, v := range o.Volumes {
+		if _, err := ParseVolume(v); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range o.Tmpfs {
+		if _, err := ParseTmpfs(v); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := processArgs(o); err != nil {
+		return nil, err
+	}
+	network := o.Network
+	if network == "" {
+		network = "none"
+	}
+	c := &Container{
+		Name:       o.Name,
+		Created:    time.Now().UTC(),
+		Image:      o.ImageID,
+		ImageName:  o.ImageName,
+		Lower:      o.Lower,
+		StopSignal: o.Image.StopSignal,
+		HostConfig: HostConfig{
+			NetworkMode: network, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
+			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive,
+		},
+		State: State{Status: StatusCreated},
+	}
+	if o.NoNewPrivs {
+		c.HostConfig.SecurityOpt = []string{"no-new-privileges"}
+	}
+	unlock, err := s.Lock()
+	if err != nil {
+		return nil, err
+	}
+	err = s.reserve(c)
+	unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.prepare(c, o, m); err != nil {
+		s.removeDir(c, m)
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error {
+	spec, err := BuildSpec(o, c, m)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"upper", "work", "rootfs", "userdata"} {
+		if err := os.Mkdir(c.File(d), 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	// The merged root takes the upper dir's mode: give it the image's.
+	mode := os.FileMode(0o755)
+	if len(c.Lower) > 0 {
+		if fi, err := os.Stat(c.Lower[0]); err == nil {
+			mode = fi.Mode().Perm()
+		}
+	}
+	if err := os.Chmod(c.File("upper"), mode); err != nil {
+		return fmt.Errorf("chmod upper: %w", err)
+	}
+	if err := writeEtcFiles(c, spec, c.HostConfig.NetworkMode); err != nil {
+		return err
+	}
+	return writeSpec(c, spec)
+}
+
+func writeSpec(c *Container, spec *specs.Spec) error {
+	b, err := json.MarshalIndent(spec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.File("config.json"), b, 0o600); err != nil {
+		return fmt.Errorf("write config.json: %w", err)
+	}
+	return nil
+}
+
+// Spec reads the container's OCI runtime spec.
+func (c *Container) Spec() (*specs.Spec, error) {
+	b, err := os.ReadFile(c.File("config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read config.json of %s: %w", c.Name, err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("decode config.json of %s: %w", c.Name, err)
+	}
+	return &spec, nil
+}

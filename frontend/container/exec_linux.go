@@ -1,0 +1,167 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+)
+
+// ExecOptions are `myctr exec` flags.
+type ExecOptions struct {
+	Args        []string
+	Env         []string
+	Workdir     string
+	User        string
+	Tty         bool
+	Interactive bool
+	Stdin       *os.File
+	Stdout      *os.File
+	Stderr      *os.File
+}
+
+// Exec runs a process inside the running container c and returns its
+// exit code. The C constructor (nsenter.c) of a child of ours joins the
+// container's namespaces through a pidfd of its init; the Go stage there
+// sets the process up as the init did.
+func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
+	if !c.Running() {
+		return nsexec.ExitSetup, fmt.Errorf("%w: %s (start it first)", ErrNotRunning, c.Name)
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
+	p := *spec.Process
+	p.Args = o.Args
+	p.Terminal = o.Tty
+	p.Env = append([]string{}, spec.Process.Env...)
+	if o.Tty {
+		p.Env = setEnv(p.Env, "TERM=xterm")
+	}
+	for _, e := range o.Env {
+		p.Env = setEnv(p.Env, e)
+	}
+	if o.Workdir != "" {
+		p.Cwd = o.Workdir
+	}
+	if o.User != "" {
+		u, _, err := resolveUser(o.User, append([]string{c.File("upper")}, c.Lower...))
+		if err != nil {
+			return nsexec.ExitSetup, err
+		}
+		p.User = u
+		if u.UID != 0 {
+			p.Capabilities = &specs.LinuxCapabilities{Bounding: spec.Process.Capabilities.Bounding}
+		}
+	}
+	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return nsexec.ExitSetup, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	pidf := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidf.Close()
+	parent, child, err := nsexec.NewPair()
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
+	defer parent.Close()
+	ns := []string{"user", "mnt", "pid", "ipc", "uts", "cgroup"}
+	if c.HostConfig.NetworkMode != "host" {
+		ns = append(ns, "net")
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"myctr-exec"}
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvJoinFD + "=3",
+		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
+	cmd.ExtraFiles = []*os.File{pidf, child}
+	var ws *unix.Winsize
+	if !o.Tty {
+		if o.Interactive {
+			cmd.Stdin = o.Stdin
+		}
+		cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	} else if o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
+		if w, h, err := term.GetSize(int(o.Stdin.Fd())); err == nil {
+			ws = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		child.Close()
+		return nsexec.ExitSetup, fmt.Errorf("start exec stage: %w", err)
+	}
+	child.Close()
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	go func() {
+		for sig := range sigs {
+			cmd.Process.Signal(sig)
+		}
+	}()
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws}}); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)
+	}
+	var master *os.File
+	for {
+		msg, fds, err := parent.Recv()
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nsexec.ExitSetup, err
+		}
+		if msg == nil {
+			break
+		}
+		switch msg.Type {
+		case nsexec.MsgPty:
+			if len(fds) == 1 {
+				master = os.NewFile(uintptr(fds[0]), "pty-master")
+			}
+		case nsexec.MsgError:
+			cmd.Wait()
+			return msg.Error.Exit, &StartError{msg.Error, msg.Error.Exit}
+		}
+	}
+	done := make(chan struct{})
+	if master != nil {
+		defer master.Close()
+		if o.Stdin != nil {
+			fd := int(o.Stdin.Fd())
+			if term.IsTerminal(fd) {
+				if st, err := term.MakeRaw(fd); err == nil {
+					defer term.Restore(fd, st)
+				}
+			}
+			go io.Copy(master, o.Stdin)
+		}
+		go func() { io.Copy(o.Stdout, master); close(done) }()
+	} else {
+		close(done)
+	}
+	err = cmd.Wait()
+	<-done
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+				return 128 + int(st.Signal()), nil
+			}
+			return ee.ExitCode(), nil
+		}
+		return nsexec.ExitSetup, err
+	}
+	return 0, nil
+}

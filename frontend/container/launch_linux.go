@@ -1,0 +1,227 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// Attach says where a container's stdio goes. A detached container has
+// none: its output goes only to the log.
+type Attach struct {
+	Stdin   *os.File // nil: /dev/null
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Winsize *unix.Winsize
+}
+
+// running is a container's init, started by this process.
+type running struct {
+	proc  *os.Process
+	pidfd int
+	pty   *os.File
+	log   *logWriter
+	pumps sync.WaitGroup
+}
+
+// StartError is a failure to start the container's process, with the exit
+// code myctr reports for it (125, 126 or 127).
+type StartError struct {
+	Err  error
+	Exit int
+}
+
+func (e *StartError) Error() string { return e.Err.Error() }
+func (e *StartError) Unwrap() error { return e.Err }
+
+// launch starts the container's init, writes its id maps, sends it its
+// configuration and returns once the container's process has been executed
+// (or failed to be). The namespaces are made by the C constructor of the
+// child (nsenter.c); the sequence is documented there and in
+// docs/ARCHITECTURE.md.
+func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, error) {
+	spec, err := c.Spec()
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	lw, err := openLog(c.File("ctr.log"))
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	parent, child, err := nsexec.NewPair()
+	if err != nil {
+		lw.Close()
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	defer parent.Close()
+	r := &running{log: lw, pidfd: -1}
+	netns := "0"
+	if c.HostConfig.NetworkMode != "host" {
+		netns = "1"
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"myctr-init"}
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvSyncFD + "=3", nsexec.EnvInitNetNS + "=" + netns}
+	cmd.ExtraFiles = []*os.File{child}
+	// Its own session, away from the terminal of `myctr run`; with a pty the
+	// init makes a session of its own again.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	var outR, errR, outW, errW *os.File
+	if !spec.Process.Terminal {
+		if a.Stdin != nil {
+			cmd.Stdin = a.Stdin
+		}
+		if outR, outW, err = os.Pipe(); err == nil {
+			errR, errW, err = os.Pipe()
+		}
+		if err != nil {
+			lw.Close()
+			return nil, &StartError{fmt.Errorf("pipe: %w", err), nsexec.ExitSetup}
+		}
+		cmd.Stdout, cmd.Stderr = outW, errW
+	}
+	err = cmd.Start()
+	child.Close()
+	if outW != nil {
+		outW.Close()
+		errW.Close()
+	}
+	if err != nil {
+		lw.Close()
+		return nil, &StartError{fmt.Errorf("start container init: %w", err), nsexec.ExitSetup}
+	}
+	reaped := false
+	fail := func(err error, code int) (*running, error) {
+		if !reaped {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		if r.proc != nil {
+			r.proc.Kill()
+			r.proc.Wait()
+		}
+		if outR != nil {
+			outR.Close()
+			errR.Close()
+		}
+		lw.Close()
+		return nil, &StartError{err, code}
+	}
+	for {
+		msg, fds, err := parent.Recv()
+		if err != nil {
+			return fail(err, nsexec.ExitSetup)
+		}
+		if msg == nil {
+			if r.proc == nil {
+				return fail(errors.New("container init exited during set-up"), nsexec.ExitSetup)
+			}
+			break // end of file: the container's process was executed
+		}
+		switch msg.Type {
+		case nsexec.MsgUnshared:
+			if err := m.Apply(cmd.Process.Pid); err != nil {
+				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
+			}
+			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgMapped}); err != nil {
+				return fail(fmt.Errorf("signal init: %w", err), nsexec.ExitSetup)
+			}
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
+				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}}
+			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
+			}
+		case nsexec.MsgPid:
+			// The init is our child (CLONE_PARENT), so its pid cannot be
+			// reused before we wait for it.
+			proc, err := os.FindProcess(msg.Pid)
+			if err != nil {
+				return fail(fmt.Errorf("find init %d: %w", msg.Pid, err), nsexec.ExitSetup)
+			}
+			r.proc = proc
+			cmd.Wait()
+			reaped = true
+			if r.pidfd, err = unix.PidfdOpen(msg.Pid, 0); err != nil {
+				return fail(fmt.Errorf("pidfd_open: %w", err), nsexec.ExitSetup)
+			}
+		case nsexec.MsgPty:
+			if len(fds) != 1 {
+				return fail(errors.New("init sent no pty master"), nsexec.ExitSetup)
+			}
+			r.pty = os.NewFile(uintptr(fds[0]), "pty-master")
+		case nsexec.MsgError:
+			return fail(msg.Error, msg.Error.Exit)
+		}
+	}
+	if r.pty != nil {
+		r.pumps.Add(1)
+		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, a.Stdout) }()
+	} else {
+		r.pumps.Add(2)
+		go func() { defer r.pumps.Done(); lw.pump("stdout", outR, a.Stdout); outR.Close() }()
+		go func() { defer r.pumps.Done(); lw.pump("stderr", errR, a.Stderr); errR.Close() }()
+	}
+	return r, nil
+}
+
+// wait waits for the container's process and the end of its output, and
+// returns its exit code (128+signal when killed, as shells report it).
+func (r *running) wait() int {
+	code := 125
+	if st, err := r.proc.Wait(); err == nil {
+		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		} else {
+			code = st.ExitCode()
+		}
+	}
+	// With the init gone the kernel kills the rest of the PID namespace,
+	// which closes the last writers of the output; do not hang on a
+	// writer that escaped it.
+	done := make(chan struct{})
+	go func() { r.pumps.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	if r.pty != nil {
+		r.pty.Close()
+	}
+	unix.Close(r.pidfd)
+	r.log.Close()
+	return code
+}
+
+func (s *Store) markRunning(c *Container, r *running) error {
+	pid := r.proc.Pid
+	start, err := procStart(pid)
+	if err != nil {
+		return fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
+	mstart, _ := procStart(os.Getpid())
+	return s.Update(c, func(c *Container) {
+		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: os.Getpid(),
+			MonitorStart: mstart, StartedAt: time.Now().UTC()}
+	})
+}
+
+func (s *Store) markExited(c *Container, code int, errMsg string) error {
+	return s.Update(c, func(c *Container) {
+		c.State.Status = StatusExited
+		c.State.ExitCode = code
+		c.State.Pid, c.State.PidStart = 0, 0
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		c.State.FinishedAt = time.Now().UTC()
+		c.State.Error = errMsg
+	})
+}

@@ -1,0 +1,393 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// forwarded are the signals `myctr run` and `myctr exec` pass on.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
+
+// RunAttached starts c with this process as its monitor and returns the
+// container's exit code when it ends. Signals are forwarded; with a
+// terminal, the user's terminal is put in raw mode and proxied.
+func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
+	var restore func()
+	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
+		if w, h, err := term.GetSize(int(a.Stdin.Fd())); err == nil {
+			a.Winsize = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
+		}
+	}
+	r, err := s.launch(c, m, a)
+	if err != nil {
+		s.finish(c, exitOf(err), err.Error())
+		return exitOf(err), err
+	}
+	if err := s.markRunning(c, r); err != nil {
+		r.proc.Kill()
+		r.wait()
+		return nsexec.ExitSetup, err
+	}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	if r.pty != nil {
+		signal.Notify(sigs, unix.SIGWINCH)
+		if a.Stdin != nil {
+			fd := int(a.Stdin.Fd())
+			if term.IsTerminal(fd) {
+				if st, err := term.MakeRaw(fd); err == nil {
+					restore = func() { term.Restore(fd, st) }
+				}
+			}
+			go io.Copy(r.pty, a.Stdin)
+		}
+	}
+	go func() {
+		for sig := range sigs {
+			if sig == unix.SIGWINCH {
+				if ws, err := unix.IoctlGetWinsize(int(a.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+					unix.IoctlSetWinsize(int(r.pty.Fd()), unix.TIOCSWINSZ, ws)
+				}
+				continue
+			}
+			signalPidfd(r.pidfd, sig.(syscall.Signal))
+		}
+	}()
+	code := r.wait()
+	signal.Stop(sigs)
+	if restore != nil {
+		restore()
+	}
+	s.finish(c, code, "")
+	return code, nil
+}
+
+func exitOf(err error) int {
+	var se *StartError
+	if errors.As(err, &se) && se.Exit != 0 {
+		return se.Exit
+	}
+	return nsexec.ExitSetup
+}
+
+// finish records the exit and removes an --rm container.
+func (s *Store) finish(c *Container, code int, msg string) {
+	if err := s.markExited(c, code, msg); err != nil {
+		return // removed meanwhile (rm -f)
+	}
+	if c.HostConfig.AutoRemove {
+		s.Remove(c, false)
+	}
+}
+
+// monitorReport is what the monitor tells the CLI that started it.
+type monitorReport struct {
+	Error string `json:",omitempty"`
+	Exit  int    `json:",omitempty"`
+}
+
+// StartDetached starts c under its own monitor process and returns once the
+// container's process runs (or failed to start).
+func (s *Store) StartDetached(c *Container) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("pipe: %w", err)
+	}
+	defer r.Close()
+	cmd := exec.Command("/proc/self/exe", s.Dirs.Root, s.Dirs.RunRoot, c.ID)
+	cmd.Args[0] = "myctr-monitor"
+	cmd.Env = append(os.Environ(), nsexec.EnvStage+"="+nsexec.StageMonitor, nsexec.EnvSyncFD+"=3")
+	cmd.ExtraFiles = []*os.File{w}
+	// Its own session: the monitor outlives the CLI and any terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	w.Close()
+	b, _ := io.ReadAll(r)
+	cmd.Process.Release()
+	var rep monitorReport
+	if len(b) == 0 {
+		return &StartError{errors.New("the container's monitor exited without a report"), nsexec.ExitSetup}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return &StartError{fmt.Errorf("monitor report: %w", err), nsexec.ExitSetup}
+	}
+	if rep.Error != "" {
+		return &StartError{errors.New(rep.Error), rep.Exit}
+	}
+	return nil
+}
+
+// MonitorMain is the monitor of a detached container: it starts the
+// container, reports to the CLI on fd 3, keeps the container's output in
+// its log, and records its exit.
+func MonitorMain(args []string) int {
+	report := os.NewFile(3, "report")
+	os.Unsetenv(nsexec.EnvStage)
+	os.Unsetenv(nsexec.EnvSyncFD)
+	send := func(rep monitorReport) {
+		if report != nil {
+			json.NewEncoder(report).Encode(rep)
+			report.Close()
+			report = nil
+		}
+	}
+	if len(args) != 3 {
+		send(monitorReport{Error: "monitor: bad arguments", Exit: nsexec.ExitSetup})
+		return nsexec.ExitSetup
+	}
+	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	s, err := OpenStore(Dirs{Root: args[0], RunRoot: args[1]})
+	var c *Container
+	if err == nil {
+		c, err = s.load(args[2])
+	}
+	var m *userns.Mapping
+	if err == nil {
+		m, err = userns.Current()
+	}
+	if err != nil {
+		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
+		return nsexec.ExitSetup
+	}
+	r, err := s.launch(c, m, &Attach{})
+	if err != nil {
+		s.finish(c, exitOf(err), err.Error())
+		send(monitorReport{Error: err.Error(), Exit: exitOf(err)})
+		return exitOf(err)
+	}
+	if err := s.markRunning(c, r); err != nil {
+		r.proc.Kill()
+		r.wait()
+		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
+		return nsexec.ExitSetup
+	}
+	send(monitorReport{})
+	code := r.wait()
+	s.finish(c, code, "")
+	return 0
+}
+
+// Refresh corrects a record whose processes died without telling: a
+// running container whose init and monitor are both gone has exited, with
+// an exit code nobody could collect.
+func (c *Container) Refresh() {
+	if c.State.Status != StatusRunning {
+		return
+	}
+	if alive(c.State.Pid, c.State.PidStart) {
+		return
+	}
+	if alive(c.State.MonitorPid, c.State.MonitorStart) {
+		return // about to record the exit
+	}
+	c.State.Status = StatusExited
+	c.State.ExitCode = -1
+	c.State.Error = "the container's monitor is gone; its exit code is unknown"
+	c.State.Pid = 0
+}
+
+// Running reports whether the container's init is alive.
+func (c *Container) Running() bool {
+	return c.State.Status == StatusRunning && alive(c.State.Pid, c.State.PidStart)
+}
+
+// Signal sends sig to the container's init.
+func (s *Store) Signal(c *Container, sig unix.Signal) error {
+	if !c.Running() {
+		return fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	fd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	defer unix.Close(fd)
+	return signalPidfd(fd, sig)
+}
+
+// StopSignalOf is the image's STOPSIGNAL or SIGTERM.
+func StopSignalOf(c *Container) unix.Signal {
+	if c.StopSignal != "" {
+		if sig, err := ParseSignal(c.StopSignal); err == nil {
+			return sig
+		}
+	}
+	return unix.SIGTERM
+}
+
+// Stop sends the stop signal, then SIGKILL after timeout, and waits until
+// the exit is recorded.
+func (s *Store) Stop(c *Container, timeout time.Duration) error {
+	if !c.Running() {
+		return nil
+	}
+	fd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return nil // exited meanwhile
+	}
+	defer unix.Close(fd)
+	sig := StopSignalOf(c)
+	if err := signalPidfd(fd, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+		return err
+	}
+	if !waitGone(fd, timeout) {
+		sig = unix.SIGKILL
+		if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+		if !waitGone(fd, 10*time.Second) {
+			return fmt.Errorf("container %s did not exit after SIGKILL", c.Name)
+		}
+	}
+	return s.awaitRecorded(c, 128+int(sig))
+}
+
+// awaitRecorded waits for the monitor to record the exit; if the monitor is
+// gone, it records one itself.
+func (s *Store) awaitRecorded(c *Container, guess int) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		cur, err := s.load(c.ID)
+		if err != nil {
+			*c = Container{ID: c.ID, Name: c.Name, dir: c.dir, State: State{Status: StatusExited}}
+			return nil // removed (--rm)
+		}
+		*c = *cur
+		if c.State.Status != StatusRunning {
+			return nil
+		}
+		if !alive(c.State.MonitorPid, c.State.MonitorStart) || time.Now().After(deadline) {
+			return s.markExited(c, guess, "")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Wait blocks until the container has exited and returns its exit code.
+func (s *Store) Wait(c *Container) (int, error) {
+	for {
+		cur, err := s.load(c.ID)
+		if err != nil {
+			return -1, err
+		}
+		cur.Refresh()
+		if cur.State.Status != StatusRunning {
+			return cur.State.ExitCode, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Remove deletes a container. A running one is refused unless force, which
+// kills it first.
+func (s *Store) Remove(c *Container, force bool) error {
+	c.Refresh()
+	if c.Running() {
+		if !force {
+			return fmt.Errorf("%w: %s (stop it first, or use rm -f)", ErrRunning, c.Name)
+		}
+		if fd, err := openPidfd(c.State.Pid, c.State.PidStart); err == nil {
+			if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				unix.Close(fd)
+				return err
+			}
+			waitGone(fd, 10*time.Second)
+			unix.Close(fd)
+		}
+	}
+	// Let the monitor record the exit and let go of the directory.
+	if c.State.MonitorPid != os.Getpid() {
+		if fd, err := openPidfd(c.State.MonitorPid, c.State.MonitorStart); err == nil {
+			waitGone(fd, 5*time.Second)
+			unix.Close(fd)
+		}
+	}
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	// Renaming first takes the container out of every listing at once; a
+	// crash while deleting leaves only a .rm- directory the next rm sweeps.
+	gone := filepath.Join(s.dir, ".rm-"+c.ID)
+	err = os.Rename(c.dir, gone)
+	unlock()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("remove container %s: %w", c.Name, err)
+	}
+	m, _ := userns.Current()
+	return removeTree(gone, m)
+}
+
+func (s *Store) removeDir(c *Container, m *userns.Mapping) {
+	removeTree(c.dir, m)
+}
+
+// SweepRemoved finishes removals that a crash interrupted.
+func (s *Store) SweepRemoved() {
+	ents, _ := os.ReadDir(s.dir)
+	var m *userns.Mapping
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".rm-") {
+			if m == nil {
+				m, _ = userns.Current()
+			}
+			removeTree(filepath.Join(s.dir, e.Name()), m)
+		}
+	}
+}
+
+// removeTree deletes a directory; files that belong to subordinate ids
+// (written by the container) are deleted from inside the user namespace.
+func removeTree(dir string, m *userns.Mapping) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	if m == nil {
+		return fmt.Errorf("remove %s: no user namespace mapping", dir)
+	}
+	var out strings.Builder
+	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
+	if err := u.Run(m); err != nil {
+		return fmt.Errorf("remove %s in the user namespace: %w: %s", dir, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+// ParseSignal accepts "TERM", "SIGTERM", "15".
+func ParseSignal(s string) (unix.Signal, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q", s)
+		}
+		return unix.Signal(n), nil
+	}
+	if !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	if sig := unix.SignalNum(s); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("invalid signal %q", s)
+}

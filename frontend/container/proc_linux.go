@@ -1,0 +1,121 @@
+package container
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+)
+
+// procStart reads a process's start time (field 22 of /proc/PID/stat), which
+// together with the pid names one process for the life of the system.
+func procStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; fields restart after ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strconv.ParseUint(string(f[19]), 10, 64)
+}
+
+// alive reports whether pid still is the process that started at start.
+func alive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	s, err := procStart(pid)
+	if err != nil || s != start {
+		return false
+	}
+	// A zombie has exited; it only waits to be reaped by its parent.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err == nil {
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// openPidfd opens a pidfd for pid and checks, after opening, that it is
+// still the process that started at start: from then on the fd cannot
+// refer to another process.
+func openPidfd(pid int, start uint64) (int, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	if s, err := procStart(pid); err != nil || s != start {
+		unix.Close(fd)
+		return -1, fmt.Errorf("process %d: %w", pid, unix.ESRCH)
+	}
+	return fd, nil
+}
+
+// waitGone waits up to d for the process behind pidfd to exit.
+func waitGone(pidfd int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left < 0 {
+			left = 0
+		}
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(left.Milliseconds()))
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			return true
+		}
+		if err != nil || left == 0 {
+			return false
+		}
+	}
+}
+
+// signalPidfd sends sig. A process running as a subordinate uid cannot be
+// signalled from outside its user namespace without CAP_KILL there, so on
+// EPERM a child of ours joins the container's user namespace (see
+// nsenter.c) and sends it from inside.
+func signalPidfd(pidfd int, sig unix.Signal) error {
+	err := unix.PidfdSendSignal(pidfd, sig, nil, 0)
+	if err == nil || !errors.Is(err, unix.EPERM) {
+		if err != nil {
+			return fmt.Errorf("send %s: %w", unix.SignalName(sig), err)
+		}
+		return nil
+	}
+	dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return fmt.Errorf("dup pidfd: %w", err)
+	}
+	f := os.NewFile(uintptr(dup), "pidfd")
+	defer f.Close()
+	cmd := exec.Command("/proc/self/exe", "myctr-signal", strconv.Itoa(int(sig)))
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageSignal, nsexec.EnvJoinFD + "=3", nsexec.EnvJoinNS + "=user"}
+	cmd.ExtraFiles = []*os.File{f}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
+			return fmt.Errorf("send %s: %w", unix.SignalName(sig), unix.ESRCH)
+		}
+		return fmt.Errorf("send %s from the container's user namespace: %v: %s", unix.SignalName(sig), err, bytes.TrimSpace(out))
+	}
+	return nil
+}

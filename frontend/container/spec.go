@@ -1,0 +1,423 @@
+package container
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/myctr/myctr/frontend/security"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// CreateOptions are the run flags, already split into lists.
+type CreateOptions struct {
+	Name        string
+	ImageID     string
+	ImageName   string
+	Image       v1.ImageConfig
+	Lower       []string // top layer first
+	Command     []string // after IMAGE on the command line
+	Entrypoint  *string  // --entrypoint; nil keeps the image's
+	Env         []string // -e and --env-file, in order
+	Workdir     string
+	User        string
+	Hostname    string
+	Volumes     []string
+	Tmpfs       []string
+	ReadOnly    bool
+	CapAdd      []string
+	CapDrop     []string
+	NoNewPrivs  bool
+	Network     string
+	Tty         bool
+	Interactive bool
+	Remove      bool
+}
+
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Podman's masked and read-only paths.
+var (
+	maskedPaths = []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/fs/selinux", "/sys/dev/block"}
+	readonlyPaths = []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+		"/proc/sys", "/proc/sysrq-trigger"}
+)
+
+// ParseVolume checks a -v host:ctr[:opts] argument and returns its mount.
+func ParseVolume(v string) (specs.Mount, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return specs.Mount{}, fmt.Errorf("%w %q: want HOST-DIR:CONTAINER-DIR[:OPTIONS]", ErrInvalidVolume, v)
+	}
+	src, dst := parts[0], parts[1]
+	if !filepath.IsAbs(src) {
+		return specs.Mount{}, fmt.Errorf("%w %q: host path %q must be absolute (named volumes are not supported)", ErrInvalidVolume, v, src)
+	}
+	if dst == "" || !filepath.IsAbs(dst) {
+		return specs.Mount{}, fmt.Errorf("%w %q: container path %q must be absolute", ErrInvalidVolume, v, dst)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return specs.Mount{}, fmt.Errorf("%w %q: host path: %w", ErrInvalidVolume, v, err)
+	}
+	opts := []string{"rbind", "rprivate"}
+	if len(parts) == 3 {
+		for _, o := range strings.Split(parts[2], ",") {
+			switch o {
+			case "ro", "rw":
+				opts = append(opts, o)
+			case "z", "Z":
+				// SELinux relabelling; without SELinux there is nothing to do.
+			default:
+				return specs.Mount{}, fmt.Errorf("%w %q: unknown option %q (want ro, rw, z or Z)", ErrInvalidVolume, v, o)
+			}
+		}
+	}
+	return specs.Mount{Destination: filepath.Clean(dst), Type: "bind", Source: filepath.Clean(src), Options: opts}, nil
+}
+
+// ParseTmpfs checks a --tmpfs PATH[:opts] argument.
+func ParseTmpfs(v string) (specs.Mount, error) {
+	dst, opts, _ := strings.Cut(v, ":")
+	if !filepath.IsAbs(dst) {
+		return specs.Mount{}, fmt.Errorf("%w --tmpfs %q: path must be absolute", ErrInvalidVolume, v)
+	}
+	o := []string{"rw", "noexec", "nosuid", "nodev"}
+	if opts != "" {
+		o = append(o, strings.Split(opts, ",")...)
+	}
+	return specs.Mount{Destination: filepath.Clean(dst), Type: "tmpfs", Source: "tmpfs", Options: o}, nil
+}
+
+// findFile looks a path up in the image's layers, top first, staying inside
+// each layer.
+func findFile(lower []string, name string) (string, bool) {
+	for _, l := range lower {
+		p, err := securejoin.SecureJoin(l, name)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+type passwdEntry struct {
+	name     string
+	uid, gid uint32
+	home     string
+}
+
+func readColonFile(path string, fields int, f func([]string)) {
+	file, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, ":")
+		if len(parts) >= fields {
+			f(parts)
+		}
+	}
+}
+
+// resolveUser turns -u (or the image's User) into ids, reading the image's
+// /etc/passwd and /etc/group as Podman does.
+func resolveUser(u string, lower []string) (specs.User, string, error) {
+	if u == "" {
+		u = "0"
+	}
+	name, group, hasGroup := strings.Cut(u, ":")
+	if name == "" || (hasGroup && group == "") || strings.Count(u, ":") > 1 {
+		return specs.User{}, "", fmt.Errorf("%w %q: want USER[:GROUP]", ErrInvalidUser, u)
+	}
+	var users []passwdEntry
+	if p, ok := findFile(lower, "/etc/passwd"); ok {
+		readColonFile(p, 7, func(f []string) {
+			uid, err1 := strconv.ParseUint(f[2], 10, 32)
+			gid, err2 := strconv.ParseUint(f[3], 10, 32)
+			if err1 == nil && err2 == nil {
+				users = append(users, passwdEntry{f[0], uint32(uid), uint32(gid), f[5]})
+			}
+		})
+	}
+	type groupEntry struct {
+		name    string
+		gid     uint32
+		members []string
+	}
+	var groups []groupEntry
+	if p, ok := findFile(lower, "/etc/group"); ok {
+		readColonFile(p, 4, func(f []string) {
+			if gid, err := strconv.ParseUint(f[2], 10, 32); err == nil {
+				groups = append(groups, groupEntry{f[0], uint32(gid), strings.Split(f[3], ",")})
+			}
+		})
+	}
+	out := specs.User{}
+	home := "/"
+	var pw *passwdEntry
+	if id, err := strconv.ParseUint(name, 10, 32); err == nil {
+		out.UID = uint32(id)
+		for i := range users {
+			if users[i].uid == out.UID {
+				pw = &users[i]
+				break
+			}
+		}
+	} else {
+		for i := range users {
+			if users[i].name == name {
+				pw = &users[i]
+				break
+			}
+		}
+		if pw == nil {
+			return specs.User{}, "", fmt.Errorf("%w %q: no such user in the image's /etc/passwd", ErrInvalidUser, name)
+		}
+		out.UID = pw.uid
+	}
+	if pw != nil {
+		out.GID = pw.gid
+		home = pw.home
+	}
+	if hasGroup {
+		if id, err := strconv.ParseUint(group, 10, 32); err == nil {
+			out.GID = uint32(id)
+		} else {
+			found := false
+			for _, g := range groups {
+				if g.name == group {
+					out.GID, found = g.gid, true
+					break
+				}
+			}
+			if !found {
+				return specs.User{}, "", fmt.Errorf("%w %q: no such group in the image's /etc/group", ErrInvalidUser, group)
+			}
+		}
+	} else if pw != nil {
+		for _, g := range groups {
+			for _, m := range g.members {
+				if m == pw.name && g.gid != out.GID {
+					out.AdditionalGids = append(out.AdditionalGids, g.gid)
+				}
+			}
+		}
+	}
+	return out, home, nil
+}
+
+func setEnv(env []string, kv string) []string {
+	k, _, _ := strings.Cut(kv, "=")
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
+}
+
+func hasEnv(env []string, k string) bool {
+	for _, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			return true
+		}
+	}
+	return false
+}
+
+// processArgs combines the entrypoint and command as Docker does: an
+// --entrypoint drops the image's Cmd.
+func processArgs(o *CreateOptions) ([]string, error) {
+	var ep, cmd []string
+	if o.Entrypoint != nil {
+		if *o.Entrypoint != "" {
+			ep = []string{*o.Entrypoint}
+		}
+		cmd = o.Command
+	} else {
+		ep = o.Image.Entrypoint
+		cmd = o.Command
+		if len(cmd) == 0 {
+			cmd = o.Image.Cmd
+		}
+	}
+	args := append(append([]string{}, ep...), cmd...)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: the image has no CMD or ENTRYPOINT; give a command after the image name", ErrNoCommand)
+	}
+	return args, nil
+}
+
+// BuildSpec makes the OCI runtime spec of a new container. c supplies the
+// id, name and directory.
+func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, error) {
+	args, err := processArgs(o)
+	if err != nil {
+		return nil, err
+	}
+	userStr := o.User
+	if userStr == "" {
+		userStr = o.Image.User
+	}
+	user, home, err := resolveUser(userStr, o.Lower)
+	if err != nil {
+		return nil, err
+	}
+	if user.UID >= m.Size() || user.GID >= m.Size() {
+		hint := ""
+		if !m.HasRange() {
+			hint = " (no subordinate range in /etc/subuid and /etc/subgid: only id 0 is mapped)"
+		}
+		return nil, fmt.Errorf("%w %q: id outside the user namespace's %d mapped ids%s", ErrInvalidUser, userStr, m.Size(), hint)
+	}
+	env := []string{defaultPath}
+	for _, e := range o.Image.Env {
+		env = setEnv(env, e)
+	}
+	env = setEnv(env, "container=myctr")
+	if o.Tty {
+		env = setEnv(env, "TERM=xterm")
+	}
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname = c.ID[:12]
+	}
+	env = setEnv(env, "HOSTNAME="+hostname)
+	for _, e := range o.Env {
+		env = setEnv(env, e)
+	}
+	if !hasEnv(env, "HOME") {
+		env = setEnv(env, "HOME="+home)
+	}
+	cwd := o.Workdir
+	if cwd == "" {
+		cwd = o.Image.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	if !filepath.IsAbs(cwd) {
+		return nil, fmt.Errorf("working directory %q must be absolute", cwd)
+	}
+	caps, err := security.MergeCaps(security.DefaultCaps, o.CapAdd, o.CapDrop)
+	if err != nil {
+		return nil, err
+	}
+	lc := &specs.LinuxCapabilities{Bounding: caps}
+	if user.UID == 0 {
+		lc.Effective, lc.Permitted = caps, caps
+	}
+	spec := &specs.Spec{
+		Version: specs.Version,
+		Process: &specs.Process{
+			Terminal:        o.Tty,
+			User:            user,
+			Args:            args,
+			Env:             env,
+			Cwd:             filepath.Clean(cwd),
+			Capabilities:    lc,
+			NoNewPrivileges: o.NoNewPrivs,
+		},
+		Root:     &specs.Root{Path: c.File("rootfs"), Readonly: o.ReadOnly},
+		Hostname: hostname,
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		},
+		Linux: &specs.Linux{
+			UIDMappings:   m.UIDMappings(),
+			GIDMappings:   m.GIDMappings(),
+			MaskedPaths:   maskedPaths,
+			ReadonlyPaths: readonlyPaths,
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.UserNamespace}, {Type: specs.MountNamespace}, {Type: specs.PIDNamespace},
+				{Type: specs.IPCNamespace}, {Type: specs.UTSNamespace}, {Type: specs.CgroupNamespace},
+			},
+		},
+	}
+	for _, dev := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: "/dev/" + dev, Type: "c"})
+	}
+	if o.Network != "host" {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",
+			Source: c.File("userdata/" + f), Options: []string{"rbind", "rprivate"}})
+	}
+	if o.ReadOnly {
+		// As Podman's --read-only-tmpfs: the usual scratch places stay writable.
+		for _, d := range []string{"/run", "/tmp", "/var/tmp"} {
+			spec.Mounts = append(spec.Mounts, specs.Mount{Destination: d, Type: "tmpfs", Source: "tmpfs",
+				Options: []string{"rw", "nosuid", "nodev", "mode=1777"}})
+		}
+	}
+	for _, v := range o.Volumes {
+		mnt, err := ParseVolume(v)
+		if err != nil {
+			return nil, err
+		}
+		spec.Mounts = append(spec.Mounts, mnt)
+	}
+	for _, v := range o.Tmpfs {
+		mnt, err := ParseTmpfs(v)
+		if err != nil {
+			return nil, err
+		}
+		spec.Mounts = append(spec.Mounts, mnt)
+	}
+	return spec, nil
+}
+
+// writeEtcFiles writes the files bound over /etc/hosts, /etc/hostname and
+// /etc/resolv.conf.
+func writeEtcFiles(c *Container, spec *specs.Spec, network string) error {
+	hosts := "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if network == "host" {
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(b)
+			if !strings.HasSuffix(hosts, "\n") {
+				hosts += "\n"
+			}
+		}
+	}
+	names := spec.Hostname
+	if c.Name != spec.Hostname {
+		names += " " + c.Name
+	}
+	hosts += "127.0.1.1\t" + names + "\n"
+	resolv := ""
+	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+		resolv = string(b)
+	}
+	files := map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}
+	for name, content := range files {
+		if err := os.WriteFile(c.File("userdata/"+name), []byte(content), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}

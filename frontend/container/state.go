@@ -1,0 +1,254 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Status values, as Podman names them.
+const (
+	StatusCreated = "created"
+	StatusRunning = "running"
+	StatusExited  = "exited"
+)
+
+// State is what changes over a container's life.
+type State struct {
+	Status       string
+	Pid          int    `json:",omitempty"`
+	PidStart     uint64 `json:",omitempty"` // /proc/PID/stat starttime, against pid reuse
+	MonitorPid   int    `json:",omitempty"`
+	MonitorStart uint64 `json:",omitempty"`
+	ExitCode     int
+	StartedAt    time.Time `json:",omitzero"`
+	FinishedAt   time.Time `json:",omitzero"`
+	Error        string    `json:",omitempty"`
+}
+
+// HostConfig is what the run flags asked for, kept for inspect and restart.
+type HostConfig struct {
+	NetworkMode    string
+	Binds          []string `json:",omitempty"`
+	Tmpfs          []string `json:",omitempty"`
+	ReadonlyRootfs bool
+	AutoRemove     bool
+	CapAdd         []string `json:",omitempty"`
+	CapDrop        []string `json:",omitempty"`
+	SecurityOpt    []string `json:",omitempty"`
+	Tty            bool
+	Interactive    bool
+}
+
+// Container is one container's record, container.json in its directory.
+type Container struct {
+	ID         string
+	Name       string
+	Created    time.Time
+	Image      string // image ID
+	ImageName  string
+	Lower      []string // overlay lower dirs, top layer first
+	StopSignal string   `json:",omitempty"`
+	HostConfig HostConfig
+	State      State
+
+	dir string
+}
+
+// Dir is the container's directory.
+func (c *Container) Dir() string { return c.dir }
+
+// File is a path inside the container's directory.
+func (c *Container) File(name string) string { return filepath.Join(c.dir, name) }
+
+// Store is the set of containers under Dirs.Root/containers.
+type Store struct {
+	Dirs Dirs
+	dir  string
+}
+
+// OpenStore opens (and creates) the container store.
+func OpenStore(d Dirs) (*Store, error) {
+	if err := d.Ensure(); err != nil {
+		return nil, err
+	}
+	return &Store{Dirs: d, dir: filepath.Join(d.Root, "containers")}, nil
+}
+
+// Lock holds the store's lock until the returned function is called. Every
+// read-modify-write of a container's record and every name reservation
+// happens under it, so concurrent CLIs never corrupt state.
+func (s *Store) Lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open container store lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock container store: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+func (s *Store) load(id string) (*Container, error) {
+	dir := filepath.Join(s.dir, id)
+	b, err := os.ReadFile(filepath.Join(dir, "container.json"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	var c Container
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("decode container %s: %w", id, err)
+	}
+	c.dir = dir
+	return &c, nil
+}
+
+// Save writes the record atomically (temp file, then rename).
+func (s *Store) Save(c *Container) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := c.File(".container.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write state of %s: %w", c.Name, err)
+	}
+	if err := os.Rename(tmp, c.File("container.json")); err != nil {
+		return fmt.Errorf("write state of %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Update re-reads the record under the lock, applies f and saves it.
+func (s *Store) Update(c *Container, f func(c *Container)) error {
+	unlock, err := s.Lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := s.load(c.ID)
+	if err != nil {
+		return err
+	}
+	f(cur)
+	if err := s.Save(cur); err != nil {
+		return err
+	}
+	*c = *cur
+	return nil
+}
+
+// List returns every container, oldest first.
+func (s *Store) List() ([]*Container, error) {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() || !isID(e.Name()) {
+			continue
+		}
+		c, err := s.load(e.Name())
+		if errors.Is(err, ErrNotFound) {
+			continue // being created or removed right now
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, nil
+}
+
+// Lookup finds a container by name, full id or unique id prefix.
+func (s *Store) Lookup(ref string) (*Container, error) {
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var byPrefix []*Container
+	for _, c := range all {
+		if c.Name == ref || c.ID == ref {
+			return c, nil
+		}
+		if len(ref) >= 3 && strings.HasPrefix(c.ID, ref) {
+			byPrefix = append(byPrefix, c)
+		}
+	}
+	switch len(byPrefix) {
+	case 1:
+		return byPrefix[0], nil
+	case 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)
+}
+
+var (
+	idRe   = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+)
+
+func isID(s string) bool { return idRe.MatchString(s) }
+
+// ValidName checks a --name the way Podman does.
+func ValidName(n string) error {
+	if !nameRe.MatchString(n) || len(n) > 253 {
+		return fmt.Errorf("%w: %q (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)", ErrInvalidName, n)
+	}
+	return nil
+}
+
+func newID() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// reserve creates the container's directory and record with a unique name.
+// Preconditions: the store lock is held.
+func (s *Store) reserve(c *Container) error {
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	taken := map[string]bool{}
+	for _, o := range all {
+		taken[o.Name] = true
+	}
+	if c.Name == "" {
+		c.Name = randomName(taken)
+	} else if taken[c.Name] {
+		return fmt.Errorf("%w: %q (remove it with myctr rm, or choose another name)", ErrNameInUse, c.Name)
+	}
+	c.ID = newID()
+	c.dir = filepath.Join(s.dir, c.ID)
+	if err := os.Mkdir(c.dir, 0o700); err != nil {
+		return fmt.Errorf("create container directory: %w", err)
+	}
+	return s.Save(c)
+}

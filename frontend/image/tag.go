@@ -1,0 +1,70 @@
+package image
+
+import (
+	"fmt"
+
+	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Tag gives the image that ref finds one more name. When the name
+// belonged to another image, it moves, and that image is deleted if it has
+// no other name.
+func (s *Store) Tag(ref, name string) error {
+	pr, err := parseRef(name)
+	if err != nil {
+		return err
+	}
+	if pr.digest != "" {
+		return fmt.Errorf("tag %s: a digest cannot be given as a name: %w", name, ErrInvalidRef)
+	}
+	full := pr.String()
+
+	// Holding gc.lock shared keeps the image from being deleted between
+	// finding it and naming it.
+	gc, err := lock(s.gcLockPath(), false)
+	if err != nil {
+		return err
+	}
+	defer gc.unlock()
+	desc, err := s.find(ref)
+	if err != nil {
+		return err
+	}
+	orphan, err := s.setName(desc, full)
+	if err != nil {
+		return fmt.Errorf("tag %s as %s: %w", ref, full, err)
+	}
+	gc.unlock()
+	if orphan != "" {
+		if err := s.collect([]digest.Digest{orphan}); err != nil {
+			return fmt.Errorf("delete the image %s used to name: %w", full, err)
+		}
+	}
+	return nil
+}
+
+// find returns the index descriptor of the image ref finds, without its
+// name annotation.
+func (s *Store) find(ref string) (v1.Descriptor, error) {
+	l, err := lock(s.lockPath(), false)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	defer l.unlock()
+	images, idx, err := s.load()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("look up %s: %w", ref, err)
+	}
+	img, _, err := resolve(images, ref)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	for _, d := range idx.Manifests {
+		if d.Digest == img.Digest {
+			d.Annotations = nil
+			return d, nil
+		}
+	}
+	return v1.Descriptor{}, fmt.Errorf("%s: %w", ref, ErrImageUnknown)
+}

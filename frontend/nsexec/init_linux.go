@@ -1,0 +1,118 @@
+package nsexec
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/rootfs"
+)
+
+// envMapped marks the second run of a stage that waited for its id maps.
+const envMapped = "_MYCTR_MAPPED"
+
+// reexecMapped runs this binary again, now that the parent has written the
+// id maps. A process that entered a user namespace through clone(2) and
+// then execve(2) before its maps existed ran as the overflow uid at exec
+// time and so holds no capabilities there; executing again as the mapped
+// uid 0 gives it the full set.
+func reexecMapped() {
+	os.Setenv(envMapped, "1")
+	err := unix.Exec("/proc/self/exe", os.Args, os.Environ())
+	os.Stderr.WriteString("Error: re-execute in the user namespace: " + err.Error() + "\n")
+	os.Exit(ExitSetup)
+}
+
+func syncConn() *Conn {
+	fd, err := strconv.Atoi(os.Getenv(EnvSyncFD))
+	if err != nil {
+		os.Stderr.WriteString("Error: myctr internal stage started without its sync socket\n")
+		os.Exit(ExitSetup)
+	}
+	os.Unsetenv(EnvInitNetNS)
+	unix.CloseOnExec(fd)
+	os.Unsetenv(EnvSyncFD)
+	os.Unsetenv(EnvStage)
+	return FromFD(fd)
+}
+
+// Init is the container's init: PID 1 of the new PID namespace, root of the
+// new user namespace once the parent has written its maps. It builds the
+// root filesystem and becomes the container's process. It never returns.
+func Init() {
+	runtime.LockOSThread()
+	conn := syncConn()
+	// The C constructor (nsenter.c) has made the namespaces and waited for
+	// the maps: we are PID 1 and root of our user namespace, with every
+	// capability there.
+	msg, _, err := conn.Recv()
+	if err != nil || msg == nil || msg.Init == nil || msg.Init.Spec == nil {
+		if err == nil {
+			err = errors.New("no configuration received")
+		}
+		conn.Fail("read configuration", err, ExitSetup)
+	}
+	cfg := msg.Init
+	spec := cfg.Spec
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			conn.Fail("sethostname", err, ExitSetup)
+		}
+	}
+	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work}
+	if err := rootfs.Prepare(spec, ov); err != nil {
+		conn.Fail("prepare rootfs", err, ExitSetup)
+	}
+	if err := rootfs.PivotRoot(spec.Root.Path); err != nil {
+		conn.Fail("pivot_root", err, ExitSetup)
+	}
+	if err := rootfs.Finish(spec); err != nil {
+		conn.Fail("finish rootfs", err, ExitSetup)
+	}
+	startProcess(conn, spec.Process, cfg.Winsize)
+}
+
+// Exec runs inside a running container's namespaces, joined by the C
+// constructor before the Go runtime started, and becomes the exec'd process.
+func Exec() {
+	runtime.LockOSThread()
+	if fd, err := strconv.Atoi(os.Getenv(EnvJoinFD)); err == nil {
+		unix.Close(fd)
+	}
+	os.Unsetenv(EnvJoinFD)
+	os.Unsetenv(EnvJoinNS)
+	conn := syncConn()
+	msg, _, err := conn.Recv()
+	if err != nil || msg == nil || msg.Exec == nil || msg.Exec.Process == nil {
+		if err == nil {
+			err = errors.New("no configuration received")
+		}
+		conn.Fail("read exec configuration", err, ExitSetup)
+	}
+	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize)
+}
+
+// Signal runs in the container's user namespace, joined by the C
+// constructor, where it holds CAP_KILL over the container's processes even
+// when they run as a subordinate uid, and sends os.Args[1] (a signal
+// number) through the inherited pidfd, which cannot be reused by another
+// process.
+func Signal() int {
+	fd, err1 := strconv.Atoi(os.Getenv(EnvJoinFD))
+	sig, err2 := strconv.Atoi(os.Args[len(os.Args)-1])
+	if err1 != nil || err2 != nil {
+		os.Stderr.WriteString("Error: myctr signal stage: bad arguments\n")
+		return ExitSetup
+	}
+	if err := unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return 3
+		}
+		os.Stderr.WriteString("Error: send signal: " + err.Error() + "\n")
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,187 @@
+// Namespace work that must happen before the Go runtime starts threads:
+// Go cannot unshare(2) or setns(2) a user or mount namespace once it is
+// multi-threaded, so this constructor runs first, in every process of the
+// myctr binary, and does nothing unless myctr's own environment asks.
+//
+// Init stage (_MYCTR_STAGE=init): become the container's init.
+//   1. unshare(CLONE_NEWUSER): this process now holds every capability in the
+//      new user namespace, without an execve that would recompute them.
+//   2. Tell the parent ("unshared"); it runs newuidmap/newgidmap on our pid
+//      and answers "mapped".
+//   3. unshare the mount, PID, IPC, UTS, cgroup (and network) namespaces.
+//   4. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
+//      child of myctr's monitor, not of us. We send its pid ("pid") and exit;
+//      the child returns into the Go runtime, which builds the rootfs.
+//
+// Join stage (_MYCTR_JOIN_PIDFD set): join the namespaces listed in
+// _MYCTR_JOIN_NS of the process behind that pidfd in one setns(2) call (pidfd
+// form, Linux 5.8+). Joining a PID namespace only affects children, so with
+// "pid" it forks: the child returns into Go inside every namespace, and this
+// parent forwards signals to it and exits with its status.
+//
+// Messages on the sync socket are the same JSON packets the Go side speaks
+// (see sync.go).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t myctr_child = -1;
+
+static void myctr_forward(int sig)
+{
+	if (myctr_child > 0)
+		kill(myctr_child, sig);
+}
+
+static void myctr_fail(const char *step)
+{
+	fprintf(stderr, "Error: join container namespaces: %s: %s\n", step, strerror(errno));
+	_exit(125);
+}
+
+static int myctr_ns_flags(const char *list)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} table[] = {
+		{"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS}, {"pid", CLONE_NEWPID},
+		{"ipc", CLONE_NEWIPC},   {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+		{"cgroup", CLONE_NEWCGROUP},
+	};
+	int flags = 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+			if (strcmp(tok, table[i].name) == 0)
+				break;
+		if (i == sizeof(table) / sizeof(table[0])) {
+			errno = EINVAL;
+			myctr_fail("unknown namespace name");
+		}
+		flags |= table[i].flag;
+	}
+	return flags;
+}
+
+static int myctr_send(int fd, const char *msg)
+{
+	return send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+// myctr_init_fail reports a failed step to the parent as a StepError and exits.
+static void myctr_init_fail(int fd, const char *step)
+{
+	char buf[512];
+	int err = errno;
+	snprintf(buf, sizeof(buf),
+		 "{\"Type\":\"error\",\"Error\":{\"Step\":\"%s\",\"Errno\":%d,\"Msg\":\"%s: %s\",\"Exit\":125}}",
+		 step, err, step, strerror(err));
+	myctr_send(fd, buf);
+	_exit(125);
+}
+
+static void myctr_init(void)
+{
+	const char *sync_env = getenv("_MYCTR_SYNC_FD");
+	const char *net_env = getenv("_MYCTR_INIT_NETNS");
+	if (sync_env == NULL)
+		return;
+	int fd = atoi(sync_env);
+	char buf[256];
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		myctr_init_fail(fd, "unshare user namespace");
+	if (myctr_send(fd, "{\"Type\":\"unshared\"}") < 0)
+		myctr_init_fail(fd, "tell parent to write id maps");
+	ssize_t n;
+	do
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		// The parent failed (and says why) or is gone: nothing to report.
+		_exit(125);
+	}
+	buf[n] = 0;
+	if (strstr(buf, "\"mapped\"") == NULL) {
+		errno = EPROTO;
+		myctr_init_fail(fd, "wait for id maps");
+	}
+
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	if (net_env != NULL && strcmp(net_env, "1") == 0)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0)
+		myctr_init_fail(fd, "unshare namespaces");
+
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		myctr_init_fail(fd, "clone the container's init");
+	if (pid == 0)
+		return; // PID 1: on into the Go runtime
+	snprintf(buf, sizeof(buf), "{\"Type\":\"pid\",\"Pid\":%d}", (int)pid);
+	if (myctr_send(fd, buf) < 0)
+		kill(pid, SIGKILL);
+	_exit(0);
+}
+
+__attribute__((constructor)) static void myctr_nsenter(void)
+{
+	const char *stage = getenv("_MYCTR_STAGE");
+	if (stage != NULL && strcmp(stage, "init") == 0) {
+		myctr_init();
+		return;
+	}
+	const char *pidfd_env = getenv("_MYCTR_JOIN_PIDFD");
+	if (pidfd_env == NULL)
+		return;
+	const char *ns_env = getenv("_MYCTR_JOIN_NS");
+	const char *sync_env = getenv("_MYCTR_SYNC_FD");
+	int pidfd = atoi(pidfd_env);
+	int flags = myctr_ns_flags(ns_env ? ns_env : "");
+
+	if (setns(pidfd, flags) < 0)
+		myctr_fail("setns");
+	// The pidfd stays open: the Go stage uses it (signal) or closes it.
+
+	if (!(flags & CLONE_NEWPID))
+		return;
+
+	myctr_child = fork();
+	if (myctr_child < 0)
+		myctr_fail("fork into the PID namespace");
+	if (myctr_child == 0)
+		return;
+
+	// Keep no copy of the sync socket: its end-of-file tells the caller
+	// that the child's execve succeeded.
+	if (sync_env != NULL)
+		close(atoi(sync_env));
+	close(pidfd);
+
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP};
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = myctr_forward;
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaction(forwarded[i], &sa, NULL);
+
+	int status;
+	while (waitpid(myctr_child, &status, 0) < 0) {
+		if (errno != EINTR)
+			myctr_fail("wait");
+	}
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	_exit(128 + WTERMSIG(status));
+}

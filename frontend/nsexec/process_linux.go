@@ -1,0 +1,189 @@
+package nsexec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/security"
+)
+
+// Exit codes of a process that could not be started, as Podman reports them.
+const (
+	ExitSetup         = 125
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
+)
+
+// openPty allocates a pty in the container's own devpts, makes its slave the
+// controlling terminal and stdio, and returns the master for the parent.
+func openPty(ws *unix.Winsize) (int, error) {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return -1, fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
+	if err != nil {
+		return -1, fmt.Errorf("get pty number: %w", err)
+	}
+	name := fmt.Sprintf("/dev/pts/%d", n)
+	slave, err := unix.Open(name, unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", name, err)
+	}
+	if ws != nil {
+		if err := unix.IoctlSetWinsize(slave, unix.TIOCSWINSZ, ws); err != nil {
+			return -1, fmt.Errorf("set window size: %w", err)
+		}
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return -1, fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
+		return -1, fmt.Errorf("set controlling terminal: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return -1, fmt.Errorf("dup pty onto fd %d: %w", fd, err)
+		}
+	}
+	if slave > 2 {
+		unix.Close(slave)
+	}
+	return master, nil
+}
+
+// lookPath finds argv0 in the container's PATH, telling "not found" (127)
+// from "not executable" (126).
+func lookPath(argv0 string, env []string) (string, int, error) {
+	check := func(p string) (int, error) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return ExitNotFound, err
+		}
+		if fi.IsDir() {
+			return ExitNotExecutable, fmt.Errorf("%s: is a directory: %w", p, unix.EACCES)
+		}
+		if err := unix.Access(p, unix.X_OK); err != nil {
+			return ExitNotExecutable, fmt.Errorf("%s: %w", p, err)
+		}
+		return 0, nil
+	}
+	if strings.Contains(argv0, "/") {
+		code, err := check(argv0)
+		if err != nil {
+			return "", code, err
+		}
+		return argv0, 0, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PATH="); ok {
+			path = v
+		}
+	}
+	firstCode, firstErr := 0, error(nil)
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, argv0)
+		code, err := check(p)
+		if err == nil {
+			return p, 0, nil
+		}
+		if code == ExitNotExecutable && firstErr == nil {
+			firstCode, firstErr = code, err
+		}
+	}
+	if firstErr != nil {
+		return "", firstCode, firstErr
+	}
+	return "", ExitNotFound, fmt.Errorf("%s: executable file not found in $PATH", argv0)
+}
+
+// startProcess turns the calling thread into the container's process:
+// terminal, working directory, identity, capabilities, no_new_privs, and
+// execve. It only returns by exiting through conn.Fail.
+//
+// Preconditions: the goroutine is locked to its thread; the root
+// filesystem is final.
+func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
+	if p.Terminal {
+		master, err := openPty(ws)
+		if err != nil {
+			conn.Fail("set up terminal", err, ExitSetup)
+		}
+		if err := conn.Send(&Message{Type: MsgPty}, master); err != nil {
+			conn.Fail("send pty master", err, ExitSetup)
+		}
+		unix.Close(master)
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := os.MkdirAll(cwd, 0o755); err != nil {
+		conn.Fail("create working directory "+cwd, err, ExitSetup)
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		conn.Fail("chdir "+cwd, err, ExitSetup)
+	}
+	if len(p.Args) == 0 {
+		conn.Fail("start process", errors.New("no command given"), ExitSetup)
+	}
+	path, code, err := lookPath(p.Args[0], p.Env)
+	if err != nil {
+		conn.Fail("exec "+p.Args[0], err, code)
+	}
+	caps := p.Capabilities
+	if caps == nil {
+		caps = &specs.LinuxCapabilities{}
+	}
+	if err := security.DropBounding(caps.Bounding); err != nil {
+		conn.Fail("drop capabilities", err, ExitSetup)
+	}
+	// Keep the permitted set across setuid; SetCaps then sets exactly
+	// the sets the spec asks for.
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		conn.Fail("set keepcaps", err, ExitSetup)
+	}
+	groups := make([]int, 0, len(p.User.AdditionalGids))
+	for _, g := range p.User.AdditionalGids {
+		groups = append(groups, int(g))
+	}
+	if err := unix.Setgroups(groups); err != nil && !errors.Is(err, unix.EPERM) {
+		conn.Fail("setgroups", err, ExitSetup)
+	}
+	if err := unix.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {
+		conn.Fail(fmt.Sprintf("setgid %d", p.User.GID), err, ExitSetup)
+	}
+	if err := unix.Setresuid(int(p.User.UID), int(p.User.UID), int(p.User.UID)); err != nil {
+		conn.Fail(fmt.Sprintf("setuid %d", p.User.UID), err, ExitSetup)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		conn.Fail("clear keepcaps", err, ExitSetup)
+	}
+	if err := security.SetCaps(caps); err != nil {
+		conn.Fail("set capabilities", err, ExitSetup)
+	}
+	if p.NoNewPrivileges {
+		if err := security.NoNewPrivileges(); err != nil {
+			conn.Fail("no_new_privs", err, ExitSetup)
+		}
+	}
+	err = unix.Exec(path, p.Args, p.Env)
+	code = ExitNotExecutable
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	conn.Fail("exec "+path, err, code)
+}

@@ -1,0 +1,182 @@
+// Package nsexec is the re-executed child side of myctr: the container's
+// init (which builds the rootfs inside fresh namespaces and execs the
+// container's process), the exec stage (which runs inside namespaces joined
+// by the C constructor in nsenter.c), and the small internal commands that
+// must run inside the user's user namespace.
+//
+// The parent and the child talk over a SOCK_SEQPACKET socketpair, one JSON
+// message per packet; file descriptors ride along as SCM_RIGHTS. The child
+// marks its end close-on-exec, so end-of-file after the last message means
+// the container's process was executed.
+package nsexec
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Environment variables that select a stage of this binary; only myctr sets them.
+const (
+	EnvStage  = "_MYCTR_STAGE"
+	EnvSyncFD = "_MYCTR_SYNC_FD"
+	EnvJoinFD = "_MYCTR_JOIN_PIDFD"
+	EnvJoinNS = "_MYCTR_JOIN_NS"
+	// EnvInitNetNS is "1" when the init stage makes a network namespace.
+	EnvInitNetNS = "_MYCTR_INIT_NETNS"
+)
+
+// Stages of the re-executed binary.
+const (
+	StageInit    = "init"
+	StageExec    = "exec"
+	StageSignal  = "signal"
+	StageUserNS  = "userns"
+	StageMonitor = "monitor"
+)
+
+// Message types.
+const (
+	MsgUnshared = "unshared" // child → parent: write the id maps of my pid
+	MsgMapped   = "mapped"   // parent → child: the id maps are written
+	MsgPid      = "pid"      // child → parent: the container init's host pid
+	MsgConfig   = "config"   // parent → child: InitConfig or ExecConfig
+	MsgPty      = "pty"      // child → parent: the pty master rides along
+	MsgError    = "error"    // child → parent: the step that failed
+	MsgReady    = "ready"    // child → parent (userns stage): work done
+)
+
+// Overlay is the container's root filesystem, mounted by the init inside
+// its own mount namespace so that no mount is ever visible on the host.
+type Overlay struct {
+	Lower []string // base layer last, as overlayfs wants
+	Upper string
+	Work  string
+}
+
+// InitConfig is everything the container's init needs.
+type InitConfig struct {
+	Spec    *specs.Spec
+	Overlay Overlay
+	Winsize *unix.Winsize `json:",omitempty"`
+}
+
+// ExecConfig is what the exec stage runs inside a running container.
+type ExecConfig struct {
+	Process *specs.Process
+	Winsize *unix.Winsize `json:",omitempty"`
+}
+
+// Message is one packet on the sync socket.
+type Message struct {
+	Type  string
+	Init  *InitConfig `json:",omitempty"`
+	Exec  *ExecConfig `json:",omitempty"`
+	Error *StepError  `json:",omitempty"`
+	Pid   int         `json:",omitempty"`
+}
+
+// StepError is a failure of the child, named by its step, carrying the
+// exit code myctr should report (125 setup, 126 not executable, 127 not found).
+type StepError struct {
+	Step  string
+	Errno int
+	Msg   string
+	Exit  int
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Step, e.Msg)
+}
+
+// Unwrap lets errors.Is match the errno.
+func (e *StepError) Unwrap() error {
+	if e.Errno != 0 {
+		return syscall.Errno(e.Errno)
+	}
+	return nil
+}
+
+// Conn is one end of the sync socket.
+type Conn struct{ f *os.File }
+
+// NewPair makes the socketpair: the parent keeps the first, the child
+// inherits the second.
+func NewPair() (parent *Conn, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return &Conn{os.NewFile(uintptr(fds[0]), "sync-parent")}, os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+// FromFD wraps an inherited socket.
+func FromFD(fd int) *Conn { return &Conn{os.NewFile(uintptr(fd), "sync")} }
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.f.Close() }
+
+// Send writes one message, with fds attached.
+func (c *Conn) Send(m *Message, fds ...int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	return unix.Sendmsg(int(c.f.Fd()), b, oob, nil, 0)
+}
+
+// Recv reads one message; io.EOF-like end is reported as (nil, nil, nil).
+func (c *Conn) Recv() (*Message, []int, error) {
+	buf := make([]byte, 1<<20)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read sync socket: %w", err)
+		}
+		if n == 0 && oobn == 0 {
+			return nil, nil, nil
+		}
+		var fds []int
+		if oobn > 0 {
+			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+			if err == nil {
+				for _, cm := range msgs {
+					if rights, err := unix.ParseUnixRights(&cm); err == nil {
+						fds = append(fds, rights...)
+					}
+				}
+			}
+		}
+		var m Message
+		if err := json.Unmarshal(buf[:n], &m); err != nil {
+			return nil, fds, fmt.Errorf("decode sync message: %w", err)
+		}
+		return &m, fds, nil
+	}
+}
+
+// Fail reports err to the parent as a StepError and exits.
+func (c *Conn) Fail(step string, err error, exit int) {
+	se := &StepError{Step: step, Msg: err.Error(), Exit: exit}
+	var errno syscall.Errno
+	if asErrno(err, &errno) {
+		se.Errno = int(errno)
+	}
+	_ = c.Send(&Message{Type: MsgError, Error: se})
+	os.Exit(exit)
+}
+
+func asErrno(err error, target *syscall.Errno) bool { return errors.As(err, target) }

@@ -1,0 +1,427 @@
+// Package rootfs builds a container's root filesystem inside the
+// container's own mount namespace: the overlay of image layers, /proc,
+// /dev, /sys, bind mounts and tmpfs from the OCI spec, pivot_root, and
+// the masked and read-only paths. Everything here runs in the container's
+// init, as root of its user namespace; nothing is ever mounted on the host.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Overlay names the overlay's directories; Lower is top layer first.
+type Overlay struct {
+	Lower []string
+	Upper string
+	Work  string
+}
+
+// MountError names the mount that failed with its flags, as runc does.
+type MountError struct {
+	Op, Source, Target, Type string
+	Flags                    uintptr
+	Data                     string
+	Err                      error
+}
+
+func (e *MountError) Error() string {
+	s := fmt.Sprintf("%s %s on %s", e.Op, e.Source, e.Target)
+	if e.Type != "" {
+		s += " type " + e.Type
+	}
+	if e.Flags != 0 {
+		s += " flags " + flagNames(e.Flags)
+	}
+	if e.Data != "" {
+		s += " data " + e.Data
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *MountError) Unwrap() error { return e.Err }
+
+func mount(source, target, fstype string, flags uintptr, data string) error {
+	if err := unix.Mount(source, target, fstype, flags, data); err != nil {
+		return &MountError{Op: "mount", Source: source, Target: target, Type: fstype, Flags: flags, Data: data, Err: err}
+	}
+	return nil
+}
+
+var flagTable = []struct {
+	flag uintptr
+	name string
+}{
+	{unix.MS_RDONLY, "MS_RDONLY"}, {unix.MS_NOSUID, "MS_NOSUID"}, {unix.MS_NODEV, "MS_NODEV"},
+	{unix.MS_NOEXEC, "MS_NOEXEC"}, {unix.MS_REMOUNT, "MS_REMOUNT"}, {unix.MS_BIND, "MS_BIND"},
+	{unix.MS_REC, "MS_REC"}, {unix.MS_PRIVATE, "MS_PRIVATE"}, {unix.MS_SLAVE, "MS_SLAVE"},
+	{unix.MS_SHARED, "MS_SHARED"}, {unix.MS_RELATIME, "MS_RELATIME"}, {unix.MS_STRICTATIME, "MS_STRICTATIME"},
+	{unix.MS_NOATIME, "MS_NOATIME"},
+}
+
+func flagNames(f uintptr) string {
+	var names []string
+	for _, t := range flagTable {
+		if f&t.flag != 0 {
+			names = append(names, t.name)
+			f &^= t.flag
+		}
+	}
+	if f != 0 {
+		names = append(names, fmt.Sprintf("0x%x", f))
+	}
+	return strings.Join(names, "|")
+}
+
+// Options splits OCI mount options into mount(2) flags, propagation flags,
+// whether the mount is a bind, recursive read-only, and the data string.
+type Options struct {
+	Flags       uintptr
+	Propagation uintptr
+	Bind        bool
+	Data        string
+}
+
+var optFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
+	"nosuid": {false, unix.MS_NOSUID}, "suid": {true, unix.MS_NOSUID},
+	"nodev": {false, unix.MS_NODEV}, "dev": {true, unix.MS_NODEV},
+	"noexec": {false, unix.MS_NOEXEC}, "exec": {true, unix.MS_NOEXEC},
+	"relatime": {false, unix.MS_RELATIME}, "strictatime": {false, unix.MS_STRICTATIME},
+	"noatime": {false, unix.MS_NOATIME},
+}
+
+var propFlags = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+}
+
+// ParseOptions turns the OCI option list into Options.
+func ParseOptions(opts []string) Options {
+	var o Options
+	var data []string
+	for _, opt := range opts {
+		if f, ok := optFlags[opt]; ok {
+			if f.clear {
+				o.Flags &^= f.flag
+			} else {
+				o.Flags |= f.flag
+			}
+			continue
+		}
+		if p, ok := propFlags[opt]; ok {
+			o.Propagation |= p
+			continue
+		}
+		switch opt {
+		case "bind":
+			o.Bind = true
+		case "rbind":
+			o.Bind = true
+			o.Flags |= unix.MS_REC
+		default:
+			data = append(data, opt)
+		}
+	}
+	o.Data = strings.Join(data, ",")
+	return o
+}
+
+// MountOverlay mounts the image layers and the container's upper dir on
+// target. The container's directory (the parent of Upper) must be the
+// working directory: the options name the layers through short relative
+// links (l/0, l/1, ...) so that no host path shows in the container's
+// mountinfo and many layers fit in one page of options. userxattr makes
+// overlayfs keep its metadata in user.* xattrs, which an unprivileged user
+// namespace may write.
+func MountOverlay(ov Overlay, target string) error {
+	if len(ov.Lower) == 0 {
+		return fmt.Errorf("mount overlay on %s: no image layers", target)
+	}
+	if err := os.RemoveAll("l"); err != nil {
+		return fmt.Errorf("remove old layer links: %w", err)
+	}
+	if err := os.Mkdir("l", 0o700); err != nil {
+		return fmt.Errorf("create layer links: %w", err)
+	}
+	names := make([]string, len(ov.Lower))
+	for i, l := range ov.Lower {
+		names[i] = "l/" + strconv.Itoa(i)
+		if err := os.Symlink(l, names[i]); err != nil {
+			return fmt.Errorf("link layer %s: %w", l, err)
+		}
+	}
+	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr",
+		strings.Join(names, ":"), filepath.Base(ov.Upper), filepath.Base(ov.Work))
+	return mount("overlay", target, "overlay", 0, data)
+}
+
+// Prepare mounts everything the spec asks for under root (the merged
+// overlay), before pivot_root.
+func Prepare(spec *specs.Spec, ov Overlay) error {
+	// Nothing done here may propagate back to the namespace we came from.
+	if err := mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	root := spec.Root.Path
+	dir := filepath.Dir(ov.Upper)
+	if err := privatize(filepath.Join(dir, "userdata")); err != nil {
+		return err
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("chdir %s: %w", dir, err)
+	}
+	if err := MountOverlay(ov, root); err != nil {
+		return err
+	}
+	for i := range spec.Mounts {
+		if err := mountEntry(root, &spec.Mounts[i]); err != nil {
+			return err
+		}
+	}
+	if err := createDevices(root, spec.Linux.Devices); err != nil {
+		return err
+	}
+	return createDevSymlinks(root)
+}
+
+// privatize copies the small files of dir (/etc/hosts and the like) into a
+// tmpfs mounted over dir. A bind mount shows its source's path within its
+// filesystem in the container's mountinfo; from the tmpfs that path is
+// "/hosts", not a path of the host.
+func privatize(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", dir, err)
+	}
+	files := map[string][]byte{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", e.Name(), err)
+		}
+		files[e.Name()] = b
+	}
+	if err := mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=1m"); err != nil {
+		return err
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return fmt.Errorf("copy %s into tmpfs: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// target resolves a destination inside root without following symlinks out
+// of it, and creates it as a directory or an empty file.
+func target(root, dest string, file bool) (string, error) {
+	p, err := securejoin.SecureJoin(root, dest)
+	if err != nil {
+		return "", fmt.Errorf("resolve %s in rootfs: %w", dest, err)
+	}
+	if file {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", fmt.Errorf("create parent of %s: %w", dest, err)
+		}
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil && !errors.Is(err, unix.EISDIR) {
+			return "", fmt.Errorf("create mount point %s: %w", dest, err)
+		}
+		if f != nil {
+			f.Close()
+		}
+		return p, nil
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return "", fmt.Errorf("create mount point %s: %w", dest, err)
+	}
+	return p, nil
+}
+
+func mountEntry(root string, m *specs.Mount) error {
+	o := ParseOptions(m.Options)
+	if o.Bind || m.Type == "bind" {
+		return bindMount(root, m, o)
+	}
+	dest, err := target(root, m.Destination, false)
+	if err != nil {
+		return err
+	}
+	if m.Type == "sysfs" {
+		// sysfs may be mounted only by the owner of the network namespace;
+		// with --network host that is not us, so bind the host's instead.
+		if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
+			if !errors.Is(err, unix.EPERM) {
+				return err
+			}
+			if err := mount("/sys", dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				return err
+			}
+			return setReadOnly(dest, true)
+		}
+		return nil
+	}
+	if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
+		if m.Type == "devpts" && strings.Contains(o.Data, "gid=") {
+			// gid 5 (tty) is unmapped without a subordinate range.
+			return mount(m.Source, dest, m.Type, o.Flags, dropOption(o.Data, "gid="))
+		}
+		return err
+	}
+	return nil
+}
+
+func dropOption(data, prefix string) string {
+	var keep []string
+	for _, d := range strings.Split(data, ",") {
+		if !strings.HasPrefix(d, prefix) {
+			keep = append(keep, d)
+		}
+	}
+	return strings.Join(keep, ",")
+}
+
+func bindMount(root string, m *specs.Mount, o Options) error {
+	fi, err := os.Stat(m.Source)
+	if err != nil {
+		return fmt.Errorf("bind mount source %s: %w", m.Source, err)
+	}
+	dest, err := target(root, m.Destination, !fi.IsDir())
+	if err != nil {
+		return err
+	}
+	if err := mount(m.Source, dest, "", unix.MS_BIND|(o.Flags&unix.MS_REC), ""); err != nil {
+		return err
+	}
+	if o.Propagation != 0 {
+		if err := mount("", dest, "", o.Propagation, ""); err != nil {
+			return err
+		}
+	}
+	if o.Flags&unix.MS_RDONLY != 0 {
+		return setReadOnly(dest, o.Flags&unix.MS_REC != 0)
+	}
+	return nil
+}
+
+// setReadOnly makes a mount read-only with mount_setattr(2), which keeps
+// the flags the kernel locked on mounts inherited from the host (a plain
+// MS_REMOUNT would have to repeat them or fail with EPERM).
+func setReadOnly(path string, recursive bool) error {
+	flags := unix.AT_SYMLINK_NOFOLLOW
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(-1, path, uint(flags), attr); err != nil {
+		return fmt.Errorf("make %s read-only: %w", path, err)
+	}
+	return nil
+}
+
+// createDevices binds the host's device nodes: a user namespace may not
+// mknod, and these few are safe to share.
+func createDevices(root string, devs []specs.LinuxDevice) error {
+	for _, d := range devs {
+		dest, err := target(root, d.Path, true)
+		if err != nil {
+			return err
+		}
+		if err := mount(d.Path, dest, "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func createDevSymlinks(root string) error {
+	links := [][2]string{
+		{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
+		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
+		{"pts/ptmx", "/dev/ptmx"}, {"/proc/kcore", "/dev/core"},
+	}
+	for _, l := range links {
+		p, err := securejoin.SecureJoin(root, l[1])
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(l[0], p); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("symlink %s: %w", l[1], err)
+		}
+	}
+	return nil
+}
+
+// PivotRoot makes root the new / and detaches the old root, so the host's
+// tree is no longer reachable from the container.
+func PivotRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("chdir %s: %w", root, err)
+	}
+	// pivot_root(".", ".") stacks the old root under the new one; detaching
+	// "." then removes it (the trick runc uses, no temporary dir needed).
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root %s: %w", root, err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// Finish applies masked and read-only paths and a read-only root, after
+// pivot_root.
+func Finish(spec *specs.Spec) error {
+	for _, p := range spec.Linux.ReadonlyPaths {
+		if err := mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		if err := setReadOnly(p, true); err != nil {
+			return err
+		}
+	}
+	for _, p := range spec.Linux.MaskedPaths {
+		if err := mask(p); err != nil {
+			return err
+		}
+	}
+	if spec.Root.Readonly {
+		if err := setReadOnly("/", false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mask(p string) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	if fi.IsDir() {
+		return mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0k")
+	}
+	return mount("/dev/null", p, "", unix.MS_BIND, "")
+}

@@ -1,0 +1,100 @@
+package security
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// lastCap is the highest capability the running kernel knows.
+func lastCap() uint {
+	b, err := readFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 40
+	}
+	var n uint
+	if _, err := fmt.Sscanf(string(b), "%d", &n); err != nil {
+		return 40
+	}
+	return n
+}
+
+func mask(names []string) (lo, hi uint32) {
+	for _, n := range names {
+		if v, ok := capNames[n]; ok {
+			if v < 32 {
+				lo |= 1 << v
+			} else {
+				hi |= 1 << (v - 32)
+			}
+		}
+	}
+	return lo, hi
+}
+
+// DropBounding removes from the bounding set every capability not in keep,
+// so that nothing the container executes can regain it.
+//
+// Preconditions: the calling goroutine is locked to its thread, and that
+// thread will execve; capability sets are per thread.
+func DropBounding(keep []string) error {
+	lo, hi := mask(keep)
+	last := lastCap()
+	for c := uint(0); c <= last; c++ {
+		var in bool
+		if c < 32 {
+			in = lo&(1<<c) != 0
+		} else {
+			in = hi&(1<<(c-32)) != 0
+		}
+		if in {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// SetCaps sets the effective, permitted and inheritable sets, and the
+// ambient set, of the calling thread.
+//
+// Preconditions: as DropBounding; call it after the final setuid.
+func SetCaps(c *specs.LinuxCapabilities) error {
+	var data [2]unix.CapUserData
+	set := func(names []string, f func(i int, v uint32)) {
+		lo, hi := mask(names)
+		f(0, lo)
+		f(1, hi)
+	}
+	set(c.Effective, func(i int, v uint32) { data[i].Effective = v })
+	set(c.Permitted, func(i int, v uint32) { data[i].Permitted = v })
+	set(c.Inheritable, func(i int, v uint32) { data[i].Inheritable = v })
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	for _, n := range c.Ambient {
+		v, ok := capNames[n]
+		if !ok {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(v), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// NoNewPrivileges sets no_new_privs on the calling thread.
+func NoNewPrivileges() error {
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	return nil
+}

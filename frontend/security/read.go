@@ -1,0 +1,5 @@
+package security
+
+import "os"
+
+var readFile = os.ReadFile

@@ -1,0 +1,197 @@
+// Package userns finds the calling user's subordinate id ranges and writes
+// the uid/gid maps of a new user namespace, through the setuid
+// newuidmap/newgidmap helpers when a range exists and directly otherwise.
+package userns
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Range is one line of /etc/subuid or /etc/subgid that belongs to the user.
+type Range struct {
+	Start uint32
+	Count uint32
+}
+
+// Mapping is the identity mapping a container gets: container id 0 is the
+// user, container ids 1..Sub.Count are the subordinate range.
+type Mapping struct {
+	UID, GID       uint32
+	SubUID, SubGID *Range // nil when the user has no range
+}
+
+// Files read for subordinate ranges; variables so unit tests can point them
+// at fixtures.
+var (
+	SubUIDFile = "/etc/subuid"
+	SubGIDFile = "/etc/subgid"
+)
+
+// Current returns the mapping for the calling user.
+func Current() (*Mapping, error) {
+	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
+	name := ""
+	if u, err := user.LookupId(strconv.Itoa(int(uid))); err == nil {
+		name = u.Username
+	}
+	m := &Mapping{UID: uid, GID: gid}
+	if uid == 0 {
+		// Root needs no subordinate range: it maps the whole 32-bit space
+		// minus one, the way Podman does for rootful containers with
+		// user namespaces disabled.
+		m.SubUID = &Range{Start: 1, Count: 65536}
+		m.SubGID = &Range{Start: 1, Count: 65536}
+		return m, nil
+	}
+	var err error
+	if m.SubUID, err = lookupRange(SubUIDFile, name, uid); err != nil {
+		return nil, err
+	}
+	if m.SubGID, err = lookupRange(SubGIDFile, name, uid); err != nil {
+		return nil, err
+	}
+	if m.SubUID == nil || m.SubGID == nil {
+		m.SubUID, m.SubGID = nil, nil
+	}
+	return m, nil
+}
+
+// lookupRange returns the first range of file that names the user (by
+// name or numeric id), or nil when there is none. A missing file is not an
+// error: it means no ranges.
+func lookupRange(file, name string, uid uint32) (*Range, error) {
+	f, err := os.Open(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	defer f.Close()
+	return parseRange(bufio.NewScanner(f), name, uid)
+}
+
+func parseRange(sc *bufio.Scanner, name string, uid uint32) (*Range, error) {
+	id := strconv.FormatUint(uint64(uid), 10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, ":")
+		if len(parts) != 3 || (parts[0] != name && parts[0] != id) {
+			continue
+		}
+		start, err1 := strconv.ParseUint(parts[1], 10, 32)
+		count, err2 := strconv.ParseUint(parts[2], 10, 32)
+		if err1 != nil || err2 != nil || count == 0 {
+			continue
+		}
+		return &Range{Start: uint32(start), Count: uint32(count)}, nil
+	}
+	return nil, sc.Err()
+}
+
+// HasRange reports whether the full subordinate mapping is available.
+func (m *Mapping) HasRange() bool { return m.SubUID != nil && m.SubGID != nil }
+
+// Size is the number of container ids mapped (the highest usable id + 1).
+func (m *Mapping) Size() uint32 {
+	if !m.HasRange() {
+		return 1
+	}
+	return 1 + min(m.SubUID.Count, m.SubGID.Count)
+}
+
+// UIDMappings is the mapping in OCI runtime-spec form.
+func (m *Mapping) UIDMappings() []specs.LinuxIDMapping {
+	out := []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.UID, Size: 1}}
+	if m.SubUID != nil {
+		out = append(out, specs.LinuxIDMapping{ContainerID: 1, HostID: m.SubUID.Start, Size: m.SubUID.Count})
+	}
+	return out
+}
+
+// GIDMappings is the group mapping in OCI runtime-spec form.
+func (m *Mapping) GIDMappings() []specs.LinuxIDMapping {
+	out := []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.GID, Size: 1}}
+	if m.SubGID != nil {
+		out = append(out, specs.LinuxIDMapping{ContainerID: 1, HostID: m.SubGID.Start, Size: m.SubGID.Count})
+	}
+	return out
+}
+
+// ToHost translates a container uid to the host uid, or -1 if unmapped.
+func ToHost(maps []specs.LinuxIDMapping, id uint32) int64 {
+	for _, mp := range maps {
+		if id >= mp.ContainerID && id-mp.ContainerID < mp.Size {
+			return int64(mp.HostID) + int64(id-mp.ContainerID)
+		}
+	}
+	return -1
+}
+
+// Apply writes the maps of the user namespace of process pid, which must
+// not have them yet. With a range it runs newuidmap and newgidmap side by
+// side; without one it writes the single self-mapping directly (allowed
+// to an unprivileged user after denying setgroups).
+func (m *Mapping) Apply(pid int) error {
+	if m.UID == 0 {
+		return m.writeDirect(pid, true)
+	}
+	if !m.HasRange() {
+		return m.writeDirect(pid, false)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		errc <- runMapper("newgidmap", pid, m.GIDMappings())
+	}()
+	uerr := runMapper("newuidmap", pid, m.UIDMappings())
+	gerr := <-errc
+	return errors.Join(uerr, gerr)
+}
+
+func runMapper(tool string, pid int, maps []specs.LinuxIDMapping) error {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return fmt.Errorf("%s: %w", tool, ErrNoMapper)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, mp := range maps {
+		args = append(args, strconv.FormatUint(uint64(mp.ContainerID), 10),
+			strconv.FormatUint(uint64(mp.HostID), 10), strconv.FormatUint(uint64(mp.Size), 10))
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return &MapperError{Tool: tool, Args: args, Output: strings.TrimSpace(string(out)), Err: err}
+	}
+	return nil
+}
+
+func (m *Mapping) writeDirect(pid int, root bool) error {
+	base := "/proc/" + strconv.Itoa(pid)
+	uidMap := fmt.Sprintf("0 %d 1\n", m.UID)
+	gidMap := fmt.Sprintf("0 %d 1\n", m.GID)
+	if root {
+		uidMap = "0 0 65537\n"
+		gidMap = uidMap
+	} else if err := os.WriteFile(base+"/setgroups", []byte("deny"), 0); err != nil {
+		return fmt.Errorf("write %s/setgroups: %w", base, err)
+	}
+	if err := os.WriteFile(base+"/uid_map", []byte(uidMap), 0); err != nil {
+		return fmt.Errorf("write %s/uid_map: %w", base, err)
+	}
+	if err := os.WriteFile(base+"/gid_map", []byte(gidMap), 0); err != nil {
+		return fmt.Errorf("write %s/gid_map: %w", base, err)
+	}
+	return nil
+}

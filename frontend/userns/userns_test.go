@@ -1,0 +1,54 @@
+package userns
+
+import (
+	"bufio"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestParseRange(t *testing.T) {
+	file := "# comment\nother:1:2\nalice:100000:65536\nalice:300000:10\n1001:500000:1000\nbad:x:y\n"
+	tests := []struct {
+		name string
+		uid  uint32
+		want *Range
+	}{
+		{"alice", 1000, &Range{100000, 65536}},
+		{"bob", 1001, &Range{500000, 1000}},
+		{"carol", 1002, nil},
+		{"bad", 1003, nil},
+	}
+	for _, tt := range tests {
+		got, err := parseRange(bufio.NewScanner(strings.NewReader(file)), tt.name, tt.uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestMappings(t *testing.T) {
+	m := &Mapping{UID: 1000, GID: 1000, SubUID: &Range{100000, 65536}, SubGID: &Range{200000, 1000}}
+	want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}
+	if got := m.UIDMappings(); !reflect.DeepEqual(got, want) {
+		t.Errorf("UIDMappings = %+v", got)
+	}
+	if m.Size() != 1001 {
+		t.Errorf("Size = %d, want the smaller range + 1", m.Size())
+	}
+	if got := ToHost(m.UIDMappings(), 1000); got != 100999 {
+		t.Errorf("ToHost(1000) = %d", got)
+	}
+	if got := ToHost(m.UIDMappings(), 70000); got != -1 {
+		t.Errorf("ToHost(70000) = %d, want -1", got)
+	}
+	single := &Mapping{UID: 1000, GID: 1000}
+	if single.HasRange() || single.Size() != 1 || len(single.GIDMappings()) != 1 {
+		t.Errorf("single mapping wrong: %+v", single)
+	}
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh (make bench): start-up latency of a trivial container,
+# myctr side by side with its peers in one hyperfine run, same busybox rootfs,
+# same work (`true`, no network):
+#
+#   myctr    myctr run --rm --network none bb true
+#   podman   podman run --rm --network none localhost/bb true   (rootless, runc)
+#   crun     crun run on an OCI bundle made by `crun spec --rootless`
+#   wrapper  the bare wrapper crun needs on this host (see below)
+#
+# Debian's crun 1.8.1 refuses a cgroup v1/v2 hybrid host ("cgroups in hybrid
+# mode not supported") unless /sys/fs/cgroup/unified is hidden, so on such a
+# host crun runs as
+#   unshare -rm sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec crun ...'
+# (a private user+mount namespace: nothing outside it changes). The wrapper is
+# timed alone so that its cost can be subtracted: the table shows raw and
+# wrapper-corrected ratios. Targets: myctr/podman <= 0.25, myctr/crun <= 2.0.
+#
+# As root: installs packages, creates the test user, builds, and runs the
+# benchmark as myctr-test. As another user: runs as that user with bin/myctr.
+#
+# Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_ONLY (a subset of
+# "myctr podman crun", default all), BENCH_JSON (where to keep hyperfine's
+# JSON; default bin/bench.json when run as root, else inside the temp dir and
+# printed), TEST_USER (myctr-test).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+setup=$repo/tests/setup
+test_user=${TEST_USER:-myctr-test}
+export PATH=/usr/local/go/bin:$PATH
+
+if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
+	"$setup/deps.sh"
+	"$setup/user.sh" >/dev/null
+	make -C "$repo" --no-print-directory build
+	base=$repo
+	# shellcheck disable=SC2016 # $1 is for the inner sh
+	if ! "$setup/as-user.sh" "$test_user" sh -c 'test -x "$1/bin/myctr" && test -x "$1/tests/bench/run.sh"' sh "$repo"; then
+		base=$(mktemp -d /tmp/myctr-bench.XXXXXX)
+		chmod 0755 "$base"
+		trap 'rm -rf "$base"' EXIT
+		mkdir -p "$base/bin"
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-helper" "$base/bin/"
+		cp -a "$repo/tests" "$base/"
+		chmod -R a+rX "$base"
+	fi
+	json_out=${BENCH_JSON:-$repo/bin/bench.json}
+	tmp_json=$(mktemp /tmp/myctr-bench-json.XXXXXX)
+	chmod 0666 "$tmp_json"
+	st=0
+	MYCTR_BENCH_STAGE=user MYCTR_BENCH_JSON=$tmp_json MYCTR_BIN=$base/bin/myctr \
+		MYCTR_BENCH_RUNS=${BENCH_RUNS:-30} MYCTR_BENCH_WARMUP=${BENCH_WARMUP:-3} \
+		MYCTR_BENCH_ONLY=${BENCH_ONLY:-} \
+		"$setup/as-user.sh" "$test_user" "$base/tests/bench/run.sh" || st=$?
+	if [[ -s $tmp_json ]]; then
+		cp "$tmp_json" "$json_out"
+		echo "hyperfine JSON: $json_out"
+	fi
+	rm -f "$tmp_json"
+	exit "$st"
+fi
+
+# ---- as the (non-root) benchmark user --------------------------------------
+
+runs=${MYCTR_BENCH_RUNS:-${BENCH_RUNS:-30}}
+warmup=${MYCTR_BENCH_WARMUP:-${BENCH_WARMUP:-3}}
+only=${MYCTR_BENCH_ONLY:-${BENCH_ONLY:-myctr podman crun}}
+myctr=${MYCTR_BIN:-$repo/bin/myctr}
+want() { [[ " $only " == *" $1 "* ]]; }
+
+for tool in hyperfine jq unshare; do
+	command -v "$tool" >/dev/null || {
+		echo "Error: $tool not found; Hint: run tests/setup/deps.sh as root" >&2
+		exit 1
+	}
+done
+want podman && { command -v podman >/dev/null || { echo "Error: podman not found" >&2; exit 1; }; }
+want crun && { command -v crun >/dev/null || { echo "Error: crun not found" >&2; exit 1; }; }
+if want myctr && [[ ! -x $myctr ]]; then
+	echo "Error: $myctr not found; Hint: make build" >&2
+	exit 1
+fi
+
+: "${XDG_RUNTIME_DIR:=/run/user/$(id -u)}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/myctr-bench.XXXXXX")
+runroot=$(mktemp -d "$XDG_RUNTIME_DIR/myctr-bench.XXXXXX")
+cleanup() {
+	if [[ -d $work/myctr-root && -x $myctr ]]; then
+		"$myctr" --root "$work/myctr-root" --runroot "$runroot" unshare rm -rf "$work/myctr-root" || true
+	fi
+	rm -rf "$work" "$runroot" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+q() { printf '%q' "$1"; }
+
+step() { echo "== $*" >&2; }
+
+step "busybox rootfs"
+"$setup/busybox-rootfs.sh" "$work/bb.tar"
+
+names=()
+cmds=()
+
+if want myctr; then
+	step "myctr import"
+	"$myctr" --root "$work/myctr-root" --runroot "$runroot" import "$work/bb.tar" bb >/dev/null
+	names+=(myctr)
+	cmds+=("$(q "$myctr") --root $(q "$work/myctr-root") --runroot $(q "$runroot") run --rm --network none bb true")
+fi
+
+if want podman; then
+	step "podman import"
+	podman import "$work/bb.tar" localhost/bb:latest >/dev/null 2>&1
+	names+=(podman)
+	cmds+=("podman run --rm --network none localhost/bb true")
+fi
+
+wrapped=no
+if want crun; then
+	step "crun bundle"
+	bundle=$work/bundle
+	mkdir -p "$bundle/rootfs"
+	tar -xf "$work/bb.tar" -C "$bundle/rootfs" 2>/dev/null
+	(cd "$bundle" && crun spec --rootless)
+	# `true`, no terminal; the spec keeps its own network namespace (like
+	# --network none).
+	jq '.process.args = ["true"] | .process.terminal = false' "$bundle/config.json" >"$bundle/config.json.new"
+	mv "$bundle/config.json.new" "$bundle/config.json"
+	state=$work/crun-state
+	mkdir -p "$state"
+	# A unique container id per run: $$ of the inner shell.
+	crun_cmd="crun --root $(q "$state") run --bundle $(q "$bundle") ctr-\$\$"
+	if [[ -d /sys/fs/cgroup/unified ]] && mountpoint -q /sys/fs/cgroup/unified; then
+		wrapped=yes
+		names+=(crun wrapper)
+		cmds+=("unshare -rm sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec $crun_cmd'")
+		cmds+=("unshare -rm sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec true'")
+	else
+		names+=(crun)
+		cmds+=("sh -c 'exec $crun_cmd'")
+	fi
+fi
+
+if ((${#cmds[@]} == 0)); then
+	echo "Error: nothing to run (BENCH_ONLY=$only)" >&2
+	exit 1
+fi
+
+# Each line must work once before it is timed (hyperfine stops at the first
+# failure, and a failure should say which line and why).
+for i in "${!cmds[@]}"; do
+	step "check ${names[$i]}: ${cmds[$i]}"
+	if ! out=$(sh -c "${cmds[$i]}" 2>&1 </dev/null); then
+		echo "Error: the ${names[$i]} line fails:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+done
+
+json=${MYCTR_BENCH_JSON:-$work/bench.json}
+# -N: no intermediate shell (its start-up would be noise at these times);
+# hyperfine splits each line into words itself, honouring the quotes.
+hargs=(-N --warmup "$warmup" --runs "$runs" --export-json "$json" --style basic)
+for i in "${!cmds[@]}"; do
+	hargs+=(--command-name "${names[$i]}" "${cmds[$i]}")
+done
+step "hyperfine --warmup $warmup --runs $runs"
+hyperfine "${hargs[@]}" </dev/null
+
+# ---- table -------------------------------------------------------------------
+echo
+jq -r --arg wrapped "$wrapped" '
+	def ms: . * 1000 | . * 100 | round / 100;
+	def r2: . * 100 | round / 100;
+	(.results | map({key: .command, value: .median}) | from_entries) as $m
+	| ($m.wrapper // 0) as $w
+	| "median start-up time, \(.results[0].times | length) runs each",
+	  (.results[] | "  \(.command | . + "         " | .[0:9]) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
+	  (if $wrapped == "yes" and $m.crun then
+	     "  crun corrected (crun - wrapper): \(($m.crun - $w) | ms) ms" else empty end),
+	  "",
+	  "ratio                 value   target",
+	  (if $m.myctr and $m.podman then
+	     "  myctr/podman        \($m.myctr / $m.podman | r2)    <= 0.25  \(if $m.myctr / $m.podman <= 0.25 then "met" else "MISSED" end)" else empty end),
+	  (if $m.myctr and $m.crun then
+	     "  myctr/crun (raw)    \($m.myctr / $m.crun | r2)    <= 2.0   \(if $m.myctr / $m.crun <= 2.0 then "met" else "MISSED" end)" else empty end),
+	  (if $m.myctr and $m.crun and $wrapped == "yes" and ($m.crun - $w) > 0 then
+	     "  myctr/crun (corr.)  \($m.myctr / ($m.crun - $w) | r2)    <= 2.0   \(if $m.myctr / ($m.crun - $w) <= 2.0 then "met" else "MISSED" end)" else empty end),
+	  (if ($m.myctr | not) then "  (myctr not measured: BENCH_ONLY)" else empty end)
+' "$json"

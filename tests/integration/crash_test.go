@@ -1,0 +1,134 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestKillRunCLI kills `myctr run -d` with SIGKILL: a container whose id
+// was printed keeps running; one caught half-way is either listed and
+// removable or absent, and never breaks ps.
+func TestKillRunCLI(t *testing.T) {
+	t.Parallel()
+	t.Run("after the id is printed", func(t *testing.T) {
+		t.Parallel()
+		name := ctrName(t, "")
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		cmd := myctrCommand(ctx, "run", "-d", "--name", name, image, "sleep", "300")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr lockedBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		id, err := bufio.NewReader(stdout).ReadString('\n')
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		id = strings.TrimSpace(id)
+		if err != nil || !isFullID(id) {
+			t.Fatalf("run -d printed %q (%v); stderr: %s", id, err, stderr.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+		p, ok := psFind(psJSON(t, false), name)
+		if !ok || p.Id != id || p.State != "running" {
+			t.Errorf("after SIGKILL of the CLI: ps entry %+v (found %v), want %s running", p, ok, id)
+		}
+		if in := inspect(t, name); !in.State.Running {
+			t.Errorf("inspect State %+v, want running", in.State)
+		}
+	})
+
+	t.Run("at random points", func(t *testing.T) {
+		t.Parallel()
+		for i, delay := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond} {
+			name := ctrName(t, fmt.Sprint(i))
+			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+			cmd := myctrCommand(ctx, "run", "-d", "--name", name, image, "sleep", "300")
+			if err := cmd.Start(); err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			cancel()
+
+			ps := psJSON(t, true) // must not fail whatever state was left
+			if p, ok := psFind(ps, name); ok {
+				t.Logf("killed after %s: left %s in state %s", delay, name, p.State)
+				if _, errOut, code := myctr(t, "rm", "-f", name); code != 0 {
+					t.Errorf("killed after %s: rm -f %s: exit %d: %s", delay, name, code, errOut)
+				}
+				if _, err := os.Stat(containerDir(p.Id)); !os.IsNotExist(err) {
+					t.Errorf("killed after %s: container dir after rm -f: %v, want it gone", delay, err)
+				}
+			}
+			// The name is free again.
+			runDetached(t, name, nil, "true")
+			mustMyctr(t, "rm", "-f", name)
+		}
+	})
+}
+
+// TestKillMonitor kills the process that watches the container's init.
+func TestKillMonitor(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "")
+	id := runDetached(t, name, nil, "sleep", "300")
+	in := inspect(t, name)
+	pid := in.State.Pid
+	_, monitor, start, ok := procStat(pid)
+	if !ok {
+		t.Fatalf("container pid %d does not exist on the host", pid)
+	}
+	if monitor <= 1 || monitor == os.Getpid() {
+		t.Fatalf("the container's init (pid %d) has parent %d, want a monitor process", pid, monitor)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monitor))
+	t.Logf("monitor pid %d: %q", monitor, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	_, _, monStart, _ := procStat(monitor)
+	if err := syscall.Kill(monitor, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill monitor %d: %v", monitor, err)
+	}
+	waitFor(t, 5*time.Second, "the monitor to die", func() bool { return processGone(monitor, monStart) })
+
+	p, ok := psFind(psJSON(t, true), name)
+	if !ok {
+		t.Errorf("ps -a does not list %s after its monitor died", name)
+	} else if p.State != "running" && p.State != "exited" {
+		t.Errorf("ps -a state %q after the monitor died, want running or exited", p.State)
+	}
+	inspect(t, name) // must still work
+
+	mustMyctr(t, "rm", "-f", name)
+	if _, ok := psFind(psJSON(t, true), name); ok {
+		t.Errorf("%s still listed after rm -f", name)
+	}
+	if _, err := os.Stat(containerDir(id)); !os.IsNotExist(err) {
+		t.Errorf("container dir %s after rm -f: %v, want it gone", containerDir(id), err)
+	}
+	waitFor(t, 5*time.Second, fmt.Sprintf("container process %d to go", pid), func() bool {
+		return processGone(pid, start)
+	})
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(mi), "\n") {
+		if strings.Contains(l, tmpRoot) {
+			t.Errorf("host mountinfo has a mount under the test root: %s", l)
+		}
+	}
+}

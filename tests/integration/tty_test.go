@@ -1,0 +1,138 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// ptySession is myctr running on the slave side of a pty we hold.
+type ptySession struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	ptmx   *os.File
+	out    lockedBuffer
+	read   chan struct{} // closed when the pty reads EOF/EIO
+	cancel context.CancelFunc
+}
+
+func startPTY(t *testing.T, rows, cols uint16, args ...string) *ptySession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	s := &ptySession{t: t, cmd: myctrCommand(ctx, args...), read: make(chan struct{}), cancel: cancel}
+	ptmx, err := pty.StartWithSize(s.cmd, &pty.Winsize{Rows: rows, Cols: cols})
+	if err != nil {
+		cancel()
+		t.Fatalf("start myctr on a pty: %v", err)
+	}
+	s.ptmx = ptmx
+	go func() {
+		io.Copy(&s.out, ptmx) // ends with EIO when the slave side closes
+		close(s.read)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		ptmx.Close()
+	})
+	return s
+}
+
+func (s *ptySession) send(line string) {
+	s.t.Helper()
+	if _, err := s.ptmx.Write([]byte(line + "\r")); err != nil {
+		s.t.Fatalf("write to pty: %v", err)
+	}
+}
+
+// expect waits for re to match the output so far and returns the submatches.
+func (s *ptySession) expect(re string, timeout time.Duration) []string {
+	s.t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := rx.FindStringSubmatch(s.out.String()); m != nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out waiting for %q on the pty; output so far:\n%q", re, s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exitCode waits for myctr to end.
+func (s *ptySession) exitCode() int {
+	s.t.Helper()
+	err := s.cmd.Wait()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	default:
+		s.t.Fatalf("wait for myctr: %v", err)
+		return -1
+	}
+}
+
+// checkShell drives an interactive busybox sh on a pty of rows×cols. The
+// quotes in the typed commands ("T""TY") keep the echo of the command line
+// from matching the marker in its output.
+func checkShell(t *testing.T, s *ptySession, ttyRe string, rows, cols string) {
+	t.Helper()
+	s.send(`echo "T""TY=$(tty)"`)
+	if m := s.expect(`TTY=(\S+)\r?\n`, 15*time.Second); !regexp.MustCompile(ttyRe).MatchString(m[1]) {
+		t.Errorf("tty inside = %q, want %s", m[1], ttyRe)
+	}
+	s.send(`test -t 0 && echo "IS""ATTY"; test -t 1 && echo "OUT""ATTY"`)
+	s.expect(`ISATTY\r?\n`, 10*time.Second)
+	s.expect(`OUTATTY\r?\n`, 10*time.Second)
+	s.send(`echo "SI""ZE=$(stty size)"`)
+	if m := s.expect(`SIZE=(\d+ \d+)\r?\n`, 10*time.Second); m[1] != rows+" "+cols {
+		t.Errorf("stty size inside = %q, want %q", m[1], rows+" "+cols)
+	}
+	// A resize of our terminal reaches the container's.
+	if err := pty.Setsize(s.ptmx, &pty.Winsize{Rows: 30, Cols: 90}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.send(`echo "RE""SIZED=$(stty size)"`)
+	if m := s.expect(`RESIZED=(\d+ \d+)\r?\n`, 10*time.Second); m[1] != "30 90" {
+		t.Errorf("stty size after a resize = %q, want %q", m[1], "30 90")
+	}
+}
+
+func TestRunTTY(t *testing.T) {
+	t.Parallel()
+	s := startPTY(t, 40, 100, "run", "-it", "--rm", image, "sh")
+	checkShell(t, s, `^/dev/pts/0$`, "40", "100")
+	s.send("exit 5")
+	if code := s.exitCode(); code != 5 {
+		t.Errorf("run -it exit code %d, want 5; output:\n%q", code, s.out.String())
+	}
+}
+
+func TestExecTTY(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "")
+	runDetached(t, name, nil, "sleep", "300")
+	s := startPTY(t, 40, 100, "exec", "-it", name, "sh")
+	checkShell(t, s, `^/dev/pts/\d+$`, "40", "100")
+	s.send("exit 6")
+	if code := s.exitCode(); code != 6 {
+		t.Errorf("exec -it exit code %d, want 6; output:\n%q", code, s.out.String())
+	}
+	if in := inspect(t, name); !in.State.Running {
+		t.Errorf("container stopped after exec -it ended: %+v", in.State)
+	}
+}

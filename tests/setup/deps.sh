@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages that myctr's tests, benchmarks and demo
+# need. Idempotent: on a prepared machine it only asks dpkg and exits.
+# Run as root. Extra packages may be added with MYCTR_EXTRA_DEPS="pkg pkg".
+set -euo pipefail
+
+packages=(
+	uidmap         # newuidmap/newgidmap
+	busybox-static # the tiny base image
+	podman crun runc # peers for comparisons and benchmarks
+	hyperfine      # benchmarks
+	slirp4netns passt # rootless networking (passt ships pasta)
+	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
+	jq             # reading go test -json and hyperfine JSON
+	gcc libc6-dev  # cgo (the frontend's C constructor)
+)
+# shellcheck disable=SC2206
+packages+=(${MYCTR_EXTRA_DEPS:-})
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	if [[ $status != "install ok installed" ]]; then
+		missing+=("$p")
+	fi
+done
+
+if ((${#missing[@]} == 0)); then
+	exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "Error: missing packages: ${missing[*]}" >&2
+	echo "Hint: run this script as root: sudo $0" >&2
+	exit 1
+fi
+
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q </dev/null
+apt-get install -y -q "${missing[@]}" </dev/null

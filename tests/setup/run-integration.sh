@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# run-integration.sh RESULTS.json: compile the integration tests (build tag
+# "integration") and run them as the test user, streaming the output and
+# writing test2json events to RESULTS.json. Called by `make test-integration`
+# after bin/ is built. As root: runs deps.sh and user.sh first and runs the
+# tests as myctr-test. Otherwise: runs them as the current user.
+#
+# Environment: TEST_USER (myctr-test), INTEGRATION_TIMEOUT (60m),
+# INTEGRATION_RUN (a -test.run pattern), MYCTR_* (passed through).
+set -euo pipefail
+
+results=${1:?usage: $0 RESULTS.json}
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+pkg=github.com/myctr/myctr/tests/integration
+test_user=${TEST_USER:-myctr-test}
+timeout=${INTEGRATION_TIMEOUT:-60m}
+
+mkdir -p "$(dirname "$results")"
+results=$(cd "$(dirname "$results")" && pwd)/$(basename "$results")
+cd "$repo"
+rm -f "$results"
+
+if [[ $(id -u) -eq 0 ]]; then
+	"$here/deps.sh"
+	"$here/user.sh" >/dev/null
+fi
+
+for b in bin/myctr bin/myctr-helper; do
+	if [[ ! -x $b ]]; then
+		echo "Error: $b is missing; run make build first" >&2
+		exit 1
+	fi
+done
+
+if ! compgen -G "tests/integration/*_test.go" >/dev/null; then
+	echo "run-integration.sh: no integration tests in tests/integration yet" >&2
+	: >"$results"
+	exit 0
+fi
+
+go test -c -tags integration -o bin/integration.test ./tests/integration
+chmod 0755 bin bin/*
+
+run_as=()
+workdir=$repo
+if [[ $(id -u) -eq 0 ]]; then
+	run_as=("$here/as-user.sh" "$test_user")
+	# The user must be able to reach the binaries and the test data. Where
+	# the checkout is not reachable (say under /root, mode 0700), run from a
+	# copy under /tmp.
+	# shellcheck disable=SC2016 # $1 is for the inner sh
+	if ! "$here/as-user.sh" "$test_user" sh -c 'test -x "$1/bin/myctr" && test -r "$1/bin/integration.test" && test -x "$1/tests/integration"' sh "$repo"; then
+		workdir=$(mktemp -d /tmp/myctr-integration.XXXXXX)
+		chmod 0755 "$workdir"
+		trap 'rm -rf "$workdir"' EXIT
+		cp -a bin tests "$workdir/"
+		chmod -R a+rX "$workdir"
+		echo "run-integration.sh: $repo is not reachable by $test_user; running from $workdir" >&2
+	fi
+fi
+
+args=(-test.v=test2json -test.timeout="$timeout")
+if [[ -n ${INTEGRATION_RUN:-} ]]; then
+	args+=(-test.run="$INTEGRATION_RUN")
+fi
+
+# Like `go test`, run the test binary in its package directory.
+cd "$workdir/tests/integration"
+export MYCTR_BIN=$workdir/bin/myctr
+export MYCTR_HELPER_BIN=$workdir/bin/myctr-helper
+export MYCTR_SETUP_DIR=$workdir/tests/setup
+
+set +e
+"${run_as[@]}" "$workdir/bin/integration.test" "${args[@]}" </dev/null 2>&1 |
+	go tool test2json -t -p "$pkg" |
+	tee "$results" |
+	jq --unbuffered -j 'select(.Action == "output") | .Output'
+status=("${PIPESTATUS[@]}")
+set -e
+# test2json exits 1 when the binary failed; either is a failure.
+for s in "${status[@]}"; do
+	if ((s != 0)); then
+		exit 1
+	fi
+done
