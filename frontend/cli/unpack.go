@@ -67,3 +67,21 @@ func UserNSMain() int {
 	fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", sub)
 	return 125
 }
+
+// RemoveAll deletes an unpacked layer, whose files belong to subordinate
+// ids, from inside the user namespace.
+func (usernsUnpacker) RemoveAll(dir string) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	m, err := userns.Current()
+	if err != nil {
+		return err
+	}
+	var out strings.Builder
+	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
+	if err := u.Run(m); err != nil {
+		return explain(fmt.Errorf("remove %s: %w: %s", dir, err, strings.TrimSpace(out.String())))
+	}
+	return nil
+}

@@ -101,12 +101,31 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 		return nsexec.ExitSetup, fmt.Errorf("start exec stage: %w", err)
 	}
 	child.Close()
+	var master *os.File
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
+	if o.Tty && o.Stdin != nil {
+		signal.Notify(sigs, unix.SIGWINCH)
+	}
 	defer signal.Stop(sigs)
+	masterc := make(chan *os.File, 1)
 	go func() {
+		var pty *os.File
 		for sig := range sigs {
-			cmd.Process.Signal(sig)
+			if sig != unix.SIGWINCH {
+				cmd.Process.Signal(sig)
+				continue
+			}
+			select {
+			case pty = <-masterc:
+			default:
+			}
+			if pty == nil {
+				continue
+			}
+			if ws, err := unix.IoctlGetWinsize(int(o.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+				unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, ws)
+			}
 		}
 	}()
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws}}); err != nil {
@@ -114,7 +133,6 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 		cmd.Wait()
 		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)
 	}
-	var master *os.File
 	for {
 		msg, fds, err := parent.Recv()
 		if err != nil {
@@ -137,6 +155,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	}
 	done := make(chan struct{})
 	if master != nil {
+		masterc <- master
 		defer master.Close()
 		if o.Stdin != nil {
 			fd := int(o.Stdin.Fd())

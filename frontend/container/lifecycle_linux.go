@@ -33,12 +33,19 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 			a.Winsize = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
 		}
 	}
+	unlock, err := c.lockLaunch()
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
 	r, err := s.launch(c, m, a)
 	if err != nil {
+		unlock()
 		s.finish(c, exitOf(err), err.Error())
 		return exitOf(err), err
 	}
-	if err := s.markRunning(c, r); err != nil {
+	err = s.markRunning(c, r)
+	unlock()
+	if err != nil {
 		r.proc.Kill()
 		r.wait()
 		return nsexec.ExitSetup, err
@@ -163,17 +170,31 @@ func MonitorMain(args []string) int {
 	if err == nil {
 		m, err = userns.Current()
 	}
+	var unlock func()
+	if err == nil {
+		unlock, err = c.lockLaunch()
+	}
+	if err == nil {
+		// rm may have run while we waited for the lock.
+		c, err = s.load(args[2])
+		if err != nil {
+			unlock()
+		}
+	}
 	if err != nil {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
 	r, err := s.launch(c, m, &Attach{})
 	if err != nil {
+		unlock()
 		s.finish(c, exitOf(err), err.Error())
 		send(monitorReport{Error: err.Error(), Exit: exitOf(err)})
 		return exitOf(err)
 	}
-	if err := s.markRunning(c, r); err != nil {
+	err = s.markRunning(c, r)
+	unlock()
+	if err != nil {
 		r.proc.Kill()
 		r.wait()
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
@@ -298,25 +319,60 @@ func (s *Store) Wait(c *Container) (int, error) {
 // Remove deletes a container. A running one is refused unless force, which
 // kills it first.
 func (s *Store) Remove(c *Container, force bool) error {
+	// Under the launch lock, no init is being started: kill what runs.
+	unlockLaunch, err := c.lockLaunch()
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	cur, err := s.load(c.ID)
+	if err != nil {
+		unlockLaunch()
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	*c = *cur
 	c.Refresh()
 	if c.Running() {
 		if !force {
+			unlockLaunch()
 			return fmt.Errorf("%w: %s (stop it first, or use rm -f)", ErrRunning, c.Name)
 		}
 		if fd, err := openPidfd(c.State.Pid, c.State.PidStart); err == nil {
 			if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 				unix.Close(fd)
+				unlockLaunch()
 				return err
 			}
 			waitGone(fd, 10*time.Second)
 			unix.Close(fd)
 		}
 	}
-	// Let the monitor record the exit and let go of the directory.
+	unlockLaunch()
+	// Let the monitor record the exit and let go of the directory (it may
+	// be removing an --rm container itself, which needs the launch lock).
 	if c.State.MonitorPid != os.Getpid() {
 		if fd, err := openPidfd(c.State.MonitorPid, c.State.MonitorStart); err == nil {
 			waitGone(fd, 5*time.Second)
 			unix.Close(fd)
+		}
+	}
+	unlockLaunch, err = c.lockLaunch()
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlockLaunch()
+	if cur, err := s.load(c.ID); err == nil {
+		cur.Refresh()
+		if cur.Running() {
+			return fmt.Errorf("%w: %s was started again meanwhile", ErrRunning, c.Name)
 		}
 	}
 	unlock, err := s.Lock()

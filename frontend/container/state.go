@@ -139,6 +139,31 @@ func (s *Store) Save(c *Container) error {
 	return nil
 }
 
+// lockLaunch takes the container's launch lock, held by whoever starts the
+// container until its process runs and is recorded, and by rm before it
+// deletes anything: a directory is never removed under an init that is
+// about to mount it. A holder that dies releases it with its fds.
+func (c *Container) lockLaunch() (func(), error) {
+	f, err := os.OpenFile(c.File("launch.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, c.Name)
+		}
+		return nil, fmt.Errorf("open launch lock of %s: %w", c.Name, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // Update re-reads the record under the lock, applies f and saves it.
 func (s *Store) Update(c *Container, f func(c *Container)) error {
 	unlock, err := s.Lock()

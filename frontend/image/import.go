@@ -164,6 +164,9 @@ func (s *Store) writeLayer(r io.Reader) (*layerBlob, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read tarball: %w", err)
 	}
+	if size == 0 {
+		return nil, errors.New("read tarball: it is empty")
+	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compress layer: %w", err)
 	}
@@ -218,7 +221,10 @@ func (s *Store) ensureLayerDir(l *layerBlob) error {
 		}
 		return fmt.Errorf("unpack layer %s: %w", l.diffID, err)
 	}
-	if err := writeFileAtomic(final+".size", []byte(strconv.FormatInt(l.size, 10))); err != nil {
+	// Concurrent imports of one layer may both get here: each writes its
+	// own temporary (a .tmp-* name, cleared if we crash).
+	sizeTmp := tmp + ".size"
+	if err := writeFileAtomic(final+".size", sizeTmp, []byte(strconv.FormatInt(l.size, 10))); err != nil {
 		s.removeAll(tmp)
 		return fmt.Errorf("record layer size: %w", err)
 	}

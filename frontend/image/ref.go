@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -12,12 +13,18 @@ import (
 // locally (import, build, tag).
 const defaultDomain = "localhost"
 
+// The patterns compile on first use: every process of the myctr binary
+// (the container's init among them) would otherwise pay for them at start.
 var (
-	domainRE    = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$`)
-	componentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	hex64RE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	domainRE    = lazyRE(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$`)
+	componentRE = lazyRE(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	tagRE       = lazyRE(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	hex64RE     = lazyRE(`^[a-f0-9]{64}$`)
 )
+
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // reference is a parsed image reference: domain/path[:tag][@digest].
 type reference struct {
@@ -63,7 +70,7 @@ func parseRef(ref string) (reference, error) {
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 		r.tag = name[i+1:]
 		name = name[:i]
-		if !tagRE.MatchString(r.tag) {
+		if !tagRE().MatchString(r.tag) {
 			return bad("bad tag")
 		}
 	}
@@ -72,7 +79,7 @@ func parseRef(ref string) (reference, error) {
 	}
 	parts := strings.Split(name, "/")
 	if len(parts) > 1 && (strings.ContainsAny(parts[0], ".:") || parts[0] == defaultDomain) {
-		if !domainRE.MatchString(parts[0]) {
+		if !domainRE().MatchString(parts[0]) {
 			return bad("bad registry name")
 		}
 		r.domain, r.qualified = parts[0], true
@@ -81,12 +88,12 @@ func parseRef(ref string) (reference, error) {
 		r.domain = defaultDomain
 	}
 	for _, p := range parts {
-		if !componentRE.MatchString(p) {
+		if !componentRE().MatchString(p) {
 			return bad("repository names must be lowercase letters, digits and separators")
 		}
 	}
 	r.path = strings.Join(parts, "/")
-	if !r.qualified && hex64RE.MatchString(r.path) {
+	if !r.qualified && hex64RE().MatchString(r.path) {
 		return bad("a 64-character hex string is an image ID, not a name")
 	}
 	if r.domain == "docker.io" && len(parts) == 1 {

@@ -126,7 +126,7 @@ func (s *Store) initLayout() error {
 		if err != nil {
 			return fmt.Errorf("encode oci-layout: %w", err)
 		}
-		if err := writeFileAtomic(layoutPath, b); err != nil {
+		if err := writeFileAtomic(layoutPath, layoutPath+".tmp", b); err != nil {
 			return fmt.Errorf("write oci-layout: %w", err)
 		}
 	} else if err != nil {
@@ -195,8 +195,7 @@ func (s *Store) readIndex() (v1.Index, error) {
 	return idx, nil
 }
 
-// writeIndex replaces index.json. Preconditions: lock held exclusively
-// (the temporary file has a fixed name).
+// writeIndex replaces index.json. Preconditions: lock held exclusively.
 func (s *Store) writeIndex(idx v1.Index) error {
 	if idx.Manifests == nil {
 		idx.Manifests = []v1.Descriptor{}
@@ -205,31 +204,34 @@ func (s *Store) writeIndex(idx v1.Index) error {
 	if err != nil {
 		return fmt.Errorf("encode index.json: %w", err)
 	}
-	if err := writeFileAtomic(s.indexPath(), b); err != nil {
+	// The temporary has a fixed name: only one writer holds the lock,
+	// and a crash leaves no more than one stale temporary.
+	if err := writeFileAtomic(s.indexPath(), s.indexPath()+".tmp", b); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	return nil
 }
 
-// writeFileAtomic writes path.tmp, syncs it, and renames it to path.
-func writeFileAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
+// writeFileAtomic writes b to tmp, syncs it, and renames it to path, so
+// that path always holds either the old or the new content. The caller
+// makes sure nobody else writes tmp at the same time.
+func writeFileAtomic(path, tmp string, b []byte) error {
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return err
 	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func (s *Store) readJSONBlob(d digest.Digest, v any) error {
@@ -357,7 +359,7 @@ func isHex(s string) bool {
 // when it matched an ID.
 func resolve(images []Image, ref string) (img *Image, name string, err error) {
 	id := strings.TrimPrefix(ref, "sha256:")
-	if hex64RE.MatchString(id) {
+	if hex64RE().MatchString(id) {
 		return byIDPrefix(images, ref, id)
 	}
 	if r, perr := parseRef(ref); perr == nil {

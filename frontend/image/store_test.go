@@ -330,7 +330,9 @@ func TestRemove(t *testing.T) {
 	if _, _, err := s.Remove("d", true); err != nil {
 		t.Fatal(err)
 	}
-	_ = lone
+	if _, err := os.Stat(lone.LayerDirs[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("layer of d kept after d went: %v", err)
+	}
 	if got := entries(t, filepath.Join(root, "blobs", "sha256")); len(got) != 0 {
 		t.Errorf("blobs left after removing every image: %v", got)
 	}
@@ -383,6 +385,12 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 	if images, err := s.List(); err != nil || len(images) != 0 {
 		t.Errorf("List = %v, %v", images, err)
 	}
+	if _, err := s.Import(bytes.NewReader(nil), "empty", ImportOptions{}); err == nil {
+		t.Errorf("Import of an empty tarball succeeded")
+	}
+	if got := entries(t, filepath.Join(root, "tmp")); len(got) != 0 {
+		t.Errorf("tmp holds %v after a failed import", got)
+	}
 	if _, err := s.Import(bytes.NewReader(nil), "Bad Name", ImportOptions{}); !errors.Is(err, ErrInvalidRef) {
 		t.Errorf("Import with a bad name: %v", err)
 	}
@@ -418,6 +426,7 @@ func TestOpenRemovesStale(t *testing.T) {
 func TestConcurrentImports(t *testing.T) {
 	root := t.TempDir()
 	shared := rootfs(t, "shared")
+	fresh := rootfs(t, "fresh")
 	// Images to remove while the imports run: their layer is the one the
 	// imports use, so a collection racing an import would lose it.
 	setup := openStore(t, root)
@@ -437,9 +446,12 @@ func TestConcurrentImports(t *testing.T) {
 				errs <- err
 				return
 			}
-			tarball := shared
-			if i%2 == 1 {
+			tarball := shared // in the store already
+			switch i % 3 {
+			case 1:
 				tarball = rootfs(t, fmt.Sprint("own", i))
+			case 2:
+				tarball = fresh // new, imported by several at once
 			}
 			if _, err := s.Import(bytes.NewReader(tarball), fmt.Sprintf("img%d", i), ImportOptions{}); err != nil {
 				errs <- fmt.Errorf("import %d: %w", i, err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,8 +55,10 @@ func TestKillRunCLI(t *testing.T) {
 		t.Parallel()
 		for i, delay := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond} {
 			name := ctrName(t, fmt.Sprint(i))
+			// A command line unique to this attempt, to find leaked processes.
+			argv := []string{"sleep", fmt.Sprintf("%d%d", 3000+i, os.Getpid())}
 			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-			cmd := myctrCommand(ctx, "run", "-d", "--name", name, image, "sleep", "300")
+			cmd := myctrCommand(ctx, append([]string{"run", "-d", "--name", name, image}, argv...)...)
 			if err := cmd.Start(); err != nil {
 				cancel()
 				t.Fatal(err)
@@ -75,6 +78,9 @@ func TestKillRunCLI(t *testing.T) {
 					t.Errorf("killed after %s: container dir after rm -f: %v, want it gone", delay, err)
 				}
 			}
+			waitFor(t, 5*time.Second, fmt.Sprintf("no process %q left after rm -f (killed after %s)", argv, delay), func() bool {
+				return len(findProcs(argv)) == 0
+			})
 			// The name is free again.
 			runDetached(t, name, nil, "true")
 			mustMyctr(t, "rm", "-f", name)
@@ -131,4 +137,21 @@ func TestKillMonitor(t *testing.T) {
 			t.Errorf("host mountinfo has a mount under the test root: %s", l)
 		}
 	}
+}
+
+// findProcs returns the pids of live processes whose command line is argv.
+func findProcs(argv []string) []int {
+	want := strings.Join(argv, "\x00") + "\x00"
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
