@@ -20,8 +20,15 @@ func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) error {
 	if err != nil {
 		return err
 	}
+	// Without a subordinate range only uid 0 exists in the namespace: keep
+	// every file as the user (container root), as Podman's
+	// ignore_chown_errors does, rather than failing on the first chown.
+	chown := "chown"
+	if !m.HasRange() {
+		chown = "nochown"
+	}
 	var out strings.Builder
-	u := &nsexec.UserNSCommand{Sub: "unpack", Args: []string{blobPath, dest}, Stderr: &out}
+	u := &nsexec.UserNSCommand{Sub: "unpack", Args: []string{blobPath, dest, chown}, Stderr: &out}
 	if err := u.Run(m); err != nil {
 		return explain(fmt.Errorf("unpack layer: %w: %s", err, strings.TrimSpace(out.String())))
 	}
@@ -37,7 +44,7 @@ func UserNSMain() int {
 	sub, args := nsexec.UserNSChild()
 	switch sub {
 	case "unpack":
-		if len(args) != 2 {
+		if len(args) != 3 {
 			break
 		}
 		f, err := os.Open(args[0])
@@ -47,7 +54,7 @@ func UserNSMain() int {
 		}
 		defer f.Close()
 		warn := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", a...) }
-		if err := archive.Unpack(f, args[1], archive.Options{Chown: true, Warn: warn}); err != nil {
+		if err := archive.Unpack(f, args[1], archive.Options{Chown: args[2] == "chown", Warn: warn}); err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}

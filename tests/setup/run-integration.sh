@@ -71,16 +71,39 @@ export MYCTR_BIN=$workdir/bin/myctr
 export MYCTR_HELPER_BIN=$workdir/bin/myctr-helper
 export MYCTR_SETUP_DIR=$workdir/tests/setup
 
-set +e
-"${run_as[@]}" "$workdir/bin/integration.test" "${args[@]}" </dev/null 2>&1 |
-	go tool test2json -t -p "$pkg" |
-	tee "$results" |
-	jq --unbuffered -j 'select(.Action == "output") | .Output'
-status=("${PIPESTATUS[@]}")
-set -e
-# test2json exits 1 when the binary failed; either is a failure.
-for s in "${status[@]}"; do
-	if ((s != 0)); then
-		exit 1
+# run_tests USER-PREFIX... -- ARGS...: one run of the test binary, its
+# test2json events appended to $results.
+run_tests() {
+	local prefix=() st
+	while [[ $1 != -- ]]; do
+		prefix+=("$1")
+		shift
+	done
+	shift
+	set +e
+	"${prefix[@]}" "$workdir/bin/integration.test" "${args[@]}" "$@" </dev/null 2>&1 |
+		go tool test2json -t -p "$pkg" |
+		tee -a "$results" |
+		jq --unbuffered -j 'select(.Action == "output") | .Output'
+	local status=("${PIPESTATUS[@]}")
+	set -e
+	# test2json exits 1 when the binary failed; either is a failure.
+	for st in "${status[@]}"; do
+		if ((st != 0)); then
+			return 1
+		fi
+	done
+}
+
+rc=0
+if [[ $(id -u) -eq 0 ]]; then
+	# Everything as the user with a subordinate range; then, as the user
+	# without one, the test of the single-mapping fallback.
+	run_tests "${run_as[@]}" -- -test.skip='^TestNoSubordinateRange$' || rc=1
+	if [[ -z ${INTEGRATION_RUN:-} ]]; then
+		run_tests "$here/as-user.sh" myctr-nosub -- -test.run='^TestNoSubordinateRange$' || rc=1
 	fi
-done
+else
+	run_tests -- || rc=1
+fi
+exit $rc
