@@ -129,18 +129,6 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			break // end of file: the container's process was executed
 		}
 		switch msg.Type {
-		case nsexec.MsgUnshared:
-			if err := m.Apply(cmd.Process.Pid); err != nil {
-				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
-			}
-			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgMapped}); err != nil {
-				return fail(fmt.Errorf("signal init: %w", err), nsexec.ExitSetup)
-			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
-				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}}
-			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
-				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
-			}
 		case nsexec.MsgPid:
 			// The init is our child (CLONE_PARENT), so its pid cannot be
 			// reused before we wait for it.
@@ -153,6 +141,14 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			reaped = true
 			if r.pidfd, err = unix.PidfdOpen(msg.Pid, 0); err != nil {
 				return fail(fmt.Errorf("pidfd_open: %w", err), nsexec.ExitSetup)
+			}
+			if err := m.Apply(msg.Pid); err != nil {
+				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
+			}
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
+				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}}
+			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
 			}
 		case nsexec.MsgPty:
 			if len(fds) != 1 {
@@ -217,6 +213,9 @@ func (s *Store) markRunning(c *Container, r *running) error {
 
 func (s *Store) markExited(c *Container, code int, errMsg string) error {
 	return s.Update(c, func(c *Container) {
+		if c.State.Status == StatusExited {
+			return // recorded already (stop guesses only for a vanished monitor)
+		}
 		c.State.Status = StatusExited
 		c.State.ExitCode = code
 		c.State.Pid, c.State.PidStart = 0, 0

@@ -6,12 +6,13 @@
 // Init stage (_MYCTR_STAGE=init): become the container's init.
 //   1. unshare(CLONE_NEWUSER): this process now holds every capability in the
 //      new user namespace, without an execve that would recompute them.
-//   2. Tell the parent ("unshared"); it runs newuidmap/newgidmap on our pid
-//      and answers "mapped".
-//   3. unshare the mount, PID, IPC, UTS, cgroup (and network) namespaces.
-//   4. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
-//      child of myctr's monitor, not of us. We send its pid ("pid") and exit;
-//      the child returns into the Go runtime, which builds the rootfs.
+//   2. unshare the mount, PID, IPC, UTS, cgroup (and network) namespaces;
+//      none of that needs the id maps yet.
+//   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
+//      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
+//      The child returns into the Go runtime, which starts while the parent
+//      runs newuidmap/newgidmap on it, and waits for its configuration: the
+//      parent sends it only once the maps are written.
 //
 // Join stage (_MYCTR_JOIN_PIDFD set): join the namespaces listed in
 // _MYCTR_JOIN_NS of the process behind that pidfd in one setns(2) call (pidfd
@@ -98,26 +99,10 @@ static void myctr_init(void)
 	if (sync_env == NULL)
 		return;
 	int fd = atoi(sync_env);
-	char buf[256];
+	char buf[64];
 
 	if (unshare(CLONE_NEWUSER) < 0)
 		myctr_init_fail(fd, "unshare user namespace");
-	if (myctr_send(fd, "{\"Type\":\"unshared\"}") < 0)
-		myctr_init_fail(fd, "tell parent to write id maps");
-	ssize_t n;
-	do
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		// The parent failed (and says why) or is gone: nothing to report.
-		_exit(125);
-	}
-	buf[n] = 0;
-	if (strstr(buf, "\"mapped\"") == NULL) {
-		errno = EPROTO;
-		myctr_init_fail(fd, "wait for id maps");
-	}
-
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 	if (net_env != NULL && strcmp(net_env, "1") == 0)
 		flags |= CLONE_NEWNET;
@@ -128,7 +113,7 @@ static void myctr_init(void)
 	if (pid < 0)
 		myctr_init_fail(fd, "clone the container's init");
 	if (pid == 0)
-		return; // PID 1: on into the Go runtime
+		return; // PID 1: on into the Go runtime, which waits for its config
 	snprintf(buf, sizeof(buf), "{\"Type\":\"pid\",\"Pid\":%d}", (int)pid);
 	if (myctr_send(fd, buf) < 0)
 		kill(pid, SIGKILL);
