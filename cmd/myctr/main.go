@@ -25,6 +25,8 @@ func main() {
 		os.Exit(cli.UserNSMain())
 	case nsexec.StageMonitor:
 		os.Exit(container.MonitorMain(os.Args[1:]))
+	case nsexec.StageReap:
+		os.Exit(container.ReapMain(os.Args[1:]))
 	}
 	os.Exit(cli.Run(os.Args, os.Stderr))
 }

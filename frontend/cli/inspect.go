@@ -81,7 +81,7 @@ func inspectCommand() *cli.Command {
 					HostConfig: c.HostConfig,
 					GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 						"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
-						"WorkDir": c.File("work"), "MergedDir": c.File("rootfs")}},
+						"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
 					OCIConfigPath: c.File("config.json"),
 					LogPath:       c.File("ctr.log"),
 				}

@@ -74,7 +74,7 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 	if err != nil {
 		return err
 	}
-	for _, d := range []string{"upper", "work", "rootfs", "userdata"} {
+	for _, d := range []string{"upper", "work"} {
 		if err := os.Mkdir(c.File(d), 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
@@ -89,10 +89,19 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 	if err := os.Chmod(c.File("upper"), mode); err != nil {
 		return fmt.Errorf("chmod upper: %w", err)
 	}
-	if err := writeEtcFiles(c, spec, c.HostConfig.NetworkMode); err != nil {
-		return err
-	}
 	return writeSpec(c, spec)
+}
+
+// prepareRunDir makes the runtime directory a start needs: the rootfs mount
+// point and the /etc files. It is recreated at every start, so a runtime
+// directory lost with a reboot costs nothing.
+func prepareRunDir(c *Container, spec *specs.Spec) error {
+	for _, d := range []string{"rootfs", "userdata"} {
+		if err := os.MkdirAll(c.RunFile(d), 0o700); err != nil {
+			return fmt.Errorf("create runtime directory: %w", err)
+		}
+	}
+	return writeEtcFiles(c, spec, c.HostConfig.NetworkMode)
 }
 
 func writeSpec(c *Container, spec *specs.Spec) error {

@@ -54,6 +54,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
+	if err := prepareRunDir(c, spec); err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
 	lw, err := openLog(c.File("ctr.log"))
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
@@ -146,7 +149,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 			}
 			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
-				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}}
+				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
 				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
 			}

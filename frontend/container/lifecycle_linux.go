@@ -40,7 +40,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	r, err := s.launch(c, m, a)
 	if err != nil {
 		unlock()
-		s.finish(c, exitOf(err), err.Error())
+		s.finish(c, exitOf(err), err.Error(), true)
 		return exitOf(err), err
 	}
 	err = s.markRunning(c, r)
@@ -80,7 +80,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if restore != nil {
 		restore()
 	}
-	s.finish(c, code, "")
+	s.finish(c, code, "", true)
 	return code, nil
 }
 
@@ -93,12 +93,18 @@ func exitOf(err error) int {
 }
 
 // finish records the exit and removes an --rm container.
-func (s *Store) finish(c *Container, code int, msg string) {
-	if err := s.markExited(c, code, msg); err != nil {
-		return // removed meanwhile (rm -f)
+// With background, the deletion of an --rm container's directory goes on in
+// a detached process: `run --rm` returns as soon as the container is gone
+// from every listing.
+func (s *Store) finish(c *Container, code int, msg string, background bool) {
+	if c.HostConfig.AutoRemove && msg == "" {
+		if err := s.remove(c, false, background); err == nil {
+			return
+		}
 	}
+	s.markExited(c, code, msg)
 	if c.HostConfig.AutoRemove {
-		s.Remove(c, false)
+		s.remove(c, false, background)
 	}
 }
 
@@ -188,7 +194,7 @@ func MonitorMain(args []string) int {
 	r, err := s.launch(c, m, &Attach{})
 	if err != nil {
 		unlock()
-		s.finish(c, exitOf(err), err.Error())
+		s.finish(c, exitOf(err), err.Error(), false)
 		send(monitorReport{Error: err.Error(), Exit: exitOf(err)})
 		return exitOf(err)
 	}
@@ -202,7 +208,7 @@ func MonitorMain(args []string) int {
 	}
 	send(monitorReport{})
 	code := r.wait()
-	s.finish(c, code, "")
+	s.finish(c, code, "", false)
 	return 0
 }
 
@@ -319,6 +325,10 @@ func (s *Store) Wait(c *Container) (int, error) {
 // Remove deletes a container. A running one is refused unless force, which
 // kills it first.
 func (s *Store) Remove(c *Container, force bool) error {
+	return s.remove(c, force, false)
+}
+
+func (s *Store) remove(c *Container, force, background bool) error {
 	// Under the launch lock, no init is being started: kill what runs.
 	unlockLaunch, err := c.lockLaunch()
 	if errors.Is(err, ErrNotFound) {
@@ -390,8 +400,38 @@ func (s *Store) Remove(c *Container, force bool) error {
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
+	os.RemoveAll(c.rundir)
+	if background && spawnReaper(gone) == nil {
+		return nil
+	}
 	m, _ := userns.Current()
 	return removeTree(gone, m)
+}
+
+// spawnReaper starts a detached process that deletes dir (a .rm- directory,
+// already out of every listing). If it is killed, SweepRemoved finishes.
+func spawnReaper(dir string) error {
+	cmd := exec.Command("/proc/self/exe", dir)
+	cmd.Args[0] = "myctr-reap"
+	cmd.Env = append(os.Environ(), nsexec.EnvStage+"="+nsexec.StageReap)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
+}
+
+// ReapMain is the detached deleter started by spawnReaper.
+func ReapMain(args []string) int {
+	os.Unsetenv(nsexec.EnvStage)
+	if len(args) != 1 || !strings.Contains(filepath.Base(args[0]), ".rm-") {
+		return nsexec.ExitSetup
+	}
+	m, _ := userns.Current()
+	if err := removeTree(args[0], m); err != nil {
+		return 1
+	}
+	return 0
 }
 
 func (s *Store) removeDir(c *Container, m *userns.Mapping) {

@@ -337,7 +337,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			Capabilities:    lc,
 			NoNewPrivileges: o.NoNewPrivs,
 		},
-		Root:     &specs.Root{Path: c.File("rootfs"), Readonly: o.ReadOnly},
+		Root:     &specs.Root{Path: c.RunFile("rootfs"), Readonly: o.ReadOnly},
 		Hostname: hostname,
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
@@ -366,7 +366,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",
-			Source: c.File("userdata/" + f), Options: []string{"rbind", "rprivate"}})
+			Source: c.RunFile("userdata/" + f), Options: []string{"rbind", "rprivate"}})
 	}
 	if o.ReadOnly {
 		// As Podman's --read-only-tmpfs: the usual scratch places stay writable.
@@ -415,7 +415,7 @@ func writeEtcFiles(c *Container, spec *specs.Spec, network string) error {
 	}
 	files := map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}
 	for name, content := range files {
-		if err := os.WriteFile(c.File("userdata/"+name), []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(c.RunFile("userdata/"+name), []byte(content), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}

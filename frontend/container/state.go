@@ -62,7 +62,8 @@ type Container struct {
 	HostConfig HostConfig
 	State      State
 
-	dir string
+	dir    string // persistent: record, spec, log, upper and work dirs
+	rundir string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
 }
 
 // Dir is the container's directory.
@@ -70,6 +71,10 @@ func (c *Container) Dir() string { return c.dir }
 
 // File is a path inside the container's directory.
 func (c *Container) File(name string) string { return filepath.Join(c.dir, name) }
+
+// RunFile is a path inside the container's runtime directory, which holds
+// only what each start recreates: on a tmpfs, it costs no disk writes.
+func (c *Container) RunFile(name string) string { return filepath.Join(c.rundir, name) }
 
 // Store is the set of containers under Dirs.Root/containers.
 type Store struct {
@@ -120,6 +125,7 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, fmt.Errorf("decode container %s: %w", id, err)
 	}
 	c.dir = dir
+	c.rundir = filepath.Join(s.Dirs.RunRoot, "containers", id)
 	return &c, nil
 }
 
@@ -144,7 +150,7 @@ func (s *Store) Save(c *Container) error {
 // deletes anything: a directory is never removed under an init that is
 // about to mount it. A holder that dies releases it with its fds.
 func (c *Container) lockLaunch() (func(), error) {
-	f, err := os.OpenFile(c.File("launch.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.Open(c.dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, c.Name)
@@ -272,6 +278,7 @@ func (s *Store) reserve(c *Container) error {
 	}
 	c.ID = newID()
 	c.dir = filepath.Join(s.dir, c.ID)
+	c.rundir = filepath.Join(s.Dirs.RunRoot, "containers", c.ID)
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		return fmt.Errorf("create container directory: %w", err)
 	}

@@ -62,7 +62,7 @@ func Init() {
 			conn.Fail("sethostname", err, ExitSetup)
 		}
 	}
-	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work}
+	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir}
 	if err := rootfs.Prepare(spec, ov); err != nil {
 		conn.Fail("prepare rootfs", err, ExitSetup)
 	}

@@ -38,6 +38,7 @@ const (
 	StageSignal  = "signal"
 	StageUserNS  = "userns"
 	StageMonitor = "monitor"
+	StageReap    = "reap"
 )
 
 // Message types.
@@ -54,9 +55,10 @@ const (
 // Overlay is the container's root filesystem, mounted by the init inside
 // its own mount namespace so that no mount is ever visible on the host.
 type Overlay struct {
-	Lower []string // base layer last, as overlayfs wants
-	Upper string
-	Work  string
+	Lower  []string // base layer last, as overlayfs wants
+	Upper  string
+	Work   string
+	RunDir string // where the short links to the layers are made
 }
 
 // InitConfig is everything the container's init needs.

@@ -20,9 +20,10 @@ import (
 
 // Overlay names the overlay's directories; Lower is top layer first.
 type Overlay struct {
-	Lower []string
-	Upper string
-	Work  string
+	Lower  []string
+	Upper  string
+	Work   string
+	RunDir string // the container's runtime directory: links and /etc files
 }
 
 // MountError names the mount that failed with its flags, as runc does.
@@ -140,18 +141,20 @@ func ParseOptions(opts []string) Options {
 }
 
 // MountOverlay mounts the image layers and the container's upper dir on
-// target. The container's directory (the parent of Upper) must be the
-// working directory: the options name the layers through short relative
-// links (l/0, l/1, ...) so that no host path shows in the container's
-// mountinfo and many layers fit in one page of options. userxattr makes
-// overlayfs keep its metadata in user.* xattrs, which an unprivileged user
-// namespace may write.
+// target. The container's runtime directory must be the working directory:
+// the options name the layers, the upper and the work dir through short
+// relative links (l/0, l/1, ..., u, w), so that no host path shows in the
+// container's mountinfo and many layers fit in one page of options.
+// userxattr makes overlayfs keep its metadata in user.* xattrs, which an
+// unprivileged user namespace may write.
 func MountOverlay(ov Overlay, target string) error {
 	if len(ov.Lower) == 0 {
 		return fmt.Errorf("mount overlay on %s: no image layers", target)
 	}
-	if err := os.RemoveAll("l"); err != nil {
-		return fmt.Errorf("remove old layer links: %w", err)
+	for _, old := range []string{"l", "u", "w"} {
+		if err := os.RemoveAll(old); err != nil {
+			return fmt.Errorf("remove old link %s: %w", old, err)
+		}
 	}
 	if err := os.Mkdir("l", 0o700); err != nil {
 		return fmt.Errorf("create layer links: %w", err)
@@ -163,8 +166,13 @@ func MountOverlay(ov Overlay, target string) error {
 			return fmt.Errorf("link layer %s: %w", l, err)
 		}
 	}
-	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr",
-		strings.Join(names, ":"), filepath.Base(ov.Upper), filepath.Base(ov.Work))
+	if err := os.Symlink(ov.Upper, "u"); err != nil {
+		return fmt.Errorf("link upper dir: %w", err)
+	}
+	if err := os.Symlink(ov.Work, "w"); err != nil {
+		return fmt.Errorf("link work dir: %w", err)
+	}
+	data := fmt.Sprintf("lowerdir=%s,upperdir=u,workdir=w,userxattr", strings.Join(names, ":"))
 	return mount("overlay", target, "overlay", 0, data)
 }
 
@@ -176,7 +184,7 @@ func Prepare(spec *specs.Spec, ov Overlay) error {
 		return err
 	}
 	root := spec.Root.Path
-	dir := filepath.Dir(ov.Upper)
+	dir := ov.RunDir
 	if err := privatize(filepath.Join(dir, "userdata")); err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ header "a container: own PID namespace, hostname and user namespace"
 show run --rm bb sh -c 'echo PID=$$; hostname; cat /proc/self/uid_map'
 
 header "a detached container"
-show run -d --name web bb sh -c 'while true; do date; sleep 1; done'
+show run -d --name web bb sh -c 'trap "echo stopping; exit 0" TERM; while true; do date; sleep 1; done'
 sleep 2.5
 
 header "its logs"
@@ -94,8 +94,9 @@ show exec web ps
 header "containers"
 show ps
 
-header "stop and remove it"
-show stop web
+header "stop it (SIGTERM; SIGKILL after -t seconds) and remove it"
+show stop -t 5 web
+show logs --tail 1 web
 show ps -a
 show rm web
 

@@ -39,6 +39,11 @@ runtime_dir() {
 	mkdir -p /run/user
 	chmod 0755 /run/user
 	mkdir -p "/run/user/$uid"
+	# logind mounts a tmpfs there (RuntimeDirectorySize); so do we, so that
+	# runtime state lives in memory here as on a desktop.
+	if ! mountpoint -q "/run/user/$uid"; then
+		mount -t tmpfs -o "mode=0700,uid=$uid,gid=$gid,size=10%,nosuid,nodev" tmpfs "/run/user/$uid"
+	fi
 	chown "$uid:$gid" "/run/user/$uid"
 	chmod 0700 "/run/user/$uid"
 }
