@@ -98,6 +98,12 @@ func (s *Store) Lock() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("open container store lock: %w", err)
 	}
+	return flock(f, "container store")
+}
+
+// flock locks f exclusively; the returned function (closing f) unlocks.
+func flock(f *os.File, what string) (func(), error) {
+	var err error
 	for {
 		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
 		if err != unix.EINTR {
@@ -106,7 +112,7 @@ func (s *Store) Lock() (func(), error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock container store: %w", err)
+		return nil, fmt.Errorf("lock %s: %w", what, err)
 	}
 	return func() { f.Close() }, nil
 }
@@ -157,17 +163,7 @@ func (c *Container) lockLaunch() (func(), error) {
 		}
 		return nil, fmt.Errorf("open launch lock of %s: %w", c.Name, err)
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", c.Name, err)
-	}
-	return func() { f.Close() }, nil
+	return flock(f, c.Name)
 }
 
 // Update re-reads the record under the lock, applies f and saves it.
