@@ -67,6 +67,7 @@ func App() *cli.App {
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
+			pullCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

@@ -15,3 +15,26 @@ var (
 	// remove by ID an image that still has several names.
 	ErrMultipleNames = errors.New("image has several names; remove them one by one or force")
 )
+
+// Errors of image transfer (pull, login, archives).
+var (
+	// ErrUnauthorized is returned when a registry refuses the credentials
+	// (or their absence).
+	ErrUnauthorized = errors.New("registry refused the credentials")
+	// ErrNotInRegistry is returned when the registry has no such image.
+	ErrNotInRegistry = errors.New("image not found in registry")
+	// ErrInsecureRegistry is returned for plain HTTP to a registry that is
+	// not on this machine, unless TLS verification is turned off.
+	ErrInsecureRegistry = errors.New("plain HTTP is only used for local registries")
+	// ErrNoSearchRegistries is returned when a short name is pulled and
+	// registries.conf lists no unqualified-search-registries.
+	ErrNoSearchRegistries = errors.New("short name and no unqualified-search-registries")
+	// ErrDigestMismatch is returned when content does not hash to the
+	// digest that names it.
+	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrNotLoggedIn is returned by Logout when no credentials are stored.
+	ErrNotLoggedIn = errors.New("not logged in")
+	// ErrBadArchive is returned by Load for input that is neither a
+	// docker-archive nor an oci-archive, or is inconsistent.
+	ErrBadArchive = errors.New("not a valid docker-archive or oci-archive")
+)

@@ -15,13 +15,18 @@
 //
 // index.json lists one manifest descriptor per image name, the full
 // reference in the "org.opencontainers.image.ref.name" annotation; an
-// image with several names appears once per name. An image without names
-// is deleted.
+// image with several names appears once per name. An image whose last
+// name is removed is deleted; an image loaded from an archive without a
+// name is listed once without the annotation (dangling, until Prune).
+//
+// Pull and Load store manifests, configs and layer blobs byte for byte as
+// they came, after checking every digest, so an image keeps its manifest
+// digest and its ID (the config digest) across registries and archives.
 //
 // Locking, for concurrent CLIs (flock, each lock on its own open file):
 //   - R/lock guards index.json: shared to read it, exclusive around every
 //     read-modify-write (which writes a temporary file and renames it).
-//   - R/gc.lock guards content: an import holds it shared from its first
+//   - R/gc.lock guards content: an import (pull, load) holds it shared from its first
 //     blob until its names are committed, and deleting blobs or layers, or
 //     clearing stale temporaries, needs it exclusive. So a collection never
 //     deletes a blob that an import in flight is about to reference, and

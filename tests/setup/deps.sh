@@ -13,6 +13,7 @@ packages=(
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
 	gcc libc6-dev  # cgo (the frontend's C constructor)
+	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 )
 # shellcheck disable=SC2206
 packages+=(${MYCTR_EXTRA_DEPS:-})

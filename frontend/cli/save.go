@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/myctr/myctr/frontend/image"
+)
+
+func saveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "save",
+		Usage:     "write images to an archive",
+		ArgsUsage: "IMAGE...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the archive to write (default: standard output)"},
+			&cli.StringFlag{Name: "format", Value: image.FormatDockerArchive, Usage: "docker-archive or oci-archive"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() == 0 {
+				return withCode(125, errors.New("requires at least one image: myctr save -o FILE IMAGE..."))
+			}
+			format := ctx.String("format")
+			if format != image.FormatDockerArchive && format != image.FormatOCIArchive {
+				return withCode(125, fmt.Errorf("unknown format %q: use docker-archive or oci-archive", format))
+			}
+			s, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			out := ctx.String("output")
+			if out == "" || out == "-" {
+				if term.IsTerminal(int(os.Stdout.Fd())) {
+					return withCode(125, hint(errors.New("refusing to write an archive to a terminal"), "give a file: myctr save -o FILE IMAGE..."))
+				}
+				return explain(s.Save(os.Stdout, ctx.Args().Slice(), format))
+			}
+			return explain(saveToFile(s, out, ctx.Args().Slice(), format))
+		},
+	}
+}
+
+// saveToFile writes the archive next to path and renames it into place,
+// so that path never holds half an archive.
+func saveToFile(s *image.Store, path string, refs []string, format string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := s.Save(f, refs, format); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	ok = true
+	return nil
+}

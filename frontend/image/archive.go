@@ -1,0 +1,680 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Archive formats of Save.
+const (
+	FormatDockerArchive = "docker-archive"
+	FormatOCIArchive    = "oci-archive"
+)
+
+// annotationContainerdName is where containerd and Docker put an image's
+// full name in an OCI layout (ref.name then holds only the tag).
+const annotationContainerdName = "io.containerd.image.name"
+
+// savedImage is one image to save and the names it is saved with.
+type savedImage struct {
+	img   Image
+	names []string
+}
+
+// Save writes the images refs name to w as a docker-archive (the
+// `docker save` format, written by ggcr's tarball package: manifest.json,
+// the config and the layer blobs) or an oci-archive (a tar of an OCI
+// image layout). Blobs are written as stored, so an oci-archive keeps the
+// manifest digests and both keep the image IDs. An image named by a name
+// is saved with that name, one named by ID with all its names.
+func (s *Store) Save(w io.Writer, refs []string, format string) error {
+	if format == "" {
+		format = FormatDockerArchive
+	}
+	if format != FormatDockerArchive && format != FormatOCIArchive {
+		return fmt.Errorf("save: unknown format %q: use %s or %s", format, FormatDockerArchive, FormatOCIArchive)
+	}
+	if len(refs) == 0 {
+		return errors.New("save: no image given")
+	}
+	// gc.lock shared: no blob goes away while we read it.
+	gc, err := lock(s.gcLockPath(), false)
+	if err != nil {
+		return err
+	}
+	defer gc.unlock()
+	saved, err := s.resolveAll(refs)
+	if err != nil {
+		return err
+	}
+	if format == FormatOCIArchive {
+		return s.writeOCIArchive(w, saved)
+	}
+	return s.writeDockerArchive(w, saved)
+}
+
+// resolveAll finds the images refs name, merging repeats.
+func (s *Store) resolveAll(refs []string) ([]*savedImage, error) {
+	l, err := lock(s.lockPath(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+	images, _, err := s.load()
+	if err != nil {
+		return nil, err
+	}
+	var out []*savedImage
+	byDigest := map[digest.Digest]*savedImage{}
+	for _, ref := range refs {
+		img, n, err := resolve(images, ref)
+		if err != nil {
+			return nil, err
+		}
+		si := byDigest[img.Digest]
+		if si == nil {
+			si = &savedImage{img: *img}
+			byDigest[img.Digest] = si
+			out = append(out, si)
+		}
+		names := img.Names
+		if n != "" {
+			names = []string{n}
+		}
+		for _, nm := range names {
+			if !contains(si.names, nm) {
+				si.names = append(si.names, nm)
+			}
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Store) writeOCIArchive(w io.Writer, saved []*savedImage) error {
+	tw := tar.NewWriter(w)
+	now := time.Now()
+	writeFile := func(name string, b []byte) error {
+		h := &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(b)), ModTime: now}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		_, err := tw.Write(b)
+		return err
+	}
+	for _, d := range []string{"blobs/", "blobs/sha256/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: now}); err != nil {
+			return fmt.Errorf("write archive: %w", err)
+		}
+	}
+	layoutJSON, _ := json.Marshal(v1.ImageLayout{Version: v1.ImageLayoutVersion})
+	if err := writeFile(v1.ImageLayoutFile, layoutJSON); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	idx := newIndex()
+	written := map[digest.Digest]bool{}
+	for _, si := range saved {
+		m := si.img.manifest
+		blobs := []digest.Digest{si.img.Digest, m.Config.Digest}
+		for _, l := range m.Layers {
+			blobs = append(blobs, l.Digest)
+		}
+		for _, d := range blobs {
+			if written[d] {
+				continue
+			}
+			written[d] = true
+			if err := s.copyBlobToTar(tw, d, now); err != nil {
+				return err
+			}
+		}
+		desc, err := s.manifestDesc(&si.img)
+		if err != nil {
+			return err
+		}
+		if len(si.names) == 0 {
+			idx.Manifests = append(idx.Manifests, desc)
+		}
+		for _, n := range si.names {
+			d := desc
+			d.Annotations = map[string]string{v1.AnnotationRefName: n}
+			idx.Manifests = append(idx.Manifests, d)
+		}
+	}
+	b, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(v1.ImageIndexFile, b); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if err := tw.Close(); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	return nil
+}
+
+// manifestDesc describes an image's manifest as stored.
+func (s *Store) manifestDesc(img *Image) (v1.Descriptor, error) {
+	fi, err := os.Stat(s.blobPath(img.Digest))
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("manifest of %.12s: %w", img.ID, err)
+	}
+	mt := img.manifest.MediaType
+	if mt == "" {
+		mt = v1.MediaTypeImageManifest
+	}
+	desc := v1.Descriptor{MediaType: mt, Digest: img.Digest, Size: fi.Size()}
+	if img.Config.OS != "" && img.Config.Architecture != "" {
+		desc.Platform = &v1.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
+	}
+	return desc, nil
+}
+
+func (s *Store) copyBlobToTar(tw *tar.Writer, d digest.Digest, mtime time.Time) error {
+	f, err := os.Open(s.blobPath(d))
+	if err != nil {
+		return fmt.Errorf("read blob: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read blob: %w", err)
+	}
+	h := &tar.Header{Name: "blobs/sha256/" + d.Encoded(), Typeflag: tar.TypeReg, Mode: 0o644, Size: fi.Size(), ModTime: mtime}
+	if err := tw.WriteHeader(h); err != nil {
+		return fmt.Errorf("write archive: %w", err)
+	}
+	if _, err := io.Copy(tw, f); err != nil {
+		return fmt.Errorf("write archive: blob %s: %w", d, err)
+	}
+	return nil
+}
+
+// writeDockerArchive lets ggcr's tarball package write the archive, from
+// the store read as an OCI layout by ggcr's layout package.
+func (s *Store) writeDockerArchive(w io.Writer, saved []*savedImage) error {
+	ii, err := layout.Path(s.root).ImageIndex()
+	if err != nil {
+		return fmt.Errorf("read store: %w", err)
+	}
+	refs := map[name.Reference]ggcrv1.Image{}
+	for _, si := range saved {
+		h, err := ggcrv1.NewHash(si.img.Digest.String())
+		if err != nil {
+			return err
+		}
+		img, err := ii.Image(h)
+		if err != nil {
+			return fmt.Errorf("read image %.12s: %w", si.img.ID, err)
+		}
+		for _, n := range si.names {
+			t, err := name.NewTag(n)
+			if err != nil {
+				return fmt.Errorf("image name %s: %w", n, err)
+			}
+			refs[t] = img
+		}
+		if len(si.names) == 0 {
+			// No RepoTags: ggcr needs a reference all the same.
+			d, err := name.NewDigest("localhost/unnamed@" + si.img.Digest.String())
+			if err != nil {
+				return err
+			}
+			refs[d] = img
+		}
+	}
+	if err := tarball.MultiRefWrite(refs, w); err != nil {
+		return fmt.Errorf("write docker-archive: %w", err)
+	}
+	return nil
+}
+
+// Load reads a docker-archive or an oci-archive (plain or gzip; the
+// format is told by content) and stores its images, keeping their
+// config (so their IDs) and, from an oci-archive, their manifests (so
+// their digests). Names in the archive are given to the images, moving
+// them from other images; images without names are kept unnamed (see
+// Prune). Every blob is checked against its digest and every layer
+// against its diff_id before anything is stored.
+func (s *Store) Load(r io.Reader) ([]*Image, error) {
+	gc, err := s.holdContent()
+	if err != nil {
+		return nil, err
+	}
+	defer gc.unlock()
+	dir, err := os.MkdirTemp(s.tmpDir(), "load-")
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := extractArchive(r, dir); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+
+	var items []loadItem
+	switch {
+	case exists(filepath.Join(dir, "manifest.json")):
+		items, err = s.readDockerArchive(dir)
+	case exists(filepath.Join(dir, v1.ImageIndexFile)) && exists(filepath.Join(dir, v1.ImageLayoutFile)):
+		items, err = s.readOCIArchive(dir)
+	default:
+		err = fmt.Errorf("no manifest.json or oci-layout and index.json: %w", ErrBadArchive)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("load: no image in the archive: %w", ErrBadArchive)
+	}
+
+	var orphans []digest.Digest
+	for _, it := range items {
+		first := ""
+		if len(it.names) > 0 {
+			first = it.names[0]
+		}
+		desc, o, err := s.commit(it.in, first)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		if o != "" {
+			orphans = append(orphans, o)
+		}
+		for _, n := range it.names[min(1, len(it.names)):] {
+			o, err := s.setName(desc, n)
+			if err != nil {
+				return nil, fmt.Errorf("load: name %s: %w", n, err)
+			}
+			if o != "" {
+				orphans = append(orphans, o)
+			}
+		}
+	}
+	gc.unlock()
+	if len(orphans) > 0 {
+		if err := s.collect(orphans); err != nil {
+			return nil, fmt.Errorf("load: delete images whose names moved: %w", err)
+		}
+	}
+	var out []*Image
+	for _, it := range items {
+		img, err := s.lookupDigest(digest.FromBytes(it.in.manifest))
+		if err != nil {
+			return nil, fmt.Errorf("load: read back image: %w", err)
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// loadItem is one image read from an archive, verified.
+type loadItem struct {
+	in    *incoming
+	names []string
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// extractArchive unpacks the tar (maybe gzip) r into dir: directories,
+// regular files and symbolic links only (Docker's older archives link
+// layers), every name kept inside dir. Links are only ever followed
+// through securejoin, so they cannot lead out of dir either.
+func extractArchive(r io.Reader, dir string) error {
+	br := bufio.NewReader(r)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("open gzip archive: %w", err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	tr := tar.NewReader(src)
+	n := 0
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read archive: %w: %w", ErrBadArchive, err)
+		}
+		n++
+		clean := filepath.Clean(strings.TrimPrefix(h.Name, "/"))
+		if clean == "." {
+			continue
+		}
+		if !filepath.IsLocal(clean) {
+			return fmt.Errorf("archive entry %q leaves the archive: %w", h.Name, ErrBadArchive)
+		}
+		target := filepath.Join(dir, clean)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o700); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+				return err
+			}
+			if err := writeExtracted(target, tr); err != nil {
+				return fmt.Errorf("extract %s: %w", h.Name, err)
+			}
+		case tar.TypeSymlink:
+			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+				return err
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return fmt.Errorf("extract %s: %w", h.Name, err)
+			}
+		default:
+			// Nothing of an image archive is anything else.
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("empty archive: %w", ErrBadArchive)
+	}
+	return nil
+}
+
+// writeExtracted writes one file, synced: its content may become a blob.
+func writeExtracted(path string, r io.Reader) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := io.Copy(f, r)
+	serr := f.Sync()
+	cerr := f.Close()
+	return errors.Join(werr, serr, cerr)
+}
+
+// archiveFile opens path of the extracted archive, following links only
+// inside dir.
+func archiveFile(dir, path string) (string, error) {
+	p, err := securejoin.SecureJoin(dir, path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return "", fmt.Errorf("%s is not in the archive: %w", path, ErrBadArchive)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file: %w", path, ErrBadArchive)
+	}
+	return p, nil
+}
+
+func readArchiveFile(dir, path string) ([]byte, error) {
+	p, err := archiveFile(dir, path)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+// dockerManifestEntry is one image of a docker-archive's manifest.json.
+type dockerManifestEntry struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+// readDockerArchive reads the images of an extracted docker-archive. Its
+// manifest.json carries no registry manifest: one is made (OCI, blobs as
+// they are in the archive), so the ID is kept but not the digest.
+func (s *Store) readDockerArchive(dir string) ([]loadItem, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var entries []dockerManifestEntry
+	if err := json.Unmarshal(b, &entries); err != nil {
+		return nil, fmt.Errorf("parse manifest.json: %w: %w", ErrBadArchive, err)
+	}
+	var items []loadItem
+	for _, e := range entries {
+		config, err := readArchiveFile(dir, e.Config)
+		if err != nil {
+			return nil, err
+		}
+		var cfg v1.Image
+		if err := json.Unmarshal(config, &cfg); err != nil {
+			return nil, fmt.Errorf("parse config %s: %w", e.Config, err)
+		}
+		if len(cfg.RootFS.DiffIDs) != len(e.Layers) {
+			return nil, fmt.Errorf("config %s lists %d layers, manifest.json %d: %w", e.Config, len(cfg.RootFS.DiffIDs), len(e.Layers), ErrBadArchive)
+		}
+		m := v1.Manifest{
+			Versioned: specs.Versioned{SchemaVersion: 2},
+			MediaType: v1.MediaTypeImageManifest,
+			Config:    v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: digest.FromBytes(config), Size: int64(len(config))},
+			Layers:    []v1.Descriptor{},
+		}
+		var layers []incomingLayer
+		for i, lp := range e.Layers {
+			p, err := archiveFile(dir, lp)
+			if err != nil {
+				return nil, err
+			}
+			d, err := inspectLayerFile(p)
+			if err != nil {
+				return nil, fmt.Errorf("layer %s: %w", lp, err)
+			}
+			if d.diffID != cfg.RootFS.DiffIDs[i] {
+				return nil, fmt.Errorf("layer %s holds a tar of digest %s, config says %s: %w", lp, d.diffID, cfg.RootFS.DiffIDs[i], ErrDigestMismatch)
+			}
+			// Stored as it comes: a plain tar, or gzip (zstd is refused).
+			desc := v1.Descriptor{MediaType: v1.MediaTypeImageLayer}
+			desc.Digest, desc.Size = d.digest, d.size
+			if d.digest != d.diffID {
+				desc.MediaType = v1.MediaTypeImageLayerGzip
+			}
+			m.Layers = append(m.Layers, desc)
+			layers = append(layers, incomingLayer{blob: layerBlob{tmp: p, desc: desc, diffID: d.diffID, size: d.usize}})
+		}
+		mb, err := json.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		in, err := parseIncoming(mb, v1.MediaTypeImageManifest, config)
+		if err != nil {
+			return nil, err
+		}
+		in.layers = layers
+		var names []string
+		for _, t := range e.RepoTags {
+			n, err := dockerName(t)
+			if err != nil {
+				return nil, fmt.Errorf("RepoTags %q: %w", t, err)
+			}
+			names = append(names, n)
+		}
+		items = append(items, loadItem{in: in, names: names})
+	}
+	return items, nil
+}
+
+// dockerName normalizes a name written by Docker, for which a name
+// without a registry lives on docker.io (Podman reads them so too).
+func dockerName(n string) (string, error) {
+	first, _, hasSlash := strings.Cut(n, "/")
+	if !hasSlash || !(strings.ContainsAny(first, ".:") || first == defaultDomain) {
+		n = "docker.io/" + n
+	}
+	n = strings.Replace(n, "index.docker.io/", "docker.io/", 1)
+	return NormalizeRef(n)
+}
+
+// readOCIArchive reads the images of an extracted OCI layout; a nested
+// index resolves to linux/GOARCH.
+func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
+	var idx v1.Index
+	if err := readJSONFile(filepath.Join(dir, v1.ImageIndexFile), &idx); err != nil {
+		return nil, err
+	}
+	var items []loadItem
+	pos := map[digest.Digest]int{}
+	for _, desc := range idx.Manifests {
+		n, err := ociName(desc.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		md := desc
+		if desc.MediaType == v1.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
+			md, err = platformManifest(dir, desc)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if i, ok := pos[md.Digest]; ok {
+			if n != "" && !contains(items[i].names, n) {
+				items[i].names = append(items[i].names, n)
+			}
+			continue
+		}
+		manifest, err := readBlobFile(dir, md)
+		if err != nil {
+			return nil, err
+		}
+		var m v1.Manifest
+		if err := json.Unmarshal(manifest, &m); err != nil {
+			return nil, fmt.Errorf("parse manifest %s: %w", md.Digest, err)
+		}
+		config, err := readBlobFile(dir, m.Config)
+		if err != nil {
+			return nil, err
+		}
+		in, err := parseIncoming(manifest, md.MediaType, config)
+		if err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", md.Digest, err)
+		}
+		seen := map[digest.Digest]bool{}
+		for i, ld := range m.Layers {
+			if seen[ld.Digest] {
+				continue
+			}
+			seen[ld.Digest] = true
+			diffID := in.configV.RootFS.DiffIDs[i]
+			if _, err := os.Lstat(s.blobPath(ld.Digest)); err == nil {
+				l, err := s.storedLayer(ld, diffID)
+				if err != nil {
+					return nil, err
+				}
+				in.layers = append(in.layers, l)
+				continue
+			}
+			p, err := archiveFile(dir, blobName(ld.Digest))
+			if err != nil {
+				return nil, err
+			}
+			d, err := verifyLayerFile(p, ld, diffID)
+			if err != nil {
+				return nil, err
+			}
+			in.layers = append(in.layers, incomingLayer{blob: layerBlob{tmp: p, desc: ld, diffID: diffID, size: d.usize}})
+		}
+		var names []string
+		if n != "" {
+			names = []string{n}
+		}
+		pos[md.Digest] = len(items)
+		items = append(items, loadItem{in: in, names: names})
+	}
+	return items, nil
+}
+
+// ociName returns the image name an OCI layout gives a manifest: the
+// containerd name when present, else ref.name when it is a name; a bare
+// tag ("latest", as skopeo writes) names nothing.
+func ociName(ann map[string]string) (string, error) {
+	if n := ann[annotationContainerdName]; n != "" {
+		return dockerName(n)
+	}
+	n := ann[v1.AnnotationRefName]
+	if n == "" || !strings.ContainsAny(n, "/:") {
+		return "", nil
+	}
+	return NormalizeRef(n)
+}
+
+func blobName(d digest.Digest) string {
+	return filepath.Join("blobs", d.Algorithm().String(), d.Encoded())
+}
+
+// readBlobFile reads a blob of the extracted layout and checks its digest.
+func readBlobFile(dir string, desc v1.Descriptor) ([]byte, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("digest %q: %w", desc.Digest, err)
+	}
+	b, err := readArchiveFile(dir, blobName(desc.Digest))
+	if err != nil {
+		return nil, err
+	}
+	if got := digest.FromBytes(b); got != desc.Digest {
+		return nil, fmt.Errorf("blob %s hashes to %s: %w", desc.Digest, got, ErrDigestMismatch)
+	}
+	return b, nil
+}
+
+// platformManifest picks linux/GOARCH out of an index blob.
+func platformManifest(dir string, desc v1.Descriptor) (v1.Descriptor, error) {
+	b, err := readBlobFile(dir, desc)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	var idx v1.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return v1.Descriptor{}, fmt.Errorf("parse index %s: %w", desc.Digest, err)
+	}
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == runtime.GOARCH {
+			return m, nil
+		}
+	}
+	return v1.Descriptor{}, fmt.Errorf("index %s has no image for linux/%s: %w", desc.Digest, runtime.GOARCH, ErrBadArchive)
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("parse %s: %w: %w", filepath.Base(path), ErrBadArchive, err)
+	}
+	return nil
+}

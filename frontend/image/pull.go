@@ -1,0 +1,214 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// SkipTLSVerify is --tls-verify=false: certificates go unchecked and
+	// plain HTTP is allowed for any registry. Without it, plain HTTP is
+	// used only for registries on this machine.
+	SkipTLSVerify bool
+	// Progress, when set, receives what Pull does: a line per blob, or
+	// a redrawn progress line per blob when it is a terminal.
+	Progress io.Writer
+}
+
+// hostPlatform is the platform Pull picks from a multi-platform index.
+func hostPlatform() ggcrv1.Platform {
+	p := ggcrv1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if runtime.GOARCH == "arm64" {
+		p.Variant = "v8"
+	}
+	return p
+}
+
+// Pull fetches ref from its registry and stores it under its normalized
+// name ("quay.io/a/b" becomes "quay.io/a/b:latest"). A short name
+// ("busybox") is tried on each of the unqualified-search-registries of
+// registries.conf in turn, like Podman; without such a list Pull fails
+// with ErrNoSearchRegistries. A multi-platform index resolves to
+// linux/GOARCH. Every blob is checked against its digest (the config and
+// layers by ggcr while reading, the uncompressed layers against the
+// config's diff_ids by us) before anything becomes part of the store;
+// blobs are stored as they came, so the image keeps its manifest digest
+// and its ID. Layers the store has already are neither fetched nor
+// unpacked again. Credentials come from the auth files (see AuthFile).
+func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, error) {
+	candidates, err := pullCandidates(ref)
+	if err != nil {
+		return nil, err
+	}
+	p := newProgress(o.Progress)
+	var errs []error
+	for _, c := range candidates {
+		p.printf("Trying to pull %s...", c)
+		img, err := s.pullOne(ctx, c, o, p)
+		if err == nil {
+			return img, nil
+		}
+		if ctx.Err() != nil || len(candidates) == 1 {
+			return nil, fmt.Errorf("pull %s: %w", c, err)
+		}
+		errs = append(errs, fmt.Errorf("pull %s: %w", c, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// pullCandidates returns the full names to try for ref.
+func pullCandidates(ref string) ([]string, error) {
+	r, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.qualified {
+		return []string{r.String()}, nil
+	}
+	regs, file, err := searchRegistries()
+	if err != nil {
+		return nil, err
+	}
+	if len(regs) == 0 {
+		where := "no registries.conf"
+		if file != "" {
+			where = file + " lists none"
+		}
+		return nil, fmt.Errorf("pull %s: %s: %w", ref, where, ErrNoSearchRegistries)
+	}
+	short := r.path
+	if r.tag != "" {
+		short += ":" + r.tag
+	}
+	if r.digest != "" {
+		short += "@" + r.digest.String()
+	}
+	var out []string
+	for _, reg := range regs {
+		c, err := parseRef(reg + "/" + short)
+		if err != nil || !c.qualified {
+			return nil, fmt.Errorf("unqualified-search-registries entry %q: %w", reg, ErrInvalidRef)
+		}
+		out = append(out, c.String())
+	}
+	return out, nil
+}
+
+// pullOne pulls one fully qualified, normalized name.
+func (s *Store) pullOne(ctx context.Context, full string, o PullOptions, p *progress) (*Image, error) {
+	r, err := parseRef(full)
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(r.domain, o.SkipTLSVerify)
+	nref, err := name.ParseReference(full, c.nameOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", full, ErrInvalidRef, err)
+	}
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(c.tr),
+		remote.WithAuthFromKeychain(c.keys),
+		remote.WithPlatform(hostPlatform()),
+	}
+	desc, err := remote.Get(nref, opts...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	img, err := desc.Image() // an index resolves to the host's platform
+	if err != nil {
+		return nil, classify(err)
+	}
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return nil, classify(err)
+	}
+	mediaType, err := img.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	// ggcr reads the config through a reader that checks its digest.
+	config, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("fetch config: %w", classify(err))
+	}
+	in, err := parseIncoming(manifest, string(mediaType), config)
+	if err != nil {
+		return nil, err
+	}
+	if cfg := in.configV; cfg.OS != "" && (cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH) {
+		fmt.Fprintf(os.Stderr, "Warning: image %s is for %s/%s, this machine is linux/%s\n", full, cfg.OS, cfg.Architecture, runtime.GOARCH)
+	}
+
+	gc, err := s.holdContent()
+	if err != nil {
+		return nil, err
+	}
+	defer gc.unlock()
+	defer func() {
+		for _, l := range in.layers {
+			if !l.inStore {
+				os.Remove(l.blob.tmp) // linked into blobs/ once committed
+			}
+		}
+	}()
+	seen := map[digest.Digest]bool{}
+	for i, ld := range in.manifestV.Layers {
+		diffID := in.configV.RootFS.DiffIDs[i]
+		what := "blob " + ld.Digest.String()
+		if seen[ld.Digest] {
+			continue
+		}
+		seen[ld.Digest] = true
+		if _, err := os.Lstat(s.blobPath(ld.Digest)); err == nil {
+			l, err := s.storedLayer(ld, diffID)
+			if err != nil {
+				return nil, err
+			}
+			in.layers = append(in.layers, l)
+			p.printf("Copying %s skipped: already exists", what)
+			continue
+		}
+		h, err := ggcrv1.NewHash(ld.Digest.String())
+		if err != nil {
+			return nil, fmt.Errorf("layer digest %s: %w", ld.Digest, err)
+		}
+		layer, err := img.LayerByDigest(h)
+		if err != nil {
+			return nil, classify(err)
+		}
+		rc, err := layer.Compressed() // checks the digest at the end
+		if err != nil {
+			return nil, fmt.Errorf("fetch layer %s: %w", ld.Digest, classify(err))
+		}
+		pr, done := p.blob(what, rc, ld.Size)
+		l, err := s.fetchLayer(pr, ld, diffID)
+		rc.Close()
+		if err != nil {
+			done("failed")
+			return nil, fmt.Errorf("fetch layer: %w", classify(err))
+		}
+		done("done")
+		in.layers = append(in.layers, l)
+	}
+	p.printf("Copying config %s done", in.configDesc.Digest)
+	p.printf("Writing manifest to image destination")
+	_, orphan, err := s.commit(in, full)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.finishCommit(gc, orphan, full); err != nil {
+		return nil, err
+	}
+	return s.Lookup(full)
+}
