@@ -29,8 +29,9 @@ all: build
 build:
 	mkdir -p bin
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr ./cmd/myctr
+	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-init ./cmd/myctr-init
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
-	chmod 0755 bin bin/myctr bin/myctr-helper
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper
 
 # test: unit tests, then integration tests (even when unit tests failed),
 # then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -87,6 +88,7 @@ lint:
 # what they are, .conf files that are D-Bus bus policies to dbus-1/system.d.
 install: build
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
+	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
 	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
 	for f in polkit/*.policy; do \
 		[ -e "$$f" ] || continue; \

@@ -80,9 +80,9 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if c.HostConfig.NetworkMode != "host" {
 		ns = append(ns, "net")
 	}
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(nsexec.Binary())
 	cmd.Args = []string{"myctr-exec"}
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvJoinFD + "=3",
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
 		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
 	cmd.ExtraFiles = []*os.File{pidf, child}
 	var ws *unix.Winsize

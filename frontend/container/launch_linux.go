@@ -72,12 +72,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
 	}
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(nsexec.Binary())
 	cmd.Args = []string{"myctr-init"}
 	// The init runs one locked thread of work and allocates little: one P
 	// and no collector spare it the runtime's start-up threads. The
 	// container's process gets the spec's environment, not this one.
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvSyncFD + "=3",
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvSyncFD + "=3",
 		nsexec.EnvInitNetNS + "=" + netns, "GOMAXPROCS=1", "GOGC=off"}
 	cmd.ExtraFiles = []*os.File{child}
 	// Its own session, away from the terminal of `myctr run`; with a pty the

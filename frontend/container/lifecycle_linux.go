@@ -411,9 +411,13 @@ func (s *Store) remove(c *Container, force, background bool) error {
 // spawnReaper starts a detached process that deletes dir (a .rm- directory,
 // already out of every listing). If it is killed, SweepRemoved finishes.
 func spawnReaper(dir string) error {
-	cmd := exec.Command("/proc/self/exe", dir)
+	cmd := exec.Command(nsexec.Binary(), dir)
 	cmd.Args[0] = "myctr-reap"
-	cmd.Env = append(os.Environ(), nsexec.EnvStage+"="+nsexec.StageReap)
+	main, err := os.Executable()
+	if err != nil {
+		main = "/proc/self/exe"
+	}
+	cmd.Env = append(os.Environ(), nsexec.EnvStage+"="+nsexec.StageReap, nsexec.EnvMain+"="+main)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return err

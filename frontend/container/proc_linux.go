@@ -107,8 +107,9 @@ func signalPidfd(pidfd int, sig unix.Signal) error {
 	}
 	f := os.NewFile(uintptr(dup), "pidfd")
 	defer f.Close()
-	cmd := exec.Command("/proc/self/exe", "myctr-signal", strconv.Itoa(int(sig)))
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageSignal, nsexec.EnvJoinFD + "=3", nsexec.EnvJoinNS + "=user"}
+	cmd := exec.Command(nsexec.Binary(), strconv.Itoa(int(sig)))
+	cmd.Args[0] = "myctr-signal"
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageSignal, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3", nsexec.EnvJoinNS + "=user"}
 	cmd.ExtraFiles = []*os.File{f}
 	out, err := cmd.CombinedOutput()
 	if err != nil {

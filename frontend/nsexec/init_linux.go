@@ -3,8 +3,10 @@ package nsexec
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -44,6 +46,7 @@ func syncConn() *Conn {
 // root filesystem and becomes the container's process. It never returns.
 func Init() {
 	runtime.LockOSThread()
+	CheckVersion()
 	conn := syncConn()
 	// The C constructor (nsenter.c) has made the namespaces and waited for
 	// the maps: we are PID 1 and root of our user namespace, with every
@@ -79,6 +82,7 @@ func Init() {
 // constructor before the Go runtime started, and becomes the exec'd process.
 func Exec() {
 	runtime.LockOSThread()
+	CheckVersion()
 	if fd, err := strconv.Atoi(os.Getenv(EnvJoinFD)); err == nil {
 		unix.Close(fd)
 	}
@@ -101,6 +105,7 @@ func Exec() {
 // number) through the inherited pidfd, which cannot be reused by another
 // process.
 func Signal() int {
+	CheckVersion()
 	fd, err1 := strconv.Atoi(os.Getenv(EnvJoinFD))
 	sig, err2 := strconv.Atoi(os.Args[len(os.Args)-1])
 	if err1 != nil || err2 != nil {
@@ -115,4 +120,22 @@ func Signal() int {
 		return 1
 	}
 	return 0
+}
+
+// Reap deletes os.Args[1], the .rm- directory of a removed container, in a
+// detached process. Files that belong to subordinate ids need the user
+// namespace, which only the main binary sets up: hand over to it then.
+func Reap() int {
+	main := os.Getenv(EnvMain)
+	os.Unsetenv(EnvMain)
+	if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
+		return ExitSetup
+	}
+	if err := os.RemoveAll(os.Args[1]); err == nil {
+		return 0
+	}
+	if self, err := os.Executable(); err == nil && main != "" && main != self {
+		unix.Exec(main, os.Args, os.Environ())
+	}
+	return 1
 }

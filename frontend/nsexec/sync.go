@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -29,7 +31,42 @@ const (
 	EnvJoinNS = "_MYCTR_JOIN_NS"
 	// EnvInitNetNS is "1" when the init stage makes a network namespace.
 	EnvInitNetNS = "_MYCTR_INIT_NETNS"
+	// EnvMain names the main myctr binary to a stage that may need it.
+	EnvMain = "_MYCTR_MAIN"
+	// EnvVersion carries Version from the frontend to the stage binary.
+	EnvVersion = "_MYCTR_SYNC_VERSION"
 )
+
+// Version names this sync protocol; myctr and a myctr-init from another
+// build must not talk to each other.
+const Version = "1"
+
+// Binary is the program that runs the stages inside a container's
+// namespaces: myctr-init beside the running executable (or in
+// ../libexec/myctr), which links only those stages and so starts faster;
+// else this executable itself, which runs them too.
+var Binary = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "/proc/self/exe"
+	}
+	dir := filepath.Dir(exe)
+	for _, p := range []string{filepath.Join(dir, "myctr-init"), filepath.Join(dir, "..", "libexec", "myctr", "myctr-init")} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return "/proc/self/exe"
+})
+
+// CheckVersion ends a stage started by a frontend of another build.
+func CheckVersion() {
+	if v := os.Getenv(EnvVersion); v != Version {
+		os.Stderr.WriteString("Error: myctr-init speaks sync protocol " + Version + ", myctr " + v + "\nHint: install myctr and myctr-init from the same build (make install)\n")
+		os.Exit(ExitSetup)
+	}
+	os.Unsetenv(EnvVersion)
+}
 
 // Stages of the re-executed binary.
 const (

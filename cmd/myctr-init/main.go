@@ -1,0 +1,29 @@
+// Command myctr-init is the small program myctr starts for the stages that
+// run inside a container's namespaces: the container's init, the exec stage
+// and the signal stage (see frontend/nsexec), and the deletion of an --rm
+// container's directory. It links only what those
+// stages need, so each container start pays for a small Go runtime rather
+// than the whole CLI's. myctr falls back to running these stages itself
+// when myctr-init is not installed beside it.
+package main
+
+import (
+	"os"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+)
+
+func main() {
+	switch os.Getenv(nsexec.EnvStage) {
+	case nsexec.StageInit:
+		nsexec.Init()
+	case nsexec.StageExec:
+		nsexec.Exec()
+	case nsexec.StageSignal:
+		os.Exit(nsexec.Signal())
+	case nsexec.StageReap:
+		os.Exit(nsexec.Reap())
+	}
+	os.Stderr.WriteString("Error: myctr-init is started by myctr, not by hand\n")
+	os.Exit(nsexec.ExitSetup)
+}
