@@ -10,6 +10,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/cli"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 )
 
@@ -25,6 +26,8 @@ func main() {
 		os.Exit(cli.UserNSMain())
 	case nsexec.StageMonitor:
 		os.Exit(container.MonitorMain(os.Args[1:]))
+	case network.StageWatch:
+		os.Exit(network.WatchMain())
 	case nsexec.StageReap:
 		os.Exit(container.ReapMain(os.Args[1:]))
 	}

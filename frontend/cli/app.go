@@ -13,6 +13,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -66,7 +67,7 @@ func App() *cli.App {
 		Commands: []*cli.Command{
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
-			execCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
+			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -150,6 +151,9 @@ func mapping() (*userns.Mapping, error) {
 // explain adds a hint to the errors whose fix we know.
 func explain(err error) error {
 	var me *userns.MapperError
+	if h := network.Hint(err); h != "" {
+		return hint(err, "%s", h)
+	}
 	switch {
 	case errors.Is(err, userns.ErrNoMapper):
 		return hint(err, "install newuidmap and newgidmap: apt-get install uidmap")

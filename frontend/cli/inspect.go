@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/network"
 )
 
 type inspectState struct {
@@ -36,19 +37,25 @@ type inspectConfig struct {
 }
 
 type inspectEntry struct {
-	Id            string
-	Name          string
-	Created       time.Time
-	Path          string
-	Args          []string
-	State         inspectState
-	Image         string
-	ImageName     string
-	Config        inspectConfig
-	HostConfig    container.HostConfig
-	GraphDriver   graphDriver
-	OCIConfigPath string
-	LogPath       string
+	Id              string
+	Name            string
+	Created         time.Time
+	Path            string
+	Args            []string
+	State           inspectState
+	Image           string
+	ImageName       string
+	Config          inspectConfig
+	HostConfig      container.HostConfig
+	GraphDriver     graphDriver
+	OCIConfigPath   string
+	LogPath         string
+	NetworkSettings networkSettings
+}
+
+type networkSettings struct {
+	Ports      []network.PortMapping
+	NetworkPid int `json:",omitempty"`
 }
 
 type graphDriver struct {
@@ -82,8 +89,9 @@ func inspectCommand() *cli.Command {
 					GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 						"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
 						"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
-					OCIConfigPath: c.File("config.json"),
-					LogPath:       c.File("ctr.log"),
+					OCIConfigPath:   c.File("config.json"),
+					LogPath:         c.File("ctr.log"),
+					NetworkSettings: networkSettings{Ports: c.State.Ports, NetworkPid: c.State.NetworkPid},
 				}
 				out = append(out, e)
 				return nil

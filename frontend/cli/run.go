@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/network"
 )
 
 func runFlags() []cli.Flag {
@@ -31,7 +32,9 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "none", Usage: "network mode: none or host"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], none or host (default: myctr.conf's network, else slirp4netns, else pasta)"},
+		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
+		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
 	}
 }
 
@@ -92,27 +95,35 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
 	}
-	network := ctx.String("network")
-	switch network {
-	case "none", "host":
-	default:
-		return nil, hint(fmt.Errorf("network mode %q is not supported", network), "use --network none or --network host")
+	mode, netOpts, err := networkMode(ctx.String("network"))
+	if err != nil {
+		return nil, err
+	}
+	var ports []network.PortMapping
+	for _, p := range ctx.StringSlice("publish") {
+		pm, err := network.ParsePublish(p)
+		if err != nil {
+			return nil, explain(err)
+		}
+		ports = append(ports, pm...)
 	}
 	o := &container.CreateOptions{
-		Name:        ctx.String("name"),
-		Command:     ctx.Args().Slice()[1:],
-		Workdir:     ctx.String("workdir"),
-		User:        ctx.String("user"),
-		Hostname:    ctx.String("hostname"),
-		Volumes:     ctx.StringSlice("volume"),
-		Tmpfs:       ctx.StringSlice("tmpfs"),
-		ReadOnly:    ctx.Bool("read-only"),
-		CapAdd:      ctx.StringSlice("cap-add"),
-		CapDrop:     ctx.StringSlice("cap-drop"),
-		Network:     network,
-		Tty:         ctx.Bool("tty"),
-		Interactive: ctx.Bool("interactive"),
-		Remove:      ctx.Bool("rm"),
+		Name:           ctx.String("name"),
+		Command:        ctx.Args().Slice()[1:],
+		Workdir:        ctx.String("workdir"),
+		User:           ctx.String("user"),
+		Hostname:       ctx.String("hostname"),
+		Volumes:        ctx.StringSlice("volume"),
+		Tmpfs:          ctx.StringSlice("tmpfs"),
+		ReadOnly:       ctx.Bool("read-only"),
+		CapAdd:         ctx.StringSlice("cap-add"),
+		CapDrop:        ctx.StringSlice("cap-drop"),
+		Network:        mode,
+		NetworkOptions: netOpts,
+		Ports:          ports,
+		Tty:            ctx.Bool("tty"),
+		Interactive:    ctx.Bool("interactive"),
+		Remove:         ctx.Bool("rm"),
 	}
 	if ctx.IsSet("entrypoint") {
 		ep := ctx.String("entrypoint")
@@ -146,6 +157,13 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		o.ImageName = img.Names[0]
 	}
 	o.Image = img.Config.Config
+	if ctx.Bool("publish-all") {
+		exposed, err := exposedPorts(img.Config.Config.ExposedPorts)
+		if err != nil {
+			return nil, err
+		}
+		o.Ports = append(o.Ports, exposed...)
+	}
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		o.Lower = append(o.Lower, img.LayerDirs[i])
 	}

@@ -33,9 +33,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if _, err := processArgs(o); err != nil {
 		return nil, err
 	}
-	network := o.Network
-	if network == "" {
-		network = "none"
+	mode := o.Network
+	if mode == "" {
+		mode = "none"
 	}
 	c := &Container{
 		Name:       o.Name,
@@ -45,13 +45,20 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		Lower:      o.Lower,
 		StopSignal: o.Image.StopSignal,
 		HostConfig: HostConfig{
-			NetworkMode: network, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
+			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive,
 		},
 		State: State{Status: StatusCreated},
 	}
 	if o.NoNewPrivs {
 		c.HostConfig.SecurityOpt = []string{"no-new-privileges"}
+	}
+	if nc, ok := c.networkConfig(); ok {
+		if err := nc.Validate(); err != nil {
+			return nil, err
+		}
+	} else if len(o.Ports) > 0 || len(o.NetworkOptions) > 0 {
+		return nil, fmt.Errorf("%w: --network %s has no ports to publish or options (use --network slirp4netns or pasta)", ErrInvalidNetwork, mode)
 	}
 	unlock, err := s.Lock()
 	if err != nil {

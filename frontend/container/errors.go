@@ -4,13 +4,14 @@ import "errors"
 
 // Sentinels of the container package; compare with errors.Is.
 var (
-	ErrNotFound      = errors.New("no such container")
-	ErrAmbiguous     = errors.New("more than one container matches")
-	ErrNameInUse     = errors.New("name is already in use")
-	ErrInvalidName   = errors.New("invalid container name")
-	ErrRunning       = errors.New("container is running")
-	ErrNotRunning    = errors.New("container is not running")
-	ErrInvalidVolume = errors.New("invalid volume")
-	ErrInvalidUser   = errors.New("invalid user")
-	ErrNoCommand     = errors.New("no command specified")
+	ErrNotFound       = errors.New("no such container")
+	ErrAmbiguous      = errors.New("more than one container matches")
+	ErrNameInUse      = errors.New("name is already in use")
+	ErrInvalidName    = errors.New("invalid container name")
+	ErrRunning        = errors.New("container is running")
+	ErrNotRunning     = errors.New("container is not running")
+	ErrInvalidVolume  = errors.New("invalid volume")
+	ErrInvalidUser    = errors.New("invalid user")
+	ErrNoCommand      = errors.New("no command specified")
+	ErrInvalidNetwork = errors.New("invalid network settings")
 )

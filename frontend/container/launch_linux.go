@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 )
@@ -27,6 +28,7 @@ type Attach struct {
 
 // running is a container's init, started by this process.
 type running struct {
+	net   *network.Handle // nil without a rootless network
 	proc  *os.Process
 	pidfd int
 	pty   *os.File
@@ -117,6 +119,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			r.proc.Kill()
 			r.proc.Wait()
 		}
+		if r.net != nil {
+			r.net.Stop()
+		}
 		if outR != nil {
 			outR.Close()
 			errR.Close()
@@ -151,6 +156,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			}
 			if err := m.Apply(msg.Pid); err != nil {
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
+			}
+			// The network is up before the container's process starts.
+			if nc, ok := c.networkConfig(); ok {
+				if r.net, err = network.Start(nc, msg.Pid, c.rundir); err != nil {
+					return fail(err, nsexec.ExitSetup)
+				}
 			}
 			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
@@ -200,6 +211,9 @@ func (r *running) wait() int {
 	if r.pty != nil {
 		r.pty.Close()
 	}
+	if r.net != nil {
+		r.net.Stop()
+	}
 	unix.Close(r.pidfd)
 	r.log.Close()
 	return code
@@ -215,6 +229,10 @@ func (s *Store) markRunning(c *Container, r *running) error {
 	return s.Update(c, func(c *Container) {
 		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: os.Getpid(),
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
+		if r.net != nil {
+			c.State.NetworkPid = r.net.Pid()
+			c.State.Ports = r.net.Ports()
+		}
 	})
 }
 
@@ -227,6 +245,7 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 		c.State.ExitCode = code
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		c.State.NetworkPid, c.State.Ports = 0, nil
 		c.State.FinishedAt = time.Now().UTC()
 		c.State.Error = errMsg
 	})

@@ -12,33 +12,36 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
-	Name        string
-	ImageID     string
-	ImageName   string
-	Image       v1.ImageConfig
-	Lower       []string // top layer first
-	Command     []string // after IMAGE on the command line
-	Entrypoint  *string  // --entrypoint; nil keeps the image's
-	Env         []string // -e and --env-file, in order
-	Workdir     string
-	User        string
-	Hostname    string
-	Volumes     []string
-	Tmpfs       []string
-	ReadOnly    bool
-	CapAdd      []string
-	CapDrop     []string
-	NoNewPrivs  bool
-	Network     string
-	Tty         bool
-	Interactive bool
-	Remove      bool
+	Name           string
+	ImageID        string
+	ImageName      string
+	Image          v1.ImageConfig
+	Lower          []string // top layer first
+	Command        []string // after IMAGE on the command line
+	Entrypoint     *string  // --entrypoint; nil keeps the image's
+	Env            []string // -e and --env-file, in order
+	Workdir        string
+	User           string
+	Hostname       string
+	Volumes        []string
+	Tmpfs          []string
+	ReadOnly       bool
+	CapAdd         []string
+	CapDrop        []string
+	NoNewPrivs     bool
+	Network        string                // none, host, pasta or slirp4netns
+	NetworkOptions []string              // after MODE: in --network MODE:OPTIONS
+	Ports          []network.PortMapping // -p, and -P for each EXPOSEd port
+	Tty            bool
+	Interactive    bool
+	Remove         bool
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -408,10 +411,24 @@ func writeEtcFiles(c *Container, spec *specs.Spec, network string) error {
 	if c.Name != spec.Hostname {
 		names += " " + c.Name
 	}
-	hosts += "127.0.1.1\t" + names + "\n"
 	resolv := ""
 	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
 		resolv = string(b)
+	}
+	if nc, ok := c.networkConfig(); ok {
+		// The mode's own address and DNS forwarder, which reaches the
+		// host's resolvers (a loopback resolver of the host would not be
+		// reachable from the container); search and options lines stay.
+		hosts += nc.ContainerIP() + "\t" + names + "\n"
+		host := resolv
+		resolv = "nameserver " + nc.Nameserver() + "\n"
+		for _, line := range strings.Split(host, "\n") {
+			if strings.HasPrefix(line, "search ") || strings.HasPrefix(line, "options ") {
+				resolv += line + "\n"
+			}
+		}
+	} else {
+		hosts += "127.0.1.1\t" + names + "\n"
 	}
 	files := map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}
 	for name, content := range files {
@@ -420,4 +437,15 @@ func writeEtcFiles(c *Container, spec *specs.Spec, network string) error {
 		}
 	}
 	return nil
+}
+
+// networkConfig is the rootless network of the container, when its mode
+// has one (pasta or slirp4netns).
+func (c *Container) networkConfig() (network.Config, bool) {
+	switch c.HostConfig.NetworkMode {
+	case network.ModePasta, network.ModeSlirp4netns:
+		return network.Config{Mode: c.HostConfig.NetworkMode, Options: c.HostConfig.NetworkOptions,
+			Ports: c.HostConfig.PortBindings}, true
+	}
+	return network.Config{}, false
 }

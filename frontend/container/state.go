@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/network"
 )
 
 // Status values, as Podman names them.
@@ -34,13 +36,19 @@ type State struct {
 	StartedAt    time.Time `json:",omitzero"`
 	FinishedAt   time.Time `json:",omitzero"`
 	Error        string    `json:",omitempty"`
+	// The network helper (pasta/slirp4netns) of a running container, and
+	// the ports it published, with the host ports actually chosen.
+	NetworkPid int                   `json:",omitempty"`
+	Ports      []network.PortMapping `json:",omitempty"`
 }
 
 // HostConfig is what the run flags asked for, kept for inspect and restart.
 type HostConfig struct {
 	NetworkMode    string
-	Binds          []string `json:",omitempty"`
-	Tmpfs          []string `json:",omitempty"`
+	NetworkOptions []string              `json:",omitempty"` // --network MODE:OPTIONS
+	PortBindings   []network.PortMapping `json:",omitempty"` // -p and -P; HostPort 0 = any free port
+	Binds          []string              `json:",omitempty"`
+	Tmpfs          []string              `json:",omitempty"`
 	ReadonlyRootfs bool
 	AutoRemove     bool
 	CapAdd         []string `json:",omitempty"`

@@ -65,6 +65,13 @@ func Init() {
 			conn.Fail("sethostname", err, ExitSetup)
 		}
 	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == "network" {
+			if err := loopbackUp(); err != nil {
+				conn.Fail("bring up lo", err, ExitSetup)
+			}
+		}
+	}
 	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir}
 	if err := rootfs.Prepare(spec, ov); err != nil {
 		conn.Fail("prepare rootfs", err, ExitSetup)
@@ -138,4 +145,23 @@ func Reap() int {
 		unix.Exec(main, os.Args, os.Environ())
 	}
 	return 1
+}
+
+// loopbackUp sets lo up in the container's own network namespace, as
+// every runtime does, so that 127.0.0.1 works even with --network none.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -46,7 +47,36 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv("MYCTR_IT_ROLE"); role != "" {
+		// This binary (static: built with CGO_ENABLED=0) bound into a
+		// container, playing a server busybox cannot.
+		os.Exit(serveRole(role))
+	}
 	os.Exit(testMain(m))
+}
+
+// serveRole runs the in-container servers of the tests: "udpecho" prints
+// each datagram on port 5353 with its source and sends it back.
+func serveRole(role string) int {
+	if role != "udpecho" {
+		fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
+		return 2
+	}
+	c, err := net.ListenPacket("udp", ":5353")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Printf("udp from %s: %s\n", from, strings.TrimSpace(string(buf[:n])))
+		c.WriteTo(buf[:n], from)
+	}
 }
 
 func testMain(m *testing.M) int {
@@ -343,7 +373,16 @@ type Inspect struct {
 			MergedDir string
 		}
 	}
-	OCIConfigPath string
+	OCIConfigPath   string
+	NetworkSettings struct {
+		NetworkPid int
+		Ports      []struct {
+			HostIP        string
+			HostPort      int
+			ContainerPort int
+			Protocol      string
+		}
+	}
 }
 
 // inspect returns the one container named by ref.

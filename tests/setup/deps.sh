@@ -10,6 +10,7 @@ packages=(
 	podman crun runc # peers for comparisons and benchmarks
 	hyperfine      # benchmarks
 	slirp4netns passt # rootless networking (passt ships pasta)
+	dnsmasq-base   # the upstream DNS server of frontend/network's tests
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
 	gcc libc6-dev  # cgo (the frontend's C constructor)

@@ -39,7 +39,9 @@ if ! compgen -G "tests/integration/*_test.go" >/dev/null; then
 	exit 0
 fi
 
-go test -c -tags integration -o bin/integration.test ./tests/integration
+# Static (no cgo): the tests bind this binary into containers as a server.
+CGO_ENABLED=0 go test -c -tags integration -o bin/integration.test ./tests/integration
+go test -c -o bin/network.test ./frontend/network
 chmod 0755 bin bin/*
 
 run_as=()
@@ -72,7 +74,8 @@ export MYCTR_HELPER_BIN=$workdir/bin/myctr-helper
 export MYCTR_SETUP_DIR=$workdir/tests/setup
 
 # run_tests USER-PREFIX... -- ARGS...: one run of the test binary, its
-# test2json events appended to $results.
+# test2json events appended to $results. TEST_BIN and TEST_PKG choose
+# another test binary than the integration tests'.
 run_tests() {
 	local prefix=() st
 	while [[ $1 != -- ]]; do
@@ -81,8 +84,8 @@ run_tests() {
 	done
 	shift
 	set +e
-	"${prefix[@]}" "$workdir/bin/integration.test" "${args[@]}" "$@" </dev/null 2>&1 |
-		go tool test2json -t -p "$pkg" |
+	"${prefix[@]}" "${TEST_BIN:-$workdir/bin/integration.test}" "${args[@]}" "$@" </dev/null 2>&1 |
+		go tool test2json -t -p "${TEST_PKG:-$pkg}" |
 		tee -a "$results" |
 		jq --unbuffered -j 'select(.Action == "output") | .Output'
 	local status=("${PIPESTATUS[@]}")
@@ -100,6 +103,12 @@ if [[ $(id -u) -eq 0 ]]; then
 	# Everything as the user with a subordinate range; then, as the user
 	# without one, the test of the single-mapping fallback.
 	run_tests "${run_as[@]}" -- -test.skip='^TestNoSubordinateRange$' || rc=1
+	# The network package's tests of real namespaces, as the user (the
+	# unit tier, as root, leaves them out).
+	if [[ -z ${INTEGRATION_RUN:-} ]]; then
+		TEST_BIN=$workdir/bin/network.test TEST_PKG=github.com/myctr/myctr/frontend/network \
+			run_tests "${run_as[@]}" -- -test.run='^TestReal' || rc=1
+	fi
 	if [[ -z ${INTEGRATION_RUN:-} ]]; then
 		run_tests "$here/as-user.sh" myctr-nosub -- -test.run='^TestNoSubordinateRange$' || rc=1
 	fi

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/network"
+)
+
+// networkMode splits --network MODE[:OPTIONS]; without the flag it takes
+// the default: myctr.conf's network key, else slirp4netns, else pasta.
+// slirp4netns comes first because the pasta of Debian 12 (passt
+// 2023-03-09) loses incoming TCP from non-loopback clients on current
+// kernels (see frontend/network's package documentation).
+func networkMode(flag string) (string, []string, error) {
+	if flag == "" {
+		c, err := config.Load(config.Path())
+		if err != nil {
+			return "", nil, hint(err, "fix or remove %s", config.Path())
+		}
+		flag = c.Network
+	}
+	if flag == "" {
+		for _, m := range []string{network.ModeSlirp4netns, network.ModePasta} {
+			if _, err := exec.LookPath(m); err == nil {
+				return m, nil, nil
+			}
+		}
+		return "", nil, hint(fmt.Errorf("no rootless network: neither slirp4netns nor pasta is installed"),
+			"install one (apt-get install slirp4netns, or apt-get install passt), or run with --network none")
+	}
+	mode, opts, _ := strings.Cut(flag, ":")
+	switch mode {
+	case "none", "host":
+		if opts != "" {
+			return "", nil, fmt.Errorf("--network %s takes no options", mode)
+		}
+		return mode, nil, nil
+	case network.ModePasta, network.ModeSlirp4netns:
+		var list []string
+		if opts != "" {
+			list = strings.Split(opts, ",")
+		}
+		return mode, list, nil
+	case "bridge":
+		return "", nil, hint(fmt.Errorf("--network bridge needs the privileged helper, which this version does not serve yet"),
+			"use --network slirp4netns or pasta for a rootless network")
+	}
+	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, none or host")
+}
+
+// exposedPorts turns an image's ExposedPorts ("80/tcp") into mappings on
+// free host ports, for -P.
+func exposedPorts(exposed map[string]struct{}) ([]network.PortMapping, error) {
+	var out []network.PortMapping
+	for p := range exposed {
+		num, proto, _ := strings.Cut(p, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(num, 10, 16)
+		if err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
+			return nil, fmt.Errorf("image exposes an invalid port %q", p)
+		}
+		out = append(out, network.PortMapping{ContainerPort: uint16(n), Protocol: proto})
+	}
+	return out, nil
+}

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+)
+
+func portCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "port",
+		Usage:     "list a running container's published ports",
+		ArgsUsage: "CONTAINER",
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() != 1 {
+				return withCode(125, fmt.Errorf("requires exactly one container"))
+			}
+			return each(ctx, func(s *container.Store, c *container.Container) error {
+				for _, p := range c.State.Ports {
+					host := p.HostIP
+					if host == "" {
+						host = "0.0.0.0"
+					}
+					fmt.Printf("%d/%s -> %s:%d\n", p.ContainerPort, p.Protocol, host, p.HostPort)
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,331 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// Modes.
+const (
+	ModePasta       = "pasta"
+	ModeSlirp4netns = "slirp4netns"
+)
+
+// DefaultMTU is the MTU of the container's interface when Config.MTU is 0:
+// the largest 802.3 frame minus the header, rounded to 32 bits (pasta's own
+// default).
+const DefaultMTU = 65520
+
+// Config is what --network MODE[:OPTIONS], -p and friends ask for.
+type Config struct {
+	Mode              string        // "pasta" or "slirp4netns"
+	Options           []string      // from --network pasta:OPT,OPT / slirp4netns:OPT
+	Ports             []PortMapping // host ports to publish
+	AllowHostLoopback bool          // default false: the container cannot reach the host's 127.0.0.1
+	MTU               int           // 0 = 65520
+}
+
+// settings is a Config with its options applied and validated.
+type settings struct {
+	mode         string
+	mtu          int
+	hostLoopback bool
+	prefix       netip.Prefix // the container's /24
+	ipv6         bool         // slirp4netns: enable_ipv6
+	ipv4Only     bool         // pasta: -4
+	outbound4    string       // slirp4netns outbound_addr / pasta --outbound-if4
+	outbound6    string       // slirp4netns outbound_addr6 / pasta --outbound-if6
+	ports        []PortMapping
+}
+
+var defaultPrefix = netip.MustParsePrefix("10.0.2.0/24")
+
+// The options each mode accepts; see parseOptions.
+var (
+	slirpOptions = "allow_host_loopback=true|false, cidr=A.B.C.0/24, enable_ipv6=true|false, mtu=N, outbound_addr=IPv4, outbound_addr6=IPv6, port_handler=slirp4netns"
+	pastaOptions = "--map-gw, --no-map-gw, -4/--ipv4-only, --mtu=N (-m N), --outbound-if4=IFNAME, --outbound-if6=IFNAME"
+)
+
+// DefaultMode returns "pasta" when pasta is installed, else "slirp4netns";
+// when neither is, an error wrapping ErrNoNetworkTool.
+func DefaultMode() (string, error) {
+	if _, err := exec.LookPath("pasta"); err == nil {
+		return ModePasta, nil
+	}
+	if _, err := exec.LookPath("slirp4netns"); err == nil {
+		return ModeSlirp4netns, nil
+	}
+	return "", &Error{Err: ErrNoNetworkTool, Msg: "neither pasta nor slirp4netns is in PATH",
+		Hint: "install the passt package (pasta) or the slirp4netns package: apt-get install passt, or use --network none"}
+}
+
+// Validate checks the mode, options, MTU and ports without starting anything.
+func (c Config) Validate() error {
+	_, err := c.settings()
+	return err
+}
+
+func (c Config) settings() (settings, error) {
+	s := settings{mode: c.Mode, mtu: c.MTU, hostLoopback: c.AllowHostLoopback, prefix: defaultPrefix}
+	if s.mtu == 0 {
+		s.mtu = DefaultMTU
+	}
+	var known string
+	switch c.Mode {
+	case ModePasta:
+		known = pastaOptions
+	case ModeSlirp4netns:
+		known = slirpOptions
+	default:
+		return s, &Error{Err: ErrInvalidOption, Msg: fmt.Sprintf("network mode %q", c.Mode), Hint: "use pasta or slirp4netns"}
+	}
+	for i := 0; i < len(c.Options); i++ {
+		opt := c.Options[i]
+		var err error
+		if c.Mode == ModePasta {
+			err = s.pastaOption(opt, c.Options, &i)
+		} else {
+			err = s.slirpOption(opt)
+		}
+		if err != nil {
+			return s, &Error{Err: fmt.Errorf("%w: %v", ErrInvalidOption, err),
+				Msg: fmt.Sprintf("--network %s: option %q", c.Mode, opt), Hint: "the options of " + c.Mode + " are: " + known}
+		}
+	}
+	if s.mtu < 1280 || s.mtu > DefaultMTU {
+		return s, &Error{Err: ErrInvalidOption, Msg: fmt.Sprintf("MTU %d", s.mtu), Hint: fmt.Sprintf("use an MTU between 1280 and %d", DefaultMTU)}
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == 0 || (p.Protocol != "tcp" && p.Protocol != "udp") {
+			return s, &Error{Err: ErrInvalidPublish, Msg: "port " + p.String()}
+		}
+		if p.HostIP != "" {
+			a, err := netip.ParseAddr(p.HostIP)
+			if err != nil {
+				return s, &Error{Err: ErrInvalidPublish, Msg: fmt.Sprintf("host address %q", p.HostIP)}
+			}
+			if a.Is6() && c.Mode == ModeSlirp4netns {
+				return s, &Error{Err: ErrUnsupported, Msg: "publish " + p.String() + " with slirp4netns",
+					Hint: "slirp4netns publishes on IPv4 host addresses only: use --network pasta, or an IPv4 address"}
+			}
+		}
+		s.ports = append(s.ports, p)
+	}
+	return s, nil
+}
+
+func parseBool(v string) (bool, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+func (s *settings) slirpOption(opt string) error {
+	key, val, hasVal := strings.Cut(opt, "=")
+	if !hasVal {
+		return errors.New("expected key=value")
+	}
+	var err error
+	switch key {
+	case "allow_host_loopback":
+		s.hostLoopback, err = parseBool(val)
+	case "enable_ipv6":
+		s.ipv6, err = parseBool(val)
+	case "mtu":
+		s.mtu, err = strconv.Atoi(val)
+	case "cidr":
+		var p netip.Prefix
+		if p, err = netip.ParsePrefix(val); err == nil {
+			if !p.Addr().Is4() || p.Bits() != 24 || p.Masked() != p {
+				return fmt.Errorf("%q: want an IPv4 /24 network such as 10.0.3.0/24", val)
+			}
+			s.prefix = p
+		}
+	case "outbound_addr":
+		var a netip.Addr
+		if a, err = netip.ParseAddr(val); err == nil && !a.Is4() {
+			err = fmt.Errorf("%q is not an IPv4 address", val)
+		}
+		s.outbound4 = val
+	case "outbound_addr6":
+		var a netip.Addr
+		if a, err = netip.ParseAddr(val); err == nil && !a.Is6() {
+			err = fmt.Errorf("%q is not an IPv6 address", val)
+		}
+		s.outbound6 = val
+	case "port_handler":
+		if val != "slirp4netns" {
+			err = fmt.Errorf("port handler %q: only slirp4netns is available", val)
+		}
+	default:
+		return fmt.Errorf("unknown option %q", key)
+	}
+	return err
+}
+
+func (s *settings) pastaOption(opt string, all []string, i *int) error {
+	name, val, hasVal := strings.Cut(opt, "=")
+	takesValue := func() error {
+		if hasVal {
+			return nil
+		}
+		if *i+1 >= len(all) {
+			return fmt.Errorf("%s needs a value", name)
+		}
+		*i++
+		val = all[*i]
+		return nil
+	}
+	switch name {
+	case "--map-gw":
+		s.hostLoopback = true
+	case "--no-map-gw":
+		s.hostLoopback = false
+	case "-4", "--ipv4-only":
+		s.ipv4Only = true
+	case "-m", "--mtu":
+		if err := takesValue(); err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return fmt.Errorf("mtu %q is not a number", val)
+		}
+		s.mtu = n
+	case "--outbound-if4", "--outbound-if6":
+		if err := takesValue(); err != nil {
+			return err
+		}
+		if val == "" || len(val) > 15 || strings.ContainsAny(val, "/ \t\n") {
+			return fmt.Errorf("%q is not an interface name", val)
+		}
+		if name == "--outbound-if4" {
+			s.outbound4 = val
+		} else {
+			s.outbound6 = val
+		}
+	default:
+		return fmt.Errorf("unknown or unsupported pasta option %q", name)
+	}
+	if hasVal && (name == "--map-gw" || name == "--no-map-gw" || name == "-4" || name == "--ipv4-only") {
+		return fmt.Errorf("%s takes no value", name)
+	}
+	return nil
+}
+
+// addr returns the address with host part n in the container's /24.
+func (s settings) addr(n byte) string {
+	a := s.prefix.Addr().As4()
+	a[3] = n
+	return netip.AddrFrom4(a).String()
+}
+
+// Nameserver is the address the container's /etc/resolv.conf must point
+// at: the mode's DNS forwarder, which forwards to the host's resolvers.
+// It is 10.0.2.3 in both modes (in the network of slirp4netns:cidr=...).
+func (c Config) Nameserver() string {
+	s, _ := c.settings()
+	return s.addr(3)
+}
+
+// ContainerIP is the container's own address, for /etc/hosts: 10.0.2.100
+// in both modes (in the network of slirp4netns:cidr=...).
+func (c Config) ContainerIP() string {
+	s, _ := c.settings()
+	return s.addr(100)
+}
+
+// Gateway is the gateway's address, which is also the host's loopback when
+// AllowHostLoopback is set: 10.0.2.2.
+func (c Config) Gateway() string {
+	s, _ := c.settings()
+	return s.addr(2)
+}
+
+// slirpArgs returns slirp4netns's arguments; fd 3 is --exit-fd, fd 4
+// --ready-fd.
+func (s settings) slirpArgs(pid int, apiSocket string) []string {
+	args := []string{
+		"--configure",
+		"--mtu=" + strconv.Itoa(s.mtu),
+		"--exit-fd=3",
+		"--ready-fd=4",
+		"--api-socket=" + apiSocket,
+		"--cidr=" + s.prefix.String(),
+		"--enable-sandbox",
+		"--enable-seccomp",
+	}
+	if !s.hostLoopback {
+		args = append(args, "--disable-host-loopback")
+	}
+	if s.ipv6 {
+		args = append(args, "--enable-ipv6")
+	}
+	if s.outbound4 != "" {
+		args = append(args, "--outbound-addr="+s.outbound4)
+	}
+	if s.outbound6 != "" {
+		args = append(args, "--outbound-addr6="+s.outbound6)
+	}
+	return append(args, strconv.Itoa(pid), "tap0")
+}
+
+// pastaArgs returns pasta's arguments: foreground (the watcher is its
+// parent), the pid file written once the namespace is configured, fixed
+// addresses, no automatic port forwarding in either direction.
+func (s settings) pastaArgs(pid int, pidFile string) []string {
+	args := []string{
+		"--config-net", "--foreground", "--quiet",
+		"--pid", pidFile,
+		"--ns-ifname", "eth0",
+		"--mtu", strconv.Itoa(s.mtu),
+		"--address", s.addr(100), "--netmask", "24", "--gateway", s.addr(2),
+		"--dns-forward", s.addr(3),
+		"--tcp-ns", "none", "--udp-ns", "none",
+	}
+	if !s.hostLoopback {
+		args = append(args, "--no-map-gw")
+	}
+	if s.ipv4Only {
+		args = append(args, "--ipv4-only")
+	}
+	if s.outbound4 != "" {
+		args = append(args, "--outbound-if4", s.outbound4)
+	}
+	if s.outbound6 != "" {
+		args = append(args, "--outbound-if6", s.outbound6)
+	}
+	var tcp, udp []string
+	for _, p := range s.ports {
+		spec := fmt.Sprintf("%d:%d", p.HostPort, p.ContainerPort)
+		if p.HostIP != "" {
+			spec = p.HostIP + "/" + spec
+		}
+		if p.Protocol == "udp" {
+			udp = append(udp, spec)
+		} else {
+			tcp = append(tcp, spec)
+		}
+	}
+	for _, t := range tcp {
+		args = append(args, "--tcp-ports", t)
+	}
+	if len(tcp) == 0 {
+		args = append(args, "--tcp-ports", "none")
+	}
+	for _, u := range udp {
+		args = append(args, "--udp-ports", u)
+	}
+	if len(udp) == 0 {
+		args = append(args, "--udp-ports", "none")
+	}
+	return append(args, strconv.Itoa(pid))
+}

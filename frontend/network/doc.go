@@ -1,0 +1,72 @@
+// Package network attaches a rootless network to a container's network
+// namespace with pasta (package passt) or slirp4netns, publishes ports on
+// the host, and tells the caller which addresses go into the container's
+// /etc/resolv.conf and /etc/hosts.
+//
+// # Addresses
+//
+// Both modes give the container the same layout, so that /etc/hosts and
+// /etc/resolv.conf do not depend on the mode: the container is 10.0.2.100/24
+// on a tap interface (tap0 for slirp4netns, eth0 for pasta), the gateway is
+// 10.0.2.2 and the DNS forwarder is 10.0.2.3 (slirp4netns: its built-in
+// forwarder; pasta: --dns-forward 10.0.2.3). slirp4netns:cidr=... moves the
+// whole layout to another /24. The MTU is 65520 unless Config.MTU says
+// otherwise. DNS queries to 10.0.2.3 go to the first nameserver of the
+// host's /etc/resolv.conf, as read by the tool.
+//
+// # Host loopback
+//
+// By default the container cannot reach the host's loopback: slirp4netns
+// runs with --disable-host-loopback; pasta runs with --no-map-gw (the
+// gateway address is not mapped to the host) and with -T none -U none (no
+// port of the host's loopback is forwarded into the container's loopback;
+// pasta's default, "auto", would forward every port bound on the host).
+// Config.AllowHostLoopback drops those options: the host's 127.0.0.1 is
+// then reachable at the gateway address, 10.0.2.2.
+//
+// # Published ports
+//
+// pasta forwards host ports itself (-t/-u, never "auto": an unpublished
+// port stays closed). slirp4netns forwards them through its API socket
+// (add_hostfwd), after the tool reports ready.
+//
+// Source addresses and limitations, measured on Debian 12 (passt
+// 0.0~git20230309, slirp4netns 1.2.0, libslirp 4.7.0) with Linux 6.18:
+//   - slirp4netns: a client on the host's loopback shows as the gateway,
+//     10.0.2.2 (TCP and UDP); a client on another address keeps its source
+//     address. slirp4netns cannot publish on an IPv6 host address, and "all
+//     addresses" means 0.0.0.0 (IPv4 only). UDP from a loopback client
+//     reaches the server but the reply is lost when --disable-host-loopback
+//     is set (and, for a 127.0.0.1-bound forward, even without it).
+//   - pasta: a client on the host's loopback is "spliced" (pasta connects
+//     to the container's own loopback): the server sees 127.0.0.1 whatever
+//     the client's loopback address (127.0.0.2 shows as 127.0.0.1). UDP
+//     from a loopback client reaches the server but the reply never comes
+//     back. A UDP client on another address keeps its source address. A TCP
+//     client on another address is accepted but gets no data (and pasta
+//     may crash): a bug of that passt version on this kernel; outbound
+//     connections from the container work.
+//
+// # Lifetime
+//
+// Neither tool can tell by itself that the container is gone: pasta keeps
+// running after the last process of the namespace exits (it holds the
+// namespace), and slirp4netns only watches its --exit-fd. So Start runs a
+// small watcher, the same binary re-executed in the StageWatch stage
+// (cmd/myctr dispatches it to WatchMain), in its own session, with its
+// output in stateDir/network.log. The watcher:
+//   - holds a pidfd of the container's init and waits for it to exit;
+//   - starts the tool as its child with PR_SET_PDEATHSIG=SIGKILL, and, for
+//     slirp4netns, holds the write end of --exit-fd: if the watcher dies in
+//     any way, the tool goes with it (no orphan);
+//   - ends the tool (SIGTERM, then SIGKILL) when the init exits or when
+//     Handle.Stop asks, and then exits.
+//
+// The watcher does not depend on the process that called Start: kill -9 of
+// the monitor or of the foreground CLI leaves the container's network up
+// for as long as the container lives. (slirp4netns's --exit-fd held by the
+// monitor alone, as Podman does with conmon, would cut the network of a
+// still-running container when the monitor is killed.) A pidfd is used
+// rather than slirp4netns's --exit-fd on a pidfd, because a pidfd reports
+// POLLHUP only from Linux 6.9, and pasta has no such option.
+package network

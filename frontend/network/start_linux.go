@@ -1,0 +1,247 @@
+package network
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Environment of the watcher stage. Only this package sets them.
+const (
+	// EnvStage selects the internal stage of the myctr binary (the same
+	// variable as nsexec.EnvStage).
+	EnvStage = "_MYCTR_STAGE"
+	// StageWatch is the watcher's stage: cmd/myctr must call WatchMain
+	// when EnvStage has this value.
+	StageWatch = "network-watch"
+	envSpec    = "_MYCTR_NETWORK_SPEC"
+)
+
+// Files in stateDir.
+const (
+	LogFile       = "network.log" // the watcher's and the tool's output
+	apiSocketFile = "slirp4netns.sock"
+	pastaPidFile  = "pasta.pid"
+)
+
+// startTimeout bounds how long Start waits for the namespace to be ready.
+var startTimeout = 30 * time.Second
+
+// watchSpec is what Start tells the watcher (in envSpec, as JSON).
+type watchSpec struct {
+	Mode      string
+	Tool      string   // absolute path of pasta or slirp4netns
+	Args      []string // its arguments
+	PidFile   string   // pasta: written once the namespace is configured
+	APISocket string   // slirp4netns: where to send add_hostfwd
+	Dir       string   // the watcher's and the tool's working directory (stateDir)
+	GuestAddr string   // slirp4netns: the container's address
+	Ports     []PortMapping
+}
+
+// watchStatus is the watcher's one report to Start.
+type watchStatus struct {
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Handle is a running network: the watcher and its tool.
+type Handle struct {
+	watcher *exec.Cmd
+	done    chan struct{} // closed when the watcher is reaped
+	pid     int
+	ports   []PortMapping
+	logPath string
+	once    sync.Once
+	err     error
+}
+
+// Pid returns the pid of the pasta or slirp4netns process.
+func (h *Handle) Pid() int { return h.pid }
+
+// WatcherPid returns the pid of the watcher that owns the tool.
+func (h *Handle) WatcherPid() int { return h.watcher.Process.Pid }
+
+// Ports returns the published ports, with the host ports actually chosen
+// for HostPort 0.
+func (h *Handle) Ports() []PortMapping { return append([]PortMapping(nil), h.ports...) }
+
+// Stop ends the tool and its watcher and waits for them. It is idempotent,
+// and returns nil when the network had already ended with the container.
+func (h *Handle) Stop() error {
+	h.once.Do(func() {
+		select {
+		case <-h.done:
+			return
+		default:
+		}
+		_ = h.watcher.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-h.done:
+		case <-time.After(10 * time.Second):
+			// The tool dies with the watcher (PR_SET_PDEATHSIG).
+			_ = h.watcher.Process.Kill()
+			<-h.done
+			h.err = &Error{Err: ErrStart, Msg: "network watcher did not stop within 10s; killed it" + logTail(h.logPath)}
+		}
+	})
+	return h.err
+}
+
+// Start attaches the network to the net namespace of pid (through
+// /proc/PID/ns/net and /proc/PID/ns/user) and returns when the namespace
+// has a configured interface (address, default route, MTU) and the host
+// ports are published. stateDir is a private directory for the tool's
+// socket, pid file and log.
+//
+// Preconditions: pid is the container's init, not yet running the
+// container's process, and a child of the caller (so that it cannot be
+// recycled under us); the running binary dispatches StageWatch to
+// WatchMain.
+func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	tool, err := exec.LookPath(s.mode)
+	if err != nil {
+		pkg := "passt"
+		if s.mode == ModeSlirp4netns {
+			pkg = "slirp4netns"
+		}
+		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrNoNetworkTool, err), Msg: "--network " + s.mode,
+			Hint: fmt.Sprintf("install the %s package (apt-get install %s), or choose another --network", pkg, pkg)}
+	}
+	if s.ports, err = reservePorts(s.ports); err != nil {
+		return nil, err
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, &Error{Err: fmt.Errorf("%w: pidfd_open %d: %v", ErrNoProcess, pid, err), Msg: "attach network"}
+	}
+	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidFile.Close()
+
+	spec := watchSpec{Mode: s.mode, Tool: tool, Ports: s.ports, GuestAddr: s.addr(100)}
+	switch s.mode {
+	case ModePasta:
+		spec.PidFile = filepath.Join(stateDir, pastaPidFile)
+		spec.Args = s.pastaArgs(pid, spec.PidFile)
+		if err := os.Remove(spec.PidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove %s: %w", spec.PidFile, err)
+		}
+	case ModeSlirp4netns:
+		spec.APISocket = filepath.Join(stateDir, apiSocketFile)
+		// A socket's path must fit in 108 bytes; stateDir may not. The tool
+		// and the watcher run in stateDir and name the socket relatively.
+		spec.Dir = stateDir
+		spec.Args = s.slirpArgs(pid, apiSocketFile)
+		if err := os.Remove(spec.APISocket); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("remove %s: %w", spec.APISocket, err)
+		}
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+
+	logPath := filepath.Join(stateDir, LogFile)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open network log: %w", err)
+	}
+	defer logf.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer statusR.Close()
+
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"myctr-network-watch", s.mode}
+	cmd.Env = append(cleanEnv(), EnvStage+"="+StageWatch, envSpec+"="+string(specJSON))
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{pidFile, statusW} // fds 3 and 4
+	// Its own session: no controlling terminal, no signal from the
+	// terminal or the caller's process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		statusW.Close()
+		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start the network watcher"}
+	}
+	statusW.Close()
+	h := &Handle{watcher: cmd, done: make(chan struct{}), ports: s.ports, logPath: logPath}
+	go func() { _ = cmd.Wait(); close(h.done) }()
+
+	st, err := readStatus(statusR, startTimeout)
+	if err == nil && st.Error != "" {
+		err = errors.New(st.Error)
+	}
+	if err == nil && st.Pid <= 0 {
+		err = errors.New("no pid reported")
+	}
+	if err != nil {
+		_ = h.Stop()
+		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + s.mode + logTail(logPath),
+			Hint: "see " + logPath}
+	}
+	h.pid = st.Pid
+	return h, nil
+}
+
+func readStatus(r *os.File, timeout time.Duration) (watchStatus, error) {
+	var st watchStatus
+	_ = r.SetReadDeadline(time.Now().Add(timeout))
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return st, fmt.Errorf("not ready after %v", timeout)
+		}
+		return st, err
+	}
+	if len(b) == 0 {
+		return st, errors.New("the watcher exited without a report")
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("bad report %q: %v", b, err)
+	}
+	return st, nil
+}
+
+// cleanEnv is our environment without myctr's internal variables.
+func cleanEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "_MYCTR_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+// logTail returns ": " and the last lines of the log, or "".
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 8 {
+		lines = lines[len(lines)-8:]
+	}
+	return ": " + strings.Join(lines, "; ")
+}

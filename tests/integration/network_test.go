@@ -1,0 +1,214 @@
+//go:build integration
+
+package integration
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// httpGet fetches url until it answers or the deadline passes.
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// webServer runs busybox httpd in a detached container serving body.
+func webServer(t *testing.T, name string, flags []string, body string) string {
+	t.Helper()
+	script := fmt.Sprintf("mkdir -p /www && echo %s > /www/index.html && exec httpd -f -p 8080 -h /www", body)
+	return runDetached(t, name, flags, "sh", "-c", script)
+}
+
+// TestPublishTCP: a web server in a container answers on the host's
+// loopback through -p, two containers with different forwards at once.
+func TestPublishTCP(t *testing.T) {
+	t.Parallel()
+	p1, p2 := freePort(t), freePort(t)
+	a := ctrName(t, "a")
+	b := ctrName(t, "b")
+	webServer(t, a, []string{"-p", fmt.Sprintf("127.0.0.1:%d:8080", p1)}, "from-a")
+	webServer(t, b, []string{"-p", fmt.Sprintf("127.0.0.1:%d:8080/tcp", p2)}, "from-b")
+	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p1)); strings.TrimSpace(got) != "from-a" {
+		t.Errorf("container a answered %q", got)
+	}
+	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p2)); strings.TrimSpace(got) != "from-b" {
+		t.Errorf("container b answered %q", got)
+	}
+	out := mustMyctr(t, "port", a)
+	if want := fmt.Sprintf("8080/tcp -> 127.0.0.1:%d", p1); strings.TrimSpace(out) != want {
+		t.Errorf("port = %q, want %q", out, want)
+	}
+}
+
+// TestPublishUDP: a UDP server in the container (this test binary, bound
+// in: busybox has none) receives datagrams sent to the published port on
+// the host's loopback. The reply is not checked: slirp4netns loses replies
+// to loopback clients (see frontend/network's documentation).
+func TestPublishUDP(t *testing.T) {
+	t.Parallel()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	name := ctrName(t, "")
+	runDetached(t, name, []string{"-p", fmt.Sprintf("127.0.0.1:%d:5353/udp", port),
+		"-v", self + ":/it:ro", "-e", "MYCTR_IT_ROLE=udpecho"}, "/it")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("ping-udp\n"))
+		c.Close()
+		out, _, _ := myctr(t, "logs", name)
+		if strings.Contains(out, "ping-udp") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the container's UDP server never got the datagram; logs: %q", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestHostLoopback: the host's 127.0.0.1 is closed to the container by
+// default and open with slirp4netns:allow_host_loopback=true, at 10.0.2.2.
+func TestHostLoopback(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("host-loopback\n"))
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	probe := fmt.Sprintf("nc -w 2 10.0.2.2 %d </dev/null", port)
+	_, _, code := myctr(t, "run", "--rm", "--network", "slirp4netns", image, "sh", "-c", probe)
+	if code == 0 {
+		t.Errorf("the host's loopback was reachable by default")
+	}
+	out := runOut(t, []string{"--network", "slirp4netns:allow_host_loopback=true"}, "sh", "-c", probe)
+	if !strings.Contains(out, "host-loopback") {
+		t.Errorf("with allow_host_loopback=true the container read %q", out)
+	}
+}
+
+// TestNetworkModes: none has only lo (up); the default mode has the
+// slirp4netns interface with MTU 65520 and its DNS forwarder in
+// /etc/resolv.conf; /etc/hosts names the container at its address.
+func TestNetworkModes(t *testing.T) {
+	t.Parallel()
+	out := runOut(t, []string{"--network", "none"}, "sh", "-c", "ls /sys/class/net; ip link show lo")
+	if !strings.HasPrefix(out, "lo\n") || strings.Count(out, "\n") < 2 || !strings.Contains(out, ",UP") {
+		t.Errorf("--network none: %q, want only lo, up", out)
+	}
+	name := ctrName(t, "")
+	out = runOut(t, []string{"--name", name}, "sh", "-c", "cat /sys/class/net/tap0/mtu /etc/resolv.conf /etc/hosts")
+	if !strings.Contains(out, "65520") || !strings.Contains(out, "nameserver 10.0.2.3") ||
+		!strings.Contains(out, "10.0.2.100\t") || !strings.Contains(out, name) {
+		t.Errorf("default network: %q", out)
+	}
+}
+
+// TestPublishErrors: a port in use and a privileged port are refused with
+// an Error and a Hint, and nothing is left behind.
+func TestPublishErrors(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	name := ctrName(t, "")
+	_, errOut, code := myctr(t, "run", "--rm", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, fmt.Sprint(port)) || !strings.Contains(errOut, "Hint:") {
+		t.Errorf("port in use: exit %d, stderr %q", code, errOut)
+	}
+	if _, ok := psFind(psJSON(t, true), name); ok {
+		t.Errorf("the refused --rm container is still listed")
+	}
+	_, errOut, code = myctr(t, "run", "--rm", "-p", "127.0.0.1:80:80", image, "true")
+	if code != 125 || !strings.Contains(errOut, "ip_unprivileged_port_start") {
+		t.Errorf("privileged port: exit %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = myctr(t, "run", "--rm", "--network", "none", "-p", "8080:80", image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error:") {
+		t.Errorf("-p with --network none: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestNetworkHelperEnds: the slirp4netns process ends with the container:
+// after rm -f, and after kill -9 of the monitor then rm -f.
+func TestNetworkHelperEnds(t *testing.T) {
+	t.Parallel()
+	for _, killMonitor := range []bool{false, true} {
+		name := ctrName(t, fmt.Sprint(killMonitor))
+		runDetached(t, name, nil, "sleep", "300")
+		in := inspect(t, name)
+		helper := in.NetworkSettings.NetworkPid
+		_, _, hstart, ok := procStat(helper)
+		if helper <= 0 || !ok {
+			t.Fatalf("no network helper process recorded (pid %d)", helper)
+		}
+		if killMonitor {
+			_, monitor, _, _ := procStat(in.State.Pid)
+			syscall.Kill(monitor, syscall.SIGKILL)
+			time.Sleep(200 * time.Millisecond)
+			_, _, _, ok := procStat(helper)
+			if !ok {
+				t.Errorf("killing the monitor took the running container's network down")
+			}
+		}
+		mustMyctr(t, "rm", "-f", name)
+		waitFor(t, 10*time.Second, fmt.Sprintf("network helper %d to exit", helper), func() bool {
+			return processGone(helper, hstart)
+		})
+	}
+	if os.Getenv("MYCTR_DEBUG") != "" {
+		t.Log("done")
+	}
+}
