@@ -51,7 +51,7 @@ myctr() { "$myctr_bin" --root "$root" --runroot "$runroot" "$@"; }
 cleanup() {
 	local st=$?
 	set +e
-	myctr rm -f web >/dev/null 2>&1
+	myctr rm -f web www >/dev/null 2>&1
 	if [[ -d $root ]]; then
 		myctr unshare rm -rf "$root" || st=1
 	fi
@@ -80,6 +80,21 @@ show images
 
 header "a container: own PID namespace, hostname and user namespace"
 show run --rm bb sh -c 'echo PID=$$; hostname; cat /proc/self/uid_map'
+
+header "a web server on a forwarded port (rootless network: $(myctr run --rm bb sh -c 'ls /sys/class/net | grep -v lo'))"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+show run -d --name www -p "127.0.0.1:$port:8080" bb sh -c 'mkdir -p /www && echo "hello from a myctr container" > /www/index.html && exec httpd -f -p 8080 -h /www'
+echo "\$ busybox wget -qO- http://127.0.0.1:$port/"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	if busybox wget -qO- "http://127.0.0.1:$port/"; then
+		answered=1
+		break
+	fi
+	sleep 0.3
+done
+[[ -n ${answered:-} ]] || { echo "Error: the container did not answer on port $port" >&2; exit 1; }
+show port www
+show rm -f www
 
 header "a detached container"
 show run -d --name web bb sh -c 'trap "echo stopping; exit 0" TERM; while true; do date; sleep 1; done'
