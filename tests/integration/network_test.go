@@ -52,23 +52,71 @@ func webServer(t *testing.T, name string, flags []string, body string) string {
 }
 
 // TestPublishTCP: a web server in a container answers on the host's
-// loopback through -p, two containers with different forwards at once.
+// loopback through -p, for each rootless mode, two containers with
+// different forwards at once.
 func TestPublishTCP(t *testing.T) {
 	t.Parallel()
-	p1, p2 := freePort(t), freePort(t)
-	a := ctrName(t, "a")
-	b := ctrName(t, "b")
-	webServer(t, a, []string{"-p", fmt.Sprintf("127.0.0.1:%d:8080", p1)}, "from-a")
-	webServer(t, b, []string{"-p", fmt.Sprintf("127.0.0.1:%d:8080/tcp", p2)}, "from-b")
-	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p1)); strings.TrimSpace(got) != "from-a" {
-		t.Errorf("container a answered %q", got)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			p1, p2 := freePort(t), freePort(t)
+			a := ctrName(t, "a")
+			b := ctrName(t, "b")
+			webServer(t, a, []string{"--network", mode, "-p", fmt.Sprintf("127.0.0.1:%d:8080", p1)}, "from-a")
+			webServer(t, b, []string{"--network", mode, "-p", fmt.Sprintf("127.0.0.1:%d:8080/tcp", p2)}, "from-b")
+			if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p1)); strings.TrimSpace(got) != "from-a" {
+				t.Errorf("container a answered %q", got)
+			}
+			if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p2)); strings.TrimSpace(got) != "from-b" {
+				t.Errorf("container b answered %q", got)
+			}
+			out := mustMyctr(t, "port", a)
+			if want := fmt.Sprintf("8080/tcp -> 127.0.0.1:%d", p1); strings.TrimSpace(out) != want {
+				t.Errorf("port = %q, want %q", out, want)
+			}
+		})
 	}
-	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", p2)); strings.TrimSpace(got) != "from-b" {
-		t.Errorf("container b answered %q", got)
-	}
-	out := mustMyctr(t, "port", a)
-	if want := fmt.Sprintf("8080/tcp -> 127.0.0.1:%d", p1); strings.TrimSpace(out) != want {
-		t.Errorf("port = %q, want %q", out, want)
+}
+
+// TestSourceAddress: what a server in the container sees as the address
+// of clients on the host's loopback (127.0.0.1 and 127.0.0.2). Neither
+// Debian 12 tool keeps it (see frontend/network's documentation):
+// slirp4netns shows its gateway, pasta splices loopback connections and
+// shows 127.0.0.1. The test pins that documented behaviour, so that a tool
+// which starts keeping the address (or a regression) is noticed.
+func TestSourceAddress(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{"slirp4netns": "10.0.2.2", "pasta": "127.0.0.1"}
+	for mode, seen := range want {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			port := freePort(t)
+			name := ctrName(t, "")
+			// httpd logs each request's peer address with -vv.
+			runDetached(t, name, []string{"--network", mode, "-p", fmt.Sprintf("%d:8080", port)}, "sh", "-c",
+				"mkdir -p /www && echo ok > /www/index.html && exec httpd -f -vv -p 8080 -h /www")
+			for _, client := range []string{"127.0.0.1", "127.0.0.2"} {
+				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}, Timeout: 2 * time.Second}
+				tr := &http.Transport{DialContext: d.DialContext}
+				c := &http.Client{Transport: tr, Timeout: 3 * time.Second}
+				deadline := time.Now().Add(10 * time.Second)
+				for {
+					resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+					if err == nil {
+						resp.Body.Close()
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("GET from %s: %v", client, err)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			_, logs, _ := myctr(t, "logs", name)
+			if n := strings.Count(logs, seen); n < 2 {
+				t.Errorf("%s: the server logged %q, want both clients seen as %s", mode, logs, seen)
+			}
+		})
 	}
 }
 
