@@ -202,3 +202,9 @@ jq -r --arg wrapped "$wrapped" '
 	     "  myctr/crun (corr.)  \($m.myctr / ($m.crun - $w) | r2)    <= 2.0   \(if $m.myctr / ($m.crun - $w) <= 2.0 then "met" else "MISSED" end)" else empty end),
 	  (if ($m.myctr | not) then "  (myctr not measured: BENCH_ONLY)" else empty end)
 ' "$json"
+
+# Network throughput, beside podman (and pasta run by hand), in the same run.
+if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+	step "iperf3 through published ports"
+	"$here/network.sh" "$work/myctr-root" "$runroot"
+fi

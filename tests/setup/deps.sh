@@ -8,7 +8,7 @@ packages=(
 	uidmap         # newuidmap/newgidmap
 	busybox-static # the tiny base image
 	podman crun runc # peers for comparisons and benchmarks
-	hyperfine      # benchmarks
+	hyperfine iperf3 python3 # benchmarks
 	slirp4netns passt # rootless networking (passt ships pasta)
 	dnsmasq-base   # the upstream DNS server of frontend/network's tests
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
