@@ -98,6 +98,9 @@ func (h *Handle) Stop() error {
 	return h.err
 }
 
+// tunDevice is the tap device both tools need; a variable for tests.
+var tunDevice = "/dev/net/tun"
+
 // Start attaches the network to the net namespace of pid (through
 // /proc/PID/ns/net and /proc/PID/ns/user) and returns when the namespace
 // has a configured interface (address, default route, MTU) and the host
@@ -121,6 +124,13 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 		}
 		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrNoNetworkTool, err), Msg: "--network " + s.mode,
 			Hint: fmt.Sprintf("install the %s package (apt-get install %s), or choose another --network", pkg, pkg)}
+	}
+	// Both tools open /dev/net/tun as the user: without udev (containers,
+	// minimal systems) it is often 0600, and the tool's own message would
+	// come from deep in its log.
+	if err := unix.Access(tunDevice, unix.R_OK|unix.W_OK); err != nil {
+		return nil, &Error{Err: fmt.Errorf("%w: %s: %v", ErrStart, tunDevice, err), Msg: "--network " + s.mode + " needs " + tunDevice,
+			Hint: "as root: chmod 0666 " + tunDevice + " (what a distribution's udev rule does), or run with --network none"}
 	}
 	if s.ports, err = reservePorts(s.ports); err != nil {
 		return nil, err
