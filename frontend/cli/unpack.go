@@ -2,10 +2,12 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/myctr/myctr/frontend/archive"
+	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 )
@@ -59,6 +61,15 @@ func UserNSMain() int {
 			return 1
 		}
 		return 0
+	case "diff":
+		if len(args) != 1 {
+			break
+		}
+		if err := build.WriteDiff(args[0], os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		return 0
 	case "rmtree":
 		if len(args) != 1 {
 			break
@@ -89,6 +100,22 @@ func (usernsUnpacker) RemoveAll(dir string) error {
 	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
 	if err := u.Run(m); err != nil {
 		return explain(fmt.Errorf("remove %s: %w: %s", dir, err, strings.TrimSpace(out.String())))
+	}
+	return nil
+}
+
+// Diff writes the container upper directory upperDir as a layer tar to w,
+// from inside the user namespace: there the files of subordinate ids read
+// with their container owners, and root may read every mode.
+func (usernsUnpacker) Diff(upperDir string, w io.Writer) error {
+	m, err := userns.Current()
+	if err != nil {
+		return err
+	}
+	var errOut strings.Builder
+	u := &nsexec.UserNSCommand{Sub: "diff", Args: []string{upperDir}, Stdout: w, Stderr: &errOut}
+	if err := u.Run(m); err != nil {
+		return explain(fmt.Errorf("read the step's changes: %w: %s", err, strings.TrimSpace(errOut.String())))
 	}
 	return nil
 }

@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/build"
+)
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "build an image from a Containerfile or Dockerfile",
+		ArgsUsage: "CONTEXT",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name of the image"},
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)"},
+			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument: KEY=VALUE (KEY alone copies it from here)"},
+			&cli.StringFlag{Name: "target", Usage: "build up to this stage"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "do not use the layer cache"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image id"},
+		},
+		Action: buildAction,
+	}
+}
+
+func buildAction(ctx *cli.Context) error {
+	if ctx.NArg() != 1 {
+		return withCode(125, errors.New("requires one build context directory: myctr build -t NAME CONTEXT"))
+	}
+	args := map[string]string{}
+	for _, a := range ctx.StringSlice("build-arg") {
+		k, v, ok := strings.Cut(a, "=")
+		if k == "" {
+			return withCode(125, fmt.Errorf("invalid --build-arg %q: want KEY=VALUE", a))
+		}
+		if !ok {
+			var found bool
+			if v, found = os.LookupEnv(k); !found {
+				continue
+			}
+		}
+		args[k] = v
+	}
+	images, err := openImages(ctx)
+	if err != nil {
+		return err
+	}
+	ctrs, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := mapping()
+	if err != nil {
+		return err
+	}
+	var out, errw io.Writer = os.Stdout, os.Stderr
+	if ctx.Bool("quiet") {
+		out = io.Discard
+	}
+	b := &build.Builder{Images: images, Containers: ctrs, Mapping: m, Differ: usernsUnpacker{}}
+	img, err := b.Build(build.Options{
+		ContextDir: ctx.Args().First(),
+		File:       ctx.String("file"),
+		Tag:        ctx.String("tag"),
+		BuildArgs:  args,
+		Target:     ctx.String("target"),
+		NoCache:    ctx.Bool("no-cache"),
+		Stdout:     out,
+		Stderr:     errw,
+	})
+	if err != nil {
+		var re *build.RunError
+		if errors.As(err, &re) && re.Exit > 0 {
+			return withCode(re.Exit, err)
+		}
+		return withCode(125, explain(err))
+	}
+	fmt.Println(img.ID)
+	return nil
+}

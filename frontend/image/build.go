@@ -1,0 +1,174 @@
+package image
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// What a build needs from the store: layers made one at a time from tar
+// streams, then an image committed from a config the builder wrote.
+
+// Layer is one layer of an image: its blob and the digest of its tar.
+type Layer struct {
+	Blob   v1.Descriptor `json:"blob"`
+	DiffID digest.Digest `json:"diff_id"`
+}
+
+// Layers returns the image's layers, base first.
+func (img *Image) Layers() []Layer {
+	var out []Layer
+	for i, d := range img.manifest.Layers {
+		if i < len(img.Config.RootFS.DiffIDs) {
+			out = append(out, Layer{Blob: d, DiffID: img.Config.RootFS.DiffIDs[i]})
+		}
+	}
+	return out
+}
+
+// RawConfig returns the image's config blob as stored, with the fields
+// (Healthcheck, OnBuild, Shell) that v1.Image does not carry.
+func (s *Store) RawConfig(img *Image) ([]byte, error) {
+	b, err := os.ReadFile(s.blobPath(img.manifest.Config.Digest))
+	if err != nil {
+		return nil, fmt.Errorf("read config of %.12s: %w", img.ID, err)
+	}
+	return b, nil
+}
+
+// LayerDir is where the layer is unpacked.
+func (s *Store) LayerDir(l Layer) string { return s.layerDir(l.DiffID.Encoded()) }
+
+// HasLayer reports whether the layer's blob and its unpacked directory are
+// both in the store.
+func (s *Store) HasLayer(l Layer) bool {
+	if l.Blob.Digest.Validate() != nil || l.DiffID.Validate() != nil {
+		return false
+	}
+	return s.haveLayer(l.Blob.Digest, l.DiffID)
+}
+
+// BuildSession holds gc.lock shared while a build makes layers, so that no
+// collection deletes a layer the build has made or reuses before the
+// image that names it is committed.
+type BuildSession struct {
+	s  *Store
+	gc *fileLock
+}
+
+// NewBuildSession starts a build's hold on the store's content. Close (or
+// Commit) ends it.
+func (s *Store) NewBuildSession() (*BuildSession, error) {
+	gc, err := s.holdContent()
+	if err != nil {
+		return nil, err
+	}
+	return &BuildSession{s: s, gc: gc}, nil
+}
+
+// Close ends the session without committing.
+func (b *BuildSession) Close() {
+	if b.gc != nil {
+		b.gc.unlock()
+		b.gc = nil
+	}
+}
+
+// AddLayer stores the uncompressed tar stream r as a gzip layer blob and
+// unpacks it (through the store's Unpacker, so owners land in the user's
+// subordinate range). A layer already in the store is reused.
+func (b *BuildSession) AddLayer(r io.Reader) (Layer, error) {
+	s := b.s
+	l, err := s.writeLayer(r)
+	if err != nil {
+		return Layer{}, err
+	}
+	defer os.Remove(l.tmp) // gone already once it is in blobs/
+	if err := s.ensureLayerDir(l); err != nil {
+		return Layer{}, err
+	}
+	if err := commitBlob(l.tmp, s.blobPath(l.desc.Digest)); err != nil {
+		return Layer{}, fmt.Errorf("store layer blob: %w", err)
+	}
+	return Layer{Blob: l.desc, DiffID: l.diffID}, nil
+}
+
+// Commit stores config (an image config in JSON, whose rootfs lists the
+// diff_ids of layers in order) and a manifest for layers, names the image
+// (name "" lists it without a name) and ends the session. The image that
+// name was taken from is deleted when nothing else names it.
+func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Image, error) {
+	s := b.s
+	defer b.Close()
+	if name != "" {
+		pr, err := parseRef(name)
+		if err != nil {
+			return nil, err
+		}
+		if pr.digest != "" {
+			return nil, fmt.Errorf("commit as %s: a digest cannot be given as a name: %w", name, ErrInvalidRef)
+		}
+		name = pr.String()
+	}
+	var cfg v1.Image
+	if err := json.Unmarshal(config, &cfg); err != nil {
+		return nil, fmt.Errorf("parse image config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(layers) {
+		return nil, fmt.Errorf("image config lists %d layers, commit has %d", len(cfg.RootFS.DiffIDs), len(layers))
+	}
+	manifest := v1.Manifest{
+		Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: v1.MediaTypeImageManifest,
+		Config:    v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: digest.FromBytes(config), Size: int64(len(config))},
+		Layers:    []v1.Descriptor{},
+	}
+	for i, l := range layers {
+		if l.DiffID != cfg.RootFS.DiffIDs[i] {
+			return nil, fmt.Errorf("layer %d: config says %s, commit has %s", i, cfg.RootFS.DiffIDs[i], l.DiffID)
+		}
+		if !s.HasLayer(l) {
+			return nil, fmt.Errorf("layer %s is not in the store", l.DiffID)
+		}
+		manifest.Layers = append(manifest.Layers, l.Blob)
+	}
+	if _, err := s.writeBlob(config); err != nil {
+		return nil, fmt.Errorf("store image config: %w", err)
+	}
+	mb, err := json.Marshal(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	md, err := s.writeBlob(mb)
+	if err != nil {
+		return nil, fmt.Errorf("store image manifest: %w", err)
+	}
+	desc := v1.Descriptor{MediaType: v1.MediaTypeImageManifest, Digest: md, Size: int64(len(mb))}
+	goos, arch := cfg.OS, cfg.Architecture
+	if goos == "" || arch == "" {
+		goos, arch = "linux", runtime.GOARCH
+	}
+	desc.Platform = &v1.Platform{OS: goos, Architecture: arch, Variant: cfg.Variant}
+	if name == "" {
+		if err := s.addUnnamed(desc); err != nil {
+			return nil, err
+		}
+		return s.lookupDigest(md)
+	}
+	orphan, err := s.setName(desc, name)
+	if err != nil {
+		return nil, err
+	}
+	gc := b.gc
+	b.gc = nil
+	if err := s.finishCommit(gc, orphan, name); err != nil {
+		return nil, err
+	}
+	return s.Lookup(name)
+}

@@ -1,0 +1,332 @@
+//go:build integration
+
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const buildTimeout = 3 * time.Minute
+
+// buildContext writes files (name -> content) into a fresh context dir.
+func buildContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// mustBuild runs myctr build and returns stdout; the image id is its last line.
+func mustBuild(t *testing.T, args ...string) (out, id string) {
+	t.Helper()
+	out, errOut, code := myctrT(t, buildTimeout, append([]string{"build"}, args...)...)
+	if code != 0 {
+		t.Fatalf("myctr build %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	id = lines[len(lines)-1]
+	if !isFullID(id) {
+		t.Fatalf("build's last line is %q, want the image id\n%s", id, out)
+	}
+	return out, id
+}
+
+// imageConfig reads an image's config through `myctr save --format oci-archive`.
+func imageConfig(t *testing.T, ref string) map[string]any {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, ref)
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	blobs := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(h.Name, "blobs/sha256/") || h.Name == "index.json" {
+			b, _ := io.ReadAll(tr)
+			blobs[strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
+		}
+	}
+	var idx struct{ Manifests []struct{ Digest string } }
+	json.Unmarshal(blobs["index.json"], &idx)
+	if len(idx.Manifests) == 0 {
+		t.Fatalf("oci-archive of %s has no manifest", ref)
+	}
+	var man struct{ Config struct{ Digest string } }
+	json.Unmarshal(blobs[strings.TrimPrefix(idx.Manifests[0].Digest, "sha256:")], &man)
+	var cfg map[string]any
+	if err := json.Unmarshal(blobs[strings.TrimPrefix(man.Config.Digest, "sha256:")], &cfg); err != nil {
+		t.Fatalf("config of %s: %v", ref, err)
+	}
+	return cfg
+}
+
+func TestBuildFull(t *testing.T) {
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": `ARG BASE=bb
+FROM $BASE
+ARG GREETING=hello
+ARG UNUSED
+ENV APP=/app GREET=$GREETING
+WORKDIR $APP
+COPY hello.txt ./
+COPY conf/ /etc/app/
+RUN echo "$GREET from ${APP:-none}" > greet && chown 1000:1000 greet && rm /etc/group && mkdir /data
+USER app
+CMD ["cat", "/app/greet"]
+ENTRYPOINT ["/bin/sh", "-c", "exec \"$@\"", "--"]
+EXPOSE 8080 53/udp
+LABEL org.example.name="test image" version=1
+VOLUME /data
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ONBUILD RUN echo triggered > /tmp/onbuild
+`,
+		"hello.txt":        "hi there\n",
+		"conf/a.conf":      "a=1\n",
+		"conf/skip.tmp":    "ignored\n",
+		"conf/sub/b.conf":  "b=2\n",
+		".containerignore": "**/*.tmp\n",
+	})
+	out, id := mustBuild(t, "-t", "it-build-full", "--build-arg", "GREETING=bonjour", ctx)
+	for _, want := range []string{"STEP 1/17: FROM $BASE", "STEP 8/17: RUN echo", "COMMIT it-build-full"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("build output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-full") })
+	got := mustMyctr(t, "run", "--rm", "it-build-full")
+	if got != "bonjour from /app\n" {
+		t.Errorf("run it-build-full printed %q", got)
+	}
+	got = mustMyctr(t, "run", "--rm", "it-build-full", "sh", "-c",
+		"id -u; id -g; pwd; echo $APP; cat /app/hello.txt; ls /etc/app | tr '\\n' ' '; cat /etc/app/sub/b.conf; stat -c '%u:%g %a' /app/greet /app/hello.txt; test -e /etc/group || echo nogroup")
+	want := "1000\n1000\n/app\n/app\nhi there\na.conf sub b=2\n1000:1000 644\n0:0 644\nnogroup\n"
+	if got != want {
+		t.Errorf("inside the built image:\n got %q\nwant %q", got, want)
+	}
+
+	cfg := imageConfig(t, "it-build-full")
+	c, _ := cfg["config"].(map[string]any)
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	checks := map[string]string{
+		"Cmd":          `["cat","/app/greet"]`,
+		"Entrypoint":   `["/bin/sh","-c","exec \"$@\"","--"]`,
+		"WorkingDir":   `"/app"`,
+		"User":         `"app"`,
+		"ExposedPorts": `{"53/udp":{},"8080/tcp":{}}`,
+		"Volumes":      `{"/data":{}}`,
+		"Labels":       `{"org.example.name":"test image","version":"1"}`,
+		"StopSignal":   `"SIGUSR1"`,
+		"OnBuild":      `["RUN echo triggered \u003e /tmp/onbuild"]`,
+		"Healthcheck":  `{"Interval":5000000000,"Retries":2,"Test":["CMD-SHELL","true"]}`,
+	}
+	for k, v := range checks {
+		if got := js(c[k]); got != v {
+			t.Errorf("config %s = %s, want %s", k, got, v)
+		}
+	}
+	if env := js(c["Env"]); !strings.Contains(env, `"APP=/app"`) || !strings.Contains(env, `"GREET=bonjour"`) || strings.Contains(env, "GREETING") {
+		t.Errorf("config Env = %s", env)
+	}
+	hist, _ := cfg["history"].([]any)
+	empty, layers := 0, 0
+	for _, h := range hist {
+		if m, _ := h.(map[string]any); m["empty_layer"] == true {
+			empty++
+		} else {
+			layers++
+		}
+	}
+	rootfs, _ := cfg["rootfs"].(map[string]any)
+	diffIDs, _ := rootfs["diff_ids"].([]any)
+	if layers != len(diffIDs) || empty == 0 {
+		t.Errorf("history has %d layers and %d empty entries; rootfs has %d layers", layers, empty, len(diffIDs))
+	}
+	if !strings.HasPrefix(id, "") || len(diffIDs) != 5 { // bb, WORKDIR, 2 COPY, RUN
+		t.Errorf("image has %d layers, want 5", len(diffIDs))
+	}
+
+	// ONBUILD runs when the image is a base.
+	child := buildContext(t, map[string]string{"Containerfile": "FROM it-build-full\nUSER root\n"})
+	mustBuild(t, "-t", "it-build-child", child)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-child") })
+	if got := mustMyctr(t, "run", "--rm", "it-build-child", "cat", "/tmp/onbuild"); got != "triggered\n" {
+		t.Errorf("ONBUILD trigger: /onbuild = %q", got)
+	}
+	if len(psJSON(t, true)) != 0 {
+		t.Errorf("build left containers: %v", psJSON(t, true))
+	}
+}
+
+func TestBuildMultiStage(t *testing.T) {
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": `FROM bb AS builder
+RUN mkdir -p /out && echo artifact > /out/a && echo extra > /out/b
+FROM builder AS tester
+RUN echo tested > /out/t
+FROM bb
+COPY --from=builder /out/a /final/
+COPY --from=0 /out /all
+CMD ["cat", "/final/a"]
+`,
+	})
+	out, _ := mustBuild(t, "-t", "it-build-ms", ctx)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-ms", "it-build-ms-target") })
+	if strings.Contains(out, "echo tested") {
+		t.Errorf("the unused stage 'tester' was built:\n%s", out)
+	}
+	if got := mustMyctr(t, "run", "--rm", "it-build-ms", "sh", "-c", "cat /final/a /all/b; test -e /out || echo noout"); got != "artifact\nextra\nnoout\n" {
+		t.Errorf("multi-stage result: %q", got)
+	}
+	mustBuild(t, "-t", "it-build-ms-target", "--target", "tester", ctx)
+	if got := mustMyctr(t, "run", "--rm", "it-build-ms-target", "cat", "/out/a", "/out/t"); got != "artifact\ntested\n" {
+		t.Errorf("--target tester: %q", got)
+	}
+	_, errOut, code := myctrT(t, buildTimeout, "build", "-t", "x", "--target", "nosuch", ctx)
+	if code != 125 || !strings.Contains(errOut, "nosuch") {
+		t.Errorf("--target nosuch: exit %d, %s", code, errOut)
+	}
+}
+
+func TestBuildCache(t *testing.T) {
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": `FROM bb
+RUN cat /proc/sys/kernel/random/uuid > /stamp
+COPY input /input
+RUN cat /input > /copied && cat /proc/sys/kernel/random/uuid > /stamp2
+`,
+		"input": "one\n",
+	})
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-cache") })
+	mustBuild(t, "-t", "it-build-cache", ctx)
+	first := mustMyctr(t, "run", "--rm", "it-build-cache", "cat", "/stamp", "/stamp2")
+	out, _ := mustBuild(t, "-t", "it-build-cache", ctx)
+	if n := strings.Count(out, "Using cache"); n != 3 {
+		t.Errorf("unchanged rebuild: %d cache hits, want 3:\n%s", n, out)
+	}
+	if again := mustMyctr(t, "run", "--rm", "it-build-cache", "cat", "/stamp", "/stamp2"); again != first {
+		t.Errorf("unchanged rebuild re-ran RUN: %q then %q", first, again)
+	}
+	os.WriteFile(filepath.Join(ctx, "input"), []byte("two\n"), 0o644)
+	out, _ = mustBuild(t, "-t", "it-build-cache", ctx)
+	steps := strings.Split(out, "STEP ")
+	if len(steps) < 5 || !strings.Contains(steps[2], "Using cache") || strings.Contains(steps[3], "Using cache") || strings.Contains(steps[4], "Using cache") {
+		t.Errorf("after changing the copied file, want only STEP 2 cached:\n%s", out)
+	}
+	third := mustMyctr(t, "run", "--rm", "it-build-cache", "cat", "/stamp", "/stamp2", "/copied")
+	f1, f3 := strings.Split(first, "\n"), strings.Split(third, "\n")
+	if f1[0] != f3[0] || f1[1] == f3[1] || f3[2] != "two" {
+		t.Errorf("after changing the input: first %q, now %q", first, third)
+	}
+	out, _ = mustBuild(t, "--no-cache", "-t", "it-build-cache", ctx)
+	if strings.Contains(out, "Using cache") {
+		t.Errorf("--no-cache used the cache:\n%s", out)
+	}
+}
+
+func TestBuildFailingRun(t *testing.T) {
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": "FROM bb\nRUN echo before\nRUN exit 3\nRUN echo after\n",
+	})
+	out, errOut, code := myctrT(t, buildTimeout, "build", "-t", "it-build-fail", ctx)
+	if code != 3 || !strings.Contains(errOut, "STEP 3/4: RUN exit 3") || !strings.Contains(errOut, `"/bin/sh" "-c" "exit 3"`) || !strings.Contains(errOut, "status 3") {
+		t.Errorf("failing RUN: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if strings.Contains(out, "after") {
+		t.Errorf("the build went on after the failure:\n%s", out)
+	}
+	if _, _, code := myctr(t, "image", "ls", "-q", "it-build-fail"); code == 0 {
+		if o := mustMyctr(t, "images", "--format", "json"); strings.Contains(o, "it-build-fail") {
+			t.Errorf("a failed build tagged an image: %s", o)
+		}
+	}
+	if ps := psJSON(t, true); len(ps) != 0 {
+		t.Errorf("a failed build left containers: %+v", ps)
+	}
+}
+
+func TestBuildParseError(t *testing.T) {
+	ctx := buildContext(t, map[string]string{"Containerfile": "FROM bb\nRUN true\nNOTANINSTRUCTION x\n"})
+	_, errOut, code := myctrT(t, buildTimeout, "build", "-t", "it-build-parse", ctx)
+	if code != 125 || !strings.Contains(errOut, "Containerfile:3") {
+		t.Errorf("parse error: exit %d, stderr %s", code, errOut)
+	}
+}
+
+func TestBuildCopyOutsideContext(t *testing.T) {
+	base := t.TempDir()
+	ctx := filepath.Join(base, "ctx")
+	os.MkdirAll(ctx, 0o755)
+	os.WriteFile(filepath.Join(base, "secret"), []byte("secret\n"), 0o644)
+	os.Symlink("../secret", filepath.Join(ctx, "link"))
+	for _, src := range []string{"../secret", "link"} {
+		os.WriteFile(filepath.Join(ctx, "Containerfile"), []byte("FROM bb\nCOPY "+src+" /x\n"), 0o644)
+		_, errOut, code := myctrT(t, buildTimeout, "build", "-t", "it-build-escape", ctx)
+		if code != 125 || !strings.Contains(errOut, "outside the build context") || !strings.Contains(errOut, src) {
+			t.Errorf("COPY %s: exit %d, stderr %s", src, code, errOut)
+		}
+	}
+}
+
+func TestBuildAdd(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/files/remote.txt" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, "from the server\n")
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	for _, f := range []struct{ name, body string }{{"pkg/a", "A\n"}, {"pkg/sub/b", "B\n"}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o640, Size: int64(len(f.body)), Uid: 1000, Gid: 1000, Typeflag: tar.TypeReg})
+		tw.Write([]byte(f.body))
+	}
+	tw.Close()
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": fmt.Sprintf("FROM bb\nADD pkg.tar /opt/\nADD http://%s/files/remote.txt /dl/\n", l.Addr()),
+		"pkg.tar":       tb.String(),
+	})
+	mustBuild(t, "-t", "it-build-add", ctx)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-add") })
+	got := mustMyctr(t, "run", "--rm", "it-build-add", "sh", "-c", "cat /opt/pkg/a /opt/pkg/sub/b /dl/remote.txt; stat -c '%u %a' /opt/pkg/a /dl/remote.txt")
+	if got != "A\nB\nfrom the server\n1000 640\n0 600\n" {
+		t.Errorf("ADD results: %q", got)
+	}
+}
