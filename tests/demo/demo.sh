@@ -81,9 +81,13 @@ show images
 header "a container: own PID namespace, hostname and user namespace"
 show run --rm bb sh -c 'echo PID=$$; hostname; cat /proc/self/uid_map'
 
-header "a web server on a forwarded port (rootless network: $(myctr run --rm bb sh -c 'ls /sys/class/net | grep -v lo'))"
+header "build an image from a Containerfile"
+cat "$here/web/Containerfile"
+show build -t web "$here/web"
+
+header "run it with a forwarded port (rootless network: $(myctr run --rm bb sh -c 'ls /sys/class/net | grep -v lo'))"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-show run -d --name www -p "127.0.0.1:$port:8080" bb sh -c 'mkdir -p /www && echo "hello from a myctr container" > /www/index.html && exec httpd -f -p 8080 -h /www'
+show run -d --name www -p "127.0.0.1:$port:8080" web
 echo "\$ busybox wget -qO- http://127.0.0.1:$port/"
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	if busybox wget -qO- "http://127.0.0.1:$port/"; then
