@@ -30,6 +30,7 @@ type Attach struct {
 type running struct {
 	net   *network.Handle // nil without a rootless network
 	proc  *os.Process
+	mu    sync.Mutex // guards pidfd against a signal racing wait's close
 	pidfd int
 	pty   *os.File
 	log   *logWriter
@@ -188,6 +189,15 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	return r, nil
 }
 
+// signal forwards sig to the container's init while it is ours to wait for.
+func (r *running) signal(sig unix.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pidfd >= 0 {
+		signalPidfd(r.pidfd, sig)
+	}
+}
+
 // wait waits for the container's process and the end of its output, and
 // returns its exit code (128+signal when killed, as shells report it).
 func (r *running) wait() int {
@@ -214,7 +224,10 @@ func (r *running) wait() int {
 	if r.net != nil {
 		r.net.Stop()
 	}
+	r.mu.Lock()
 	unix.Close(r.pidfd)
+	r.pidfd = -1
+	r.mu.Unlock()
 	r.log.Close()
 	return code
 }

@@ -33,6 +33,12 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 			a.Winsize = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
 		}
 	}
+	// Catch the signals to forward before the container's process can
+	// run: one that arrives meanwhile waits in the channel rather than
+	// killing this process and orphaning the container.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
 	unlock, err := c.lockLaunch()
 	if err != nil {
 		return nsexec.ExitSetup, err
@@ -50,8 +56,6 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		r.wait()
 		return nsexec.ExitSetup, err
 	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
 	if r.pty != nil {
 		signal.Notify(sigs, unix.SIGWINCH)
 		if a.Stdin != nil {
@@ -72,7 +76,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 				}
 				continue
 			}
-			signalPidfd(r.pidfd, sig.(syscall.Signal))
+			r.signal(sig.(syscall.Signal))
 		}
 	}()
 	code := r.wait()
