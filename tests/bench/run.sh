@@ -208,3 +208,9 @@ if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
 	step "iperf3 through published ports"
 	"$here/network.sh" "$work/myctr-root" "$runroot"
 fi
+
+# Builds and pulls, beside podman, in the same run.
+if want myctr && want podman && [[ -z ${BENCH_NO_IMAGES:-} ]]; then
+	step "builds and pulls"
+	"$here/images.sh" "$work/myctr-root" "$runroot" "$work"
+fi
