@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -150,13 +151,29 @@ func rmiCommand() *cli.Command {
 			var failed error
 			for _, ref := range ctx.Args().Slice() {
 				img, err := s.Lookup(ref)
-				if err == nil && !ctx.Bool("force") {
+				// Untagging one of several names leaves the image in place.
+				untagOnly := false
+				if err == nil && len(img.Names) > 1 {
+					if n, nerr := image.NormalizeRef(ref); nerr == nil && slices.Contains(img.Names, n) {
+						untagOnly = true
+					}
+				}
+				if err == nil && !untagOnly {
 					for _, c := range ctrs {
-						if c.Image == img.ID {
+						if c.Image != img.ID {
+							continue
+						}
+						if !ctx.Bool("force") {
 							err = fmt.Errorf("image %s is in use by container %s", ref, c.Name)
 							err = hint(err, "remove the container first (myctr rm %s), or use rmi -f", c.Name)
 							break
 						}
+						// As Podman: -f removes the containers first; their
+						// lower dirs are the image's layers.
+						if err = cs.Remove(c, true); err != nil {
+							break
+						}
+						fmt.Println("Removed container: " + c.ID)
 					}
 				}
 				if err == nil {

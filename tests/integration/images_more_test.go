@@ -1,0 +1,90 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRmiInUse: rmi refuses an image a container uses, with an Error and
+// a Hint; rmi -f removes the container first, as Podman does.
+func TestRmiInUse(t *testing.T) {
+	t.Parallel()
+	tag := "localhost/rmi-in-use:" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-")
+	mustMyctr(t, "tag", image, tag)
+	name := ctrName(t, "")
+	id := runDetached(t, name, nil, "sleep", "300")
+	// Through the extra name the image still has "bb": untagging is fine.
+	// The refusal is for removing the image itself, by ID.
+	in := inspect(t, name)
+	_, errOut, code := myctr(t, "rmi", in.Image)
+	if code != 125 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "Hint:") {
+		t.Errorf("rmi of an image in use: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(containerDir(id)); err != nil {
+		t.Errorf("the container went away: %v", err)
+	}
+	mustMyctr(t, "rmi", tag)
+
+	// rmi -f of an image of its own (sharing bb's layer) removes its
+	// container first and leaves bb working.
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "Containerfile"), []byte("FROM bb\nLABEL test=rmi-force\n"), 0o644)
+	own := "localhost/rmi-force-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	mustMyctr(t, "build", "-q", "-t", own, ctx)
+	user := ctrName(t, "own")
+	uid := strings.TrimSpace(mustMyctr(t, "run", "-d", "--name", user, own, "sleep", "300"))
+	out := mustMyctr(t, "rmi", "-f", own)
+	if !strings.Contains(out, "Removed container: "+uid) {
+		t.Errorf("rmi -f output %q, want the container removed", out)
+	}
+	if _, ok := psFind(psJSON(t, true), user); ok {
+		t.Errorf("container %s survived rmi -f of its image", user)
+	}
+	if out := strings.TrimSpace(runOut(t, nil, "echo", "bb-ok")); out != "bb-ok" {
+		t.Errorf("bb no longer runs after rmi -f of an image sharing its layer: %q", out)
+	}
+}
+
+// TestBuildShellScratchChmod: SHELL changes how RUN's shell form runs,
+// COPY --chmod sets the mode, and FROM scratch builds an image from
+// nothing but what is copied in.
+func TestBuildShellScratchChmod(t *testing.T) {
+	t.Parallel()
+	ctx := t.TempDir()
+	os.WriteFile(filepath.Join(ctx, "tool"), []byte("#!/bin/sh\necho tool\n"), 0o644)
+	cf := `FROM bb AS base
+SHELL ["/bin/sh", "-e", "-c"]
+RUN case "$-" in *e*) echo errexit-on > /shellflags;; *) echo errexit-off > /shellflags;; esac
+COPY --chmod=0750 tool /tool
+
+FROM scratch
+COPY --from=base /bin/busybox /busybox
+COPY --from=base /shellflags /shellflags
+CMD ["/busybox", "cat", "/shellflags"]
+`
+	os.WriteFile(filepath.Join(ctx, "Containerfile"), []byte(cf), 0o644)
+	tag := "localhost/shell-scratch-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	mustMyctr(t, "build", "-q", "--target", "base", "-t", tag+"-base", ctx)
+	out := strings.TrimSpace(mustMyctr(t, "run", "--rm", tag+"-base", "sh", "-c", "cat /shellflags; stat -c %a /tool"))
+	if out != "errexit-on\n750" {
+		t.Errorf("SHELL/--chmod stage: %q, want errexit-on and mode 750", out)
+	}
+	mustMyctr(t, "build", "-q", "-t", tag, ctx)
+	out = strings.TrimSpace(mustMyctr(t, "run", "--rm", tag))
+	if out != "errexit-on" {
+		t.Errorf("FROM scratch image printed %q", out)
+	}
+	out = strings.TrimSpace(mustMyctr(t, "run", "--rm", "--entrypoint", "/busybox", tag, "ls", "/"))
+	for _, unwanted := range []string{"bin", "usr"} {
+		for _, f := range strings.Fields(out) {
+			if f == unwanted {
+				t.Errorf("FROM scratch image has /%s: %q", unwanted, out)
+			}
+		}
+	}
+	mustMyctr(t, "rmi", tag, tag+"-base")
+}
