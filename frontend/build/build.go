@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,6 +267,11 @@ func (r *run) buildStage(i int) error {
 		triggers = st.cfg.Config.OnBuild
 		st.cfg.Config.OnBuild = nil
 	}
+	// As BuildKit and buildah: a stage always has a PATH, so that RUN and
+	// the resulting image find their commands.
+	if !slices.ContainsFunc(st.cfg.Config.Env, func(e string) bool { return strings.HasPrefix(e, "PATH=") }) {
+		st.cfg.Config.Env = append([]string{defaultPath}, st.cfg.Config.Env...)
+	}
 	for _, t := range triggers {
 		c, err := parseTrigger(t)
 		if err != nil {
@@ -497,6 +503,9 @@ func (r *run) addLayer(write func(io.Writer) error) (*image.Layer, error) {
 	return &l, nil
 }
 
+// defaultPath is the PATH a stage gets when its base sets none.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // runStep runs argv in a step container on the stage's layers and makes
 // its upper directory the new layer. The container is always removed.
 func (r *run) runStep(st *stageState, argv []string, label string) (*image.Layer, error) {
@@ -575,6 +584,11 @@ func (r *run) plan(st *stageState, src source, srcs []string, dest, chown, chmod
 	}
 	req := &copyRequest{sources: srcs, dest: dest, workdir: st.cfg.Config.WorkingDir, uid: uid, gid: gid,
 		add: add, src: src, image: img, mapping: r.b.Mapping, urlFiles: urls}
+	// COPY --from keeps the owners of what it copies (as Docker since
+	// moby/moby#38599); from the context, files belong to root.
+	if _, fromLayers := src.(*layerSource); fromLayers && chown == "" {
+		req.keepOwner = true
+	}
 	if req.workdir == "" {
 		req.workdir = "/"
 	}

@@ -192,16 +192,17 @@ func (p *copyPlan) add(e entry) {
 
 // copyRequest is one COPY or ADD after substitution.
 type copyRequest struct {
-	sources  []string
-	dest     string // as written
-	workdir  string
-	uid, gid int
-	chmod    *os.FileMode
-	add      bool    // ADD: unpack local archives
-	src      source  // where sources are read
-	image    layerFS // the stage's current layers (destination attributes)
-	mapping  *userns.Mapping
-	urlFiles map[string]string // ADD: URL -> downloaded temporary file
+	sources   []string
+	dest      string // as written
+	workdir   string
+	uid, gid  int
+	keepOwner bool // the source's owners (as container ids) instead of uid, gid
+	chmod     *os.FileMode
+	add       bool    // ADD: unpack local archives
+	src       source  // where sources are read
+	image     layerFS // the stage's current layers (destination attributes)
+	mapping   *userns.Mapping
+	urlFiles  map[string]string // ADD: URL -> downloaded temporary file
 }
 
 // destPath returns the absolute destination and whether it names a
@@ -286,7 +287,7 @@ func (r *copyRequest) plan() (*copyPlan, error) {
 		switch {
 		case m.fi.IsDir():
 			r.parents(p, dest, true)
-			if err := r.walk(p, m.host, m.rel, dest, m.fi); err != nil {
+			if err := r.walk(p, m.host, m.rel, dest, m.fi, true); err != nil {
 				return nil, err
 			}
 		case r.add && !m.url && m.fi.Mode().IsRegular() && isArchive(m.host):
@@ -387,6 +388,10 @@ func (r *copyRequest) header(host string, fi fs.FileInfo, target string) (*tar.H
 	hdr.Uname, hdr.Gname = "", ""
 	hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
 	hdr.Uid, hdr.Gid = r.uid, r.gid
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && r.keepOwner && r.mapping != nil {
+		hdr.Uid = toContainer(r.mapping.UIDMappings(), st.Uid)
+		hdr.Gid = toContainer(r.mapping.GIDMappings(), st.Gid)
+	}
 	if r.chmod != nil && fi.Mode()&fs.ModeSymlink == 0 {
 		hdr.Mode = int64(*r.chmod)
 	}
@@ -395,11 +400,17 @@ func (r *copyRequest) header(host string, fi fs.FileInfo, target string) (*tar.H
 
 // walk adds the contents of the directory host (resolved name rel) below
 // dest. Symlinks inside are copied as symlinks, never followed.
-func (r *copyRequest) walk(p *copyPlan, host, rel, dest string, fi fs.FileInfo) error {
+func (r *copyRequest) walk(p *copyPlan, host, rel, dest string, fi fs.FileInfo, top bool) error {
 	if _, efi, err := r.image.Stat(dest); err != nil || !efi.IsDir() {
 		hdr, err := r.header(host, fi, dest)
 		if err != nil {
 			return err
+		}
+		// A directory's contents are copied, not the directory: the one
+		// made at the destination belongs to --chown's owner, else root,
+		// even when COPY --from keeps the owners of what it copies.
+		if top {
+			hdr.Uid, hdr.Gid = r.uid, r.gid
 		}
 		if dest != "/" {
 			p.add(entry{hdr: *hdr})
@@ -435,7 +446,7 @@ func (r *copyRequest) walk(p *copyPlan, host, rel, dest string, fi fs.FileInfo) 
 		target := path.Join(dest, n)
 		switch {
 		case cfi.IsDir():
-			if err := r.walk(p, chost, crel, target, cfi); err != nil {
+			if err := r.walk(p, chost, crel, target, cfi, false); err != nil {
 				return err
 			}
 		case cfi.Mode().IsRegular(), cfi.Mode()&fs.ModeSymlink != 0:

@@ -17,6 +17,10 @@ import (
 // ".wh..wh..opq" entry. Owners are written as this process sees them, so
 // it runs inside the user's user namespace, where they read as container
 // ids (and where root may read files of any mode).
+// mountStub are the files a step container's runtime binds over; their
+// empty mount points in the upper dir are left out of the layer.
+var mountStub = map[string]bool{"etc/hosts": true, "etc/hostname": true, "etc/resolv.conf": true}
+
 func WriteDiff(upper string, w io.Writer) error {
 	tw := tar.NewWriter(w)
 	links := map[uint64]string{}
@@ -35,6 +39,11 @@ func WriteDiff(upper string, w io.Writer) error {
 		fi, err := os.Lstat(p)
 		if err != nil {
 			return err
+		}
+		if mountStub[rel] && fi.Mode().IsRegular() && fi.Size() == 0 {
+			// The empty file the runtime made to bind /etc/hosts and
+			// friends over: build-time, not part of the image (as BuildKit).
+			return nil
 		}
 		if isWhiteout(fi) {
 			dir, base := filepath.Split(rel)

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"os/exec"
+
 	"errors"
 	"fmt"
+	"github.com/myctr/myctr/frontend/nsexec"
 	"io"
 	"os"
 	"strings"
@@ -29,10 +32,17 @@ func buildCommand() *cli.Command {
 	}
 }
 
+// envInUserNS marks a build already running inside the user namespace.
+const envInUserNS = "_MYCTR_BUILD_IN_USERNS"
+
 func buildAction(ctx *cli.Context) error {
 	if ctx.NArg() != 1 {
 		return withCode(125, errors.New("requires one build context directory: myctr build -t NAME CONTEXT"))
 	}
+	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
+		return buildInUserNS(ctx)
+	}
+	os.Unsetenv(envInUserNS)
 	args := map[string]string{}
 	for _, a := range ctx.StringSlice("build-arg") {
 		k, v, ok := strings.Cut(a, "=")
@@ -83,4 +93,35 @@ func buildAction(ctx *cli.Context) error {
 	}
 	fmt.Println(img.ID)
 	return nil
+}
+
+// buildInUserNS runs the build again as root of the user's user namespace,
+// as Podman runs its builds: there, every file of every layer reads as its
+// in-image owner (a directory only uid 1000 may read is readable for COPY
+// --from), and step containers map their ids 1:1 onto it without newuidmap.
+// The roots are passed explicitly: inside, the defaults of root would apply.
+func buildInUserNS(ctx *cli.Context) error {
+	m, err := mapping()
+	if err != nil {
+		return err
+	}
+	if !m.HasRange() {
+		// Only uid 0 exists in the namespace: building in place is the same.
+		os.Setenv(envInUserNS, "1")
+		return buildAction(ctx)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	d := dirs(ctx)
+	os.Setenv(envInUserNS, "1")
+	args := append([]string{exe, "--root", d.Root, "--runroot", d.RunRoot}, os.Args[1:]...)
+	u := &nsexec.UserNSCommand{Sub: "unshare", Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	err = u.Run(m)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return withCode(ee.ExitCode(), nil)
+	}
+	return explain(err)
 }

@@ -182,8 +182,10 @@ func (m *Mapping) writeDirect(pid int, root bool) error {
 	uidMap := fmt.Sprintf("0 %d 1\n", m.UID)
 	gidMap := fmt.Sprintf("0 %d 1\n", m.GID)
 	if root {
-		uidMap = "0 0 65537\n"
-		gidMap = uidMap
+		// One line per extent: each line must fall within one extent of
+		// the parent's map, and inside the user's namespace (where builds
+		// run as root) 0 and 1..65536 are two.
+		uidMap, gidMap = mapText(m.UIDMappings()), mapText(m.GIDMappings())
 	} else if err := os.WriteFile(base+"/setgroups", []byte("deny"), 0); err != nil {
 		return fmt.Errorf("write %s/setgroups: %w", base, err)
 	}
@@ -194,4 +196,12 @@ func (m *Mapping) writeDirect(pid int, root bool) error {
 		return fmt.Errorf("write %s/gid_map: %w", base, err)
 	}
 	return nil
+}
+
+func mapText(maps []specs.LinuxIDMapping) string {
+	var b strings.Builder
+	for _, mp := range maps {
+		fmt.Fprintf(&b, "%d %d %d\n", mp.ContainerID, mp.HostID, mp.Size)
+	}
+	return b.String()
 }

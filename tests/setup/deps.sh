@@ -15,6 +15,7 @@ packages=(
 	jq             # reading go test -json and hyperfine JSON
 	gcc libc6-dev  # cgo (the frontend's C constructor)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
+	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 )
 # shellcheck disable=SC2206
 packages+=(${MYCTR_EXTRA_DEPS:-})
