@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"archive/tar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,4 +88,48 @@ CMD ["/busybox", "cat", "/shellflags"]
 		}
 	}
 	mustMyctr(t, "rmi", tag, tag+"-base")
+}
+
+// TestImportSkipsDeviceNodes: a rootless user cannot mknod; device nodes
+// in a layer are skipped with a warning and the rest of the layer lands.
+func TestImportSkipsDeviceNodes(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tarPath := filepath.Join(dir, "dev.tar")
+	f, err := os.Create(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	bb, err := os.ReadFile(hostBusybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []*tar.Header{
+		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "dev/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "dev/null", Typeflag: tar.TypeChar, Mode: 0o666, Devmajor: 1, Devminor: 3},
+		{Name: "dev/sda", Typeflag: tar.TypeBlock, Mode: 0o660, Devmajor: 8, Devminor: 0},
+	} {
+		tw.WriteHeader(h)
+	}
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))})
+	tw.Write(bb)
+	tw.WriteHeader(&tar.Header{Name: "kept", Typeflag: tar.TypeReg, Mode: 0o644, Size: 5})
+	tw.Write([]byte("kept\n"))
+	tw.Close()
+	f.Close()
+	name := "localhost/devnodes-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	_, errOut, code := myctr(t, "import", tarPath, name)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "Warning:") || !strings.Contains(errOut, "dev/sda") {
+		t.Errorf("import stderr %q, want a warning naming the skipped device node", errOut)
+	}
+	out := strings.TrimSpace(mustMyctr(t, "run", "--rm", "--network", "none", name, "/bin/busybox", "cat", "/kept"))
+	if out != "kept" {
+		t.Errorf("the rest of the layer: %q", out)
+	}
+	mustMyctr(t, "rmi", name)
 }
