@@ -4,10 +4,17 @@ package integration
 
 import (
 	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
 )
 
 // TestRmiInUse: rmi refuses an image a container uses, with an Error and
@@ -132,4 +139,45 @@ func TestImportSkipsDeviceNodes(t *testing.T) {
 		t.Errorf("the rest of the layer: %q", out)
 	}
 	mustMyctr(t, "rmi", name)
+}
+
+// TestPullProgressOnTerminal: on a terminal, pull redraws one progress
+// line per blob instead of printing plain lines.
+func TestPullProgressOnTerminal(t *testing.T) {
+	reg := startRegistry(t, false)
+	// A layer of its own, so that the pull has a blob to fetch.
+	layer := filepath.Join(t.TempDir(), "layer.tar")
+	lf, err := os.Create(layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(lf)
+	unique := []byte(fmt.Sprintf("%s %d\n", t.Name(), time.Now().UnixNano()))
+	tw.WriteHeader(&tar.Header{Name: "unique", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(unique))})
+	tw.Write(unique)
+	tw.Close()
+	lf.Close()
+	mustMyctr(t, "import", layer, "it-tty-src:1")
+	archive := filepath.Join(t.TempDir(), "src.tar")
+	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, "it-tty-src:1")
+	remote := reg + "/it/tty:1"
+	skopeoPush(t, archive, remote, "")
+	mustMyctr(t, "rmi", "it-tty-src:1")
+
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := myctrCommand(ctx, "pull", remote)
+	f, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(f) // ends with EIO once myctr exits
+	f.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("pull on a terminal: %v\n%q", err, out)
+	}
+	if !bytes.Contains(out, []byte("\rCopying blob sha256:")) || !bytes.Contains(out, []byte("\x1b[K")) {
+		t.Errorf("no redrawn progress line on a terminal: %q", out)
+	}
+	mustMyctr(t, "rmi", remote)
 }
