@@ -14,14 +14,9 @@ import (
 )
 
 func main() {
-	switch os.Getenv(nsexec.EnvStage) {
-	case nsexec.StageInit:
-		nsexec.Init()
-	case nsexec.StageExec:
-		nsexec.Exec()
-	case nsexec.StageSignal:
-		os.Exit(nsexec.Signal())
-	case nsexec.StageReap:
+	stage := os.Getenv(nsexec.EnvStage)
+	nsexec.RunStage(stage)
+	if stage == nsexec.StageReap {
 		os.Exit(nsexec.Reap())
 	}
 	os.Stderr.WriteString("Error: myctr-init is started by myctr, not by hand\n")

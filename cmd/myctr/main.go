@@ -15,13 +15,9 @@ import (
 )
 
 func main() {
-	switch os.Getenv(nsexec.EnvStage) {
-	case nsexec.StageInit:
-		nsexec.Init()
-	case nsexec.StageExec:
-		nsexec.Exec()
-	case nsexec.StageSignal:
-		os.Exit(nsexec.Signal())
+	stage := os.Getenv(nsexec.EnvStage)
+	nsexec.RunStage(stage)
+	switch stage {
 	case nsexec.StageUserNS:
 		os.Exit(cli.UserNSMain())
 	case nsexec.StageMonitor:

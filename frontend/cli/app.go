@@ -168,6 +168,17 @@ func explain(err error) error {
 	return err
 }
 
+// listContainers opens the container store and lists every container (to
+// see which images are in use).
+func listContainers(ctx *cli.Context) (*container.Store, []*container.Container, error) {
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctrs, err := cs.List()
+	return cs, ctrs, err
+}
+
 // lookup finds one container by name or id prefix.
 func lookup(s *container.Store, ref string) (*container.Container, error) {
 	c, err := s.Lookup(ref)

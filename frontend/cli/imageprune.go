@@ -43,11 +43,7 @@ func pruneImagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cs, err := openContainers(ctx)
-			if err != nil {
-				return err
-			}
-			ctrs, err := cs.List()
+			_, ctrs, err := listContainers(ctx)
 			if err != nil {
 				return err
 			}

@@ -59,19 +59,6 @@ type imageEntry struct {
 	Size    int64
 }
 
-func humanSize(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.3g %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 func imagesCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "images",
@@ -116,7 +103,7 @@ func imagesCommand() *cli.Command {
 					if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
 						repo, tag = n[:i], n[i+1:]
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", repo, tag, img.ID[:12], humanDuration(time.Since(img.Created)), humanSize(img.Size))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", repo, tag, img.ID[:12], humanDuration(time.Since(img.Created)), image.HumanBytes(img.Size))
 				}
 			}
 			return w.Flush()
@@ -140,11 +127,7 @@ func rmiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cs, err := openContainers(ctx)
-			if err != nil {
-				return err
-			}
-			ctrs, err := cs.List()
+			cs, ctrs, err := listContainers(ctx)
 			if err != nil {
 				return err
 			}

@@ -58,7 +58,7 @@ func (p *progress) blob(what string, r io.Reader, total int64) (io.Reader, func(
 			case <-stop:
 				return
 			case <-t.C:
-				fmt.Fprintf(p.w, "\rCopying %s %s / %s\x1b[K", what, humanBytes(c.count()), humanBytes(total))
+				fmt.Fprintf(p.w, "\rCopying %s %s / %s\x1b[K", what, HumanBytes(c.count()), HumanBytes(total))
 			}
 		}
 	}()
@@ -89,7 +89,8 @@ func (c *countingReader) count() int64 {
 	return c.n
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a size in SI units, as Podman does ("2.14 MB").
+func HumanBytes(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -99,5 +100,5 @@ func humanBytes(n int64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+	return fmt.Sprintf("%.3g %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

@@ -165,3 +165,16 @@ func loopbackUp() error {
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
+
+// RunStage runs the in-namespace stages both myctr and myctr-init carry
+// (init, exec, signal); it returns only when stage is none of them.
+func RunStage(stage string) {
+	switch stage {
+	case StageInit:
+		Init()
+	case StageExec:
+		Exec()
+	case StageSignal:
+		os.Exit(Signal())
+	}
+}
