@@ -138,7 +138,9 @@ func mapping() (*userns.Mapping, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !m.HasRange() {
+	if !m.HasRange() && m.UID == 0 {
+		fmt.Fprintln(os.Stderr, "Warning: this user namespace maps only uid 0, and so will the container")
+	} else if !m.HasRange() {
 		name := os.Getenv("USER")
 		if name == "" {
 			name = fmt.Sprint(m.UID)

@@ -36,6 +36,45 @@ var (
 	SubGIDFile = "/etc/subgid"
 )
 
+// The calling process's own maps; variables for tests.
+var (
+	UIDMapFile = "/proc/self/uid_map"
+	GIDMapFile = "/proc/self/gid_map"
+)
+
+// mappedIDs counts the ids 0, 1, 2... mapped without a gap in a
+// /proc/PID/[ug]id_map (the initial namespace maps all 4294967295).
+func mappedIDs(file string) uint32 {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 65537 // no procfs: assume the host
+	}
+	type ext struct{ first, count uint64 }
+	var exts []ext
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		first, err1 := strconv.ParseUint(f[0], 10, 32)
+		count, err2 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil {
+			exts = append(exts, ext{first, count})
+		}
+	}
+	var next uint64
+	for changed := true; changed; {
+		changed = false
+		for _, e := range exts {
+			if e.first <= next && e.first+e.count > next {
+				next = e.first + e.count
+				changed = true
+			}
+		}
+	}
+	return uint32(min(next, 1<<32-1))
+}
+
 // Current returns the mapping for the calling user.
 func Current() (*Mapping, error) {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
@@ -45,11 +84,15 @@ func Current() (*Mapping, error) {
 	}
 	m := &Mapping{UID: uid, GID: gid}
 	if uid == 0 {
-		// Root needs no subordinate range: it maps the whole 32-bit space
-		// minus one, the way Podman does for rootful containers with
-		// user namespaces disabled.
-		m.SubUID = &Range{Start: 1, Count: 65536}
-		m.SubGID = &Range{Start: 1, Count: 65536}
+		// Root maps ids 0..65536 one to one: on the host, the way Podman
+		// does for rootful containers without --userns; inside a user
+		// namespace (a build, or myctr in a container), as many of them
+		// as that namespace itself has.
+		n := min(mappedIDs(UIDMapFile), mappedIDs(GIDMapFile))
+		if n > 1 {
+			m.SubUID = &Range{Start: 1, Count: min(n-1, 65536)}
+			m.SubGID = &Range{Start: 1, Count: min(n-1, 65536)}
+		}
 		return m, nil
 	}
 	var err error
@@ -145,7 +188,7 @@ func ToHost(maps []specs.LinuxIDMapping, id uint32) int64 {
 // side; without one it writes the single self-mapping directly (allowed
 // to an unprivileged user after denying setgroups).
 func (m *Mapping) Apply(pid int) error {
-	if m.UID == 0 {
+	if m.UID == 0 && m.HasRange() {
 		return m.writeDirect(pid, true)
 	}
 	if !m.HasRange() {

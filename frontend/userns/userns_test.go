@@ -2,6 +2,8 @@ package userns
 
 import (
 	"bufio"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -50,5 +52,25 @@ func TestMappings(t *testing.T) {
 	single := &Mapping{UID: 1000, GID: 1000}
 	if single.HasRange() || single.Size() != 1 || len(single.GIDMappings()) != 1 {
 		t.Errorf("single mapping wrong: %+v", single)
+	}
+}
+
+func TestMappedIDs(t *testing.T) {
+	tests := []struct {
+		text string
+		want uint32
+	}{
+		{"         0          0 4294967295\n", 4294967295},
+		{"0 1001 1\n1 100000 65536\n", 65537},
+		{"0 1001 1\n", 1},
+		{"1 100000 65536\n", 0},
+		{"0 1000 1\n2 5000 10\n", 1},
+	}
+	for _, tt := range tests {
+		f := filepath.Join(t.TempDir(), "map")
+		os.WriteFile(f, []byte(tt.text), 0o600)
+		if got := mappedIDs(f); got != tt.want {
+			t.Errorf("mappedIDs(%q) = %d, want %d", tt.text, got, tt.want)
+		}
 	}
 }

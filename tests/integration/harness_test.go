@@ -47,6 +47,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("MYCTR_IT_ROLE") == "dnshost" {
+		os.Exit(dnsHost())
+	}
 	if role := os.Getenv("MYCTR_IT_ROLE"); role != "" {
 		// This binary (static: built with CGO_ENABLED=0) bound into a
 		// container, playing a server busybox cannot.
