@@ -17,8 +17,18 @@ bind=(-v /usr:/usr:ro -v /lib:/lib:ro -v /lib64:/lib64:ro)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# gbps PORT [-R]: one iperf3 client run against 127.0.0.1:PORT, in Gbit/s.
+# gbps PORT [-R]: the median of NET_BENCH_REPEAT (3) iperf3 client runs
+# against 127.0.0.1:PORT, in Gbit/s.
 gbps() {
+	local all=() i
+	for ((i = 0; i < ${NET_BENCH_REPEAT:-3}; i++)); do
+		all+=("$(gbps1 "$@")") || return 1
+	done
+	printf '%s\n' "${all[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+# gbps1 PORT [-R]: one iperf3 client run.
+gbps1() {
 	local port=$1 out
 	shift
 	for _ in $(seq 50); do
@@ -76,7 +86,7 @@ for driver in slirp4netns pasta; do
 done
 
 echo
-echo "iperf3, $secs s per direction, MTU 65520"
+echo "iperf3, median of ${NET_BENCH_REPEAT:-3} runs of $secs s per direction, MTU 65520"
 printf '%s\n' "${results[@]}"
 echo
 printf '%s\n' "${ratios[@]}"
