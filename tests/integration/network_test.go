@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -258,5 +259,30 @@ func TestNetworkHelperEnds(t *testing.T) {
 	}
 	if os.Getenv("MYCTR_DEBUG") != "" {
 		t.Log("done")
+	}
+}
+
+// TestNoNetworkTool: without slirp4netns and pasta in PATH, the default
+// network is refused with an Error and a Hint naming the packages, and
+// --network none still works.
+func TestNoNetworkTool(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(p, dir+"/"+tool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + dir}
+	_, errOut, code := myctrEnv(t, env, nil, "run", "--rm", image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, "apt-get install slirp4netns") {
+		t.Errorf("no network tool: exit %d, stderr %q", code, errOut)
+	}
+	if _, errOut, code := myctrEnv(t, env, nil, "run", "--rm", "--network", "none", image, "true"); code != 0 {
+		t.Errorf("--network none without the tools: exit %d: %s", code, errOut)
 	}
 }
