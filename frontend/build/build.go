@@ -339,7 +339,7 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 	switch c := c.(type) {
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
-			cfg.Env = setEnv(cfg.Env, kv.Key+"="+kv.Value)
+			cfg.Env = container.SetEnv(cfg.Env, kv.Key+"="+kv.Value)
 		}
 	case *instructions.ArgCommand:
 		for _, kv := range c.Args {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/myctr/myctr/frontend/container"
 )
 
 // Substitution with Dockerfile semantics ($VAR, ${VAR}, ${VAR:-default},
@@ -72,18 +74,7 @@ func (a *argScope) key() string {
 func mergeEnv(args, env []string) []string {
 	out := append([]string{}, args...)
 	for _, kv := range env {
-		out = setEnv(out, kv)
+		out = container.SetEnv(out, kv)
 	}
 	return out
-}
-
-func setEnv(env []string, kv string) []string {
-	k, _, _ := strings.Cut(kv, "=")
-	for i, e := range env {
-		if ek, _, _ := strings.Cut(e, "="); ek == k {
-			env[i] = kv
-			return env
-		}
-	}
-	return append(env, kv)
 }

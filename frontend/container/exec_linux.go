@@ -47,10 +47,10 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	p.Terminal = o.Tty
 	p.Env = append([]string{}, spec.Process.Env...)
 	if o.Tty {
-		p.Env = setEnv(p.Env, "TERM=xterm")
+		p.Env = SetEnv(p.Env, "TERM=xterm")
 	}
 	for _, e := range o.Env {
-		p.Env = setEnv(p.Env, e)
+		p.Env = SetEnv(p.Env, e)
 	}
 	if o.Workdir != "" {
 		p.Cwd = o.Workdir

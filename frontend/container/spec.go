@@ -227,7 +227,8 @@ func resolveUser(u string, lower []string) (specs.User, string, error) {
 	return out, home, nil
 }
 
-func setEnv(env []string, kv string) []string {
+// SetEnv sets KEY=VALUE in env, replacing an earlier value of KEY.
+func SetEnv(env []string, kv string) []string {
 	k, _, _ := strings.Cut(kv, "=")
 	for i, e := range env {
 		if ek, _, _ := strings.Cut(e, "="); ek == k {
@@ -294,22 +295,22 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	env := []string{defaultPath}
 	for _, e := range o.Image.Env {
-		env = setEnv(env, e)
+		env = SetEnv(env, e)
 	}
-	env = setEnv(env, "container=myctr")
+	env = SetEnv(env, "container=myctr")
 	if o.Tty {
-		env = setEnv(env, "TERM=xterm")
+		env = SetEnv(env, "TERM=xterm")
 	}
 	hostname := o.Hostname
 	if hostname == "" {
 		hostname = c.ID[:12]
 	}
-	env = setEnv(env, "HOSTNAME="+hostname)
+	env = SetEnv(env, "HOSTNAME="+hostname)
 	for _, e := range o.Env {
-		env = setEnv(env, e)
+		env = SetEnv(env, e)
 	}
 	if !hasEnv(env, "HOME") {
-		env = setEnv(env, "HOME="+home)
+		env = SetEnv(env, "HOME="+home)
 	}
 	cwd := o.Workdir
 	if cwd == "" {

@@ -29,7 +29,7 @@ func TestRealIsolatedHost(t *testing.T) {
 		t.Skip("already isolated")
 	}
 	if _, err := exec.LookPath("dnsmasq"); err != nil {
-		t.Skip("dnsmasq not found: apt-get install dnsmasq-base")
+		t.Fatal("dnsmasq not found: apt-get install dnsmasq-base (tests/setup/deps.sh does)")
 	}
 	self, _ := os.Executable()
 	args := []string{"--user", "--map-root-user", "--net", "--mount", self, "-test.run=^TestIsolatedInner$"}

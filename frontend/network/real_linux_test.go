@@ -116,22 +116,18 @@ func requireRootless(t *testing.T) {
 	f.Close()
 	for _, p := range []string{"unshare", "nsenter", "ip"} {
 		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s not found: install util-linux and iproute2", p)
+			t.Fatalf("%s not found: install util-linux and iproute2 (tests/setup/deps.sh does)", p)
 		}
 	}
 }
 
 func modes(t *testing.T) []string {
-	var out []string
-	for _, m := range []string{ModePasta, ModeSlirp4netns} {
-		if _, err := exec.LookPath(m); err == nil {
-			out = append(out, m)
-		} else {
-			t.Logf("%s not installed: its tests are skipped", m)
+	// Both are required: a missing one would silently drop its tests.
+	out := []string{ModePasta, ModeSlirp4netns}
+	for _, m := range out {
+		if _, err := exec.LookPath(m); err != nil {
+			t.Fatalf("%s not installed: apt-get install passt slirp4netns (tests/setup/deps.sh does)", m)
 		}
-	}
-	if len(out) == 0 {
-		t.Skip("neither pasta nor slirp4netns is installed: apt-get install passt slirp4netns")
 	}
 	return out
 }

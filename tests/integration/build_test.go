@@ -55,38 +55,80 @@ func imageConfig(t *testing.T, ref string) map[string]any {
 	t.Helper()
 	archive := filepath.Join(t.TempDir(), "img.tar")
 	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, ref)
-	f, err := os.Open(archive)
+	a := openOCIArchive(t, archive)
+	var cfg map[string]any
+	if err := json.Unmarshal(a.blob(t, a.manifest(t).Config.Digest), &cfg); err != nil {
+		t.Fatalf("config of %s: %v", ref, err)
+	}
+	return cfg
+}
+
+// ociArchive is an OCI layout tar (oci-archive) read into memory.
+type ociArchive struct {
+	file  string
+	blobs map[string][]byte // by path in the tar: index.json, blobs/ALGO/HEX
+}
+
+// ociManifest is what the tests read of an image manifest.
+type ociManifest struct {
+	Config struct{ Digest string }
+	Layers []struct {
+		MediaType string
+		Digest    string
+	}
+}
+
+func openOCIArchive(t *testing.T, file string) *ociArchive {
+	t.Helper()
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	blobs := map[string][]byte{}
+	a := &ociArchive{file: file, blobs: map[string][]byte{}}
 	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return a
 		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", file, err)
 		}
-		if strings.HasPrefix(h.Name, "blobs/sha256/") || h.Name == "index.json" {
-			b, _ := io.ReadAll(tr)
-			blobs[strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
+		if h.Typeflag != tar.TypeReg {
+			continue
 		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", file, h.Name, err)
+		}
+		a.blobs[strings.TrimPrefix(h.Name, "./")] = b
 	}
+}
+
+// blob returns the blob of a digest ("sha256:HEX").
+func (a *ociArchive) blob(t *testing.T, digest string) []byte {
+	t.Helper()
+	algo, hexd, ok := strings.Cut(digest, ":")
+	b, found := a.blobs["blobs/"+algo+"/"+hexd]
+	if !ok || !found {
+		t.Fatalf("%s: no blob %q", a.file, digest)
+	}
+	return b
+}
+
+// manifest returns the first manifest of index.json.
+func (a *ociArchive) manifest(t *testing.T) ociManifest {
+	t.Helper()
 	var idx struct{ Manifests []struct{ Digest string } }
-	json.Unmarshal(blobs["index.json"], &idx)
-	if len(idx.Manifests) == 0 {
-		t.Fatalf("oci-archive of %s has no manifest", ref)
+	if err := json.Unmarshal(a.blobs["index.json"], &idx); err != nil || len(idx.Manifests) == 0 {
+		t.Fatalf("%s: index.json: %v (%d manifests)", a.file, err, len(idx.Manifests))
 	}
-	var man struct{ Config struct{ Digest string } }
-	json.Unmarshal(blobs[strings.TrimPrefix(idx.Manifests[0].Digest, "sha256:")], &man)
-	var cfg map[string]any
-	if err := json.Unmarshal(blobs[strings.TrimPrefix(man.Config.Digest, "sha256:")], &cfg); err != nil {
-		t.Fatalf("config of %s: %v", ref, err)
+	var man ociManifest
+	if err := json.Unmarshal(a.blob(t, idx.Manifests[0].Digest), &man); err != nil {
+		t.Fatalf("%s: manifest: %v", a.file, err)
 	}
-	return cfg
+	return man
 }
 
 func TestBuildFull(t *testing.T) {

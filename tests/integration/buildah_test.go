@@ -347,55 +347,9 @@ type ociImage struct {
 // its config, and its layers applied in order.
 func readOCIArchive(t *testing.T, file string) ociImage {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	blobs := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		name := strings.TrimPrefix(h.Name, "./")
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatalf("%s: %s: %v", file, name, err)
-		}
-		blobs[name] = b
-	}
-	blob := func(digest string) []byte {
-		algo, hexd, ok := strings.Cut(digest, ":")
-		b, found := blobs["blobs/"+algo+"/"+hexd]
-		if !ok || !found {
-			t.Fatalf("%s: no blob %q", file, digest)
-		}
-		return b
-	}
-	var idx struct {
-		Manifests []struct{ Digest string }
-	}
-	if err := json.Unmarshal(blobs["index.json"], &idx); err != nil || len(idx.Manifests) == 0 {
-		t.Fatalf("%s: index.json: %v (%d manifests)", file, err, len(idx.Manifests))
-	}
-	var man struct {
-		Config struct{ Digest string }
-		Layers []struct {
-			MediaType string
-			Digest    string
-		}
-	}
-	if err := json.Unmarshal(blob(idx.Manifests[0].Digest), &man); err != nil {
-		t.Fatalf("%s: manifest: %v", file, err)
-	}
+	a := openOCIArchive(t, file)
+	man := a.manifest(t)
+	blob := func(digest string) []byte { return a.blob(t, digest) }
 	var cfg struct {
 		Config map[string]any `json:"config"`
 	}

@@ -35,10 +35,10 @@ const (
 func startRegistry(t *testing.T, auth bool) string {
 	t.Helper()
 	if _, err := os.Stat(registryBin); err != nil {
-		t.Skipf("needs %s (apt-get install docker-registry; tests/setup/deps.sh does): %v", registryBin, err)
+		t.Fatalf("needs %s (apt-get install docker-registry; tests/setup/deps.sh does): %v", registryBin, err)
 	}
 	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skipf("needs skopeo to push test images (tests/setup/deps.sh installs it): %v", err)
+		t.Fatalf("needs skopeo to push test images (tests/setup/deps.sh installs it): %v", err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
