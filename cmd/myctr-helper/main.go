@@ -13,7 +13,7 @@ import (
 
 func main() {
 	if len(os.Args) == 2 && os.Args[1] == "--version" {
-		fmt.Printf("myctr-helper API %s (%s)\n", protocol.APIVersion, helper.BusName)
+		fmt.Printf("myctr-helper API %d (%s)\n", protocol.Version, helper.BusName)
 		return
 	}
 	fmt.Fprintln(os.Stderr, "Error: myctr-helper does not serve its D-Bus API in this version")

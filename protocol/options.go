@@ -1,0 +1,97 @@
+package protocol
+
+import (
+	"sort"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// Options are each method's trailing a{sv}: new options can be added
+// without breaking callers, and a helper that does not know an option
+// refuses it by name (ErrInvalidArgs) rather than ignoring it.
+
+// Option keys.
+const (
+	OptionBridge = "bridge" // AttachNetwork: s
+	OptionUID    = "uid"    // ReleaseAll: u
+)
+
+// DecodeAttachOptions decodes AttachNetwork's options.
+func DecodeAttachOptions(m map[string]dbus.Variant) (AttachOptions, error) {
+	var o AttachOptions
+	err := decode(m, map[string]func(dbus.Variant) error{
+		OptionBridge: func(v dbus.Variant) error { return into(OptionBridge, v, &o.Bridge) },
+	})
+	return o, err
+}
+
+// Encode is the inverse of DecodeAttachOptions.
+func (o AttachOptions) Encode() map[string]dbus.Variant {
+	m := map[string]dbus.Variant{}
+	if o.Bridge != "" {
+		m[OptionBridge] = dbus.MakeVariant(o.Bridge)
+	}
+	return m
+}
+
+// DecodeReleaseAllOptions decodes ReleaseAll's options.
+func DecodeReleaseAllOptions(m map[string]dbus.Variant) (ReleaseAllOptions, error) {
+	var o ReleaseAllOptions
+	err := decode(m, map[string]func(dbus.Variant) error{
+		OptionUID: func(v dbus.Variant) error {
+			var u uint32
+			if err := into(OptionUID, v, &u); err != nil {
+				return err
+			}
+			o.UID = &u
+			return nil
+		},
+	})
+	return o, err
+}
+
+// Encode is the inverse of DecodeReleaseAllOptions.
+func (o ReleaseAllOptions) Encode() map[string]dbus.Variant {
+	m := map[string]dbus.Variant{}
+	if o.UID != nil {
+		m[OptionUID] = dbus.MakeVariant(*o.UID)
+	}
+	return m
+}
+
+// DecodeNoOptions is for the methods that take no option yet: any key is
+// refused by name.
+func DecodeNoOptions(m map[string]dbus.Variant) error {
+	return decode(m, nil)
+}
+
+// decode calls known[key] for each key of m, in sorted order so that the
+// error for several bad keys is stable; a key not in known is refused.
+func decode(m map[string]dbus.Variant, known map[string]func(dbus.Variant) error) error {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		f, ok := known[k]
+		if !ok {
+			return Errorf(ErrInvalidArgs, "unknown option %q", k)
+		}
+		if err := f(m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// into stores v's value in *dst when the types match exactly.
+func into[T any](key string, v dbus.Variant, dst *T) error {
+	x, ok := v.Value().(T)
+	if !ok {
+		var zero T
+		return Errorf(ErrInvalidArgs, "option %q: want type %s, got %s", key, dbus.SignatureOf(zero), v.Signature())
+	}
+	*dst = x
+	return nil
+}
