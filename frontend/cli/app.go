@@ -154,6 +154,9 @@ func mapping() (*userns.Mapping, error) {
 // explain adds a hint to the errors whose fix we know.
 func explain(err error) error {
 	var me *userns.MapperError
+	if h := helperError(err); h != nil {
+		return h
+	}
 	if h := network.Hint(err); h != "" {
 		return hint(err, "%s", h)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -56,6 +57,25 @@ type inspectEntry struct {
 type networkSettings struct {
 	Ports      []network.PortMapping
 	NetworkPid int `json:",omitempty"`
+	// A bridged container's, while it runs: the host bridge, its address
+	// (IPAddress/IPPrefixLen), the gateway and its interface's MTU.
+	Bridge      string `json:",omitempty"`
+	IPAddress   string `json:",omitempty"`
+	IPPrefixLen int    `json:",omitempty"`
+	Gateway     string `json:",omitempty"`
+	MTU         uint32 `json:",omitempty"`
+}
+
+// settingsOf is the NetworkSettings of c.
+func settingsOf(c *container.Container) networkSettings {
+	ns := networkSettings{Ports: c.State.Ports, NetworkPid: c.State.NetworkPid}
+	if b := c.State.Bridge; b != nil && c.State.Status == container.StatusRunning {
+		ns.Bridge, ns.Gateway, ns.MTU = b.Bridge, b.Gateway, b.MTU
+		if p, err := netip.ParsePrefix(b.Address); err == nil {
+			ns.IPAddress, ns.IPPrefixLen = p.Addr().String(), p.Bits()
+		}
+	}
+	return ns
 }
 
 type graphDriver struct {
@@ -91,7 +111,7 @@ func inspectCommand() *cli.Command {
 						"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
 					OCIConfigPath:   c.File("config.json"),
 					LogPath:         c.File("ctr.log"),
-					NetworkSettings: networkSettings{Ports: c.State.Ports, NetworkPid: c.State.NetworkPid},
+					NetworkSettings: settingsOf(c),
 				}
 				out = append(out, e)
 				return nil

@@ -12,6 +12,7 @@ import (
 
 // networkMode splits --network MODE[:OPTIONS]; without the flag it takes
 // the default: myctr.conf's network key, else slirp4netns, else pasta.
+// bridge is myctr-helper's bridged network (reached over the system bus).
 // slirp4netns comes first because the pasta of Debian 12 (passt
 // 2023-03-09) loses incoming TCP from non-loopback clients on current
 // kernels (see frontend/network's package documentation).
@@ -45,11 +46,13 @@ func networkMode(flag string) (string, []string, error) {
 			list = strings.Split(opts, ",")
 		}
 		return mode, list, nil
-	case "bridge":
-		return "", nil, hint(fmt.Errorf("--network bridge needs the privileged helper, which this version does not serve yet"),
-			"use --network slirp4netns or pasta for a rootless network")
+	case network.ModeBridge:
+		if opts != "" {
+			return "", nil, fmt.Errorf("--network %s takes no options", mode)
+		}
+		return mode, nil, nil
 	}
-	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, none or host")
+	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none or host")
 }
 
 // exposedPorts turns an image's ExposedPorts ("80/tcp") into mappings on

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,6 +34,9 @@ func rmCommand() *cli.Command {
 						failed = err
 						continue
 					}
+					if err := s.ReleaseNetwork(c); err != nil {
+						warnRelease(os.Stderr, err)
+					}
 					fmt.Println(c.ID)
 				}
 				s.SweepRemoved()
@@ -41,6 +45,9 @@ func rmCommand() *cli.Command {
 			return each(ctx, func(s *container.Store, c *container.Container) error {
 				if err := s.Remove(c, ctx.Bool("force")); err != nil {
 					return err
+				}
+				if err := s.ReleaseNetwork(c); err != nil {
+					warnRelease(os.Stderr, err)
 				}
 				fmt.Println(c.ID)
 				return nil

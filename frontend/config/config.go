@@ -17,7 +17,8 @@ import (
 // Config is what the file can set.
 type Config struct {
 	// Network is the default --network mode: "pasta", "slirp4netns",
-	// "none" or "host"; empty picks pasta when installed, else slirp4netns.
+	// "bridge", "none" or "host"; empty picks slirp4netns when installed,
+	// else pasta.
 	Network string
 }
 
@@ -72,9 +73,9 @@ func Load(path string) (Config, error) {
 		switch key {
 		case "network":
 			switch s {
-			case "", "pasta", "slirp4netns", "none", "host":
+			case "", "pasta", "slirp4netns", "bridge", "none", "host":
 			default:
-				return c, fmt.Errorf("%s:%d: network %q: want pasta, slirp4netns, none or host", path, n, s)
+				return c, fmt.Errorf("%s:%d: network %q: want pasta, slirp4netns, bridge, none or host", path, n, s)
 			}
 			c.Network = s
 		default:

@@ -16,6 +16,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{"empty", "", Config{}, ""},
 		{"network", "# defaults\nnetwork = \"slirp4netns\"\n", Config{Network: "slirp4netns"}, ""},
+		{"bridge", "network = \"bridge\"\n", Config{Network: "bridge"}, ""},
 		{"bad mode", "network = \"bridge0\"\n", Config{}, "myctr.conf:1: network \"bridge0\""},
 		{"unknown key", "\nnetwrk = \"none\"\n", Config{}, "myctr.conf:2: unknown key \"netwrk\""},
 		{"unquoted", "network = none\n", Config{}, "must be a quoted string"},

@@ -8,6 +8,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -57,8 +58,12 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		if err := nc.Validate(); err != nil {
 			return nil, err
 		}
+	} else if mode == network.ModeBridge {
+		if err := network.ValidateBridge(o.NetworkOptions, o.Ports); err != nil {
+			return nil, err
+		}
 	} else if len(o.Ports) > 0 || len(o.NetworkOptions) > 0 {
-		return nil, fmt.Errorf("%w: --network %s has no ports to publish or options (use --network slirp4netns or pasta)", ErrInvalidNetwork, mode)
+		return nil, fmt.Errorf("%w: --network %s has no ports to publish or options (use --network slirp4netns, pasta or bridge)", ErrInvalidNetwork, mode)
 	}
 	unlock, err := s.Lock()
 	if err != nil {
@@ -108,7 +113,8 @@ func prepareRunDir(c *Container, spec *specs.Spec) error {
 			return fmt.Errorf("create runtime directory: %w", err)
 		}
 	}
-	return writeEtcFiles(c, spec, c.HostConfig.NetworkMode)
+	_, err := writeEtcFiles(c, spec, nil)
+	return err
 }
 
 func writeSpec(c *Container, spec *specs.Spec) error {

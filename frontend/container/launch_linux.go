@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,11 +11,14 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/helperclient"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
+	"github.com/myctr/myctr/protocol"
 )
 
 // Attach says where a container's stdio goes. A detached container has
@@ -28,6 +32,7 @@ type Attach struct {
 
 // running is a container's init, started by this process.
 type running struct {
+	id    string
 	net   *network.Handle // nil without a rootless network
 	proc  *os.Process
 	mu    sync.Mutex // guards pidfd against a signal racing wait's close
@@ -35,6 +40,15 @@ type running struct {
 	pty   *os.File
 	log   *logWriter
 	pumps sync.WaitGroup
+
+	// A bridged container: the helper's attachment, the connection that
+	// made it (open until the launch ends), warnings for the user (its DNS)
+	// and where warnings at its end go (nil: nowhere).
+	bridge   *network.Bridge
+	helper   *helperclient.Client
+	warnings []string
+	warn     io.Writer
+	released bool // the helper released it at the container's end
 }
 
 // StartError is a failure to start the container's process, with the exit
@@ -70,7 +84,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
 	defer parent.Close()
-	r := &running{log: lw, pidfd: -1}
+	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr}
 	netns := "0"
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
@@ -123,6 +137,13 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		if r.net != nil {
 			r.net.Stop()
 		}
+		if r.bridge != nil {
+			// Best effort: the helper also reaps a dead namespace's network.
+			_ = network.ReleaseBridge(context.Background(), r.helper, c.ID)
+		}
+		if r.helper != nil {
+			r.helper.Close()
+		}
 		if outR != nil {
 			outR.Close()
 			errR.Close()
@@ -158,14 +179,19 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if err := m.Apply(msg.Pid); err != nil {
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 			}
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
+				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			// The network is up before the container's process starts.
 			if nc, ok := c.networkConfig(); ok {
 				if r.net, err = network.Start(nc, msg.Pid, c.rundir); err != nil {
 					return fail(err, nsexec.ExitSetup)
 				}
+			} else if c.HostConfig.NetworkMode == network.ModeBridge {
+				if err := r.attachBridge(c, spec, msg.Pid); err != nil {
+					return fail(err, nsexec.ExitSetup)
+				}
+				cfg.Network = r.bridge.InterfaceConfig()
 			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
-				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
 				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
 			}
@@ -178,6 +204,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			return fail(msg.Error, msg.Error.Exit)
 		}
 	}
+	if r.helper != nil {
+		r.helper.Close() // and with it the polkit agent, if one was started
+		r.helper = nil
+	}
 	if r.pty != nil {
 		r.pumps.Add(1)
 		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, a.Stdout) }()
@@ -187,6 +217,39 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		go func() { defer r.pumps.Done(); lw.pump("stderr", errR, a.Stderr); errR.Close() }()
 	}
 	return r, nil
+}
+
+// attachBridge connects the init's network namespace to the helper's
+// bridge and publishes the container's ports, then writes /etc/hosts and
+// /etc/resolv.conf with the address it got.
+func (r *running) attachBridge(c *Container, spec *specs.Spec, pid int) error {
+	var err error
+	if r.helper, err = helperclient.Connect(helperclient.Options{Interactive: true}); err != nil {
+		return err
+	}
+	if r.bridge, err = network.AttachBridge(context.Background(), r.helper, c.ID, pid, c.HostConfig.PortBindings); err != nil {
+		return err
+	}
+	r.warnings, err = writeEtcFiles(c, spec, r.bridge)
+	return err
+}
+
+// releaseBridge asks the helper to release a bridged container's network
+// once its init is gone, and reports whether it did. It does not ask for a
+// password (the helper reaps the network of a dead namespace by itself,
+// and a person may have left long ago): a refusal by polkit is expected
+// then and said nowhere, and `rm` tries again; any other failure is a
+// warning.
+func (r *running) releaseBridge(id string) bool {
+	h, err := helperclient.Connect(helperclient.Options{})
+	if err == nil {
+		err = network.ReleaseBridge(context.Background(), h, id)
+		h.Close()
+	}
+	if err != nil && r.warn != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
+		fmt.Fprintf(r.warn, "Warning: %v\n", err)
+	}
+	return err == nil
 }
 
 // signal forwards sig to the container's init while it is ours to wait for.
@@ -224,6 +287,9 @@ func (r *running) wait() int {
 	if r.net != nil {
 		r.net.Stop()
 	}
+	if r.bridge != nil {
+		r.released = r.releaseBridge(r.id)
+	}
 	r.mu.Lock()
 	unix.Close(r.pidfd)
 	r.pidfd = -1
@@ -246,7 +312,19 @@ func (s *Store) markRunning(c *Container, r *running) error {
 			c.State.NetworkPid = r.net.Pid()
 			c.State.Ports = r.net.Ports()
 		}
+		if b := r.bridge; b != nil {
+			c.State.Ports = b.Ports
+			c.State.Bridge = &BridgeState{Bridge: b.Bridge, Address: b.Address.String(), Gateway: b.Gateway.String(), MTU: b.MTU}
+		}
 	})
+}
+
+// forgetBridge drops a bridged container's network from its record once
+// the helper released it at the container's end.
+func (s *Store) forgetBridge(c *Container, r *running) {
+	if r.bridge != nil && r.released {
+		_ = s.Update(c, func(c *Container) { c.State.Bridge = nil })
+	}
 }
 
 func (s *Store) markExited(c *Container, code int, errMsg string) error {
@@ -259,6 +337,8 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0
 		c.State.NetworkPid, c.State.Ports = 0, nil
+		// State.Bridge stays until the helper has released the network
+		// (forgetBridge): `rm` releases what is left.
 		c.State.FinishedAt = time.Now().UTC()
 		c.State.Error = errMsg
 	})

@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/myctr/myctr/frontend/helperclient"
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 )
@@ -56,6 +59,9 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		r.wait()
 		return nsexec.ExitSetup, err
 	}
+	for _, w := range r.warnings {
+		fmt.Fprintf(a.Stderr, "Warning: %s\n", w)
+	}
 	if r.pty != nil {
 		signal.Notify(sigs, unix.SIGWINCH)
 		if a.Stdin != nil {
@@ -84,6 +90,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if restore != nil {
 		restore()
 	}
+	s.forgetBridge(c, r)
 	s.finish(c, code, "", true)
 	return code, nil
 }
@@ -114,13 +121,58 @@ func (s *Store) finish(c *Container, code int, msg string, background bool) {
 
 // monitorReport is what the monitor tells the CLI that started it.
 type monitorReport struct {
-	Error string `json:",omitempty"`
-	Exit  int    `json:",omitempty"`
+	Error    string   `json:",omitempty"`
+	Exit     int      `json:",omitempty"`
+	Warnings []string `json:",omitempty"`
+	// What the CLI needs to say the fix of a bridged network's failure:
+	// the sentinel the error wrapped (helperclient.Kind), the polkit
+	// action refused, and the port that was not published.
+	Kind   string               `json:",omitempty"`
+	Action string               `json:",omitempty"`
+	Port   *network.PortMapping `json:",omitempty"`
 }
 
+// failureReport is the report of a monitor whose container failed to start.
+func failureReport(err error) monitorReport {
+	rep := monitorReport{Error: err.Error(), Exit: exitOf(err)}
+	rep.Kind, rep.Action = helperclient.Kind(err)
+	var pe *network.PortError
+	if errors.As(err, &pe) {
+		rep.Port = &pe.Port
+	}
+	return rep
+}
+
+// err rebuilds the error a monitor reported.
+func (rep monitorReport) err() error {
+	err := helperclient.Rebuild(rep.Error, rep.Kind, rep.Action)
+	if rep.Port != nil {
+		err = &reportedPortError{msg: rep.Error, err: &network.PortError{Port: *rep.Port, Err: errors.Unwrap(err)}}
+	}
+	return &StartError{err, rep.Exit}
+}
+
+// reportedPortError is a network.PortError received as text.
+type reportedPortError struct {
+	msg string
+	err error
+}
+
+func (e *reportedPortError) Error() string { return e.msg }
+func (e *reportedPortError) Unwrap() error { return e.err }
+
 // StartDetached starts c under its own monitor process and returns once the
-// container's process runs (or failed to start).
+// container's process runs (or failed to start). Warnings go to stderr.
+//
+// The monitor has no terminal: for a bridged container, a polkit text agent
+// runs meanwhile on ours (when stdin is one), so that a password the
+// helper's authorization needs can be asked here.
 func (s *Store) StartDetached(c *Container) error {
+	if c.HostConfig.NetworkMode == network.ModeBridge {
+		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
+			defer agent.Stop()
+		}
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("pipe: %w", err)
@@ -147,7 +199,10 @@ func (s *Store) StartDetached(c *Container) error {
 		return &StartError{fmt.Errorf("monitor report: %w", err), nsexec.ExitSetup}
 	}
 	if rep.Error != "" {
-		return &StartError{errors.New(rep.Error), rep.Exit}
+		return rep.err()
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(os.Stderr, "Warning: %s\n", w)
 	}
 	return nil
 }
@@ -199,7 +254,7 @@ func MonitorMain(args []string) int {
 	if err != nil {
 		unlock()
 		s.finish(c, exitOf(err), err.Error(), false)
-		send(monitorReport{Error: err.Error(), Exit: exitOf(err)})
+		send(failureReport(err))
 		return exitOf(err)
 	}
 	err = s.markRunning(c, r)
@@ -210,8 +265,9 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	send(monitorReport{})
+	send(monitorReport{Warnings: r.warnings})
 	code := r.wait()
+	s.forgetBridge(c, r)
 	s.finish(c, code, "", false)
 	return 0
 }
@@ -332,6 +388,24 @@ func (s *Store) Remove(c *Container, force bool) error {
 	return s.remove(c, force, false)
 }
 
+// ReleaseNetwork asks the helper to release what it may still hold for a
+// removed bridged container: the record says so when the container's
+// monitor could not release it at the end (polkit refused without a
+// prompt, the monitor was killed). It is for `rm`, so that the helper keeps
+// nothing of a container that is gone even before its own reaping runs.
+// As a command of the user's, it may ask for a password on the terminal.
+func (s *Store) ReleaseNetwork(c *Container) error {
+	if c.HostConfig.NetworkMode != network.ModeBridge || c.State.Bridge == nil {
+		return nil
+	}
+	h, err := helperclient.Connect(helperclient.Options{Interactive: true})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return network.ReleaseBridge(context.Background(), h, c.ID)
+}
+
 func (s *Store) remove(c *Container, force, background bool) error {
 	// Under the launch lock, no init is being started: kill what runs.
 	unlockLaunch, err := c.lockLaunch()
@@ -388,6 +462,8 @@ func (s *Store) remove(c *Container, force, background bool) error {
 		if cur.Running() {
 			return fmt.Errorf("%w: %s was started again meanwhile", ErrRunning, c.Name)
 		}
+		// As the monitor left it: whether a bridged network is still held.
+		c.State.Bridge = cur.State.Bridge
 	}
 	unlock, err := s.Lock()
 	if err != nil {

@@ -36,7 +36,7 @@ type CreateOptions struct {
 	CapAdd         []string
 	CapDrop        []string
 	NoNewPrivs     bool
-	Network        string                // none, host, pasta or slirp4netns
+	Network        string                // none, host, pasta, slirp4netns or bridge
 	NetworkOptions []string              // after MODE: in --network MODE:OPTIONS
 	Ports          []network.PortMapping // -p, and -P for each EXPOSEd port
 	Tty            bool
@@ -397,47 +397,62 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 }
 
 // writeEtcFiles writes the files bound over /etc/hosts, /etc/hostname and
-// /etc/resolv.conf.
-func writeEtcFiles(c *Container, spec *specs.Spec, network string) error {
+// /etc/resolv.conf, and returns warnings for the user. A bridged container
+// has no address before the helper attaches it: its files are written
+// again then, with bridge.
+func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]string, error) {
+	read := func(name string) string {
+		b, _ := os.ReadFile(name)
+		return string(b)
+	}
+	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), bridge)
+	for name, content := range files {
+		if err := os.WriteFile(c.RunFile("userdata/"+name), []byte(content), 0o644); err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return warnings, nil
+}
+
+// etcFiles makes the contents of the container's /etc/hosts, /etc/hostname
+// and /etc/resolv.conf from the host's hosts and resolv.conf.
+func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv string, bridge *network.Bridge) (map[string]string, []string) {
+	var warnings []string
 	hosts := "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-	if network == "host" {
-		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = string(b)
-			if !strings.HasSuffix(hosts, "\n") {
-				hosts += "\n"
-			}
+	if c.HostConfig.NetworkMode == "host" && hostHosts != "" {
+		hosts = hostHosts
+		if !strings.HasSuffix(hosts, "\n") {
+			hosts += "\n"
 		}
 	}
 	names := spec.Hostname
 	if c.Name != spec.Hostname {
 		names += " " + c.Name
 	}
-	resolv := ""
-	if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
-		resolv = string(b)
-	}
+	resolv := hostResolv
 	if nc, ok := c.networkConfig(); ok {
 		// The mode's own address and DNS forwarder, which reaches the
 		// host's resolvers (a loopback resolver of the host would not be
 		// reachable from the container); search and options lines stay.
 		hosts += nc.ContainerIP() + "\t" + names + "\n"
-		host := resolv
 		resolv = "nameserver " + nc.Nameserver() + "\n"
-		for _, line := range strings.Split(host, "\n") {
+		for _, line := range strings.Split(hostResolv, "\n") {
 			if strings.HasPrefix(line, "search ") || strings.HasPrefix(line, "options ") {
 				resolv += line + "\n"
 			}
 		}
+	} else if bridge != nil {
+		// The bridge's address; the host's nameservers but those the
+		// bridge cannot reach.
+		hosts += bridge.Address.Addr().String() + "\t" + names + "\n"
+		var ok bool
+		if resolv, ok = network.BridgeResolvConf(hostResolv, bridge.Address); !ok {
+			warnings = append(warnings, "the host's /etc/resolv.conf names no nameserver a bridged container can reach (loopback resolvers such as 127.0.0.53 are left out): the container has no DNS")
+		}
 	} else {
 		hosts += "127.0.1.1\t" + names + "\n"
 	}
-	files := map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}
-	for name, content := range files {
-		if err := os.WriteFile(c.RunFile("userdata/"+name), []byte(content), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	return nil
+	return map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}, warnings
 }
 
 // networkConfig is the rootless network of the container, when its mode

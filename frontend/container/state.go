@@ -40,6 +40,17 @@ type State struct {
 	// the ports it published, with the host ports actually chosen.
 	NetworkPid int                   `json:",omitempty"`
 	Ports      []network.PortMapping `json:",omitempty"`
+	// Bridge is a running bridged container's network, as the helper
+	// attached it.
+	Bridge *BridgeState `json:",omitempty"`
+}
+
+// BridgeState is a bridged container's address, gateway and interface MTU.
+type BridgeState struct {
+	Bridge  string // the host bridge
+	Address string // CIDR: "10.88.0.2/16"
+	Gateway string
+	MTU     uint32
 }
 
 // HostConfig is what the run flags asked for, kept for inspect and restart.

@@ -1,7 +1,23 @@
 // Package network attaches a rootless network to a container's network
 // namespace with pasta (package passt) or slirp4netns, publishes ports on
 // the host, and tells the caller which addresses go into the container's
-// /etc/resolv.conf and /etc/hosts.
+// /etc/resolv.conf and /etc/hosts. It also attaches a container to the
+// bridged network of myctr-helper (ModeBridge, below).
+//
+// # Bridged network
+//
+// With --network bridge, AttachBridge passes the init's user and network
+// namespaces (open files of /proc/PID/ns/{user,net}) to the helper's
+// AttachNetwork, which moves one end of a veth pair into the network
+// namespace and answers with its name, the container's address, the
+// gateway and the MTU; the container's init renames it eth0 and configures
+// it (package netif) before anything else runs there. Each -p/-P port is
+// then published by the helper's PublishPort (HostPort 0: a port free on
+// this host now, picked again if the helper has it published). Any failure
+// releases the attachment. The helper releases it again when the container
+// ends (ReleaseBridge), and by itself when the namespace is gone. The
+// container's resolv.conf is the host's without the nameservers the bridge
+// cannot reach (BridgeResolvConf).
 //
 // # Addresses
 //

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/netif"
 	"github.com/myctr/myctr/frontend/rootfs"
 )
 
@@ -70,6 +71,11 @@ func Init() {
 			if err := loopbackUp(); err != nil {
 				conn.Fail("bring up lo", err, ExitSetup)
 			}
+		}
+	}
+	if cfg.Network != nil {
+		if err := netif.Configure(*cfg.Network); err != nil {
+			conn.Fail("configure the bridged network's interface", err, ExitSetup)
 		}
 	}
 	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir}

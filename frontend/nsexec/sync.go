@@ -21,6 +21,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/netif"
 )
 
 // Environment variables that select a stage of this binary; only myctr sets them.
@@ -38,8 +40,8 @@ const (
 )
 
 // Version names this sync protocol; myctr and a myctr-init from another
-// build must not talk to each other.
-const Version = "1"
+// build must not talk to each other. 2: InitConfig.Network.
+const Version = "2"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -103,6 +105,10 @@ type InitConfig struct {
 	Spec    *specs.Spec
 	Overlay Overlay
 	Winsize *unix.Winsize `json:",omitempty"`
+	// Network is the interface a bridged network's helper moved into the
+	// container's network namespace, for the init to configure before
+	// anything else runs there; nil for every other mode.
+	Network *netif.Config `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.

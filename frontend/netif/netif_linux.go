@@ -1,0 +1,161 @@
+package netif
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Configure renames c.Interface to c.Name, sets its MTU, adds c.Address,
+// brings it up and adds a default route through c.Gateway, in that order
+// (a link is renamed only while down; the kernel adds the address's prefix
+// route, which the gateway needs, only once the link is up). Each error
+// names its step.
+//
+// Preconditions: the caller is in the container's network namespace with
+// CAP_NET_ADMIN over it.
+func Configure(c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	s, err := openRoute()
+	if err != nil {
+		return fmt.Errorf("open rtnetlink socket: %w", err)
+	}
+	defer unix.Close(s.fd)
+	ifr, err := unix.NewIfreq(c.Interface)
+	if err != nil {
+		return fmt.Errorf("find interface %s: %w", c.Interface, err)
+	}
+	if err := unix.IoctlIfreq(s.fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return fmt.Errorf("find interface %s: %w", c.Interface, err)
+	}
+	index := int32(ifr.Uint32())
+	if c.Name != c.Interface {
+		if err := s.request(unix.RTM_NEWLINK, 0, ifinfo(index, 0), attr(unix.IFLA_IFNAME, append([]byte(c.Name), 0))); err != nil {
+			return fmt.Errorf("rename %s to %s: %w", c.Interface, c.Name, err)
+		}
+	}
+	if c.MTU != 0 {
+		if err := s.request(unix.RTM_NEWLINK, 0, ifinfo(index, 0), attr(unix.IFLA_MTU, u32(c.MTU))); err != nil {
+			return fmt.Errorf("set the MTU of %s to %d: %w", c.Name, c.MTU, err)
+		}
+	}
+	family := byte(unix.AF_INET)
+	if len(c.Address) == 16 {
+		family = unix.AF_INET6
+	}
+	// struct ifaddrmsg: family, prefix length, flags, scope, index.
+	ifa := []byte{family, byte(c.PrefixLen), 0, unix.RT_SCOPE_UNIVERSE}
+	ifa = binary.NativeEndian.AppendUint32(ifa, uint32(index))
+	if err := s.request(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, ifa,
+		attr(unix.IFA_LOCAL, c.Address), attr(unix.IFA_ADDRESS, c.Address)); err != nil {
+		return fmt.Errorf("add address %s to %s: %w", addrString(c.Address, c.PrefixLen), c.Name, err)
+	}
+	if err := s.request(unix.RTM_NEWLINK, 0, ifinfo(index, unix.IFF_UP)); err != nil {
+		return fmt.Errorf("set %s up: %w", c.Name, err)
+	}
+	if c.Gateway == nil {
+		return nil
+	}
+	// struct rtmsg: family, dst and src length, tos, table, protocol,
+	// scope, type, flags.
+	rtm := []byte{family, 0, 0, 0, unix.RT_TABLE_MAIN, unix.RTPROT_BOOT, unix.RT_SCOPE_UNIVERSE, unix.RTN_UNICAST, 0, 0, 0, 0}
+	if err := s.request(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, rtm,
+		attr(unix.RTA_GATEWAY, c.Gateway), attr(unix.RTA_OIF, u32(uint32(index)))); err != nil {
+		return fmt.Errorf("add the default route via %s on %s: %w", addrString(c.Gateway, -1), c.Name, err)
+	}
+	return nil
+}
+
+// ifinfo is a struct ifinfomsg for the link index that sets the flags in
+// up (IFF_UP or none) and leaves the others.
+func ifinfo(index int32, up uint32) []byte {
+	b := []byte{unix.AF_UNSPEC, 0, 0, 0} // family, pad, type
+	b = binary.NativeEndian.AppendUint32(b, uint32(index))
+	b = binary.NativeEndian.AppendUint32(b, up) // flags
+	return binary.NativeEndian.AppendUint32(b, up)
+}
+
+func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
+
+// attr is one struct rtattr with its payload, padded to 4 bytes.
+func attr(typ uint16, data []byte) []byte {
+	b := binary.NativeEndian.AppendUint16(nil, uint16(unix.SizeofRtAttr+len(data)))
+	b = binary.NativeEndian.AppendUint16(b, typ)
+	b = append(b, data...)
+	for len(b)%4 != 0 {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// route is a NETLINK_ROUTE socket.
+type route struct {
+	fd  int
+	seq uint32
+}
+
+func openRoute() (*route, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &route{fd: fd}, nil
+}
+
+// request sends one message (header, body, attributes) asking for an
+// acknowledgement, and returns the kernel's answer to it.
+func (r *route) request(typ, flags uint16, body []byte, attrs ...[]byte) error {
+	r.seq++
+	msg := make([]byte, unix.NLMSG_HDRLEN, 128)
+	msg = append(msg, body...)
+	for _, a := range attrs {
+		msg = append(msg, a...)
+	}
+	binary.NativeEndian.PutUint32(msg[0:], uint32(len(msg)))
+	binary.NativeEndian.PutUint16(msg[4:], typ)
+	binary.NativeEndian.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags)
+	binary.NativeEndian.PutUint32(msg[8:], r.seq)
+	if err := unix.Sendto(r.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return err
+	}
+	buf := make([]byte, 8192)
+	for {
+		n, _, err := unix.Recvfrom(r.fd, buf, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
+			l := int(binary.NativeEndian.Uint32(b[0:]))
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				return errors.New("malformed rtnetlink reply")
+			}
+			mtype := binary.NativeEndian.Uint16(b[4:])
+			seq := binary.NativeEndian.Uint32(b[8:])
+			if seq == r.seq && mtype == unix.NLMSG_ERROR {
+				if l < unix.NLMSG_HDRLEN+4 {
+					return errors.New("short rtnetlink error message")
+				}
+				if errno := int32(binary.NativeEndian.Uint32(b[unix.NLMSG_HDRLEN:])); errno != 0 {
+					return unix.Errno(-errno)
+				}
+				return nil
+			}
+			next := (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
+			if next > len(b) {
+				break
+			}
+			b = b[next:]
+		}
+	}
+}

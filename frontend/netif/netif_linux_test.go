@@ -1,0 +1,170 @@
+package netif
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/hex"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const envInner = "_NETIF_TEST_INNER"
+
+// TestConfigureInNamespace runs TestConfigureInner in a user and network
+// namespace made for it (unshare --user --map-root-user --net), where the
+// test is root of the user namespace that owns the network namespace, as
+// the container's init is, and may make links: it touches no other
+// namespace. It needs only unprivileged user namespaces, as any user or
+// root, so it runs with the unit tests.
+func TestConfigureInNamespace(t *testing.T) {
+	if os.Getenv(envInner) != "" {
+		t.Skip("already inside the test's namespace")
+	}
+	for _, p := range []string{"unshare", "ip"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s not found: install util-linux and iproute2 (tests/setup/deps.sh does)", p)
+		}
+	}
+	if err := exec.Command("unshare", "--user", "--map-root-user", "--net", "true").Run(); err != nil {
+		t.Skipf("cannot make a user and network namespace here (%v): unprivileged user namespaces are needed", err)
+	}
+	self, _ := os.Executable()
+	args := []string{"--user", "--map-root-user", "--net", self, "-test.run=^TestConfigureInner$", "-test.count=1"}
+	if testing.Verbose() {
+		args = append(args, "-test.v")
+	}
+	cmd := exec.Command("unshare", args...)
+	cmd.Env = append(os.Environ(), envInner+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("inside the namespace:\n%s", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "--- PASS: TestConfigureInner") && testing.Verbose() {
+		t.Fatal("the inner test did not run")
+	}
+}
+
+func TestConfigureInner(t *testing.T) {
+	if os.Getenv(envInner) == "" {
+		t.Skip("runs only inside TestConfigureInNamespace's namespace")
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	// As the helper hands it over: one end of a veth pair, down, with a
+	// name of its own.
+	run("link", "add", "vh1234", "type", "veth", "peer", "name", "vhpeer")
+
+	err := Configure(Config{Interface: "nosuch0", Name: "eth0", Address: []byte{10, 88, 0, 5}, PrefixLen: 16})
+	if err == nil || !strings.Contains(err.Error(), "find interface nosuch0") {
+		t.Errorf("missing interface: %v", err)
+	}
+
+	cfg := Config{Interface: "vh1234", Name: "eth0", Address: []byte{10, 88, 0, 5}, PrefixLen: 16, Gateway: []byte{10, 88, 0, 1}, MTU: 1400}
+	if err := Configure(cfg); err != nil {
+		t.Fatal(err)
+	}
+	ifc, err := net.InterfaceByName("eth0")
+	if err != nil {
+		t.Fatalf("eth0 after Configure: %v", err)
+	}
+	if _, err := net.InterfaceByName("vh1234"); err == nil {
+		t.Error("the old name still exists")
+	}
+	if ifc.MTU != 1400 {
+		t.Errorf("MTU %d, want 1400", ifc.MTU)
+	}
+	if ifc.Flags&net.FlagUp == 0 {
+		t.Errorf("flags %v: not up", ifc.Flags)
+	}
+	addrs, _ := ifc.Addrs()
+	if len(addrs) != 1 || addrs[0].String() != "10.88.0.5/16" {
+		t.Errorf("addresses %v, want 10.88.0.5/16", addrs)
+	}
+	if gw, dev := defaultRoute(t); gw != "10.88.0.1" || dev != "eth0" {
+		t.Errorf("default route via %q dev %q, want via 10.88.0.1 dev eth0", gw, dev)
+	}
+	// Configure is not idempotent: a second run fails on its first step,
+	// and says which.
+	if err := Configure(cfg); err == nil || !strings.Contains(err.Error(), "find interface vh1234") {
+		t.Errorf("second run: %v", err)
+	}
+
+	// Without a rename, an MTU or a gateway.
+	run("link", "add", "eth1", "type", "veth", "peer", "name", "eth1peer")
+	if err := Configure(Config{Interface: "eth1", Name: "eth1", Address: []byte{192, 0, 2, 9}, PrefixLen: 24}); err != nil {
+		t.Fatal(err)
+	}
+	if ifc, err := net.InterfaceByName("eth1"); err != nil || ifc.MTU != 1500 || ifc.Flags&net.FlagUp == 0 {
+		t.Errorf("eth1: %+v, %v", ifc, err)
+	}
+}
+
+// defaultRoute reads the IPv4 default route from /proc/net/route (of this
+// network namespace).
+func defaultRoute(t *testing.T) (gw, dev string) {
+	f, err := os.Open("/proc/net/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fl := strings.Fields(sc.Text())
+		if len(fl) < 8 || fl[1] != "00000000" || fl[7] != "00000000" {
+			continue
+		}
+		b, err := hex.DecodeString(fl[2])
+		if err != nil || len(b) != 4 {
+			t.Fatalf("gateway field %q", fl[2])
+		}
+		var a [4]byte
+		binary.NativeEndian.PutUint32(a[:], binary.BigEndian.Uint32(b))
+		return netip.AddrFrom4(a).String(), fl[0]
+	}
+	return "", ""
+}
+
+func TestValidate(t *testing.T) {
+	v6 := func(last byte) []byte { return []byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last} }
+	ok := Config{Interface: "vh1", Name: "eth0", Address: []byte{10, 88, 0, 2}, PrefixLen: 16, Gateway: []byte{10, 88, 0, 1}, MTU: 1500}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"valid", func(*Config) {}, ""},
+		{"no gateway, no MTU", func(c *Config) { c.Gateway, c.MTU = nil, 0 }, ""},
+		{"ipv6", func(c *Config) { c.Address, c.PrefixLen, c.Gateway = v6(2), 64, v6(1) }, ""},
+		{"long name", func(c *Config) { c.Name = "0123456789abcdef" }, "interface name"},
+		{"no interface", func(c *Config) { c.Interface = "" }, "interface name"},
+		{"no address", func(c *Config) { c.Address = nil }, "address of 0 bytes"},
+		{"prefix too long", func(c *Config) { c.PrefixLen = 33 }, "prefix length"},
+		{"mixed families", func(c *Config) { c.Gateway = v6(1) }, "families"},
+		{"tiny MTU", func(c *Config) { c.MTU = 10 }, "MTU"},
+	} {
+		c := ok
+		tc.mutate(&c)
+		err := c.Validate()
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestAddrString(t *testing.T) {
+	if s := addrString([]byte{10, 88, 0, 2}, 16); s != "10.88.0.2/16" {
+		t.Errorf("v4: %s", s)
+	}
+	if s := addrString([]byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34}, -1); s != "fd00:0:0:0:0:0:0:1234" {
+		t.Errorf("v6: %s", s)
+	}
+}
