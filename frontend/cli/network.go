@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os/exec"
 	"strconv"
 	"strings"
 
@@ -11,11 +10,9 @@ import (
 )
 
 // networkMode splits --network MODE[:OPTIONS]; without the flag it takes
-// the default: myctr.conf's network key, else slirp4netns, else pasta.
-// bridge is myctr-helper's bridged network (reached over the system bus).
-// slirp4netns comes first because the pasta of Debian 12 (passt
-// 2023-03-09) loses incoming TCP from non-loopback clients on current
-// kernels (see frontend/network's package documentation).
+// the default: myctr.conf's network key, else network.DefaultMode (pasta
+// where a pasta without the known incoming-TCP bug is installed, else
+// slirp4netns).
 func networkMode(flag string) (string, []string, error) {
 	if flag == "" {
 		c, err := config.Load(config.Path())
@@ -25,13 +22,8 @@ func networkMode(flag string) (string, []string, error) {
 		flag = c.Network
 	}
 	if flag == "" {
-		for _, m := range []string{network.ModeSlirp4netns, network.ModePasta} {
-			if _, err := exec.LookPath(m); err == nil {
-				return m, nil, nil
-			}
-		}
-		return "", nil, hint(fmt.Errorf("no rootless network: neither slirp4netns nor pasta is installed"),
-			"install one (apt-get install slirp4netns, or apt-get install passt), or run with --network none")
+		m, err := network.DefaultMode()
+		return m, nil, err
 	}
 	mode, opts, _ := strings.Cut(flag, ":")
 	switch mode {

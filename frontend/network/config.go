@@ -50,17 +50,62 @@ var (
 	pastaOptions = "--map-gw, --no-map-gw, -4/--ipv4-only, --mtu=N (-m N), --outbound-if4=IFNAME, --outbound-if6=IFNAME"
 )
 
-// DefaultMode returns "pasta" when pasta is installed, else "slirp4netns";
-// when neither is, an error wrapping ErrNoNetworkTool.
+// DefaultMode picks the rootless mode when neither --network nor
+// myctr.conf names one: pasta where it is installed, slirp4netns otherwise.
+// A pasta that reports no release date, or one no later than 2023-03-09
+// (Debian 12's build prints "unknown version"), is passed over for
+// slirp4netns when that is installed: those builds lose incoming TCP from
+// non-loopback clients on current kernels (see the package documentation).
+// Neither installed: an error wrapping ErrNoNetworkTool.
 func DefaultMode() (string, error) {
-	if _, err := exec.LookPath("pasta"); err == nil {
+	pasta, pastaErr := exec.LookPath(ModePasta)
+	_, slirpErr := exec.LookPath(ModeSlirp4netns)
+	switch {
+	case pastaErr == nil && (slirpErr != nil || pastaTrusted(pasta)):
 		return ModePasta, nil
-	}
-	if _, err := exec.LookPath("slirp4netns"); err == nil {
+	case slirpErr == nil:
 		return ModeSlirp4netns, nil
 	}
 	return "", &Error{Err: ErrNoNetworkTool, Msg: "neither pasta nor slirp4netns is in PATH",
-		Hint: "install the passt package (pasta) or the slirp4netns package: apt-get install passt, or use --network none"}
+		Hint: "install pasta or slirp4netns (apt-get install passt, or apt-get install slirp4netns), or use --network none"}
+}
+
+// pastaFixedAfter is the last pasta release date known to lose incoming
+// TCP connections from non-loopback clients.
+const pastaFixedAfter = "20230309"
+
+// pastaTrusted runs `pasta --version` and reports whether it names a
+// release after pastaFixedAfter.
+func pastaTrusted(path string) bool {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return false
+	}
+	return pastaVersionTrusted(string(out))
+}
+
+// pastaVersionTrusted reads the release date from pasta's --version output:
+// upstream releases print "pasta 2024_06_24.1ee2eca", distribution
+// snapshots "pasta 0.0~git20240624.1ee2eca-1".
+func pastaVersionTrusted(out string) bool {
+	first, _, _ := strings.Cut(out, "\n")
+	fields := strings.Fields(first)
+	if len(fields) < 2 || fields[0] != ModePasta {
+		return false
+	}
+	v := fields[1]
+	if i := strings.Index(v, "git"); i >= 0 {
+		v = v[i+3:]
+	}
+	v = strings.ReplaceAll(v, "_", "")
+	if len(v) < 8 {
+		return false
+	}
+	date := v[:8]
+	if _, err := strconv.Atoi(date); err != nil {
+		return false
+	}
+	return date > pastaFixedAfter
 }
 
 // Validate checks the mode, options, MTU and ports without starting anything.
