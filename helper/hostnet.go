@@ -1,0 +1,26 @@
+package helper
+
+import (
+	"net/netip"
+
+	"github.com/myctr/myctr/helper/hostnet"
+)
+
+// HostNet is the host side of the network, as package hostnet does it
+// (*hostnet.Host); unit tests give a fake. Every call acts in the one
+// network namespace the helper was configured with.
+type HostNet interface {
+	Close() error
+	EnsureBridge(c hostnet.BridgeConfig) error
+	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) error
+	DeleteLink(name string) error
+	LinkExists(name string) (bool, error)
+	Links(prefix string) ([]string, error)
+	SetPorts(owner string, ports []hostnet.Port) error
+	PortOwners() ([]string, error)
+	PortFree(proto string, ip netip.Addr, port uint16) (bool, error)
+	UnprivilegedPortStart() (int, error)
+	SubscribeLinkDeletions(done <-chan struct{}) (<-chan string, error)
+}
+
+var _ HostNet = (*hostnet.Host)(nil)

@@ -1,0 +1,34 @@
+package helper
+
+import (
+	"fmt"
+
+	"github.com/landlock-lsm/go-landlock/landlock"
+	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
+)
+
+// RestrictFS confines the whole process, for the rest of its life, to the
+// files the helper still needs once it has started: the ledger (stateDir,
+// read-write) and /proc/sys/net (read-write: forwarding sysctls, the
+// unprivileged port start). Everything else it needs is open already (the
+// network namespace, the bus connection) or is no file (netlink, nftables,
+// namespace ioctls). On a kernel without Landlock it restricts what the
+// kernel supports, possibly nothing; the returned text says which.
+func RestrictFS(stateDir string) (string, error) {
+	abi, err := llsys.LandlockGetABIVersion()
+	if err != nil || abi < 1 {
+		return "Landlock is not available: the filesystem is not restricted", nil
+	}
+	// V5 covers every filesystem right up to device ioctls. Later ABIs
+	// add the right to connect to unix sockets by path, which the helper
+	// no longer needs (it is connected), but best effort keeps to what
+	// the kernel knows either way.
+	err = landlock.V5.BestEffort().RestrictPaths(
+		landlock.RWDirs(stateDir),
+		landlock.RWDirs("/proc/sys/net"),
+	)
+	if err != nil {
+		return "", fmt.Errorf("landlock: %w", err)
+	}
+	return fmt.Sprintf("Landlock (kernel ABI %d): read-write %s and /proc/sys/net, nothing else", abi, stateDir), nil
+}

@@ -1,0 +1,59 @@
+package helper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/myctr/myctr/helper/hostnet"
+)
+
+// Run is the helper's main: it reads the configuration at configPath,
+// opens the network namespace it works in, reads the ledger, connects to
+// the bus that started it, restricts its filesystem access, and serves
+// until it is idle or ctx ends. Another helper owning the name is no
+// error: the caller reaches that one.
+func Run(ctx context.Context, configPath string, stderr io.Writer) error {
+	cfg, err := LoadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	h, err := hostnet.Open(cfg.NetNS)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state directory: %w", err)
+	}
+	s, err := NewServer(Options{Config: cfg, Connect: connectBus, Net: h, Log: stderr})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	what, err := RestrictFS(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	s.log.Print(what)
+	if err := s.Serve(ctx); err != nil && !errors.Is(err, ErrNameTaken) {
+		return err
+	}
+	return nil
+}
+
+// connectBus connects to the bus that activated the helper
+// (DBUS_STARTER_ADDRESS, when it says it is the system bus), else to the
+// system bus (DBUS_SYSTEM_BUS_ADDRESS or the standard socket).
+func connectBus(opts ...dbus.ConnOption) (*dbus.Conn, error) {
+	if os.Getenv("DBUS_STARTER_BUS_TYPE") == "system" {
+		if addr := os.Getenv("DBUS_STARTER_ADDRESS"); addr != "" {
+			return dbus.Connect(addr, opts...)
+		}
+	}
+	return dbus.ConnectSystemBus(opts...)
+}
