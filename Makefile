@@ -22,7 +22,7 @@ DBUS_DIR ?= /usr/share/dbus-1
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build test test-unit test-integration bench demo lint install clean
+.PHONY: all build test test-unit test-integration test-helper bench demo lint install clean
 
 all: build
 
@@ -50,27 +50,38 @@ test:
 # test-unit: go test ./... (integration tests carry the "integration" build
 # tag and are not part of it; tests named TestReal* need a non-root user and
 # real namespaces, and test-integration runs them as that user instead;
-# TestIsolatedInner is only their re-executed half).
-# tag and are not part of it). Needs no root.
+# tests named Test*Inner are only the re-executed halves of others).
+# Needs no root.
 test-unit:
 	@mkdir -p $(RESULTS)
 	@if ! command -v jq >/dev/null; then \
 		echo "jq is not installed: plain go test, no summary (tests/setup/deps.sh installs jq)"; \
-		exec $(GO) test -skip '^TestReal|^TestIsolatedInner$$' ./...; \
+		exec $(GO) test -skip '^TestReal|Inner$$' ./...; \
 	fi; \
 	st=0; \
-	$(GO) test -json -skip '^TestReal|^TestIsolatedInner$$' ./... 2>&1 | tee $(RESULTS)/unit.json \
+	$(GO) test -json -skip '^TestReal|Inner$$' ./... 2>&1 | tee $(RESULTS)/unit.json \
 		| jq --unbuffered -R -j 'fromjson? // {Action: "output", Output: (. + "\n")} | select(.Action == "output" or .Action == "build-output") | .Output' \
 		|| st=1; \
 	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/unit.json || st=1; fi; \
 	exit $$st
 
 # test-integration: the real binaries as a real non-root user (myctr-test
-# when run as root, which also installs packages and creates the users).
+# when run as root, which also installs packages and creates the users),
+# then, as root, the helper tier (see test-helper).
 test-integration: build
 	@st=0; \
 	tests/setup/run-integration.sh $(RESULTS)/integration.json || st=1; \
 	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/integration.json || st=1; fi; \
+	exit $$st
+
+# test-helper: only the helper tier (tests/helper, build tag "helper"), as
+# root: a real system bus, polkitd and the helper activated through it, in
+# throwaway network namespaces (tests/setup/helper-env.sh); make test runs
+# it too, as the last phase of test-integration. HELPER_RUN=REGEX picks tests.
+test-helper: build
+	@st=0; \
+	INTEGRATION_PHASES=helper tests/setup/run-integration.sh $(RESULTS)/helper.json || st=1; \
+	tests/setup/summarize.sh $(RESULTS)/helper.json || st=1; \
 	exit $$st
 
 bench:
@@ -84,11 +95,13 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./tests/...
+	$(GO) vet -tags helper ./tests/helper
 
 # install: PREFIX=/usr for a distribution package. The helper goes to
 # libexec (only D-Bus activation starts it); .service files in systemd/ go to
 # the D-Bus activation directory or the systemd unit directory depending on
-# what they are, .conf files that are D-Bus bus policies to dbus-1/system.d.
+# what they are, with @LIBEXECDIR@ replaced by the helper's directory's
+# parent; .conf files that are D-Bus bus policies go to dbus-1/system.d.
 install: build
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
 	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
@@ -100,10 +113,14 @@ install: build
 	for f in systemd/*.service; do \
 		[ -e "$$f" ] || continue; \
 		if grep -q '^\[D-BUS Service\]' "$$f"; then \
-			install -D -m 0644 "$$f" "$(DESTDIR)$(DBUS_DIR)/system-services/$$(basename "$$f")"; \
+			dest="$(DESTDIR)$(DBUS_DIR)/system-services/$$(basename "$$f")"; \
 		else \
-			install -D -m 0644 "$$f" "$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename "$$f")"; \
+			dest="$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename "$$f")"; \
 		fi; \
+		mkdir -p "$$(dirname "$$dest")"; \
+		sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' "$$f" >"$$dest.tmp"; \
+		chmod 0644 "$$dest.tmp"; \
+		mv "$$dest.tmp" "$$dest"; \
 	done
 	for f in systemd/*.conf; do \
 		[ -e "$$f" ] || continue; \

@@ -12,7 +12,7 @@ import (
 
 func TestValidateNames(t *testing.T) {
 	for _, tc := range []struct {
-		s       string
+		s        string
 		ctr, ifn bool
 	}{
 		{"a", true, true},

@@ -23,7 +23,10 @@ func networkMode(flag string) (string, []string, error) {
 	}
 	if flag == "" {
 		m, err := network.DefaultMode()
-		return m, nil, err
+		if err != nil {
+			return "", nil, explain(err)
+		}
+		return m, nil, nil
 	}
 	mode, opts, _ := strings.Cut(flag, ":")
 	switch mode {

@@ -4,7 +4,9 @@
 # one run: slirp4netns (podman --network slirp4netns:port_handler=slirp4netns,
 # mtu=65520) and pasta (podman 4.3 has no pasta mode: pasta run by hand with
 # the options myctr uses). Prints Gbps and ratios (target: >= 1.0).
-# Runs as the (non-root) benchmark user; called by tests/bench/run.sh.
+# Runs as the (non-root) benchmark user; called by tests/bench/run.sh, which
+# passes bridge.sh's figures (the helper's bridge) in MYCTR_BENCH_BRIDGE to
+# be printed after these.
 # The iperf3 server in the container is the host's own binary, bound in
 # read-only (busybox has none).
 set -euo pipefail
@@ -90,3 +92,10 @@ echo "iperf3, median of ${NET_BENCH_REPEAT:-3} runs of $secs s per direction, MT
 printf '%s\n' "${results[@]}"
 echo
 printf '%s\n' "${ratios[@]}"
+
+# The bridged network, measured as root by bridge.sh (run.sh runs it
+# before this stage): its own block, beside these.
+if [[ -n ${MYCTR_BENCH_BRIDGE:-} && -s $MYCTR_BENCH_BRIDGE ]]; then
+	echo
+	cat "$MYCTR_BENCH_BRIDGE"
+fi

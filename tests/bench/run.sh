@@ -50,8 +50,21 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 	tmp_json=$(mktemp /tmp/myctr-bench-json.XXXXXX)
 	chmod 0666 "$tmp_json"
 	st=0
+	# The bridged network (bridge.sh, as root: it needs the helper's test
+	# namespaces) first; network.sh prints its block beside the
+	# slirp4netns/pasta figures.
+	bridge_out=$(mktemp /tmp/myctr-bench-bridge-out.XXXXXX)
+	chmod 0644 "$bridge_out"
+	if [[ -z ${BENCH_NO_NETWORK:-} && -z ${BENCH_NO_BRIDGE:-} && " ${BENCH_ONLY:-myctr} " == *" myctr "* ]]; then
+		echo "== bridge.sh: iperf3 through the helper's bridge" >&2
+		if ! MYCTR_BIN=$base/bin/myctr MYCTR_HELPER_BIN=$repo/bin/myctr-helper "$here/bridge.sh" >"$bridge_out"; then
+			echo "bridge       not measured: tests/bench/bridge.sh failed (its error is above)" >"$bridge_out"
+			st=1
+		fi
+	fi
 	echo "### $test_user: the user's full subordinate range (newuidmap/newgidmap)"
 	MYCTR_BENCH_STAGE=user MYCTR_BENCH_JSON=$tmp_json MYCTR_BIN=$base/bin/myctr \
+		MYCTR_BENCH_BRIDGE=$bridge_out \
 		MYCTR_BENCH_RUNS=${BENCH_RUNS:-30} MYCTR_BENCH_WARMUP=${BENCH_WARMUP:-3} \
 		MYCTR_BENCH_ONLY=${BENCH_ONLY:-} \
 		"$setup/as-user.sh" "$test_user" "$base/tests/bench/run.sh" || st=$?
@@ -65,11 +78,16 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 			MYCTR_BENCH_ONLY="myctr crun" \
 			"$setup/as-user.sh" myctr-nosub "$base/tests/bench/run.sh" || st=$?
 	fi
+	# network.sh (which prints the bridge block) runs only beside podman.
+	if [[ -s $bridge_out && " ${BENCH_ONLY:-podman} " != *" podman "* ]]; then
+		echo
+		cat "$bridge_out"
+	fi
 	if [[ -s $tmp_json ]]; then
 		cp "$tmp_json" "$json_out"
 		echo "hyperfine JSON: $json_out"
 	fi
-	rm -f "$tmp_json"
+	rm -f "$tmp_json" "$bridge_out"
 	exit "$st"
 fi
 
@@ -203,7 +221,9 @@ jq -r --arg wrapped "$wrapped" '
 	  (if ($m.myctr | not) then "  (myctr not measured: BENCH_ONLY)" else empty end)
 ' "$json"
 
-# Network throughput, beside podman (and pasta run by hand), in the same run.
+# Network throughput, beside podman (and pasta run by hand), in the same run;
+# with the bridged network's figures (bridge.sh, run as root before this
+# stage) at the end of its table.
 if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
 	step "iperf3 through published ports"
 	"$here/network.sh" "$work/myctr-root" "$runroot"

@@ -16,6 +16,11 @@ packages=(
 	gcc libc6-dev  # cgo (the frontend's C constructor)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
+	# The helper tier (tests/setup/helper-env.sh): a system bus (dbus-daemon,
+	# its setuid launch helper, dbus-send), polkitd (and pkcheck), busctl
+	# (systemd: the package only; no systemd runs), nft, and iperf3 for the
+	# bridge benchmark.
+	dbus dbus-bin polkitd systemd nftables
 )
 # shellcheck disable=SC2206
 packages+=(${MYCTR_EXTRA_DEPS:-})

@@ -5,8 +5,17 @@
 # after bin/ is built. As root: runs deps.sh and user.sh first and runs the
 # tests as myctr-test. Otherwise: runs them as the current user.
 #
+# Then, as root, the helper tier (tests/helper, build tag "helper"): between
+# `helper-env.sh up` and `helper-env.sh down`, the test binary runs as root
+# (it only looks: links, rules and ledger in the test namespace) and drives
+# myctr and a raw D-Bus client as the test users; its events are appended to
+# the same RESULTS.json. Not as root, its tests skip and say why.
+#
 # Environment: TEST_USER (myctr-test), INTEGRATION_TIMEOUT (60m),
-# INTEGRATION_RUN (a -test.run pattern), MYCTR_* (passed through).
+# INTEGRATION_RUN (a -test.run pattern), MYCTR_* (passed through),
+# INTEGRATION_PHASES (which phases: "rootless helper", the default; `make
+# test-helper` runs "helper"), HELPER_TIMEOUT (20m), HELPER_RUN (a -test.run
+# pattern for the helper tier).
 set -euo pipefail
 
 results=${1:?usage: $0 RESULTS.json}
@@ -15,6 +24,9 @@ repo=$(cd "$here/../.." && pwd)
 pkg=github.com/myctr/myctr/tests/integration
 test_user=${TEST_USER:-myctr-test}
 timeout=${INTEGRATION_TIMEOUT:-60m}
+
+phases=" ${INTEGRATION_PHASES:-rootless helper} "
+want_phase() { [[ $phases == *" $1 "* ]]; }
 
 mkdir -p "$(dirname "$results")"
 results=$(cd "$(dirname "$results")" && pwd)/$(basename "$results")
@@ -39,10 +51,31 @@ if ! compgen -G "tests/integration/*_test.go" >/dev/null; then
 	exit 0
 fi
 
-# Static (no cgo): the tests bind this binary into containers as a server.
-CGO_ENABLED=0 go test -c -tags integration -o bin/integration.test ./tests/integration
-go test -c -o bin/network.test ./frontend/network
+# Static (no cgo): the tests bind these binaries into containers as servers.
+if want_phase rootless; then
+	CGO_ENABLED=0 go test -c -tags integration -o bin/integration.test ./tests/integration
+	go test -c -o bin/network.test ./frontend/network
+fi
+helper_built=
+if want_phase helper; then
+	# A failed build is reported in the results (below), not fatal here:
+	# the other phases still run.
+	if CGO_ENABLED=0 go test -c -tags helper -o bin/helper.test ./tests/helper; then
+		helper_built=1
+	fi
+fi
 chmod 0755 bin bin/*
+
+# Whatever the script set up, undone on exit, last first.
+on_exit=()
+# shellcheck disable=SC2317 # called by the trap
+run_on_exit() {
+	local i
+	for ((i = ${#on_exit[@]} - 1; i >= 0; i--)); do
+		eval "${on_exit[$i]}" || true
+	done
+}
+trap run_on_exit EXIT
 
 run_as=()
 workdir=$repo
@@ -55,7 +88,7 @@ if [[ $(id -u) -eq 0 ]]; then
 	if ! "$here/as-user.sh" "$test_user" sh -c 'test -x "$1/bin/myctr" && test -r "$1/bin/integration.test" && test -x "$1/tests/integration"' sh "$repo"; then
 		workdir=$(mktemp -d /tmp/myctr-integration.XXXXXX)
 		chmod 0755 "$workdir"
-		trap 'rm -rf "$workdir"' EXIT
+		on_exit+=('rm -rf "$workdir"')
 		cp -a bin tests "$workdir/"
 		chmod -R a+rX "$workdir"
 		echo "run-integration.sh: $repo is not reachable by $test_user; running from $workdir" >&2
@@ -99,7 +132,9 @@ run_tests() {
 }
 
 rc=0
-if [[ $(id -u) -eq 0 ]]; then
+if ! want_phase rootless; then
+	:
+elif [[ $(id -u) -eq 0 ]]; then
 	# Everything as the user with a subordinate range; then, as the user
 	# without one, the test of the single-mapping fallback.
 	run_tests "${run_as[@]}" -- -test.skip='^TestNoSubordinateRange$' || rc=1
@@ -114,5 +149,45 @@ if [[ $(id -u) -eq 0 ]]; then
 	fi
 else
 	run_tests -- || rc=1
+fi
+
+# fail_event NAME TEXT: one failed pseudo-test of the helper tier in the
+# results, for a failure before its test binary could run.
+fail_event() {
+	jq -n -c --arg t "$1" --arg out "$2" --arg pkg github.com/myctr/myctr/tests/helper '
+		{Action: "run", Package: $pkg, Test: $t},
+		{Action: "output", Package: $pkg, Test: $t, Output: ($out + "\n")},
+		{Action: "fail", Package: $pkg, Test: $t}' >>"$results"
+	echo "run-integration.sh: $1: $2" >&2
+}
+
+# The helper tier: a real bus, polkitd and the helper activated through
+# it, in throwaway network namespaces; as root only (not as root the test
+# binary runs and every test skips with the reason).
+# INTEGRATION_RUN alone selects rootless tests: the helper tier runs then
+# only when HELPER_RUN is set too.
+if want_phase helper && [[ -z ${INTEGRATION_RUN:-} || -n ${HELPER_RUN:-} ]]; then
+	# After args: the last -test.run and -test.timeout win.
+	helper_args=(-test.timeout="${HELPER_TIMEOUT:-20m}" -test.run="${HELPER_RUN:-.}")
+	if [[ -z $helper_built ]]; then
+		fail_event TestHelperTierBuild "go test -c -tags helper ./tests/helper failed (see the output above)"
+		rc=1
+	elif [[ $(id -u) -ne 0 ]]; then
+		(cd "$workdir/tests/helper" && TEST_BIN=$workdir/bin/helper.test TEST_PKG=github.com/myctr/myctr/tests/helper \
+			run_tests -- "${helper_args[@]}") || rc=1
+	else
+		# shellcheck disable=SC2016 # expanded when it runs
+		on_exit+=('"$here/helper-env.sh" down')
+		if ! env_out=$(MYCTR_HELPER_BIN=$repo/bin/myctr-helper "$here/helper-env.sh" up 2>&1); then
+			fail_event TestHelperEnvUp "tests/setup/helper-env.sh up failed: $env_out"
+			rc=1
+		else
+			printf '%s\n' "$env_out" >&2
+			# As root: the tests look into the namespaces and start every
+			# client and myctr as the test users themselves.
+			(cd "$workdir/tests/helper" && TEST_BIN=$workdir/bin/helper.test TEST_PKG=github.com/myctr/myctr/tests/helper \
+				run_tests -- "${helper_args[@]}") || rc=1
+		fi
+	fi
 fi
 exit $rc
