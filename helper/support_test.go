@@ -1,7 +1,6 @@
 package helper
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -21,62 +20,8 @@ import (
 
 	"github.com/myctr/myctr/helper/hostnet"
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/tests/testbus"
 )
-
-// startBus starts a private dbus-daemon (never the system bus) that lets
-// anyone own and call anything, and returns its address. It is stopped
-// when the test ends.
-func startBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed (Debian package dbus; tests/setup/deps.sh installs it): the server tests need a private bus")
-	}
-	// A short directory: a unix socket path has at most 107 bytes.
-	dir, err := os.MkdirTemp("", "mh-bus-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	conf := filepath.Join(dir, "bus.conf")
-	err = os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "sock")+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-    <allow user="*"/>
-  </policy>
-</busconfig>
-`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v\n%s", err, stderr.String())
-	}
-	return strings.TrimSpace(line)
-}
 
 func connect(t *testing.T, addr string) *dbus.Conn {
 	t.Helper()
@@ -301,7 +246,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	h := &harness{t: t, addr: startBus(t), cfg: cfg, net: newFakeNet(), auth: &fakeAuth{deny: map[string]bool{}}}
+	h := &harness{t: t, addr: testbus.Start(t), cfg: cfg, net: newFakeNet(), auth: &fakeAuth{deny: map[string]bool{}}}
 	h.client = connect(t, h.addr)
 	return h
 }

@@ -1,62 +1,18 @@
 package polkit
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// startBus starts a private dbus-daemon (never the system bus) and returns
-// its address; it is stopped when the test ends.
-func startBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon is not installed (Debian package dbus; tests/setup/deps.sh installs it): the client is tested over a private bus")
-	}
-	dir, err := os.MkdirTemp("", "mh-pk-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	conf := filepath.Join(dir, "bus.conf")
-	os.WriteFile(conf, []byte(`<busconfig>
-  <type>session</type>
-  <listen>unix:path=`+filepath.Join(dir, "sock")+`</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o644)
-	cmd := exec.Command(daemon, "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
-	out, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon: %v\n%s", err, stderr.String())
-	}
-	return strings.TrimSpace(line)
-}
+	"github.com/myctr/myctr/tests/testbus"
+)
 
 // fakeAuthority is org.freedesktop.PolicyKit1.Authority: it records each
 // check and answers with answer.
@@ -84,7 +40,7 @@ func (f *fakeAuthority) CheckAuthorization(s subject, action string, details map
 func (f *fakeAuthority) CancelCheckAuthorization(string) *dbus.Error { return nil }
 
 func TestCheckBusName(t *testing.T) {
-	addr := startBus(t)
+	addr := testbus.Start(t)
 	conn := func() *dbus.Conn {
 		c, err := dbus.Connect(addr)
 		if err != nil {

@@ -140,7 +140,7 @@ func ParseHostIP(s string) (netip.Addr, error) {
 // in a file or interface name (those are hashed); the rule keeps logs,
 // polkit details and ledger records plain.
 func ValidateContainer(s string) error {
-	if !validName(s, 64) {
+	if !ValidName(s, 64) {
 		return Errorf(ErrInvalidArgs, "container name %q: want 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit", s)
 	}
 	return nil
@@ -149,13 +149,16 @@ func ValidateContainer(s string) error {
 // ValidateInterfaceName checks a bridge name: 1 to 15 characters (IFNAMSIZ
 // less the NUL) of [A-Za-z0-9_.-], starting with a letter or digit.
 func ValidateInterfaceName(s string) error {
-	if !validName(s, 15) {
+	if !ValidName(s, 15) {
 		return Errorf(ErrInvalidArgs, "interface name %q: want 1 to 15 of [A-Za-z0-9_.-], starting with a letter or digit", s)
 	}
 	return nil
 }
 
-func validName(s string, max int) bool {
+// ValidName reports whether s is 1 to max bytes of [A-Za-z0-9_.-],
+// starting with a letter or digit: the one rule for every name the helper
+// takes (container names, interface names, rule tags).
+func ValidName(s string, max int) bool {
 	if len(s) == 0 || len(s) > max {
 		return false
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/protocol"
 )
 
 // Host is the network namespace the helper makes its objects in.
@@ -223,25 +225,7 @@ func sockType(proto string) (int, error) {
 // digit. Such a name is safe in a /proc/sys path and in a netlink
 // attribute.
 func validName(s string) bool {
-	return validTag(s, 15)
-}
-
-// validTag reports whether s is 1 to max bytes of [A-Za-z0-9_.-] starting
-// with a letter or digit.
-func validTag(s string, max int) bool {
-	if len(s) == 0 || len(s) > max {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
+	return protocol.ValidName(s, 15)
 }
 
 func checkName(what, s string) error {

@@ -18,6 +18,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/protocol"
 )
 
 // Every test that touches the kernel makes its own network namespaces,
@@ -757,7 +759,7 @@ func TestValidation(t *testing.T) {
 	if got := ruleComment([]byte{7, 1, 'z', 0, 3, 'a', 'b', 0}); got != "ab" {
 		t.Errorf("comment after another field: %q", got)
 	}
-	if !validTag(strings.Repeat("f", 64), 64) || validTag(strings.Repeat("f", 65), 64) {
+	if !protocol.ValidName(strings.Repeat("f", 64), 64) || protocol.ValidName(strings.Repeat("f", 65), 64) {
 		t.Error("owner length limit is not 64")
 	}
 	for _, tc := range []struct {

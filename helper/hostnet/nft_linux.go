@@ -13,6 +13,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/protocol"
 )
 
 // The table "ip myctr": DNAT of published ports in prerouting (traffic
@@ -68,7 +70,7 @@ func (p Port) check() error {
 func (h *Host) SetPorts(owner string, ports []Port) error {
 	// Why this is safe: the owner only ever lands in a rule's comment, and
 	// its alphabet keeps that comment parseable.
-	if !validTag(owner, 64) {
+	if !protocol.ValidName(owner, 64) {
 		return fmt.Errorf("%w: owner %q", ErrInvalid, owner)
 	}
 	seen := map[Port]bool{}

@@ -4,7 +4,7 @@
 # namespace: tests/setup/helper-env.sh) against the floor the kernel gives:
 # a raw veth pair this script makes between the same test namespace and a
 # fresh one, with the bridge's MTU. Host side -> container and back, median
-# of NET_BENCH_REPEAT (3) runs of NET_BENCH_SECONDS (5) s each; prints Gbps
+# of NET_BENCH_REPEAT (5) runs of NET_BENCH_SECONDS (5) s each; prints Gbps
 # and the ratio myctr/raw (target: >= 0.9).
 #
 # As root (the namespaces and the iperf3 client need it; the container runs
@@ -26,7 +26,7 @@ setup=$repo/tests/setup
 test_user=${TEST_USER:-myctr-test}
 myctr=${MYCTR_BIN:-$repo/bin/myctr}
 secs=${NET_BENCH_SECONDS:-5}
-repeat=${NET_BENCH_REPEAT:-3}
+repeat=${NET_BENCH_REPEAT:-5}
 netns='myctr-helper-test' # helper-env.sh's
 raw_ns='myctr-bench-raw'
 raw_host=mbr0 raw_peer=mbr1

@@ -179,3 +179,40 @@ func TestRemoveLeavesNothing(t *testing.T) {
 		})
 	})
 }
+
+// TestPortConflict: a host port one bridged container has published is
+// refused to a second one with an Error naming the port and a Hint; the
+// refused container leaves nothing attached, and the first keeps its rule.
+func TestPortConflict(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	first := ctrName(t, u, "first")
+	in := runBridged(t, u, first, []string{"-p", "8089:80"}, "sleep", "600")
+	ip := in.ip(t)
+	before := veths(t)
+	recordsBefore := len(ledgerFiles(t, ".json"))
+	second := ctrName(t, u, "second")
+	out, errOut, code := u.myctr(t, "run", "--rm", "--network", "bridge", "--name", second, "-p", "8089:80", image, "true")
+	all := out + errOut
+	if code != 125 {
+		t.Errorf("second -p 8089:80: exit %d, want 125\n%s", code, all)
+	}
+	for _, want := range []string{"Error: host port 8089/tcp is already published", "Hint:"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("second -p 8089:80: output lacks %q:\n%s", want, all)
+		}
+	}
+	waitFor(t, 10*time.Second, "the refused container left things behind", func() string {
+		if nv := newVeths(before, veths(t)); len(nv) != 0 {
+			return fmt.Sprintf("new veths %v", nv)
+		}
+		if n := len(ledgerFiles(t, ".json")); n != recordsBefore {
+			return fmt.Sprintf("%d ledger records, %d before", n, recordsBefore)
+		}
+		return ""
+	})
+	if m := mentions(nftRules(t), ip, "8089"); len(m) != 2 {
+		t.Errorf("the first container's rule for 8089 is gone: names %v of [%s 8089]", m, ip)
+	}
+	u.must(t, "rm", "-f", first)
+}
