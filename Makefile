@@ -22,7 +22,7 @@ DBUS_DIR ?= /usr/share/dbus-1
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build test test-unit test-integration test-helper bench demo lint install clean
+.PHONY: all build test test-unit test-integration test-helper test-vm bench demo lint install clean
 
 all: build
 
@@ -34,7 +34,7 @@ build:
 	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper
 
 # test: unit tests, then integration tests (even when unit tests failed),
-# then one summary line "N passed, N failed, N skipped" and the skip reasons.
+# then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
 # Exits non-zero when anything failed.
 test:
 	rm -rf $(RESULTS)
@@ -43,8 +43,11 @@ test:
 	@st=0; \
 	$(MAKE) --no-print-directory test-unit NO_SUMMARY=1 || st=1; \
 	$(MAKE) --no-print-directory test-integration NO_SUMMARY=1 || st=1; \
+	if [ -n "$(IS_ROOT)" ]; then tests/vm/run.sh $(RESULTS)/vm.json || st=1; \
+	else echo "test: the VM tier (tests/vm) needs root to build its guest image; not run"; fi; \
 	echo; echo "=== summary"; \
-	tests/setup/summarize.sh $(RESULTS)/unit.json $(RESULTS)/integration.json || st=1; \
+	tests/setup/summarize.sh $(RESULTS)/unit.json $(RESULTS)/integration.json \
+		$$([ -e $(RESULTS)/vm.json ] && echo $(RESULTS)/vm.json) || st=1; \
 	exit $$st
 
 # test-unit: go test ./... (integration tests carry the "integration" build
@@ -82,6 +85,19 @@ test-helper: build
 	@st=0; \
 	INTEGRATION_PHASES=helper tests/setup/run-integration.sh $(RESULTS)/helper.json || st=1; \
 	tests/setup/summarize.sh $(RESULTS)/helper.json || st=1; \
+	exit $$st
+
+# test-vm: the VM tier (tests/vm, build tag "vm"), as root: qemu (TCG)
+# boots a cached Debian guest with systemd as PID 1 (built once by
+# tests/vm/image.sh under /var/cache/myctr-vm), installs this build with
+# make install, and runs the helper's cases under real systemd (D-Bus
+# activation through SystemdService=, the unit's hardening, idle exit).
+# make test runs it too, as root. MYCTR_VM_RUN=REGEX picks cases.
+test-vm: build
+	@st=0; \
+	tests/vm/run.sh $(RESULTS)/vm.json || st=1; \
+	echo; echo "=== summary (VM tier)"; \
+	tests/setup/summarize.sh $(RESULTS)/vm.json || st=1; \
 	exit $$st
 
 bench:

@@ -21,6 +21,13 @@ packages=(
 	# (systemd: the package only; no systemd runs), nft, and iperf3 for the
 	# bridge benchmark.
 	dbus dbus-bin polkitd systemd nftables
+	# ---- The VM tier (tests/vm, make test-vm): qemu (TCG) boots a Debian
+	# guest that debootstrap builds from the configured mirror; the guest's
+	# kernel and modules come from its own linux-image-amd64 (installed in
+	# the guest image, not on this machine). mkfs.ext4 -d (e2fsprogs) makes
+	# the disk image, cpio and busybox-static the initrd, xz-utils unpacks
+	# the kernel to an uncompressed vmlinux (faster to boot under TCG).
+	qemu-system-x86 debootstrap e2fsprogs cpio xz-utils zstd
 )
 # shellcheck disable=SC2206
 packages+=(${MYCTR_EXTRA_DEPS:-})

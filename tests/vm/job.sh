@@ -1,0 +1,108 @@
+#!/bin/bash
+# job.sh: the VM tier's job, run as root inside the guest by
+# myctr-vm-job.service (tests/vm/image.sh) from the 9p share that run.sh
+# filled. It installs this build of myctr, sets up what the cases need,
+# runs the guest test binary (vm.test: tests/vm, build tag vm) once for all
+# cases, and leaves in out/:
+#   vm.out            the test binary's -test.v=test2json output (run.sh
+#                     turns it into test2json events)
+#   journal.txt       the guest's journal of this boot (for diagnosis)
+#   setup.failed      the step that failed, when set-up failed before
+#                     vm.test could run
+# Its own output goes to out/job.log. The machine powers off after it.
+set -euo pipefail
+
+job=$(cd "$(dirname "$0")" && pwd)
+out=$job/out
+mkdir -p "$out"
+# Settings from run.sh: VM_TEST_RUN (a -test.run pattern), VM_TEST_TIMEOUT.
+# shellcheck disable=SC1091
+[[ -f $job/env ]] && . "$job/env"
+
+step=start
+# shellcheck disable=SC2317 # called by the trap
+on_exit() {
+	local rc=$?
+	journalctl -b --no-pager -o short-monotonic >"$out/journal.txt" 2>&1 || true
+	if ((rc != 0)) && [[ ! -f $out/vm.out ]]; then
+		echo "$step" >"$out/setup.failed"
+	fi
+	sync
+}
+trap on_exit EXIT
+say() {
+	step=$*
+	echo "job: $(cut -d' ' -f1 /proc/uptime)s: $*"
+}
+
+say "guest $(uname -r), $(systemctl is-system-running 2>/dev/null || true)"
+
+# ---- this build of myctr: make install DESTDIR=... PREFIX=/usr, as a tarball
+say "install myctr (myctr-install.tar)"
+tar -xf "$job/myctr-install.tar" -C / --no-overwrite-dir
+for f in /usr/bin/myctr /usr/libexec/myctr/myctr-helper /usr/lib/systemd/system/myctr-helper.service \
+	/usr/share/dbus-1/system-services/org.myctr.Helper1.service /usr/share/dbus-1/system.d/org.myctr.Helper1.conf \
+	/usr/share/polkit-1/actions/org.myctr.helper.policy; do
+	[[ -e $f ]] || {
+		echo "Error: make install did not install $f"
+		exit 1
+	}
+done
+# The bus re-reads its policy and activation files, systemd its units.
+say "reload systemd and the system bus"
+systemctl daemon-reload
+busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+
+# ---- the test's configuration
+say "polkit rule and helper.conf"
+install -d -m 0755 /etc/polkit-1/rules.d
+cat >/etc/polkit-1/rules.d/50-myctr-vm-test.rules <<'EOF'
+// The VM tier: members of myctr-helper-test (vmuser, not vmother) may
+// attach containers to the bridge, and nothing more.
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.myctr.helper.network" && subject.isInGroup("myctr-helper-test")) {
+        return polkit.Result.YES;
+    }
+});
+EOF
+install -d -m 0755 /etc/myctr
+# A short idle_timeout, so the idle exit can be watched.
+cat >/etc/myctr/helper.conf <<'EOF'
+# The VM tier's helper configuration: the defaults, but a short idle time.
+idle_timeout = 10s
+EOF
+# The helper must not be running yet: case 2 wants it activated by a call.
+if systemctl is-active --quiet myctr-helper.service; then
+	echo "Error: myctr-helper.service is active before any call"
+	exit 1
+fi
+
+# ---- the users' sessions: lingering users get /run/user/UID from logind
+say "wait for /run/user of vmuser and vmother"
+for u in vmuser vmother; do
+	uid=$(id -u "$u")
+	for _ in $(seq 120); do
+		[[ -d /run/user/$uid ]] && break
+		sleep 0.5
+	done
+	[[ -d /run/user/$uid ]] || {
+		echo "Error: /run/user/$uid (of $u) does not exist after 60 s"
+		echo "Hint: the image marks $u as lingering (/var/lib/systemd/linger/$u): see loginctl and journal.txt"
+		exit 1
+	}
+done
+
+# ---- the cases
+say "busybox image for the users"
+install -d -m 0755 /var/tmp/myctr-vm
+install -m 0644 "$job/bb.tar" /var/tmp/myctr-vm/bb.tar
+install -m 0755 "$job/vm.test" /usr/local/bin/myctr-vm.test
+
+say "vm.test"
+args=(-test.v=test2json -test.timeout="${VM_TEST_TIMEOUT:-20m}")
+[[ -n ${VM_TEST_RUN:-} ]] && args+=(-test.run="$VM_TEST_RUN")
+rc=0
+(cd /var/tmp/myctr-vm && MYCTR_VM_BB_TAR=/var/tmp/myctr-vm/bb.tar /usr/local/bin/myctr-vm.test "${args[@]}") \
+	>"$out/vm.out" 2>&1 </dev/null || rc=$?
+say "vm.test exited $rc"
+exit "$rc"

@@ -1,0 +1,826 @@
+//go:build vm
+
+// Package vmtest is the VM tier's guest half (TESTING.md, tier 4): the real
+// myctr and myctr-helper, installed by `make install`, under a real systemd
+// as PID 1 in a Debian guest that qemu boots (tests/vm/run.sh). The helper
+// is started the way a distribution starts it: the system bus asks systemd
+// for myctr-helper.service (SystemdService= of the activation file), and
+// the unit's hardening is in force.
+//
+// The test binary runs as root inside the guest, once per boot, started by
+// tests/vm/job.sh; it only looks (links, nftables, the ledger, the unit,
+// /proc) and starts myctr as the guest's users:
+//   - vmuser, in group myctr-helper-test, which the job's polkit rule grants
+//     org.myctr.helper.network;
+//   - vmother, outside it.
+//
+// The tests run in this file's order and share one container: the first
+// starts it, the ones after look at it, the fifth from last removes it.
+// Nothing here runs on the host: the build tag keeps it out of go test ./...
+package vmtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/myctr/myctr/protocol"
+)
+
+const (
+	allowedUser = "vmuser"  // in myctr-helper-test: granted the network action
+	deniedUser  = "vmother" // outside the rule
+	image       = "bb"
+	unit        = "myctr-helper.service"
+	unitFile    = "/usr/lib/systemd/system/myctr-helper.service"
+	helperExe   = "/usr/libexec/myctr/myctr-helper"
+	stateDir    = "/run/myctr-helper"
+	helperConf  = "/etc/myctr/helper.conf"
+	// Under TCG a process start is ~30x slower than on a host, and
+	// unshare -U ~80x: generous limits everywhere.
+	cmdTimeout = 4 * time.Minute
+	webName    = "vm-web"
+	webPort    = "8080"
+	webPage    = "myctr VM tier: served by busybox httpd"
+)
+
+var vethName = regexp.MustCompile(`^mc[0-9a-f]{12}$`)
+
+var (
+	users      = map[string]*testUser{}
+	skipReason string
+	// The container of case 1, which the later cases look at and case 4
+	// removes; zero when case 1 did not start it.
+	web struct {
+		id, ip string
+	}
+	// Host veths before any test ran.
+	vethsAtStart map[string]bool
+)
+
+type testUser struct {
+	name     string
+	uid, gid uint32
+	groups   []uint32
+	home     string
+}
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		skipReason = "the VM tier's guest tests run as root inside the VM (tests/vm/run.sh boots it)"
+		os.Exit(m.Run())
+	}
+	if _, err := os.Stat("/run/systemd/system"); err != nil {
+		skipReason = "systemd is not PID 1 here: these tests run inside the VM that tests/vm/run.sh boots (make test-vm)"
+		os.Exit(m.Run())
+	}
+	if err := setup(); err != nil {
+		fmt.Fprintf(os.Stderr, "VM tier set-up: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func setup() error {
+	tarball := os.Getenv("MYCTR_VM_BB_TAR")
+	if tarball == "" {
+		return errors.New("MYCTR_VM_BB_TAR is not set (tests/vm/job.sh sets it)")
+	}
+	for _, name := range []string{allowedUser, deniedUser} {
+		u, err := newUser(name)
+		if err != nil {
+			return err
+		}
+		users[name] = u
+		if out, errOut, code := u.run(cmdTimeout, "import", tarball, image); code != 0 {
+			return fmt.Errorf("myctr import %s %s as %s: exit %d\n%s%s", tarball, image, name, code, out, errOut)
+		}
+	}
+	var err error
+	vethsAtStart, err = veths()
+	return err
+}
+
+func newUser(name string) (*testUser, error) {
+	pw, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nHint: tests/vm/image.sh creates %s in the guest image", err, name)
+	}
+	uid, _ := strconv.Atoi(pw.Uid)
+	gid, _ := strconv.Atoi(pw.Gid)
+	u := &testUser{name: name, uid: uint32(uid), gid: uint32(gid), home: pw.HomeDir}
+	gids, err := pw.GroupIds()
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gids {
+		n, _ := strconv.Atoi(g)
+		u.groups = append(u.groups, uint32(n))
+	}
+	if _, err := os.Stat(u.runtimeDir()); err != nil {
+		return nil, fmt.Errorf("%w\nHint: %s lingers (loginctl enable-linger), so logind makes it at boot", err, u.runtimeDir())
+	}
+	return u, nil
+}
+
+func (u *testUser) runtimeDir() string { return fmt.Sprintf("/run/user/%d", u.uid) }
+
+// run runs myctr as u, with the environment of a login (its own storage
+// under HOME and XDG_RUNTIME_DIR); code is -1 if it did not start or timed
+// out.
+func (u *testUser) run(timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/myctr", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups},
+	}
+	cmd.Dir = u.home
+	cmd.Env = []string{
+		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name,
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		"XDG_RUNTIME_DIR=" + u.runtimeDir(),
+		"LANG=C.UTF-8",
+	}
+	cmd.WaitDelay = 5 * time.Second
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		code = -1
+		e.WriteString(fmt.Sprintf("\n[test: myctr %s timed out after %s]", strings.Join(args, " "), timeout))
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		code = -1
+		e.WriteString("\n[test: " + err.Error() + "]")
+	}
+	return o.String(), e.String(), code
+}
+
+// myctr runs myctr as u and logs the call and how long it took.
+func (u *testUser) myctr(t testing.TB, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	start := time.Now()
+	stdout, stderr, code = u.run(cmdTimeout, args...)
+	t.Logf("%s: myctr %s -> exit %d (%s)", u.name, strings.Join(args, " "), code, time.Since(start).Round(10*time.Millisecond))
+	return stdout, stderr, code
+}
+
+// must fails the test unless myctr exits 0; returns stdout.
+func (u *testUser) must(t testing.TB, args ...string) string {
+	t.Helper()
+	out, errOut, code := u.myctr(t, args...)
+	if code != 0 {
+		t.Fatalf("%s: myctr %s: exit %d\nstdout: %s\nstderr: %s", u.name, strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// begin is each test's first call: skips when the tier cannot run, and on
+// failure logs the helper's journal of the test.
+func begin(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	since := time.Now().Add(-time.Second)
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		out, _ := command(30*time.Second, "journalctl", "--no-pager", "-o", "short-monotonic",
+			"--since", since.Format("2006-01-02 15:04:05"), "-u", unit, "-u", "dbus.service", "-u", "polkit.service")
+		t.Logf("journal of %s, dbus and polkit during the test:\n%s", unit, out)
+	})
+}
+
+// command runs a command as root and returns its output (stdout and
+// stderr).
+func command(timeout time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// ---- what the tests look at ------------------------------------------------
+
+// veths returns the helper's host-side veths ("mc" + 12 hex digits): with
+// netns= empty, the helper works in the guest's own network namespace.
+func veths() (map[string]bool, error) {
+	out, err := command(30*time.Second, "ip", "-j", "link", "show")
+	if err != nil {
+		return nil, err
+	}
+	var ls []struct {
+		Name string `json:"ifname"`
+	}
+	if err := json.Unmarshal([]byte(out), &ls); err != nil {
+		return nil, fmt.Errorf("ip -j link: %w\n%s", err, out)
+	}
+	m := map[string]bool{}
+	for _, l := range ls {
+		if vethName.MatchString(l.Name) {
+			m[l.Name] = true
+		}
+	}
+	return m, nil
+}
+
+func mustVeths(t testing.TB) map[string]bool {
+	t.Helper()
+	m, err := veths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func newVeths(before, now map[string]bool) []string {
+	var out []string
+	for n := range now {
+		if !before[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nftRules is `nft list table ip myctr` ("" when there is no such table).
+func nftRules(t testing.TB) string {
+	t.Helper()
+	out, err := command(30*time.Second, "nft", "list", "table", "ip", "myctr")
+	if err != nil {
+		if strings.Contains(out, "No such file or directory") {
+			return ""
+		}
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mentions reports which needles occur in text as whole words (an
+// address, a port, an interface name).
+func mentions(text string, needles ...string) []string {
+	var found []string
+	for _, n := range needles {
+		if n == "" {
+			continue
+		}
+		re := regexp.MustCompile(`(^|[^0-9A-Za-z.])` + regexp.QuoteMeta(n) + `($|[^0-9A-Za-z])`)
+		if re.MatchString(text) {
+			found = append(found, n)
+		}
+	}
+	return found
+}
+
+// ledgerFiles lists the files under the helper's state directory.
+func ledgerFiles() []string {
+	var found []string
+	filepath.WalkDir(stateDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			found = append(found, p)
+		}
+		return nil
+	})
+	return found
+}
+
+// ledgerFilesOf lists the ledger files that name any of the needles.
+func ledgerFilesOf(needles ...string) []string {
+	var found []string
+	for _, p := range ledgerFiles() {
+		b, _ := os.ReadFile(p)
+		for _, n := range needles {
+			if n != "" && bytes.Contains(b, []byte(n)) {
+				found = append(found, p)
+				break
+			}
+		}
+	}
+	return found
+}
+
+// unitProps reads properties of the helper's unit from systemd.
+func unitProps(t testing.TB, props ...string) map[string]string {
+	t.Helper()
+	args := []string{"show", unit}
+	for _, p := range props {
+		args = append(args, "-p", p)
+	}
+	out, err := command(30*time.Second, "systemctl", args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+var rootBus *dbus.Conn
+
+func systemBus(t testing.TB) *dbus.Conn {
+	t.Helper()
+	if rootBus == nil {
+		c, err := dbus.ConnectSystemBus()
+		if err != nil {
+			t.Fatalf("connect to the system bus: %v", err)
+		}
+		rootBus = c
+	}
+	return rootBus
+}
+
+// helperPid is the pid of the bus name's owner, 0 when it has none.
+func helperPid(t testing.TB) int {
+	t.Helper()
+	var pid uint32
+	err := systemBus(t).BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, protocol.BusName).Store(&pid)
+	if err != nil {
+		var de dbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner" {
+			return 0
+		}
+		t.Fatalf("GetConnectionUnixProcessID %s: %v", protocol.BusName, err)
+	}
+	return int(pid)
+}
+
+// getVersion calls the helper as root (activating it when it is not
+// running).
+func getVersion(t testing.TB) {
+	t.Helper()
+	var version uint32
+	var features []string
+	err := systemBus(t).Object(protocol.BusName, protocol.ObjectPath).Call(protocol.MethodGetVersion, 0).Store(&version, &features)
+	if err != nil {
+		t.Fatalf("%s: %v", protocol.MethodGetVersion, err)
+	}
+	t.Logf("GetVersion: %d %v", version, features)
+}
+
+// activations counts the system bus's "Activating via systemd" lines for
+// the helper's unit in this boot's journal.
+func activations(t testing.TB) int {
+	t.Helper()
+	out, err := command(30*time.Second, "journalctl", "-b", "--no-pager", "-o", "cat", "-u", "dbus.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "Activating via systemd") && strings.Contains(l, "'"+protocol.BusName+"'") && strings.Contains(l, "'"+unit+"'") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor polls cond until it returns "" or the timeout passes; then fails
+// with its last answer.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		why := cond()
+		if why == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, %s: %s", timeout, what, why)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// get GETs url, retrying until it answers 200 or the timeout passes.
+func get(t testing.TB, url string, timeout time.Duration) string {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(b)
+			}
+			err = fmt.Errorf("%s, %v: %q", resp.Status, rerr, b)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: no answer in %s: %v", url, timeout, err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// leftovers describes what of a container is still there ("" when
+// nothing): host veths that were not there at the start, rules naming its
+// address or host port, ledger files naming it.
+func leftovers(t testing.TB, names []string, addr, port string) string {
+	t.Helper()
+	var why []string
+	if nv := newVeths(vethsAtStart, mustVeths(t)); len(nv) > 0 {
+		why = append(why, fmt.Sprintf("veths %v", nv))
+	}
+	if m := mentions(nftRules(t), addr, port); len(m) > 0 {
+		why = append(why, fmt.Sprintf("nftables rules in table ip myctr naming %v", m))
+	}
+	if f := ledgerFilesOf(names...); len(f) > 0 {
+		why = append(why, fmt.Sprintf("ledger files %v", f))
+	}
+	return strings.Join(why, "; ")
+}
+
+type inspectInfo struct {
+	Id              string
+	NetworkSettings struct {
+		IPAddress string
+		Networks  map[string]struct{ IPAddress string }
+	}
+}
+
+func inspect(t testing.TB, u *testUser, ref string) inspectInfo {
+	t.Helper()
+	out := u.must(t, "inspect", ref)
+	var all []inspectInfo
+	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 {
+		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
+	}
+	return all[0]
+}
+
+func (in inspectInfo) ip() string {
+	if in.NetworkSettings.IPAddress != "" {
+		return in.NetworkSettings.IPAddress
+	}
+	for _, n := range in.NetworkSettings.Networks {
+		if n.IPAddress != "" {
+			return n.IPAddress
+		}
+	}
+	return ""
+}
+
+// procStatus reads the fields of /proc/PID/status.
+func procStatus(t testing.TB, pid int) map[string]string {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+// capBits are the capabilities a unit may name, by number (linux/capability.h).
+var capBits = map[string]uint{
+	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_FSETID": 4,
+	"CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_LINUX_IMMUTABLE": 9,
+	"CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13,
+	"CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15, "CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17,
+	"CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19, "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21,
+	"CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23, "CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25,
+	"CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27, "CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29,
+	"CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31, "CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33,
+	"CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35, "CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37,
+	"CAP_PERFMON": 38, "CAP_BPF": 39, "CAP_CHECKPOINT_RESTORE": 40,
+}
+
+// unitDirective returns the values of a [Service] directive of the
+// installed unit file.
+func unitDirective(t testing.TB, key string) []string {
+	t.Helper()
+	b, err := os.ReadFile(unitFile)
+	if err != nil {
+		t.Fatalf("%v\nHint: make install puts the unit in /usr/lib/systemd/system", err)
+	}
+	var vals []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(l), "="); ok && k == key {
+			vals = append(vals, v)
+		}
+	}
+	return vals
+}
+
+// ---- the cases ---------------------------------------------------------------
+
+// TestBridgePublishedPort (case 1): as vmuser, a bridged container with
+// -p 8080:80 running busybox httpd serves its page on the guest's
+// 127.0.0.1:8080.
+func TestBridgePublishedPort(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, errOut, _ := u.run(cmdTimeout, "logs", webName)
+			t.Logf("logs of %s:\n%s%s", webName, out, errOut)
+		}
+	})
+	before := len(mustVeths(t))
+	u.must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image,
+		"sh", "-c", "mkdir -p /www && echo '"+webPage+"' >/www/index.html && exec httpd -f -p 80 -h /www")
+	in := inspect(t, u, webName)
+	web.id, web.ip = in.Id, in.ip()
+	t.Logf("%s: id %s, address %s", webName, web.id, web.ip)
+	if web.ip == "" {
+		t.Errorf("inspect %s: no address on the bridge", webName)
+	}
+	body := get(t, "http://127.0.0.1:"+webPort+"/", 90*time.Second)
+	if !strings.Contains(body, webPage) {
+		t.Errorf("GET http://127.0.0.1:%s/: %q, want the page %q", webPort, body, webPage)
+	}
+	if n := len(mustVeths(t)); n != before+1 {
+		t.Errorf("%d host veths, want %d", n, before+1)
+	}
+	rules := nftRules(t)
+	if m := mentions(rules, web.ip, webPort); len(m) != 2 {
+		t.Errorf("table ip myctr names %v of [%s %s]:\n%s", m, web.ip, webPort, rules)
+	}
+	// The frontend attaches a container by its id.
+	if f := ledgerFilesOf(web.id); len(f) != 1 {
+		t.Errorf("ledger files naming %s's id: %v, want one (all: %v)", webName, f, ledgerFiles())
+	}
+}
+
+// TestHelperStartedBySystemd (case 2): the helper that serves
+// org.myctr.Helper1 is myctr-helper.service's main process, started because
+// the bus asked systemd for it (SystemdService=), not by the bus's launch
+// helper.
+func TestHelperStartedBySystemd(t *testing.T) {
+	begin(t)
+	if activations(t) == 0 {
+		t.Errorf("the bus's journal has no \"Activating via systemd: service name='%s' unit='%s'\"", protocol.BusName, unit)
+	}
+	// The call keeps it from idling out while we look (or activates it
+	// again, through the same path).
+	getVersion(t)
+	pid := helperPid(t)
+	p := unitProps(t, "ActiveState", "SubState", "MainPID", "Type", "BusName")
+	t.Logf("bus owner pid %d; %s: %v", pid, unit, p)
+	if p["ActiveState"] != "active" || p["SubState"] != "running" {
+		t.Errorf("%s is %s/%s, want active/running", unit, p["ActiveState"], p["SubState"])
+	}
+	if pid == 0 || p["MainPID"] != strconv.Itoa(pid) {
+		t.Errorf("%s has MainPID=%s, the owner of %s is pid %d: want the same", unit, p["MainPID"], protocol.BusName, pid)
+	}
+	if p["Type"] != "dbus" || p["BusName"] != protocol.BusName {
+		t.Errorf("Type=%s BusName=%s, want dbus %s", p["Type"], p["BusName"], protocol.BusName)
+	}
+	if pid == 0 {
+		return
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); exe != helperExe {
+		t.Errorf("the bus owner runs %q, want %s", exe, helperExe)
+	}
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if !strings.Contains(string(cg), "/system.slice/"+unit) {
+		t.Errorf("pid %d is in cgroup %q, not the unit's", pid, strings.TrimSpace(string(cg)))
+	}
+	if st := procStatus(t, pid); st["PPid"] != "1" {
+		t.Errorf("pid %d has parent %s, want systemd (1)", pid, st["PPid"])
+	}
+}
+
+// TestHelperHardening (case 2): the unit's sandbox is in force on the
+// running helper: its capability bounding set is the unit's
+// CapabilityBoundingSet=, no_new_privs is set, a seccomp filter is loaded,
+// no ambient capabilities, and it sees the file system read-only
+// (ProtectSystem=strict) in a mount namespace of its own except its state
+// directory.
+func TestHelperHardening(t *testing.T) {
+	begin(t)
+	getVersion(t)
+	pid := helperPid(t)
+	if pid == 0 {
+		t.Fatalf("%s has no owner right after a call", protocol.BusName)
+	}
+	st := procStatus(t, pid)
+	t.Logf("pid %d: CapBnd %s CapEff %s CapAmb %s NoNewPrivs %s Seccomp %s Seccomp_filters %s",
+		pid, st["CapBnd"], st["CapEff"], st["CapAmb"], st["NoNewPrivs"], st["Seccomp"], st["Seccomp_filters"])
+
+	set := unitDirective(t, "CapabilityBoundingSet")
+	if len(set) != 1 {
+		t.Fatalf("%s: CapabilityBoundingSet=%v, want one line", unitFile, set)
+	}
+	var want uint64
+	for _, c := range strings.Fields(set[0]) {
+		bit, ok := capBits[c]
+		if !ok {
+			t.Fatalf("%s: unknown capability %s", unitFile, c)
+		}
+		want |= 1 << bit
+	}
+	got, err := strconv.ParseUint(st["CapBnd"], 16, 64)
+	if err != nil {
+		t.Fatalf("CapBnd %q: %v", st["CapBnd"], err)
+	}
+	if got != want {
+		t.Errorf("CapBnd %016x, want %016x (CapabilityBoundingSet=%s)", got, want, set[0])
+	}
+	if eff, _ := strconv.ParseUint(st["CapEff"], 16, 64); eff&^want != 0 {
+		t.Errorf("CapEff %s has capabilities outside the bounding set", st["CapEff"])
+	}
+	for k, v := range map[string]string{"NoNewPrivs": "1", "Seccomp": "2", "CapAmb": "0000000000000000"} {
+		if st[k] != v {
+			t.Errorf("%s: %s, want %s", k, st[k], v)
+		}
+	}
+
+	// For the record: systemd's own summary of the sandbox.
+	if out, err := command(time.Minute, "systemd-analyze", "security", "--no-pager", unit); err == nil {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "Overall exposure level") {
+				t.Logf("systemd-analyze security %s: %s", unit, strings.TrimSpace(l))
+			}
+		}
+	}
+
+	// ProtectSystem=strict: / read-only in the helper's own mount
+	// namespace; the state directory (RuntimeDirectory=) writable.
+	own, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+	init, _ := os.Readlink("/proc/1/ns/mnt")
+	if own == "" || own == init {
+		t.Errorf("the helper's mount namespace %q is systemd's own %q", own, init)
+	}
+	mi, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := map[string]string{} // mount point -> options (the last mount wins)
+	for _, l := range strings.Split(string(mi), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 5 {
+			opts[f[4]] = f[5]
+		}
+	}
+	for mp, want := range map[string]string{"/": "ro", "/usr": "ro", "/etc": "ro", stateDir: "rw"} {
+		o, ok := opts[mp]
+		if !ok && mp != "/" {
+			o = opts["/"]
+		}
+		if !strings.HasPrefix(o, want) && !strings.Contains(o, ","+want) {
+			t.Errorf("%s in the helper's mount namespace is mounted %q, want %s", mp, o, want)
+		}
+	}
+}
+
+// TestDeniedUser (case 3): vmother, outside the polkit rule, is refused:
+// exit 125, "Error: not authorized" naming org.myctr.helper.network, and
+// no veth, rule or ledger record is made for it.
+func TestDeniedUser(t *testing.T) {
+	begin(t)
+	u := users[deniedUser]
+	before := mustVeths(t)
+	rulesBefore := nftRules(t)
+	ledgerBefore := ledgerFiles()
+	name := "vm-denied"
+	t.Cleanup(func() { u.run(cmdTimeout, "rm", "-f", name) })
+	out, errOut, code := u.myctr(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8081:80", image, "sleep", "600")
+	all := out + errOut
+	t.Logf("output:\n%s", all)
+	if code != 125 {
+		t.Errorf("exit %d, want 125", code)
+	}
+	for _, want := range []string{"Error: not authorized", protocol.ActionNetwork} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	if nv := newVeths(before, mustVeths(t)); len(nv) > 0 {
+		t.Errorf("veths made for the refused run: %v", nv)
+	}
+	if r := nftRules(t); r != rulesBefore {
+		t.Errorf("the refused run changed table ip myctr:\nbefore:\n%s\nafter:\n%s", rulesBefore, r)
+	}
+	if l := ledgerFiles(); strings.Join(l, " ") != strings.Join(ledgerBefore, " ") {
+		t.Errorf("ledger files %v, before the refused run %v", l, ledgerBefore)
+	}
+	if f, _ := filepath.Glob(filepath.Join(stateDir, strconv.Itoa(int(u.uid)), "*")); len(f) > 0 {
+		t.Errorf("ledger records of %s: %v", deniedUser, f)
+	}
+}
+
+// TestRemoveLeavesNothing (case 4): myctr rm -f of the container of case 1
+// leaves no mc* link, no rule naming it in table ip myctr, and no ledger
+// file under /run/myctr-helper.
+func TestRemoveLeavesNothing(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	if web.id == "" {
+		// Case 1 failed before it had a container: make one here.
+		u.must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image, "sleep", "600")
+		in := inspect(t, u, webName)
+		web.id, web.ip = in.Id, in.ip()
+	}
+	if f := ledgerFilesOf(web.id); len(f) == 0 {
+		t.Errorf("before rm: no ledger file names %s's id (all: %v)", webName, ledgerFiles())
+	}
+	u.must(t, "rm", "-f", webName)
+	waitFor(t, 60*time.Second, "rm -f left things behind", func() string {
+		why := leftovers(t, []string{webName, web.id}, web.ip, webPort)
+		if f := ledgerFiles(); len(f) > 0 {
+			why = strings.TrimPrefix(why+fmt.Sprintf("; ledger files under %s: %v", stateDir, f), "; ")
+		}
+		return why
+	})
+	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("myctr ps -a after rm -f: %q", out)
+	}
+	web.id = ""
+}
+
+// TestIdleExitAndReactivation (case 5): left alone for idle_timeout, the
+// helper exits cleanly and its unit goes inactive; the next bridged run
+// activates the unit again (a new invocation, through the bus and
+// systemd), works, and cleans up after itself.
+func TestIdleExitAndReactivation(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	conf, _ := os.ReadFile(helperConf)
+	t.Logf("%s:\n%s", helperConf, conf)
+	first := unitProps(t, "InvocationID")["InvocationID"]
+	activated := activations(t)
+
+	// Nothing calls the helper now; only systemd and the bus driver are
+	// asked.
+	start := time.Now()
+	waitFor(t, 3*time.Minute, "the helper did not exit when idle", func() string {
+		p := unitProps(t, "ActiveState", "SubState")
+		if p["ActiveState"] != "inactive" {
+			return fmt.Sprintf("%s is %s/%s", unit, p["ActiveState"], p["SubState"])
+		}
+		if pid := helperPid(t); pid != 0 {
+			return fmt.Sprintf("%s still owned by pid %d", protocol.BusName, pid)
+		}
+		return ""
+	})
+	p := unitProps(t, "Result", "ExecMainStatus", "ExecMainCode")
+	t.Logf("the helper went inactive after %s idle: %v", time.Since(start).Round(100*time.Millisecond), p)
+	if p["Result"] != "success" {
+		t.Errorf("%s ended with Result=%s (ExecMainCode=%s ExecMainStatus=%s), want success", unit, p["Result"], p["ExecMainCode"], p["ExecMainStatus"])
+	}
+
+	name := "vm-again"
+	t.Cleanup(func() { u.run(cmdTimeout, "rm", "-f", name) })
+	u.must(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8082:80", image,
+		"sh", "-c", "mkdir -p /www && echo again >/www/index.html && exec httpd -f -p 80 -h /www")
+	in := inspect(t, u, name)
+	if body := get(t, "http://127.0.0.1:8082/", 90*time.Second); !strings.Contains(body, "again") {
+		t.Errorf("GET http://127.0.0.1:8082/: %q", body)
+	}
+	second := unitProps(t, "InvocationID", "ActiveState")
+	if second["InvocationID"] == "" || second["InvocationID"] == first {
+		t.Errorf("%s InvocationID %q after the run, %q before the idle exit: want a new one", unit, second["InvocationID"], first)
+	}
+	if n := activations(t); n <= activated {
+		t.Errorf("the bus's journal has %d activations of %s through systemd, %d before: want more", n, unit, activated)
+	}
+	u.must(t, "rm", "-f", name)
+	waitFor(t, 60*time.Second, "rm -f through the re-activated helper left things behind", func() string {
+		why := leftovers(t, []string{name, in.Id}, in.ip(), "8082")
+		if f := ledgerFiles(); len(f) > 0 {
+			why = strings.TrimPrefix(why+fmt.Sprintf("; ledger files under %s: %v", stateDir, f), "; ")
+		}
+		return why
+	})
+}
