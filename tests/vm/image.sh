@@ -17,10 +17,12 @@
 # so the image is not rebuilt when only myctr changes.
 #
 # What the guest holds besides the packages:
-#   - users vmuser and vmother (subordinate ranges, lingering: logind starts
-#     user@UID.service at boot, which makes /run/user/UID); group
-#     myctr-helper-test with vmuser only (run.sh's job grants it the
-#     helper's network action);
+#   - users vmuser, vmother and vmprompt (subordinate ranges, lingering:
+#     logind starts user@UID.service at boot, which makes /run/user/UID);
+#     group myctr-helper-test with vmuser only (run.sh's job grants it the
+#     helper's network action); vmprompt has the password vmprompt-pw (the
+#     job's polkit rule answers AUTH_SELF for it: it types its password at
+#     pkttyagent's prompt, in a login session on a pseudo-terminal);
 #   - myctr-vm-job.service, after multi-user.target: mounts the 9p share
 #     tagged myctr-job on /mnt/job, runs /mnt/job/job.sh (output to
 #     /mnt/job/out/job.log, exit code to /mnt/job/out/job.exit), then powers
@@ -151,21 +153,24 @@ done
 # the host boots with its own busybox initrd.
 rm -f "$root"/boot/initrd.img-*
 
-# Users: vmuser (in the polkit test group) and vmother (outside it), each
-# with a subordinate range, lingering.
+# Users: vmuser (in the polkit test group), vmother (outside it) and
+# vmprompt (asked for its password: the only one with one), each with a
+# subordinate range, lingering.
 chroot "$root" groupadd myctr-helper-test
 chroot "$root" useradd -m -s /bin/bash -G myctr-helper-test vmuser
 chroot "$root" useradd -m -s /bin/bash vmother
+chroot "$root" useradd -m -s /bin/bash vmprompt
+echo 'vmprompt:vmprompt-pw' | chroot "$root" chpasswd
 : >"$root/etc/subuid"
 : >"$root/etc/subgid"
 start=100000
-for u in vmuser vmother; do
+mkdir -p "$root/var/lib/systemd/linger"
+for u in vmuser vmother vmprompt; do
 	echo "$u:$start:65536" >>"$root/etc/subuid"
 	echo "$u:$start:65536" >>"$root/etc/subgid"
 	start=$((start + 65536))
+	touch "$root/var/lib/systemd/linger/$u"
 done
-mkdir -p "$root/var/lib/systemd/linger"
-touch "$root/var/lib/systemd/linger/vmuser" "$root/var/lib/systemd/linger/vmother"
 
 # The job runner.
 mkdir -p "$root/mnt/job"

@@ -39,7 +39,18 @@ say "guest $(uname -r), $(systemctl is-system-running 2>/dev/null || true)"
 
 # ---- this build of myctr: make install DESTDIR=... PREFIX=/usr, as a tarball
 say "install myctr (myctr-install.tar)"
-tar -xf "$job/myctr-install.tar" -C / --no-overwrite-dir
+# Only its files and the directories the guest lacks: bookworm's tar (1.34)
+# chmods every existing directory it extracts to 0700 until it is done, even
+# with --no-overwrite-dir, which for "./" is / itself; meanwhile every path
+# lookup of a non-root process fails with EACCES (the lingering users'
+# managers, starting at that moment, then fail or hang in "activating", and
+# a login session waits for its user's manager).
+members=$(mktemp)
+tar -tf "$job/myctr-install.tar" | while IFS= read -r m; do
+	[[ $m == */ && -d /$m ]] || printf '%s\n' "$m"
+done >"$members"
+tar -xf "$job/myctr-install.tar" -C / --no-recursion --verbatim-files-from -T "$members"
+rm -f "$members"
 for f in /usr/bin/myctr /usr/libexec/myctr/myctr-helper /usr/lib/systemd/system/myctr-helper.service \
 	/usr/share/dbus-1/system-services/org.myctr.Helper1.service /usr/share/dbus-1/system.d/org.myctr.Helper1.conf \
 	/usr/share/polkit-1/actions/org.myctr.helper.policy; do
@@ -64,6 +75,12 @@ polkit.addRule(function(action, subject) {
         return polkit.Result.YES;
     }
 });
+// vmprompt may too, once it has typed its own password (pkttyagent asks).
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.myctr.helper.network" && subject.user == "vmprompt") {
+        return polkit.Result.AUTH_SELF;
+    }
+});
 EOF
 install -d -m 0755 /etc/myctr
 # A short idle_timeout, so the idle exit can be watched.
@@ -78,8 +95,8 @@ if systemctl is-active --quiet myctr-helper.service; then
 fi
 
 # ---- the users' sessions: lingering users get /run/user/UID from logind
-say "wait for /run/user of vmuser and vmother"
-for u in vmuser vmother; do
+say "wait for /run/user of vmuser, vmother and vmprompt"
+for u in vmuser vmother vmprompt; do
 	uid=$(id -u "$u")
 	for _ in $(seq 120); do
 		[[ -d /run/user/$uid ]] && break

@@ -12,10 +12,13 @@
 // /proc) and starts myctr as the guest's users:
 //   - vmuser, in group myctr-helper-test, which the job's polkit rule grants
 //     org.myctr.helper.network;
-//   - vmother, outside it.
+//   - vmother, outside it;
+//   - vmprompt, whom the rule asks for its own password (AUTH_SELF): it
+//     runs myctr in a login session on a pseudo-terminal, where myctr's
+//     pkttyagent asks.
 //
 // The tests run in this file's order and share one container: the first
-// starts it, the ones after look at it, the fifth from last removes it.
+// starts it, the ones after look at it, case 4 removes it.
 // Nothing here runs on the host: the build tag keeps it out of go test ./...
 package vmtest
 
@@ -36,11 +39,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
 	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/protocol"
 )
@@ -60,6 +66,13 @@ const (
 	webName    = "vm-web"
 	webPort    = "8080"
 	webPage    = "myctr VM tier: served by busybox httpd"
+)
+
+// vmprompt is granted the network action once it has typed its own
+// password (AUTH_SELF); tests/vm/image.sh sets it with chpasswd.
+const (
+	promptUser     = "vmprompt"
+	promptPassword = "vmprompt-pw"
 )
 
 var vethName = regexp.MustCompile(`^mc[0-9a-f]{12}$`)
@@ -104,7 +117,7 @@ func setup() error {
 	if tarball == "" {
 		return errors.New("MYCTR_VM_BB_TAR is not set (tests/vm/job.sh sets it)")
 	}
-	for _, name := range []string{allowedUser, deniedUser} {
+	for _, name := range []string{allowedUser, deniedUser, promptUser} {
 		u, err := newUser(name)
 		if err != nil {
 			return err
@@ -823,4 +836,355 @@ func TestIdleExitAndReactivation(t *testing.T) {
 		}
 		return why
 	})
+}
+
+// ---- a login on a terminal (case 6) ------------------------------------------
+
+// ttyLogin is `login -f USER` on a pseudo-terminal whose master the test
+// holds, as a person at a text console: PAM's login stack (common-session:
+// pam_systemd) registers a logind session for it, and the user's login
+// shell reads what the test types.
+type ttyLogin struct {
+	master *os.File
+	tty    string // the terminal's path, /dev/pts/N
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    []byte
+	exited chan struct{}
+}
+
+func startLogin(t *testing.T, name string) *ttyLogin {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	// Wide enough that the shell never wraps a command line.
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 50, Cols: 250}); err != nil {
+		t.Fatalf("set the terminal's size: %v", err)
+	}
+	l := &ttyLogin{master: master, tty: slave.Name(), exited: make(chan struct{})}
+	l.cmd = exec.Command("/bin/login", "-f", name)
+	l.cmd.Stdin, l.cmd.Stdout, l.cmd.Stderr = slave, slave, slave
+	l.cmd.Env = []string{"TERM=dumb", "LANG=C.UTF-8", "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+	// The terminal is login's controlling terminal, as getty would leave it.
+	l.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := l.cmd.Start(); err != nil {
+		master.Close()
+		slave.Close()
+		t.Fatalf("login -f %s: %v", name, err)
+	}
+	slave.Close()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			l.mu.Lock()
+			l.out = append(l.out, buf[:n]...)
+			l.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { _ = l.cmd.Wait(); close(l.exited) }()
+	t.Cleanup(func() {
+		l.logout(t)
+		if t.Failed() {
+			t.Logf("the terminal (%s), all of it:\n%s", l.tty, l.text(0, -1))
+		}
+	})
+	return l
+}
+
+// text is the terminal's output from offset from to end (-1: all so far),
+// without the agent's colours and carriage returns.
+func (l *ttyLogin) text(from, end int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if end < 0 || end > len(l.out) {
+		end = len(l.out)
+	}
+	s := string(l.out[from:end])
+	s = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`).ReplaceAllString(s, "")
+	return strings.ReplaceAll(s, "\r", "")
+}
+
+func (l *ttyLogin) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.out)
+}
+
+// expect waits until the output after offset from matches re; returns the
+// submatches and the offset where the match ends. It fails the test with
+// the output when what it waits for does not come within timeout.
+func (l *ttyLogin) expect(t *testing.T, from int, re *regexp.Regexp, timeout time.Duration) ([]string, int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		l.mu.Lock()
+		b := l.out[from:]
+		if ix := re.FindSubmatchIndex(b); ix != nil {
+			m := make([]string, len(ix)/2)
+			for i := range m {
+				if ix[2*i] >= 0 {
+					m[i] = string(b[ix[2*i]:ix[2*i+1]])
+				}
+			}
+			l.mu.Unlock()
+			return m, from + ix[1]
+		}
+		l.mu.Unlock()
+		select {
+		case <-l.exited:
+			// The last output may still be on its way.
+			time.Sleep(200 * time.Millisecond)
+			if re.Match([]byte(l.text(from, -1))) {
+				continue
+			}
+			t.Fatalf("login on %s ended while waiting for %q; the terminal said:\n%s", l.tty, re, l.text(from, -1))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q on %s within %s; the terminal said:\n%s", re, l.tty, timeout, l.text(from, -1))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// typeIn writes s to the terminal as keystrokes.
+func (l *ttyLogin) typeIn(t *testing.T, s string) {
+	t.Helper()
+	if _, err := l.master.Write([]byte(s)); err != nil {
+		t.Fatalf("write to %s: %v", l.tty, err)
+	}
+}
+
+// echoOff reports whether the terminal echoes no more (what pkttyagent
+// sets, TCSAFLUSH, before it reads the password: what is typed before is
+// thrown away). TCGETS on the master reads the terminal's settings.
+func (l *ttyLogin) echoOff() bool {
+	rc, err := l.master.SyscallConn()
+	if err != nil {
+		return false
+	}
+	off := false
+	_ = rc.Control(func(fd uintptr) {
+		if tio, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
+			off = tio.Lflag&unix.ECHO == 0
+		}
+	})
+	return off
+}
+
+// logout ends the shell (exit, then a hang-up), and kills the login only
+// when it outlives both.
+func (l *ttyLogin) logout(t *testing.T) {
+	select {
+	case <-l.exited:
+	default:
+		_, _ = l.master.Write([]byte("exit\n"))
+		select {
+		case <-l.exited:
+		case <-time.After(30 * time.Second):
+			t.Logf("login on %s still runs 30s after exit: hanging up", l.tty)
+		}
+	}
+	l.master.Close()
+	select {
+	case <-l.exited:
+	case <-time.After(30 * time.Second):
+		t.Logf("login on %s (pid %d) still runs after the hang-up: killing it", l.tty, l.cmd.Process.Pid)
+		_ = l.cmd.Process.Kill()
+		<-l.exited
+	}
+}
+
+// loginSession returns the id of u's logind session on tty ("pts/N"),
+// failing the test when logind has none.
+func loginSession(t *testing.T, u *testUser, tty string) string {
+	t.Helper()
+	ids, err := command(30*time.Second, "loginctl", "show-user", u.name, "-p", "Sessions", "--value")
+	if err != nil {
+		t.Fatal(err)
+	}
+	props := []string{"Id", "Name", "TTY", "Type", "Class", "State", "Active", "Remote", "Service", "Leader", "Scope"}
+	for _, id := range strings.Fields(ids) {
+		args := []string{"show-session", id}
+		for _, p := range props {
+			args = append(args, "-p", p)
+		}
+		out, err := command(30*time.Second, "loginctl", args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, l := range strings.Split(out, "\n") {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				m[k] = v
+			}
+		}
+		if m["TTY"] == tty && m["Name"] == u.name {
+			t.Logf("logind session %s: %s", id, strings.Join(strings.Fields(out), " "))
+			return id
+		}
+	}
+	all, _ := command(30*time.Second, "loginctl", "list-sessions", "--no-pager")
+	t.Fatalf("logind has no session of %s on %s (its sessions: %q)\nloginctl list-sessions:\n%s\nHint: /etc/pam.d/login includes common-session, whose pam_systemd registers the session", u.name, tty, ids, all)
+	return ""
+}
+
+// checkAgent looks at the pkttyagent that asks: u's, started by myctr
+// (its parent) as `pkttyagent --notify-fd 3 --fallback`, in the logind
+// session session.
+func checkAgent(t *testing.T, u *testUser, session string) {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var found []string
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		comm, _ := os.ReadFile(d + "/comm")
+		if strings.TrimSpace(string(comm)) != "pkttyagent" {
+			continue
+		}
+		st := procStatus(t, pid)
+		if f := strings.Fields(st["Uid"]); len(f) == 0 || f[0] != strconv.Itoa(int(u.uid)) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(d + "/cmdline")
+		args := strings.Join(strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"), " ")
+		parent, _ := os.Readlink("/proc/" + st["PPid"] + "/exe")
+		cg, _ := os.ReadFile(d + "/cgroup")
+		found = append(found, fmt.Sprintf("pid %d %q, parent %s %s, cgroup %s", pid, args, st["PPid"], parent, strings.TrimSpace(string(cg))))
+		if parent != "/usr/bin/myctr" {
+			t.Errorf("pkttyagent pid %d was started by %s (pid %s), want /usr/bin/myctr", pid, parent, st["PPid"])
+		}
+		if !strings.HasSuffix(args, "--notify-fd 3 --fallback") {
+			t.Errorf("pkttyagent pid %d runs as %q, want ... --notify-fd 3 --fallback", pid, args)
+		}
+		if !strings.Contains(string(cg), "/session-"+session+".scope") {
+			t.Errorf("pkttyagent pid %d is in cgroup %q, not in session %s's scope", pid, strings.TrimSpace(string(cg)), session)
+		}
+	}
+	t.Logf("the agents of %s while it asks: %v", u.name, found)
+	if len(found) != 1 {
+		t.Errorf("%d pkttyagent processes of %s, want one", len(found), u.name)
+	}
+}
+
+// TestPolkitTextAgentPrompt (case 6): vmprompt, whom the polkit rule
+// answers AUTH_SELF, logs in on a terminal (a logind session through PAM)
+// and runs a bridged container there: myctr starts pkttyagent on the
+// terminal before its call, polkitd asks that agent (pkttyagent registers
+// for its parent, the myctr process whose bus name calls; the journal
+// shows "Registered Authentication Agent for unix-process:PID"), and the
+// agent asks for the password. Typed right, the container runs (exit 0); typed wrong, myctr
+// says "Error: not authorized" with the action, exits 125, and leaves no
+// veth, no ledger record and no container.
+func TestPolkitTextAgentPrompt(t *testing.T) {
+	begin(t)
+	u := users[promptUser]
+	before := mustVeths(t)
+	since := time.Now().Add(-time.Second)
+	ledger := filepath.Join(stateDir, strconv.Itoa(int(u.uid)), "*")
+	nothingLeft := func() string {
+		var why []string
+		if nv := newVeths(before, mustVeths(t)); len(nv) > 0 {
+			why = append(why, fmt.Sprintf("veths %v", nv))
+		}
+		if f, _ := filepath.Glob(ledger); len(f) > 0 {
+			why = append(why, fmt.Sprintf("ledger records %v", f))
+		}
+		if out, errOut, code := u.run(cmdTimeout, "ps", "-a", "-q"); code != 0 || strings.TrimSpace(out) != "" {
+			why = append(why, fmt.Sprintf("myctr ps -a -q: exit %d, %q %q", code, out, errOut))
+		}
+		return strings.Join(why, "; ")
+	}
+
+	start := time.Now()
+	l := startLogin(t, u.name)
+	// The shell's prompt ("vmprompt@myctr-vm:~$ "): the login is done.
+	_, _ = l.expect(t, 0, regexp.MustCompile(`\$ \z`), 2*time.Minute)
+	t.Logf("login -f %s on %s: a shell after %s", u.name, l.tty, time.Since(start).Round(10*time.Millisecond))
+	session := loginSession(t, u, strings.TrimPrefix(l.tty, "/dev/"))
+
+	authStart := regexp.MustCompile(`==== AUTHENTICATING FOR (\S+) ====|myctr-exit=(\d+)`)
+	passwordPrompt := regexp.MustCompile(`Password: `)
+	exitLine := regexp.MustCompile(`myctr-exit=(\d+)`)
+	// run types a bridged run and, at the agent's prompt, password; it
+	// returns myctr's exit code and what the terminal showed.
+	run := func(password string) (int, string) {
+		t.Helper()
+		from := l.len()
+		start := time.Now()
+		l.typeIn(t, "myctr run --rm --network bridge "+image+" true; echo myctr-exit=$?\n")
+		m, p := l.expect(t, from, authStart, cmdTimeout)
+		if m[1] == "" {
+			t.Fatalf("myctr exited %s without a password prompt; the terminal said:\n%s", m[2], l.text(from, -1))
+		}
+		if m[1] != protocol.ActionNetwork {
+			t.Errorf("the agent authenticates for %s, want %s", m[1], protocol.ActionNetwork)
+		}
+		_, p = l.expect(t, p, passwordPrompt, time.Minute)
+		t.Logf("the prompt after %s", time.Since(start).Round(10*time.Millisecond))
+		checkAgent(t, u, session)
+		waitFor(t, 30*time.Second, "the agent did not turn the terminal's echo off", func() string {
+			if l.echoOff() {
+				return ""
+			}
+			return "echo is on"
+		})
+		l.typeIn(t, password+"\n")
+		m, end := l.expect(t, p, exitLine, cmdTimeout)
+		code, _ := strconv.Atoi(m[1])
+		out := l.text(from, end)
+		t.Logf("myctr run --rm --network bridge %s true, password %s -> exit %d (%s); the terminal:\n%s",
+			image, map[bool]string{true: "right", false: "wrong"}[password == promptPassword], code,
+			time.Since(start).Round(10*time.Millisecond), out)
+		if strings.Contains(out, password) {
+			t.Errorf("the password was echoed on the terminal")
+		}
+		return code, out
+	}
+
+	// The right password: authorized, the container runs.
+	code, out := run(promptPassword)
+	if code != 0 {
+		t.Errorf("with the right password: exit %d, want 0", code)
+	}
+	for _, want := range []string{"Authenticating as: " + u.name, "==== AUTHENTICATION COMPLETE ===="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("with the right password: the terminal lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "Error:") {
+		t.Errorf("with the right password: an error on the terminal")
+	}
+	// Its network goes with its namespace (the helper reaps the record).
+	waitFor(t, 60*time.Second, "the authorized --rm run left things behind", nothingLeft)
+
+	// A wrong password: refused, nothing made.
+	code, out = run("not-" + promptPassword)
+	if code != 125 {
+		t.Errorf("with a wrong password: exit %d, want 125", code)
+	}
+	for _, want := range []string{"==== AUTHENTICATION FAILED ====", "Error: not authorized", protocol.ActionNetwork} {
+		if !strings.Contains(out, want) {
+			t.Errorf("with a wrong password: the terminal lacks %q", want)
+		}
+	}
+	if why := nothingLeft(); why != "" {
+		t.Errorf("the refused run left %s", why)
+	}
+
+	// polkitd's own account of the two authentications.
+	journal, _ := command(30*time.Second, "journalctl", "--no-pager", "-o", "cat", "--since", since.Format("2006-01-02 15:04:05"), "-u", "polkit.service")
+	var lines []string
+	for _, ln := range strings.Split(journal, "\n") {
+		if strings.Contains(ln, protocol.ActionNetwork) || strings.Contains(ln, "uthentica") {
+			lines = append(lines, ln)
+		}
+	}
+	t.Logf("polkitd:\n%s", strings.Join(lines, "\n"))
 }
