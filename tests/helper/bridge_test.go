@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/tests/helperprobe"
 )
 
 // myctr run --network bridge, end to end, as the users.
@@ -39,7 +40,7 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 		t.Errorf("new host veths %v, want one", nv)
 	}
 	rules := nftRules(t)
-	if m := mentions(rules, ip, "8080"); len(m) != 2 {
+	if m := helperprobe.Mentions(rules, ip, "8080"); len(m) != 2 {
 		t.Errorf("nftables table ip myctr names %v of [%s 8080]:\n%s", m, ip, rules)
 	}
 	if f := ledgerFiles(t, name, in.Id); len(f) == 0 {
@@ -154,7 +155,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 		if nv := newVeths(before, veths(t)); len(nv) != 1 {
 			t.Errorf("while it runs: new veths %v, want one", nv)
 		}
-		if m := mentions(nftRules(t), ip, "8083"); len(m) != 2 {
+		if m := helperprobe.Mentions(nftRules(t), ip, "8083"); len(m) != 2 {
 			t.Errorf("while it runs: the rules name %v of [%s 8083]", m, ip)
 		}
 		if f := ledgerFiles(t, name, in.Id); len(f) == 0 {
@@ -211,7 +212,7 @@ func TestPortConflict(t *testing.T) {
 		}
 		return ""
 	})
-	if m := mentions(nftRules(t), ip, "8089"); len(m) != 2 {
+	if m := helperprobe.Mentions(nftRules(t), ip, "8089"); len(m) != 2 {
 		t.Errorf("the first container's rule for 8089 is gone: names %v of [%s 8089]", m, ip)
 	}
 	u.must(t, "rm", "-f", first)

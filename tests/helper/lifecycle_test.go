@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/myctr/myctr/tests/helperprobe"
 )
 
 // The helper's own life: its reaper, its idle exit, its ledger across
@@ -35,7 +37,7 @@ func TestReaperAfterKill(t *testing.T) {
 	if r := callAs(t, u, clientCall{Method: "GetVersion"}); r.ErrorName != "" {
 		t.Fatalf("GetVersion: %s %v", r.ErrorName, r.ErrorBody)
 	}
-	pid := helperPid(t)
+	pid := helperprobe.HelperPid(t)
 	// The monitor first (it would release the network when the container
 	// ends), then the container's init: its PID namespace dies with it.
 	for _, pid := range []int{in.State.ConmonPid, in.State.Pid} {
@@ -49,7 +51,7 @@ func TestReaperAfterKill(t *testing.T) {
 		return leftovers(t, before, []string{name, in.Id}, ip, "8084")
 	})
 	t.Logf("cleaned up %s after the kill (reap_interval %s)", time.Since(killed).Round(100*time.Millisecond), conf.reapInterval)
-	if p := helperPid(t); p != 0 && p != pid {
+	if p := helperprobe.HelperPid(t); p != 0 && p != pid {
 		t.Logf("note: the helper was re-activated meanwhile (pid %d, was %d)", p, pid)
 	}
 }
@@ -66,7 +68,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	in := runBridged(t, u, name, append([]string{"-p", "8085:80"}, httpdFlags()...), "/ht")
 	ip := in.ip(t)
 	fetchFrom(t, clientNetns, "http://"+testAddr+":8085/", 20*time.Second)
-	pid1 := helperPid(t)
+	pid1 := helperprobe.HelperPid(t)
 	if pid1 == 0 {
 		t.Fatal("no helper on the bus right after a bridged run")
 	}
@@ -75,7 +77,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	limit := conf.idleTimeout + 2*conf.reapInterval + 10*time.Second
 	start := time.Now()
 	waitFor(t, limit, "the helper is still on the bus", func() string {
-		if p := helperPid(t); p != 0 {
+		if p := helperprobe.HelperPid(t); p != 0 {
 			return "org.myctr.Helper1 owned by pid " + strconv.Itoa(p)
 		}
 		return ""
@@ -86,7 +88,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	if r.ErrorName != "" {
 		t.Fatalf("GetVersion after the idle exit: %s %v", r.ErrorName, r.ErrorBody)
 	}
-	pid2 := helperPid(t)
+	pid2 := helperprobe.HelperPid(t)
 	if pid2 == 0 || pid2 == pid1 {
 		t.Fatalf("after the call: helper pid %d, want a new one (was %d)", pid2, pid1)
 	}

@@ -47,6 +47,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/tests/helperprobe"
 )
 
 const (
@@ -480,22 +481,6 @@ func nftRules(t testing.TB) string {
 	return out
 }
 
-// mentions reports the words of text that match any of the needles as a
-// whole word (an address, a port, an interface name).
-func mentions(text string, needles ...string) []string {
-	var found []string
-	for _, n := range needles {
-		if n == "" {
-			continue
-		}
-		re := regexp.MustCompile(`(^|[^0-9A-Za-z.])` + regexp.QuoteMeta(n) + `($|[^0-9A-Za-z])`)
-		if re.MatchString(text) {
-			found = append(found, n)
-		}
-	}
-	return found
-}
-
 // ledgerFiles returns the helper's state files that mention any of the
 // needles (in their path or content).
 func ledgerFiles(t testing.TB, needles ...string) []string {
@@ -518,42 +503,6 @@ func ledgerFiles(t testing.TB, needles ...string) []string {
 }
 
 // ---- the bus, as root: only the bus driver and introspection ----------------
-
-var rootBus *dbus.Conn
-
-// systemBus is the test's own connection (as root), opened once: polling
-// must not open a connection per question.
-func systemBus(t testing.TB) *dbus.Conn {
-	t.Helper()
-	if rootBus == nil {
-		c, err := dbus.ConnectSystemBus()
-		if err != nil {
-			t.Fatalf("connect to the system bus: %v", err)
-		}
-		rootBus = c
-	}
-	return rootBus
-}
-
-// helperPid returns the pid of the helper's connection, or 0 when the name
-// has no owner.
-func helperPid(t testing.TB) int {
-	t.Helper()
-	c := systemBus(t)
-	var has bool
-	if err := c.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, protocol.BusName).Store(&has); err != nil {
-		t.Fatalf("NameHasOwner: %v", err)
-	}
-	if !has {
-		return 0
-	}
-	var pid uint32
-	if err := c.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, protocol.BusName).Store(&pid); err != nil {
-		// It may have exited in between.
-		return 0
-	}
-	return int(pid)
-}
 
 // ---- the raw client: this binary as a user ----------------------------------
 
@@ -822,7 +771,7 @@ func leftovers(t testing.TB, before map[string]bool, ids []string, addr string, 
 	if nv := newVeths(before, veths(t)); len(nv) > 0 {
 		why = append(why, fmt.Sprintf("veths %v", nv))
 	}
-	if m := mentions(nftRules(t), append([]string{addr}, ports...)...); len(m) > 0 {
+	if m := helperprobe.Mentions(nftRules(t), append([]string{addr}, ports...)...); len(m) > 0 {
 		why = append(why, fmt.Sprintf("nftables rules naming %v", m))
 	}
 	if f := ledgerFiles(t, ids...); len(f) > 0 {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/tests/helperprobe"
 )
 
 // The raw client's calls: the D-Bus API as a caller that is not myctr sees
@@ -42,7 +43,7 @@ func TestActivation(t *testing.T) {
 			t.Errorf("features %s lack %s", got, f)
 		}
 	}
-	pid := helperPid(t)
+	pid := helperprobe.HelperPid(t)
 	if pid == 0 {
 		t.Fatal("after a call, org.myctr.Helper1 has no owner")
 	}
@@ -119,7 +120,7 @@ func (n introspected) methods(iface string) (out []string, found bool) {
 func TestIntrospection(t *testing.T) {
 	begin(t)
 	var live string
-	obj := systemBus(t).Object(protocol.BusName, protocol.ObjectPath)
+	obj := helperprobe.SystemBus(t).Object(protocol.BusName, protocol.ObjectPath)
 	if err := obj.Call("org.freedesktop.DBus.Introspectable.Introspect", 0).Store(&live); err != nil {
 		t.Fatalf("Introspect %s: %v", protocol.ObjectPath, err)
 	}

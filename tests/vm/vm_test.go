@@ -45,10 +45,10 @@ import (
 	"time"
 
 	"github.com/creack/pty"
-	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/tests/helperprobe"
 )
 
 const (
@@ -297,22 +297,6 @@ func nftRules(t testing.TB) string {
 	return out
 }
 
-// mentions reports which needles occur in text as whole words (an
-// address, a port, an interface name).
-func mentions(text string, needles ...string) []string {
-	var found []string
-	for _, n := range needles {
-		if n == "" {
-			continue
-		}
-		re := regexp.MustCompile(`(^|[^0-9A-Za-z.])` + regexp.QuoteMeta(n) + `($|[^0-9A-Za-z])`)
-		if re.MatchString(text) {
-			found = append(found, n)
-		}
-	}
-	return found
-}
-
 // ledgerFiles lists the files under the helper's state directory.
 func ledgerFiles() []string {
 	var found []string
@@ -360,42 +344,13 @@ func unitProps(t testing.TB, props ...string) map[string]string {
 	return m
 }
 
-var rootBus *dbus.Conn
-
-func systemBus(t testing.TB) *dbus.Conn {
-	t.Helper()
-	if rootBus == nil {
-		c, err := dbus.ConnectSystemBus()
-		if err != nil {
-			t.Fatalf("connect to the system bus: %v", err)
-		}
-		rootBus = c
-	}
-	return rootBus
-}
-
-// helperPid is the pid of the bus name's owner, 0 when it has none.
-func helperPid(t testing.TB) int {
-	t.Helper()
-	var pid uint32
-	err := systemBus(t).BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, protocol.BusName).Store(&pid)
-	if err != nil {
-		var de dbus.Error
-		if errors.As(err, &de) && de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner" {
-			return 0
-		}
-		t.Fatalf("GetConnectionUnixProcessID %s: %v", protocol.BusName, err)
-	}
-	return int(pid)
-}
-
 // getVersion calls the helper as root (activating it when it is not
 // running).
 func getVersion(t testing.TB) {
 	t.Helper()
 	var version uint32
 	var features []string
-	err := systemBus(t).Object(protocol.BusName, protocol.ObjectPath).Call(protocol.MethodGetVersion, 0).Store(&version, &features)
+	err := helperprobe.SystemBus(t).Object(protocol.BusName, protocol.ObjectPath).Call(protocol.MethodGetVersion, 0).Store(&version, &features)
 	if err != nil {
 		t.Fatalf("%s: %v", protocol.MethodGetVersion, err)
 	}
@@ -467,7 +422,7 @@ func leftovers(t testing.TB, names []string, addr, port string) string {
 	if nv := newVeths(vethsAtStart, mustVeths(t)); len(nv) > 0 {
 		why = append(why, fmt.Sprintf("veths %v", nv))
 	}
-	if m := mentions(nftRules(t), addr, port); len(m) > 0 {
+	if m := helperprobe.Mentions(nftRules(t), addr, port); len(m) > 0 {
 		why = append(why, fmt.Sprintf("nftables rules in table ip myctr naming %v", m))
 	}
 	if f := ledgerFilesOf(names...); len(f) > 0 {
@@ -586,7 +541,7 @@ func TestBridgePublishedPort(t *testing.T) {
 		t.Errorf("%d host veths, want %d", n, before+1)
 	}
 	rules := nftRules(t)
-	if m := mentions(rules, web.ip, webPort); len(m) != 2 {
+	if m := helperprobe.Mentions(rules, web.ip, webPort); len(m) != 2 {
 		t.Errorf("table ip myctr names %v of [%s %s]:\n%s", m, web.ip, webPort, rules)
 	}
 	// The frontend attaches a container by its id.
@@ -607,7 +562,7 @@ func TestHelperStartedBySystemd(t *testing.T) {
 	// The call keeps it from idling out while we look (or activates it
 	// again, through the same path).
 	getVersion(t)
-	pid := helperPid(t)
+	pid := helperprobe.HelperPid(t)
 	p := unitProps(t, "ActiveState", "SubState", "MainPID", "Type", "BusName")
 	t.Logf("bus owner pid %d; %s: %v", pid, unit, p)
 	if p["ActiveState"] != "active" || p["SubState"] != "running" {
@@ -643,7 +598,7 @@ func TestHelperStartedBySystemd(t *testing.T) {
 func TestHelperHardening(t *testing.T) {
 	begin(t)
 	getVersion(t)
-	pid := helperPid(t)
+	pid := helperprobe.HelperPid(t)
 	if pid == 0 {
 		t.Fatalf("%s has no owner right after a call", protocol.BusName)
 	}
@@ -802,7 +757,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 		if p["ActiveState"] != "inactive" {
 			return fmt.Sprintf("%s is %s/%s", unit, p["ActiveState"], p["SubState"])
 		}
-		if pid := helperPid(t); pid != 0 {
+		if pid := helperprobe.HelperPid(t); pid != 0 {
 			return fmt.Sprintf("%s still owned by pid %d", protocol.BusName, pid)
 		}
 		return ""
