@@ -328,21 +328,7 @@ func (u *testUser) run(timeout time.Duration, args ...string) (stdout, stderr st
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := u.command(ctx, bin, append([]string{"--root", u.root, "--runroot", u.runRoot}, args...)...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		code = -1
-		e.WriteString(fmt.Sprintf("\n[test: myctr %s timed out after %s]", strings.Join(args, " "), timeout))
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		code = -1
-		e.WriteString("\n[test: " + err.Error() + "]")
-	}
-	return o.String(), e.String(), code
+	return helperprobe.Run(ctx, cmd)
 }
 
 // myctr runs myctr as u and logs the call.

@@ -1,12 +1,18 @@
 // Package helperprobe holds what the helper tier (tests/helper) and the VM
 // tier (tests/vm) both use to look at a running myctr-helper from outside,
 // as root: the test's own system bus connection, the helper's pid from the
-// bus, and a whole-word search of nft or ip output. Tests only.
+// bus, a whole-word search of nft or ip output, running a command with its
+// output and exit code, and systemd's KEY=VALUE properties. Tests only.
 package helperprobe
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,4 +68,37 @@ func Mentions(text string, needles ...string) []string {
 		}
 	}
 	return found
+}
+
+// Run runs cmd (made with exec.CommandContext(ctx, ...)) and returns its
+// output and exit code; code is -1 when it did not start or ctx ended
+// first, and stderr then says which.
+func Run(ctx context.Context, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		code = -1
+		e.WriteString(fmt.Sprintf("\n[test: %s timed out: %v]", strings.Join(cmd.Args, " "), ctx.Err()))
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	case err != nil:
+		code = -1
+		e.WriteString("\n[test: " + err.Error() + "]")
+	}
+	return o.String(), e.String(), code
+}
+
+// Properties parses the KEY=VALUE lines that `systemctl show` and
+// `loginctl show-session` print.
+func Properties(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }

@@ -174,21 +174,7 @@ func (u *testUser) run(timeout time.Duration, args ...string) (stdout, stderr st
 		"LANG=C.UTF-8",
 	}
 	cmd.WaitDelay = 5 * time.Second
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		code = -1
-		e.WriteString(fmt.Sprintf("\n[test: myctr %s timed out after %s]", strings.Join(args, " "), timeout))
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	case err != nil:
-		code = -1
-		e.WriteString("\n[test: " + err.Error() + "]")
-	}
-	return o.String(), e.String(), code
+	return helperprobe.Run(ctx, cmd)
 }
 
 // myctr runs myctr as u and logs the call and how long it took.
@@ -335,12 +321,7 @@ func unitProps(t testing.TB, props ...string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, "="); ok {
-			m[k] = v
-		}
-	}
+	m := helperprobe.Properties(out)
 	return m
 }
 
@@ -974,12 +955,7 @@ func loginSession(t *testing.T, u *testUser, tty string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := map[string]string{}
-		for _, l := range strings.Split(out, "\n") {
-			if k, v, ok := strings.Cut(l, "="); ok {
-				m[k] = v
-			}
-		}
+		m := helperprobe.Properties(out)
 		if m["TTY"] == tty && m["Name"] == u.name {
 			t.Logf("logind session %s: %s", id, strings.Join(strings.Fields(out), " "))
 			return id
