@@ -24,6 +24,8 @@ func main() {
 		os.Exit(container.MonitorMain(os.Args[1:]))
 	case network.StageWatch:
 		os.Exit(network.WatchMain())
+	case network.StageForward:
+		os.Exit(network.ForwardMain())
 	case nsexec.StageReap:
 		os.Exit(container.ReapMain(os.Args[1:]))
 	}

@@ -55,8 +55,9 @@ type inspectEntry struct {
 }
 
 type networkSettings struct {
-	Ports      []network.PortMapping
-	NetworkPid int `json:",omitempty"`
+	Ports            []network.PortMapping
+	NetworkPid       int `json:",omitempty"`
+	PortForwarderPid int `json:",omitempty"`
 	// A bridged container's, while it runs: the host bridge, its address
 	// (IPAddress/IPPrefixLen), the gateway and its interface's MTU.
 	Bridge      string `json:",omitempty"`
@@ -68,7 +69,7 @@ type networkSettings struct {
 
 // settingsOf is the NetworkSettings of c.
 func settingsOf(c *container.Container) networkSettings {
-	ns := networkSettings{Ports: c.State.Ports, NetworkPid: c.State.NetworkPid}
+	ns := networkSettings{Ports: c.State.Ports, NetworkPid: c.State.NetworkPid, PortForwarderPid: c.State.PortForwarderPid}
 	if b := c.State.Bridge; b != nil && c.State.Status == container.StatusRunning {
 		ns.Bridge, ns.Gateway, ns.MTU = b.Bridge, b.Gateway, b.MTU
 		if p, err := netip.ParsePrefix(b.Address); err == nil {

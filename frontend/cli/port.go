@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,7 +25,7 @@ func portCommand() *cli.Command {
 					if host == "" {
 						host = "0.0.0.0"
 					}
-					fmt.Printf("%d/%s -> %s:%d\n", p.ContainerPort, p.Protocol, host, p.HostPort)
+					fmt.Printf("%d/%s -> %s\n", p.ContainerPort, p.Protocol, net.JoinHostPort(host, strconv.Itoa(int(p.HostPort))))
 				}
 				return nil
 			})

@@ -32,7 +32,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else slirp4netns, else pasta)"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
 	}

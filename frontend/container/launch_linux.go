@@ -310,6 +310,7 @@ func (s *Store) markRunning(c *Container, r *running) error {
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
 		if r.net != nil {
 			c.State.NetworkPid = r.net.Pid()
+			c.State.PortForwarderPid = r.net.ForwarderPid()
 			c.State.Ports = r.net.Ports()
 		}
 		if b := r.bridge; b != nil {
@@ -336,7 +337,7 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 		c.State.ExitCode = code
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0
-		c.State.NetworkPid, c.State.Ports = 0, nil
+		c.State.NetworkPid, c.State.PortForwarderPid, c.State.Ports = 0, 0, nil
 		// State.Bridge stays until the helper has released the network
 		// (forgetBridge): `rm` releases what is left.
 		c.State.FinishedAt = time.Now().UTC()

@@ -159,3 +159,47 @@ func (r *route) request(typ, flags uint16, body []byte, attrs ...[]byte) error {
 		}
 	}
 }
+
+// MarkedLocal makes packets that carry the firewall mark m local: it sets
+// lo up, adds "local 0.0.0.0/0 dev lo" to routing table m and the rule
+// "fwmark m lookup m" at priority prio. With net.ipv4.tcp_fwmark_accept
+// set, a server's replies to a connection whose SYN carried the mark are
+// routed back to this host whatever their destination, so that a socket
+// bound to a foreign address with IP_TRANSPARENT receives them. Existing
+// entries are kept (EEXIST is not an error).
+//
+// Preconditions: the caller is in the network namespace with CAP_NET_ADMIN
+// over it.
+func MarkedLocal(m uint32, prio uint32) error {
+	s, err := openRoute()
+	if err != nil {
+		return fmt.Errorf("open rtnetlink socket: %w", err)
+	}
+	defer unix.Close(s.fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(s.fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return fmt.Errorf("find interface lo: %w", err)
+	}
+	index := int32(ifr.Uint32())
+	if err := s.request(unix.RTM_NEWLINK, 0, ifinfo(index, unix.IFF_UP)); err != nil {
+		return fmt.Errorf("set lo up: %w", err)
+	}
+	// struct rtmsg (see Configure); the table goes in RTA_TABLE, which
+	// takes numbers above 255.
+	rtm := []byte{unix.AF_INET, 0, 0, 0, unix.RT_TABLE_UNSPEC, unix.RTPROT_BOOT, unix.RT_SCOPE_HOST, unix.RTN_LOCAL, 0, 0, 0, 0}
+	if err := s.request(unix.RTM_NEWROUTE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, rtm,
+		attr(unix.RTA_TABLE, u32(m)), attr(unix.RTA_OIF, u32(uint32(index)))); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("add route local 0.0.0.0/0 dev lo table %d: %w", m, err)
+	}
+	// struct fib_rule_hdr: family, dst_len, src_len, tos, table, two
+	// reserved bytes, action, flags (32 bits).
+	frh := []byte{unix.AF_INET, 0, 0, 0, unix.RT_TABLE_UNSPEC, 0, 0, unix.FR_ACT_TO_TBL, 0, 0, 0, 0}
+	if err := s.request(unix.RTM_NEWRULE, unix.NLM_F_CREATE|unix.NLM_F_EXCL, frh,
+		attr(unix.FRA_FWMARK, u32(m)), attr(unix.FRA_TABLE, u32(m)), attr(unix.FRA_PRIORITY, u32(prio))); err != nil && err != unix.EEXIST {
+		return fmt.Errorf("add rule fwmark %#x lookup %d: %w", m, m, err)
+	}
+	return nil
+}

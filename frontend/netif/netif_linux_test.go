@@ -10,11 +10,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 const envInner = "_NETIF_TEST_INNER"
 
-// TestConfigureInNamespace runs TestConfigureInner in a user and network
+// TestConfigureInNamespace runs the *Inner tests in a user and network
 // namespace made for it (unshare --user --map-root-user --net), where the
 // test is root of the user namespace that owns the network namespace, as
 // the container's init is, and may make links: it touches no other
@@ -33,7 +36,7 @@ func TestConfigureInNamespace(t *testing.T) {
 		t.Skipf("cannot make a user and network namespace here (%v): unprivileged user namespaces are needed", err)
 	}
 	self, _ := os.Executable()
-	args := []string{"--user", "--map-root-user", "--net", self, "-test.run=^TestConfigureInner$", "-test.count=1"}
+	args := []string{"--user", "--map-root-user", "--net", self, "-test.run=^Test(Configure|MarkedLocal)Inner$", "-test.count=1"}
 	if testing.Verbose() {
 		args = append(args, "-test.v")
 	}
@@ -44,8 +47,10 @@ func TestConfigureInNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), "--- PASS: TestConfigureInner") && testing.Verbose() {
-		t.Fatal("the inner test did not run")
+	for _, inner := range []string{"TestConfigureInner", "TestMarkedLocalInner"} {
+		if !strings.Contains(string(out), "--- PASS: "+inner) && testing.Verbose() {
+			t.Fatalf("%s did not run", inner)
+		}
 	}
 }
 
@@ -166,5 +171,85 @@ func TestAddrString(t *testing.T) {
 	}
 	if s := addrString([]byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34}, -1); s != "fd00:0:0:0:0:0:0:1234" {
 		t.Errorf("v6: %s", s)
+	}
+}
+
+// TestMarkedLocalInner: MarkedLocal's rule and route, made twice; then what
+// they are for: a connection marked and bound to a foreign address with
+// IP_TRANSPARENT reaches a server on an address of a veth, and the
+// server sees that foreign address. Without the rule the server's replies
+// would leave through the link and the connection would never be set up.
+func TestMarkedLocalInner(t *testing.T) {
+	if os.Getenv(envInner) == "" {
+		t.Skip("runs only inside TestConfigureInNamespace's namespace")
+	}
+	ip := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("ip", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	ip("link", "add", "d0", "type", "veth", "peer", "name", "d0peer")
+	ip("addr", "add", "10.0.2.100/24", "dev", "d0")
+	ip("link", "set", "d0", "up")
+	ip("link", "set", "d0peer", "up")
+	ip("route", "replace", "default", "via", "10.0.2.2", "dev", "d0")
+	const mark = 0x6d79
+	for i := 0; i < 2; i++ {
+		if err := MarkedLocal(mark, 100); err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+	}
+	if r := ip("-4", "rule", "show"); strings.Count(r, "100:\tfrom all fwmark 0x6d79 lookup 28025") != 1 {
+		t.Errorf("rules:\n%s", r)
+	}
+	if r := ip("-4", "route", "show", "table", "28025"); strings.TrimSpace(r) != "local default dev lo scope host" {
+		t.Errorf("table 28025: %q", r)
+	}
+	if err := os.WriteFile("/proc/sys/net/ipv4/tcp_fwmark_accept", []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", "10.0.2.100:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	seen := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			seen <- err.Error()
+			return
+		}
+		seen <- c.RemoteAddr().String()
+		_, _ = c.Write([]byte("x"))
+		c.Close()
+	}()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	tv := unix.NsecToTimeval(int64(3 * time.Second))
+	for _, err := range []error{
+		unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TRANSPARENT, 1),
+		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, mark),
+		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv),
+		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv),
+		unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{198, 51, 100, 7}, Port: 4321}),
+		unix.Connect(fd, &unix.SockaddrInet4{Addr: [4]byte{10, 0, 2, 100}, Port: l.Addr().(*net.TCPAddr).Port}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := <-seen; got != "198.51.100.7:4321" {
+		t.Errorf("the server saw %s, want 198.51.100.7:4321", got)
+	}
+	b := make([]byte, 1)
+	if n, err := unix.Read(fd, b); n != 1 || b[0] != 'x' {
+		t.Errorf("read from the server: %d %v", n, err)
 	}
 }

@@ -39,14 +39,28 @@ type settings struct {
 	ipv4Only     bool         // pasta: -4
 	outbound4    string       // slirp4netns outbound_addr / pasta --outbound-if4
 	outbound6    string       // slirp4netns outbound_addr6 / pasta --outbound-if6
+	portHandler  string       // slirp4netns: PortHandlerMyctr or PortHandlerSlirp
 	ports        []PortMapping
+}
+
+// The port handlers of slirp4netns:port_handler=...: myctr's forwarder
+// for TCP (the default; it keeps the client's address), or slirp4netns's
+// own add_hostfwd. UDP ports are always slirp4netns's.
+const (
+	PortHandlerMyctr = "myctr"
+	PortHandlerSlirp = "slirp4netns"
+)
+
+// forwarded reports whether myctr's forwarder publishes p (else the tool).
+func (s settings) forwarded(p PortMapping) bool {
+	return s.mode == ModeSlirp4netns && s.portHandler == PortHandlerMyctr && p.Protocol == "tcp"
 }
 
 var defaultPrefix = netip.MustParsePrefix("10.0.2.0/24")
 
 // The options each mode accepts; see parseOptions.
 var (
-	slirpOptions = "allow_host_loopback=true|false, cidr=A.B.C.0/24, enable_ipv6=true|false, mtu=N, outbound_addr=IPv4, outbound_addr6=IPv6, port_handler=slirp4netns"
+	slirpOptions = "allow_host_loopback=true|false, cidr=A.B.C.0/24, enable_ipv6=true|false, mtu=N, outbound_addr=IPv4, outbound_addr6=IPv6, port_handler=myctr|slirp4netns"
 	pastaOptions = "--map-gw, --no-map-gw, -4/--ipv4-only, --mtu=N (-m N), --outbound-if4=IFNAME, --outbound-if6=IFNAME"
 )
 
@@ -115,7 +129,7 @@ func (c Config) Validate() error {
 }
 
 func (c Config) settings() (settings, error) {
-	s := settings{mode: c.Mode, mtu: c.MTU, hostLoopback: c.AllowHostLoopback, prefix: defaultPrefix}
+	s := settings{mode: c.Mode, mtu: c.MTU, hostLoopback: c.AllowHostLoopback, prefix: defaultPrefix, portHandler: PortHandlerMyctr}
 	if s.mtu == 0 {
 		s.mtu = DefaultMTU
 	}
@@ -153,9 +167,9 @@ func (c Config) settings() (settings, error) {
 			if err != nil {
 				return s, &Error{Err: ErrInvalidPublish, Msg: fmt.Sprintf("host address %q", p.HostIP)}
 			}
-			if a.Is6() && c.Mode == ModeSlirp4netns {
+			if a.Is6() && c.Mode == ModeSlirp4netns && !s.forwarded(p) {
 				return s, &Error{Err: ErrUnsupported, Msg: "publish " + p.String() + " with slirp4netns",
-					Hint: "slirp4netns publishes on IPv4 host addresses only: use --network pasta, or an IPv4 address"}
+					Hint: "slirp4netns publishes on IPv4 host addresses only: use --network pasta, myctr's TCP forwarder (port_handler=myctr), or an IPv4 address"}
 			}
 		}
 		s.ports = append(s.ports, p)
@@ -207,9 +221,10 @@ func (s *settings) slirpOption(opt string) error {
 		}
 		s.outbound6 = val
 	case "port_handler":
-		if val != "slirp4netns" {
-			err = fmt.Errorf("port handler %q: only slirp4netns is available", val)
+		if val != PortHandlerMyctr && val != PortHandlerSlirp {
+			err = fmt.Errorf("port handler %q: want %s or %s", val, PortHandlerMyctr, PortHandlerSlirp)
 		}
+		s.portHandler = val
 	default:
 		return fmt.Errorf("unknown option %q", key)
 	}

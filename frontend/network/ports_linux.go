@@ -28,26 +28,38 @@ func unprivilegedPortStart() int {
 	return n
 }
 
-// reservePorts checks that every host port can be bound (binding it and
-// releasing it), picks a free port for HostPort 0, and returns the
-// mappings with the ports chosen. A port picked for HostPort 0 could be
-// taken by another process before the tool binds it; the tool then fails
-// and Start reports it.
-func reservePorts(ports []PortMapping) ([]PortMapping, error) {
+// reservePorts checks that every host port can be bound, picks a free port
+// for HostPort 0, and returns the mappings with the ports chosen. The
+// sockets of the ports myctr's forwarder serves (keep) stay open and are
+// returned, in the order of those ports; the others are released for the
+// tool to bind. A port picked for HostPort 0 and released could be taken by
+// another process before the tool binds it; the tool then fails and Start
+// reports it.
+//
+// A kept port without a host address listens on both families (the
+// forwarder gives IPv6 clients the gateway's address); a released one is
+// checked on the IPv4 wildcard, which slirp4netns binds (pasta binds both
+// families; that check catches the usual conflicts).
+func reservePorts(ports []PortMapping, keep func(PortMapping) bool) (out []PortMapping, kept []*os.File, err error) {
+	defer func() {
+		if err != nil {
+			for _, f := range kept {
+				f.Close()
+			}
+			kept = nil
+		}
+	}()
 	start := unprivilegedPortStart()
-	out := make([]PortMapping, 0, len(ports))
 	for _, p := range ports {
 		if p.HostPort != 0 && int(p.HostPort) < start && os.Geteuid() != 0 {
-			return nil, &Error{Err: ErrPrivilegedPort,
+			return nil, kept, &Error{Err: ErrPrivilegedPort,
 				Msg:  fmt.Sprintf("cannot publish %s: host port %d is below net.ipv4.ip_unprivileged_port_start (%d)", p, p.HostPort, start),
 				Hint: fmt.Sprintf("use a host port of %d or above, lower the limit as root (sysctl -w net.ipv4.ip_unprivileged_port_start=%d), or use --network bridge", start, p.HostPort)}
 		}
-		host := p.HostIP
-		addr := net.JoinHostPort(host, strconv.Itoa(int(p.HostPort)))
+		hold := keep(p)
+		addr := net.JoinHostPort(p.HostIP, strconv.Itoa(int(p.HostPort)))
 		network := p.Protocol
-		if host == "" {
-			// slirp4netns binds 0.0.0.0, pasta both families: checking
-			// the IPv4 wildcard catches the usual conflicts.
+		if p.HostIP == "" && !hold {
 			addr = net.JoinHostPort("0.0.0.0", strconv.Itoa(int(p.HostPort)))
 			network += "4"
 		}
@@ -63,16 +75,23 @@ func reservePorts(ports []PortMapping) ([]PortMapping, error) {
 			var l net.Listener
 			if l, err = net.Listen(network, addr); err == nil {
 				port = l.Addr().(*net.TCPAddr).Port
+				if hold {
+					var f *os.File
+					f, err = l.(*net.TCPListener).File()
+					if err == nil {
+						kept = append(kept, f)
+					}
+				}
 				l.Close()
 			}
 		}
 		if err != nil {
-			return nil, portError(p, err)
+			return nil, kept, portError(p, err)
 		}
 		p.HostPort = uint16(port)
 		out = append(out, p)
 	}
-	return out, nil
+	return out, kept, nil
 }
 
 func portError(p PortMapping, err error) error {
@@ -80,7 +99,7 @@ func portError(p PortMapping, err error) error {
 	case errors.Is(err, syscall.EADDRINUSE):
 		owner := portOwner(p.Protocol, p.HostPort)
 		if owner == "" {
-			owner = "the holder is not known: another user's process, or one whose fds cannot be read, such as a running pasta or slirp4netns"
+			owner = "the holder is not known: another user's process, or one whose fds cannot be read, such as a running pasta, slirp4netns or myctr port forwarder"
 		}
 		return &Error{Err: ErrPortInUse,
 			Msg:  fmt.Sprintf("cannot publish %s: host port %d/%s is in use (%s)", p, p.HostPort, p.Protocol, owner),

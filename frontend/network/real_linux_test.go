@@ -20,8 +20,11 @@ import (
 const envRole = "_NETTEST_ROLE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(EnvStage) == StageWatch {
+	switch os.Getenv(EnvStage) {
+	case StageWatch:
 		os.Exit(WatchMain())
+	case StageForward:
+		os.Exit(ForwardMain())
 	}
 	if role := os.Getenv(envRole); role != "" {
 		os.Exit(runRole(role, os.Args[1:]))
@@ -289,19 +292,42 @@ func mustStart(t *testing.T, cfg Config, pid int) *Handle {
 	return h
 }
 
+// TestRealForwardAndLifetime: each mode (and slirp4netns with either port
+// handler) configures the namespace, publishes TCP and UDP ports, shows
+// the server the source address its documentation gives, refuses a port
+// in use, and ends with the namespace's last process.
 func TestRealForwardAndLifetime(t *testing.T) {
 	requireRootless(t)
-	for _, mode := range modes(t) {
-		t.Run(mode, func(t *testing.T) {
+	modes(t)
+	gw := Config{}.Gateway()
+	for _, tc := range []struct {
+		name, mode, handler string
+		// what the server sees for clients 127.0.0.1, 127.0.0.2, ::1
+		seen [3]string
+	}{
+		{"pasta", ModePasta, "", [3]string{"127.0.0.1", "127.0.0.1", "::1"}},
+		// myctr's forwarder keeps the client's address; a client with
+		// no IPv4 address shows as the gateway.
+		{"slirp4netns", ModeSlirp4netns, "", [3]string{"127.0.0.1", "127.0.0.2", gw}},
+		{"slirp4netns/port_handler=slirp4netns", ModeSlirp4netns, PortHandlerSlirp, [3]string{gw, gw, ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			pid := newNS(t)
-			cfg := Config{Mode: mode, Ports: []PortMapping{
-				{HostIP: "127.0.0.1", ContainerPort: 8080, Protocol: "tcp"},
+			cfg := Config{Mode: tc.mode, Ports: []PortMapping{
+				{ContainerPort: 8080, Protocol: "tcp"},
 				{HostIP: "127.0.0.1", ContainerPort: 8081, Protocol: "udp"},
 			}}
+			if tc.handler != "" {
+				cfg.Options = []string{"port_handler=" + tc.handler}
+			}
 			h := mustStart(t, cfg, pid)
 			ports := h.Ports()
 			if ports[0].HostPort == 0 || ports[1].HostPort == 0 {
 				t.Fatalf("no host port chosen: %+v", ports)
+			}
+			forwarder := h.ForwarderPid()
+			if (forwarder != 0) != (tc.mode == ModeSlirp4netns && tc.handler == "") {
+				t.Errorf("forwarder pid %d", forwarder)
 			}
 			// The interface is configured when Start returns.
 			addrs := nsOutput(t, pid, "ip", "-o", "addr", "show")
@@ -317,12 +343,16 @@ func TestRealForwardAndLifetime(t *testing.T) {
 
 			serve(t, pid, "tcpsrv", ":8080")
 			serve(t, pid, "udpsrv", ":8081")
-			tcpAddr := fmt.Sprintf("127.0.0.1:%d", ports[0].HostPort)
-			peer := tcpExchange(t, tcpAddr, "")
-			t.Logf("TCP from 127.0.0.1: server saw %s", peer)
-			wantPeer := map[string]string{ModePasta: "127.0.0.1", ModeSlirp4netns: cfg.Gateway()}[mode]
-			if peer != wantPeer {
-				t.Errorf("server saw %s, want %s", peer, wantPeer)
+			port := strconv.Itoa(int(ports[0].HostPort))
+			for i, client := range []string{"127.0.0.1", "127.0.0.2", "::1"} {
+				if tc.seen[i] == "" {
+					continue // slirp4netns's add_hostfwd binds IPv4 only
+				}
+				peer := tcpExchange(t, net.JoinHostPort(client, port), client)
+				t.Logf("TCP from %s: server saw %s", client, peer)
+				if peer != tc.seen[i] {
+					t.Errorf("TCP from %s: server saw %s, want %s", client, peer, tc.seen[i])
+				}
 			}
 			// UDP from a loopback client gets no reply on Debian 12 in
 			// either mode (see the package doc); TestRealIsolatedHost
@@ -330,24 +360,34 @@ func TestRealForwardAndLifetime(t *testing.T) {
 			if peer, ok := tryUDP(fmt.Sprintf("127.0.0.1:%d", ports[1].HostPort)); ok {
 				t.Logf("UDP from 127.0.0.1: server saw %s", peer)
 			} else {
-				t.Logf("UDP from 127.0.0.1: no reply (known limitation of this %s version)", mode)
+				t.Logf("UDP from 127.0.0.1: no reply (known limitation of this %s version)", tc.mode)
 			}
 
 			// A second Start on the same port is refused before the tool runs.
-			_, err := Start(Config{Mode: mode, Ports: []PortMapping{ports[0]}}, newNS(t), t.TempDir())
+			_, err := Start(Config{Mode: tc.mode, Options: cfg.Options, Ports: []PortMapping{ports[0]}}, newNS(t), t.TempDir())
 			if !errors.Is(err, ErrPortInUse) {
 				t.Errorf("second Start on %s: %v, want ErrPortInUse", ports[0], err)
 			} else {
 				t.Logf("Error: %v\nHint: %s", err, Hint(err))
 			}
 
-			// kill -9 of the namespace's only process ends the tool.
+			// kill -9 of the namespace's only process ends the tool, the
+			// forwarder and the watcher, and frees the host port.
 			tool, watcher := h.Pid(), h.WatcherPid()
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			waitGone(t, mode, tool, 5*time.Second)
+			waitGone(t, tc.mode, tool, 5*time.Second)
+			if forwarder != 0 {
+				waitGone(t, "forwarder", forwarder, 5*time.Second)
+			}
 			waitGone(t, "watcher", watcher, 5*time.Second)
 			if err := h.Stop(); err != nil {
 				t.Errorf("Stop after the container ended: %v", err)
+			}
+			l, err := net.Listen("tcp", ":"+port)
+			if err != nil {
+				t.Errorf("host port %s still taken after the container ended: %v", port, err)
+			} else {
+				l.Close()
 			}
 		})
 	}

@@ -40,19 +40,24 @@ var startTimeout = 30 * time.Second
 // watchSpec is what Start tells the watcher (in envSpec, as JSON).
 type watchSpec struct {
 	Mode      string
-	Tool      string   // absolute path of pasta or slirp4netns
-	Args      []string // its arguments
-	PidFile   string   // pasta: written once the namespace is configured
-	APISocket string   // slirp4netns: where to send add_hostfwd
-	Dir       string   // the watcher's and the tool's working directory (stateDir)
-	GuestAddr string   // slirp4netns: the container's address
-	Ports     []PortMapping
+	Tool      string        // absolute path of pasta or slirp4netns
+	Args      []string      // its arguments
+	PidFile   string        // pasta: written once the namespace is configured
+	APISocket string        // slirp4netns: where to send add_hostfwd
+	Dir       string        // the watcher's and the tool's working directory (stateDir)
+	GuestAddr string        // slirp4netns: the container's address
+	Gateway   string        // slirp4netns: the gateway's address
+	Ports     []PortMapping // published by the tool
+	// Forward: the TCP ports myctr's forwarder publishes, with the fd of
+	// each listening socket in the watcher (5 and up).
+	Forward []forwardPort
 }
 
 // watchStatus is the watcher's one report to Start.
 type watchStatus struct {
-	Pid   int    `json:"pid,omitempty"`
-	Error string `json:"error,omitempty"`
+	Pid          int    `json:"pid,omitempty"`
+	ForwarderPid int    `json:"forwarder_pid,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 // Handle is a running network: the watcher and its tool.
@@ -60,6 +65,7 @@ type Handle struct {
 	watcher *exec.Cmd
 	done    chan struct{} // closed when the watcher is reaped
 	pid     int
+	fwdPid  int
 	ports   []PortMapping
 	logPath string
 	once    sync.Once
@@ -68,6 +74,10 @@ type Handle struct {
 
 // Pid returns the pid of the pasta or slirp4netns process.
 func (h *Handle) Pid() int { return h.pid }
+
+// ForwarderPid returns the pid of myctr's port forwarder, or 0 when the
+// network has none.
+func (h *Handle) ForwarderPid() int { return h.fwdPid }
 
 // WatcherPid returns the pid of the watcher that owns the tool.
 func (h *Handle) WatcherPid() int { return h.watcher.Process.Pid }
@@ -132,9 +142,16 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 		return nil, &Error{Err: fmt.Errorf("%w: %s: %v", ErrStart, tunDevice, err), Msg: "--network " + s.mode + " needs " + tunDevice,
 			Hint: "as root: chmod 0666 " + tunDevice + " (what a distribution's udev rule does), or run with --network none"}
 	}
-	if s.ports, err = reservePorts(s.ports); err != nil {
+	all, listeners, err := reservePorts(s.ports, s.forwarded)
+	if err != nil {
 		return nil, err
 	}
+	s.ports = all
+	defer func() {
+		for _, f := range listeners {
+			f.Close() // the watcher has its copies
+		}
+	}()
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return nil, &Error{Err: fmt.Errorf("%w: pidfd_open %d: %v", ErrNoProcess, pid, err), Msg: "attach network"}
@@ -142,7 +159,14 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
 	defer pidFile.Close()
 
-	spec := watchSpec{Mode: s.mode, Tool: tool, Ports: s.ports, GuestAddr: s.addr(100)}
+	spec := watchSpec{Mode: s.mode, Tool: tool, GuestAddr: s.addr(100), Gateway: s.addr(2)}
+	for _, p := range s.ports {
+		if s.forwarded(p) {
+			spec.Forward = append(spec.Forward, forwardPort{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort})
+		} else {
+			spec.Ports = append(spec.Ports, p)
+		}
+	}
 	switch s.mode {
 	case ModePasta:
 		spec.PidFile = filepath.Join(stateDir, pastaPidFile)
@@ -182,7 +206,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	cmd.Env = append(cleanEnv(), EnvStage+"="+StageWatch, envSpec+"="+string(specJSON))
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.ExtraFiles = []*os.File{pidFile, statusW} // fds 3 and 4
+	cmd.ExtraFiles = append([]*os.File{pidFile, statusW}, listeners...) // fds 3, 4, then 5...
 	// Its own session: no controlling terminal, no signal from the
 	// terminal or the caller's process group.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -206,7 +230,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + s.mode + logTail(logPath),
 			Hint: "see " + logPath}
 	}
-	h.pid = st.Pid
+	h.pid, h.fwdPid = st.Pid, st.ForwarderPid
 	return h, nil
 }
 

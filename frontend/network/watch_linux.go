@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
 )
 
 // WatchMain is the watcher stage (see the package documentation). fd 3 is
@@ -54,6 +56,11 @@ func WatchMain() int {
 	}
 	os.Unsetenv(envSpec)
 	os.Unsetenv(EnvStage)
+	var listeners []*os.File
+	for _, p := range spec.Forward {
+		syscall.CloseOnExec(p.Fd)
+		listeners = append(listeners, os.NewFile(uintptr(p.Fd), "listener"))
+	}
 	if spec.Dir != "" {
 		if err := os.Chdir(spec.Dir); err != nil {
 			return fail("chdir %s: %v", spec.Dir, err)
@@ -145,8 +152,32 @@ func WatchMain() int {
 			}
 		}
 	}
+	var fwd *exec.Cmd
+	fwdExited := make(chan error, 1)
+	if len(spec.Forward) > 0 {
+		var err error
+		if fwd, err = startForwarder(spec, initFd, listeners); err != nil {
+			stop()
+			return fail("start the port forwarder: %v", err)
+		}
+		go func() { fwdExited <- fwd.Wait() }()
+		log("port forwarder ready, pid %d", fwd.Process.Pid)
+	}
+	for _, f := range listeners {
+		f.Close()
+	}
+	stopAll := func() {
+		if fwd != nil {
+			_ = fwd.Process.Kill()
+		}
+		stop()
+	}
+	st := watchStatus{Pid: cmd.Process.Pid}
+	if fwd != nil {
+		st.ForwarderPid = fwd.Process.Pid
+	}
 	log("%s ready, pid %d", spec.Mode, cmd.Process.Pid)
-	report(watchStatus{Pid: cmd.Process.Pid})
+	report(st)
 
 	// Wait for the container's init to exit.
 	initGone := make(chan error, 1)
@@ -161,19 +192,79 @@ func WatchMain() int {
 			return
 		}
 	}()
-	select {
-	case <-initGone:
-		log("container exited: stopping %s", spec.Mode)
-		stop()
-		return 0
-	case s := <-sigs:
-		log("%v: stopping %s", s, spec.Mode)
-		stop()
-		return 0
-	case err := <-exited:
-		log("%s exited while the container runs: %v", spec.Mode, err)
-		return 1
+	for {
+		select {
+		case <-initGone:
+			log("container exited: stopping %s", spec.Mode)
+			stopAll()
+			return 0
+		case s := <-sigs:
+			log("%v: stopping %s", s, spec.Mode)
+			stopAll()
+			return 0
+		case err := <-exited:
+			log("%s exited while the container runs: %v", spec.Mode, err)
+			if fwd != nil {
+				_ = fwd.Process.Kill()
+			}
+			return 1
+		case err := <-fwdExited:
+			// The published TCP ports are gone; the rest of the network
+			// stays up for the container.
+			log("port forwarder exited while the container runs: %v", err)
+			fwd = nil
+		}
 	}
+}
+
+// startForwarder starts the port forwarder (ForwardMain) in the user and
+// network namespaces of the container's init (initFd, a pidfd), with the
+// host's listening sockets, and waits for its report. Like the tool, it
+// dies with the watcher.
+func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd, error) {
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer readyR.Close()
+	fs := forwardSpec{Guest: spec.GuestAddr, Gateway: spec.Gateway}
+	files := []*os.File{os.NewFile(uintptr(initFd), "init"), readyW}
+	for i, p := range spec.Forward {
+		fs.Ports = append(fs.Ports, forwardPort{Fd: 3 + len(files), ContainerPort: p.ContainerPort})
+		files = append(files, listeners[i])
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
+		readyW.Close()
+		return nil, err
+	}
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Args = []string{"myctr-port-forward"}
+	cmd.Env = append(cleanEnv(), EnvStage+"="+StageForward, envForward+"="+string(b),
+		nsexec.EnvJoinFD+"=3", nsexec.EnvJoinNS+"=user,net", nsexec.EnvJoinCaps+"=net_admin")
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.ExtraFiles = files
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	readyW.Close()
+	if err != nil {
+		return nil, err
+	}
+	_ = readyR.SetReadDeadline(time.Now().Add(startTimeout))
+	msg, err := io.ReadAll(io.LimitReader(readyR, 4096))
+	if err == nil && string(msg) != "ok" {
+		err = errors.New(strings.TrimSpace(string(msg)))
+		if len(msg) == 0 {
+			err = errors.New("exited without a report (see above)")
+		}
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
+	}
+	return cmd, nil
 }
 
 // addHostfwd publishes one port through slirp4netns's API socket.

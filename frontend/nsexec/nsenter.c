@@ -20,6 +20,11 @@
 // "pid" it forks: the child returns into Go inside every namespace, and this
 // parent forwards signals to it and exits with its status.
 //
+// With _MYCTR_JOIN_CAPS=net_admin (the port forwarder of frontend/network,
+// which joins only the user and network namespaces), the process then keeps
+// CAP_NET_ADMIN alone, in every set and the bounding set, sets no_new_privs
+// and becomes non-dumpable, all before the Go runtime starts any thread.
+//
 // Messages on the sync socket are the same JSON packets the Go side speaks
 // (see sync.go).
 #define _GNU_SOURCE
@@ -29,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -73,6 +80,32 @@ static int myctr_ns_flags(const char *list)
 		flags |= table[i].flag;
 	}
 	return flags;
+}
+
+// myctr_keep_net_admin drops every capability but CAP_NET_ADMIN.
+static void myctr_keep_net_admin(void)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if (cap == CAP_NET_ADMIN)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; // past the kernel's last capability
+			myctr_fail("drop bounding capabilities");
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		myctr_fail("clear ambient capabilities");
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		myctr_fail("set capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		myctr_fail("set no_new_privs");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		myctr_fail("clear dumpable");
 }
 
 static int myctr_send(int fd, const char *msg)
@@ -138,6 +171,15 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 	if (setns(pidfd, flags) < 0)
 		myctr_fail("setns");
 	// The pidfd stays open: the Go stage uses it (signal) or closes it.
+
+	const char *caps_env = getenv("_MYCTR_JOIN_CAPS");
+	if (caps_env != NULL) {
+		if (strcmp(caps_env, "net_admin") != 0) {
+			errno = EINVAL;
+			myctr_fail("unknown _MYCTR_JOIN_CAPS");
+		}
+		myctr_keep_net_admin();
+	}
 
 	if (!(flags & CLONE_NEWPID))
 		return;

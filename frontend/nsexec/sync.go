@@ -31,6 +31,9 @@ const (
 	EnvSyncFD = "_MYCTR_SYNC_FD"
 	EnvJoinFD = "_MYCTR_JOIN_PIDFD"
 	EnvJoinNS = "_MYCTR_JOIN_NS"
+	// EnvJoinCaps "net_admin": once joined, keep only CAP_NET_ADMIN (and
+	// set no_new_privs, not dumpable). For the port forwarder.
+	EnvJoinCaps = "_MYCTR_JOIN_CAPS"
 	// EnvInitNetNS is "1" when the init stage makes a network namespace.
 	EnvInitNetNS = "_MYCTR_INIT_NETNS"
 	// EnvMain names the main myctr binary to a stage that may need it.

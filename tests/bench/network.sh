@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/bench/network.sh: iperf3 through a published port, host→container
 # and container→host, myctr beside its peer with the same driver and MTU in
-# one run: slirp4netns (podman --network slirp4netns:port_handler=slirp4netns,
-# mtu=65520) and pasta (podman 4.3 has no pasta mode: pasta run by hand with
-# the options myctr uses). Prints Gbps and ratios (target: >= 1.0).
+# one run: slirp4netns (myctr's default forwarder and port_handler=slirp4netns
+# beside podman's default, rootlessport, and its port_handler=slirp4netns,
+# all with mtu=65520) and pasta (podman 4.3 has no pasta mode: pasta run by
+# hand with the options myctr uses). Prints Gbps and ratios (target: >= 1.0).
 # Runs as the (non-root) benchmark user; called by tests/bench/run.sh, which
 # passes bridge.sh's figures (the helper's bridge) in MYCTR_BENCH_BRIDGE to
 # be printed after these.
@@ -37,70 +38,95 @@ gbps1() {
 	return 1
 }
 
-results=()
-record() { results+=("$(printf '%-12s %-22s %8s Gbps' "$1" "$2" "$3")"); }
-
 m() { "$myctr" --root "$root" --runroot "$runroot" "$@"; }
 
 # median: the median of the numbers on stdin.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# measure MYCTR-PORT PEER-PORT: NET_BENCH_REPEAT (5) rounds, each measuring
-# myctr then its peer in both directions, so that the machine's drift (it
-# is shared and has 2 cores) falls on both alike; sets up/down/pu/pd to
-# the medians.
+# measure LABEL@PORT...: NET_BENCH_REPEAT (5) rounds, each measuring every
+# target in turn in both directions, so that the machine's drift (it is
+# shared and has 2 cores) falls on all alike; sets UP[LABEL] and
+# DOWN[LABEL] to the medians.
+declare -A UP DOWN
 measure() {
-	local mp=$1 pp=$2 i
-	local a=() b=() c=() d=()
+	local i t label port
+	declare -A ups downs
 	for ((i = 0; i < ${NET_BENCH_REPEAT:-5}; i++)); do
-		a+=("$(gbps1 "$mp")") && b+=("$(gbps1 "$pp")") &&
-			c+=("$(gbps1 "$mp" -R)") && d+=("$(gbps1 "$pp" -R)") || return 1
+		for t in "$@"; do
+			label=${t%@*} port=${t##*@}
+			ups[$label]+="$(gbps1 "$port") " || return 1
+			downs[$label]+="$(gbps1 "$port" -R) " || return 1
+		done
 	done
-	up=$(printf '%s\n' "${a[@]}" | median)
-	pu=$(printf '%s\n' "${b[@]}" | median)
-	down=$(printf '%s\n' "${c[@]}" | median)
-	pd=$(printf '%s\n' "${d[@]}" | median)
+	for t in "$@"; do
+		label=${t%@*}
+		UP[$label]=$(tr ' ' '\n' <<<"${ups[$label]}" | grep . | median)
+		DOWN[$label]=$(tr ' ' '\n' <<<"${downs[$label]}" | grep . | median)
+	done
 }
 
-for driver in slirp4netns pasta; do
-	command -v "$driver" >/dev/null || { echo "Error: $driver not installed" >&2; exit 1; }
-	port=$(free_port)
-	m run -d --name "iperf-$driver" --network "$driver" -p "127.0.0.1:$port:5201" "${bind[@]}" bb /usr/bin/iperf3 -s >/dev/null
+ratio() { jq -n "$1 / $2 * 100 | round / 100"; }
 
-	pport=$(free_port)
-	ppid=
-	if [[ $driver == slirp4netns ]]; then
-		podman run -d --name iperf-peer --network slirp4netns:port_handler=slirp4netns,mtu=65520 \
-			-p "127.0.0.1:$pport:5201" "${bind[@]}" localhost/bb /usr/bin/iperf3 -s >/dev/null
-		peer="podman"
-	else
-		pasta --config-net --quiet --mtu 65520 --address 10.0.2.100 --netmask 24 --gateway 10.0.2.2 \
-			--tcp-ns none --udp-ns none --no-map-gw -t "127.0.0.1/$pport:5201" -u none \
-			-- iperf3 -s >/dev/null 2>&1 &
-		ppid=$!
-		peer="pasta by hand"
-	fi
-	measure "$port" "$pport"
-	m rm -f "iperf-$driver" >/dev/null
-	if [[ -n $ppid ]]; then
-		# pasta's child, iperf3 -s in its namespace, would outlive it.
-		kids=$(cat /proc/"$ppid"/task/*/children 2>/dev/null || true)
-		# shellcheck disable=SC2086 # one pid per word
-		kill "$ppid" $kids 2>/dev/null || true
-		wait "$ppid" 2>/dev/null || true
-	else
-		podman rm -f iperf-peer >/dev/null 2>&1
-	fi
-	record "$driver" "myctr host->ctr" "$up"
-	record "$driver" "myctr ctr->host" "$down"
-	record "$driver" "$peer host->ctr" "$pu"
-	record "$driver" "$peer ctr->host" "$pd"
-	ratios+=("$(printf '%-12s host->ctr %5s   ctr->host %5s   (myctr/%s, target >= 1.0)' "$driver" \
-		"$(jq -n "$up / $pu * 100 | round / 100")" "$(jq -n "$down / $pd * 100 | round / 100")" "$peer")")
-done
+# ratios LABEL PEER-LABEL NOTE: one line of host->ctr and ctr->host ratios.
+ratios=()
+ratioline() {
+	ratios+=("$(printf '%-88s host->ctr %5s   ctr->host %5s   %s' "$1 / $2" \
+		"$(ratio "${UP[$1]}" "${UP[$2]}")" "$(ratio "${DOWN[$1]}" "${DOWN[$2]}")" "$3")")
+}
+
+results=()
+report() {
+	local label
+	for label in "$@"; do
+		results+=("$(printf '%-44s %8s %8s' "$label" "${UP[$label]}" "${DOWN[$label]}")")
+	done
+}
+
+# slirp4netns. myctr publishes TCP through its own forwarder by default
+# (the client's address kept) and through slirp4netns's add_hostfwd with
+# port_handler=slirp4netns; podman through rootlessport by default (the
+# client shows as 127.0.0.1) and through add_hostfwd with
+# port_handler=slirp4netns. All four run in each round.
+p1=$(free_port) p2=$(free_port) p3=$(free_port) p4=$(free_port)
+m run -d --name iperf-slirp --network slirp4netns -p "127.0.0.1:$p1:5201" "${bind[@]}" bb /usr/bin/iperf3 -s >/dev/null
+m run -d --name iperf-slirp-hostfwd --network slirp4netns:port_handler=slirp4netns -p "127.0.0.1:$p2:5201" "${bind[@]}" bb /usr/bin/iperf3 -s >/dev/null
+podman run -d --name iperf-peer --network slirp4netns:mtu=65520 \
+	-p "127.0.0.1:$p3:5201" "${bind[@]}" localhost/bb /usr/bin/iperf3 -s >/dev/null
+podman run -d --name iperf-peer-hostfwd --network slirp4netns:port_handler=slirp4netns,mtu=65520 \
+	-p "127.0.0.1:$p4:5201" "${bind[@]}" localhost/bb /usr/bin/iperf3 -s >/dev/null
+st=0
+measure "myctr slirp4netns@$p1" "myctr slirp4netns:port_handler=slirp4netns@$p2" \
+	"podman slirp4netns@$p3" "podman slirp4netns:port_handler=slirp4netns@$p4" || st=1
+m rm -f iperf-slirp iperf-slirp-hostfwd >/dev/null
+podman rm -f iperf-peer iperf-peer-hostfwd >/dev/null 2>&1
+((st == 0)) || exit 1
+report "myctr slirp4netns" "myctr slirp4netns:port_handler=slirp4netns" "podman slirp4netns" "podman slirp4netns:port_handler=slirp4netns"
+ratioline "myctr slirp4netns" "podman slirp4netns" "(each one's default; target >= 1.0)"
+ratioline "myctr slirp4netns" "podman slirp4netns:port_handler=slirp4netns" "(target >= 1.0)"
+ratioline "myctr slirp4netns:port_handler=slirp4netns" "podman slirp4netns:port_handler=slirp4netns" "(the same forwarder: parity expected)"
+
+# pasta. Podman 4.3 has no pasta mode: pasta run by hand with the options
+# myctr uses.
+port=$(free_port) pport=$(free_port)
+m run -d --name iperf-pasta --network pasta -p "127.0.0.1:$port:5201" "${bind[@]}" bb /usr/bin/iperf3 -s >/dev/null
+pasta --config-net --quiet --mtu 65520 --address 10.0.2.100 --netmask 24 --gateway 10.0.2.2 \
+	--tcp-ns none --udp-ns none --no-map-gw -t "127.0.0.1/$pport:5201" -u none \
+	-- iperf3 -s >/dev/null 2>&1 &
+ppid=$!
+measure "myctr pasta@$port" "pasta by hand@$pport" || st=1
+m rm -f iperf-pasta >/dev/null
+# pasta's child, iperf3 -s in its namespace, would outlive it.
+kids=$(cat /proc/"$ppid"/task/*/children 2>/dev/null || true)
+# shellcheck disable=SC2086 # one pid per word
+kill "$ppid" $kids 2>/dev/null || true
+wait "$ppid" 2>/dev/null || true
+((st == 0)) || exit 1
+report "myctr pasta" "pasta by hand"
+ratioline "myctr pasta" "pasta by hand" "(target >= 1.0)"
 
 echo
-echo "iperf3, median of ${NET_BENCH_REPEAT:-5} interleaved rounds of $secs s per direction, MTU 65520"
+echo "iperf3 through a published port on 127.0.0.1, Gbps, median of ${NET_BENCH_REPEAT:-5} interleaved rounds of $secs s per direction, MTU 65520"
+printf '%-44s %8s %8s\n' "" "host->ctr" "ctr->host"
 printf '%s\n' "${results[@]}"
 echo
 printf '%s\n' "${ratios[@]}"

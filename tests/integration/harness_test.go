@@ -378,8 +378,9 @@ type Inspect struct {
 	}
 	OCIConfigPath   string
 	NetworkSettings struct {
-		NetworkPid int
-		Ports      []struct {
+		NetworkPid       int
+		PortForwarderPid int
+		Ports            []struct {
 			HostIP        string
 			HostPort      int
 			ContainerPort int

@@ -80,23 +80,31 @@ func TestPublishTCP(t *testing.T) {
 }
 
 // TestSourceAddress: what a server in the container sees as the address
-// of clients on the host's loopback (127.0.0.1 and 127.0.0.2). Neither
-// Debian 12 tool keeps it (see frontend/network's documentation):
-// slirp4netns shows its gateway, pasta splices loopback connections and
-// shows 127.0.0.1. The test pins that documented behaviour, so that a tool
-// which starts keeping the address (or a regression) is noticed.
+// of clients on the host's loopback (127.0.0.1 and 127.0.0.2), as the
+// package documentation of frontend/network gives it: slirp4netns with
+// myctr's forwarder (the default) keeps each client's own address; with
+// slirp4netns's add_hostfwd (port_handler=slirp4netns) every client shows
+// as the gateway; Debian 12's pasta splices loopback connections and shows
+// 127.0.0.1. A tool which starts keeping the address, or a regression, is
+// noticed.
 func TestSourceAddress(t *testing.T) {
 	t.Parallel()
-	want := map[string]string{"slirp4netns": "10.0.2.2", "pasta": "127.0.0.1"}
-	for mode, seen := range want {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		network string
+		seen    [2]string // for 127.0.0.1, 127.0.0.2
+	}{
+		{"slirp4netns", [2]string{"127.0.0.1", "127.0.0.2"}},
+		{"slirp4netns:port_handler=slirp4netns", [2]string{"10.0.2.2", "10.0.2.2"}},
+		{"pasta", [2]string{"127.0.0.1", "127.0.0.1"}},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
 			t.Parallel()
 			port := freePort(t)
 			name := ctrName(t, "")
 			// httpd logs each request's peer address with -vv.
-			runDetached(t, name, []string{"--network", mode, "-p", fmt.Sprintf("%d:8080", port)}, "sh", "-c",
+			runDetached(t, name, []string{"--network", tc.network, "-p", fmt.Sprintf("%d:8080", port)}, "sh", "-c",
 				"mkdir -p /www && echo ok > /www/index.html && exec httpd -f -vv -p 8080 -h /www")
-			for _, client := range []string{"127.0.0.1", "127.0.0.2"} {
+			for i, client := range []string{"127.0.0.1", "127.0.0.2"} {
 				d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}, Timeout: 2 * time.Second}
 				tr := &http.Transport{DialContext: d.DialContext}
 				c := &http.Client{Transport: tr, Timeout: 3 * time.Second}
@@ -112,10 +120,13 @@ func TestSourceAddress(t *testing.T) {
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
-			}
-			_, logs, _ := myctr(t, "logs", name)
-			if n := strings.Count(logs, seen); n < 2 {
-				t.Errorf("%s: the server logged %q, want both clients seen as %s", mode, logs, seen)
+				// httpd -vv logs "[::ffff:ADDR]:PORT: response:200" (its
+				// socket is IPv6); the last line is this request's.
+				_, logs, _ := myctr(t, "logs", name)
+				lines := strings.Split(strings.TrimSpace(logs), "\n")
+				if last := lines[len(lines)-1]; !strings.HasPrefix(last, "[::ffff:"+tc.seen[i]+"]:") {
+					t.Errorf("%s: from %s the server logged %q, want %s", tc.network, client, last, tc.seen[i])
+				}
 			}
 		})
 	}
@@ -230,32 +241,48 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
-// TestNetworkHelperEnds: the slirp4netns process ends with the container:
-// after rm -f, and after kill -9 of the monitor then rm -f.
+// TestNetworkHelperEnds: the slirp4netns process and myctr's port
+// forwarder end with the container: after rm -f, and after kill -9 of the
+// monitor then rm -f; the published port is free again.
 func TestNetworkHelperEnds(t *testing.T) {
 	t.Parallel()
 	for _, killMonitor := range []bool{false, true} {
 		name := ctrName(t, fmt.Sprint(killMonitor))
-		runDetached(t, name, nil, "sleep", "300")
+		port := freePort(t)
+		runDetached(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
 		in := inspect(t, name)
 		helper := in.NetworkSettings.NetworkPid
 		_, _, hstart, ok := procStat(helper)
 		if helper <= 0 || !ok {
 			t.Fatalf("no network helper process recorded (pid %d)", helper)
 		}
+		forwarder := in.NetworkSettings.PortForwarderPid
+		_, _, fstart, ok := procStat(forwarder)
+		if forwarder <= 0 || !ok {
+			t.Fatalf("no port forwarder recorded (pid %d)", forwarder)
+		}
 		if killMonitor {
 			_, monitor, _, _ := procStat(in.State.Pid)
 			syscall.Kill(monitor, syscall.SIGKILL)
 			time.Sleep(200 * time.Millisecond)
 			_, _, _, ok := procStat(helper)
-			if !ok {
-				t.Errorf("killing the monitor took the running container's network down")
+			_, _, _, fok := procStat(forwarder)
+			if !ok || !fok {
+				t.Errorf("killing the monitor took the running container's network down (slirp4netns alive %v, forwarder alive %v)", ok, fok)
 			}
 		}
 		mustMyctr(t, "rm", "-f", name)
 		waitFor(t, 10*time.Second, fmt.Sprintf("network helper %d to exit", helper), func() bool {
 			return processGone(helper, hstart)
 		})
+		waitFor(t, 10*time.Second, fmt.Sprintf("port forwarder %d to exit", forwarder), func() bool {
+			return processGone(forwarder, fstart)
+		})
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+			t.Errorf("port %d still taken after rm -f: %v", port, err)
+		} else {
+			l.Close()
+		}
 	}
 	if os.Getenv("MYCTR_DEBUG") != "" {
 		t.Log("done")
