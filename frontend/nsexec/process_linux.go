@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -180,10 +181,41 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
 			conn.Fail("no_new_privs", err, ExitSetup)
 		}
 	}
+	// Nothing but stdio (and the terminal) goes to the container's
+	// process: not our sync socket, nor a descriptor the caller of myctr
+	// left open without close-on-exec.
+	if err := closeOnExecFrom(3); err != nil {
+		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
+	}
 	err = unix.Exec(path, p.Args, p.Env)
 	code = ExitNotExecutable
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound
 	}
 	conn.Fail("exec "+path, err, code)
+}
+
+// closeOnExecFrom sets close-on-exec on every descriptor from first up:
+// close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11), else one by one
+// through /proc/self/fd.
+func closeOnExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil || (err != unix.ENOSYS && err != unix.EINVAL) {
+		return err
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < first {
+			continue
+		}
+		// The directory's own descriptor is gone by now: EBADF.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return err
+		}
+	}
+	return nil
 }

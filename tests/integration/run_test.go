@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -493,4 +494,48 @@ func TestAutoRemove(t *testing.T) {
 			t.Errorf("container dir %s is left after --rm", containerDir(id))
 		}
 	})
+}
+
+// TestNoInheritedDescriptors: descriptors that myctr's caller left open
+// without close-on-exec (fds 3 and 4 here) reach neither a container's
+// process (foreground or detached) nor an exec'd one: each sees only its
+// stdio.
+func TestNoInheritedDescriptors(t *testing.T) {
+	t.Parallel()
+	f1, err := os.Open("/etc/hostname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f1.Close()
+	f2, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	// run MYCTR-ARGS with fds 3 and 4 open; returns stdout.
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		cmd := myctrCommand(ctx, args...)
+		cmd.ExtraFiles = []*os.File{f1, f2}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("myctr %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	list := `ls /proc/$$/fd | tr '\n' ' '`
+	if got := run("run", "--rm", "--network", "none", image, "sh", "-c", list); got != "0 1 2" {
+		t.Errorf("run: the container's process has fds %q, want 0 1 2", got)
+	}
+	name := ctrName(t, "")
+	run("run", "-d", "--name", name, "--network", "none", image, "sleep", "300")
+	t.Cleanup(func() { myctr(t, "rm", "-f", name) })
+	if got := run("exec", name, "sh", "-c", "ls /proc/1/fd | tr '\\n' ' '"); strings.TrimSpace(got) != "0 1 2" {
+		t.Errorf("run -d: the container's init has fds %q, want 0 1 2", got)
+	}
+	if got := run("exec", name, "sh", "-c", list); got != "0 1 2" {
+		t.Errorf("exec: the process has fds %q, want 0 1 2", got)
+	}
 }
