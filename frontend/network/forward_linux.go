@@ -35,6 +35,11 @@ const (
 // connectTimeout bounds a connection to the container's server.
 const connectTimeout = 30 * time.Second
 
+// maxDialing bounds the connections being set up at once, each of which
+// holds a thread in connect(2): past it, a new client is closed at once
+// (a server whose backlog is full would otherwise pile them up).
+const maxDialing = 256
+
 // forwardSpec is what the watcher tells the forwarder (in envForward).
 type forwardSpec struct {
 	Guest   string // the container's address, where connections go
@@ -128,6 +133,7 @@ func prepareNamespace() error {
 // and joins each to a new connection to target, made in this process's
 // network namespace (the container's) from the client's own address.
 func forward(l *net.TCPListener, target netip.AddrPort, gateway netip.Addr) error {
+	dialing := make(chan struct{}, maxDialing)
 	for {
 		c, err := l.AcceptTCP()
 		if err != nil {
@@ -141,9 +147,16 @@ func forward(l *net.TCPListener, target netip.AddrPort, gateway netip.Addr) erro
 			}
 			return fmt.Errorf("accept on %v: %w", l.Addr(), err)
 		}
+		select {
+		case dialing <- struct{}{}:
+		default:
+			c.Close()
+			continue
+		}
 		go func() {
 			client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 			s, err := dialFrom(sourceFor(client, gateway), target)
+			<-dialing
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "%s network-forward[%d]: %v -> %v: %v\n", time.Now().Format(time.RFC3339), os.Getpid(), client, target, err)
 				c.Close()

@@ -227,8 +227,12 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	}
 	if err != nil {
 		_ = h.Stop()
+		hint := "see " + logPath
+		if strings.Contains(err.Error(), forwarderFailed) {
+			hint += "; --network slirp4netns:port_handler=slirp4netns publishes TCP ports through slirp4netns instead"
+		}
 		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + s.mode + logTail(logPath),
-			Hint: "see " + logPath}
+			Hint: hint}
 	}
 	h.pid, h.fwdPid = st.Pid, st.ForwarderPid
 	return h, nil

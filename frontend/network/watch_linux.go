@@ -158,7 +158,7 @@ func WatchMain() int {
 		var err error
 		if fwd, err = startForwarder(spec, initFd, listeners); err != nil {
 			stop()
-			return fail("start the port forwarder: %v", err)
+			return fail("%s: %v", forwarderFailed, err)
 		}
 		go func() { fwdExited <- fwd.Wait() }()
 		log("port forwarder ready, pid %d", fwd.Process.Pid)
@@ -216,6 +216,10 @@ func WatchMain() int {
 		}
 	}
 }
+
+// forwarderFailed begins the watcher's report when the forwarder did not
+// start; Start's hint then names the other port handler.
+const forwarderFailed = "start the port forwarder"
 
 // startForwarder starts the port forwarder (ForwardMain) in the user and
 // network namespaces of the container's init (initFd, a pidfd), with the
