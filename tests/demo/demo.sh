@@ -97,6 +97,13 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	sleep 0.3
 done
 [[ -n ${answered:-} ]] || { echo "Error: the container did not answer on port $port" >&2; exit 1; }
+echo "\$ # the same from 127.0.0.2: the server sees each client's own address"
+python3 -c 'import socket, sys; s = socket.socket(); s.bind(("127.0.0.2", 0)); s.connect(("127.0.0.1", int(sys.argv[1]))); s.sendall(b"GET / HTTP/1.0\r\n\r\n"); s.recv(4096)' "$port"
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	myctr logs www 2>/dev/null | grep -q 127.0.0.2 && break
+	sleep 0.2
+done
+show logs www
 show port www
 show rm -f www
 
