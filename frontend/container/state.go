@@ -40,8 +40,8 @@ type State struct {
 	// the ports it published, with the host ports actually chosen.
 	NetworkPid int                   `json:",omitempty"`
 	Ports      []network.PortMapping `json:",omitempty"`
-	// PortForwarderPid is myctr's TCP port forwarder (slirp4netns mode
-	// with published TCP ports).
+	// PortForwarderPid is myctr's port forwarder (slirp4netns mode with
+	// published ports).
 	PortForwarderPid int `json:",omitempty"`
 	// Bridge is a running bridged container's network, as the helper
 	// attached it.

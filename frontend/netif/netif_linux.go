@@ -203,3 +203,53 @@ func MarkedLocal(m uint32, prio uint32) error {
 	}
 	return nil
 }
+
+// Flow names the packets of one flow that a rule matches: to Dst:DstPort
+// from source port SrcPort over Proto (IPv4). There is no source address:
+// a socket bound to the wildcard has none yet when its route is chosen.
+type Flow struct {
+	Dst              [4]byte
+	SrcPort, DstPort uint16
+	Proto            uint8
+}
+
+// FlowRule adds (or, with add false, deletes) the rule "to Dst ipproto
+// Proto sport SrcPort dport DstPort lookup table" at priority prio: with
+// MarkedLocal's table, it routes that flow's packets back to this host.
+// Adding an existing rule or deleting a missing one is not an error.
+// Linux 4.17 or later (port ranges in rules).
+//
+// Preconditions: as for MarkedLocal.
+func FlowRule(add bool, f Flow, table, prio uint32) error {
+	s, err := openRoute()
+	if err != nil {
+		return fmt.Errorf("open rtnetlink socket: %w", err)
+	}
+	defer unix.Close(s.fd)
+	// struct fib_rule_hdr (see MarkedLocal) with a /32 destination.
+	frh := []byte{unix.AF_INET, 32, 0, 0, unix.RT_TABLE_UNSPEC, 0, 0, unix.FR_ACT_TO_TBL, 0, 0, 0, 0}
+	// struct fib_rule_port_range: start and end, in host order.
+	ports := func(p uint16) []byte {
+		b := binary.NativeEndian.AppendUint16(nil, p)
+		return binary.NativeEndian.AppendUint16(b, p)
+	}
+	typ, flags := uint16(unix.RTM_NEWRULE), uint16(unix.NLM_F_CREATE|unix.NLM_F_EXCL)
+	if !add {
+		typ, flags = unix.RTM_DELRULE, 0
+	}
+	err = s.request(typ, flags, frh, attr(unix.FRA_DST, f.Dst[:]),
+		attr(unix.FRA_IP_PROTO, []byte{f.Proto}),
+		attr(unix.FRA_SPORT_RANGE, ports(f.SrcPort)), attr(unix.FRA_DPORT_RANGE, ports(f.DstPort)),
+		attr(unix.FRA_TABLE, u32(table)), attr(unix.FRA_PRIORITY, u32(prio)))
+	if (add && err == unix.EEXIST) || (!add && err == unix.ENOENT) {
+		err = nil
+	}
+	if err != nil {
+		verb := "add"
+		if !add {
+			verb = "delete"
+		}
+		return fmt.Errorf("%s the rule for sport %d -> %s:%d: %w", verb, f.SrcPort, addrString(f.Dst[:], -1), f.DstPort, err)
+	}
+	return nil
+}

@@ -245,6 +245,26 @@ func TestMarkedLocalInner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A flow's rule: added twice, one rule; deleted twice, none.
+	flow := Flow{Dst: [4]byte{198, 51, 100, 9}, SrcPort: 9000, DstPort: 4000, Proto: unix.IPPROTO_UDP}
+	want := "100:\tfrom all to 198.51.100.9 ipproto udp sport 9000 dport 4000 lookup 28025"
+	for i := 0; i < 2; i++ {
+		if err := FlowRule(true, flow, mark, 100); err != nil {
+			t.Fatalf("add %d: %v", i+1, err)
+		}
+	}
+	if r := ip("-4", "rule", "show"); strings.Count(r, want) != 1 {
+		t.Errorf("after adding the flow's rule, want one %q:\n%s", want, r)
+	}
+	for i := 0; i < 2; i++ {
+		if err := FlowRule(false, flow, mark, 100); err != nil {
+			t.Fatalf("delete %d: %v", i+1, err)
+		}
+	}
+	if r := ip("-4", "rule", "show"); strings.Contains(r, "198.51.100.9") {
+		t.Errorf("the flow's rule is still there:\n%s", r)
+	}
+
 	if got := <-seen; got != "198.51.100.7:4321" {
 		t.Errorf("the server saw %s, want 198.51.100.7:4321", got)
 	}

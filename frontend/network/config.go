@@ -44,8 +44,8 @@ type settings struct {
 }
 
 // The port handlers of slirp4netns:port_handler=...: myctr's forwarder
-// for TCP (the default; it keeps the client's address), or slirp4netns's
-// own add_hostfwd. UDP ports are always slirp4netns's.
+// (the default; it keeps the client's address), or slirp4netns's own
+// add_hostfwd.
 const (
 	PortHandlerMyctr = "myctr"
 	PortHandlerSlirp = "slirp4netns"
@@ -53,7 +53,7 @@ const (
 
 // forwarded reports whether myctr's forwarder publishes p (else the tool).
 func (s settings) forwarded(p PortMapping) bool {
-	return s.mode == ModeSlirp4netns && s.portHandler == PortHandlerMyctr && p.Protocol == "tcp"
+	return s.mode == ModeSlirp4netns && s.portHandler == PortHandlerMyctr
 }
 
 var defaultPrefix = netip.MustParsePrefix("10.0.2.0/24")
@@ -169,7 +169,7 @@ func (c Config) settings() (settings, error) {
 			}
 			if a.Is6() && c.Mode == ModeSlirp4netns && !s.forwarded(p) {
 				return s, &Error{Err: ErrUnsupported, Msg: "publish " + p.String() + " with slirp4netns",
-					Hint: "slirp4netns publishes on IPv4 host addresses only: use --network pasta, myctr's TCP forwarder (port_handler=myctr), or an IPv4 address"}
+					Hint: "slirp4netns publishes on IPv4 host addresses only: use --network pasta, myctr's forwarder (port_handler=myctr, the default), or an IPv4 address"}
 			}
 		}
 		s.ports = append(s.ports, p)

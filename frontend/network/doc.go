@@ -43,35 +43,44 @@
 // # Published ports
 //
 // pasta forwards host ports itself (-t/-u, never "auto": an unpublished
-// port stays closed). With slirp4netns, UDP ports go through its API socket
-// (add_hostfwd), after the tool reports ready; TCP ports go through myctr's
-// own forwarder unless slirp4netns:port_handler=slirp4netns asks for
-// add_hostfwd for them too.
+// port stays closed). With slirp4netns, ports go through myctr's own
+// forwarder, unless slirp4netns:port_handler=slirp4netns asks for
+// slirp4netns's add_hostfwd (through its API socket, after the tool
+// reports ready).
 //
 // # The port forwarder
 //
-// slirp4netns's add_hostfwd carries every byte through slirp's user-mode
-// TCP stack (about 4.5 Gbit/s here) and shows every loopback client as the
-// gateway. The forwarder instead joins the host's TCP connection to a
-// connection made in the container's namespace, in the kernel (splice(2)),
-// and makes that connection from the client's own address:
-//   - Start binds the host's listening sockets (so a port in use is
-//     reported before anything runs) and hands them to the watcher, which
-//     starts the forwarder once slirp4netns is ready: the same binary in
-//     StageForward (ForwardMain), its constructor (frontend/nsexec) having
-//     joined the init's user and network namespaces through its pidfd and
-//     kept CAP_NET_ADMIN alone, with no_new_privs, not dumpable. It does
-//     not join the container's PID or mount namespace: the container
-//     cannot see or signal it.
-//   - In the container's namespace it adds the rule "fwmark 0x6d79 lookup
-//     28025", the route "local default dev lo table 28025", and sets
-//     net.ipv4.tcp_fwmark_accept. Its outgoing socket has IP_TRANSPARENT,
-//     the mark, and is bound to the client's address and port (any port of
-//     it when that one is taken); it connects to the container's address,
-//     10.0.2.100. The server's accepted socket takes the SYN's mark, so its
-//     replies, addressed to the client, are routed back to the forwarder
-//     rather than out through tap0. The container's other traffic carries
-//     no mark and is routed as before.
+// add_hostfwd carries every byte through slirp's user-mode TCP stack (about
+// 4.5 Gbit/s here), shows every loopback client as the gateway, and loses
+// the UDP replies to loopback clients. The forwarder instead joins the
+// host's socket to one made in the container's namespace from the client's
+// own address:
+//   - Start binds the host's sockets (so a port in use is reported before
+//     anything runs) and hands them to the watcher, which starts the
+//     forwarder once slirp4netns is ready: the same binary in StageForward
+//     (ForwardMain), its constructor (frontend/nsexec) having joined the
+//     init's user and network namespaces through its pidfd and kept
+//     CAP_NET_ADMIN alone, with no_new_privs, not dumpable. It does not
+//     join the container's PID or mount namespace: the container cannot see
+//     or signal it.
+//   - Its sockets in the container's namespace have IP_TRANSPARENT and the
+//     firewall mark 0x6d79, and are bound to the client's address and port
+//     (any port of it when that one is taken); they send to the container's
+//     address, 10.0.2.100. It adds the rule "fwmark 0x6d79 lookup 28025"
+//     and the route "local default dev lo table 28025", so that packets
+//     for a foreign address can come back to it.
+//   - TCP: with net.ipv4.tcp_fwmark_accept set, the server's accepted
+//     socket takes the mark of the SYN, and so do its replies, which the
+//     rule routes back to the forwarder rather than out through tap0. The
+//     two connections are joined in the kernel (splice(2)).
+//   - UDP: one socket per client, not connected (a server bound to the
+//     wildcard answers a loopback client from 127.0.0.1). A loopback
+//     client's address is local in the container's namespace too; for any
+//     other, a rule "to CLIENT ipproto udp sport PORT dport CPORT lookup
+//     28025" routes that flow's replies back, and is deleted when the flow
+//     has been idle for a minute. At most 1024 flows per port.
+//   - The container's other traffic carries no mark and matches no flow
+//     rule: it is routed as before.
 //   - A client with no IPv4 address (over IPv6: the host sockets of a port
 //     published without an address listen on both families) shows as the
 //     gateway, 10.0.2.2: the container's network is IPv4.
@@ -80,10 +89,11 @@
 //
 // Source addresses and limitations, measured on Debian 12 (passt
 // 0.0~git20230309, slirp4netns 1.2.0, libslirp 4.7.0) with Linux 6.18:
-//   - slirp4netns, TCP (myctr's forwarder): every client keeps its own
-//     address and port (127.0.0.2 shows as 127.0.0.2); an IPv6 client shows
-//     as the gateway, 10.0.2.2.
-//   - slirp4netns, UDP, and TCP with port_handler=slirp4netns: a client on
+//   - slirp4netns (myctr's forwarder), TCP and UDP: every client keeps its
+//     own address and port (127.0.0.2 shows as 127.0.0.2), and UDP replies
+//     reach loopback clients; an IPv6 client shows as the gateway,
+//     10.0.2.2.
+//   - slirp4netns with port_handler=slirp4netns: a client on
 //     the host's loopback shows as the gateway, 10.0.2.2; a client on
 //     another address keeps its source address. add_hostfwd cannot publish
 //     on an IPv6 host address, and "all addresses" means 0.0.0.0 (IPv4

@@ -47,11 +47,12 @@ type forwardSpec struct {
 	Ports   []forwardPort
 }
 
-// forwardPort is one published TCP port: the listening socket on the host
-// (an inherited fd) and the container's port.
+// forwardPort is one published port: the listening (TCP) or bound (UDP)
+// socket on the host, an inherited fd, and the container's port.
 type forwardPort struct {
 	Fd            int
 	ContainerPort uint16
+	Protocol      string // "tcp" or "udp"
 }
 
 // ForwardMain is the forwarder stage. The binary's constructor has joined
@@ -64,7 +65,7 @@ func ForwardMain() int {
 	unix.CloseOnExec(4)
 	fail := func(format string, args ...any) int {
 		msg := fmt.Sprintf(format, args...)
-		fmt.Fprintf(os.Stderr, "%s network-forward[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), msg)
+		logForward("%s", msg)
 		if ready != nil {
 			_, _ = ready.WriteString(msg)
 			ready.Close()
@@ -86,29 +87,36 @@ func ForwardMain() int {
 	if err := prepareNamespace(); err != nil {
 		return fail("%v", err)
 	}
-	var listeners []*net.TCPListener
+	serves := make([]func() error, 0, len(spec.Ports))
 	for _, p := range spec.Ports {
 		f := os.NewFile(uintptr(p.Fd), "listener")
 		unix.CloseOnExec(p.Fd)
+		target := netip.AddrPortFrom(guest, p.ContainerPort)
+		if p.Protocol == "udp" {
+			c, err := net.FilePacketConn(f)
+			f.Close()
+			uc, ok := c.(*net.UDPConn)
+			if err != nil || !ok {
+				return fail("fd %d is not a UDP socket: %v", p.Fd, err)
+			}
+			serves = append(serves, func() error { return forwardUDP(uc, target, gateway) })
+			continue
+		}
 		l, err := net.FileListener(f)
 		f.Close()
-		if err != nil {
-			return fail("listener fd %d: %v", p.Fd, err)
-		}
 		tl, ok := l.(*net.TCPListener)
-		if !ok {
-			return fail("fd %d is not a TCP listener", p.Fd)
+		if err != nil || !ok {
+			return fail("fd %d is not a TCP listener: %v", p.Fd, err)
 		}
-		listeners = append(listeners, tl)
+		serves = append(serves, func() error { return forward(tl, target, gateway) })
 	}
 	_, _ = ready.WriteString("ok")
 	ready.Close()
 	ready = nil
 
-	errs := make(chan error, len(listeners))
-	for i, l := range listeners {
-		target := netip.AddrPortFrom(guest, spec.Ports[i].ContainerPort)
-		go func() { errs <- forward(l, target, gateway) }()
+	errs := make(chan error, len(serves))
+	for _, serve := range serves {
+		go func() { errs <- serve() }()
 	}
 	err = <-errs
 	return fail("%v", err)
@@ -158,7 +166,7 @@ func forward(l *net.TCPListener, target netip.AddrPort, gateway netip.Addr) erro
 			s, err := dialFrom(sourceFor(client, gateway), target)
 			<-dialing
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s network-forward[%d]: %v -> %v: %v\n", time.Now().Format(time.RFC3339), os.Getpid(), client, target, err)
+				logForward("%v -> %v: %v", client, target, err)
 				c.Close()
 				return
 			}
@@ -182,7 +190,20 @@ func sourceFor(client netip.AddrPort, gateway netip.Addr) netip.AddrPort {
 // this namespace (IP_TRANSPARENT), with the forwarder's mark on the
 // connection. When src's port is taken here, any port of src is used.
 func dialFrom(src, target netip.AddrPort) (*net.TCPConn, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	c, err := transparentSocket(unix.SOCK_STREAM, src, target)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// transparentSocket makes a socket of type typ (SOCK_STREAM or SOCK_DGRAM)
+// bound to src with IP_TRANSPARENT and the forwarder's mark, connected to
+// target unless that is the zero AddrPort, and returns it as a net.Conn
+// (*net.TCPConn or *net.UDPConn). When src's port is taken here, any port
+// of src is used.
+func transparentSocket(typ int, src, target netip.AddrPort) (net.Conn, error) {
+	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +215,12 @@ func dialFrom(src, target netip.AddrPort) (*net.TCPConn, error) {
 	}()
 	if err := unix.SetsockoptInt(fd, unix.SOL_IP, unix.IP_TRANSPARENT, 1); err != nil {
 		return nil, fmt.Errorf("IP_TRANSPARENT: %w", err)
+	}
+	if typ == unix.SOCK_STREAM {
+		// The address of a connection that ended may be in TIME_WAIT.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return nil, fmt.Errorf("SO_REUSEADDR: %w", err)
+		}
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_MARK, forwardMark); err != nil {
 		return nil, fmt.Errorf("SO_MARK: %w", err)
@@ -208,23 +235,22 @@ func dialFrom(src, target netip.AddrPort) (*net.TCPConn, error) {
 			return nil, fmt.Errorf("bind %v: %w", src.Addr(), err)
 		}
 	}
-	// A blocking connect (this goroutine has its own thread meanwhile),
-	// bounded by SO_SNDTIMEO.
-	tv := unix.NsecToTimeval(int64(connectTimeout))
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-		return nil, fmt.Errorf("SO_SNDTIMEO: %w", err)
-	}
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: target.Addr().As4(), Port: int(target.Port())}); err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+	if t := target; t.IsValid() {
+		// A blocking connect (this goroutine has its own thread
+		// meanwhile), bounded by SO_SNDTIMEO.
+		tv := unix.NsecToTimeval(int64(connectTimeout))
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+			return nil, fmt.Errorf("SO_SNDTIMEO: %w", err)
+		}
+		if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: t.Addr().As4(), Port: int(t.Port())}); err != nil {
+			return nil, fmt.Errorf("connect: %w", err)
+		}
 	}
 	f := os.NewFile(uintptr(fd), "forward")
 	ok = true
 	c, err := net.FileConn(f)
 	f.Close() // FileConn holds its own copy
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
+	return c, err
 }
 
 // join copies both ways between a and b (splice(2): io.Copy between TCP

@@ -69,6 +69,13 @@ func reservePorts(ports []PortMapping, keep func(PortMapping) bool) (out []PortM
 			var c net.PacketConn
 			if c, err = net.ListenPacket(network, addr); err == nil {
 				port = c.LocalAddr().(*net.UDPAddr).Port
+				if hold {
+					var f *os.File
+					f, err = c.(*net.UDPConn).File()
+					if err == nil {
+						kept = append(kept, f)
+					}
+				}
 				c.Close()
 			}
 		} else {

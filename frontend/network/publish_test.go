@@ -69,10 +69,11 @@ func TestOptions(t *testing.T) {
 		{Config{Mode: "pasta", Options: []string{"--mtu"}}, "--mtu"},
 		{Config{Mode: "pasta", Options: []string{"--map-gw=1"}}, "--map-gw"},
 		{Config{Mode: "pasta", MTU: 70000}, "MTU"},
-		// An IPv6 host address: myctr's TCP forwarder listens there;
+		// An IPv6 host address: myctr's forwarder listens there;
 		// slirp4netns's add_hostfwd cannot.
 		{Config{Mode: "slirp4netns", Ports: []PortMapping{{HostIP: "::1", HostPort: 80, ContainerPort: 80, Protocol: "tcp"}}}, ""},
-		{Config{Mode: "slirp4netns", Ports: []PortMapping{{HostIP: "::1", HostPort: 80, ContainerPort: 80, Protocol: "udp"}}}, "IPv4"},
+		{Config{Mode: "slirp4netns", Ports: []PortMapping{{HostIP: "::1", HostPort: 80, ContainerPort: 80, Protocol: "udp"}}}, ""},
+		{Config{Mode: "slirp4netns", Options: []string{"port_handler=slirp4netns"}, Ports: []PortMapping{{HostIP: "::1", HostPort: 80, ContainerPort: 80, Protocol: "udp"}}}, "IPv4"},
 		{Config{Mode: "slirp4netns", Options: []string{"port_handler=slirp4netns"}, Ports: []PortMapping{{HostIP: "::1", HostPort: 80, ContainerPort: 80, Protocol: "tcp"}}}, "IPv4"},
 		{Config{Mode: "slirp4netns", Options: []string{"port_handler=myctr"}}, ""},
 	}

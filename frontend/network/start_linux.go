@@ -48,8 +48,8 @@ type watchSpec struct {
 	GuestAddr string        // slirp4netns: the container's address
 	Gateway   string        // slirp4netns: the gateway's address
 	Ports     []PortMapping // published by the tool
-	// Forward: the TCP ports myctr's forwarder publishes, with the fd of
-	// each listening socket in the watcher (5 and up).
+	// Forward: the ports myctr's forwarder publishes, with the fd of each
+	// host socket in the watcher (5 and up).
 	Forward []forwardPort
 }
 
@@ -162,7 +162,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	spec := watchSpec{Mode: s.mode, Tool: tool, GuestAddr: s.addr(100), Gateway: s.addr(2)}
 	for _, p := range s.ports {
 		if s.forwarded(p) {
-			spec.Forward = append(spec.Forward, forwardPort{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort})
+			spec.Forward = append(spec.Forward, forwardPort{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		} else {
 			spec.Ports = append(spec.Ports, p)
 		}

@@ -209,7 +209,7 @@ func WatchMain() int {
 			}
 			return 1
 		case err := <-fwdExited:
-			// The published TCP ports are gone; the rest of the network
+			// The published ports are gone; the rest of the network
 			// stays up for the container.
 			log("port forwarder exited while the container runs: %v", err)
 			fwd = nil
@@ -234,7 +234,7 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 	fs := forwardSpec{Guest: spec.GuestAddr, Gateway: spec.Gateway}
 	files := []*os.File{os.NewFile(uintptr(initFd), "init"), readyW}
 	for i, p := range spec.Forward {
-		fs.Ports = append(fs.Ports, forwardPort{Fd: 3 + len(files), ContainerPort: p.ContainerPort})
+		fs.Ports = append(fs.Ports, forwardPort{Fd: 3 + len(files), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		files = append(files, listeners[i])
 	}
 	b, err := json.Marshal(fs)

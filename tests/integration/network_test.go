@@ -132,10 +132,10 @@ func TestSourceAddress(t *testing.T) {
 	}
 }
 
-// TestPublishUDP: a UDP server in the container (this test binary, bound
-// in: busybox has none) receives datagrams sent to the published port on
-// the host's loopback. The reply is not checked: slirp4netns loses replies
-// to loopback clients (see frontend/network's documentation).
+// TestPublishUDP: a UDP echo server in the container (this test binary,
+// bound in: busybox has none), published with slirp4netns through myctr's
+// forwarder, answers a client on the host's loopback, and sees the
+// client's own address (127.0.0.2).
 func TestPublishUDP(t *testing.T) {
 	t.Parallel()
 	self, err := os.Executable()
@@ -144,25 +144,33 @@ func TestPublishUDP(t *testing.T) {
 	}
 	port := freePort(t)
 	name := ctrName(t, "")
-	runDetached(t, name, []string{"-p", fmt.Sprintf("127.0.0.1:%d:5353/udp", port),
+	runDetached(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:5353/udp", port),
 		"-v", self + ":/it:ro", "-e", "MYCTR_IT_ROLE=udpecho"}, "/it")
+	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.2")}, &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 100)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			t.Fatal(err)
-		}
 		c.Write([]byte("ping-udp\n"))
-		c.Close()
-		out, _, _ := myctr(t, "logs", name)
-		if strings.Contains(out, "ping-udp") {
-			return
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err == nil {
+			if got := string(buf[:n]); got != "ping-udp\n" {
+				t.Fatalf("echo: %q", got)
+			}
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the container's UDP server never got the datagram; logs: %q", out)
+			out, _, _ := myctr(t, "logs", name)
+			t.Fatalf("no echo from the container's UDP server; its logs: %q", out)
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
+	// The server logs before it answers; the log may reach the file
+	// a moment after the answer reached us.
+	waitLogs(t, name, "udp from 127.0.0.2:", 5*time.Second)
 }
 
 // TestHostLoopback: the host's 127.0.0.1 is closed to the container by
