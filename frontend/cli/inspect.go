@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -89,7 +90,17 @@ func inspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "show a container's configuration and state as JSON",
 		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each container, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"},
+		},
 		Action: func(ctx *cli.Context) error {
+			var tmpl *template.Template
+			if f := ctx.String("format"); f != "" && f != "json" {
+				var err error
+				if tmpl, err = parseFormat(f); err != nil {
+					return err
+				}
+			}
 			var out []inspectEntry
 			err := each(ctx, func(s *container.Store, c *container.Container) error {
 				spec, err := c.Spec()
@@ -117,6 +128,14 @@ func inspectCommand() *cli.Command {
 				out = append(out, e)
 				return nil
 			})
+			if tmpl != nil {
+				for _, e := range out {
+					if ferr := writeFormat(os.Stdout, tmpl, e, "the fields are those of the JSON output (myctr inspect CONTAINER)"); ferr != nil {
+						return ferr
+					}
+				}
+				return err
+			}
 			if len(out) > 0 {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "    ")

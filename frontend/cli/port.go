@@ -2,8 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,11 +19,7 @@ func portCommand() *cli.Command {
 			}
 			return each(ctx, func(s *container.Store, c *container.Container) error {
 				for _, p := range c.State.Ports {
-					host := p.HostIP
-					if host == "" {
-						host = "0.0.0.0"
-					}
-					fmt.Printf("%d/%s -> %s\n", p.ContainerPort, p.Protocol, net.JoinHostPort(host, strconv.Itoa(int(p.HostPort))))
+					fmt.Printf("%d/%s -> %s\n", p.ContainerPort, p.Protocol, p.HostAddr())
 				}
 				return nil
 			})

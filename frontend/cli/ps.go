@@ -32,6 +32,30 @@ type psEntry struct {
 	AutoRemove bool
 }
 
+// psRow is one container for `ps --format TEMPLATE`, with Podman's field
+// names and plain strings.
+type psRow struct {
+	ID, Names, Image, Command, Created, Status, State, Ports string
+	Pid                                                      int
+}
+
+func psRowOf(c *container.Container, noTrunc bool) psRow {
+	r := psRow{ID: c.ID, Names: c.Name, Image: c.ImageName, Created: humanDuration(time.Since(c.Created)) + " ago",
+		Status: statusText(c), State: c.State.Status, Pid: c.State.Pid}
+	if !noTrunc {
+		r.ID = c.ID[:12]
+	}
+	if spec, _ := c.Spec(); spec != nil {
+		r.Command = strings.Join(spec.Process.Args, " ")
+	}
+	var ports []string
+	for _, p := range c.State.Ports {
+		ports = append(ports, fmt.Sprintf("%s->%d/%s", p.HostAddr(), p.ContainerPort, p.Protocol))
+	}
+	r.Ports = strings.Join(ports, ", ")
+	return r
+}
+
 func humanDuration(d time.Duration) string {
 	switch {
 	case d < time.Second:
@@ -64,7 +88,7 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers, not only running ones"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid (e.g. '{{.Names}}\t{{.Status}}')"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -122,7 +146,16 @@ func psCommand() *cli.Command {
 				return enc.Encode(out)
 			case "", "table":
 			default:
-				return fmt.Errorf("unsupported --format %q (want json)", ctx.String("format"))
+				t, err := parseFormat(ctx.String("format"))
+				if err != nil {
+					return err
+				}
+				for _, c := range shown {
+					if err := writeFormat(os.Stdout, t, psRowOf(c, ctx.Bool("no-trunc")), "the fields are ID, Names, Image, Command, Created, Status, State, Ports and Pid"); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")

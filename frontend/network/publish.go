@@ -2,6 +2,7 @@ package network
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,6 +14,16 @@ type PortMapping struct {
 	HostPort      uint16 // 0 = pick a free port (for -P)
 	ContainerPort uint16
 	Protocol      string // "tcp" or "udp"
+}
+
+// HostAddr is the published host address and port, as ps and port show
+// it: "0.0.0.0:8080" for all addresses, "[::1]:8080".
+func (m PortMapping) HostAddr() string {
+	host := m.HostIP
+	if host == "" {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(m.HostPort)))
 }
 
 func (m PortMapping) String() string {

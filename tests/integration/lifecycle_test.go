@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -212,4 +213,49 @@ func TestStartRestartWaitKill(t *testing.T) {
 			t.Errorf("after kill: exit code %d, want 137", in.State.ExitCode)
 		}
 	})
+}
+
+// TestInspectFormat: inspect --format applies a Go template to each
+// container, with the fields of the JSON output and the json, join and
+// upper functions; a template that does not parse or names a missing
+// field is an error with a hint (exit 125).
+func TestInspectFormat(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "")
+	runDetached(t, name, []string{"--network", "none"}, "sleep", "300")
+	in := inspect(t, name)
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.State.Pid}} {{.Name}}", name)); got != fmt.Sprintf("%d %s", in.State.Pid, name) {
+		t.Errorf("--format pid and name: %q", got)
+	}
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "-f", `{{join .Args ","}}\t{{upper .State.Status}}`, name)); got != "300\tRUNNING" {
+		t.Errorf("join and upper: %q", got)
+	}
+	var st struct{ Pid int }
+	if err := json.Unmarshal([]byte(mustMyctr(t, "inspect", "-f", "{{json .State}}", name)), &st); err != nil || st.Pid != in.State.Pid {
+		t.Errorf("{{json .State}}: %+v %v", st, err)
+	}
+	for _, bad := range []string{"{{.State.Pid", "{{.State.NoSuchField}}"} {
+		_, errOut, code := myctr(t, "inspect", "-f", bad, name)
+		if code != 125 || !strings.Contains(errOut, "Error: --format") || !strings.Contains(errOut, "Hint:") {
+			t.Errorf("--format %q: exit %d, stderr %q", bad, code, errOut)
+		}
+	}
+}
+
+// TestPsFormat: ps --format TEMPLATE prints one line per container with
+// Podman's field names (Names a plain string, Ports as host->container).
+func TestPsFormat(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "")
+	port := freePort(t)
+	runDetached(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
+	out := mustMyctr(t, "ps", "--format", `{{.Names}}\t{{.State}}\t{{.Ports}}\t{{.Command}}`)
+	want := fmt.Sprintf("%s\trunning\t127.0.0.1:%d->80/tcp\tsleep 300", name, port)
+	if !slices.Contains(strings.Split(out, "\n"), want) {
+		t.Errorf("ps --format: no line %q in\n%s", want, out)
+	}
+	_, errOut, code := myctr(t, "ps", "--format", "{{.NoSuchField}}")
+	if code != 125 || !strings.Contains(errOut, "Error: --format") || !strings.Contains(errOut, "Hint: the fields are") {
+		t.Errorf("bad field: exit %d, stderr %q", code, errOut)
+	}
 }
