@@ -1,6 +1,7 @@
 // Command myctr-init is the small program myctr starts for the stages that
 // run inside a container's namespaces: the container's init, the exec stage
-// and the signal stage (see frontend/nsexec), and the deletion of an --rm
+// and the signal stage (see frontend/nsexec), the port forwarder of a
+// rootless network (frontend/portfwd), and the deletion of an --rm
 // container's directory. It links only what those
 // stages need, so each container start pays for a small Go runtime rather
 // than the whole CLI's. myctr falls back to running these stages itself
@@ -11,13 +12,17 @@ import (
 	"os"
 
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/portfwd"
 )
 
 func main() {
 	stage := os.Getenv(nsexec.EnvStage)
 	nsexec.RunStage(stage)
-	if stage == nsexec.StageReap {
+	switch stage {
+	case nsexec.StageReap:
 		os.Exit(nsexec.Reap())
+	case portfwd.Stage:
+		os.Exit(portfwd.Main())
 	}
 	os.Stderr.WriteString("Error: myctr-init is started by myctr, not by hand\n")
 	os.Exit(nsexec.ExitSetup)

@@ -12,6 +12,7 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/portfwd"
 )
 
 func main() {
@@ -24,8 +25,8 @@ func main() {
 		os.Exit(container.MonitorMain(os.Args[1:]))
 	case network.StageWatch:
 		os.Exit(network.WatchMain())
-	case network.StageForward:
-		os.Exit(network.ForwardMain())
+	case portfwd.Stage:
+		os.Exit(portfwd.Main())
 	case nsexec.StageReap:
 		os.Exit(container.ReapMain(os.Args[1:]))
 	}

@@ -57,12 +57,12 @@
 // own address:
 //   - Start binds the host's sockets (so a port in use is reported before
 //     anything runs) and hands them to the watcher, which starts the
-//     forwarder once slirp4netns is ready: the same binary in StageForward
-//     (ForwardMain), its constructor (frontend/nsexec) having joined the
-//     init's user and network namespaces through its pidfd and kept
-//     CAP_NET_ADMIN alone, with no_new_privs, not dumpable. It does not
-//     join the container's PID or mount namespace: the container cannot see
-//     or signal it.
+//     forwarder once slirp4netns is ready: package portfwd, run by
+//     myctr-init (else by myctr), whose constructor (frontend/nsexec) has
+//     joined the init's user and network namespaces through its pidfd and
+//     kept CAP_NET_ADMIN alone, with no_new_privs, not dumpable. It does
+//     not join the container's PID or mount namespace: the container cannot
+//     see or signal it. It is small (about 5 MB resident).
 //   - Its sockets in the container's namespace have IP_TRANSPARENT and the
 //     firewall mark 0x6d79, and are bound to the client's address and port
 //     (any port of it when that one is taken); they send to the container's

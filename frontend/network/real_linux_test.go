@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/myctr/myctr/frontend/portfwd"
 )
 
 // Roles of the re-executed test binary.
@@ -23,8 +25,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(EnvStage) {
 	case StageWatch:
 		os.Exit(WatchMain())
-	case StageForward:
-		os.Exit(ForwardMain())
+	case portfwd.Stage:
+		os.Exit(portfwd.Main())
 	}
 	if role := os.Getenv(envRole); role != "" {
 		os.Exit(runRole(role, os.Args[1:]))

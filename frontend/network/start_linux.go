@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/portfwd"
 )
 
 // Environment of the watcher stage. Only this package sets them.
@@ -50,7 +52,7 @@ type watchSpec struct {
 	Ports     []PortMapping // published by the tool
 	// Forward: the ports myctr's forwarder publishes, with the fd of each
 	// host socket in the watcher (5 and up).
-	Forward []forwardPort
+	Forward []portfwd.Port
 }
 
 // watchStatus is the watcher's one report to Start.
@@ -162,7 +164,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	spec := watchSpec{Mode: s.mode, Tool: tool, GuestAddr: s.addr(100), Gateway: s.addr(2)}
 	for _, p := range s.ports {
 		if s.forwarded(p) {
-			spec.Forward = append(spec.Forward, forwardPort{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+			spec.Forward = append(spec.Forward, portfwd.Port{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		} else {
 			spec.Ports = append(spec.Ports, p)
 		}

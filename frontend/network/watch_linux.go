@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/portfwd"
 )
 
 // WatchMain is the watcher stage (see the package documentation). fd 3 is
@@ -221,7 +222,8 @@ func WatchMain() int {
 // start; Start's hint then names the other port handler.
 const forwarderFailed = "start the port forwarder"
 
-// startForwarder starts the port forwarder (ForwardMain) in the user and
+// startForwarder starts the port forwarder (package portfwd, in
+// myctr-init, else in this binary) in the user and
 // network namespaces of the container's init (initFd, a pidfd), with the
 // host's listening sockets, and waits for its report. Like the tool, it
 // dies with the watcher.
@@ -231,10 +233,10 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 		return nil, err
 	}
 	defer readyR.Close()
-	fs := forwardSpec{Guest: spec.GuestAddr, Gateway: spec.Gateway}
+	fs := portfwd.Spec{Guest: spec.GuestAddr, Gateway: spec.Gateway}
 	files := []*os.File{os.NewFile(uintptr(initFd), "init"), readyW}
 	for i, p := range spec.Forward {
-		fs.Ports = append(fs.Ports, forwardPort{Fd: 3 + len(files), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+		fs.Ports = append(fs.Ports, portfwd.Port{Fd: 3 + len(files), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		files = append(files, listeners[i])
 	}
 	b, err := json.Marshal(fs)
@@ -242,9 +244,10 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 		readyW.Close()
 		return nil, err
 	}
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(nsexec.Binary())
 	cmd.Args = []string{"myctr-port-forward"}
-	cmd.Env = append(cleanEnv(), EnvStage+"="+StageForward, envForward+"="+string(b),
+	cmd.Env = append(cleanEnv(), EnvStage+"="+portfwd.Stage, portfwd.EnvSpec+"="+string(b),
+		nsexec.EnvVersion+"="+nsexec.Version,
 		nsexec.EnvJoinFD+"=3", nsexec.EnvJoinNS+"=user,net", nsexec.EnvJoinCaps+"=net_admin")
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -43,8 +43,9 @@ const (
 )
 
 // Version names this sync protocol; myctr and a myctr-init from another
-// build must not talk to each other. 2: InitConfig.Network.
-const Version = "2"
+// build must not talk to each other. 2: InitConfig.Network. 3: the
+// network-forward stage (frontend/portfwd) in myctr-init.
+const Version = "3"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in

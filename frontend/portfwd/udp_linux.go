@@ -1,11 +1,10 @@
-package network
+package portfwd
 
 import (
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 	"github.com/myctr/myctr/frontend/netif"
 )
 
-// UDP forwarding (see "The port forwarder" in the package documentation).
+// UDP forwarding (see "The port forwarder" in package network's
+// documentation).
 const (
 	// udpIdle ends a flow that has carried nothing either way for this
 	// long (rootlesskit and Docker's proxy use about a minute too).
@@ -64,7 +64,7 @@ func forwardUDP(host *net.UDPConn, target netip.AddrPort, gateway netip.Addr) er
 		client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
 		f, err := u.flow(client)
 		if err != nil {
-			logForward("%v -> %v/udp: %v", client, target, err)
+			logf("%v -> %v/udp: %v", client, target, err)
 			continue
 		}
 		if f == nil {
@@ -99,7 +99,7 @@ func (u *udpForwarder) flow(client netip.AddrPort) (*udpFlow, error) {
 		// this namespace's: route this flow's back here.
 		f.rule = &netif.Flow{SrcPort: u.target.Port(), Dst: local.Addr().Unmap().As4(),
 			DstPort: local.Port(), Proto: unix.IPPROTO_UDP}
-		if err := netif.FlowRule(true, *f.rule, forwardMark, forwardRulePrio); err != nil {
+		if err := netif.FlowRule(true, *f.rule, Mark, rulePrio); err != nil {
 			uc.Close()
 			return nil, err
 		}
@@ -139,16 +139,11 @@ func (u *udpForwarder) expire() {
 			delete(u.flows, client)
 			f.conn.Close()
 			if f.rule != nil {
-				if err := netif.FlowRule(false, *f.rule, forwardMark, forwardRulePrio); err != nil {
-					logForward("%v", err)
+				if err := netif.FlowRule(false, *f.rule, Mark, rulePrio); err != nil {
+					logf("%v", err)
 				}
 			}
 		}
 		u.mu.Unlock()
 	}
-}
-
-// logForward writes one line to the forwarder's log (network.log).
-func logForward(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s network-forward[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
 }
