@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -133,6 +134,39 @@ func Main() int {
 // logf writes one line to the forwarder's log (the watcher's network.log).
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s network-forward[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+// connLog logs failed connections, at most one line per second: a client
+// that polls a server not listening yet would otherwise fill network.log
+// for as long as the container runs. The lines left out are counted in the
+// next one.
+var connLog = &rateLog{every: time.Second}
+
+type rateLog struct {
+	mu      sync.Mutex
+	every   time.Duration
+	last    time.Time
+	dropped int
+	printf  func(format string, args ...any) // logf; a variable for tests
+}
+
+func (r *rateLog) logf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.printf
+	if out == nil {
+		out = logf
+	}
+	if now := time.Now(); now.Sub(r.last) >= r.every {
+		msg := fmt.Sprintf(format, args...)
+		if r.dropped > 0 {
+			msg += fmt.Sprintf(" (and %d more since the last line)", r.dropped)
+		}
+		out("%s", msg)
+		r.last, r.dropped = now, 0
+		return
+	}
+	r.dropped++
 }
 
 // prepareNamespace sets up the container's network namespace for

@@ -42,7 +42,7 @@ func forward(l *net.TCPListener, target netip.AddrPort, gateway netip.Addr) erro
 			s, err := dialFrom(sourceFor(client, gateway), target)
 			<-dialing
 			if err != nil {
-				logf("%v -> %v: %v", client, target, err)
+				connLog.logf("%v -> %v: %v", client, target, err)
 				c.Close()
 				return
 			}

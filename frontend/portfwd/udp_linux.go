@@ -64,7 +64,7 @@ func forwardUDP(host *net.UDPConn, target netip.AddrPort, gateway netip.Addr) er
 		client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
 		f, err := u.flow(client)
 		if err != nil {
-			logf("%v -> %v/udp: %v", client, target, err)
+			connLog.logf("%v -> %v/udp: %v", client, target, err)
 			continue
 		}
 		if f == nil {
