@@ -1,7 +1,8 @@
 // Command myctr-init is the small program myctr starts for the stages that
 // run inside a container's namespaces: the container's init, the exec stage
-// and the signal stage (see frontend/nsexec), the port forwarder of a
-// rootless network (frontend/portfwd), and the deletion of an --rm
+// and the signal stage (see frontend/nsexec), the watcher and the port
+// forwarder of a rootless network (frontend/netwatch, frontend/portfwd),
+// and the deletion of an --rm
 // container's directory. It links only what those
 // stages need, so each container start pays for a small Go runtime rather
 // than the whole CLI's. myctr falls back to running these stages itself
@@ -11,6 +12,7 @@ package main
 import (
 	"os"
 
+	"github.com/myctr/myctr/frontend/netwatch"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
 )
@@ -21,6 +23,8 @@ func main() {
 	switch stage {
 	case nsexec.StageReap:
 		os.Exit(nsexec.Reap())
+	case netwatch.Stage:
+		os.Exit(netwatch.Main())
 	case portfwd.Stage:
 		os.Exit(portfwd.Main())
 	}

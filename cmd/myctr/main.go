@@ -10,7 +10,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/cli"
 	"github.com/myctr/myctr/frontend/container"
-	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/netwatch"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
 )
@@ -23,8 +23,8 @@ func main() {
 		os.Exit(cli.UserNSMain())
 	case nsexec.StageMonitor:
 		os.Exit(container.MonitorMain(os.Args[1:]))
-	case network.StageWatch:
-		os.Exit(network.WatchMain())
+	case netwatch.Stage:
+		os.Exit(netwatch.Main())
 	case portfwd.Stage:
 		os.Exit(portfwd.Main())
 	case nsexec.StageReap:

@@ -7,12 +7,14 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/myctr/myctr/frontend/netwatch"
 )
 
 // Modes.
 const (
-	ModePasta       = "pasta"
-	ModeSlirp4netns = "slirp4netns"
+	ModePasta       = netwatch.ModePasta
+	ModeSlirp4netns = netwatch.ModeSlirp4netns
 )
 
 // DefaultMTU is the MTU of the container's interface when Config.MTU is 0:

@@ -114,13 +114,13 @@
 // Neither tool can tell by itself that the container is gone: pasta keeps
 // running after the last process of the namespace exits (it holds the
 // namespace), and slirp4netns only watches its --exit-fd. So Start runs a
-// small watcher, the same binary re-executed in the StageWatch stage
-// (cmd/myctr dispatches it to WatchMain), in its own session, with its
-// output in stateDir/network.log. The watcher:
+// small watcher (package netwatch, run by myctr-init, else by myctr), in
+// its own session, with its output in stateDir/network.log. The watcher:
 //   - holds a pidfd of the container's init and waits for it to exit;
 //   - starts the tool as its child with PR_SET_PDEATHSIG=SIGKILL, and, for
 //     slirp4netns, holds the write end of --exit-fd: if the watcher dies in
 //     any way, the tool goes with it (no orphan);
+//   - starts the port forwarder the same way, when there is one;
 //   - ends the tool (SIGTERM, then SIGKILL) when the init exits or when
 //     Handle.Stop asks, and then exits.
 //

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myctr/myctr/frontend/netwatch"
+	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
 )
 
@@ -22,9 +24,9 @@ import (
 const envRole = "_NETTEST_ROLE"
 
 func TestMain(m *testing.M) {
-	switch os.Getenv(EnvStage) {
-	case StageWatch:
-		os.Exit(WatchMain())
+	switch os.Getenv(nsexec.EnvStage) {
+	case netwatch.Stage:
+		os.Exit(netwatch.Main())
 	case portfwd.Stage:
 		os.Exit(portfwd.Main())
 	}

@@ -15,52 +15,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/netwatch"
+	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
-)
-
-// Environment of the watcher stage. Only this package sets them.
-const (
-	// EnvStage selects the internal stage of the myctr binary (the same
-	// variable as nsexec.EnvStage).
-	EnvStage = "_MYCTR_STAGE"
-	// StageWatch is the watcher's stage: cmd/myctr must call WatchMain
-	// when EnvStage has this value.
-	StageWatch = "network-watch"
-	envSpec    = "_MYCTR_NETWORK_SPEC"
 )
 
 // Files in stateDir.
 const (
-	LogFile       = "network.log" // the watcher's and the tool's output
-	apiSocketFile = "slirp4netns.sock"
-	pastaPidFile  = "pasta.pid"
+	LogFile      = "network.log" // the watcher's and the tool's output
+	pastaPidFile = "pasta.pid"
 )
-
-// startTimeout bounds how long Start waits for the namespace to be ready.
-var startTimeout = 30 * time.Second
-
-// watchSpec is what Start tells the watcher (in envSpec, as JSON).
-type watchSpec struct {
-	Mode      string
-	Tool      string        // absolute path of pasta or slirp4netns
-	Args      []string      // its arguments
-	PidFile   string        // pasta: written once the namespace is configured
-	APISocket string        // slirp4netns: where to send add_hostfwd
-	Dir       string        // the watcher's and the tool's working directory (stateDir)
-	GuestAddr string        // slirp4netns: the container's address
-	Gateway   string        // slirp4netns: the gateway's address
-	Ports     []PortMapping // published by the tool
-	// Forward: the ports myctr's forwarder publishes, with the fd of each
-	// host socket in the watcher (5 and up).
-	Forward []portfwd.Port
-}
-
-// watchStatus is the watcher's one report to Start.
-type watchStatus struct {
-	Pid          int    `json:"pid,omitempty"`
-	ForwarderPid int    `json:"forwarder_pid,omitempty"`
-	Error        string `json:"error,omitempty"`
-}
 
 // Handle is a running network: the watcher and its tool.
 type Handle struct {
@@ -121,8 +85,8 @@ var tunDevice = "/dev/net/tun"
 //
 // Preconditions: pid is the container's init, not yet running the
 // container's process, and a child of the caller (so that it cannot be
-// recycled under us); the running binary dispatches StageWatch to
-// WatchMain.
+// recycled under us); myctr-init (or the running binary) dispatches
+// netwatch.Stage to netwatch.Main.
 func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	s, err := cfg.settings()
 	if err != nil {
@@ -161,12 +125,12 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
 	defer pidFile.Close()
 
-	spec := watchSpec{Mode: s.mode, Tool: tool, GuestAddr: s.addr(100), Gateway: s.addr(2)}
+	spec := netwatch.Spec{Mode: s.mode, Tool: tool, GuestAddr: s.addr(100), Gateway: s.addr(2)}
 	for _, p := range s.ports {
 		if s.forwarded(p) {
 			spec.Forward = append(spec.Forward, portfwd.Port{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		} else {
-			spec.Ports = append(spec.Ports, p)
+			spec.Hostfwds = append(spec.Hostfwds, netwatch.Hostfwd{HostIP: p.HostIP, HostPort: p.HostPort, GuestPort: p.ContainerPort, Protocol: p.Protocol})
 		}
 	}
 	switch s.mode {
@@ -177,11 +141,11 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 			return nil, fmt.Errorf("remove %s: %w", spec.PidFile, err)
 		}
 	case ModeSlirp4netns:
-		spec.APISocket = filepath.Join(stateDir, apiSocketFile)
+		spec.APISocket = filepath.Join(stateDir, netwatch.APISocketFile)
 		// A socket's path must fit in 108 bytes; stateDir may not. The tool
 		// and the watcher run in stateDir and name the socket relatively.
 		spec.Dir = stateDir
-		spec.Args = s.slirpArgs(pid, apiSocketFile)
+		spec.Args = s.slirpArgs(pid, netwatch.APISocketFile)
 		if err := os.Remove(spec.APISocket); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("remove %s: %w", spec.APISocket, err)
 		}
@@ -203,9 +167,10 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	}
 	defer statusR.Close()
 
-	cmd := exec.Command("/proc/self/exe")
+	cmd := exec.Command(nsexec.Binary())
 	cmd.Args = []string{"myctr-network-watch", s.mode}
-	cmd.Env = append(cleanEnv(), EnvStage+"="+StageWatch, envSpec+"="+string(specJSON))
+	cmd.Env = append(netwatch.CleanEnv(), nsexec.EnvStage+"="+netwatch.Stage, netwatch.EnvSpec+"="+string(specJSON),
+		nsexec.EnvVersion+"="+nsexec.Version)
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = append([]*os.File{pidFile, statusW}, listeners...) // fds 3, 4, then 5...
@@ -220,7 +185,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	h := &Handle{watcher: cmd, done: make(chan struct{}), ports: s.ports, logPath: logPath}
 	go func() { _ = cmd.Wait(); close(h.done) }()
 
-	st, err := readStatus(statusR, startTimeout)
+	st, err := readStatus(statusR, netwatch.ReadyTimeout)
 	if err == nil && st.Error != "" {
 		err = errors.New(st.Error)
 	}
@@ -230,7 +195,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	if err != nil {
 		_ = h.Stop()
 		hint := "see " + logPath
-		if strings.Contains(err.Error(), forwarderFailed) {
+		if strings.Contains(err.Error(), netwatch.ForwarderFailed) {
 			hint += "; --network slirp4netns:port_handler=slirp4netns publishes TCP ports through slirp4netns instead"
 		}
 		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + s.mode + logTail(logPath),
@@ -240,8 +205,8 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	return h, nil
 }
 
-func readStatus(r *os.File, timeout time.Duration) (watchStatus, error) {
-	var st watchStatus
+func readStatus(r *os.File, timeout time.Duration) (netwatch.Status, error) {
+	var st netwatch.Status
 	_ = r.SetReadDeadline(time.Now().Add(timeout))
 	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
 	if err != nil {
@@ -257,17 +222,6 @@ func readStatus(r *os.File, timeout time.Duration) (watchStatus, error) {
 		return st, fmt.Errorf("bad report %q: %v", b, err)
 	}
 	return st, nil
-}
-
-// cleanEnv is our environment without myctr's internal variables.
-func cleanEnv() []string {
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "_MYCTR_") {
-			env = append(env, e)
-		}
-	}
-	return env
 }
 
 // logTail returns ": " and the last lines of the log, or "".

@@ -1,4 +1,8 @@
-package network
+// Package netwatch is the network watcher: the process that owns a
+// rootless container's pasta or slirp4netns (and myctr's port forwarder)
+// and ends them with the container. Package network starts it and
+// describes it ("Lifetime"); it links little, so that myctr-init runs it.
+package netwatch
 
 import (
 	"encoding/json"
@@ -21,10 +25,77 @@ import (
 	"github.com/myctr/myctr/frontend/portfwd"
 )
 
-// WatchMain is the watcher stage (see the package documentation). fd 3 is
-// a pidfd of the container's init, fd 4 the pipe for the one report to
-// Start. It returns the exit code.
-func WatchMain() int {
+// Stage is the watcher's value of _MYCTR_STAGE: myctr-init and myctr
+// must call Main for it.
+const Stage = "network-watch"
+
+// EnvSpec carries the Spec, as JSON.
+const EnvSpec = "_MYCTR_NETWORK_SPEC"
+
+// The tools.
+const (
+	ModePasta       = "pasta"
+	ModeSlirp4netns = "slirp4netns"
+)
+
+// APISocketFile is slirp4netns's API socket, in Spec.Dir.
+const APISocketFile = "slirp4netns.sock"
+
+// ReadyTimeout bounds the wait for the tool (and for the watcher's report).
+const ReadyTimeout = 30 * time.Second
+
+// Spec is what package network tells the watcher.
+type Spec struct {
+	Mode      string
+	Tool      string    // absolute path of pasta or slirp4netns
+	Args      []string  // its arguments
+	PidFile   string    // pasta: written once the namespace is configured
+	APISocket string    // slirp4netns: where to send add_hostfwd
+	Dir       string    // the watcher's and the tool's working directory (stateDir)
+	GuestAddr string    // slirp4netns: the container's address
+	Gateway   string    // slirp4netns: the gateway's address
+	Hostfwds  []Hostfwd // published by slirp4netns
+	// Forward: the ports myctr's forwarder publishes, with the fd of each
+	// host socket in the watcher (5 and up).
+	Forward []portfwd.Port
+}
+
+// Hostfwd is one port slirp4netns publishes (add_hostfwd).
+type Hostfwd struct {
+	HostIP    string // "" = 0.0.0.0
+	HostPort  uint16
+	GuestPort uint16
+	Protocol  string
+}
+
+func (h Hostfwd) String() string {
+	return fmt.Sprintf("%s:%d->%d/%s", h.HostIP, h.HostPort, h.GuestPort, h.Protocol)
+}
+
+// Status is the watcher's one report to package network.
+type Status struct {
+	Pid          int    `json:"pid,omitempty"`
+	ForwarderPid int    `json:"forwarder_pid,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// CleanEnv is this process's environment without myctr's internal
+// variables.
+func CleanEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "_MYCTR_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+// Main is the watcher stage (see package network's documentation,
+// "Lifetime"). fd 3 is a pidfd of the container's init, fd 4 the pipe for
+// the one report to package network. It returns the exit code.
+func Main() int {
+	nsexec.CheckVersion()
 	// PR_SET_PDEATHSIG fires when the thread that forked the tool exits:
 	// fork from a thread that lives as long as the process.
 	runtime.LockOSThread()
@@ -36,7 +107,7 @@ func WatchMain() int {
 	syscall.CloseOnExec(initFd)
 	syscall.CloseOnExec(4)
 	status := os.NewFile(4, "status")
-	report := func(st watchStatus) {
+	report := func(st Status) {
 		if status == nil {
 			return
 		}
@@ -48,15 +119,15 @@ func WatchMain() int {
 	fail := func(format string, args ...any) int {
 		msg := fmt.Sprintf(format, args...)
 		log("%s", msg)
-		report(watchStatus{Error: msg})
+		report(Status{Error: msg})
 		return 1
 	}
-	var spec watchSpec
-	if err := json.Unmarshal([]byte(os.Getenv(envSpec)), &spec); err != nil {
+	var spec Spec
+	if err := json.Unmarshal([]byte(os.Getenv(EnvSpec)), &spec); err != nil {
 		return fail("bad spec: %v", err)
 	}
-	os.Unsetenv(envSpec)
-	os.Unsetenv(EnvStage)
+	os.Unsetenv(EnvSpec)
+	os.Unsetenv(nsexec.EnvStage)
 	var listeners []*os.File
 	for _, p := range spec.Forward {
 		syscall.CloseOnExec(p.Fd)
@@ -141,13 +212,13 @@ func WatchMain() int {
 	case s := <-sigs:
 		stop()
 		return fail("stopped by %v before the network was ready", s)
-	case <-time.After(startTimeout):
+	case <-time.After(ReadyTimeout):
 		stop()
-		return fail("%s not ready after %v", spec.Mode, startTimeout)
+		return fail("%s not ready after %v", spec.Mode, ReadyTimeout)
 	}
 	if spec.Mode == ModeSlirp4netns {
-		for _, p := range spec.Ports {
-			if err := addHostfwd(apiSocketFile, p, spec.GuestAddr); err != nil {
+		for _, p := range spec.Hostfwds {
+			if err := addHostfwd(APISocketFile, p, spec.GuestAddr); err != nil {
 				stop()
 				return fail("publish %s: %v", p, err)
 			}
@@ -159,7 +230,7 @@ func WatchMain() int {
 		var err error
 		if fwd, err = startForwarder(spec, initFd, listeners); err != nil {
 			stop()
-			return fail("%s: %v", forwarderFailed, err)
+			return fail("%s: %v", ForwarderFailed, err)
 		}
 		go func() { fwdExited <- fwd.Wait() }()
 		log("port forwarder ready, pid %d", fwd.Process.Pid)
@@ -173,7 +244,7 @@ func WatchMain() int {
 		}
 		stop()
 	}
-	st := watchStatus{Pid: cmd.Process.Pid}
+	st := Status{Pid: cmd.Process.Pid}
 	if fwd != nil {
 		st.ForwarderPid = fwd.Process.Pid
 	}
@@ -218,16 +289,16 @@ func WatchMain() int {
 	}
 }
 
-// forwarderFailed begins the watcher's report when the forwarder did not
-// start; Start's hint then names the other port handler.
-const forwarderFailed = "start the port forwarder"
+// ForwarderFailed begins the watcher's report when the forwarder did not
+// start; package network's hint then names the other port handler.
+const ForwarderFailed = "start the port forwarder"
 
 // startForwarder starts the port forwarder (package portfwd, in
 // myctr-init, else in this binary) in the user and
 // network namespaces of the container's init (initFd, a pidfd), with the
 // host's listening sockets, and waits for its report. Like the tool, it
 // dies with the watcher.
-func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd, error) {
+func startForwarder(spec Spec, initFd int, listeners []*os.File) (*exec.Cmd, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -246,7 +317,7 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 	}
 	cmd := exec.Command(nsexec.Binary())
 	cmd.Args = []string{"myctr-port-forward"}
-	cmd.Env = append(cleanEnv(), EnvStage+"="+portfwd.Stage, portfwd.EnvSpec+"="+string(b),
+	cmd.Env = append(CleanEnv(), nsexec.EnvStage+"="+portfwd.Stage, portfwd.EnvSpec+"="+string(b),
 		nsexec.EnvVersion+"="+nsexec.Version,
 		nsexec.EnvJoinFD+"=3", nsexec.EnvJoinNS+"=user,net", nsexec.EnvJoinCaps+"=net_admin")
 	cmd.Dir = "/"
@@ -258,7 +329,7 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 	if err != nil {
 		return nil, err
 	}
-	_ = readyR.SetReadDeadline(time.Now().Add(startTimeout))
+	_ = readyR.SetReadDeadline(time.Now().Add(ReadyTimeout))
 	msg, err := io.ReadAll(io.LimitReader(readyR, 4096))
 	if err == nil && string(msg) != "ok" {
 		err = errors.New(strings.TrimSpace(string(msg)))
@@ -275,7 +346,7 @@ func startForwarder(spec watchSpec, initFd int, listeners []*os.File) (*exec.Cmd
 }
 
 // addHostfwd publishes one port through slirp4netns's API socket.
-func addHostfwd(socket string, p PortMapping, guest string) error {
+func addHostfwd(socket string, p Hostfwd, guest string) error {
 	host := p.HostIP
 	if host == "" {
 		host = "0.0.0.0"
@@ -284,7 +355,7 @@ func addHostfwd(socket string, p PortMapping, guest string) error {
 		"execute": "add_hostfwd",
 		"arguments": map[string]any{
 			"proto": p.Protocol, "host_addr": host, "host_port": p.HostPort,
-			"guest_addr": guest, "guest_port": p.ContainerPort,
+			"guest_addr": guest, "guest_port": p.GuestPort,
 		},
 	}
 	c, err := net.DialTimeout("unix", socket, 5*time.Second)
@@ -311,7 +382,7 @@ func addHostfwd(socket string, p PortMapping, guest string) error {
 	}
 	if resp.Error != nil {
 		if strings.Contains(resp.Error.Desc, "bind") || strings.Contains(strings.ToLower(resp.Error.Desc), "in use") {
-			return fmt.Errorf("%w: host port %s: %s", ErrPortInUse, strconv.Itoa(int(p.HostPort)), resp.Error.Desc)
+			return fmt.Errorf("host port %s is in use: %s", strconv.Itoa(int(p.HostPort)), resp.Error.Desc)
 		}
 		return errors.New(resp.Error.Desc)
 	}
