@@ -11,6 +11,9 @@ GO ?= go
 # urfave_cli_no_docs drops the man-page generator and its package init, which
 # every re-executed stage of myctr would otherwise pay for.
 GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
+# myctr-init is linked statically (glibc's libc.a, from libc6-dev): run
+# --init binds it into containers, whose images need not have a C library.
+INIT_STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
@@ -29,7 +32,7 @@ all: build
 build:
 	mkdir -p bin
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr ./cmd/myctr
-	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+	$(GO) build $(GO_BUILD_FLAGS) $(INIT_STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper
 

@@ -16,6 +16,9 @@ import (
 )
 
 func main() {
+	if nsexec.IsMiniInit() {
+		os.Exit(nsexec.MiniInit(os.Args[2:]))
+	}
 	stage := os.Getenv(nsexec.EnvStage)
 	nsexec.RunStage(stage)
 	switch stage {

@@ -169,6 +169,8 @@ func explain(err error) error {
 		return hint(err, "list images with `myctr images`, or add one with `myctr import ROOTFS.tar NAME`")
 	case errors.Is(err, container.ErrNotFound):
 		return hint(err, "list containers with `myctr ps -a`")
+	case errors.Is(err, container.ErrNoInit):
+		return hint(err, "install myctr and myctr-init together (make install), or run without --init")
 	}
 	return err
 }

@@ -19,6 +19,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
 		&cli.BoolFlag{Name: "rm", Usage: "remove the container when it exits"},
+		&cli.BoolFlag{Name: "init", Usage: "run an init as PID 1 that forwards signals to the command and reaps orphaned processes"},
 		&cli.StringFlag{Name: "name", Usage: "container name"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE, or KEY to copy it from here)"},
 		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
@@ -124,6 +125,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		Tty:            ctx.Bool("tty"),
 		Interactive:    ctx.Bool("interactive"),
 		Remove:         ctx.Bool("rm"),
+		Init:           ctx.Bool("init"),
 	}
 	if ctx.IsSet("entrypoint") {
 		ep := ctx.String("entrypoint")

@@ -14,4 +14,5 @@ var (
 	ErrInvalidUser    = errors.New("invalid user")
 	ErrNoCommand      = errors.New("no command specified")
 	ErrInvalidNetwork = errors.New("invalid network settings")
+	ErrNoInit         = errors.New("myctr-init is not installed")
 )

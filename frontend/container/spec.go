@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
 )
@@ -42,6 +43,7 @@ type CreateOptions struct {
 	Tty            bool
 	Interactive    bool
 	Remove         bool
+	Init           bool // --init: myctr-init as PID 1 (nsexec.MiniInit)
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -393,7 +395,28 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		}
 		spec.Mounts = append(spec.Mounts, mnt)
 	}
+	if o.Init {
+		// As Podman binds catatonit: the binary, read-only, in front of
+		// the command, mounted last so that it lands on any tmpfs /run.
+		// (myctr itself also runs MiniInit, but it is linked dynamically.)
+		bin, err := initBinary()
+		if err != nil {
+			return nil, err
+		}
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: nsexec.InitPath, Type: "bind", Source: bin,
+			Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}})
+		spec.Process.Args = append([]string{nsexec.InitPath, "--"}, spec.Process.Args...)
+	}
 	return spec, nil
+}
+
+// initBinary is the program --init binds into the container: myctr-init,
+// which is linked statically, so that it runs in any image.
+func initBinary() (string, error) {
+	if b := nsexec.Binary(); b != "/proc/self/exe" {
+		return b, nil
+	}
+	return "", fmt.Errorf("%w: --init needs myctr-init beside myctr (or in ../libexec/myctr), and it is not there", ErrNoInit)
 }
 
 // writeEtcFiles writes the files bound over /etc/hosts, /etc/hostname and

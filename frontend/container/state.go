@@ -70,6 +70,7 @@ type HostConfig struct {
 	SecurityOpt    []string `json:",omitempty"`
 	Tty            bool
 	Interactive    bool
+	Init           bool `json:",omitempty"`
 }
 
 // Container is one container's record, container.json in its directory.

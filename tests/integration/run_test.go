@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -541,4 +542,58 @@ func TestNoInheritedDescriptors(t *testing.T) {
 	if got := run("exec", name, "sh", "-c", probe); got != "checked" {
 		t.Errorf("exec: the process has inherited descriptors: %q", got)
 	}
+}
+
+// TestInit: --init makes myctr-init PID 1 (bound at /run/myctr-init, also
+// on a read-only root), passes the command's exit code or 128+signal on,
+// reaps orphans that a non-reaping PID 1 would leave as zombies, and
+// forwards stop's signal to the command.
+func TestInit(t *testing.T) {
+	t.Parallel()
+	for _, ro := range []bool{false, true} {
+		flags := []string{"--init", "--network", "none"}
+		if ro {
+			flags = append(flags, "--read-only")
+		}
+		out := runOut(t, flags, "sh", "-c", `echo $$; tr '\0' ' ' </proc/1/cmdline`)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || lines[0] == "1" || !strings.HasPrefix(lines[1], "/run/myctr-init -- sh -c") {
+			t.Errorf("read-only=%v: the command's pid and PID 1's command line: %q", ro, out)
+		}
+	}
+	for cmd, want := range map[string]int{"exit 7": 7, "kill -9 $$": 137} {
+		if _, errOut, code := myctr(t, "run", "--rm", "--init", "--network", "none", image, "sh", "-c", cmd); code != want {
+			t.Errorf("%q: exit %d, want %d (%s)", cmd, code, want, errOut)
+		}
+	}
+	if _, errOut, code := myctr(t, "run", "--rm", "--init", "--network", "none", image, "nosuchcommand"); code != 127 || !strings.Contains(errOut, "Error:") {
+		t.Errorf("missing command: exit %d, stderr %q", code, errOut)
+	}
+
+	// An orphan of a PID 1 that never waits stays a zombie; under
+	// myctr-init it is reaped. Without --init is the control.
+	for _, init := range []bool{false, true} {
+		name := ctrName(t, fmt.Sprint(init))
+		flags := []string{"--network", "none"}
+		if init {
+			flags = append(flags, "--init")
+		}
+		runDetached(t, name, flags, "sh", "-c", `sh -c "sleep 0.1 &"; exec sleep 300`)
+		time.Sleep(600 * time.Millisecond)
+		out := mustMyctr(t, "exec", name, "ps", "-o", "stat,comm")
+		zombie := strings.Contains(out, "\nZ")
+		if zombie == init {
+			t.Errorf("--init=%v: zombie=%v; ps:\n%s", init, zombie, out)
+		}
+		myctr(t, "rm", "-f", name)
+	}
+
+	name := ctrName(t, "stop")
+	runDetached(t, name, []string{"--init", "--network", "none"}, "sh", "-c", `trap "echo got TERM; exit 3" TERM; echo ready; while :; do sleep 0.1; done`)
+	waitLogs(t, name, "ready", 10*time.Second)
+	mustMyctr(t, "stop", "-t", "10", name)
+	if in := inspect(t, name); in.State.ExitCode != 3 {
+		t.Errorf("after stop: exit code %d, want 3 (the command's trap)", in.State.ExitCode)
+	}
+	waitLogs(t, name, "got TERM", 5*time.Second)
 }

@@ -136,3 +136,30 @@ func TestExecTTY(t *testing.T) {
 		t.Errorf("container stopped after exec -it ended: %+v", in.State)
 	}
 }
+
+// TestRunTTYInit: with --init the shell runs under myctr-init, in the
+// terminal's foreground process group: the terminal works as without it,
+// ^C interrupts the shell's foreground command (and not the init), and the
+// shell's exit code is run's.
+func TestRunTTYInit(t *testing.T) {
+	t.Parallel()
+	s := startPTY(t, 40, 100, "run", "-it", "--rm", "--init", image, "sh")
+	checkShell(t, s, `^/dev/pts/0$`, "40", "100")
+	s.send(`echo "PID""ONE=$(cat /proc/1/comm)"`)
+	if m := s.expect(`PIDONE=(\S+)\r?\n`, 10*time.Second); m[1] != "myctr-init" {
+		t.Errorf("PID 1 is %q, want myctr-init", m[1])
+	}
+	s.send("sleep 30")
+	time.Sleep(300 * time.Millisecond)
+	if _, err := s.ptmx.Write([]byte{3}); err != nil { // ^C
+		t.Fatal(err)
+	}
+	s.send(`echo "AFTER""INT=$?"`)
+	if m := s.expect(`AFTERINT=(\d+)\r?\n`, 10*time.Second); m[1] != "130" {
+		t.Errorf("sleep after ^C: status %s, want 130", m[1])
+	}
+	s.send("exit 5")
+	if code := s.exitCode(); code != 5 {
+		t.Errorf("run -it --init exit code %d, want 5; output:\n%q", code, s.out.String())
+	}
+}
