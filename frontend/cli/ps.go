@@ -88,7 +88,7 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers, not only running ones"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid (e.g. '{{.Names}}\t{{.Status}}')"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid (e.g. '{{.Names}}\\t{{.Status}}')"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -158,18 +158,13 @@ func psCommand() *cli.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
+			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			for _, c := range shown {
-				spec, _ := c.Spec()
-				cmd := ""
-				if spec != nil {
-					cmd = strings.Join(spec.Process.Args, " ")
+				r := psRowOf(c, ctx.Bool("no-trunc"))
+				if len(r.Command) > 20 {
+					r.Command = r.Command[:17] + "..."
 				}
-				if len(cmd) > 20 {
-					cmd = cmd[:17] + "..."
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\t%s\n", c.ID[:12], c.ImageName, cmd,
-					humanDuration(time.Since(c.Created)), statusText(c), c.Name)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.Created, r.Status, r.Ports, r.Names)
 			}
 			return w.Flush()
 		},

@@ -243,7 +243,8 @@ func TestInspectFormat(t *testing.T) {
 }
 
 // TestPsFormat: ps --format TEMPLATE prints one line per container with
-// Podman's field names (Names a plain string, Ports as host->container).
+// Podman's field names (Names a plain string, Ports as host->container),
+// and the default table shows the ports too.
 func TestPsFormat(t *testing.T) {
 	t.Parallel()
 	name := ctrName(t, "")
@@ -253,6 +254,20 @@ func TestPsFormat(t *testing.T) {
 	want := fmt.Sprintf("%s\trunning\t127.0.0.1:%d->80/tcp\tsleep 300", name, port)
 	if !slices.Contains(strings.Split(out, "\n"), want) {
 		t.Errorf("ps --format: no line %q in\n%s", want, out)
+	}
+	// The default table has Podman's PORTS column.
+	table := mustMyctr(t, "ps")
+	if !strings.Contains(table, "PORTS") {
+		t.Errorf("ps: no PORTS column:\n%s", table)
+	}
+	found := false
+	for _, l := range strings.Split(table, "\n") {
+		if strings.HasSuffix(l, " "+name) {
+			found = strings.Contains(l, fmt.Sprintf(" 127.0.0.1:%d->80/tcp ", port))
+		}
+	}
+	if !found {
+		t.Errorf("ps: the row of %s does not show its port 127.0.0.1:%d->80/tcp:\n%s", name, port, table)
 	}
 	_, errOut, code := myctr(t, "ps", "--format", "{{.NoSuchField}}")
 	if code != 125 || !strings.Contains(errOut, "Error: --format") || !strings.Contains(errOut, "Hint: the fields are") {
