@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -84,6 +85,41 @@ func TestKillRunCLI(t *testing.T) {
 			// The name is free again.
 			runDetached(t, name, nil, "true")
 			mustMyctr(t, "rm", "-f", name)
+		}
+	})
+
+	// With a published port, the network's watcher, slirp4netns and the
+	// port forwarder come into play: after rm -f, whatever state the kill
+	// left, the host port is free again (the forwarder that held it is
+	// gone).
+	t.Run("with a published port at random points", func(t *testing.T) {
+		t.Parallel()
+		for i, delay := range []time.Duration{5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond} {
+			name := ctrName(t, fmt.Sprint(i))
+			port := freePort(t)
+			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+			cmd := myctrCommand(ctx, "run", "-d", "--name", name, "--network", "slirp4netns",
+				"-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "sleep", "300")
+			if err := cmd.Start(); err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			cmd.Process.Signal(syscall.SIGKILL)
+			cmd.Wait()
+			cancel()
+			if _, ok := psFind(psJSON(t, true), name); ok {
+				if _, errOut, code := myctr(t, "rm", "-f", name); code != 0 {
+					t.Errorf("killed after %s: rm -f %s: exit %d: %s", delay, name, code, errOut)
+				}
+			}
+			waitFor(t, 10*time.Second, fmt.Sprintf("port %d free after rm -f (killed after %s)", port, delay), func() bool {
+				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err == nil {
+					l.Close()
+				}
+				return err == nil
+			})
 		}
 	})
 }
