@@ -321,3 +321,34 @@ func TestNoNetworkTool(t *testing.T) {
 		t.Errorf("--network none without the tools: exit %d: %s", code, errOut)
 	}
 }
+
+// TestPublishAll: -P publishes every EXPOSEd port of the image on a free
+// host port, TCP and UDP; port lists them, and the TCP one answers.
+func TestPublishAll(t *testing.T) {
+	t.Parallel()
+	ctx := buildContext(t, map[string]string{"Containerfile": "FROM " + image + "\nEXPOSE 8080 5353/udp\n"})
+	mustBuild(t, "-t", "it-publish-all", ctx)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-publish-all") })
+	name := ctrName(t, "")
+	mustMyctr(t, "run", "-d", "--name", name, "--network", "slirp4netns", "-P", "it-publish-all", "sh", "-c",
+		"mkdir -p /www && echo published-all > /www/index.html && exec httpd -f -p 8080 -h /www")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rm", "-f", name) })
+	ports := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(mustMyctr(t, "port", name)), "\n") {
+		ctr, host, ok := strings.Cut(l, " -> ")
+		if !ok {
+			t.Fatalf("port printed %q", l)
+		}
+		ports[ctr] = host
+	}
+	if len(ports) != 2 || ports["8080/tcp"] == "" || ports["5353/udp"] == "" {
+		t.Fatalf("port lists %v, want 8080/tcp and 5353/udp", ports)
+	}
+	_, hostPort, err := net.SplitHostPort(ports["8080/tcp"])
+	if err != nil || hostPort == "0" {
+		t.Fatalf("8080/tcp published on %q", ports["8080/tcp"])
+	}
+	if got := httpGet(t, "http://127.0.0.1:"+hostPort+"/"); strings.TrimSpace(got) != "published-all" {
+		t.Errorf("the -P port answered %q", got)
+	}
+}
