@@ -249,51 +249,61 @@ func TestPublishErrors(t *testing.T) {
 	}
 }
 
-// TestNetworkHelperEnds: the slirp4netns process and myctr's port
-// forwarder end with the container: after rm -f, and after kill -9 of the
-// monitor then rm -f; the published port is free again.
+// TestNetworkHelperEnds: the network's processes end with the container,
+// for each rootless mode: slirp4netns with myctr's port forwarder, and
+// pasta (which publishes by itself). After rm -f, and after kill -9 of the
+// monitor (which leaves the running container's network up) then rm -f,
+// they are gone and the published port is free again.
 func TestNetworkHelperEnds(t *testing.T) {
 	t.Parallel()
-	for _, killMonitor := range []bool{false, true} {
-		name := ctrName(t, fmt.Sprint(killMonitor))
-		port := freePort(t)
-		runDetached(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
-		in := inspect(t, name)
-		helper := in.NetworkSettings.NetworkPid
-		_, _, hstart, ok := procStat(helper)
-		if helper <= 0 || !ok {
-			t.Fatalf("no network helper process recorded (pid %d)", helper)
-		}
-		forwarder := in.NetworkSettings.PortForwarderPid
-		_, _, fstart, ok := procStat(forwarder)
-		if forwarder <= 0 || !ok {
-			t.Fatalf("no port forwarder recorded (pid %d)", forwarder)
-		}
-		if killMonitor {
-			_, monitor, _, _ := procStat(in.State.Pid)
-			syscall.Kill(monitor, syscall.SIGKILL)
-			time.Sleep(200 * time.Millisecond)
-			_, _, _, ok := procStat(helper)
-			_, _, _, fok := procStat(forwarder)
-			if !ok || !fok {
-				t.Errorf("killing the monitor took the running container's network down (slirp4netns alive %v, forwarder alive %v)", ok, fok)
+	for _, mode := range []string{"slirp4netns", "pasta"} {
+		for _, killMonitor := range []bool{false, true} {
+			name := ctrName(t, fmt.Sprint(mode, killMonitor))
+			port := freePort(t)
+			runDetached(t, name, []string{"--network", mode, "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
+			in := inspect(t, name)
+			type proc struct {
+				what  string
+				pid   int
+				start uint64
 			}
+			procs := []proc{{what: mode, pid: in.NetworkSettings.NetworkPid}}
+			if mode == "slirp4netns" {
+				procs = append(procs, proc{what: "port forwarder", pid: in.NetworkSettings.PortForwarderPid})
+			} else if in.NetworkSettings.PortForwarderPid != 0 {
+				t.Errorf("pasta: a port forwarder is recorded (pid %d)", in.NetworkSettings.PortForwarderPid)
+			}
+			for i, p := range procs {
+				_, _, start, ok := procStat(p.pid)
+				if p.pid <= 0 || !ok {
+					t.Fatalf("%s: no %s process recorded (pid %d)", mode, p.what, p.pid)
+				}
+				procs[i].start = start
+			}
+			if killMonitor {
+				_, monitor, _, _ := procStat(in.State.Pid)
+				syscall.Kill(monitor, syscall.SIGKILL)
+				time.Sleep(200 * time.Millisecond)
+				for _, p := range procs {
+					if _, _, _, ok := procStat(p.pid); !ok {
+						t.Errorf("%s: killing the monitor took the running container's %s down", mode, p.what)
+					}
+				}
+			}
+			mustMyctr(t, "rm", "-f", name)
+			for _, p := range procs {
+				waitFor(t, 10*time.Second, fmt.Sprintf("%s: %s %d to exit", mode, p.what, p.pid), func() bool {
+					return processGone(p.pid, p.start)
+				})
+			}
+			waitFor(t, 10*time.Second, fmt.Sprintf("%s: port %d free after rm -f", mode, port), func() bool {
+				l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err == nil {
+					l.Close()
+				}
+				return err == nil
+			})
 		}
-		mustMyctr(t, "rm", "-f", name)
-		waitFor(t, 10*time.Second, fmt.Sprintf("network helper %d to exit", helper), func() bool {
-			return processGone(helper, hstart)
-		})
-		waitFor(t, 10*time.Second, fmt.Sprintf("port forwarder %d to exit", forwarder), func() bool {
-			return processGone(forwarder, fstart)
-		})
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
-			t.Errorf("port %d still taken after rm -f: %v", port, err)
-		} else {
-			l.Close()
-		}
-	}
-	if os.Getenv("MYCTR_DEBUG") != "" {
-		t.Log("done")
 	}
 }
 
