@@ -2,19 +2,16 @@ package image
 
 import (
 	"archive/tar"
-	"bufio"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"strings"
 	"time"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -263,7 +260,9 @@ func (s *Store) writeDockerArchive(w io.Writer, saved []*savedImage) error {
 // their digests). Names in the archive are given to the images, moving
 // them from other images; images without names are kept unnamed (see
 // Prune). Every blob is checked against its digest and every layer
-// against its diff_id before anything is stored.
+// against its diff_id before anything is stored. The archive is never
+// extracted by name (see archiveread.go): nothing it holds can write
+// outside the store's scratch directory.
 func (s *Store) Load(r io.Reader) ([]*Image, error) {
 	gc, err := s.holdContent()
 	if err != nil {
@@ -275,16 +274,17 @@ func (s *Store) Load(r io.Reader) ([]*Image, error) {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	if err := extractArchive(r, dir); err != nil {
+	idx, err := readArchive(r, dir)
+	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 
 	var items []loadItem
 	switch {
-	case exists(filepath.Join(dir, "manifest.json")):
-		items, err = s.readDockerArchive(dir)
-	case exists(filepath.Join(dir, v1.ImageIndexFile)) && exists(filepath.Join(dir, v1.ImageLayoutFile)):
-		items, err = s.readOCIArchive(dir)
+	case idx.has("manifest.json"):
+		items, err = s.readDockerArchive(idx)
+	case idx.has(v1.ImageIndexFile) && idx.has(v1.ImageLayoutFile):
+		items, err = s.readOCIArchive(idx)
 	default:
 		err = fmt.Errorf("no manifest.json or oci-layout and index.json: %w", ErrBadArchive)
 	}
@@ -341,111 +341,6 @@ type loadItem struct {
 	names []string
 }
 
-func exists(path string) bool {
-	_, err := os.Lstat(path)
-	return err == nil
-}
-
-// extractArchive unpacks the tar (maybe gzip) r into dir: directories,
-// regular files and symbolic links only (Docker's older archives link
-// layers), every name kept inside dir. Links are only ever followed
-// through securejoin, so they cannot lead out of dir either.
-func extractArchive(r io.Reader, dir string) error {
-	br := bufio.NewReader(r)
-	var src io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("open gzip archive: %w", err)
-		}
-		defer zr.Close()
-		src = zr
-	}
-	tr := tar.NewReader(src)
-	n := 0
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("read archive: %w: %w", ErrBadArchive, err)
-		}
-		n++
-		clean := filepath.Clean(strings.TrimPrefix(h.Name, "/"))
-		if clean == "." {
-			continue
-		}
-		if !filepath.IsLocal(clean) {
-			return fmt.Errorf("archive entry %q leaves the archive: %w", h.Name, ErrBadArchive)
-		}
-		target := filepath.Join(dir, clean)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(target, 0o700); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-				return err
-			}
-			if err := writeExtracted(target, tr); err != nil {
-				return fmt.Errorf("extract %s: %w", h.Name, err)
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return fmt.Errorf("extract %s: %w", h.Name, err)
-			}
-		default:
-			// Nothing of an image archive is anything else.
-		}
-	}
-	if n == 0 {
-		return fmt.Errorf("empty archive: %w", ErrBadArchive)
-	}
-	return nil
-}
-
-// writeExtracted writes one file, synced: its content may become a blob.
-func writeExtracted(path string, r io.Reader) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, werr := io.Copy(f, r)
-	serr := f.Sync()
-	cerr := f.Close()
-	return errors.Join(werr, serr, cerr)
-}
-
-// archiveFile opens path of the extracted archive, following links only
-// inside dir.
-func archiveFile(dir, path string) (string, error) {
-	p, err := securejoin.SecureJoin(dir, path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	fi, err := os.Lstat(p)
-	if err != nil {
-		return "", fmt.Errorf("%s is not in the archive: %w", path, ErrBadArchive)
-	}
-	if !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("%s is not a regular file: %w", path, ErrBadArchive)
-	}
-	return p, nil
-}
-
-func readArchiveFile(dir, path string) ([]byte, error) {
-	p, err := archiveFile(dir, path)
-	if err != nil {
-		return nil, err
-	}
-	return os.ReadFile(p)
-}
-
 // dockerManifestEntry is one image of a docker-archive's manifest.json.
 type dockerManifestEntry struct {
 	Config   string
@@ -456,8 +351,8 @@ type dockerManifestEntry struct {
 // readDockerArchive reads the images of an extracted docker-archive. Its
 // manifest.json carries no registry manifest: one is made (OCI, blobs as
 // they are in the archive), so the ID is kept but not the digest.
-func (s *Store) readDockerArchive(dir string) ([]loadItem, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+func (s *Store) readDockerArchive(idx *archiveIndex) ([]loadItem, error) {
+	b, err := idx.read("manifest.json")
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +362,7 @@ func (s *Store) readDockerArchive(dir string) ([]loadItem, error) {
 	}
 	var items []loadItem
 	for _, e := range entries {
-		config, err := readArchiveFile(dir, e.Config)
+		config, err := idx.read(e.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -486,7 +381,7 @@ func (s *Store) readDockerArchive(dir string) ([]loadItem, error) {
 		}
 		var layers []incomingLayer
 		for i, lp := range e.Layers {
-			p, err := archiveFile(dir, lp)
+			p, err := idx.file(lp)
 			if err != nil {
 				return nil, err
 			}
@@ -541,9 +436,9 @@ func dockerName(n string) (string, error) {
 
 // readOCIArchive reads the images of an extracted OCI layout; a nested
 // index resolves to linux/GOARCH.
-func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
+func (s *Store) readOCIArchive(archive *archiveIndex) ([]loadItem, error) {
 	var idx v1.Index
-	if err := readJSONFile(filepath.Join(dir, v1.ImageIndexFile), &idx); err != nil {
+	if err := readJSONFile(archive, v1.ImageIndexFile, &idx); err != nil {
 		return nil, err
 	}
 	var items []loadItem
@@ -555,7 +450,7 @@ func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
 		}
 		md := desc
 		if desc.MediaType == v1.MediaTypeImageIndex || desc.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
-			md, err = platformManifest(dir, desc)
+			md, err = platformManifest(archive, desc)
 			if err != nil {
 				return nil, err
 			}
@@ -566,7 +461,7 @@ func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
 			}
 			continue
 		}
-		manifest, err := readBlobFile(dir, md)
+		manifest, err := readBlobFile(archive, md)
 		if err != nil {
 			return nil, err
 		}
@@ -574,7 +469,7 @@ func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
 		if err := json.Unmarshal(manifest, &m); err != nil {
 			return nil, fmt.Errorf("parse manifest %s: %w", md.Digest, err)
 		}
-		config, err := readBlobFile(dir, m.Config)
+		config, err := readBlobFile(archive, m.Config)
 		if err != nil {
 			return nil, err
 		}
@@ -597,7 +492,10 @@ func (s *Store) readOCIArchive(dir string) ([]loadItem, error) {
 				in.layers = append(in.layers, l)
 				continue
 			}
-			p, err := archiveFile(dir, blobName(ld.Digest))
+			if err := ld.Digest.Validate(); err != nil {
+				return nil, fmt.Errorf("layer digest %q: %w: %w", ld.Digest, ErrBadArchive, err)
+			}
+			p, err := archive.file(blobName(ld.Digest))
 			if err != nil {
 				return nil, err
 			}
@@ -632,15 +530,15 @@ func ociName(ann map[string]string) (string, error) {
 }
 
 func blobName(d digest.Digest) string {
-	return filepath.Join("blobs", d.Algorithm().String(), d.Encoded())
+	return path.Join("blobs", d.Algorithm().String(), d.Encoded())
 }
 
 // readBlobFile reads a blob of the extracted layout and checks its digest.
-func readBlobFile(dir string, desc v1.Descriptor) ([]byte, error) {
+func readBlobFile(archive *archiveIndex, desc v1.Descriptor) ([]byte, error) {
 	if err := desc.Digest.Validate(); err != nil {
-		return nil, fmt.Errorf("digest %q: %w", desc.Digest, err)
+		return nil, fmt.Errorf("digest %q: %w: %w", desc.Digest, ErrBadArchive, err)
 	}
-	b, err := readArchiveFile(dir, blobName(desc.Digest))
+	b, err := archive.read(blobName(desc.Digest))
 	if err != nil {
 		return nil, err
 	}
@@ -651,8 +549,8 @@ func readBlobFile(dir string, desc v1.Descriptor) ([]byte, error) {
 }
 
 // platformManifest picks linux/GOARCH out of an index blob.
-func platformManifest(dir string, desc v1.Descriptor) (v1.Descriptor, error) {
-	b, err := readBlobFile(dir, desc)
+func platformManifest(archive *archiveIndex, desc v1.Descriptor) (v1.Descriptor, error) {
+	b, err := readBlobFile(archive, desc)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
@@ -668,13 +566,13 @@ func platformManifest(dir string, desc v1.Descriptor) (v1.Descriptor, error) {
 	return v1.Descriptor{}, fmt.Errorf("index %s has no image for linux/%s: %w", desc.Digest, runtime.GOARCH, ErrBadArchive)
 }
 
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
+func readJSONFile(archive *archiveIndex, name string, v any) error {
+	b, err := archive.read(name)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("parse %s: %w: %w", filepath.Base(path), ErrBadArchive, err)
+		return fmt.Errorf("parse %s: %w: %w", name, ErrBadArchive, err)
 	}
 	return nil
 }
