@@ -118,14 +118,30 @@ func dirs(ctx *cli.Context) container.Dirs {
 func openContainers(ctx *cli.Context) (*container.Store, error) {
 	s, err := container.OpenStore(dirs(ctx))
 	if err != nil {
+		if h := unsafeDirHint(err); h != nil {
+			return nil, h
+		}
 		return nil, hint(err, "set XDG_DATA_HOME and XDG_RUNTIME_DIR to writable directories, or pass --root and --runroot")
 	}
 	return s, nil
 }
 
+// unsafeDirHint gives a state directory that another user made or could
+// change (see container.Dirs.Ensure) its Hint, or returns nil.
+func unsafeDirHint(err error) error {
+	var ud *container.UnsafeDirError
+	if errors.As(err, &ud) {
+		return hint(err, "%s", ud.Hint)
+	}
+	return nil
+}
+
 func openImages(ctx *cli.Context) (*image.Store, error) {
 	d := dirs(ctx)
 	if err := d.Ensure(); err != nil {
+		if h := unsafeDirHint(err); h != nil {
+			return nil, h
+		}
 		return nil, err
 	}
 	return image.Open(d.Storage(), usernsUnpacker{})

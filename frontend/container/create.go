@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -106,12 +107,15 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 
 // prepareRunDir makes the runtime directory a start needs: the rootfs mount
 // point and the /etc files. It is recreated at every start, so a runtime
-// directory lost with a reboot costs nothing.
+// directory lost with a reboot costs nothing. Its directories are made
+// and opened without following symlinks (dirs_linux.go).
 func prepareRunDir(c *Container, spec *specs.Spec) error {
 	for _, d := range []string{"rootfs", "userdata"} {
-		if err := os.MkdirAll(c.RunFile(d), 0o700); err != nil {
+		f, err := openRunPath(c.runroot, filepath.Join(c.runrel, d))
+		if err != nil {
 			return fmt.Errorf("create runtime directory: %w", err)
 		}
+		f.Close()
 	}
 	_, err := writeEtcFiles(c, spec, nil)
 	return err

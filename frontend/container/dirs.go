@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 )
 
 // Dirs are the two roots of myctr's state.
@@ -18,7 +18,10 @@ type Dirs struct {
 	RunRoot string // volatile: locks, runtime files
 }
 
-// DefaultDirs follows XDG for users and /var/lib, /run for root.
+// DefaultDirs follows XDG for users and /var/lib, /run for root. Without
+// HOME or XDG_RUNTIME_DIR it falls back to TMPDIR/myctr-home-UID and
+// TMPDIR/myctr-run-UID, which Ensure insists on making itself (see
+// dirs_linux.go).
 func DefaultDirs() Dirs {
 	if os.Geteuid() == 0 {
 		return Dirs{Root: "/var/lib/myctr", RunRoot: "/run/myctr"}
@@ -27,27 +30,39 @@ func DefaultDirs() Dirs {
 	if data == "" {
 		home, err := os.UserHomeDir()
 		if err != nil || home == "" {
-			home = filepath.Join(os.TempDir(), "myctr-home-"+strconv.Itoa(os.Getuid()))
+			home = fallbackHome()
 		}
 		data = filepath.Join(home, ".local", "share")
 	}
 	run := os.Getenv("XDG_RUNTIME_DIR")
 	if run == "" {
-		run = filepath.Join(os.TempDir(), "myctr-run-"+strconv.Itoa(os.Getuid()))
+		run = fallbackRunRoot()
 	} else {
 		run = filepath.Join(run, "myctr")
 	}
 	return Dirs{Root: filepath.Join(data, "myctr"), RunRoot: run}
 }
 
-// Ensure creates both roots, private to the user.
+// Ensure creates both roots, private to the user. A run root at the
+// fallback path in the shared temporary directory must be a directory the
+// user made (owner, mode 0700, not a symlink), and so must the fallback
+// home; any other run root must be the user's. Otherwise the error is an
+// *UnsafeDirError (ErrUnsafeRunRoot) naming the path.
 func (d Dirs) Ensure() error {
-	for _, p := range []string{d.Root, d.RunRoot, filepath.Join(d.Root, "containers")} {
+	if h := fallbackHome(); strings.HasPrefix(filepath.Clean(d.Root), h+string(filepath.Separator)) {
+		if err := privateDir("fallback home", h, "set HOME (or XDG_DATA_HOME, or pass --root) to a directory of your own, or have "+h+" removed"); err != nil {
+			return err
+		}
+	}
+	for _, p := range []string{d.Root, filepath.Join(d.Root, "containers")} {
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", p, err)
 		}
 	}
-	return nil
+	if filepath.Clean(d.RunRoot) == fallbackRunRoot() {
+		return privateDir("run root", d.RunRoot, "set XDG_RUNTIME_DIR (or pass --runroot) to a directory of your own, or have "+d.RunRoot+" removed")
+	}
+	return ownedDir("run root", d.RunRoot, "pass --runroot (or set XDG_RUNTIME_DIR to) a directory of your own")
 }
 
 // Storage is the image store's root.

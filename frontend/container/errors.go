@@ -15,4 +15,7 @@ var (
 	ErrNoCommand      = errors.New("no command specified")
 	ErrInvalidNetwork = errors.New("invalid network settings")
 	ErrNoInit         = errors.New("myctr-init is not installed")
+	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
+	// that another user made, or could change.
+	ErrUnsafeRunRoot = errors.New("not a private directory of yours")
 )

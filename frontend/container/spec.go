@@ -429,8 +429,13 @@ func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]st
 		return string(b)
 	}
 	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), bridge)
+	dir, err := openRunPath(c.runroot, filepath.Join(c.runrel, "userdata"))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
 	for name, content := range files {
-		if err := os.WriteFile(c.RunFile("userdata/"+name), []byte(content), 0o644); err != nil {
+		if err := writeRunFile(dir, name, []byte(content), 0o644); err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 	}

@@ -85,8 +85,10 @@ type Container struct {
 	HostConfig HostConfig
 	State      State
 
-	dir    string // persistent: record, spec, log, upper and work dirs
-	rundir string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
+	dir     string // persistent: record, spec, log, upper and work dirs
+	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
+	runrel  string // rundir relative to the run root (runroot)
+	runroot string
 }
 
 // Dir is the container's directory.
@@ -94,6 +96,12 @@ func (c *Container) Dir() string { return c.dir }
 
 // File is a path inside the container's directory.
 func (c *Container) File(name string) string { return filepath.Join(c.dir, name) }
+
+func (c *Container) setRunDir(runRoot string) {
+	c.runroot = runRoot
+	c.runrel = filepath.Join("containers", c.ID)
+	c.rundir = filepath.Join(runRoot, c.runrel)
+}
 
 // RunFile is a path inside the container's runtime directory, which holds
 // only what each start recreates: on a tmpfs, it costs no disk writes.
@@ -154,7 +162,7 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, fmt.Errorf("decode container %s: %w", id, err)
 	}
 	c.dir = dir
-	c.rundir = filepath.Join(s.Dirs.RunRoot, "containers", id)
+	c.setRunDir(s.Dirs.RunRoot)
 	return &c, nil
 }
 
@@ -297,7 +305,7 @@ func (s *Store) reserve(c *Container) error {
 	}
 	c.ID = newID()
 	c.dir = filepath.Join(s.dir, c.ID)
-	c.rundir = filepath.Join(s.Dirs.RunRoot, "containers", c.ID)
+	c.setRunDir(s.Dirs.RunRoot)
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		return fmt.Errorf("create container directory: %w", err)
 	}

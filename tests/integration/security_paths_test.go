@@ -5,9 +5,12 @@ package integration
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -172,4 +175,145 @@ func TestSecurityLoadStaysInScratch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runRootEnv is the environment of a user without XDG_RUNTIME_DIR whose
+// temporary directory is tmp: myctr then falls back to tmp/myctr-run-UID.
+func runRootEnv(tmp string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") || strings.HasPrefix(kv, "TMPDIR=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "TMPDIR="+tmp)
+}
+
+// myctrFallback runs myctr with the test's --root but no --runroot, in the
+// environment env.
+func myctrFallback(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--root", root}, args...)...)
+	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		code = -1
+		e.WriteString("\n[test harness: " + err.Error() + "]")
+	}
+	t.Logf("myctr (no --runroot, %s) %s -> exit %d", env[len(env)-1], strings.Join(args, " "), code)
+	return o.String(), e.String(), code
+}
+
+// asOtherUID runs the shell script in `myctr unshare`, as root of the test
+// user's namespace, to make files owned by the first subordinate uid: a
+// uid of the host that is not the test user's, standing in for another
+// local user (the test user cannot become one).
+func asOtherUID(t *testing.T, script string, args ...string) {
+	t.Helper()
+	full := append([]string{"unshare", "sh", "-euc", script, "sh"}, args...)
+	if out, errOut, code := myctr(t, full...); code != 0 {
+		t.Fatalf("myctr unshare sh: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// stickyTmp makes a world-writable sticky directory like /tmp, private to
+// the test, and removes it (with what the other uid left in it) at the end.
+func stickyTmp(t *testing.T) string {
+	t.Helper()
+	tmp := filepath.Join(t.TempDir(), "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o777|fs.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "unshare", "rm", "-rf", tmp) })
+	return tmp
+}
+
+// TestSecurityRunRootFallback: without XDG_RUNTIME_DIR myctr keeps runtime
+// state in TMPDIR/myctr-run-UID. Another user who creates that path first
+// (a directory open to all, or a symlink into the victim's home) must not
+// get the victim's files written where they choose: myctr refuses with an
+// Error naming the path and a Hint, and writes nothing through the plant
+// (issue 20, item 4). The other user is played by the test user's first
+// subordinate uid, which owns what the attacker plants.
+func TestSecurityRunRootFallback(t *testing.T) {
+	subUID, _ := subIDRange(t, "/etc/subuid")
+	uid := strconv.Itoa(os.Getuid())
+
+	t.Run("directory made by another user", func(t *testing.T) {
+		tmp := stickyTmp(t)
+		home := homeStandIn(t)
+		before := treeSnapshot(t, home)
+		planted := filepath.Join(tmp, "myctr-run-"+uid)
+		asOtherUID(t, `mkdir -m 0777 "$1" "$1/containers"; chown 1:1 "$1" "$1/containers"`, planted)
+		env := runRootEnv(tmp)
+		name := ctrName(t, "victim")
+		t.Cleanup(func() { myctrFallback(t, env, "rm", "-f", name) })
+		out, errOut, code := myctrFallback(t, env, "run", "-d", "--name", name, "--network", "none", image, "sleep", "600")
+		t.Logf("stderr: %s", errOut)
+		if code == 0 {
+			t.Errorf("run -d used a run root owned by uid %d", subUID)
+			// The attacker swaps the container's runtime directory for
+			// one whose userdata/ leads into the victim's home; the next
+			// start writes hosts, hostname and resolv.conf there.
+			id := strings.TrimSpace(out)
+			myctrFallback(t, env, "stop", "-t", "0", name)
+			asOtherUID(t, `mv "$1/containers/$2" "$1/containers/old-$2"; mkdir -m 0777 "$1/containers/$2"; ln -s "$3" "$1/containers/$2/userdata"; chown -h 1:1 "$1/containers/$2" "$1/containers/$2/userdata"`,
+				planted, id, home)
+			myctrFallback(t, env, "start", name)
+		} else if code != 125 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, planted) ||
+			!strings.Contains(errOut, "Hint:") || !strings.Contains(errOut, "XDG_RUNTIME_DIR") {
+			t.Errorf("run -d: exit %d, stderr %q; want 125, an Error naming %s and a Hint naming XDG_RUNTIME_DIR", code, errOut, planted)
+		}
+		if after := treeSnapshot(t, home); after != before {
+			t.Errorf("the home stand-in changed through the planted run root:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+
+	t.Run("symlink made by another user", func(t *testing.T) {
+		tmp := stickyTmp(t)
+		home := homeStandIn(t)
+		before := treeSnapshot(t, home)
+		planted := filepath.Join(tmp, "myctr-run-"+uid)
+		asOtherUID(t, `ln -s "$2" "$1"; chown -h 1:1 "$1"`, planted, home)
+		env := runRootEnv(tmp)
+		_, errOut, code := myctrFallback(t, env, "run", "--rm", "--network", "none", image, "true")
+		t.Logf("stderr: %s", errOut)
+		if code != 125 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, planted) ||
+			!strings.Contains(errOut, "Hint:") || !strings.Contains(errOut, "XDG_RUNTIME_DIR") {
+			t.Errorf("run: exit %d, stderr %q; want 125, an Error naming %s and a Hint naming XDG_RUNTIME_DIR", code, errOut, planted)
+		}
+		if after := treeSnapshot(t, home); after != before {
+			t.Errorf("the home stand-in changed through the planted symlink:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+	})
+
+	t.Run("made by myctr itself", func(t *testing.T) {
+		tmp := stickyTmp(t)
+		env := runRootEnv(tmp)
+		for i := 0; i < 2; i++ { // creates it, then accepts its own
+			if out, errOut, code := myctrFallback(t, env, "run", "--rm", "--network", "none", image, "cat", "/etc/hostname"); code != 0 || out == "" {
+				t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, code, out, errOut)
+			}
+		}
+		fi, err := os.Lstat(filepath.Join(tmp, "myctr-run-"+uid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || fi.Mode().Perm() != 0o700 || int(st.Uid) != os.Getuid() {
+			t.Errorf("fallback run root: mode %v owner %d; want a directory, 0700, owned by %d", fi.Mode(), st.Uid, os.Getuid())
+		}
+	})
 }
