@@ -48,14 +48,34 @@ type CreateOptions struct {
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// Podman's masked and read-only paths.
+// The masked and read-only paths of containers-common (Podman's defaults:
+// DefaultMaskedPaths and DefaultReadOnlyPaths in its pkg/config/default.go,
+// as of 2025). A masked path reads as empty: a directory gets an empty
+// read-only tmpfs, a file /dev/null. /sys/devices/virtual/powercap holds
+// RAPL energy counters (a power side channel, CVE-2020-8694 class), and
+// /proc/interrupts and the thermal_throttle counters leak what other
+// tenants do. /sys/dev/block, which older Podman masked, is no longer in
+// the list (containers/common#2278): it holds only symlinks into
+// /sys/devices, which stays visible. Paths a container lacks are skipped.
 var (
 	maskedPaths = []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-		"/sys/firmware", "/sys/fs/selinux", "/sys/dev/block"}
-	readonlyPaths = []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
+		"/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats",
+		"/sys/devices/virtual/powercap", "/sys/firmware", "/sys/fs/selinux", "/proc/interrupts"}
+	// maskedPathGlobs are expanded on the host when the spec is made.
+	maskedPathGlobs = []string{"/sys/devices/system/cpu/cpu*/thermal_throttle"}
+	readonlyPaths   = []string{"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
 		"/proc/sys", "/proc/sysrq-trigger"}
 )
+
+// defaultMaskedPaths is maskedPaths with maskedPathGlobs expanded.
+func defaultMaskedPaths() []string {
+	out := append([]string(nil), maskedPaths...)
+	for _, g := range maskedPathGlobs {
+		m, _ := filepath.Glob(g) // the patterns are valid
+		out = append(out, m...)
+	}
+	return out
+}
 
 // ParseVolume checks a -v host:ctr[:opts] argument and returns its mount.
 func ParseVolume(v string) (specs.Mount, error) {
@@ -356,7 +376,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		Linux: &specs.Linux{
 			UIDMappings:   m.UIDMappings(),
 			GIDMappings:   m.GIDMappings(),
-			MaskedPaths:   maskedPaths,
+			MaskedPaths:   defaultMaskedPaths(),
 			ReadonlyPaths: readonlyPaths,
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.UserNamespace}, {Type: specs.MountNamespace}, {Type: specs.PIDNamespace},

@@ -118,3 +118,26 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskedPathsMatchContainersCommon: the default masked paths are
+// containers-common's, powercap and /proc/interrupts included, and every
+// thermal_throttle directory of the host's CPUs.
+func TestMaskedPathsMatchContainersCommon(t *testing.T) {
+	got := map[string]bool{}
+	for _, p := range defaultMaskedPaths() {
+		got[p] = true
+	}
+	for _, want := range []string{"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats",
+		"/sys/devices/virtual/powercap", "/sys/firmware", "/sys/fs/selinux", "/proc/interrupts"} {
+		if !got[want] {
+			t.Errorf("%s is not masked", want)
+		}
+	}
+	tt, _ := filepath.Glob("/sys/devices/system/cpu/cpu*/thermal_throttle")
+	for _, p := range tt {
+		if !got[p] {
+			t.Errorf("%s is not masked", p)
+		}
+	}
+}

@@ -317,3 +317,69 @@ func TestSecurityRunRootFallback(t *testing.T) {
 		}
 	})
 }
+
+// TestSecurityMaskedPaths: the paths containers-common masks are masked
+// (issue 20, item 12): /sys/devices/virtual/powercap (energy counters, a
+// side channel) and /proc/interrupts read as empty in a container.
+func TestSecurityMaskedPaths(t *testing.T) {
+	t.Run("proc interrupts", func(t *testing.T) {
+		host, err := os.ReadFile("/proc/interrupts")
+		if err != nil || len(host) == 0 {
+			t.Fatalf("host /proc/interrupts: %d bytes, %v", len(host), err)
+		}
+		out := runOut(t, []string{"--network", "none"}, "wc", "-c", "/proc/interrupts")
+		if f := strings.Fields(out); len(f) == 0 || f[0] != "0" {
+			t.Errorf("container reads %q from /proc/interrupts, want 0 bytes (the host has %d)", out, len(host))
+		}
+	})
+
+	// This host kind has no powercap driver, so its sysfs has no
+	// /sys/devices/virtual/powercap: a directory bound over
+	// /sys/devices/virtual stands in for a sysfs that has one. The mask is
+	// applied after every mount, at the same path, as on a host with RAPL.
+	t.Run("powercap stand-in", func(t *testing.T) {
+		virt := t.TempDir()
+		zone := filepath.Join(virt, "powercap", "intel-rapl:0")
+		if err := os.MkdirAll(zone, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(zone, "energy_uj"), []byte("73310251\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []string{virt, filepath.Dir(zone), zone} {
+			os.Chmod(d, 0o755)
+		}
+		out := runOut(t, []string{"--network", "none", "-v", virt + ":/sys/devices/virtual:ro"}, "sh", "-c",
+			"ls -A /sys/devices/virtual/powercap; cat /sys/devices/virtual/powercap/intel-rapl:0/energy_uj 2>/dev/null; true")
+		if strings.TrimSpace(out) != "" {
+			t.Errorf("container sees %q under /sys/devices/virtual/powercap, want nothing (masked)", out)
+		}
+		// The stand-in itself is visible next to it: the bind worked.
+		out = runOut(t, []string{"--network", "none", "-v", virt + ":/sys/devices/virtual:ro"}, "ls", "/sys/devices/virtual")
+		if !strings.Contains(out, "powercap") {
+			t.Errorf("ls /sys/devices/virtual = %q: the stand-in was not bound", out)
+		}
+	})
+
+	// Where the host has a powercap driver, its own files too.
+	t.Run("powercap of the host", func(t *testing.T) {
+		var file string
+		filepath.WalkDir("/sys/devices/virtual/powercap", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && file == "" && d.Type().IsRegular() {
+				if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
+					file = p
+				}
+			}
+			return nil
+		})
+		if file == "" {
+			// Not a skip: the stand-in above checks the mask on this host.
+			t.Log("this host has no readable file under /sys/devices/virtual/powercap (no powercap driver): only the stand-in was checked")
+			return
+		}
+		out := runOut(t, []string{"--network", "none"}, "sh", "-c", "cat "+file+" 2>/dev/null; ls -A /sys/devices/virtual/powercap")
+		if strings.TrimSpace(out) != "" {
+			t.Errorf("container reads %q under /sys/devices/virtual/powercap, want nothing (masked)", out)
+		}
+	})
+}
