@@ -176,6 +176,9 @@ func explain(err error) error {
 	if h := network.Hint(err); h != "" {
 		return hint(err, "%s", h)
 	}
+	if h := unsafeDirHint(err); h != nil {
+		return h
+	}
 	switch {
 	case errors.Is(err, userns.ErrNoMapper):
 		return hint(err, "install newuidmap and newgidmap: apt-get install uidmap")
