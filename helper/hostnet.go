@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"net"
 	"net/netip"
 
 	"github.com/myctr/myctr/helper/hostnet"
@@ -12,7 +13,8 @@ import (
 type HostNet interface {
 	Close() error
 	EnsureBridge(c hostnet.BridgeConfig) error
-	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) error
+	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error
+	GuardPort(hostIf string, uid uint32, addr netip.Addr) error
 	DeleteLink(name string) error
 	LinkExists(name string) (bool, error)
 	Links(prefix string) ([]string, error)
