@@ -146,7 +146,7 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 		return protocol.AttachNetworkReply{}, err
 	}
 	if len(rec.Ports) > 0 {
-		if err := s.net.SetPorts(rec.HostIf, rec.hostnetPorts()); err != nil {
+		if err := s.applyPorts(rec); err != nil {
 			return protocol.AttachNetworkReply{}, err
 		}
 	}

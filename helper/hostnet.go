@@ -20,7 +20,6 @@ type HostNet interface {
 	Links(prefix string) ([]string, error)
 	SetPorts(owner string, ports []hostnet.Port) error
 	PortOwners() ([]string, error)
-	PortFree(proto string, ip netip.Addr, port uint16) (bool, error)
 	UnprivilegedPortStart() (int, error)
 	SubscribeLinkDeletions(done <-chan struct{}) (<-chan string, error)
 }

@@ -124,6 +124,11 @@ func (f *fakeNet) SetPorts(owner string, ports []hostnet.Port) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.setPorts++
+	for _, p := range ports {
+		if f.inUse[fmt.Sprintf("%s/%d", p.Protocol, p.HostPort)] {
+			return fmt.Errorf("hold %d: %w", p.HostPort, hostnet.ErrPortInUse)
+		}
+	}
 	if len(ports) == 0 {
 		delete(f.ports, owner)
 	} else {
@@ -141,12 +146,6 @@ func (f *fakeNet) PortOwners() ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-func (f *fakeNet) PortFree(proto string, ip netip.Addr, port uint16) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return !f.inUse[fmt.Sprintf("%s/%d", proto, port)], nil
 }
 
 func (f *fakeNet) UnprivilegedPortStart() (int, error) {

@@ -5,12 +5,12 @@
 // masquerades containers' outgoing traffic, forwards published ports and
 // filters what enters the bridge, the table "bridge myctr" that keeps each
 // container's port to its own addresses and each user's containers apart
-// (guard_linux.go).
+// (guard_linux.go), and the sockets that hold published host ports.
 //
 // Everything happens in one network namespace, the Host's, opened once by
 // file descriptor: netlink and nftables sockets are created in it, and the
 // few operations that depend on the calling thread's namespace (/proc/sys,
-// bind tests) run on a thread that enters it and is then discarded. So the
+// the sockets that hold ports) run on a thread that enters it and is then discarded. So the
 // helper can work in the machine's namespace or, for tests, in a throwaway
 // one, whichever thread of the Go runtime runs the call.
 //

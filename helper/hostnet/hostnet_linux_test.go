@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -652,59 +653,70 @@ func TestLinkDeletions(t *testing.T) {
 	}
 }
 
-// Case 7: PortFree binds in the Host's namespace only.
-func TestPortFree(t *testing.T) {
+// Case 7: SetPorts holds each published host port in the Host's
+// namespace (only there), so a later bind there fails; a port bound
+// already is ErrPortInUse and changes nothing; removing the port frees it.
+func TestHeldPorts(t *testing.T) {
 	needRoot(t)
-	hn, other := newNS(t), newNS(t)
-	h := openHost(t, hn)
-	configure(t, hn.handle(t), "lo", "127.0.0.2/8")
-	configure(t, other.handle(t), "lo", "127.0.0.2/8")
-	lo := netip.MustParseAddr("127.0.0.1")
-	free := func(proto string, ip netip.Addr, port uint16) bool {
-		t.Helper()
-		ok, err := h.PortFree(proto, ip, port)
-		must(t, err)
-		return ok
+	w := newWorld(t)
+	serveTCP(t, w.ctr, ":80")
+	other := newNS(t)
+	bind := func(n *testNS, network, addr string) error {
+		return n.in(func() error {
+			var c io.Closer
+			var err error
+			if network == "tcp4" {
+				c, err = net.Listen(network, addr) // SO_REUSEADDR, as Go's listeners have it
+			} else {
+				c, err = net.ListenPacket(network, addr)
+			}
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
 	}
+	must(t, w.host.SetPorts("aaaa01", []Port{
+		{Protocol: "tcp", HostPort: 8080, Addr: w.ctrAddr, ContainerPort: 80},
+		{Protocol: "udp", HostIP: w.hostAddr, HostPort: 5353, Addr: w.ctrAddr, ContainerPort: 53},
+	}))
+	for _, b := range [][2]string{{"tcp4", ":8080"}, {"tcp4", "10.99.0.1:8080"}, {"udp4", ":5353"}, {"udp4", "10.99.0.1:5353"}} {
+		if err := bind(w.hostNS, b[0], b[1]); !errors.Is(err, unix.EADDRINUSE) {
+			t.Errorf("bind %s %s while published: %v, want EADDRINUSE", b[0], b[1], err)
+		}
+	}
+	must(t, bind(other, "tcp4", ":8080")) // another namespace is not held
 
+	// A port someone holds: the whole call fails and nothing changes.
 	var l net.Listener
-	must(t, hn.in(func() (err error) { l, err = net.Listen("tcp4", "127.0.0.1:0"); return }))
-	port := uint16(l.Addr().(*net.TCPAddr).Port)
-	if free("tcp", netip.Addr{}, port) || free("tcp", lo, port) {
-		t.Fatalf("tcp %d is free while a listener holds it", port)
-	}
-	if !free("udp", lo, port) {
-		t.Fatalf("udp %d is busy; only tcp is bound", port)
+	must(t, w.hostNS.in(func() (err error) { l, err = net.Listen("tcp4", ":8081"); return }))
+	err := w.host.SetPorts("aaaa01", []Port{
+		{Protocol: "tcp", HostPort: 8080, Addr: w.ctrAddr, ContainerPort: 80},
+		{Protocol: "tcp", HostPort: 8081, Addr: w.ctrAddr, ContainerPort: 80},
+	})
+	if !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("SetPorts with a port in use: %v, want ErrPortInUse", err)
 	}
 	l.Close()
-	if !free("tcp", netip.Addr{}, port) || !free("tcp", lo, port) {
-		t.Fatalf("tcp %d is busy after the listener closed", port)
+	if tags := portRules(t, w.host, preChain); len(tags) != 2 {
+		t.Errorf("after the refused call: prerouting rules %q, want the two of before", tags)
+	}
+	wantPeer(t, w.cli, "tcp4", "10.99.0.1:8080", "10.99.0.2")
+	if err := bind(w.hostNS, "tcp4", ":8080"); !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("after the refused call, 8080 is not held: %v", err)
+	}
+	if err := w.host.SetPorts("bbbb02", []Port{{Protocol: "tcp", HostIP: netip.MustParseAddr("10.123.0.1"), HostPort: 80, Addr: w.ctrAddr, ContainerPort: 80}}); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Errorf("a host address the host lacks: %v, want EADDRNOTAVAIL", err)
 	}
 
-	var pc net.PacketConn
-	must(t, hn.in(func() (err error) { pc, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }))
-	uport := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-	if free("udp", lo, uport) {
-		t.Fatalf("udp %d is free while bound", uport)
+	// Dropping a port frees it; the rest stays held.
+	must(t, w.host.SetPorts("aaaa01", []Port{{Protocol: "udp", HostIP: w.hostAddr, HostPort: 5353, Addr: w.ctrAddr, ContainerPort: 53}}))
+	must(t, bind(w.hostNS, "tcp4", ":8080"))
+	if err := bind(w.hostNS, "udp4", ":5353"); !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("5353 is no longer held: %v", err)
 	}
-	pc.Close()
-	if !free("udp", lo, uport) {
-		t.Fatalf("udp %d is busy after close", uport)
-	}
-
-	// A listener in another namespace does not count.
-	must(t, other.in(func() (err error) { l, err = net.Listen("tcp4", "0.0.0.0:0"); return }))
-	defer l.Close()
-	if !free("tcp", netip.Addr{}, uint16(l.Addr().(*net.TCPAddr).Port)) {
-		t.Fatal("a listener in another namespace made the port busy")
-	}
-
-	if _, err := h.PortFree("tcp", netip.MustParseAddr("10.123.0.1"), 80); err == nil {
-		t.Fatal("PortFree on an address the host does not have: no error")
-	}
-	if _, err := h.PortFree("icmp", lo, 80); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("PortFree(icmp): %v, want ErrInvalid", err)
-	}
+	must(t, w.host.SetPorts("aaaa01", nil))
+	must(t, bind(w.hostNS, "udp4", ":5353"))
 }
 
 // Case 8: the guard. Ports of the same uid talk directly; another uid's

@@ -81,11 +81,22 @@ func (p Port) check() error {
 	return nil
 }
 
+// hostSide is p without its container side: the key of a host port.
+func (p Port) hostSide() Port {
+	return Port{Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort}
+}
+
 // SetPorts makes owner's published ports exactly ports, in one nftables
 // transaction: every DNAT rule tagged with owner goes and one rule per port
 // comes, in both the prerouting and output chains. Nil ports removes all of
 // owner's. Other owners' rules are untouched. The owner is an opaque tag of
 // 1 to 64 bytes of [A-Za-z0-9_.-].
+//
+// It also holds each host port, bound in the Host's namespace, for as long
+// as its rule exists (see hold), so that a host server started later fails
+// to bind instead of being bypassed by the rule. A port held by anyone else
+// is an error wrapping ErrPortInUse (an address the host lacks, one
+// wrapping EADDRNOTAVAIL), and then nothing changes.
 func (h *Host) SetPorts(owner string, ports []Port) error {
 	// Why this is safe: the owner only ever lands in a rule's comment, and
 	// its alphabet keeps that comment parseable.
@@ -97,17 +108,38 @@ func (h *Host) SetPorts(owner string, ports []Port) error {
 		if err := p.check(); err != nil {
 			return err
 		}
-		k := Port{Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort}
-		if seen[k] {
+		if seen[p.hostSide()] {
 			return fmt.Errorf("%w: host port %v:%d/%s given twice", ErrInvalid, p.HostIP, p.HostPort, p.Protocol)
 		}
-		seen[k] = true
+		seen[p.hostSide()] = true
 	}
 	if err := h.lock(); err != nil {
 		return err
 	}
 	defer h.mu.Unlock()
-	return h.nftApply("set ports of "+owner, func(c *nftables.Conn) (bool, error) {
+	// Hold the new ports first and let the old ones go last, so that no
+	// rule ever exists without its socket.
+	old, now := h.held[owner], map[Port]int{}
+	var fresh []int
+	closeAll := func(fds []int) {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for k := range seen {
+		if fd, ok := old[k]; ok {
+			now[k] = fd
+			continue
+		}
+		fd, err := h.hold(k)
+		if err != nil {
+			closeAll(fresh)
+			return fmt.Errorf("hold host port %v:%d/%s: %w", k.HostIP, k.HostPort, k.Protocol, err)
+		}
+		now[k] = fd
+		fresh = append(fresh, fd)
+	}
+	err := h.nftApply("set ports of "+owner, func(c *nftables.Conn) (bool, error) {
 		old, err := taggedRules(c, func(tag string) bool { return tag == portTag+owner }, preChain, outChain)
 		if err != nil || (len(old) == 0 && len(ports) == 0) {
 			return false, err
@@ -126,6 +158,62 @@ func (h *Host) SetPorts(owner string, ports []Port) error {
 		}
 		return true, nil
 	})
+	if err != nil {
+		closeAll(fresh)
+		return err
+	}
+	for k, fd := range old {
+		if _, ok := now[k]; !ok {
+			unix.Close(fd)
+		}
+	}
+	delete(h.held, owner)
+	if len(now) > 0 {
+		h.held[owner] = now
+	}
+	return nil
+}
+
+// hold binds p's host side in the Host's namespace and returns the socket:
+// a TCP listener (SO_REUSEADDR, as servers set it: only a listener makes
+// their bind fail), or a UDP socket without SO_REUSEADDR (with it, another
+// SO_REUSEADDR socket could share the port). Traffic to the port is
+// translated before it could reach the socket; the little that is not
+// (none, unless the rules are changed behind our back) waits in a minimal
+// queue.
+func (h *Host) hold(p Port) (int, error) {
+	typ, _ := sockType(p.Protocol)
+	fd := -1
+	err := h.inNetns(func() error {
+		s, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		sa := &unix.SockaddrInet4{Port: int(p.HostPort)}
+		if p.HostIP.IsValid() {
+			sa.Addr = p.HostIP.As4()
+		}
+		err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, 0)
+		if err == nil && typ == unix.SOCK_STREAM {
+			err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		}
+		if err == nil {
+			err = unix.Bind(s, sa)
+		}
+		if err == nil && typ == unix.SOCK_STREAM {
+			err = unix.Listen(s, 1)
+		}
+		if err != nil {
+			unix.Close(s)
+			if errors.Is(err, unix.EADDRINUSE) {
+				err = fmt.Errorf("%w: %w", ErrPortInUse, err)
+			}
+			return err
+		}
+		fd = s
+		return nil
+	})
+	return fd, err
 }
 
 // PortOwners returns, sorted, the owners that have port rules now.
