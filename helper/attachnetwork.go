@@ -125,7 +125,15 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 	if err := s.ledger.Put(rec); err != nil {
 		return protocol.AttachNetworkReply{}, err
 	}
-	if err := s.makeVeth(rec, netFD, !fresh); err != nil {
+	err := s.makeVeth(rec, netFD, !fresh)
+	if err == nil {
+		// Why this is safe: the port is pinned to this uid, this address
+		// and its MAC before the caller learns its interface; until then,
+		// and whatever the container does later, nothing else gets
+		// through it (see helper/hostnet/guard_linux.go).
+		err = s.net.GuardPort(rec.HostIf, uid, rec.Address)
+	}
+	if err != nil {
 		// Undo: the veth (if any) and the record, so the address is
 		// free again.
 		if derr := s.releaseRecord(rec); derr != nil {
@@ -138,7 +146,7 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 		return protocol.AttachNetworkReply{}, err
 	}
 	if len(rec.Ports) > 0 {
-		if err := s.net.SetPorts(rec.HostIf, rec.hostnetPorts()); err != nil {
+		if err := s.applyPorts(rec); err != nil {
 			return protocol.AttachNetworkReply{}, err
 		}
 	}
@@ -146,7 +154,7 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 }
 
 // makeVeth makes the bridge (idempotent) and rec's veth pair with the
-// peer in netFD's namespace. A host end left by an earlier attempt is
+// peer in netFD's namespace, its MAC derived from rec's address. A host end left by an earlier attempt is
 // kept when resuming (its record names this namespace), and otherwise
 // removed first: its name is this container's, so it is nobody else's.
 func (s *Server) makeVeth(rec *Record, netFD int, resuming bool) error {
@@ -154,7 +162,8 @@ func (s *Server) makeVeth(rec *Record, netFD int, resuming bool) error {
 	if err := s.net.EnsureBridge(hostnet.BridgeConfig{Name: s.cfg.Bridge, Gateway: gw, MTU: s.cfg.MTU}); err != nil {
 		return fmt.Errorf("bridge %s: %w", s.cfg.Bridge, err)
 	}
-	err := s.net.AddVeth(s.cfg.Bridge, rec.HostIf, rec.PeerIf, s.cfg.MTU, netFD)
+	mac := hostnet.PeerMAC(rec.Address)
+	err := s.net.AddVeth(s.cfg.Bridge, rec.HostIf, rec.PeerIf, s.cfg.MTU, netFD, mac)
 	if !errors.Is(err, hostnet.ErrExists) {
 		return err
 	}
@@ -166,7 +175,7 @@ func (s *Server) makeVeth(rec *Record, netFD int, resuming bool) error {
 	if err := s.net.DeleteLink(rec.HostIf); err != nil {
 		return err
 	}
-	return s.net.AddVeth(s.cfg.Bridge, rec.HostIf, rec.PeerIf, s.cfg.MTU, netFD)
+	return s.net.AddVeth(s.cfg.Bridge, rec.HostIf, rec.PeerIf, s.cfg.MTU, netFD, mac)
 }
 
 func (s *Server) attachReply(rec *Record) protocol.AttachNetworkReply {

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"net"
 	"net/netip"
 
 	"github.com/myctr/myctr/helper/hostnet"
@@ -12,13 +13,13 @@ import (
 type HostNet interface {
 	Close() error
 	EnsureBridge(c hostnet.BridgeConfig) error
-	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) error
+	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error
+	GuardPort(hostIf string, uid uint32, addr netip.Addr) error
 	DeleteLink(name string) error
 	LinkExists(name string) (bool, error)
 	Links(prefix string) ([]string, error)
 	SetPorts(owner string, ports []hostnet.Port) error
 	PortOwners() ([]string, error)
-	PortFree(proto string, ip netip.Addr, port uint16) (bool, error)
 	UnprivilegedPortStart() (int, error)
 	SubscribeLinkDeletions(done <-chan struct{}) (<-chan string, error)
 }

@@ -66,10 +66,11 @@ func objectHash(uid uint32, container string) string {
 }
 
 // ifNames returns the host and peer veth names of uid's container: "mc"
-// and "mp" followed by 12 hex digits (14 bytes, within IFNAMSIZ).
+// (hostnet.PortPrefix, which the bridge's guard keys on) and "mp" followed
+// by 12 hex digits (14 bytes, within IFNAMSIZ).
 func ifNames(uid uint32, container string) (hostIf, peerIf string) {
 	h := objectHash(uid, container)[:12]
-	return "mc" + h, "mp" + h
+	return hostnet.PortPrefix + h, "mp" + h
 }
 
 // isOurLinkName reports whether name has the form of the helper's veth

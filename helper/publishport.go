@@ -7,6 +7,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/helper/hostnet"
 	"github.com/myctr/myctr/protocol"
 )
 
@@ -49,9 +50,10 @@ func (s *Server) publishPort(sender dbus.Sender, uid uint32, req protocol.PortRe
 	port := PortRecord{Protocol: req.Protocol, HostIP: hostIP, HostPort: req.HostPort, ContainerPort: req.ContainerPort}
 	// Why this is safe: the port goes to the caller's own attached
 	// container; a host port that anyone published, or that a host
-	// process listens on, is refused, so no one can take over traffic
-	// meant for someone else; the rules are tagged with the container's
-	// hashed name and replaced as one batch.
+	// process has bound, is refused, and the helper holds the port while
+	// it is published, so no one can take over traffic meant for someone
+	// else; the rules are tagged with the container's hashed name and
+	// replaced as one batch.
 	return s.serial(func() error {
 		rec := s.ledger.Get(uid, req.Container)
 		if rec == nil || rec.State != stateReady {
@@ -75,30 +77,70 @@ func (s *Server) publishPort(sender dbus.Sender, uid uint32, req protocol.PortRe
 		if n >= s.cfg.MaxPortsPerUser {
 			return protocol.Errorf(protocol.ErrLimitExceeded, "%d ports published: the limit per user is %d", n, s.cfg.MaxPortsPerUser)
 		}
-		free, err := s.net.PortFree(req.Protocol, hostIP, req.HostPort)
-		switch {
-		case errors.Is(err, unix.EADDRNOTAVAIL):
-			return protocol.Errorf(protocol.ErrInvalidArgs, "host address %s is not an address of this host", req.HostIP)
-		case err != nil:
-			return err
-		case !free:
-			return protocol.Errorf(protocol.ErrConflict, "host port %s is in use on the host", req.PortDetail())
-		}
 		rec.Ports = append(rec.Ports, port)
 		if err := s.ledger.Put(rec); err != nil {
 			return err
 		}
-		if err := s.net.SetPorts(rec.HostIf, rec.hostnetPorts()); err != nil {
-			// Back to the record as it was; the rules were not changed
-			// (SetPorts is one batch).
-			rec.Ports = rec.Ports[:len(rec.Ports)-1]
-			if perr := s.ledger.Put(rec); perr != nil {
-				err = errors.Join(err, fmt.Errorf("undo: %w", perr))
-			}
-			return err
+		// This also binds the host port, for as long as the rule exists.
+		err := s.net.SetPorts(rec.HostIf, rec.hostnetPorts())
+		if err == nil {
+			return nil
 		}
-		return nil
+		// Back to the record as it was; the rules were not changed
+		// (SetPorts is one batch).
+		rec.Ports = rec.Ports[:len(rec.Ports)-1]
+		if perr := s.ledger.Put(rec); perr != nil {
+			return errors.Join(err, fmt.Errorf("undo: %w", perr))
+		}
+		switch {
+		case errors.Is(err, hostnet.ErrPortInUse):
+			return protocol.Errorf(protocol.ErrConflict, "host port %s is in use on the host", req.PortDetail())
+		case errors.Is(err, unix.EADDRNOTAVAIL):
+			return protocol.Errorf(protocol.ErrInvalidArgs, "host address %s is not an address of this host", req.HostIP)
+		}
+		return err
 	})
+}
+
+// applyPorts makes r's port rules and held sockets what r records, at
+// start and when an attach is resumed. A host port that a host process
+// bound while no helper held it (the helper had stopped) cannot be held
+// again: like a publish that meets such a port, it is unpublished (its
+// rule goes, then the record forgets it) and the log says so; the
+// container keeps its other ports.
+func (s *Server) applyPorts(r *Record) error {
+	err := s.net.SetPorts(r.HostIf, r.hostnetPorts())
+	if !errors.Is(err, hostnet.ErrPortInUse) {
+		return err
+	}
+	kept := r.clone()
+	kept.Ports = nil
+	for _, p := range r.Ports {
+		kept.Ports = append(kept.Ports, p)
+		if err := s.net.SetPorts(r.HostIf, kept.hostnetPorts()); err != nil {
+			kept.Ports = kept.Ports[:len(kept.Ports)-1]
+			if !errors.Is(err, hostnet.ErrPortInUse) {
+				return err
+			}
+			s.log.Printf("uid=%d container=%s: host port %d/%s is bound on the host now: unpublished", r.UID, r.Container, p.HostPort, p.Protocol)
+		}
+	}
+	if err := s.net.SetPorts(r.HostIf, kept.hostnetPorts()); err != nil {
+		return err
+	}
+	return s.ledger.Put(kept)
+}
+
+// holdsPorts reports whether any container has a published port: the
+// helper holds those host ports (see SetPorts), so it must not exit while
+// there are any.
+func (s *Server) holdsPorts() bool {
+	for _, r := range s.ledger.All() {
+		if len(r.Ports) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // portHolder returns the record, of any user, that publishes a host port

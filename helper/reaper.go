@@ -89,7 +89,7 @@ func (s *Server) resyncPorts() {
 		if alive, err := s.net.LinkExists(r.HostIf); err != nil || !alive {
 			continue
 		}
-		err := s.net.SetPorts(r.HostIf, r.hostnetPorts())
+		err := s.applyPorts(r)
 		if err != nil && !(errors.Is(err, hostnet.ErrNoNftables) && len(r.Ports) == 0) {
 			s.log.Printf("start: port rules of uid=%d container=%s: %v", r.UID, r.Container, err)
 		}

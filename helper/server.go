@@ -176,7 +176,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			switch {
 			case stopping && !busy && since >= exitGrace:
 				return nil
-			case !stopping && !busy && since >= s.cfg.IdleTimeout:
+			case !stopping && !busy && since >= s.cfg.IdleTimeout && !s.holdsPorts():
 				release(fmt.Sprintf("idle for %s", s.cfg.IdleTimeout))
 			}
 		}

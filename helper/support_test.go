@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -41,7 +42,8 @@ type fakeNet struct {
 	peerNS   map[string]nsID // host veth -> the namespace its peer went to
 	bridges  []hostnet.BridgeConfig
 	ports    map[string][]hostnet.Port
-	inUse    map[string]bool // "tcp/8080" held by a host process
+	inUse    map[string]bool   // "tcp/8080" held by a host process
+	guards   map[string]string // host veth -> "UID ADDRESS" it is pinned to
 	unpriv   int
 	adds     int // AddVeth calls that made a pair
 	setPorts int
@@ -50,7 +52,7 @@ type fakeNet struct {
 
 func newFakeNet() *fakeNet {
 	return &fakeNet{links: map[string]bool{}, peerNS: map[string]nsID{}, ports: map[string][]hostnet.Port{},
-		inUse: map[string]bool{}, unpriv: 1024, dels: make(chan string, 64)}
+		inUse: map[string]bool{}, guards: map[string]string{}, unpriv: 1024, dels: make(chan string, 64)}
 }
 
 func (f *fakeNet) Close() error { return nil }
@@ -65,7 +67,7 @@ func (f *fakeNet) EnsureBridge(c hostnet.BridgeConfig) error {
 	return nil
 }
 
-func (f *fakeNet) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) error {
+func (f *fakeNet) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.links[bridge] {
@@ -84,10 +86,18 @@ func (f *fakeNet) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) e
 	return nil
 }
 
+func (f *fakeNet) GuardPort(hostIf string, uid uint32, addr netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.guards[hostIf] = fmt.Sprintf("%d %v", uid, addr)
+	return nil
+}
+
 func (f *fakeNet) DeleteLink(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.links, name)
+	delete(f.guards, name)
 	return nil
 }
 
@@ -114,6 +124,11 @@ func (f *fakeNet) SetPorts(owner string, ports []hostnet.Port) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.setPorts++
+	for _, p := range ports {
+		if f.inUse[fmt.Sprintf("%s/%d", p.Protocol, p.HostPort)] {
+			return fmt.Errorf("hold %d: %w", p.HostPort, hostnet.ErrPortInUse)
+		}
+	}
 	if len(ports) == 0 {
 		delete(f.ports, owner)
 	} else {
@@ -131,12 +146,6 @@ func (f *fakeNet) PortOwners() ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-func (f *fakeNet) PortFree(proto string, ip netip.Addr, port uint16) (bool, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return !f.inUse[fmt.Sprintf("%s/%d", proto, port)], nil
 }
 
 func (f *fakeNet) UnprivilegedPortStart() (int, error) {
@@ -465,4 +474,10 @@ func (f *fakeNet) setInUse(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.inUse[key] = true
+}
+
+func (f *fakeNet) guard(hostIf string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.guards[hostIf]
 }

@@ -12,4 +12,7 @@ var (
 	// ErrInvalid: a name, address, port or protocol is malformed, or names
 	// an object this package does not manage.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrPortInUse: a host port to publish is bound by someone else in the
+	// Host's namespace.
+	ErrPortInUse = errors.New("host port in use")
 )

@@ -3,7 +3,6 @@ package hostnet
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,9 +19,10 @@ import (
 
 // Host is the network namespace the helper makes its objects in.
 type Host struct {
-	mu sync.Mutex      // serializes operations: one netlink handle, one ruleset
-	fd int             // the namespace, open; -1 once closed
-	nl *netlink.Handle // rtnetlink socket created in the namespace
+	mu   sync.Mutex              // serializes operations: one netlink handle, one ruleset
+	fd   int                     // the namespace, open; -1 once closed
+	nl   *netlink.Handle         // rtnetlink socket created in the namespace
+	held map[string]map[Port]int // by owner: the sockets holding published host ports
 }
 
 // Open opens the network namespace at netnsPath ("" for the calling
@@ -49,17 +49,23 @@ func Open(netnsPath string) (*Host, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("netlink socket in %s: %w", path, err)
 	}
-	return &Host{fd: fd, nl: h}, nil
+	return &Host{fd: fd, nl: h, held: map[string]map[Port]int{}}, nil
 }
 
-// Close releases the namespace and the netlink socket. The objects made
-// stay.
+// Close releases the namespace, the netlink socket and the sockets that
+// hold published ports. The objects made stay.
 func (h *Host) Close() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.fd < 0 {
 		return nil
 	}
+	for _, ports := range h.held {
+		for _, fd := range ports {
+			unix.Close(fd)
+		}
+	}
+	h.held = nil
 	h.nl.Close()
 	err := unix.Close(h.fd)
 	h.fd = -1
@@ -159,55 +165,6 @@ func (h *Host) UnprivilegedPortStart() (int, error) {
 		return 0, fmt.Errorf("read %s: %w", key, err)
 	}
 	return n, nil
-}
-
-// PortFree reports whether a socket of proto ("tcp" or "udp") could bind
-// ip:port in the Host's network namespace (ip zero: every address). It is
-// false when the port is in use there (EADDRINUSE); other failures, such as
-// ip not being an address of the host, are errors.
-func (h *Host) PortFree(proto string, ip netip.Addr, port uint16) (bool, error) {
-	typ, err := sockType(proto)
-	if err != nil {
-		return false, err
-	}
-	if port == 0 || (ip.IsValid() && !ip.Is4()) {
-		return false, fmt.Errorf("%w: address %v port %d", ErrInvalid, ip, port)
-	}
-	if err := h.lock(); err != nil {
-		return false, err
-	}
-	defer h.mu.Unlock()
-	free := false
-	err = h.inNetns(func() error {
-		s, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(s)
-		if typ == unix.SOCK_STREAM {
-			// As a TCP server would: TIME_WAIT leftovers do not make a
-			// port busy, listeners do.
-			if err := unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-				return err
-			}
-		}
-		sa := &unix.SockaddrInet4{Port: int(port)}
-		if ip.IsValid() {
-			sa.Addr = ip.As4()
-		}
-		switch err := unix.Bind(s, sa); {
-		case err == nil:
-			free = true
-		case errors.Is(err, unix.EADDRINUSE):
-		default:
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return false, fmt.Errorf("bind test %s %v:%d: %w", proto, ip, port, err)
-	}
-	return free, nil
 }
 
 func sockType(proto string) (int, error) {

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strings"
@@ -167,6 +169,8 @@ func linkNames(t *testing.T, h *netlink.Handle) []string {
 	return names
 }
 
+var testMAC = net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+
 var testBridge = BridgeConfig{Name: "mb0", Gateway: netip.MustParsePrefix("10.88.0.1/16"), MTU: 1400}
 
 // world is a host namespace with the bridge, a container namespace with
@@ -186,7 +190,8 @@ func newWorld(t *testing.T) *world {
 	w.host = openHost(t, w.hostNS)
 	w.hostNL, w.ctrNL = w.hostNS.handle(t), w.ctr.handle(t)
 	must(t, w.host.EnsureBridge(testBridge))
-	must(t, w.host.AddVeth("mb0", "vh0", "vc0", 1400, w.ctr.fd))
+	must(t, w.host.AddVeth("mb0", "mcw0", "vc0", 1400, w.ctr.fd, PeerMAC(w.ctrAddr)))
+	must(t, w.host.GuardPort("mcw0", 1000, w.ctrAddr))
 	configure(t, w.ctrNL, "vc0", "10.88.0.2/16")
 	must(t, w.ctrNL.RouteAdd(&netlink.Route{Gw: net.ParseIP("10.88.0.1")}))
 
@@ -347,32 +352,50 @@ func TestEnsureBridge(t *testing.T) {
 	c, err := h.nft()
 	must(t, err)
 	defer c.CloseLasting()
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	chains, err := c.ListChains()
 	must(t, err)
 	got := map[string]string{}
 	for _, ch := range chains {
-		got[ch.Table.Name+" "+ch.Name] = fmt.Sprintf("%s hook %d prio %d", ch.Type, *ch.Hooknum, *ch.Priority)
+		got[fmt.Sprint(ch.Table.Family, " ", ch.Table.Name, " ", ch.Name)] = fmt.Sprintf("%s hook %d prio %d", ch.Type, *ch.Hooknum, *ch.Priority)
 	}
 	want := map[string]string{
-		"myctr prerouting":  fmt.Sprintf("nat hook %d prio -100", unix.NF_INET_PRE_ROUTING),
-		"myctr output":      fmt.Sprintf("nat hook %d prio -100", unix.NF_INET_LOCAL_OUT),
-		"myctr postrouting": fmt.Sprintf("nat hook %d prio 100", unix.NF_INET_POST_ROUTING),
+		"2 myctr prerouting":  fmt.Sprintf("nat hook %d prio -100", unix.NF_INET_PRE_ROUTING),
+		"2 myctr output":      fmt.Sprintf("nat hook %d prio -100", unix.NF_INET_LOCAL_OUT),
+		"2 myctr postrouting": fmt.Sprintf("nat hook %d prio 100", unix.NF_INET_POST_ROUTING),
+		"2 myctr forward":     fmt.Sprintf("filter hook %d prio 0", unix.NF_INET_FORWARD),
+		"2 myctr localnet":    fmt.Sprintf("filter hook %d prio -300", unix.NF_INET_PRE_ROUTING),
+		"7 myctr prerouting":  fmt.Sprintf("filter hook %d prio -200", unix.NF_INET_PRE_ROUTING),
+		"7 myctr forward":     fmt.Sprintf("filter hook %d prio -200", unix.NF_INET_FORWARD),
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("chains %v, want %v", got, want)
 	}
-	wantRules := []string{"myctr bridge mb0 10.88.0.0/16 out", "myctr bridge mb0 10.88.0.0/16 lo"}
-	if tags := portRules(t, h, postChain); !slices.Equal(tags, wantRules) {
-		t.Fatalf("postrouting rules %q, want %q", tags, wantRules)
+	// The namespace was new, so ip_forward was 0: the "others" rule too.
+	tags := func(subnet string) map[*nftables.Chain][]string {
+		p := "myctr bridge mb0 " + subnet + " "
+		return map[*nftables.Chain][]string{
+			postChain:  {p + "out", p + "lo", p + "hairpin"},
+			fwdChain:   {p + "from", p + "established", p + "dnat", p + "into", p + "others"},
+			localChain: {p + "localnet"},
+			guardPre: {p + "ethertype", p + "ip", p + "arp-header", p + "arp-header", p + "arp-header", p + "arp-header",
+				p + "arp", p + "arp-sender", p + "routed"},
+			guardFwd: {p + "isolate"},
+		}
+	}
+	for ch, want := range tags("10.88.0.0/16") {
+		if got := portRules(t, h, ch); !slices.Equal(got, want) {
+			t.Fatalf("%s rules %q, want %q", ch.Name, got, want)
+		}
 	}
 
 	// A new subnet replaces the bridge's rules rather than adding to them.
 	c2 := testBridge
 	c2.Gateway = netip.MustParsePrefix("10.89.0.1/16")
 	must(t, h.EnsureBridge(c2))
-	wantRules = []string{"myctr bridge mb0 10.89.0.0/16 out", "myctr bridge mb0 10.89.0.0/16 lo"}
-	if tags := portRules(t, h, postChain); !slices.Equal(tags, wantRules) {
-		t.Fatalf("postrouting rules after a new subnet %q, want %q", tags, wantRules)
+	for ch, want := range tags("10.89.0.0/16") {
+		if got := portRules(t, h, ch); !slices.Equal(got, want) {
+			t.Fatalf("%s rules after a new subnet %q, want %q", ch.Name, got, want)
+		}
 	}
 
 	// A link of the name that is not a bridge is refused.
@@ -389,20 +412,20 @@ func TestEnsureBridge(t *testing.T) {
 func TestAddVeth(t *testing.T) {
 	needRoot(t)
 	w := newWorld(t)
-	hv, err := w.hostNL.LinkByName("vh0")
+	hv, err := w.hostNL.LinkByName("mcw0")
 	must(t, err)
 	br, err := w.hostNL.LinkByName("mb0")
 	must(t, err)
 	if hv.Type() != "veth" || hv.Attrs().MasterIndex != br.Attrs().Index || hv.Attrs().MTU != 1400 || hv.Attrs().Flags&net.FlagUp == 0 {
-		t.Fatalf("vh0: type %s master %d (bridge %d) MTU %d flags %v", hv.Type(), hv.Attrs().MasterIndex, br.Attrs().Index, hv.Attrs().MTU, hv.Attrs().Flags)
+		t.Fatalf("mcw0: type %s master %d (bridge %d) MTU %d flags %v", hv.Type(), hv.Attrs().MasterIndex, br.Attrs().Index, hv.Attrs().MTU, hv.Attrs().Flags)
 	}
 	if _, err := w.hostNL.LinkByName("vc0"); err == nil {
 		t.Fatal("vc0 is in the host namespace")
 	}
 	pv, err := w.ctrNL.LinkByName("vc0")
 	must(t, err)
-	if pv.Type() != "veth" || pv.Attrs().MTU != 1400 {
-		t.Fatalf("vc0: type %s MTU %d", pv.Type(), pv.Attrs().MTU)
+	if pv.Type() != "veth" || pv.Attrs().MTU != 1400 || pv.Attrs().HardwareAddr.String() != "02:6d:0a:58:00:02" {
+		t.Fatalf("vc0: type %s MTU %d MAC %s", pv.Type(), pv.Attrs().MTU, pv.Attrs().HardwareAddr)
 	}
 	serveTCP(t, w.ctr, "10.88.0.2:80")
 	wantPeer(t, w.hostNS, "tcp4", "10.88.0.2:80", "10.88.0.1")
@@ -445,6 +468,11 @@ func TestSetPorts(t *testing.T) {
 	// The container going out is masqueraded.
 	serveTCP(t, w.cli, "10.99.0.2:7000")
 	wantPeer(t, w.ctr, "tcp4", "10.99.0.2:7000", "10.99.0.1")
+	// A neighbour that routes the subnet through the host does not reach
+	// the container's own address, only what is published.
+	must(t, w.cli.handle(t).RouteAdd(&netlink.Route{Dst: ipnet("10.88.0.0/16").IPNet, Gw: net.ParseIP("10.99.0.1")}))
+	wantNoAnswer(t, w.cli, "10.88.0.2:80")
+	wantPeer(t, w.cli, "tcp4", "10.99.0.1:8080", "10.99.0.2")
 
 	// A new list replaces the old one; the other owner is untouched.
 	must(t, w.host.SetPorts(a, []Port{{Protocol: "tcp", HostPort: 8081, Addr: w.ctrAddr, ContainerPort: 80}}))
@@ -503,7 +531,7 @@ func TestAddVethExists(t *testing.T) {
 		{"vh0", "taken1", "peer name taken in the container"},
 	} {
 		hostBefore, ctrBefore := linkNames(t, hnl), linkNames(t, cnl)
-		err := h.AddVeth("mb0", tc.hostIf, tc.peerIf, 1400, cn.fd)
+		err := h.AddVeth("mb0", tc.hostIf, tc.peerIf, 1400, cn.fd, testMAC)
 		if !errors.Is(err, ErrExists) {
 			t.Errorf("%s: %v, want ErrExists", tc.why, err)
 		}
@@ -513,10 +541,10 @@ func TestAddVethExists(t *testing.T) {
 	}
 	// The Host's own namespace as the target, or a bridge that is not one.
 	before := linkNames(t, hnl)
-	if err := h.AddVeth("mb0", "vh0", "vc0", 1400, hn.fd); !errors.Is(err, ErrInvalid) {
+	if err := h.AddVeth("mb0", "vh0", "vc0", 1400, hn.fd, testMAC); !errors.Is(err, ErrInvalid) {
 		t.Errorf("AddVeth into the host's namespace: %v, want ErrInvalid", err)
 	}
-	if err := h.AddVeth("taken0", "vh0", "vc0", 1400, cn.fd); !errors.Is(err, ErrInvalid) {
+	if err := h.AddVeth("taken0", "vh0", "vc0", 1400, cn.fd, testMAC); !errors.Is(err, ErrInvalid) {
 		t.Errorf("AddVeth onto a veth: %v, want ErrInvalid", err)
 	}
 	if after := linkNames(t, hnl); !slices.Equal(after, before) {
@@ -530,8 +558,8 @@ func TestLinks(t *testing.T) {
 	hn, cn := newNS(t), newNS(t)
 	h, cnl := openHost(t, hn), cn.handle(t)
 	must(t, h.EnsureBridge(testBridge))
-	must(t, h.AddVeth("mb0", "mcv-a", "pa", 0, cn.fd))
-	must(t, h.AddVeth("mb0", "mcv-b", "pb", 0, cn.fd))
+	must(t, h.AddVeth("mb0", "mcv-a", "pa", 0, cn.fd, testMAC))
+	must(t, h.AddVeth("mb0", "mcv-b", "pb", 0, cn.fd, testMAC))
 	got, err := h.Links("mcv-")
 	must(t, err)
 	slices.Sort(got)
@@ -587,8 +615,8 @@ func TestLinkDeletions(t *testing.T) {
 	}()
 	names, err := h.SubscribeLinkDeletions(done)
 	must(t, err)
-	must(t, h.AddVeth("mb0", "vh0", "vc0", 1400, cn.fd))
-	must(t, h.AddVeth("mb0", "vh1", "vc1", 1400, cn.fd))
+	must(t, h.AddVeth("mb0", "vh0", "vc0", 1400, cn.fd, testMAC))
+	must(t, h.AddVeth("mb0", "vh1", "vc1", 1400, cn.fd, testMAC))
 	l, err := hnl.LinkByName("vh1")
 	must(t, err)
 	must(t, hnl.LinkSetNoMaster(l)) // RTM_DELLINK of family AF_BRIDGE
@@ -625,58 +653,183 @@ func TestLinkDeletions(t *testing.T) {
 	}
 }
 
-// Case 7: PortFree binds in the Host's namespace only.
-func TestPortFree(t *testing.T) {
+// Case 7: SetPorts holds each published host port in the Host's
+// namespace (only there), so a later bind there fails; a port bound
+// already is ErrPortInUse and changes nothing; removing the port frees it.
+func TestHeldPorts(t *testing.T) {
 	needRoot(t)
-	hn, other := newNS(t), newNS(t)
-	h := openHost(t, hn)
-	configure(t, hn.handle(t), "lo", "127.0.0.2/8")
-	configure(t, other.handle(t), "lo", "127.0.0.2/8")
-	lo := netip.MustParseAddr("127.0.0.1")
-	free := func(proto string, ip netip.Addr, port uint16) bool {
-		t.Helper()
-		ok, err := h.PortFree(proto, ip, port)
-		must(t, err)
-		return ok
+	w := newWorld(t)
+	serveTCP(t, w.ctr, ":80")
+	other := newNS(t)
+	bind := func(n *testNS, network, addr string) error {
+		return n.in(func() error {
+			var c io.Closer
+			var err error
+			if network == "tcp4" {
+				c, err = net.Listen(network, addr) // SO_REUSEADDR, as Go's listeners have it
+			} else {
+				c, err = net.ListenPacket(network, addr)
+			}
+			if err == nil {
+				c.Close()
+			}
+			return err
+		})
 	}
+	must(t, w.host.SetPorts("aaaa01", []Port{
+		{Protocol: "tcp", HostPort: 8080, Addr: w.ctrAddr, ContainerPort: 80},
+		{Protocol: "udp", HostIP: w.hostAddr, HostPort: 5353, Addr: w.ctrAddr, ContainerPort: 53},
+	}))
+	for _, b := range [][2]string{{"tcp4", ":8080"}, {"tcp4", "10.99.0.1:8080"}, {"udp4", ":5353"}, {"udp4", "10.99.0.1:5353"}} {
+		if err := bind(w.hostNS, b[0], b[1]); !errors.Is(err, unix.EADDRINUSE) {
+			t.Errorf("bind %s %s while published: %v, want EADDRINUSE", b[0], b[1], err)
+		}
+	}
+	must(t, bind(other, "tcp4", ":8080")) // another namespace is not held
 
+	// A port someone holds: the whole call fails and nothing changes.
 	var l net.Listener
-	must(t, hn.in(func() (err error) { l, err = net.Listen("tcp4", "127.0.0.1:0"); return }))
-	port := uint16(l.Addr().(*net.TCPAddr).Port)
-	if free("tcp", netip.Addr{}, port) || free("tcp", lo, port) {
-		t.Fatalf("tcp %d is free while a listener holds it", port)
-	}
-	if !free("udp", lo, port) {
-		t.Fatalf("udp %d is busy; only tcp is bound", port)
+	must(t, w.hostNS.in(func() (err error) { l, err = net.Listen("tcp4", ":8081"); return }))
+	err := w.host.SetPorts("aaaa01", []Port{
+		{Protocol: "tcp", HostPort: 8080, Addr: w.ctrAddr, ContainerPort: 80},
+		{Protocol: "tcp", HostPort: 8081, Addr: w.ctrAddr, ContainerPort: 80},
+	})
+	if !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("SetPorts with a port in use: %v, want ErrPortInUse", err)
 	}
 	l.Close()
-	if !free("tcp", netip.Addr{}, port) || !free("tcp", lo, port) {
-		t.Fatalf("tcp %d is busy after the listener closed", port)
+	if tags := portRules(t, w.host, preChain); len(tags) != 2 {
+		t.Errorf("after the refused call: prerouting rules %q, want the two of before", tags)
+	}
+	wantPeer(t, w.cli, "tcp4", "10.99.0.1:8080", "10.99.0.2")
+	if err := bind(w.hostNS, "tcp4", ":8080"); !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("after the refused call, 8080 is not held: %v", err)
+	}
+	if err := w.host.SetPorts("bbbb02", []Port{{Protocol: "tcp", HostIP: netip.MustParseAddr("10.123.0.1"), HostPort: 80, Addr: w.ctrAddr, ContainerPort: 80}}); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		t.Errorf("a host address the host lacks: %v, want EADDRNOTAVAIL", err)
 	}
 
-	var pc net.PacketConn
-	must(t, hn.in(func() (err error) { pc, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }))
-	uport := uint16(pc.LocalAddr().(*net.UDPAddr).Port)
-	if free("udp", lo, uport) {
-		t.Fatalf("udp %d is free while bound", uport)
+	// Dropping a port frees it; the rest stays held.
+	must(t, w.host.SetPorts("aaaa01", []Port{{Protocol: "udp", HostIP: w.hostAddr, HostPort: 5353, Addr: w.ctrAddr, ContainerPort: 53}}))
+	must(t, bind(w.hostNS, "tcp4", ":8080"))
+	if err := bind(w.hostNS, "udp4", ":5353"); !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("5353 is no longer held: %v", err)
 	}
-	pc.Close()
-	if !free("udp", lo, uport) {
-		t.Fatalf("udp %d is busy after close", uport)
-	}
+	must(t, w.host.SetPorts("aaaa01", nil))
+	must(t, bind(w.hostNS, "udp4", ":5353"))
+}
 
-	// A listener in another namespace does not count.
-	must(t, other.in(func() (err error) { l, err = net.Listen("tcp4", "0.0.0.0:0"); return }))
-	defer l.Close()
-	if !free("tcp", netip.Addr{}, uint16(l.Addr().(*net.TCPAddr).Port)) {
-		t.Fatal("a listener in another namespace made the port busy")
+// Case 8: the guard. Ports of the same uid talk directly; another uid's
+// port reaches neither directly nor by routing through the host, but does
+// reach a published port (through the host); an unpinned port sends
+// nothing; DeleteLink removes a port's elements. With br_netfilter, which
+// bridges a frame translated to a published port on the same bridge, and
+// without.
+func TestGuard(t *testing.T) {
+	needRoot(t)
+	for _, brnf := range []string{"0", "1"} {
+		t.Run("bridge-nf-call-iptables="+brnf, func(t *testing.T) { testGuard(t, brnf) })
 	}
+}
 
-	if _, err := h.PortFree("tcp", netip.MustParseAddr("10.123.0.1"), 80); err == nil {
-		t.Fatal("PortFree on an address the host does not have: no error")
+func testGuard(t *testing.T, brnf string) {
+	w := newWorld(t)
+	const knob = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if err := w.hostNS.in(func() error { return os.WriteFile(knob, []byte(brnf), 0) }); err != nil {
+		if brnf == "1" {
+			t.Skipf("no br_netfilter here: %v", err)
+		}
 	}
-	if _, err := h.PortFree("icmp", lo, 80); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("PortFree(icmp): %v, want ErrInvalid", err)
+	serveTCP(t, w.ctr, ":80")
+	must(t, w.host.SetPorts("aaaa01", []Port{{Protocol: "tcp", HostPort: 8080, Addr: w.ctrAddr, ContainerPort: 80}}))
+	ctr := func(hostIf, peerIf, addr string, uid uint32, guard bool) *testNS {
+		n := newNS(t)
+		a := netip.MustParseAddr(addr)
+		must(t, w.host.AddVeth("mb0", hostIf, peerIf, 1400, n.fd, PeerMAC(a)))
+		if guard {
+			must(t, w.host.GuardPort(hostIf, uid, a))
+		}
+		nl := n.handle(t)
+		configure(t, nl, peerIf, addr+"/16")
+		must(t, nl.RouteAdd(&netlink.Route{Gw: net.ParseIP("10.88.0.1")}))
+		return n
+	}
+	same := ctr("mcg1", "vc1", "10.88.0.3", 1000, true)
+	other := ctr("mcg2", "vc2", "10.88.0.4", 2000, true)
+	loose := ctr("mcg3", "vc3", "10.88.0.5", 1000, false)
+	wantPeer(t, same, "tcp4", "10.88.0.2:80", "10.88.0.3")
+	wantNoAnswer(t, other, "10.88.0.2:80")
+	wantPeer(t, other, "tcp4", "10.88.0.1:8080", "10.88.0.1") // published: through the host, masqueraded
+	wantNoAnswer(t, loose, "10.88.0.1:8080")
+	// Routing through the host instead of the bridge.
+	must(t, other.handle(t).RouteAdd(&netlink.Route{Dst: ipnet("10.88.0.2/32").IPNet, Gw: net.ParseIP("10.88.0.1")}))
+	wantNoAnswer(t, other, "10.88.0.2:80")
+
+	elements := func(name string) int {
+		c, err := w.host.nft()
+		must(t, err)
+		defer c.CloseLasting()
+		n := 0
+		for _, s := range []*nftables.Set{pinSet, memberSet, peerSet} {
+			els, err := c.GetSetElements(s)
+			must(t, err)
+			for _, e := range els {
+				n += strings.Count(string(e.Key), name)
+			}
+		}
+		return n
+	}
+	// mcg1: a pin, a member, and two peers (mcw0 both ways); mcg2: a pin,
+	// a member, no peer.
+	if n1, n2 := elements("mcg1"), elements("mcg2"); n1 != 4 || n2 != 2 {
+		t.Fatalf("mcg1 has %d elements, want 4; mcg2 %d, want 2", n1, n2)
+	}
+	must(t, w.host.GuardPort("mcg1", 1000, netip.MustParseAddr("10.88.0.3"))) // again: replaced, not added
+	if n := elements("mcg1"); n != 4 {
+		t.Fatalf("after a second GuardPort, mcg1 has %d elements, want 4", n)
+	}
+	// nft itself can read the tables back (it cannot show every
+	// expression nf_tables accepts).
+	if nft, err := exec.LookPath("nft"); err == nil {
+		var out []byte
+		must(t, w.hostNS.in(func() (err error) { out, err = exec.Command(nft, "list", "ruleset").CombinedOutput(); return err }))
+		if !strings.Contains(string(out), "iifname . oifname != @peers drop") {
+			t.Errorf("nft list ruleset:\n%s", out)
+		}
+	}
+	must(t, w.host.DeleteLink("mcg1"))
+	if n := elements("mcg1"); n != 0 {
+		t.Fatalf("after DeleteLink, mcg1 has %d elements", n)
+	}
+}
+
+// Case 9: the forward chain keeps the Host's forwarding between its other
+// interfaces as it was: off when the helper turned ip_forward on, on when
+// it was on already.
+func TestForwardOthers(t *testing.T) {
+	needRoot(t)
+	for _, was := range []string{"0", "1"} {
+		t.Run("ip_forward="+was, func(t *testing.T) {
+			hn, a, b := newNS(t), newNS(t), newNS(t)
+			must(t, hn.in(func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte(was), 0) }))
+			h, hnl := openHost(t, hn), hn.handle(t)
+			must(t, h.EnsureBridge(testBridge))
+			for i, n := range []*testNS{a, b} {
+				la := netlink.NewLinkAttrs()
+				la.Name = fmt.Sprintf("up%d", i)
+				must(t, hnl.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: "eth0", PeerTxQLen: -1, PeerNamespace: netlink.NsFd(n.fd)}))
+				configure(t, hnl, la.Name, fmt.Sprintf("10.9%d.0.1/24", i))
+				nl := n.handle(t)
+				configure(t, nl, "eth0", fmt.Sprintf("10.9%d.0.2/24", i))
+				must(t, nl.RouteAdd(&netlink.Route{Gw: net.ParseIP(fmt.Sprintf("10.9%d.0.1", i))}))
+			}
+			serveTCP(t, b, ":7000")
+			if was == "1" {
+				wantPeer(t, a, "tcp4", "10.91.0.2:7000", "10.90.0.2")
+			} else {
+				wantNoAnswer(t, a, "10.91.0.2:7000")
+			}
+		})
 	}
 }
 

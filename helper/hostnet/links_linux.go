@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -36,11 +38,14 @@ func (c BridgeConfig) check() error {
 
 // EnsureBridge makes the bridge as c describes it, and is idempotent: it
 // creates the bridge link when missing, sets its MTU, adds the gateway
-// address when missing and brings it up; sets net.ipv4.ip_forward=1 and
-// net.ipv4.conf.<bridge>.route_localnet=1 in the Host's namespace; and
-// makes the nftables table "ip myctr" with its base chains and this
-// bridge's two masquerade rules (containers going out; host loopback to
-// published ports), replacing the bridge's rules if its subnet changed.
+// address when missing and brings it up; makes the tables "ip myctr" and
+// "bridge myctr" with their chains, sets and this bridge's fixed rules
+// (masquerade, the forward filter, the loopback guard, the port guard:
+// see nft_linux.go and guard_linux.go), replacing the bridge's rules if
+// its subnet changed; and only then sets net.ipv4.ip_forward=1 and
+// net.ipv4.conf.<bridge>.route_localnet=1 in the Host's namespace. When
+// ip_forward was 0, the forward chain also drops what passes between the
+// Host's other interfaces, as before (and keeps doing so).
 //
 // A link of that name that is not a bridge is refused, never taken over.
 func (h *Host) EnsureBridge(c BridgeConfig) error {
@@ -55,15 +60,23 @@ func (h *Host) EnsureBridge(c BridgeConfig) error {
 	if err != nil {
 		return fmt.Errorf("bridge %s: %w", c.Name, err)
 	}
+	var forward []byte
+	if err := h.inNetns(func() (err error) {
+		forward, err = os.ReadFile(sysctlPath("net/ipv4/ip_forward"))
+		return err
+	}); err != nil {
+		return fmt.Errorf("bridge %s: %w", c.Name, err)
+	}
+	if err := h.ensureBridgeRules(c.Name, c.Gateway, strings.TrimSpace(string(forward)) == "0"); err != nil {
+		return fmt.Errorf("bridge %s: %w", c.Name, err)
+	}
 	// Why this is safe: c.Name passed validName, so the path stays under
-	// /proc/sys/net/ipv4/conf.
+	// /proc/sys/net/ipv4/conf; the rules that keep forwarding and
+	// route_localnet to the bridge's own traffic are in place already.
 	if err := h.setSysctls([][2]string{
 		{"net/ipv4/ip_forward", "1"},
 		{"net/ipv4/conf/" + br.Attrs().Name + "/route_localnet", "1"},
 	}); err != nil {
-		return fmt.Errorf("bridge %s: %w", c.Name, err)
-	}
-	if err := h.ensureMasquerade(c.Name, c.Gateway.Masked()); err != nil {
 		return fmt.Errorf("bridge %s: %w", c.Name, err)
 	}
 	return nil
@@ -116,19 +129,19 @@ func (h *Host) ensureBridgeLink(c BridgeConfig) (netlink.Link, error) {
 }
 
 // AddVeth makes the veth pair hostIf<->peerIf: hostIf attached to bridge,
-// with mtu, up; peerIf with mtu, created directly inside the network
-// namespace open as netnsFD, under its own name, and left down for the
-// container to configure. If either name is taken (in the Host's namespace,
-// or peerIf in the target one) the error wraps ErrExists. On any failure
-// nothing it made is left behind.
-func (h *Host) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) error {
+// with mtu, up; peerIf with mtu and the MAC peerMAC, created directly
+// inside the network namespace open as netnsFD, under its own name, and
+// left down for the container to configure. If either name is taken (in
+// the Host's namespace, or peerIf in the target one) the error wraps
+// ErrExists. On any failure nothing it made is left behind.
+func (h *Host) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error {
 	for _, n := range [][2]string{{"bridge", bridge}, {"host interface", hostIf}, {"peer interface", peerIf}} {
 		if err := checkName(n[0], n[1]); err != nil {
 			return err
 		}
 	}
-	if hostIf == peerIf || (mtu != 0 && (mtu < 576 || mtu > 65535)) {
-		return fmt.Errorf("%w: veth %s/%s MTU %d", ErrInvalid, hostIf, peerIf, mtu)
+	if hostIf == peerIf || (mtu != 0 && (mtu < 576 || mtu > 65535)) || len(peerMAC) != 6 || peerMAC[0]&1 != 0 {
+		return fmt.Errorf("%w: veth %s/%s MTU %d MAC %v", ErrInvalid, hostIf, peerIf, mtu, peerMAC)
 	}
 	if err := h.lock(); err != nil {
 		return err
@@ -161,7 +174,7 @@ func (h *Host) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int) erro
 	la := netlink.NewLinkAttrs()
 	la.Name, la.MTU = hostIf, mtu
 	veth := &netlink.Veth{LinkAttrs: la, PeerName: peerIf, PeerTxQLen: -1,
-		PeerMTU: uint32(mtu), PeerNamespace: netlink.NsFd(netnsFD)}
+		PeerMTU: uint32(mtu), PeerNamespace: netlink.NsFd(netnsFD), PeerHardwareAddr: peerMAC}
 	if err := h.nl.LinkAdd(veth); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("veth %s/%s: %w", hostIf, peerIf, ErrExists)
@@ -195,8 +208,9 @@ func (h *Host) attach(name string, br netlink.Link) error {
 	return nil
 }
 
-// DeleteLink removes the bridge or veth called name; nil when there is
-// none. Deleting a veth end removes its peer too.
+// DeleteLink removes the guard elements of the port called name (see
+// GuardPort), then the bridge or veth called name; nil when there is none.
+// Deleting a veth end removes its peer too.
 func (h *Host) DeleteLink(name string) error {
 	if err := checkName("link", name); err != nil {
 		return err
@@ -205,6 +219,12 @@ func (h *Host) DeleteLink(name string) error {
 		return err
 	}
 	defer h.mu.Unlock()
+	if err := h.nftApply("unguard port "+name, func(c *nftables.Conn) (bool, error) {
+		n, _, err := unguard(c, name)
+		return n > 0, err
+	}); err != nil && !errors.Is(err, ErrNoNftables) {
+		return err
+	}
 	l, err := h.linkByName(name)
 	if err != nil || l == nil {
 		return err

@@ -19,18 +19,37 @@ import (
 
 // The table "ip myctr": DNAT of published ports in prerouting (traffic
 // arriving from elsewhere) and output (from the host itself), masquerade in
-// postrouting. Every rule carries a comment (the rule's user data, shown
-// by `nft list ruleset`) that says whose it is:
+// postrouting, the forward filter, and the loopback guard. Every rule
+// carries a comment (the rule's user data, shown by `nft list ruleset`)
+// that says whose it is:
 //
-//	myctr port OWNER                  a published port (prerouting, output)
-//	myctr bridge NAME SUBNET out      containers going out (postrouting)
-//	myctr bridge NAME SUBNET lo       host loopback to a published port
+//	myctr port OWNER                      a published port (prerouting, output)
+//	myctr bridge NAME SUBNET out          containers going out (postrouting)
+//	myctr bridge NAME SUBNET lo           host loopback to a published port
+//	myctr bridge NAME SUBNET hairpin      a container to a published port through the host
+//	myctr bridge NAME SUBNET from         forward: out of the bridge, accepted
+//	myctr bridge NAME SUBNET established  forward: into it, replies accepted
+//	myctr bridge NAME SUBNET dnat         forward: into it, published ports accepted
+//	myctr bridge NAME SUBNET into         forward: into it, anything else dropped
+//	myctr bridge NAME SUBNET others       forward: between other interfaces, dropped (only
+//	                                      when the helper is what turned ip_forward on)
+//	myctr bridge NAME SUBNET localnet     to 127.0.0.0/8 from the bridge, dropped before routing
+//
+// A drop in any table is final and an accept is not, so the forward chain
+// (policy accept) judges only what enters or leaves the bridge, and what
+// other tables decide about the rest stands. The table "bridge myctr" is
+// in guard_linux.go.
 var (
-	table      = &nftables.Table{Name: "myctr", Family: nftables.TableFamilyIPv4}
-	preChain   = &nftables.Chain{Name: "prerouting", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
-	outChain   = &nftables.Chain{Name: "output", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
-	postChain  = &nftables.Chain{Name: "postrouting", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource}
-	baseChains = []*nftables.Chain{preChain, outChain, postChain}
+	table     = &nftables.Table{Name: "myctr", Family: nftables.TableFamilyIPv4}
+	preChain  = &nftables.Chain{Name: "prerouting", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest}
+	outChain  = &nftables.Chain{Name: "output", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest}
+	postChain = &nftables.Chain{Name: "postrouting", Table: table, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource}
+	fwdChain  = &nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter}
+	// Before conntrack and NAT: a reply to a loopback client's connection
+	// to a published port still has the gateway's address here (it becomes
+	// 127.0.0.1 at the dstnat hook, which route_localnet then allows).
+	localChain = &nftables.Chain{Name: "localnet", Table: table, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw}
+	baseChains = []*nftables.Chain{preChain, outChain, postChain, fwdChain, localChain}
 )
 
 const (
@@ -62,11 +81,22 @@ func (p Port) check() error {
 	return nil
 }
 
+// hostSide is p without its container side: the key of a host port.
+func (p Port) hostSide() Port {
+	return Port{Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort}
+}
+
 // SetPorts makes owner's published ports exactly ports, in one nftables
 // transaction: every DNAT rule tagged with owner goes and one rule per port
 // comes, in both the prerouting and output chains. Nil ports removes all of
 // owner's. Other owners' rules are untouched. The owner is an opaque tag of
 // 1 to 64 bytes of [A-Za-z0-9_.-].
+//
+// It also holds each host port, bound in the Host's namespace, for as long
+// as its rule exists (see hold), so that a host server started later fails
+// to bind instead of being bypassed by the rule. A port held by anyone else
+// is an error wrapping ErrPortInUse (an address the host lacks, one
+// wrapping EADDRNOTAVAIL), and then nothing changes.
 func (h *Host) SetPorts(owner string, ports []Port) error {
 	// Why this is safe: the owner only ever lands in a rule's comment, and
 	// its alphabet keeps that comment parseable.
@@ -78,17 +108,38 @@ func (h *Host) SetPorts(owner string, ports []Port) error {
 		if err := p.check(); err != nil {
 			return err
 		}
-		k := Port{Protocol: p.Protocol, HostIP: p.HostIP, HostPort: p.HostPort}
-		if seen[k] {
+		if seen[p.hostSide()] {
 			return fmt.Errorf("%w: host port %v:%d/%s given twice", ErrInvalid, p.HostIP, p.HostPort, p.Protocol)
 		}
-		seen[k] = true
+		seen[p.hostSide()] = true
 	}
 	if err := h.lock(); err != nil {
 		return err
 	}
 	defer h.mu.Unlock()
-	return h.nftApply("set ports of "+owner, func(c *nftables.Conn) (bool, error) {
+	// Hold the new ports first and let the old ones go last, so that no
+	// rule ever exists without its socket.
+	old, now := h.held[owner], map[Port]int{}
+	var fresh []int
+	closeAll := func(fds []int) {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	for k := range seen {
+		if fd, ok := old[k]; ok {
+			now[k] = fd
+			continue
+		}
+		fd, err := h.hold(k)
+		if err != nil {
+			closeAll(fresh)
+			return fmt.Errorf("hold host port %v:%d/%s: %w", k.HostIP, k.HostPort, k.Protocol, err)
+		}
+		now[k] = fd
+		fresh = append(fresh, fd)
+	}
+	err := h.nftApply("set ports of "+owner, func(c *nftables.Conn) (bool, error) {
 		old, err := taggedRules(c, func(tag string) bool { return tag == portTag+owner }, preChain, outChain)
 		if err != nil || (len(old) == 0 && len(ports) == 0) {
 			return false, err
@@ -107,6 +158,62 @@ func (h *Host) SetPorts(owner string, ports []Port) error {
 		}
 		return true, nil
 	})
+	if err != nil {
+		closeAll(fresh)
+		return err
+	}
+	for k, fd := range old {
+		if _, ok := now[k]; !ok {
+			unix.Close(fd)
+		}
+	}
+	delete(h.held, owner)
+	if len(now) > 0 {
+		h.held[owner] = now
+	}
+	return nil
+}
+
+// hold binds p's host side in the Host's namespace and returns the socket:
+// a TCP listener (SO_REUSEADDR, as servers set it: only a listener makes
+// their bind fail), or a UDP socket without SO_REUSEADDR (with it, another
+// SO_REUSEADDR socket could share the port). Traffic to the port is
+// translated before it could reach the socket; the little that is not
+// (none, unless the rules are changed behind our back) waits in a minimal
+// queue.
+func (h *Host) hold(p Port) (int, error) {
+	typ, _ := sockType(p.Protocol)
+	fd := -1
+	err := h.inNetns(func() error {
+		s, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		sa := &unix.SockaddrInet4{Port: int(p.HostPort)}
+		if p.HostIP.IsValid() {
+			sa.Addr = p.HostIP.As4()
+		}
+		err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_RCVBUF, 0)
+		if err == nil && typ == unix.SOCK_STREAM {
+			err = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+		}
+		if err == nil {
+			err = unix.Bind(s, sa)
+		}
+		if err == nil && typ == unix.SOCK_STREAM {
+			err = unix.Listen(s, 1)
+		}
+		if err != nil {
+			unix.Close(s)
+			if errors.Is(err, unix.EADDRINUSE) {
+				err = fmt.Errorf("%w: %w", ErrPortInUse, err)
+			}
+			return err
+		}
+		fd = s
+		return nil
+	})
+	return fd, err
 }
 
 // PortOwners returns, sorted, the owners that have port rules now.
@@ -132,19 +239,71 @@ func (h *Host) PortOwners() ([]string, error) {
 	return slices.Compact(owners), nil
 }
 
-// ensureMasquerade makes the table and base chains and leaves exactly the
-// two masquerade rules of bridge for subnet, untouched when they are there
-// already.
-func (h *Host) ensureMasquerade(bridge string, subnet netip.Prefix) error {
-	prefix := bridgeTag + bridge + " "
-	out, lo := prefix+subnet.String()+" out", prefix+subnet.String()+" lo"
-	return h.nftApply("masquerade rules of "+bridge, func(c *nftables.Conn) (bool, error) {
-		old, err := taggedRules(c, func(tag string) bool { return strings.HasPrefix(tag, prefix) }, postChain)
+// taggedRule is one rule of the bridge's fixed set.
+type taggedRule struct {
+	chain *nftables.Chain
+	tag   string
+	exprs []expr.Any
+}
+
+// bridgeRules are the fixed rules of the bridge br (gateway gw, with its
+// subnet) in both tables, in chain order (see the tables' comments);
+// othersOff adds the forward chain's last rule.
+func bridgeRules(br string, gw netip.Prefix, othersOff bool) []taggedRule {
+	subnet := gw.Masked()
+	p := bridgeTag + br + " " + subnet.String() + " "
+	in, out := ifname(expr.MetaKeyIIFNAME, expr.CmpOpEq, br), ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq, br)
+	rs := []taggedRule{
+		{postChain, p + "out", masqOutExprs(subnet)},
+		{postChain, p + "lo", masqLoopbackExprs(br)},
+		// With an address of the subnet as source, the container answers
+		// the host (which translates back), not the client directly.
+		{postChain, p + "hairpin", cat(out, ipIn(12, expr.CmpOpEq, subnet), ctStatusDNAT, []expr.Any{&expr.Masq{}})},
+		{fwdChain, p + "from", cat(in, verdict(expr.VerdictAccept))},
+		{fwdChain, p + "established", cat(out, []expr.Any{
+			&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+		}, verdict(expr.VerdictAccept))},
+		{fwdChain, p + "dnat", cat(out, ctStatusDNAT, verdict(expr.VerdictAccept))},
+		{fwdChain, p + "into", cat(out, verdict(expr.VerdictDrop))},
+	}
+	if othersOff {
+		rs = append(rs, taggedRule{fwdChain, p + "others", verdict(expr.VerdictDrop)})
+	}
+	rs = append(rs, taggedRule{localChain, p + "localnet",
+		cat(in, ipIn(16, expr.CmpOpEq, netip.MustParsePrefix("127.0.0.0/8")), verdict(expr.VerdictDrop))})
+	return append(rs, guardRules(gw, p)...)
+}
+
+// ensureBridgeRules makes both tables with their base chains and sets, and
+// leaves exactly bridgeRules of br, untouched when they are there already.
+// The "others" rule is kept once made: forwardWasOff says that the helper
+// is about to turn ip_forward on now.
+func (h *Host) ensureBridgeRules(br string, gw netip.Prefix, forwardWasOff bool) error {
+	prefix := bridgeTag + br + " "
+	return h.nftApply("rules of bridge "+br, func(c *nftables.Conn) (bool, error) {
+		mine := func(tag string) bool { return strings.HasPrefix(tag, prefix) }
+		old, err := taggedRules(c, mine, postChain, fwdChain, localChain, guardPre, guardFwd)
 		if err != nil {
 			return false, err
 		}
-		addBase(c) // also restores a base chain someone removed
-		if len(old) == 2 && ruleComment(old[0].UserData) == out && ruleComment(old[1].UserData) == lo {
+		var tags []string
+		for _, r := range old {
+			tags = append(tags, ruleComment(r.UserData))
+		}
+		othersOff := forwardWasOff || slices.ContainsFunc(tags, func(t string) bool { return strings.HasSuffix(t, " others") })
+		want := bridgeRules(br, gw, othersOff)
+		addBase(c) // also restores a base chain or set someone removed
+		if err := addGuardBase(c); err != nil {
+			return false, err
+		}
+		same := len(tags) == len(want)
+		for i := 0; same && i < len(want); i++ {
+			same = tags[i] == want[i].tag
+		}
+		if same {
 			return true, nil
 		}
 		for _, r := range old {
@@ -152,8 +311,9 @@ func (h *Host) ensureMasquerade(bridge string, subnet netip.Prefix) error {
 				return false, err
 			}
 		}
-		c.AddRule(&nftables.Rule{Table: table, Chain: postChain, Exprs: masqOutExprs(subnet), UserData: comment(out)})
-		c.AddRule(&nftables.Rule{Table: table, Chain: postChain, Exprs: masqLoopbackExprs(bridge), UserData: comment(lo)})
+		for _, r := range want {
+			c.AddRule(&nftables.Rule{Table: r.chain.Table, Chain: r.chain, Exprs: r.exprs, UserData: comment(r.tag)})
+		}
 		return true, nil
 	})
 }
@@ -201,25 +361,27 @@ func addBase(c *nftables.Conn) {
 	}
 }
 
-// taggedRules returns the rules of chains, in order, whose comment match
-// accepts; none when the table or a chain does not exist.
+// taggedRules returns the rules of chains (of either table), in order,
+// whose comment match accepts; none of a chain that does not exist.
 func taggedRules(c *nftables.Conn, match func(string) bool, chains ...*nftables.Chain) ([]*nftables.Rule, error) {
-	all, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	all, err := c.ListChains()
 	if err != nil {
 		return nil, fmt.Errorf("list chains: %w", err)
 	}
 	var rules []*nftables.Rule
 	for _, ch := range chains {
-		if !slices.ContainsFunc(all, func(x *nftables.Chain) bool { return x.Table.Name == table.Name && x.Name == ch.Name }) {
+		if !slices.ContainsFunc(all, func(x *nftables.Chain) bool {
+			return x.Table.Name == ch.Table.Name && x.Table.Family == ch.Table.Family && x.Name == ch.Name
+		}) {
 			continue
 		}
-		rs, err := c.GetRules(table, ch)
+		rs, err := c.GetRules(ch.Table, ch)
 		if err != nil {
 			return nil, fmt.Errorf("list rules of %s: %w", ch.Name, err)
 		}
 		for _, r := range rs {
 			if match(ruleComment(r.UserData)) {
-				r.Table, r.Chain = table, ch
+				r.Table, r.Chain = ch.Table, ch
 				rules = append(rules, r)
 			}
 		}
@@ -293,11 +455,7 @@ func dnatExprs(p Port) []expr.Any {
 
 // masqOutExprs: ip saddr SUBNET ip daddr != SUBNET masquerade.
 func masqOutExprs(subnet netip.Prefix) []expr.Any {
-	return []expr.Any{
-		ipField(12), prefixMask(subnet), prefixCmp(expr.CmpOpEq, subnet),
-		ipField(16), prefixMask(subnet), prefixCmp(expr.CmpOpNeq, subnet),
-		&expr.Masq{},
-	}
+	return cat(ipIn(12, expr.CmpOpEq, subnet), ipIn(16, expr.CmpOpNeq, subnet), []expr.Any{&expr.Masq{}})
 }
 
 // masqLoopbackExprs: ip saddr 127.0.0.0/8 oifname BRIDGE masquerade. With
@@ -305,15 +463,8 @@ func masqOutExprs(subnet netip.Prefix) []expr.Any {
 // 127.0.0.1:HOSTPORT leave through it after DNAT, and get the bridge's
 // address as source so that the container can answer.
 func masqLoopbackExprs(bridge string) []expr.Any {
-	lo := netip.MustParsePrefix("127.0.0.0/8")
-	name := make([]byte, unix.IFNAMSIZ)
-	copy(name, bridge)
-	return []expr.Any{
-		ipField(12), prefixMask(lo), prefixCmp(expr.CmpOpEq, lo),
-		&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: name},
-		&expr.Masq{},
-	}
+	return cat(ipIn(12, expr.CmpOpEq, netip.MustParsePrefix("127.0.0.0/8")),
+		ifname(expr.MetaKeyOIFNAME, expr.CmpOpEq, bridge), []expr.Any{&expr.Masq{}})
 }
 
 // ipField loads the IPv4 header's 4 bytes at off (12 saddr, 16 daddr).
@@ -329,3 +480,33 @@ func prefixCmp(op expr.CmpOp, p netip.Prefix) expr.Any {
 	a := p.Masked().Addr().As4()
 	return &expr.Cmp{Op: op, Register: 1, Data: a[:]}
 }
+
+// ipIn: the IPv4 address at header offset off (12 saddr, 16 daddr) is
+// (op Eq) or is not (op Neq) in p.
+func ipIn(off uint32, op expr.CmpOp, p netip.Prefix) []expr.Any {
+	return []expr.Any{ipField(off), prefixMask(p), prefixCmp(op, p)}
+}
+
+// ifname: meta KEY (iifname, oifname, ibrname) op NAME.
+func ifname(key expr.MetaKey, op expr.CmpOp, name string) []expr.Any {
+	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: op, Register: 1, Data: ifnameBytes(name)}}
+}
+
+func ifnameBytes(name string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return b
+}
+
+// ctStatusDNAT: ct status dnat (the connection's destination was
+// translated: a published port).
+var ctStatusDNAT = []expr.Any{
+	&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+	&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+		Mask: binaryutil.NativeEndian.PutUint32(1 << 5), Xor: make([]byte, 4)}, // IPS_DST_NAT
+	&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+}
+
+func verdict(k expr.VerdictKind) []expr.Any { return []expr.Any{&expr.Verdict{Kind: k}} }
+
+func cat(parts ...[]expr.Any) []expr.Any { return slices.Concat(parts...) }

@@ -53,6 +53,7 @@ import (
 const (
 	allowedUser  = "myctr-test"  // in group myctr-helper-test: org.myctr.helper.network is granted
 	deniedUser   = "myctr-nosub" // outside the rule
+	otherUser    = "myctr-other" // in the group too: a second uid on the bridge
 	clientNetns  = "/run/netns/myctr-helper-client"
 	testAddr     = "10.99.0.1" // the test netns's end of the client veth
 	clientAddr   = "10.99.0.2" // the client's
@@ -61,7 +62,7 @@ const (
 	cmdTimeout   = 60 * time.Second
 	pollInterval = 100 * time.Millisecond
 	defaultConf  = "/run/myctr-helper-test/helper.conf"
-	roleEnv      = "MYCTR_HT_ROLE" // client | httpd: this binary re-executed
+	roleEnv      = "MYCTR_HT_ROLE" // client | httpd | get | raw: this binary re-executed
 )
 
 var vethName = regexp.MustCompile(`^mc[0-9a-f]{12}$`)
@@ -103,6 +104,8 @@ func TestMain(m *testing.M) {
 		os.Exit(httpdRole())
 	case "get":
 		os.Exit(getRole())
+	case "raw":
+		os.Exit(rawRole())
 	case "":
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", roleEnv, os.Getenv(roleEnv))
@@ -191,7 +194,7 @@ func setup() error {
 	if err := os.Chmod(tarball, 0o644); err != nil {
 		return err
 	}
-	for _, name := range []string{allowedUser, deniedUser} {
+	for _, name := range []string{allowedUser, deniedUser, otherUser} {
 		u, err := newUser(name)
 		if err != nil {
 			return err

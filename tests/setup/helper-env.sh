@@ -14,7 +14,8 @@
 #     to /run/myctr-helper-test/helper.log;
 #   - /etc/polkit-1/rules.d/50-myctr-helper-test.rules: org.myctr.helper.network
 #     (and nothing else) is granted to group myctr-helper-test, which holds
-#     myctr-test and not myctr-nosub (the user outside the rule);
+#     myctr-test and myctr-other (a second user, for the cross-user cases)
+#     and not myctr-nosub (the user outside the rule);
 #   - polkitd, unless org.freedesktop.PolicyKit1 has an owner (recorded);
 #   - network namespaces myctr-helper-test (where the helper makes every
 #     host-side object: netns= in helper.conf) and myctr-helper-client, joined
@@ -47,6 +48,7 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$bus_socket
 bus_name=org.myctr.Helper1
 group=myctr-helper-test
 allowed_user=myctr-test
+other_user=myctr-other # allowed too: a second uid on the bridge
 denied_user=myctr-nosub
 netns=myctr-helper-test
 client_netns=myctr-helper-client
@@ -187,9 +189,11 @@ EOF
 
 	# --- the group
 	getent group "$group" >/dev/null || groupadd "$group"
-	if ! id -nG "$allowed_user" | tr ' ' '\n' | grep -qx "$group"; then
-		gpasswd -a "$allowed_user" "$group" >/dev/null
-	fi
+	for u in "$allowed_user" "$other_user"; do
+		if ! id -nG "$u" | tr ' ' '\n' | grep -qx "$group"; then
+			gpasswd -a "$u" "$group" >/dev/null
+		fi
+	done
 	if id -nG "$denied_user" | tr ' ' '\n' | grep -qx "$group"; then
 		gpasswd -d "$denied_user" "$group" >/dev/null
 	fi
@@ -250,16 +254,19 @@ EOF
 check() {
 	busctl --system status org.freedesktop.PolicyKit1 >/dev/null ||
 		die "busctl cannot reach org.freedesktop.PolicyKit1"
-	local ok=
-	for _ in $(seq 50); do
-		# shellcheck disable=SC2016 # $$ is the inner shell, which pkcheck replaces
-		if "$here/as-user.sh" "$allowed_user" sh -c 'exec pkcheck --action-id org.myctr.helper.network --process $$' >/dev/null 2>&1; then
-			ok=1
-			break
-		fi
-		sleep 0.1
+	local ok u
+	for u in "$allowed_user" "$other_user"; do
+		ok=
+		for _ in $(seq 50); do
+			# shellcheck disable=SC2016 # $$ is the inner shell, which pkcheck replaces
+			if "$here/as-user.sh" "$u" sh -c 'exec pkcheck --action-id org.myctr.helper.network --process $$' >/dev/null 2>&1; then
+				ok=1
+				break
+			fi
+			sleep 0.1
+		done
+		[[ -n $ok ]] || die "pkcheck: $u is not authorized for org.myctr.helper.network" "see $rules and $dir/polkitd.log"
 	done
-	[[ -n $ok ]] || die "pkcheck: $allowed_user is not authorized for org.myctr.helper.network" "see $rules and $dir/polkitd.log"
 	# shellcheck disable=SC2016
 	if "$here/as-user.sh" "$allowed_user" sh -c 'exec pkcheck --action-id org.myctr.helper.publish-low-port --process $$' >/dev/null 2>&1; then
 		die "pkcheck: $allowed_user is authorized for org.myctr.helper.publish-low-port; the test rules must not grant it"

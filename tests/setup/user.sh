@@ -7,10 +7,13 @@
 #   myctr-test   subuid/subgid myctr-test:200000:65536 (added only if the user
 #                has no entry yet), /run/user/UID, containers.conf for podman
 #   myctr-nosub  no subuid/subgid entries at all (single-mapping fallback)
+#   myctr-other  a second user beside myctr-test (no ranges): the helper tier's
+#                cross-user cases need two users that polkit allows
 set -euo pipefail
 
 TEST_USER=myctr-test
 NOSUB_USER=myctr-nosub
+OTHER_USER=myctr-other
 SUB_START=200000
 SUB_COUNT=65536
 
@@ -50,6 +53,7 @@ runtime_dir() {
 
 make_user "$TEST_USER"
 make_user "$NOSUB_USER"
+make_user "$OTHER_USER"
 
 for f in /etc/subuid /etc/subgid; do
 	touch "$f"
@@ -70,6 +74,7 @@ done
 
 runtime_dir "$TEST_USER"
 runtime_dir "$NOSUB_USER"
+runtime_dir "$OTHER_USER"
 
 # No udev here: do what a distribution's rule does so that slirp4netns and
 # pasta can open the tun device as a user.
