@@ -100,15 +100,24 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var outR, errR, outW, errW *os.File
+	var outR, errR, outW, errW, inR *os.File
 	if !spec.Process.Terminal {
+		// Why this is safe: not the caller's stdin itself, which may be
+		// the user's terminal, but a pipe we relay (relay_linux.go).
 		if a.Stdin != nil {
-			cmd.Stdin = a.Stdin
+			if inR, err = relayStdin(a.Stdin); err != nil {
+				lw.Close()
+				return nil, &StartError{err, nsexec.ExitSetup}
+			}
+			cmd.Stdin = inR
 		}
 		if outR, outW, err = os.Pipe(); err == nil {
 			errR, errW, err = os.Pipe()
 		}
 		if err != nil {
+			if inR != nil {
+				inR.Close()
+			}
 			lw.Close()
 			return nil, &StartError{fmt.Errorf("pipe: %w", err), nsexec.ExitSetup}
 		}
@@ -116,6 +125,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	}
 	err = cmd.Start()
 	child.Close()
+	if inR != nil {
+		inR.Close()
+	}
 	if outW != nil {
 		outW.Close()
 		errW.Close()
