@@ -65,6 +65,15 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			p.Capabilities = &specs.LinuxCapabilities{Bounding: spec.Process.Capabilities.Bounding}
 		}
 	}
+	// Why this is safe: the stage runs in the container's PID namespace
+	// from a sealed copy of our binary, never a file on disk a container
+	// could write (nsexec/sealed_linux.go), and the C constructor makes it
+	// non-dumpable as soon as it has joined.
+	stage, err := nsexec.StageBinary()
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
+	defer stage.Close()
 	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		return nsexec.ExitSetup, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
@@ -80,7 +89,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if c.HostConfig.NetworkMode != "host" {
 		ns = append(ns, "net")
 	}
-	cmd := exec.Command(nsexec.Binary())
+	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-exec"}
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
 		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
@@ -119,6 +128,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	}
 	err = cmd.Start()
 	child.Close()
+	stage.Close() // the stage has its own reference now (its executable)
 	for _, f := range pipeEnds {
 		f.Close()
 	}

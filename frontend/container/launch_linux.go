@@ -89,7 +89,18 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
 	}
-	cmd := exec.Command(nsexec.Binary())
+	// Why this is safe: the init is a process of the container's PID
+	// namespace until it executes the container's process, and that
+	// process may run /proc/self/exe again (as a script's interpreter):
+	// both are a sealed copy of our binary, never a file on disk a
+	// container could write (nsexec/sealed_linux.go).
+	stage, err := nsexec.StageBinary()
+	if err != nil {
+		lw.Close()
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	defer stage.Close()
+	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-init"}
 	// The init runs one locked thread of work and allocates little: one P
 	// and no collector spare it the runtime's start-up threads. The
@@ -125,6 +136,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	}
 	err = cmd.Start()
 	child.Close()
+	stage.Close() // the init has its own reference now (its executable)
 	if inR != nil {
 		inR.Close()
 	}
