@@ -2,8 +2,8 @@
 // run inside a container's namespaces: the container's init, the exec stage
 // and the signal stage (see frontend/nsexec), the watcher and the port
 // forwarder of a rootless network (frontend/netwatch, frontend/portfwd),
-// the init of a container run with --init (bound into it at
-// /run/myctr-init), and the deletion of an --rm
+// the init of a container run with --init (the init's own sealed copy of
+// this binary, as /run/myctr-init), and the deletion of an --rm
 // container's directory. It links only what those
 // stages need, so each container start pays for a small Go runtime rather
 // than the whole CLI's. myctr falls back to running these stages itself

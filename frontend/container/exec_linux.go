@@ -65,6 +65,15 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			p.Capabilities = &specs.LinuxCapabilities{Bounding: spec.Process.Capabilities.Bounding}
 		}
 	}
+	// Why this is safe: the stage runs in the container's PID namespace
+	// from a sealed copy of our binary, never a file on disk a container
+	// could write (nsexec/sealed_linux.go), and the C constructor makes it
+	// non-dumpable as soon as it has joined.
+	stage, err := nsexec.StageBinary()
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
+	defer stage.Close()
 	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		return nsexec.ExitSetup, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
@@ -80,27 +89,60 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if c.HostConfig.NetworkMode != "host" {
 		ns = append(ns, "net")
 	}
-	cmd := exec.Command(nsexec.Binary())
+	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-exec"}
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
 		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
 	cmd.ExtraFiles = []*os.File{pidf, child}
+	// Why this is safe: the stage and the process it becomes get none of
+	// our descriptors but the sync socket and the pidfd (closed before the
+	// process runs): pipes that we relay without -t (see relay_linux.go),
+	// /dev/null and the container's own pty with it; and a session of
+	// their own, so the caller's terminal is never their controlling
+	// terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	var ws *unix.Winsize
+	var relay *outputRelay
+	var pipeEnds []*os.File // ours to close once the stage has them
 	if !o.Tty {
-		if o.Interactive {
-			cmd.Stdin = o.Stdin
+		if o.Interactive && o.Stdin != nil {
+			in, err := relayStdin(o.Stdin)
+			if err != nil {
+				child.Close()
+				return nsexec.ExitSetup, err
+			}
+			cmd.Stdin = in
+			pipeEnds = append(pipeEnds, in)
 		}
-		cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+		var outW, errW *os.File
+		if relay, outW, errW, err = relayOutput(o.Stdout, o.Stderr); err != nil {
+			child.Close()
+			return nsexec.ExitSetup, err
+		}
+		cmd.Stdout, cmd.Stderr = outW, errW
+		pipeEnds = append(pipeEnds, outW, errW)
 	} else if o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
 		if w, h, err := term.GetSize(int(o.Stdin.Fd())); err == nil {
 			ws = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
 		}
 	}
-	if err := cmd.Start(); err != nil {
-		child.Close()
+	err = cmd.Start()
+	child.Close()
+	stage.Close() // the stage has its own reference now (its executable)
+	for _, f := range pipeEnds {
+		f.Close()
+	}
+	if err != nil {
+		if relay != nil {
+			relay.wait()
+		}
 		return nsexec.ExitSetup, fmt.Errorf("start exec stage: %w", err)
 	}
-	child.Close()
+	// The output ends with the process, or shortly after it when a
+	// background child in the container keeps the pipes open.
+	if relay != nil {
+		defer relay.wait()
+	}
 	var master *os.File
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)

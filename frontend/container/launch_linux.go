@@ -89,7 +89,18 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
 	}
-	cmd := exec.Command(nsexec.Binary())
+	// Why this is safe: the init is a process of the container's PID
+	// namespace until it executes the container's process, and that
+	// process may run /proc/self/exe again (as a script's interpreter):
+	// both are a sealed copy of our binary, never a file on disk a
+	// container could write (nsexec/sealed_linux.go).
+	stage, err := nsexec.StageBinary()
+	if err != nil {
+		lw.Close()
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	defer stage.Close()
+	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-init"}
 	// The init runs one locked thread of work and allocates little: one P
 	// and no collector spare it the runtime's start-up threads. The
@@ -100,15 +111,24 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var outR, errR, outW, errW *os.File
+	var outR, errR, outW, errW, inR *os.File
 	if !spec.Process.Terminal {
+		// Why this is safe: not the caller's stdin itself, which may be
+		// the user's terminal, but a pipe we relay (relay_linux.go).
 		if a.Stdin != nil {
-			cmd.Stdin = a.Stdin
+			if inR, err = relayStdin(a.Stdin); err != nil {
+				lw.Close()
+				return nil, &StartError{err, nsexec.ExitSetup}
+			}
+			cmd.Stdin = inR
 		}
 		if outR, outW, err = os.Pipe(); err == nil {
 			errR, errW, err = os.Pipe()
 		}
 		if err != nil {
+			if inR != nil {
+				inR.Close()
+			}
 			lw.Close()
 			return nil, &StartError{fmt.Errorf("pipe: %w", err), nsexec.ExitSetup}
 		}
@@ -116,6 +136,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	}
 	err = cmd.Start()
 	child.Close()
+	stage.Close() // the init has its own reference now (its executable)
+	if inR != nil {
+		inR.Close()
+	}
 	if outW != nil {
 		outW.Close()
 		errW.Close()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -111,6 +112,7 @@ func signalPidfd(pidfd int, sig unix.Signal) error {
 	cmd.Args[0] = "myctr-signal"
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageSignal, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3", nsexec.EnvJoinNS + "=user"}
 	cmd.ExtraFiles = []*os.File{f}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal of ours in the container's user namespace
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {

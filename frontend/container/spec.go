@@ -416,21 +416,21 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		spec.Mounts = append(spec.Mounts, mnt)
 	}
 	if o.Init {
-		// As Podman binds catatonit: the binary, read-only, in front of
-		// the command, mounted last so that it lands on any tmpfs /run.
-		// (myctr itself also runs MiniInit, but it is linked dynamically.)
-		bin, err := initBinary()
-		if err != nil {
+		// myctr-init in front of the command, as Podman puts catatonit
+		// there; but not bound into the container from the host: the
+		// init executes its own sealed copy of it (nsexec.startProcess),
+		// which a container process can neither write nor follow back
+		// to the file on disk. (myctr itself also runs MiniInit, but it
+		// is linked dynamically and would not run in the image.)
+		if _, err := initBinary(); err != nil {
 			return nil, err
 		}
-		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: nsexec.InitPath, Type: "bind", Source: bin,
-			Options: []string{"rbind", "rprivate", "ro", "nosuid", "nodev"}})
 		spec.Process.Args = append([]string{nsexec.InitPath, "--"}, spec.Process.Args...)
 	}
 	return spec, nil
 }
 
-// initBinary is the program --init binds into the container: myctr-init,
+// initBinary is the program --init runs as the container's PID 1: myctr-init,
 // which is linked statically, so that it runs in any image.
 func initBinary() (string, error) {
 	if b := nsexec.Binary(); b != "/proc/self/exe" {

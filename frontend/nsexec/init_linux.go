@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/netif"
@@ -61,6 +63,12 @@ func Init() {
 	}
 	cfg := msg.Init
 	spec := cfg.Spec
+	// Containers created before myctr-init ran from a sealed copy bound
+	// the file on disk at InitPath: that file must not be in reach of the
+	// container (see startProcess).
+	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool {
+		return m.Destination == InitPath && isInitCommand(spec.Process.Args)
+	})
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			conn.Fail("sethostname", err, ExitSetup)

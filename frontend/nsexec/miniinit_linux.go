@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// InitPath is where run --init binds myctr-init in the container; the
-// container's process is then "InitPath -- COMMAND...".
+// InitPath is argv[0] of myctr-init as run --init's PID 1; the container's
+// process is "InitPath -- COMMAND...", which the init executes from its own
+// sealed copy of myctr-init (no file is at that path in the container).
 const InitPath = "/run/myctr-init"
 
 // IsMiniInit reports whether this process was started as the --init of a

@@ -16,14 +16,32 @@
 //
 // Join stage (_MYCTR_JOIN_PIDFD set): join the namespaces listed in
 // _MYCTR_JOIN_NS of the process behind that pidfd in one setns(2) call (pidfd
-// form, Linux 5.8+). Joining a PID namespace only affects children, so with
-// "pid" it forks: the child returns into Go inside every namespace, and this
-// parent forwards signals to it and exits with its status.
+// form, Linux 5.8+), and at once become non-dumpable. Joining a PID
+// namespace only affects children, so with "pid" it forks: the child
+// returns into Go inside every namespace, and this parent forwards signals
+// to it and exits with its status.
+//
+// Why this is safe: every join stage (exec, signal, network-forward) is
+// myctr's own binary, executed on the host, now in the container's user
+// namespace and (exec) in its PID namespace, where the container's processes
+// see it. Non-dumpable, and with its memory still owned by the host's user
+// namespace (it was executed there), it cannot be ptraced, and its
+// /proc/PID/exe, mem, environ, fd, cwd and root cannot be opened, by any
+// process of the container, whatever capabilities that process holds in its
+// own namespace. The child inherits the flag through fork; the execve of the
+// container's command resets it for the command's own image. (The init stage
+// is not made non-dumpable: myctr writes its id maps and opens its
+// namespaces through /proc/PID as the user, and no container process exists
+// before it executes the command.) The binary itself is a sealed memfd
+// copy for the stages in the container's PID namespace (sealed_linux.go).
 //
 // With _MYCTR_JOIN_CAPS=net_admin (the port forwarder of frontend/network,
 // which joins only the user and network namespaces), the process then keeps
-// CAP_NET_ADMIN alone, in every set and the bounding set, sets no_new_privs
-// and becomes non-dumpable, all before the Go runtime starts any thread.
+// CAP_NET_ADMIN alone, in every set and the bounding set, and sets
+// no_new_privs, all before the Go runtime starts any thread.
+//
+// Every stage takes the name of its argv[0] (myctr-exec, myctr-init...):
+// run from a memfd as /proc/self/fd/N, the kernel would name it "N".
 //
 // Messages on the sync socket are the same JSON packets the Go side speaks
 // (see sync.go).
@@ -40,6 +58,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+// Where run --init's myctr-init runs as the container's PID 1 (nsexec.InitPath).
+#define MYCTR_INIT_PATH "/run/myctr-init"
 
 static pid_t myctr_child = -1;
 
@@ -104,8 +125,6 @@ static void myctr_keep_net_admin(void)
 		myctr_fail("set capabilities");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		myctr_fail("set no_new_privs");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		myctr_fail("clear dumpable");
 }
 
 static int myctr_send(int fd, const char *msg)
@@ -156,6 +175,8 @@ static void myctr_init(void)
 __attribute__((constructor)) static void myctr_nsenter(void)
 {
 	const char *stage = getenv("_MYCTR_STAGE");
+	if (stage != NULL || strcmp(program_invocation_name, MYCTR_INIT_PATH) == 0)
+		prctl(PR_SET_NAME, program_invocation_short_name, 0, 0, 0);
 	if (stage != NULL && strcmp(stage, "init") == 0) {
 		myctr_init();
 		return;
@@ -170,6 +191,10 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 
 	if (setns(pidfd, flags) < 0)
 		myctr_fail("setns");
+	// Before anything else runs in the container's namespaces: see the
+	// note at the top.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		myctr_fail("clear dumpable");
 	// The pidfd stays open: the Go stage uses it (signal) or closes it.
 
 	const char *caps_env = getenv("_MYCTR_JOIN_CAPS");

@@ -141,9 +141,15 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
 	if len(p.Args) == 0 {
 		conn.Fail("start process", errors.New("no command given"), ExitSetup)
 	}
-	path, code, err := lookPath(p.Args[0], p.Env)
-	if err != nil {
-		conn.Fail("exec "+p.Args[0], err, code)
+	// run --init: this very binary, a sealed memfd copy of myctr-init,
+	// becomes the container's PID 1 (/proc is the container's own by now).
+	path := "/proc/self/exe"
+	if !isInitCommand(p.Args) {
+		var code int
+		var err error
+		if path, code, err = lookPath(p.Args[0], p.Env); err != nil {
+			conn.Fail("exec "+p.Args[0], err, code)
+		}
 	}
 	caps := p.Capabilities
 	if caps == nil {
@@ -187,12 +193,17 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
 	if err := closeOnExecFrom(3); err != nil {
 		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
 	}
-	err = unix.Exec(path, p.Args, p.Env)
-	code = ExitNotExecutable
+	err := unix.Exec(path, p.Args, p.Env)
+	code := ExitNotExecutable
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound
 	}
 	conn.Fail("exec "+path, err, code)
+}
+
+// isInitCommand reports whether args is run --init's "InitPath -- CMD...".
+func isInitCommand(args []string) bool {
+	return len(args) > 2 && args[0] == InitPath && args[1] == "--"
 }
 
 // closeOnExecFrom sets close-on-exec on every descriptor from first up:

@@ -58,9 +58,16 @@ func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
+// extraRoles are more in-container roles, registered by the test files
+// that use them (init functions).
+var extraRoles = map[string]func() int{}
+
 // serveRole runs the in-container servers of the tests: "udpecho" prints
 // each datagram on port 5353 with its source and sends it back.
 func serveRole(role string) int {
+	if f, ok := extraRoles[role]; ok {
+		return f()
+	}
 	if role != "udpecho" {
 		fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
 		return 2

@@ -544,8 +544,8 @@ func TestNoInheritedDescriptors(t *testing.T) {
 	}
 }
 
-// TestInit: --init makes myctr-init PID 1 (bound at /run/myctr-init, also
-// on a read-only root), passes the command's exit code or 128+signal on,
+// TestInit: --init makes myctr-init PID 1 (as /run/myctr-init, also on a
+// read-only root), passes the command's exit code or 128+signal on,
 // reaps orphans that a non-reaping PID 1 would leave as zombies, and
 // forwards stop's signal to the command.
 func TestInit(t *testing.T) {
