@@ -61,7 +61,7 @@ const (
 	cmdTimeout   = 60 * time.Second
 	pollInterval = 100 * time.Millisecond
 	defaultConf  = "/run/myctr-helper-test/helper.conf"
-	roleEnv      = "MYCTR_HT_ROLE" // client | httpd: this binary re-executed
+	roleEnv      = "MYCTR_HT_ROLE" // client | httpd | get | raw: this binary re-executed
 )
 
 var vethName = regexp.MustCompile(`^mc[0-9a-f]{12}$`)
@@ -103,6 +103,8 @@ func TestMain(m *testing.M) {
 		os.Exit(httpdRole())
 	case "get":
 		os.Exit(getRole())
+	case "raw":
+		os.Exit(rawRole())
 	case "":
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", roleEnv, os.Getenv(roleEnv))
