@@ -3,6 +3,7 @@ package helper
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -12,7 +13,8 @@ import (
 // Run is the helper's main: it reads the configuration at configPath,
 // opens the network namespace it works in, locks and reads the ledger,
 // connects to the bus that started it, restricts its filesystem access,
-// and serves until it is idle or ctx ends. Another helper owning the name is no
+// drops its capabilities and installs its seccomp filter (Confine), and
+// serves until it is idle or ctx ends. Another helper owning the name is no
 // error: the caller reaches that one.
 func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 	cfg, err := LoadConfig(configPath)
@@ -32,6 +34,12 @@ func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 	what, err := RestrictFS(cfg.StateDir)
 	if err != nil {
 		return err
+	}
+	s.log.Print(what)
+	// Last, before serving: the network namespace is open (and entered
+	// by the sockets made at start), the bus connected.
+	if what, err = Confine(cfg.NetNS != ""); err != nil {
+		return fmt.Errorf("confine: %w", err)
 	}
 	s.log.Print(what)
 	if err := s.Serve(ctx); err != nil && !errors.Is(err, ErrNameTaken) {
