@@ -17,10 +17,13 @@ import (
 // (s interface, s address, s gateway, u mtu).
 func (a api) AttachNetwork(sender dbus.Sender, userns, netns dbus.UnixFD, container string, options map[string]dbus.Variant) (string, string, string, uint32, *dbus.Error) {
 	defer a.s.begin()()
-	// The descriptors are ours now (the bus passed them in); they are
-	// closed when the call ends, whatever happens.
+	// The descriptors are ours now (the bus gate passed them in, two
+	// distinct ones); each is closed once when the call ends, whatever
+	// happens.
 	defer unix.Close(int(userns))
-	defer unix.Close(int(netns))
+	if netns != userns {
+		defer unix.Close(int(netns))
+	}
 	uid, err := a.s.callerUID(sender)
 	var r protocol.AttachNetworkReply
 	if err == nil {

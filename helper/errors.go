@@ -10,6 +10,8 @@ var (
 	ErrNameTaken = errors.New("the bus name is owned by another helper")
 	// ErrLedger: a ledger record could not be read or written.
 	ErrLedger = errors.New("ledger")
-	// ErrStopping: a call arrived after the helper began to exit.
-	ErrStopping = errors.New("the helper is exiting")
+	// ErrStopping: a call arrived after the helper gave up its bus name.
+	ErrStopping = errors.New("myctr-helper is restarting")
+	// ErrLocked: another helper holds the state directory's lock.
+	ErrLocked = errors.New("another myctr-helper holds the state directory")
 )

@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 	if v := os.Getenv(landlockChildEnv); v != "" {
 		os.Exit(landlockChild(strings.Fields(v)))
 	}
+	if os.Getenv(confineChildEnv) != "" {
+		os.Exit(confineChild())
+	}
 	os.Exit(m.Run())
 }
 

@@ -7,15 +7,14 @@ import (
 	"io"
 	"os"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/myctr/myctr/helper/hostnet"
 )
 
 // Run is the helper's main: it reads the configuration at configPath,
-// opens the network namespace it works in, reads the ledger, connects to
-// the bus that started it, restricts its filesystem access, and serves
-// until it is idle or ctx ends. Another helper owning the name is no
+// opens the network namespace it works in, locks and reads the ledger,
+// connects to the bus that started it, restricts its filesystem access,
+// drops its capabilities and installs its seccomp filter (Confine), and
+// serves until it is idle or ctx ends. Another helper owning the name is no
 // error: the caller reaches that one.
 func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 	cfg, err := LoadConfig(configPath)
@@ -27,10 +26,7 @@ func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 		return err
 	}
 	defer h.Close()
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return fmt.Errorf("state directory: %w", err)
-	}
-	s, err := NewServer(Options{Config: cfg, Connect: connectBus, Net: h, Log: stderr})
+	s, err := NewServer(Options{Config: cfg, Address: busAddress(), Net: h, Log: stderr})
 	if err != nil {
 		return err
 	}
@@ -40,20 +36,29 @@ func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 		return err
 	}
 	s.log.Print(what)
+	// Last, before serving: the network namespace is open (and entered
+	// by the sockets made at start), the bus connected.
+	if what, err = Confine(cfg.NetNS != ""); err != nil {
+		return fmt.Errorf("confine: %w", err)
+	}
+	s.log.Print(what)
 	if err := s.Serve(ctx); err != nil && !errors.Is(err, ErrNameTaken) {
 		return err
 	}
 	return nil
 }
 
-// connectBus connects to the bus that activated the helper
-// (DBUS_STARTER_ADDRESS, when it says it is the system bus), else to the
-// system bus (DBUS_SYSTEM_BUS_ADDRESS or the standard socket).
-func connectBus(opts ...dbus.ConnOption) (*dbus.Conn, error) {
+// busAddress is the bus that activated the helper (DBUS_STARTER_ADDRESS,
+// when it says it is the system bus), else the system bus
+// (DBUS_SYSTEM_BUS_ADDRESS, else the standard socket).
+func busAddress() string {
 	if os.Getenv("DBUS_STARTER_BUS_TYPE") == "system" {
 		if addr := os.Getenv("DBUS_STARTER_ADDRESS"); addr != "" {
-			return dbus.Connect(addr, opts...)
+			return addr
 		}
 	}
-	return dbus.ConnectSystemBus(opts...)
+	if addr := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS"); addr != "" {
+		return addr
+	}
+	return "unix:path=/var/run/dbus/system_bus_socket"
 }

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -199,7 +200,7 @@ func TestNoPolkit(t *testing.T) {
 	h.stop()
 	h.auth = nil
 	srv, err := NewServer(Options{Config: h.cfg, Net: h.net, Log: &syncBuffer{},
-		Connect: func(o ...dbus.ConnOption) (*dbus.Conn, error) { return dbus.Connect(h.addr, o...) }})
+		Address: h.addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,29 +491,33 @@ func TestReaper(t *testing.T) {
 	}
 }
 
-// TestIdleExit: without calls for idle_timeout the Server releases the
-// name and Serve returns nil; a second Server meanwhile finds the name
-// taken.
+// TestIdleExit: without authorized work for idle_timeout the Server
+// releases the name and Serve returns nil; calls that ask nothing of
+// polkit (GetVersion, Peer.Ping, Introspect), however many, do not keep
+// it alive; a second Server meanwhile waits for the state directory's
+// lock and gives up.
 func TestIdleExit(t *testing.T) {
 	h := newHarness(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
 	h.start()
-	other, err := NewServer(Options{Config: h.cfg, Net: h.net, Auth: h.auth, Log: &syncBuffer{},
-		Connect: func(o ...dbus.ConnOption) (*dbus.Conn, error) { return dbus.Connect(h.addr, o...) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := contextWithCancel()
-	defer cancel()
-	if err := other.Serve(ctx); err != ErrNameTaken {
-		t.Errorf("a second Server: %v, want ErrNameTaken", err)
-	}
-	other.Close()
-	// Calls keep it alive.
+	defer func(w time.Duration) { lockWait = w }(lockWait)
+	lockWait = 200 * time.Millisecond
+	second := make(chan error, 1)
+	go func() {
+		other, err := NewServer(Options{Config: h.cfg, Net: h.net, Auth: h.auth, Log: &syncBuffer{}, Address: h.addr})
+		if other != nil {
+			other.Close()
+		}
+		second <- err
+	}()
+	// Authorized work keeps it alive.
 	for range 5 {
 		time.Sleep(100 * time.Millisecond)
-		if err := h.call("GetVersion").Err; err != nil {
+		if err := h.call("ReleaseNetwork", "idle", noOpts()).Err; err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := <-second; !errors.Is(err, ErrLocked) {
+		t.Errorf("a second Server: %v, want ErrLocked", err)
 	}
 	select {
 	case err := <-h.errc:
@@ -520,6 +525,20 @@ func TestIdleExit(t *testing.T) {
 	default:
 	}
 	start := time.Now()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			h.call("GetVersion")
+			h.client.Object(protocol.BusName, protocol.ObjectPath).Call("org.freedesktop.DBus.Peer.Ping", 0)
+			h.client.Object(protocol.BusName, protocol.ObjectPath).Call("org.freedesktop.DBus.Introspectable.Introspect", 0)
+		}
+	}()
 	select {
 	case err := <-h.errc:
 		if err != nil {
@@ -527,7 +546,7 @@ func TestIdleExit(t *testing.T) {
 		}
 		t.Logf("idle exit after %s", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not return 10 s after the last call (idle_timeout 300ms)")
+		t.Fatal("Serve did not return 10 s after the last authorized call (idle_timeout 300ms), pinged every 20 ms")
 	}
 	h.srv.Close()
 	h.srv = nil

@@ -45,7 +45,8 @@ type fakeNet struct {
 	inUse    map[string]bool   // "tcp/8080" held by a host process
 	guards   map[string]string // host veth -> "UID ADDRESS" it is pinned to
 	unpriv   int
-	adds     int // AddVeth calls that made a pair
+	panicAdd string // AddVeth of this host veth panics
+	adds     int    // AddVeth calls that made a pair
 	setPorts int
 	dels     chan string
 }
@@ -70,6 +71,10 @@ func (f *fakeNet) EnsureBridge(c hostnet.BridgeConfig) error {
 func (f *fakeNet) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if hostIf == f.panicAdd {
+		var m map[string]int
+		m[hostIf]++ // as a nil dereference deep in netlink would
+	}
 	if !f.links[bridge] {
 		return fmt.Errorf("%w: no bridge %s", hostnet.ErrInvalid, bridge)
 	}
@@ -181,6 +186,8 @@ type fakeAuth struct {
 	mu    sync.Mutex
 	calls []authCall
 	deny  map[string]bool
+	panic string        // a check with this container detail panics
+	block chan struct{} // when set, each check waits for it (or ctx)
 }
 
 type authCall struct {
@@ -190,8 +197,22 @@ type authCall struct {
 
 func (a *fakeAuth) Authorize(ctx context.Context, sender, action string, details map[string]string) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.calls = append(a.calls, authCall{sender, action, details})
+	block := a.block
+	if a.panic != "" && details[protocol.DetailContainer] == a.panic {
+		a.mu.Unlock()
+		panic("fakeAuth: " + a.panic)
+	}
+	a.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.deny[action] {
 		return protocol.NotAuthorized(action, "refused by the test")
 	}
@@ -267,7 +288,7 @@ func (h *harness) start() {
 	t.Helper()
 	h.log = &syncBuffer{}
 	srv, err := NewServer(Options{Config: h.cfg, Net: h.net, Auth: h.auth, Log: h.log,
-		Connect: func(o ...dbus.ConnOption) (*dbus.Conn, error) { return dbus.Connect(h.addr, o...) }})
+		Address: h.addr})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
@@ -334,11 +355,11 @@ func (h *harness) publish(container, proto, hostIP string, hostPort, ctrPort uin
 	return h.call("PublishPort", container, proto, hostIP, hostPort, ctrPort, noOpts()).Err
 }
 
-// records lists the ledger's files.
+// records lists the ledger's files (not the lock).
 func (h *harness) records() []string {
 	var out []string
 	filepath.WalkDir(h.cfg.StateDir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
+		if err == nil && !d.IsDir() && p != filepath.Join(h.cfg.StateDir, "lock") {
 			out = append(out, p)
 		}
 		return nil

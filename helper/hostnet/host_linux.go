@@ -22,6 +22,7 @@ type Host struct {
 	mu   sync.Mutex              // serializes operations: one netlink handle, one ruleset
 	fd   int                     // the namespace, open; -1 once closed
 	nl   *netlink.Handle         // rtnetlink socket created in the namespace
+	own  bool                    // the process's own namespace: never entered (setns needs CAP_SYS_ADMIN)
 	held map[string]map[Port]int // by owner: the sockets holding published host ports
 }
 
@@ -49,7 +50,7 @@ func Open(netnsPath string) (*Host, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("netlink socket in %s: %w", path, err)
 	}
-	return &Host{fd: fd, nl: h, held: map[string]map[Port]int{}}, nil
+	return &Host{fd: fd, nl: h, own: netnsPath == "", held: map[string]map[Port]int{}}, nil
 }
 
 // Close releases the namespace, the netlink socket and the sockets that
@@ -107,9 +108,12 @@ func sameNetns(a, b int) (bool, error) {
 }
 
 // inNetns runs f on a fresh OS thread that has entered the Host's network
-// namespace. The thread stays locked, so the runtime discards it when the
+// namespace (or on any thread, when it is the process's own). The thread stays locked, so the runtime discards it when the
 // goroutine ends and no other goroutine ever runs in the wrong namespace.
 func (h *Host) inNetns(f func() error) error {
+	if h.own {
+		return f()
+	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()

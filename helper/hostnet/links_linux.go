@@ -304,11 +304,12 @@ func (h *Host) SubscribeLinkDeletions(done <-chan struct{}) (<-chan string, erro
 		return nil, err
 	}
 	ns := netns.NsHandle(h.fd)
+	opts := netlink.LinkSubscribeOptions{ReceiveBufferSize: 1 << 20}
+	if !h.own {
+		opts.Namespace = &ns // the socket is made in the namespace, then keeps it
+	}
 	updates := make(chan netlink.LinkUpdate, 64)
-	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
-		Namespace:         &ns, // the socket is made in the namespace, then keeps it
-		ReceiveBufferSize: 1 << 20,
-	})
+	err := netlink.LinkSubscribeWithOptions(updates, done, opts)
 	h.mu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to link events: %w", err)

@@ -346,7 +346,11 @@ func (h *Host) nftApply(what string, build func(c *nftables.Conn) (send bool, er
 // nft opens an nftables socket in the Host's namespace for one operation,
 // so that no reply left over from a failed batch can reach the next one.
 func (h *Host) nft() (*nftables.Conn, error) {
-	c, err := nftables.New(nftables.AsLasting(), nftables.WithNetNSFd(h.fd))
+	opts := []nftables.ConnOption{nftables.AsLasting()}
+	if !h.own {
+		opts = append(opts, nftables.WithNetNSFd(h.fd))
+	}
+	c, err := nftables.New(opts...)
 	if err != nil {
 		return nil, nftErr("nftables socket", err)
 	}

@@ -18,9 +18,9 @@ packages=(
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 	# The helper tier (tests/setup/helper-env.sh): a system bus (dbus-daemon,
 	# its setuid launch helper, dbus-send), polkitd (and pkcheck), busctl
-	# (systemd: the package only; no systemd runs), nft, and iperf3 for the
-	# bridge benchmark.
-	dbus dbus-bin polkitd systemd nftables
+	# (systemd: the package only; no systemd runs), nft, iperf3 for the
+	# bridge benchmark, and strace (a test traces the helper's close calls).
+	dbus dbus-bin polkitd systemd nftables strace
 	# ---- The VM tier (tests/vm, make test-vm): qemu (TCG) boots a Debian
 	# guest that debootstrap builds from the configured mirror; the guest's
 	# kernel and modules come from its own linux-image-amd64 (installed in
