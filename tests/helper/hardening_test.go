@@ -88,10 +88,10 @@ func rawShot(name, helper, container string, a, b int) (*dbus.Message, []int, bo
 	return nil, nil, false
 }
 
-// rawRole sends the shots of MYCTR_HT_RAW on a raw connection, with fds 3
+// rawBusRole sends the shots of MYCTR_HT_RAW on a raw connection, with fds 3
 // and 4 when passed (else two of /dev/null), ends with a plain Ping (so
 // that every earlier message has been read), and prints a rawResult.
-func rawRole() int {
+func rawBusRole() int {
 	res := rawResult{Replies: map[string]int{}}
 	out := json.NewEncoder(os.Stdout)
 	fail := func(format string, args ...any) int {
@@ -166,7 +166,7 @@ func rawAs(t testing.TB, u *testUser, spec rawSpec, files ...*os.File) rawResult
 	ctx, cancel := context.WithTimeout(context.Background(), 2*cmdTimeout)
 	defer cancel()
 	cmd := u.command(ctx, selfBin)
-	cmd.Env = append(cmd.Env, roleEnv+"=raw", "MYCTR_HT_RAW="+string(b))
+	cmd.Env = append(cmd.Env, roleEnv+"=rawbus", "MYCTR_HT_RAW="+string(b))
 	cmd.ExtraFiles = files
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e

@@ -394,10 +394,10 @@ func getIn(t testing.TB, u *testUser, ctr, url string, timeout time.Duration) (s
 	}
 }
 
-// rawIn runs the raw role in ctr with the commands (see rawRole).
+// rawIn runs the raw role in ctr with the commands (see rawFrameRole).
 func rawIn(t testing.TB, u *testUser, ctr string, cmds ...string) {
 	t.Helper()
-	u.must(t, "exec", ctr, "env", roleEnv+"=raw", "MYCTR_HT_GW="+gateway(t), "MYCTR_HT_RAW="+strings.Join(cmds, ";"), "/ht")
+	u.must(t, "exec", ctr, "env", roleEnv+"=rawframe", "MYCTR_HT_GW="+gateway(t), "MYCTR_HT_RAW="+strings.Join(cmds, ";"), "/ht")
 }
 
 // neighMAC is the helper namespace's neighbour entry of ip ("" if none).
@@ -470,14 +470,14 @@ func stopHelper(t testing.TB, pid int) {
 	})
 }
 
-// rawRole sends hand-made frames from eth0 through an AF_PACKET socket
+// rawFrameRole sends hand-made frames from eth0 through an AF_PACKET socket
 // (the container needs CAP_NET_RAW in its own user namespace), one command
 // per ";"-separated part of MYCTR_HT_RAW:
 //
 //	garp IP                    3 s of gratuitous ARP (requests and replies) claiming IP for eth0's MAC
 //	udp MAC SRC DST PORT TEXT  one UDP datagram from MAC and SRC ("self": eth0's) to DST:PORT,
 //	                           sent to the MAC of the gateway MYCTR_HT_GW
-func rawRole() int {
+func rawFrameRole() int {
 	fail := func(format string, args ...any) int {
 		fmt.Fprintf(os.Stderr, "raw: "+format+"\n", args...)
 		return 1

@@ -104,8 +104,10 @@ func TestMain(m *testing.M) {
 		os.Exit(httpdRole())
 	case "get":
 		os.Exit(getRole())
-	case "raw":
-		os.Exit(rawRole())
+	case "rawbus":
+		os.Exit(rawBusRole())
+	case "rawframe":
+		os.Exit(rawFrameRole())
 	case "":
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s %q\n", roleEnv, os.Getenv(roleEnv))
