@@ -9,12 +9,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/network"
 )
 
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background and print the container ID"},
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin open"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
@@ -36,7 +37,52 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
+	}, resourceFlags()...)
+}
+
+// resourceFlags are the cgroup limits of run, as Podman spells them.
+func resourceFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range cgroup.Flags {
+		if f.Multi {
+			out = append(out, &cli.StringSliceFlag{Name: f.Name, Usage: f.Usage})
+		} else {
+			out = append(out, &cli.StringFlag{Name: f.Name, Usage: f.Usage})
+		}
 	}
+	return out
+}
+
+// resources parses the resource flags and checks that this host can set
+// them; it reads files only, and runs before anything is created.
+func resources(ctx *cli.Context) (*cgroup.Resources, error) {
+	r, err := cgroup.Parse(func(flag string) []string {
+		if !ctx.IsSet(flag) {
+			return nil
+		}
+		if v := ctx.StringSlice(flag); len(v) > 0 {
+			return v
+		}
+		return []string{ctx.String(flag)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.Empty() {
+		return r, nil
+	}
+	d, err := cgroup.Detect(cgroup.HostEnv())
+	if err != nil {
+		return nil, err
+	}
+	if err := cgroup.Check(r, d); err != nil {
+		var ue *cgroup.UnavailableError
+		if errors.As(err, &ue) {
+			return nil, hint(err, "%s", ue.Hint)
+		}
+		return nil, err
+	}
+	return r, nil
 }
 
 func runCommand() *cli.Command {
@@ -95,6 +141,11 @@ func envFromArgs(ctx *cli.Context) ([]string, error) {
 func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
+	}
+	// Every resource flag is refused here until myctr can make a
+	// container's cgroup (see cgroup.Check): never a silent no-op.
+	if _, err := resources(ctx); err != nil {
+		return nil, err
 	}
 	mode, netOpts, err := networkMode(ctx.String("network"))
 	if err != nil {

@@ -1,0 +1,125 @@
+//go:build integration
+
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// resourceCases are every resource flag of run with a valid value, and the
+// cgroup v2 controller the error must name.
+var resourceCases = []struct{ flag, value, controller string }{
+	{"--memory", "64m", "memory"},
+	{"--memory-reservation", "32m", "memory"},
+	{"--cpus", "0.5", "cpu"},
+	{"--cpu-shares", "512", "cpu"},
+	{"--cpu-quota", "50000", "cpu"},
+	{"--cpu-period", "100000", "cpu"},
+	{"--cpuset-cpus", "0", "cpuset"},
+	{"--cpuset-mems", "0", "cpuset"},
+	{"--pids-limit", "20", "pids"},
+	{"--blkio-weight", "100", "io"},
+	{"--blkio-weight-device", "/dev/null:100", "io"},
+	{"--device-read-bps", "/dev/null:1mb", "io"},
+	{"--device-write-bps", "/dev/null:1mb", "io"},
+	{"--device-read-iops", "/dev/null:100", "io"},
+	{"--device-write-iops", "/dev/null:100", "io"},
+}
+
+// hybridHost reports whether this host mounts cgroup v1 beside v2 (the
+// test host's layout, see TESTING.md).
+func hybridHost() bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	return err == nil && strings.Contains(string(b), " /sys/fs/cgroup/unified ")
+}
+
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestResourceFlagsRefused: on a host that cannot give a container a
+// cgroup v2 of its own (this hybrid host), every resource flag fails with
+// exit 125, an Error naming the flag and the missing controller, and a
+// Hint with the fix; no container record and no directory is left. A run
+// without resource flags still runs.
+func TestResourceFlagsRefused(t *testing.T) {
+	hybrid := hybridHost()
+	for _, c := range resourceCases {
+		t.Run(strings.TrimPrefix(c.flag, "--"), func(t *testing.T) {
+			before := dirEntries(t, filepath.Join(root, "containers"))
+			name := ctrName(t, "res")
+			args := []string{"run", "--name", name, c.flag, c.value}
+			if c.flag == "--memory-reservation" {
+				args = append(args, "--memory", "64m")
+			}
+			_, errOut, code := myctr(t, append(args, image, "true")...)
+			if code != 125 {
+				t.Errorf("exit %d, want 125; stderr %q", code, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], "Error: ") || !strings.HasPrefix(lines[1], "Hint: ") {
+				t.Fatalf("stderr = %q, want an Error line and a Hint line", errOut)
+			}
+			flagShown := c.flag
+			if c.flag == "--memory-reservation" {
+				flagShown = "--memory" // the first flag given names the error
+			}
+			if !strings.Contains(lines[0], flagShown+" ") || !strings.Contains(lines[0], "the "+c.controller+" controller") {
+				t.Errorf("Error %q does not name %s and the %s controller", lines[0], flagShown, c.controller)
+			}
+			if hybrid {
+				if !strings.Contains(lines[0], "hybrid") || !strings.Contains(lines[1], "systemd.unified_cgroup_hierarchy=1") ||
+					!strings.Contains(lines[1], "Delegate=cpu cpuset io memory pids") {
+					t.Errorf("on this hybrid host: stderr %q, want the hybrid reason and both fixes", errOut)
+				}
+			}
+			for _, p := range psJSON(t, true) {
+				for _, n := range p.Names {
+					if n == name {
+						t.Errorf("ps -a lists %s after a refused run", name)
+					}
+				}
+			}
+			if after := dirEntries(t, filepath.Join(root, "containers")); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("containers dir changed: %v -> %v", before, after)
+			}
+		})
+	}
+
+	// A fresh store: the refusal comes before anything is made, so the
+	// roots are not even created.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	cmd := exec.Command(bin, "--root", filepath.Join(fresh, "root"), "--runroot", filepath.Join(fresh, "run"),
+		"run", "--pids-limit", "20", image, "true")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 125 {
+		t.Errorf("fresh store: %v, %s; want exit 125", err, out)
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("fresh store: %s exists after a refused run (%v)", fresh, err)
+	}
+
+	// A bad value is a usage error naming the flag and the value.
+	_, errOut, code := myctr(t, "run", "--rm", "--memory", "lots", image, "true")
+	if code != 125 || !strings.Contains(errOut, `--memory "lots"`) {
+		t.Errorf("--memory lots: exit %d, stderr %q; want 125 naming the flag and value", code, errOut)
+	}
+
+	// Without resource flags a container runs as before.
+	if out := runOut(t, nil, "echo", "ran"); strings.TrimSpace(out) != "ran" {
+		t.Errorf("run without resource flags: %q", out)
+	}
+}
