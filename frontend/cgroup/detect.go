@@ -60,6 +60,8 @@ type Detection struct {
 	Delegated []string
 	// Bus reports whether the user bus socket exists.
 	Bus bool
+	// UID is the user detected for.
+	UID int
 }
 
 func (e Env) path(p string) string { return filepath.Join(e.Root, p) }
@@ -67,7 +69,7 @@ func (e Env) path(p string) string { return filepath.Join(e.Root, p) }
 // Detect reads the host's cgroup layout and what the user's systemd
 // manager could delegate. It only reads files.
 func Detect(e Env) (*Detection, error) {
-	d := &Detection{}
+	d := &Detection{UID: e.UID}
 	f, err := os.Open(e.path("/proc/self/mountinfo"))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup detection: %w", err)
@@ -133,7 +135,14 @@ func Detect(e Env) (*Detection, error) {
 	parts := strings.Split(d.Own, "/")
 	if i := slices.Index(parts, mgr); i > 0 {
 		d.Manager = strings.Join(parts[:i+1], "/")
-		d.Delegated = readControllers(e.path(filepath.Join("/sys/fs/cgroup", d.Manager, "cgroup.controllers")))
+	} else if std := fmt.Sprintf("/user.slice/user-%d.slice/%s", e.UID, mgr); isDir(e.path(filepath.Join(MountPoint, std))) {
+		// A process outside the manager's tree (a login session's, a
+		// service's started as the user): the manager still makes the
+		// scope, and asks the system manager to move the processes.
+		d.Manager = std
+	}
+	if d.Manager != "" {
+		d.Delegated = readControllers(e.path(filepath.Join(MountPoint, d.Manager, "cgroup.controllers")))
 	}
 	if e.RuntimeDir != "" {
 		if st, err := os.Stat(e.path(filepath.Join(e.RuntimeDir, "bus"))); err == nil && st.Mode()&os.ModeSocket != 0 {
@@ -141,6 +150,17 @@ func Detect(e Env) (*Detection, error) {
 		}
 	}
 	return d, nil
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// UserScope reports whether the user's systemd manager can make
+// containers' cgroups: pure cgroup v2, a manager and its bus.
+func (d *Detection) UserScope() bool {
+	return d.Layout == Unified && d.Manager != "" && d.Bus
 }
 
 func readControllers(path string) []string {
@@ -176,8 +196,8 @@ func (e *UnavailableError) Error() string {
 
 func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
 
-// delegateHint is the fix where systemd runs on pure cgroup v2.
-const delegateHint = "as root, give user managers the controllers: a drop-in /etc/systemd/system/user@.service.d/delegate.conf with \"[Service]\" and \"Delegate=cpu cpuset io memory pids\", then systemctl daemon-reload and log in again"
+// DelegateHint is the fix where systemd runs on pure cgroup v2.
+const DelegateHint = "as root, give user managers the controllers: a drop-in /etc/systemd/system/user@.service.d/delegate.conf with \"[Service]\" and \"Delegate=cpu cpuset io memory pids\", then systemctl daemon-reload and log in again"
 
 // helperNote says why the helper, the second source, is no answer yet.
 const helperNote = "; myctr-helper cannot delegate cgroups yet"
@@ -211,13 +231,13 @@ func Check(r *Resources, d *Detection) error {
 		default:
 			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and no cgroup file system is mounted at /sys/fs/cgroup%s", c, helperNote)
 		}
-		e.Hint = "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 alone); then, " + delegateHint + "; or run without resource flags"
+		e.Hint = "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 alone); then, " + DelegateHint + "; or run without resource flags"
 		return e
 	}
 	// Pure cgroup v2: the user's systemd manager is the one source today.
 	switch {
 	case d.Manager == "":
-		e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, delegated by your systemd user manager, and this process's cgroup %s is not under one%s", c, d.Own, helperNote)
+		e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, delegated by your systemd user manager, and no user manager runs for uid %d (this process's cgroup is %s)%s", c, d.UID, d.Own, helperNote)
 		e.Hint = "run myctr in a login session of systemd-logind (or enable lingering: loginctl enable-linger), where user@UID.service runs; or run without resource flags"
 		return e
 	case !d.Bus:
@@ -230,13 +250,11 @@ func Check(r *Resources, d *Detection) error {
 		if !slices.Contains(d.Delegated, c) {
 			e := &UnavailableError{Flag: fv.Flag, Value: fv.Value, Controller: c}
 			e.Reason = fmt.Sprintf("it needs the %s controller, and your systemd user manager (%s) is not delegated it (it has: %s)%s", c, d.Manager, orNone(d.Delegated), helperNote)
-			e.Hint = delegateHint + "; or run without resource flags"
+			e.Hint = DelegateHint + "; or run without resource flags"
 			return e
 		}
 	}
-	e.Reason = fmt.Sprintf("your systemd user manager delegates the %s controller, but this version of myctr cannot yet make a container's cgroup through it", c)
-	e.Hint = "run without resource flags"
-	return e
+	return nil
 }
 
 func orNone(l []string) string {

@@ -95,18 +95,42 @@ func TestDetectUnifiedDelegated(t *testing.T) {
 	}
 	want := &Detection{Layout: Unified, UnifiedControllers: []string{"cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc"},
 		Own: userCgroup, Manager: "/user.slice/user-1000.slice/user@1000.service",
-		Delegated: []string{"cpuset", "cpu", "io", "memory", "pids"}, Bus: true}
+		Delegated: []string{"cpuset", "cpu", "io", "memory", "pids"}, Bus: true, UID: 1000}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Detect =\n %+v\nwant\n %+v", d, want)
 	}
 	if err := Check(&Resources{}, d); err != nil {
 		t.Errorf("no resource flags: %v", err)
 	}
-	// Everything is delegated, but this slice cannot make the cgroup yet:
-	// refused, never ignored.
-	ue := unavailable(t, mustParse(t, "memory", "1g"), d)
-	if !strings.Contains(ue.Reason, "cannot yet") {
-		t.Errorf("reason %q", ue.Reason)
+	if !d.UserScope() {
+		t.Error("UserScope() = false with a manager, its bus and cgroup v2")
+	}
+	if err := Check(mustParse(t, "memory", "1g", "device-write-bps", "/dev/sda:1mb", "cpuset-cpus", "0"), d); err != nil {
+		t.Errorf("every controller delegated: %v", err)
+	}
+}
+
+// A process outside the manager's tree (su, a service started as the
+// user) still gets the user's manager, found at its usual cgroup.
+func TestDetectUnifiedManagerOutsideItsTree(t *testing.T) {
+	e := fakeHost(t, map[string]string{
+		"proc/self/mountinfo": mountsUnified,
+		"proc/self/cgroup":    "0::/system.slice/cron.service\n",
+		"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers": "cpu memory pids\n",
+	}, true)
+	d, err := Detect(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Manager != "/user.slice/user-1000.slice/user@1000.service" || !d.UserScope() {
+		t.Fatalf("Detect = %+v, want the manager at its usual cgroup", d)
+	}
+	if err := Check(mustParse(t, "pids-limit", "10"), d); err != nil {
+		t.Errorf("pids delegated: %v", err)
+	}
+	ue := unavailable(t, mustParse(t, "blkio-weight", "100"), d)
+	if ue.Controller != "io" || !strings.Contains(ue.Reason, "not delegated") {
+		t.Errorf("got %+v", ue)
 	}
 }
 

@@ -179,6 +179,10 @@ func explain(err error) error {
 	if h := unsafeDirHint(err); h != nil {
 		return h
 	}
+	var ch container.Hinter
+	if errors.As(err, &ch) {
+		return hint(err, "%s", ch.Hint())
+	}
 	switch {
 	case errors.Is(err, userns.ErrNoMapper):
 		return hint(err, "install newuidmap and newgidmap: apt-get install uidmap")

@@ -24,6 +24,61 @@ type inspectState struct {
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// OOMKilled: the OOM killer killed a process of the container in
+	// its last run (from its cgroup's memory.events).
+	OOMKilled bool
+	// CgroupPath is a running container's cgroup (below the cgroup v2
+	// root), made by CgroupManager.
+	CgroupPath    string `json:",omitempty"`
+	CgroupManager string `json:",omitempty"`
+	CgroupUnit    string `json:",omitempty"`
+}
+
+// inspectHostConfig is the container's HostConfig with the limits also
+// under Podman's names.
+type inspectHostConfig struct {
+	container.HostConfig
+	Memory            int64
+	MemoryReservation int64
+	MemorySwap        int64
+	NanoCpus          int64
+	CpuShares         uint64
+	CpuQuota          int64
+	CpuPeriod         uint64
+	CpusetCpus        string
+	CpusetMems        string
+	PidsLimit         int64
+	BlkioWeight       uint16
+	OomScoreAdj       int
+}
+
+func hostConfigOf(c *container.Container) inspectHostConfig {
+	h := inspectHostConfig{HostConfig: c.HostConfig}
+	if a := c.HostConfig.OOMScoreAdj; a != nil {
+		h.OomScoreAdj = *a
+	}
+	r := c.HostConfig.Resources
+	if r == nil {
+		return h
+	}
+	h.Memory, h.MemoryReservation = r.Memory, r.MemoryReservation
+	if r.MemorySwap != nil {
+		h.MemorySwap = *r.MemorySwap
+	}
+	h.CpuShares, h.CpuQuota, h.CpuPeriod = r.CPUShares, r.CPUQuota, r.CPUPeriod
+	if r.CPUQuota > 0 {
+		period := r.CPUPeriod
+		if period == 0 {
+			period = 100000
+		}
+		h.NanoCpus = r.CPUQuota * 1e9 / int64(period)
+	}
+	h.CpusetCpus, h.CpusetMems = r.CpusetCPUs, r.CpusetMems
+	if r.PidsLimit != nil {
+		h.PidsLimit = *r.PidsLimit
+	}
+	h.BlkioWeight = r.BlkioWeight
+	return h
 }
 
 type inspectConfig struct {
@@ -48,7 +103,7 @@ type inspectEntry struct {
 	Image           string
 	ImageName       string
 	Config          inspectConfig
-	HostConfig      container.HostConfig
+	HostConfig      inspectHostConfig
 	GraphDriver     graphDriver
 	OCIConfigPath   string
 	LogPath         string
@@ -112,18 +167,22 @@ func inspectCommand() *cli.Command {
 					Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
 					State: inspectState{Status: c.State.Status, Running: c.State.Status == container.StatusRunning,
 						Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
-						Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt},
+						Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
+						OOMKilled: c.State.OOMKilled},
 					Image: c.Image, ImageName: c.ImageName,
 					Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 						User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 						Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive},
-					HostConfig: c.HostConfig,
+					HostConfig: hostConfigOf(c),
 					GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 						"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
 						"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
 					OCIConfigPath:   c.File("config.json"),
 					LogPath:         c.File("ctr.log"),
 					NetworkSettings: settingsOf(c),
+				}
+				if cg := c.State.Cgroup; cg != nil {
+					e.State.CgroupPath, e.State.CgroupManager, e.State.CgroupUnit = cg.Path, cg.Manager, cg.Unit
 				}
 				out = append(out, e)
 				return nil

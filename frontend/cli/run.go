@@ -37,6 +37,10 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
+		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, where there is one) or disabled", Value: "enabled"},
+		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
+		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
+		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
 	}, resourceFlags()...)
 }
 
@@ -53,9 +57,11 @@ func resourceFlags() []cli.Flag {
 	return out
 }
 
-// resources parses the resource flags and checks that this host can set
-// them; it reads files only, and runs before anything is created.
-func resources(ctx *cli.Context) (*cgroup.Resources, error) {
+// cgroupOptions reads the resource and cgroup flags into o, and decides
+// where the container's cgroup comes from (cgroup.Detect, cgroup.Check);
+// it reads files only, and runs before anything is created. A limit this
+// host cannot set is an error, never ignored.
+func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	r, err := cgroup.Parse(func(flag string) []string {
 		if !ctx.IsSet(flag) {
 			return nil
@@ -66,23 +72,73 @@ func resources(ctx *cli.Context) (*cgroup.Resources, error) {
 		return []string{ctx.String(flag)}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if r.Empty() {
-		return r, nil
+	if ctx.IsSet("oom-score-adj") {
+		v := ctx.Int("oom-score-adj")
+		if v < -1000 || v > 1000 {
+			return fmt.Errorf("invalid --oom-score-adj %d: must be between -1000 and 1000", v)
+		}
+		o.OOMScoreAdj = &v
+	}
+	switch ns := ctx.String("cgroupns"); ns {
+	case "", "private", "host":
+		o.Cgroupns = ns
+	default:
+		return hint(fmt.Errorf("--cgroupns %q is not supported", ns), "use --cgroupns=private (the default) or --cgroupns=host")
+	}
+	mode := ctx.String("cgroups")
+	switch mode {
+	case "", "enabled":
+		mode = "enabled"
+	case "disabled":
+		if !r.Empty() {
+			return hint(fmt.Errorf("--cgroups=disabled cannot go with --%s: a limit needs the container's own cgroup", r.Set[0].Flag), "drop --cgroups=disabled, or the resource flags")
+		}
+		if ctx.IsSet("cgroup-parent") {
+			return hint(errors.New("--cgroups=disabled cannot go with --cgroup-parent"), "drop one of them")
+		}
+	case "split", "no-conmon":
+		return hint(fmt.Errorf("--cgroups=%s is not supported by myctr", mode), "use --cgroups=enabled (the default: a scope of your systemd user manager per container) or --cgroups=disabled")
+	default:
+		return fmt.Errorf("invalid --cgroups %q: must be enabled, disabled or split", mode)
+	}
+	o.Cgroups = mode
+	parent := ctx.String("cgroup-parent")
+	if parent != "" && !cgroup.ValidSlice(parent) {
+		return hint(fmt.Errorf("invalid --cgroup-parent %q: myctr makes containers' cgroups through your systemd user manager, which takes a slice name", parent), "name a slice, such as myctr.slice or mine-web.slice")
+	}
+	if mode == "disabled" {
+		return nil
 	}
 	d, err := cgroup.Detect(cgroup.HostEnv())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cgroup.Check(r, d); err != nil {
 		var ue *cgroup.UnavailableError
 		if errors.As(err, &ue) {
-			return nil, hint(err, "%s", ue.Hint)
+			return hint(err, "%s", ue.Hint)
 		}
-		return nil, err
+		return err
 	}
-	return r, nil
+	if !d.UserScope() {
+		// No source of cgroups and no limits asked for: the container
+		// runs in this process's cgroup, as before.
+		if parent != "" {
+			return hint(fmt.Errorf("--cgroup-parent %s: no systemd user manager can make the container's cgroup here (%s)", parent, d.Layout), "run without --cgroup-parent")
+		}
+		return nil
+	}
+	o.CgroupManager = "systemd"
+	o.CgroupParent = parent
+	if !r.Empty() {
+		if o.Resources, err = r.OCI(cgroup.BlockDevice); err != nil {
+			return err
+		}
+		o.Limits = r
+	}
+	return nil
 }
 
 func runCommand() *cli.Command {
@@ -142,11 +198,6 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
 	}
-	// Every resource flag is refused here until myctr can make a
-	// container's cgroup (see cgroup.Check): never a silent no-op.
-	if _, err := resources(ctx); err != nil {
-		return nil, err
-	}
 	mode, netOpts, err := networkMode(ctx.String("network"))
 	if err != nil {
 		return nil, err
@@ -181,6 +232,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.IsSet("entrypoint") {
 		ep := ctx.String("entrypoint")
 		o.Entrypoint = &ep
+	}
+	if err := cgroupOptions(ctx, o); err != nil {
+		return nil, err
 	}
 	for _, so := range ctx.StringSlice("security-opt") {
 		switch so {

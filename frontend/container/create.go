@@ -49,6 +49,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		HostConfig: HostConfig{
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
+			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
+			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj,
 		},
 		State: State{Status: StatusCreated},
 	}

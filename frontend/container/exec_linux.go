@@ -93,6 +93,10 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	cmd.Args = []string{"myctr-exec"}
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
 		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
+	cg := c.State.Cgroup
+	if cg != nil {
+		cmd.Env = append(cmd.Env, nsexec.EnvJoinWait+"=1")
+	}
 	cmd.ExtraFiles = []*os.File{pidf, child}
 	// Why this is safe: the stage and the process it becomes get none of
 	// our descriptors but the sync socket and the pidfd (closed before the
@@ -137,6 +141,20 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			relay.wait()
 		}
 		return nsexec.ExitSetup, fmt.Errorf("start exec stage: %w", err)
+	}
+	if cg != nil {
+		// The exec'd process runs in the container's cgroup, under its
+		// limits, as Podman's does.
+		if err := joinCgroupOf(cg, cmd.Process.Pid); err == nil {
+			err = parent.Send(&nsexec.Message{Type: nsexec.MsgJoined})
+		} else {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if relay != nil {
+				relay.wait()
+			}
+			return nsexec.ExitSetup, cgroupError(err)
+		}
 	}
 	// The output ends with the process, or shortly after it when a
 	// background child in the container keeps the pipes open.

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/helperclient"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
@@ -49,6 +50,12 @@ type running struct {
 	warnings []string
 	warn     io.Writer
 	released bool // the helper released it at the container's end
+
+	// cg is the container's own cgroup, nil without one; oomKilled says
+	// whether the OOM killer killed one of its processes (memory.events,
+	// read once the init is gone, while the monitor keeps the scope).
+	cg        *cgroup.Placement
+	oomKilled bool
 }
 
 // StartError is a failure to start the container's process, with the exit
@@ -203,6 +210,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if err := m.Apply(msg.Pid); err != nil {
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 			}
+			// Before anything runs in the container, and before the
+			// network's processes start here (they join this process in
+			// the scope's supervisor leaf).
+			if r.cg, err = s.joinCgroup(c, spec, msg.Pid); err != nil {
+				return fail(err, nsexec.ExitSetup)
+			}
 			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			// The network is up before the container's process starts.
@@ -319,6 +332,9 @@ func (r *running) wait() int {
 	r.pidfd = -1
 	r.mu.Unlock()
 	r.log.Close()
+	if r.cg != nil {
+		r.oomKilled = cgroup.OOMKills(r.cg.Dir()) > 0
+	}
 	return code
 }
 
@@ -337,6 +353,7 @@ func (s *Store) markRunning(c *Container, r *running) error {
 			c.State.PortForwarderPid = r.net.ForwarderPid()
 			c.State.Ports = r.net.Ports()
 		}
+		c.State.Cgroup = r.cg
 		if b := r.bridge; b != nil {
 			c.State.Ports = b.Ports
 			c.State.Bridge = &BridgeState{Bridge: b.Bridge, Address: b.Address.String(), Gateway: b.Gateway.String(), MTU: b.MTU}
@@ -362,6 +379,7 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0
 		c.State.NetworkPid, c.State.PortForwarderPid, c.State.Ports = 0, 0, nil
+		c.State.Cgroup = nil // systemd removes it with the scope
 		// State.Bridge stays until the helper has released the network
 		// (forgetBridge): `rm` releases what is left.
 		c.State.FinishedAt = time.Now().UTC()

@@ -91,6 +91,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		restore()
 	}
 	s.forgetBridge(c, r)
+	s.noteOOM(c, r)
 	s.finish(c, code, "", true)
 	return code, nil
 }
@@ -130,7 +131,25 @@ type monitorReport struct {
 	Kind   string               `json:",omitempty"`
 	Action string               `json:",omitempty"`
 	Port   *network.PortMapping `json:",omitempty"`
+	// Hint is the fix of an error that has one (a Hinter).
+	Hint string `json:",omitempty"`
 }
+
+// Hinter is an error that knows its fix.
+type Hinter interface {
+	error
+	Hint() string
+}
+
+// reportedHint is an error that came with its Hint from a monitor.
+type reportedHint struct {
+	err  error
+	hint string
+}
+
+func (e *reportedHint) Error() string { return e.err.Error() }
+func (e *reportedHint) Unwrap() error { return e.err }
+func (e *reportedHint) Hint() string  { return e.hint }
 
 // failureReport is the report of a monitor whose container failed to start.
 func failureReport(err error) monitorReport {
@@ -140,6 +159,10 @@ func failureReport(err error) monitorReport {
 	if errors.As(err, &pe) {
 		rep.Port = &pe.Port
 	}
+	var h Hinter
+	if errors.As(err, &h) {
+		rep.Hint = h.Hint()
+	}
 	return rep
 }
 
@@ -148,6 +171,9 @@ func (rep monitorReport) err() error {
 	err := helperclient.Rebuild(rep.Error, rep.Kind, rep.Action)
 	if rep.Port != nil {
 		err = &reportedPortError{msg: rep.Error, err: &network.PortError{Port: *rep.Port, Err: errors.Unwrap(err)}}
+	}
+	if rep.Hint != "" {
+		err = &reportedHint{err, rep.Hint}
 	}
 	return &StartError{err, rep.Exit}
 }
@@ -268,6 +294,7 @@ func MonitorMain(args []string) int {
 	send(monitorReport{Warnings: r.warnings})
 	code := r.wait()
 	s.forgetBridge(c, r)
+	s.noteOOM(c, r)
 	s.finish(c, code, "", false)
 	return 0
 }

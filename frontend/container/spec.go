@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/security"
@@ -44,6 +46,13 @@ type CreateOptions struct {
 	Interactive    bool
 	Remove         bool
 	Init           bool // --init: myctr-init as PID 1 (nsexec.MiniInit)
+
+	// The container's cgroup (see HostConfig): Cgroups is enabled or
+	// disabled, CgroupManager "systemd" or "", Cgroupns private or host.
+	Cgroups, CgroupManager, CgroupParent, Cgroupns string
+	Limits                                         *cgroup.Resources     // the resource flags
+	Resources                                      *specs.LinuxResources // their OCI form
+	OOMScoreAdj                                    *int
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -389,6 +398,18 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	if o.Network != "host" {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	spec.Linux.Resources = o.Resources
+	spec.Process.OOMScoreAdj = o.OOMScoreAdj
+	if o.Cgroupns == "host" {
+		spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.CgroupNamespace })
+	}
+	if o.CgroupManager != "" {
+		// Its own cgroup, seen through its cgroup namespace (or the
+		// host's whole tree with --cgroupns=host), read-only as Podman
+		// mounts it.
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup2",
+			Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
 	}
 	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",

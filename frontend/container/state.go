@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -46,6 +47,11 @@ type State struct {
 	// Bridge is a running bridged container's network, as the helper
 	// attached it.
 	Bridge *BridgeState `json:",omitempty"`
+	// Cgroup is a running container's own cgroup.
+	Cgroup *cgroup.Placement `json:",omitempty"`
+	// OOMKilled: the OOM killer killed a process of the container in its
+	// last run (its cgroup's memory.events).
+	OOMKilled bool `json:",omitempty"`
 }
 
 // BridgeState is a bridged container's address, gateway and interface MTU.
@@ -71,6 +77,19 @@ type HostConfig struct {
 	Tty            bool
 	Interactive    bool
 	Init           bool `json:",omitempty"`
+
+	// Cgroups is Podman's --cgroups: "enabled" (the default) or
+	// "disabled". CgroupManager is where the container's cgroup comes
+	// from, decided at create: "systemd" (the user's manager) or ""
+	// (none: no source on this host, or --cgroups=disabled).
+	Cgroups       string `json:",omitempty"`
+	CgroupManager string `json:",omitempty"`
+	CgroupParent  string `json:",omitempty"` // a slice of the user's manager
+	CgroupnsMode  string `json:",omitempty"` // private or host
+	// Resources are the limits of the run flags; their OCI form is in
+	// the spec's linux.resources.
+	Resources   *cgroup.Resources `json:",omitempty"`
+	OOMScoreAdj *int              `json:",omitempty"`
 }
 
 // Container is one container's record, container.json in its directory.

@@ -2,6 +2,7 @@ package nsexec
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -69,6 +70,22 @@ func Init() {
 	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool {
 		return m.Destination == InitPath && isInitCommand(spec.Process.Args)
 	})
+	// The parent has put us in the container's own cgroup (when it has
+	// one) before sending the configuration: the namespace made now has
+	// that cgroup as its root. This thread is the one that mounts and
+	// executes the container's process.
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace {
+			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+				conn.Fail("unshare cgroup namespace", err, ExitSetup)
+			}
+		}
+	}
+	if adj := spec.Process.OOMScoreAdj; adj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*adj)), 0); err != nil {
+			conn.Fail(fmt.Sprintf("set oom_score_adj to %d (lowering it needs CAP_SYS_RESOURCE on the host)", *adj), err, ExitSetup)
+		}
+	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
 			conn.Fail("sethostname", err, ExitSetup)

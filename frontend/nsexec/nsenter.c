@@ -6,7 +6,8 @@
 // Init stage (_MYCTR_STAGE=init): become the container's init.
 //   1. unshare(CLONE_NEWUSER): this process now holds every capability in the
 //      new user namespace, without an execve that would recompute them.
-//   2. unshare the mount, PID, IPC, UTS, cgroup (and network) namespaces;
+//   2. unshare the mount, PID, IPC, UTS (and network) namespaces (the
+//      cgroup namespace comes later, in Go: see nsexec.Init);
 //      none of that needs the id maps yet.
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
 //      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
@@ -155,7 +156,10 @@ static void myctr_init(void)
 
 	if (unshare(CLONE_NEWUSER) < 0)
 		myctr_init_fail(fd, "unshare user namespace");
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	// No cgroup namespace yet: the parent first moves the init into the
+	// container's own cgroup, and the Go init unshares it then, so that
+	// its root is that cgroup.
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 	if (net_env != NULL && strcmp(net_env, "1") == 0)
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) < 0)
@@ -204,6 +208,18 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 			myctr_fail("unknown _MYCTR_JOIN_CAPS");
 		}
 		myctr_keep_net_admin();
+	}
+
+	const char *wait_env = getenv("_MYCTR_JOIN_WAIT");
+	if (wait_env != NULL && strcmp(wait_env, "1") == 0) {
+		// The parent moves us into the container's cgroup: the child
+		// forked below starts there.
+		char pkt[256];
+		if (sync_env == NULL || recv(atoi(sync_env), pkt, sizeof(pkt), 0) <= 0) {
+			if (errno == 0)
+				errno = EPIPE;
+			myctr_fail("wait to be put in the container's cgroup");
+		}
 	}
 
 	if (!(flags & CLONE_NEWPID))

@@ -34,6 +34,11 @@ const (
 	// EnvJoinCaps "net_admin": once joined, keep only CAP_NET_ADMIN (and
 	// set no_new_privs, not dumpable). For the port forwarder.
 	EnvJoinCaps = "_MYCTR_JOIN_CAPS"
+	// EnvJoinWait "1": once joined, and before forking into the PID
+	// namespace, wait for a MsgJoined packet on the sync socket: the
+	// parent moves the stage into the container's cgroup meanwhile, so
+	// that everything it starts is in it (and under its limits).
+	EnvJoinWait = "_MYCTR_JOIN_WAIT"
 	// EnvInitNetNS is "1" when the init stage makes a network namespace.
 	EnvInitNetNS = "_MYCTR_INIT_NETNS"
 	// EnvMain names the main myctr binary to a stage that may need it.
@@ -93,6 +98,7 @@ const (
 	MsgPty      = "pty"      // child → parent: the pty master rides along
 	MsgError    = "error"    // child → parent: the step that failed
 	MsgReady    = "ready"    // child → parent (userns stage): work done
+	MsgJoined   = "joined"   // parent → exec stage: it is in the container's cgroup
 )
 
 // Overlay is the container's root filesystem, mounted by the init inside

@@ -45,7 +45,11 @@ func dirEntries(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range ents {
-		names = append(names, e.Name())
+		// .rm-ID: an --rm container of an earlier case, whose directory
+		// a background reaper is deleting.
+		if !strings.HasPrefix(e.Name(), ".rm-") {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }
@@ -122,4 +126,85 @@ func TestResourceFlagsRefused(t *testing.T) {
 	if out := runOut(t, nil, "echo", "ran"); strings.TrimSpace(out) != "ran" {
 		t.Errorf("run without resource flags: %q", out)
 	}
+}
+
+// TestCgroupFlags: --cgroups, --cgroup-parent, --cgroupns and
+// --oom-score-adj, as Podman spells them, on a host where no container
+// gets a cgroup of its own (this hybrid host): the combinations that
+// cannot work are refused before anything is made, and the ones that can
+// run.
+func TestCgroupFlags(t *testing.T) {
+	refused := []struct {
+		args      []string
+		err, hint string
+	}{
+		{[]string{"--cgroups=disabled", "--memory", "64m"}, "--cgroups=disabled cannot go with --memory", "drop"},
+		{[]string{"--cgroups=split"}, "--cgroups=split is not supported", "--cgroups=enabled"},
+		{[]string{"--cgroups=sometimes"}, `invalid --cgroups "sometimes"`, ""},
+		{[]string{"--cgroup-parent", "/sys/fs/cgroup/x"}, "invalid --cgroup-parent", "name a slice"},
+		{[]string{"--cgroup-parent", "../evil.slice"}, "invalid --cgroup-parent", "name a slice"},
+		{[]string{"--cgroupns", "container:web"}, `--cgroupns "container:web" is not supported`, "--cgroupns=private"},
+		{[]string{"--oom-score-adj", "1001"}, "invalid --oom-score-adj 1001", ""},
+	}
+	if hybridHost() {
+		refused = append(refused, struct {
+			args      []string
+			err, hint string
+		}{[]string{"--cgroup-parent", "mine.slice"}, "no systemd user manager can make the container's cgroup here", "without --cgroup-parent"})
+	}
+	for _, c := range refused {
+		t.Run(strings.Join(c.args, "_"), func(t *testing.T) {
+			before := dirEntries(t, filepath.Join(root, "containers"))
+			_, errOut, code := myctr(t, append(append([]string{"run", "--rm"}, c.args...), image, "true")...)
+			if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, c.err) {
+				t.Errorf("exit %d, stderr %q; want 125 and %q", code, errOut, c.err)
+			}
+			if c.hint != "" && !strings.Contains(errOut, "\nHint: ") || !strings.Contains(errOut, c.hint) {
+				t.Errorf("stderr %q: want a Hint with %q", errOut, c.hint)
+			}
+			if after := dirEntries(t, filepath.Join(root, "containers")); strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("containers dir changed: %v -> %v", before, after)
+			}
+		})
+	}
+
+	// The cgroup namespace is made by the init once it is in the
+	// container's cgroup: private, the container sees its cgroup as /.
+	// With --cgroupns=host it sees the path the host sees (here, where
+	// this test runs).
+	if got := v2Line(runOut(t, nil, "cat", "/proc/self/cgroup")); got != "/" {
+		t.Errorf("--cgroupns private (default): cgroup v2 path %q, want /", got)
+	}
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hostV2 := v2Line(string(own)); hostV2 != "/" {
+		if got := v2Line(runOut(t, []string{"--cgroupns=host"}, "cat", "/proc/self/cgroup")); got != hostV2 {
+			t.Errorf("--cgroupns=host: cgroup v2 path %q, want the host's %q", got, hostV2)
+		}
+	}
+	if out := strings.TrimSpace(runOut(t, []string{"--cgroups=disabled"}, "echo", "ok")); out != "ok" {
+		t.Errorf("--cgroups=disabled: %q", out)
+	}
+
+	// oom_score_adj: raising it is anyone's right; lowering it below
+	// what the user has is refused with exit 125, not ignored.
+	if out := strings.TrimSpace(runOut(t, []string{"--oom-score-adj", "500"}, "cat", "/proc/self/oom_score_adj")); out != "500" {
+		t.Errorf("--oom-score-adj 500: oom_score_adj = %q", out)
+	}
+	_, errOut, code := myctr(t, "run", "--rm", "--oom-score-adj", "-1000", image, "true")
+	if code != 125 || !strings.Contains(errOut, "oom_score_adj") {
+		t.Errorf("--oom-score-adj -1000 as a user: exit %d, stderr %q; want 125 naming oom_score_adj", code, errOut)
+	}
+}
+
+// v2Line is the cgroup v2 path in a /proc/PID/cgroup text.
+func v2Line(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(l), "0::"); ok {
+			return p
+		}
+	}
+	return ""
 }

@@ -1,0 +1,288 @@
+//go:build vm
+
+package vmtest
+
+// The resources cases (issue: cgroup v2 limits in a delegated cgroup):
+// vmuser's containers get a transient scope of vmuser's own systemd
+// manager (user@UID.service, lingering), with Delegate=yes; the container
+// runs in the scope's "container" leaf with the limits, the monitor in
+// "supervisor". The kernel enforces them: these cases look at the cgroup
+// files as root and at what the container's processes could do.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+type cgInspect struct {
+	Id    string
+	State struct {
+		Pid, ConmonPid int
+		ExitCode       int
+		OOMKilled      bool
+		Status         string
+		CgroupPath     string
+		CgroupManager  string
+		CgroupUnit     string
+	}
+	HostConfig struct {
+		Memory, MemorySwap, NanoCpus, PidsLimit int64
+	}
+}
+
+func cgInspectOf(t testing.TB, u *testUser, ref string) cgInspect {
+	t.Helper()
+	out := u.must(t, "inspect", ref)
+	var all []cgInspect
+	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 {
+		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
+	}
+	return all[0]
+}
+
+// managerCgroup is the cgroup of u's systemd user manager.
+func (u *testUser) managerCgroup() string {
+	return fmt.Sprintf("/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service", u.uid, u.uid)
+}
+
+func readCg(t testing.TB, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatalf("read %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// scopes lists the containers' scopes left in u's myctr.slice.
+func (u *testUser) scopes(t testing.TB) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(u.managerCgroup(), "myctr.slice", "myctr-*.scope"))
+	return m
+}
+
+// cgLine is the cgroup v2 path in a /proc/PID/cgroup text.
+func cgLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(l), "0::"); ok {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestCgroupUserScope: a container run with limits gets its own scope of
+// the user's manager; the files hold the limits; the init and the
+// monitor are in the scope's two leaves; inside, /sys/fs/cgroup is the
+// container's own cgroup (read-only) and its cgroup namespace has it as
+// root, also for exec'd processes; rm -f leaves no cgroup behind.
+func TestCgroupUserScope(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-limits"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", "--memory-swap", "96m",
+		"--pids-limit", "40", "--cpus", "0.5", image, "sleep", "600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	in := cgInspectOf(t, u, name)
+	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-%s.scope/container", u.uid, u.uid, in.Id)
+	if in.State.CgroupPath != want || in.State.CgroupManager != "systemd" || in.State.CgroupUnit != "myctr-"+in.Id+".scope" {
+		t.Fatalf("inspect State: CgroupPath %q, manager %q, unit %q; want %q, systemd, myctr-ID.scope",
+			in.State.CgroupPath, in.State.CgroupManager, in.State.CgroupUnit, want)
+	}
+	if in.HostConfig.Memory != 64<<20 || in.HostConfig.MemorySwap != 96<<20 || in.HostConfig.NanoCpus != 5e8 || in.HostConfig.PidsLimit != 40 {
+		t.Errorf("inspect HostConfig: %+v", in.HostConfig)
+	}
+	dir := "/sys/fs/cgroup" + in.State.CgroupPath
+	for f, v := range map[string]string{
+		"memory.max": strconv.Itoa(64 << 20), "memory.swap.max": strconv.Itoa(32 << 20),
+		"pids.max": "40", "cpu.max": "50000 100000",
+	} {
+		if got := readCg(t, dir, f); got != v {
+			t.Errorf("%s = %q, want %q", f, got, v)
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.Pid)); err != nil || cgLine(string(b)) != in.State.CgroupPath {
+		t.Errorf("the init %d is in %q (%v), want %s", in.State.Pid, cgLine(string(b)), err, in.State.CgroupPath)
+	}
+	sup := strings.TrimSuffix(in.State.CgroupPath, "/container") + "/supervisor"
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.ConmonPid)); err != nil || cgLine(string(b)) != sup {
+		t.Errorf("the monitor %d is in %q (%v), want %s", in.State.ConmonPid, cgLine(string(b)), err, sup)
+	}
+	// Inside: the namespace's root is the container's cgroup, for the
+	// exec'd process too (moved into it before it ran anything).
+	out := u.must(t, "exec", name, "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo 100 > /sys/fs/cgroup/pids.max && echo WROTE")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 || cgLine(lines[0]) != "/" || lines[1] != strconv.Itoa(64<<20) || strings.Contains(out, "WROTE") {
+		t.Errorf("exec: %q; want 0::/, the memory limit, and a read-only /sys/fs/cgroup", out)
+	}
+	if got := readCg(t, dir, "pids.max"); got != "40" {
+		t.Errorf("pids.max = %q after the container tried to write it", got)
+	}
+	u.must(t, "rm", "-f", name)
+	waitFor(t, 60*time.Second, "the scope outlives rm -f", func() string {
+		if _, err := os.Stat(filepath.Dir(dir)); err == nil {
+			return filepath.Dir(dir) + " exists"
+		}
+		return ""
+	})
+}
+
+// TestCgroupOOMKilled: a process allocating past --memory is killed by
+// the kernel's OOM killer: run exits 137, and inspect says OOMKilled (from
+// memory.events, not guessed from the code). The same work under a
+// larger limit exits 0 and is not OOMKilled.
+func TestCgroupOOMKilled(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-oom"
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	_, errOut, code := u.myctr(t, "run", "--network", "none", "--name", name, "--memory", "32m", "--memory-swap", "32m",
+		image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")
+	if code != 137 {
+		t.Errorf("exit %d, want 137 (OOM-killed); stderr %q", code, errOut)
+	}
+	if in := cgInspectOf(t, u, name); !in.State.OOMKilled || in.State.ExitCode != 137 {
+		t.Errorf("inspect State: OOMKilled %v, ExitCode %d; want true, 137", in.State.OOMKilled, in.State.ExitCode)
+	}
+	u.must(t, "rm", name)
+	const ok = "cg-oom-ok"
+	defer u.run(cmdTimeout, "rm", "-f", ok)
+	u.must(t, "run", "--network", "none", "--name", ok, "--memory", "256m", image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")
+	if in := cgInspectOf(t, u, ok); in.State.OOMKilled || in.State.ExitCode != 0 {
+		t.Errorf("under 256m: OOMKilled %v, ExitCode %d; want false, 0", in.State.OOMKilled, in.State.ExitCode)
+	}
+}
+
+// TestCgroupPidsLimit: a fork loop stops at --pids-limit.
+func TestCgroupPidsLimit(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	out := u.must(t, "run", "--rm", "--network", "none", "--pids-limit", "12", image, "sh", "-c",
+		"for i in $(seq 30); do sleep 60 & done 2>/dev/null; cat /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids.events")
+	f := strings.Fields(out)
+	if len(f) < 4 {
+		t.Fatalf("output %q", out)
+	}
+	cur, _ := strconv.Atoi(f[0])
+	ev := regexp.MustCompile(`max (\d+)`).FindStringSubmatch(out)
+	if cur < 2 || cur > 12 || f[1] != "12" || ev == nil || ev[1] == "0" {
+		t.Errorf("pids.current %s, pids.max %s, events %v: want at most 12 tasks and forks refused\n%s", f[0], f[1], ev, out)
+	}
+}
+
+// TestCgroupCPUQuota: a busy loop under --cpus 0.5 uses about half a CPU
+// (cpu.stat over a fixed interval; slack for TCG), and is throttled.
+func TestCgroupCPUQuota(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-cpu"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--cpus", "0.5", image, "sh", "-c", "while :; do :; done")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	dir := "/sys/fs/cgroup" + cgInspectOf(t, u, name).State.CgroupPath
+	usage := func() (uint64, time.Time) {
+		for _, l := range strings.Split(readCg(t, dir, "cpu.stat"), "\n") {
+			if v, ok := strings.CutPrefix(l, "usage_usec "); ok {
+				n, _ := strconv.ParseUint(v, 10, 64)
+				return n, time.Now()
+			}
+		}
+		t.Fatal("no usage_usec in cpu.stat")
+		return 0, time.Time{}
+	}
+	time.Sleep(2 * time.Second)
+	u0, t0 := usage()
+	time.Sleep(6 * time.Second)
+	u1, t1 := usage()
+	ratio := float64(u1-u0) / float64(t1.Sub(t0).Microseconds())
+	t.Logf("busy loop under --cpus 0.5: %.2f CPUs", ratio)
+	if ratio > 0.65 || ratio < 0.1 {
+		t.Errorf("the busy loop used %.2f CPUs, want about 0.5", ratio)
+	}
+	if st := readCg(t, dir, "cpu.stat"); !regexp.MustCompile(`nr_throttled [1-9]`).MatchString(st) {
+		t.Errorf("never throttled:\n%s", st)
+	}
+}
+
+// TestCgroupUndelegatedRefused: a limit whose controller the user's
+// manager does not delegate (io and cpuset on a stock Debian) is refused
+// with exit 125, the controller and the drop-in that fixes it, and
+// nothing is made: never a dropped limit.
+func TestCgroupUndelegatedRefused(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	have := strings.Fields(readCg(t, u.managerCgroup(), "cgroup.controllers"))
+	cases := []struct{ flag, value, ctrl string }{
+		{"--device-write-bps", "/dev/vda:1mb", "io"},
+		{"--blkio-weight", "100", "io"},
+		{"--cpuset-cpus", "0", "cpuset"},
+	}
+	for _, c := range cases {
+		if strings.Contains(" "+strings.Join(have, " ")+" ", " "+c.ctrl+" ") {
+			t.Logf("%s: the manager delegates %s here (%v): not a refusal case", c.flag, c.ctrl, have)
+			continue
+		}
+		before := u.scopes(t)
+		_, errOut, code := u.myctr(t, "run", "--rm", "--network", "none", c.flag, c.value, image, "true")
+		if code != 125 || !strings.Contains(errOut, "Error: --"+strings.TrimPrefix(c.flag, "--")) ||
+			!strings.Contains(errOut, "the "+c.ctrl+" controller") || !strings.Contains(errOut, "not delegated") ||
+			!strings.Contains(errOut, "Hint: ") || !strings.Contains(errOut, "Delegate=cpu cpuset io memory pids") {
+			t.Errorf("%s %s: exit %d, stderr %q; want 125, the controller and the drop-in", c.flag, c.value, code, errOut)
+		}
+		if after := u.scopes(t); len(after) != len(before) {
+			t.Errorf("%s: scopes %v -> %v", c.flag, before, after)
+		}
+	}
+	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
+		t.Errorf("ps -a after refused runs: %q", out)
+	}
+}
+
+// TestCgroupNothingLeaks: kill -9 of the monitor and of the container,
+// then 20 runs with a limit: no scope is left in myctr.slice.
+func TestCgroupNothingLeaks(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-kill"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sleep", "600")
+	in := cgInspectOf(t, u, name)
+	scope := filepath.Dir("/sys/fs/cgroup" + in.State.CgroupPath)
+	for _, pid := range []int{in.State.ConmonPid, in.State.Pid} {
+		if err := syscallKill(pid); err != nil {
+			t.Fatalf("kill -9 %d: %v", pid, err)
+		}
+	}
+	waitFor(t, 60*time.Second, "the scope outlives its killed processes", func() string {
+		if _, err := os.Stat(scope); err == nil {
+			return scope + " exists"
+		}
+		return ""
+	})
+	u.must(t, "rm", "-f", name)
+	for i := 0; i < 20; i++ {
+		u.must(t, "run", "--rm", "--network", "none", "--memory", "64m", image, "true")
+	}
+	waitFor(t, 60*time.Second, "scopes left after 20 runs", func() string {
+		if s := u.scopes(t); len(s) > 0 {
+			return fmt.Sprint(s)
+		}
+		return ""
+	})
+}
+
+func syscallKill(pid int) error {
+	if pid <= 0 {
+		return fmt.Errorf("no pid")
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
+}
