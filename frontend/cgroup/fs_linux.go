@@ -132,16 +132,10 @@ func (e *MissingError) Unwrap() error { return ErrUnavailable }
 // that the ones the limits need are there and writes the limits into the
 // container's leaf.
 func split(dir string, monitor, init int, need []string, r *specs.LinuxResources) error {
+	if err := CheckControllers(dir, need); err != nil {
+		return err
+	}
 	have := readControllers(filepath.Join(dir, "cgroup.controllers"))
-	var missing []string
-	for _, c := range need {
-		if !slices.Contains(have, c) {
-			missing = append(missing, c)
-		}
-	}
-	if len(missing) > 0 {
-		return &MissingError{Dir: dir, Missing: missing, Have: have}
-	}
 	ctr, sup := filepath.Join(dir, ContainerLeaf), filepath.Join(dir, SupervisorLeaf)
 	for _, d := range []string{ctr, sup} {
 		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
@@ -162,4 +156,20 @@ func split(dir string, monitor, init int, need []string, r *specs.LinuxResources
 		}
 	}
 	return Apply(ctr, r)
+}
+
+// CheckControllers returns a *MissingError unless the cgroup dir has every
+// controller in need.
+func CheckControllers(dir string, need []string) error {
+	have := readControllers(filepath.Join(dir, "cgroup.controllers"))
+	var missing []string
+	for _, c := range need {
+		if !slices.Contains(have, c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingError{Dir: dir, Missing: missing, Have: have}
+	}
+	return nil
 }

@@ -368,3 +368,39 @@ func (r *Resources) Controllers() []string {
 	}
 	return out
 }
+
+// Merged returns the limits of r with the flags n given in their place,
+// as `update` changes them: a flag given again replaces its old values,
+// and --cpus and --cpu-quota/--cpu-period replace each other. The result
+// is parsed and checked as a whole (--memory-swap against the --memory
+// in force, and so on).
+func (r *Resources) Merged(n []FlagValue) (*Resources, error) {
+	drop := map[string]bool{}
+	for _, fv := range n {
+		drop[fv.Flag] = true
+		switch fv.Flag {
+		case "cpus":
+			drop["cpu-quota"], drop["cpu-period"] = true, true
+		case "cpu-quota", "cpu-period":
+			drop["cpus"] = true
+		}
+	}
+	var all []FlagValue
+	if r != nil {
+		for _, fv := range r.Set {
+			if !drop[fv.Flag] {
+				all = append(all, fv)
+			}
+		}
+	}
+	all = append(all, n...)
+	return Parse(func(flag string) []string {
+		var v []string
+		for _, fv := range all {
+			if fv.Flag == flag {
+				v = append(v, fv.Value)
+			}
+		}
+		return v
+	})
+}

@@ -138,3 +138,30 @@ func TestControllers(t *testing.T) {
 		t.Errorf("Controllers() = %v, want %v", got, want)
 	}
 }
+
+func TestMerged(t *testing.T) {
+	old, err := parse(flags("memory", "64m", "memory-swap", "96m", "cpus", "1", "pids-limit", "10"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := old.Merged([]FlagValue{{"memory", "80m"}, {"cpu-quota", "20000"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Memory != 80<<20 || *m.MemorySwap != 96<<20 || m.CPUQuota != 20000 || m.CPUPeriod != 0 || *m.PidsLimit != 10 {
+		t.Errorf("merged: %+v", m)
+	}
+	// The whole is checked: memory above memory+swap is refused, naming
+	// the flag.
+	if _, err := old.Merged([]FlagValue{{"memory", "128m"}}); err == nil || !strings.Contains(err.Error(), "--memory-swap") {
+		t.Errorf("memory over memory+swap: %v", err)
+	}
+	if _, err := old.Merged([]FlagValue{{"pids-limit", "many"}}); err == nil || !strings.Contains(err.Error(), `--pids-limit "many"`) {
+		t.Errorf("bad value: %v", err)
+	}
+	// Nothing before: the flags alone.
+	var none *Resources
+	if m, err := none.Merged([]FlagValue{{"pids-limit", "5"}}); err != nil || *m.PidsLimit != 5 {
+		t.Errorf("from nothing: %+v, %v", m, err)
+	}
+}

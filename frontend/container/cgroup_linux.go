@@ -85,3 +85,54 @@ func joinCgroupOf(p *cgroup.Placement, pid int) error {
 	defer cancel()
 	return cgroup.AttachToScope(ctx, os.Getenv("XDG_RUNTIME_DIR"), p, pid)
 }
+
+// ErrNoCgroup is a container without a cgroup of its own.
+var ErrNoCgroup = errors.New("the container has no cgroup of its own")
+
+// UpdateResources changes c's limits to the flags given (merged with
+// those in force, see cgroup.Resources.Merged): in its cgroup when it
+// runs, and in its record and spec for its next start.
+func (s *Store) UpdateResources(c *Container, given []cgroup.FlagValue) error {
+	merged, err := c.HostConfig.Resources.Merged(given)
+	if err != nil {
+		return err
+	}
+	if c.HostConfig.CgroupManager == "" {
+		why := "it was created where no systemd user manager could make one"
+		if c.HostConfig.Cgroups == "disabled" {
+			why = "it was created with --cgroups=disabled"
+		}
+		return &hintError{fmt.Errorf("%s: %w: %s", c.Name, ErrNoCgroup, why),
+			"limits need a container made with cgroups: cgroup v2 and a systemd user manager (see myctr run --help)"}
+	}
+	res, err := merged.OCI(cgroup.BlockDevice)
+	if err != nil {
+		return err
+	}
+	if _, err := cgroup.V2Files(res); err != nil {
+		return err
+	}
+	unlock, err := c.lockLaunch()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c.Refresh()
+	if p := c.State.Cgroup; p != nil && c.Running() {
+		if err := cgroup.CheckControllers(p.Dir(), merged.Controllers()); err != nil {
+			return cgroupError(err)
+		}
+		if err := cgroup.Apply(p.Dir(), res); err != nil {
+			return cgroupError(err)
+		}
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	spec.Linux.Resources = res
+	if err := writeSpec(c, spec); err != nil {
+		return err
+	}
+	return s.Update(c, func(c *Container) { c.HostConfig.Resources = merged })
+}

@@ -141,15 +141,15 @@ type Hinter interface {
 	Hint() string
 }
 
-// reportedHint is an error that came with its Hint from a monitor.
-type reportedHint struct {
+// hintError is an error with its Hint (one a monitor reported, say).
+type hintError struct {
 	err  error
 	hint string
 }
 
-func (e *reportedHint) Error() string { return e.err.Error() }
-func (e *reportedHint) Unwrap() error { return e.err }
-func (e *reportedHint) Hint() string  { return e.hint }
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
 
 // failureReport is the report of a monitor whose container failed to start.
 func failureReport(err error) monitorReport {
@@ -173,7 +173,7 @@ func (rep monitorReport) err() error {
 		err = &reportedPortError{msg: rep.Error, err: &network.PortError{Port: *rep.Port, Err: errors.Unwrap(err)}}
 	}
 	if rep.Hint != "" {
-		err = &reportedHint{err, rep.Hint}
+		err = &hintError{err, rep.Hint}
 	}
 	return &StartError{err, rep.Exit}
 }

@@ -208,3 +208,28 @@ func v2Line(s string) string {
 	}
 	return ""
 }
+
+// TestUpdateWithoutCgroup: update needs the container's own cgroup; on
+// this host (or with --cgroups=disabled) there is none: exit 125 with an
+// Error that says why and a Hint, and the record is unchanged.
+func TestUpdateWithoutCgroup(t *testing.T) {
+	name := ctrName(t, "upd")
+	mustMyctr(t, "run", "-d", "--cgroups=disabled", "--name", name, image, "sleep", "60")
+	defer myctr(t, "rm", "-f", name)
+	_, errOut, code := myctr(t, "update", "--memory", "128m", name)
+	if code != 125 || !strings.Contains(errOut, "no cgroup of its own") || !strings.Contains(errOut, "--cgroups=disabled") || !strings.Contains(errOut, "\nHint: ") {
+		t.Errorf("update: exit %d, stderr %q; want 125, why, and a Hint", code, errOut)
+	}
+	if out := mustMyctr(t, "inspect", "--format", "{{.HostConfig.Memory}}", name); strings.TrimSpace(out) != "0" {
+		t.Errorf("HostConfig.Memory after a refused update: %q", out)
+	}
+	if _, errOut, code := myctr(t, "update", name); code != 125 || !strings.Contains(errOut, "no limit to change") {
+		t.Errorf("update without flags: exit %d, stderr %q", code, errOut)
+	}
+	if _, errOut, code := myctr(t, "update", "--memory", "1m", name); code != 125 || !strings.Contains(errOut, `--memory "1m"`) {
+		t.Errorf("update --memory 1m: exit %d, stderr %q", code, errOut)
+	}
+	if _, _, code := myctr(t, "update", "--memory", "64m", "no-such-ctr"); code != 125 {
+		t.Errorf("update of an unknown container: exit %d", code)
+	}
+}

@@ -117,13 +117,40 @@ func TestCgroupUserScope(t *testing.T) {
 	}
 	// Inside: the namespace's root is the container's cgroup, for the
 	// exec'd process too (moved into it before it ran anything).
-	out := u.must(t, "exec", name, "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo 100 > /sys/fs/cgroup/pids.max && echo WROTE")
+	out, errOut, _ := u.myctr(t, "exec", name, "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo 100 > /sys/fs/cgroup/pids.max && echo WROTE")
+	if !strings.Contains(errOut, "Read-only file system") {
+		t.Errorf("writing pids.max inside: stderr %q, want a read-only file system", errOut)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) < 2 || cgLine(lines[0]) != "/" || lines[1] != strconv.Itoa(64<<20) || strings.Contains(out, "WROTE") {
 		t.Errorf("exec: %q; want 0::/, the memory limit, and a read-only /sys/fs/cgroup", out)
 	}
 	if got := readCg(t, dir, "pids.max"); got != "40" {
 		t.Errorf("pids.max = %q after the container tried to write it", got)
+	}
+	// update: the running container's limit changes in its cgroup and in
+	// its record; a combination that cannot hold and a controller the
+	// manager does not delegate are refused, and change nothing.
+	u.must(t, "update", "--memory", "128m", "--memory-swap", "160m", "--pids-limit", "50", name)
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
+		t.Errorf("after update --memory 128m: memory.max = %q", got)
+	}
+	if got := readCg(t, dir, "pids.max"); got != "50" {
+		t.Errorf("after update --pids-limit 50: pids.max = %q", got)
+	}
+	if in := cgInspectOf(t, u, name); in.HostConfig.Memory != 128<<20 || in.HostConfig.PidsLimit != 50 {
+		t.Errorf("inspect after update: %+v", in.HostConfig)
+	}
+	if _, errOut, code := u.myctr(t, "update", "--memory", "256m", name); code != 125 || !strings.Contains(errOut, "--memory-swap") {
+		t.Errorf("update --memory 256m over a 160m memory+swap: exit %d, stderr %q; want 125 naming --memory-swap", code, errOut)
+	}
+	if !strings.Contains(" "+readCg(t, dir, "cgroup.controllers")+" ", " io ") {
+		if _, errOut, code := u.myctr(t, "update", "--blkio-weight", "100", name); code != 125 || !strings.Contains(errOut, "io") || !strings.Contains(errOut, "Hint: ") {
+			t.Errorf("update --blkio-weight without io: exit %d, stderr %q; want 125, the controller and a Hint", code, errOut)
+		}
+	}
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
+		t.Errorf("after refused updates: memory.max = %q", got)
 	}
 	u.must(t, "rm", "-f", name)
 	waitFor(t, 60*time.Second, "the scope outlives rm -f", func() string {
@@ -164,8 +191,11 @@ func TestCgroupOOMKilled(t *testing.T) {
 func TestCgroupPidsLimit(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
+	// The forks run in a subshell, which the shell gives up when one
+	// fails; the reading is done with builtins only, as no fork is left.
 	out := u.must(t, "run", "--rm", "--network", "none", "--pids-limit", "12", image, "sh", "-c",
-		"for i in $(seq 30); do sleep 60 & done 2>/dev/null; cat /sys/fs/cgroup/pids.current /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids.events")
+		"(for i in $(seq 30); do sleep 60 & done) 2>/dev/null; read c < /sys/fs/cgroup/pids.current; read m < /sys/fs/cgroup/pids.max; echo $c $m; "+
+			"while read l; do echo $l; done < /sys/fs/cgroup/pids.events")
 	f := strings.Fields(out)
 	if len(f) < 4 {
 		t.Fatalf("output %q", out)
