@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -17,14 +18,11 @@ import (
 // MountPoint is where the cgroup v2 tree is mounted on a unified host.
 const MountPoint = "/sys/fs/cgroup"
 
-// Leaf names below a container's own cgroup (a scope with Delegate=yes):
-// the container's processes and, beside them, its monitor with the
-// network's processes. cgroup v2 allows processes only in leaves once
-// controllers are enabled for the children.
-const (
-	ContainerLeaf  = "container"
-	SupervisorLeaf = "supervisor"
-)
+// ContainerLeaf is the container's cgroup below its own (a scope with
+// Delegate=yes): cgroup v2 allows processes only in leaves once
+// controllers are enabled for the children, and the scope's own files
+// are its manager's.
+const ContainerLeaf = "container"
 
 // Placement is where a container's cgroup is, recorded in its state for
 // stats, update, exec and the OOM report.
@@ -103,16 +101,6 @@ func ReadKeyed(path string) (map[string]uint64, error) {
 	return out, sc.Err()
 }
 
-// OOMKills is how many processes of the cgroup dir (and below) the OOM
-// killer killed, from memory.events; 0 without the memory controller.
-func OOMKills(dir string) uint64 {
-	ev, err := ReadKeyed(filepath.Join(dir, "memory.events"))
-	if err != nil {
-		return 0
-	}
-	return ev["oom_kill"]
-}
-
 // MissingError is a cgroup that lacks controllers the limits need.
 type MissingError struct {
 	Dir     string
@@ -126,29 +114,21 @@ func (e *MissingError) Error() string {
 
 func (e *MissingError) Unwrap() error { return ErrUnavailable }
 
-// split makes the container's and the supervisor's leaves in a delegated
-// cgroup dir, moves init and monitor into them (init first: it runs
-// nothing yet), enables every controller dir has for the leaves, checks
-// that the ones the limits need are there and writes the limits into the
-// container's leaf.
-func split(dir string, monitor, init int, need []string, r *specs.LinuxResources) error {
+// split makes the container's leaf in a delegated cgroup dir, moves the
+// init (which runs nothing yet) into it, enables every controller dir has
+// for it, checks that the ones the limits need are there and writes the
+// limits.
+func split(dir string, init int, need []string, r *specs.LinuxResources) error {
 	if err := CheckControllers(dir, need); err != nil {
 		return err
 	}
 	have := readControllers(filepath.Join(dir, "cgroup.controllers"))
-	ctr, sup := filepath.Join(dir, ContainerLeaf), filepath.Join(dir, SupervisorLeaf)
-	for _, d := range []string{ctr, sup} {
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("make cgroup %s: %w", d, err)
-		}
+	ctr := filepath.Join(dir, ContainerLeaf)
+	if err := os.Mkdir(ctr, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("make cgroup %s: %w", ctr, err)
 	}
 	if err := WriteFile(ctr, "cgroup.procs", strconv.Itoa(init)); err != nil {
 		return fmt.Errorf("move the container's init into %s: %w", ctr, err)
-	}
-	if monitor > 0 {
-		if err := WriteFile(sup, "cgroup.procs", strconv.Itoa(monitor)); err != nil {
-			return fmt.Errorf("move the monitor into %s: %w", sup, err)
-		}
 	}
 	if len(have) > 0 {
 		if err := WriteFile(dir, "cgroup.subtree_control", "+"+strings.Join(have, " +")); err != nil {
@@ -156,6 +136,71 @@ func split(dir string, monitor, init int, need []string, r *specs.LinuxResources
 		}
 	}
 	return Apply(ctr, r)
+}
+
+// OOMWatch follows a cgroup's memory.events while its processes run, as
+// conmon does: the cgroup may be gone by the time the monitor learns
+// that the init exited (systemd removes an empty scope at once).
+type OOMWatch struct {
+	dir   string
+	f     *os.File // the inotify descriptor
+	done  chan struct{}
+	mu    sync.Mutex
+	kills uint64
+}
+
+// WatchOOM starts watching dir's memory.events; nil when there is none
+// (no memory controller).
+func WatchOOM(dir string) *OOMWatch {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil
+	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Join(dir, "memory.events"), unix.IN_MODIFY); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	w := &OOMWatch{dir: dir, f: os.NewFile(uintptr(fd), "inotify"), done: make(chan struct{})}
+	w.read()
+	go func() {
+		defer close(w.done)
+		buf := make([]byte, 4096)
+		for {
+			if _, err := w.f.Read(buf); err != nil {
+				return
+			}
+			if !w.read() {
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// read notes the OOM kills so far; false once the cgroup is gone.
+func (w *OOMWatch) read() bool {
+	ev, err := ReadKeyed(filepath.Join(w.dir, "memory.events"))
+	if err != nil {
+		return false
+	}
+	w.mu.Lock()
+	w.kills = max(w.kills, ev["oom_kill"])
+	w.mu.Unlock()
+	return true
+}
+
+// Stop ends the watch, with a last look if the cgroup is still there, and
+// reports whether the OOM killer killed a process of the cgroup.
+func (w *OOMWatch) Stop() bool {
+	if w == nil {
+		return false
+	}
+	w.read()
+	w.f.Close()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.kills > 0
 }
 
 // CheckControllers returns a *MissingError unless the cgroup dir has every

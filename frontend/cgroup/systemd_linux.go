@@ -25,7 +25,6 @@ const DefaultSlice = "myctr.slice"
 type ScopeRequest struct {
 	ID         string
 	Slice      string // DefaultSlice when empty
-	Monitor    int    // this process, or 0
 	Init       int    // the container's init, not yet running anything
 	Need       []string
 	Resources  *specs.LinuxResources
@@ -36,10 +35,12 @@ type ScopeRequest struct {
 func ScopeName(id string) string { return "myctr-" + id + ".scope" }
 
 // StartUserScope asks the user's systemd manager for a transient scope
-// with Delegate=yes holding the monitor and the container's init, then
-// splits it into the container's leaf and the supervisor's and writes the
-// limits (see split). The scope ends by itself when its last process
-// exits, and systemd removes its cgroup with everything below it.
+// with Delegate=yes holding the container's init, then moves the init
+// into the container's leaf and writes the limits (see split). The scope
+// ends by itself when its last process exits, and systemd removes its
+// cgroup with everything below it. Only the init goes in: the monitor
+// may be a foreground `myctr run`, which must stay in its login session's
+// scope (logind and polkit know a process's session by its cgroup).
 func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
 	conn, err := sd.NewConnection(dialUserBus(req.RuntimeDir))
 	if err != nil {
@@ -52,9 +53,6 @@ func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
 	}
 	unit := ScopeName(req.ID)
 	pids := []uint32{uint32(req.Init)}
-	if req.Monitor > 0 {
-		pids = append(pids, uint32(req.Monitor))
-	}
 	props := []sd.Property{
 		sd.PropDescription("myctr container " + req.ID),
 		sd.PropSlice(slice),
@@ -85,7 +83,7 @@ func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
 		return nil, &ManagerError{Op: "read the cgroup of " + unit, Err: fmt.Errorf("unexpected ControlGroup %q", cg)}
 	}
 	p := &Placement{Manager: "systemd", Unit: unit, Path: filepath.Join(cg, ContainerLeaf)}
-	if err := split(filepath.Join(MountPoint, cg), req.Monitor, req.Init, req.Need, req.Resources); err != nil {
+	if err := split(filepath.Join(MountPoint, cg), req.Init, req.Need, req.Resources); err != nil {
 		return p, err
 	}
 	return p, nil

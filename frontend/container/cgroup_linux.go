@@ -26,8 +26,7 @@ func (e *CgroupError) Unwrap() error { return e.Err }
 func (e *CgroupError) Hint() string { return e.hint }
 
 // joinCgroup gives the container's init, which runs nothing yet, its own
-// cgroup with the container's limits, and moves this process (the
-// monitor) beside it; nil without a cgroup manager.
+// cgroup with the container's limits; nil without a cgroup manager.
 func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid int) (*cgroup.Placement, error) {
 	if c.HostConfig.CgroupManager != "systemd" {
 		return nil, nil
@@ -43,7 +42,7 @@ func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid int) (*cgroup.Pla
 	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
 	defer cancel()
 	p, err := cgroup.StartUserScope(ctx, cgroup.ScopeRequest{ID: c.ID, Slice: c.HostConfig.CgroupParent,
-		Monitor: os.Getpid(), Init: pid, Need: need, Resources: res, RuntimeDir: os.Getenv("XDG_RUNTIME_DIR")})
+		Init: pid, Need: need, Resources: res, RuntimeDir: os.Getenv("XDG_RUNTIME_DIR")})
 	if err != nil {
 		return nil, cgroupError(err)
 	}

@@ -51,10 +51,11 @@ type running struct {
 	warn     io.Writer
 	released bool // the helper released it at the container's end
 
-	// cg is the container's own cgroup, nil without one; oomKilled says
-	// whether the OOM killer killed one of its processes (memory.events,
-	// read once the init is gone, while the monitor keeps the scope).
+	// cg is the container's own cgroup, nil without one; oom watches its
+	// memory.events, and oomKilled says whether the OOM killer killed one
+	// of its processes.
 	cg        *cgroup.Placement
+	oom       *cgroup.OOMWatch
 	oomKilled bool
 }
 
@@ -165,6 +166,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			r.proc.Kill()
 			r.proc.Wait()
 		}
+		r.oom.Stop()
 		if r.net != nil {
 			r.net.Stop()
 		}
@@ -210,11 +212,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if err := m.Apply(msg.Pid); err != nil {
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 			}
-			// Before anything runs in the container, and before the
-			// network's processes start here (they join this process in
-			// the scope's supervisor leaf).
+			// Before anything runs in the container.
 			if r.cg, err = s.joinCgroup(c, spec, msg.Pid); err != nil {
 				return fail(err, nsexec.ExitSetup)
+			}
+			if r.cg != nil {
+				r.oom = cgroup.WatchOOM(r.cg.Dir())
 			}
 			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
@@ -332,9 +335,7 @@ func (r *running) wait() int {
 	r.pidfd = -1
 	r.mu.Unlock()
 	r.log.Close()
-	if r.cg != nil {
-		r.oomKilled = cgroup.OOMKills(r.cg.Dir()) > 0
-	}
+	r.oomKilled = r.oom.Stop()
 	return code
 }
 

@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -231,5 +232,30 @@ func TestUpdateWithoutCgroup(t *testing.T) {
 	}
 	if _, _, code := myctr(t, "update", "--memory", "64m", "no-such-ctr"); code != 125 {
 		t.Errorf("update of an unknown container: exit %d", code)
+	}
+}
+
+// TestInfoCgroups: info says where a container's cgroup would come from,
+// and on this hybrid host that there is none, and why.
+func TestInfoCgroups(t *testing.T) {
+	out := mustMyctr(t, "info", "--format", "json")
+	var info struct {
+		Host struct {
+			CgroupVersion, CgroupManager, CgroupSource string
+			Rootless                                   bool
+		}
+		Store struct{ GraphRoot string }
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatalf("info: %v\n%s", err, out)
+	}
+	if !info.Host.Rootless || info.Store.GraphRoot != root {
+		t.Errorf("info: rootless %v, graphRoot %q (want %q)", info.Host.Rootless, info.Store.GraphRoot, root)
+	}
+	if hybridHost() && (info.Host.CgroupManager != "none" || !strings.Contains(info.Host.CgroupSource, "hybrid") || !strings.HasPrefix(info.Host.CgroupVersion, "v1")) {
+		t.Errorf("info on a hybrid host: %+v", info.Host)
+	}
+	if got := strings.TrimSpace(mustMyctr(t, "info", "-f", "{{.Host.CgroupManager}}")); got != info.Host.CgroupManager {
+		t.Errorf("info -f: %q, want %q", got, info.Host.CgroupManager)
 	}
 }
