@@ -105,6 +105,8 @@ test-vm: build
 
 bench:
 	tests/bench/run.sh
+	@if [ -n "$(IS_ROOT)" ]; then tests/bench/cgroups.sh; \
+	else echo "bench: the cgroup benchmark (tests/bench/cgroups.sh) boots the VM tier's guest and needs root; not run"; fi
 
 demo:
 	tests/demo/demo.sh

@@ -91,7 +91,21 @@ func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
 
 func startScope(ctx context.Context, conn *sd.Conn, unit string, props []sd.Property) error {
 	ch := make(chan string, 1)
-	if _, err := conn.StartTransientUnitContext(ctx, unit, "fail", props, ch); err != nil {
+	for try := 0; ; try++ {
+		_, err := conn.StartTransientUnitContext(ctx, unit, "fail", props, ch)
+		if err == nil {
+			break
+		}
+		// A container started again at once: its last scope may still be
+		// on its way out (systemd collects it once its cgroup is empty).
+		var de godbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.UnitExists" && try < 30 {
+			select {
+			case <-time.After(100 * time.Millisecond):
+				continue
+			case <-ctx.Done():
+			}
+		}
 		return &ManagerError{Op: "start " + unit, Err: err}
 	}
 	select {

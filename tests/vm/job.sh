@@ -15,7 +15,8 @@ set -euo pipefail
 job=$(cd "$(dirname "$0")" && pwd)
 out=$job/out
 mkdir -p "$out"
-# Settings from run.sh: VM_TEST_RUN (a -test.run pattern), VM_TEST_TIMEOUT.
+# Settings from run.sh: VM_TEST_RUN (a -test.run pattern), VM_TEST_TIMEOUT,
+# VM_BENCH (run bench-cgroups.sh into out/bench.txt instead of the cases).
 # shellcheck disable=SC1091
 [[ -f $job/env ]] && . "$job/env"
 
@@ -109,11 +110,33 @@ for u in vmuser vmother vmprompt; do
 	}
 done
 
+# ---- vmprompt's manager delegates every controller (the drop-in README
+# gives for user@.service, here for one user): source 1 with io and cpuset.
+# vmuser's and vmother's keep Debian's default (cpu memory pids).
+say "delegate cpu cpuset io memory pids to vmprompt's user manager"
+prompt_uid=$(id -u vmprompt)
+install -d -m 0755 "/etc/systemd/system/user@$prompt_uid.service.d"
+printf '[Service]\nDelegate=cpu cpuset io memory pids\n' >"/etc/systemd/system/user@$prompt_uid.service.d/delegate.conf"
+systemctl daemon-reload
+systemctl restart "user@$prompt_uid.service"
+for _ in $(seq 60); do
+	grep -qw io "/sys/fs/cgroup/user.slice/user-$prompt_uid.slice/user@$prompt_uid.service/cgroup.controllers" 2>/dev/null && break
+	sleep 0.5
+done
+
 # ---- the cases
 say "busybox image for the users"
 install -d -m 0755 /var/tmp/myctr-vm
 install -m 0644 "$job/bb.tar" /var/tmp/myctr-vm/bb.tar
 install -m 0755 "$job/vm.test" /usr/local/bin/myctr-vm.test
+
+if [[ -n ${VM_BENCH:-} ]]; then
+	say "bench-cgroups.sh"
+	rc=0
+	BENCH_RUNS=${BENCH_RUNS:-15} "$job/bench-cgroups.sh" "$job/bb.tar" >"$out/bench.txt" 2>&1 </dev/null || rc=$?
+	say "bench-cgroups.sh exited $rc"
+	exit "$rc"
+fi
 
 say "vm.test"
 args=(-test.v=test2json -test.timeout="${VM_TEST_TIMEOUT:-20m}")

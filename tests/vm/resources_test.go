@@ -17,8 +17,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type cgInspect struct {
@@ -319,4 +322,74 @@ func syscallKill(pid int) error {
 		return err
 	}
 	return p.Kill()
+}
+
+// TestCgroupRestart: a container started again gets a new scope with the
+// limits of its record (also right after it ended, while the last scope
+// may still be on its way out), and update's new limit holds there too.
+func TestCgroupRestart(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-restart"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "48m", image, "sleep", "600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	first := cgInspectOf(t, u, name).State.CgroupPath
+	u.must(t, "update", "--pids-limit", "33", name)
+	u.must(t, "kill", name)
+	u.must(t, "wait", name)
+	u.must(t, "start", name)
+	in := cgInspectOf(t, u, name)
+	if in.State.Status != "running" || in.State.CgroupPath == "" {
+		t.Fatalf("after start: %+v", in.State)
+	}
+	dir := "/sys/fs/cgroup" + in.State.CgroupPath
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(48<<20) {
+		t.Errorf("after start: memory.max = %q", got)
+	}
+	if got := readCg(t, dir, "pids.max"); got != "33" {
+		t.Errorf("after start: pids.max = %q, want update's 33", got)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.Pid)); err != nil || cgLine(string(b)) != in.State.CgroupPath {
+		t.Errorf("the new init is in %q (%v), want %s (first run: %s)", cgLine(string(b)), err, in.State.CgroupPath, first)
+	}
+}
+
+// TestCgroupIOThroughUserManager: a user whose manager delegates io (job.sh
+// gives vmprompt's the drop-in README documents) gets --device-write-bps
+// from it: io.max holds the rate for the disk's major:minor, and a direct
+// write of 4 MiB at 1 MiB/s takes seconds, where the same write without
+// the limit does not.
+func TestCgroupIOThroughUserManager(t *testing.T) {
+	begin(t)
+	u := users[promptUser]
+	if have := readCg(t, u.managerCgroup(), "cgroup.controllers"); !strings.Contains(" "+have+" ", " io ") {
+		t.Fatalf("vmprompt's manager has %q: job.sh's drop-in did not take", have)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/dev/vda", &st); err != nil {
+		t.Fatalf("the guest's disk: %v", err)
+	}
+	dev := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	write := func(name string, limit ...string) time.Duration {
+		args := append([]string{"run", "-d", "--network", "none", "--name", name}, limit...)
+		u.must(t, append(args, image, "sleep", "600")...)
+		start := time.Now()
+		u.must(t, "exec", name, "dd", "if=/dev/zero", "of=/var/f", "bs=1M", "count=4", "oflag=direct")
+		return time.Since(start)
+	}
+	defer u.run(cmdTimeout, "rm", "-f", "cg-io", "cg-io-free")
+	limited := write("cg-io", "--device-write-bps", "/dev/vda:1mb", "--cpuset-cpus", "0")
+	in := cgInspectOf(t, u, "cg-io")
+	dir := "/sys/fs/cgroup" + in.State.CgroupPath
+	if got := readCg(t, dir, "io.max"); !strings.Contains(got, dev+" ") || !strings.Contains(got, "wbps=1048576") {
+		t.Errorf("io.max = %q, want %s wbps=1048576", got, dev)
+	}
+	if got := readCg(t, dir, "cpuset.cpus"); got != "0" {
+		t.Errorf("cpuset.cpus = %q, want 0", got)
+	}
+	free := write("cg-io-free")
+	t.Logf("4 MiB direct write: %s at 1 MiB/s, %s without a limit", limited.Round(time.Millisecond), free.Round(time.Millisecond))
+	if limited < 2500*time.Millisecond || limited < 2*free {
+		t.Errorf("the write under --device-write-bps /dev/vda:1mb took %s (without: %s): not throttled", limited, free)
+	}
 }

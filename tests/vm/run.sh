@@ -17,7 +17,8 @@
 # directory, removed at the end (MYCTR_VM_KEEP=1 keeps it and says where).
 #
 # Environment: MYCTR_VM_TIMEOUT (seconds for the whole boot, default 1200),
-# MYCTR_VM_RUN (a -test.run pattern), MYCTR_VM_CPUS (2), MYCTR_VM_MEM (2048,
+# MYCTR_VM_RUN (a -test.run pattern), MYCTR_VM_BENCH (1: run
+# bench-cgroups.sh, print its table, no cases), MYCTR_VM_CPUS (2), MYCTR_VM_MEM (2048,
 # MiB), MYCTR_VM_ACCEL (tcg; kvm where it works), MYCTR_VM_CACHE and
 # MYCTR_VM_MIRROR (image.sh).
 set -euo pipefail
@@ -105,8 +106,12 @@ if ! "$repo/tests/setup/busybox-rootfs.sh" "$share/bb.tar" >"$run/bb.log" 2>&1; 
 	fail_event TestVMBuild "tests/setup/busybox-rootfs.sh failed: $(tail -n 3 "$run/bb.log")"
 	exit 1
 fi
-cp "$here/job.sh" "$share/job.sh"
+cp "$here/job.sh" "$here/bench-cgroups.sh" "$share/"
 {
+	if [[ -n ${MYCTR_VM_BENCH:-} ]]; then
+		echo "VM_BENCH=1"
+		echo "BENCH_RUNS=${BENCH_RUNS:-15}"
+	fi
 	# Inside, the cases get most of the boot's time; the rest is boot.
 	echo "VM_TEST_TIMEOUT=$((timeout > 180 ? timeout - 120 : timeout))s"
 	printf 'VM_TEST_RUN=%q\n' "${MYCTR_VM_RUN:-}"
@@ -131,6 +136,12 @@ log "the guest ran $boot_s s (qemu exit $qemu_rc)"
 
 # ---- 4. the results
 out=$share/out
+if [[ -n ${MYCTR_VM_BENCH:-} ]]; then
+	# A benchmark run: its table, and no test events.
+	cat "$out/bench.txt" 2>/dev/null || echo "Error: the guest wrote no bench.txt (console: $run/console.log)" >&2
+	[[ -f $out/job.exit && $(cat "$out/job.exit") == 0 ]]
+	exit
+fi
 if [[ -s $out/vm.out ]]; then
 	# test2json's exit code follows the tests': their results are in the
 	# events, and the job's exit code below.
