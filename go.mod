@@ -17,7 +17,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/coreos/go-systemd/v22 v22.7.0 // indirect
+require github.com/coreos/go-systemd/v22 v22.7.0
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
@@ -25,7 +25,7 @@ require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/docker/cli v29.8.2+incompatible // indirect
 	github.com/docker/docker-credential-helpers v0.9.9 // indirect
-	github.com/docker/go-units v0.5.0 // indirect
+	github.com/docker/go-units v0.5.0
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/nftables v0.3.0
 	github.com/klauspost/compress v1.20.2 // indirect

@@ -69,7 +69,7 @@ func App() *cli.App {
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
-			buildCommand(), updateCommand(), infoCommand(),
+			buildCommand(), updateCommand(), infoCommand(), statsCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

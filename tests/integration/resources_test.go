@@ -259,3 +259,43 @@ func TestInfoCgroups(t *testing.T) {
 		t.Errorf("info -f: %q, want %q", got, info.Host.CgroupManager)
 	}
 }
+
+// TestStatsWithoutCgroup: stats reads a container's own cgroup; on this
+// host a running container has none: exit 125, why, and a Hint. Stopped
+// containers show no use; bad input is refused.
+func TestStatsWithoutCgroup(t *testing.T) {
+	name := ctrName(t, "st")
+	mustMyctr(t, "run", "-d", "--name", name, image, "sleep", "60")
+	defer myctr(t, "rm", "-f", name)
+	if !hybridHost() {
+		t.Skip("this host gives containers their own cgroups: the VM tier tests stats there (TestStats*)")
+	}
+	_, errOut, code := myctr(t, "stats", "--no-stream", name)
+	if code != 125 || !strings.Contains(errOut, "Error: stats need the container's own cgroup: "+name+" has none") || !strings.Contains(errOut, "\nHint: ") {
+		t.Errorf("stats of a running container without a cgroup: exit %d, stderr %q", code, errOut)
+	}
+	stopped := ctrName(t, "stopped")
+	mustMyctr(t, "run", "--name", stopped, image, "true")
+	defer myctr(t, "rm", "-f", stopped)
+	out := mustMyctr(t, "stats", "--no-stream", "--format", "json", stopped)
+	var rows []map[string]string
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 || rows[0]["name"] != stopped ||
+		rows[0]["cpu_percent"] != "--" || rows[0]["mem_usage"] != "-- / --" {
+		t.Errorf("stats of a stopped container: %v, %q", err, out)
+	}
+	if out := mustMyctr(t, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", stopped); strings.TrimSpace(out) != stopped+" --" {
+		t.Errorf("stats --format template: %q", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stats", "--no-stream", "no-such-ctr"}, "no-such-ctr"},
+		{[]string{"stats", "--no-stream", "--format", "{{.Nope}}", stopped}, "--format"},
+		{[]string{"stats", "--interval", "0", stopped}, "--interval"},
+	} {
+		if _, errOut, code := myctr(t, c.args...); code != 125 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 125 naming %s", c.args, code, errOut, c.want)
+		}
+	}
+}

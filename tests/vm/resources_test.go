@@ -393,3 +393,68 @@ func TestCgroupIOThroughUserManager(t *testing.T) {
 		t.Errorf("the write under --device-write-bps /dev/vda:1mb took %s (without: %s): not throttled", limited, free)
 	}
 }
+
+// TestStatsMatchCgroup: stats --no-stream --format json shows what the
+// container's cgroup files hold: the memory limit exactly, the PIDs, the
+// memory use (within what changes between two reads); -a lists it too.
+func TestStatsMatchCgroup(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-stats"
+	// 20 MB in a tmpfs: shared memory, counted as used (not as
+	// reclaimable page cache).
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sh", "-c",
+		"dd if=/dev/zero of=/dev/shm/ballast bs=1M count=20 2>/dev/null; sleep 600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	dir := "/sys/fs/cgroup" + cgInspectOf(t, u, name).State.CgroupPath
+	waitFor(t, 60*time.Second, "the ballast is not written", func() string {
+		if n, _ := strconv.Atoi(readCg(t, dir, "memory.current")); n < 20<<20 {
+			return "memory.current " + strconv.Itoa(n)
+		}
+		return ""
+	})
+	var rows []map[string]string
+	out := u.must(t, "stats", "--no-stream", "--format", "json", name)
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("stats: %v\n%s", err, out)
+	}
+	r := rows[0]
+	used, limit, ok := strings.Cut(r["mem_usage"], " / ")
+	// Three significant digits, as Podman prints them: 67108864 is 67.1MB.
+	if l := parseDecimalSize(limit); !ok || l < 67.05e6 || l > 67.15e6 {
+		t.Errorf("mem_usage %q: want a limit of 67.1MB (memory.max %s)", r["mem_usage"], readCg(t, dir, "memory.max"))
+	}
+	st, _ := readKeyedFile(filepath.Join(dir, "memory.stat"))
+	cur, _ := strconv.ParseFloat(readCg(t, dir, "memory.current"), 64)
+	want := cur - st["inactive_file"]
+	if got := parseDecimalSize(used); got < want-2e6 || got > want+2e6 {
+		t.Errorf("mem_usage %q = %.0f bytes; memory.current - inactive_file = %.0f", used, got, want)
+	}
+	if r["pids"] != readCg(t, dir, "pids.current") || r["name"] != name || !strings.HasSuffix(r["cpu_percent"], "%") || r["cpu_time"] == "--" {
+		t.Errorf("stats row %v; pids.current %s", r, readCg(t, dir, "pids.current"))
+	}
+	if out := u.must(t, "stats", "-a", "--no-stream", "--format", "{{.Name}}"); !strings.Contains(out, name) {
+		t.Errorf("stats -a: %q", out)
+	}
+}
+
+func readKeyedFile(path string) (map[string]float64, error) {
+	b, err := os.ReadFile(path)
+	m := map[string]float64{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			m[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	return m, err
+}
+
+// parseDecimalSize reads "21.5MB", "980kB", "12B" (decimal units).
+func parseDecimalSize(s string) float64 {
+	m := regexp.MustCompile(`^([0-9.]+)([kMGT]?)B$`).FindStringSubmatch(s)
+	if m == nil {
+		return -1
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	return n * map[string]float64{"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m[2]]
+}
