@@ -271,14 +271,20 @@ func mountEntry(root string, m *specs.Mount) error {
 	if err != nil {
 		return err
 	}
-	if m.Type == "sysfs" {
-		// sysfs may be mounted only by the owner of the network namespace;
-		// with --network host that is not us, so bind the host's instead.
+	if m.Type == "sysfs" || m.Type == "cgroup2" {
+		// sysfs may be mounted only by the owner of the network namespace,
+		// cgroup2 only by the owner of the cgroup namespace; with
+		// --network host or --cgroupns=host that is not us, so bind the
+		// host's instead, read-only (as crun does).
 		if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
 			if !errors.Is(err, unix.EPERM) {
 				return err
 			}
-			if err := mount("/sys", dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			host := "/sys"
+			if m.Type == "cgroup2" {
+				host = "/sys/fs/cgroup"
+			}
+			if err := mount(host, dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 				return err
 			}
 			return setReadOnly(dest, true)

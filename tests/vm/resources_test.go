@@ -458,3 +458,27 @@ func parseDecimalSize(s string) float64 {
 	n, _ := strconv.ParseFloat(m[1], 64)
 	return n * map[string]float64{"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}[m[2]]
 }
+
+// TestCgroupParentAndNamespace: --cgroup-parent names the user manager's
+// slice that holds the scope; --cgroupns=host shows the container its
+// cgroup's whole path, the default private namespace shows "/".
+func TestCgroupParentAndNamespace(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-parent"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--cgroup-parent", "mine-test.slice", image, "sleep", "600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	in := cgInspectOf(t, u, name)
+	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/mine.slice/mine-test.slice/myctr-%s.scope/container", u.uid, u.uid, in.Id)
+	if in.State.CgroupPath != want {
+		t.Errorf("--cgroup-parent mine-test.slice: CgroupPath %q, want %q", in.State.CgroupPath, want)
+	}
+	out := u.must(t, "exec", name, "cat", "/proc/self/cgroup")
+	if got := cgLine(out); got != "/" {
+		t.Errorf("private cgroupns: %q", got)
+	}
+	out = u.must(t, "run", "--rm", "--network", "none", "--cgroupns=host", image, "cat", "/proc/self/cgroup")
+	if got := cgLine(out); !strings.HasPrefix(got, fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-", u.uid, u.uid)) || !strings.HasSuffix(got, ".scope/container") {
+		t.Errorf("--cgroupns=host: the container sees %q, want its full path", got)
+	}
+}
