@@ -258,12 +258,12 @@ func (g *gate) pass(raw []byte, fds []int, trunc bool) (err error) {
 	case n == 0:
 		_, err = g.outer.Write(raw)
 		return err
-	case n != 2 || !takesFDs(m):
-		why = fmt.Sprintf("only %s takes descriptors: two, one for each h argument", protocol.MethodAttachNetwork)
+	case int(n) != takesFDs(m):
+		why = fmt.Sprintf("only %s (two, one for each h argument) and %s (one) take descriptors", protocol.MethodAttachNetwork, protocol.MethodDelegateCgroup)
 	default:
-		// Why this is safe: the method's two h arguments name the two
-		// descriptors, one each, so the method owns both and closes
-		// both (see AttachNetwork).
+		// Why this is safe: the method's h arguments name the
+		// descriptors, one each, so the method owns every one and closes
+		// each once (see AttachNetwork, DelegateCgroup).
 		var k int
 		k, _, err = g.outer.WriteMsgUnix(raw, unix.UnixRights(fds...), nil)
 		if err == nil && k < len(raw) {
@@ -293,21 +293,38 @@ func refused(why string) *dbus.Error {
 	return protocol.Errorf(protocol.ErrInvalidArgs, "descriptors refused: %s", why).DBusError()
 }
 
-// takesFDs reports whether m is AttachNetwork(h userns, h netns, s, a{sv})
-// on the helper's object whose two h arguments name descriptors 0 and 1,
-// one each (the caller checks that exactly two came).
-func takesFDs(m *dbus.Message) bool {
+// takesFDs returns how many descriptors m takes: 2 for
+// AttachNetwork(h userns, h netns, s, a{sv}) whose two h arguments name
+// descriptors 0 and 1, one each; 1 for DelegateCgroup(h pidfd, s, a{sv})
+// whose h names descriptor 0; -1 for anything else (the caller checks
+// that exactly that many came).
+func takesFDs(m *dbus.Message) int {
 	path, _ := m.Headers[dbus.FieldPath].Value().(dbus.ObjectPath)
 	iface, _ := m.Headers[dbus.FieldInterface].Value().(string)
 	member, _ := m.Headers[dbus.FieldMember].Value().(string)
 	sig, _ := m.Headers[dbus.FieldSignature].Value().(dbus.Signature)
-	if m.Type != dbus.TypeMethodCall || path != protocol.ObjectPath || iface+"."+member != protocol.MethodAttachNetwork ||
-		sig.String() != "hhsa{sv}" || len(m.Body) != 4 {
-		return false
+	if m.Type != dbus.TypeMethodCall || path != protocol.ObjectPath {
+		return -1
 	}
-	a, ok1 := m.Body[0].(dbus.UnixFDIndex)
-	b, ok2 := m.Body[1].(dbus.UnixFDIndex)
-	return ok1 && ok2 && (a == 0 && b == 1 || a == 1 && b == 0)
+	switch iface + "." + member {
+	case protocol.MethodAttachNetwork:
+		if sig.String() != "hhsa{sv}" || len(m.Body) != 4 {
+			return -1
+		}
+		a, ok1 := m.Body[0].(dbus.UnixFDIndex)
+		b, ok2 := m.Body[1].(dbus.UnixFDIndex)
+		if ok1 && ok2 && (a == 0 && b == 1 || a == 1 && b == 0) {
+			return 2
+		}
+	case protocol.MethodDelegateCgroup:
+		if sig.String() != "hsa{sv}" || len(m.Body) != 3 {
+			return -1
+		}
+		if a, ok := m.Body[0].(dbus.UnixFDIndex); ok && a == 0 {
+			return 1
+		}
+	}
+	return -1
 }
 
 func closeFDs(fds []int) {

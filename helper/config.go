@@ -26,6 +26,7 @@ type Config struct {
 	MTU                  int           // mtu: of the bridge and every veth
 	MaxContainersPerUser int           // max_containers_per_user
 	MaxPortsPerUser      int           // max_ports_per_user
+	MaxCgroupsPerUser    int           // max_cgroups_per_user
 	IdleTimeout          time.Duration // idle_timeout: exit after this long without a call
 	ReapInterval         time.Duration // reap_interval: how often the reaper runs
 	StateDir             string        // state_dir: the ledger
@@ -40,6 +41,7 @@ func DefaultConfig() Config {
 		MTU:                  1500,
 		MaxContainersPerUser: 64,
 		MaxPortsPerUser:      256,
+		MaxCgroupsPerUser:    128,
 		IdleTimeout:          30 * time.Second,
 		ReapInterval:         60 * time.Second,
 		StateDir:             "/run/myctr-helper",
@@ -113,6 +115,8 @@ func (c *Config) set(k, v string) error {
 		return setInt(&c.MaxContainersPerUser, v, 0, 1<<20)
 	case "max_ports_per_user":
 		return setInt(&c.MaxPortsPerUser, v, 0, 1<<20)
+	case "max_cgroups_per_user":
+		return setInt(&c.MaxCgroupsPerUser, v, 0, 1<<20)
 	case "idle_timeout":
 		return setDuration(&c.IdleTimeout, v)
 	case "reap_interval":

@@ -24,7 +24,7 @@ func TestLoadConfig(t *testing.T) {
 		"max_ports_per_user = 4\nidle_timeout = 5s\nreap_interval = 2s\nstate_dir = /run/x/\nnetns = /run/netns/t\n"), 0o644)
 	c, err = LoadConfig(good)
 	want := Config{Bridge: "br1", Subnet: netip.MustParsePrefix("10.1.0.0/24"), MTU: 1400, MaxContainersPerUser: 3,
-		MaxPortsPerUser: 4, IdleTimeout: 5 * time.Second, ReapInterval: 2 * time.Second, StateDir: "/run/x", NetNS: "/run/netns/t"}
+		MaxPortsPerUser: 4, MaxCgroupsPerUser: 128, IdleTimeout: 5 * time.Second, ReapInterval: 2 * time.Second, StateDir: "/run/x", NetNS: "/run/netns/t"}
 	if err != nil || c != want {
 		t.Errorf("LoadConfig: %+v, %v; want %+v", c, err, want)
 	}

@@ -37,7 +37,10 @@ import (
 // /proc/sys/net) and by the filter (no kill but of itself, no ptrace, no
 // exec). It returns one line for the log.
 func Confine(enterNetns bool) (string, error) {
-	keep := uint64(1)<<unix.CAP_NET_ADMIN | 1<<unix.CAP_NET_BIND_SERVICE
+	// CAP_CHOWN: DelegateCgroup hands a scope's directory and its three
+	// delegation files to the caller (through descriptors of files that
+	// Landlock lets it open: only below /sys/fs/cgroup and the state dir).
+	keep := uint64(1)<<unix.CAP_NET_ADMIN | 1<<unix.CAP_NET_BIND_SERVICE | 1<<unix.CAP_CHOWN
 	if enterNetns {
 		keep |= 1 << unix.CAP_SYS_ADMIN
 	}
@@ -98,7 +101,7 @@ func allThreads(nr, a1, a2, a3 uintptr) error {
 }
 
 func capNames(set uint64) string {
-	names := map[int]string{unix.CAP_NET_ADMIN: "net_admin", unix.CAP_NET_BIND_SERVICE: "net_bind_service", unix.CAP_SYS_ADMIN: "sys_admin"}
+	names := map[int]string{unix.CAP_CHOWN: "chown", unix.CAP_NET_ADMIN: "net_admin", unix.CAP_NET_BIND_SERVICE: "net_bind_service", unix.CAP_SYS_ADMIN: "sys_admin"}
 	var out []string
 	for c := range 64 {
 		if set&(1<<c) != 0 {

@@ -46,7 +46,7 @@ func confineChild() int {
 		}
 		return strings.Join(out, " ")
 	}
-	const want = "CapInh: 0000000000000000 CapPrm: 0000000000201400 CapEff: 0000000000201400 CapBnd: 0000000000000000 CapAmb: 0000000000000000 NoNewPrivs: 1 Seccomp: 2"
+	const want = "CapInh: 0000000000000000 CapPrm: 0000000000201401 CapEff: 0000000000201401 CapBnd: 0000000000000000 CapAmb: 0000000000000000 NoNewPrivs: 1 Seccomp: 2"
 	setsNew := make(chan string)
 	go func() { runtime.LockOSThread(); setsNew <- sets() }()
 	for _, got := range []string{sets(), <-setsNew} {

@@ -26,9 +26,14 @@ func RestrictFS(stateDir string) (string, error) {
 	err = landlock.V5.BestEffort().RestrictPaths(
 		landlock.RWDirs(stateDir),
 		landlock.RWDirs("/proc/sys/net"),
+		// DelegateCgroup: a pidfd's pid and its process's uids (fdinfo,
+		// status), and the scopes it hands to their users (read-only
+		// opens for fchown; the system manager writes the cgroups).
+		landlock.RODirs("/proc"),
+		landlock.RODirs("/sys/fs/cgroup").IgnoreIfMissing(),
 	)
 	if err != nil {
 		return "", fmt.Errorf("landlock: %w", err)
 	}
-	return fmt.Sprintf("Landlock (kernel ABI %d): read-write %s and /proc/sys/net, nothing else", abi, stateDir), nil
+	return fmt.Sprintf("Landlock (kernel ABI %d): read-write %s and /proc/sys/net, read-only /proc and /sys/fs/cgroup, nothing else", abi, stateDir), nil
 }

@@ -203,30 +203,7 @@ func (l *Ledger) Put(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
-	p := l.path(r)
-	d := filepath.Dir(p)
-	if err := os.MkdirAll(d, 0o700); err != nil {
-		return fmt.Errorf("%w: %w", ErrLedger, err)
-	}
-	f, err := os.CreateTemp(d, ".tmp-")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrLedger, err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("%w: write %s: %w", ErrLedger, p, err)
-	}
-	if err := syncDir(d); err != nil {
+	if err := writeDurably(l.path(r), append(b, '\n')); err != nil {
 		return err
 	}
 	l.recs[objectHash(r.UID, r.Container)] = r.clone()
@@ -241,6 +218,34 @@ func (l *Ledger) Delete(r *Record) error {
 	}
 	delete(l.recs, objectHash(r.UID, r.Container))
 	return syncDir(filepath.Dir(p))
+}
+
+// writeDurably writes b to p through a temporary file in the same
+// directory (made 0700 if needed): fsync, rename, fsync of the directory.
+func writeDurably(p string, b []byte) error {
+	d := filepath.Dir(p)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return fmt.Errorf("%w: %w", ErrLedger, err)
+	}
+	f, err := os.CreateTemp(d, ".tmp-")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrLedger, err)
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("%w: write %s: %w", ErrLedger, p, err)
+	}
+	return syncDir(d)
 }
 
 func syncDir(d string) error {

@@ -25,7 +25,7 @@ var allowedSyscalls = []uint32{
 	unix.SYS_WRITEV, unix.SYS_LSEEK, unix.SYS_FCNTL, unix.SYS_DUP, unix.SYS_DUP3, unix.SYS_FSTAT,
 	unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_OPENAT, unix.SYS_GETDENTS64, unix.SYS_FSYNC,
 	unix.SYS_FDATASYNC, unix.SYS_FTRUNCATE, unix.SYS_RENAMEAT, unix.SYS_RENAMEAT2, unix.SYS_UNLINKAT,
-	unix.SYS_MKDIRAT, unix.SYS_FCHMOD, unix.SYS_FLOCK,
+	unix.SYS_MKDIRAT, unix.SYS_FCHMOD, unix.SYS_FLOCK, unix.SYS_FCHOWN, unix.SYS_STATFS,
 	unix.SYS_EPOLL_PWAIT, unix.SYS_EPOLL_PWAIT2, unix.SYS_EPOLL_WAIT, unix.SYS_EPOLL_CTL,
 	unix.SYS_EPOLL_CREATE1, unix.SYS_EVENTFD2, unix.SYS_PIPE2,
 	unix.SYS_BIND, unix.SYS_LISTEN, unix.SYS_ACCEPT4, unix.SYS_SENDMSG, unix.SYS_RECVMSG, unix.SYS_SENDTO,
@@ -50,5 +50,7 @@ func argRules(pid int) []argRule {
 		{nr: unix.SYS_TGKILL, arg: 0, values: []uint32{self}},
 		{nr: unix.SYS_KILL, arg: 0, values: []uint32{self}},
 		{nr: unix.SYS_PRLIMIT64, arg: 0, values: []uint32{0, self}},
+		// Whether a pidfd's process lives (DelegateCgroup): signal 0 only.
+		{nr: unix.SYS_PIDFD_SEND_SIGNAL, arg: 1, values: []uint32{0}},
 	}
 }

@@ -53,9 +53,11 @@ type Server struct {
 	net    HostNet
 	auth   Authorizer
 	ledger *Ledger
-	lock   *os.File // state_dir's lock, held while the Server lives
-	hosts  []nsID   // network namespaces no container may be attached from
-	log    *log.Logger
+	// cgroups are the delegated cgroups (DelegateCgroup).
+	cgroups *CgroupLedger
+	lock    *os.File // state_dir's lock, held while the Server lives
+	hosts   []nsID   // network namespaces no container may be attached from
+	log     *log.Logger
 
 	work     chan func()   // state-changing work, run by the loop
 	done     chan struct{} // closed when the loop has returned
@@ -101,10 +103,15 @@ func NewServer(o Options) (*Server, error) {
 		s.lock.Close()
 		return nil, err
 	}
-	for _, e := range bad {
+	cl, cbad, err := OpenCgroupLedger(filepath.Join(o.Config.StateDir, "cgroups"))
+	if err != nil {
+		s.lock.Close()
+		return nil, err
+	}
+	for _, e := range append(bad, cbad...) {
 		s.log.Printf("ledger: ignoring a record: %v", e)
 	}
-	s.ledger = l
+	s.ledger, s.cgroups = l, cl
 	conn, err := dialGated(o.Address, s.log)
 	if err != nil {
 		s.lock.Close()
@@ -185,6 +192,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.guard("start", func() {
 		s.resyncPorts()
 		s.reap("start")
+		s.reapCgroups("start")
 	})
 
 	reap := time.NewTicker(s.cfg.ReapInterval)
@@ -220,7 +228,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			if dels == nil {
 				dels = s.subscribe()
 			}
-			s.guard("reaper", func() { s.reap("periodic") })
+			s.guard("reaper", func() { s.reap("periodic"); s.reapCgroups("periodic") })
 		case name, ok := <-dels:
 			switch {
 			case !ok:

@@ -12,4 +12,5 @@ import "github.com/myctr/myctr/protocol"
 const (
 	ActionNetwork        = protocol.ActionNetwork
 	ActionPublishLowPort = protocol.ActionPublishLowPort
+	ActionCgroup         = protocol.ActionCgroup
 )

@@ -107,7 +107,7 @@ func TestActionIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{ActionNetwork, ActionPublishLowPort} {
+	for _, a := range []string{ActionNetwork, ActionPublishLowPort, ActionCgroup} {
 		if !strings.Contains(string(b), `<action id="`+a+`">`) {
 			t.Errorf("org.myctr.helper.policy does not declare %s", a)
 		}

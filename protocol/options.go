@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/godbus/dbus/v5"
@@ -14,7 +15,50 @@ import (
 const (
 	OptionBridge = "bridge" // AttachNetwork: s
 	OptionUID    = "uid"    // ReleaseAll: u
+	// OptionControllers (DelegateCgroup: as) are the cgroup v2
+	// controllers the caller needs delegated; the helper refuses the call
+	// when the cgroup it makes lacks one.
+	OptionControllers = "controllers"
 )
+
+// CgroupControllers are the controllers a container's limits use.
+var CgroupControllers = []string{"cpu", "cpuset", "io", "memory", "pids"}
+
+// DelegateOptions are DelegateCgroup's options.
+type DelegateOptions struct {
+	Controllers []string
+}
+
+// DecodeDelegateOptions decodes DelegateCgroup's options: each controller
+// must be one of CgroupControllers, once.
+func DecodeDelegateOptions(m map[string]dbus.Variant) (DelegateOptions, error) {
+	var o DelegateOptions
+	err := decode(m, map[string]func(dbus.Variant) error{
+		OptionControllers: func(v dbus.Variant) error {
+			if err := into(OptionControllers, v, &o.Controllers); err != nil {
+				return err
+			}
+			seen := map[string]bool{}
+			for _, c := range o.Controllers {
+				if seen[c] || !slices.Contains(CgroupControllers, c) {
+					return Errorf(ErrInvalidArgs, "option %q: %q is not one of %v, once", OptionControllers, c, CgroupControllers)
+				}
+				seen[c] = true
+			}
+			return nil
+		},
+	})
+	return o, err
+}
+
+// Encode is the inverse of DecodeDelegateOptions.
+func (o DelegateOptions) Encode() map[string]dbus.Variant {
+	m := map[string]dbus.Variant{}
+	if len(o.Controllers) > 0 {
+		m[OptionControllers] = dbus.MakeVariant(o.Controllers)
+	}
+	return m
+}
 
 // DecodeAttachOptions decodes AttachNetwork's options.
 func DecodeAttachOptions(m map[string]dbus.Variant) (AttachOptions, error) {

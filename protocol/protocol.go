@@ -30,10 +30,11 @@ const (
 	FeatureBridge  = "network.bridge"  // AttachNetwork, ReleaseNetwork
 	FeaturePublish = "network.publish" // PublishPort, UnpublishPort
 	FeatureRelease = "release.all"     // ReleaseAll
+	FeatureCgroup  = "cgroup.delegate" // DelegateCgroup
 )
 
 // Features is what a helper of this version serves.
-var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease}
+var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease, FeatureCgroup}
 
 // Method names, as called on Interface.
 const (
@@ -43,6 +44,7 @@ const (
 	MethodPublishPort    = Interface + ".PublishPort"
 	MethodUnpublishPort  = Interface + ".UnpublishPort"
 	MethodReleaseAll     = Interface + ".ReleaseAll"
+	MethodDelegateCgroup = Interface + ".DelegateCgroup"
 )
 
 // IntrospectionXML is the interface's definition (org.myctr.Helper1.xml).
@@ -56,11 +58,14 @@ const DefaultBridge = "myctr0"
 
 // Polkit action ids, as declared in polkit/org.myctr.helper.policy.
 // AttachNetwork, ReleaseNetwork, PublishPort, UnpublishPort and ReleaseAll
-// ask for ActionNetwork; PublishPort of a host port below the host's
+// ask for ActionNetwork, DelegateCgroup for ActionCgroup; PublishPort of a host port below the host's
 // net.ipv4.ip_unprivileged_port_start asks for ActionPublishLowPort too.
 const (
 	ActionNetwork        = "org.myctr.helper.network"
 	ActionPublishLowPort = "org.myctr.helper.publish-low-port"
+	// ActionCgroup is DelegateCgroup's: a container's cgroup made by the
+	// system manager and handed to the caller.
+	ActionCgroup = "org.myctr.helper.cgroup"
 )
 
 // Polkit details the helper passes with each check, so that rules can

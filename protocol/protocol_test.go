@@ -160,12 +160,30 @@ func TestIntrospectionXMLParses(t *testing.T) {
 		have[Interface+"."+m.Name] = true
 	}
 	for _, m := range []string{MethodGetVersion, MethodAttachNetwork, MethodReleaseNetwork,
-		MethodPublishPort, MethodUnpublishPort, MethodReleaseAll} {
+		MethodPublishPort, MethodUnpublishPort, MethodReleaseAll, MethodDelegateCgroup} {
 		if !have[m] {
 			t.Errorf("XML lacks %s", m)
 		}
 	}
-	if len(have) != 6 {
-		t.Errorf("XML has %d methods, want 6", len(have))
+	if len(have) != 7 {
+		t.Errorf("XML has %d methods, want 7", len(have))
+	}
+}
+
+func TestDecodeDelegateOptions(t *testing.T) {
+	o, err := DecodeDelegateOptions(DelegateOptions{Controllers: []string{"memory", "io"}}.Encode())
+	if err != nil || len(o.Controllers) != 2 || o.Controllers[1] != "io" {
+		t.Fatalf("round trip: %+v, %v", o, err)
+	}
+	for _, bad := range []map[string]dbus.Variant{
+		{"controllers": dbus.MakeVariant([]string{"memory", "memory"})},
+		{"controllers": dbus.MakeVariant([]string{"rdma"})},
+		{"controllers": dbus.MakeVariant([]string{"../x"})},
+		{"controllers": dbus.MakeVariant("memory")},
+		{"slice": dbus.MakeVariant("x.slice")},
+	} {
+		if _, err := DecodeDelegateOptions(bad); !errors.Is(err, ErrInvalidArgs) {
+			t.Errorf("%v: %v, want InvalidArgs", bad, err)
+		}
 	}
 }

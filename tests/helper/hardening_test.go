@@ -604,7 +604,7 @@ func TestConfined(t *testing.T) {
 	begin(t)
 	pid := activeHelper(t)
 	st := status(t, pid)
-	want := uint64(1<<10 | 1<<12) // CAP_NET_BIND_SERVICE, CAP_NET_ADMIN
+	want := uint64(1<<0 | 1<<10 | 1<<12) // CAP_CHOWN, CAP_NET_BIND_SERVICE, CAP_NET_ADMIN
 	if conf.netns != "" {
 		want |= 1 << 21 // CAP_SYS_ADMIN
 	}

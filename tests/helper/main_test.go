@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/protocol"
 	"github.com/myctr/myctr/tests/helperprobe"
@@ -507,6 +508,10 @@ type clientCall struct {
 	HostPort      uint16         `json:"host_port,omitempty"`
 	ContainerPort uint16         `json:"container_port,omitempty"`
 	Options       map[string]any `json:"options,omitempty"`
+	// Pidfd is DelegateCgroup's process: "self" (the client's own),
+	// "pid1" (root's), "file" (/dev/null, no pidfd) or "dead" (an exited
+	// child's).
+	Pidfd string `json:"pidfd,omitempty"`
 }
 
 type clientResult struct {
@@ -564,6 +569,12 @@ func clientRole() int {
 			opts[k] = dbus.MakeVariant(uint32(v))
 		case bool:
 			opts[k] = dbus.MakeVariant(v)
+		case []any:
+			var l []string
+			for _, x := range v {
+				l = append(l, fmt.Sprint(x))
+			}
+			opts[k] = dbus.MakeVariant(l)
 		default:
 			return fail("option %s: type %T", k, v)
 		}
@@ -581,6 +592,12 @@ func clientRole() int {
 		args = []any{call.Container, call.Protocol, call.HostIP, call.HostPort, opts}
 	case "ReleaseAll":
 		args = []any{opts}
+	case "DelegateCgroup":
+		fd, err := clientPidfd(call.Pidfd)
+		if err != nil {
+			return fail("pidfd %q: %v", call.Pidfd, err)
+		}
+		args = []any{dbus.UnixFD(fd), call.Container, opts}
 	default:
 		return fail("unknown method %q", call.Method)
 	}
@@ -781,4 +798,29 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// clientPidfd opens the descriptor DelegateCgroup gets (see clientCall).
+func clientPidfd(kind string) (int, error) {
+	switch kind {
+	case "self":
+		return unix.PidfdOpen(os.Getpid(), 0)
+	case "pid1":
+		return unix.PidfdOpen(1, 0)
+	case "file":
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			return -1, err
+		}
+		return int(f.Fd()), nil
+	case "dead":
+		cmd := exec.Command("/bin/true")
+		if err := cmd.Start(); err != nil {
+			return -1, err
+		}
+		fd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+		cmd.Wait()
+		return fd, err
+	}
+	return -1, fmt.Errorf("unknown kind")
 }

@@ -177,10 +177,11 @@ up() {
 	} | install_file - "$activation" 0644
 	install_file - "$rules" 0644 <<EOF
 // Installed by tests/setup/helper-env.sh for the helper tier: members of
-// $group may attach containers to bridges (org.myctr.helper.network),
-// and nothing more (not org.myctr.helper.publish-low-port).
+// $group may attach containers to bridges (org.myctr.helper.network) and
+// ask for containers' cgroups (org.myctr.helper.cgroup), and nothing more
+// (not org.myctr.helper.publish-low-port).
 polkit.addRule(function(action, subject) {
-    if (action.id == "org.myctr.helper.network" && subject.isInGroup("$group")) {
+    if ((action.id == "org.myctr.helper.network" || action.id == "org.myctr.helper.cgroup") && subject.isInGroup("$group")) {
         return polkit.Result.YES;
     }
 });
