@@ -101,6 +101,10 @@ func (s *Server) delegateLocked(uid uint32, container string, pid, pidfd int, ne
 	defer cancel()
 	sd := s.conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
 	unit := scopeName(uid, container)
+	// Records of scopes systemd collected since the last reaper count
+	// against nobody's quota, and a container started again gets a new
+	// scope.
+	s.reapCgroups("call")
 	if rec := s.cgroups.Get(uid, container); rec != nil && rec.Path != "" && unitActive(ctx, s.conn, unit) {
 		// exec: into the container's leaf, by the system manager (which
 		// may write where the helper, without CAP_DAC_OVERRIDE, may not).
@@ -237,11 +241,16 @@ func unitActive(ctx context.Context, conn *dbus.Conn, unit string) bool {
 	return err == nil && state == "active"
 }
 
-// unitGone reports whether the system manager no longer knows unit.
+// unitGone reports whether unit's scope is over: the system manager no
+// longer knows it, or knows it only as inactive or failed (a scope never
+// starts again; systemd collects it soon, with its cgroup).
 func unitGone(ctx context.Context, conn *dbus.Conn, unit string) bool {
-	_, _, err := scopeState(ctx, conn, unit)
+	state, _, err := scopeState(ctx, conn, unit)
 	var de dbus.Error
-	return errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit"
+	if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+		return true
+	}
+	return err == nil && (state == "inactive" || state == "failed")
 }
 
 // reapCgroups drops the records of scopes that systemd has collected.
@@ -349,8 +358,10 @@ func primaryGID(pid int) int {
 
 // alive checks that the pidfd's process still lives (it was the one
 // checked, and is the one moved).
+// Signal 0 only checks: ESRCH is an exited process; EPERM (the helper
+// holds no CAP_KILL, and the process is another uid's) is a living one.
 func alive(pidfd int) error {
-	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil {
+	if err := unix.PidfdSendSignal(pidfd, 0, nil, 0); err != nil && !errors.Is(err, unix.EPERM) {
 		return protocol.Errorf(protocol.ErrNotFound, "the process of the pidfd has exited")
 	}
 	return nil

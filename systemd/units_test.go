@@ -66,7 +66,7 @@ func TestUnit(t *testing.T) {
 		"ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes", "NoNewPrivileges": "yes",
 		"RuntimeDirectory": "myctr-helper", "RuntimeDirectoryPreserve": "yes",
 		"RestrictAddressFamilies": "AF_UNIX AF_NETLINK AF_INET",
-		"CapabilityBoundingSet":   "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETPCAP",
+		"CapabilityBoundingSet":   "CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_BIND_SERVICE CAP_SETPCAP CAP_CHOWN",
 	} {
 		if !slices.Equal(s[k], []string{want}) {
 			t.Errorf("%s=%v, want %s", k, s[k], want)

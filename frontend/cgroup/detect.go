@@ -62,6 +62,9 @@ type Detection struct {
 	Bus bool
 	// UID is the user detected for.
 	UID int
+	// Helper reports whether myctr-helper is installed for D-Bus
+	// activation (its activation file in a system-services directory).
+	Helper bool
 }
 
 func (e Env) path(p string) string { return filepath.Join(e.Root, p) }
@@ -70,6 +73,11 @@ func (e Env) path(p string) string { return filepath.Join(e.Root, p) }
 // manager could delegate. It only reads files.
 func Detect(e Env) (*Detection, error) {
 	d := &Detection{UID: e.UID}
+	for _, dir := range []string{"/usr/local/share/dbus-1/system-services", "/usr/share/dbus-1/system-services", "/lib/dbus-1/system-services"} {
+		if _, err := os.Stat(e.path(filepath.Join(dir, "org.myctr.Helper1.service"))); err == nil {
+			d.Helper = true
+		}
+	}
 	f, err := os.Open(e.path("/proc/self/mountinfo"))
 	if err != nil {
 		return nil, fmt.Errorf("cgroup detection: %w", err)
@@ -199,13 +207,49 @@ func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
 // DelegateHint is the fix where systemd runs on pure cgroup v2.
 const DelegateHint = "as root, give user managers the controllers: a drop-in /etc/systemd/system/user@.service.d/delegate.conf with \"[Service]\" and \"Delegate=cpu cpuset io memory pids\", then systemctl daemon-reload and log in again"
 
-// helperNote says why the helper, the second source, is no answer yet.
-const helperNote = "; myctr-helper cannot delegate cgroups yet"
+// helperNote says why the helper, the second source, is no answer here:
+// where it is installed and the host has cgroup v2 under systemd, Choose
+// picks it instead of failing.
+const helperNote = "; myctr-helper, which could ask the system manager for it, is not installed"
+
+// Sources of a container's cgroup, as Choose returns them.
+const (
+	SourceUser   = "systemd" // the user's systemd manager
+	SourceHelper = "helper"  // myctr-helper, through the system manager
+)
+
+// Choose picks where a container's cgroup comes from on a host as
+// detected: the user's manager when it can give every controller the
+// limits need, else the helper where cgroup v2 runs under systemd and
+// the helper is installed, else nowhere ("": without limits the container
+// runs in the caller's cgroup, with them Check's error).
+func Choose(r *Resources, d *Detection) (string, error) {
+	if d.UserScope() && len(missing(r, d.Delegated)) == 0 {
+		return SourceUser, nil
+	}
+	if d.Layout == Unified && d.Helper {
+		return SourceHelper, nil
+	}
+	if err := Check(r, d); err != nil {
+		return "", err
+	}
+	return "", nil
+}
+
+func missing(r *Resources, have []string) []string {
+	var out []string
+	for _, c := range r.Controllers() {
+		if !slices.Contains(have, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Check says whether the limits r asks for can be set on a host as
-// detected, and if not, returns an *UnavailableError for the first flag
-// that cannot, naming the controller and why, with a Hint. No resource
-// flag: nil.
+// detected without the helper, and if not, returns an *UnavailableError
+// for the first flag that cannot, naming the controller and why, with a
+// Hint. No resource flag: nil.
 func Check(r *Resources, d *Detection) error {
 	if r.Empty() {
 		return nil
@@ -225,11 +269,11 @@ func Check(r *Resources, d *Detection) error {
 			if len(d.UnifiedControllers) > 0 {
 				uc = "only " + strings.Join(d.UnifiedControllers, " ")
 			}
-			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and this host's cgroups are hybrid: %s, and the cgroup v2 tree at /sys/fs/cgroup/unified has %s%s", c, where, uc, helperNote)
+			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and this host's cgroups are hybrid: %s, and the cgroup v2 tree at /sys/fs/cgroup/unified has %s", c, where, uc)
 		case V1:
-			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and this host has cgroup v1 only: %s%s", c, where, helperNote)
+			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and this host has cgroup v1 only: %s", c, where)
 		default:
-			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and no cgroup file system is mounted at /sys/fs/cgroup%s", c, helperNote)
+			e.Reason = fmt.Sprintf("it needs the %s controller of cgroup v2, and no cgroup file system is mounted at /sys/fs/cgroup", c)
 		}
 		e.Hint = "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 alone); then, " + DelegateHint + "; or run without resource flags"
 		return e

@@ -234,3 +234,35 @@ func TestDetectThisHost(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestChoose(t *testing.T) {
+	withHelper := func(d *Detection) *Detection { cp := *d; cp.Helper = true; return &cp }
+	noIO, err := Detect(unifiedHost(t, "cpu memory pids\n", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := Detect(unifiedHost(t, "cpuset cpu io memory pids\n", true))
+	noBus, _ := Detect(unifiedHost(t, "cpu memory pids\n", false))
+	hybrid, _ := Detect(fakeHost(t, map[string]string{"proc/self/mountinfo": mountsHybrid, "proc/self/cgroup": "0::/\n"}, true))
+	for _, c := range []struct {
+		name string
+		d    *Detection
+		kv   []string
+		want string
+		err  bool
+	}{
+		{"user manager has it", noIO, []string{"memory", "64m"}, SourceUser, false},
+		{"user manager, no limits", noIO, nil, SourceUser, false},
+		{"io not delegated, no helper", noIO, []string{"blkio-weight", "100"}, "", true},
+		{"io not delegated, helper", withHelper(noIO), []string{"blkio-weight", "100"}, SourceHelper, false},
+		{"io delegated", withHelper(all), []string{"blkio-weight", "100"}, SourceUser, false},
+		{"no bus, helper", withHelper(noBus), nil, SourceHelper, false},
+		{"hybrid, helper: no use", withHelper(hybrid), []string{"pids-limit", "5"}, "", true},
+		{"hybrid, no limits", withHelper(hybrid), nil, "", false},
+	} {
+		got, err := Choose(mustParse(t, c.kv...), c.d)
+		if got != c.want || (err != nil) != c.err {
+			t.Errorf("%s: Choose = %q, %v; want %q, error %v", c.name, got, err, c.want, c.err)
+		}
+	}
+}

@@ -114,11 +114,11 @@ func (e *MissingError) Error() string {
 
 func (e *MissingError) Unwrap() error { return ErrUnavailable }
 
-// split makes the container's leaf in a delegated cgroup dir, moves the
+// Setup makes the container's leaf in a delegated cgroup dir, moves the
 // init (which runs nothing yet) into it, enables every controller dir has
 // for it, checks that the ones the limits need are there and writes the
 // limits.
-func split(dir string, init int, need []string, r *specs.LinuxResources) error {
+func Setup(dir string, init int, need []string, r *specs.LinuxResources) error {
 	if err := CheckControllers(dir, need); err != nil {
 		return err
 	}

@@ -83,7 +83,7 @@ func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
 		return nil, &ManagerError{Op: "read the cgroup of " + unit, Err: fmt.Errorf("unexpected ControlGroup %q", cg)}
 	}
 	p := &Placement{Manager: "systemd", Unit: unit, Path: filepath.Join(cg, ContainerLeaf)}
-	if err := split(filepath.Join(MountPoint, cg), req.Init, req.Need, req.Resources); err != nil {
+	if err := Setup(filepath.Join(MountPoint, cg), req.Init, req.Need, req.Resources); err != nil {
 		return p, err
 	}
 	return p, nil

@@ -170,6 +170,12 @@ func mapping() (*userns.Mapping, error) {
 // explain adds a hint to the errors whose fix we know.
 func explain(err error) error {
 	var me *userns.MapperError
+	// An error that knows its fix (a container's cgroup, say) before the
+	// helper's network wording.
+	var ch container.Hinter
+	if errors.As(err, &ch) {
+		return hint(err, "%s", ch.Hint())
+	}
 	if h := helperError(err); h != nil {
 		return h
 	}
@@ -178,10 +184,6 @@ func explain(err error) error {
 	}
 	if h := unsafeDirHint(err); h != nil {
 		return h
-	}
-	var ch container.Hinter
-	if errors.As(err, &ch) {
-		return hint(err, "%s", ch.Hint())
 	}
 	switch {
 	case errors.Is(err, userns.ErrNoMapper):

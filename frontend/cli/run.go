@@ -115,22 +115,23 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := cgroup.Check(r, d); err != nil {
+	source, err := cgroup.Choose(r, d)
+	if err != nil {
 		var ue *cgroup.UnavailableError
 		if errors.As(err, &ue) {
 			return hint(err, "%s", ue.Hint)
 		}
 		return err
 	}
-	if !d.UserScope() {
+	if parent != "" && source != cgroup.SourceUser {
+		return hint(fmt.Errorf("--cgroup-parent %s: no systemd user manager can make the container's cgroup here (%s)", parent, d.Layout), "run without --cgroup-parent")
+	}
+	if source == "" {
 		// No source of cgroups and no limits asked for: the container
 		// runs in this process's cgroup, as before.
-		if parent != "" {
-			return hint(fmt.Errorf("--cgroup-parent %s: no systemd user manager can make the container's cgroup here (%s)", parent, d.Layout), "run without --cgroup-parent")
-		}
 		return nil
 	}
-	o.CgroupManager = "systemd"
+	o.CgroupManager = source
 	o.CgroupParent = parent
 	if !r.Empty() {
 		if o.Resources, err = r.OCI(cgroup.BlockDevice); err != nil {

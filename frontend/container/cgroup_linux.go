@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/helperclient"
+	"github.com/myctr/myctr/protocol"
 )
 
 // CgroupError is a container's cgroup that could not be made, with the
@@ -27,8 +31,8 @@ func (e *CgroupError) Hint() string { return e.hint }
 
 // joinCgroup gives the container's init, which runs nothing yet, its own
 // cgroup with the container's limits; nil without a cgroup manager.
-func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid int) (*cgroup.Placement, error) {
-	if c.HostConfig.CgroupManager != "systemd" {
+func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid, pidfd int) (*cgroup.Placement, error) {
+	if c.HostConfig.CgroupManager == "" {
 		return nil, nil
 	}
 	var res *specs.LinuxResources
@@ -41,6 +45,9 @@ func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid int) (*cgroup.Pla
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
 	defer cancel()
+	if c.HostConfig.CgroupManager == cgroup.SourceHelper {
+		return helperCgroup(ctx, c.ID, pid, pidfd, need, res)
+	}
 	p, err := cgroup.StartUserScope(ctx, cgroup.ScopeRequest{ID: c.ID, Slice: c.HostConfig.CgroupParent,
 		Init: pid, Need: need, Resources: res, RuntimeDir: os.Getenv("XDG_RUNTIME_DIR")})
 	if err != nil {
@@ -53,7 +60,14 @@ func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid int) (*cgroup.Pla
 func cgroupError(err error) error {
 	var me *cgroup.MissingError
 	var se *cgroup.ManagerError
+	var pe *protocol.Error
 	switch {
+	case errors.Is(err, protocol.ErrNotAuthorized):
+		return &CgroupError{err, "an administrator can allow the action " + protocol.ActionCgroup + " with a polkit rule in /etc/polkit-1/rules.d/, or give your systemd user manager the controllers (" + cgroup.DelegateHint + "); or run without resource flags"}
+	case errors.Is(err, helperclient.ErrNoBus), errors.Is(err, helperclient.ErrNotInstalled), errors.Is(err, helperclient.ErrNotStarted):
+		return &CgroupError{err, "myctr-helper makes containers' cgroups where your user manager cannot: it needs the system bus and `make install`; or run without resource flags (--cgroups=disabled)"}
+	case errors.As(err, &pe):
+		return &CgroupError{err, "see the system log (journalctl -u myctr-helper); or run without resource flags (--cgroups=disabled)"}
 	case errors.As(err, &me):
 		return &CgroupError{err, cgroup.DelegateHint + "; or run without the limits that need " + fmt.Sprint(me.Missing)}
 	case errors.As(err, &se):
@@ -73,16 +87,32 @@ func (s *Store) noteOOM(c *Container, r *running) {
 // joinCgroupOf moves pid, a process of ours, into the container's cgroup:
 // itself when this process may (it runs under the user's manager), else
 // through the manager.
-func joinCgroupOf(p *cgroup.Placement, pid int) error {
+func joinCgroupOf(id string, p *cgroup.Placement, pid int) error {
 	if err := cgroup.WriteFile(p.Dir(), "cgroup.procs", strconv.Itoa(pid)); err == nil {
 		return nil
 	}
-	if p.Manager != "systemd" {
-		return fmt.Errorf("move process %d into %s: no way to do it", pid, p.Dir())
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
 	defer cancel()
-	return cgroup.AttachToScope(ctx, os.Getenv("XDG_RUNTIME_DIR"), p, pid)
+	switch p.Manager {
+	case cgroup.SourceUser:
+		return cgroup.AttachToScope(ctx, os.Getenv("XDG_RUNTIME_DIR"), p, pid)
+	case cgroup.SourceHelper:
+		// The helper has the system manager move it (its scope is
+		// found by our uid and the container's id).
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			return fmt.Errorf("pidfd of %d: %w", pid, err)
+		}
+		defer unix.Close(fd)
+		h, err := helperclient.Connect(helperclient.Options{Interactive: true})
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		_, _, err = h.DelegateCgroup(ctx, fd, id, nil)
+		return err
+	}
+	return fmt.Errorf("move process %d into %s: no way to do it", pid, p.Dir())
 }
 
 // ErrNoCgroup is a container without a cgroup of its own.
@@ -134,4 +164,23 @@ func (s *Store) UpdateResources(c *Container, given []cgroup.FlagValue) error {
 		return err
 	}
 	return s.Update(c, func(c *Container) { c.HostConfig.Resources = merged })
+}
+
+// helperCgroup asks myctr-helper for the container's scope (the system
+// manager's) holding the init, which it hands to us, then moves the init
+// into the scope's container leaf and writes the limits there.
+func helperCgroup(ctx context.Context, id string, pid, pidfd int, need []string, res *specs.LinuxResources) (*cgroup.Placement, error) {
+	h, err := helperclient.Connect(helperclient.Options{Interactive: true})
+	if err != nil {
+		return nil, cgroupError(err)
+	}
+	defer h.Close()
+	path, unit, err := h.DelegateCgroup(ctx, pidfd, id, need)
+	if err != nil {
+		return nil, cgroupError(err)
+	}
+	if err := cgroup.Setup(filepath.Join(cgroup.MountPoint, path), pid, need, res); err != nil {
+		return nil, cgroupError(err)
+	}
+	return &cgroup.Placement{Manager: cgroup.SourceHelper, Unit: unit, Path: path + "/" + cgroup.ContainerLeaf}, nil
 }

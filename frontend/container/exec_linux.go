@@ -145,7 +145,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if cg != nil {
 		// The exec'd process runs in the container's cgroup, under its
 		// limits, as Podman's does.
-		if err := joinCgroupOf(cg, cmd.Process.Pid); err == nil {
+		if err := joinCgroupOf(c.ID, cg, cmd.Process.Pid); err == nil {
 			err = parent.Send(&nsexec.Message{Type: nsexec.MsgJoined})
 		} else {
 			cmd.Process.Kill()

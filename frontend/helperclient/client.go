@@ -129,6 +129,20 @@ func (c *Client) AttachNetwork(ctx context.Context, userns, netns *os.File, cont
 	return r, err
 }
 
+// DelegateCgroup asks for the container's cgroup, a scope of the system
+// manager holding the process of pidfd (which must be the caller's) and
+// handed to the caller, with the controllers need; for a container whose
+// scope lives, it moves the process into the scope's container leaf.
+// path is below the cgroup v2 root.
+func (c *Client) DelegateCgroup(ctx context.Context, pidfd int, container string, need []string) (path, unit string, err error) {
+	if err := protocol.ValidateContainer(container); err != nil {
+		return "", "", err
+	}
+	args := []any{dbus.UnixFD(pidfd), container, protocol.DelegateOptions{Controllers: need}.Encode()}
+	err = c.call(ctx, true, protocol.MethodDelegateCgroup, []any{&path, &unit}, args...)
+	return path, unit, err
+}
+
 // ReleaseNetwork removes the container's interface, address and published
 // ports; releasing what does not exist succeeds.
 func (c *Client) ReleaseNetwork(ctx context.Context, container string) error {

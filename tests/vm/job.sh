@@ -70,9 +70,10 @@ say "polkit rule and helper.conf"
 install -d -m 0755 /etc/polkit-1/rules.d
 cat >/etc/polkit-1/rules.d/50-myctr-vm-test.rules <<'EOF'
 // The VM tier: members of myctr-helper-test (vmuser, not vmother) may
-// attach containers to the bridge, and nothing more.
+// attach containers to the bridge and get containers' cgroups from the
+// helper, and nothing more.
 polkit.addRule(function(action, subject) {
-    if (action.id == "org.myctr.helper.network" && subject.isInGroup("myctr-helper-test")) {
+    if ((action.id == "org.myctr.helper.network" || action.id == "org.myctr.helper.cgroup") && subject.isInGroup("myctr-helper-test")) {
         return polkit.Result.YES;
     }
 });

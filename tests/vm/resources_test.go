@@ -10,6 +10,7 @@ package vmtest
 // files as root and at what the container's processes could do.
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -248,12 +249,13 @@ func TestCgroupCPUQuota(t *testing.T) {
 }
 
 // TestCgroupUndelegatedRefused: a limit whose controller the user's
-// manager does not delegate (io and cpuset on a stock Debian) is refused
-// with exit 125, the controller and the drop-in that fixes it, and
-// nothing is made: never a dropped limit.
+// manager does not delegate (io and cpuset on a stock Debian) needs the
+// helper's scope; for vmother, whom polkit refuses org.myctr.helper.cgroup,
+// run fails with exit 125, the action, and both fixes (the polkit rule,
+// the manager's drop-in), and nothing is left: never a dropped limit.
 func TestCgroupUndelegatedRefused(t *testing.T) {
 	begin(t)
-	u := users[allowedUser]
+	u := users[deniedUser]
 	have := strings.Fields(readCg(t, u.managerCgroup(), "cgroup.controllers"))
 	cases := []struct{ flag, value, ctrl string }{
 		{"--device-write-bps", "/dev/vda:1mb", "io"},
@@ -265,20 +267,88 @@ func TestCgroupUndelegatedRefused(t *testing.T) {
 			t.Logf("%s: the manager delegates %s here (%v): not a refusal case", c.flag, c.ctrl, have)
 			continue
 		}
-		before := u.scopes(t)
 		_, errOut, code := u.myctr(t, "run", "--rm", "--network", "none", c.flag, c.value, image, "true")
-		if code != 125 || !strings.Contains(errOut, "Error: --"+strings.TrimPrefix(c.flag, "--")) ||
-			!strings.Contains(errOut, "the "+c.ctrl+" controller") || !strings.Contains(errOut, "not delegated") ||
-			!strings.Contains(errOut, "Hint: ") || !strings.Contains(errOut, "Delegate=cpu cpuset io memory pids") {
-			t.Errorf("%s %s: exit %d, stderr %q; want 125, the controller and the drop-in", c.flag, c.value, code, errOut)
+		if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "org.myctr.helper.cgroup") ||
+			!strings.Contains(errOut, "\nHint: ") || !strings.Contains(errOut, "polkit rule") || !strings.Contains(errOut, "Delegate=cpu cpuset io memory pids") {
+			t.Errorf("%s %s: exit %d, stderr %q; want 125, the action and both fixes", c.flag, c.value, code, errOut)
 		}
-		if after := u.scopes(t); len(after) != len(before) {
-			t.Errorf("%s: scopes %v -> %v", c.flag, before, after)
-		}
+	}
+	if m, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/myctr.slice/myctr-u%d-*.scope", u.uid)); len(m) > 0 {
+		t.Errorf("scopes of %s left: %v", u.name, m)
 	}
 	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
 		t.Errorf("ps -a after refused runs: %q", out)
 	}
+}
+
+// TestHelperCgroup: the second source. vmuser's manager does not delegate
+// io, so --device-write-bps gets a scope of the system manager from the
+// helper (polkit allows vmuser): the scope is handed to vmuser, the limits
+// are in its container leaf (io.max for the disk, memory.max), exec joins
+// it, stats reads it; killed, it leaves no scope, and the helper's ledger
+// drops its record.
+func TestHelperCgroup(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const name = "cg-helper"
+	var st syscall.Stat_t
+	if err := syscall.Stat("/dev/vda", &st); err != nil {
+		t.Fatalf("the guest's disk: %v", err)
+	}
+	dev := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	in := cgInspectOf(t, u, name)
+	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^/myctr\.slice/myctr-u%d-[0-9a-f]{16}\.scope/container$`, u.uid)).MatchString(in.State.CgroupPath) {
+		t.Fatalf("inspect: CgroupManager %q, CgroupPath %q; want the helper's scope", in.State.CgroupManager, in.State.CgroupPath)
+	}
+	dir := "/sys/fs/cgroup" + in.State.CgroupPath
+	scope := filepath.Dir(dir)
+	var sst syscall.Stat_t
+	if err := syscall.Stat(scope, &sst); err != nil || sst.Uid != u.uid {
+		t.Errorf("the scope %s: owner %d (%v), want %s's %d", scope, sst.Uid, err, u.name, u.uid)
+	}
+	if got := readCg(t, dir, "io.max"); !strings.Contains(got, dev+" ") || !strings.Contains(got, "wbps=1048576") {
+		t.Errorf("io.max = %q, want %s wbps=1048576", got, dev)
+	}
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(64<<20) {
+		t.Errorf("memory.max = %q", got)
+	}
+	if out := u.must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
+		t.Errorf("exec: %q, want 0::/ (in the container's leaf)", out)
+	}
+	var rows []map[string]string
+	if err := json.Unmarshal([]byte(u.must(t, "stats", "--no-stream", "--format", "json", name)), &rows); err != nil || len(rows) != 1 || rows[0]["pids"] != readCg(t, dir, "pids.current") {
+		t.Errorf("stats: %v %v; pids.current %s", rows, err, readCg(t, dir, "pids.current"))
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s", u.uid, in.Id)))
+	record := fmt.Sprintf("%s/cgroups/%d/%x.json", stateDir, u.uid, sum)
+	if _, err := os.Stat(record); err != nil {
+		t.Errorf("the record of %s: %v (all: %v)", name, err, cgroupLedgerFiles(u.uid))
+	}
+	for _, pid := range []int{in.State.ConmonPid, in.State.Pid} {
+		if err := syscallKill(pid); err != nil {
+			t.Fatalf("kill -9 %d: %v", pid, err)
+		}
+	}
+	waitFor(t, 60*time.Second, "the helper's scope outlives its killed processes", func() string {
+		if _, err := os.Stat(scope); err == nil {
+			return scope + " exists"
+		}
+		return ""
+	})
+	u.must(t, "rm", "-f", name)
+	// The next call reaps the record of the collected scope.
+	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
+	if _, err := os.Stat(record); err == nil {
+		t.Errorf("the helper's ledger keeps %s of a collected scope", record)
+	}
+}
+
+// cgroupLedgerFiles are the helper's cgroup records of uid.
+func cgroupLedgerFiles(uid uint32) []string {
+	m, _ := filepath.Glob(fmt.Sprintf("%s/cgroups/%d/*.json", stateDir, uid))
+	return m
 }
 
 // TestCgroupNothingLeaks: kill -9 of the monitor and of the container,
