@@ -106,7 +106,14 @@ func cgroupInfo(d *cgroup.Detection) (version, manager string, controllers []str
 	controllers = []string{}
 	if d.UserScope() {
 		controllers = d.Delegated
-		return version, "systemd", controllers, "a scope of your systemd user manager (" + d.Manager + ") per container, with the controllers " + strings.Join(d.Delegated, " ")
+		src := "a scope of your systemd user manager (" + d.Manager + ") per container, with the controllers " + strings.Join(d.Delegated, " ")
+		if d.Helper {
+			src += "; myctr-helper's scope for limits that need others"
+		}
+		return version, "systemd", controllers, src
+	}
+	if d.Layout == cgroup.Unified && d.Helper {
+		return version, "helper", controllers, "myctr-helper: a scope of the system manager per container, handed to you (polkit action org.myctr.helper.cgroup)"
 	}
 	why := "this host's cgroups are " + d.Layout.String()
 	switch {
