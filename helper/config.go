@@ -31,6 +31,11 @@ type Config struct {
 	ReapInterval         time.Duration // reap_interval: how often the reaper runs
 	StateDir             string        // state_dir: the ledger
 	NetNS                string        // netns: where host-side objects go; "" = the helper's own
+	// CgroupRoot (cgroup_root) is the cgroup, below /sys/fs/cgroup,
+	// under which the helper makes containers' cgroups itself
+	// (cgroupfs); "" = through the system manager where systemd is PID
+	// 1, else /myctr.slice.
+	CgroupRoot string
 }
 
 // DefaultConfig is the configuration without a file.
@@ -121,6 +126,11 @@ func (c *Config) set(k, v string) error {
 		return setDuration(&c.IdleTimeout, v)
 	case "reap_interval":
 		return setDuration(&c.ReapInterval, v)
+	case "cgroup_root":
+		if !filepath.IsAbs(v) || filepath.Clean(v) != v || v == "/" || strings.Contains(v, "..") {
+			return fmt.Errorf("want a clean absolute cgroup path below /sys/fs/cgroup, such as /myctr.slice")
+		}
+		c.CgroupRoot = v
 	case "state_dir":
 		if !filepath.IsAbs(v) || filepath.Clean(v) == "/" {
 			return fmt.Errorf("want an absolute directory other than /")

@@ -36,13 +36,22 @@ import (
 // signalling root's processes) is closed by Landlock (only state_dir and
 // /proc/sys/net) and by the filter (no kill but of itself, no ptrace, no
 // exec). It returns one line for the log.
-func Confine(enterNetns bool) (string, error) {
+//
+// With cgroupFS (the helper makes cgroups itself) it keeps CAP_SYS_NICE
+// too: moving a process into a cgroup with the cpuset controller asks
+// for it when the process holds capabilities the mover does not (a
+// container's init holds all of them in its user namespace); the filter
+// allows no call that changes scheduling.
+func Confine(enterNetns, cgroupFS bool) (string, error) {
 	// CAP_CHOWN: DelegateCgroup hands a scope's directory and its three
 	// delegation files to the caller (through descriptors of files that
 	// Landlock lets it open: only below /sys/fs/cgroup and the state dir).
 	keep := uint64(1)<<unix.CAP_NET_ADMIN | 1<<unix.CAP_NET_BIND_SERVICE | 1<<unix.CAP_CHOWN
 	if enterNetns {
 		keep |= 1 << unix.CAP_SYS_ADMIN
+	}
+	if cgroupFS {
+		keep |= 1 << unix.CAP_SYS_NICE
 	}
 	// Empty the bounding set while CAP_SETPCAP is still effective.
 	for c := uintptr(0); ; c++ {
@@ -101,7 +110,7 @@ func allThreads(nr, a1, a2, a3 uintptr) error {
 }
 
 func capNames(set uint64) string {
-	names := map[int]string{unix.CAP_CHOWN: "chown", unix.CAP_NET_ADMIN: "net_admin", unix.CAP_NET_BIND_SERVICE: "net_bind_service", unix.CAP_SYS_ADMIN: "sys_admin"}
+	names := map[int]string{unix.CAP_CHOWN: "chown", unix.CAP_SYS_NICE: "sys_nice", unix.CAP_NET_ADMIN: "net_admin", unix.CAP_NET_BIND_SERVICE: "net_bind_service", unix.CAP_SYS_ADMIN: "sys_admin"}
 	var out []string
 	for c := range 64 {
 		if set&(1<<c) != 0 {

@@ -18,7 +18,7 @@ const confineChildEnv = "MYCTR_HELPER_TEST_CONFINE" // set: be the child
 // confineChild confines itself as the helper does (with netns=) and tries
 // what the helper must and must not be able to do; one line per step.
 func confineChild() int {
-	what, err := Confine(true)
+	what, err := Confine(true, false)
 	if err != nil {
 		fmt.Printf("FAIL confine: %v\n", err)
 		return 1

@@ -63,7 +63,7 @@ func (s *Server) delegateCgroup(sender dbus.Sender, uid uint32, pidfd int, conta
 	if err := s.authorize(sender, protocol.ActionCgroup, map[string]string{protocol.DetailContainer: container}); err != nil {
 		return "", "", err
 	}
-	if err := checkCgroupHost(); err != nil {
+	if err := checkCgroup2(); err != nil {
 		return "", "", err
 	}
 	var path, unit string
@@ -97,6 +97,10 @@ func scopeName(uid uint32, container string) string {
 // Preconditions: runs in the loop goroutine; the caller is authorized and
 // pid is its process, named by pidfd.
 func (s *Server) delegateLocked(uid uint32, container string, pid, pidfd int, need []string) (string, string, error) {
+	if s.cgMode == cgroupsByFS {
+		s.reapFS("call")
+		return s.delegateFS(uid, container, pid, pidfd, need)
+	}
 	ctx, cancel := context.WithTimeout(s.stopCtx, 30*time.Second)
 	defer cancel()
 	sd := s.conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
@@ -253,8 +257,13 @@ func unitGone(ctx context.Context, conn *dbus.Conn, unit string) bool {
 	return err == nil && (state == "inactive" || state == "failed")
 }
 
-// reapCgroups drops the records of scopes that systemd has collected.
+// reapCgroups drops the records of scopes that systemd has collected (or
+// the empty cgroups of cgroupfs).
 func (s *Server) reapCgroups(why string) {
+	if s.cgMode == cgroupsByFS {
+		s.reapFS(why)
+		return
+	}
 	ctx, cancel := context.WithTimeout(s.stopCtx, 10*time.Second)
 	defer cancel()
 	for _, r := range s.cgroups.All() {
@@ -269,9 +278,9 @@ func (s *Server) reapCgroups(why string) {
 	}
 }
 
-// checkCgroupHost refuses a host where DelegateCgroup cannot work: the
-// cgroups must be v2 alone, under systemd.
-func checkCgroupHost() error {
+// checkCgroup2 refuses a host where DelegateCgroup cannot work: the
+// cgroups must be v2 alone.
+func checkCgroup2() error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(cgroupRoot, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
 		layout := "not cgroup v2"
@@ -279,9 +288,6 @@ func checkCgroupHost() error {
 			layout = "cgroup v1 or hybrid (a tmpfs of v1 hierarchies)"
 		}
 		return protocol.Errorf(protocol.ErrUnsupported, "%s is %s: a container's cgroup needs cgroup v2 alone", cgroupRoot, layout)
-	}
-	if _, err := os.Stat("/run/systemd/system"); err != nil {
-		return protocol.Errorf(protocol.ErrUnsupported, "systemd is not PID 1 here: this helper delegates cgroups through the system manager only")
 	}
 	return nil
 }

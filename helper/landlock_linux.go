@@ -14,7 +14,11 @@ import (
 // network namespace, the bus connection) or is no file (netlink, nftables,
 // namespace ioctls). On a kernel without Landlock it restricts what the
 // kernel supports, possibly nothing; the returned text says which.
-func RestrictFS(stateDir string) (string, error) {
+//
+// With cgroupFS (the helper makes cgroups itself) /sys/fs/cgroup is
+// read-write: moving a process needs write access to the common ancestor
+// of its old and new cgroup, which may be the root.
+func RestrictFS(stateDir string, cgroupFS bool) (string, error) {
 	abi, err := llsys.LandlockGetABIVersion()
 	if err != nil || abi < 1 {
 		return "Landlock is not available: the filesystem is not restricted", nil
@@ -30,10 +34,21 @@ func RestrictFS(stateDir string) (string, error) {
 		// status), and the scopes it hands to their users (read-only
 		// opens for fchown; the system manager writes the cgroups).
 		landlock.RODirs("/proc"),
-		landlock.RODirs("/sys/fs/cgroup").IgnoreIfMissing(),
+		cgroupRule(cgroupFS),
 	)
 	if err != nil {
 		return "", fmt.Errorf("landlock: %w", err)
 	}
-	return fmt.Sprintf("Landlock (kernel ABI %d): read-write %s and /proc/sys/net, read-only /proc and /sys/fs/cgroup, nothing else", abi, stateDir), nil
+	cg := "read-only /proc and /sys/fs/cgroup"
+	if cgroupFS {
+		cg = "read-write /sys/fs/cgroup, read-only /proc"
+	}
+	return fmt.Sprintf("Landlock (kernel ABI %d): read-write %s and /proc/sys/net, %s, nothing else", abi, stateDir, cg), nil
+}
+
+func cgroupRule(rw bool) landlock.Rule {
+	if rw {
+		return landlock.RWDirs("/sys/fs/cgroup").IgnoreIfMissing()
+	}
+	return landlock.RODirs("/sys/fs/cgroup").IgnoreIfMissing()
 }

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // helper must and must not be able to do; one line per step on stdout.
 func landlockChild(dirs []string) int {
 	state, outside := dirs[0], dirs[1]
-	what, err := RestrictFS(state)
+	what, err := RestrictFS(state, false)
 	if err != nil {
 		fmt.Printf("restrict: %v\n", err)
 		return 1

@@ -31,14 +31,22 @@ func Run(ctx context.Context, configPath string, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	what, err := RestrictFS(cfg.StateDir)
+	// Making cgroups itself needs more (a writable cgroup tree,
+	// CAP_SYS_NICE): only where they can be made, on cgroup v2.
+	byFS := s.cgMode == cgroupsByFS && checkCgroup2() == nil
+	if byFS {
+		if err := prepareCgroupRoot(s.cgRoot); err != nil {
+			return err
+		}
+	}
+	what, err := RestrictFS(cfg.StateDir, byFS)
 	if err != nil {
 		return err
 	}
 	s.log.Print(what)
 	// Last, before serving: the network namespace is open (and entered
 	// by the sockets made at start), the bus connected.
-	if what, err = Confine(cfg.NetNS != ""); err != nil {
+	if what, err = Confine(cfg.NetNS != "", byFS); err != nil {
 		return fmt.Errorf("confine: %w", err)
 	}
 	s.log.Print(what)

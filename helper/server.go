@@ -53,11 +53,13 @@ type Server struct {
 	net    HostNet
 	auth   Authorizer
 	ledger *Ledger
-	// cgroups are the delegated cgroups (DelegateCgroup).
-	cgroups *CgroupLedger
-	lock    *os.File // state_dir's lock, held while the Server lives
-	hosts   []nsID   // network namespaces no container may be attached from
-	log     *log.Logger
+	// cgroups are the delegated cgroups (DelegateCgroup), made as cgMode
+	// says (cgroupsBySystemd, or cgroupsByFS below cgRoot).
+	cgroups        *CgroupLedger
+	cgMode, cgRoot string
+	lock           *os.File // state_dir's lock, held while the Server lives
+	hosts          []nsID   // network namespaces no container may be attached from
+	log            *log.Logger
 
 	work     chan func()   // state-changing work, run by the loop
 	done     chan struct{} // closed when the loop has returned
@@ -112,6 +114,7 @@ func NewServer(o Options) (*Server, error) {
 		s.log.Printf("ledger: ignoring a record: %v", e)
 	}
 	s.ledger, s.cgroups = l, cl
+	s.cgMode, s.cgRoot = cgroupMode(o.Config)
 	conn, err := dialGated(o.Address, s.log)
 	if err != nil {
 		s.lock.Close()

@@ -97,8 +97,10 @@ func joinCgroupOf(id string, p *cgroup.Placement, pid int) error {
 	case cgroup.SourceUser:
 		return cgroup.AttachToScope(ctx, os.Getenv("XDG_RUNTIME_DIR"), p, pid)
 	case cgroup.SourceHelper:
-		// The helper has the system manager move it (its scope is
-		// found by our uid and the container's id).
+		// The helper moves it into the container's cgroup (its scope is
+		// found by our uid and the container's id): into the leaf
+		// itself (the system manager does it), or into a leaf of its
+		// own beside it (cgroupfs), from where we move it on.
 		fd, err := unix.PidfdOpen(pid, 0)
 		if err != nil {
 			return fmt.Errorf("pidfd of %d: %w", pid, err)
@@ -109,8 +111,10 @@ func joinCgroupOf(id string, p *cgroup.Placement, pid int) error {
 			return err
 		}
 		defer h.Close()
-		_, _, err = h.DelegateCgroup(ctx, fd, id, nil)
-		return err
+		if _, _, err = h.DelegateCgroup(ctx, fd, id, nil); err != nil {
+			return err
+		}
+		return cgroup.WriteFile(p.Dir(), "cgroup.procs", strconv.Itoa(pid))
 	}
 	return fmt.Errorf("move process %d into %s: no way to do it", pid, p.Dir())
 }

@@ -10,10 +10,12 @@ package vmtest
 // files as root and at what the container's processes could do.
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -23,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/protocol"
 )
 
 type cgInspect struct {
@@ -550,5 +554,80 @@ func TestCgroupParentAndNamespace(t *testing.T) {
 	out = u.must(t, "run", "--rm", "--network", "none", "--cgroupns=host", image, "cat", "/proc/self/cgroup")
 	if got := cgLine(out); !strings.HasPrefix(got, fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-", u.uid, u.uid)) || !strings.HasSuffix(got, ".scope/container") {
 		t.Errorf("--cgroupns=host: the container sees %q, want its full path", got)
+	}
+}
+
+// TestHelperCgroupfs: the third source, the helper making cgroups itself
+// (cgroupfs), as where PID 1 is not systemd: a second helper, started by
+// hand in a delegated scope this test makes (cgroup_root = that scope),
+// serves the bus name for the test's time. vmuser's io limit gets a
+// cgroup below the root, handed to vmuser, with the limits in its leaf;
+// exec joins it (through the helper's exec leaf); an empty one is removed
+// at the next call.
+func TestHelperCgroupfs(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const scope = "myctr-fs-helper"
+	const conf = "/etc/myctr/helper-fs.conf"
+	root := "/system.slice/" + scope + ".scope"
+	if err := os.WriteFile(conf, []byte("# TestHelperCgroupfs: a helper that makes cgroups itself\nstate_dir = /run/myctr-helper-fs\ncgroup_root = "+root+"\nidle_timeout = 600s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(conf)
+	command(cmdTimeout, "systemctl", "stop", unit)
+	h := exec.Command("systemd-run", "--scope", "-p", "Delegate=yes", "--unit="+scope, helperExe, "--config", conf)
+	var hlog bytes.Buffer
+	h.Stdout, h.Stderr = &hlog, &hlog
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		command(cmdTimeout, "systemctl", "stop", scope+".scope")
+		h.Wait()
+		t.Logf("the cgroupfs helper's log:\n%s", hlog.String())
+	}()
+	waitFor(t, 60*time.Second, "the hand-started helper does not own the name", func() string {
+		out, err := command(10*time.Second, "busctl", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			"GetConnectionUnixProcessID", "s", protocol.BusName)
+		if err != nil || strings.TrimSpace(out) != fmt.Sprintf("u %d", h.Process.Pid) {
+			return fmt.Sprintf("owner: %q %v", strings.TrimSpace(out), err)
+		}
+		return ""
+	})
+	const name = "cg-fs"
+	u.must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
+	defer u.run(cmdTimeout, "rm", "-f", name)
+	in := cgInspectOf(t, u, name)
+	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^%s/myctr-u%d-[0-9a-f]{16}/container$`, regexp.QuoteMeta(root), u.uid)).MatchString(in.State.CgroupPath) {
+		t.Fatalf("inspect: CgroupManager %q, CgroupPath %q; want the cgroupfs helper's cgroup below %s", in.State.CgroupManager, in.State.CgroupPath, root)
+	}
+	dir := "/sys/fs/cgroup" + in.State.CgroupPath
+	ctr := filepath.Dir(dir)
+	var sst syscall.Stat_t
+	if err := syscall.Stat(ctr, &sst); err != nil || sst.Uid != u.uid {
+		t.Errorf("%s: owner %d (%v), want %d", ctr, sst.Uid, err, u.uid)
+	}
+	if got := readCg(t, dir, "io.max"); !strings.Contains(got, "wbps=1048576") {
+		t.Errorf("io.max = %q", got)
+	}
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(64<<20) {
+		t.Errorf("memory.max = %q", got)
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.Pid)); err != nil || cgLine(string(b)) != in.State.CgroupPath {
+		t.Errorf("the init is in %q (%v)", cgLine(string(b)), err)
+	}
+	if out := u.must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
+		t.Errorf("exec: %q, want 0::/ (moved on into the container's leaf)", out)
+	}
+	u.must(t, "rm", "-f", name)
+	waitFor(t, 30*time.Second, "the container's cgroup stays populated", func() string {
+		if b, _ := os.ReadFile(filepath.Join(ctr, "cgroup.events")); strings.Contains(string(b), "populated 1") {
+			return "populated"
+		}
+		return ""
+	})
+	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
+	if _, err := os.Stat(ctr); err == nil {
+		t.Errorf("%s is left after the next call", ctr)
 	}
 }
