@@ -199,6 +199,9 @@ type UnavailableError struct {
 }
 
 func (e *UnavailableError) Error() string {
+	if e.Controller == "" {
+		return fmt.Sprintf("--%s=%s: %s", e.Flag, e.Value, e.Reason)
+	}
 	return fmt.Sprintf("--%s %s: cannot set this limit: %s", e.Flag, e.Value, e.Reason)
 }
 

@@ -37,7 +37,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
-		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, where there is one) or disabled", Value: "enabled"},
+		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, or of myctr-helper), split (below the cgroup myctr runs in, which must be delegated to you) or disabled", Value: "enabled"},
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
@@ -98,8 +98,12 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		if ctx.IsSet("cgroup-parent") {
 			return hint(errors.New("--cgroups=disabled cannot go with --cgroup-parent"), "drop one of them")
 		}
-	case "split", "no-conmon":
-		return hint(fmt.Errorf("--cgroups=%s is not supported by myctr", mode), "use --cgroups=enabled (the default: a scope of your systemd user manager per container) or --cgroups=disabled")
+	case "split":
+		if ctx.IsSet("cgroup-parent") {
+			return hint(errors.New("--cgroups=split cannot go with --cgroup-parent: the parent is the cgroup myctr runs in"), "drop one of them")
+		}
+	case "no-conmon":
+		return hint(fmt.Errorf("--cgroups=%s is not supported by myctr", mode), "use --cgroups=enabled (the default: a scope of your systemd user manager per container), split or disabled")
 	default:
 		return fmt.Errorf("invalid --cgroups %q: must be enabled, disabled or split", mode)
 	}
@@ -115,7 +119,12 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	source, err := cgroup.Choose(r, d)
+	var source string
+	if mode == "split" {
+		source, err = cgroup.SourceSplit, cgroup.CheckSplit(d, r)
+	} else {
+		source, err = cgroup.Choose(r, d)
+	}
 	if err != nil {
 		var ue *cgroup.UnavailableError
 		if errors.As(err, &ue) {

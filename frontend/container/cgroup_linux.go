@@ -45,8 +45,16 @@ func (s *Store) joinCgroup(c *Container, spec *specs.Spec, pid, pidfd int) (*cgr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
 	defer cancel()
-	if c.HostConfig.CgroupManager == cgroup.SourceHelper {
+	switch c.HostConfig.CgroupManager {
+	case cgroup.SourceHelper:
 		return helperCgroup(ctx, c.ID, pid, pidfd, need, res)
+	case cgroup.SourceSplit:
+		p, err := cgroup.StartSplit(c.ID, pid, need, res)
+		if err != nil {
+			cgroup.RemoveSplit(p)
+			return nil, cgroupError(err)
+		}
+		return p, nil
 	}
 	p, err := cgroup.StartUserScope(ctx, cgroup.ScopeRequest{ID: c.ID, Slice: c.HostConfig.CgroupParent,
 		Init: pid, Need: need, Resources: res, RuntimeDir: os.Getenv("XDG_RUNTIME_DIR")})

@@ -167,6 +167,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			r.proc.Wait()
 		}
 		r.oom.Stop()
+		cgroup.RemoveSplit(r.cg)
 		if r.net != nil {
 			r.net.Stop()
 		}
@@ -336,6 +337,9 @@ func (r *running) wait() int {
 	r.mu.Unlock()
 	r.log.Close()
 	r.oomKilled = r.oom.Stop()
+	if err := cgroup.RemoveSplit(r.cg); err != nil && r.warn != nil {
+		fmt.Fprintf(r.warn, "Warning: %v\n", err)
+	}
 	return code
 }
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/helperclient"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
@@ -488,6 +489,11 @@ func (s *Store) remove(c *Container, force, background bool) error {
 		cur.Refresh()
 		if cur.Running() {
 			return fmt.Errorf("%w: %s was started again meanwhile", ErrRunning, c.Name)
+		}
+		// A --cgroups=split container whose monitor was killed leaves its
+		// (empty) cgroup: nobody else removes it.
+		if err := cgroup.RemoveSplit(cur.State.Cgroup); err != nil {
+			fmt.Fprintf(os.Stderr, "Warning: %v\n", err)
 		}
 		// As the monitor left it: whether a bridged network is still held.
 		c.State.Bridge = cur.State.Bridge

@@ -140,7 +140,8 @@ func TestCgroupFlags(t *testing.T) {
 		err, hint string
 	}{
 		{[]string{"--cgroups=disabled", "--memory", "64m"}, "--cgroups=disabled cannot go with --memory", "drop"},
-		{[]string{"--cgroups=split"}, "--cgroups=split is not supported", "--cgroups=enabled"},
+		{[]string{"--cgroups=split", "--cgroup-parent", "x.slice"}, "--cgroups=split cannot go with --cgroup-parent", "drop"},
+		{[]string{"--cgroups=no-conmon"}, "--cgroups=no-conmon is not supported", "--cgroups=enabled"},
 		{[]string{"--cgroups=sometimes"}, `invalid --cgroups "sometimes"`, ""},
 		{[]string{"--cgroup-parent", "/sys/fs/cgroup/x"}, "invalid --cgroup-parent", "name a slice"},
 		{[]string{"--cgroup-parent", "../evil.slice"}, "invalid --cgroup-parent", "name a slice"},
@@ -151,7 +152,11 @@ func TestCgroupFlags(t *testing.T) {
 		refused = append(refused, struct {
 			args      []string
 			err, hint string
-		}{[]string{"--cgroup-parent", "mine.slice"}, "no systemd user manager can make the container's cgroup here", "without --cgroup-parent"})
+		}{[]string{"--cgroup-parent", "mine.slice"}, "no systemd user manager can make the container's cgroup here", "without --cgroup-parent"},
+			struct {
+				args      []string
+				err, hint string
+			}{[]string{"--cgroups=split"}, "--cgroups=split: it needs cgroup v2 alone, and this host's cgroups are hybrid", "--cgroups=enabled"})
 	}
 	for _, c := range refused {
 		t.Run(strings.Join(c.args, "_"), func(t *testing.T) {

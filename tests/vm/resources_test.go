@@ -11,6 +11,7 @@ package vmtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -619,6 +620,8 @@ func TestHelperCgroupfs(t *testing.T) {
 	if out := u.must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
 		t.Errorf("exec: %q, want 0::/ (moved on into the container's leaf)", out)
 	}
+	// The limits hold in the helper's own cgroups.
+	enforced(t, u, "helper", "--device-write-bps", "/dev/vda:1mb")
 	u.must(t, "rm", "-f", name)
 	waitFor(t, 30*time.Second, "the container's cgroup stays populated", func() string {
 		if b, _ := os.ReadFile(filepath.Join(ctr, "cgroup.events")); strings.Contains(string(b), "populated 1") {
@@ -629,5 +632,85 @@ func TestHelperCgroupfs(t *testing.T) {
 	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
 	if _, err := os.Stat(ctr); err == nil {
 		t.Errorf("%s is left after the next call", ctr)
+	}
+}
+
+// enforced runs the kernel's checks of the limits through one source of a
+// container's cgroup (extra forces it: an io flag sends vmuser to the
+// helper): a process allocating past --memory (swap included) is
+// OOM-killed, run exits 137 and inspect says OOMKilled; a fork loop stops
+// at --pids-limit; a busy loop under --cpus 0.5 is throttled; update
+// changes a running container's memory.max.
+func enforced(t *testing.T, u *testUser, manager string, extra ...string) {
+	t.Helper()
+	name := "cg-enf-" + manager
+	defer u.run(cmdTimeout, "rm", "-f", name, name+"-cpu")
+	args := append([]string{"run", "--network", "none", "--name", name, "--memory", "32m", "--memory-swap", "32m"}, extra...)
+	_, errOut, code := u.myctr(t, append(args, image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")...)
+	in := cgInspectOf(t, u, name)
+	if code != 137 || !in.State.OOMKilled {
+		t.Errorf("%s: allocating past --memory: exit %d, OOMKilled %v; want 137, true (stderr %q)", manager, code, in.State.OOMKilled, errOut)
+	}
+	u.must(t, "rm", name)
+	args = append([]string{"run", "--rm", "--network", "none", "--pids-limit", "12"}, extra...)
+	out := u.must(t, append(args, image, "sh", "-c",
+		"(for i in $(seq 30); do sleep 60 & done) 2>/dev/null; read c < /sys/fs/cgroup/pids.current; echo $c; while read l; do echo $l; done < /sys/fs/cgroup/pids.events")...)
+	if f := strings.Fields(out); len(f) < 3 || f[1] != "max" || f[2] == "0" {
+		t.Errorf("%s: fork loop under --pids-limit 12: %q, want forks refused", manager, out)
+	} else if n, _ := strconv.Atoi(f[0]); n > 12 {
+		t.Errorf("%s: %d tasks under --pids-limit 12", manager, n)
+	}
+	args = append([]string{"run", "-d", "--network", "none", "--name", name + "-cpu", "--cpus", "0.5", "--memory", "64m"}, extra...)
+	u.must(t, append(args, image, "sh", "-c", "while :; do :; done")...)
+	cin := cgInspectOf(t, u, name+"-cpu")
+	if cin.State.CgroupManager != manager {
+		t.Fatalf("CgroupManager %q, want %s", cin.State.CgroupManager, manager)
+	}
+	dir := "/sys/fs/cgroup" + cin.State.CgroupPath
+	waitFor(t, 30*time.Second, "the busy loop is never throttled", func() string {
+		if st := readCg(t, dir, "cpu.stat"); !regexp.MustCompile(`nr_throttled [1-9]`).MatchString(st) {
+			return st
+		}
+		return ""
+	})
+	u.must(t, "update", "--memory", "128m", name+"-cpu")
+	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
+		t.Errorf("%s: after update --memory 128m: memory.max %q", manager, got)
+	}
+}
+
+// TestHelperCgroupEnforced: the limits hold in the helper's scopes too
+// (the system manager's).
+func TestHelperCgroupEnforced(t *testing.T) {
+	begin(t)
+	enforced(t, users[allowedUser], "helper", "--device-write-bps", "/dev/vda:1mb")
+}
+
+// TestCgroupSplit: --cgroups=split makes the container's cgroup below the
+// one myctr runs in, when that one is delegated to the user: myctr as the
+// service of a transient unit of vmuser's manager with Delegate=yes. The
+// container sees its own cgroup with the limit; run from a cgroup that is
+// not vmuser's, the flag is refused with the fix.
+func TestCgroupSplit(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "systemd-run", "--user", "--wait", "--pipe", "--quiet", "-p", "Delegate=yes",
+		"/usr/bin/myctr", "run", "--rm", "--network", "none", "--cgroups=split", "--memory", "48m", image,
+		"sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}}
+	cmd.Dir = u.home
+	cmd.Env = []string{"HOME=" + u.home, "USER=" + u.name, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + u.runtimeDir(),
+		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + u.runtimeDir() + "/bus"}
+	out, err := cmd.CombinedOutput()
+	t.Logf("systemd-run --user -p Delegate=yes myctr run --cgroups=split ...: %v\n%s", err, out)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != 2 || cgLine(lines[0]) != "/" || lines[1] != strconv.Itoa(48<<20) {
+		t.Errorf("want the container's own cgroup (0::/) with memory.max %d", 48<<20)
+	}
+	_, errOut, code := u.myctr(t, "run", "--rm", "--network", "none", "--cgroups=split", image, "true")
+	if code != 125 || !strings.Contains(errOut, "not delegated to you") || !strings.Contains(errOut, "Delegate=yes") {
+		t.Errorf("split outside a delegated cgroup: exit %d, stderr %q", code, errOut)
 	}
 }
