@@ -336,6 +336,11 @@ func (r *running) wait() int {
 	r.mu.Unlock()
 	r.log.Close()
 	r.oomKilled = r.oom.Stop()
+	if r.cg != nil && r.cg.Manager == cgroup.SourceHelper {
+		// Gone with its processes under systemd, but not yet forgotten;
+		// on cgroupfs, not gone at all.
+		releaseCgroup(r.id, r.warn)
+	}
 	return code
 }
 
