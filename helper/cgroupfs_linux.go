@@ -125,10 +125,10 @@ func (s *Server) delegateFS(uid uint32, container string, pid, pidfd int, need [
 	if err := writePid(dir, pid); err != nil {
 		return undo(err)
 	}
-	if err := chownDelegated(dir, int(uid), primaryGID(pid)); err != nil {
-		return undo(err)
-	}
 	if err := alive(pidfd); err != nil {
+		return notHandedOver(err)
+	}
+	if err := chownDelegated(dir, int(uid), primaryGID(pid)); err != nil {
 		return undo(err)
 	}
 	return rel, "", nil

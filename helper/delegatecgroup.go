@@ -60,6 +60,11 @@ func (s *Server) delegateCgroup(sender dbus.Sender, uid uint32, pidfd int, conta
 	if err := checkProcessUIDs("/proc", pid, uid); err != nil {
 		return "", "", err
 	}
+	// Alive still: the status read was this process's (a pid names
+	// another process only once this one is gone).
+	if err := alive(pidfd); err != nil {
+		return "", "", err
+	}
 	if err := s.authorize(sender, protocol.ActionCgroup, map[string]string{protocol.DetailContainer: container}); err != nil {
 		return "", "", err
 	}
@@ -164,6 +169,9 @@ func (s *Server) delegateLocked(uid uint32, container string, pid, pidfd int, ne
 	if err := s.cgroups.Put(rec); err != nil {
 		return undo(err)
 	}
+	if err := alive(pidfd); err != nil {
+		return notHandedOver(err)
+	}
 	dir := filepath.Join(cgroupRoot, cg)
 	have, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	for _, c := range need {
@@ -178,10 +186,16 @@ func (s *Server) delegateLocked(uid uint32, container string, pid, pidfd int, ne
 	if err := chownDelegated(dir, int(uid), primaryGID(pid)); err != nil {
 		return undo(err)
 	}
-	if err := alive(pidfd); err != nil {
-		return undo(err)
-	}
 	return cg, unit, nil
+}
+
+// notHandedOver is the answer when the caller's process died between
+// its checks and its move: its pid may name another user's process by
+// now, which may be what was moved; so nothing is handed over, and
+// nothing is stopped or killed either (that process would go with it).
+// The record stays: the reaper drops it once the cgroup is empty.
+func notHandedOver(err error) (string, string, error) {
+	return "", "", err
 }
 
 // chownDelegated hands dir and its delegation files to uid:gid, through
@@ -276,6 +290,45 @@ func (s *Server) reapCgroups(why string) {
 		}
 		s.log.Printf("reaper (%s): uid=%d container=%s: scope %s is gone", why, r.UID, r.Container, r.Unit)
 	}
+}
+
+// releaseCgroup ends r's cgroup, killing what is left in it (only the
+// caller's processes can be: nothing enters it from outside without
+// root), then drops r, and reports whether both are gone; what is not
+// gone within two seconds stays recorded for the reaper.
+func (s *Server) releaseCgroup(r *CgroupRecord) (bool, error) {
+	ctx, cancel := context.WithTimeout(s.stopCtx, 10*time.Second)
+	defer cancel()
+	dir := filepath.Join(cgroupRoot, r.Path)
+	if s.cgMode == cgroupsByFS {
+		if populated(dir) {
+			if err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0); err != nil {
+				return false, protocol.Errorf(protocol.ErrFailed, "kill what is left in %s: %v", dir, err)
+			}
+		}
+	} else {
+		var de dbus.Error
+		err := s.conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1").CallWithContext(ctx,
+			"org.freedesktop.systemd1.Manager.StopUnit", 0, r.Unit, "replace").Err
+		if err != nil && !(errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit") {
+			return false, protocol.Errorf(protocol.ErrFailed, "stop %s: %v", r.Unit, err)
+		}
+	}
+	for end := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if s.cgMode == cgroupsByFS && !populated(dir) {
+			if err := removeCgroup(dir); err != nil {
+				return false, protocol.Errorf(protocol.ErrFailed, "%v", err)
+			}
+			break
+		}
+		if s.cgMode != cgroupsByFS && unitGone(ctx, s.conn, r.Unit) {
+			break
+		}
+		if time.Now().After(end) {
+			return false, nil
+		}
+	}
+	return true, s.cgroups.Delete(r)
 }
 
 // checkCgroup2 refuses a host where DelegateCgroup cannot work: the

@@ -38,8 +38,24 @@ func (s *Server) releaseAll(sender dbus.Sender, uid uint32, options map[string]d
 	if target != uid && uid != 0 {
 		return target, 0, protocol.NotAuthorized(protocol.ActionNetwork, "only root may release another user's objects")
 	}
-	if err := s.authorize(sender, protocol.ActionNetwork, nil); err != nil {
+	// The action of each kind of object the uid has: the network's (also
+	// when it has nothing), the cgroups'.
+	var nets, cgs int
+	if err := s.inLoop(func() error {
+		nets, cgs = len(s.ledger.ByUID(target)), len(s.cgroups.ByUID(target))
+		return nil
+	}, false); err != nil {
 		return target, 0, err
+	}
+	if nets > 0 || cgs == 0 {
+		if err := s.authorize(sender, protocol.ActionNetwork, nil); err != nil {
+			return target, 0, err
+		}
+	}
+	if cgs > 0 {
+		if err := s.authorize(sender, protocol.ActionCgroup, nil); err != nil {
+			return target, 0, err
+		}
 	}
 	err = s.serial(func() error {
 		var errs []error
@@ -49,6 +65,13 @@ func (s *Server) releaseAll(sender dbus.Sender, uid uint32, options map[string]d
 				continue
 			}
 			released++
+		}
+		for _, r := range s.cgroups.ByUID(target) {
+			if gone, err := s.releaseCgroup(r); err != nil {
+				errs = append(errs, err)
+			} else if gone {
+				released++
+			}
 		}
 		return errors.Join(errs...)
 	})

@@ -332,7 +332,11 @@ func (s *Server) recorded(name string) bool {
 // may own the ledger next, and the caller is told to try again. Work done
 // here is what counts as activity for the idle timer: it has passed
 // authorization.
-func (s *Server) serial(f func() error) error {
+func (s *Server) serial(f func() error) error { return s.inLoop(f, true) }
+
+// inLoop runs f as serial does; activity says whether it counts as such
+// (a look at the ledger before authorization does not).
+func (s *Server) inLoop(f func() error, activity bool) error {
 	res := make(chan error, 1)
 	if s.stopping.Load() {
 		return errRestarting()
@@ -346,7 +350,9 @@ func (s *Server) serial(f func() error) error {
 			return
 		}
 		err = f()
-		s.lastCall.Store(time.Now().UnixNano())
+		if activity {
+			s.lastCall.Store(time.Now().UnixNano())
+		}
 	}:
 		return <-res
 	case <-s.done:

@@ -31,10 +31,13 @@ const (
 	FeaturePublish = "network.publish" // PublishPort, UnpublishPort
 	FeatureRelease = "release.all"     // ReleaseAll
 	FeatureCgroup  = "cgroup.delegate" // DelegateCgroup
+	// FeatureCgroupRelease: ReleaseCgroup, and ReleaseAll releases
+	// cgroups too.
+	FeatureCgroupRelease = "cgroup.release"
 )
 
 // Features is what a helper of this version serves.
-var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease, FeatureCgroup}
+var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease, FeatureCgroup, FeatureCgroupRelease}
 
 // Method names, as called on Interface.
 const (
@@ -45,6 +48,7 @@ const (
 	MethodUnpublishPort  = Interface + ".UnpublishPort"
 	MethodReleaseAll     = Interface + ".ReleaseAll"
 	MethodDelegateCgroup = Interface + ".DelegateCgroup"
+	MethodReleaseCgroup  = Interface + ".ReleaseCgroup"
 )
 
 // IntrospectionXML is the interface's definition (org.myctr.Helper1.xml).
@@ -58,7 +62,8 @@ const DefaultBridge = "myctr0"
 
 // Polkit action ids, as declared in polkit/org.myctr.helper.policy.
 // AttachNetwork, ReleaseNetwork, PublishPort, UnpublishPort and ReleaseAll
-// ask for ActionNetwork, DelegateCgroup for ActionCgroup; PublishPort of a host port below the host's
+// ask for ActionNetwork, DelegateCgroup and ReleaseCgroup for ActionCgroup
+// (ReleaseAll for it too when it releases cgroups); PublishPort of a host port below the host's
 // net.ipv4.ip_unprivileged_port_start asks for ActionPublishLowPort too.
 const (
 	ActionNetwork        = "org.myctr.helper.network"

@@ -160,13 +160,13 @@ func TestIntrospectionXMLParses(t *testing.T) {
 		have[Interface+"."+m.Name] = true
 	}
 	for _, m := range []string{MethodGetVersion, MethodAttachNetwork, MethodReleaseNetwork,
-		MethodPublishPort, MethodUnpublishPort, MethodReleaseAll, MethodDelegateCgroup} {
+		MethodPublishPort, MethodUnpublishPort, MethodReleaseAll, MethodDelegateCgroup, MethodReleaseCgroup} {
 		if !have[m] {
 			t.Errorf("XML lacks %s", m)
 		}
 	}
-	if len(have) != 7 {
-		t.Errorf("XML has %d methods, want 7", len(have))
+	if len(have) != 8 {
+		t.Errorf("XML has %d methods, want 8", len(have))
 	}
 }
 

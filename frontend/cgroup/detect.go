@@ -211,20 +211,20 @@ func (e *UnavailableError) Unwrap() error { return ErrUnavailable }
 const DelegateHint = "as root, give user managers the controllers: a drop-in /etc/systemd/system/user@.service.d/delegate.conf with \"[Service]\" and \"Delegate=cpu cpuset io memory pids\", then systemctl daemon-reload and log in again"
 
 // helperNote says why the helper, the second source, is no answer here:
-// where it is installed and the host has cgroup v2 under systemd, Choose
-// picks it instead of failing.
-const helperNote = "; myctr-helper, which could ask the system manager for it, is not installed"
+// where it is installed and the host has cgroup v2 alone, Choose picks it
+// instead of failing.
+const helperNote = "; myctr-helper, which could give the container a cgroup, is not installed"
 
 // Sources of a container's cgroup, as Choose returns them.
 const (
 	SourceUser   = "systemd" // the user's systemd manager
-	SourceHelper = "helper"  // myctr-helper, through the system manager
+	SourceHelper = "helper"  // myctr-helper: the system manager's scope, or its own cgroup where systemd is not PID 1
 )
 
 // Choose picks where a container's cgroup comes from on a host as
 // detected: the user's manager when it can give every controller the
-// limits need, else the helper where cgroup v2 runs under systemd and
-// the helper is installed, else nowhere ("": without limits the container
+// limits need, else the helper where cgroup v2 is alone and the helper
+// is installed, else nowhere ("": without limits the container
 // runs in the caller's cgroup, with them Check's error).
 func Choose(r *Resources, d *Detection) (string, error) {
 	if d.UserScope() && len(missing(r, d.Delegated)) == 0 {

@@ -113,7 +113,7 @@ func cgroupInfo(d *cgroup.Detection) (version, manager string, controllers []str
 		return version, "systemd", controllers, src
 	}
 	if d.Layout == cgroup.Unified && d.Helper {
-		return version, "helper", controllers, "myctr-helper: a scope of the system manager per container, handed to you (polkit action org.myctr.helper.cgroup)"
+		return version, "helper", controllers, "myctr-helper: a cgroup per container (a scope of the system manager, or, where systemd is not PID 1, one the helper makes), handed to you (polkit action org.myctr.helper.cgroup)"
 	}
 	why := "this host's cgroups are " + d.Layout.String()
 	switch {

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/protocol"
 )
 
 func rmCommand() *cli.Command {
@@ -37,6 +39,7 @@ func rmCommand() *cli.Command {
 					if err := s.ReleaseNetwork(c); err != nil {
 						warnRelease(os.Stderr, err)
 					}
+					releaseCgroup(s, c)
 					fmt.Println(c.ID)
 				}
 				s.SweepRemoved()
@@ -49,9 +52,20 @@ func rmCommand() *cli.Command {
 				if err := s.ReleaseNetwork(c); err != nil {
 					warnRelease(os.Stderr, err)
 				}
+				releaseCgroup(s, c)
 				fmt.Println(c.ID)
 				return nil
 			})
 		},
+	}
+}
+
+// releaseCgroup asks myctr-helper to release the cgroup it may still hold
+// for a removed container (its end could not): a failure is a warning, a
+// refusal by polkit is said nowhere (the helper's reaper removes the
+// cgroup once it is empty).
+func releaseCgroup(s *container.Store, c *container.Container) {
+	if err := s.ReleaseCgroup(c); err != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
+		fmt.Fprintf(os.Stderr, "Warning: release the container's cgroup: %v\n", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -192,7 +193,44 @@ func helperCgroup(ctx context.Context, id string, pid, pidfd int, need []string,
 		return nil, cgroupError(err)
 	}
 	if err := cgroup.Setup(filepath.Join(cgroup.MountPoint, path), pid, need, res); err != nil {
+		// The launch fails: the cgroup goes now, with the init.
+		_ = h.ReleaseCgroup(ctx, id)
 		return nil, cgroupError(err)
 	}
 	return &cgroup.Placement{Manager: cgroup.SourceHelper, Unit: unit, Path: path + "/" + cgroup.ContainerLeaf}, nil
+}
+
+// releaseCgroup asks myctr-helper to release the cgroup it made for the
+// container, once the container has ended, without a prompt (a person may
+// have left long ago: a refusal is said nowhere, and the helper's reaper
+// removes the cgroup anyway); another failure is a warning on warn.
+func releaseCgroup(id string, warn io.Writer) {
+	h, err := helperclient.Connect(helperclient.Options{})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
+		err = h.ReleaseCgroup(ctx, id)
+		cancel()
+		h.Close()
+	}
+	if err != nil && warn != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
+		fmt.Fprintf(warn, "Warning: release the container's cgroup: %v\n", err)
+	}
+}
+
+// ReleaseCgroup asks myctr-helper to release what it may still hold for
+// a removed container whose cgroup it made (the container's end could
+// not: polkit refused without a prompt, or its monitor was killed). It is
+// for `rm`; as a command of the user's, it may ask for a password.
+func (s *Store) ReleaseCgroup(c *Container) error {
+	if c.HostConfig.CgroupManager != cgroup.SourceHelper {
+		return nil
+	}
+	h, err := helperclient.Connect(helperclient.Options{Interactive: true})
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
+	defer cancel()
+	return h.ReleaseCgroup(ctx, c.ID)
 }

@@ -340,6 +340,11 @@ func (r *running) wait() int {
 	if err := cgroup.RemoveSplit(r.cg); err != nil && r.warn != nil {
 		fmt.Fprintf(r.warn, "Warning: %v\n", err)
 	}
+	if r.cg != nil && r.cg.Manager == cgroup.SourceHelper {
+		// Gone with its processes under systemd, but not yet forgotten;
+		// on cgroupfs, not gone at all.
+		releaseCgroup(r.id, r.warn)
+	}
 	return code
 }
 

@@ -143,6 +143,15 @@ func (c *Client) DelegateCgroup(ctx context.Context, pidfd int, container string
 	return path, unit, err
 }
 
+// ReleaseCgroup ends the container's cgroup that DelegateCgroup made,
+// killing what is left in it; releasing what does not exist succeeds.
+func (c *Client) ReleaseCgroup(ctx context.Context, container string) error {
+	if err := protocol.ValidateContainer(container); err != nil {
+		return err
+	}
+	return c.call(ctx, true, protocol.MethodReleaseCgroup, nil, container, map[string]dbus.Variant{})
+}
+
 // ReleaseNetwork removes the container's interface, address and published
 // ports; releasing what does not exist succeeds.
 func (c *Client) ReleaseNetwork(ctx context.Context, container string) error {

@@ -267,3 +267,44 @@ func TestKindRebuild(t *testing.T) {
 		}
 	}
 }
+
+// TestCgroupCalls: DelegateCgroup sends the pidfd itself (a descriptor of
+// the same pidfd arrives), the container and the controllers, and may
+// prompt; ReleaseCgroup sends the container and may prompt too; bad
+// names are refused before any call.
+func TestCgroupCalls(t *testing.T) {
+	h, c, _ := setup(t, true)
+	fd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		t.Skipf("pidfd_open: %v", err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	unix.Fstat(fd, &st)
+	ctx := context.Background()
+	if path, unit, err := c.DelegateCgroup(ctx, fd, "ctr1", []string{"io"}); err != nil || path != "/myctr.slice/ctr1" || unit != "ctr1.scope" {
+		t.Fatalf("DelegateCgroup: %q %q %v", path, unit, err)
+	}
+	if err := c.ReleaseCgroup(ctx, "ctr1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ReleaseCgroup(ctx, "../x"); !errors.Is(err, protocol.ErrInvalidArgs) {
+		t.Errorf("ReleaseCgroup ../x: %v", err)
+	}
+	calls := h.Calls()
+	if len(calls) != 2 || calls[0].Method != "DelegateCgroup" || calls[1].Method != "ReleaseCgroup" {
+		t.Fatalf("calls %+v", calls)
+	}
+	opts, _ := calls[0].Args[1].(map[string]dbus.Variant)
+	if calls[0].Args[0] != "ctr1" || fmt.Sprint(opts["controllers"].Value()) != "[io]" || len(calls[0].FDs) != 1 || calls[0].FDs[0].Ino != st.Ino {
+		t.Errorf("DelegateCgroup call %+v (pidfd inode %d)", calls[0], st.Ino)
+	}
+	for _, call := range calls {
+		if call.Flags&dbus.FlagAllowInteractiveAuthorization == 0 {
+			t.Errorf("%s without ALLOW_INTERACTIVE_AUTHORIZATION", call.Method)
+		}
+	}
+	if calls[1].Args[0] != "ctr1" {
+		t.Errorf("ReleaseCgroup call %+v", calls[1])
+	}
+}

@@ -3,6 +3,7 @@
 package helpertest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -40,6 +41,38 @@ func TestDelegateCgroupRefusals(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(conf.stateDir, "cgroups", strconv.FormatUint(uint64(u.uid), 10))); len(ents) > 0 {
 		t.Errorf("records left in the ledger: %v", ents)
+	}
+}
+
+// TestReleaseCgroup: ReleaseCgroup of a container without a cgroup
+// succeeds for an allowed user (idempotent, and says nothing of others'),
+// is refused by polkit for a user outside the rule (naming the action),
+// and refuses bad names and unknown options; GetVersion lists it.
+func TestReleaseCgroup(t *testing.T) {
+	begin(t)
+	u, denied := users[allowedUser], users[deniedUser]
+	for _, c := range []struct {
+		who         *testUser
+		call        clientCall
+		name, about string
+	}{
+		{u, clientCall{Method: "ReleaseCgroup", Container: "cg-none"}, "", ""},
+		{u, clientCall{Method: "ReleaseCgroup", Container: "cg-none"}, "", ""},
+		{denied, clientCall{Method: "ReleaseCgroup", Container: "cg-none"}, "NotAuthorized", "org.myctr.helper.cgroup"},
+		{u, clientCall{Method: "ReleaseCgroup", Container: "../etc"}, "InvalidArgs", "container"},
+		{u, clientCall{Method: "ReleaseCgroup", Container: "cg-none", Options: map[string]any{"force": true}}, "InvalidArgs", `"force"`},
+	} {
+		r := callAs(t, c.who, c.call)
+		want := ""
+		if c.name != "" {
+			want = "org.myctr.Helper1.Error." + c.name
+		}
+		if r.ErrorName != want || !strings.Contains(strings.Join(anyStrings(r.ErrorBody), " "), c.about) {
+			t.Errorf("%s %+v: %s; want %q about %q", c.who.name, c.call, r, want, c.about)
+		}
+	}
+	if r := callAs(t, u, clientCall{Method: "GetVersion"}); !strings.Contains(fmt.Sprint(r.Reply), "cgroup.release") {
+		t.Errorf("GetVersion %v lacks cgroup.release", r.Reply)
 	}
 }
 

@@ -592,6 +592,8 @@ func clientRole() int {
 		args = []any{call.Container, call.Protocol, call.HostIP, call.HostPort, opts}
 	case "ReleaseAll":
 		args = []any{opts}
+	case "ReleaseCgroup":
+		args = []any{call.Container, opts}
 	case "DelegateCgroup":
 		fd, err := clientPidfd(call.Pidfd)
 		if err != nil {

@@ -38,7 +38,7 @@ type Call struct {
 	Method string // "AttachNetwork", ...
 	Flags  dbus.Flags
 	Args   []any // the arguments after the descriptors, options last
-	FDs    []FD  // AttachNetwork: userns, netns
+	FDs    []FD  // AttachNetwork: userns, netns; DelegateCgroup: the pidfd
 }
 
 // Helper is the fake helper. Set its fields before calls are made.
@@ -160,6 +160,19 @@ func (s server) PublishPort(m dbus.Message, container, proto, hostIP string, hos
 
 func (s server) UnpublishPort(m dbus.Message, container, proto, hostIP string, hostPort uint16, opts map[string]dbus.Variant) *dbus.Error {
 	return s.h.record(Call{Method: "UnpublishPort", Flags: m.Flags, Args: []any{container, proto, hostIP, hostPort, opts}})
+}
+
+func (s server) DelegateCgroup(m dbus.Message, pidfd dbus.UnixFD, container string, opts map[string]dbus.Variant) (string, string, *dbus.Error) {
+	fds := []FD{describe(int(pidfd))}
+	unix.Close(int(pidfd))
+	if err := s.h.record(Call{Method: "DelegateCgroup", Flags: m.Flags, Args: []any{container, opts}, FDs: fds}); err != nil {
+		return "", "", err
+	}
+	return "/myctr.slice/" + container, container + ".scope", nil
+}
+
+func (s server) ReleaseCgroup(m dbus.Message, container string, opts map[string]dbus.Variant) *dbus.Error {
+	return s.h.record(Call{Method: "ReleaseCgroup", Flags: m.Flags, Args: []any{container, opts}})
 }
 
 func describe(fd int) FD {
