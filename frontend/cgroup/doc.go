@@ -1,6 +1,11 @@
 // Package cgroup is myctr's view of cgroup v2 resource limits: the run
 // flags as Podman spells and parses them (Resources), their OCI form
-// (linux.resources) and the cgroup v2 files they become, and where a
-// container's cgroup could come from on this host (Detect). It never
-// creates, changes or writes a cgroup.
+// (linux.resources) and the cgroup v2 files they become (V2Files); where a
+// container's cgroup comes from on this host (Detect, Choose, CheckSplit);
+// the container's cgroup itself: a scope of the user's systemd manager
+// (StartUserScope), or below the cgroup myctr runs in (StartSplit), split
+// into the container's leaf with its limits written (Setup); the OOM watch
+// on memory.events; and the readings of `stats` (ReadSample). It writes
+// only below a cgroup delegated to the user; the helper's scopes are made
+// by myctr-helper.
 package cgroup
