@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/myctr/myctr/protocol"
 )
@@ -25,44 +24,25 @@ type CgroupLedger struct {
 // OpenCgroupLedger reads dir (made 0700 if needed); unreadable records
 // are reported in bad and left alone.
 func OpenCgroupLedger(dir string) (l *CgroupLedger, bad []error, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("%w: make %s: %w", ErrLedger, dir, err)
-	}
 	l = &CgroupLedger{dir: dir, recs: map[string]*CgroupRecord{}}
-	users, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: read %s: %w", ErrLedger, dir, err)
-	}
-	for _, u := range users {
-		uid, err := strconv.ParseUint(u.Name(), 10, 32)
-		if !u.IsDir() || err != nil {
-			continue
+	bad, err = walkRecords(dir, func(uid uint32, p string) error {
+		var r CgroupRecord
+		b, err := os.ReadFile(p)
+		if err == nil {
+			err = json.Unmarshal(b, &r)
 		}
-		files, err := os.ReadDir(filepath.Join(dir, u.Name()))
+		if err == nil && (r.UID != uid || filepath.Base(p) != objectHash(r.UID, r.Container)+".json" ||
+			r.Unit != scopeName(r.UID, r.Container) || protocol.ValidateContainer(r.Container) != nil) {
+			err = errors.New("the record does not match its file name")
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrLedger, err)
+			return fmt.Errorf("%w: %s: %w", ErrLedger, p, err)
 		}
-		for _, f := range files {
-			p := filepath.Join(dir, u.Name(), f.Name())
-			if strings.HasPrefix(f.Name(), ".tmp-") {
-				os.Remove(p)
-				continue
-			}
-			var r CgroupRecord
-			b, err := os.ReadFile(p)
-			if err == nil {
-				err = json.Unmarshal(b, &r)
-			}
-			if err == nil && (r.UID != uint32(uid) || f.Name() != objectHash(r.UID, r.Container)+".json" ||
-				r.Unit != scopeName(r.UID, r.Container) || protocol.ValidateContainer(r.Container) != nil) {
-				err = errors.New("the record does not match its file name")
-			}
-			if err != nil {
-				bad = append(bad, fmt.Errorf("%w: %s: %w", ErrLedger, p, err))
-				continue
-			}
-			l.recs[objectHash(r.UID, r.Container)] = &r
-		}
+		l.recs[objectHash(r.UID, r.Container)] = &r
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return l, bad, nil
 }

@@ -96,13 +96,30 @@ type Ledger struct {
 // that cannot be read is reported in bad and left alone (its objects are
 // then treated as unrecorded).
 func OpenLedger(dir string) (l *Ledger, bad []error, err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("%w: make %s: %w", ErrLedger, dir, err)
-	}
 	l = &Ledger{dir: dir, recs: map[string]*Record{}}
+	bad, err = walkRecords(dir, func(uid uint32, p string) error {
+		r, err := readRecord(p, uid)
+		if err == nil {
+			l.recs[objectHash(r.UID, r.Container)] = r
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, bad, nil
+}
+
+// walkRecords calls read for each record file under dir/UID/ (dir made
+// 0700 if needed), removing the temporary files of interrupted writes;
+// the records read refuses are returned in bad.
+func walkRecords(dir string, read func(uid uint32, path string) error) (bad []error, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: make %s: %w", ErrLedger, dir, err)
+	}
 	users, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: read %s: %w", ErrLedger, dir, err)
+		return nil, fmt.Errorf("%w: read %s: %w", ErrLedger, dir, err)
 	}
 	for _, u := range users {
 		uid, err := strconv.ParseUint(u.Name(), 10, 32)
@@ -111,7 +128,7 @@ func OpenLedger(dir string) (l *Ledger, bad []error, err error) {
 		}
 		files, err := os.ReadDir(filepath.Join(dir, u.Name()))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrLedger, err)
+			return nil, fmt.Errorf("%w: %w", ErrLedger, err)
 		}
 		for _, f := range files {
 			p := filepath.Join(dir, u.Name(), f.Name())
@@ -119,15 +136,12 @@ func OpenLedger(dir string) (l *Ledger, bad []error, err error) {
 				os.Remove(p)
 				continue
 			}
-			r, err := readRecord(p, uint32(uid))
-			if err != nil {
+			if err := read(uint32(uid), p); err != nil {
 				bad = append(bad, err)
-				continue
 			}
-			l.recs[objectHash(r.UID, r.Container)] = r
 		}
 	}
-	return l, bad, nil
+	return bad, nil
 }
 
 // readRecord reads a record and checks that it is where its uid and

@@ -276,7 +276,7 @@ func TestCgroupCalls(t *testing.T) {
 	h, c, _ := setup(t, true)
 	fd, err := unix.PidfdOpen(os.Getpid(), 0)
 	if err != nil {
-		t.Skipf("pidfd_open: %v", err)
+		t.Skipf("pidfd_open needs Linux 5.3 or later: %v", err)
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
