@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -309,4 +310,21 @@ func orNone(l []string) string {
 		return "none"
 	}
 	return strings.Join(l, " ")
+}
+
+// InService reports whether the cgroup own lies in a systemd service (a
+// unit's ExecStart=, myctr's own supervisor leaf of one included), other
+// than a user's manager: a container started there belongs to that unit,
+// and stays in its cgroup.
+func InService(own string) bool {
+	for p := path.Clean(own); p != "/" && p != "."; p = path.Dir(p) {
+		base := path.Base(p)
+		switch {
+		case strings.HasSuffix(base, ".scope"), strings.HasSuffix(base, ".slice"):
+			return false
+		case strings.HasSuffix(base, ".service"):
+			return !strings.HasPrefix(base, "user@")
+		}
+	}
+	return false
 }

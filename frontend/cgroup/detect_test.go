@@ -266,3 +266,20 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+func TestInService(t *testing.T) {
+	for own, want := range map[string]bool{
+		"/system.slice/web.service":                                           true,
+		"/system.slice/web.service/supervisor":                                true,
+		"/user.slice/user-1000.slice/user@1000.service/app.slice/web.service": true,
+		"/user.slice/user-1000.slice/user@1000.service/init.scope":            false,
+		"/user.slice/user-1000.slice/session-3.scope":                         false,
+		"/user.slice/user-1000.slice/user@1000.service":                       false,
+		"/":                                      false,
+		"/myctr.slice/myctr-abc.scope/container": false,
+	} {
+		if got := InService(own); got != want {
+			t.Errorf("InService(%q) = %v, want %v", own, got, want)
+		}
+	}
+}

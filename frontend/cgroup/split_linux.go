@@ -121,3 +121,22 @@ func RemoveSplit(p *Placement) error {
 	}
 	return nil
 }
+
+// JoinSupervisor moves this process into the supervisor leaf of its
+// cgroup, before it starts a process (the monitor of run -d) that makes a
+// --cgroups=split container's cgroup beside it: cgroup v2 lets a cgroup
+// enable controllers for its children only once no process is left in it.
+func JoinSupervisor() error {
+	own, err := ownCgroup()
+	if err != nil || filepath.Base(own) == SupervisorLeaf {
+		return err
+	}
+	leaf := filepath.Join(MountPoint, own, SupervisorLeaf)
+	if err := os.Mkdir(leaf, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("make cgroup %s: %w", leaf, err)
+	}
+	if err := WriteFile(leaf, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
+		return fmt.Errorf("move myctr into %s: %w", leaf, err)
+	}
+	return nil
+}

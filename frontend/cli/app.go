@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -194,6 +196,8 @@ func explain(err error) error {
 		return hint(err, "list images with `myctr images`, or add one with `myctr import ROOTFS.tar NAME`")
 	case errors.Is(err, container.ErrNotFound):
 		return hint(err, "list containers with `myctr ps -a`")
+	case errors.Is(err, container.ErrNoJournal):
+		return hint(err, "use --log-driver k8s-file (the container's own log file), or run where systemd-journald runs")
 	case errors.Is(err, container.ErrNoInit):
 		return hint(err, "install myctr and myctr-init together (make install), or run without --init")
 	}
@@ -221,9 +225,29 @@ func lookup(s *container.Store, ref string) (*container.Container, error) {
 	return c, nil
 }
 
-// each runs f on every named container and reports every failure.
+// each runs f on every named container and reports every failure. The
+// containers are the arguments and, for commands with --cidfile, the ids
+// in those files; with --ignore, a container that does not exist (or a
+// container id file that does not) is no error.
 func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) error) error {
-	if ctx.NArg() == 0 {
+	ignore := ctx.Bool("ignore")
+	refs := ctx.Args().Slice()
+	fromFile := map[string]string{}
+	for _, file := range ctx.StringSlice("cidfile") {
+		id, err := readCidfile(file)
+		if err != nil {
+			if ignore && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		refs = append(refs, id)
+		fromFile[id] = file
+	}
+	if len(refs) == 0 {
+		if ignore && ctx.IsSet("cidfile") {
+			return nil
+		}
 		return withCode(125, errors.New("requires at least one container name or id"))
 	}
 	s, err := openContainers(ctx)
@@ -231,10 +255,17 @@ func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) e
 		return err
 	}
 	var failed error
-	for _, ref := range ctx.Args().Slice() {
+	for _, ref := range refs {
 		c, err := lookup(s, ref)
 		if err == nil {
 			err = f(s, c)
+		} else if ignore && errors.Is(err, container.ErrNotFound) {
+			err = nil
+		}
+		if err == nil && ctx.Command.Name == "rm" && fromFile[ref] != "" {
+			// The container is gone: so is what named it, and a unit's
+			// next start may write it again.
+			os.Remove(fromFile[ref])
 		}
 		if err != nil {
 			if failed != nil {
@@ -245,3 +276,23 @@ func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) e
 	}
 	return failed
 }
+
+// readCidfile reads a container id file (run --cidfile).
+func readCidfile(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("read container id file: %w", err)
+	}
+	id := strings.TrimSpace(string(b))
+	if !container.ValidID(id) {
+		return "", fmt.Errorf("container id file %s holds no container id", file)
+	}
+	return id, nil
+}
+
+// cidfileFlag and ignoreFlag are the flags of the commands a unit's
+// ExecStop= and ExecStopPost= call (stop, rm, kill).
+var (
+	cidfileFlag = &cli.StringSliceFlag{Name: "cidfile", Usage: "read the container's id from this file (written by run --cidfile)"}
+	ignoreFlag  = &cli.BoolFlag{Name: "ignore", Aliases: []string{"i"}, Usage: "a container that does not exist is no error"}
+)

@@ -50,10 +50,15 @@ type inspectHostConfig struct {
 	PidsLimit         int64
 	BlkioWeight       uint16
 	OomScoreAdj       int
+	LogConfig         struct{ Type string }
 }
 
 func hostConfigOf(c *container.Container) inspectHostConfig {
 	h := inspectHostConfig{HostConfig: c.HostConfig}
+	h.LogConfig.Type = c.HostConfig.LogDriver
+	if h.LogConfig.Type == "" {
+		h.LogConfig.Type = container.LogFile
+	}
 	if a := c.HostConfig.OOMScoreAdj; a != nil {
 		h.OomScoreAdj = *a
 	}

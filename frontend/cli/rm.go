@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,6 +20,8 @@ func rmCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container first"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every container"},
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Usage: "with --force: send the stop signal first and wait this many seconds before killing (default: kill at once)"},
+			cidfileFlag, ignoreFlag,
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.Bool("all") {
@@ -46,6 +49,11 @@ func rmCommand() *cli.Command {
 				return failed
 			}
 			return each(ctx, func(s *container.Store, c *container.Container) error {
+				if ctx.Bool("force") && ctx.IsSet("time") && ctx.Int("time") >= 0 {
+					if err := s.Stop(c, time.Duration(ctx.Int("time"))*time.Second); err != nil {
+						return err
+					}
+				}
 				if err := s.Remove(c, ctx.Bool("force")); err != nil {
 					return err
 				}

@@ -41,6 +41,12 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
+		&cli.StringFlag{Name: "cidfile", Usage: "write the container's id to this file (it must not exist, unless with --replace)"},
+		&cli.BoolFlag{Name: "replace", Usage: "remove a container of the same --name first (for systemd units)"},
+		&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: container (the container says READY=1 through the NOTIFY_SOCKET myctr gives it; the default), conmon (myctr says it once the container's process has started) or ignore"},
+		&cli.StringFlag{Name: "log-driver", Usage: "where the container's output is kept: k8s-file (its log file), journald (the journal; the default inside a systemd unit) or none"},
+		&cli.StringFlag{Name: "stop-signal", Usage: "the signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)"},
+		&cli.UintFlag{Name: "stop-timeout", Usage: "seconds stop waits after the stop signal before killing (default 10)"},
 	}, resourceFlags()...)
 }
 
@@ -118,6 +124,24 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	d, err := cgroup.Detect(cgroup.HostEnv())
 	if err != nil {
 		return err
+	}
+	if !ctx.IsSet("cgroups") && parent == "" && d.Layout == cgroup.Unified && cgroup.InService(d.Own) {
+		// Run by a systemd service (ExecStart=): the container belongs
+		// to the unit, whose cgroup holds it (stop, status, limits and
+		// Restart= see it), as with Podman's --cgroups=split; its own
+		// cgroup below the unit's where the unit delegates (Delegate=yes).
+		if err := cgroup.CheckSplit(d, r); err == nil {
+			mode = "split"
+			o.Cgroups = mode
+		} else if r.Empty() {
+			return nil
+		} else {
+			var ue *cgroup.UnavailableError
+			if errors.As(err, &ue) {
+				return hint(err, "%s", ue.Hint)
+			}
+			return err
+		}
 	}
 	var source string
 	if mode == "split" {
@@ -243,6 +267,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		ep := ctx.String("entrypoint")
 		o.Entrypoint = &ep
 	}
+	if err := unitOptions(ctx, o); err != nil {
+		return nil, err
+	}
 	if err := cgroupOptions(ctx, o); err != nil {
 		return nil, err
 	}
@@ -292,6 +319,10 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	act, err := container.TakeActivation()
+	if err != nil {
+		return withCode(125, err)
+	}
 	m, err := mapping()
 	if err != nil {
 		return err
@@ -300,21 +331,37 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cidfile := ctx.String("cidfile")
+	if err := checkCidfile(cidfile, ctx.Bool("replace")); err != nil {
+		return withCode(125, err)
+	}
+	if ctx.Bool("replace") {
+		if err := replaceContainer(s, o.Name); err != nil {
+			return withCode(125, err)
+		}
+	}
 	c, err := s.Create(o, m)
 	if err != nil {
 		return explain(err)
 	}
+	if err := writeCidfile(cidfile, c.ID); err != nil {
+		s.Remove(c, true)
+		return withCode(125, err)
+	}
 	if ctx.Bool("detach") {
-		if err := s.StartDetached(c); err != nil {
+		if err := s.StartDetached(c, act); err != nil {
 			return startFailure(err)
 		}
 		fmt.Println(c.ID)
 		return nil
 	}
-	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr}
+	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
 	if o.Interactive {
 		a.Stdin = os.Stdin
 	}
+	// Inside a unit whose output goes to the journal already, the
+	// container's lines are there with its fields: not twice.
+	a.LogOnly = o.LogDriver == container.LogJournald && toJournal(os.Stdout)
 	code, err := s.RunAttached(c, m, a)
 	if err != nil {
 		return startFailure(err)

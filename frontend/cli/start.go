@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/systemd"
 )
 
 func startCommand() *cli.Command {
@@ -14,13 +15,31 @@ func startCommand() *cli.Command {
 		Name:      "start",
 		Usage:     "start stopped containers again, in the background",
 		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: conmon, container or ignore (default: the container's --sdnotify)"},
+		},
 		Action: func(ctx *cli.Context) error {
+			act, err := container.TakeActivation()
+			if err != nil {
+				return withCode(125, err)
+			}
+			mode := ""
+			if ctx.IsSet("sdnotify") {
+				if mode, err = systemd.ParseNotifyMode(ctx.String("sdnotify")); err != nil {
+					return err
+				}
+			}
 			return each(ctx, func(s *container.Store, c *container.Container) error {
 				if c.Running() {
 					fmt.Println(c.Name)
 					return nil
 				}
-				if err := s.StartDetached(c); err != nil {
+				if mode != "" && mode != c.HostConfig.SdNotify {
+					if err := s.Update(c, func(c *container.Container) { c.HostConfig.SdNotify = mode }); err != nil {
+						return err
+					}
+				}
+				if err := s.StartDetached(c, act); err != nil {
 					return startFailure(err)
 				}
 				fmt.Println(c.Name)
@@ -43,7 +62,7 @@ func restartCommand() *cli.Command {
 				if err := s.Stop(c, time.Duration(ctx.Uint("time"))*time.Second); err != nil {
 					return err
 				}
-				if err := s.StartDetached(c); err != nil {
+				if err := s.StartDetached(c, container.Activation{}); err != nil {
 					return startFailure(err)
 				}
 				fmt.Println(c.ID)

@@ -15,14 +15,19 @@ func stopCommand() *cli.Command {
 		Usage:     "stop containers: the stop signal, then SIGKILL after the timeout",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
-			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before killing"},
+			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing (default: the container's --stop-timeout, else 10)"},
+			cidfileFlag, ignoreFlag,
 		},
 		Action: func(ctx *cli.Context) error {
 			return each(ctx, func(s *container.Store, c *container.Container) error {
-				if err := s.Stop(c, time.Duration(ctx.Uint("time"))*time.Second); err != nil {
+				timeout := container.StopTimeoutOf(c)
+				if ctx.IsSet("time") {
+					timeout = time.Duration(ctx.Uint("time")) * time.Second
+				}
+				if err := s.Stop(c, timeout); err != nil {
 					return err
 				}
-				fmt.Println(ctx.Args().Get(0))
+				fmt.Println(c.Name)
 				return nil
 			})
 		},

@@ -40,19 +40,24 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		mode = "none"
 	}
 	c := &Container{
-		Name:       o.Name,
-		Created:    time.Now().UTC(),
-		Image:      o.ImageID,
-		ImageName:  o.ImageName,
-		Lower:      o.Lower,
-		StopSignal: o.Image.StopSignal,
+		Name:          o.Name,
+		Created:       time.Now().UTC(),
+		Image:         o.ImageID,
+		ImageName:     o.ImageName,
+		Lower:         o.Lower,
+		StopSignal:    o.Image.StopSignal,
+		CreateCommand: o.CreateCommand,
 		HostConfig: HostConfig{
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj,
+			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout,
 		},
 		State: State{Status: StatusCreated},
+	}
+	if o.StopSignal != "" {
+		c.StopSignal = o.StopSignal
 	}
 	if o.NoNewPrivs {
 		c.HostConfig.SecurityOpt = []string{"no-new-privileges"}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/systemd"
 )
 
 // Attach says where a container's stdio goes. A detached container has
@@ -29,6 +31,12 @@ type Attach struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Winsize *unix.Winsize
+	// Activation is the sockets systemd passed for the container's
+	// process (socket activation).
+	Activation Activation
+	// LogOnly: the output goes to the log alone, not to Stdout and
+	// Stderr (which still get myctr's own warnings).
+	LogOnly bool
 }
 
 // running is a container's init, started by this process.
@@ -57,6 +65,10 @@ type running struct {
 	cg        *cgroup.Placement
 	oom       *cgroup.OOMWatch
 	oomKilled bool
+
+	// notify forwards what a container with --sdnotify=container says to
+	// the unit's manager.
+	notify *systemd.NotifyProxy
 }
 
 // StartError is a failure to start the container's process, with the exit
@@ -82,7 +94,18 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if err := prepareRunDir(c, spec); err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
-	lw, err := openLog(c.File("ctr.log"))
+	applyActivation(spec, a.Activation)
+	notify, err := startNotifyProxy(c, spec)
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	started := false
+	defer func() {
+		if !started {
+			notify.Close()
+		}
+	}()
+	lw, err := openLogOf(c)
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
@@ -92,7 +115,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
 	defer parent.Close()
-	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr}
+	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr, notify: notify}
 	netns := "0"
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
@@ -113,9 +136,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	// The init runs one locked thread of work and allocates little: one P
 	// and no collector spare it the runtime's start-up threads. The
 	// container's process gets the spec's environment, not this one.
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvSyncFD + "=3",
+	// The sockets of socket activation are the init's 3, 4, ... as they
+	// are ours; the sync socket comes after them.
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N),
 		nsexec.EnvInitNetNS + "=" + netns, "GOMAXPROCS=1", "GOGC=off"}
-	cmd.ExtraFiles = []*os.File{child}
+	cmd.ExtraFiles = append(a.Activation.files(), child)
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -220,7 +246,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if r.cg != nil {
 				r.oom = cgroup.WatchOOM(r.cg.Dir())
 			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, Overlay: nsexec.Overlay{
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			// The network is up before the container's process starts.
 			if nc, ok := c.networkConfig(); ok {
@@ -249,14 +275,19 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		r.helper.Close() // and with it the polkit agent, if one was started
 		r.helper = nil
 	}
+	teeOut, teeErr := a.Stdout, a.Stderr
+	if a.LogOnly {
+		teeOut, teeErr = nil, nil
+	}
 	if r.pty != nil {
 		r.pumps.Add(1)
-		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, a.Stdout) }()
+		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, teeOut) }()
 	} else {
 		r.pumps.Add(2)
-		go func() { defer r.pumps.Done(); lw.pump("stdout", outR, a.Stdout); outR.Close() }()
-		go func() { defer r.pumps.Done(); lw.pump("stderr", errR, a.Stderr); errR.Close() }()
+		go func() { defer r.pumps.Done(); lw.pump("stdout", outR, teeOut); outR.Close() }()
+		go func() { defer r.pumps.Done(); lw.pump("stderr", errR, teeErr); errR.Close() }()
 	}
+	started = true
 	return r, nil
 }
 
@@ -336,6 +367,7 @@ func (r *running) wait() int {
 	r.pidfd = -1
 	r.mu.Unlock()
 	r.log.Close()
+	r.notify.Close()
 	r.oomKilled = r.oom.Stop()
 	if err := cgroup.RemoveSplit(r.cg); err != nil && r.warn != nil {
 		fmt.Fprintf(r.warn, "Warning: %v\n", err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	for _, w := range r.warnings {
 		fmt.Fprintf(a.Stderr, "Warning: %s\n", w)
 	}
+	notifyStarted(c, os.Getpid())
 	if r.pty != nil {
 		signal.Notify(sigs, unix.SIGWINCH)
 		if a.Stdin != nil {
@@ -83,7 +85,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 				}
 				continue
 			}
-			r.signal(sig.(syscall.Signal))
+			r.signal(proxied(c, sig.(syscall.Signal)))
 		}
 	}()
 	code := r.wait()
@@ -95,6 +97,17 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	s.noteOOM(c, r)
 	s.finish(c, code, "", true)
 	return code, nil
+}
+
+// proxied is the signal the container gets for one its monitor got:
+// SIGTERM, which is how systemd and others ask a process to end, becomes
+// the container's stop signal (its image's STOPSIGNAL, or --stop-signal),
+// as `myctr stop` sends it; every other signal is passed on as it is.
+func proxied(c *Container, sig syscall.Signal) syscall.Signal {
+	if sig == unix.SIGTERM {
+		return StopSignalOf(c)
+	}
+	return sig
 }
 
 func exitOf(err error) int {
@@ -194,10 +207,17 @@ func (e *reportedPortError) Unwrap() error { return e.err }
 // The monitor has no terminal: for a bridged container, a polkit text agent
 // runs meanwhile on ours (when stdin is one), so that a password the
 // helper's authorization needs can be asked here.
-func (s *Store) StartDetached(c *Container) error {
+func (s *Store) StartDetached(c *Container, act Activation) error {
 	if c.HostConfig.NetworkMode == network.ModeBridge {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
+		}
+	}
+	if c.HostConfig.CgroupManager == cgroup.SourceSplit {
+		// The monitor makes the container's cgroup beside its own: none
+		// of us may stay in the parent.
+		if err := cgroup.JoinSupervisor(); err != nil {
+			return &StartError{err, nsexec.ExitSetup}
 		}
 	}
 	r, w, err := os.Pipe()
@@ -207,8 +227,11 @@ func (s *Store) StartDetached(c *Container) error {
 	defer r.Close()
 	cmd := exec.Command("/proc/self/exe", s.Dirs.Root, s.Dirs.RunRoot, c.ID)
 	cmd.Args[0] = "myctr-monitor"
-	cmd.Env = append(os.Environ(), nsexec.EnvStage+"="+nsexec.StageMonitor, nsexec.EnvSyncFD+"=3")
-	cmd.ExtraFiles = []*os.File{w}
+	// The sockets of socket activation stay 3, 4, ... in the monitor; the
+	// report pipe comes after them.
+	cmd.Env = append(append(os.Environ(), act.env()...), nsexec.EnvStage+"="+nsexec.StageMonitor,
+		nsexec.EnvSyncFD+"="+strconv.Itoa(3+act.N))
+	cmd.ExtraFiles = append(act.files(), w)
 	// Its own session: the monitor outlives the CLI and any terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -217,6 +240,7 @@ func (s *Store) StartDetached(c *Container) error {
 	}
 	w.Close()
 	b, _ := io.ReadAll(r)
+	monitorPid := cmd.Process.Pid
 	cmd.Process.Release()
 	var rep monitorReport
 	if len(b) == 0 {
@@ -231,6 +255,9 @@ func (s *Store) StartDetached(c *Container) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(os.Stderr, "Warning: %s\n", w)
 	}
+	// The unit's main process becomes the monitor, which outlives us and
+	// exits with the container's exit code.
+	notifyStarted(c, monitorPid)
 	return nil
 }
 
@@ -238,7 +265,11 @@ func (s *Store) StartDetached(c *Container) error {
 // container, reports to the CLI on fd 3, keeps the container's output in
 // its log, and records its exit.
 func MonitorMain(args []string) int {
-	report := os.NewFile(3, "report")
+	fd, _ := strconv.Atoi(os.Getenv(nsexec.EnvSyncFD))
+	report := os.NewFile(uintptr(fd), "report")
+	if fd < 3 {
+		report = nil
+	}
 	os.Unsetenv(nsexec.EnvStage)
 	os.Unsetenv(nsexec.EnvSyncFD)
 	send := func(rep monitorReport) {
@@ -248,12 +279,20 @@ func MonitorMain(args []string) int {
 			report = nil
 		}
 	}
-	if len(args) != 3 {
+	if len(args) != 3 || report == nil {
 		send(monitorReport{Error: "monitor: bad arguments", Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
 	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
-	s, err := OpenStore(Dirs{Root: args[0], RunRoot: args[1]})
+	// SIGTERM (systemctl stop, a unit's end) stops the container: it
+	// gets its stop signal, and the exit is recorded as ever.
+	terms := make(chan os.Signal, 4)
+	signal.Notify(terms, unix.SIGTERM)
+	act, err := TakeActivation()
+	var s *Store
+	if err == nil {
+		s, err = OpenStore(Dirs{Root: args[0], RunRoot: args[1]})
+	}
 	var c *Container
 	if err == nil {
 		c, err = s.load(args[2])
@@ -277,13 +316,18 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	r, err := s.launch(c, m, &Attach{})
+	r, err := s.launch(c, m, &Attach{Activation: act})
 	if err != nil {
 		unlock()
 		s.finish(c, exitOf(err), err.Error(), false)
 		send(failureReport(err))
 		return exitOf(err)
 	}
+	go func() {
+		for range terms {
+			r.signal(StopSignalOf(c))
+		}
+	}()
 	err = s.markRunning(c, r)
 	unlock()
 	if err != nil {
@@ -297,7 +341,9 @@ func MonitorMain(args []string) int {
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)
 	s.finish(c, code, "", false)
-	return 0
+	// The container's exit code is the monitor's: a unit whose main
+	// process the monitor is fails when the container does (Restart=).
+	return code
 }
 
 // Refresh corrects a record whose processes died without telling: a
@@ -345,6 +391,15 @@ func StopSignalOf(c *Container) unix.Signal {
 		}
 	}
 	return unix.SIGTERM
+}
+
+// StopTimeoutOf is how long stop waits after the stop signal: the
+// container's --stop-timeout, else 10 seconds.
+func StopTimeoutOf(c *Container) time.Duration {
+	if t := c.HostConfig.StopTimeout; t != nil {
+		return time.Duration(*t) * time.Second
+	}
+	return 10 * time.Second
 }
 
 // Stop sends the stop signal, then SIGKILL after timeout, and waits until

@@ -11,12 +11,26 @@ import (
 	"time"
 )
 
-// The log is in the CRI format that Podman's k8s-file driver also writes:
-// one line per record, "TIMESTAMP STREAM TAG CONTENT", where TAG is F for
-// a full line and P for a part of a line that continues in the next record.
+// The log drivers, as Podman names them.
+const (
+	// LogFile: the log is in the CRI format that Podman's k8s-file
+	// driver also writes: one line per record, "TIMESTAMP STREAM TAG
+	// CONTENT", where TAG is F for a full line and P for a part of a line
+	// that continues in the next record.
+	LogFile = "k8s-file"
+	// LogJournald: each line is a journal entry with the container's
+	// fields (journal_linux.go).
+	LogJournald = "journald"
+	// LogNone: the output is kept nowhere.
+	LogNone = "none"
+)
+
+// logWriter is where a container's output is kept: a file, the journal,
+// or nowhere.
 type logWriter struct {
-	mu sync.Mutex
-	f  *os.File
+	mu      sync.Mutex
+	f       *os.File
+	journal *journalLog
 }
 
 func openLog(path string) (*logWriter, error) {
@@ -27,11 +41,41 @@ func openLog(path string) (*logWriter, error) {
 	return &logWriter{f: f}, nil
 }
 
-func (w *logWriter) Close() error { return w.f.Close() }
+// openLogOf opens the log of c's log driver.
+func openLogOf(c *Container) (*logWriter, error) {
+	switch c.HostConfig.LogDriver {
+	case LogJournald:
+		j, err := openJournal(c)
+		if err != nil {
+			return nil, err
+		}
+		return &logWriter{journal: j}, nil
+	case LogNone:
+		return &logWriter{}, nil
+	}
+	return openLog(c.File("ctr.log"))
+}
+
+func (w *logWriter) Close() error {
+	if w.journal != nil {
+		w.journal.flush()
+	}
+	if w.f == nil {
+		return nil
+	}
+	return w.f.Close()
+}
 
 // write records one chunk of a stream: every complete line as F, a
 // trailing partial line as P, so `logs -f` sees output as it is written.
 func (w *logWriter) write(stream string, p []byte) {
+	if w.journal != nil {
+		w.journal.write(stream, p)
+		return
+	}
+	if w.f == nil {
+		return
+	}
 	ts := time.Now().UTC().Format(time.RFC3339Nano)
 	var buf bytes.Buffer
 	for len(p) > 0 {

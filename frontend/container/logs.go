@@ -21,24 +21,6 @@ type LogOptions struct {
 // to stderr. With Follow it keeps reading until the container has exited
 // and its monitor has written everything.
 func (s *Store) Logs(c *Container, o LogOptions, stdout, stderr io.Writer) error {
-	f, err := os.Open(c.File("ctr.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		if !o.Follow {
-			return nil
-		}
-		for errors.Is(err, os.ErrNotExist) {
-			if !s.stillRunning(c) {
-				return nil
-			}
-			time.Sleep(50 * time.Millisecond)
-			f, err = os.Open(c.File("ctr.log"))
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("open log of %s: %w", c.Name, err)
-	}
-	defer f.Close()
-	lr := newLogReader(f)
 	emit := func(l *LogLine) {
 		if !o.Since.IsZero() && l.Time.Before(o.Since) {
 			return
@@ -59,6 +41,30 @@ func (s *Store) Logs(c *Container, o LogOptions, stdout, stderr io.Writer) error
 		}
 		io.WriteString(w, line)
 	}
+	switch c.HostConfig.LogDriver {
+	case LogJournald:
+		return s.journalLogs(c, o, emit)
+	case LogNone:
+		return fmt.Errorf("%s was run with --log-driver none: its output was kept nowhere", c.Name)
+	}
+	f, err := os.Open(c.File("ctr.log"))
+	if errors.Is(err, os.ErrNotExist) {
+		if !o.Follow {
+			return nil
+		}
+		for errors.Is(err, os.ErrNotExist) {
+			if !s.stillRunning(c) {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+			f, err = os.Open(c.File("ctr.log"))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("open log of %s: %w", c.Name, err)
+	}
+	defer f.Close()
+	lr := newLogReader(f)
 	var lines []*LogLine
 	for {
 		l, err := lr.next()

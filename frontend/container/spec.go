@@ -53,6 +53,12 @@ type CreateOptions struct {
 	Limits                                         *cgroup.Resources     // the resource flags
 	Resources                                      *specs.LinuxResources // their OCI form
 	OOMScoreAdj                                    *int
+
+	CreateCommand []string // the command line, for generate systemd
+	LogDriver     string   // k8s-file or journald
+	SdNotify      string   // ignore, conmon or container
+	StopSignal    string   // --stop-signal; "" keeps the image's
+	StopTimeout   *uint    // --stop-timeout
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

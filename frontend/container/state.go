@@ -90,6 +90,15 @@ type HostConfig struct {
 	// the spec's linux.resources.
 	Resources   *cgroup.Resources `json:",omitempty"`
 	OOMScoreAdj *int              `json:",omitempty"`
+
+	// LogDriver is where the container's output goes: "k8s-file" (the
+	// container's own log file, the default) or "journald".
+	LogDriver string `json:",omitempty"`
+	// SdNotify is --sdnotify: "" or "ignore", "conmon" or "container".
+	SdNotify string `json:",omitempty"`
+	// StopTimeout is the seconds stop and rm -f wait after the stop
+	// signal; nil: the default (10).
+	StopTimeout *uint `json:",omitempty"`
 }
 
 // Container is one container's record, container.json in its directory.
@@ -101,8 +110,11 @@ type Container struct {
 	ImageName  string
 	Lower      []string // overlay lower dirs, top layer first
 	StopSignal string   `json:",omitempty"`
-	HostConfig HostConfig
-	State      State
+	// CreateCommand is the command line that made the container (as
+	// Podman's Config.CreateCommand): `generate systemd` repeats it.
+	CreateCommand []string `json:",omitempty"`
+	HostConfig    HostConfig
+	State         State
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
@@ -289,6 +301,9 @@ var (
 )
 
 func isID(s string) bool { return idRe.MatchString(s) }
+
+// ValidID says whether s is a full container id (64 hex digits).
+func ValidID(s string) bool { return isID(s) }
 
 // ValidName checks a --name the way Podman does.
 func ValidName(n string) error {

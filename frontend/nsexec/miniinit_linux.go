@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +30,9 @@ func IsMiniInit() bool {
 // once the child ends: its code, or 128 + the signal that killed it. The
 // kernel then ends whatever is left in the namespace.
 func MiniInit(args []string) int {
+	if os.Getenv(envListenChild) != "" {
+		return listenChild(args)
+	}
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs)
 	path, code, err := lookPath(args[0], os.Environ())
@@ -37,6 +41,18 @@ func MiniInit(args []string) int {
 		return code
 	}
 	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{}}
+	if n := listenFDsOfInit(); n > 0 {
+		// Socket activation: the sockets are the command's, and so must
+		// LISTEN_PID be, which only the child can know; it is this
+		// binary again (listenChild), which sets it and executes the
+		// command.
+		for fd := 3; fd < 3+n; fd++ {
+			attr.Files = append(attr.Files, uintptr(fd))
+		}
+		attr.Env = append(attr.Env, envListenChild+"=1")
+		path = "/proc/self/exe"
+		args = append([]string{InitPath, "--"}, args...)
+	}
 	if isTerminal(0) {
 		// The child's own process group takes the terminal, so that ^C
 		// and ^Z reach it (and it alone) from the terminal.
@@ -64,6 +80,39 @@ func MiniInit(args []string) int {
 		}
 	}
 	return ExitSetup
+}
+
+// envListenChild marks the child of a socket-activated --init (MiniInit).
+const envListenChild = "_MYCTR_LISTEN_CHILD"
+
+// listenFDsOfInit is the number of sockets passed to this init for its
+// command: LISTEN_FDS when LISTEN_PID names this process.
+func listenFDsOfInit() int {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return 0
+	}
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 0 || n > 1024 {
+		return 0
+	}
+	return n
+}
+
+// listenChild is the child of a socket-activated --init: it names itself
+// in LISTEN_PID and executes the command, keeping descriptors 3 and up.
+func listenChild(args []string) int {
+	os.Unsetenv(envListenChild)
+	path, code, err := lookPath(args[0], os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: myctr-init: %v\n", err)
+		return code
+	}
+	err = unix.Exec(path, args, withListenPID(os.Environ(), os.Getpid()))
+	fmt.Fprintf(os.Stderr, "Error: myctr-init: exec %s: %v\n", path, err)
+	if errors.Is(err, unix.ENOENT) {
+		return ExitNotFound
+	}
+	return ExitNotExecutable
 }
 
 // reap collects every ended child; done is true, with the exit status to

@@ -113,11 +113,13 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 
 // startProcess turns the calling thread into the container's process:
 // terminal, working directory, identity, capabilities, no_new_privs, and
-// execve. It only returns by exiting through conn.Fail.
+// execve. It only returns by exiting through conn.Fail. The process keeps
+// descriptors 3 to 3+listenFDs-1 (socket activation), with LISTEN_PID set
+// to its own pid.
 //
 // Preconditions: the goroutine is locked to its thread; the root
 // filesystem is final.
-func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
+func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int) {
 	if p.Terminal {
 		master, err := openPty(ws)
 		if err != nil {
@@ -190,15 +192,31 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize) {
 	// Nothing but stdio (and the terminal) goes to the container's
 	// process: not our sync socket, nor a descriptor the caller of myctr
 	// left open without close-on-exec.
-	if err := closeOnExecFrom(3); err != nil {
+	if err := closeOnExecFrom(3 + listenFDs); err != nil {
 		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
 	}
-	err := unix.Exec(path, p.Args, p.Env)
+	env := p.Env
+	if listenFDs > 0 {
+		env = withListenPID(env, os.Getpid())
+	}
+	err := unix.Exec(path, p.Args, env)
 	code := ExitNotExecutable
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound
 	}
 	conn.Fail("exec "+path, err, code)
+}
+
+// withListenPID sets LISTEN_PID=pid in env (socket activation names the
+// process the sockets are for: the container's, not systemd's child).
+func withListenPID(env []string, pid int) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, e := range env {
+		if !strings.HasPrefix(e, "LISTEN_PID=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, "LISTEN_PID="+strconv.Itoa(pid))
 }
 
 // isInitCommand reports whether args is run --init's "InitPath -- CMD...".

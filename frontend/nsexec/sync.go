@@ -49,8 +49,9 @@ const (
 
 // Version names this sync protocol; myctr and a myctr-init from another
 // build must not talk to each other. 2: InitConfig.Network. 3: the
-// network-forward stage (frontend/portfwd) in myctr-init.
-const Version = "3"
+// network-forward stage (frontend/portfwd) in myctr-init. 4:
+// InitConfig.ListenFDs.
+const Version = "4"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -119,6 +120,10 @@ type InitConfig struct {
 	// container's network namespace, for the init to configure before
 	// anything else runs there; nil for every other mode.
 	Network *netif.Config `json:",omitempty"`
+	// ListenFDs is the number of sockets systemd passed for socket
+	// activation, the init's descriptors 3 to 3+ListenFDs-1, which the
+	// container's process keeps (with LISTEN_PID its own).
+	ListenFDs int `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.

@@ -356,6 +356,7 @@ type Inspect struct {
 		Status     string
 		Running    bool
 		Pid        int
+		ConmonPid  int
 		ExitCode   int
 		StartedAt  string
 		FinishedAt string
