@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -139,4 +141,31 @@ func JoinSupervisor() error {
 		return fmt.Errorf("move myctr into %s: %w", leaf, err)
 	}
 	return nil
+}
+
+// UnitDelegated reports whether the cgroup own, which a unit of a user's
+// manager (below user@UID.service) runs in, was delegated by its unit
+// (Delegate=yes): systemd marks such a cgroup with the user.delegate
+// extended attribute (v253 on), else its manager says. Every cgroup below a
+// user's manager is the user's to write, so only that tells whether the
+// unit gave its subtree away.
+func UnitDelegated(own string) bool {
+	dir := filepath.Join(MountPoint, own)
+	if filepath.Base(own) == SupervisorLeaf {
+		dir = filepath.Dir(dir)
+	}
+	buf := make([]byte, 8)
+	for _, attr := range []string{"user.delegate", "trusted.delegate"} {
+		if n, err := unix.Getxattr(dir, attr, buf); err == nil && string(buf[:n]) == "1" {
+			return true
+		}
+	}
+	unit := filepath.Base(dir)
+	if !strings.HasSuffix(unit, ".service") {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ok, err := UserUnitDelegates(ctx, os.Getenv("XDG_RUNTIME_DIR"), unit)
+	return err == nil && ok
 }

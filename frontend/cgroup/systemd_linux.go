@@ -144,6 +144,23 @@ func AttachToScope(ctx context.Context, runtimeDir string, p *Placement, pid int
 	return nil
 }
 
+// UserUnitDelegates asks the user's manager whether its unit delegates its
+// cgroup (Delegate=yes): the one way to know for a user unit where systemd
+// sets no user.delegate mark (before v253, as Debian 12's 252).
+func UserUnitDelegates(ctx context.Context, runtimeDir, unit string) (bool, error) {
+	conn, err := sd.NewConnection(dialUserBus(runtimeDir))
+	if err != nil {
+		return false, &ManagerError{Op: "connect to your systemd user manager", Err: err}
+	}
+	defer conn.Close()
+	p, err := conn.GetUnitTypePropertyContext(ctx, unit, "Service", "Delegate")
+	if err != nil {
+		return false, &ManagerError{Op: "read Delegate of " + unit, Err: err}
+	}
+	v, _ := p.Value.Value().(bool)
+	return v, nil
+}
+
 // ManagerError is a failed call to the user's systemd manager.
 type ManagerError struct {
 	Op  string

@@ -125,22 +125,26 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	if !ctx.IsSet("cgroups") && parent == "" && d.Layout == cgroup.Unified && cgroup.InService(d.Own) {
+	if !ctx.IsSet("cgroups") && parent == "" && inUnit() && d.Layout == cgroup.Unified && cgroup.InService(d.Own) {
 		// Run by a systemd service (ExecStart=): the container belongs
-		// to the unit, whose cgroup holds it (stop, status, limits and
-		// Restart= see it), as with Podman's --cgroups=split; its own
-		// cgroup below the unit's where the unit delegates (Delegate=yes).
-		if err := cgroup.CheckSplit(d, r); err == nil {
+		// to the unit, whose cgroup holds it (stop, status, Restart=
+		// and the unit's own limits see it), as with Podman's
+		// --cgroups=split: below the unit's cgroup where the unit
+		// delegates it (Delegate=yes), else in it. Only limits the
+		// unit cannot hold (not delegated) send the container to a
+		// cgroup of its own elsewhere, as outside a unit.
+		err := cgroup.CheckSplit(d, r)
+		if err == nil && d.Manager != "" && !cgroup.UnitDelegated(d.Own) {
+			// A user unit's cgroup is the user's to write whether or
+			// not the unit delegates it; only Delegate=yes gives it away.
+			err = errors.New("not delegated")
+		}
+		switch {
+		case err == nil:
 			mode = "split"
 			o.Cgroups = mode
-		} else if r.Empty() {
+		case r.Empty():
 			return nil
-		} else {
-			var ue *cgroup.UnavailableError
-			if errors.As(err, &ue) {
-				return hint(err, "%s", ue.Hint)
-			}
-			return err
 		}
 	}
 	var source string

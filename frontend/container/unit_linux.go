@@ -30,6 +30,9 @@ const (
 type Activation struct {
 	N     int
 	Names string
+	// fds are the descriptors as files, made once: a second *os.File of
+	// the same descriptor would close it when the first is collected.
+	fds []*os.File
 }
 
 // TakeActivation returns the sockets passed to this process for socket
@@ -63,18 +66,15 @@ func TakeActivation() (Activation, error) {
 		// Not ours to keep: only the processes they are passed to on
 		// purpose get them.
 		unix.CloseOnExec(fd)
+		a.fds = append(a.fds, os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd)))
 	}
 	return a, nil
 }
 
-// files are the descriptors as files, for ExtraFiles (where they become
-// 3, 4, ... of the child again).
+// files are the descriptors for ExtraFiles (where they become 3, 4, ... of
+// the child again); a new slice each time, which the caller may append to.
 func (a Activation) files() []*os.File {
-	var out []*os.File
-	for fd := 3; fd < 3+a.N; fd++ {
-		out = append(out, os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd)))
-	}
-	return out
+	return append([]*os.File(nil), a.fds...)
 }
 
 // env is what the monitor needs to find the descriptors again.

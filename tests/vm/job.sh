@@ -125,6 +125,17 @@ for _ in $(seq 60); do
 	sleep 0.5
 done
 
+# ---- a persistent journal, as a Debian install has (/var/log/journal):
+# only then does journald keep each user's entries in a file of their own
+# that they may read (myctr logs of a --log-driver journald container). On
+# the snapshot disk it is gone after the run.
+say "persistent journal"
+printf '[Journal]\nStorage=persistent\n' >/etc/systemd/journald.conf.d/zz-persistent.conf
+install -d -m 2755 -g systemd-journal /var/log/journal
+systemd-tmpfiles --create --prefix /var/log/journal >/dev/null 2>&1 || true
+systemctl restart systemd-journald
+journalctl --flush
+
 # ---- the cases
 say "busybox image for the users"
 install -d -m 0755 /var/tmp/myctr-vm

@@ -97,6 +97,15 @@ type testUser struct {
 }
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv("MYCTR_VM_ROLE"); role != "" {
+		// This binary (static) in a container, as a service of a test.
+		f, ok := vmRoles[role]
+		if !ok {
+			fmt.Fprintf(os.Stderr, "unknown role %q\n", role)
+			os.Exit(2)
+		}
+		os.Exit(f())
+	}
 	if os.Geteuid() != 0 {
 		skipReason = "the VM tier's guest tests run as root inside the VM (tests/vm/run.sh boots it)"
 		os.Exit(m.Run())
@@ -414,6 +423,7 @@ func leftovers(t testing.TB, names []string, addr, port string) string {
 
 type inspectInfo struct {
 	Id              string
+	State           struct{ Pid, ConmonPid int }
 	NetworkSettings struct {
 		IPAddress string
 		Networks  map[string]struct{ IPAddress string }
