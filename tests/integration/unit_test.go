@@ -377,6 +377,46 @@ func TestMonitorUnitMainProcess(t *testing.T) {
 	}
 }
 
+// TestForegroundStopSignal: SIGTERM to a foreground `myctr run` (the main
+// process of a unit, which systemctl stop signals) reaches the container
+// as its stop signal; rm -f -t sends the stop signal before killing.
+func TestForegroundStopSignal(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "script.sh")
+	if err := os.WriteFile(script, []byte(`trap "echo got-usr1; echo \$\$ >>/out/usr1; exit 7" USR1; echo ready; while :; do sleep 0.1; done`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	name := ctrName(t, "fg")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := myctrCommand(ctx, "run", "--name", name, "--network", "none", "--stop-signal", "USR1", "-v", script+":/script.sh:ro", "-v", dir+":/out", image, "sh", "/script.sh")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer myctr(t, "rm", "-f", name)
+	waitFor(t, 20*time.Second, "the container ready", func() bool { return strings.Contains(out.String(), "ready") })
+	cmd.Process.Signal(unix.SIGTERM)
+	err := cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 7 || !strings.Contains(out.String(), "got-usr1") {
+		t.Errorf("SIGTERM to myctr run: %v, output %q; want exit 7 after got-usr1", err, out.String())
+	}
+	// rm -f -t: the stop signal first.
+	mustMyctr(t, "start", name)
+	waitFor(t, 20*time.Second, "the container ready again", func() bool {
+		o, _, _ := myctr(t, "logs", name)
+		return strings.Count(o, "ready") == 2
+	})
+	mustMyctr(t, "rm", "-f", "-t", "10", name)
+	if _, _, code := myctr(t, "inspect", name); code == 0 {
+		t.Errorf("rm -f -t left %s", name)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "usr1")); strings.Count(string(b), "\n") != 2 {
+		t.Errorf("the trap ran %q: want once for SIGTERM to run, once for rm -f -t", b)
+	}
+}
+
 // TestLogDriver: journald where no journal runs is an error with its fix,
 // none keeps nothing, and a bad driver is named.
 func TestLogDriver(t *testing.T) {
