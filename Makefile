@@ -20,6 +20,8 @@ BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 POLKIT_ACTIONS_DIR ?= /usr/share/polkit-1/actions
 SYSTEMD_UNIT_DIR ?= /usr/lib/systemd/system
+SYSTEMD_GENERATOR_DIR ?= /usr/lib/systemd/system-generators
+SYSTEMD_USER_GENERATOR_DIR ?= /usr/lib/systemd/user-generators
 DBUS_DIR ?= /usr/share/dbus-1
 
 RESULTS := bin/test-results
@@ -34,7 +36,8 @@ build:
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr ./cmd/myctr
 	$(GO) build $(GO_BUILD_FLAGS) $(INIT_STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
-	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper
+	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper bin/myctr-generator
 
 # test: unit tests, then integration tests (even when unit tests failed),
 # then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -123,10 +126,17 @@ lint:
 # the D-Bus activation directory or the systemd unit directory depending on
 # what they are, with @LIBEXECDIR@ replaced by the helper's directory's
 # parent; .conf files that are D-Bus bus policies go to dbus-1/system.d.
+# The unit generator (NAME.container -> NAME.service) goes to libexec, and
+# systemd finds it through two links: the system manager's generator, and
+# the user manager's, whose name ("user") makes it read the user's files.
 install: build
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
 	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
 	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
+	install -D -m 0755 bin/myctr-generator $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-generator
+	mkdir -p $(DESTDIR)$(SYSTEMD_GENERATOR_DIR) $(DESTDIR)$(SYSTEMD_USER_GENERATOR_DIR)
+	ln -sfn $(LIBEXECDIR)/myctr/myctr-generator $(DESTDIR)$(SYSTEMD_GENERATOR_DIR)/myctr-generator
+	ln -sfn $(LIBEXECDIR)/myctr/myctr-generator $(DESTDIR)$(SYSTEMD_USER_GENERATOR_DIR)/myctr-user-generator
 	for f in polkit/*.policy; do \
 		[ -e "$$f" ] || continue; \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(POLKIT_ACTIONS_DIR)/$$(basename "$$f")"; \
