@@ -3,7 +3,7 @@
 // NAME.container file in the search directories (systemd.SearchDirs).
 // systemd runs it as the system manager's generator, and as the user
 // manager's under a name holding "user" (make install links both names to
-// one binary):
+// one binary; systemd 251 and later also say SYSTEMD_SCOPE=user):
 //
 //	myctr-generator [--user] [--dryrun] NORMAL_DIR [EARLY_DIR LATE_DIR]
 //
@@ -24,7 +24,8 @@ import (
 
 func main() {
 	prog := filepath.Base(os.Args[0])
-	user := flag.Bool("user", strings.Contains(prog, "user"), "generate the user manager's units")
+	user := flag.Bool("user", strings.Contains(prog, "user") || os.Getenv("SYSTEMD_SCOPE") == "user",
+		"generate the user manager's units")
 	dryrun := flag.Bool("dryrun", false, "print the units on stdout instead of writing them")
 	flag.Parse()
 	if !*dryrun && flag.NArg() < 1 || flag.NArg() > 3 {
