@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // `myctr generate systemd`: a service unit for one existing container, as
@@ -135,6 +137,10 @@ type ContainerUnitOptions struct {
 	Container     string
 	RestartPolicy string // Restart=
 	StopTimeout   uint   // seconds; TimeoutStopSec= is 60 more, as Podman's
+	// StopSignal is the number of the container's stop signal: a
+	// container it ends exits 128+StopSignal, which is a success
+	// (SuccessExitStatus=). 0: SIGTERM.
+	StopSignal int
 }
 
 // ContainerUnit writes the service unit of `myctr generate systemd`.
@@ -181,6 +187,11 @@ func ContainerUnit(o ContainerUnitOptions) (string, error) {
 		svc.Add("Type", "notify")
 		svc.Add("NotifyAccess", "all")
 	}
+	sig := o.StopSignal
+	if sig == 0 {
+		sig = int(unix.SIGTERM)
+	}
+	svc.Add("SuccessExitStatus", strconv.Itoa(128+sig))
 	install := &Section{Name: InstallSection}
 	install.Add("WantedBy", "default.target")
 	u.Sections = []*Section{unit, svc, install}

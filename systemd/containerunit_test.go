@@ -93,6 +93,7 @@ ExecStart=/usr/bin/myctr "--root=/my root" start --sdnotify=conmon web
 ExecStop=/usr/bin/myctr "--root=/my root" stop --time=5 web
 Type=notify
 NotifyAccess=all
+SuccessExitStatus=143
 
 [Install]
 WantedBy=default.target
@@ -107,7 +108,7 @@ WantedBy=default.target
 	}
 	got, err = ContainerUnit(ContainerUnitOptions{
 		ServiceName: "container-web", Binary: "/usr/bin/myctr", New: true, RunCommand: cmd, Global: global,
-		RestartPolicy: "on-failure", StopTimeout: 10,
+		RestartPolicy: "on-failure", StopTimeout: 10, StopSignal: 2,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +132,7 @@ Type=notify
 NotifyAccess=all
 Delegate=yes
 KillMode=mixed
+SuccessExitStatus=130
 
 [Install]
 WantedBy=default.target

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // The translation of a Quadlet-style NAME.container file into
@@ -178,6 +180,17 @@ func TranslateContainer(cf *UnitFile, name, binary, sourcePath string) (*Service
 		return nil, bad(nets[1].Line, "a second Network=: a myctr container joins one network")
 	}
 
+	// A container that ends on its stop signal exits 128+N through
+	// myctr: that is how `systemctl stop` ends it, and no failure.
+	stopStatus := 128 + int(unix.SIGTERM)
+	if e, ok := last("StopSignal"); ok {
+		n, err := ParseSignal(e.Value)
+		if err != nil {
+			return nil, bad(e.Line, "StopSignal=: %v", err)
+		}
+		stopStatus = 128 + n
+	}
+
 	stopTimeout := uint64(DefaultStopTimeout)
 	if e, ok := last("StopTimeout"); ok {
 		stopTimeout, err = strconv.ParseUint(e.Value, 10, 32)
@@ -331,6 +344,7 @@ func TranslateContainer(cf *UnitFile, name, binary, sourcePath string) (*Service
 		Spec("--time=" + strconv.FormatUint(stopTimeout, 10)), Spec(cidfile)}))
 	service.Add("ExecStopPost", "-"+CommandLine([]Arg{bin, Spec("rm"), Spec("--force"),
 		Spec("--ignore"), Spec(cidfile)}))
+	service.Add("SuccessExitStatus", strconv.Itoa(stopStatus))
 	if s := cf.Section(ServiceSection); s != nil {
 		service.Entries = append(service.Entries, s.Entries...)
 	}
@@ -398,6 +412,25 @@ func installLinks(cf *UnitFile, name string) ([]Link, error) {
 		}
 	}
 	return links, nil
+}
+
+// ParseSignal reads a signal as myctr's --stop-signal takes it (a number,
+// or a name with or without "SIG", any case) and returns its number.
+func ParseSignal(s string) (int, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q", s)
+		}
+		return n, nil
+	}
+	if !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	if sig := unix.SignalNum(s); sig != 0 {
+		return int(sig), nil
+	}
+	return 0, fmt.Errorf("invalid signal %q", s)
 }
 
 // ParseBool reads a systemd boolean (1/yes/y/true/t/on and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/systemd"
 )
 
@@ -76,6 +77,7 @@ func generateSystemd(ctx *cli.Context) error {
 		New:           ctx.Bool("new"),
 		RestartPolicy: ctx.String("restart-policy"),
 		StopTimeout:   timeout,
+		StopSignal:    int(container.StopSignalOf(c)),
 	}
 	if o.New {
 		if len(c.CreateCommand) == 0 {
