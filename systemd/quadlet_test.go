@@ -154,19 +154,60 @@ func TestQuoteSystemdAnalyze(t *testing.T) {
 		t.Skip("systemd-analyze is not installed: systemd's own reading of the quoting is not checked")
 	}
 	dir := t.TempDir()
+	verify := func(name, unit string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(sa, "verify", p)
+		cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=warning")
+		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s\n%s", err, out, unit)
+		}
+	}
 	var args []Arg
 	for _, w := range []string{"/bin/true", "two words", `q"x`, "$HOME", "100%", `\`, ";", "", "new\nline"} {
 		args = append(args, Literal(w))
 	}
-	unit := "[Service]\nType=oneshot\nExecStart=" + CommandLine(args) + "\n"
-	p := filepath.Join(dir, "quote.service")
-	if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+	verify("quote.service", "[Service]\nType=oneshot\nExecStart="+CommandLine(args)+"\n")
+
+	// What the generator and generate systemd write (with a binary that
+	// exists: verify checks it).
+	cf, err := ParseUnitFile(strings.NewReader(`[Unit]
+After=network.target
+[Container]
+Image=bb
+Exec=sh -c "echo '$X' 100%% >/dev/null"
+Environment="A=b c" D=$E
+Volume=%h/a:/a
+StopSignal=SIGINT
+[Service]
+Restart=on-failure
+[Install]
+WantedBy=multi-user.target
+`), "web.container")
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(sa, "verify", p)
-	cmd.Env = append(os.Environ(), "SYSTEMD_LOG_LEVEL=warning")
-	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s\n%s", err, out, unit)
+	svc, err := TranslateContainer(cf, "web", "/bin/true", "/etc/containers/systemd/web.container")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify("web.service", svc.Text())
+	run, global, err := RewriteCreateCommand([]string{"myctr", "--root", "/my root", "run", "-e", "A=$B 5%", "bb", "sh", "-c", `echo "x"`}, "/bin/true", testFlags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []ContainerUnitOptions{
+		{ServiceName: "container-web", Binary: "/bin/true", New: true, RunCommand: run, Global: global, RestartPolicy: "on-failure"},
+		{ServiceName: "container-web2", Binary: "/bin/true", Container: "web", RestartPolicy: "always", StopTimeout: 3},
+	} {
+		text, err := ContainerUnit(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		verify(o.ServiceName+".service", text)
 	}
 }
 
