@@ -170,7 +170,7 @@ func TestMyctrBinary(t *testing.T) {
 		{"/opt/myctr", "/usr/local/libexec/myctr/myctr-generator", "/opt/myctr"},
 		{"", "/usr/local/libexec/myctr/myctr-generator", "/usr/local/bin/myctr"},
 		{"", "/usr/libexec/myctr/myctr-generator", "/usr/bin/myctr"},
-		{"", "/work/bin/myctr-generator", "/usr/bin/myctr"},
+		{"", "/src/myctr/bin/myctr-generator", "/usr/bin/myctr"},
 		{"", "", "/usr/bin/myctr"},
 	} {
 		if got := MyctrBinary(env(tc.env), tc.exe); got != tc.want {
