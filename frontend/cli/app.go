@@ -164,7 +164,12 @@ func mapping() (*userns.Mapping, error) {
 			name = fmt.Sprint(m.UID)
 		}
 		fmt.Fprintf(os.Stderr, "Warning: no subordinate ids for %s in /etc/subuid and /etc/subgid: the container maps only uid 0\n", name)
-		fmt.Fprintf(os.Stderr, "Hint: as root, run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s\n", name)
+		// A range no other user has, from the files as they are now.
+		uids, _ := os.ReadFile("/etc/subuid")
+		gids, _ := os.ReadFile("/etc/subgid")
+		start := userns.FreeRange([][]byte{uids, gids}, 65536)
+		r := fmt.Sprintf("%d-%d", start, start+65535)
+		fmt.Fprintf(os.Stderr, "Hint: as root, run: usermod --add-subuids %s --add-subgids %s %s\n", r, r, name)
 	}
 	return m, nil
 }

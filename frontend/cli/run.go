@@ -354,6 +354,7 @@ func runAction(ctx *cli.Context) error {
 	}
 	if ctx.Bool("detach") {
 		if err := s.StartDetached(c, act); err != nil {
+			discard(s, c)
 			return startFailure(err)
 		}
 		fmt.Println(c.ID)
@@ -368,12 +369,21 @@ func runAction(ctx *cli.Context) error {
 	a.LogOnly = o.LogDriver == container.LogJournald && toJournal(os.Stdout)
 	code, err := s.RunAttached(c, m, a)
 	if err != nil {
+		discard(s, c)
 		return startFailure(err)
 	}
 	if code != 0 {
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// discard removes a container that `run` made and could not start: it
+// never ran, and a leftover would only hold its name.
+func discard(s *container.Store, c *container.Container) {
+	if err := s.Remove(c, true); err == nil {
+		releaseCgroup(s, c)
+	}
 }
 
 // startFailure reports a container that could not start with the exit code

@@ -176,6 +176,10 @@ func failureReport(err error) monitorReport {
 	var h Hinter
 	if errors.As(err, &h) {
 		rep.Hint = h.Hint()
+	} else {
+		// The network's errors (a host port in use) are known by their
+		// sentinels, which do not survive the report's text.
+		rep.Hint = network.Hint(err)
 	}
 	return rep
 }

@@ -124,13 +124,15 @@ func ParseVolume(v string) (specs.Mount, error) {
 	return specs.Mount{Destination: filepath.Clean(dst), Type: "bind", Source: filepath.Clean(src), Options: opts}, nil
 }
 
-// ParseTmpfs checks a --tmpfs PATH[:opts] argument.
+// ParseTmpfs checks a --tmpfs PATH[:opts] argument. Its defaults are
+// Podman's (rw, nosuid, nodev: programs on it run, as with Podman; noexec
+// is the user's to add).
 func ParseTmpfs(v string) (specs.Mount, error) {
 	dst, opts, _ := strings.Cut(v, ":")
 	if !filepath.IsAbs(dst) {
 		return specs.Mount{}, fmt.Errorf("%w --tmpfs %q: path must be absolute", ErrInvalidVolume, v)
 	}
-	o := []string{"rw", "noexec", "nosuid", "nodev"}
+	o := []string{"rw", "nosuid", "nodev"}
 	if opts != "" {
 		o = append(o, strings.Split(opts, ",")...)
 	}

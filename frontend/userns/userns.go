@@ -248,3 +248,38 @@ func mapText(maps []specs.LinuxIDMapping) string {
 	}
 	return b.String()
 }
+
+// FreeRange is the first block of count ids, from 100000 up in steps of
+// 65536 (as useradd allots them), that no line of the given subuid or
+// subgid files' text overlaps: the range to propose to a user who has
+// none, which must not be another user's.
+func FreeRange(files [][]byte, count uint32) uint32 {
+	type span struct{ start, end uint64 }
+	var used []span
+	for _, f := range files {
+		for _, line := range strings.Split(string(f), "\n") {
+			parts := strings.Split(strings.TrimSpace(line), ":")
+			if len(parts) != 3 || strings.HasPrefix(parts[0], "#") {
+				continue
+			}
+			start, err1 := strconv.ParseUint(parts[1], 10, 32)
+			n, err2 := strconv.ParseUint(parts[2], 10, 32)
+			if err1 == nil && err2 == nil && n > 0 {
+				used = append(used, span{start, start + n})
+			}
+		}
+	}
+	for start := uint64(100000); start+uint64(count) <= 1<<32; start += 65536 {
+		free := true
+		for _, u := range used {
+			if start < u.end && u.start < start+uint64(count) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return uint32(start)
+		}
+	}
+	return 100000
+}

@@ -74,3 +74,20 @@ func TestMappedIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestFreeRange(t *testing.T) {
+	for _, tc := range []struct {
+		files [][]byte
+		want  uint32
+	}{
+		{nil, 100000},
+		{[][]byte{[]byte("alice:100000:65536\n")}, 165536},
+		{[][]byte{[]byte("alice:100000:65536\n"), []byte("bob:165536:65536\n# c:231072:1\n")}, 231072},
+		{[][]byte{[]byte("x:150000:10\n")}, 165536},
+		{[][]byte{[]byte("garbage\nalice:notanumber:5\n")}, 100000},
+	} {
+		if got := FreeRange(tc.files, 65536); got != tc.want {
+			t.Errorf("FreeRange(%q) = %d, want %d", tc.files, got, tc.want)
+		}
+	}
+}

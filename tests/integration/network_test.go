@@ -239,6 +239,19 @@ func TestPublishErrors(t *testing.T) {
 	if _, ok := psFind(psJSON(t, true), name); ok {
 		t.Errorf("the refused --rm container is still listed")
 	}
+	// Without --rm, and detached: no container is left either (it never
+	// ran), and the Hint comes through the monitor's report.
+	for _, flags := range [][]string{{}, {"-d"}} {
+		args := append(append([]string{"run", "--name", name}, flags...), "-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "true")
+		_, errOut, code := myctr(t, args...)
+		if code != 125 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "Hint:") {
+			t.Errorf("port in use, run %v: exit %d, stderr %q", flags, code, errOut)
+		}
+		if _, ok := psFind(psJSON(t, true), name); ok {
+			t.Errorf("run %v: the container that could not start is still listed", flags)
+			myctr(t, "rm", "-f", name)
+		}
+	}
 	_, errOut, code = myctr(t, "run", "--rm", "-p", "127.0.0.1:80:80", image, "true")
 	if code != 125 || !strings.Contains(errOut, "ip_unprivileged_port_start") {
 		t.Errorf("privileged port: exit %d, stderr %q", code, errOut)

@@ -52,6 +52,28 @@ func TestNoSubordinateRange(t *testing.T) {
 	if !strings.Contains(errOut, "Hint:") || !strings.Contains(errOut, "/etc/subuid") {
 		t.Errorf("stderr = %q, want a Hint naming /etc/subuid", errOut)
 	}
+	// The range the hint proposes is no other user's.
+	var lo, hi uint64
+	if i := strings.Index(errOut, "--add-subuids "); i < 0 {
+		t.Errorf("stderr = %q, want a usermod --add-subuids hint", errOut)
+	} else if _, err := fmt.Sscanf(errOut[i:], "--add-subuids %d-%d", &lo, &hi); err != nil || hi-lo != 65535 {
+		t.Errorf("the proposed range in %q: %v", errOut[i:], err)
+	}
+	for _, file := range []string{"/etc/subuid", "/etc/subgid"} {
+		b, _ := os.ReadFile(file)
+		for _, line := range strings.Split(string(b), "\n") {
+			var name string
+			var start, n uint64
+			if p := strings.Split(line, ":"); len(p) == 3 {
+				name = p[0]
+				fmt.Sscan(p[1], &start)
+				fmt.Sscan(p[2], &n)
+			}
+			if n > 0 && lo <= start+n-1 && start <= hi {
+				t.Errorf("the proposed range %d-%d overlaps %s's in %s (%s)", lo, hi, name, file, line)
+			}
+		}
+	}
 	// Files of the image all belong to root, the only mapped id.
 	out = runOut(t, nil, "stat", "-c", "%u", "/home/app")
 	if strings.TrimSpace(out) != "0" {

@@ -597,3 +597,15 @@ func TestInit(t *testing.T) {
 	}
 	waitLogs(t, name, "got TERM", 5*time.Second)
 }
+
+// TestTmpfsExec: a --tmpfs mount runs programs, as Podman's (rw, nosuid,
+// nodev), unless noexec is asked for.
+func TestTmpfsExec(t *testing.T) {
+	script := "cp /bin/busybox /scratch/true && /scratch/true"
+	if _, errOut, code := myctr(t, "run", "--rm", "--network", "none", "--tmpfs", "/scratch", image, "sh", "-c", script); code != 0 {
+		t.Errorf("a program on --tmpfs /scratch: exit %d: %s", code, errOut)
+	}
+	if _, _, code := myctr(t, "run", "--rm", "--network", "none", "--tmpfs", "/scratch:noexec", image, "sh", "-c", script); code != 126 {
+		t.Errorf("a program on --tmpfs /scratch:noexec: exit %d, want 126", code)
+	}
+}
