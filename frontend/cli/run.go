@@ -2,15 +2,19 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -47,6 +51,9 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-driver", Usage: "where the container's output is kept: k8s-file (its log file), journald (the journal; the default inside a systemd unit) or none"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "the signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)"},
 		&cli.UintFlag{Name: "stop-timeout", Usage: "seconds stop waits after the stop signal before killing (default 10)"},
+		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing (when it is not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
+		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
 	}, resourceFlags()...)
 }
 
@@ -295,9 +302,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := images.Lookup(ctx.Args().First())
+	img, err := runImage(ctx, images, ctx.Args().First())
 	if err != nil {
-		return nil, explain(err)
+		return nil, err
 	}
 	o.ImageID = img.ID
 	o.ImageName = ctx.Args().First()
@@ -316,6 +323,39 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		o.Lower = append(o.Lower, img.LayerDirs[i])
 	}
 	return o, nil
+}
+
+// runImage finds run's image, pulling it as --pull says (Podman's
+// policies; missing is the default).
+func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, error) {
+	policy := ctx.String("pull")
+	switch policy {
+	case "missing", "always", "newer", "never":
+	default:
+		return nil, withCode(125, fmt.Errorf("invalid --pull %q: must be missing, always, newer or never", policy))
+	}
+	img, err := images.Lookup(ref)
+	switch {
+	case err == nil && policy != "always" && policy != "newer":
+		return img, nil
+	case err != nil && (policy == "never" || !errors.Is(err, image.ErrImageUnknown)):
+		return nil, explain(err)
+	}
+	o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
+	if !ctx.Bool("quiet") {
+		o.Progress = os.Stderr
+	}
+	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pulled, perr := images.Pull(c, ref, o)
+	if perr != nil {
+		if policy == "newer" && img != nil {
+			fmt.Fprintf(os.Stderr, "Warning: %v: running the local image\n", perr)
+			return img, nil
+		}
+		return nil, explainTransfer(perr)
+	}
+	return images.Lookup(pulled.ID)
 }
 
 func runAction(ctx *cli.Context) error {

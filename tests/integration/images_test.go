@@ -477,3 +477,50 @@ func stripRepoTags(t *testing.T, in, out string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunPullPolicy: run pulls an image that is not here (--pull=missing,
+// the default, as Podman), and --pull=never, always and newer do what
+// Podman's do.
+func TestRunPullPolicy(t *testing.T) {
+	reg := startRegistry(t, false)
+	src := newImage(t, "it-runpull-src:1")
+	archive := filepath.Join(t.TempDir(), "src.tar")
+	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, "it-runpull-src:1")
+	remote := reg + "/it/runpull:1"
+	skopeoPush(t, archive, remote, "")
+	mustMyctr(t, "rmi", "it-runpull-src:1")
+
+	_, errOut, code := myctr(t, "run", "--rm", "--pull=never", remote, "true")
+	if code != 125 || !strings.Contains(errOut, "Hint:") {
+		t.Errorf("--pull=never of an image not here: exit %d, stderr %q", code, errOut)
+	}
+	out, errOut, code := myctr(t, "run", "--rm", "--network", "none", remote, "echo", "ran")
+	if code != 0 || out != "ran\n" || !strings.Contains(errOut, "Copying blob") {
+		t.Fatalf("run of an image not here: exit %d, stdout %q, stderr %q; want it pulled (progress on stderr) and run", code, out, errOut)
+	}
+	if got := mustFindImage(t, remote); got.Id != src.Id {
+		t.Errorf("run pulled %s, want %s", got.Id, src.Id)
+	}
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", remote) })
+	if _, errOut, _ := myctr(t, "run", "--rm", "--network", "none", remote, "true"); strings.Contains(errOut, "Copying") {
+		t.Errorf("a second run pulled again: %q", errOut)
+	}
+	if _, errOut, code := myctr(t, "run", "--rm", "--network", "none", "--pull=always", "-q", remote, "true"); code != 0 || errOut != "" {
+		t.Errorf("--pull=always -q: exit %d, stderr %q", code, errOut)
+	}
+	// A registry that does not answer: newer keeps the local image,
+	// always fails.
+	gone := "127.0.0.1:1/it/runpull:1"
+	mustMyctr(t, "tag", remote, gone)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", gone) })
+	out, errOut, code = myctr(t, "run", "--rm", "--network", "none", "--pull=newer", gone, "echo", "local")
+	if code != 0 || out != "local\n" || !strings.Contains(errOut, "Warning:") {
+		t.Errorf("--pull=newer without the registry: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, _, code := myctr(t, "run", "--rm", "--network", "none", "--pull=always", gone, "true"); code != 125 {
+		t.Errorf("--pull=always without the registry: exit %d, want 125", code)
+	}
+	if _, errOut, code := myctr(t, "run", "--rm", "--pull=sometimes", remote, "true"); code != 125 || !strings.Contains(errOut, "--pull") {
+		t.Errorf("--pull=sometimes: exit %d, stderr %q", code, errOut)
+	}
+}
