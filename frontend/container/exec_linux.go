@@ -188,6 +188,13 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			}
 		}
 	}()
+	if o.Tty && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
+		// Raw before the process can write or the user type (RunAttached).
+		fd := int(o.Stdin.Fd())
+		if st, err := term.MakeRaw(fd); err == nil {
+			defer term.Restore(fd, st)
+		}
+	}
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws}}); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -218,12 +225,6 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 		masterc <- master
 		defer master.Close()
 		if o.Stdin != nil {
-			fd := int(o.Stdin.Fd())
-			if term.IsTerminal(fd) {
-				if st, err := term.MakeRaw(fd); err == nil {
-					defer term.Restore(fd, st)
-				}
-			}
 			go io.Copy(master, o.Stdin)
 		}
 		go func() { io.Copy(o.Stdout, master); close(done) }()

@@ -32,12 +32,22 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
-	var restore func()
+	restore := func() {}
+	nl := "\n"
 	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
-		if w, h, err := term.GetSize(int(a.Stdin.Fd())); err == nil {
+		fd := int(a.Stdin.Fd())
+		if w, h, err := term.GetSize(fd); err == nil {
 			a.Winsize = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
 		}
+		// Raw before the container can write or the user type: the
+		// container's own pty turns \n into \r\n and echoes input, and
+		// a terminal still cooked would do both again.
+		if st, err := term.MakeRaw(fd); err == nil {
+			restore = func() { term.Restore(fd, st) }
+			nl = "\r\n"
+		}
 	}
+	defer restore()
 	// Catch the signals to forward before the container's process can
 	// run: one that arrives meanwhile waits in the channel rather than
 	// killing this process and orphaning the container.
@@ -62,18 +72,12 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		return nsexec.ExitSetup, err
 	}
 	for _, w := range r.warnings {
-		fmt.Fprintf(a.Stderr, "Warning: %s\n", w)
+		fmt.Fprintf(a.Stderr, "Warning: %s%s", w, nl)
 	}
 	notifyStarted(c, os.Getpid())
 	if r.pty != nil {
 		signal.Notify(sigs, unix.SIGWINCH)
 		if a.Stdin != nil {
-			fd := int(a.Stdin.Fd())
-			if term.IsTerminal(fd) {
-				if st, err := term.MakeRaw(fd); err == nil {
-					restore = func() { term.Restore(fd, st) }
-				}
-			}
 			go io.Copy(r.pty, a.Stdin)
 		}
 	}
@@ -90,9 +94,7 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	}()
 	code := r.wait()
 	signal.Stop(sigs)
-	if restore != nil {
-		restore()
-	}
+	restore()
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)
 	s.finish(c, code, "", true)

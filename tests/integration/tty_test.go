@@ -5,14 +5,17 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // ptySession is myctr running on the slave side of a pty we hold.
@@ -161,5 +164,56 @@ func TestRunTTYInit(t *testing.T) {
 	s.send("exit 5")
 	if code := s.exitCode(); code != 5 {
 		t.Errorf("run -it --init exit code %d, want 5; output:\n%q", code, s.out.String())
+	}
+}
+
+// TestTTYExactBytes: the first lines a container writes on -t reach the
+// terminal as the container's pty wrote them ("\r\n", not "\r\r\n": the
+// caller's terminal is raw before anything is relayed), for run and exec;
+// and input typed at once is echoed once, by the container's pty alone.
+func TestTTYExactBytes(t *testing.T) {
+	t.Parallel()
+	// Many lines at once: the first are written while myctr is still
+	// setting up, which is when a terminal made raw late mangles them.
+	s := startPTY(t, 24, 80, "run", "-it", "--rm", image, "seq", "1", "3000")
+	if code := s.exitCode(); code != 0 {
+		t.Fatalf("run -it: exit %d", code)
+	}
+	<-s.read
+	var want strings.Builder
+	for i := 1; i <= 3000; i++ {
+		fmt.Fprintf(&want, "%d\r\n", i)
+	}
+	if got := s.out.String(); got != want.String() {
+		i := 0
+		for i < len(got) && i < want.Len() && got[i] == want.String()[i] {
+			i++
+		}
+		t.Errorf("run -it of seq 1 3000 differs from the container's bytes at byte %d: %q", i, got[i:min(len(got), i+40)])
+	}
+	name := ctrName(t, "")
+	runDetached(t, name, nil, "sleep", "300")
+	e := startPTY(t, 24, 80, "exec", "-it", name, "sh", "-c", "echo three")
+	if code := e.exitCode(); code != 0 {
+		t.Fatalf("exec -it: exit %d", code)
+	}
+	<-e.read
+	if got := e.out.String(); got != "three\r\n" {
+		t.Errorf("exec -it wrote %q, want %q", got, "three\r\n")
+	}
+	// Typed as soon as myctr has the terminal raw (which it does before
+	// the process runs): one echo (the container's pty's), not two.
+	r := startPTY(t, 24, 80, "exec", "-it", name, "sh", "-c", "read line; echo got-$line")
+	waitFor(t, 20*time.Second, "myctr's terminal raw", func() bool {
+		tio, err := unix.IoctlGetTermios(int(r.ptmx.Fd()), unix.TCGETS)
+		return err == nil && tio.Lflag&unix.ECHO == 0
+	})
+	r.ptmx.Write([]byte("abc\r"))
+	if code := r.exitCode(); code != 0 {
+		t.Fatalf("exec -it read: exit %d", code)
+	}
+	<-r.read
+	if got := r.out.String(); got != "abc\r\ngot-abc\r\n" {
+		t.Errorf("exec -it with typed input wrote %q, want %q", got, "abc\r\ngot-abc\r\n")
 	}
 }
