@@ -66,6 +66,7 @@ func App() *cli.App {
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
+		Action:       rootAction,
 		Commands: []*cli.Command{
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
