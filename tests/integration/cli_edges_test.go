@@ -46,3 +46,28 @@ func TestCLIEdgeUnknownCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIEdgeUnshareHelp: `unshare --help` is unshare's help; after the
+// program (or after --), flags and the word help belong to the program.
+func TestCLIEdgeUnshareHelp(t *testing.T) {
+	for _, args := range [][]string{{"unshare", "--help"}, {"unshare", "-h"}, {"help", "unshare"}} {
+		out := mustMyctr(t, args...)
+		if !strings.Contains(out, "myctr unshare - ") {
+			t.Errorf("myctr %s: stdout is not unshare's help:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	for _, prog := range []string{"--help", "help"} {
+		args := []string{"unshare", prog}
+		if prog == "--help" {
+			args = []string{"unshare", "--", prog}
+		}
+		out, errOut, code := myctr(t, args...)
+		if code != 127 || !strings.Contains(errOut, `"`+prog+`"`) {
+			t.Errorf("myctr %s: exit %d, want 127 (no program %q)\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, prog, out, errOut)
+		}
+	}
+	out := mustMyctr(t, "unshare", "sh", "-c", `echo "$1"`, "sh", "--help")
+	if strings.TrimSpace(out) != "--help" {
+		t.Errorf("unshare sh -c ... --help printed %q, want the program's own --help argument", out)
+	}
+}
