@@ -71,3 +71,32 @@ func TestCLIEdgeUnshareHelp(t *testing.T) {
 		t.Errorf("unshare sh -c ... --help printed %q, want the program's own --help argument", out)
 	}
 }
+
+// TestCLIEdgeNoCommand: an image with neither CMD nor ENTRYPOINT, run
+// without a command, is refused with Podman's wording and exit 125 rather
+// than running a shell; with a command it runs.
+func TestCLIEdgeNoCommand(t *testing.T) {
+	// import gives an image CMD /bin/sh, so clear it in a build: an empty
+	// ENTRYPOINT with no CMD after it leaves neither.
+	ctx := buildContext(t, map[string]string{"Containerfile": "FROM " + image + "\nENTRYPOINT []\n"})
+	const img = "it-cli-edge-nocmd"
+	mustBuild(t, "-t", img, ctx)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", img) })
+	cfg, _ := imageConfig(t, img)["config"].(map[string]any)
+	if cfg["Cmd"] != nil || cfg["Entrypoint"] != nil {
+		t.Fatalf("image %s has Cmd %v and Entrypoint %v, want neither", img, cfg["Cmd"], cfg["Entrypoint"])
+	}
+
+	name := ctrName(t, "nocmd")
+	out, errOut, code := myctr(t, "run", "--rm", "--name", name, img)
+	const want = "Error: no command or entrypoint provided, and no CMD or ENTRYPOINT from image\n"
+	if code != 125 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("run %s: exit %d, want 125 and %q\nstdout: %s\nstderr: %s", img, code, want, out, errOut)
+	}
+	if _, _, code := myctr(t, "inspect", name); code == 0 {
+		t.Errorf("run %s without a command left a container %s behind", img, name)
+	}
+	if out := mustMyctr(t, "run", "--rm", img, "echo", "ran"); strings.TrimSpace(out) != "ran" {
+		t.Errorf("run %s echo ran printed %q", img, out)
+	}
+}
