@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -98,5 +99,63 @@ func TestCLIEdgeNoCommand(t *testing.T) {
 	}
 	if out := mustMyctr(t, "run", "--rm", img, "echo", "ran"); strings.TrimSpace(out) != "ran" {
 		t.Errorf("run %s echo ran printed %q", img, out)
+	}
+}
+
+// TestCLIEdgeImagesFormat: images takes a Go template (with a header
+// after "table") and names to list only those images.
+func TestCLIEdgeImagesFormat(t *testing.T) {
+	const other = "it-cli-edge-images"
+	mustMyctr(t, "tag", image, other+":1")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", other+":1") })
+
+	out := mustMyctr(t, "images", "--format", "{{.Repository}}:{{.Tag}}", image)
+	if strings.TrimSpace(out) != imageFull {
+		t.Errorf("images --format {{.Repository}}:{{.Tag}} %s printed %q, want only %s", image, out, imageFull)
+	}
+	out = mustMyctr(t, "images", "--format", "table {{.Repository}} {{.Tag}}", other)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || strings.Join(strings.Fields(lines[0]), " ") != "REPOSITORY TAG" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "localhost/"+other+" 1" {
+		t.Errorf("images --format 'table ...' %s printed:\n%s\nwant a REPOSITORY TAG header and one line", other, out)
+	}
+	out = mustMyctr(t, "images", "--format", "{{json .}}", other+":1")
+	var row map[string]string
+	if err := json.Unmarshal([]byte(out), &row); err != nil || row["Repository"] != "localhost/"+other || row["Tag"] != "1" ||
+		len(row["ID"]) != 12 || row["Created"] == "" || row["Size"] == "" {
+		t.Errorf("images --format '{{json .}}' printed %q (%v)", out, err)
+	}
+	// A name with no image lists nothing; the plain table keeps its header.
+	out = mustMyctr(t, "images", "nosuch")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "REPOSITORY") {
+		t.Errorf("images nosuch printed:\n%s\nwant the header alone", out)
+	}
+	if out, errOut, code := myctr(t, "images", "--format", "{{.Nope}}"); code != 125 || !strings.Contains(errOut, "Hint: the fields are Repository") {
+		t.Errorf("images --format {{.Nope}}: exit %d, want 125 and a hint\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// TestCLIEdgePsTableFormat: `ps --format "table ..."` prints a header of
+// the field names in upper case, not the word "table".
+func TestCLIEdgePsTableFormat(t *testing.T) {
+	name := ctrName(t, "ps")
+	mustMyctr(t, "run", "--name", name, image, "true")
+	out := mustMyctr(t, "ps", "-a", "--format", "table {{.Names}} {{.Status}}")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if strings.Join(strings.Fields(lines[0]), " ") != "NAMES STATUS" {
+		t.Fatalf("ps --format 'table {{.Names}} {{.Status}}' header is %q, want NAMES STATUS\n%s", lines[0], out)
+	}
+	found := false
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) > 2 && f[0] == name && f[1] == "Exited" && f[2] == "(0)" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("ps --format 'table ...' lacks %q with status Exited (0):\n%s", name, out)
+	}
+	out = mustMyctr(t, "ps", "-a", "--format", `table {{.ID}}\t{{.Names}}`)
+	if h := strings.SplitN(out, "\n", 2)[0]; strings.Join(strings.Fields(h), " ") != "CONTAINER ID NAMES" {
+		t.Errorf("ps --format 'table {{.ID}}\\t{{.Names}}' header is %q, want CONTAINER ID and NAMES", h)
 	}
 }
