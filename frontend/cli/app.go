@@ -66,6 +66,7 @@ func App() *cli.App {
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
 		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
+		Action:       rootAction,
 		Commands: []*cli.Command{
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
@@ -203,6 +204,10 @@ func explain(err error) error {
 		return hint(err, "list containers with `myctr ps -a`")
 	case errors.Is(err, container.ErrNoJournal):
 		return hint(err, "use --log-driver k8s-file (the container's own log file), or run where systemd-journald runs")
+	case errors.Is(err, container.ErrNoCommand):
+		// Podman's wording, which scripts match on.
+		err = &reworded{"no command or entrypoint provided, and no CMD or ENTRYPOINT from image", err}
+		return hint(err, "give a command after the image name, or an image with CMD or ENTRYPOINT")
 	case errors.Is(err, container.ErrNoInit):
 		return hint(err, "install myctr and myctr-init together (make install), or run without --init")
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"text/template"
 )
 
@@ -49,4 +50,91 @@ func writeFormat(w io.Writer, t *template.Template, v any, fields string) error 
 	b.WriteByte('\n')
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// listFormat is a --format template of a listing (ps, images): with the
+// "table" prefix, a header line first and the columns aligned, as Podman.
+type listFormat struct {
+	t     *template.Template
+	table bool
+}
+
+// parseListFormat parses a listing's --format; after "table", the spaces
+// between the template's actions separate columns.
+func parseListFormat(s string) (*listFormat, error) {
+	rest, table := strings.CutPrefix(s, "table")
+	if table && rest != "" && rest[0] != ' ' && rest[0] != '\t' {
+		rest, table = s, false // a template that begins with the word, such as "tableau {{.ID}}"
+	}
+	if table {
+		rest = columns(strings.TrimLeft(rest, " \t"))
+	}
+	t, err := parseFormat(rest)
+	if err != nil {
+		return nil, err
+	}
+	return &listFormat{t, table}, nil
+}
+
+// columns turns the runs of spaces outside {{ }} into tabs.
+func columns(s string) string {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "{{"):
+			depth++
+			b.WriteString("{{")
+			i++
+		case strings.HasPrefix(s[i:], "}}") && depth > 0:
+			depth--
+			b.WriteString("}}")
+			i++
+		case s[i] == ' ' && depth == 0:
+			for i+1 < len(s) && s[i+1] == ' ' {
+				i++
+			}
+			b.WriteByte('\t')
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// write writes rows through the template, after the header (the template
+// over headers, which names each field's column) when it is a table;
+// fields says where the user finds the fields a template may name.
+func (f *listFormat) write(w io.Writer, headers map[string]string, rows []any, fields string) error {
+	out := w
+	var tw *tabwriter.Writer
+	if f.table {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		out = tw
+		if err := writeFormat(out, f.t, headers, fields); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if err := writeFormat(out, f.t, r, fields); err != nil {
+			return err
+		}
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+// upperHeaders gives each field its name in upper case as its column
+// header, except where Podman calls it otherwise (extra).
+func upperHeaders(fields []string, extra map[string]string) map[string]string {
+	h := map[string]string{}
+	for _, f := range fields {
+		h[f] = strings.ToUpper(f)
+	}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
 }

@@ -59,13 +59,70 @@ type imageEntry struct {
 	Size    int64
 }
 
+// imageRow is one line of `images`, the fields a --format template may
+// name, as Podman names them.
+type imageRow struct {
+	Repository, Tag, ID, Digest, Created, Size string
+}
+
+// imageHeaders are the column headers of `images --format "table ..."`.
+var imageHeaders = upperHeaders([]string{"Repository", "Tag", "ID", "Digest", "Created", "Size"},
+	map[string]string{"ID": "IMAGE ID"})
+
+// imageRows gives each name of each image its line, as the table shows
+// them; with refs, only the names that one of them matches (a reference
+// without a tag matches every tag of its repository).
+func imageRows(list []image.Image, refs []string) []imageRow {
+	var rows []imageRow
+	for _, img := range list {
+		names := img.Names
+		if len(names) == 0 {
+			if len(refs) > 0 {
+				continue
+			}
+			names = []string{"<none>:<none>"}
+		}
+		for _, n := range names {
+			if len(refs) > 0 && !slices.ContainsFunc(refs, func(r string) bool { return refMatches(r, n) }) {
+				continue
+			}
+			repo, tag := n, "<none>"
+			if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+				repo, tag = n[:i], n[i+1:]
+			}
+			rows = append(rows, imageRow{Repository: repo, Tag: tag, ID: img.ID[:12], Digest: img.Digest.String(),
+				Created: humanDuration(time.Since(img.Created)) + " ago", Size: image.HumanBytes(img.Size)})
+		}
+	}
+	return rows
+}
+
+// refMatches says whether ref (as typed: "bb", "bb:1", "localhost/bb")
+// names the full image name n, or its repository when ref has no tag.
+func refMatches(ref, n string) bool {
+	full, err := image.NormalizeRef(ref)
+	if err != nil {
+		return false
+	}
+	if full == n {
+		return true
+	}
+	tagged := strings.LastIndex(ref, ":") > strings.LastIndex(ref, "/") || strings.Contains(ref, "@")
+	repo, _, _ := strings.Cut(n, "@")
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	return !tagged && strings.TrimSuffix(full, ":latest") == repo
+}
+
 func imagesCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "images",
-		Usage: "list images",
+		Name:      "images",
+		Usage:     "list images",
+		ArgsUsage: "[IMAGE...]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over Repository, Tag, ID, Digest, Created, Size (e.g. 'table {{.Repository}} {{.Tag}}')"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openImages(ctx)
@@ -76,13 +133,21 @@ func imagesCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if refs := ctx.Args().Slice(); len(refs) > 0 {
+				list = slices.DeleteFunc(list, func(img image.Image) bool {
+					return !slices.ContainsFunc(img.Names, func(n string) bool {
+						return slices.ContainsFunc(refs, func(r string) bool { return refMatches(r, n) })
+					})
+				})
+			}
 			if ctx.Bool("quiet") {
 				for _, img := range list {
 					fmt.Println(img.ID[:12])
 				}
 				return nil
 			}
-			if ctx.String("format") == "json" {
+			switch ctx.String("format") {
+			case "json":
 				out := []imageEntry{}
 				for _, img := range list {
 					out = append(out, imageEntry{Id: img.ID, Names: img.Names, Digest: img.Digest.String(), Created: img.Created, Size: img.Size})
@@ -90,21 +155,22 @@ func imagesCommand() *cli.Command {
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
+			case "", "table":
+			default:
+				f, err := parseListFormat(ctx.String("format"))
+				if err != nil {
+					return err
+				}
+				var rows []any
+				for _, r := range imageRows(list, ctx.Args().Slice()) {
+					rows = append(rows, r)
+				}
+				return f.write(os.Stdout, imageHeaders, rows, "the fields are Repository, Tag, ID, Digest, Created and Size")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			for _, img := range list {
-				names := img.Names
-				if len(names) == 0 {
-					names = []string{"<none>:<none>"}
-				}
-				for _, n := range names {
-					repo, tag := n, "<none>"
-					if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
-						repo, tag = n[:i], n[i+1:]
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s ago\t%s\n", repo, tag, img.ID[:12], humanDuration(time.Since(img.Created)), image.HumanBytes(img.Size))
-				}
+			for _, r := range imageRows(list, ctx.Args().Slice()) {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.ID, r.Created, r.Size)
 			}
 			return w.Flush()
 		},

@@ -39,6 +39,10 @@ type psRow struct {
 	Pid                                                      int
 }
 
+// psHeaders are the column headers of `ps --format "table ..."`.
+var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Created", "Status", "State", "Ports", "Pid"},
+	map[string]string{"ID": "CONTAINER ID"})
+
 func psRowOf(c *container.Container, noTrunc bool) psRow {
 	r := psRow{ID: c.ID, Names: c.Name, Image: c.ImageName, Created: humanDuration(time.Since(c.Created)) + " ago",
 		Status: statusText(c), State: c.State.Status, Pid: c.State.Pid}
@@ -146,16 +150,15 @@ func psCommand() *cli.Command {
 				return enc.Encode(out)
 			case "", "table":
 			default:
-				t, err := parseFormat(ctx.String("format"))
+				f, err := parseListFormat(ctx.String("format"))
 				if err != nil {
 					return err
 				}
+				var rows []any
 				for _, c := range shown {
-					if err := writeFormat(os.Stdout, t, psRowOf(c, ctx.Bool("no-trunc")), "the fields are ID, Names, Image, Command, Created, Status, State, Ports and Pid"); err != nil {
-						return err
-					}
+					rows = append(rows, psRowOf(c, ctx.Bool("no-trunc")))
 				}
-				return nil
+				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports and Pid")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")

@@ -14,10 +14,13 @@ import (
 
 func unshareCommand() *cli.Command {
 	return &cli.Command{
-		Name:            "unshare",
-		Usage:           "run a command as root in the user namespace with your subordinate ids (to manage files containers created)",
-		ArgsUsage:       "[COMMAND [ARG...]]",
-		SkipFlagParsing: true,
+		Name:      "unshare",
+		Usage:     "run a command as root in the user namespace with your subordinate ids (to manage files containers created)",
+		ArgsUsage: "[--] [COMMAND [ARG...]]",
+		// Flags are parsed up to the first argument that is not one, so
+		// --help is unshare's and `unshare -- --help` runs a program of
+		// that name; no help subcommand, so `unshare help` runs one too.
+		HideHelpCommand: true,
 		Action: func(ctx *cli.Context) error {
 			m, err := mapping()
 			if err != nil {
