@@ -484,6 +484,15 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 			}
 		}
 		st.layers = append(st.layers, *layer)
+	} else {
+		// A step that only changes the config keeps the time it was
+		// first made too, so that a rebuild with no change gives the
+		// same config, and so the same image id.
+		if e, ok := r.cache.get(st.key); ok && e.Layer == nil && !r.o.NoCache {
+			created = e.Created
+		} else if err := r.cache.put(st.key, cacheEntry{Created: created}); err != nil {
+			fmt.Fprintf(r.errw, "Warning: %v\n", err)
+		}
 	}
 	st.cfg.History = append(st.cfg.History, v1.History{
 		Created: &created, CreatedBy: text, Comment: "myctr build", EmptyLayer: layer == nil,
@@ -648,7 +657,12 @@ func (r *run) download(srcs []string) (map[string]string, func(), error) {
 // finalConfig is the image config of the built stage.
 func (r *run) finalConfig(st *stageState) ([]byte, error) {
 	cfg := cloneConfig(st.cfg)
+	// The image was made when its last step was (from the cache when
+	// that was reused): an unchanged rebuild is the same image.
 	now := time.Now().UTC()
+	if n := len(cfg.History); n > 0 && cfg.History[n-1].Created != nil {
+		now = *cfg.History[n-1].Created
+	}
 	cfg.Created = &now
 	if cfg.OS == "" {
 		cfg.OS = "linux"

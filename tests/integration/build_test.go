@@ -265,15 +265,21 @@ func TestBuildCache(t *testing.T) {
 RUN cat /proc/sys/kernel/random/uuid > /stamp
 COPY input /input
 RUN cat /input > /copied && cat /proc/sys/kernel/random/uuid > /stamp2
+ENV BUILT=yes
+LABEL purpose=cache-test
 `,
 		"input": "one\n",
 	})
 	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-cache") })
-	mustBuild(t, "-t", "it-build-cache", ctx)
+	_, id1 := mustBuild(t, "-t", "it-build-cache", ctx)
 	first := mustMyctr(t, "run", "--rm", "it-build-cache", "cat", "/stamp", "/stamp2")
-	out, _ := mustBuild(t, "-t", "it-build-cache", ctx)
+	time.Sleep(1100 * time.Millisecond) // a second later: a clock-made time would differ
+	out, id2 := mustBuild(t, "-t", "it-build-cache", ctx)
 	if n := strings.Count(out, "Using cache"); n != 3 {
 		t.Errorf("unchanged rebuild: %d cache hits, want 3:\n%s", n, out)
+	}
+	if id2 != id1 {
+		t.Errorf("unchanged rebuild made image %s, want the same %s (as Podman)", id2, id1)
 	}
 	if again := mustMyctr(t, "run", "--rm", "it-build-cache", "cat", "/stamp", "/stamp2"); again != first {
 		t.Errorf("unchanged rebuild re-ran RUN: %q then %q", first, again)

@@ -121,11 +121,21 @@ func TestSourceAddress(t *testing.T) {
 					time.Sleep(100 * time.Millisecond)
 				}
 				// httpd -vv logs "[::ffff:ADDR]:PORT: response:200" (its
-				// socket is IPv6); the last line is this request's.
-				_, logs, _ := myctr(t, "logs", name)
-				lines := strings.Split(strings.TrimSpace(logs), "\n")
-				if last := lines[len(lines)-1]; !strings.HasPrefix(last, "[::ffff:"+tc.seen[i]+"]:") {
-					t.Errorf("%s: from %s the server logged %q, want %s", tc.network, client, last, tc.seen[i])
+				// socket is IPv6), after it has answered: wait for this
+				// request's line (the (i+1)-th), never read the one before.
+				var responses []string
+				waitFor(t, 10*time.Second, "the server's log line of the request from "+client, func() bool {
+					_, logs, _ := myctr(t, "logs", name)
+					responses = responses[:0]
+					for _, l := range strings.Split(logs, "\n") {
+						if strings.Contains(l, "response:") {
+							responses = append(responses, l)
+						}
+					}
+					return len(responses) > i
+				})
+				if got := responses[i]; !strings.HasPrefix(got, "[::ffff:"+tc.seen[i]+"]:") {
+					t.Errorf("%s: from %s the server logged %q, want %s", tc.network, client, got, tc.seen[i])
 				}
 			}
 		})
