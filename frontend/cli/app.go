@@ -71,7 +71,7 @@ func App() *cli.App {
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
-			pullCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
+			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},

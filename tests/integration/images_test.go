@@ -524,3 +524,41 @@ func TestRunPullPolicy(t *testing.T) {
 		t.Errorf("--pull=sometimes: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestPush: push copies a local image to the registry byte for byte:
+// skopeo inspect sees the local manifest digest, and a pull into an empty
+// store gives the same image id. A short name needs a destination.
+func TestPush(t *testing.T) {
+	reg := startRegistry(t, false)
+	src := newImage(t, "it-push-src:1")
+	dest := reg + "/it/pushed:2"
+	digestFile := filepath.Join(t.TempDir(), "digest")
+	_, errOut, code := myctr(t, "push", "--digestfile", digestFile, "it-push-src:1", "docker://"+dest)
+	if code != 0 || !strings.Contains(errOut, "Copying blob sha256:") || !strings.Contains(errOut, "Writing manifest") {
+		t.Fatalf("push: exit %d, stderr %q", code, errOut)
+	}
+	if b, _ := os.ReadFile(digestFile); string(b) != src.Digest {
+		t.Errorf("--digestfile holds %q, want %s", b, src.Digest)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "skopeo", "inspect", "--tls-verify=false", "docker://"+dest).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	var info struct{ Digest string }
+	if err := json.Unmarshal(out, &info); err != nil || info.Digest != src.Digest {
+		t.Errorf("the registry has digest %q (%v), want the local %s", info.Digest, err, src.Digest)
+	}
+	mustMyctr(t, "rmi", "it-push-src:1")
+	if id := lastLine(mustMyctr(t, "pull", "-q", dest)); id != src.Id {
+		t.Errorf("pulled back %s, want %s", id, src.Id)
+	}
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", dest) })
+	if _, errOut, code := myctr(t, "push", dest[len(reg)+1:]); code != 125 || !strings.Contains(errOut, "Error:") {
+		t.Errorf("push of a name that is not here: exit %d, stderr %q", code, errOut)
+	}
+	if _, errOut, code := myctr(t, "push", dest, "127.0.0.1:1/it/pushed:2"); code != 125 || !strings.Contains(errOut, "Error:") {
+		t.Errorf("push to a registry that does not answer: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/image"
+)
+
+func pushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "copy an image to a registry",
+		ArgsUsage: "IMAGE [DESTINATION]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS and verify certificates (plain HTTP is used for registries on this machine either way)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress"},
+			&cli.StringFlag{Name: "digestfile", Usage: "write the pushed manifest's digest to this file"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() < 1 || ctx.NArg() > 2 {
+				return withCode(125, errors.New("requires an image and at most one destination: myctr push IMAGE [REGISTRY/NAME[:TAG]]"))
+			}
+			s, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
+			if !ctx.Bool("quiet") {
+				o.Progress = os.Stderr
+			}
+			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			d, err := s.Push(c, ctx.Args().Get(0), ctx.Args().Get(1), o)
+			if err != nil {
+				return withCode(125, explainTransfer(err))
+			}
+			if f := ctx.String("digestfile"); f != "" {
+				if err := os.WriteFile(f, []byte(d), 0o644); err != nil {
+					return fmt.Errorf("write digest file: %w", err)
+				}
+			}
+			return nil
+		},
+	}
+}
