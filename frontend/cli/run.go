@@ -384,6 +384,9 @@ func runAction(ctx *cli.Context) error {
 			return withCode(125, err)
 		}
 	}
+	if err := portsFree(s, o.Ports); err != nil {
+		return withCode(125, err)
+	}
 	c, err := s.Create(o, m)
 	if err != nil {
 		return explain(err)
@@ -416,6 +419,42 @@ func runAction(ctx *cli.Context) error {
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// portsFree refuses a host port that one of the user's running containers
+// publishes already, naming it: the kernel's EADDRINUSE could not say
+// whose (the holder is a network tool whose descriptors are unreadable).
+func portsFree(s *container.Store, want []network.PortMapping) error {
+	if len(want) == 0 {
+		return nil
+	}
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	for _, c := range all {
+		c.Refresh()
+		if !c.Running() {
+			continue
+		}
+		for _, have := range c.State.Ports {
+			for _, p := range want {
+				if p.HostPort == 0 || p.HostPort != have.HostPort || p.Protocol != have.Protocol || !sameHostIP(p.HostIP, have.HostIP) {
+					continue
+				}
+				return hint(fmt.Errorf("cannot publish %s: host port %d/%s is in use by your container %s", p, p.HostPort, p.Protocol, c.Name),
+					"choose another host port (-p OTHER:%d), or stop that container (myctr stop %s)", p.ContainerPort, c.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// sameHostIP reports whether two published host addresses collide: equal,
+// or either is every address.
+func sameHostIP(a, b string) bool {
+	all := func(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
+	return a == b || all(a) || all(b)
 }
 
 // discard removes a container that `run` made and could not start: it

@@ -385,3 +385,20 @@ func TestPublishAll(t *testing.T) {
 		t.Errorf("the -P port answered %q", got)
 	}
 }
+
+// TestPublishPortOfOwnContainer: a host port one of the user's containers
+// publishes is refused naming that container, before anything is made.
+func TestPublishPortOfOwnContainer(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	holder := ctrName(t, "holder")
+	runDetached(t, holder, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
+	name := ctrName(t, "second")
+	_, errOut, code := myctr(t, "run", "--rm", "--name", name, "--network", "slirp4netns", "-p", fmt.Sprintf("%d:80", port), image, "true")
+	if code != 125 || !strings.Contains(errOut, "your container "+holder) || !strings.Contains(errOut, "myctr stop "+holder) {
+		t.Errorf("a port of %s: exit %d, stderr %q", holder, code, errOut)
+	}
+	if _, ok := psFind(psJSON(t, true), name); ok {
+		t.Errorf("the refused container is listed")
+	}
+}
