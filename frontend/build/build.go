@@ -484,7 +484,7 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 			}
 		}
 		st.layers = append(st.layers, *layer)
-	} else {
+	} else if r.cache != nil {
 		// A step that only changes the config keeps the time it was
 		// first made too, so that a rebuild with no change gives the
 		// same config, and so the same image id.

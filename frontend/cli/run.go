@@ -384,8 +384,11 @@ func runAction(ctx *cli.Context) error {
 			return withCode(125, err)
 		}
 	}
-	if err := portsFree(s, o.Ports); err != nil {
-		return withCode(125, err)
+	if o.Network != network.ModeBridge {
+		// (The helper knows the bridge's ports, and says whose.)
+		if err := portsFree(s, o.Ports); err != nil {
+			return withCode(125, err)
+		}
 	}
 	c, err := s.Create(o, m)
 	if err != nil {
