@@ -30,11 +30,7 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
-			if !ctx.Bool("quiet") {
-				o.Progress = os.Stderr
-			}
-			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			o, c, stop := transfer(ctx)
 			defer stop()
 			img, err := s.Pull(c, ctx.Args().First(), o)
 			if err != nil {
@@ -44,6 +40,18 @@ func pullCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// transfer is what pull, push and run's pull share: the options of
+// --tls-verify and --quiet (progress on stderr), and a context that ^C and
+// SIGTERM end.
+func transfer(ctx *cli.Context) (image.PullOptions, context.Context, context.CancelFunc) {
+	o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
+	if !ctx.Bool("quiet") {
+		o.Progress = os.Stderr
+	}
+	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	return o, c, stop
 }
 
 // explainTransfer adds hints to the errors of pull, login, save and load.

@@ -1,16 +1,11 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/myctr/myctr/frontend/image"
 )
 
 func pushCommand() *cli.Command {
@@ -31,11 +26,7 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
-			if !ctx.Bool("quiet") {
-				o.Progress = os.Stderr
-			}
-			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			o, c, stop := transfer(ctx)
 			defer stop()
 			d, err := s.Push(c, ctx.Args().Get(0), ctx.Args().Get(1), o)
 			if err != nil {

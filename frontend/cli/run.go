@@ -2,13 +2,10 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -341,11 +338,7 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 	case err != nil && (policy == "never" || !errors.Is(err, image.ErrImageUnknown)):
 		return nil, explain(err)
 	}
-	o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
-	if !ctx.Bool("quiet") {
-		o.Progress = os.Stderr
-	}
-	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	o, c, stop := transfer(ctx)
 	defer stop()
 	pulled, perr := images.Pull(c, ref, o)
 	if perr != nil {
