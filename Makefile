@@ -7,6 +7,18 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 export PATH := /usr/local/go/bin:$(PATH)
 
+# The Go toolchain that go.mod names, or a newer one: tests/setup/go.sh finds
+# it (PATH, /usr/local/go) or fetches it once through the Go module proxy,
+# and its directory goes first on PATH, for every script make runs too.
+# GO=... on the command line or in the environment skips the search.
+ifeq ($(origin GO),undefined)
+ifneq ($(MAKECMDGOALS),clean)
+GO_BIN_DIR := $(shell tests/setup/go.sh)
+ifneq ($(GO_BIN_DIR),)
+export PATH := $(GO_BIN_DIR):$(PATH)
+endif
+endif
+endif
 GO ?= go
 # urfave_cli_no_docs drops the man-page generator and its package init, which
 # every re-executed stage of myctr would otherwise pay for.

@@ -13,6 +13,8 @@ packages=(
 	dnsmasq-base   # the upstream DNS server of frontend/network's tests
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
+	curl           # the README's examples
+	golang-go      # the Go a bare Debian has: tests/setup/go.sh fetches go.mod's with it (its test)
 	gcc libc6-dev  # cgo (the frontend's C constructor)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)

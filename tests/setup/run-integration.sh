@@ -85,11 +85,14 @@ if [[ $(id -u) -eq 0 ]]; then
 	# the checkout is not reachable (say under /root, mode 0700), run from a
 	# copy under /tmp.
 	# shellcheck disable=SC2016 # $1 is for the inner sh
-	if ! "$here/as-user.sh" "$test_user" sh -c 'test -x "$1/bin/myctr" && test -r "$1/bin/integration.test" && test -x "$1/tests/integration"' sh "$repo"; then
+	if ! "$here/as-user.sh" "$test_user" sh -c 'test -x "$1/bin/myctr" && test -r "$1/bin/integration.test" && test -x "$1/tests/integration" && test -r "$1/go.mod"' sh "$repo"; then
 		workdir=$(mktemp -d /tmp/myctr-integration.XXXXXX)
 		chmod 0755 "$workdir"
 		on_exit+=('rm -rf "$workdir"')
-		cp -a bin tests "$workdir/"
+		# The binaries, and the sources (the README's and the Go
+		# bootstrap's tests read and build them), without .git.
+		tar -C "$repo" --exclude=./.git --exclude=./bin -cf - . | tar -C "$workdir" -xf -
+		cp -a bin "$workdir/"
 		chmod -R a+rX "$workdir"
 		echo "run-integration.sh: $repo is not reachable by $test_user; running from $workdir" >&2
 	fi
@@ -105,6 +108,7 @@ cd "$workdir/tests/integration"
 export MYCTR_BIN=$workdir/bin/myctr
 export MYCTR_HELPER_BIN=$workdir/bin/myctr-helper
 export MYCTR_SETUP_DIR=$workdir/tests/setup
+export MYCTR_SRC_DIR=$workdir
 
 # run_tests USER-PREFIX... -- ARGS...: one run of the test binary, its
 # test2json events appended to $results. TEST_BIN and TEST_PKG choose
