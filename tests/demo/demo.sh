@@ -65,8 +65,21 @@ if [[ -t 1 ]]; then
 else
 	header() { printf '\n### %s\n' "$*"; }
 fi
+# quote WORD...: the words as a shell reads them back, so that every
+# command the demo shows can be copied and pasted.
+quote() {
+	local out=() w q="'"
+	for w in "$@"; do
+		if [[ $w =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+			out+=("$w")
+		else
+			out+=("$q${w//$q/$q\\$q$q}$q")
+		fi
+	done
+	printf '%s' "${out[*]}"
+}
 show() {
-	printf '$ myctr %s\n' "$*"
+	printf '$ myctr %s\n' "$(quote "$@")"
 	myctr "$@"
 }
 

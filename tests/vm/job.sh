@@ -140,6 +140,7 @@ journalctl --flush
 say "busybox image for the users"
 install -d -m 0755 /var/tmp/myctr-vm
 install -m 0644 "$job/bb.tar" /var/tmp/myctr-vm/bb.tar
+install -m 0644 "$job/README.md" /var/tmp/myctr-vm/README.md
 install -m 0755 "$job/vm.test" /usr/local/bin/myctr-vm.test
 
 if [[ -n ${VM_BENCH:-} ]]; then
@@ -154,7 +155,7 @@ say "vm.test"
 args=(-test.v=test2json -test.timeout="${VM_TEST_TIMEOUT:-20m}")
 [[ -n ${VM_TEST_RUN:-} ]] && args+=(-test.run="$VM_TEST_RUN")
 rc=0
-(cd /var/tmp/myctr-vm && MYCTR_VM_BB_TAR=/var/tmp/myctr-vm/bb.tar /usr/local/bin/myctr-vm.test "${args[@]}") \
+(cd /var/tmp/myctr-vm && MYCTR_VM_BB_TAR=/var/tmp/myctr-vm/bb.tar MYCTR_VM_README=/var/tmp/myctr-vm/README.md /usr/local/bin/myctr-vm.test "${args[@]}") \
 	>"$out/vm.out" 2>&1 </dev/null || rc=$?
 say "vm.test exited $rc"
 exit "$rc"

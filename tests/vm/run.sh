@@ -106,7 +106,7 @@ if ! "$repo/tests/setup/busybox-rootfs.sh" "$share/bb.tar" >"$run/bb.log" 2>&1; 
 	fail_event TestVMBuild "tests/setup/busybox-rootfs.sh failed: $(tail -n 3 "$run/bb.log")"
 	exit 1
 fi
-cp "$here/job.sh" "$here/bench-cgroups.sh" "$share/"
+cp "$here/job.sh" "$here/bench-cgroups.sh" "$repo/README.md" "$share/"
 {
 	if [[ -n ${MYCTR_VM_BENCH:-} ]]; then
 		echo "VM_BENCH=1"
