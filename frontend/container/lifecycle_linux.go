@@ -149,7 +149,17 @@ type monitorReport struct {
 	Port   *network.PortMapping `json:",omitempty"`
 	// Hint is the fix of an error that has one (a Hinter).
 	Hint string `json:",omitempty"`
+	// Pid is the monitor's, when it is not the CLI's child (envDetach).
+	Pid int `json:",omitempty"`
 }
+
+// envDetach asks the monitor stage to start the real monitor as its own
+// child and exit: the monitor is then the child of the nearest subreaper
+// (the service manager, in a unit) when the CLI names it MAINPID=. systemd
+// treats a main process that is not its child as foreign: on stop it
+// signals it but does not wait for it, and goes straight to SIGKILL of
+// the whole unit.
+const envDetach = "MYCTR_MONITOR_DETACH"
 
 // Hinter is an error that knows its fix.
 type Hinter interface {
@@ -238,6 +248,10 @@ func (s *Store) StartDetached(c *Container, act Activation) error {
 	cmd.Env = append(append(os.Environ(), act.env()...), nsexec.EnvStage+"="+nsexec.StageMonitor,
 		nsexec.EnvSyncFD+"="+strconv.Itoa(3+act.N))
 	cmd.ExtraFiles = append(act.files(), w)
+	detach := namesMainPID(c)
+	if detach {
+		cmd.Env = append(cmd.Env, envDetach+"=1")
+	}
 	// Its own session: the monitor outlives the CLI and any terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -247,7 +261,13 @@ func (s *Store) StartDetached(c *Container, act Activation) error {
 	w.Close()
 	b, _ := io.ReadAll(r)
 	monitorPid := cmd.Process.Pid
-	cmd.Process.Release()
+	if detach {
+		// The intermediate exits at once; reaped, the monitor is the
+		// subreaper's child.
+		_ = cmd.Wait()
+	} else {
+		cmd.Process.Release()
+	}
 	var rep monitorReport
 	if len(b) == 0 {
 		return &StartError{errors.New("the container's monitor exited without a report"), nsexec.ExitSetup}
@@ -261,10 +281,32 @@ func (s *Store) StartDetached(c *Container, act Activation) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(os.Stderr, "Warning: %s\n", w)
 	}
+	if rep.Pid > 0 {
+		monitorPid = rep.Pid
+	}
 	// The unit's main process becomes the monitor, which outlives us and
 	// exits with the container's exit code.
 	notifyStarted(c, monitorPid)
 	return nil
+}
+
+// detachMonitor is the intermediate of envDetach: it starts the monitor
+// with the same arguments and descriptors (3 to the report's, reportFD)
+// and exits without waiting for it.
+func detachMonitor(args []string, reportFD int) int {
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Args[0] = "myctr-monitor"
+	cmd.Env = withoutEnv(os.Environ(), envDetach)
+	for fd := 3; fd <= reportFD; fd++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(fd), "fd"))
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		rep := monitorReport{Error: fmt.Sprintf("start monitor: %v", err), Exit: nsexec.ExitSetup}
+		_ = json.NewEncoder(os.NewFile(uintptr(reportFD), "report")).Encode(rep)
+		return nsexec.ExitSetup
+	}
+	return 0
 }
 
 // MonitorMain is the monitor of a detached container: it starts the
@@ -272,6 +314,9 @@ func (s *Store) StartDetached(c *Container, act Activation) error {
 // its log, and records its exit.
 func MonitorMain(args []string) int {
 	fd, _ := strconv.Atoi(os.Getenv(nsexec.EnvSyncFD))
+	if os.Getenv(envDetach) != "" && fd >= 3 {
+		return detachMonitor(args, fd)
+	}
 	report := os.NewFile(uintptr(fd), "report")
 	if fd < 3 {
 		report = nil
@@ -342,7 +387,7 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	send(monitorReport{Warnings: r.warnings})
+	send(monitorReport{Warnings: r.warnings, Pid: os.Getpid()})
 	code := r.wait()
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)

@@ -155,6 +155,11 @@ func startNotifyProxy(c *Container, spec *specs.Spec) (*systemd.NotifyProxy, err
 	return p, nil
 }
 
+// namesMainPID: whether notifyStarted will name the monitor MAINPID=.
+func namesMainPID(c *Container) bool {
+	return notifySocket() != "" && notifyMode(c) != systemd.NotifyIgnore
+}
+
 // notifyStarted tells the manager, for --sdnotify=conmon, that the
 // container runs and mainPID (its monitor) is the process to track; for
 // --sdnotify=container only which process to track (the container says

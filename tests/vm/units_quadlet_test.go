@@ -161,4 +161,12 @@ WantedBy=default.target
 	if _, err := os.Stat(filepath.Join(u.runtimeDir(), name+".cid")); err == nil {
 		t.Errorf("%s.cid is left after stop", name)
 	}
+	// The monitor named MAINPID= must be the manager's child by then: a
+	// foreign main process is not waited for on stop, and the unit ends
+	// in SIGKILL (Result=signal), depending on who was faster.
+	out, _ := command(time.Minute, "journalctl", "--no-pager", "-o", "cat",
+		"--since", since.Format("2006-01-02 15:04:05"), fmt.Sprintf("_UID=%d", u.uid))
+	if strings.Contains(out, "which is not our child") {
+		t.Errorf("the manager supervised a main process that is not its child:\n%s", out)
+	}
 }
