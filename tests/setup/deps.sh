@@ -14,6 +14,7 @@ packages=(
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
 	gcc libc6-dev  # cgo (the frontend's C constructor)
+	libseccomp-dev # libseccomp, which compiles seccomp profiles (frontend/seccomp, cgo)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 	# The helper tier (tests/setup/helper-env.sh): a system bus (dbus-daemon,
