@@ -17,7 +17,11 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require github.com/coreos/go-systemd/v22 v22.7.0
+require (
+	github.com/coreos/go-systemd/v22 v22.7.0
+	github.com/moby/profiles/seccomp v0.3.0
+	github.com/seccomp/libseccomp-golang v0.11.1
+)
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect

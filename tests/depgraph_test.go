@@ -69,6 +69,13 @@ var depRules = []depRule{
 			"github.com/opencontainers/image-spec",
 		},
 	},
+	{
+		// myctr-init is linked statically and runs inside containers: it
+		// loads the compiled seccomp program, the frontend compiles it.
+		name:      "myctr-init links no libseccomp and no profile library",
+		from:      []string{module + "/cmd/myctr-init"},
+		forbidden: []string{"github.com/seccomp/libseccomp-golang", "github.com/moby/profiles", module + "/frontend/seccomp"},
+	},
 }
 
 // graph maps an import path to the import paths it imports directly.

@@ -51,10 +51,16 @@ type inspectHostConfig struct {
 	BlkioWeight       uint16
 	OomScoreAdj       int
 	LogConfig         struct{ Type string }
+	// SecurityOpt is the --security-opt values, as Podman lists them
+	// ([] when none).
+	SecurityOpt []string
 }
 
 func hostConfigOf(c *container.Container) inspectHostConfig {
-	h := inspectHostConfig{HostConfig: c.HostConfig}
+	h := inspectHostConfig{HostConfig: c.HostConfig, SecurityOpt: c.HostConfig.SecurityOpt}
+	if h.SecurityOpt == nil {
+		h.SecurityOpt = []string{}
+	}
 	h.LogConfig.Type = c.HostConfig.LogDriver
 	if h.LogConfig.Type == "" {
 		h.LogConfig.Type = container.LogFile
@@ -96,6 +102,10 @@ type inspectConfig struct {
 	StopSignal string
 	Tty        bool
 	OpenStdin  bool
+	// Annotations are the spec's: io.podman.annotations.seccomp names
+	// the seccomp profile a container was given (a file, or
+	// "unconfined"), as in Podman; the default profile has none.
+	Annotations map[string]string `json:",omitempty"`
 }
 
 type inspectEntry struct {
@@ -177,7 +187,7 @@ func inspectCommand() *cli.Command {
 					Image: c.Image, ImageName: c.ImageName,
 					Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 						User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
-						Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive},
+						Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},
 					HostConfig: hostConfigOf(c),
 					GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 						"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),

@@ -13,6 +13,7 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/seccomp"
 )
 
 func runFlags() []cli.Flag {
@@ -34,7 +35,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
-		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges"},
+		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
@@ -287,7 +288,18 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 			o.NoNewPrivs = true
 		case "no-new-privileges=false", "no-new-privileges:false":
 		default:
-			return nil, fmt.Errorf("unsupported --security-opt %q", so)
+			v, ok := strings.CutPrefix(so, "seccomp=")
+			if !ok {
+				v, ok = strings.CutPrefix(so, "seccomp:") // Docker's older spelling
+			}
+			if !ok {
+				return nil, fmt.Errorf("unsupported --security-opt %q (no-new-privileges, seccomp=FILE or seccomp=unconfined)", so)
+			}
+			src, err := seccomp.ParseOption(v)
+			if err != nil {
+				return nil, err
+			}
+			o.Seccomp = src
 		}
 	}
 	env, err := envFromArgs(ctx)

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/seccomp"
+	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -33,6 +36,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		}
 	}
 	if _, err := processArgs(o); err != nil {
+		return nil, err
+	}
+	if err := s.resolveSeccomp(o); err != nil {
 		return nil, err
 	}
 	mode := o.Network
@@ -60,7 +66,10 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		c.StopSignal = o.StopSignal
 	}
 	if o.NoNewPrivs {
-		c.HostConfig.SecurityOpt = []string{"no-new-privileges"}
+		c.HostConfig.SecurityOpt = append(c.HostConfig.SecurityOpt, "no-new-privileges")
+	}
+	if o.Seccomp != "" {
+		c.HostConfig.SecurityOpt = append(c.HostConfig.SecurityOpt, "seccomp="+o.Seccomp)
 	}
 	if nc, ok := c.networkConfig(); ok {
 		if err := nc.Validate(); err != nil {
@@ -150,4 +159,62 @@ func (c *Container) Spec() (*specs.Spec, error) {
 		return nil, fmt.Errorf("decode config.json of %s: %w", c.Name, err)
 	}
 	return &spec, nil
+}
+
+// resolveSeccomp makes the container's seccomp section and compiles it
+// (or finds it compiled in the cache), before anything is recorded: a
+// profile that is malformed or cannot be compiled leaves no container.
+// The section depends on the bounding set (--cap-add, --cap-drop).
+func (s *Store) resolveSeccomp(o *CreateOptions) error {
+	caps, err := security.MergeCaps(security.DefaultCaps, o.CapAdd, o.CapDrop)
+	if err != nil {
+		return err
+	}
+	sec, err := seccomp.Spec(o.Seccomp, caps)
+	if err != nil {
+		return err
+	}
+	if sec != nil {
+		prog, err := seccomp.Program(s.seccompCache(), sec)
+		if err != nil {
+			return fmt.Errorf("seccomp profile %s: %w", profileName(o.Seccomp), err)
+		}
+		// Docker's own profile names calls newer than libseccomp: not
+		// worth a warning at every run; a user's profile is.
+		if len(prog.Unknown) > 0 && o.Seccomp != "" {
+			warn := o.Warn
+			if warn == nil {
+				warn = os.Stderr
+			}
+			fmt.Fprintf(warn, "Warning: seccomp profile %s: skipping syscalls unknown to libseccomp: %s\n", o.Seccomp, strings.Join(prog.Unknown, ", "))
+		}
+	}
+	o.seccompSpec, o.seccompResolved = sec, true
+	return nil
+}
+
+func profileName(source string) string {
+	if source == "" {
+		return "(default)"
+	}
+	return source
+}
+
+// seccompCache is where compiled seccomp programs are kept: the run root,
+// which each login starts afresh.
+func (s *Store) seccompCache() string {
+	return filepath.Join(s.Dirs.RunRoot, "seccomp")
+}
+
+// seccompFilter is the compiled filter of a container's spec (nil for an
+// unconfined one), from the cache.
+func (s *Store) seccompFilter(spec *specs.Spec) (*security.SeccompFilter, error) {
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prog, err := seccomp.Program(s.seccompCache(), spec.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("seccomp filter: %w", err)
+	}
+	return &prog.Filter, nil
 }

@@ -42,6 +42,11 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if err != nil {
 		return nsexec.ExitSetup, err
 	}
+	// The container's own filter, as Docker's exec applies it.
+	filter, err := s.seccompFilter(spec)
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
 	p := *spec.Process
 	p.Args = o.Args
 	p.Terminal = o.Tty
@@ -195,7 +200,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			defer term.Restore(fd, st)
 		}
 	}
-	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws}}); err != nil {
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws, Seccomp: filter}}); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)

@@ -91,6 +91,16 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
+	filter, err := s.seccompFilter(spec)
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	if filter != nil {
+		// The init gets the program, not the rules.
+		l := *spec.Linux
+		l.Seccomp = nil
+		spec.Linux = &l
+	}
 	if err := prepareRunDir(c, spec); err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
@@ -246,7 +256,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if r.cg != nil {
 				r.oom = cgroup.WatchOOM(r.cg.Dir())
 			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Overlay: nsexec.Overlay{
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: filter, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			// The network is up before the container's process starts.
 			if nc, ok := c.networkConfig(); ok {

@@ -3,6 +3,7 @@ package container
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,29 +17,35 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
-	Name           string
-	ImageID        string
-	ImageName      string
-	Image          v1.ImageConfig
-	Lower          []string // top layer first
-	Command        []string // after IMAGE on the command line
-	Entrypoint     *string  // --entrypoint; nil keeps the image's
-	Env            []string // -e and --env-file, in order
-	Workdir        string
-	User           string
-	Hostname       string
-	Volumes        []string
-	Tmpfs          []string
-	ReadOnly       bool
-	CapAdd         []string
-	CapDrop        []string
-	NoNewPrivs     bool
+	Name       string
+	ImageID    string
+	ImageName  string
+	Image      v1.ImageConfig
+	Lower      []string // top layer first
+	Command    []string // after IMAGE on the command line
+	Entrypoint *string  // --entrypoint; nil keeps the image's
+	Env        []string // -e and --env-file, in order
+	Workdir    string
+	User       string
+	Hostname   string
+	Volumes    []string
+	Tmpfs      []string
+	ReadOnly   bool
+	CapAdd     []string
+	CapDrop    []string
+	NoNewPrivs bool
+	// Seccomp is the profile: "" Docker's default, seccomp.Unconfined,
+	// or a profile file's absolute path.
+	Seccomp string
+	// Warn takes warnings about the options (nil: standard error).
+	Warn           io.Writer
 	Network        string                // none, host, pasta, slirp4netns or bridge
 	NetworkOptions []string              // after MODE: in --network MODE:OPTIONS
 	Ports          []network.PortMapping // -p, and -P for each EXPOSEd port
@@ -53,6 +60,10 @@ type CreateOptions struct {
 	Limits                                         *cgroup.Resources     // the resource flags
 	Resources                                      *specs.LinuxResources // their OCI form
 	OOMScoreAdj                                    *int
+
+	// seccompSpec is the OCI section of Seccomp, once Create has made it.
+	seccompSpec     *specs.LinuxSeccomp
+	seccompResolved bool
 
 	CreateCommand []string // the command line, for generate systemd
 	LogDriver     string   // k8s-file or journald
@@ -406,6 +417,16 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	if o.Network != "host" {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	sec := o.seccompSpec
+	if !o.seccompResolved {
+		if sec, err = seccomp.Spec(o.Seccomp, caps); err != nil {
+			return nil, err
+		}
+	}
+	spec.Linux.Seccomp = sec
+	if o.Seccomp != "" {
+		spec.Annotations = map[string]string{seccomp.AnnotationProfile: o.Seccomp}
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj

@@ -113,7 +113,7 @@ func Init() {
 	if err := rootfs.Finish(spec); err != nil {
 		conn.Fail("finish rootfs", err, ExitSetup)
 	}
-	startProcess(conn, spec.Process, cfg.Winsize, cfg.ListenFDs)
+	startProcess(conn, spec.Process, cfg.Winsize, cfg.ListenFDs, cfg.Seccomp)
 }
 
 // Exec runs inside a running container's namespaces, joined by the C
@@ -134,7 +134,7 @@ func Exec() {
 		}
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
-	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0)
+	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp)
 }
 
 // Signal runs in the container's user namespace, joined by the C

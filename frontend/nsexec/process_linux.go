@@ -112,14 +112,24 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 }
 
 // startProcess turns the calling thread into the container's process:
-// terminal, working directory, identity, capabilities, no_new_privs, and
-// execve. It only returns by exiting through conn.Fail. The process keeps
-// descriptors 3 to 3+listenFDs-1 (socket activation), with LISTEN_PID set
-// to its own pid.
+// terminal, working directory, identity, capabilities, no_new_privs, the
+// seccomp filter, and execve. It only returns by exiting through
+// conn.Fail. The process keeps descriptors 3 to 3+listenFDs-1 (socket
+// activation), with LISTEN_PID set to its own pid.
+//
+// The seccomp filter goes in where runc puts it. Without no_new_privs the
+// kernel lets only a holder of CAP_SYS_ADMIN (in the thread's user
+// namespace, which the init and an exec stage are until they set the
+// process's own capabilities) load a filter, so it is loaded before the
+// identity and capabilities are set, and those calls then pass through it
+// (Docker's profile allows them). With no_new_privs anyone may load one,
+// and it is loaded last, just before execve, so that as few of our own
+// calls as possible pass through it. Either way the process never runs a
+// single instruction of its own without the filter.
 //
 // Preconditions: the goroutine is locked to its thread; the root
 // filesystem is final.
-func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int) {
+func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter) {
 	if p.Terminal {
 		master, err := openPty(ws)
 		if err != nil {
@@ -151,6 +161,11 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int)
 		var err error
 		if path, code, err = lookPath(p.Args[0], p.Env); err != nil {
 			conn.Fail("exec "+p.Args[0], err, code)
+		}
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		if err := filter.Load(); err != nil {
+			conn.Fail("seccomp", err, ExitSetup)
 		}
 	}
 	caps := p.Capabilities
@@ -198,6 +213,11 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int)
 	env := p.Env
 	if listenFDs > 0 {
 		env = withListenPID(env, os.Getpid())
+	}
+	if filter != nil && p.NoNewPrivileges {
+		if err := filter.Load(); err != nil {
+			conn.Fail("seccomp", err, ExitSetup)
+		}
 	}
 	err := unix.Exec(path, p.Args, env)
 	code := ExitNotExecutable

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/netif"
+	"github.com/myctr/myctr/frontend/security"
 )
 
 // Environment variables that select a stage of this binary; only myctr sets them.
@@ -50,8 +51,8 @@ const (
 // Version names this sync protocol; myctr and a myctr-init from another
 // build must not talk to each other. 2: InitConfig.Network. 3: the
 // network-forward stage (frontend/portfwd) in myctr-init. 4:
-// InitConfig.ListenFDs.
-const Version = "4"
+// InitConfig.ListenFDs. 5: InitConfig.Seccomp and ExecConfig.Seccomp.
+const Version = "5"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -124,12 +125,16 @@ type InitConfig struct {
 	// activation, the init's descriptors 3 to 3+ListenFDs-1, which the
 	// container's process keeps (with LISTEN_PID its own).
 	ListenFDs int `json:",omitempty"`
+	// Seccomp is the container's compiled filter (nil: unconfined); the
+	// spec's own linux.seccomp is not sent.
+	Seccomp *security.SeccompFilter `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.
 type ExecConfig struct {
 	Process *specs.Process
-	Winsize *unix.Winsize `json:",omitempty"`
+	Winsize *unix.Winsize           `json:",omitempty"`
+	Seccomp *security.SeccompFilter `json:",omitempty"` // the container's filter
 }
 
 // Message is one packet on the sync socket.

@@ -2,6 +2,8 @@ package security
 
 import (
 	"fmt"
+	"runtime"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -95,6 +97,31 @@ func SetCaps(c *specs.LinuxCapabilities) error {
 func NoNewPrivileges() error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	return nil
+}
+
+// Load installs the filter on the calling thread, which keeps it across
+// execve and passes it to every process it starts. Without no_new_privs
+// the kernel asks for CAP_SYS_ADMIN in the thread's user namespace, which
+// the container's init and an exec stage hold until they set the
+// process's own capabilities (see startProcess).
+//
+// Preconditions: the calling goroutine is locked to its thread, and that
+// thread will execve.
+func (f *SeccompFilter) Load() error {
+	prog, err := DecodeBPF(f.Program)
+	if err != nil {
+		return err
+	}
+	if len(prog) == 0 || len(prog) > unix.BPF_MAXINSNS {
+		return fmt.Errorf("seccomp program of %d instructions", len(prog))
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(f.Flags), uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(prog)
+	if errno != 0 {
+		return fmt.Errorf("load seccomp filter: %w", errno)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ packages=(
 	curl           # the README's examples
 	golang-go      # the Go a bare Debian has: tests/setup/go.sh fetches go.mod's with it (its test)
 	gcc libc6-dev  # cgo (the frontend's C constructor)
+	libseccomp-dev # libseccomp, which compiles seccomp profiles (frontend/seccomp, cgo)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 	# The helper tier (tests/setup/helper-env.sh): a system bus (dbus-daemon,
