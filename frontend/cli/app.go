@@ -72,7 +72,7 @@ func App() *cli.App {
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
-			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(),
+			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

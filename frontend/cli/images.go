@@ -123,6 +123,9 @@ func imagesCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
 			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over Repository, Tag, ID, Digest, Created, Size (e.g. 'table {{.Repository}} {{.Tag}}')"},
+			// Podman hides a build's intermediate images without it;
+			// myctr keeps none, so every image is always listed.
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also intermediate images (myctr keeps none: every image is listed anyway)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openImages(ctx)
@@ -183,11 +186,17 @@ func rmiCommand() *cli.Command {
 		Usage:     "remove images",
 		ArgsUsage: "IMAGE...",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove even if containers use it"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove even if containers use it (removing them); an image that is not there is no error"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every image"},
+			&cli.BoolFlag{Name: "ignore", Aliases: []string{"i"}, Usage: "an image that is not there is no error"},
 		},
 		Action: func(ctx *cli.Context) error {
-			if ctx.NArg() == 0 {
+			all := ctx.Bool("all")
+			if ctx.NArg() == 0 && !all {
 				return withCode(125, errors.New("requires at least one image"))
+			}
+			if ctx.NArg() > 0 && all {
+				return withCode(125, errors.New("when using the --all switch, you may not pass any images names or IDs"))
 			}
 			s, err := openImages(ctx)
 			if err != nil {
@@ -197,9 +206,28 @@ func rmiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			refs := ctx.Args().Slice()
+			if all {
+				list, err := s.List()
+				if err != nil {
+					return err
+				}
+				for _, img := range list {
+					refs = append(refs, img.ID)
+				}
+			}
+			// As Podman: exit 1 when an image is not there (and nothing
+			// else failed); -f and --ignore make that no error.
+			missingOK := ctx.Bool("force") || ctx.Bool("ignore")
 			var failed error
-			for _, ref := range ctx.Args().Slice() {
+			for _, ref := range refs {
 				img, err := s.Lookup(ref)
+				if errors.Is(err, image.ErrImageUnknown) {
+					if missingOK {
+						continue
+					}
+					err = withCode(1, err)
+				}
 				// Untagging one of several names leaves the image in place.
 				untagOnly := false
 				if err == nil && len(img.Names) > 1 {

@@ -94,6 +94,9 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
 			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid (e.g. '{{.Names}}\\t{{.Status}}')"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
+			// Podman lists Buildah's containers with it; myctr's store
+			// holds only myctr's own, so it changes nothing.
+			&cli.BoolFlag{Name: "external", Usage: "also containers of other tools in the store (myctr's store holds only its own)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openContainers(ctx)

@@ -1,0 +1,106 @@
+//go:build integration
+
+package integration
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ownStore runs myctr on a store of the test's own (for commands that act
+// on every image or container).
+func ownStore(t *testing.T) func(args ...string) (string, string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	r, rr := filepath.Join(dir, "root"), filepath.Join(dir, "run")
+	t.Cleanup(func() {
+		exec.Command(bin, "--root", r, "--runroot", rr, "unshare", "rm", "-rf", r).Run()
+	})
+	return func(args ...string) (string, string, int) {
+		cmd := exec.Command(bin, append([]string{"--root", r, "--runroot", rr}, args...)...)
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			code = -1
+		}
+		t.Logf("myctr %s -> exit %d", strings.Join(args, " "), code)
+		return o.String(), e.String(), code
+	}
+}
+
+// TestRmiPodmanCodes: rmi as Podman scripts rely on it: exit 1 for an
+// image that is not there, 0 with -f or --ignore; -a removes every image
+// and refuses names beside it.
+func TestRmiPodmanCodes(t *testing.T) {
+	my := ownStore(t)
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	if err := writeBusyboxTar(tar); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"one", "two"} {
+		if _, e, code := my("import", tar, n); code != 0 {
+			t.Fatalf("import %s: %d %s", n, code, e)
+		}
+	}
+	if _, e, code := my("rmi", "nosuch"); code != 1 || !strings.Contains(e, "Error: nosuch: image not known") {
+		t.Errorf("rmi nosuch: exit %d, stderr %q; want 1 and the image named", code, e)
+	}
+	for _, flag := range []string{"-f", "--ignore"} {
+		if _, e, code := my("rmi", flag, "nosuch"); code != 0 || e != "" {
+			t.Errorf("rmi %s nosuch: exit %d, stderr %q; want 0, nothing", flag, code, e)
+		}
+	}
+	if _, e, code := my("rmi", "-a", "one"); code != 125 || !strings.Contains(e, "--all") {
+		t.Errorf("rmi -a NAME: exit %d, stderr %q; want 125", code, e)
+	}
+	out, e, code := my("rmi", "-a")
+	if code != 0 || strings.Count(out, "Deleted: ") != 2 {
+		t.Errorf("rmi -a: exit %d, stdout %q, stderr %q; want both images deleted", code, out, e)
+	}
+	if out, _, _ := my("images", "-a", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("images -a -q after rmi -a: %q", out)
+	}
+	// ps --external: accepted; the store has only myctr's containers.
+	if _, e, code := my("ps", "--all", "--external", "--format", "{{.ID}} {{.Names}}"); code != 0 {
+		t.Errorf("ps --all --external: exit %d, %s", code, e)
+	}
+}
+
+// TestVersion: the output and the fields scripts read, as Podman's.
+func TestVersion(t *testing.T) {
+	out := mustMyctr(t, "version")
+	for _, re := range []string{`(?m)^Client: +myctr$`, `(?m)^Version: +\S+$`, `(?m)^API Version: +\S+$`, `(?m)^Go Version: +go1\.`, `(?m)^OS/Arch: +linux/`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("version: no line matching %s in\n%s", re, out)
+		}
+	}
+	m := regexp.MustCompile(`(?m)^Built: +(.+)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("version: no Built line")
+	}
+	built, err := time.Parse(time.ANSIC, m[1])
+	if err != nil || built.Before(time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Built %q: %v; want a real date", m[1], err)
+	}
+	f := strings.TrimSpace(mustMyctr(t, "version", "--format", "{{.Server.Version}}-{{.Server.Built}}"))
+	i := strings.LastIndex(f, "-")
+	v, n := f[:max(i, 0)], f[i+1:]
+	if sec, err := strconv.ParseInt(n, 10, 64); i <= 0 || err != nil || sec != built.Unix() || !strings.Contains(out, "Version:      "+v+"\n") {
+		t.Errorf("version --format {{.Server.Version}}-{{.Server.Built}} = %q; want the version and %d", f, built.Unix())
+	}
+	if !strings.Contains(mustMyctr(t, "version", "--format", "json"), `"GoVersion": "go1.`) {
+		t.Errorf("version --format json lacks GoVersion")
+	}
+}
