@@ -87,7 +87,7 @@ func Run(args []string, stderr io.Writer) int {
 		}
 		c.UseShortOptionHandling = true
 	}
-	err := app.Run(args)
+	err := app.Run(interspersed(app, args))
 	if err == nil {
 		return 0
 	}

@@ -104,3 +104,24 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version --format json lacks GoVersion")
 	}
 }
+
+// TestFlagsAfterArguments: a command's flags may follow its arguments, as
+// in Podman, except after the image of run and the container of exec,
+// where they are the container's command's.
+func TestFlagsAfterArguments(t *testing.T) {
+	name := ctrName(t, "late")
+	runDetached(t, name, nil, "sleep", "600")
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", name, "--format", "{{.Name}}")); got != name {
+		t.Errorf("inspect NAME --format {{.Name}} = %q, want %q", got, name)
+	}
+	if got := mustMyctr(t, "exec", name, "echo", "-n", "x"); got != "x" {
+		t.Errorf("exec NAME echo -n x = %q: -n must reach echo", got)
+	}
+	if got := mustMyctr(t, "run", "--rm", image, "echo", "-n", "y"); got != "y" {
+		t.Errorf("run IMAGE echo -n y = %q: -n must reach echo", got)
+	}
+	mustMyctr(t, "rm", name, "-f", "-t", "0")
+	if _, _, code := myctr(t, "inspect", name); code == 0 {
+		t.Errorf("rm NAME -f left the container")
+	}
+}

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// stopAtFirstArg are the commands whose arguments after the first (the
+// image, the container, the program) are the container's command line,
+// flags included: Podman's rule for run, create and exec.
+var stopAtFirstArg = []string{"run", "create", "exec", "unshare"}
+
+// interspersed rewrites a command line so that a command's flags written
+// after its arguments (`myctr inspect web --format ...`, `myctr rm web -f`)
+// come before them, as Podman's command line allows; urfave/cli stops at
+// the first argument. Nothing moves past "--", after the first argument
+// of run, create, exec and unshare, or in a command that parses its own
+// flags. The program name is args[0].
+func interspersed(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	out := []string{args[0]}
+	i := 1
+	// The global flags, then the command and any subcommands.
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		n := 1 + valueCount(app.Flags, args[i])
+		out = append(out, args[i:min(i+n, len(args))]...)
+		i += n
+	}
+	cmds := app.Commands
+	var cmd *cli.Command
+	for i < len(args) {
+		c := findCommand(cmds, args[i])
+		if c == nil {
+			break
+		}
+		cmd = c
+		out = append(out, args[i])
+		i++
+		cmds = c.Subcommands
+	}
+	if cmd == nil || cmd.SkipFlagParsing || i >= len(args) {
+		return append(out, args[i:]...)
+	}
+	var flags, rest []string
+	for i < len(args) {
+		a := args[i]
+		switch {
+		case a == "--":
+			rest = append(rest, args[i:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "-") && a != "-":
+			n := 1 + valueCount(cmd.Flags, a)
+			flags = append(flags, args[i:min(i+n, len(args))]...)
+			i += n
+		default:
+			rest = append(rest, a)
+			i++
+			if slices.Contains(stopAtFirstArg, cmd.Name) {
+				rest = append(rest, args[i:]...)
+				i = len(args)
+			}
+		}
+	}
+	return append(append(out, flags...), rest...)
+}
+
+// findCommand is the command named (or aliased) name, or nil.
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.Name == name || slices.Contains(c.Aliases, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+// valueCount is how many of the following arguments the flag a takes: 1
+// for a flag with a value written apart ("--name web", "-p 80"), else 0
+// ("--name=web", a boolean, a group of short booleans, an unknown flag).
+func valueCount(flags []cli.Flag, a string) int {
+	name := strings.TrimLeft(a, "-")
+	if strings.Contains(name, "=") {
+		return 0
+	}
+	if !strings.HasPrefix(a, "--") && len(name) > 1 {
+		// -it, -dp 80: the last letter may take the value.
+		name = name[len(name)-1:]
+	}
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		if v, ok := f.(cli.DocGenerationFlag); ok && v.TakesValue() {
+			return 1
+		}
+		return 0
+	}
+	return 0
+}

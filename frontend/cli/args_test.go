@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestInterspersed(t *testing.T) {
+	app := App()
+	for _, tc := range []struct{ in, want string }{
+		{"myctr inspect web --format {{.Id}}", "myctr inspect --format {{.Id}} web"},
+		{"myctr rm web -f -t 0", "myctr rm -f -t 0 web"},
+		{"myctr --root /r logs web --tail 1", "myctr --root /r logs --tail 1 web"},
+		{"myctr run --rm bb sh -c --x", "myctr run --rm bb sh -c --x"},
+		{"myctr run bb ls -l", "myctr run bb ls -l"},
+		{"myctr exec web ps -ef", "myctr exec web ps -ef"},
+		{"myctr unshare ls -ln", "myctr unshare ls -ln"},
+		{"myctr images bb --format={{.ID}}", "myctr images --format={{.ID}} bb"},
+		{"myctr rm web -- -f", "myctr rm web -- -f"},
+		{"myctr ps -a", "myctr ps -a"},
+		{"myctr generate systemd web --new", "myctr generate systemd --new web"},
+		{"myctr", "myctr"},
+		{"myctr nosuch a -b", "myctr nosuch a -b"},
+	} {
+		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Nothing is lost or added.
+	in := strings.Fields("myctr stop a b -t 3 c --ignore")
+	got := interspersed(app, in)
+	s1, s2 := slices.Clone(in), slices.Clone(got)
+	slices.Sort(s1)
+	slices.Sort(s2)
+	if !slices.Equal(s1, s2) {
+		t.Errorf("%q became %q", in, got)
+	}
+}
