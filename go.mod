@@ -19,6 +19,8 @@ require (
 
 require github.com/coreos/go-systemd/v22 v22.7.0
 
+require github.com/pelletier/go-toml/v2 v2.4.3 // indirect
+
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect
