@@ -90,6 +90,11 @@ func ReadPolicy(path string) (*Policy, error) {
 	}
 	for t, scopes := range p.Transports {
 		for s, reqs := range scopes {
+			if t == "docker-archive" && s != "" {
+				// As Podman's: an archive's name says nothing stable
+				// about what is in it.
+				return nil, &FileError{File: path, Msg: fmt.Sprintf("transports.docker-archive[%q]: docker-archive has only the default scope \"\"", s)}
+			}
 			if err := check(fmt.Sprintf("transports.%s[%q]", t, s), reqs); err != nil {
 				return nil, err
 			}
@@ -107,8 +112,9 @@ func lineAt(b []byte, off int64) int {
 
 // Check says whether an image may come in through transport ("docker",
 // "docker-archive", "oci-archive") from scope (for docker, the image's
-// full name host/path:tag or @digest; for archives, the file's absolute
-// path, or "" for standard input). The most specific scope that the
+// full name host/path:tag or @digest; for an oci-archive, the file's
+// absolute path, matched by it and its parent directories, "" for
+// standard input; a docker-archive has only the transport's default). The most specific scope that the
 // policy names decides; every requirement of its list must accept.
 func (p *Policy) Check(transport, scope string) error {
 	reqs, which := p.Default, "default"
@@ -136,7 +142,7 @@ func (p *Policy) Check(transport, scope string) error {
 // ending with the transport's default "".
 func candidateScopes(transport, scope string) []string {
 	var out []string
-	if scope == "" {
+	if scope == "" || transport == "docker-archive" {
 		return []string{""}
 	}
 	switch transport {

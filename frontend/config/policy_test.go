@@ -18,8 +18,8 @@ func TestPolicyCheck(t *testing.T) {
       "signed.io": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}],
       "sig.io": [{"type": "sigstoreSigned", "keyPath": "/k.pub"}]
     },
-    "docker-archive": {"/srv/untrusted": [{"type": "reject"}]},
-    "oci-archive": {"": [{"type": "reject"}]}
+    "oci-archive": {"/srv/untrusted": [{"type": "reject"}]},
+    "docker-archive": {"": [{"type": "reject"}]}
   }
 }`})
 	p, err := ReadPolicy(dir + "/policy.json")
@@ -39,10 +39,10 @@ func TestPolicyCheck(t *testing.T) {
 		{"docker", "a.b.evil.io/x:1", ErrRejected},
 		{"docker", "signed.io/x:1", ErrSignatureRequired},
 		{"docker", "sig.io/x@sha256:" + strings.Repeat("a", 64), ErrSignatureRequired},
-		{"docker-archive", "/srv/untrusted/a.tar", ErrRejected},
-		{"docker-archive", "/srv/other.tar", nil},
-		{"docker-archive", "", nil},
-		{"oci-archive", "/any/where.tar", ErrRejected},
+		{"oci-archive", "/srv/untrusted/a.tar", ErrRejected},
+		{"oci-archive", "/srv/other.tar", nil},
+		{"oci-archive", "", nil},
+		{"docker-archive", "/any/where.tar", ErrRejected},
 	} {
 		err := p.Check(tt.transport, tt.scope)
 		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
@@ -56,11 +56,12 @@ func TestPolicyCheck(t *testing.T) {
 
 func TestPolicyBadInput(t *testing.T) {
 	for name, tt := range map[string]struct{ text, want string }{
-		"syntax":       {"{\n  \"default\": [\n}", "policy.json:3: "},
-		"no default":   {`{"transports": {}}`, `no "default"`},
-		"unknown type": {`{"default": [{"type": "acceptAll"}]}`, `unknown requirement type "acceptAll"`},
-		"empty list":   {`{"default": [{"type": "reject"}], "transports": {"docker": {"a.io": []}}}`, "an empty requirement list"},
-		"wrong type":   {"{\n\"default\": {}}", "policy.json:2: "},
+		"syntax":        {"{\n  \"default\": [\n}", "policy.json:3: "},
+		"no default":    {`{"transports": {}}`, `no "default"`},
+		"unknown type":  {`{"default": [{"type": "acceptAll"}]}`, `unknown requirement type "acceptAll"`},
+		"empty list":    {`{"default": [{"type": "reject"}], "transports": {"docker": {"a.io": []}}}`, "an empty requirement list"},
+		"wrong type":    {"{\n\"default\": {}}", "policy.json:2: "},
+		"archive scope": {`{"default": [{"type": "reject"}], "transports": {"docker-archive": {"/a": [{"type": "reject"}]}}}`, "docker-archive has only the default scope"},
 	} {
 		dir := tree(t, map[string]string{"policy.json": tt.text})
 		_, err := ReadPolicy(dir + "/policy.json")

@@ -203,6 +203,10 @@ func checkRegistry(rt registryTOML) (Registry, error) {
 	if reg.Prefix == "" {
 		return reg, fmt.Errorf("neither prefix nor location is set")
 	}
+	if rt.Prefix != "" && reg.Location == "" && !strings.HasPrefix(rt.Prefix, "*.") {
+		// As Podman's: only a wildcard prefix may go without a location.
+		return reg, fmt.Errorf("prefix %q has no location (only a *.domain prefix may leave it out)", rt.Prefix)
+	}
 	if strings.HasPrefix(reg.Prefix, "*.") {
 		if !hostRE.MatchString(reg.Prefix[2:]) || strings.Contains(reg.Prefix, ":") {
 			return reg, fmt.Errorf("prefix %q: a wildcard prefix is *.domain, with nothing after the domain", reg.Prefix)

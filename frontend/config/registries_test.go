@@ -85,6 +85,7 @@ func TestRegistriesBadInput(t *testing.T) {
 		{"bad mode", "\nshort-name-mode = \"strict\"\n", "registries.conf:2: short-name-mode \"strict\""},
 		{"scheme", "[[registry]]\nlocation = \"http://a.io\"\n", "registries.conf:1: [[registry]]: prefix \"http://a.io\": no scheme"},
 		{"no location", "[[registry]]\ninsecure = true\n", "registries.conf:1: [[registry]]: neither prefix nor location"},
+		{"prefix without location", "[[registry]]\nprefix = \"a.io/x\"\nblocked = true\n", "registries.conf:1: [[registry]]: prefix \"a.io/x\" has no location"},
 		{"bad wildcard", "[[registry]]\nprefix = \"*.a.io/x\"\n", "a wildcard prefix is *.domain"},
 		{"bad pull-from-mirror", "[[registry]]\nlocation = \"a.io\"\n[[registry.mirror]]\nlocation = \"m.io\"\npull-from-mirror = \"sometimes\"\n", "pull-from-mirror \"sometimes\""},
 		{"bad search entry", "unqualified-search-registries = [\"a.io/x\"]\n", "\"a.io/x\" is not a registry host[:port]"},
