@@ -453,7 +453,8 @@ func TestPolicyReject(t *testing.T) {
 // TestRegistriesConfInsecure runs a registry on a non-loopback address
 // (10.213.0.1 on a veth pair) in a network namespace of its own, made
 // with the user's own user namespace (unshare -rn), and pulls from it
-// there: plain HTTP is refused until registries.conf says insecure.
+// there: plain HTTP is refused until registries.conf says insecure (the
+// image gets there by a push that the same insecure = true allows).
 func TestRegistriesConfInsecure(t *testing.T) {
 	if _, err := os.Stat(registryBin); err != nil {
 		t.Fatalf("needs %s: %v", registryBin, err)
@@ -484,7 +485,7 @@ for i in $(seq 100); do
   if %[3]s --root %[2]s/s --runroot %[2]s/r import %[2]s/bb.tar it/app:1 >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
-n=0; until %[3]s --root %[2]s/s --runroot %[2]s/r push --tls-verify=false it/app:1 %[4]s/it/app:1 >/dev/null 2>&1; do
+n=0; until MYCTR_CONFIG_ROOT=%[5]s/insecure %[3]s --root %[2]s/s --runroot %[2]s/r push it/app:1 %[4]s/it/app:1 >/dev/null 2>&1; do
   n=$((n+1)); [ $n -lt 100 ] || { echo PUSH-FAILED; cat %[2]s/registry.log; exit 1; }; sleep 0.1
 done
 %[3]s --root %[2]s/s --runroot %[2]s/r rmi it/app:1 >/dev/null
