@@ -11,16 +11,6 @@ import (
 	"strings"
 )
 
-// Policy errors.
-var (
-	// ErrRejected is an image that policy.json rejects.
-	ErrRejected = errors.New("rejected by policy")
-	// ErrSignatureRequired is an image whose policy asks for signatures
-	// (signedBy, sigstoreSigned), which myctr cannot check yet: refused
-	// rather than accepted unchecked.
-	ErrSignatureRequired = errors.New("the policy requires a signature, and myctr does not check signatures")
-)
-
 // Policy is a policy.json (containers-policy.json(5)).
 type Policy struct {
 	File       string // "" when there is none: every image is accepted

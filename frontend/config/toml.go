@@ -11,11 +11,6 @@ import (
 	"github.com/pelletier/go-toml/v2"
 )
 
-// ErrBadConfig is bad input in a configuration file: a syntax error, a
-// value of the wrong type, an unknown key where keys are checked, a value
-// myctr cannot honour. The error's text names the file and line.
-var ErrBadConfig = errors.New("bad configuration")
-
 // FileError is bad input at a place in a file.
 type FileError struct {
 	File string
