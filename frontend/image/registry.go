@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/myctr/myctr/frontend/config"
 )
 
 // plainHTTPAllowed reports whether a registry host (host[:port]) may be
@@ -109,7 +111,8 @@ type LoginOptions struct {
 // Login checks user and password against the registry's /v2/ endpoint
 // (getting a token first where the registry asks for one) and, when the
 // registry accepts them, records them in the auth file (mode 0600).
-// Refused credentials give ErrUnauthorized.
+// Refused credentials give ErrUnauthorized. A registry that
+// registries.conf marks insecure is spoken to as with SkipTLSVerify.
 func Login(ctx context.Context, registry, user, password string, o LoginOptions) error {
 	host, err := registryHost(registry)
 	if err != nil {
@@ -118,7 +121,18 @@ func Login(ctx context.Context, registry, user, password string, o LoginOptions)
 	if user == "" || password == "" {
 		return errors.New("login: a user name and a password are needed")
 	}
-	c := newConn(host, o.SkipTLSVerify)
+	insecure := o.SkipTLSVerify
+	if !insecure {
+		// registries.conf's insecure = true for the host, as for pulls.
+		regs, err := config.LoadRegistries(config.HostEnv())
+		if err != nil {
+			return err
+		}
+		if r := regs.Find(host); r != nil && r.Insecure {
+			insecure = true
+		}
+	}
+	c := newConn(host, insecure)
 	reg, err := name.NewRegistry(host, c.nameOpts...)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", host, ErrInvalidRef)

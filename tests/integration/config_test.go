@@ -244,6 +244,13 @@ func TestRegistriesConfShortNames(t *testing.T) {
 		}
 		mustFindImage(t, second+"/it/short:1")
 		mustMyctr(t, "rmi", second+"/it/short:1")
+		// podman on the same settings (in one file: it knows no
+		// MYCTR_CONFIG_ROOT).
+		one := c.path("podman-registries.conf")
+		c.write(t, "podman-registries.conf", main+fmt.Sprintf("[aliases]\n\"itshort\" = \"%s/it/short\"\n", second))
+		if out, code := podman(t, []string{"CONTAINERS_REGISTRIES_CONF=" + one}, "pull", "-q", "--tls-verify=false", "itshort:1"); code != 0 || !strings.Contains(out, inSecond) {
+			t.Errorf("podman pull of the alias: exit %d, want %s", code, inSecond)
+		}
 	})
 
 	t.Run("enforcing without a terminal", func(t *testing.T) {
