@@ -102,15 +102,10 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.PidsLimit, t.Containers.PidsLimit, f, data, "containers", "pids_limit")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
-	bad := func(s fmt.Stringer, format string, args ...any) error {
-		at := s.String()
-		file, line := at, 0
-		if i := strings.LastIndex(at, ":"); i > 0 {
-			file = at[:i]
-			fmt.Sscan(at[i+1:], &line)
-		}
-		return &FileError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+	bad := func(at Setting[string], format string, args ...any) error {
+		return &FileError{File: at.File, Line: at.Line, Msg: fmt.Sprintf(format, args...)}
 	}
+	where := func(file string, line int) Setting[string] { return Setting[string]{File: file, Line: line} }
 	if s := c.LogDriver; s.Set && s.File == f {
 		switch s.Value {
 		case "k8s-file", "journald", "none":
@@ -125,12 +120,12 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 		return bad(s, "[engine] image_default_transport %q: myctr pulls from registries only (docker://)", s.Value)
 	}
 	if s := c.PidsLimit; s.Set && s.File == f && s.Value < 0 && s.Value != -1 {
-		return bad(s, "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)
+		return bad(where(s.File, s.Line), "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)
 	}
 	if s := c.Env; s.Set && s.File == f {
 		for _, kv := range s.Value {
 			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-				return bad(s, "[containers] env %q: want KEY=VALUE", kv)
+				return bad(where(s.File, s.Line), "[containers] env %q: want KEY=VALUE", kv)
 			}
 		}
 	}

@@ -103,8 +103,11 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 		}
 		p.printf("Trying to pull %s...", c.name)
 		for _, ep := range eps {
-			if ep.ref != c.name {
-				p.printf("Trying %s %s...", map[bool]string{true: "mirror", false: "location"}[ep.mirror], ep.ref)
+			switch {
+			case ep.mirror:
+				p.printf("Trying mirror %s...", ep.ref)
+			case ep.ref != c.name:
+				p.printf("Trying location %s...", ep.ref)
 			}
 			img, err := s.pullOne(ctx, c.name, ep, o, p)
 			if err == nil {
