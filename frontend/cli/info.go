@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 )
 
@@ -34,16 +36,93 @@ type infoStore struct {
 	ContainerStore map[string]int `json:"containerStore"`
 }
 
+// infoRegistries is what registries.conf makes of names (Podman's
+// "registries" key, with more detail).
+type infoRegistries struct {
+	Search        []string          `json:"search"`
+	ShortNameMode string            `json:"shortNameMode"`
+	Registries    []infoRegistry    `json:"registries"`
+	Aliases       map[string]string `json:"aliases"`
+}
+
+type infoRegistry struct {
+	Prefix   string   `json:"prefix"`
+	Location string   `json:"location,omitempty"`
+	Insecure bool     `json:"insecure,omitempty"`
+	Blocked  bool     `json:"blocked,omitempty"`
+	Mirrors  []string `json:"mirrors,omitempty"`
+	From     string   `json:"from"`
+}
+
+// infoConfig lists the configuration files read, in the order they were
+// merged, and the keys they set that myctr does not act on.
+type infoConfig struct {
+	MyctrConf       string   `json:"myctrConf"`
+	RegistriesFiles []string `json:"registriesFiles"`
+	ContainersFiles []string `json:"containersFiles"`
+	PolicyFile      string   `json:"policyFile"`
+	Policy          []string `json:"policy"`
+	UnsupportedKeys []string `json:"unsupportedKeys"`
+}
+
 type infoOut struct {
-	Host    infoHost          `json:"host"`
-	Store   infoStore         `json:"store"`
-	Version map[string]string `json:"version"`
+	Host       infoHost          `json:"host"`
+	Store      infoStore         `json:"store"`
+	Registries infoRegistries    `json:"registries"`
+	Config     infoConfig        `json:"config"`
+	Version    map[string]string `json:"version"`
+}
+
+// configInfo reads the configuration files as pull and run would.
+func configInfo(out *infoOut) error {
+	env := config.HostEnv()
+	regs, err := config.LoadRegistries(env)
+	if err != nil {
+		return explainConfig(err)
+	}
+	cc, err := containersConf()
+	if err != nil {
+		return err
+	}
+	pol, err := config.LoadPolicy(env)
+	if err != nil {
+		return explainConfig(err)
+	}
+	c := &out.Config
+	if p := config.Path(); p != "" {
+		if _, err := os.Stat(p); err == nil {
+			c.MyctrConf = p
+		}
+	}
+	c.RegistriesFiles = append([]string{}, regs.Files...)
+	c.ContainersFiles = append([]string{}, cc.Files...)
+	c.PolicyFile, c.Policy = pol.File, pol.Summary()
+	c.UnsupportedKeys = []string{}
+	for _, k := range append(regs.Unsupported, cc.Unsupported...) {
+		c.UnsupportedKeys = append(c.UnsupportedKeys, k.String())
+	}
+	r := &out.Registries
+	r.Search = append([]string{}, regs.Search...)
+	r.ShortNameMode = regs.ShortNameMode()
+	r.Registries = []infoRegistry{}
+	for _, reg := range regs.Registries {
+		ir := infoRegistry{Prefix: reg.Prefix, Location: reg.Location, Insecure: reg.Insecure, Blocked: reg.Blocked, From: fmt.Sprintf("%s:%d", reg.File, reg.Line)}
+		for _, m := range reg.Mirrors {
+			ir.Mirrors = append(ir.Mirrors, m.Location)
+		}
+		r.Registries = append(r.Registries, ir)
+	}
+	r.Aliases = map[string]string{}
+	for n, a := range regs.Aliases {
+		r.Aliases[n] = a.Value
+	}
+	return nil
 }
 
 func infoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "info",
-		Usage: "show how this host runs containers: cgroups, storage, version (JSON)",
+		Usage: "show how this host runs containers: cgroups, storage, registries, the configuration files read, version (JSON)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json (the default) or a Go template, e.g. '{{.Host.CgroupSource}}'"},
 		},
@@ -75,6 +154,9 @@ func infoCommand() *cli.Command {
 						}
 					}
 				}
+			}
+			if err := configInfo(&out); err != nil {
+				return err
 			}
 			out.Version = map[string]string{"Version": Version, "GoVersion": runtime.Version(), "OsArch": runtime.GOOS + "/" + runtime.GOARCH}
 			if f := ctx.String("format"); f != "" && f != "json" {

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
+
+	"github.com/myctr/myctr/frontend/config"
 )
 
 func loadCommand() *cli.Command {
@@ -37,7 +40,15 @@ func loadCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			images, err := s.Load(r)
+			pol, err := config.LoadPolicy(config.HostEnv())
+			if err != nil {
+				return explainConfig(err)
+			}
+			scope := ""
+			if p := ctx.String("input"); p != "" && p != "-" {
+				scope, _ = filepath.Abs(p)
+			}
+			images, err := s.LoadChecked(r, func(transport string) error { return pol.Check(transport, scope) })
 			if err != nil {
 				return explainTransfer(err)
 			}

@@ -10,7 +10,8 @@ import (
 )
 
 // networkMode splits --network MODE[:OPTIONS]; without the flag it takes
-// the default: myctr.conf's network key, else network.DefaultMode (pasta
+// the default: myctr.conf's network key, else containers.conf's
+// default_rootless_network_cmd, else network.DefaultMode (pasta
 // where a pasta without the known incoming-TCP bug is installed, else
 // slirp4netns).
 func networkMode(flag string) (string, []string, error) {
@@ -20,6 +21,13 @@ func networkMode(flag string) (string, []string, error) {
 			return "", nil, hint(err, "fix or remove %s", config.Path())
 		}
 		flag = c.Network
+	}
+	if flag == "" {
+		cc, err := containersConf()
+		if err != nil {
+			return "", nil, err
+		}
+		flag = cc.RootlessNetworkCmd.Value
 	}
 	if flag == "" {
 		m, err := network.DefaultMode()

@@ -9,7 +9,9 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -21,6 +23,7 @@ func pullCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS and verify certificates (plain HTTP is used for registries on this machine either way)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image id"},
+			&cli.StringFlag{Name: "signature-policy", Usage: "the policy.json to use instead of the user's or the system's"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
@@ -32,6 +35,11 @@ func pullCommand() *cli.Command {
 			}
 			o, c, stop := transfer(ctx)
 			defer stop()
+			if p := ctx.String("signature-policy"); p != "" {
+				if o.Policy, err = config.ReadPolicy(p); err != nil {
+					return explainConfig(err)
+				}
+			}
 			img, err := s.Pull(c, ctx.Args().First(), o)
 			if err != nil {
 				return explainTransfer(err)
@@ -43,12 +51,16 @@ func pullCommand() *cli.Command {
 }
 
 // transfer is what pull, push and run's pull share: the options of
-// --tls-verify and --quiet (progress on stderr), and a context that ^C and
-// SIGTERM end.
+// --tls-verify and --quiet (progress on stderr), the short-name prompt
+// when standard input and output are a terminal (as Podman's), and a
+// context that ^C and SIGTERM end.
 func transfer(ctx *cli.Context) (image.PullOptions, context.Context, context.CancelFunc) {
 	o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
 	if !ctx.Bool("quiet") {
 		o.Progress = os.Stderr
+	}
+	if term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())) {
+		o.Choose = chooseImage
 	}
 	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	return o, c, stop
@@ -62,7 +74,17 @@ func explainTransfer(err error) error {
 	case errors.Is(err, image.ErrUnauthorized):
 		return hint(err, "log in first: myctr login REGISTRY")
 	case errors.Is(err, image.ErrInsecureRegistry):
-		return hint(err, "if this registry only speaks plain HTTP and you trust the network, add --tls-verify=false")
+		return hint(err, "if this registry only speaks plain HTTP and you trust the network, set insecure = true in its [[registry]] of registries.conf, or add --tls-verify=false")
+	case errors.Is(err, image.ErrBlocked):
+		return hint(err, "the registry is blocked on purpose; use another registry, or change the file named above")
+	case errors.Is(err, image.ErrShortNameAmbiguous):
+		return hint(err, "give the full name (REGISTRY/NAME), add an alias to registries.conf ([aliases] \"NAME\" = \"REGISTRY/NAME\"), or pull once on a terminal to choose")
+	case errors.Is(err, config.ErrRejected):
+		return hint(err, "policy.json refuses images from there; pull from a scope it accepts, or change the policy")
+	case errors.Is(err, config.ErrSignatureRequired):
+		return hint(err, "myctr cannot verify signatures yet; pull with podman or skopeo, which check them, or give this scope insecureAcceptAnything in policy.json if you accept unsigned images")
+	case errors.Is(err, config.ErrBadConfig):
+		return explainConfig(err)
 	case errors.Is(err, image.ErrNotInRegistry):
 		return hint(err, "check the name and tag")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -73,7 +74,19 @@ func resourceFlags() []cli.Flag {
 // it reads files only, and runs before anything is created. A limit this
 // host cannot set is an error, never ignored.
 func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
+	cc, err := containersConf()
+	if err != nil {
+		return err
+	}
+	pids := cc.PidsLimit
+	fromConf := false
 	r, err := cgroup.Parse(func(flag string) []string {
+		if flag == "pids-limit" && !ctx.IsSet(flag) && pids.Set && pids.Value > 0 {
+			// containers.conf's pids_limit, as Podman's default; a
+			// host that cannot hold it refuses, naming the file.
+			fromConf = true
+			return []string{strconv.FormatInt(pids.Value, 10)}
+		}
 		if !ctx.IsSet(flag) {
 			return nil
 		}
@@ -159,8 +172,14 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		source, err = cgroup.Choose(r, d)
 	}
 	if err != nil {
+		if fromConf {
+			err = fmt.Errorf("%w (--pids-limit %d is the pids_limit of %s)", err, pids.Value, pids)
+		}
 		var ue *cgroup.UnavailableError
 		if errors.As(err, &ue) {
+			if fromConf {
+				return hint(err, "%s; or set pids_limit = 0 in [containers] of your containers.conf, or pass --pids-limit=0", ue.Hint)
+			}
 			return hint(err, "%s", ue.Hint)
 		}
 		return err
@@ -321,6 +340,13 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		o.ImageName = img.Names[0]
 	}
 	o.Image = img.Config.Config
+	cc, err := containersConf()
+	if err != nil {
+		return nil, err
+	}
+	if err := applyContainersConf(ctx, cc, o.Image.Env, &o.Init, &o.CapAdd, &o.CapDrop, &o.Env); err != nil {
+		return nil, err
+	}
 	if ctx.Bool("publish-all") {
 		exposed, err := exposedPorts(img.Config.Config.ExposedPorts)
 		if err != nil {

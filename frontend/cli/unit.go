@@ -25,7 +25,11 @@ func unitOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		return err
 	}
 	o.SdNotify = mode
-	switch d := ctx.String("log-driver"); d {
+	cc, err := containersConf()
+	if err != nil {
+		return err
+	}
+	switch d := confString(ctx, "log-driver", cc.LogDriver); d {
 	case "":
 		o.LogDriver = container.LogFile
 		if inUnit() && container.JournalAvailable() {

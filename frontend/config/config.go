@@ -1,29 +1,28 @@
-// Package config reads the user's myctr configuration,
-// $XDG_CONFIG_HOME/myctr/myctr.conf (else ~/.config/myctr/myctr.conf): a
-// small TOML subset of `key = "value"` lines and # comments. Unknown keys
-// are errors, so a typo never silently does nothing.
+// Package config finds, reads and merges the configuration files myctr
+// shares with Podman — registries.conf (and its drop-ins and short-name
+// alias files), containers.conf, policy.json — and myctr's own
+// $XDG_CONFIG_HOME/myctr/myctr.conf (else ~/.config/myctr/myctr.conf).
+//
+// Every TOML file goes through one library (github.com/pelletier/go-toml/v2),
+// whose errors carry the line of the bad value and of each unknown key;
+// errors here name the file and that line. Where each file is looked for,
+// and in which order, is in files.go.
 package config
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 )
 
-// Config is what the file can set.
+// Config is what myctr.conf can set.
 type Config struct {
 	// Network is the default --network mode: "pasta", "slirp4netns",
 	// "bridge", "none" or "host"; empty picks slirp4netns when installed,
 	// else pasta.
-	Network string
+	Network string `toml:"network"`
 }
-
-// ErrSyntax is a line the reader does not understand.
-var ErrSyntax = errors.New("syntax error")
 
 // Path is where the file is looked for.
 func Path() string {
@@ -38,49 +37,30 @@ func Path() string {
 	return filepath.Join(dir, "myctr", "myctr.conf")
 }
 
-// Load reads the file at path; a missing file is an empty Config.
+// Load reads the file at path; a missing file is an empty Config. An
+// unknown key is an error (a typo never silently does nothing), as is a
+// value of the wrong type; both name the file and line.
 func Load(path string) (Config, error) {
 	var c Config
 	if path == "" {
 		return c, nil
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return c, nil
 	}
+	unknown, data, err := decodeFile(path, &c)
 	if err != nil {
-		return c, fmt.Errorf("read %s: %w", path, err)
+		return Config{}, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		key, val, ok := strings.Cut(line, "=")
-		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		if !ok || key == "" {
-			return c, fmt.Errorf("%s:%d: %w: want key = \"value\"", path, n, ErrSyntax)
-		}
-		if i := strings.Index(val, " #"); i >= 0 && !strings.HasPrefix(val, "\"") {
-			val = strings.TrimSpace(val[:i])
-		}
-		s, err := strconv.Unquote(val)
-		if err != nil {
-			return c, fmt.Errorf("%s:%d: %w: the value of %s must be a quoted string", path, n, ErrSyntax, key)
-		}
-		switch key {
-		case "network":
-			switch s {
-			case "", "pasta", "slirp4netns", "bridge", "none", "host":
-			default:
-				return c, fmt.Errorf("%s:%d: network %q: want pasta, slirp4netns, bridge, none or host", path, n, s)
-			}
-			c.Network = s
-		default:
-			return c, fmt.Errorf("%s:%d: unknown key %q", path, n, key)
-		}
+	if len(unknown) > 0 {
+		k := unknown[0]
+		return Config{}, &FileError{File: path, Line: k.Line, Msg: fmt.Sprintf("unknown key %q", k.Name)}
 	}
-	return c, sc.Err()
+	switch c.Network {
+	case "", "pasta", "slirp4netns", "bridge", "none", "host":
+	default:
+		return Config{}, &FileError{File: path, Line: lineOf(data, "", 0, "network"),
+			Msg: fmt.Sprintf("network %q: want pasta, slirp4netns, bridge, none or host", c.Network)}
+	}
+	return c, nil
 }

@@ -19,8 +19,10 @@ func TestLoad(t *testing.T) {
 		{"bridge", "network = \"bridge\"\n", Config{Network: "bridge"}, ""},
 		{"bad mode", "network = \"bridge0\"\n", Config{}, "myctr.conf:1: network \"bridge0\""},
 		{"unknown key", "\nnetwrk = \"none\"\n", Config{}, "myctr.conf:2: unknown key \"netwrk\""},
-		{"unquoted", "network = none\n", Config{}, "must be a quoted string"},
-		{"no equals", "network\n", Config{}, "syntax error"},
+		{"unquoted", "network = none\n", Config{}, "myctr.conf:1: "},
+		{"wrong type", "\nnetwork = 1\n", Config{}, "myctr.conf:2: network: "},
+		{"no equals", "network\n", Config{}, "myctr.conf:1: "},
+		{"unknown table", "[net]\nmode = \"none\"\n", Config{}, "myctr.conf:1: unknown key \"net\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +43,7 @@ func TestLoad(t *testing.T) {
 	if c, err := Load(filepath.Join(t.TempDir(), "missing")); err != nil || c != (Config{}) {
 		t.Errorf("missing file: %+v %v", c, err)
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "x")); errors.Is(err, ErrSyntax) {
+	if _, err := Load(filepath.Join(t.TempDir(), "x")); errors.Is(err, ErrBadConfig) {
 		t.Errorf("missing file reported as syntax error")
 	}
 }

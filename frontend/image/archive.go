@@ -263,7 +263,12 @@ func (s *Store) writeDockerArchive(w io.Writer, saved []*savedImage) error {
 // against its diff_id before anything is stored. The archive is never
 // extracted by name (see archiveread.go): nothing it holds can write
 // outside the store's scratch directory.
-func (s *Store) Load(r io.Reader) ([]*Image, error) {
+func (s *Store) Load(r io.Reader) ([]*Image, error) { return s.LoadChecked(r, nil) }
+
+// LoadChecked is Load with a check of the archive's transport
+// ("docker-archive" or "oci-archive", known once the archive is read):
+// an error from allow stops the load before anything is stored.
+func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error) ([]*Image, error) {
 	gc, err := s.holdContent()
 	if err != nil {
 		return nil, err
@@ -280,6 +285,15 @@ func (s *Store) Load(r io.Reader) ([]*Image, error) {
 	}
 
 	var items []loadItem
+	transport := "oci-archive"
+	if idx.has("manifest.json") {
+		transport = "docker-archive"
+	}
+	if allow != nil {
+		if err := allow(transport); err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+	}
 	switch {
 	case idx.has("manifest.json"):
 		items, err = s.readDockerArchive(idx)

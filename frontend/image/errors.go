@@ -29,6 +29,13 @@ var (
 	// ErrNoSearchRegistries is returned when a short name is pulled and
 	// registries.conf lists no unqualified-search-registries.
 	ErrNoSearchRegistries = errors.New("short name and no unqualified-search-registries")
+	// ErrBlocked is returned for an image whose [[registry]] in
+	// registries.conf has blocked = true.
+	ErrBlocked = errors.New("registry blocked by registries.conf")
+	// ErrShortNameAmbiguous is returned for a short name with several
+	// search registries, no alias, short-name-mode enforcing and no
+	// terminal to ask which.
+	ErrShortNameAmbiguous = errors.New("short name is ambiguous and there is no terminal to ask which registry")
 	// ErrDigestMismatch is returned when content does not hash to the
 	// digest that names it.
 	ErrDigestMismatch = errors.New("digest mismatch")

@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/myctr/myctr/frontend/config"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -23,6 +23,37 @@ type PullOptions struct {
 	// Progress, when set, receives what Pull does: a line per blob, or
 	// a redrawn progress line per blob when it is a terminal.
 	Progress io.Writer
+	// Registries is the merged registries.conf; nil reads the host's
+	// (config.HostEnv).
+	Registries *config.Registries
+	// Policy is policy.json; nil reads the host's.
+	Policy *config.Policy
+	// Env is where a short-name alias chosen at the prompt is recorded;
+	// nil is config.HostEnv.
+	Env *config.Env
+	// Choose, when set (on a terminal), asks the user which of names
+	// (full names for the short name) to pull; it returns an index.
+	Choose func(short string, names []string) (int, error)
+}
+
+// withConfig fills in the files nobody gave.
+func (o PullOptions) withConfig() (PullOptions, error) {
+	env := config.HostEnv()
+	if o.Env == nil {
+		o.Env = &env
+	}
+	var err error
+	if o.Registries == nil {
+		if o.Registries, err = config.LoadRegistries(*o.Env); err != nil {
+			return o, err
+		}
+	}
+	if o.Policy == nil {
+		if o.Policy, err = config.LoadPolicy(*o.Env); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }
 
 // hostPlatform is the platform Pull picks from a multi-platform index.
@@ -36,84 +67,77 @@ func hostPlatform() ggcrv1.Platform {
 
 // Pull fetches ref from its registry and stores it under its normalized
 // name ("quay.io/a/b" becomes "quay.io/a/b:latest"). A short name
-// ("busybox") is tried on each of the unqualified-search-registries of
-// registries.conf in turn, like Podman; without such a list Pull fails
-// with ErrNoSearchRegistries. A multi-platform index resolves to
-// linux/GOARCH. Every blob is checked against its digest (the config and
-// layers by ggcr while reading, the uncompressed layers against the
-// config's diff_ids by us) before anything becomes part of the store;
-// blobs are stored as they came, so the image keeps its manifest digest
-// and its ID. Layers the store has already are neither fetched nor
-// unpacked again. Credentials come from the auth files (see AuthFile).
+// ("busybox") resolves as Podman's do (resolveRef: aliases, then the
+// unqualified-search-registries by short-name-mode). Each full name must
+// pass policy.json; its [[registry]] in registries.conf may block it,
+// send it to another location, allow plain HTTP (insecure) and list
+// mirrors, tried in order before the registry itself; the image keeps
+// the name asked for, whichever served it. A multi-platform index
+// resolves to linux/GOARCH. Every blob is checked against its digest (the
+// config and layers by ggcr while reading, the uncompressed layers
+// against the config's diff_ids by us) before anything becomes part of
+// the store; blobs are stored as they came, so the image keeps its
+// manifest digest and its ID. Layers the store has already are neither
+// fetched nor unpacked again. Credentials come from the auth files (see
+// AuthFile).
 func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, error) {
-	candidates, err := pullCandidates(ref)
+	o, err := o.withConfig()
+	if err != nil {
+		return nil, err
+	}
+	candidates, err := resolveRef(ref, o.Registries, o)
 	if err != nil {
 		return nil, err
 	}
 	p := newProgress(o.Progress)
 	var errs []error
 	for _, c := range candidates {
-		p.printf("Trying to pull %s...", c)
-		img, err := s.pullOne(ctx, c, o, p)
-		if err == nil {
-			return img, nil
+		if err := o.Policy.Check("docker", c.name); err != nil {
+			errs = append(errs, fmt.Errorf("pull %s: %w", c.name, err))
+			continue
 		}
-		if ctx.Err() != nil || len(candidates) == 1 {
-			return nil, fmt.Errorf("pull %s: %w", c, err)
+		eps, err := endpoints(c.name, o.Registries, o.SkipTLSVerify)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pull %s: %w", c.name, err))
+			continue
 		}
-		errs = append(errs, fmt.Errorf("pull %s: %w", c, err))
-	}
-	return nil, errors.Join(errs...)
-}
-
-// pullCandidates returns the full names to try for ref.
-func pullCandidates(ref string) ([]string, error) {
-	r, err := parseRef(ref)
-	if err != nil {
-		return nil, err
-	}
-	if r.qualified {
-		return []string{r.String()}, nil
-	}
-	regs, file, err := searchRegistries()
-	if err != nil {
-		return nil, err
-	}
-	if len(regs) == 0 {
-		where := "no registries.conf"
-		if file != "" {
-			where = file + " lists none"
+		p.printf("Trying to pull %s...", c.name)
+		for _, ep := range eps {
+			switch {
+			case ep.mirror:
+				p.printf("Trying mirror %s...", ep.ref)
+			case ep.ref != c.name:
+				p.printf("Trying location %s...", ep.ref)
+			}
+			img, err := s.pullOne(ctx, c.name, ep, o, p)
+			if err == nil {
+				if c.short != "" {
+					r, _ := parseRef(c.name)
+					if err := config.RecordAlias(*o.Env, c.short, r.repo()); err != nil {
+						fmt.Fprintf(os.Stderr, "Warning: %v\n", err)
+					}
+				}
+				return img, nil
+			}
+			errs = append(errs, fmt.Errorf("pull %s: %w", ep.ref, err))
+			if ctx.Err() != nil {
+				return nil, joinErrs(errs)
+			}
 		}
-		return nil, fmt.Errorf("pull %s: %s: %w", ref, where, ErrNoSearchRegistries)
 	}
-	short := r.path
-	if r.tag != "" {
-		short += ":" + r.tag
-	}
-	if r.digest != "" {
-		short += "@" + r.digest.String()
-	}
-	var out []string
-	for _, reg := range regs {
-		c, err := parseRef(reg + "/" + short)
-		if err != nil || !c.qualified {
-			return nil, fmt.Errorf("unqualified-search-registries entry %q: %w", reg, ErrInvalidRef)
-		}
-		out = append(out, c.String())
-	}
-	return out, nil
+	return nil, joinErrs(errs)
 }
 
 // pullOne pulls one fully qualified, normalized name.
-func (s *Store) pullOne(ctx context.Context, full string, o PullOptions, p *progress) (*Image, error) {
-	r, err := parseRef(full)
+func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOptions, p *progress) (*Image, error) {
+	r, err := parseRef(ep.ref)
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(r.domain, o.SkipTLSVerify)
-	nref, err := name.ParseReference(full, c.nameOpts...)
+	c := newConn(r.domain, ep.insecure)
+	nref, err := name.ParseReference(r.String(), c.nameOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", full, ErrInvalidRef, err)
+		return nil, fmt.Errorf("%s: %w: %w", ep.ref, ErrInvalidRef, err)
 	}
 	opts := []remote.Option{
 		remote.WithContext(ctx),

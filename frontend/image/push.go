@@ -15,7 +15,8 @@ import (
 // when dest is empty; a "docker://" prefix is allowed, as Podman's), byte
 // for byte from the store, which is an OCI image layout: the manifest's
 // digest in the registry is the local one. Credentials come from the auth
-// files, as pull's. It returns the manifest digest.
+// files, as pull's; registries.conf's insecure = true allows plain HTTP,
+// as --tls-verify=false does. It returns the manifest digest.
 func (s *Store) Push(ctx context.Context, src, dest string, o PullOptions) (string, error) {
 	img, err := s.Lookup(src)
 	if err != nil {
@@ -33,7 +34,16 @@ func (s *Store) Push(ctx context.Context, src, dest string, o PullOptions) (stri
 		return "", fmt.Errorf("push %s: %w: name the registry (myctr push %s REGISTRY/NAME[:TAG])", src, ErrInvalidRef, src)
 	}
 	full := r.String()
-	c := newConn(r.domain, o.SkipTLSVerify)
+	if o, err = o.withConfig(); err != nil {
+		return "", err
+	}
+	// registries.conf's insecure holds for pushes too; its locations and
+	// mirrors are for pulls only, as Podman's.
+	insecure := o.SkipTLSVerify
+	if reg := o.Registries.Find(full); reg != nil && reg.Insecure {
+		insecure = true
+	}
+	c := newConn(r.domain, insecure)
 	nref, err := name.ParseReference(full, c.nameOpts...)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %w", full, ErrInvalidRef, err)

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,13 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/myctr/myctr/frontend/config"
 )
 
 // plainHTTPAllowed reports whether a registry host (host[:port]) may be
@@ -112,7 +111,8 @@ type LoginOptions struct {
 // Login checks user and password against the registry's /v2/ endpoint
 // (getting a token first where the registry asks for one) and, when the
 // registry accepts them, records them in the auth file (mode 0600).
-// Refused credentials give ErrUnauthorized.
+// Refused credentials give ErrUnauthorized. A registry that
+// registries.conf marks insecure is spoken to as with SkipTLSVerify.
 func Login(ctx context.Context, registry, user, password string, o LoginOptions) error {
 	host, err := registryHost(registry)
 	if err != nil {
@@ -121,7 +121,18 @@ func Login(ctx context.Context, registry, user, password string, o LoginOptions)
 	if user == "" || password == "" {
 		return errors.New("login: a user name and a password are needed")
 	}
-	c := newConn(host, o.SkipTLSVerify)
+	insecure := o.SkipTLSVerify
+	if !insecure {
+		// registries.conf's insecure = true for the host, as for pulls.
+		regs, err := config.LoadRegistries(config.HostEnv())
+		if err != nil {
+			return err
+		}
+		if r := regs.Find(host); r != nil && r.Insecure {
+			insecure = true
+		}
+	}
+	c := newConn(host, insecure)
 	reg, err := name.NewRegistry(host, c.nameOpts...)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", host, ErrInvalidRef)
@@ -196,106 +207,3 @@ func classify(err error) error {
 	}
 	return err
 }
-
-// registriesConfs lists where unqualified-search-registries is read:
-// $CONTAINERS_REGISTRIES_CONF alone when set; else the user's
-// registries.conf, which replaces the system one when it exists.
-func registriesConfs() []string {
-	if p := os.Getenv("CONTAINERS_REGISTRIES_CONF"); p != "" {
-		return []string{p}
-	}
-	var files []string
-	if dir, err := configHome(); err == nil {
-		files = append(files, filepath.Join(dir, "containers", "registries.conf"))
-	}
-	return append(files, "/etc/containers/registries.conf")
-}
-
-// searchRegistries returns the unqualified-search-registries of the first
-// registries.conf that exists, and that file's name.
-func searchRegistries() (regs []string, file string, err error) {
-	for _, f := range registriesConfs() {
-		b, err := os.ReadFile(f)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, f, fmt.Errorf("read %s: %w", f, err)
-		}
-		regs, err := parseSearchRegistries(string(b))
-		if err != nil {
-			return nil, f, fmt.Errorf("%s: %w", f, err)
-		}
-		return regs, f, nil
-	}
-	return nil, "", nil
-}
-
-var quotedRE = lazyRE(`"((?:[^"\\]|\\.)*)"|'([^']*)'`)
-
-// parseSearchRegistries reads the top-level unqualified-search-registries
-// array of a registries.conf (TOML). Only that key is read, so a small
-// scanner does instead of a TOML library: comments and the tables
-// ([[registry]] ...) after the top-level keys are skipped.
-func parseSearchRegistries(conf string) ([]string, error) {
-	sc := bufio.NewScanner(strings.NewReader(conf))
-	var value strings.Builder
-	collecting := false
-	for sc.Scan() {
-		line := stripComment(sc.Text())
-		trimmed := strings.TrimSpace(line)
-		if !collecting {
-			if strings.HasPrefix(trimmed, "[") {
-				break // a table: no more top-level keys
-			}
-			key, rest, ok := strings.Cut(trimmed, "=")
-			if !ok || strings.Trim(strings.TrimSpace(key), `"`) != "unqualified-search-registries" {
-				continue
-			}
-			collecting = true
-			trimmed = strings.TrimSpace(rest)
-			if !strings.HasPrefix(trimmed, "[") {
-				return nil, errors.New("unqualified-search-registries is not an array")
-			}
-		}
-		value.WriteString(trimmed)
-		value.WriteByte('\n')
-		if strings.Contains(withoutStrings(trimmed), "]") {
-			break
-		}
-	}
-	if !collecting {
-		return nil, nil
-	}
-	v := value.String()
-	if !strings.Contains(withoutStrings(v), "]") {
-		return nil, errors.New("unqualified-search-registries: unterminated array")
-	}
-	var regs []string
-	for _, m := range quotedRE().FindAllStringSubmatch(v, -1) {
-		r := m[1] + m[2]
-		if r != "" {
-			regs = append(regs, r)
-		}
-	}
-	return regs, nil
-}
-
-// stripComment removes a # comment that is not inside a string.
-func stripComment(line string) string {
-	var quote rune
-	for i, c := range line {
-		switch {
-		case quote != 0 && c == quote:
-			quote = 0
-		case quote == 0 && (c == '"' || c == '\''):
-			quote = c
-		case quote == 0 && c == '#':
-			return line[:i]
-		}
-	}
-	return line
-}
-
-// withoutStrings blanks out quoted strings, to look for brackets.
-func withoutStrings(s string) string { return quotedRE().ReplaceAllString(s, `""`) }

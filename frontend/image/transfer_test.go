@@ -41,6 +41,7 @@ func isolateEnv(t *testing.T) string {
 	t.Setenv("REGISTRY_AUTH_FILE", "")
 	t.Setenv("DOCKER_CONFIG", "")
 	t.Setenv("CONTAINERS_REGISTRIES_CONF", filepath.Join(dir, "registries.conf"))
+	t.Setenv("MYCTR_CONFIG_ROOT", filepath.Join(dir, "root")) // no host /etc/containers
 	return dir
 }
 
@@ -349,25 +350,6 @@ func TestPullShortName(t *testing.T) {
 	}
 	if got.Names[0] != host+"/app:latest" {
 		t.Errorf("names %v", got.Names)
-	}
-}
-
-func TestParseSearchRegistries(t *testing.T) {
-	tests := []struct {
-		conf string
-		want []string
-	}{
-		{``, nil},
-		{`unqualified-search-registries = ["docker.io", "quay.io"]`, []string{"docker.io", "quay.io"}},
-		{"# unqualified-search-registries = [\"no\"]\nunqualified-search-registries=[ 'a.io' ] # c", []string{"a.io"}},
-		{"[[registry]]\nunqualified-search-registries = [\"in-a-table\"]", nil},
-		{"x = 1\nunqualified-search-registries = [\n\"a\",\n\"b#c\"\n]", []string{"a", "b#c"}},
-	}
-	for _, tt := range tests {
-		got, err := parseSearchRegistries(tt.conf)
-		if err != nil || strings.Join(got, ",") != strings.Join(tt.want, ",") {
-			t.Errorf("parseSearchRegistries(%q) = %q, %v; want %q", tt.conf, got, err, tt.want)
-		}
 	}
 }
 

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Setting is a value a containers.conf file set, with where it was set
+// (for errors about it).
+type Setting[T any] struct {
+	Value T
+	Set   bool
+	File  string
+	Line  int
+}
+
+func (s Setting[T]) String() string { return fmt.Sprintf("%s:%d", s.File, s.Line) }
+
+// Containers is what the containers.conf files say that myctr acts on,
+// merged: a later file's key replaces an earlier one's.
+type Containers struct {
+	Files []string // read, in order
+
+	// [containers]
+	DefaultCapabilities Setting[[]string] // the capability set before --cap-add/--cap-drop
+	Env                 Setting[[]string] // below the image's ENV and -e
+	Init                Setting[bool]     // default of --init
+	LogDriver           Setting[string]   // default of --log-driver
+	PidsLimit           Setting[int64]    // default of --pids-limit
+	// [network]
+	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
+	// [engine]
+	ImageDefaultTransport Setting[string] // only docker:// is supported
+
+	// Unsupported lists, once each, the keys the files set that myctr
+	// does not act on (the last file that set each).
+	Unsupported []Key
+}
+
+type containersTOML struct {
+	Containers struct {
+		DefaultCapabilities *[]string `toml:"default_capabilities"`
+		Env                 *[]string `toml:"env"`
+		Init                *bool     `toml:"init"`
+		LogDriver           *string   `toml:"log_driver"`
+		PidsLimit           *int64    `toml:"pids_limit"`
+	} `toml:"containers"`
+	Network struct {
+		RootlessNetworkCmd *string `toml:"default_rootless_network_cmd"`
+	} `toml:"network"`
+	Engine struct {
+		ImageDefaultTransport *string `toml:"image_default_transport"`
+	} `toml:"engine"`
+}
+
+// LoadContainers reads and merges e's containers.conf files. Keys myctr
+// does not act on are collected in Unsupported, not refused (the same
+// files serve Podman); a value of the wrong type, a syntax error or a
+// value myctr cannot honour is an error naming the file and line.
+func LoadContainers(e Env) (*Containers, error) {
+	c := &Containers{}
+	unsupported := map[string]Key{}
+	var order []string
+	for _, f := range e.ContainersFiles() {
+		if _, err := os.Stat(f); err != nil {
+			return nil, &FileError{File: f, Msg: "cannot be read: " + err.Error()}
+		}
+		var t containersTOML
+		unknown, data, err := decodeFile(f, &t)
+		if err != nil {
+			return nil, err
+		}
+		c.Files = append(c.Files, f)
+		for _, k := range unknown {
+			if _, ok := unsupported[k.Name]; !ok {
+				order = append(order, k.Name)
+			}
+			unsupported[k.Name] = k
+		}
+		if err := c.apply(f, data, &t); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range order {
+		c.Unsupported = append(c.Unsupported, unsupported[n])
+	}
+	return c, nil
+}
+
+func set[T any](s *Setting[T], v *T, file string, data []byte, table, key string) {
+	if v != nil {
+		*s = Setting[T]{Value: *v, Set: true, File: file, Line: lineOf(data, table, 0, key)}
+	}
+}
+
+func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
+	set(&c.DefaultCapabilities, t.Containers.DefaultCapabilities, f, data, "containers", "default_capabilities")
+	set(&c.Env, t.Containers.Env, f, data, "containers", "env")
+	set(&c.Init, t.Containers.Init, f, data, "containers", "init")
+	set(&c.LogDriver, t.Containers.LogDriver, f, data, "containers", "log_driver")
+	set(&c.PidsLimit, t.Containers.PidsLimit, f, data, "containers", "pids_limit")
+	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
+	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
+	bad := func(at Setting[string], format string, args ...any) error {
+		return &FileError{File: at.File, Line: at.Line, Msg: fmt.Sprintf(format, args...)}
+	}
+	where := func(file string, line int) Setting[string] { return Setting[string]{File: file, Line: line} }
+	if s := c.LogDriver; s.Set && s.File == f {
+		switch s.Value {
+		case "k8s-file", "journald", "none":
+		default:
+			return bad(s, "[containers] log_driver %q: myctr supports k8s-file, journald and none", s.Value)
+		}
+	}
+	if s := c.RootlessNetworkCmd; s.Set && s.File == f && s.Value != "slirp4netns" && s.Value != "pasta" {
+		return bad(s, "[network] default_rootless_network_cmd %q: want slirp4netns or pasta", s.Value)
+	}
+	if s := c.ImageDefaultTransport; s.Set && s.File == f && s.Value != "docker://" {
+		return bad(s, "[engine] image_default_transport %q: myctr pulls from registries only (docker://)", s.Value)
+	}
+	if s := c.PidsLimit; s.Set && s.File == f && s.Value < 0 && s.Value != -1 {
+		return bad(where(s.File, s.Line), "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)
+	}
+	if s := c.Env; s.Set && s.File == f {
+		for _, kv := range s.Value {
+			if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+				return bad(where(s.File, s.Line), "[containers] env %q: want KEY=VALUE", kv)
+			}
+		}
+	}
+	return nil
+}

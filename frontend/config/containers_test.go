@@ -1,0 +1,74 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestLoadContainersMerge(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"root/usr/share/containers/containers.conf": `[containers]
+default_capabilities = ["CHOWN"]
+init = true
+log_driver = "journald"
+tz = "local"
+
+[engine]
+events_logger = "journald"
+`,
+		"root/etc/containers/containers.conf":           "[containers]\ninit = false\npids_limit = 100\n",
+		"root/etc/containers/containers.conf.d/10.conf": "[network]\ndefault_rootless_network_cmd = \"pasta\"\n[engine]\nimage_default_transport = \"docker://\"\n",
+		"home/.config/containers/containers.conf":       "[containers]\nenv = [\"A=1\", \"B=2\"]\nlog_driver = \"k8s-file\"\n\n[engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\n[secrets]\n",
+	})
+	c, err := LoadContainers(testEnv(dir, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Files) != 4 {
+		t.Errorf("files %v", c.Files)
+	}
+	if c.Init.Value || !strings.HasSuffix(c.Init.File, "etc/containers/containers.conf") || c.Init.Line != 2 {
+		t.Errorf("init: the later file wins: %+v", c.Init)
+	}
+	if c.LogDriver.Value != "k8s-file" || c.PidsLimit.Value != 100 || c.RootlessNetworkCmd.Value != "pasta" ||
+		strings.Join(c.Env.Value, ",") != "A=1,B=2" || strings.Join(c.DefaultCapabilities.Value, ",") != "CHOWN" {
+		t.Errorf("merged %+v", c)
+	}
+	var names []string
+	for _, k := range c.Unsupported {
+		names = append(names, k.Name)
+	}
+	if got := strings.Join(names, " "); got != "containers.tz engine.events_logger engine.cgroup_manager" {
+		t.Errorf("unsupported keys, once each (an empty table sets nothing): %s", got)
+	}
+	for _, k := range c.Unsupported {
+		if k.Name == "engine.events_logger" && (!strings.HasSuffix(k.File, "home/.config/containers/containers.conf") || k.Line != 6) {
+			t.Errorf("events_logger is reported where it was last set: %v", k)
+		}
+	}
+}
+
+func TestContainersBadInput(t *testing.T) {
+	tests := []struct{ name, conf, want string }{
+		{"wrong type", "[containers]\ninit = \"yes\"\n", "containers.conf:2: containers.init: "},
+		{"bad log driver", "[containers]\n\nlog_driver = \"passthrough\"\n", "containers.conf:3: [containers] log_driver \"passthrough\""},
+		{"bad network cmd", "[network]\ndefault_rootless_network_cmd = \"vpnkit\"\n", "containers.conf:2: [network] default_rootless_network_cmd \"vpnkit\""},
+		{"bad transport", "[engine]\nimage_default_transport = \"oci:\"\n", "containers.conf:2: [engine] image_default_transport"},
+		{"bad env", "[containers]\nenv = [\"NOEQUALS\"]\n", "containers.conf:2: [containers] env \"NOEQUALS\""},
+		{"syntax", "[containers\n", "containers.conf:1: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := tree(t, map[string]string{"containers.conf": tt.conf})
+			_, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("err = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+	dir := t.TempDir()
+	if _, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/missing.conf"})); err == nil {
+		t.Errorf("a CONTAINERS_CONF that does not exist is an error")
+	}
+}
