@@ -64,7 +64,10 @@ func App() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "where images and containers are kept", EnvVars: []string{"MYCTR_ROOT"}},
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log lines to show on stderr: trace, debug, info, warn, error, fatal or panic"},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "the same as --log-level=debug"},
 		},
+		Before:       setLogLevel,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
 		Action:       rootAction,
 		Commands: []*cli.Command{

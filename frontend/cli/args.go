@@ -32,18 +32,19 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	cmds := app.Commands
 	var cmd *cli.Command
+	var path []string
 	for i < len(args) {
 		c := findCommand(cmds, args[i])
 		if c == nil {
 			break
 		}
 		cmd = c
-		out = append(out, args[i])
+		path = append(path, args[i])
 		i++
 		cmds = c.Subcommands
 	}
 	if cmd == nil || cmd.SkipFlagParsing || i >= len(args) {
-		return append(out, args[i:]...)
+		return append(append(out, path...), args[i:]...)
 	}
 	var flags, rest []string
 	for i < len(args) {
@@ -53,8 +54,14 @@ func interspersed(app *cli.App, args []string) []string {
 			rest = append(rest, args[i:]...)
 			i = len(args)
 		case strings.HasPrefix(a, "-") && a != "-":
-			n := 1 + valueCount(cmd.Flags, a)
-			flags = append(flags, args[i:min(i+n, len(args))]...)
+			// A global flag (--log-level, --root) after the command goes
+			// before it, unless the command has a flag of that name.
+			list, defs := &flags, cmd.Flags
+			if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) {
+				list, defs = &out, app.Flags
+			}
+			n := 1 + valueCount(defs, a)
+			*list = append(*list, args[i:min(i+n, len(args))]...)
 			i += n
 		default:
 			rest = append(rest, a)
@@ -65,7 +72,18 @@ func interspersed(app *cli.App, args []string) []string {
 			}
 		}
 	}
-	return append(append(out, flags...), rest...)
+	return append(append(append(out, path...), flags...), rest...)
+}
+
+// hasFlag: whether flags has the flag that argument a names.
+func hasFlag(flags []cli.Flag, a string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // findCommand is the command named (or aliased) name, or nil.

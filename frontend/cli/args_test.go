@@ -21,6 +21,8 @@ func TestInterspersed(t *testing.T) {
 		{"myctr ps -a", "myctr ps -a"},
 		{"myctr generate systemd web --new", "myctr generate systemd --new web"},
 		{"myctr", "myctr"},
+		{"myctr info --log-level debug", "myctr --log-level debug info"},
+		{"myctr ps --root /r -a", "myctr --root /r ps -a"},
 		{"myctr nosuch a -b", "myctr nosuch a -b"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")

@@ -125,3 +125,43 @@ func TestFlagsAfterArguments(t *testing.T) {
 		t.Errorf("rm NAME -f left the container")
 	}
 }
+
+// TestLogLevel: --log-level and --debug as Podman's: log lines on stderr
+// at the levels asked for, none by default, exit 1 for an unknown level
+// or both flags; a global flag may also follow the command.
+func TestLogLevel(t *testing.T) {
+	if _, e, code := myctr(t, "--log-level=telepathic", "version"); code != 1 || !strings.Contains(e, `Log Level "telepathic" is not supported`) {
+		t.Errorf("--log-level=telepathic: exit %d, %q", code, e)
+	}
+	if _, e, code := myctr(t, "--debug", "--log-level=panic", "version"); code != 1 || !strings.Contains(e, "Setting --log-level and --debug is not allowed") {
+		t.Errorf("--debug --log-level: exit %d, %q", code, e)
+	}
+	for _, tc := range []struct {
+		args       []string
+		want, none []string
+	}{
+		{[]string{"--log-level=trace", "ps"}, []string{" level=trace ", " level=debug ", " level=info "}, []string{" level=warn"}},
+		{[]string{"--log-level=debug", "ps"}, []string{" level=debug ", " level=info "}, []string{" level=trace "}},
+		{[]string{"--log-level=info", "ps"}, []string{" level=info "}, []string{" level=debug "}},
+		{[]string{"ps", "--log-level=debug"}, []string{" level=debug "}, nil},
+		{[]string{"-D", "ps"}, []string{" level=debug "}, nil},
+		{[]string{"--log-level=warn", "ps"}, nil, []string{" level="}},
+		{[]string{"ps"}, nil, []string{" level="}},
+	} {
+		_, e, code := myctr(t, tc.args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d, %s", tc.args, code, e)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(e, w) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, w, e)
+			}
+		}
+		for _, n := range tc.none {
+			if strings.Contains(e, n) {
+				t.Errorf("%v: stderr has %q:\n%s", tc.args, n, e)
+			}
+		}
+	}
+}
