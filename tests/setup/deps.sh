@@ -13,6 +13,7 @@ packages=(
 	dnsmasq-base   # the upstream DNS server of frontend/network's tests
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
+	bats           # Podman's system tests (tests/podman-system)
 	curl           # the README's examples
 	golang-go      # the Go a bare Debian has: tests/setup/go.sh fetches go.mod's with it (its test)
 	gcc libc6-dev  # cgo (the frontend's C constructor)
