@@ -197,6 +197,10 @@ func parse(get func(flag string) []string, numCPU int) (*Resources, error) {
 			vals = vals[len(vals)-1:] // the last one wins, as with any flag
 		}
 		for _, v := range vals {
+			if f.Name == "memory" && v == "0" {
+				// As Podman and Docker: 0 is no limit.
+				continue
+			}
 			r.Set = append(r.Set, FlagValue{f.Name, v})
 			bad := func(format string, a ...any) error {
 				return &FlagError{Flag: f.Name, Value: v, Reason: fmt.Sprintf(format, a...)}

@@ -14,7 +14,7 @@ func imageCommand() *cli.Command {
 	ls.Name, ls.Aliases = "ls", []string{"list"}
 	rm := rmiCommand()
 	rm.Name, rm.Aliases = "rm", []string{"remove"}
-	subs := []*cli.Command{pruneImagesCommand(), ls, rm}
+	subs := []*cli.Command{pruneImagesCommand(), ls, rm, imageInspectCommand()}
 	for _, c := range subs {
 		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
 		c.UseShortOptionHandling = true

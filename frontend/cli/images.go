@@ -63,6 +63,9 @@ type imageEntry struct {
 // name, as Podman names them.
 type imageRow struct {
 	Repository, Tag, ID, Digest, Created, Size string
+	// Labels are the image's, for templates ({{.Labels.maintainer}});
+	// not a column of the table.
+	Labels map[string]string `json:"-"`
 }
 
 // imageHeaders are the column headers of `images --format "table ..."`.
@@ -91,7 +94,8 @@ func imageRows(list []image.Image, refs []string) []imageRow {
 				repo, tag = n[:i], n[i+1:]
 			}
 			rows = append(rows, imageRow{Repository: repo, Tag: tag, ID: img.ID[:12], Digest: img.Digest.String(),
-				Created: humanDuration(time.Since(img.Created)) + " ago", Size: image.HumanBytes(img.Size)})
+				Created: humanDuration(time.Since(img.Created)) + " ago", Size: image.HumanBytes(img.Size),
+				Labels: img.Config.Config.Labels})
 		}
 	}
 	return rows
@@ -126,6 +130,7 @@ func imagesCommand() *cli.Command {
 			// Podman hides a build's intermediate images without it;
 			// myctr keeps none, so every image is always listed.
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also intermediate images (myctr keeps none: every image is listed anyway)"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "whole image ids (sha256:...)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openImages(ctx)
@@ -145,9 +150,24 @@ func imagesCommand() *cli.Command {
 			}
 			if ctx.Bool("quiet") {
 				for _, img := range list {
-					fmt.Println(img.ID[:12])
+					if ctx.Bool("no-trunc") {
+						fmt.Println("sha256:" + img.ID)
+					} else {
+						fmt.Println(img.ID[:12])
+					}
 				}
 				return nil
+			}
+			rows := imageRows(list, ctx.Args().Slice())
+			if ctx.Bool("no-trunc") {
+				for i := range rows {
+					for _, img := range list {
+						if strings.HasPrefix(img.ID, rows[i].ID) {
+							rows[i].ID = "sha256:" + img.ID
+							break
+						}
+					}
+				}
 			}
 			switch ctx.String("format") {
 			case "json":
@@ -164,15 +184,15 @@ func imagesCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				var rows []any
-				for _, r := range imageRows(list, ctx.Args().Slice()) {
-					rows = append(rows, r)
+				var anyRows []any
+				for _, r := range rows {
+					anyRows = append(anyRows, r)
 				}
-				return f.write(os.Stdout, imageHeaders, rows, "the fields are Repository, Tag, ID, Digest, Created and Size")
+				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, Size and Labels")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			for _, r := range imageRows(list, ctx.Args().Slice()) {
+			for _, r := range rows {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.ID, r.Created, r.Size)
 			}
 			return w.Flush()

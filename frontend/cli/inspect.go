@@ -2,8 +2,11 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -12,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -50,7 +54,7 @@ type inspectHostConfig struct {
 	PidsLimit         int64
 	BlkioWeight       uint16
 	OomScoreAdj       int
-	LogConfig         struct{ Type string }
+	LogConfig         struct{ Type, Path string }
 	// SecurityOpt is the --security-opt values, as Podman lists them
 	// ([] when none).
 	SecurityOpt []string
@@ -64,6 +68,9 @@ func hostConfigOf(c *container.Container) inspectHostConfig {
 	h.LogConfig.Type = c.HostConfig.LogDriver
 	if h.LogConfig.Type == "" {
 		h.LogConfig.Type = container.LogFile
+	}
+	if h.LogConfig.Type == container.LogFile {
+		h.LogConfig.Path = c.File("ctr.log")
 	}
 	if a := c.HostConfig.OOMScoreAdj; a != nil {
 		h.OomScoreAdj = *a
@@ -158,67 +165,149 @@ type graphDriver struct {
 func inspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
-		Usage:     "show a container's configuration and state as JSON",
-		ArgsUsage: "CONTAINER...",
+		Usage:     "show the configuration and state of containers or images as JSON",
+		ArgsUsage: "CONTAINER|IMAGE...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each container, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each object, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"},
+			&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: "all", Usage: "what the names are: container, image, or all (a container first, then an image)"},
 		},
-		Action: func(ctx *cli.Context) error {
-			var tmpl *template.Template
-			if f := ctx.String("format"); f != "" && f != "json" {
+		Action: func(ctx *cli.Context) error { return inspectObjects(ctx, ctx.String("type")) },
+	}
+}
+
+// imageInspectCommand is `image inspect`.
+func imageInspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show the configuration of images as JSON",
+		ArgsUsage: "IMAGE...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each image, e.g. '{{.Id}}' or '{{json .Config.Env}}'"},
+		},
+		Action: func(ctx *cli.Context) error { return inspectObjects(ctx, "image") },
+	}
+}
+
+// inspectObjects prints each named object of kind typ ("container",
+// "image", or "all": a container of that name, else an image) as JSON or
+// through --format. An unknown name is an error after the others.
+func inspectObjects(ctx *cli.Context, typ string) error {
+	switch typ {
+	case "container", "image", "all":
+	default:
+		return withCode(125, fmt.Errorf("invalid --type %q: want container, image or all", typ))
+	}
+	if ctx.NArg() == 0 {
+		return withCode(125, errors.New("requires at least one name or id"))
+	}
+	var tmpl *template.Template
+	if f := ctx.String("format"); f != "" && f != "json" {
+		// As Podman: {{.ID}} is the Id field.
+		f = idField.ReplaceAllString(f, ".Id$1")
+		var err error
+		if tmpl, err = parseFormat(f); err != nil {
+			return err
+		}
+	}
+	var cs *container.Store
+	var is *image.Store
+	var out []any
+	var failed error
+	fail := func(err error) {
+		if failed != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+		}
+		failed = err
+	}
+	for _, ref := range ctx.Args().Slice() {
+		if typ != "image" {
+			if cs == nil {
 				var err error
-				if tmpl, err = parseFormat(f); err != nil {
+				if cs, err = openContainers(ctx); err != nil {
 					return err
 				}
 			}
-			var out []inspectEntry
-			err := each(ctx, func(s *container.Store, c *container.Container) error {
-				spec, err := c.Spec()
+			c, err := lookup(cs, ref)
+			if err == nil {
+				e, err := containerInspectOf(c)
 				if err != nil {
-					return err
+					fail(err)
+				} else {
+					out = append(out, e)
 				}
-				p := spec.Process
-				e := inspectEntry{
-					Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
-					State: inspectState{Status: c.State.Status, Running: c.State.Status == container.StatusRunning,
-						Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
-						Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
-						OOMKilled: c.State.OOMKilled},
-					Image: c.Image, ImageName: c.ImageName,
-					Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
-						User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
-						Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},
-					HostConfig: hostConfigOf(c),
-					GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
-						"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
-						"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
-					OCIConfigPath:   c.File("config.json"),
-					LogPath:         c.File("ctr.log"),
-					NetworkSettings: settingsOf(c),
-				}
-				if cg := c.State.Cgroup; cg != nil {
-					e.State.CgroupPath, e.State.CgroupManager, e.State.CgroupUnit = cg.Path, cg.Manager, cg.Unit
-				}
-				out = append(out, e)
-				return nil
-			})
-			if tmpl != nil {
-				for _, e := range out {
-					if ferr := writeFormat(os.Stdout, tmpl, e, "the fields are those of the JSON output (myctr inspect CONTAINER)"); ferr != nil {
-						return ferr
-					}
-				}
+				continue
+			}
+			if !errors.Is(err, container.ErrNotFound) || typ == "container" {
+				fail(err)
+				continue
+			}
+		}
+		if is == nil {
+			var err error
+			if is, err = openImages(ctx); err != nil {
 				return err
 			}
-			if len(out) > 0 {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "    ")
-				enc.SetEscapeHTML(false)
-				enc.Encode(out)
-			}
-			return err
-		},
+		}
+		img, err := is.Lookup(ref)
+		switch {
+		case err == nil:
+			out = append(out, imageInspectOf(img))
+		case errors.Is(err, image.ErrImageUnknown) && typ == "all":
+			fail(fmt.Errorf("no such object: %q", ref))
+		default:
+			fail(err)
+		}
 	}
+	if tmpl != nil {
+		for _, e := range out {
+			if ferr := writeFormat(os.Stdout, tmpl, e, "the fields are those of the JSON output (myctr inspect NAME)"); ferr != nil {
+				return ferr
+			}
+		}
+		return failed
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	if out == nil {
+		out = []any{}
+	}
+	enc.Encode(out)
+	return failed
+}
+
+// idField finds a template's .ID field (not .IDs or .IDFoo).
+var idField = regexp.MustCompile(`\.ID([^A-Za-z0-9_]|$)`)
+
+// containerInspectOf is `inspect` of a container.
+func containerInspectOf(c *container.Container) (inspectEntry, error) {
+	spec, err := c.Spec()
+	if err != nil {
+		return inspectEntry{}, err
+	}
+	p := spec.Process
+	e := inspectEntry{
+		Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
+		State: inspectState{Status: c.State.Status, Running: c.State.Status == container.StatusRunning,
+			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
+			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
+			OOMKilled: c.State.OOMKilled},
+		Image: c.Image, ImageName: c.ImageName,
+		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
+			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
+			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},
+		HostConfig: hostConfigOf(c),
+		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
+			"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
+			"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
+		OCIConfigPath:   c.File("config.json"),
+		LogPath:         c.File("ctr.log"),
+		NetworkSettings: settingsOf(c),
+	}
+	if cg := c.State.Cgroup; cg != nil {
+		e.State.CgroupPath, e.State.CgroupManager, e.State.CgroupUnit = cg.Path, cg.Manager, cg.Unit
+	}
+	return e, nil
 }
 
 func userString(uid, gid uint32) string {

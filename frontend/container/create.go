@@ -45,6 +45,15 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if mode == "" {
 		mode = "none"
 	}
+	if (mode == "host" || mode == "none") && len(o.Ports) > 0 {
+		// As Podman: ports have nothing to be published from here.
+		warn := o.Warn
+		if warn == nil {
+			warn = os.Stderr
+		}
+		fmt.Fprintf(warn, "Warning: port mappings have been discarded: --network %s has no ports to publish\n", mode)
+		o.Ports = nil
+	}
 	c := &Container{
 		Name:          o.Name,
 		Created:       time.Now().UTC(),

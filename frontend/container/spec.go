@@ -2,6 +2,7 @@ package container
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -303,7 +304,13 @@ func hasEnv(env []string, k string) bool {
 func processArgs(o *CreateOptions) ([]string, error) {
 	var ep, cmd []string
 	if o.Entrypoint != nil {
-		if *o.Entrypoint != "" {
+		// As Podman: a JSON array is the whole entrypoint, anything
+		// else one program.
+		var list []string
+		switch {
+		case strings.HasPrefix(*o.Entrypoint, "[") && json.Unmarshal([]byte(*o.Entrypoint), &list) == nil:
+			ep = list
+		case *o.Entrypoint != "":
 			ep = []string{*o.Entrypoint}
 		}
 		cmd = o.Command
@@ -451,6 +458,10 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 				Options: []string{"rw", "nosuid", "nodev", "mode=1777"}})
 		}
 	}
+	// As Podman: an empty /run/.containerenv says "in a container" to
+	// tools that look for it (systemd-detect-virt, toolbox).
+	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/run/.containerenv", Type: "bind",
+		Source: c.RunFile("userdata/.containerenv"), Options: []string{"rbind", "rprivate", "ro"}})
 	for _, v := range o.Volumes {
 		mnt, err := ParseVolume(v)
 		if err != nil {
@@ -550,7 +561,7 @@ func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv string, brid
 	} else {
 		hosts += "127.0.1.1\t" + names + "\n"
 	}
-	return map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv}, warnings
+	return map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv, ".containerenv": ""}, warnings
 }
 
 // networkConfig is the rootless network of the container, when its mode

@@ -172,3 +172,12 @@ func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Imag
 	}
 	return s.Lookup(name)
 }
+
+// ManifestType is the media type of the image's manifest as stored (OCI's,
+// or Docker's schema 2 for an image pulled or loaded so).
+func (img *Image) ManifestType() string {
+	if img.manifest.MediaType != "" {
+		return img.manifest.MediaType
+	}
+	return v1.MediaTypeImageManifest
+}

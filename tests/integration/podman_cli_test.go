@@ -165,3 +165,68 @@ func TestLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectImage: inspect finds a container first, then an image, as
+// Podman; --type narrows it; image inspect has Podman's fields.
+func TestInspectImage(t *testing.T) {
+	id := strings.TrimSpace(mustMyctr(t, "images", "-q", "--no-trunc", image))
+	if id == "" {
+		id = strings.TrimSpace(mustMyctr(t, "image", "inspect", "--format", "{{.Id}}", image))
+	}
+	for _, args := range [][]string{
+		{"inspect", "--format", "{{.Id}}", image},
+		{"inspect", image, "--format", "{{.ID}}"},
+		{"inspect", "--type", "image", "--format", "{{.Id}}", image},
+		{"image", "inspect", "--format", "{{.Id}}", image},
+	} {
+		if got := strings.TrimSpace(mustMyctr(t, args...)); !strings.HasPrefix(got, strings.TrimPrefix(id, "sha256:")) || len(got) != 64 {
+			t.Errorf("%v = %q, want the image id %q", args, got, id)
+		}
+	}
+	out := mustMyctr(t, "inspect", "--format", "{{.Digest}} {{index .RepoTags 0}} {{.Os}} {{len .RootFS.Layers}} {{.ManifestType}}", image)
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64} localhost/bb:latest linux [1-9]\d* application/vnd\.oci\.image\.manifest\.v1\+json\n$`).MatchString(out) {
+		t.Errorf("image inspect fields: %q", out)
+	}
+	if _, e, code := myctr(t, "inspect", "--type", "container", image); code != 125 || !strings.Contains(e, "no such container") {
+		t.Errorf("inspect --type container IMAGE: exit %d, %q", code, e)
+	}
+	if out, e, code := myctr(t, "inspect", "nosuch-object"); code != 125 || !strings.Contains(e, `no such object: "nosuch-object"`) || strings.TrimSpace(out) != "[]" {
+		t.Errorf("inspect nosuch: exit %d, stdout %q, stderr %q", code, out, e)
+	}
+	// A container of the image's name wins.
+	name := ctrName(t, "shadow")
+	runDetached(t, name, nil, "sleep", "600")
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.Name}}", name)); got != name {
+		t.Errorf("inspect of a container: %q", got)
+	}
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.HostConfig.LogConfig.Type}} {{.HostConfig.LogConfig.Path}}", name)); !strings.HasPrefix(got, "k8s-file /") || !strings.HasSuffix(got, "/ctr.log") {
+		t.Errorf("LogConfig: %q", got)
+	}
+	mustMyctr(t, "rm", "-f", name)
+	if got := mustMyctr(t, "images", "--format", "{{.Repository}} {{.Labels}}", image); !strings.HasPrefix(got, "localhost/bb map[") {
+		t.Errorf("images --format {{.Labels}}: %q", got)
+	}
+}
+
+// TestRunPodmanDefaults: what Podman does with these run inputs.
+func TestRunPodmanDefaults(t *testing.T) {
+	if got := runOut(t, nil, "stat", "-c", "%s", "/run/.containerenv"); strings.TrimSpace(got) != "0" {
+		t.Errorf("/run/.containerenv: %q, want an empty file", got)
+	}
+	if got := runOut(t, []string{"--read-only"}, "stat", "-c", "%s", "/run/.containerenv"); strings.TrimSpace(got) != "0" {
+		t.Errorf("/run/.containerenv with --read-only: %q", got)
+	}
+	if got := runOut(t, []string{"--entrypoint", `["/bin/echo","two words"]`}); got != "two words\n" {
+		t.Errorf("--entrypoint as a JSON array: %q", got)
+	}
+	if got := runOut(t, []string{"--entrypoint", "/bin/echo"}, "one"); got != "one\n" {
+		t.Errorf("--entrypoint as a program: %q", got)
+	}
+	out, e, code := myctr(t, "run", "--rm", "-p", "8080", "--net=host", image, "echo", "hostnet")
+	if code != 0 || out != "hostnet\n" || !strings.Contains(e, "port mappings have been discarded") {
+		t.Errorf("run -p --net=host: exit %d, %q, %q; want a warning and the container run", code, out, e)
+	}
+	if out, e, code := myctr(t, "run", "--rm", "--memory=0", image, "echo", "nolimit"); code != 0 || out != "nolimit\n" {
+		t.Errorf("run --memory=0 (no limit, as Podman): exit %d, %q, %q", code, out, e)
+	}
+}

@@ -32,8 +32,24 @@ while :; do
 done
 PAUSE
 chmod 0755 "$ctx/pause"
+# The real image's busybox (Alpine's) has printenv; Debian's busybox-static
+# has not: a script that behaves the same for what the suite asks of it.
+cat >"$ctx/printenv" <<'PRINTENV'
+#!/bin/sh
+# printenv [NAME...]: the environment, or the values of the NAMEs (exit 1
+# when one is not set), as busybox's printenv.
+[ $# -eq 0 ] && exec env
+st=0
+for n in "$@"; do
+	case $n in *[!A-Za-z0-9_]* | "") st=1; continue ;; esac
+	if eval "[ \"\${$n+set}\" = set ]"; then eval "printf '%s\\n' \"\$$n\""; else st=1; fi
+done
+exit $st
+PRINTENV
+chmod 0755 "$ctx/printenv"
 cat >"$ctx/Containerfile" <<CF
 FROM localhost/testimage-base
+ADD printenv /usr/bin/
 ADD testimage-id pause /home/podman/
 LABEL created_by=test/system/build-testimage
 LABEL created_at=2022-06-15T00:00:00Z
