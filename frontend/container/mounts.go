@@ -343,6 +343,12 @@ func imageDirHasFiles(c *Container, dest string) bool {
 			return false
 		}
 		ents, err := os.ReadDir(p)
+		if errors.Is(err, os.ErrPermission) {
+			// A directory of another id of the image, closed to the
+			// user: taken as holding files; the init, which reads it as
+			// root of the user namespace, copies what there is.
+			return true
+		}
 		if err != nil {
 			continue
 		}
