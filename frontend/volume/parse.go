@@ -110,7 +110,7 @@ func ParseVolumeFlag(arg string) (Mount, error) {
 	case 1:
 		m = Mount{Type: TypeVolume, Destination: parts[0]}
 	case 2, 3:
-		if len(parts) == 2 && !strings.HasPrefix(parts[1], "/") && strings.HasPrefix(parts[0], "/") {
+		if len(parts) == 2 && parts[1] != "" && !strings.HasPrefix(parts[1], "/") && strings.HasPrefix(parts[0], "/") {
 			// DESTINATION:OPTIONS, an anonymous volume with options.
 			m, opts = Mount{Type: TypeVolume, Destination: parts[0]}, parts[1]
 			break

@@ -33,6 +33,7 @@ func TestParseVolumeFlag(t *testing.T) {
 		{"/h:/c:ro,rw", Mount{}, false},
 		{"/h:/c:ro:extra", Mount{}, false},
 		{"anon", Mount{}, false},
+		{"/tmp:", Mount{}, false},
 	}
 	for _, tt := range tests {
 		got, err := ParseVolumeFlag(tt.in)
