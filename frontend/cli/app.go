@@ -75,7 +75,7 @@ func App() *cli.App {
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
-			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(),
+			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -90,7 +90,7 @@ func Run(args []string, stderr io.Writer) int {
 		}
 		c.UseShortOptionHandling = true
 	}
-	err := app.Run(interspersed(app, args))
+	err := app.Run(interspersed(app, volumeArgs(args)))
 	if err == nil {
 		return 0
 	}

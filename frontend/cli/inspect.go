@@ -127,6 +127,7 @@ type inspectEntry struct {
 	Config          inspectConfig
 	HostConfig      inspectHostConfig
 	GraphDriver     graphDriver
+	Mounts          []container.MountPoint
 	OCIConfigPath   string
 	LogPath         string
 	NetworkSettings networkSettings
@@ -300,6 +301,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),
 			"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
+		Mounts:          append([]container.MountPoint{}, c.Mounts...),
 		OCIConfigPath:   c.File("config.json"),
 		LogPath:         c.File("ctr.log"),
 		NetworkSettings: settingsOf(c),

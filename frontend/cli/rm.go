@@ -20,6 +20,7 @@ func rmCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container first"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every container"},
+			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "also remove the container's anonymous volumes (those no other container mounts)"},
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Usage: "with --force: send the stop signal first and wait this many seconds before killing (default: kill at once)"},
 			cidfileFlag, ignoreFlag,
 		},
@@ -43,6 +44,7 @@ func rmCommand() *cli.Command {
 						warnRelease(os.Stderr, err)
 					}
 					releaseCgroup(s, c)
+					removeAnonymous(ctx, s, c)
 					fmt.Println(c.ID)
 				}
 				s.SweepRemoved()
@@ -61,6 +63,7 @@ func rmCommand() *cli.Command {
 					warnRelease(os.Stderr, err)
 				}
 				releaseCgroup(s, c)
+				removeAnonymous(ctx, s, c)
 				fmt.Println(c.ID)
 				return nil
 			})
@@ -75,5 +78,16 @@ func rmCommand() *cli.Command {
 func releaseCgroup(s *container.Store, c *container.Container) {
 	if err := s.ReleaseCgroup(c); err != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
 		fmt.Fprintf(os.Stderr, "Warning: release the container's cgroup: %v\n", err)
+	}
+}
+
+// removeAnonymous removes a removed container's anonymous volumes, with
+// --volumes; a failure is a warning (the container is gone).
+func removeAnonymous(ctx *cli.Context, s *container.Store, c *container.Container) {
+	if !ctx.Bool("volumes") {
+		return
+	}
+	if err := s.RemoveAnonymousVolumes(c); err != nil {
+		fmt.Fprintf(os.Stderr, "Warning: remove the volumes of %s: %v\n", c.Name, err)
 	}
 }

@@ -30,7 +30,10 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
 		&cli.StringFlag{Name: "hostname", Usage: "container host name"},
-		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount HOST-DIR:CONTAINER-DIR[:ro]"},
+		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount a host directory or a named volume: SOURCE:CONTAINER-DIR[:OPTIONS] (SOURCE beginning with / or . is a host path, else a volume's name, made if it is not there), or CONTAINER-DIR alone (an anonymous volume); OPTIONS: ro, rw, U (chown to the container's user), noexec, nosuid, nodev, nocopy, a propagation; z and Z are accepted and do nothing (no SELinux)"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "mount: type=bind|volume|tmpfs,source=...,target=...[,ro][,U][,...] (Podman's and Docker's syntax)"},
+		&cli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes and bind mounts of CONTAINER[:ro|rw]"},
+		&cli.StringFlag{Name: "image-volume", Value: "bind", Usage: "what the image's VOLUMEs get: bind (an anonymous volume), tmpfs or ignore"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at PATH[:OPTIONS]"},
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the root filesystem read-only"},
 		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
@@ -290,6 +293,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		Interactive:    ctx.Bool("interactive"),
 		Remove:         ctx.Bool("rm"),
 		Init:           ctx.Bool("init"),
+	}
+	if err := mountOptions(ctx, o); err != nil {
+		return nil, err
 	}
 	if ctx.IsSet("entrypoint") {
 		ep := ctx.String("entrypoint")

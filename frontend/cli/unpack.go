@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/myctr/myctr/frontend/archive"
@@ -75,6 +77,22 @@ func UserNSMain() int {
 			break
 		}
 		if err := os.RemoveAll(args[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		return 0
+	case "chown":
+		// volume create -o uid=N,gid=N: the ids are the container's.
+		if len(args) != 3 {
+			break
+		}
+		uid, err1 := strconv.Atoi(args[1])
+		gid, err2 := strconv.Atoi(args[2])
+		if err := errors.Join(err1, err2); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
+		if err := os.Lchown(args[0], uid, gid); err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
 		}

@@ -25,15 +25,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		}
 	}
 	// Validate everything that does not need the id before taking a name.
-	for _, v := range o.Volumes {
-		if _, err := ParseVolume(v); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range o.Tmpfs {
-		if _, err := ParseTmpfs(v); err != nil {
-			return nil, err
-		}
+	plan, err := s.planMounts(o)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := processArgs(o); err != nil {
 		return nil, err
@@ -91,17 +85,26 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	} else if len(o.Ports) > 0 || len(o.NetworkOptions) > 0 {
 		return nil, fmt.Errorf("%w: --network %s has no ports to publish or options (use --network slirp4netns, pasta or bridge)", ErrInvalidNetwork, mode)
 	}
+	mps, made, err := s.makeVolumes(plan)
+	if err != nil {
+		s.removeVolumes(made)
+		return nil, err
+	}
+	c.Mounts = mps
 	unlock, err := s.Lock()
 	if err != nil {
+		s.removeVolumes(made)
 		return nil, err
 	}
 	err = s.reserve(c)
 	unlock()
 	if err != nil {
+		s.removeVolumes(made)
 		return nil, err
 	}
 	if err := s.prepare(c, o, m); err != nil {
 		s.removeDir(c, m)
+		s.removeVolumes(made)
 		return nil, err
 	}
 	return c, nil
@@ -112,6 +115,11 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 	if err != nil {
 		return err
 	}
+	mounts, err := s.specMounts(c.Mounts, spec.Process.User)
+	if err != nil {
+		return err
+	}
+	spec.Mounts = append(spec.Mounts, mounts...)
 	for _, d := range []string{"upper", "work"} {
 		if err := os.Mkdir(c.File(d), 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)

@@ -91,6 +91,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
+	if err := s.prepareVolumes(c, spec); err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
 	filter, err := s.seccompFilter(spec)
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}

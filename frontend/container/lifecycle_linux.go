@@ -127,12 +127,15 @@ func exitOf(err error) int {
 func (s *Store) finish(c *Container, code int, msg string, background bool) {
 	if c.HostConfig.AutoRemove && msg == "" {
 		if err := s.remove(c, false, background); err == nil {
+			s.RemoveAnonymousVolumes(c)
 			return
 		}
 	}
 	s.markExited(c, code, msg)
 	if c.HostConfig.AutoRemove {
-		s.remove(c, false, background)
+		if s.remove(c, false, background) == nil {
+			s.RemoveAnonymousVolumes(c)
+		}
 	}
 }
 

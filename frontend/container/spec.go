@@ -21,6 +21,7 @@ import (
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
+	"github.com/myctr/myctr/frontend/volume"
 )
 
 // CreateOptions are the run flags, already split into lists.
@@ -36,12 +37,18 @@ type CreateOptions struct {
 	Workdir    string
 	User       string
 	Hostname   string
-	Volumes    []string
+	Volumes    []string // -v as given (HostConfig.Binds)
 	Tmpfs      []string
-	ReadOnly   bool
-	CapAdd     []string
-	CapDrop    []string
-	NoNewPrivs bool
+	// Mounts are -v and --mount, parsed, in order; VolumesFrom is
+	// --volumes-from; ImageVolume what the image's VOLUMEs get (bind: an
+	// anonymous volume, the default; tmpfs; ignore).
+	Mounts      []volume.Mount
+	VolumesFrom []string
+	ImageVolume string
+	ReadOnly    bool
+	CapAdd      []string
+	CapDrop     []string
+	NoNewPrivs  bool
 	// Seccomp is the profile: "" Docker's default, seccomp.Unconfined,
 	// or a profile file's absolute path.
 	Seccomp string
@@ -102,38 +109,6 @@ func defaultMaskedPaths() []string {
 		out = append(out, m...)
 	}
 	return out
-}
-
-// ParseVolume checks a -v host:ctr[:opts] argument and returns its mount.
-func ParseVolume(v string) (specs.Mount, error) {
-	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return specs.Mount{}, fmt.Errorf("%w %q: want HOST-DIR:CONTAINER-DIR[:OPTIONS]", ErrInvalidVolume, v)
-	}
-	src, dst := parts[0], parts[1]
-	if !filepath.IsAbs(src) {
-		return specs.Mount{}, fmt.Errorf("%w %q: host path %q must be absolute (named volumes are not supported)", ErrInvalidVolume, v, src)
-	}
-	if dst == "" || !filepath.IsAbs(dst) {
-		return specs.Mount{}, fmt.Errorf("%w %q: container path %q must be absolute", ErrInvalidVolume, v, dst)
-	}
-	if _, err := os.Stat(src); err != nil {
-		return specs.Mount{}, fmt.Errorf("%w %q: host path: %w", ErrInvalidVolume, v, err)
-	}
-	opts := []string{"rbind", "rprivate"}
-	if len(parts) == 3 {
-		for _, o := range strings.Split(parts[2], ",") {
-			switch o {
-			case "ro", "rw":
-				opts = append(opts, o)
-			case "z", "Z":
-				// SELinux relabelling; without SELinux there is nothing to do.
-			default:
-				return specs.Mount{}, fmt.Errorf("%w %q: unknown option %q (want ro, rw, z or Z)", ErrInvalidVolume, v, o)
-			}
-		}
-	}
-	return specs.Mount{Destination: filepath.Clean(dst), Type: "bind", Source: filepath.Clean(src), Options: opts}, nil
 }
 
 // ParseTmpfs checks a --tmpfs PATH[:opts] argument. Its defaults are
@@ -462,20 +437,6 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	// tools that look for it (systemd-detect-virt, toolbox).
 	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/run/.containerenv", Type: "bind",
 		Source: c.RunFile("userdata/.containerenv"), Options: []string{"rbind", "rprivate", "ro"}})
-	for _, v := range o.Volumes {
-		mnt, err := ParseVolume(v)
-		if err != nil {
-			return nil, err
-		}
-		spec.Mounts = append(spec.Mounts, mnt)
-	}
-	for _, v := range o.Tmpfs {
-		mnt, err := ParseTmpfs(v)
-		if err != nil {
-			return nil, err
-		}
-		spec.Mounts = append(spec.Mounts, mnt)
-	}
 	if o.Init {
 		// myctr-init in front of the command, as Podman puts catatonit
 		// there; but not bound into the container from the host: the

@@ -10,38 +10,6 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-func TestParseVolume(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		in      string
-		ok      bool
-		options []string
-	}{
-		{dir + ":/data", true, []string{"rbind", "rprivate"}},
-		{dir + ":/data:ro", true, []string{"rbind", "rprivate", "ro"}},
-		{dir + ":/data:ro,Z", true, []string{"rbind", "rprivate", "ro"}},
-		{"rel:/data", false, nil},
-		{dir + ":data", false, nil},
-		{dir + ":", false, nil},
-		{dir + "/missing:/data", false, nil},
-		{dir + ":/data:bogus", false, nil},
-		{dir, false, nil},
-	}
-	for _, tt := range tests {
-		m, err := ParseVolume(tt.in)
-		if (err == nil) != tt.ok {
-			t.Errorf("ParseVolume(%q) err = %v, want ok=%v", tt.in, err, tt.ok)
-			continue
-		}
-		if err != nil && !errors.Is(err, ErrInvalidVolume) {
-			t.Errorf("ParseVolume(%q) err = %v, not ErrInvalidVolume", tt.in, err)
-		}
-		if tt.ok && !reflect.DeepEqual(m.Options, tt.options) {
-			t.Errorf("ParseVolume(%q) options = %v, want %v", tt.in, m.Options, tt.options)
-		}
-	}
-}
-
 func TestProcessArgs(t *testing.T) {
 	ep := "/ep"
 	empty := ""

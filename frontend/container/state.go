@@ -114,7 +114,9 @@ type Container struct {
 	// Podman's Config.CreateCommand): `generate systemd` repeats it.
 	CreateCommand []string `json:",omitempty"`
 	HostConfig    HostConfig
-	State         State
+	// Mounts are the container's bind mounts, volumes and tmpfs mounts.
+	Mounts []MountPoint `json:",omitempty"`
+	State  State
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links

@@ -312,6 +312,9 @@ func dropOption(data, prefix string) string {
 }
 
 func bindMount(root string, m *specs.Mount, o Options) error {
+	if err := prepareSource(root, m); err != nil {
+		return err
+	}
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return fmt.Errorf("bind mount source %s: %w", m.Source, err)
@@ -328,8 +331,20 @@ func bindMount(root string, m *specs.Mount, o Options) error {
 			return err
 		}
 	}
-	if o.Flags&unix.MS_RDONLY != 0 {
-		return setReadOnly(dest, o.Flags&unix.MS_REC != 0)
+	// The flags of a bind are set on the new mount afterwards (a bind
+	// ignores them), for its submounts too where it is recursive.
+	var attr uint64
+	for _, f := range []struct {
+		flag uintptr
+		attr uint64
+	}{{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID}, {unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}} {
+		if o.Flags&f.flag != 0 {
+			attr |= f.attr
+		}
+	}
+	if attr != 0 {
+		return setAttr(dest, attr, o.Flags&unix.MS_REC != 0)
 	}
 	return nil
 }
@@ -338,13 +353,22 @@ func bindMount(root string, m *specs.Mount, o Options) error {
 // the flags the kernel locked on mounts inherited from the host (a plain
 // MS_REMOUNT would have to repeat them or fail with EPERM).
 func setReadOnly(path string, recursive bool) error {
+	return setAttr(path, unix.MOUNT_ATTR_RDONLY, recursive)
+}
+
+// setAttr sets mount attributes (MOUNT_ATTR_RDONLY, _NOEXEC, ...) on a
+// mount, and on its submounts where recursive.
+func setAttr(path string, set uint64, recursive bool) error {
 	flags := unix.AT_SYMLINK_NOFOLLOW
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	attr := &unix.MountAttr{Attr_set: set}
 	if err := unix.MountSetattr(-1, path, uint(flags), attr); err != nil {
-		return fmt.Errorf("make %s read-only: %w", path, err)
+		if set == unix.MOUNT_ATTR_RDONLY {
+			return fmt.Errorf("make %s read-only: %w", path, err)
+		}
+		return fmt.Errorf("set mount attributes %#x on %s: %w", set, path, err)
 	}
 	return nil
 }

@@ -305,7 +305,7 @@ func TestVolumes(t *testing.T) {
 		}
 	})
 	for _, c := range []struct{ name, spec string }{
-		{"relative host path", "foo:/x"},
+		{"relative host path", "foo/bar:/x"}, // (foo:/x is the volume foo, as in Podman)
 		{"missing host path", "/nonexistent-myctr-it-" + strconv.Itoa(os.Getpid()) + ":/x"},
 		{"empty target", os.TempDir() + ":"},
 	} {
