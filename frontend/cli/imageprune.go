@@ -10,21 +10,11 @@ import (
 // imageCommand groups the image verbs as Podman does: `image prune`,
 // and `image ls` and `image rm` for images and rmi.
 func imageCommand() *cli.Command {
-	ls := imagesCommand()
-	ls.Name, ls.Aliases = "ls", []string{"list"}
-	rm := rmiCommand()
-	rm.Name, rm.Aliases = "rm", []string{"remove"}
-	subs := []*cli.Command{pruneImagesCommand(), ls, rm, imageInspectCommand()}
-	for _, c := range subs {
-		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
-		c.UseShortOptionHandling = true
-	}
-	return &cli.Command{
-		Name:            "image",
-		Usage:           "manage images",
-		HideHelpCommand: true,
-		Subcommands:     subs,
-	}
+	return group("image", "manage images", []*cli.Command{
+		pruneImagesCommand(), renamed(imagesCommand(), "ls", "list"), renamed(rmiCommand(), "rm", "remove"),
+		imageInspectCommand(), existsImageCommand(), tagCommand(), untagCommand(), pullCommand(), pushCommand(),
+		saveCommand(), loadCommand(), renamed(importCommand(), "import"), renamed(buildCommand(), "build"),
+	})
 }
 
 func pruneImagesCommand() *cli.Command {

@@ -1,7 +1,9 @@
 package image
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -67,4 +69,71 @@ func (s *Store) find(ref string) (v1.Descriptor, error) {
 		}
 	}
 	return v1.Descriptor{}, fmt.Errorf("%s: %w", ref, ErrImageUnknown)
+}
+
+// ErrNameNotOfImage is returned by Untag for a name the image does not have.
+var ErrNameNotOfImage = errors.New("the image has no such name")
+
+// Untag takes names away from the image that ref finds, all of them when
+// names is empty. Unlike Remove it keeps the image, without a name when
+// none is left (as Podman's untag does); `image prune` removes it then.
+func (s *Store) Untag(ref string, names []string) (removed []string, err error) {
+	gc, err := lock(s.gcLockPath(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer gc.unlock()
+	l, err := lock(s.lockPath(), true)
+	if err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+	images, idx, err := s.load()
+	if err != nil {
+		return nil, fmt.Errorf("untag %s: %w", ref, err)
+	}
+	img, _, err := resolve(images, ref)
+	if err != nil {
+		return nil, err
+	}
+	drop := map[string]bool{}
+	for _, n := range names {
+		full, err := NormalizeRef(n)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(img.Names, full) {
+			return nil, fmt.Errorf("untag %s: %s: %w", ref, n, ErrNameNotOfImage)
+		}
+		drop[full] = true
+	}
+	var kept []v1.Descriptor
+	var nameless *v1.Descriptor
+	left := 0
+	for _, d := range idx.Manifests {
+		if d.Digest != img.Digest {
+			kept = append(kept, d)
+			continue
+		}
+		n := d.Annotations[v1.AnnotationRefName]
+		if n != "" && (len(drop) == 0 || drop[n]) {
+			removed = append(removed, n)
+			if nameless == nil {
+				c := d
+				c.Annotations = nil
+				nameless = &c
+			}
+			continue
+		}
+		kept = append(kept, d)
+		left++
+	}
+	if left == 0 && nameless != nil {
+		kept = append(kept, *nameless)
+	}
+	idx.Manifests = kept
+	if err := s.writeIndex(idx); err != nil {
+		return nil, fmt.Errorf("untag %s: %w", ref, err)
+	}
+	return removed, nil
 }

@@ -230,3 +230,52 @@ func TestRunPodmanDefaults(t *testing.T) {
 		t.Errorf("run --memory=0 (no limit, as Podman): exit %d, %q, %q", code, out, e)
 	}
 }
+
+// TestImageAndContainerGroups: Podman's `image ...` and `container ...`
+// spellings, exists (exit 0/1) and untag.
+func TestImageAndContainerGroups(t *testing.T) {
+	my := ownStore(t)
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	if err := writeBusyboxTar(tar); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := my("image", "import", tar, "bb"); code != 0 {
+		t.Fatalf("image import: %d %s", code, e)
+	}
+	check := func(want int, args ...string) string {
+		t.Helper()
+		out, e, code := my(args...)
+		if code != want {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", args, code, want, e)
+		}
+		return out
+	}
+	check(0, "image", "tag", "bb", "reg.example/x:1", "reg.example/x:2")
+	check(0, "image", "exists", "reg.example/x:1")
+	check(1, "image", "exists", "nosuch")
+	check(0, "untag", "bb", "reg.example/x:1")
+	check(1, "image", "exists", "reg.example/x:1")
+	check(0, "image", "exists", "reg.example/x:2")
+	check(125, "image", "untag", "bb", "other/name")
+	check(0, "image", "untag", "bb")
+	if out := check(0, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"); strings.TrimSpace(out) != "<none>:<none>" {
+		t.Errorf("after untag of every name: %q, want the image kept without a name", out)
+	}
+	check(0, "image", "prune", "-f")
+	if out := check(0, "image", "ls", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("image prune left %q", out)
+	}
+	check(1, "container", "exists", "nosuch")
+	check(0, "container", "ls", "-a")
+	if _, e, code := my("image", "nosuch"); code != 125 || !strings.Contains(e, "unrecognized command `myctr image nosuch`") {
+		t.Errorf("image nosuch: exit %d, %q", code, e)
+	}
+	// container exists / inspect of a real container, through the group.
+	name := ctrName(t, "grp")
+	runDetached(t, name, nil, "sleep", "600")
+	mustMyctr(t, "container", "exists", name)
+	if got := strings.TrimSpace(mustMyctr(t, "container", "inspect", "--format", "{{.Name}}", name)); got != name {
+		t.Errorf("container inspect: %q", got)
+	}
+	mustMyctr(t, "container", "rm", "-f", name)
+}
