@@ -136,4 +136,3 @@ func untagCommand() *cli.Command {
 		},
 	}
 }
-
