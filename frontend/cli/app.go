@@ -75,7 +75,7 @@ func App() *cli.App {
 			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
-			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(),
+			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},

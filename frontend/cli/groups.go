@@ -43,7 +43,7 @@ func renamed(cmd *cli.Command, name string, aliases ...string) *cli.Command {
 // container verb.
 func containerCommand() *cli.Command {
 	return group("container", "manage containers", []*cli.Command{
-		runCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
+		runCommand(), createCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
 		stopCommand(), killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(),
 	})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
+	"github.com/myctr/myctr/frontend/userns"
 )
 
 func runFlags() []cli.Flag {
@@ -396,44 +398,13 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 }
 
 func runAction(ctx *cli.Context) error {
-	o, err := createOptions(ctx)
-	if err != nil {
-		return err
-	}
 	act, err := container.TakeActivation()
 	if err != nil {
 		return withCode(125, err)
 	}
-	m, err := mapping()
+	s, c, o, m, err := createContainer(ctx)
 	if err != nil {
 		return err
-	}
-	s, err := openContainers(ctx)
-	if err != nil {
-		return err
-	}
-	cidfile := ctx.String("cidfile")
-	if err := checkCidfile(cidfile, ctx.Bool("replace")); err != nil {
-		return withCode(125, err)
-	}
-	if ctx.Bool("replace") {
-		if err := replaceContainer(s, o.Name); err != nil {
-			return withCode(125, err)
-		}
-	}
-	if o.Network != network.ModeBridge {
-		// (The helper knows the bridge's ports, and says whose.)
-		if err := portsFree(s, o.Ports); err != nil {
-			return withCode(125, err)
-		}
-	}
-	c, err := s.Create(o, m)
-	if err != nil {
-		return explain(err)
-	}
-	if err := writeCidfile(cidfile, c.ID); err != nil {
-		s.Remove(c, true)
-		return withCode(125, err)
 	}
 	if ctx.Bool("detach") {
 		if err := s.StartDetached(c, act); err != nil {
@@ -459,6 +430,67 @@ func runAction(ctx *cli.Context) error {
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// createContainer makes the container that run's or create's flags
+// describe, and writes its --cidfile; it does not start it.
+func createContainer(ctx *cli.Context) (*container.Store, *container.Container, *container.CreateOptions, *userns.Mapping, error) {
+	o, err := createOptions(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	m, err := mapping()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	s, err := openContainers(ctx)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cidfile := ctx.String("cidfile")
+	if err := checkCidfile(cidfile, ctx.Bool("replace")); err != nil {
+		return nil, nil, nil, nil, withCode(125, err)
+	}
+	if ctx.Bool("replace") {
+		if err := replaceContainer(s, o.Name); err != nil {
+			return nil, nil, nil, nil, withCode(125, err)
+		}
+	}
+	if o.Network != network.ModeBridge {
+		// (The helper knows the bridge's ports, and says whose.)
+		if err := portsFree(s, o.Ports); err != nil {
+			return nil, nil, nil, nil, withCode(125, err)
+		}
+	}
+	c, err := s.Create(o, m)
+	if err != nil {
+		return nil, nil, nil, nil, explain(err)
+	}
+	if err := writeCidfile(cidfile, c.ID); err != nil {
+		s.Remove(c, true)
+		return nil, nil, nil, nil, withCode(125, err)
+	}
+	return s, c, o, m, nil
+}
+
+// createCommand makes a container without starting it: run's flags but
+// -d; `start` (with --attach for its output) starts it.
+func createCommand() *cli.Command {
+	flags := slices.DeleteFunc(runFlags(), func(f cli.Flag) bool { return slices.Contains(f.Names(), "detach") })
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create a container without starting it (myctr start starts it)",
+		ArgsUsage: "IMAGE [COMMAND [ARG...]]",
+		Flags:     flags,
+		Action: func(ctx *cli.Context) error {
+			_, c, _, _, err := createContainer(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Println(c.ID)
+			return nil
+		},
+	}
 }
 
 // portsFree refuses a host port that one of the user's running containers

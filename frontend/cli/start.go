@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,11 +19,16 @@ func startCommand() *cli.Command {
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: conmon, container or ignore (default: the container's --sdnotify)"},
+			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "stay attached: the container's output here, and its exit code as ours (one container)"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "with --attach, our stdin is the container's"},
 		},
 		Action: func(ctx *cli.Context) error {
 			act, err := container.TakeActivation()
 			if err != nil {
 				return withCode(125, err)
+			}
+			if ctx.Bool("attach") {
+				return startAttached(ctx, act)
 			}
 			mode := ""
 			if ctx.IsSet("sdnotify") {
@@ -47,6 +54,42 @@ func startCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// startAttached starts one stopped container in the foreground, as run
+// without -d does: its output here, our stdin with -i, its exit code.
+func startAttached(ctx *cli.Context, act container.Activation) error {
+	if ctx.NArg() != 1 {
+		return withCode(125, errors.New("you cannot start and attach multiple containers at once"))
+	}
+	s, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := lookup(s, ctx.Args().First())
+	if err != nil {
+		return err
+	}
+	if c.Running() {
+		return withCode(125, hint(fmt.Errorf("container %s is running: myctr cannot attach to a running container", c.Name),
+			"follow its output with `myctr logs -f %s`", c.Name))
+	}
+	m, err := mapping()
+	if err != nil {
+		return err
+	}
+	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
+	if ctx.Bool("interactive") {
+		a.Stdin = os.Stdin
+	}
+	code, err := s.RunAttached(c, m, a)
+	if err != nil {
+		return startFailure(err)
+	}
+	if code != 0 {
+		return withCode(code, nil)
+	}
+	return nil
 }
 
 func restartCommand() *cli.Command {

@@ -279,3 +279,44 @@ func TestImageAndContainerGroups(t *testing.T) {
 	}
 	mustMyctr(t, "container", "rm", "-f", name)
 }
+
+// TestCreateStartAttach: create makes a container that does not run;
+// start --attach runs it in the foreground with its output and exit code,
+// -i gives it our stdin; --rm of create is honoured at its end.
+func TestCreateStartAttach(t *testing.T) {
+	name := ctrName(t, "created")
+	id := strings.TrimSpace(mustMyctr(t, "create", "--name", name, image, "sh", "-c", "echo out; echo err >&2; exit 3"))
+	if !isFullID(id) {
+		t.Fatalf("create printed %q, want the id", id)
+	}
+	if st := inspect(t, name).State; st.Status != "created" || st.Pid != 0 {
+		t.Errorf("after create: status %q, pid %d; want created, no process", st.Status, st.Pid)
+	}
+	out, e, code := myctr(t, "start", "--attach", name)
+	if code != 3 || out != "out\n" || !strings.Contains(e, "err") {
+		t.Errorf("start --attach: exit %d, stdout %q, stderr %q; want 3, out, err", code, out, e)
+	}
+	if st := inspect(t, name).State; st.Status != "exited" || st.ExitCode != 3 {
+		t.Errorf("after start --attach: %+v", st)
+	}
+	// Again: an exited container starts again.
+	if out, _, code := myctr(t, "start", "-a", name); code != 3 || out != "out\n" {
+		t.Errorf("second start -a: exit %d, %q", code, out)
+	}
+	in := ctrName(t, "stdin")
+	mustMyctr(t, "container", "create", "-i", "--rm", "--name", in, image, "cat")
+	stdout, stderr, code := runMyctr(cmdTimeout, []byte("piped\n"), "start", "-a", "-i", in)
+	if code != 0 || stdout != "piped\n" {
+		t.Errorf("start -a -i: exit %d, %q, %q", code, stdout, stderr)
+	}
+	waitFor(t, 10*time.Second, "create --rm's container removed at its end", func() bool {
+		_, _, code := runMyctr(cmdTimeout, nil, "container", "exists", in)
+		return code == 1
+	})
+	if _, e, code := myctr(t, "start", "-a", name, in); code != 125 || !strings.Contains(e, "multiple") {
+		t.Errorf("start -a of two: exit %d, %q", code, e)
+	}
+	if _, e, code := myctr(t, "create", "-d", image, "true"); code != 125 {
+		t.Errorf("create -d: exit %d, %q; want 125 (not a flag of create)", code, e)
+	}
+}
