@@ -530,6 +530,7 @@ func (r *run) runStep(st *stageState, argv []string, label string) (*image.Layer
 			Env: mergeEnv(st.args.env(), cfg.Env), User: cfg.User, WorkingDir: cfg.WorkingDir,
 		},
 		Lower:      lower,
+		BuildStep:  true,
 		Command:    argv,
 		Entrypoint: &empty,
 		Network:    "none",

@@ -26,11 +26,14 @@ import (
 
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
-	Name       string
-	ImageID    string
-	ImageName  string
-	Image      v1.ImageConfig
-	Lower      []string // top layer first
+	Name      string
+	ImageID   string
+	ImageName string
+	Image     v1.ImageConfig
+	Lower     []string // top layer first
+	// BuildStep: a build's RUN step, whose upper dir becomes a layer: no
+	// /run/.containerenv, whose mount point would stay in the image.
+	BuildStep  bool
 	Command    []string // after IMAGE on the command line
 	Entrypoint *string  // --entrypoint; nil keeps the image's
 	Env        []string // -e and --env-file, in order
@@ -435,8 +438,10 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	// As Podman: an empty /run/.containerenv says "in a container" to
 	// tools that look for it (systemd-detect-virt, toolbox).
-	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/run/.containerenv", Type: "bind",
-		Source: c.RunFile("userdata/.containerenv"), Options: []string{"rbind", "rprivate", "ro"}})
+	if !o.BuildStep {
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/run/.containerenv", Type: "bind",
+			Source: c.RunFile("userdata/.containerenv"), Options: []string{"rbind", "rprivate", "ro"}})
+	}
 	if o.Init {
 		// myctr-init in front of the command, as Podman puts catatonit
 		// there; but not bound into the container from the host: the
