@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -66,6 +67,7 @@ func App() *cli.App {
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log lines to show on stderr: trace, debug, info, warn, error, fatal or panic"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "the same as --log-level=debug"},
+			&cli.BoolFlag{Name: "noout", Usage: "print nothing on stdout (errors and warnings still go to stderr)"},
 		},
 		Before:       setLogLevel,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
@@ -244,6 +246,13 @@ func lookup(s *container.Store, ref string) (*container.Container, error) {
 // in those files; with --ignore, a container that does not exist (or a
 // container id file that does not) is no error.
 func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) error) error {
+	return eachRef(ctx, func(s *container.Store, c *container.Container, _ string) error { return f(s, c) })
+}
+
+// eachRef is each, with the container as the user named it: the argument,
+// or its full id where it came from --all or a --cidfile. Podman prints
+// that back ("raw input").
+func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container, ref string) error) error {
 	ignore := ctx.Bool("ignore")
 	refs := ctx.Args().Slice()
 	fromFile := map[string]string{}
@@ -258,7 +267,11 @@ func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) e
 		refs = append(refs, id)
 		fromFile[id] = file
 	}
-	if len(refs) == 0 {
+	all := ctx.Bool("all") && slices.ContainsFunc(ctx.Command.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "all") })
+	if all && len(refs) > 0 {
+		return withCode(125, errors.New("--all and container names or ids cannot be given together"))
+	}
+	if len(refs) == 0 && !all {
 		if ignore && ctx.IsSet("cidfile") {
 			return nil
 		}
@@ -268,11 +281,24 @@ func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) e
 	if err != nil {
 		return err
 	}
+	if all {
+		// --all (start, stop, kill): every container it applies to.
+		list, err := s.List()
+		if err != nil {
+			return err
+		}
+		for _, c := range list {
+			c.Refresh()
+			if (ctx.Command.Name == "start") != c.Running() {
+				refs = append(refs, c.ID)
+			}
+		}
+	}
 	var failed error
 	for _, ref := range refs {
 		c, err := lookup(s, ref)
 		if err == nil {
-			err = f(s, c)
+			err = f(s, c, ref)
 		} else if ignore && errors.Is(err, container.ErrNotFound) {
 			err = nil
 		}

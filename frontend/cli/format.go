@@ -55,8 +55,9 @@ func writeFormat(w io.Writer, t *template.Template, v any, fields string) error 
 // listFormat is a --format template of a listing (ps, images): with the
 // "table" prefix, a header line first and the columns aligned, as Podman.
 type listFormat struct {
-	t     *template.Template
-	table bool
+	t         *template.Template
+	table     bool
+	noHeading bool // --noheading: no header line
 }
 
 // parseListFormat parses a listing's --format; after "table", the spaces
@@ -73,7 +74,7 @@ func parseListFormat(s string) (*listFormat, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &listFormat{t, table}, nil
+	return &listFormat{t: t, table: table}, nil
 }
 
 // columns turns the runs of spaces outside {{ }} into tabs.
@@ -111,8 +112,10 @@ func (f *listFormat) write(w io.Writer, headers map[string]string, rows []any, f
 	if f.table {
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		out = tw
-		if err := writeFormat(out, f.t, headers, fields); err != nil {
-			return err
+		if !f.noHeading {
+			if err := writeFormat(out, f.t, headers, fields); err != nil {
+				return err
+			}
 		}
 	}
 	for _, r := range rows {

@@ -131,6 +131,7 @@ func imagesCommand() *cli.Command {
 			// myctr keeps none, so every image is always listed.
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also intermediate images (myctr keeps none: every image is listed anyway)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "whole image ids (sha256:...)"},
+			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openImages(ctx)
@@ -184,6 +185,7 @@ func imagesCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				f.noHeading = ctx.Bool("noheading")
 				var anyRows []any
 				for _, r := range rows {
 					anyRows = append(anyRows, r)
@@ -191,7 +193,9 @@ func imagesCommand() *cli.Command {
 				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, Size and Labels")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			if !ctx.Bool("noheading") {
+				fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			}
 			for _, r := range rows {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.ID, r.Created, r.Size)
 			}

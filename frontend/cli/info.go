@@ -13,21 +13,83 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/network"
 )
 
 // infoHost is the host part of `myctr info`, with Podman's key names where
 // Podman has the same fact.
 type infoHost struct {
-	Arch              string   `json:"arch"`
-	Kernel            string   `json:"kernel"`
-	Hostname          string   `json:"hostname"`
-	CgroupVersion     string   `json:"cgroupVersion"`
+	Arch         string           `json:"arch"`
+	Kernel       string           `json:"kernel"`
+	Hostname     string           `json:"hostname"`
+	Distribution infoDistribution `json:"distribution"`
+	OCIRuntime   infoRuntime      `json:"ociRuntime"`
+	Security     infoSecurity     `json:"security"`
+	// EventLogger: myctr records no events (Podman: file, journald).
+	EventLogger string `json:"eventLogger"`
+	LogDriver   string `json:"logDriver"` // run's default --log-driver
+	// NetworkBackend is what gives a container its network by default
+	// (Podman: netavark or cni): pasta or slirp4netns.
+	NetworkBackend    string   `json:"networkBackend"`
+	CgroupsVersion    string   `json:"cgroupVersion"`
 	CgroupManager     string   `json:"cgroupManager"`
 	CgroupControllers []string `json:"cgroupControllers"`
 	// CgroupSource says where a new container's cgroup comes from, or why
 	// there is none.
 	CgroupSource string `json:"cgroupSource"`
 	Rootless     bool   `json:"rootless"`
+}
+
+type infoDistribution struct {
+	Distribution string `json:"distribution"`
+	Version      string `json:"version"`
+	Codename     string `json:"codename,omitempty"`
+}
+
+type infoRuntime struct {
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+type infoSecurity struct {
+	Rootless           bool   `json:"rootless"`
+	SeccompEnabled     bool   `json:"seccompEnabled"`
+	SeccompProfilePath string `json:"seccompProfilePath"`
+	SELinuxEnabled     bool   `json:"selinuxEnabled"`
+	AppArmorEnabled    bool   `json:"apparmorEnabled"`
+}
+
+// CgroupVersion is CgroupsVersion, by the name myctr gave it first.
+func (h infoHost) CgroupVersion() string { return h.CgroupsVersion }
+
+// osRelease reads the distribution's ID, VERSION_ID and VERSION_CODENAME
+// from os-release, as Podman shows them.
+func osRelease() infoDistribution {
+	var d infoDistribution
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		b, _ = os.ReadFile("/usr/lib/os-release")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		v = strings.Trim(v, `"'`)
+		switch k {
+		case "ID":
+			d.Distribution = v
+		case "VERSION_ID":
+			d.Version = v
+		case "VERSION_CODENAME":
+			d.Codename = v
+		}
+	}
+	if d.Distribution == "" {
+		d.Distribution = "unknown"
+	}
+	return d
 }
 
 type infoStore struct {
@@ -139,7 +201,17 @@ func infoCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			out.Host.CgroupVersion, out.Host.CgroupManager, out.Host.CgroupControllers, out.Host.CgroupSource = cgroupInfo(d)
+			out.Host.CgroupsVersion, out.Host.CgroupManager, out.Host.CgroupControllers, out.Host.CgroupSource = cgroupInfo(d)
+			out.Host.Distribution = osRelease()
+			exe, _ := os.Executable()
+			out.Host.OCIRuntime = infoRuntime{Name: "myctr", Path: exe, Version: Version}
+			out.Host.Security = infoSecurity{Rootless: out.Host.Rootless, SeccompEnabled: true, SeccompProfilePath: "(Docker's default profile, built in)"}
+			out.Host.EventLogger = "none"
+			out.Host.LogDriver = container.LogFile
+			if cc, err := containersConf(); err == nil && cc.LogDriver.Set {
+				out.Host.LogDriver = cc.LogDriver.Value
+			}
+			out.Host.NetworkBackend, _ = network.DefaultMode()
 			dd := dirs(ctx)
 			out.Store.GraphRoot, out.Store.RunRoot = dd.Root, dd.RunRoot
 			out.Store.ContainerStore = map[string]int{"number": 0, "running": 0, "stopped": 0}

@@ -15,17 +15,18 @@ func killCommand() *cli.Command {
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal name or number"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every running container"},
 		},
 		Action: func(ctx *cli.Context) error {
 			sig, err := container.ParseSignal(ctx.String("signal"))
 			if err != nil {
 				return withCode(125, err)
 			}
-			return each(ctx, func(s *container.Store, c *container.Container) error {
+			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				if err := s.Signal(c, sig); err != nil {
 					return err
 				}
-				fmt.Println(c.Name)
+				fmt.Println(ref)
 				return nil
 			})
 		},

@@ -33,9 +33,14 @@ func logf(level string, format string, args ...any) {
 	fmt.Fprintf(logOut, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339Nano), level, fmt.Sprintf(format, args...))
 }
 
-// setLogLevel takes --log-level and --debug (-D, Docker's spelling of
+// setLogLevel takes --noout (stdout to /dev/null), --log-level and --debug (-D, Docker's spelling of
 // --log-level=debug); an unknown level or both flags is exit 1, as Podman.
 func setLogLevel(ctx *cli.Context) error {
+	if ctx.Bool("noout") {
+		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+			os.Stdout = null
+		}
+	}
 	level := ctx.String("log-level")
 	if ctx.Bool("debug") {
 		if ctx.IsSet("log-level") {

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -97,6 +100,9 @@ func psCommand() *cli.Command {
 			// Podman lists Buildah's containers with it; myctr's store
 			// holds only myctr's own, so it changes nothing.
 			&cli.BoolFlag{Name: "external", Usage: "also containers of other tools in the store (myctr's store holds only its own)"},
+			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only containers that match: name=REGEXP, id=PREFIX, status=created|running|exited, ancestor=IMAGE, exited=CODE (several of one key: any; of different keys: all); implies --all"},
+			&cli.StringFlag{Name: "sort", Value: "created", Usage: "order by command, created, id, image, names, runningfor or status"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openContainers(ctx)
@@ -108,12 +114,19 @@ func psCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			match, err := psFilter(ctx.StringSlice("filter"))
+			if err != nil {
+				return withCode(125, err)
+			}
 			var shown []*container.Container
 			for _, c := range all {
 				c.Refresh()
-				if ctx.Bool("all") || c.State.Status == container.StatusRunning {
+				if (ctx.Bool("all") || len(ctx.StringSlice("filter")) > 0 || c.State.Status == container.StatusRunning) && match(c) {
 					shown = append(shown, c)
 				}
+			}
+			if err := psSort(shown, ctx.String("sort")); err != nil {
+				return withCode(125, err)
 			}
 			if ctx.Bool("quiet") {
 				for _, c := range shown {
@@ -157,6 +170,7 @@ func psCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				f.noHeading = ctx.Bool("noheading")
 				var rows []any
 				for _, c := range shown {
 					rows = append(rows, psRowOf(c, ctx.Bool("no-trunc")))
@@ -164,7 +178,9 @@ func psCommand() *cli.Command {
 				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports and Pid")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+			if !ctx.Bool("noheading") {
+				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+			}
 			for _, c := range shown {
 				r := psRowOf(c, ctx.Bool("no-trunc"))
 				if len(r.Command) > 20 {
@@ -175,4 +191,80 @@ func psCommand() *cli.Command {
 			return w.Flush()
 		},
 	}
+}
+
+// psFilter makes ps --filter's test: values of one key are alternatives,
+// keys must all match.
+func psFilter(filters []string) (func(*container.Container) bool, error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid filter %q: want KEY=VALUE", f)
+		}
+		switch k {
+		case "name", "id", "status", "ancestor", "exited":
+		default:
+			return nil, fmt.Errorf("invalid filter %q: myctr filters by name, id, status, ancestor and exited", f)
+		}
+		if k == "name" {
+			if _, err := regexp.Compile(v); err != nil {
+				return nil, fmt.Errorf("invalid filter %q: %w", f, err)
+			}
+		}
+		byKey[k] = append(byKey[k], v)
+	}
+	one := func(c *container.Container, k, v string) bool {
+		switch k {
+		case "name":
+			return regexp.MustCompile(v).MatchString(c.Name)
+		case "id":
+			return strings.HasPrefix(c.ID, v)
+		case "status":
+			return c.State.Status == v
+		case "ancestor":
+			return c.ImageName == v || strings.HasPrefix(c.Image, strings.TrimPrefix(v, "sha256:")) ||
+				strings.TrimSuffix(strings.TrimPrefix(c.ImageName, "localhost/"), ":latest") == strings.TrimSuffix(v, ":latest")
+		case "exited":
+			return c.State.Status == container.StatusExited && strconv.Itoa(c.State.ExitCode) == v
+		}
+		return false
+	}
+	return func(c *container.Container) bool {
+		for k, vs := range byKey {
+			if !slices.ContainsFunc(vs, func(v string) bool { return one(c, k, v) }) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// psSort orders ps's containers by key (created: newest first, as Podman).
+func psSort(cs []*container.Container, key string) error {
+	var less func(a, b *container.Container) int
+	switch key {
+	case "created", "runningfor":
+		less = func(a, b *container.Container) int { return b.Created.Compare(a.Created) }
+	case "id":
+		less = func(a, b *container.Container) int { return strings.Compare(a.ID, b.ID) }
+	case "names":
+		less = func(a, b *container.Container) int { return strings.Compare(a.Name, b.Name) }
+	case "image":
+		less = func(a, b *container.Container) int { return strings.Compare(a.ImageName, b.ImageName) }
+	case "status":
+		less = func(a, b *container.Container) int { return strings.Compare(a.State.Status, b.State.Status) }
+	case "command":
+		cmd := func(c *container.Container) string {
+			if spec, _ := c.Spec(); spec != nil {
+				return strings.Join(spec.Process.Args, " ")
+			}
+			return ""
+		}
+		less = func(a, b *container.Container) int { return strings.Compare(cmd(a), cmd(b)) }
+	default:
+		return fmt.Errorf("invalid --sort %q: want command, created, id, image, names, runningfor or status", key)
+	}
+	slices.SortStableFunc(cs, less)
+	return nil
 }

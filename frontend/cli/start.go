@@ -21,6 +21,7 @@ func startCommand() *cli.Command {
 			&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: conmon, container or ignore (default: the container's --sdnotify)"},
 			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "stay attached: the container's output here, and its exit code as ours (one container)"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "with --attach, our stdin is the container's"},
+			&cli.BoolFlag{Name: "all", Usage: "start every container that is not running"},
 		},
 		Action: func(ctx *cli.Context) error {
 			act, err := container.TakeActivation()
@@ -36,9 +37,9 @@ func startCommand() *cli.Command {
 					return err
 				}
 			}
-			return each(ctx, func(s *container.Store, c *container.Container) error {
+			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				if c.Running() {
-					fmt.Println(c.Name)
+					fmt.Println(ref)
 					return nil
 				}
 				if mode != "" && mode != c.HostConfig.SdNotify {
@@ -49,7 +50,7 @@ func startCommand() *cli.Command {
 				if err := s.StartDetached(c, act); err != nil {
 					return startFailure(err)
 				}
-				fmt.Println(c.Name)
+				fmt.Println(ref)
 				return nil
 			})
 		},

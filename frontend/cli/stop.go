@@ -15,11 +15,12 @@ func stopCommand() *cli.Command {
 		Usage:     "stop containers: the stop signal, then SIGKILL after the timeout",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
-			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Usage: "seconds to wait before killing (default: the container's --stop-timeout, else 10)"},
+			&cli.UintFlag{Name: "time", Aliases: []string{"t", "timeout"}, Usage: "seconds to wait before killing (default: the container's --stop-timeout, else 10)"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "stop every running container"},
 			cidfileFlag, ignoreFlag,
 		},
 		Action: func(ctx *cli.Context) error {
-			return each(ctx, func(s *container.Store, c *container.Container) error {
+			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				timeout := container.StopTimeoutOf(c)
 				if ctx.IsSet("time") {
 					timeout = time.Duration(ctx.Uint("time")) * time.Second
@@ -27,7 +28,7 @@ func stopCommand() *cli.Command {
 				if err := s.Stop(c, timeout); err != nil {
 					return err
 				}
-				fmt.Println(c.Name)
+				fmt.Println(ref)
 				return nil
 			})
 		},

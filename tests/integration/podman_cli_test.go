@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -318,5 +319,69 @@ func TestCreateStartAttach(t *testing.T) {
 	}
 	if _, e, code := myctr(t, "create", "-d", image, "true"); code != 125 {
 		t.Errorf("create -d: exit %d, %q; want 125 (not a flag of create)", code, e)
+	}
+}
+
+// TestListingsAndAll: ps --filter/--sort/--noheading, images --noheading,
+// start/stop/kill --all printing full ids (a name given prints that name),
+// stop --timeout, --noout, and info's Podman fields.
+func TestListingsAndAll(t *testing.T) {
+	my := ownStore(t)
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	if err := writeBusyboxTar(tar); err != nil {
+		t.Fatal(err)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, e, code := my(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, code, e)
+		}
+		return out
+	}
+	must("import", tar, "bb")
+	zeta := strings.TrimSpace(must("run", "-d", "--name", "zeta", "bb", "sleep", "600"))
+	my("run", "--name", "alpha", "bb", "sh", "-c", "exit 4")
+	must("create", "--name", "mid", "bb", "true")
+	if out := must("ps", "-a", "--noheading", "--sort", "names", "--format", "{{.Names}} {{.State}}"); out != "alpha exited\nmid created\nzeta running\n" {
+		t.Errorf("ps --sort names: %q", out)
+	}
+	if out := must("ps", "--filter", "status=exited", "--filter", "name=^al", "--format", "{{.Names}}"); out != "alpha\n" {
+		t.Errorf("ps --filter status=exited --filter name=^al (implies -a): %q", out)
+	}
+	if out := must("ps", "-f", "exited=4", "-f", "status=created", "--format", "{{.Names}}"); out != "" {
+		t.Errorf("two different keys must both match: %q", out)
+	}
+	if out := must("ps", "-a", "--filter", "id="+zeta[:10], "-q"); out != zeta[:12]+"\n" {
+		t.Errorf("ps --filter id=: %q", out)
+	}
+	if _, e, code := my("ps", "--filter", "bogus=1"); code != 125 || !strings.Contains(e, "invalid filter") {
+		t.Errorf("ps --filter bogus: exit %d, %q", code, e)
+	}
+	if out := must("ps", "--noheading"); strings.Contains(out, "CONTAINER ID") || !strings.Contains(out, "zeta") {
+		t.Errorf("ps --noheading: %q", out)
+	}
+	if out := must("images", "--noheading"); strings.Contains(out, "REPOSITORY") || !strings.Contains(out, "localhost/bb") {
+		t.Errorf("images --noheading: %q", out)
+	}
+	if out := must("stop", "--timeout", "1", "zeta"); out != "zeta\n" {
+		t.Errorf("stop NAME prints the name as given: %q", out)
+	}
+	ids := strings.Fields(must("start", "--all"))
+	if len(ids) != 3 || !slices.Contains(ids, zeta) {
+		t.Errorf("start --all: %q, want the three full ids", ids)
+	}
+	if out := must("kill", "-a"); !strings.Contains(out, zeta) {
+		t.Errorf("kill -a: %q", out)
+	}
+	if _, _, code := my("stop", "-a", "zeta"); code != 125 {
+		t.Errorf("stop -a NAME: exit %d, want 125", code)
+	}
+	if out := must("--noout", "ps", "-a"); out != "" {
+		t.Errorf("--noout ps: %q", out)
+	}
+	info := must("info", "--format", "{{.Host.Distribution.Distribution}}|{{.Host.OCIRuntime.Name}}|{{.Host.Security.Rootless}}|{{.Host.EventLogger}}|{{.Host.LogDriver}}|{{.Host.CgroupsVersion}}|{{.Host.NetworkBackend}}")
+	if !regexp.MustCompile(`^\w+\|myctr\|true\|none\|k8s-file\|v\d.*\|(pasta|slirp4netns)\n$`).MatchString(info) {
+		t.Errorf("info's Podman fields: %q", info)
 	}
 }
