@@ -253,7 +253,9 @@ func each(ctx *cli.Context, f func(s *container.Store, c *container.Container) e
 // or its full id where it came from --all or a --cidfile. Podman prints
 // that back ("raw input").
 func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container, ref string) error) error {
-	ignore := ctx.Bool("ignore")
+	rm := ctx.Command.Name == "rm" || ctx.Command.Name == "remove"
+	// As Podman: rm -f of a container that is not there is no error.
+	ignore := ctx.Bool("ignore") || (rm && ctx.Bool("force"))
 	refs := ctx.Args().Slice()
 	fromFile := map[string]string{}
 	for _, file := range ctx.StringSlice("cidfile") {
@@ -301,6 +303,8 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 			err = f(s, c, ref)
 		} else if ignore && errors.Is(err, container.ErrNotFound) {
 			err = nil
+		} else if rm && errors.Is(err, container.ErrNotFound) {
+			err = withCode(1, err) // Podman's rm: 1 for no such container
 		}
 		if err == nil && ctx.Command.Name == "rm" && fromFile[ref] != "" {
 			// The container is gone: so is what named it, and a unit's

@@ -57,6 +57,9 @@ func rmCommand() *cli.Command {
 					}
 				}
 				if err := s.Remove(c, ctx.Bool("force")); err != nil {
+					if errors.Is(err, container.ErrRunning) {
+						return withCode(2, err) // Podman's rm: 2 for a running container
+					}
 					return err
 				}
 				if err := s.ReleaseNetwork(c); err != nil {

@@ -68,8 +68,8 @@ func TestRemoveRunning(t *testing.T) {
 	}
 
 	_, errOut, code := myctr(t, "rm", name)
-	if code != 125 || !strings.Contains(errOut, "Error:") {
-		t.Errorf("rm (no -f) of a running container: exit %d, stderr %q; want 125 and an Error:", code, errOut)
+	if code != 2 || !strings.Contains(errOut, "Error:") {
+		t.Errorf("rm (no -f) of a running container: exit %d, stderr %q; want 2 (Podman's) and an Error:", code, errOut)
 	}
 
 	mustMyctr(t, "rm", "-f", name)

@@ -385,3 +385,20 @@ func TestListingsAndAll(t *testing.T) {
 		t.Errorf("info's Podman fields: %q", info)
 	}
 }
+
+// TestRmPodmanCodes: rm's exit codes as Podman's: 1 for no such
+// container (0 with -f), 2 for a running one without -f.
+func TestRmPodmanCodes(t *testing.T) {
+	if _, e, code := myctr(t, "rm", "nosuch-ctr"); code != 1 || !strings.Contains(e, "no such container") {
+		t.Errorf("rm nosuch: exit %d, %q; want 1", code, e)
+	}
+	if _, e, code := myctr(t, "container", "rm", "--force", "nosuch-ctr"); code != 0 {
+		t.Errorf("rm --force nosuch: exit %d, %q; want 0", code, e)
+	}
+	name := ctrName(t, "rmrun")
+	runDetached(t, name, nil, "sleep", "600")
+	if _, e, code := myctr(t, "rm", name); code != 2 || !strings.Contains(e, "running") {
+		t.Errorf("rm of a running container: exit %d, %q; want 2", code, e)
+	}
+	mustMyctr(t, "rm", "-f", name)
+}
