@@ -142,11 +142,16 @@ func writeEntry(tw *tar.Writer, p, name string, zeroIDs bool) error {
 	if hdr.Typeflag != tar.TypeReg {
 		return nil
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// O_NONBLOCK and the check after opening: a file swapped for a FIFO
+	// or a device since the lstat neither blocks the copy nor feeds it.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("read %s: no longer a regular file", p)
+	}
 	// A file that grows while it is read is cut at its size in the header;
 	// one that shrinks fails the copy (tar would be short).
 	if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
