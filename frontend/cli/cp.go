@@ -56,7 +56,7 @@ func splitCp(arg string) cpEnd {
 func copyAction(ctx *cli.Context, srcArg, destArg string) error {
 	src, dest := splitCp(srcArg), splitCp(destArg)
 	if src.ref == "" && dest.ref == "" {
-		return fmt.Errorf("invalid arguments %s, %s: you must use just one container", srcArg, destArg)
+		return fmt.Errorf("invalid arguments %s, %s: name a container in one of them (CONTAINER:PATH)", srcArg, destArg)
 	}
 	if src.ref != "" && src.ref == dest.ref {
 		return fmt.Errorf("copying within one container (%s) is not supported", src.ref)
