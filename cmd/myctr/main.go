@@ -30,6 +30,8 @@ func main() {
 		os.Exit(netwatch.Main())
 	case portfwd.Stage:
 		os.Exit(portfwd.Main())
+	case container.StageCopy:
+		os.Exit(container.CopyMain(os.Args[1:]))
 	case nsexec.StageReap:
 		os.Exit(container.ReapMain(os.Args[1:]))
 	}

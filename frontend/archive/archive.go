@@ -48,6 +48,13 @@ type Options struct {
 	// Warn reports what was skipped (device nodes, xattrs the filesystem
 	// or our privileges refuse). Nil discards warnings.
 	Warn func(format string, args ...any)
+	// Plain takes ".wh." names as ordinary files: the stream is a copy of
+	// files (cp), not an image layer, and must not delete anything.
+	Plain bool
+	// KeepKinds refuses, with ErrKindClash, an entry that would replace a
+	// directory with a non-directory or a non-directory with a directory
+	// (cp without --overwrite).
+	KeepKinds bool
 }
 
 const (
@@ -151,6 +158,9 @@ func cleanName(name string) (string, error) {
 
 // within reports whether p is dest or lies below it.
 func (u *unpacker) within(p string) bool {
+	if u.dest == "/" {
+		return true // the copy worker, whose root is the container's
+	}
 	return p == u.dest || strings.HasPrefix(p, u.dest+string(filepath.Separator))
 }
 
@@ -177,6 +187,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return err
 	}
 	base := path.Base(rel)
+	if u.opts.Plain {
+		base = ""
+	}
 	if base == whiteoutOpaque {
 		dir, err := u.mkdirParent(rel)
 		if err != nil {
@@ -304,6 +317,8 @@ func (u *unpacker) prepare(rel string, keepDir bool) (string, error) {
 		return "", fmt.Errorf("inspect existing entry: %w", err)
 	case fi.IsDir() && keepDir:
 		return p, nil
+	case u.opts.KeepKinds && fi.IsDir() != keepDir:
+		return "", fmt.Errorf("error creating %q: %w", "/"+rel, &os.PathError{Op: "create", Path: p, Err: ErrKindClash})
 	case fi.IsDir():
 		// RemoveAll never follows symlinks below p.
 		if err := os.RemoveAll(p); err != nil {

@@ -11,4 +11,8 @@ var (
 	// ErrBadWhiteout is returned for a whiteout entry that names nothing
 	// (".wh.", ".wh..", ".wh...").
 	ErrBadWhiteout = errors.New("invalid whiteout entry")
+
+	// ErrKindClash is returned, with Options.KeepKinds, for an entry that
+	// would replace a directory with a file or a file with a directory.
+	ErrKindClash = errors.New("file exists")
 )

@@ -78,7 +78,7 @@ func App() *cli.App {
 			execCommand(), portCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
-			untagCommand(), containerCommand(),
+			untagCommand(), containerCommand(), cpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

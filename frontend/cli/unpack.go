@@ -10,6 +10,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 )
@@ -99,6 +100,8 @@ func UserNSMain() int {
 		return 0
 	case "unshare":
 		return unshareExec(args)
+	case container.UserNSCopy:
+		return container.CopyMain(args)
 	}
 	fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", sub)
 	return 125

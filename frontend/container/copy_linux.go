@@ -1,0 +1,284 @@
+package container
+
+// How `cp` reaches into a container: never by opening paths below the
+// container's root from the host, where a symlink the container planted
+// (to /etc/shadow, to ../../..) would be followed by the host's kernel into
+// the host's files. Every container-side read and write is done by a copy
+// worker, our own binary, whose root directory IS the container's root:
+//
+//   - running container: the worker joins the init's user and mount
+//     namespaces in one setns(pidfd) (nsenter.c, before the Go runtime),
+//     which sets its root and working directory to the namespace's root,
+//     the container's pivoted root; it is non-dumpable from then on;
+//   - created or exited container: the worker is cloned into a fresh user
+//     namespace with the user's mapping and a private mount namespace,
+//     mounts the container's overlay (its layers, upper and work dirs,
+//     under the launch lock so that no start mounts it at once) and
+//     pivot_roots into it.
+//
+// Either way "/" and ".." stop at the container's root and every symlink
+// is resolved by the kernel inside it, and the worker writes files as the
+// container's root (ids mapped through the container's user namespace).
+// Only a tar stream crosses between the worker and the host side (a pipe):
+// the host side reads and writes the user's own files as the user, and
+// extracts what the worker sent with frontend/archive, which keeps every
+// entry below the destination.
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/rootfs"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// StageCopy is the copy worker's stage, for a running container.
+const StageCopy = "cp"
+
+// UserNSCopy is the user-namespace work (nsexec.UserNSCommand) of the copy
+// worker, for a container that is not running.
+const UserNSCopy = "cp"
+
+// Exit codes of the copy worker that carry a sentinel back.
+const (
+	copyExitFailed   = 1
+	copyExitNotFound = 2
+	copyExitStdin    = 3
+	copyExitDirFile  = 4
+	copyExitNotTar   = 5
+)
+
+var copyExits = map[int]error{
+	copyExitNotFound: ErrCopyNotFound,
+	copyExitStdin:    ErrCopyStdinDest,
+	copyExitDirFile:  ErrCopyDirToFile,
+	copyExitNotTar:   ErrCopyNotTar,
+}
+
+// copyJob is what the worker is asked to do (its one argument, JSON).
+type copyJob struct {
+	Out       bool   // a tar of Path on stdout; else extract stdin at Path
+	Path      string // as the user wrote it, relative to Cwd
+	Cwd       string // the container's working directory
+	Contents  bool
+	Raw       bool
+	IDs       *[2]int
+	Overwrite bool
+	// A container that is not running: its overlay, mounted by the worker
+	// with links made in Dir (a private directory of the caller's).
+	Overlay *nsexec.Overlay `json:",omitempty"`
+	Dir     string          `json:",omitempty"`
+}
+
+// CopyOptions are cp's flags for a copy into a container.
+type CopyOptions struct {
+	Contents  bool // the source was DIR/.
+	Raw       bool // the stream is the user's own tar, from stdin
+	Archive   bool // chown to the container's user
+	Overwrite bool
+}
+
+// CopyFrom writes a tar stream of the container's path src (relative to
+// its working directory) to w.
+func (s *Store) CopyFrom(c *Container, src string, w io.Writer) error {
+	return s.copyWorker(c, copyJob{Out: true, Path: src}, nil, w)
+}
+
+// CopyTo extracts the copy stream r at the container's path dest.
+func (s *Store) CopyTo(c *Container, dest string, r io.Reader, o CopyOptions) error {
+	job := copyJob{Path: dest, Contents: o.Contents, Raw: o.Raw, Overwrite: o.Overwrite}
+	if o.Archive {
+		spec, err := c.Spec()
+		if err != nil {
+			return err
+		}
+		job.IDs = &[2]int{int(spec.Process.User.UID), int(spec.Process.User.GID)}
+	}
+	return s.copyWorker(c, job, r, io.Discard)
+}
+
+func (s *Store) copyWorker(c *Container, job copyJob, in io.Reader, out io.Writer) error {
+	// No start mounts the overlay while a stopped container's is mounted
+	// here, and no rm deletes it.
+	unlock, err := c.lockLaunch()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if fresh, err := s.load(c.ID); err == nil {
+		c = fresh
+	}
+	c.Refresh()
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	job.Cwd = spec.Process.Cwd
+	var errOut bytes.Buffer
+	if c.Running() {
+		err = copyJoined(c, job, in, out, &errOut)
+	} else {
+		err = copyStopped(c, job, in, out, &errOut)
+	}
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if sentinel, ok := copyExits[ee.ExitCode()]; ok {
+			return sentinel
+		}
+		if msg := strings.TrimSpace(errOut.String()); msg != "" {
+			return errors.New(strings.TrimPrefix(msg, "Error: "))
+		}
+	}
+	return fmt.Errorf("copy worker: %w: %s", err, strings.TrimSpace(errOut.String()))
+}
+
+func copyJoined(c *Container, job copyJob, in io.Reader, out, errOut io.Writer) error {
+	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	pidf := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidf.Close()
+	arg, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	// The worker is this binary (myctr-init has no copy code). It joins
+	// only the user and mount namespaces: it is in no PID namespace of the
+	// container, so no container process can see or signal it, and it is
+	// non-dumpable from the join on (nsenter.c).
+	cmd := exec.Command("/proc/self/exe", string(arg))
+	cmd.Args[0] = "myctr-cp"
+	cmd.Env = []string{nsexec.EnvStage + "=" + StageCopy, nsexec.EnvJoinFD + "=3", nsexec.EnvJoinNS + "=user,mnt"}
+	cmd.ExtraFiles = []*os.File{pidf}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, errOut
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd.Run()
+}
+
+func copyStopped(c *Container, job copyJob, in io.Reader, out, errOut io.Writer) error {
+	m, err := userns.Current()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "myctr-cp-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	job.Dir = dir
+	job.Overlay = &nsexec.Overlay{Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}
+	arg, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	u := &nsexec.UserNSCommand{Sub: UserNSCopy, Args: []string{string(arg)}, Stdin: in, Stdout: out, Stderr: errOut}
+	return u.Run(m)
+}
+
+// CopyMain is the copy worker (both stages): it returns the exit code.
+func CopyMain(args []string) int {
+	os.Unsetenv(nsexec.EnvStage)
+	os.Unsetenv(nsexec.EnvJoinFD)
+	os.Unsetenv(nsexec.EnvJoinNS)
+	var job copyJob
+	if len(args) != 1 || json.Unmarshal([]byte(args[0]), &job) != nil {
+		fmt.Fprintln(os.Stderr, "Error: bad copy job")
+		return copyExitFailed
+	}
+	err := copyWork(job)
+	if err == nil {
+		return 0
+	}
+	for code, sentinel := range copyExits {
+		if errors.Is(err, sentinel) {
+			return code
+		}
+	}
+	if errors.Is(err, os.ErrNotExist) && job.Out {
+		return copyExitNotFound
+	}
+	fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+	return copyExitFailed
+}
+
+func copyWork(job copyJob) error {
+	if job.Overlay == nil {
+		// The pidfd (fd 3) of the join stage: the worker needs nothing
+		// of the host but its stdin, stdout and stderr.
+		unix.Close(3)
+	} else {
+		if err := enterOverlay(job); err != nil {
+			return err
+		}
+	}
+	// os.Getwd trusts $PWD when it names the working directory: make it
+	// the container's own path.
+	if job.Cwd == "" || unix.Chdir(job.Cwd) != nil {
+		job.Cwd = "/"
+		if err := unix.Chdir("/"); err != nil {
+			return err
+		}
+	}
+	os.Setenv("PWD", job.Cwd)
+	if job.Out {
+		return WriteCopyTar(os.Stdout, job.Path, false)
+	}
+	return PlaceCopy(os.Stdin, CopyPlace{Dest: job.Path, Contents: job.Contents, Raw: job.Raw, Root: "/",
+		Chown: true, IDs: job.IDs, Overwrite: job.Overwrite})
+}
+
+// enterOverlay mounts a stopped container's overlay and makes it the
+// worker's root.
+//
+// Preconditions: the worker is root in a fresh user namespace with a
+// mount namespace of its own (nsexec.UserNSCommand).
+func enterOverlay(job copyJob) error {
+	// Nothing mounted here may propagate back to the host.
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make / a slave mount: %w", err)
+	}
+	if err := unix.Chdir(job.Dir); err != nil {
+		return fmt.Errorf("chdir %s: %w", job.Dir, err)
+	}
+	if err := os.Mkdir("root", 0o700); err != nil {
+		return err
+	}
+	if err := rootfs.MountOverlay(rootfs.Overlay{Lower: job.Overlay.Lower, Upper: job.Overlay.Upper, Work: job.Overlay.Work}, "root"); err != nil {
+		return err
+	}
+	if err := unix.Chdir("root"); err != nil {
+		return err
+	}
+	// pivot_root(".", ".") stacks the old root under the new one; the
+	// detached unmount then leaves the overlay alone as "/".
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root into the container's root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach the host's root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// CopyOnHost is the host side of a copy out of a container: it extracts
+// the copy stream r at the user's path dest, as the user.
+func CopyOnHost(r io.Reader, dest string, contents, overwrite bool) error {
+	return PlaceCopy(r, CopyPlace{Dest: dest, Contents: contents, Overwrite: overwrite})
+}
+
+func timeOf(t syscall.Timespec) time.Time { return time.Unix(t.Sec, t.Nsec) }
