@@ -18,6 +18,7 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/rootfs"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
@@ -36,6 +37,7 @@ type CreateOptions struct {
 	Env        []string // -e and --env-file, in order
 	Workdir    string
 	User       string
+	Userns     string // --userns as given; "" is private
 	Hostname   string
 	Volumes    []string // -v as given (HostConfig.Binds)
 	Tmpfs      []string
@@ -318,6 +320,26 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if err != nil {
 		return nil, err
 	}
+	var keep *rootfs.KeepUser
+	if k := m.KeepID; k != nil {
+		// As Podman: the user's home directory when the container has
+		// it (from the image or a mount), else the working directory.
+		kh := o.Workdir
+		if kh == "" {
+			kh = o.Image.WorkingDir
+		}
+		if _, ok := findFile(o.Lower, k.Home); ok || slices.ContainsFunc(c.Mounts, func(mp MountPoint) bool { return mp.Destination == k.Home }) {
+			kh = k.Home
+		}
+		if kh == "" {
+			kh = "/"
+		}
+		keep = &rootfs.KeepUser{UID: k.UID, GID: k.GID, Name: k.Name, Home: kh}
+		if o.User == "" {
+			// The process is the user, whatever the image's USER says.
+			user, home = specs.User{UID: k.UID, GID: k.GID}, kh
+		}
+	}
 	if user.UID >= m.Size() || user.GID >= m.Size() {
 		hint := ""
 		if !m.HasRange() {
@@ -409,6 +431,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	spec.Linux.Seccomp = sec
 	if o.Seccomp != "" {
 		spec.Annotations = map[string]string{seccomp.AnnotationProfile: o.Seccomp}
+	}
+	if keep != nil {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[rootfs.AnnotationKeepID] = keep.Encode()
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj
