@@ -19,7 +19,8 @@ import (
 // the overlay copies each file up into the container's own upper
 // directory (as Podman's storage makes a chowned copy of the layers), so
 // it is done once, at the container's first start, before anything runs
-// in it. Symlinks are never followed: only lchown, and chmod of
+// in it. A start that stops halfway leaves marker.partial, and the next
+// one fails with ErrShiftInterrupted. Symlinks are never followed: only lchown, and chmod of
 // non-links (a chown clears set-user-ID and set-group-ID, which are put
 // back). File capabilities (security.capability) are lost with the chown.
 //
@@ -29,6 +30,16 @@ import (
 func ShiftOwners(root string, k KeepUser, marker string) error {
 	if _, err := os.Stat(marker); err == nil {
 		return nil
+	}
+	// The shift is a permutation of owners: run twice over the same
+	// files it would give them wrong ones, so a start that died halfway
+	// leaves a mark that stops the next.
+	partial := marker + ".partial"
+	if _, err := os.Stat(partial); err == nil {
+		return ErrShiftInterrupted
+	}
+	if err := os.WriteFile(partial, nil, 0o600); err != nil {
+		return fmt.Errorf("mark owners being shifted: %w", err)
 	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -58,8 +69,13 @@ func ShiftOwners(root string, k KeepUser, marker string) error {
 	if err := os.WriteFile(marker, nil, 0o600); err != nil {
 		return fmt.Errorf("mark owners shifted: %w", err)
 	}
-	return nil
+	return os.Remove(partial)
 }
+
+// ErrShiftInterrupted means an earlier start stopped while shifting the
+// owners of a keep-id container: some files have their new owners and
+// some not, and no second pass can tell which.
+var ErrShiftInterrupted = errors.New("an earlier start of this --userns=keep-id container stopped while giving the image's files their owners: remove the container and create it again")
 
 // AddUser gives the container's /etc/passwd an entry for the keep-id user
 // and its /etc/group one for the user's group, where the image has no
