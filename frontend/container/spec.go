@@ -316,6 +316,26 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if userStr == "" {
 		userStr = o.Image.User
 	}
+	if k := m.KeepID; k != nil {
+		// The user's own name (and group name) are the ids keep-id adds
+		// to the container's /etc/passwd and /etc/group at start.
+		name, group, hasGroup := strings.Cut(userStr, ":")
+		if name == k.Name {
+			name = strconv.FormatUint(uint64(k.UID), 10)
+			if !hasGroup {
+				group, hasGroup = strconv.FormatUint(uint64(k.GID), 10), true
+			}
+		}
+		if hasGroup && group == k.Name {
+			group = strconv.FormatUint(uint64(k.GID), 10)
+		}
+		if userStr != "" {
+			userStr = name
+			if hasGroup {
+				userStr += ":" + group
+			}
+		}
+	}
 	user, home, err := resolveUser(userStr, o.Lower)
 	if err != nil {
 		return nil, err

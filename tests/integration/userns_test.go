@@ -34,6 +34,10 @@ func TestUsernsKeepID(t *testing.T) {
 	if out := runOut(t, []string{"--userns=keep-id", "--user=0"}, "id", "-un"); strings.TrimSpace(out) != "root" {
 		t.Errorf("--user=0 --userns=keep-id: id -un = %q, want root", out)
 	}
+	// The user's own name, which only keep-id's /etc/passwd entry has.
+	if out := runOut(t, []string{"--userns=keep-id", "--user=" + u.Username}, "id"); !strings.HasPrefix(out, "uid="+u.Uid+"("+u.Username+") gid="+u.Gid+"(") {
+		t.Errorf("--user=%s --userns=keep-id: id = %q", u.Username, out)
+	}
 	// As Podman: the last --userns wins.
 	if out := runOut(t, []string{"--userns=private", "--userns=keep-id"}, "id", "-u"); strings.TrimSpace(out) != u.Uid {
 		t.Errorf("--userns=private --userns=keep-id: id -u = %q, want %s", out, u.Uid)
