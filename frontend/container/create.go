@@ -32,6 +32,15 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if _, err := processArgs(o); err != nil {
 		return nil, err
 	}
+	umode, err := userns.ParseMode(o.Userns)
+	if err != nil {
+		return nil, err
+	}
+	// The container's own mapping; m stays the user's, for cleaning up.
+	cm, err := m.ForMode(umode)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.resolveSeccomp(o); err != nil {
 		return nil, err
 	}
@@ -61,7 +70,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj,
-			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout,
+			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 		},
 		State: State{Status: StatusCreated},
 	}
@@ -102,7 +111,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		s.removeVolumes(made)
 		return nil, err
 	}
-	if err := s.prepare(c, o, m); err != nil {
+	if err := s.prepare(c, o, cm); err != nil {
 		s.removeDir(c, m)
 		s.removeVolumes(made)
 		return nil, err

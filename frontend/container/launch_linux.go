@@ -249,7 +249,8 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if r.pidfd, err = unix.PidfdOpen(msg.Pid, 0); err != nil {
 				return fail(fmt.Errorf("pidfd_open: %w", err), nsexec.ExitSetup)
 			}
-			if err := m.Apply(msg.Pid); err != nil {
+			// The container's own maps (--userns), from its spec.
+			if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(msg.Pid); err != nil {
 				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 			}
 			// Before anything runs in the container.

@@ -18,6 +18,7 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/rootfs"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
@@ -39,6 +40,7 @@ type CreateOptions struct {
 	Env        []string // -e and --env-file, in order
 	Workdir    string
 	User       string
+	Userns     string // --userns as given; "" is private
 	Hostname   string
 	Volumes    []string // -v as given (HostConfig.Binds)
 	Tmpfs      []string
@@ -317,9 +319,49 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if userStr == "" {
 		userStr = o.Image.User
 	}
+	if k := m.KeepID; k != nil {
+		// The user's own name (and group name) are the ids keep-id adds
+		// to the container's /etc/passwd and /etc/group at start.
+		name, group, hasGroup := strings.Cut(userStr, ":")
+		if name == k.Name {
+			name = strconv.FormatUint(uint64(k.UID), 10)
+			if !hasGroup {
+				group, hasGroup = strconv.FormatUint(uint64(k.GID), 10), true
+			}
+		}
+		if hasGroup && group == k.Name {
+			group = strconv.FormatUint(uint64(k.GID), 10)
+		}
+		if userStr != "" {
+			userStr = name
+			if hasGroup {
+				userStr += ":" + group
+			}
+		}
+	}
 	user, home, err := resolveUser(userStr, o.Lower)
 	if err != nil {
 		return nil, err
+	}
+	var keep *rootfs.KeepUser
+	if k := m.KeepID; k != nil {
+		// As Podman: the user's home directory when the container has
+		// it (from the image or a mount), else the working directory.
+		kh := o.Workdir
+		if kh == "" {
+			kh = o.Image.WorkingDir
+		}
+		if _, ok := findFile(o.Lower, k.Home); ok || slices.ContainsFunc(c.Mounts, func(mp MountPoint) bool { return mp.Destination == k.Home }) {
+			kh = k.Home
+		}
+		if kh == "" {
+			kh = "/"
+		}
+		keep = &rootfs.KeepUser{UID: k.UID, GID: k.GID, Name: k.Name, Home: kh}
+		if o.User == "" {
+			// The process is the user, whatever the image's USER says.
+			user, home = specs.User{UID: k.UID, GID: k.GID}, kh
+		}
 	}
 	if user.UID >= m.Size() || user.GID >= m.Size() {
 		hint := ""
@@ -412,6 +454,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	spec.Linux.Seccomp = sec
 	if o.Seccomp != "" {
 		spec.Annotations = map[string]string{seccomp.AnnotationProfile: o.Seccomp}
+	}
+	if keep != nil {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[rootfs.AnnotationKeepID] = keep.Encode()
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj

@@ -104,6 +104,15 @@ func Init() {
 		}
 	}
 	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir}
+	if a, ok := spec.Annotations[rootfs.AnnotationKeepID]; ok {
+		k, err := rootfs.ParseKeepUser(a)
+		if err != nil {
+			conn.Fail("read --userns=keep-id", err, ExitSetup)
+		}
+		ov.KeepID = &k
+		// In the container's directory, beside its upper directory.
+		ov.ShiftMarker = filepath.Join(filepath.Dir(cfg.Overlay.Upper), "keep-id-shifted")
+	}
 	if err := rootfs.Prepare(spec, ov); err != nil {
 		conn.Fail("prepare rootfs", err, ExitSetup)
 	}

@@ -24,6 +24,10 @@ type Overlay struct {
 	Upper  string
 	Work   string
 	RunDir string // the container's runtime directory: links and /etc files
+	// KeepID, for --userns=keep-id: the owners are shifted once (the
+	// file ShiftMarker records it) and the user added to /etc/passwd.
+	KeepID      *KeepUser
+	ShiftMarker string
 }
 
 // MountError names the mount that failed with its flags, as runc does.
@@ -193,6 +197,15 @@ func Prepare(spec *specs.Spec, ov Overlay) error {
 	}
 	if err := MountOverlay(ov, root); err != nil {
 		return err
+	}
+	if ov.KeepID != nil {
+		// Before the mounts: only the image's and the container's files.
+		if err := ShiftOwners(root, *ov.KeepID, ov.ShiftMarker); err != nil {
+			return err
+		}
+		if err := AddUser(root, *ov.KeepID); err != nil {
+			return fmt.Errorf("add the keep-id user: %w", err)
+		}
 	}
 	for i := range spec.Mounts {
 		if err := mountEntry(root, &spec.Mounts[i]); err != nil {

@@ -22,3 +22,26 @@ func (e *MapperError) Error() string {
 }
 
 func (e *MapperError) Unwrap() error { return e.Err }
+
+// ErrInvalidMode is a --userns value myctr cannot read.
+var ErrInvalidMode = errors.New("invalid --userns")
+
+// ErrModeUnsupported is a --userns mode Podman has and myctr does not.
+var ErrModeUnsupported = errors.New("unsupported user namespace mode")
+
+// ErrRootlessMode is a rootless-only --userns mode asked for by root.
+var ErrRootlessMode = errors.New("only for rootless containers")
+
+// ErrNoRange means the mode needs a subordinate range the user lacks.
+var ErrNoRange = errors.New("needs a subordinate id range in /etc/subuid and /etc/subgid")
+
+// HintError is an error with the fix a person can apply (cli prints it
+// as "Hint:").
+type HintError struct {
+	Err error
+	Fix string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+func (e *HintError) Unwrap() error { return e.Err }
+func (e *HintError) Hint() string  { return e.Fix }

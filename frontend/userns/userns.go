@@ -22,11 +22,16 @@ type Range struct {
 	Count uint32
 }
 
-// Mapping is the identity mapping a container gets: container id 0 is the
-// user, container ids 1..Sub.Count are the subordinate range.
+// Mapping is the identity mapping a container gets: by default container
+// id 0 is the user, container ids 1..Sub.Count are the subordinate range;
+// ForMode gives the other --userns modes' maps.
 type Mapping struct {
 	UID, GID       uint32
 	SubUID, SubGID *Range // nil when the user has no range
+	// KeepID is set for --userns=keep-id.
+	KeepID *KeepID
+	// uidMap and gidMap replace the default maps (ForMode, WithMaps).
+	uidMap, gidMap []specs.LinuxIDMapping
 }
 
 // Files read for subordinate ranges; variables so unit tests can point them
@@ -149,6 +154,9 @@ func (m *Mapping) HasRange() bool { return m.SubUID != nil && m.SubGID != nil }
 
 // Size is the number of container ids mapped (the highest usable id + 1).
 func (m *Mapping) Size() uint32 {
+	if m.uidMap != nil {
+		return min(contiguous(m.uidMap), contiguous(m.gidMap))
+	}
 	if !m.HasRange() {
 		return 1
 	}
@@ -157,6 +165,9 @@ func (m *Mapping) Size() uint32 {
 
 // UIDMappings is the mapping in OCI runtime-spec form.
 func (m *Mapping) UIDMappings() []specs.LinuxIDMapping {
+	if m.uidMap != nil {
+		return m.uidMap
+	}
 	out := []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.UID, Size: 1}}
 	if m.SubUID != nil {
 		out = append(out, specs.LinuxIDMapping{ContainerID: 1, HostID: m.SubUID.Start, Size: m.SubUID.Count})
@@ -166,6 +177,9 @@ func (m *Mapping) UIDMappings() []specs.LinuxIDMapping {
 
 // GIDMappings is the group mapping in OCI runtime-spec form.
 func (m *Mapping) GIDMappings() []specs.LinuxIDMapping {
+	if m.gidMap != nil {
+		return m.gidMap
+	}
 	out := []specs.LinuxIDMapping{{ContainerID: 0, HostID: m.GID, Size: 1}}
 	if m.SubGID != nil {
 		out = append(out, specs.LinuxIDMapping{ContainerID: 1, HostID: m.SubGID.Start, Size: m.SubGID.Count})
@@ -184,15 +198,16 @@ func ToHost(maps []specs.LinuxIDMapping, id uint32) int64 {
 }
 
 // Apply writes the maps of the user namespace of process pid, which must
-// not have them yet. With a range it runs newuidmap and newgidmap side by
-// side; without one it writes the single self-mapping directly (allowed
-// to an unprivileged user after denying setgroups).
+// not have them yet. A map of the user's own ids alone it writes directly
+// (allowed to an unprivileged user after denying setgroups), as it does
+// every map when run as root; any other map goes through newuidmap and
+// newgidmap, run side by side.
 func (m *Mapping) Apply(pid int) error {
-	if m.UID == 0 && m.HasRange() {
-		return m.writeDirect(pid, true)
-	}
-	if !m.HasRange() {
-		return m.writeDirect(pid, false)
+	u, g := m.UIDMappings(), m.GIDMappings()
+	self := len(u) == 1 && len(g) == 1 && u[0].Size == 1 && g[0].Size == 1 &&
+		u[0].HostID == m.UID && g[0].HostID == m.GID
+	if m.UID == 0 || self {
+		return m.writeDirect(pid, !self)
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -220,17 +235,18 @@ func runMapper(tool string, pid int, maps []specs.LinuxIDMapping) error {
 	return nil
 }
 
+// writeDirect writes the maps itself; setgroups stays allowed only for
+// root with more than its own id mapped.
 func (m *Mapping) writeDirect(pid int, root bool) error {
 	base := "/proc/" + strconv.Itoa(pid)
-	uidMap := fmt.Sprintf("0 %d 1\n", m.UID)
-	gidMap := fmt.Sprintf("0 %d 1\n", m.GID)
-	if root {
-		// One line per extent: each line must fall within one extent of
-		// the parent's map, and inside the user's namespace (where builds
-		// run as root) 0 and 1..65536 are two.
-		uidMap, gidMap = mapText(m.UIDMappings()), mapText(m.GIDMappings())
-	} else if err := os.WriteFile(base+"/setgroups", []byte("deny"), 0); err != nil {
-		return fmt.Errorf("write %s/setgroups: %w", base, err)
+	// One line per extent: each line must fall within one extent of the
+	// parent's map, and inside the user's namespace (where builds run as
+	// root) 0 and 1..65536 are two.
+	uidMap, gidMap := mapText(m.UIDMappings()), mapText(m.GIDMappings())
+	if !root {
+		if err := os.WriteFile(base+"/setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("write %s/setgroups: %w", base, err)
+		}
 	}
 	if err := os.WriteFile(base+"/uid_map", []byte(uidMap), 0); err != nil {
 		return fmt.Errorf("write %s/uid_map: %w", base, err)
