@@ -23,7 +23,7 @@ require (
 	github.com/seccomp/libseccomp-golang v0.11.1
 )
 
-require github.com/pelletier/go-toml/v2 v2.4.3 // indirect
+require github.com/pelletier/go-toml/v2 v2.4.3
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
