@@ -25,6 +25,7 @@ type Containers struct {
 	// [containers]
 	DefaultCapabilities Setting[[]string] // the capability set before --cap-add/--cap-drop
 	Env                 Setting[[]string] // below the image's ENV and -e
+	DefaultSysctls      Setting[[]string] // below --sysctl
 	Init                Setting[bool]     // default of --init
 	LogDriver           Setting[string]   // default of --log-driver
 	PidsLimit           Setting[int64]    // default of --pids-limit
@@ -41,6 +42,7 @@ type Containers struct {
 type containersTOML struct {
 	Containers struct {
 		DefaultCapabilities *[]string `toml:"default_capabilities"`
+		DefaultSysctls      *[]string `toml:"default_sysctls"`
 		Env                 *[]string `toml:"env"`
 		Init                *bool     `toml:"init"`
 		LogDriver           *string   `toml:"log_driver"`
@@ -96,6 +98,7 @@ func set[T any](s *Setting[T], v *T, file string, data []byte, table, key string
 
 func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.DefaultCapabilities, t.Containers.DefaultCapabilities, f, data, "containers", "default_capabilities")
+	set(&c.DefaultSysctls, t.Containers.DefaultSysctls, f, data, "containers", "default_sysctls")
 	set(&c.Env, t.Containers.Env, f, data, "containers", "env")
 	set(&c.Init, t.Containers.Init, f, data, "containers", "init")
 	set(&c.LogDriver, t.Containers.LogDriver, f, data, "containers", "log_driver")

@@ -69,7 +69,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
-			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj,
+			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 		},
 		State: State{Status: StatusCreated},

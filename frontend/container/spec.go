@@ -73,6 +73,9 @@ type CreateOptions struct {
 	Limits                                         *cgroup.Resources     // the resource flags
 	Resources                                      *specs.LinuxResources // their OCI form
 	OOMScoreAdj                                    *int
+	// Sysctls are the container's namespaced kernel settings (merged
+	// with MergeSysctls), written by its init (linux.sysctl).
+	Sysctls map[string]string
 
 	// seccompSpec is the OCI section of Seccomp, once Create has made it.
 	seccompSpec     *specs.LinuxSeccomp
@@ -463,6 +466,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj
+	spec.Linux.Sysctl = o.Sysctls
 	if o.Cgroupns == "host" {
 		spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.CgroupNamespace })
 	}

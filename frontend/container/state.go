@@ -91,6 +91,9 @@ type HostConfig struct {
 	// the spec's linux.resources.
 	Resources   *cgroup.Resources `json:",omitempty"`
 	OOMScoreAdj *int              `json:",omitempty"`
+	// Sysctls are the namespaced kernel settings of --sysctl and
+	// containers.conf's default_sysctls.
+	Sysctls map[string]string `json:",omitempty"`
 
 	// LogDriver is where the container's output goes: "k8s-file" (the
 	// container's own log file, the default) or "journald".

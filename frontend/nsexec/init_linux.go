@@ -3,6 +3,7 @@ package nsexec
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,6 +98,12 @@ func Init() {
 				conn.Fail("bring up lo", err, ExitSetup)
 			}
 		}
+	}
+	// The host's /proc is still mounted here: /proc/sys/net shows this
+	// network namespace, /proc/sys/kernel and fs/mqueue this IPC
+	// namespace, and nothing of the container's is mounted yet.
+	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
+		conn.Fail("set sysctl", err, ExitSetup)
 	}
 	if cfg.Network != nil {
 		if err := netif.Configure(*cfg.Network); err != nil {
@@ -217,4 +224,24 @@ func RunStage(stage string) {
 	case StageSignal:
 		os.Exit(Signal())
 	}
+}
+
+// writeSysctls writes the container's sysctls (their names were checked
+// when the container was created: dotted parts of [A-Za-z0-9_-], in the
+// container's own namespaces), in a fixed order.
+func writeSysctls(sys map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(sys)) {
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		f, err := os.OpenFile(p, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == nil {
+			_, err = f.WriteString(sys[k])
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%s=%q: %w", k, sys[k], err)
+		}
+	}
+	return nil
 }

@@ -374,6 +374,7 @@ type Inspect struct {
 		NetworkMode    string
 		ReadonlyRootfs bool
 		AutoRemove     bool
+		Sysctls        map[string]string
 	}
 	GraphDriver struct {
 		Name string
