@@ -49,6 +49,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, or of myctr-helper), split (below the cgroup myctr runs in, which must be delegated to you) or disabled", Value: "enabled"},
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
+		&cli.StringSliceFlag{Name: "add-host", Usage: "add HOST:IP to the container's /etc/hosts (IP may be host-gateway: the host)"},
+		&cli.BoolFlag{Name: "no-hosts", Usage: "keep the image's /etc/hosts instead of writing one"},
 		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a namespaced kernel setting in the container: KEY=VALUE (repeatable)"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container's id to this file (it must not exist, unless with --replace)"},

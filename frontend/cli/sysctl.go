@@ -9,8 +9,9 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 )
 
-// sysctlOptions sets the container's sysctls: containers.conf's
-// default_sysctls (or myctr's own defaults), then --sysctl.
+// sysctlOptions sets the container's sysctls (containers.conf's
+// default_sysctls, or myctr's own defaults, then --sysctl) and the
+// /etc/hosts flags.
 func sysctlOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Containers) error {
 	defaults := container.DefaultSysctls
 	if s := cc.DefaultSysctls; s.Set {
@@ -24,5 +25,6 @@ func sysctlOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Cont
 		return hint(err, "--sysctl takes KEY=VALUE, for a namespaced setting: net.* (not with --network host), fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*")
 	}
 	o.Sysctls = sys
+	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
 	return nil
 }

@@ -21,20 +21,20 @@ func TestEtcFilesBridge(t *testing.T) {
 	spec := &specs.Spec{Hostname: "0123456789ab"}
 	b := &network.Bridge{Address: netip.MustParsePrefix("10.88.0.7/16"), Gateway: netip.MustParseAddr("10.88.0.1")}
 
-	files, warnings := etcFiles(c, spec, "", "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch lan\n", b)
-	if !strings.Contains(files["hosts"], "10.88.0.7\t0123456789ab web\n") || strings.Contains(files["hosts"], "127.0.1.1") {
+	files, warnings := etcFiles(c, spec, "", "nameserver 127.0.0.53\nnameserver 192.0.2.53\nsearch lan\n", "192.0.2.2", b)
+	if !strings.Contains(files["hosts"], "10.88.0.7\t0123456789ab web\n") || !strings.Contains(files["hosts"], "10.88.0.1\thost.containers.internal\n") {
 		t.Errorf("hosts:\n%s", files["hosts"])
 	}
 	if files["resolv.conf"] != "nameserver 192.0.2.53\nsearch lan\n" || len(warnings) != 0 {
 		t.Errorf("resolv.conf %q, warnings %v", files["resolv.conf"], warnings)
 	}
-	files, warnings = etcFiles(c, spec, "", "nameserver 127.0.0.53\noptions edns0\n", b)
+	files, warnings = etcFiles(c, spec, "", "nameserver 127.0.0.53\noptions edns0\n", "192.0.2.2", b)
 	if strings.Contains(files["resolv.conf"], "nameserver") || len(warnings) != 1 || !strings.Contains(warnings[0], "no DNS") {
 		t.Errorf("loopback only: resolv.conf %q, warnings %v", files["resolv.conf"], warnings)
 	}
 	// Before the helper attached it (nil bridge): no address of its own yet.
-	files, _ = etcFiles(c, spec, "", "nameserver 127.0.0.53\n", nil)
-	if !strings.Contains(files["hosts"], "127.0.1.1\t0123456789ab web\n") {
+	files, _ = etcFiles(c, spec, "", "nameserver 127.0.0.53\n", "192.0.2.2", nil)
+	if !strings.Contains(files["hosts"], "127.0.0.1\t0123456789ab web\n") {
 		t.Errorf("before attach: hosts:\n%s", files["hosts"])
 	}
 }
@@ -75,6 +75,31 @@ func TestMonitorReportErrors(t *testing.T) {
 		}
 		if exitOf(back) != exitOf(tc.err) {
 			t.Errorf("%v: exit %d, want %d", tc.err, exitOf(back), exitOf(tc.err))
+		}
+	}
+}
+
+// TestHostsFile: /etc/hosts as Podman writes it: --add-host entries
+// first, the host's file (with localhost entries of our own where it has
+// none), host.containers.internal, the container's own names.
+func TestHostsFile(t *testing.T) {
+	in := hostsInput{extra: []string{"db:192.0.2.9", "v6:[fd00::5]", "gw:host-gateway"}, base: "127.0.0.1 localhost\n127.0.0.1 vm",
+		hostIP: "192.0.2.2", ownIP: "10.0.2.100", names: "abc web"}
+	want := "192.0.2.9\tdb\nfd00::5\tv6\n192.0.2.2\tgw\n127.0.0.1 localhost\n127.0.0.1 vm\n192.0.2.2\thost.containers.internal\n10.0.2.100\tabc web\n"
+	if got := hostsFile(in); got != want {
+		t.Errorf("hostsFile:\n%s\nwant:\n%s", got, want)
+	}
+	// No localhost in the host's file, no host address, a base that names
+	// host.containers.internal itself.
+	in = hostsInput{base: "# nothing\n10.1.1.1 host.containers.internal\n", ownIP: "127.0.0.1", names: "abc", extra: []string{"gw:host-gateway"}}
+	got := hostsFile(in)
+	if !strings.HasPrefix(got, "127.0.0.1\tlocalhost ") || !strings.Contains(got, "\n::1\tlocalhost ") ||
+		strings.Count(got, "host.containers.internal") != 1 || strings.Contains(got, "\tgw") || !strings.HasSuffix(got, "127.0.0.1\tabc\n") {
+		t.Errorf("hostsFile without localhost or host address:\n%s", got)
+	}
+	for _, bad := range []string{"foo", ":1.2.3.4", "foo:bar", "foo:1.2.3", "a b:1.2.3.4", "foo:fe80::1%eth0"} {
+		if _, _, err := ParseAddHost(bad); !errors.Is(err, ErrInvalidAddHost) {
+			t.Errorf("ParseAddHost(%q) = %v, want ErrInvalidAddHost", bad, err)
 		}
 	}
 }

@@ -41,6 +41,14 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if err != nil {
 		return nil, err
 	}
+	for _, h := range o.ExtraHosts {
+		if _, _, err := ParseAddHost(h); err != nil {
+			return nil, err
+		}
+	}
+	if o.NoHosts && len(o.ExtraHosts) > 0 {
+		return nil, fmt.Errorf("%w: --no-hosts and --add-host cannot be set together", ErrInvalidAddHost)
+	}
 	if err := s.resolveSeccomp(o); err != nil {
 		return nil, err
 	}
@@ -70,6 +78,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
+			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts,
 			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 		},
 		State: State{Status: StatusCreated},

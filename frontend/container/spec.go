@@ -73,6 +73,10 @@ type CreateOptions struct {
 	Limits                                         *cgroup.Resources     // the resource flags
 	Resources                                      *specs.LinuxResources // their OCI form
 	OOMScoreAdj                                    *int
+	// ExtraHosts are --add-host's NAME:IP entries; NoHosts (--no-hosts)
+	// leaves the image's /etc/hosts.
+	ExtraHosts []string
+	NoHosts    bool
 	// Sysctls are the container's namespaced kernel settings (merged
 	// with MergeSysctls), written by its init (linux.sysctl).
 	Sysctls map[string]string
@@ -478,6 +482,9 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
 	}
 	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
+		if f == "hosts" && o.NoHosts {
+			continue
+		}
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",
 			Source: c.RunFile("userdata/" + f), Options: []string{"rbind", "rprivate"}})
 	}
@@ -527,7 +534,7 @@ func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]st
 		b, _ := os.ReadFile(name)
 		return string(b)
 	}
-	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), bridge)
+	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), hostAddress(), bridge)
 	dir, err := openRunPath(c.runroot, filepath.Join(c.runrel, "userdata"))
 	if err != nil {
 		return nil, err
@@ -542,26 +549,22 @@ func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]st
 }
 
 // etcFiles makes the contents of the container's /etc/hosts, /etc/hostname
-// and /etc/resolv.conf from the host's hosts and resolv.conf.
-func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv string, bridge *network.Bridge) (map[string]string, []string) {
+// and /etc/resolv.conf from the host's hosts and resolv.conf; hostIP is the
+// host's address (hostAddress), for host.containers.internal.
+func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, bridge *network.Bridge) (map[string]string, []string) {
 	var warnings []string
-	hosts := "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-	if c.HostConfig.NetworkMode == "host" && hostHosts != "" {
-		hosts = hostHosts
-		if !strings.HasSuffix(hosts, "\n") {
-			hosts += "\n"
-		}
-	}
 	names := spec.Hostname
 	if c.Name != spec.Hostname {
 		names += " " + c.Name
 	}
+	hin := hostsInput{extra: c.HostConfig.ExtraHosts, base: hostHosts, hostIP: hostIP, ownIP: "127.0.0.1", names: names,
+		hostNet: c.HostConfig.NetworkMode == "host"}
 	resolv := hostResolv
 	if nc, ok := c.networkConfig(); ok {
 		// The mode's own address and DNS forwarder, which reaches the
 		// host's resolvers (a loopback resolver of the host would not be
 		// reachable from the container); search and options lines stay.
-		hosts += nc.ContainerIP() + "\t" + names + "\n"
+		hin.ownIP = nc.ContainerIP()
 		resolv = "nameserver " + nc.Nameserver() + "\n"
 		for _, line := range strings.Split(hostResolv, "\n") {
 			if strings.HasPrefix(line, "search ") || strings.HasPrefix(line, "options ") {
@@ -569,17 +572,20 @@ func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv string, brid
 			}
 		}
 	} else if bridge != nil {
-		// The bridge's address; the host's nameservers but those the
-		// bridge cannot reach.
-		hosts += bridge.Address.Addr().String() + "\t" + names + "\n"
+		// The bridge's address, and its gateway for the host; the host's
+		// nameservers but those the bridge cannot reach.
+		hin.ownIP, hin.hostIP = bridge.Address.Addr().String(), bridge.Gateway.String()
 		var ok bool
 		if resolv, ok = network.BridgeResolvConf(hostResolv, bridge.Address); !ok {
 			warnings = append(warnings, "the host's /etc/resolv.conf names no nameserver a bridged container can reach (loopback resolvers such as 127.0.0.53 are left out): the container has no DNS")
 		}
-	} else {
-		hosts += "127.0.1.1\t" + names + "\n"
 	}
-	return map[string]string{"hosts": hosts, "hostname": spec.Hostname + "\n", "resolv.conf": resolv, ".containerenv": ""}, warnings
+	files := map[string]string{"hosts": hostsFile(hin), "hostname": spec.Hostname + "\n", "resolv.conf": resolv, ".containerenv": ""}
+	if c.HostConfig.NoHosts {
+		// --no-hosts: the image's own /etc/hosts, not bound over.
+		delete(files, "hosts")
+	}
+	return files, warnings
 }
 
 // networkConfig is the rootless network of the container, when its mode

@@ -91,6 +91,10 @@ type HostConfig struct {
 	// the spec's linux.resources.
 	Resources   *cgroup.Resources `json:",omitempty"`
 	OOMScoreAdj *int              `json:",omitempty"`
+	// ExtraHosts are --add-host's NAME:IP entries, first in /etc/hosts;
+	// NoHosts (--no-hosts) leaves the image's /etc/hosts.
+	ExtraHosts []string `json:",omitempty"`
+	NoHosts    bool     `json:",omitempty"`
 	// Sysctls are the namespaced kernel settings of --sysctl and
 	// containers.conf's default_sysctls.
 	Sysctls map[string]string `json:",omitempty"`

@@ -375,6 +375,7 @@ type Inspect struct {
 		ReadonlyRootfs bool
 		AutoRemove     bool
 		Sysctls        map[string]string
+		ExtraHosts     []string
 	}
 	GraphDriver struct {
 		Name string
