@@ -63,6 +63,13 @@ func TakeActivation() (Activation, error) {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
 			return Activation{}, fmt.Errorf("socket activation: LISTEN_FDS=%d but descriptor %d is not open", a.N, fd)
 		}
+		// A directory is nothing systemd passes (sockets, FIFOs, special
+		// files), and in the container it would be a way out of its root
+		// (a working directory of /proc/self/fd/N).
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return Activation{}, fmt.Errorf("socket activation: descriptor %d is a directory, not a socket", fd)
+		}
 		// Not ours to keep: only the processes they are passed to on
 		// purpose get them.
 		unix.CloseOnExec(fd)

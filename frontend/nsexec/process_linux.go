@@ -144,10 +144,17 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 	if cwd == "" {
 		cwd = "/"
 	}
-	if err := os.MkdirAll(cwd, 0o755); err != nil {
-		conn.Fail("create working directory "+cwd, err, ExitSetup)
+	// Nothing is created under /proc: a path through /proc/self/fd/N
+	// would lead wherever descriptor N does.
+	if !underProc(cwd) {
+		if err := os.MkdirAll(cwd, 0o755); err != nil {
+			conn.Fail("create working directory "+cwd, err, ExitSetup)
+		}
 	}
 	if err := unix.Chdir(cwd); err != nil {
+		conn.Fail("chdir "+cwd, err, ExitSetup)
+	}
+	if err := checkCwd(); err != nil {
 		conn.Fail("chdir "+cwd, err, ExitSetup)
 	}
 	if len(p.Args) == 0 {
@@ -242,6 +249,31 @@ func withListenPID(env []string, pid int) []string {
 // isInitCommand reports whether args is run --init's "InitPath -- CMD...".
 func isInitCommand(args []string) bool {
 	return len(args) > 2 && args[0] == InitPath && args[1] == "--"
+}
+
+// underProc reports whether an absolute path is /proc or below it.
+func underProc(p string) bool {
+	p = filepath.Clean(p)
+	return p == "/proc" || strings.HasPrefix(p, "/proc/")
+}
+
+// checkCwd fails when the working directory is outside the container's
+// root. A working directory such as /proc/self/fd/N (from -w, exec -w or
+// the image's WORKDIR) is the directory descriptor N names, which is
+// outside the root if that descriptor was opened before pivot_root or
+// setns (the CVE-2024-21626 class). The kernel's getcwd says so by a path
+// that does not start with "/" ("(unreachable)/..."), which unix.Getwd
+// turns into ENOENT. This holds whatever descriptors this process has, so
+// a descriptor kept open by a future change cannot reopen the hole.
+func checkCwd() error {
+	wd, err := unix.Getwd()
+	if err == nil && !strings.HasPrefix(wd, "/") {
+		err = unix.ENOENT
+	}
+	if err != nil {
+		return fmt.Errorf("the working directory is not inside the container's root: %w", err)
+	}
+	return nil
 }
 
 // closeOnExecFrom sets close-on-exec on every descriptor from first up:

@@ -463,6 +463,13 @@ func Finish(spec *specs.Spec) error {
 	return nil
 }
 
+// mask hides p: a directory under an empty read-only tmpfs, a file under
+// the null device. The null device is opened without following a symlink,
+// checked to be character device 1:3, and bound from that descriptor
+// (open_tree, move_mount onto p opened without following a symlink): a
+// /dev/null or masked path that an image, a volume or a racing process
+// made a symlink (to a procfs file, say: the CVE-2025-31133 class) cannot
+// turn a mask into a writable file of the host's.
 func mask(p string) error {
 	fi, err := os.Lstat(p)
 	if errors.Is(err, os.ErrNotExist) {
@@ -471,8 +478,48 @@ func mask(p string) error {
 	if err != nil {
 		return fmt.Errorf("mask %s: %w", p, err)
 	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("mask %s: it is a symbolic link", p)
+	}
 	if fi.IsDir() {
 		return mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0k")
 	}
-	return mount("/dev/null", p, "", unix.MS_BIND, "")
+	null, err := openNull()
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	defer unix.Close(null)
+	tree, err := unix.OpenTree(null, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("mask %s: open_tree /dev/null: %w", p, err)
+	}
+	defer unix.Close(tree)
+	dst, err := unix.Open(p, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("mask %s: %w", p, err)
+	}
+	defer unix.Close(dst)
+	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mask %s: move_mount: %w", p, err)
+	}
+	return nil
+}
+
+// openNull opens the container's /dev/null as an O_PATH descriptor and
+// checks that it is the null device.
+func openNull() (int, error) {
+	fd, err := unix.Open("/dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open /dev/null: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("stat /dev/null: %w", err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("/dev/null is not the null device (mode %#o, device %d:%d)", st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	}
+	return fd, nil
 }
