@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // hostsEntries parses a hosts file into (address, names) lines.
@@ -114,24 +113,10 @@ func TestHostsReachHost(t *testing.T) {
 	if net.ParseIP(hostIP) == nil {
 		t.Fatalf("host.containers.internal = %q", hostIP)
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Write([]byte("host got " + line))
-			c.Close()
-		}
-	}()
-	port := l.Addr().(*net.TCPAddr).Port
+	port := tcpServer(t, hostIP, func(c net.Conn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Write([]byte("host got " + line))
+	})
 	out := runOut(t, []string{"--network", "slirp4netns"}, "sh", "-c", "echo hello | nc -w 5 host.containers.internal "+strconv.Itoa(port))
 	if strings.TrimSpace(out) != "host got hello" {
 		t.Errorf("from the container to host.containers.internal:%d: %q", port, out)

@@ -187,22 +187,7 @@ func TestPublishUDP(t *testing.T) {
 // default and open with slirp4netns:allow_host_loopback=true, at 10.0.2.2.
 func TestHostLoopback(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("host-loopback\n"))
-			c.Close()
-		}
-	}()
-	port := l.Addr().(*net.TCPAddr).Port
+	port := tcpServer(t, "127.0.0.1", func(c net.Conn) { c.Write([]byte("host-loopback\n")) })
 	probe := fmt.Sprintf("nc -w 2 10.0.2.2 %d </dev/null", port)
 	_, _, code := myctr(t, "run", "--rm", "--network", "slirp4netns", image, "sh", "-c", probe)
 	if code == 0 {
@@ -403,4 +388,27 @@ func TestPublishPortOfOwnContainer(t *testing.T) {
 	if _, ok := psFind(psJSON(t, true), name); ok {
 		t.Errorf("the refused container is listed")
 	}
+}
+
+// tcpServer serves each connection to a new port of addr with serve (the
+// connection is closed after it) until the test ends, and returns the port.
+func tcpServer(t *testing.T, addr string, serve func(net.Conn)) int {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			serve(c)
+			c.Close()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
 }
