@@ -79,6 +79,7 @@ func App() *cli.App {
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
+			commitCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
