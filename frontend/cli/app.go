@@ -79,6 +79,7 @@ func App() *cli.App {
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
+			commitCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -206,8 +207,6 @@ func explain(err error) error {
 		return hint(err, "%s must be setuid root (or carry cap_setuid/cap_setgid), and /etc/subuid and /etc/subgid must give your user a range", me.Tool)
 	case errors.Is(err, image.ErrImageUnknown):
 		return hint(err, "list images with `myctr images`, or add one with `myctr import ROOTFS.tar NAME`")
-	case errors.Is(err, container.ErrNotFound):
-		return hint(err, "list containers with `myctr ps -a`")
 	case errors.Is(err, container.ErrNoJournal):
 		return hint(err, "use --log-driver k8s-file (the container's own log file), or run where systemd-journald runs")
 	case errors.Is(err, container.ErrNoCommand):
@@ -271,8 +270,16 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 	}
 	all := ctx.Bool("all") && slices.ContainsFunc(ctx.Command.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "all") })
 	if all && len(refs) > 0 {
+		if ctx.Command.Name == "start" {
+			return withCode(125, errors.New("either start all containers or the container(s) provided in the arguments"))
+		}
 		return withCode(125, errors.New("--all and container names or ids cannot be given together"))
 	}
+	match, err := refFilter(ctx)
+	if err != nil {
+		return err
+	}
+	all = all || (match != nil && len(refs) == 0)
 	if len(refs) == 0 && !all {
 		if ignore && ctx.IsSet("cidfile") {
 			return nil
@@ -299,6 +306,9 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 	var failed error
 	for _, ref := range refs {
 		c, err := lookup(s, ref)
+		if err == nil && match != nil && !match(c) {
+			continue
+		}
 		if err == nil {
 			err = f(s, c, ref)
 		} else if ignore && errors.Is(err, container.ErrNotFound) {

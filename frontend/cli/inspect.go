@@ -131,6 +131,8 @@ type inspectEntry struct {
 	OCIConfigPath   string
 	LogPath         string
 	NetworkSettings networkSettings
+	// RestartCount is how often the restart policy restarted it.
+	RestartCount uint
 }
 
 type networkSettings struct {
@@ -305,6 +307,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 		OCIConfigPath:   c.File("config.json"),
 		LogPath:         c.File("ctr.log"),
 		NetworkSettings: settingsOf(c),
+		RestartCount:    c.RestartCount,
 	}
 	if cg := c.State.Cgroup; cg != nil {
 		e.State.CgroupPath, e.State.CgroupManager, e.State.CgroupUnit = cg.Path, cg.Manager, cg.Unit

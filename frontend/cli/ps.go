@@ -101,8 +101,8 @@ func psCommand() *cli.Command {
 			// holds only myctr's own, so it changes nothing.
 			&cli.BoolFlag{Name: "external", Usage: "also containers of other tools in the store (myctr's store holds only its own)"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
-			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only containers that match: name=REGEXP, id=PREFIX, status=created|running|exited, ancestor=IMAGE, exited=CODE (several of one key: any; of different keys: all); implies --all"},
-			&cli.StringFlag{Name: "sort", Value: "created", Usage: "order by command, created, id, image, names, runningfor or status"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only containers that match: " + filterKeys + " (several of one key: any; of different keys: all); a status filter implies --all"},
+			&cli.StringFlag{Name: "sort", Usage: "order by command, created, id, image, names, runningfor or status (default: newest first)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openContainers(ctx)
@@ -121,7 +121,7 @@ func psCommand() *cli.Command {
 			var shown []*container.Container
 			for _, c := range all {
 				c.Refresh()
-				if (ctx.Bool("all") || len(ctx.StringSlice("filter")) > 0 || c.State.Status == container.StatusRunning) && match(c) {
+				if (ctx.Bool("all") || statusFilter(ctx.StringSlice("filter")) || c.State.Status == container.StatusRunning) && match(c) {
 					shown = append(shown, c)
 				}
 			}
@@ -193,8 +193,17 @@ func psCommand() *cli.Command {
 	}
 }
 
-// psFilter makes ps --filter's test: values of one key are alternatives,
-// keys must all match.
+// filterKeys says what --filter of ps and start takes.
+const filterKeys = "name=REGEXP, id=PREFIX, status=created|running|exited|stopped, ancestor=IMAGE, exited=CODE, restart-policy=none|no|on-failure|always|unless-stopped"
+
+// statusFilter says whether filters hold a status filter, which, as in
+// Podman (and Docker), lists stopped containers without --all.
+func statusFilter(filters []string) bool {
+	return slices.ContainsFunc(filters, func(f string) bool { return strings.HasPrefix(f, "status=") })
+}
+
+// psFilter makes the --filter test of ps and start: values of one key
+// are alternatives, keys must all match.
 func psFilter(filters []string) (func(*container.Container) bool, error) {
 	byKey := map[string][]string{}
 	for _, f := range filters {
@@ -203,9 +212,23 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			return nil, fmt.Errorf("invalid filter %q: want KEY=VALUE", f)
 		}
 		switch k {
-		case "name", "id", "status", "ancestor", "exited":
+		case "name", "id", "ancestor", "exited":
+		case "status":
+			switch v {
+			case "stopped":
+				v = container.StatusExited // as Podman: one state to us
+			case container.StatusCreated, container.StatusRunning, container.StatusExited:
+			case "paused", "unknown":
+				v = "" // no container of myctr's is either
+			default:
+				return nil, fmt.Errorf("invalid filter %q: want a status of created, running, exited or stopped", f)
+			}
+		case "restart-policy":
+			if _, ok := container.RestartPolicyNames[v]; !ok {
+				return nil, fmt.Errorf("%s invalid restart policy", v) // Podman's words
+			}
 		default:
-			return nil, fmt.Errorf("invalid filter %q: myctr filters by name, id, status, ancestor and exited", f)
+			return nil, fmt.Errorf("invalid filter %q: myctr filters by %s", f, filterKeys)
 		}
 		if k == "name" {
 			if _, err := regexp.Compile(v); err != nil {
@@ -220,6 +243,8 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			return regexp.MustCompile(v).MatchString(c.Name)
 		case "id":
 			return strings.HasPrefix(c.ID, v)
+		case "restart-policy":
+			return c.HostConfig.RestartPolicy.Name == container.RestartPolicyNames[v]
 		case "status":
 			return c.State.Status == v
 		case "ancestor":
@@ -240,12 +265,17 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 	}, nil
 }
 
-// psSort orders ps's containers by key (created: newest first, as Podman).
+// psSort orders ps's containers by key: by default newest first; by
+// created or runningfor oldest (the earliest start) first, as Podman.
 func psSort(cs []*container.Container, key string) error {
 	var less func(a, b *container.Container) int
 	switch key {
-	case "created", "runningfor":
+	case "":
 		less = func(a, b *container.Container) int { return b.Created.Compare(a.Created) }
+	case "created":
+		less = func(a, b *container.Container) int { return a.Created.Compare(b.Created) }
+	case "runningfor":
+		less = func(a, b *container.Container) int { return a.State.StartedAt.Compare(b.State.StartedAt) }
 	case "id":
 		less = func(a, b *container.Container) int { return strings.Compare(a.ID, b.ID) }
 	case "names":

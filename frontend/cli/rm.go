@@ -50,7 +50,7 @@ func rmCommand() *cli.Command {
 				s.SweepRemoved()
 				return failed
 			}
-			return each(ctx, func(s *container.Store, c *container.Container) error {
+			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				if ctx.Bool("force") && ctx.IsSet("time") && ctx.Int("time") >= 0 {
 					if err := s.Stop(c, time.Duration(ctx.Int("time"))*time.Second); err != nil {
 						return err
@@ -67,7 +67,7 @@ func rmCommand() *cli.Command {
 				}
 				releaseCgroup(s, c)
 				removeAnonymous(ctx, s, c)
-				fmt.Println(c.ID)
+				fmt.Println(ref) // as Podman: the container as named
 				return nil
 			})
 		},

@@ -59,6 +59,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log-driver", Usage: "where the container's output is kept: k8s-file (its log file), journald (the journal; the default inside a systemd unit) or none"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "the signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)"},
 		&cli.UintFlag{Name: "stop-timeout", Usage: "seconds stop waits after the stop signal before killing (default 10)"},
+		restartFlag(),
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing (when it is not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
@@ -309,6 +310,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		o.Entrypoint = &ep
 	}
 	if err := unitOptions(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := restartOption(ctx, o); err != nil {
 		return nil, err
 	}
 	if err := cgroupOptions(ctx, o); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +23,7 @@ func startCommand() *cli.Command {
 			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "stay attached: the container's output here, and its exit code as ours (one container)"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "with --attach, our stdin is the container's"},
 			&cli.BoolFlag{Name: "all", Usage: "start every container that is not running"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only the containers that match: " + filterKeys},
 		},
 		Action: func(ctx *cli.Context) error {
 			act, err := container.TakeActivation()
@@ -132,4 +134,18 @@ func waitCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// refFilter is the --filter of a command that acts on containers (start):
+// nil when there is none.
+func refFilter(ctx *cli.Context) (func(*container.Container) bool, error) {
+	filters := ctx.StringSlice("filter")
+	if len(filters) == 0 || !slices.ContainsFunc(ctx.Command.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), "filter") }) {
+		return nil, nil
+	}
+	match, err := psFilter(filters)
+	if err != nil {
+		return nil, withCode(125, err)
+	}
+	return match, nil
 }

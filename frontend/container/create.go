@@ -32,6 +32,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if _, err := processArgs(o); err != nil {
 		return nil, err
 	}
+	if o.Remove && o.Restart.Name != "" && o.Restart.Name != RestartNo {
+		return nil, fmt.Errorf("%w: the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"", ErrInvalidRestart)
+	}
 	umode, err := userns.ParseMode(o.Userns)
 	if err != nil {
 		return nil, err
@@ -80,6 +83,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts,
 			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
+			RestartPolicy: o.Restart,
 		},
 		State: State{Status: StatusCreated},
 	}

@@ -2,6 +2,17 @@ package container
 
 import "errors"
 
+// RunningError is rm's refusal of a running container, in Podman's words
+// (which scripts match); it is ErrRunning.
+type RunningError struct{ ID string }
+
+func (e *RunningError) Error() string {
+	return "cannot remove container " + e.ID + " as it is running - running or paused containers cannot be removed without force: container state improper"
+}
+
+// Is makes a RunningError ErrRunning.
+func (e *RunningError) Is(target error) bool { return target == ErrRunning }
+
 // Sentinels of the container package; compare with errors.Is.
 var (
 	ErrNotFound       = errors.New("no such container")
@@ -15,6 +26,7 @@ var (
 	ErrNoCommand      = errors.New("no command specified")
 	ErrInvalidNetwork = errors.New("invalid network settings")
 	ErrNoInit         = errors.New("myctr-init is not installed")
+	ErrInvalidRestart = errors.New("invalid restart policy")
 	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
 	// that another user made, or could change.
 	ErrUnsafeRunRoot = errors.New("not a private directory of yours")

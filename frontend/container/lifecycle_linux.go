@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -366,6 +367,13 @@ func MonitorMain(args []string) int {
 			unlock()
 		}
 	}
+	if err == nil {
+		// A start by a user: the restart policy applies afresh.
+		err = s.Update(c, func(c *Container) { c.StoppedByUser, c.RestartCount = false, 0 })
+		if err != nil {
+			unlock()
+		}
+	}
 	if err != nil {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
@@ -377,9 +385,13 @@ func MonitorMain(args []string) int {
 		send(failureReport(err))
 		return exitOf(err)
 	}
+	var cur atomic.Pointer[running]
+	var terminated atomic.Bool
+	cur.Store(r)
 	go func() {
 		for range terms {
-			r.signal(StopSignalOf(c))
+			terminated.Store(true)
+			cur.Load().signal(StopSignalOf(c))
 		}
 	}()
 	err = s.markRunning(c, r)
@@ -394,10 +406,67 @@ func MonitorMain(args []string) int {
 	code := r.wait()
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)
+	for !terminated.Load() {
+		next, err := s.restart(c, m, code)
+		if next == nil {
+			if err != nil {
+				s.finish(c, exitOf(err), err.Error(), false)
+				return exitOf(err)
+			}
+			break
+		}
+		cur.Store(next)
+		code = next.wait()
+		s.forgetBridge(c, next)
+		s.noteOOM(c, next)
+	}
 	s.finish(c, code, "", false)
 	// The container's exit code is the monitor's: a unit whose main
 	// process the monitor is fails when the container does (Restart=).
 	return code
+}
+
+// restart starts c again after it exited with code, when its restart
+// policy says so and no user stopped or removed it meanwhile, and returns
+// it running (nil when it is not to be restarted, or failed to start:
+// then with the error). Podman restarts at once; a container that keeps
+// failing is started again after a delay that doubles up to 5 s, as a
+// guard against a tight loop.
+func (s *Store) restart(c *Container, m *userns.Mapping, code int) (*running, error) {
+	cur, err := s.load(c.ID)
+	if err != nil || !wantsRestart(cur, code) {
+		return nil, nil
+	}
+	*c = *cur
+	if err := s.markExited(c, code, ""); err != nil {
+		return nil, err
+	}
+	if n := c.RestartCount; n > 0 {
+		time.Sleep(min(100*time.Millisecond<<min(n, 6), 5*time.Second))
+	}
+	unlock, err := c.lockLaunch()
+	if err != nil {
+		return nil, nil // removed
+	}
+	defer unlock()
+	// Stopped or removed while it was down.
+	if cur, err = s.load(c.ID); err != nil || !wantsRestart(cur, code) {
+		return nil, nil
+	}
+	*c = *cur
+	r, err := s.launch(c, m, &Attach{})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.markRunning(c, r); err != nil {
+		r.proc.Kill()
+		r.wait()
+		return nil, err
+	}
+	if err := s.Update(c, func(c *Container) { c.RestartCount++ }); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Refresh corrects a record whose processes died without telling: a
@@ -459,6 +528,11 @@ func StopTimeoutOf(c *Container) time.Duration {
 // Stop sends the stop signal, then SIGKILL after timeout, and waits until
 // the exit is recorded.
 func (s *Store) Stop(c *Container, timeout time.Duration) error {
+	// Whatever runs now or is about to be restarted: its restart policy
+	// no longer applies.
+	if err := s.Update(c, func(c *Container) { c.StoppedByUser = true }); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if !c.Running() {
 		return nil
 	}
@@ -565,7 +639,11 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	if c.Running() {
 		if !force {
 			unlockLaunch()
-			return fmt.Errorf("%w: %s (stop it first, or use rm -f)", ErrRunning, c.Name)
+			return &RunningError{ID: c.ID}
+		}
+		if err := s.Update(c, func(c *Container) { c.StoppedByUser = true }); err != nil {
+			unlockLaunch()
+			return err
 		}
 		if fd, err := openPidfd(c.State.Pid, c.State.PidStart); err == nil {
 			if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {

@@ -217,7 +217,13 @@ func (s *Store) specMounts(mps []MountPoint, user specs.User) ([]specs.Mount, er
 	var vs *volume.Store
 	for _, mp := range mps {
 		if mp.Type == volume.TypeTmpfs {
-			out = append(out, specs.Mount{Destination: mp.Destination, Type: "tmpfs", Source: "tmpfs", Options: mp.Options})
+			o := slices.Clone(mp.Options)
+			if !mp.NoCopy {
+				// As Podman: the tmpfs starts with what the image (and
+				// a cp before the first start) has at its place.
+				o = append(o, "tmpcopyup")
+			}
+			out = append(out, specs.Mount{Destination: mp.Destination, Type: "tmpfs", Source: "tmpfs", Options: o})
 			continue
 		}
 		bind := "rbind"

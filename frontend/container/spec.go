@@ -90,6 +90,7 @@ type CreateOptions struct {
 	SdNotify      string   // ignore, conmon or container
 	StopSignal    string   // --stop-signal; "" keeps the image's
 	StopTimeout   *uint    // --stop-timeout
+	Restart       RestartPolicy
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

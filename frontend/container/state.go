@@ -107,6 +107,8 @@ type HostConfig struct {
 	// StopTimeout is the seconds stop and rm -f wait after the stop
 	// signal; nil: the default (10).
 	StopTimeout *uint `json:",omitempty"`
+	// RestartPolicy is --restart (restart.go).
+	RestartPolicy RestartPolicy
 }
 
 // Container is one container's record, container.json in its directory.
@@ -125,6 +127,12 @@ type Container struct {
 	// Mounts are the container's bind mounts, volumes and tmpfs mounts.
 	Mounts []MountPoint `json:",omitempty"`
 	State  State
+	// StoppedByUser: stop (or rm -f) ended the container's last run, so
+	// its restart policy does not start it again; start clears it.
+	StoppedByUser bool `json:",omitempty"`
+	// RestartCount is how many times the monitor restarted the container
+	// since it was last started by a user.
+	RestartCount uint `json:",omitempty"`
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
@@ -300,7 +308,8 @@ func (s *Store) Lookup(ref string) (*Container, error) {
 	case 1:
 		return byPrefix[0], nil
 	case 0:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+		// Podman's words, which scripts match.
+		return nil, fmt.Errorf("no container with name or ID %q found: %w", ref, ErrNotFound)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)
 }

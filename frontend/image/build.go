@@ -99,12 +99,37 @@ func (b *BuildSession) AddLayer(r io.Reader) (Layer, error) {
 	return Layer{Blob: l.desc, DiffID: l.diffID}, nil
 }
 
+// Docker's schema 2 media types, for images committed in Docker's format
+// (`commit --format docker`).
+const (
+	MediaTypeDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	mediaTypeDockerConfig   = "application/vnd.docker.container.image.v1+json"
+	mediaTypeDockerLayer    = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+)
+
 // Commit stores config (an image config in JSON, whose rootfs lists the
 // diff_ids of layers in order) and a manifest for layers, names the image
 // (name "" lists it without a name) and ends the session. The image that
 // name was taken from is deleted when nothing else names it.
 func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Image, error) {
+	return b.CommitAs(config, layers, name, v1.MediaTypeImageManifest)
+}
+
+// CommitAs is Commit with the manifest's media type: OCI's
+// (v1.MediaTypeImageManifest) or Docker's schema 2
+// (MediaTypeDockerManifest), whose config and gzip layers then carry
+// Docker's media types too.
+func (b *BuildSession) CommitAs(config []byte, layers []Layer, name, mediaType string) (*Image, error) {
 	s := b.s
+	configType := v1.MediaTypeImageConfig
+	switch mediaType {
+	case v1.MediaTypeImageManifest:
+	case MediaTypeDockerManifest:
+		configType = mediaTypeDockerConfig
+	default:
+		b.Close()
+		return nil, fmt.Errorf("manifest type %q: want %s or %s", mediaType, v1.MediaTypeImageManifest, MediaTypeDockerManifest)
+	}
 	defer b.Close()
 	if name != "" {
 		pr, err := parseRef(name)
@@ -125,8 +150,8 @@ func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Imag
 	}
 	manifest := v1.Manifest{
 		Versioned: specs.Versioned{SchemaVersion: 2},
-		MediaType: v1.MediaTypeImageManifest,
-		Config:    v1.Descriptor{MediaType: v1.MediaTypeImageConfig, Digest: digest.FromBytes(config), Size: int64(len(config))},
+		MediaType: mediaType,
+		Config:    v1.Descriptor{MediaType: configType, Digest: digest.FromBytes(config), Size: int64(len(config))},
 		Layers:    []v1.Descriptor{},
 	}
 	for i, l := range layers {
@@ -136,7 +161,14 @@ func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Imag
 		if !s.HasLayer(l) {
 			return nil, fmt.Errorf("layer %s is not in the store", l.DiffID)
 		}
-		manifest.Layers = append(manifest.Layers, l.Blob)
+		blob := l.Blob
+		if mediaType == MediaTypeDockerManifest {
+			if blob.MediaType != v1.MediaTypeImageLayerGzip && blob.MediaType != mediaTypeDockerLayer {
+				return nil, fmt.Errorf("layer %s is %s: Docker's format has gzip layers only", l.DiffID, blob.MediaType)
+			}
+			blob.MediaType = mediaTypeDockerLayer
+		}
+		manifest.Layers = append(manifest.Layers, blob)
 	}
 	if _, err := s.writeBlob(config); err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
@@ -149,7 +181,7 @@ func (b *BuildSession) Commit(config []byte, layers []Layer, name string) (*Imag
 	if err != nil {
 		return nil, fmt.Errorf("store image manifest: %w", err)
 	}
-	desc := v1.Descriptor{MediaType: v1.MediaTypeImageManifest, Digest: md, Size: int64(len(mb))}
+	desc := v1.Descriptor{MediaType: mediaType, Digest: md, Size: int64(len(mb))}
 	goos, arch := cfg.OS, cfg.Architecture
 	if goos == "" || arch == "" {
 		goos, arch = "linux", runtime.GOARCH

@@ -72,7 +72,7 @@ func (s *Store) find(ref string) (v1.Descriptor, error) {
 }
 
 // ErrNameNotOfImage is returned by Untag for a name the image does not have.
-var ErrNameNotOfImage = errors.New("the image has no such name")
+var ErrNameNotOfImage = errors.New("tag not known")
 
 // Untag takes names away from the image that ref finds, all of them when
 // names is empty. Unlike Remove it keeps the image, without a name when
@@ -103,7 +103,8 @@ func (s *Store) Untag(ref string, names []string) (removed []string, err error) 
 			return nil, err
 		}
 		if !slices.Contains(img.Names, full) {
-			return nil, fmt.Errorf("untag %s: %s: %w", ref, n, ErrNameNotOfImage)
+			// Podman's words: "NAME: tag not known".
+			return nil, fmt.Errorf("%s: %w", n, ErrNameNotOfImage)
 		}
 		drop[full] = true
 	}

@@ -93,6 +93,9 @@ type Options struct {
 	Propagation uintptr
 	Bind        bool
 	Data        string
+	// CopyUp (tmpcopyup, as crun's): a tmpfs starts with a copy of what
+	// was at its mount point.
+	CopyUp bool
 }
 
 var optFlags = map[string]struct {
@@ -136,6 +139,9 @@ func ParseOptions(opts []string) Options {
 		case "rbind":
 			o.Bind = true
 			o.Flags |= unix.MS_REC
+		case "tmpcopyup":
+			o.CopyUp = true
+		case "notmpcopyup":
 		default:
 			data = append(data, opt)
 		}
@@ -303,6 +309,9 @@ func mountEntry(root string, m *specs.Mount) error {
 			return setReadOnly(dest, true)
 		}
 		return nil
+	}
+	if o.CopyUp && m.Type == "tmpfs" {
+		return mountCopyUp(dest, m.Type, o)
 	}
 	if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
 		if m.Type == "devpts" && strings.Contains(o.Data, "gid=") {

@@ -228,7 +228,10 @@ func ParseMountFlag(arg string) (Mount, error) {
 			mode = v
 		case "consistency", "volume-driver":
 			// Docker Desktop's consistency and the driver (only local): nothing to do.
-		case "tmpcopyup", "notmpcopyup":
+		case "tmpcopyup":
+		case "notmpcopyup":
+			// A tmpfs starts empty, not with the image's files there.
+			m.NoCopy = true
 		default:
 			if hasValue {
 				return Mount{}, badVolume(arg, "unknown option %q", k)

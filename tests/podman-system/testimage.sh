@@ -47,8 +47,13 @@ done
 exit $st
 PRINTENV
 chmod 0755 "$ctx/printenv"
+# The real image is Alpine's, whose /etc/os-release the suite counts on
+# (cp refuses to copy a directory onto it, 060-mount diffs it).
+printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.16.0\nPRETTY_NAME="Alpine Linux v3.16"\n' >"$ctx/os-release"
+touch --date=@1600000000 "$ctx/os-release"
 cat >"$ctx/Containerfile" <<CF
 FROM localhost/testimage-base
+ADD os-release /etc/
 ADD printenv /usr/bin/
 ADD testimage-id pause /home/podman/
 LABEL created_by=test/system/build-testimage
