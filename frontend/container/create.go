@@ -54,8 +54,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		if warn == nil {
 			warn = os.Stderr
 		}
-		// Podman's words (scripts match them), then why.
-		fmt.Fprintf(warn, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use (--network %s has no ports to publish)\n", mode)
+		// Podman's words, alone on the line: scripts match it whole.
+		fmt.Fprintln(warn, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
 		o.Ports = nil
 	}
 	c := &Container{
