@@ -206,7 +206,11 @@ func explain(err error) error {
 	case errors.As(err, &me):
 		return hint(err, "%s must be setuid root (or carry cap_setuid/cap_setgid), and /etc/subuid and /etc/subgid must give your user a range", me.Tool)
 	case errors.Is(err, image.ErrImageUnknown):
-		return hint(err, "list images with `myctr images`, or add one with `myctr import ROOTFS.tar NAME`")
+		// Podman's bare "Error: NAME: image not known", which scripts
+		// match exactly: no hint.
+		return err
+	case errors.Is(err, container.ErrNotFound):
+		return err // Podman's exact line, no hint (scripts match it)
 	case errors.Is(err, container.ErrNoJournal):
 		return hint(err, "use --log-driver k8s-file (the container's own log file), or run where systemd-journald runs")
 	case errors.Is(err, container.ErrNoCommand):

@@ -124,6 +124,7 @@ type inspectEntry struct {
 	State           inspectState
 	Image           string
 	ImageName       string
+	ImageDigest     string
 	Config          inspectConfig
 	HostConfig      inspectHostConfig
 	GraphDriver     graphDriver
@@ -291,11 +292,11 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 	p := spec.Process
 	e := inspectEntry{
 		Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
-		State: inspectState{Status: c.State.Status, Running: c.State.Status == container.StatusRunning,
+		State: inspectState{Status: c.StatusWord(), Running: c.State.Status == container.StatusRunning,
 			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
 			OOMKilled: c.State.OOMKilled},
-		Image: c.Image, ImageName: c.ImageName,
+		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest,
 		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},

@@ -63,7 +63,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing (when it is not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-	}, resourceFlags()...)
+	}, append(compatFlags(), resourceFlags()...)...)
 }
 
 // resourceFlags are the cgroup limits of run, as Podman spells them.
@@ -338,6 +338,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 			o.Seccomp = src
 		}
 	}
+	if err := compatOptions(ctx, o); err != nil {
+		return nil, err
+	}
 	env, err := envFromArgs(ctx)
 	if err != nil {
 		return nil, err
@@ -352,10 +355,8 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	o.ImageID = img.ID
-	o.ImageName = ctx.Args().First()
-	if len(img.Names) > 0 {
-		o.ImageName = img.Names[0]
-	}
+	o.ImageName = createdName(ctx.Args().First(), img.Names)
+	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
 	cc, err := containersConf()
 	if err != nil {
@@ -429,6 +430,10 @@ func runAction(ctx *cli.Context) error {
 	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
 	if o.Interactive {
 		a.Stdin = os.Stdin
+	}
+	if err := attachStreams(ctx, a, c.ID); err != nil {
+		discard(s, c)
+		return err
 	}
 	// Inside a unit whose output goes to the journal already, the
 	// container's lines are there with its fields: not twice.

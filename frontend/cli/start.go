@@ -50,7 +50,9 @@ func startCommand() *cli.Command {
 					}
 				}
 				if err := s.StartDetached(c, act); err != nil {
-					return startFailure(err)
+					// Podman's start: 125 whatever the cause (run and
+					// start --attach give 126 and 127).
+					return withCode(125, explain(err))
 				}
 				fmt.Println(ref)
 				return nil

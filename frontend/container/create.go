@@ -65,7 +65,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		if warn == nil {
 			warn = os.Stderr
 		}
-		fmt.Fprintf(warn, "Warning: port mappings have been discarded: --network %s has no ports to publish\n", mode)
+		// Podman's words, alone on the line: scripts match it whole.
+		fmt.Fprintln(warn, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
 		o.Ports = nil
 	}
 	c := &Container{
@@ -73,6 +74,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		Created:       time.Now().UTC(),
 		Image:         o.ImageID,
 		ImageName:     o.ImageName,
+		ImageDigest:   o.ImageDigest,
 		Lower:         o.Lower,
 		StopSignal:    o.Image.StopSignal,
 		CreateCommand: o.CreateCommand,
@@ -205,7 +207,7 @@ func (c *Container) Spec() (*specs.Spec, error) {
 // profile that is malformed or cannot be compiled leaves no container.
 // The section depends on the bounding set (--cap-add, --cap-drop).
 func (s *Store) resolveSeccomp(o *CreateOptions) error {
-	caps, err := security.MergeCaps(security.DefaultCaps, o.CapAdd, o.CapDrop)
+	caps, err := security.MergeCaps(baseCaps(o), o.CapAdd, o.CapDrop)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type Attach struct {
 	// LogOnly: the output goes to the log alone, not to Stdout and
 	// Stderr (which still get myctr's own warnings).
 	LogOnly bool
+	// NoStdout and NoStderr: that stream goes to the log alone (run
+	// --attach naming only the others).
+	NoStdout, NoStderr bool
 }
 
 // running is a container's init, started by this process.
@@ -293,6 +296,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if a.LogOnly {
 		teeOut, teeErr = nil, nil
 	}
+	if a.NoStdout {
+		teeOut = nil
+	}
+	if a.NoStderr {
+		teeErr = nil
+	}
 	if r.pty != nil {
 		r.pumps.Add(1)
 		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, teeOut) }()
@@ -434,6 +443,7 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 		c.State.ExitCode = code
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		c.State.StopperPid, c.State.StopperStart = 0, 0
 		c.State.NetworkPid, c.State.PortForwarderPid, c.State.Ports = 0, 0, nil
 		c.State.Cgroup = nil // systemd removes it with the scope
 		// State.Bridge stays until the helper has released the network

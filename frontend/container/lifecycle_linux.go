@@ -488,6 +488,23 @@ func (c *Container) Refresh() {
 	c.State.Pid = 0
 }
 
+// StatusWord is the container's status as inspect and ps name it:
+// Status, or "stopping" while a `myctr stop` waits for it to exit.
+func (c *Container) StatusWord() string {
+	if c.State.Status == StatusRunning && c.State.StopperPid > 0 && alive(c.State.StopperPid, c.State.StopperStart) {
+		return "stopping"
+	}
+	return c.State.Status
+}
+
+// signalName is Podman's name of a signal: SIGTERM, SIGRTMIN+3.
+func signalName(sig unix.Signal) string {
+	if n := unix.SignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("signal %d", int(sig))
+}
+
 // Running reports whether the container's init is alive.
 func (c *Container) Running() bool {
 	return c.State.Status == StatusRunning && alive(c.State.Pid, c.State.PidStart)
@@ -542,10 +559,22 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	}
 	defer unix.Close(fd)
 	sig := StopSignalOf(c)
+	if timeout > 0 {
+		// "stopping" while we wait, as Podman: other commands see it
+		// (the record is not held locked meanwhile).
+		if start, err := procStart(os.Getpid()); err == nil {
+			_ = s.Update(c, func(c *Container) { c.State.StopperPid, c.State.StopperStart = os.Getpid(), start })
+		}
+	}
 	if err := signalPidfd(fd, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}
 	if !waitGone(fd, timeout) {
+		if timeout > 0 {
+			// Podman's words, which scripts match.
+			fmt.Fprintf(os.Stderr, "Warning: StopSignal %s failed to stop container %s in %d seconds, resorting to SIGKILL\n",
+				signalName(sig), c.Name, int(timeout/time.Second))
+		}
 		sig = unix.SIGKILL
 		if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
 			return err
@@ -773,21 +802,28 @@ func removeTree(dir string, m *userns.Mapping) error {
 	return nil
 }
 
-// ParseSignal accepts "TERM", "SIGTERM", "15".
+// ParseSignal accepts "TERM", "SIGTERM", "15" (and each with a leading
+// dash, as kill(1) spells them). Its errors are Podman's words, which
+// scripts match: "invalid signal: NAME", "valid signals are 1 through 64".
 func ParseSignal(s string) (unix.Signal, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("invalid signal %q", s)
+	raw := strings.TrimPrefix(strings.TrimSpace(s), "-")
+	if n, err := strconv.ParseUint(raw, 10, 64); err == nil {
+		switch {
+		case n == 0:
+			return 0, fmt.Errorf("invalid signal: %s", raw)
+		case n > 64:
+			return 0, errors.New("valid signals are 1 through 64")
 		}
 		return unix.Signal(n), nil
+	} else if errors.Is(err, strconv.ErrRange) {
+		return 0, errors.New("valid signals are 1 through 64")
 	}
-	if !strings.HasPrefix(s, "SIG") {
-		s = "SIG" + s
+	name := strings.ToUpper(raw)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
 	}
-	if sig := unix.SignalNum(s); sig != 0 {
+	if sig := unix.SignalNum(name); sig != 0 {
 		return sig, nil
 	}
-	return 0, fmt.Errorf("invalid signal %q", s)
+	return 0, fmt.Errorf("invalid signal: %s", raw)
 }

@@ -45,7 +45,8 @@ func (s *Store) Logs(c *Container, o LogOptions, stdout, stderr io.Writer) error
 	case LogJournald:
 		return s.journalLogs(c, o, emit)
 	case LogNone:
-		return fmt.Errorf("%s was run with --log-driver none: its output was kept nowhere", c.Name)
+		// Podman's words, which scripts match on.
+		return fmt.Errorf("this container is using the 'none' log driver, cannot read logs: %s was run with --log-driver none, its output was kept nowhere", c.Name)
 	}
 	f, err := os.Open(c.File("ctr.log"))
 	if errors.Is(err, os.ErrNotExist) {

@@ -27,11 +27,19 @@ import (
 
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
-	Name      string
-	ImageID   string
-	ImageName string
-	Image     v1.ImageConfig
-	Lower     []string // top layer first
+	Name        string
+	ImageID     string
+	ImageName   string
+	ImageDigest string
+	// Privileged is --privileged, with rootless Podman's meaning: every
+	// capability (of the container's user namespace), no seccomp filter,
+	// no masked or read-only paths, the host's devices you may open.
+	Privileged bool
+	// Timezone is --tz: "local" or a zone of the host's zoneinfo; its
+	// file is bound on /etc/localtime.
+	Timezone string
+	Image    v1.ImageConfig
+	Lower    []string // top layer first
 	// BuildStep: a build's RUN step, whose upper dir becomes a layer: no
 	// /run/.containerenv, whose mount point would stay in the image.
 	BuildStep  bool
@@ -407,7 +415,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if !filepath.IsAbs(cwd) {
 		return nil, fmt.Errorf("working directory %q must be absolute", cwd)
 	}
-	caps, err := security.MergeCaps(security.DefaultCaps, o.CapAdd, o.CapDrop)
+	caps, err := security.MergeCaps(baseCaps(o), o.CapAdd, o.CapDrop)
 	if err != nil {
 		return nil, err
 	}
@@ -450,6 +458,16 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	for _, dev := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: "/dev/" + dev, Type: "c"})
 	}
+	if o.Privileged {
+		applyPrivileged(spec)
+	}
+	if o.Timezone != "" {
+		zone, err := ZoneFile(o.Timezone)
+		if err != nil {
+			return nil, err
+		}
+		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/localtime", Type: "bind", Source: zone, Options: []string{"rbind", "ro", "nosuid", "nodev", "noexec"}})
+	}
 	if o.Network != "host" {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
@@ -462,6 +480,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	spec.Linux.Seccomp = sec
 	if o.Seccomp != "" {
 		spec.Annotations = map[string]string{seccomp.AnnotationProfile: o.Seccomp}
+	}
+	if o.Workdir != "" {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[nsexec.AnnotationWorkdirGiven] = c.ID
 	}
 	if keep != nil {
 		if spec.Annotations == nil {

@@ -52,6 +52,11 @@ type State struct {
 	// OOMKilled: the OOM killer killed a process of the container in its
 	// last run (its cgroup's memory.events).
 	OOMKilled bool `json:",omitempty"`
+	// StopperPid is the `myctr stop` waiting for this container to exit
+	// (with its start time, against pid reuse): while it lives, the
+	// container is "stopping" (StatusWord).
+	StopperPid   int    `json:",omitempty"`
+	StopperStart uint64 `json:",omitempty"`
 }
 
 // BridgeState is a bridged container's address, gateway and interface MTU.
@@ -113,13 +118,16 @@ type HostConfig struct {
 
 // Container is one container's record, container.json in its directory.
 type Container struct {
-	ID         string
-	Name       string
-	Created    time.Time
-	Image      string // image ID
-	ImageName  string
-	Lower      []string // overlay lower dirs, top layer first
-	StopSignal string   `json:",omitempty"`
+	ID        string
+	Name      string
+	Created   time.Time
+	Image     string // image ID
+	ImageName string
+	// ImageDigest is the image's manifest digest when the container was
+	// made (Podman's ImageDigest).
+	ImageDigest string   `json:",omitempty"`
+	Lower       []string // overlay lower dirs, top layer first
+	StopSignal  string   `json:",omitempty"`
 	// CreateCommand is the command line that made the container (as
 	// Podman's Config.CreateCommand): `generate systemd` repeats it.
 	CreateCommand []string `json:",omitempty"`
@@ -308,7 +316,7 @@ func (s *Store) Lookup(ref string) (*Container, error) {
 	case 1:
 		return byPrefix[0], nil
 	case 0:
-		// Podman's words, which scripts match.
+		// Podman's words, which scripts match exactly.
 		return nil, fmt.Errorf("no container with name or ID %q found: %w", ref, ErrNotFound)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)

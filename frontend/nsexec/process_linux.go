@@ -115,7 +115,10 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 // terminal, working directory, identity, capabilities, no_new_privs, the
 // seccomp filter, and execve. It only returns by exiting through
 // conn.Fail. The process keeps descriptors 3 to 3+listenFDs-1 (socket
-// activation), with LISTEN_PID set to its own pid.
+// activation), with LISTEN_PID set to its own pid. givenWorkdir is the
+// container's id when its working directory came from run --workdir,
+// which must then exist (exit 126 otherwise, as Podman); else a missing
+// one is made.
 //
 // The seccomp filter goes in where runc puts it. Without no_new_privs the
 // kernel lets only a holder of CAP_SYS_ADMIN (in the thread's user
@@ -129,7 +132,7 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 //
 // Preconditions: the goroutine is locked to its thread; the root
 // filesystem is final.
-func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter) {
+func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter, givenWorkdir string) {
 	if p.Terminal {
 		master, err := openPty(ws)
 		if err != nil {
@@ -146,7 +149,13 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 	}
 	// Nothing is created under /proc: a path through /proc/self/fd/N
 	// would lead wherever descriptor N does.
-	if !underProc(cwd) {
+	if givenWorkdir != "" {
+		// run --workdir: as Podman, a directory the container has
+		// (from the image, or made for a mount below it), never made.
+		if fi, err := os.Stat(cwd); errors.Is(err, unix.ENOENT) || (err == nil && !fi.IsDir()) {
+			conn.Fail("chdir", fmt.Errorf("workdir %q does not exist on container %s", cwd, givenWorkdir), ExitNotExecutable)
+		}
+	} else if !underProc(cwd) {
 		if err := os.MkdirAll(cwd, 0o755); err != nil {
 			conn.Fail("create working directory "+cwd, err, ExitSetup)
 		}

@@ -112,6 +112,11 @@ type Overlay struct {
 	RunDir string // where the short links to the layers are made
 }
 
+// AnnotationWorkdirGiven, in a container's spec, holds its id when its
+// working directory came from run --workdir: the init then refuses a
+// directory that is not there instead of making it (as Podman).
+const AnnotationWorkdirGiven = "io.myctr.workdir-given"
+
 // InitConfig is everything the container's init needs.
 type InitConfig struct {
 	Spec    *specs.Spec

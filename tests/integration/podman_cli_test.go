@@ -224,7 +224,7 @@ func TestRunPodmanDefaults(t *testing.T) {
 		t.Errorf("--entrypoint as a program: %q", got)
 	}
 	out, e, code := myctr(t, "run", "--rm", "-p", "8080", "--net=host", image, "echo", "hostnet")
-	if code != 0 || out != "hostnet\n" || !strings.Contains(e, "port mappings have been discarded") {
+	if code != 0 || out != "hostnet\n" || e != "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use\n" {
 		t.Errorf("run -p --net=host: exit %d, %q, %q; want a warning and the container run", code, out, e)
 	}
 	if out, e, code := myctr(t, "run", "--rm", "--memory=0", image, "echo", "nolimit"); code != 0 || out != "nolimit\n" {

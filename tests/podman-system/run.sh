@@ -206,10 +206,12 @@ for f in "${files[@]}"; do
 	mapfile -t before < <(sed -n "s/^$f: //p" "$baseline" 2>/dev/null)
 	lost=() gained=()
 	for name in "${before[@]}"; do
-		printf '%s\n' "${now[@]}" | grep -qxF -- "$name" || lost+=("$name")
+		# (Not grep -q: under pipefail, printf's SIGPIPE after an early
+		# match would count as a miss.)
+		printf '%s\n' "${now[@]}" | grep -xF -- "$name" >/dev/null || lost+=("$name")
 	done
 	for name in "${now[@]}"; do
-		printf '%s\n' "${before[@]}" | grep -qxF -- "$name" || gained+=("$name")
+		printf '%s\n' "${before[@]}" | grep -xF -- "$name" >/dev/null || gained+=("$name")
 	done
 	for name in "${gained[@]}"; do
 		event output "$t" "newly passing (add to tests/podman-system/passing.txt): $f: $name"$'\n'
