@@ -186,6 +186,7 @@ func writeBusyboxTar(path string) error {
 	}{
 		{"bin/", 0o755}, {"etc/", 0o755}, {"tmp/", 0o1777}, {"proc/", 0o555}, {"sys/", 0o555},
 		{"dev/", 0o755}, {"root/", 0o700}, {"home/", 0o755}, {"var/", 0o755},
+		{"srv/", 0o755}, // as Alpine has it: run --workdir does not create a directory
 	} {
 		if err := tw.WriteHeader(hdr(d.name, tar.TypeDir, d.mode)); err != nil {
 			return err
