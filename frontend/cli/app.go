@@ -79,6 +79,7 @@ func App() *cli.App {
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
+			doctorCommand(), completionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
