@@ -35,10 +35,15 @@ SYSTEMD_UNIT_DIR ?= /usr/lib/systemd/system
 SYSTEMD_GENERATOR_DIR ?= /usr/lib/systemd/system-generators
 SYSTEMD_USER_GENERATOR_DIR ?= /usr/lib/systemd/user-generators
 DBUS_DIR ?= /usr/share/dbus-1
+MANDIR ?= $(PREFIX)/share/man
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR ?= $(PREFIX)/share/zsh/site-functions
+FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
+.PHONY: man
 .PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system bench demo lint install clean
 
 all: build
@@ -49,7 +54,8 @@ build:
 	$(GO) build $(GO_BUILD_FLAGS) $(INIT_STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
-	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper bin/myctr-generator
+	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper bin/myctr-generator bin/myctr-man
 
 # test: unit tests, then integration tests (even when unit tests failed),
 # then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -146,6 +152,13 @@ lint:
 	$(GO) vet -tags integration ./tests/...
 	$(GO) vet -tags helper ./tests/helper
 
+# man: the man pages (myctr.1, myctr-COMMAND.1), made from the command tree
+# by bin/myctr-man (cmd/myctr-man, a build-time tool that is not installed),
+# in bin/man.
+man: build
+	rm -rf bin/man
+	bin/myctr-man bin/man
+
 # install: PREFIX=/usr for a distribution package. The helper goes to
 # libexec (only D-Bus activation starts it); .service files in systemd/ go to
 # the D-Bus activation directory or the systemd unit directory depending on
@@ -154,8 +167,13 @@ lint:
 # The unit generator (NAME.container -> NAME.service) goes to libexec, and
 # systemd finds it through two links: the system manager's generator, and
 # the user manager's, whose name ("user") makes it read the user's files.
-install: build
+install: man
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
+	install -m 0644 bin/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	bin/myctr completion bash >$(DESTDIR)$(BASH_COMPLETION_DIR)/myctr
+	bin/myctr completion zsh >$(DESTDIR)$(ZSH_COMPLETION_DIR)/_myctr
+	bin/myctr completion fish >$(DESTDIR)$(FISH_COMPLETION_DIR)/myctr.fish
 	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
 	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
 	install -D -m 0755 bin/myctr-generator $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-generator

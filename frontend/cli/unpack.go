@@ -12,6 +12,7 @@ import (
 	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/rootfs"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -100,6 +101,17 @@ func UserNSMain() int {
 		return 0
 	case "unshare":
 		return unshareExec(args)
+	case rootfs.ProbeWork: // doctor's overlay check
+		if len(args) != 2 {
+			break
+		}
+		if id, err := strconv.Atoi(args[1]); err == nil {
+			if err := rootfs.Probe(args[0], id); err != nil {
+				fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+				return 1
+			}
+			return 0
+		}
 	case container.UserNSCopy:
 		return container.CopyMain(args)
 	}

@@ -15,6 +15,7 @@ packages=(
 	jq             # reading go test -json and hyperfine JSON
 	bats           # Podman's system tests (tests/podman-system)
 	curl           # the README's examples
+	zsh fish groff-base # myctr completion's scripts parsed by their shells, man pages rendered
 	golang-go      # the Go a bare Debian has: tests/setup/go.sh fetches go.mod's with it (its test)
 	gcc libc6-dev  # cgo (the frontend's C constructor)
 	libseccomp-dev # libseccomp, which compiles seccomp profiles (frontend/seccomp, cgo)
