@@ -39,7 +39,7 @@ DBUS_DIR ?= /usr/share/dbus-1
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system bench demo lint install clean
+.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system fuzz bench demo lint install clean
 
 all: build
 
@@ -130,6 +130,13 @@ test-podman-system: build
 	PODMAN_SYSTEM_PEER=podman tests/podman-system/run.sh $(RESULTS)/podman-system.json || st=1; \
 	tests/setup/summarize.sh $(RESULTS)/podman-system.json || st=1; \
 	exit $$st
+
+# fuzz: each go test -fuzz target for FUZZTIME (default 30s), one after
+# another (tests/fuzz/run.sh): per target the execs, the new interesting
+# inputs and any finding, whose crasher stays in testdata/fuzz/ and fails
+# the target. FUZZ_RUN=REGEX picks targets. The seeds alone run in test-unit.
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),30s) tests/fuzz/run.sh
 
 bench:
 	tests/bench/run.sh
