@@ -43,8 +43,7 @@ FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: man
-.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system bench demo lint install clean
+.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system fuzz man bench demo lint install clean
 
 all: build
 
@@ -136,6 +135,13 @@ test-podman-system: build
 	PODMAN_SYSTEM_PEER=podman tests/podman-system/run.sh $(RESULTS)/podman-system.json || st=1; \
 	tests/setup/summarize.sh $(RESULTS)/podman-system.json || st=1; \
 	exit $$st
+
+# fuzz: each go test -fuzz target for FUZZTIME (default 30s), one after
+# another (tests/fuzz/run.sh): per target the execs, the new interesting
+# inputs and any finding, whose crasher stays in testdata/fuzz/ and fails
+# the target. FUZZ_RUN=REGEX picks targets. The seeds alone run in test-unit.
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),30s) tests/fuzz/run.sh
 
 bench:
 	tests/bench/run.sh

@@ -19,6 +19,10 @@
 //     permitted, "trusted.overlay.opaque=y", which overlay reads when it is
 //     mounted by real root without "userxattr".
 //
+// A file entry writes at most maxExpansion times the bytes the stream
+// carries for it (ErrExpansion): a sparse entry's holes would otherwise
+// let a few hundred bytes fill the disk with zeros.
+//
 // Overlay xattrs carried by the tarball itself ("user.overlay.*",
 // "trusted.overlay.*") are never applied: only the whiteout entries above
 // may produce them, so a layer cannot smuggle redirects or opaque marks.
@@ -84,8 +88,9 @@ func Unpack(r io.Reader, dest string, opts Options) error {
 	}
 	defer closeStream()
 
-	u := &unpacker{dest: abs, opts: opts, warned: map[string]bool{}, dirs: map[string]*tar.Header{}}
-	tr := tar.NewReader(stream)
+	counted := &countingReader{r: stream}
+	u := &unpacker{dest: abs, opts: opts, warned: map[string]bool{}, dirs: map[string]*tar.Header{}, read: counted}
+	tr := tar.NewReader(counted)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -127,6 +132,50 @@ type unpacker struct {
 	// children appear, and a read-only mode would stop them appearing.
 	dirs     map[string]*tar.Header
 	dirOrder []string
+	// read counts the bytes of the (decompressed) tar stream read so far.
+	read *countingReader
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// A file entry may write at most maxExpansion times the bytes of the tar
+// stream read while it is written, plus expansionSlack. Only a sparse
+// entry (GNU sparse, in a PAX header) writes more than it reads: its
+// holes come out of the tar reader as zeros, so that a few hundred bytes
+// of header can claim a file of 2^62 bytes and fill the disk. The ratio
+// is gzip's own limit (about 1032:1), so that a sparse map lets a layer
+// amplify no further than compression already does.
+const (
+	maxExpansion   = 1024
+	expansionSlack = 1 << 20
+)
+
+// expansionLimit is the writer of one file entry, refusing to write past
+// the limit above.
+type expansionLimit struct {
+	w       io.Writer
+	read    *countingReader
+	start   int64 // read.n when the entry's data began
+	written int64
+}
+
+func (l *expansionLimit) Write(p []byte) (int, error) {
+	if l.written+int64(len(p)) > expansionSlack+maxExpansion*(l.read.n-l.start) {
+		return 0, ErrExpansion
+	}
+	n, err := l.w.Write(p)
+	l.written += int64(n)
+	return n, err
 }
 
 func (u *unpacker) warn(format string, args ...any) {
@@ -339,7 +388,8 @@ func (u *unpacker) writeFile(p string, hdr *tar.Header, r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("create file: %w", err)
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	w := &expansionLimit{w: f, read: u.read, start: u.read.n}
+	if _, err := io.Copy(w, r); err != nil {
 		f.Close()
 		return fmt.Errorf("write file: %w", err)
 	}

@@ -15,4 +15,9 @@ var (
 	// ErrKindClash is returned, with Options.KeepKinds, for an entry that
 	// would replace a directory with a file or a file with a directory.
 	ErrKindClash = errors.New("file exists")
+
+	// ErrExpansion is returned for a file entry that writes far more
+	// than the tar stream carries for it: a sparse file whose holes
+	// would fill the disk (see maxExpansion).
+	ErrExpansion = errors.New("file expands far beyond the data the layer carries for it (a sparse-file bomb)")
 )

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -61,7 +63,7 @@ func decodeFile(path string, v any) (unknown []Key, data []byte, err error) {
 				continue // a header with nothing in it sets nothing
 			}
 			line, _ := e.Position()
-			unknown = append(unknown, Key{File: path, Line: line, Name: strings.Join(e.Key(), ".")})
+			unknown = append(unknown, Key{File: path, Line: line, Name: keyName(e.Key())})
 		}
 	case errors.As(err, &de):
 		line, _ := de.Position()
@@ -75,6 +77,22 @@ func decodeFile(path string, v any) (unknown []Key, data []byte, err error) {
 	}
 	return unknown, data, nil
 }
+
+// keyName writes a dotted key as TOML does: parts that are not bare keys
+// (empty, or with dots, spaces or other characters) quoted, so that
+// [""] or "a.b" cannot print as nothing or as two keys.
+func keyName(parts []string) string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = p
+		if !bareKey.MatchString(p) {
+			out[i] = strconv.Quote(p)
+		}
+	}
+	return strings.Join(out, ".")
+}
+
+var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // emptyTable reports whether key names a table without keys in m.
 func emptyTable(m map[string]any, key []string) bool {
