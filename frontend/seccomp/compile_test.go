@@ -239,6 +239,8 @@ func TestBadProfiles(t *testing.T) {
 		{"unknown operator", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","args":[{"index":0,"value":1,"op":"SCMP_CMP_LIKE"}]}]}`, ErrInvalid, `unknown operator "SCMP_CMP_LIKE"`},
 		{"argument index", `{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO","args":[{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}`, ErrInvalid, "argument index 6"},
 		{"no default", `{"syscalls":[{"names":["kill"],"action":"SCMP_ACT_ERRNO"}]}`, ErrInvalid, "defaultAction is missing"},
+		{"empty", `{}`, ErrInvalid, "it would apply no filter"},
+		{"null", `null`, ErrInvalid, "it would apply no filter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

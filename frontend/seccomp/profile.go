@@ -139,6 +139,10 @@ func validate(name string, p *mseccomp.Seccomp) error {
 		if len(p.Syscalls) > 0 {
 			return bad("defaultAction is missing")
 		}
+		// Docker and Podman read such a file ({} or null) as no filter
+		// at all; a file that asks for a filter and gets none is refused
+		// here, and seccomp=unconfined says it on purpose.
+		return bad("neither defaultAction nor syscalls: it would apply no filter (use --security-opt seccomp=unconfined for none)")
 	} else if !actions[p.DefaultAction] {
 		return bad("defaultAction: unknown action %q", p.DefaultAction)
 	}
