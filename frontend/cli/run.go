@@ -14,6 +14,7 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/userns"
@@ -42,7 +43,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
-		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined"},
+		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined, landlock=ro:PATH,rw:PATH,exec:PATH,net:bind=PORT,net:connect=PORT (or a file of them), landlock-strict"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
@@ -324,12 +325,18 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 			o.NoNewPrivs = true
 		case "no-new-privileges=false", "no-new-privileges:false":
 		default:
+			if done, err := landlockOption(o, so); done || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			v, ok := strings.CutPrefix(so, "seccomp=")
 			if !ok {
 				v, ok = strings.CutPrefix(so, "seccomp:") // Docker's older spelling
 			}
 			if !ok {
-				return nil, fmt.Errorf("unsupported --security-opt %q (no-new-privileges, seccomp=FILE or seccomp=unconfined)", so)
+				return nil, fmt.Errorf("unsupported --security-opt %q (no-new-privileges, seccomp=FILE, seccomp=unconfined, landlock=RULES|FILE, landlock-strict)", so)
 			}
 			src, err := seccomp.ParseOption(v)
 			if err != nil {
@@ -562,4 +569,25 @@ func startFailure(err error) error {
 		return withCode(se.Exit, explain(err))
 	}
 	return withCode(125, explain(err))
+}
+
+// landlockOption takes a landlock= or landlock-strict option into o; done
+// is false for any other option.
+func landlockOption(o *container.CreateOptions, so string) (done bool, err error) {
+	if strict, ok, err := landlock.ParseStrict(so); ok {
+		o.LandlockStrict = strict
+		o.LandlockOptions = append(o.LandlockOptions, so)
+		return true, err
+	}
+	v, ok := strings.CutPrefix(so, "landlock=")
+	if !ok {
+		return false, nil
+	}
+	r, err := landlock.ParseOption(v)
+	if err != nil {
+		return true, err
+	}
+	o.Landlock = landlock.Merge(o.Landlock, r)
+	o.LandlockOptions = append(o.LandlockOptions, so)
+	return true, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
@@ -55,6 +56,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if err := s.resolveSeccomp(o); err != nil {
 		return nil, err
 	}
+	if err := checkLandlock(o); err != nil {
+		return nil, err
+	}
 	mode := o.Network
 	if mode == "" {
 		mode = "none"
@@ -98,6 +102,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if o.Seccomp != "" {
 		c.HostConfig.SecurityOpt = append(c.HostConfig.SecurityOpt, "seccomp="+o.Seccomp)
 	}
+	c.HostConfig.SecurityOpt = append(c.HostConfig.SecurityOpt, o.LandlockOptions...)
 	if nc, ok := c.networkConfig(); ok {
 		if err := nc.Validate(); err != nil {
 			return nil, err
@@ -258,4 +263,36 @@ func (s *Store) seccompFilter(spec *specs.Spec) (*security.SeccompFilter, error)
 		return nil, fmt.Errorf("seccomp filter: %w", err)
 	}
 	return &prog.Filter, nil
+}
+
+// checkLandlock refuses, before anything is recorded, a landlock-strict
+// container whose rules this kernel cannot all enforce (each start checks
+// again, and warns when not strict), and landlock-strict without rules.
+func checkLandlock(o *CreateOptions) error {
+	if o.Landlock == nil {
+		if o.LandlockStrict {
+			return fmt.Errorf("%w: landlock-strict needs landlock= rules", landlock.ErrOption)
+		}
+		return nil
+	}
+	if !o.LandlockStrict {
+		return nil
+	}
+	_, err := landlock.Decide(landlock.ABI(), o.Landlock, true)
+	return err
+}
+
+// landlockRules is the container's ruleset from its spec, checked against
+// the running kernel: the warning to print when it does not enforce all
+// of it, or an error when the container is strict.
+func landlockRules(spec *specs.Spec) (*landlock.Ruleset, string, error) {
+	r, strict, err := landlock.FromAnnotations(spec.Annotations)
+	if err != nil || r == nil {
+		return nil, "", err
+	}
+	warning, err := landlock.Decide(landlock.ABI(), r, strict)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, warning, nil
 }

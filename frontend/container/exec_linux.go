@@ -47,6 +47,12 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if err != nil {
 		return nsexec.ExitSetup, err
 	}
+	// And its Landlock ruleset (the start has warned of what the kernel
+	// does not enforce).
+	rules, _, err := landlockRules(spec)
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
 	p := *spec.Process
 	p.Args = o.Args
 	p.Terminal = o.Tty
@@ -200,7 +206,7 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 			defer term.Restore(fd, st)
 		}
 	}
-	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws, Seccomp: filter}}); err != nil {
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws, Seccomp: filter, Landlock: rules}}); err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)

@@ -107,6 +107,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		l.Seccomp = nil
 		spec.Linux = &l
 	}
+	rules, llWarning, err := landlockRules(spec)
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
 	if err := prepareRunDir(c, spec); err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
@@ -263,7 +267,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if r.cg != nil {
 				r.oom = cgroup.WatchOOM(r.cg.Dir())
 			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: filter, Overlay: nsexec.Overlay{
+			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: filter, Landlock: rules, Overlay: nsexec.Overlay{
 				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 			// The network is up before the container's process starts.
 			if nc, ok := c.networkConfig(); ok {
@@ -287,6 +291,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		case nsexec.MsgError:
 			return fail(msg.Error, msg.Error.Exit)
 		}
+	}
+	if llWarning != "" {
+		r.warnings = append(r.warnings, llWarning)
 	}
 	if r.helper != nil {
 		r.helper.Close() // and with it the polkit agent, if one was started

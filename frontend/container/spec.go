@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/rootfs"
@@ -65,6 +66,12 @@ type CreateOptions struct {
 	// Seccomp is the profile: "" Docker's default, seccomp.Unconfined,
 	// or a profile file's absolute path.
 	Seccomp string
+	// Landlock is the ruleset of the landlock= options (nil: none),
+	// LandlockStrict whether a kernel that cannot enforce all of it is an
+	// error, LandlockOptions the options as given (for inspect).
+	Landlock        *landlock.Ruleset
+	LandlockStrict  bool
+	LandlockOptions []string
 	// Warn takes warnings about the options (nil: standard error).
 	Warn           io.Writer
 	Network        string                // none, host, pasta, slirp4netns or bridge
@@ -487,6 +494,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		}
 		spec.Annotations[nsexec.AnnotationWorkdirGiven] = c.ID
 	}
+	spec.Annotations = landlock.Annotate(spec.Annotations, o.Landlock, o.LandlockStrict)
 	if keep != nil {
 		if spec.Annotations == nil {
 			spec.Annotations = map[string]string{}

@@ -129,7 +129,7 @@ func Init() {
 	if err := rootfs.Finish(spec); err != nil {
 		conn.Fail("finish rootfs", err, ExitSetup)
 	}
-	startProcess(conn, spec.Process, cfg.Winsize, cfg.ListenFDs, cfg.Seccomp, spec.Annotations[AnnotationWorkdirGiven])
+	startProcess(conn, spec.Process, cfg.Winsize, cfg.ListenFDs, cfg.Seccomp, cfg.Landlock, spec.Annotations[AnnotationWorkdirGiven])
 }
 
 // Exec runs inside a running container's namespaces, joined by the C
@@ -150,7 +150,7 @@ func Exec() {
 		}
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
-	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp, "")
+	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp, msg.Exec.Landlock, "")
 }
 
 // Signal runs in the container's user namespace, joined by the C

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/security"
 )
 
@@ -130,9 +131,26 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 // calls as possible pass through it. Either way the process never runs a
 // single instruction of its own without the filter.
 //
+// The Landlock ruleset (--security-opt landlock=) follows the same rule,
+// for the same reason: landlock_restrict_self(2) too needs CAP_SYS_ADMIN
+// in the user namespace or no_new_privs. Its paths are opened first,
+// after the working directory and the command are found and while the
+// thread is still root with every capability (so a path the container's
+// user may not reach still gets its rule); it is enforced just before
+// the seccomp filter is loaded (so a profile that does not allow the
+// landlock calls does not stop it), without no_new_privs before the
+// identity and capabilities are set, with it after, just before execve.
+// Nothing after the restriction needs the filesystem: lookPath has run,
+// DropBounding asks the kernel for the last capability without reading
+// /proc, and close_range marks the descriptors. run --init executes
+// /proc/self/exe (myctr-init) once restricted: a sealed memfd is on no
+// path Landlock checks, and a file on disk (a root-owned install) gets an
+// exec rule of its own, for that file alone. Landlock domains pass
+// through execve and fork: --init's PID 1 and its child both run in it.
+//
 // Preconditions: the goroutine is locked to its thread; the root
 // filesystem is final.
-func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter, givenWorkdir string) {
+func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter, rules *landlock.Ruleset, givenWorkdir string) {
 	if p.Terminal {
 		master, err := openPty(ws)
 		if err != nil {
@@ -177,6 +195,22 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 		var err error
 		if path, code, err = lookPath(p.Args[0], p.Env); err != nil {
 			conn.Fail("exec "+p.Args[0], err, code)
+		}
+	}
+	var domain *landlock.Domain
+	if rules != nil {
+		var extraExec []string
+		if isInitCommand(p.Args) {
+			extraExec = append(extraExec, path)
+		}
+		var err error
+		if domain, err = landlock.Build(rules, extraExec...); err != nil {
+			conn.Fail("landlock", err, ExitSetup)
+		}
+	}
+	if !p.NoNewPrivileges {
+		if err := domain.Enforce(); err != nil {
+			conn.Fail("landlock", err, ExitSetup)
 		}
 	}
 	if filter != nil && !p.NoNewPrivileges {
@@ -229,6 +263,11 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 	env := p.Env
 	if listenFDs > 0 {
 		env = withListenPID(env, os.Getpid())
+	}
+	if p.NoNewPrivileges {
+		if err := domain.Enforce(); err != nil {
+			conn.Fail("landlock", err, ExitSetup)
+		}
 	}
 	if filter != nil && p.NoNewPrivileges {
 		if err := filter.Load(); err != nil {

@@ -22,6 +22,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/netif"
 	"github.com/myctr/myctr/frontend/security"
 )
@@ -51,8 +52,9 @@ const (
 // Version names this sync protocol; myctr and a myctr-init from another
 // build must not talk to each other. 2: InitConfig.Network. 3: the
 // network-forward stage (frontend/portfwd) in myctr-init. 4:
-// InitConfig.ListenFDs. 5: InitConfig.Seccomp and ExecConfig.Seccomp.
-const Version = "5"
+// InitConfig.ListenFDs. 5: InitConfig.Seccomp and ExecConfig.Seccomp. 6:
+// InitConfig.Landlock and ExecConfig.Landlock.
+const Version = "6"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -133,13 +135,17 @@ type InitConfig struct {
 	// Seccomp is the container's compiled filter (nil: unconfined); the
 	// spec's own linux.seccomp is not sent.
 	Seccomp *security.SeccompFilter `json:",omitempty"`
+	// Landlock is the container's ruleset (--security-opt landlock=),
+	// nil for none.
+	Landlock *landlock.Ruleset `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.
 type ExecConfig struct {
-	Process *specs.Process
-	Winsize *unix.Winsize           `json:",omitempty"`
-	Seccomp *security.SeccompFilter `json:",omitempty"` // the container's filter
+	Process  *specs.Process
+	Winsize  *unix.Winsize           `json:",omitempty"`
+	Seccomp  *security.SeccompFilter `json:",omitempty"` // the container's filter
+	Landlock *landlock.Ruleset       `json:",omitempty"` // the container's ruleset
 }
 
 // Message is one packet on the sync socket.

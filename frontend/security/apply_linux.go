@@ -9,17 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lastCap is the highest capability the running kernel knows.
+// lastCap is the highest capability the running kernel knows: the last
+// one PR_CAPBSET_READ accepts (it answers EINVAL past the end). Asked of
+// the kernel, not read from /proc/sys/kernel/cap_last_cap: a Landlock
+// ruleset enforced before the bounding set is dropped may deny /proc.
 func lastCap() uint {
-	b, err := readFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
+	c := uint(0)
+	for ; c < 64; c++ {
+		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil {
+			break
+		}
+	}
+	if c == 0 {
 		return 40
 	}
-	var n uint
-	if _, err := fmt.Sscanf(string(b), "%d", &n); err != nil {
-		return 40
-	}
-	return n
+	return c - 1
 }
 
 func mask(names []string) (lo, hi uint32) {

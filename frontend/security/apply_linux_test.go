@@ -1,0 +1,25 @@
+package security
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestLastCap: the last capability, asked of the kernel with
+// PR_CAPBSET_READ (which a Landlock ruleset cannot deny), is the one
+// /proc/sys/kernel/cap_last_cap names.
+func TestLastCap(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Skipf("no /proc/sys/kernel/cap_last_cap to compare with: %v", err)
+	}
+	want, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lastCap(); got != uint(want) {
+		t.Errorf("lastCap() = %d, want %d", got, want)
+	}
+}

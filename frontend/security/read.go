@@ -1,5 +1,0 @@
-package security
-
-import "os"
-
-var readFile = os.ReadFile
