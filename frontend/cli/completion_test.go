@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 func TestParseArgsUsage(t *testing.T) {
@@ -47,6 +49,9 @@ func TestCompletionTree(t *testing.T) {
 			t.Errorf("command %s is not in the bash tables", c.Name)
 		}
 		for _, f := range c.Flags {
+			if vf, ok := f.(cli.VisibleFlag); ok && !vf.IsVisible() {
+				continue // hidden flags are not offered
+			}
 			if !strings.Contains(s, "--"+f.Names()[0]) {
 				t.Errorf("flag --%s of %s is not in the bash tables", f.Names()[0], c.Name)
 			}
