@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -227,7 +228,9 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
 	}
 	env := p.Env
-	if listenFDs > 0 {
+	// (--preserve-fds passes descriptors without socket activation's
+	// variables: no LISTEN_FDS, no LISTEN_PID.)
+	if listenFDs > 0 && slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "LISTEN_FDS=") }) {
 		env = withListenPID(env, os.Getpid())
 	}
 	if filter != nil && p.NoNewPrivileges {
