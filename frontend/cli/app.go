@@ -67,6 +67,7 @@ func App() *cli.App {
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log lines to show on stderr: trace, debug, info, warn, error, fatal or panic"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "the same as --log-level=debug"},
+			&cli.StringSliceFlag{Name: "runtime-flag", Usage: "a flag for the OCI runtime (Podman's): myctr's own runtime takes none, so a container refuses to run with one (exit 126)"},
 			&cli.BoolFlag{Name: "noout", Usage: "print nothing on stdout (errors and warnings still go to stderr)"},
 		},
 		Before:       setLogLevel,

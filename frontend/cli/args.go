@@ -60,6 +60,11 @@ func interspersed(app *cli.App, args []string) []string {
 			if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) {
 				list, defs = &out, app.Flags
 			}
+			if name, value, ok := attachedValue(defs, a); ok {
+				*list = append(*list, name, value)
+				i++
+				continue
+			}
 			n := 1 + valueCount(defs, a)
 			*list = append(*list, args[i:min(i+n, len(args))]...)
 			i += n
@@ -118,4 +123,18 @@ func valueCount(flags []cli.Flag, a string) int {
 		return 0
 	}
 	return 0
+}
+
+// attachedValue splits a short flag written with its value attached
+// ("-t0", "-n5"), as Podman's command line takes it: when a is no flag of
+// its own and its first letter is a short flag that takes a value.
+func attachedValue(flags []cli.Flag, a string) (string, string, bool) {
+	if strings.HasPrefix(a, "--") || len(a) < 3 || strings.Contains(a, "=") || hasFlag(flags, a) {
+		return "", "", false
+	}
+	short := a[:2]
+	if !hasFlag(flags, short) || valueCount(flags, short) != 1 {
+		return "", "", false
+	}
+	return short, a[2:], true
 }

@@ -24,6 +24,9 @@ func TestInterspersed(t *testing.T) {
 		{"myctr info --log-level debug", "myctr --log-level debug info"},
 		{"myctr ps --root /r -a", "myctr --root /r ps -a"},
 		{"myctr nosuch a -b", "myctr nosuch a -b"},
+		{"myctr rm -f -t0 web", "myctr rm -f -t 0 web"},
+		{"myctr run -dt bb top", "myctr run -dt bb top"},
+		{"myctr run -p8080:80 bb top", "myctr run -p 8080:80 bb top"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
 		if got != tc.want {

@@ -125,6 +125,7 @@ type inspectEntry struct {
 	Image           string
 	ImageName       string
 	ImageDigest     string
+	OCIRuntime      string
 	Config          inspectConfig
 	HostConfig      inspectHostConfig
 	GraphDriver     graphDriver
@@ -174,6 +175,7 @@ func inspectCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each object, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"},
 			&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: "all", Usage: "what the names are: container, image, or all (a container first, then an image)"},
+			latestFlag(),
 		},
 		Action: func(ctx *cli.Context) error { return inspectObjects(ctx, ctx.String("type")) },
 	}
@@ -201,7 +203,11 @@ func inspectObjects(ctx *cli.Context, typ string) error {
 	default:
 		return withCode(125, fmt.Errorf("invalid --type %q: want container, image or all", typ))
 	}
-	if ctx.NArg() == 0 {
+	refs, err := withLatest(ctx)
+	if err != nil {
+		return err
+	}
+	if len(refs) == 0 {
 		return withCode(125, errors.New("requires at least one name or id"))
 	}
 	var tmpl *template.Template
@@ -223,7 +229,7 @@ func inspectObjects(ctx *cli.Context, typ string) error {
 		}
 		failed = err
 	}
-	for _, ref := range ctx.Args().Slice() {
+	for _, ref := range refs {
 		if typ != "image" {
 			if cs == nil {
 				var err error
@@ -296,7 +302,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
 			OOMKilled: c.State.OOMKilled},
-		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest,
+		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, OCIRuntime: container.RuntimeOf(c),
 		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},

@@ -64,7 +64,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing (when it is not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
-	}, append(compatFlags(), resourceFlags()...)...)
+	}, append(append(compatFlags(), runExtraFlags()...), resourceFlags()...)...)
 }
 
 // resourceFlags are the cgroup limits of run, as Podman spells them.
@@ -219,7 +219,7 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a command in a new container",
 		ArgsUsage: "IMAGE [COMMAND [ARG...]]",
-		Flags:     runFlags(),
+		Flags:     append(runFlags(), runOnlyFlags()...),
 		Action:    runAction,
 	}
 }
@@ -348,6 +348,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err := compatOptions(ctx, o); err != nil {
 		return nil, err
 	}
+	if err := runExtraOptions(ctx, o); err != nil {
+		return nil, err
+	}
 	env, err := envFromArgs(ctx)
 	if err != nil {
 		return nil, err
@@ -418,9 +421,9 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 }
 
 func runAction(ctx *cli.Context) error {
-	act, err := container.TakeActivation()
+	act, err := takeFDs(ctx)
 	if err != nil {
-		return withCode(125, err)
+		return err
 	}
 	s, c, o, m, err := createContainer(ctx)
 	if err != nil {
@@ -432,7 +435,12 @@ func runAction(ctx *cli.Context) error {
 			return startFailure(err)
 		}
 		fmt.Println(c.ID)
-		return nil
+		return writeMonitorPidfile(ctx, monitorPidOf(s, c))
+	}
+	// Attached, this process is the container's monitor.
+	if err := writeMonitorPidfile(ctx, os.Getpid()); err != nil {
+		discard(s, c)
+		return err
 	}
 	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
 	if o.Interactive {
@@ -448,8 +456,10 @@ func runAction(ctx *cli.Context) error {
 	code, err := s.RunAttached(c, m, a)
 	if err != nil {
 		discard(s, c)
+		removeRunImage(ctx, c.Image)
 		return startFailure(err)
 	}
+	removeRunImage(ctx, c.Image)
 	if code != 0 {
 		return withCode(code, nil)
 	}

@@ -89,7 +89,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts,
 			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
-			RestartPolicy: o.Restart,
+			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},
 		State: State{Status: StatusCreated},
 	}

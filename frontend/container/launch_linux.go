@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,8 @@ type running struct {
 	pty   *os.File
 	log   *logWriter
 	pumps sync.WaitGroup
+	// timeout is --timeout: the container is killed when it runs longer.
+	timeout time.Duration
 
 	// A bridged container: the helper's attachment, the connection that
 	// made it (open until the launch ends), warnings for the user (its DNS)
@@ -135,7 +138,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
 	defer parent.Close()
-	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr, notify: notify}
+	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr, notify: notify, timeout: time.Duration(c.HostConfig.Timeout) * time.Second}
 	netns := "0"
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
@@ -366,6 +369,15 @@ func (r *running) signal(sig unix.Signal) {
 // wait waits for the container's process and the end of its output, and
 // returns its exit code (128+signal when killed, as shells report it).
 func (r *running) wait() int {
+	var timedOut atomic.Bool
+	stop := func() bool { return false }
+	if r.timeout > 0 {
+		t := time.AfterFunc(r.timeout, func() {
+			timedOut.Store(true)
+			r.signal(unix.SIGKILL)
+		})
+		stop = t.Stop
+	}
 	code := 125
 	if st, err := r.proc.Wait(); err == nil {
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -373,6 +385,11 @@ func (r *running) wait() int {
 		} else {
 			code = st.ExitCode()
 		}
+	}
+	stop()
+	if timedOut.Load() {
+		// As Podman: a container killed at its --timeout exits -1.
+		code = -1
 	}
 	// With the init gone the kernel kills the rest of the PID namespace,
 	// which closes the last writers of the output; do not hang on a

@@ -338,7 +338,16 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: "monitor: bad arguments", Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	// Caught, not ignored: an ignored signal stays ignored across exec,
+	// and a shell that starts ignoring one cannot trap it (the
+	// container's process must be able to handle SIGHUP, SIGINT, SIGPIPE).
+	// A caught one is back to its default in the container.
+	quiet := make(chan os.Signal, 8)
+	signal.Notify(quiet, unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	go func() {
+		for range quiet {
+		}
+	}()
 	// SIGTERM (systemctl stop, a unit's end) stops the container: it
 	// gets its stop signal, and the exit is recorded as ever.
 	terms := make(chan os.Signal, 4)

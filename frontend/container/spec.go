@@ -106,6 +106,7 @@ type CreateOptions struct {
 	StopSignal    string   // --stop-signal; "" keeps the image's
 	StopTimeout   *uint    // --stop-timeout
 	Restart       RestartPolicy
+	HostExtra     HostExtra // --timeout, --runtime
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -500,6 +501,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			spec.Annotations = map[string]string{}
 		}
 		spec.Annotations[rootfs.AnnotationKeepID] = keep.Encode()
+	}
+	if !o.BuildStep {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[rootfs.AnnotationMtab] = "1"
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj

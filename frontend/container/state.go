@@ -114,6 +114,7 @@ type HostConfig struct {
 	StopTimeout *uint `json:",omitempty"`
 	// RestartPolicy is --restart (restart.go).
 	RestartPolicy RestartPolicy
+	HostExtra
 }
 
 // Container is one container's record, container.json in its directory.

@@ -23,6 +23,9 @@ import (
 const (
 	envListenFDs     = "_MYCTR_LISTEN_FDS"
 	envListenFDNames = "_MYCTR_LISTEN_FDNAMES"
+	// envPreserved says the descriptors are --preserve-fds's: no
+	// LISTEN_* variables for the container.
+	envPreserved = "_MYCTR_PRESERVED_FDS"
 )
 
 // Activation is the sockets systemd passed to this process: descriptors 3
@@ -30,6 +33,9 @@ const (
 type Activation struct {
 	N     int
 	Names string
+	// Preserved: the descriptors of --preserve-fds, passed without the
+	// variables of socket activation.
+	Preserved bool
 	// fds are the descriptors as files, made once: a second *os.File of
 	// the same descriptor would close it when the first is collected.
 	fds []*os.File
@@ -48,34 +54,56 @@ func TakeActivation() (Activation, error) {
 			err = fmt.Errorf("invalid %s %q", envListenFDs, v)
 		}
 		a.Names = os.Getenv(envListenFDNames)
+		a.Preserved = os.Getenv(envPreserved) != ""
 	} else {
 		a.N, a.Names, err = systemd.ListenFDs(os.Getenv, os.Getpid())
 	}
-	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", envListenFDs, envListenFDNames} {
+	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", envListenFDs, envListenFDNames, envPreserved} {
 		os.Unsetenv(k)
 	}
 	if err != nil {
 		return Activation{}, err
 	}
+	what := fmt.Sprintf("socket activation: LISTEN_FDS=%d", a.N)
+	if a.Preserved {
+		what = fmt.Sprintf("--preserve-fds=%d", a.N)
+	}
+	return a, a.take(what)
+}
+
+// PreserveFDs is --preserve-fds=n: this process's descriptors 3 to 3+n-1
+// for the container's process, as socket activation passes its sockets
+// but without its variables; the same checks apply.
+func PreserveFDs(n int) (Activation, error) {
+	if n < 0 || n > systemd.MaxListenFDs {
+		return Activation{}, fmt.Errorf("invalid --preserve-fds %d", n)
+	}
+	a := Activation{N: n, Preserved: true}
+	return a, a.take(fmt.Sprintf("--preserve-fds=%d", n))
+}
+
+// take checks and keeps the descriptors 3 to 3+N-1; what names where
+// they come from, for the errors.
+func (a *Activation) take(what string) error {
 	// The descriptors must be there: a mistake in the unit would otherwise
 	// hand the container whatever happens to be open at those numbers.
 	for fd := 3; fd < 3+a.N; fd++ {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-			return Activation{}, fmt.Errorf("socket activation: LISTEN_FDS=%d but descriptor %d is not open", a.N, fd)
+			return fmt.Errorf("%s but descriptor %d is not open", what, fd)
 		}
 		// A directory is nothing systemd passes (sockets, FIFOs, special
 		// files), and in the container it would be a way out of its root
 		// (a working directory of /proc/self/fd/N).
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return Activation{}, fmt.Errorf("socket activation: descriptor %d is a directory, not a socket", fd)
+			return fmt.Errorf("%s: descriptor %d is a directory, which the container may not have (a way out of its root)", what, fd)
 		}
 		// Not ours to keep: only the processes they are passed to on
 		// purpose get them.
 		unix.CloseOnExec(fd)
 		a.fds = append(a.fds, os.NewFile(uintptr(fd), "listen-fd-"+strconv.Itoa(fd)))
 	}
-	return a, nil
+	return nil
 }
 
 // files are the descriptors for ExtraFiles (where they become 3, 4, ... of
@@ -89,7 +117,11 @@ func (a Activation) env() []string {
 	if a.N == 0 {
 		return nil
 	}
-	return []string{envListenFDs + "=" + strconv.Itoa(a.N), envListenFDNames + "=" + a.Names}
+	env := []string{envListenFDs + "=" + strconv.Itoa(a.N), envListenFDNames + "=" + a.Names}
+	if a.Preserved {
+		env = append(env, envPreserved+"=1")
+	}
+	return env
 }
 
 // withoutEnv drops the variables named by keys from env.
@@ -113,7 +145,7 @@ func withoutEnv(env []string, keys ...string) []string {
 // which knows the process's pid).
 func applyActivation(spec *specs.Spec, a Activation) {
 	spec.Process.Env = withoutEnv(spec.Process.Env, "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES")
-	if a.N == 0 {
+	if a.N == 0 || a.Preserved {
 		return
 	}
 	spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(a.N))

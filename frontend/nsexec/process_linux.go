@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -261,7 +262,9 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
 	}
 	env := p.Env
-	if listenFDs > 0 {
+	// (--preserve-fds passes descriptors without socket activation's
+	// variables: no LISTEN_FDS, no LISTEN_PID.)
+	if listenFDs > 0 && slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "LISTEN_FDS=") }) {
 		env = withListenPID(env, os.Getpid())
 	}
 	if p.NoNewPrivileges {

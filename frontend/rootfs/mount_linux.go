@@ -464,6 +464,7 @@ func Finish(spec *specs.Spec) error {
 			return err
 		}
 	}
+	ensureMtab(spec)
 	if spec.Root.Readonly {
 		if err := setReadOnly("/", false); err != nil {
 			return err

@@ -150,8 +150,11 @@ printf '[engine]\nruntime = "runc"\n' >"$work/podman.conf"
 chmod 0644 "$work/registries.conf" "$work/podman.conf"
 declare -A peer_conf=([podman]=$work/podman.conf)
 image=$PODMAN_TEST_IMAGE_REGISTRY/libpod/testimage:20220615
-if ! as_runtime myctr sh -c '"$1" "$2" "$3" && "$2" load -i "$3" && "$2" tag quay.io/libpod/testimage:20220615 "$4" && "$2" push "$4" && "$2" rmi quay.io/libpod/testimage:20220615 "$4"' \
-	sh "$here/testimage.sh" "$work/bin/myctr" "$work/testimage.tar" "$image" >"$work/testimage.log" 2>&1; then
+# The suite's "nonlocal" image (PODMAN_NONLOCAL_IMAGE_FQN), which tests
+# pull: in the registry only. The real 0000000N tags are the same image.
+nonlocal=$PODMAN_TEST_IMAGE_REGISTRY/libpod/testimage:00000004
+if ! as_runtime myctr sh -c '"$1" "$2" "$3" && "$2" load -i "$3" && "$2" tag quay.io/libpod/testimage:20220615 "$4" "$5" && "$2" push "$4" && "$2" push "$5" && "$2" rmi quay.io/libpod/testimage:20220615 "$4" "$5"' \
+	sh "$here/testimage.sh" "$work/bin/myctr" "$work/testimage.tar" "$image" "$nonlocal" >"$work/testimage.log" 2>&1; then
 	fail_event TestPodmanSystemSetup "the stand-in test image could not be built and pushed: $(tail -n 5 "$work/testimage.log")"
 	exit 1
 fi

@@ -2,7 +2,8 @@
 # testimage.sh MYCTR OUT.tar: a stand-in for quay.io/libpod/testimage:20220615,
 # the image Podman's system tests run, built from Debian's busybox-static
 # with what the suite reads from it (test/system/build-testimage in Podman
-# says what that is): /home/podman/testimage-id holding the tag,
+# says what that is): a root directory of mode 555 and /etc/mtab (as
+# Alpine's), /home/podman/testimage-id holding the tag,
 # /home/podman/pause, the created_by and created_at labels, WORKDIR
 # /home/podman and its CMD. Written as a docker-archive that both myctr
 # and podman load. Runs as the user whose store MYCTR uses.
@@ -16,7 +17,22 @@ name=quay.io/libpod/testimage:$tag
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-"$here/../setup/busybox-rootfs.sh" "$ctx/rootfs.tar" >/dev/null
+"$here/../setup/busybox-rootfs.sh" "$ctx/base.tar" >/dev/null
+# As Alpine's (which the real image is): a root directory of mode 555
+# (the suite checks it: rhbz#1854566) and /etc/mtab a symlink to
+# ../proc/mounts.
+python3 - "$ctx/base.tar" "$ctx/rootfs.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as src, tarfile.open(sys.argv[2], "w", format=tarfile.GNU_FORMAT) as dst:
+    for m in src.getmembers():
+        if m.name in (".", "./"):
+            m.mode = 0o555
+        dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+        if m.name in ("./etc", "etc"):
+            link = tarfile.TarInfo(m.name + "/mtab")
+            link.type, link.linkname, link.mode, link.mtime = tarfile.SYMTYPE, "../proc/mounts", 0o777, m.mtime
+            dst.addfile(link)
+PY
 "$myctr" import "$ctx/rootfs.tar" localhost/testimage-base >/dev/null
 
 echo "$tag" >"$ctx/testimage-id"
