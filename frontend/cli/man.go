@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
+
+var commaInWord = regexp.MustCompile(`,(\S)`)
 
 // WriteManPages writes myctr.1 and one myctr-COMMAND.1 per command and
 // subcommand (myctr-image-ls.1) into dir, in roff (man(7)), from the
@@ -27,10 +30,13 @@ func WriteManPages(dir string) error {
 }
 
 // roff escapes text for a line of running text: backslashes, and a
-// leading dot or quote, which would make the line a request.
+// leading dot or quote, which would make the line a request. A comma
+// inside a word (ro:PATH,rw:PATH,...) gets a break point after it (\:),
+// so that a long list wraps instead of overrunning the line.
 func roff(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
 	s = strings.ReplaceAll(s, "\n", " ")
+	s = commaInWord.ReplaceAllString(s, `,\:$1`)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
 		s = `\&` + s
 	}
