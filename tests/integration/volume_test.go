@@ -295,6 +295,22 @@ func TestVolumeCopyUp(t *testing.T) {
 	if got := mustMyctr(t, "run", "--rm", "--image-volume", "tmpfs", tag, "stat", "-f", "-c", "%T", "/srv/app"); got != "tmpfs\n" {
 		t.Errorf("--image-volume tmpfs: %q", got)
 	}
+	// containers.conf's [engine] image_volume_mode is the default; the
+	// flag overrides it.
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	if err := os.WriteFile(conf, []byte("[engine]\nimage_volume_mode = \"tmpfs\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CONTAINERS_CONF=" + conf}
+	if got := mustMyctrEnv(t, env, "run", "--rm", tag, "stat", "-f", "-c", "%T", "/srv/app"); got != "tmpfs\n" {
+		t.Errorf("image_volume_mode tmpfs: %q", got)
+	}
+	if got := mustMyctrEnv(t, env, "run", "--rm", "--image-volume", "bind", tag, "cat", "/srv/app/f"); got != "seed\n" {
+		t.Errorf("--image-volume bind over image_volume_mode tmpfs: %q", got)
+	}
+	if got := mustMyctrEnv(t, env, "run", "--rm", "--image-volume", "ignore", tag, "stat", "-f", "-c", "%T", "/srv/app"); got == "tmpfs\n" {
+		t.Errorf("--image-volume ignore over image_volume_mode tmpfs: /srv/app is a tmpfs")
+	}
 }
 
 // :U gives a bind mount's source to the container's user, through the
