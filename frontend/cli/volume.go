@@ -58,10 +58,10 @@ func volumeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "volume",
 		Usage: "manage named volumes",
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			volumeCreateCommand(), volumeLsCommand(), volumeInspectCommand(), volumeRmCommand(),
 			volumePruneCommand(), volumeExistsCommand(), volumeExportCommand(), volumeImportCommand(),
-		},
+		}, volumeMountCommands()...),
 	}
 }
 

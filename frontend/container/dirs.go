@@ -30,12 +30,13 @@ const (
 	DriverVFS     = "vfs"
 )
 
-// DefaultDirs follows XDG for users and /var/lib, /run for root. Without
+// DefaultDirs follows XDG for users and /var/lib, /run for root (not
+// for the user's root of `myctr unshare`, which keeps the user's). Without
 // HOME or XDG_RUNTIME_DIR it falls back to TMPDIR/myctr-home-UID and
 // TMPDIR/myctr-run-UID, which Ensure insists on making itself (see
 // dirs_linux.go).
 func DefaultDirs() Dirs {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && os.Getenv("MYCTR_UNSHARE") == "" {
 		return Dirs{Root: "/var/lib/myctr", RunRoot: "/run/myctr"}
 	}
 	data := os.Getenv("XDG_DATA_HOME")

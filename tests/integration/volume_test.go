@@ -386,3 +386,23 @@ func TestVolumeExportImport(t *testing.T) {
 		t.Errorf("imported owner: %q", got)
 	}
 }
+
+// TestVolumeMount: as the user, volume mount is refused in Podman's words
+// (with myctr's names); inside myctr unshare it prints the volume's
+// directory, and unmount has nothing to undo.
+func TestVolumeMount(t *testing.T) {
+	v := volName(t, "")
+	mustMyctr(t, "volume", "create", v)
+	_, e, code := myctr(t, "volume", "mount", v)
+	if code != 125 || !strings.Contains(e, `Error: cannot run command "myctr volume mount" in rootless mode, must execute `+"`myctr unshare`"+` first`) {
+		t.Errorf("volume mount as the user: exit %d, stderr %q", code, e)
+	}
+	out := mustMyctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "mount", v})...)...)
+	if want := volumeInspect(t, v).Mountpoint; strings.TrimSpace(out) != want {
+		t.Errorf("volume mount in unshare printed %q, want %s", out, want)
+	}
+	mustMyctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "unmount", v})...)...)
+	if _, _, code := myctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "mount", v + "-nosuch"})...)...); code != 125 {
+		t.Errorf("volume mount of a missing volume: exit %d, want 125", code)
+	}
+}
