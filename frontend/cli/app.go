@@ -64,6 +64,7 @@ func App() *cli.App {
 		UseShortOptionHandling:    true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "where images and containers are kept", EnvVars: []string{"MYCTR_ROOT"}},
+			&cli.StringFlag{Name: "storage-driver", Usage: "overlay (myctr's store); vfs: the same store, for image commands only"},
 			&cli.StringFlag{Name: "runroot", Usage: "where runtime state is kept", EnvVars: []string{"MYCTR_RUNROOT"}},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "log lines to show on stderr: trace, debug, info, warn, error, fatal or panic"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "the same as --log-level=debug"},
@@ -124,6 +125,7 @@ func dirs(ctx *cli.Context) container.Dirs {
 	if r := ctx.String("runroot"); r != "" {
 		d.RunRoot = r
 	}
+	d.Driver = ctx.String("storage-driver")
 	return d
 }
 

@@ -51,12 +51,23 @@ func importCommand() *cli.Command {
 	}
 }
 
+// imageEntry is one object of `images --format json`, with Podman's
+// fields (its ImageSummary).
 type imageEntry struct {
-	Id      string
-	Names   []string
-	Digest  string
-	Created time.Time
-	Size    int64
+	Id          string
+	ParentId    string
+	RepoTags    []string
+	RepoDigests []string
+	Size        int64
+	SharedSize  int64
+	VirtualSize int64
+	Labels      map[string]string
+	Containers  int
+	Names       []string
+	Digest      string
+	History     []string
+	Created     int64
+	CreatedAt   time.Time
 }
 
 // imageRow is one line of `images`, the fields a --format template may
@@ -66,6 +77,12 @@ type imageRow struct {
 	// Labels are the image's, for templates ({{.Labels.maintainer}});
 	// not a column of the table.
 	Labels map[string]string `json:"-"`
+	// History is every name the image has had, latest first, joined
+	// with ", " ({{.History}}); not a column of the table.
+	History string `json:"-"`
+
+	created time.Time
+	size    int64
 }
 
 // imageHeaders are the column headers of `images --format "table ..."`.
@@ -78,7 +95,17 @@ var imageHeaders = upperHeaders([]string{"Repository", "Tag", "ID", "Digest", "C
 func imageRows(list []image.Image, refs []string) []imageRow {
 	var rows []imageRow
 	for _, img := range list {
-		names := img.Names
+		// A name by digest (a pull by digest) is no row of its own,
+		// as in Podman's listing, unless the image has no tag.
+		names := slices.DeleteFunc(slices.Clone(img.Names), func(n string) bool { return strings.Contains(n, "@") })
+		if len(names) == 0 && len(img.Names) > 0 {
+			for _, n := range img.Names {
+				repo, _, _ := strings.Cut(n, "@")
+				if !slices.Contains(names, repo+":<none>") {
+					names = append(names, repo+":<none>")
+				}
+			}
+		}
 		if len(names) == 0 {
 			if len(refs) > 0 {
 				continue
@@ -95,7 +122,8 @@ func imageRows(list []image.Image, refs []string) []imageRow {
 			}
 			rows = append(rows, imageRow{Repository: repo, Tag: tag, ID: img.ID[:12], Digest: img.Digest.String(),
 				Created: humanDuration(time.Since(img.Created)) + " ago", Size: image.HumanBytes(img.Size),
-				Labels: img.Config.Config.Labels})
+				Labels: img.Config.Config.Labels, History: strings.Join(img.NamesHistory, ", "),
+				created: img.Created, size: img.Size})
 		}
 	}
 	return rows
@@ -132,14 +160,22 @@ func imagesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also intermediate images (myctr keeps none: every image is listed anyway)"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "whole image ids (sha256:...)"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only images that match: before=IMAGE, since=IMAGE (after=), dangling=true|false, label=KEY[=VALUE], reference=PATTERN, id=ID (repeatable; one key given twice matches either value)"},
+			&cli.StringFlag{Name: "sort", Value: "created", Usage: "order of the lines: created (newest first), id, repository, size or tag"},
 		},
 		Action: func(ctx *cli.Context) error {
+			if !slices.Contains([]string{"created", "id", "repository", "size", "tag"}, ctx.String("sort")) {
+				return withCode(125, fmt.Errorf("invalid option for --sort, options are: [created id repository size tag]"))
+			}
 			s, err := openImages(ctx)
 			if err != nil {
 				return err
 			}
 			list, err := s.List()
 			if err != nil {
+				return err
+			}
+			if list, err = filterImages(s, list, ctx.StringSlice("filter")); err != nil {
 				return err
 			}
 			if refs := ctx.Args().Slice(); len(refs) > 0 {
@@ -160,6 +196,7 @@ func imagesCommand() *cli.Command {
 				return nil
 			}
 			rows := imageRows(list, ctx.Args().Slice())
+			sortImageRows(rows, ctx.String("sort"))
 			if ctx.Bool("no-trunc") {
 				for i := range rows {
 					for _, img := range list {
@@ -172,9 +209,13 @@ func imagesCommand() *cli.Command {
 			}
 			switch ctx.String("format") {
 			case "json":
+				_, ctrs, err := listContainers(ctx)
+				if err != nil {
+					return err
+				}
 				out := []imageEntry{}
 				for _, img := range list {
-					out = append(out, imageEntry{Id: img.ID, Names: img.Names, Digest: img.Digest.String(), Created: img.Created, Size: img.Size})
+					out = append(out, jsonImage(img, ctrs))
 				}
 				enc := json.NewEncoder(os.Stdout)
 				enc.SetIndent("", "  ")
@@ -190,7 +231,7 @@ func imagesCommand() *cli.Command {
 				for _, r := range rows {
 					anyRows = append(anyRows, r)
 				}
-				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, Size and Labels")
+				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, Size, Labels and History")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			if !ctx.Bool("noheading") {

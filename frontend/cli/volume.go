@@ -37,7 +37,15 @@ func mountOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		o.Mounts = append(o.Mounts, m)
 	}
 	o.VolumesFrom = ctx.StringSlice("volumes-from")
-	switch iv := ctx.String("image-volume"); iv {
+	iv := ctx.String("image-volume")
+	if !ctx.IsSet("image-volume") {
+		conf, err := containersConf()
+		if err != nil {
+			return err
+		}
+		iv = confString(ctx, "image-volume", conf.ImageVolumeMode)
+	}
+	switch iv {
 	case "", container.ImageVolumeBind, container.ImageVolumeTmpfs, container.ImageVolumeIgnore:
 		o.ImageVolume = iv
 	default:
@@ -50,10 +58,10 @@ func volumeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "volume",
 		Usage: "manage named volumes",
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			volumeCreateCommand(), volumeLsCommand(), volumeInspectCommand(), volumeRmCommand(),
 			volumePruneCommand(), volumeExistsCommand(), volumeExportCommand(), volumeImportCommand(),
-		},
+		}, volumeMountCommands()...),
 	}
 }
 

@@ -33,6 +33,7 @@ type Containers struct {
 	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
 	// [engine]
 	ImageDefaultTransport Setting[string] // only docker:// is supported
+	ImageVolumeMode       Setting[string] // default of --image-volume: bind, tmpfs or ignore
 
 	// Unsupported lists, once each, the keys the files set that myctr
 	// does not act on (the last file that set each).
@@ -53,6 +54,7 @@ type containersTOML struct {
 	} `toml:"network"`
 	Engine struct {
 		ImageDefaultTransport *string `toml:"image_default_transport"`
+		ImageVolumeMode       *string `toml:"image_volume_mode"`
 	} `toml:"engine"`
 }
 
@@ -105,6 +107,7 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.PidsLimit, t.Containers.PidsLimit, f, data, "containers", "pids_limit")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
+	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")
 	bad := func(at Setting[string], format string, args ...any) error {
 		return &FileError{File: at.File, Line: at.Line, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -121,6 +124,9 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	}
 	if s := c.ImageDefaultTransport; s.Set && s.File == f && s.Value != "docker://" {
 		return bad(s, "[engine] image_default_transport %q: myctr pulls from registries only (docker://)", s.Value)
+	}
+	if s := c.ImageVolumeMode; s.Set && s.File == f && s.Value != "bind" && s.Value != "tmpfs" && s.Value != "ignore" {
+		return bad(s, "[engine] image_volume_mode %q: want bind, tmpfs or ignore", s.Value)
 	}
 	if s := c.PidsLimit; s.Set && s.File == f && s.Value < 0 && s.Value != -1 {
 		return bad(where(s.File, s.Line), "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)

@@ -18,7 +18,7 @@ tz = "local"
 events_logger = "journald"
 `,
 		"root/etc/containers/containers.conf":           "[containers]\ninit = false\npids_limit = 100\n",
-		"root/etc/containers/containers.conf.d/10.conf": "[network]\ndefault_rootless_network_cmd = \"pasta\"\n[engine]\nimage_default_transport = \"docker://\"\n",
+		"root/etc/containers/containers.conf.d/10.conf": "[network]\ndefault_rootless_network_cmd = \"pasta\"\n[engine]\nimage_default_transport = \"docker://\"\nimage_volume_mode = \"tmpfs\"\n",
 		"home/.config/containers/containers.conf":       "[containers]\nenv = [\"A=1\", \"B=2\"]\nlog_driver = \"k8s-file\"\n\n[engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\n[secrets]\n",
 	})
 	c, err := LoadContainers(testEnv(dir, nil))
@@ -31,7 +31,7 @@ events_logger = "journald"
 	if c.Init.Value || !strings.HasSuffix(c.Init.File, "etc/containers/containers.conf") || c.Init.Line != 2 {
 		t.Errorf("init: the later file wins: %+v", c.Init)
 	}
-	if c.LogDriver.Value != "k8s-file" || c.PidsLimit.Value != 100 || c.RootlessNetworkCmd.Value != "pasta" ||
+	if c.LogDriver.Value != "k8s-file" || c.PidsLimit.Value != 100 || c.ImageVolumeMode.Value != "tmpfs" || c.RootlessNetworkCmd.Value != "pasta" ||
 		strings.Join(c.Env.Value, ",") != "A=1,B=2" || strings.Join(c.DefaultCapabilities.Value, ",") != "CHOWN" {
 		t.Errorf("merged %+v", c)
 	}
@@ -55,6 +55,7 @@ func TestContainersBadInput(t *testing.T) {
 		{"bad log driver", "[containers]\n\nlog_driver = \"passthrough\"\n", "containers.conf:3: [containers] log_driver \"passthrough\""},
 		{"bad network cmd", "[network]\ndefault_rootless_network_cmd = \"vpnkit\"\n", "containers.conf:2: [network] default_rootless_network_cmd \"vpnkit\""},
 		{"bad transport", "[engine]\nimage_default_transport = \"oci:\"\n", "containers.conf:2: [engine] image_default_transport"},
+		{"bad image volume mode", "[engine]\nimage_volume_mode = \"copy\"\n", "containers.conf:2: [engine] image_volume_mode"},
 		{"bad env", "[containers]\nenv = [\"NOEQUALS\"]\n", "containers.conf:2: [containers] env \"NOEQUALS\""},
 		{"syntax", "[containers\n", "containers.conf:1: "},
 	}

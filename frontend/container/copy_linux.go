@@ -14,7 +14,11 @@ package container
 //     namespace with the user's mapping and a private mount namespace,
 //     mounts the container's overlay (its layers, upper and work dirs,
 //     under the launch lock so that no start mounts it at once) and
-//     pivot_roots into it.
+//     pivot_roots into it; when the path lies in one of the container's
+//     directory binds (a volume, a -v HOST:CTR), the worker's root is that
+//     bind's source instead, bound read-only when the mount is, so that
+//     the file lands where the container will see it and nothing is
+//     written below the mount point in the layer underneath.
 //
 // Either way "/" and ".." stop at the container's root and every symlink
 // is resolved by the kernel inside it, and the worker writes files as the
@@ -32,10 +36,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/nsexec"
@@ -79,6 +87,19 @@ type copyJob struct {
 	// with links made in Dir (a private directory of the caller's).
 	Overlay *nsexec.Overlay `json:",omitempty"`
 	Dir     string          `json:",omitempty"`
+	// Or, for a path inside one of its directory binds: that bind.
+	Bind *copyBind `json:",omitempty"`
+}
+
+// copyBind is a directory bind of a stopped container that a copy goes
+// through: its host source, and whether the container sees it read-only.
+type copyBind struct {
+	Source   string
+	ReadOnly bool
+	// Name is the directory of the worker's (empty, private) root where
+	// the source is bound: the mount point's own name, so that a copy
+	// of the mount point itself keeps it.
+	Name string
 }
 
 // CopyOptions are cp's flags for a copy into a container.
@@ -181,7 +202,15 @@ func copyStopped(c *Container, job copyJob, in io.Reader, out, errOut io.Writer)
 	}
 	defer os.RemoveAll(dir)
 	job.Dir = dir
-	job.Overlay = &nsexec.Overlay{Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	if b, p, ok := bindOf(spec.Mounts, job.Cwd, job.Path); ok {
+		job.Bind, job.Path, job.Cwd = b, p, "/"
+	} else {
+		job.Overlay = &nsexec.Overlay{Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}
+	}
 	arg, err := json.Marshal(job)
 	if err != nil {
 		return err
@@ -217,7 +246,7 @@ func CopyMain(args []string) int {
 }
 
 func copyWork(job copyJob) error {
-	if job.Overlay == nil {
+	if job.Overlay == nil && job.Bind == nil {
 		// The pidfd (fd 3) of the join stage: the worker needs nothing
 		// of the host but its stdin, stdout and stderr.
 		unix.Close(3)
@@ -258,7 +287,20 @@ func enterOverlay(job copyJob) error {
 	if err := os.Mkdir("root", 0o700); err != nil {
 		return err
 	}
-	if err := rootfs.MountOverlay(rootfs.Overlay{Lower: job.Overlay.Lower, Upper: job.Overlay.Upper, Work: job.Overlay.Work}, "root"); err != nil {
+	if job.Bind != nil {
+		// The root is an empty tmpfs but for the mount point: nothing of
+		// the host is below it.
+		if err := unix.Mount("tmpfs", "root", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return fmt.Errorf("mount a tmpfs for the copy's root: %w", err)
+		}
+		at := filepath.Join("root", job.Bind.Name)
+		if err := os.Mkdir(at, 0o700); err != nil {
+			return err
+		}
+		if err := rootfs.BindDir(job.Bind.Source, at, job.Bind.ReadOnly); err != nil {
+			return err
+		}
+	} else if err := rootfs.MountOverlay(rootfs.Overlay{Lower: job.Overlay.Lower, Upper: job.Overlay.Upper, Work: job.Overlay.Work}, "root"); err != nil {
 		return err
 	}
 	if err := unix.Chdir("root"); err != nil {
@@ -273,6 +315,53 @@ func enterOverlay(job copyJob) error {
 		return fmt.Errorf("detach the host's root: %w", err)
 	}
 	return unix.Chdir("/")
+}
+
+// bindOf finds the directory bind of mounts that the container path p
+// (relative to cwd) lies in, the deepest one, and returns it with p made
+// relative to the bind's root (its trailing "/" or "/." kept, which cp
+// reads). The match is by the path as written: the container's own
+// symlinks on the way are not followed (as Podman's, for a container that
+// is not running).
+func bindOf(mounts []specs.Mount, cwd, p string) (*copyBind, string, bool) {
+	abs := p
+	if !path.IsAbs(abs) {
+		abs = path.Join("/", cwd) + "/" + p
+	}
+	clean := path.Clean(abs)
+	best := -1
+	for i, m := range mounts {
+		if m.Type != "bind" && !slices.Contains(m.Options, "bind") && !slices.Contains(m.Options, "rbind") {
+			continue
+		}
+		d := path.Clean(m.Destination)
+		if clean != d && !strings.HasPrefix(clean, strings.TrimSuffix(d, "/")+"/") {
+			continue
+		}
+		if fi, err := os.Stat(m.Source); err != nil || !fi.IsDir() {
+			continue
+		}
+		if best < 0 || len(d) > len(path.Clean(mounts[best].Destination)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, "", false
+	}
+	m := mounts[best]
+	d := path.Clean(m.Destination)
+	name := path.Base(d)
+	if name == "/" {
+		name = "root"
+	}
+	rel := path.Join("/", name, strings.TrimPrefix(clean, d))
+	switch {
+	case strings.HasSuffix(abs, "/."):
+		rel += "/."
+	case strings.HasSuffix(abs, "/"):
+		rel += "/"
+	}
+	return &copyBind{Source: m.Source, ReadOnly: slices.Contains(m.Options, "ro"), Name: name}, rel, true
 }
 
 // CopyOnHost is the host side of a copy out of a container: it extracts

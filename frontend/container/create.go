@@ -20,6 +20,9 @@ import (
 // Create records a new container: its directory, OCI spec (config.json),
 // /etc files, overlay directories and record. Nothing runs yet.
 func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) {
+	if s.Dirs.Driver == DriverVFS {
+		return nil, fmt.Errorf("%w: vfs for a container (myctr mounts every container's root as an overlay; use --storage-driver=overlay)", ErrStorageDriver)
+	}
 	if o.Name != "" {
 		if err := ValidName(o.Name); err != nil {
 			return nil, err

@@ -16,14 +16,27 @@ import (
 type Dirs struct {
 	Root    string // persistent: images and containers
 	RunRoot string // volatile: locks, runtime files
+	// Driver is the storage driver asked for (--storage-driver): ""
+	// or DriverOverlay, myctr's store; DriverVFS names the same store
+	// (layers unpacked to plain directories, as vfs keeps them) for
+	// image work, but Create refuses it: a container's root is always an
+	// overlay of those layers, never a copy.
+	Driver string
 }
 
-// DefaultDirs follows XDG for users and /var/lib, /run for root. Without
+// The storage drivers --storage-driver accepts.
+const (
+	DriverOverlay = "overlay"
+	DriverVFS     = "vfs"
+)
+
+// DefaultDirs follows XDG for users and /var/lib, /run for root (not
+// for the user's root of `myctr unshare`, which keeps the user's). Without
 // HOME or XDG_RUNTIME_DIR it falls back to TMPDIR/myctr-home-UID and
 // TMPDIR/myctr-run-UID, which Ensure insists on making itself (see
 // dirs_linux.go).
 func DefaultDirs() Dirs {
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 && os.Getenv("MYCTR_UNSHARE") == "" {
 		return Dirs{Root: "/var/lib/myctr", RunRoot: "/run/myctr"}
 	}
 	data := os.Getenv("XDG_DATA_HOME")
@@ -49,6 +62,11 @@ func DefaultDirs() Dirs {
 // home; any other run root must be the user's. Otherwise the error is an
 // *UnsafeDirError (ErrUnsafeRunRoot) naming the path.
 func (d Dirs) Ensure() error {
+	switch d.Driver {
+	case "", DriverOverlay, "overlay2", DriverVFS:
+	default:
+		return fmt.Errorf("%w: %q (myctr's store is overlay; vfs is accepted for image commands)", ErrStorageDriver, d.Driver)
+	}
 	if h := fallbackHome(); strings.HasPrefix(filepath.Clean(d.Root), h+string(filepath.Separator)) {
 		if err := privateDir("fallback home", h, "set HOME (or XDG_DATA_HOME, or pass --root) to a directory of your own, or have "+h+" removed"); err != nil {
 			return err

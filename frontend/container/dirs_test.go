@@ -183,3 +183,16 @@ func TestRunDirNoFollow(t *testing.T) {
 		t.Errorf("hosts: %v, %v; want a regular file", fi, err)
 	}
 }
+
+// TestDefaultDirsInUnshare: inside `myctr unshare` (uid 0 of the user's
+// namespace) the user's own directories are kept, as for the user.
+func TestDefaultDirsInUnshare(t *testing.T) {
+	data, run := t.TempDir(), t.TempDir()
+	t.Setenv("MYCTR_UNSHARE", "1")
+	t.Setenv("XDG_DATA_HOME", data)
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	d := DefaultDirs()
+	if d.Root != filepath.Join(data, "myctr") || d.RunRoot != filepath.Join(run, "myctr") {
+		t.Errorf("DefaultDirs() = %+v, want below %s and %s", d, data, run)
+	}
+}

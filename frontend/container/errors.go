@@ -27,6 +27,7 @@ var (
 	ErrInvalidNetwork = errors.New("invalid network settings")
 	ErrNoInit         = errors.New("myctr-init is not installed")
 	ErrInvalidRestart = errors.New("invalid restart policy")
+	ErrStorageDriver  = errors.New("storage driver not supported")
 	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
 	// that another user made, or could change.
 	ErrUnsafeRunRoot = errors.New("not a private directory of yours")

@@ -14,7 +14,9 @@
 //	R/gc.lock                                          collection lock
 //
 // index.json lists one manifest descriptor per image name, the full
-// reference in the "org.opencontainers.image.ref.name" annotation; an
+// reference in the "org.opencontainers.image.ref.name" annotation, and
+// the names the image has had in "org.myctr.image.names-history" (a JSON
+// list, the latest first, the same on each of its descriptors); an
 // image with several names appears once per name. An image whose last
 // name is removed is deleted; an image loaded from an archive without a
 // name is listed once without the annotation (dangling, until Prune).
@@ -44,6 +46,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,13 +66,16 @@ type Store struct {
 
 // Image is one image of the store.
 type Image struct {
-	ID        string        // hex of the config digest (64 chars)
-	Digest    digest.Digest // manifest digest
-	Names     []string      // full refs, e.g. "localhost/busybox:latest"
-	Config    v1.Image      // the OCI config (Config.Env, Cmd, Entrypoint, WorkingDir, User, StopSignal...)
-	Created   time.Time
-	Size      int64    // sum of uncompressed layer sizes
-	LayerDirs []string // absolute unpacked layer dirs, BASE FIRST
+	ID     string        // hex of the config digest (64 chars)
+	Digest digest.Digest // manifest digest
+	Names  []string      // full refs, e.g. "localhost/busybox:latest"
+	// NamesHistory is every name the image has had, the latest first
+	// (Podman's {{.History}} of `images`).
+	NamesHistory []string
+	Config       v1.Image // the OCI config (Config.Env, Cmd, Entrypoint, WorkingDir, User, StopSignal...)
+	Created      time.Time
+	Size         int64    // sum of uncompressed layer sizes
+	LayerDirs    []string // absolute unpacked layer dirs, BASE FIRST
 
 	manifest v1.Manifest
 }
@@ -200,11 +206,19 @@ func (s *Store) readIndex() (v1.Index, error) {
 	return idx, nil
 }
 
+// annotationNamesHistory holds an image's past and present names.
+const annotationNamesHistory = "org.myctr.image.names-history"
+
 // writeIndex replaces index.json. Preconditions: lock held exclusively.
 func (s *Store) writeIndex(idx v1.Index) error {
 	if idx.Manifests == nil {
 		idx.Manifests = []v1.Descriptor{}
 	}
+	old, err := s.readIndex()
+	if err != nil {
+		old = v1.Index{}
+	}
+	noteNames(old, idx)
 	b, err := json.Marshal(idx)
 	if err != nil {
 		return fmt.Errorf("encode index.json: %w", err)
@@ -215,6 +229,42 @@ func (s *Store) writeIndex(idx v1.Index) error {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	return nil
+}
+
+// noteNames records in idx each image's names history: the history the
+// old index had (or idx's descriptors carry), with each name idx gives
+// the image put in front, the last listed foremost, as containers/storage
+// keeps it (a new tag lands after the names the image had).
+func noteNames(old, idx v1.Index) {
+	hist := map[digest.Digest][]string{}
+	for _, list := range [][]v1.Descriptor{old.Manifests, idx.Manifests} {
+		for _, d := range list {
+			var h []string
+			if v := d.Annotations[annotationNamesHistory]; v != "" && json.Unmarshal([]byte(v), &h) == nil && len(h) > len(hist[d.Digest]) {
+				hist[d.Digest] = h
+			}
+		}
+	}
+	for i := len(idx.Manifests) - 1; i >= 0; i-- {
+		d := idx.Manifests[i]
+		if n := d.Annotations[v1.AnnotationRefName]; n != "" {
+			h := hist[d.Digest]
+			hist[d.Digest] = append([]string{n}, slices.DeleteFunc(slices.Clone(h), func(o string) bool { return o == n })...)
+		}
+	}
+	for i := range idx.Manifests {
+		d := &idx.Manifests[i]
+		h := hist[d.Digest]
+		if len(h) == 0 {
+			continue
+		}
+		b, _ := json.Marshal(h)
+		ann := map[string]string{annotationNamesHistory: string(b)}
+		if n := d.Annotations[v1.AnnotationRefName]; n != "" {
+			ann[v1.AnnotationRefName] = n
+		}
+		d.Annotations = ann
+	}
 }
 
 // writeFileAtomic writes b to tmp, syncs it, and renames it to path, so
@@ -264,6 +314,9 @@ func (s *Store) load() ([]Image, v1.Index, error) {
 	for _, desc := range idx.Manifests {
 		name := desc.Annotations[v1.AnnotationRefName]
 		if i, ok := pos[desc.Digest]; ok {
+			if len(images[i].NamesHistory) == 0 {
+				images[i].NamesHistory = namesHistory(desc)
+			}
 			if name != "" {
 				images[i].Names = append(images[i].Names, name)
 			}
@@ -276,10 +329,19 @@ func (s *Store) load() ([]Image, v1.Index, error) {
 		if name != "" {
 			img.Names = []string{name}
 		}
+		img.NamesHistory = namesHistory(desc)
 		pos[desc.Digest] = len(images)
 		images = append(images, *img)
 	}
 	return images, idx, nil
+}
+
+func namesHistory(desc v1.Descriptor) []string {
+	var h []string
+	if v := desc.Annotations[annotationNamesHistory]; v != "" {
+		_ = json.Unmarshal([]byte(v), &h)
+	}
+	return h
 }
 
 func (s *Store) loadImage(d digest.Digest) (*Image, error) {

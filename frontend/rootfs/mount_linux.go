@@ -371,6 +371,18 @@ func bindMount(root string, m *specs.Mount, o Options) error {
 	return nil
 }
 
+// BindDir binds the directory source on target (recursively), read-only
+// when readOnly.
+func BindDir(source, target string, readOnly bool) error {
+	if err := mount(source, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if readOnly {
+		return setReadOnly(target, true)
+	}
+	return nil
+}
+
 // setReadOnly makes a mount read-only with mount_setattr(2), which keeps
 // the flags the kernel locked on mounts inherited from the host (a plain
 // MS_REMOUNT would have to repeat them or fail with EPERM).

@@ -295,6 +295,22 @@ func TestVolumeCopyUp(t *testing.T) {
 	if got := mustMyctr(t, "run", "--rm", "--image-volume", "tmpfs", tag, "stat", "-f", "-c", "%T", "/srv/app"); got != "tmpfs\n" {
 		t.Errorf("--image-volume tmpfs: %q", got)
 	}
+	// containers.conf's [engine] image_volume_mode is the default; the
+	// flag overrides it.
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	if err := os.WriteFile(conf, []byte("[engine]\nimage_volume_mode = \"tmpfs\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CONTAINERS_CONF=" + conf}
+	if got := mustMyctrEnv(t, env, "run", "--rm", tag, "stat", "-f", "-c", "%T", "/srv/app"); got != "tmpfs\n" {
+		t.Errorf("image_volume_mode tmpfs: %q", got)
+	}
+	if got := mustMyctrEnv(t, env, "run", "--rm", "--image-volume", "bind", tag, "cat", "/srv/app/f"); got != "seed\n" {
+		t.Errorf("--image-volume bind over image_volume_mode tmpfs: %q", got)
+	}
+	if got := mustMyctrEnv(t, env, "run", "--rm", "--image-volume", "ignore", tag, "stat", "-f", "-c", "%T", "/srv/app"); got == "tmpfs\n" {
+		t.Errorf("--image-volume ignore over image_volume_mode tmpfs: /srv/app is a tmpfs")
+	}
 }
 
 // :U gives a bind mount's source to the container's user, through the
@@ -368,5 +384,25 @@ func TestVolumeExportImport(t *testing.T) {
 	mustMyctr(t, "volume", "import", b, tarball)
 	if got := runOut(t, []string{"-v", b + ":/d"}, "stat", "-c", "%u:%g", "/d/f"); got != "7:8\n" {
 		t.Errorf("imported owner: %q", got)
+	}
+}
+
+// TestVolumeMount: as the user, volume mount is refused in Podman's words
+// (with myctr's names); inside myctr unshare it prints the volume's
+// directory, and unmount has nothing to undo.
+func TestVolumeMount(t *testing.T) {
+	v := volName(t, "")
+	mustMyctr(t, "volume", "create", v)
+	_, e, code := myctr(t, "volume", "mount", v)
+	if code != 125 || !strings.Contains(e, `Error: cannot run command "myctr volume mount" in rootless mode, must execute `+"`myctr unshare`"+` first`) {
+		t.Errorf("volume mount as the user: exit %d, stderr %q", code, e)
+	}
+	out := mustMyctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "mount", v})...)...)
+	if want := volumeInspect(t, v).Mountpoint; strings.TrimSpace(out) != want {
+		t.Errorf("volume mount in unshare printed %q, want %s", out, want)
+	}
+	mustMyctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "unmount", v})...)...)
+	if _, _, code := myctr(t, append([]string{"unshare", bin}, globalArgs([]string{"volume", "mount", v + "-nosuch"})...)...); code != 125 {
+		t.Errorf("volume mount of a missing volume: exit %d, want 125", code)
 	}
 }
