@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -34,8 +33,13 @@ func logf(level string, format string, args ...any) {
 }
 
 // setLogLevel takes --noout (stdout to /dev/null), --log-level and --debug (-D, Docker's spelling of
-// --log-level=debug); an unknown level or both flags is exit 1, as Podman.
+// --log-level=debug); an unknown level or both flags is exit 1, as Podman,
+// and its message is a bare line as Podman's is (scripts match it whole).
 func setLogLevel(ctx *cli.Context) error {
+	bare := func(format string, args ...any) error {
+		fmt.Fprintf(logOut, format+"\n", args...)
+		return withCode(1, nil)
+	}
 	if ctx.Bool("noout") {
 		if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
 			os.Stdout = null
@@ -44,7 +48,7 @@ func setLogLevel(ctx *cli.Context) error {
 	level := ctx.String("log-level")
 	if ctx.Bool("debug") {
 		if ctx.IsSet("log-level") {
-			return withCode(1, errors.New("Setting --log-level and --debug is not allowed"))
+			return bare("Setting --log-level and --debug is not allowed")
 		}
 		level = "debug"
 	}
@@ -53,7 +57,7 @@ func setLogLevel(ctx *cli.Context) error {
 	}
 	i := slices.Index(logLevels, level)
 	if i < 0 {
-		return withCode(1, fmt.Errorf("Log Level %q is not supported, choose from: %s", ctx.String("log-level"), strings.Join(append(logLevels[:4:4], "warning", "error", "fatal", "panic"), ", ")))
+		return bare("Log Level %q is not supported, choose from: %s", ctx.String("log-level"), strings.Join(append(logLevels[:4:4], "warning", "error", "fatal", "panic"), ", "))
 	}
 	logLevel = i
 	logf("info", "myctr filtering at log level %s", level)

@@ -2,7 +2,7 @@
 # testimage.sh MYCTR OUT.tar: a stand-in for quay.io/libpod/testimage:20220615,
 # the image Podman's system tests run, built from Debian's busybox-static
 # with what the suite reads from it (test/system/build-testimage in Podman
-# says what that is): a root directory of mode 555 and /etc/mtab (as
+# says what that is): a root directory of mode 555, /etc/mtab and /srv (as
 # Alpine's), /home/podman/testimage-id holding the tag,
 # /home/podman/pause, the created_by and created_at labels, WORKDIR
 # /home/podman and its CMD. Written as a docker-archive that both myctr
@@ -19,8 +19,9 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 "$here/../setup/busybox-rootfs.sh" "$ctx/base.tar" >/dev/null
 # As Alpine's (which the real image is): a root directory of mode 555
-# (the suite checks it: rhbz#1854566) and /etc/mtab a symlink to
-# ../proc/mounts.
+# (the suite checks it: rhbz#1854566), /etc/mtab a symlink to
+# ../proc/mounts, and /srv (065-cp runs --workdir=/srv, which run does
+# not create).
 python3 - "$ctx/base.tar" "$ctx/rootfs.tar" <<'PY'
 import sys, tarfile
 with tarfile.open(sys.argv[1]) as src, tarfile.open(sys.argv[2], "w", format=tarfile.GNU_FORMAT) as dst:
@@ -32,6 +33,9 @@ with tarfile.open(sys.argv[1]) as src, tarfile.open(sys.argv[2], "w", format=tar
             link = tarfile.TarInfo(m.name + "/mtab")
             link.type, link.linkname, link.mode, link.mtime = tarfile.SYMTYPE, "../proc/mounts", 0o777, m.mtime
             dst.addfile(link)
+            srv = tarfile.TarInfo(m.name.replace("etc", "srv"))
+            srv.type, srv.mode, srv.mtime = tarfile.DIRTYPE, 0o755, m.mtime
+            dst.addfile(srv)
 PY
 "$myctr" import "$ctx/rootfs.tar" localhost/testimage-base >/dev/null
 
@@ -78,5 +82,37 @@ WORKDIR /home/podman
 CMD ["/bin/echo", "This container is intended for podman CI testing"]
 CF
 "$myctr" build -q -t "$name" "$ctx" >/dev/null
-"$myctr" save --format docker-archive -o "$out" "$name"
+"$myctr" save --format docker-archive -o "$ctx/built.tar" "$name"
+# The real image was made on 2022-06-15: its CREATED column reads "2 years
+# ago" however long a test takes, where a stand-in made now would turn
+# "12 seconds ago" into "13 seconds ago" between two listings that a test
+# compares. The config's dates become that day (a new config digest, so
+# a new image id), the layers stay as built.
+python3 - "$ctx/built.tar" "$out" <<'PY'
+import hashlib, io, json, sys, tarfile
+when = "2022-06-15T00:00:00Z"
+with tarfile.open(sys.argv[1]) as src:
+    manifest = json.load(src.extractfile("manifest.json"))
+    cfg = json.load(src.extractfile(manifest[0]["Config"]))
+    cfg["created"] = when
+    for h in cfg.get("history", []):
+        h["created"] = when
+    data = json.dumps(cfg, separators=(",", ":")).encode()
+    name = "sha256:" + hashlib.sha256(data).hexdigest()
+    old = manifest[0]["Config"]
+    manifest[0]["Config"] = name
+    with tarfile.open(sys.argv[2], "w") as dst:
+        for m in src.getmembers():
+            if m.name == old:
+                continue
+            if m.name == "manifest.json":
+                body = json.dumps(manifest).encode()
+                m.size = len(body)
+                dst.addfile(m, io.BytesIO(body))
+                continue
+            dst.addfile(m, src.extractfile(m))
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o644
+        dst.addfile(info, io.BytesIO(data))
+PY
 "$myctr" rmi "$name" localhost/testimage-base >/dev/null
