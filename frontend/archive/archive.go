@@ -59,6 +59,11 @@ type Options struct {
 	// directory with a non-directory or a non-directory with a directory
 	// (cp without --overwrite).
 	KeepKinds bool
+	// RootMode, when not nil, is pointed at the permission bits the stream
+	// gives its root directory ("./"); it is left alone when the stream
+	// has no such entry, as most layers above the first have not (the
+	// image store then lets the root keep a lower layer's mode).
+	RootMode **os.FileMode
 }
 
 const (
@@ -103,7 +108,14 @@ func Unpack(r io.Reader, dest string, opts Options) error {
 			return fmt.Errorf("extract %s: %w", hdr.Name, err)
 		}
 	}
-	return u.finishDirs()
+	if err := u.finishDirs(); err != nil {
+		return err
+	}
+	if h, ok := u.dirs["."]; ok && opts.RootMode != nil {
+		m := os.FileMode(h.Mode).Perm()
+		*opts.RootMode = &m
+	}
+	return nil
 }
 
 // decompress returns r itself or a gzip reader over it, by magic number.

@@ -21,10 +21,10 @@ import (
 // on disk and appears as N inside containers.
 type usernsUnpacker struct{}
 
-func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) error {
+func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) (*os.FileMode, error) {
 	m, err := userns.Current()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Without a subordinate range only uid 0 exists in the namespace: keep
 	// every file as the user (container root), as Podman's
@@ -33,15 +33,25 @@ func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) error {
 	if !m.HasRange() {
 		chown = "nochown"
 	}
-	var out strings.Builder
-	u := &nsexec.UserNSCommand{Sub: "unpack", Args: []string{blobPath, dest, chown}, Stderr: &out}
+	// The child prints the mode the layer gives its root directory, if
+	// it gives one, in octal on its standard output.
+	var out, root strings.Builder
+	u := &nsexec.UserNSCommand{Sub: "unpack", Args: []string{blobPath, dest, chown}, Stdout: &root, Stderr: &out}
 	if err := u.Run(m); err != nil {
-		return explain(fmt.Errorf("unpack layer: %w: %s", err, strings.TrimSpace(out.String())))
+		return nil, explain(fmt.Errorf("unpack layer: %w: %s", err, strings.TrimSpace(out.String())))
 	}
 	if s := strings.TrimSpace(out.String()); s != "" {
 		fmt.Fprintln(os.Stderr, s)
 	}
-	return nil
+	if s := strings.TrimSpace(root.String()); s != "" {
+		n, err := strconv.ParseUint(s, 8, 32)
+		if err != nil || n > 0o777 {
+			return nil, fmt.Errorf("unpack layer: the unpacker reported root mode %q", s)
+		}
+		mode := os.FileMode(n)
+		return &mode, nil
+	}
+	return nil, nil
 }
 
 // UserNSMain runs the work a parent asked for inside a fresh user
@@ -60,9 +70,13 @@ func UserNSMain() int {
 		}
 		defer f.Close()
 		warn := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", a...) }
-		if err := archive.Unpack(f, args[1], archive.Options{Chown: args[2] == "chown", Warn: warn}); err != nil {
+		var mode *os.FileMode
+		if err := archive.Unpack(f, args[1], archive.Options{Chown: args[2] == "chown", Warn: warn, RootMode: &mode}); err != nil {
 			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
 			return 1
+		}
+		if mode != nil {
+			fmt.Printf("%o\n", *mode)
 		}
 		return 0
 	case "diff":

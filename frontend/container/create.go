@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
@@ -158,13 +159,7 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 		}
 	}
 	// The merged root takes the upper dir's mode: give it the image's.
-	mode := os.FileMode(0o755)
-	if len(c.Lower) > 0 {
-		if fi, err := os.Stat(c.Lower[0]); err == nil {
-			mode = fi.Mode().Perm()
-		}
-	}
-	if err := os.Chmod(c.File("upper"), mode); err != nil {
+	if err := os.Chmod(c.File("upper"), archive.RootMode(c.Lower)); err != nil {
 		return fmt.Errorf("chmod upper: %w", err)
 	}
 	return writeSpec(c, spec)

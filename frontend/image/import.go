@@ -15,6 +15,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/myctr/myctr/frontend/archive"
 )
 
 // ImportOptions are the config defaults of an imported image.
@@ -215,7 +217,8 @@ func (s *Store) ensureLayerDir(l *layerBlob) error {
 		os.Remove(tmp)
 		return fmt.Errorf("create layer directory: %w", err)
 	}
-	if err := s.u.Unpack(l.tmp, l.desc.MediaType, tmp); err != nil {
+	rootMode, err := s.u.Unpack(l.tmp, l.desc.MediaType, tmp)
+	if err != nil {
 		if rerr := s.removeAll(tmp); rerr != nil {
 			return fmt.Errorf("unpack layer %s: %w (and remove partial layer: %v)", l.diffID, err, rerr)
 		}
@@ -227,6 +230,12 @@ func (s *Store) ensureLayerDir(l *layerBlob) error {
 	if err := writeFileAtomic(final+".size", sizeTmp, []byte(strconv.FormatInt(l.size, 10))); err != nil {
 		s.removeAll(tmp)
 		return fmt.Errorf("record layer size: %w", err)
+	}
+	if rootMode != nil {
+		if err := writeFileAtomic(final+archive.RootModeSuffix, tmp+archive.RootModeSuffix, []byte(fmt.Sprintf("%o\n", *rootMode))); err != nil {
+			s.removeAll(tmp)
+			return fmt.Errorf("record layer root mode: %w", err)
+		}
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		// A concurrent import of the same layer won the race: its copy

@@ -7,6 +7,8 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/myctr/myctr/frontend/archive"
 )
 
 // Remove untags one name of an image. When ref is a name, only that name
@@ -146,8 +148,10 @@ func (s *Store) collectLocked(idx v1.Index, candidates []digest.Digest) error {
 				errs = append(errs, fmt.Errorf("remove layer directory %s: %w", dir, err))
 				continue
 			}
-			if err := os.Remove(dir + ".size"); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("remove layer size %s: %w", dir, err))
+			for _, sidecar := range []string{".size", archive.RootModeSuffix} {
+				if err := os.Remove(dir + sidecar); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, fmt.Errorf("remove layer %s: %w", sidecar, err))
+				}
 			}
 		}
 		for _, l := range img.manifest.Layers {

@@ -167,8 +167,9 @@ func TestImportSharesLayer(t *testing.T) {
 	if n := len(entries(t, filepath.Join(root, "blobs", "sha256"))); n != 5 {
 		t.Errorf("%d blobs, want 5", n)
 	}
-	if got := entries(t, filepath.Join(root, "layers")); len(got) != 2 {
-		t.Errorf("layers/ holds %v, want one layer and its size", got)
+	// The tarball has a "./" entry: its mode is recorded beside the size.
+	if got := entries(t, filepath.Join(root, "layers")); len(got) != 3 {
+		t.Errorf("layers/ holds %v, want one layer, its size and its root's mode", got)
 	}
 	idx := checkLayout(t, root)
 	if len(idx.Manifests) != 2 {
@@ -399,11 +400,11 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 // failingUnpacker writes part of a layer, then fails.
 type failingUnpacker struct{}
 
-func (failingUnpacker) Unpack(blobPath, mediaType, dest string) error {
+func (failingUnpacker) Unpack(blobPath, mediaType, dest string) (*os.FileMode, error) {
 	if err := os.WriteFile(filepath.Join(dest, "half"), nil, 0o644); err != nil {
-		return err
+		return nil, err
 	}
-	return errors.New("unpack failed on purpose")
+	return nil, errors.New("unpack failed on purpose")
 }
 
 func TestOpenRemovesStale(t *testing.T) {

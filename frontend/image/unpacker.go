@@ -12,8 +12,11 @@ import (
 // archive.Unpack inside the user's user namespace, so that ownership in
 // the layer lands in the user's subordinate id range.
 type Unpacker interface {
-	// Unpack extracts the layer blob at blobPath (mediaType tells compression) into dest, an existing empty dir.
-	Unpack(blobPath, mediaType, dest string) error
+	// Unpack extracts the layer blob at blobPath (mediaType tells
+	// compression) into dest, an existing empty dir. It returns the
+	// permission bits the layer gives its root directory, or nil when
+	// the layer has no entry for it.
+	Unpack(blobPath, mediaType, dest string) (rootMode *os.FileMode, err error)
 }
 
 // Remover is implemented by an Unpacker that can also delete what it
@@ -33,22 +36,23 @@ func InProcessUnpacker(chown bool) Unpacker {
 
 type inProcess struct{ chown bool }
 
-func (p inProcess) Unpack(blobPath, mediaType, dest string) error {
+func (p inProcess) Unpack(blobPath, mediaType, dest string) (*os.FileMode, error) {
 	if err := checkLayerMediaType(mediaType); err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.Open(blobPath)
 	if err != nil {
-		return fmt.Errorf("open layer blob: %w", err)
+		return nil, fmt.Errorf("open layer blob: %w", err)
 	}
 	defer f.Close()
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", args...)
 	}
-	if err := archive.Unpack(f, dest, archive.Options{Chown: p.chown, Warn: warn}); err != nil {
-		return fmt.Errorf("unpack layer %s: %w", blobPath, err)
+	var mode *os.FileMode
+	if err := archive.Unpack(f, dest, archive.Options{Chown: p.chown, Warn: warn, RootMode: &mode}); err != nil {
+		return nil, fmt.Errorf("unpack layer %s: %w", blobPath, err)
 	}
-	return nil
+	return mode, nil
 }
 
 // checkLayerMediaType refuses the layer compressions archive.Unpack does

@@ -378,3 +378,60 @@ func TestBuildAdd(t *testing.T) {
 		t.Errorf("ADD results: %q", got)
 	}
 }
+
+// TestBuildKeepsRootMode: a base layer gives / mode 555 (as Alpine's
+// does); the layers a build adds above it have no "./" entry and leave
+// it so, as containers/storage lets a layer inherit its parent's root,
+// so / is 555 in a container of the built image, and 755 where no layer
+// sets it.
+func TestBuildKeepsRootMode(t *testing.T) {
+	bb, err := os.ReadFile(hostBusybox)
+	if err != nil {
+		t.Skip(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct {
+		name, link string
+		typ        byte
+		mode       int64
+		body       []byte
+	}{
+		{name: "./", typ: tar.TypeDir, mode: 0o555},
+		{name: "bin/", typ: tar.TypeDir, mode: 0o755},
+		{name: "etc/", typ: tar.TypeDir, mode: 0o755},
+		{name: "bin/busybox", typ: tar.TypeReg, mode: 0o755, body: bb},
+		{name: "bin/sh", typ: tar.TypeSymlink, link: "busybox", mode: 0o777},
+		{name: "bin/stat", typ: tar.TypeSymlink, link: "busybox", mode: 0o777},
+	} {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.link, Mode: e.mode, Size: int64(len(e.body)), ModTime: time.Unix(1_600_000_000, 0)}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.body)
+	}
+	tw.Close()
+	base := filepath.Join(t.TempDir(), "root555.tar")
+	if err := os.WriteFile(base, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(base), 0o755)
+	mustMyctr(t, "import", base, "it-root555")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-root555-built", "it-root555") })
+	ctx := buildContext(t, map[string]string{
+		"added": "x\n",
+		"Containerfile": `FROM it-root555
+ADD added /etc/
+RUN echo ran > /etc/ran
+`,
+	})
+	mustBuild(t, "-t", "it-root555-built", ctx)
+	for _, img := range []string{"it-root555", "it-root555-built"} {
+		if got := mustMyctr(t, "run", "--rm", img, "stat", "-c", "%a", "/"); got != "555\n" {
+			t.Errorf("mode of / in a container of %s: %q, want 555", img, got)
+		}
+	}
+	if got := mustMyctr(t, "run", "--rm", "bb", "stat", "-c", "%a", "/"); got != "755\n" {
+		t.Errorf("mode of / where no layer sets it: %q, want 755", got)
+	}
+}
