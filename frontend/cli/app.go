@@ -263,7 +263,10 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 	rm := ctx.Command.Name == "rm" || ctx.Command.Name == "remove"
 	// As Podman: rm -f of a container that is not there is no error.
 	ignore := ctx.Bool("ignore") || (rm && ctx.Bool("force"))
-	refs := ctx.Args().Slice()
+	refs, err := withLatest(ctx)
+	if err != nil {
+		return err
+	}
 	fromFile := map[string]string{}
 	for _, file := range ctx.StringSlice("cidfile") {
 		id, err := readCidfile(file)

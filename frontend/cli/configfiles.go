@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v2"
@@ -44,7 +43,7 @@ func confString(ctx *cli.Context, flag string, s config.Setting[string]) string 
 // not override: --init, the capability set, and the environment below
 // the image's (as Podman: containers.conf's env, then the image's ENV,
 // then -e and --env-file).
-func applyContainersConf(ctx *cli.Context, c *config.Containers, imageEnv []string, init *bool, capAdd, capDrop *[]string, env *[]string) error {
+func applyContainersConf(ctx *cli.Context, c *config.Containers, init *bool, capAdd, capDrop *[]string, env *[]string) error {
 	if c.Init.Set && !ctx.IsSet("init") {
 		*init = c.Init.Value
 	}
@@ -74,20 +73,12 @@ func applyContainersConf(ctx *cli.Context, c *config.Containers, imageEnv []stri
 		*capAdd = append(adds, *capAdd...)
 		*capDrop = append([]string{"ALL"}, *capDrop...)
 	}
+	// The file's env, or Podman's default (TERM=xterm; PATH is the
+	// runtime's own default): below the image's ENV, which BuildSpec
+	// sets over it, and --unsetenv's to remove.
+	*env = []string{"TERM=xterm"}
 	if s := c.Env; s.Set {
-		inImage := map[string]bool{}
-		for _, e := range imageEnv {
-			k, _, _ := strings.Cut(e, "=")
-			inImage[k] = true
-		}
-		var base []string
-		for _, e := range s.Value {
-			k, _, _ := strings.Cut(e, "=")
-			if !inImage[k] {
-				base = append(base, e)
-			}
-		}
-		*env = append(base, *env...)
+		*env = s.Value
 	}
 	return nil
 }

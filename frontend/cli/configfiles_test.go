@@ -59,18 +59,19 @@ func TestApplyContainersConf(t *testing.T) {
 		init           bool
 		add, drop, env string
 	}{
-		{"defaults", nil, true, "CAP_CHOWN CAP_KILL CAP_NET_RAW", "ALL", "A=conf"},
+		{"defaults", nil, true, "CAP_CHOWN CAP_KILL CAP_NET_RAW", "ALL", "A=conf B=conf"},
 		{"flags", []string{"--init=false", "--cap-drop", "NET_RAW", "--cap-add", "SYS_ADMIN", "-e", "A=flag"}, false,
-			"CAP_CHOWN CAP_KILL SYS_ADMIN", "ALL NET_RAW", "A=conf A=flag"},
-		{"drop all", []string{"--cap-drop", "ALL"}, true, "", "ALL ALL", "A=conf"},
+			"CAP_CHOWN CAP_KILL SYS_ADMIN", "ALL NET_RAW", "A=conf B=conf"},
+		{"drop all", []string{"--cap-drop", "ALL"}, true, "", "ALL ALL", "A=conf B=conf"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := runContext(t, tc.args...)
 			init := ctx.Bool("init")
 			add, drop := ctx.StringSlice("cap-add"), ctx.StringSlice("cap-drop")
-			env := ctx.StringSlice("env")
-			// The image sets B: containers.conf's B stays below it.
-			if err := applyContainersConf(ctx, conf, []string{"B=image"}, &init, &add, &drop, &env); err != nil {
+			// The file's env is the default env whatever -e says
+			// (BuildSpec puts it below the image's and -e's).
+			var env []string
+			if err := applyContainersConf(ctx, conf, &init, &add, &drop, &env); err != nil {
 				t.Fatal(err)
 			}
 			if init != tc.init || strings.Join(add, " ") != tc.add || strings.Join(drop, " ") != tc.drop || strings.Join(env, " ") != tc.env {
@@ -84,11 +85,11 @@ func TestApplyContainersConf(t *testing.T) {
 	ctx := runContext(t)
 	var init bool
 	var add, drop, env []string
-	if err := applyContainersConf(ctx, same, nil, &init, &add, &drop, &env); err != nil || add != nil || drop != nil {
-		t.Errorf("the default set: add %q drop %q %v", add, drop, err)
+	if err := applyContainersConf(ctx, same, &init, &add, &drop, &env); err != nil || add != nil || drop != nil || strings.Join(env, " ") != "TERM=xterm" {
+		t.Errorf("the default set: add %q drop %q env %q %v; want Podman's default env TERM=xterm", add, drop, env, err)
 	}
 	bad := &config.Containers{DefaultCapabilities: config.Setting[[]string]{Value: []string{"NOPE"}, Set: true, File: "/c.conf", Line: 2}}
-	if err := applyContainersConf(ctx, bad, nil, &init, &add, &drop, &env); err == nil || !strings.Contains(err.Error(), "/c.conf:2: [containers] default_capabilities") {
+	if err := applyContainersConf(ctx, bad, &init, &add, &drop, &env); err == nil || !strings.Contains(err.Error(), "/c.conf:2: [containers] default_capabilities") {
 		t.Errorf("an unknown capability: %v", err)
 	}
 }

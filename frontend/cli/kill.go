@@ -14,6 +14,7 @@ func killCommand() *cli.Command {
 		Usage:     "send a signal to containers",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
+			latestFlag(),
 			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Value: "KILL", Usage: "signal name or number"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every running container"},
 		},

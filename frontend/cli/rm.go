@@ -18,6 +18,7 @@ func rmCommand() *cli.Command {
 		Usage:     "remove containers",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
+			latestFlag(),
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill a running container first"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every container"},
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "also remove the container's anonymous volumes (those no other container mounts)"},

@@ -30,6 +30,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "name", Usage: "container name"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE, or KEY to copy it from here)"},
 		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+		&cli.StringSliceFlag{Name: "unsetenv", Usage: "remove a default environment variable (PATH, TERM, container, containers.conf's env or the image's ENV)"},
+		&cli.BoolFlag{Name: "unsetenv-all", Usage: "remove every default environment variable: only -e and --env-file set any"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
 		&cli.StringFlag{Name: "userns", Usage: "user namespace mode: private (default: root is you, 1..N your subordinate ids; host is the same ids), keep-id[:uid=N,gid=N] (your ids stay yours inside, and the process runs as you); nomap and auto are refused"},
@@ -356,6 +358,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	o.Env = env
+	o.UnsetEnv, o.UnsetEnvAll = ctx.StringSlice("unsetenv"), ctx.Bool("unsetenv-all")
 	images, err := openImages(ctx)
 	if err != nil {
 		return nil, err
@@ -372,7 +375,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applyContainersConf(ctx, cc, o.Image.Env, &o.Init, &o.CapAdd, &o.CapDrop, &o.Env); err != nil {
+	if err := applyContainersConf(ctx, cc, &o.Init, &o.CapAdd, &o.CapDrop, &o.DefaultEnv); err != nil {
 		return nil, err
 	}
 	if err := sysctlOptions(ctx, o, cc); err != nil {

@@ -159,8 +159,9 @@ func latestFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "latest", Aliases: []string{"l"}, Usage: "the container made last"}
 }
 
-// withLatest is the command's arguments, or with --latest the id of the
-// container made last (and no arguments allowed).
+// withLatest is the command's arguments, or with --latest (where the
+// command has it) the id of the container made last, and no arguments
+// allowed.
 func withLatest(ctx *cli.Context) ([]string, error) {
 	if !ctx.Bool("latest") {
 		return ctx.Args().Slice(), nil
@@ -179,7 +180,7 @@ func withLatest(ctx *cli.Context) ([]string, error) {
 		}
 	}
 	if last == nil {
-		return nil, withCode(125, errors.New("no containers to inspect: --latest found none"))
+		return nil, withCode(125, fmt.Errorf("no containers to %s: --latest found none", ctx.Command.Name))
 	}
 	return []string{last.ID}, nil
 }

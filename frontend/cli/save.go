@@ -20,6 +20,8 @@ func saveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "the archive to write (default: standard output)"},
 			&cli.StringFlag{Name: "format", Value: image.FormatDockerArchive, Usage: "docker-archive or oci-archive"},
+			// save prints no progress: there is nothing for -q to hush.
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress (save prints none)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {

@@ -19,6 +19,7 @@ func startCommand() *cli.Command {
 		Usage:     "start stopped containers again, in the background",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
+			latestFlag(),
 			&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: conmon, container or ignore (default: the container's --sdnotify)"},
 			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "stay attached: the container's output here, and its exit code as ours (one container)"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "with --attach, our stdin is the container's"},
@@ -64,14 +65,18 @@ func startCommand() *cli.Command {
 // startAttached starts one stopped container in the foreground, as run
 // without -d does: its output here, our stdin with -i, its exit code.
 func startAttached(ctx *cli.Context, act container.Activation) error {
-	if ctx.NArg() != 1 {
+	refs, err := withLatest(ctx)
+	if err != nil {
+		return err
+	}
+	if len(refs) != 1 {
 		return withCode(125, errors.New("you cannot start and attach multiple containers at once"))
 	}
 	s, err := openContainers(ctx)
 	if err != nil {
 		return err
 	}
-	c, err := lookup(s, ctx.Args().First())
+	c, err := lookup(s, refs[0])
 	if err != nil {
 		return err
 	}
@@ -103,6 +108,7 @@ func restartCommand() *cli.Command {
 		Usage:     "stop and start containers",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
+			latestFlag(),
 			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before killing"},
 		},
 		Action: func(ctx *cli.Context) error {

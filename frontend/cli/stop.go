@@ -15,6 +15,7 @@ func stopCommand() *cli.Command {
 		Usage:     "stop containers: the stop signal, then SIGKILL after the timeout",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
+			latestFlag(),
 			&cli.UintFlag{Name: "time", Aliases: []string{"t", "timeout"}, Usage: "seconds to wait before killing (default: the container's --stop-timeout, else 10)"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "stop every running container"},
 			cidfileFlag, ignoreFlag,

@@ -47,12 +47,19 @@ type CreateOptions struct {
 	Command    []string // after IMAGE on the command line
 	Entrypoint *string  // --entrypoint; nil keeps the image's
 	Env        []string // -e and --env-file, in order
-	Workdir    string
-	User       string
-	Userns     string // --userns as given; "" is private
-	Hostname   string
-	Volumes    []string // -v as given (HostConfig.Binds)
-	Tmpfs      []string
+	// DefaultEnv is containers.conf's env, below the image's ENV.
+	DefaultEnv []string
+	// UnsetEnv (--unsetenv) removes variables of the defaults (PATH,
+	// DefaultEnv, the image's ENV, container=, TERM); UnsetEnvAll
+	// (--unsetenv-all) removes them all. -e still sets what it names.
+	UnsetEnv    []string
+	UnsetEnvAll bool
+	Workdir     string
+	User        string
+	Userns      string // --userns as given; "" is private
+	Hostname    string
+	Volumes     []string // -v as given (HostConfig.Binds)
+	Tmpfs       []string
 	// Mounts are -v and --mount, parsed, in order; VolumesFrom is
 	// --volumes-from; ImageVolume what the image's VOLUMEs get (bind: an
 	// anonymous volume, the default; tmpfs; ignore).
@@ -395,6 +402,9 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		return nil, fmt.Errorf("%w %q: id outside the user namespace's %d mapped ids%s", ErrInvalidUser, userStr, m.Size(), hint)
 	}
 	env := []string{defaultPath}
+	for _, e := range o.DefaultEnv {
+		env = SetEnv(env, e)
+	}
 	for _, e := range o.Image.Env {
 		env = SetEnv(env, e)
 	}
@@ -402,6 +412,13 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if o.Tty {
 		env = SetEnv(env, "TERM=xterm")
 	}
+	if o.UnsetEnvAll {
+		env = nil
+	}
+	env = slices.DeleteFunc(env, func(e string) bool {
+		k, _, _ := strings.Cut(e, "=")
+		return slices.Contains(o.UnsetEnv, k)
+	})
 	hostname := o.Hostname
 	if hostname == "" {
 		hostname = c.ID[:12]

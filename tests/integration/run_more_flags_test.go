@@ -151,6 +151,37 @@ func TestRunMoreFlags(t *testing.T) {
 			t.Errorf("rm -f -t0 left the container")
 		}
 	})
+	t.Run("latest", func(t *testing.T) {
+		// --latest on rm, start and stop: the container made last only.
+		older, newer := ctrName(t, "old"), ctrName(t, "new")
+		mustMyctr(t, "create", "--name", older, image, "sleep", "60")
+		mustMyctr(t, "create", "--name", newer, image, "sleep", "60")
+		mustMyctr(t, "start", "-l")
+		if got := mustMyctr(t, "ps", "--format", "{{.Names}}", "--filter", "name="+ctrName(t, "")); got != newer+"\n" {
+			t.Errorf("start -l started %q, want %s only", got, newer)
+		}
+		mustMyctr(t, "stop", "-l", "-t0")
+		id := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.Id}}", newer))
+		if got := mustMyctr(t, "rm", "-l"); got != id+"\n" {
+			t.Errorf("rm -l printed %q, want %s", got, id)
+		}
+		if _, _, code := myctr(t, "container", "exists", newer); code != 1 {
+			t.Errorf("rm -l left %s", newer)
+		}
+		if _, _, code := myctr(t, "container", "exists", older); code != 0 {
+			t.Errorf("rm -l removed %s, not the latest", older)
+		}
+		if _, e, code := myctr(t, "rm", "-l", older); code != 125 || !strings.Contains(e, "--latest and containers cannot be used together") {
+			t.Errorf("rm -l NAME: exit %d, %q", code, e)
+		}
+		mustMyctr(t, "rm", older)
+		out := filepath.Join(t.TempDir(), "a.tar")
+		if o, e, code := myctr(t, "save", "--quiet", "-o", out, image); code != 0 || o != "" {
+			t.Errorf("save --quiet: exit %d, stdout %q, stderr %q", code, o, e)
+		} else if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+			t.Errorf("save --quiet wrote no archive: %v", err)
+		}
+	})
 	t.Run("mtab", func(t *testing.T) {
 		// The test image has no /etc/mtab: a container gets one.
 		if got := runOut(t, nil, "readlink", "/etc/mtab"); got != "/proc/mounts\n" {

@@ -5,6 +5,7 @@ package integration
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,34 @@ func TestStopKillPodmanWords(t *testing.T) {
 	}
 	if st := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)); st != "exited 137" {
 		t.Errorf("after stop: %q", st)
+	}
+}
+
+// TestRunDefaultEnv: Podman's default environment (PATH, TERM=xterm from
+// containers.conf's default env, container=myctr), --unsetenv removing
+// one of those, --unsetenv-all removing them all while -e still sets.
+func TestRunDefaultEnv(t *testing.T) {
+	has := func(out, v string) bool { return slices.Contains(strings.Split(out, "\n"), v) }
+	prefixed := func(out, k string) bool {
+		return slices.ContainsFunc(strings.Split(out, "\n"), func(l string) bool { return strings.HasPrefix(l, k+"=") })
+	}
+	out := mustMyctr(t, "run", "--rm", image, "env")
+	for _, v := range []string{"TERM=xterm", "container=myctr", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"} {
+		if !has(out, v) {
+			t.Errorf("default env lacks %s:\n%s", v, out)
+		}
+	}
+	out = mustMyctr(t, "run", "--rm", "--unsetenv=TERM", image, "env")
+	if prefixed(out, "TERM") || !has(out, "container=myctr") {
+		t.Errorf("--unsetenv=TERM: want no TERM, container=myctr kept:\n%s", out)
+	}
+	out = mustMyctr(t, "run", "--rm", "--unsetenv-all", "-e", "TERM=abc", image, "/bin/env")
+	for _, k := range []string{"container", "PATH"} {
+		if prefixed(out, k) {
+			t.Errorf("--unsetenv-all left %s:\n%s", k, out)
+		}
+	}
+	if !has(out, "TERM=abc") {
+		t.Errorf("--unsetenv-all -e TERM=abc: want TERM=abc:\n%s", out)
 	}
 }
