@@ -32,6 +32,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
 		&cli.StringSliceFlag{Name: "unsetenv", Usage: "remove a default environment variable (PATH, TERM, container, containers.conf's env or the image's ENV)"},
 		&cli.BoolFlag{Name: "unsetenv-all", Usage: "remove every default environment variable: only -e and --env-file set any"},
+		&cli.StringSliceFlag{Name: "hostuser", Usage: "add this host user (name or uid) to the container's /etc/passwd"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
 		&cli.StringFlag{Name: "userns", Usage: "user namespace mode: private (default: root is you, 1..N your subordinate ids; host is the same ids), keep-id[:uid=N,gid=N] (your ids stay yours inside, and the process runs as you); nomap and auto are refused"},
@@ -359,6 +360,14 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	}
 	o.Env = env
 	o.UnsetEnv, o.UnsetEnvAll = ctx.StringSlice("unsetenv"), ctx.Bool("unsetenv-all")
+	for _, name := range ctx.StringSlice("hostuser") {
+		line, err := hostPasswdLine(name)
+		if err != nil {
+			// Podman finds out when the container starts: 126.
+			return nil, withCode(126, err)
+		}
+		o.HostUsers = append(o.HostUsers, line)
+	}
 	images, err := openImages(ctx)
 	if err != nil {
 		return nil, err

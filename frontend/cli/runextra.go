@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -183,4 +185,22 @@ func withLatest(ctx *cli.Context) ([]string, error) {
 		return nil, withCode(125, fmt.Errorf("no containers to %s: --latest found none", ctx.Command.Name))
 	}
 	return []string{last.ID}, nil
+}
+
+// hostPasswdLine is the /etc/passwd line of the host user named, or with
+// the uid, name (--hostuser), as the host's user database has it.
+func hostPasswdLine(name string) (string, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		var uerr error
+		if u, uerr = user.LookupId(name); uerr != nil {
+			return "", fmt.Errorf("--hostuser %s: %w", name, err)
+		}
+	}
+	for _, f := range []string{u.Username, u.Uid, u.Gid, u.Name, u.HomeDir} {
+		if strings.ContainsAny(f, ":\n") {
+			return "", fmt.Errorf("--hostuser %s: the host's entry has a field with ':' or a newline: %q", name, f)
+		}
+	}
+	return strings.Join([]string{u.Username, "x", u.Uid, u.Gid, u.Name, u.HomeDir, "/bin/sh"}, ":"), nil
 }

@@ -54,6 +54,9 @@ type CreateOptions struct {
 	// (--unsetenv-all) removes them all. -e still sets what it names.
 	UnsetEnv    []string
 	UnsetEnvAll bool
+	// HostUsers (--hostuser) are host users' /etc/passwd lines for the
+	// container's /etc/passwd.
+	HostUsers []string
 	Workdir     string
 	User        string
 	Userns      string // --userns as given; "" is private
@@ -518,6 +521,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			spec.Annotations = map[string]string{}
 		}
 		spec.Annotations[rootfs.AnnotationKeepID] = keep.Encode()
+	}
+	if len(o.HostUsers) > 0 {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[rootfs.AnnotationHostUsers] = strings.Join(o.HostUsers, "\n")
 	}
 	if !o.BuildStep {
 		if spec.Annotations == nil {

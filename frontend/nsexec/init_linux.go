@@ -120,6 +120,9 @@ func Init() {
 		// In the container's directory, beside its upper directory.
 		ov.ShiftMarker = filepath.Join(filepath.Dir(cfg.Overlay.Upper), "keep-id-shifted")
 	}
+	if a := spec.Annotations[rootfs.AnnotationHostUsers]; a != "" {
+		ov.HostUsers = strings.Split(a, "\n")
+	}
 	if err := rootfs.Prepare(spec, ov); err != nil {
 		conn.Fail("prepare rootfs", err, ExitSetup)
 	}

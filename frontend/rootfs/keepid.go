@@ -10,6 +10,10 @@ import (
 // container and carries its user to the init, as "UID:GID:NAME:HOME".
 const AnnotationKeepID = "io.myctr.keep-id"
 
+// AnnotationHostUsers holds the /etc/passwd lines of --hostuser, one a
+// line, for the container's init to add (Overlay.HostUsers).
+const AnnotationHostUsers = "io.myctr.hostusers"
+
 // KeepUser is the user a keep-id container maps: its container ids (those
 // that are the user's own ids on the host), login name and home directory.
 type KeepUser struct {

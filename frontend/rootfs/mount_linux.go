@@ -28,6 +28,9 @@ type Overlay struct {
 	// file ShiftMarker records it) and the user added to /etc/passwd.
 	KeepID      *KeepUser
 	ShiftMarker string
+	// HostUsers (--hostuser) are /etc/passwd lines of host users, added
+	// where the image has no user of that name.
+	HostUsers []string
 }
 
 // MountError names the mount that failed with its flags, as runc does.
@@ -211,6 +214,12 @@ func Prepare(spec *specs.Spec, ov Overlay) error {
 		}
 		if err := AddUser(root, *ov.KeepID); err != nil {
 			return fmt.Errorf("add the keep-id user: %w", err)
+		}
+	}
+	for _, line := range ov.HostUsers {
+		name, _, _ := strings.Cut(line, ":")
+		if err := addEntry(root, "/etc/passwd", 0, name, line+"\n"); err != nil {
+			return fmt.Errorf("add the --hostuser user %s: %w", name, err)
 		}
 	}
 	for i := range spec.Mounts {

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"os"
+	"os/user"
 	"regexp"
 	"slices"
 	"strings"
@@ -152,5 +153,31 @@ func TestRunDefaultEnv(t *testing.T) {
 	}
 	if !has(out, "TERM=abc") {
 		t.Errorf("--unsetenv-all -e TERM=abc: want TERM=abc:\n%s", out)
+	}
+}
+
+// TestRunHostuser: --hostuser NAME or UID puts the host's entry for that
+// user in the container's /etc/passwd (Podman's rootless use: the files
+// of a bind mount show their owner's name); an unknown user is 126.
+func TestRunHostuser(t *testing.T) {
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{me.Username, "x", me.Uid, me.Gid}, ":") + ":"
+	if _, _, code := myctr(t, "run", "--rm", image, "grep", "^"+me.Username+":", "/etc/passwd"); code != 1 {
+		t.Fatalf("the image already has a %s entry (grep exit %d)", me.Username, code)
+	}
+	for _, v := range []string{me.Username, me.Uid} {
+		out := mustMyctr(t, "run", "--rm", "--hostuser="+v, image, "grep", "^"+me.Username+":", "/etc/passwd")
+		if !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 {
+			t.Errorf("--hostuser=%s: /etc/passwd has %q, want one line %s...", v, out, want)
+		}
+	}
+	if got := mustMyctr(t, "run", "--rm", "--hostuser="+me.Uid, "--user", me.Uid, image, "id", "-un"); got != me.Username+"\n" {
+		t.Errorf("--hostuser with --user %s: id -un %q", me.Uid, got)
+	}
+	if _, e, code := myctr(t, "run", "--rm", "--hostuser=no-such-user-here", image, "true"); code != 126 || !strings.Contains(e, "no-such-user-here") {
+		t.Errorf("--hostuser of an unknown user: exit %d, %q; want 126 naming it", code, e)
 	}
 }
