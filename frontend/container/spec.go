@@ -57,12 +57,12 @@ type CreateOptions struct {
 	// HostUsers (--hostuser) are host users' /etc/passwd lines for the
 	// container's /etc/passwd.
 	HostUsers []string
-	Workdir     string
-	User        string
-	Userns      string // --userns as given; "" is private
-	Hostname    string
-	Volumes     []string // -v as given (HostConfig.Binds)
-	Tmpfs       []string
+	Workdir   string
+	User      string
+	Userns    string // --userns as given; "" is private
+	Hostname  string
+	Volumes   []string // -v as given (HostConfig.Binds)
+	Tmpfs     []string
 	// Mounts are -v and --mount, parsed, in order; VolumesFrom is
 	// --volumes-from; ImageVolume what the image's VOLUMEs get (bind: an
 	// anonymous volume, the default; tmpfs; ignore).
