@@ -1,18 +1,20 @@
 package cli
 
 import (
-	"os/exec"
-
+	"bytes"
 	"errors"
 	"fmt"
-	"github.com/myctr/myctr/frontend/nsexec"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
+	"github.com/myctr/myctr/frontend/nsexec"
 )
 
 func buildCommand() *cli.Command {
@@ -73,10 +75,19 @@ func buildAction(ctx *cli.Context) error {
 	if ctx.Bool("quiet") {
 		out = io.Discard
 	}
+	contextDir, file := ctx.Args().First(), ctx.String("file")
+	if contextDir == "-" {
+		dir, err := stdinContext(file)
+		if err != nil {
+			return withCode(125, err)
+		}
+		defer os.RemoveAll(dir)
+		contextDir = dir
+	}
 	b := &build.Builder{Images: images, Containers: ctrs, Mapping: m, Differ: usernsUnpacker{}}
 	img, err := b.Build(build.Options{
-		ContextDir: ctx.Args().First(),
-		File:       ctx.String("file"),
+		ContextDir: contextDir,
+		File:       file,
 		Tag:        ctx.String("tag"),
 		BuildArgs:  args,
 		Target:     ctx.String("target"),
@@ -93,6 +104,38 @@ func buildAction(ctx *cli.Context) error {
 	}
 	fmt.Println(img.ID)
 	return nil
+}
+
+// stdinContext reads the build's context "-" from standard input, as
+// Podman and Docker do: a tar archive (gzip-compressed or not) is the
+// context; anything else is the Containerfile, with an empty context.
+// It returns the directory the caller removes.
+func stdinContext(file string) (string, error) {
+	dir, err := os.MkdirTemp("", "myctr-build-stdin-")
+	if err != nil {
+		return "", fmt.Errorf("make a directory for the context on standard input: %w", err)
+	}
+	data, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("read the build context from standard input: %w", err)
+	}
+	isTar := len(data) > 262 && string(data[257:262]) == "ustar"
+	if isTar || (len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b) {
+		err = archive.Unpack(bytes.NewReader(data), dir, archive.Options{Plain: true})
+		if err != nil {
+			err = fmt.Errorf("unpack the build context from standard input: %w", err)
+		}
+	} else if file != "" {
+		err = errors.New("the Containerfile is on standard input (context -): --file names another")
+	} else {
+		err = os.WriteFile(filepath.Join(dir, "Containerfile"), data, 0o644)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
 
 // buildInUserNS runs the build again as root of the user's user namespace,

@@ -435,3 +435,34 @@ RUN echo ran > /etc/ran
 		t.Errorf("mode of / where no layer sets it: %q, want 755", got)
 	}
 }
+
+// TestBuildStdin: the context "-" reads standard input, as Podman's and
+// Docker's build: a Containerfile (with an empty context), or a tar
+// archive that is the context.
+func TestBuildStdin(t *testing.T) {
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-stdin-file", "it-stdin-tar") })
+	out, errOut, code := runMyctr(buildTimeout, []byte("FROM bb\nRUN echo from-stdin > /x\n"), "build", "-q", "-t", "it-stdin-file", "-")
+	if code != 0 {
+		t.Fatalf("build - with a Containerfile on stdin: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := mustMyctr(t, "run", "--rm", "it-stdin-file", "cat", "/x"); got != "from-stdin\n" {
+		t.Errorf("/x: %q", got)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range map[string]string{"Containerfile": "FROM bb\nCOPY data.txt /data.txt\n", "data.txt": "in the tar\n"} {
+		tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body)), ModTime: time.Now()})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	out, errOut, code = runMyctr(buildTimeout, buf.Bytes(), "build", "-q", "-t", "it-stdin-tar", "-")
+	if code != 0 {
+		t.Fatalf("build - with a tar context on stdin: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := mustMyctr(t, "run", "--rm", "it-stdin-tar", "cat", "/data.txt"); got != "in the tar\n" {
+		t.Errorf("/data.txt from the tar context: %q", got)
+	}
+	if _, errOut, code := runMyctr(buildTimeout, []byte("FROM bb\n"), "build", "-f", "Other", "-t", "x", "-"); code != 125 || !strings.Contains(errOut, "standard input") {
+		t.Errorf("build -f Other - with a Containerfile on stdin: exit %d, %q", code, errOut)
+	}
+}
