@@ -664,7 +664,14 @@ func (r *run) finalConfig(st *stageState) ([]byte, error) {
 	if n := len(cfg.History); n > 0 && cfg.History[n-1].Created != nil {
 		now = *cfg.History[n-1].Created
 	}
-	cfg.Created = &now
+	setImageBasics(&cfg, now, st.layers)
+	return json.Marshal(cfg)
+}
+
+// setImageBasics gives an image config its creation time, platform (where
+// the base left it empty) and the diff ids of its layers, base first.
+func setImageBasics(cfg *dockerspec.DockerOCIImage, created time.Time, layers []image.Layer) {
+	cfg.Created = &created
 	if cfg.OS == "" {
 		cfg.OS = "linux"
 	}
@@ -672,8 +679,7 @@ func (r *run) finalConfig(st *stageState) ([]byte, error) {
 		cfg.Architecture = runtime.GOARCH
 	}
 	cfg.RootFS = v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
-	for _, l := range st.layers {
+	for _, l := range layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
 	}
-	return json.Marshal(cfg)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/myctr/myctr/frontend/container"
@@ -115,17 +113,7 @@ func (b *Builder) Commit(c *container.Container, o CommitOptions) (*image.Image,
 	}
 	layers := append(base.Layers(), layer)
 	now := time.Now().UTC()
-	cfg.Created = &now
-	if cfg.OS == "" {
-		cfg.OS = "linux"
-	}
-	if cfg.Architecture == "" {
-		cfg.Architecture = runtime.GOARCH
-	}
-	cfg.RootFS = v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{}}
-	for _, l := range layers {
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
-	}
+	setImageBasics(&cfg, now, layers)
 	cfg.History = append(cfg.History, v1.History{Created: &now, CreatedBy: "myctr commit " + c.Name, Author: o.Author, Comment: o.Message})
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {

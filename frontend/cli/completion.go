@@ -214,24 +214,10 @@ func writeBash(w io.Writer, t *cmdNode) error {
 		fmt.Fprintf(&b, "_myctr_subs[%s]=%s\n", k, shellQuote(strings.Join(subs, " ")))
 		fmt.Fprintf(&b, "_myctr_flags[%s]=%s\n", k, shellQuote(strings.Join(all, " ")))
 		fmt.Fprintf(&b, "_myctr_valued[%s]=%s\n", k, shellQuote(" "+strings.Join(valued, " ")+" "))
-		if len(n.args.kinds) > 0 {
-			kinds := strings.Join(n.args.kinds, " ")
-			if n.args.repeat {
-				kinds += " ..."
-			}
-			fmt.Fprintf(&b, "_myctr_args[%s]=%s\n", k, shellQuote(kinds))
-		}
+		writeArgKinds(&b, k, n)
 	})
+	writeListFunc(&b, `"${_myctr_bin:-myctr}"`)
 	b.WriteString(`
-_myctr_list() {
-	case $1 in
-`)
-	for _, kind := range sortedKeys(listCommands) {
-		fmt.Fprintf(&b, "\t%s) %s 2>/dev/null ;;\n", kind, strings.Replace(listCommands[kind], "myctr ", `"${_myctr_bin:-myctr}" `, 1))
-	}
-	b.WriteString(`	esac
-}
-
 _myctr() {
 	local cur=${COMP_WORDS[COMP_CWORD]} path=myctr npos=0 i w next
 	local _myctr_bin=${COMP_WORDS[0]}
@@ -319,24 +305,10 @@ func writeZsh(w io.Writer, t *cmdNode) error {
 		fmt.Fprintf(&b, "_myctr_subs[%s]=%s\n", k, shellQuote(strings.Join(subs, "\n")))
 		fmt.Fprintf(&b, "_myctr_flags[%s]=%s\n", k, shellQuote(strings.Join(flags, "\n")))
 		fmt.Fprintf(&b, "_myctr_valued[%s]=%s\n", k, shellQuote(" "+strings.Join(valued, " ")+" "))
-		if len(n.args.kinds) > 0 {
-			kinds := strings.Join(n.args.kinds, " ")
-			if n.args.repeat {
-				kinds += " ..."
-			}
-			fmt.Fprintf(&b, "_myctr_args[%s]=%s\n", k, shellQuote(kinds))
-		}
+		writeArgKinds(&b, k, n)
 	})
+	writeListFunc(&b, `"${words[1]}"`)
 	b.WriteString(`
-_myctr_list() {
-	case $1 in
-`)
-	for _, kind := range sortedKeys(listCommands) {
-		fmt.Fprintf(&b, "\t%s) %s 2>/dev/null ;;\n", kind, strings.Replace(listCommands[kind], "myctr ", `"${words[1]}" `, 1))
-	}
-	b.WriteString(`	esac
-}
-
 _myctr() {
 	local path=myctr npos=0 i w next kind
 	local -a items
@@ -506,4 +478,32 @@ end
 	})
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeArgKinds writes the kinds of positional arguments command node n
+// (key k) takes, for the bash and zsh scripts.
+func writeArgKinds(b *strings.Builder, k string, n *cmdNode) {
+	if len(n.args.kinds) == 0 {
+		return
+	}
+	kinds := strings.Join(n.args.kinds, " ")
+	if n.args.repeat {
+		kinds += " ..."
+	}
+	fmt.Fprintf(b, "_myctr_args[%s]=%s\n", k, shellQuote(kinds))
+}
+
+// writeListFunc writes _myctr_list, which lists the names of a kind
+// (containers, images, ...) by running bin, the shell's word for myctr.
+func writeListFunc(b *strings.Builder, bin string) {
+	b.WriteString(`
+_myctr_list() {
+	case $1 in
+`)
+	for _, kind := range sortedKeys(listCommands) {
+		fmt.Fprintf(b, "\t%s) %s 2>/dev/null ;;\n", kind, strings.Replace(listCommands[kind], "myctr ", bin+" ", 1))
+	}
+	b.WriteString(`	esac
+}
+`)
 }
