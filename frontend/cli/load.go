@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/image"
 )
 
 func loadCommand() *cli.Command {
@@ -40,17 +42,17 @@ func loadCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			pol, err := config.LoadPolicy(config.HostEnv())
-			if err != nil {
-				return explainConfig(err)
-			}
 			scope := ""
 			if p := ctx.String("input"); p != "" && p != "-" {
 				scope, _ = filepath.Abs(p)
 			}
-			images, err := s.LoadChecked(r, func(transport string) error { return pol.Check(transport, scope) })
+			var progress io.Writer = os.Stderr
+			if ctx.Bool("quiet") {
+				progress = nil
+			}
+			images, err := loadChecked(ctx, s, r, scope, "", progress)
 			if err != nil {
-				return explainTransfer(err)
+				return err
 			}
 			if ctx.Bool("quiet") {
 				return nil
@@ -66,4 +68,78 @@ func loadCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// loadChecked loads the archive r (the file scope, "" for a stream) if
+// policy.json (or pull's --signature-policy file) allows its transport,
+// and, where want is set, only an archive of that transport.
+func loadChecked(ctx *cli.Context, s *image.Store, r io.Reader, scope, want string, progress io.Writer) ([]*image.Image, error) {
+	pol, err := config.LoadPolicy(config.HostEnv())
+	if p := ctx.String("signature-policy"); p != "" {
+		pol, err = config.ReadPolicy(p)
+	}
+	if err != nil {
+		return nil, explainConfig(err)
+	}
+	images, err := s.LoadChecked(r, func(transport string) error {
+		if want != "" && transport != want {
+			return fmt.Errorf("%s is an %s, not a %s", scope, transport, want)
+		}
+		return pol.Check(transport, scope)
+	}, progress)
+	if err != nil {
+		return nil, explainTransfer(err)
+	}
+	return images, nil
+}
+
+// archiveRef splits an image reference of Podman's archive transports,
+// docker-archive:PATH[:NAME] and oci-archive:PATH[:NAME]; NAME picks one
+// image of an archive holding several. ok is false for any other
+// reference.
+func archiveRef(ref string) (transport, path, name string, ok bool) {
+	transport, path, ok = strings.Cut(ref, ":")
+	if !ok || (transport != "docker-archive" && transport != "oci-archive") || path == "" {
+		return "", "", "", false
+	}
+	if _, err := os.Stat(path); err != nil {
+		if i := strings.LastIndex(path, ":"); i > 0 {
+			path, name = path[:i], path[i+1:]
+		}
+	}
+	return transport, path, name, true
+}
+
+// loadArchiveRef loads the archive an archive reference names and
+// returns its image (the one NAME names, or the first), as run, create
+// and pull of docker-archive:PATH do, with a load's progress (unless
+// --quiet) on stderr.
+func loadArchiveRef(ctx *cli.Context, s *image.Store, transport, path, name string) (*image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, withCode(125, fmt.Errorf("open %s archive: %w", transport, err))
+	}
+	defer f.Close()
+	abs, _ := filepath.Abs(path)
+	var progress io.Writer = os.Stderr
+	if ctx.Bool("quiet") {
+		progress = nil
+	}
+	images, err := loadChecked(ctx, s, f, abs, transport, progress)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return images[0], nil
+	}
+	want, err := s.Lookup(name)
+	if err != nil {
+		return nil, explain(err)
+	}
+	for _, img := range images {
+		if img.ID == want.ID {
+			return img, nil
+		}
+	}
+	return nil, withCode(125, fmt.Errorf("%s:%s holds no image %s", transport, path, name))
 }

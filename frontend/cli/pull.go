@@ -33,6 +33,14 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if transport, path, name, ok := archiveRef(ctx.Args().First()); ok {
+				img, err := loadArchiveRef(ctx, s, transport, path, name)
+				if err != nil {
+					return err
+				}
+				fmt.Println(img.ID)
+				return nil
+			}
 			o, c, stop := transfer(ctx)
 			defer stop()
 			if p := ctx.String("signature-policy"); p != "" {

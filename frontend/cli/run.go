@@ -412,6 +412,10 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 	default:
 		return nil, withCode(125, fmt.Errorf("invalid --pull %q: must be missing, always, newer or never", policy))
 	}
+	if transport, path, name, ok := archiveRef(ref); ok {
+		// As Podman: the archive is loaded whatever --pull says.
+		return loadArchiveRef(ctx, images, transport, path, name)
+	}
 	img, err := images.Lookup(ref)
 	switch {
 	case err == nil && policy != "always" && policy != "newer":

@@ -263,12 +263,15 @@ func (s *Store) writeDockerArchive(w io.Writer, saved []*savedImage) error {
 // against its diff_id before anything is stored. The archive is never
 // extracted by name (see archiveread.go): nothing it holds can write
 // outside the store's scratch directory.
-func (s *Store) Load(r io.Reader) ([]*Image, error) { return s.LoadChecked(r, nil) }
+func (s *Store) Load(r io.Reader) ([]*Image, error) { return s.LoadChecked(r, nil, nil) }
 
 // LoadChecked is Load with a check of the archive's transport
 // ("docker-archive" or "oci-archive", known once the archive is read):
-// an error from allow stops the load before anything is stored.
-func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error) ([]*Image, error) {
+// an error from allow stops the load before anything is stored. Each
+// image's blobs are reported to progress as a pull reports them (nil:
+// nothing).
+func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error, progress io.Writer) ([]*Image, error) {
+	p := newProgress(progress)
 	gc, err := s.holdContent()
 	if err != nil {
 		return nil, err
@@ -311,6 +314,21 @@ func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error) ([]
 
 	var orphans []digest.Digest
 	for _, it := range items {
+		p.printf("Getting image source signatures")
+		seen := map[digest.Digest]bool{}
+		for _, ld := range it.in.manifestV.Layers {
+			if seen[ld.Digest] {
+				continue
+			}
+			seen[ld.Digest] = true
+			if _, err := os.Lstat(s.blobPath(ld.Digest)); err == nil {
+				p.printf("Copying blob %s skipped: already exists", ld.Digest)
+			} else {
+				p.printf("Copying blob %s done", ld.Digest)
+			}
+		}
+		p.printf("Copying config %s done", it.in.configDesc.Digest)
+		p.printf("Writing manifest to image destination")
 		first := ""
 		if len(it.names) > 0 {
 			first = it.names[0]

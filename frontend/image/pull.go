@@ -174,6 +174,7 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 		fmt.Fprintf(os.Stderr, "Warning: image %s is for %s/%s, this machine is linux/%s\n", full, cfg.OS, cfg.Architecture, runtime.GOARCH)
 	}
 
+	p.printf("Getting image source signatures")
 	gc, err := s.holdContent()
 	if err != nil {
 		return nil, err

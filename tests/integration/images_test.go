@@ -347,6 +347,46 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+// TestArchiveTransports: run, create and pull of docker-archive:PATH and
+// oci-archive:PATH load the archive (with a load's progress on stderr,
+// as Podman's) and use its image; the transport must match the archive.
+func TestArchiveTransports(t *testing.T) {
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		t.Run(format, func(t *testing.T) {
+			name := "localhost/it-transport-" + strings.TrimSuffix(format, "-archive") + ":1"
+			src := newImage(t, name)
+			archive := filepath.Join(t.TempDir(), "img.tar")
+			mustMyctr(t, "save", "--quiet", "--format", format, "-o", archive, name)
+			mustMyctr(t, "rmi", name)
+			out, errOut, code := myctr(t, "run", "--rm", format+":"+archive, "echo", "from-archive")
+			if code != 0 || out != "from-archive\n" {
+				t.Fatalf("run %s:PATH: exit %d, stdout %q, stderr %q", format, code, out, errOut)
+			}
+			lines := strings.Split(errOut, "\n")
+			if lines[0] != "Getting image source signatures" || !strings.Contains(errOut, "\nCopying blob sha256:") ||
+				!strings.Contains(errOut, "\nCopying config sha256:") || !strings.Contains(errOut, "\nWriting manifest to image destination\n") {
+				t.Errorf("run %s:PATH printed on stderr:\n%s", format, errOut)
+			}
+			if got := mustFindImage(t, name); got.Id != src.Id {
+				t.Errorf("the image run from the archive is %s, want %s", got.Id, src.Id)
+			}
+			mustMyctr(t, "rmi", name)
+			out = mustMyctr(t, "pull", "-q", format+":"+archive)
+			if got := mustFindImage(t, name); strings.TrimSpace(out) != got.Id {
+				t.Errorf("pull -q %s:PATH printed %q, want the id %s", format, out, got.Id)
+			}
+			other := map[string]string{"docker-archive": "oci-archive", "oci-archive": "docker-archive"}[format]
+			if _, e, code := myctr(t, "create", other+":"+archive); code != 125 || !strings.Contains(e, "not a "+other) {
+				t.Errorf("create %s: of a %s: exit %d, %q", other, format, code, e)
+			}
+			if _, e, code := myctr(t, "run", "--rm", format+":"+archive+".missing"); code != 125 || !strings.Contains(e, ".missing") {
+				t.Errorf("run of a missing archive: exit %d, %q", code, e)
+			}
+			mustMyctr(t, "rmi", name)
+		})
+	}
+}
+
 func TestImageTagAndPrune(t *testing.T) {
 	bb := mustFindImage(t, imageFull)
 	mustMyctr(t, "tag", image, "it-tag:a", "quay.io/it/tag:b")

@@ -3,10 +3,10 @@
 # the image Podman's system tests run, built from Debian's busybox-static
 # with what the suite reads from it (test/system/build-testimage in Podman
 # says what that is): a root directory of mode 555, /etc/mtab and /srv (as
-# Alpine's), /home/podman/testimage-id holding the tag,
-# /home/podman/pause, the created_by and created_at labels, WORKDIR
-# /home/podman and its CMD. Written as a docker-archive that both myctr
-# and podman load. Runs as the user whose store MYCTR uses.
+# Alpine's), adduser and the ping group, /home/podman/testimage-id
+# holding the tag, /home/podman/pause, the created_by and created_at
+# labels, WORKDIR /home/podman and its CMD. Written as a docker-archive
+# that both myctr and podman load. Runs as the user whose store MYCTR uses.
 set -euo pipefail
 
 myctr=${1:?usage: $0 MYCTR OUT.tar}
@@ -67,6 +67,31 @@ done
 exit $st
 PRINTENV
 chmod 0755 "$ctx/printenv"
+# Alpine's busybox has adduser, Debian's busybox-static has not: a script
+# for the form 030-run uses (adduser -u UID -G GROUP -D -g GECOS -s SHELL
+# NAME), writing /etc/passwd as busybox's does. Alpine's /etc/group has
+# ping (999), which that test names.
+cat >"$ctx/adduser" <<'ADDUSER'
+#!/bin/sh
+# adduser [-u UID] [-G GROUP] [-D] [-g GECOS] [-s SHELL] [-h HOME] NAME
+uid= group= gecos= shell=/bin/sh home=
+while getopts u:G:Dg:s:h: o; do
+	case $o in
+	u) uid=$OPTARG ;; G) group=$OPTARG ;; D) ;; g) gecos=$OPTARG ;;
+	s) shell=$OPTARG ;; h) home=$OPTARG ;; *) exit 1 ;;
+	esac
+done
+shift $((OPTIND - 1))
+name=${1:?usage: adduser [-u UID] [-G GROUP] [-D] [-g GECOS] [-s SHELL] NAME}
+grep -q "^$name:" /etc/passwd && { echo "adduser: user '$name' in use" >&2; exit 1; }
+gid=$(awk -F: -v g="${group:-$name}" '$1 == g { print $3 }' /etc/group)
+[ -n "$gid" ] || { echo "adduser: unknown group ${group:-$name}" >&2; exit 1; }
+[ -n "$uid" ] || uid=$(awk -F: 'BEGIN { m = 999 } $3 > m && $3 < 60000 { m = $3 } END { print m + 1 }' /etc/passwd)
+home=${home:-/home/$name}
+echo "$name:x:$uid:$gid:$gecos:$home:$shell" >>/etc/passwd
+mkdir -p "$home" && chown "$uid:$gid" "$home"
+ADDUSER
+chmod 0755 "$ctx/adduser"
 # The real image is Alpine's, whose /etc/os-release the suite counts on
 # (cp refuses to copy a directory onto it, 060-mount diffs it).
 printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.16.0\nPRETTY_NAME="Alpine Linux v3.16"\n' >"$ctx/os-release"
@@ -75,6 +100,8 @@ cat >"$ctx/Containerfile" <<CF
 FROM localhost/testimage-base
 ADD os-release /etc/
 ADD printenv /usr/bin/
+ADD adduser /usr/sbin/
+RUN echo 'ping:x:999:' >>/etc/group
 ADD testimage-id pause /home/podman/
 LABEL created_by=test/system/build-testimage
 LABEL created_at=2022-06-15T00:00:00Z
