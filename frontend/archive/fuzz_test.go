@@ -279,7 +279,11 @@ func (g *generator) layer() (entries []archivetest.Entry, plain map[string]strin
 		e := archivetest.Entry{Format: format}
 		switch op {
 		case 0:
-			e.Type, e.Name, e.Body = tar.TypeReg, g.name(), string(g.data[:min(len(g.data), int(g.next()%8))])
+			// The length first: g.next consumes g.data, which the slice
+			// expression would otherwise read before or after it.
+			e.Type, e.Name = tar.TypeReg, g.name()
+			n := int(g.next() % 8)
+			e.Body = string(g.data[:min(len(g.data), n)])
 		case 1:
 			e.Type, e.Name = tar.TypeDir, g.name()
 		case 2:
