@@ -66,7 +66,17 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if mode == "" {
 		mode = "none"
 	}
-	if (mode == "host" || mode == "none") && len(o.Ports) > 0 {
+	if ref, ok := strings.CutPrefix(mode, NetContainerPrefix); ok {
+		// --network container:REF: recorded by id, so that a rename does
+		// not break it and rm can find the dependents.
+		dep, err := s.Lookup(ref)
+		if err != nil {
+			return nil, &hintError{fmt.Errorf("--network container:%s: %w", ref, err),
+				"name a container that exists (myctr ps -a lists them)"}
+		}
+		mode = NetContainerPrefix + dep.ID
+	}
+	if (mode == "host" || mode == "none" || strings.HasPrefix(mode, NetContainerPrefix)) && len(o.Ports) > 0 {
 		// As Podman: ports have nothing to be published from here.
 		warn := o.Warn
 		if warn == nil {

@@ -93,6 +93,9 @@ func (e *StartError) Unwrap() error { return e.Err }
 // child (nsenter.c); the sequence is documented there and in
 // docs/ARCHITECTURE.md.
 func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, error) {
+	if err := checkStartable(c); err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
 	spec, err := c.Spec()
 	if err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}

@@ -33,6 +33,9 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
+	if err := checkStartable(c); err != nil {
+		return -1, err
+	}
 	restore := func() {}
 	nl := "\n"
 	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
@@ -228,6 +231,9 @@ func (e *reportedPortError) Unwrap() error { return e.err }
 // runs meanwhile on ours (when stdin is one), so that a password the
 // helper's authorization needs can be asked here.
 func (s *Store) StartDetached(c *Container, act Activation) error {
+	if err := checkStartable(c); err != nil {
+		return err
+	}
 	if c.HostConfig.NetworkMode == network.ModeBridge {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
@@ -674,6 +680,20 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	}
 	*c = *cur
 	c.Refresh()
+	// As Podman, even with force: the dependents go first (rm --depend).
+	deps, err := s.Dependents(c)
+	if err != nil {
+		unlockLaunch()
+		return err
+	}
+	if len(deps) > 0 {
+		unlockLaunch()
+		e := &DependentsError{ID: c.ID}
+		for _, d := range deps {
+			e.Deps = append(e.Deps, d.ID)
+		}
+		return e
+	}
 	if c.Running() {
 		if !force {
 			unlockLaunch()
@@ -835,4 +855,16 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", raw)
+}
+
+// checkStartable refuses to start a container that joins another's network
+// namespace: the init would have to join that container's user and network
+// namespaces instead of making its own, which it cannot do yet. Refusing
+// is honest; starting it with a network of its own would not be.
+func checkStartable(c *Container) error {
+	if dep := c.NetContainer(); dep != "" {
+		return &hintError{fmt.Errorf("%s: --network container:%s: %w", c.Name, dep, ErrNetContainerStart),
+			"remove it (myctr rm), and run it with a network of its own, or --network host"}
+	}
+	return nil
 }
