@@ -481,12 +481,6 @@ func createContainer(ctx *cli.Context) (*container.Store, *container.Container, 
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if ctx.Command.Name == "run" && strings.HasPrefix(o.Network, container.NetContainerPrefix) {
-		// Refused before anything is made: such a container cannot be
-		// started yet (see container.ErrNetContainerStart).
-		return nil, nil, nil, nil, withCode(125, hint(fmt.Errorf("--network %s: %w", o.Network, container.ErrNetContainerStart),
-			"myctr create accepts --network container:NAME (the dependency is recorded for rm --depend), but such a container cannot be started yet"))
-	}
 	cidfile := ctx.String("cidfile")
 	if err := checkCidfile(cidfile, ctx.Bool("replace")); err != nil {
 		return nil, nil, nil, nil, withCode(125, err)

@@ -47,10 +47,6 @@ var (
 	ErrInvalidRestart = errors.New("invalid restart policy")
 	ErrStorageDriver  = errors.New("storage driver not supported")
 	ErrHasDependents  = errors.New("container has dependent containers")
-	// ErrNetContainerStart: a container made with --network container:
-	// cannot be started yet (joining another container's namespaces at
-	// start is not implemented).
-	ErrNetContainerStart = errors.New("joining another container's network namespace is not implemented")
 	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
 	// that another user made, or could change.
 	ErrUnsafeRunRoot = errors.New("not a private directory of yours")

@@ -33,9 +33,6 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
-	if err := checkStartable(c); err != nil {
-		return -1, err
-	}
 	restore := func() {}
 	nl := "\n"
 	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
@@ -231,9 +228,6 @@ func (e *reportedPortError) Unwrap() error { return e.err }
 // runs meanwhile on ours (when stdin is one), so that a password the
 // helper's authorization needs can be asked here.
 func (s *Store) StartDetached(c *Container, act Activation) error {
-	if err := checkStartable(c); err != nil {
-		return err
-	}
 	if c.HostConfig.NetworkMode == network.ModeBridge {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
@@ -857,14 +851,29 @@ func ParseSignal(s string) (unix.Signal, error) {
 	return 0, fmt.Errorf("invalid signal: %s", raw)
 }
 
-// checkStartable refuses to start a container that joins another's network
-// namespace: the init would have to join that container's user and network
-// namespaces instead of making its own, which it cannot do yet. Refusing
-// is honest; starting it with a network of its own would not be.
-func checkStartable(c *Container) error {
-	if dep := c.NetContainer(); dep != "" {
-		return &hintError{fmt.Errorf("%s: --network container:%s: %w", c.Name, dep, ErrNetContainerStart),
-			"remove it (myctr rm), and run it with a network of its own, or --network host"}
+// netContainerPidfd is, for a container that joins another's network
+// namespace (--network container:ID), a pidfd of that container's init,
+// opened and then checked against its recorded start time (so that it
+// cannot name a recycled pid); -1 for any other container. The other
+// container must be running: its namespaces live as long as its init.
+func (s *Store) netContainerPidfd(c *Container) (int, *Container, error) {
+	id := c.NetContainer()
+	if id == "" {
+		return -1, nil, nil
 	}
-	return nil
+	dep, err := s.load(id)
+	if err != nil {
+		return -1, nil, &hintError{fmt.Errorf("--network container:%s: %w", id, err),
+			"the container whose network this one joins is gone: remove this one (myctr rm)"}
+	}
+	dep.Refresh()
+	if !dep.Running() {
+		return -1, nil, &hintError{fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, ErrNotRunning),
+			"start " + dep.Name + " first (myctr start " + dep.Name + "): this container joins its network namespace"}
+	}
+	fd, err := openPidfd(dep.State.Pid, dep.State.PidStart)
+	if err != nil {
+		return -1, nil, fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, err)
+	}
+	return fd, dep, nil
 }

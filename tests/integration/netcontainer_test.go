@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRmDepend(t *testing.T) {
@@ -69,6 +70,7 @@ func TestNetContainerBadInput(t *testing.T) {
 	for _, tc := range []struct{ verb, net, want string }{
 		{"create", "container:", "names no container"},
 		{"run", "container:", "names no container"},
+		{"run", "container:it-no-such-container", `no container with name or ID "it-no-such-container" found`},
 		{"create", "container:it-no-such-container", `no container with name or ID "it-no-such-container" found`},
 	} {
 		out, errOut, code := myctr(t, tc.verb, "--network", tc.net, image, "true")
@@ -78,5 +80,65 @@ func TestNetContainerBadInput(t *testing.T) {
 	}
 	if after := mustMyctr(t, "ps", "-a", "-q"); after != before {
 		t.Errorf("containers left behind: before %q, after %q", before, after)
+	}
+}
+
+// TestNetContainerShared: the joiner is in the same network and user
+// namespaces as the container it names (the kernel's namespace ids), a
+// server on 127.0.0.1 there is reached from it, and it has that
+// container's /etc/resolv.conf and /etc/hosts but its own hostname.
+func TestNetContainerShared(t *testing.T) {
+	base := ctrName(t, "base")
+	runDetached(t, base, nil, "sh", "-c", "echo hello-from-base | nc -l -p 8089; sleep 1000")
+	joiner := ctrName(t, "joiner")
+	runDetached(t, joiner, []string{"--network", "container:" + base}, "sleep", "1000")
+	for _, ns := range []string{"net", "user"} {
+		a := mustMyctr(t, "exec", base, "readlink", "/proc/self/ns/"+ns)
+		b := mustMyctr(t, "exec", joiner, "readlink", "/proc/self/ns/"+ns)
+		if a != b {
+			t.Errorf("%s namespace: %q in %s, %q in the joiner", ns, a, base, b)
+		}
+	}
+	for _, ns := range []string{"mnt", "pid", "uts"} {
+		a := mustMyctr(t, "exec", base, "readlink", "/proc/self/ns/"+ns)
+		b := mustMyctr(t, "exec", joiner, "readlink", "/proc/self/ns/"+ns)
+		if a == b {
+			t.Errorf("%s namespace %q shared, want the joiner's own", ns, a)
+		}
+	}
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if out, _, code := myctr(t, "exec", joiner, "nc", "127.0.0.1", "8089"); code == 0 && strings.TrimSpace(out) != "" {
+			got = strings.TrimSpace(out)
+			break
+		}
+	}
+	if got != "hello-from-base" {
+		t.Errorf("the joiner read %q from 127.0.0.1:8089 in the shared namespace, want hello-from-base", got)
+	}
+	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
+		if a, b := mustMyctr(t, "exec", base, "cat", f), mustMyctr(t, "exec", joiner, "cat", f); a != b {
+			t.Errorf("%s: %q in %s, %q in the joiner", f, a, base, b)
+		}
+	}
+	if a, b := mustMyctr(t, "exec", base, "hostname"), mustMyctr(t, "exec", joiner, "hostname"); a == b {
+		t.Errorf("hostname %q shared, want the joiner's own (its own UTS namespace, as Podman)", a)
+	}
+	// A foreground run joins too.
+	if out := runOut(t, []string{"--net=container:" + base}, "readlink", "/proc/self/ns/net"); out != mustMyctr(t, "exec", base, "readlink", "/proc/self/ns/net") {
+		t.Errorf("run --rm --net=container: is in %q", out)
+	}
+}
+
+// TestNetContainerNotRunning: starting a joiner whose container is not
+// running is an error that says to start that one first.
+func TestNetContainerNotRunning(t *testing.T) {
+	base := ctrName(t, "base")
+	mustMyctr(t, "create", "--name", base, image, "sleep", "1000")
+	joiner := ctrName(t, "joiner")
+	mustMyctr(t, "create", "--name", joiner, "--network", "container:"+base, image, "true")
+	out, errOut, code := myctr(t, "start", joiner)
+	if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "Hint: start "+base) {
+		t.Errorf("start of a joiner of a stopped container: exit %d, stdout %q, stderr %q; want 125, Error: and Hint: start %s", code, out, errOut, base)
 	}
 }
