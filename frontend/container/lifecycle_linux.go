@@ -33,6 +33,9 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
+	if err := s.startNetContainer(c); err != nil {
+		return -1, err
+	}
 	restore := func() {}
 	nl := "\n"
 	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
@@ -228,6 +231,9 @@ func (e *reportedPortError) Unwrap() error { return e.err }
 // runs meanwhile on ours (when stdin is one), so that a password the
 // helper's authorization needs can be asked here.
 func (s *Store) StartDetached(c *Container, act Activation) error {
+	if err := s.startNetContainer(c); err != nil {
+		return err
+	}
 	if c.HostConfig.NetworkMode == network.ModeBridge {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
@@ -849,6 +855,29 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", raw)
+}
+
+// startNetContainer starts, as Podman does, the container whose network
+// namespace c joins when it is not running (its StartDetached starts the
+// one that it joins, and so on: a dependency is always older than its
+// dependent, so the chain ends).
+func (s *Store) startNetContainer(c *Container) error {
+	id := c.NetContainer()
+	if id == "" {
+		return nil
+	}
+	dep, err := s.load(id)
+	if err != nil {
+		return nil // said by the start itself (netContainerPidfd)
+	}
+	dep.Refresh()
+	if dep.Running() {
+		return nil
+	}
+	if err := s.StartDetached(dep, Activation{}); err != nil {
+		return fmt.Errorf("start %s, whose network namespace %s joins: %w", dep.Name, c.Name, err)
+	}
+	return nil
 }
 
 // netContainerPidfd is, for a container that joins another's network

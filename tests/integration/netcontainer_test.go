@@ -130,15 +130,26 @@ func TestNetContainerShared(t *testing.T) {
 	}
 }
 
-// TestNetContainerNotRunning: starting a joiner whose container is not
-// running is an error that says to start that one first.
-func TestNetContainerNotRunning(t *testing.T) {
+// TestNetContainerStartsDependency: as Podman, starting a joiner starts
+// the container whose network it joins, when that one is not running; one
+// that cannot be started is an error.
+func TestNetContainerStartsDependency(t *testing.T) {
 	base := ctrName(t, "base")
 	mustMyctr(t, "create", "--name", base, image, "sleep", "1000")
 	joiner := ctrName(t, "joiner")
-	mustMyctr(t, "create", "--name", joiner, "--network", "container:"+base, image, "true")
-	out, errOut, code := myctr(t, "start", joiner)
-	if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "Hint: start "+base) {
-		t.Errorf("start of a joiner of a stopped container: exit %d, stdout %q, stderr %q; want 125, Error: and Hint: start %s", code, out, errOut, base)
+	mustMyctr(t, "create", "--name", joiner, "--network", "container:"+base, image, "sleep", "1000")
+	mustMyctr(t, "start", joiner)
+	a := mustMyctr(t, "exec", base, "readlink", "/proc/self/ns/net")
+	if b := mustMyctr(t, "exec", joiner, "readlink", "/proc/self/ns/net"); a != b {
+		t.Errorf("net namespace %q in %s, %q in the joiner", a, base, b)
+	}
+
+	bad := ctrName(t, "bad")
+	mustMyctr(t, "create", "--name", bad, image, "/no/such/command")
+	joiner2 := ctrName(t, "joiner2")
+	mustMyctr(t, "create", "--name", joiner2, "--network", "container:"+bad, image, "true")
+	out, errOut, code := myctr(t, "start", joiner2)
+	if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, bad) {
+		t.Errorf("start of a joiner of a container that cannot start: exit %d, stdout %q, stderr %q; want 125 and an Error: naming %s", code, out, errOut, bad)
 	}
 }
