@@ -47,6 +47,15 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("--network container:%s: %w", ref, err),
 				"name a container that exists (myctr ps -a lists them)"}
 		}
+		// The network namespace of a --network host container is the
+		// host's, which no rootless user namespace may join: the joiner
+		// would want --network host itself.
+		if root, err := s.netRoot(netDep); err != nil {
+			return nil, err
+		} else if root.HostConfig.NetworkMode == "host" {
+			return nil, &hintError{fmt.Errorf("%w: --network container:%s: %s uses the host's network", ErrInvalidNetwork, ref, root.Name),
+				"use --network host"}
+		}
 		// Rootless, its network namespace belongs to its user namespace,
 		// which the init joins too (as Podman does): the same --userns, so
 		// that the spec's id maps are that namespace's.

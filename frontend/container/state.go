@@ -312,6 +312,22 @@ func (c *Container) NetContainer() string {
 	return id
 }
 
+// netRoot is the container whose network namespace c has: c itself, or
+// down the chain of --network container: the first with a mode of its own.
+func (s *Store) netRoot(c *Container) (*Container, error) {
+	for i := 0; c.NetContainer() != ""; i++ {
+		if i > 100 {
+			return nil, fmt.Errorf("%w: --network container: chain from %s too long", ErrInvalidNetwork, c.Name)
+		}
+		next, err := s.load(c.NetContainer())
+		if err != nil {
+			return nil, fmt.Errorf("--network container:%s: %w", c.NetContainer(), err)
+		}
+		c = next
+	}
+	return c, nil
+}
+
 // Dependents are the containers that depend on c (they join its network
 // namespace), oldest first.
 func (s *Store) Dependents(c *Container) ([]*Container, error) {
