@@ -289,7 +289,6 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 					return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
 				}
 			}
-
 			// Before anything runs in the container.
 			if r.cg, err = s.joinCgroup(c, spec, msg.Pid, r.pidfd); err != nil {
 				return fail(err, nsexec.ExitSetup)
