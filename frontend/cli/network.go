@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -49,13 +51,19 @@ func networkMode(flag string) (string, []string, error) {
 			list = strings.Split(opts, ",")
 		}
 		return mode, list, nil
+	case "container":
+		// Checked and resolved to an id at create.
+		if opts == "" {
+			return "", nil, hint(errors.New("--network container: names no container"), "use --network container:NAME or container:ID of an existing container")
+		}
+		return container.NetContainerPrefix + opts, nil, nil
 	case network.ModeBridge:
 		if opts != "" {
 			return "", nil, fmt.Errorf("--network %s takes no options", mode)
 		}
 		return mode, nil, nil
 	}
-	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none or host")
+	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host or container:NAME")
 }
 
 // exposedPorts turns an image's ExposedPorts ("80/tcp") into mappings on

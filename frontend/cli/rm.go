@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -23,6 +24,7 @@ func rmCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every container"},
 			&cli.BoolFlag{Name: "volumes", Aliases: []string{"v"}, Usage: "also remove the container's anonymous volumes (those no other container mounts)"},
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Usage: "with --force: send the stop signal first and wait this many seconds before killing (default: kill at once)"},
+			&cli.BoolFlag{Name: "depend", Usage: "first remove the containers that depend on this one (--network container:), and theirs"},
 			cidfileFlag, ignoreFlag,
 		},
 		Action: func(ctx *cli.Context) error {
@@ -36,10 +38,15 @@ func rmCommand() *cli.Command {
 					return err
 				}
 				var failed error
-				for _, c := range all {
+				var later []*container.Container
+				remove := func(c *container.Container, deferDeps bool) {
 					if err := s.Remove(c, ctx.Bool("force")); err != nil {
-						failed = err
-						continue
+						if deferDeps && errors.Is(err, container.ErrHasDependents) {
+							later = append(later, c)
+						} else {
+							failed = err
+						}
+						return
 					}
 					if err := s.ReleaseNetwork(c); err != nil {
 						warnRelease(os.Stderr, err)
@@ -48,12 +55,26 @@ func rmCommand() *cli.Command {
 					removeAnonymous(ctx, s, c)
 					fmt.Println(c.ID)
 				}
+				for _, c := range all {
+					remove(c, true)
+				}
+				// A container others depend on is older than they are:
+				// tried again once they are gone, newest first.
+				slices.Reverse(later)
+				for _, c := range later {
+					remove(c, false)
+				}
 				s.SweepRemoved()
 				return failed
 			}
 			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				if ctx.Bool("force") && ctx.IsSet("time") && ctx.Int("time") >= 0 {
 					if err := s.Stop(c, time.Duration(ctx.Int("time"))*time.Second); err != nil {
+						return err
+					}
+				}
+				if ctx.Bool("depend") {
+					if err := removeDependents(ctx, s, c); err != nil {
 						return err
 					}
 				}
@@ -94,4 +115,28 @@ func removeAnonymous(ctx *cli.Context, s *container.Store, c *container.Containe
 	if err := s.RemoveAnonymousVolumes(c); err != nil {
 		fmt.Fprintf(os.Stderr, "Warning: remove the volumes of %s: %v\n", c.Name, err)
 	}
+}
+
+// removeDependents removes, for rm --depend, the containers that depend on
+// c, theirs first, printing each one's id as Podman does.
+func removeDependents(ctx *cli.Context, s *container.Store, c *container.Container) error {
+	deps, err := s.Dependents(c)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		if err := removeDependents(ctx, s, d); err != nil {
+			return err
+		}
+		if err := s.Remove(d, ctx.Bool("force")); err != nil {
+			return err
+		}
+		if err := s.ReleaseNetwork(d); err != nil {
+			warnRelease(os.Stderr, err)
+		}
+		releaseCgroup(s, d)
+		removeAnonymous(ctx, s, d)
+		fmt.Println(d.ID)
+	}
+	return nil
 }

@@ -40,6 +40,32 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if o.Remove && o.Restart.Name != "" && o.Restart.Name != RestartNo {
 		return nil, fmt.Errorf("%w: the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"", ErrInvalidRestart)
 	}
+	var netDep *Container
+	if ref, ok := strings.CutPrefix(o.Network, NetContainerPrefix); ok {
+		// --network container:REF: recorded by id, so that a rename does
+		// not break it and rm can find the dependents.
+		if netDep, err = s.Lookup(ref); err != nil {
+			return nil, &hintError{fmt.Errorf("--network container:%s: %w", ref, err),
+				"name a container that exists (myctr ps -a lists them)"}
+		}
+		// The network namespace of a --network host container is the
+		// host's, which no rootless user namespace may join: the joiner
+		// would want --network host itself.
+		if root, err := s.netRoot(netDep); err != nil {
+			return nil, err
+		} else if root.HostConfig.NetworkMode == "host" {
+			return nil, &hintError{fmt.Errorf("%w: --network container:%s: %s uses the host's network", ErrInvalidNetwork, ref, root.Name),
+				"use --network host"}
+		}
+		// Rootless, its network namespace belongs to its user namespace,
+		// which the init joins too (as Podman does): the same --userns, so
+		// that the spec's id maps are that namespace's.
+		if o.Userns != "" && o.Userns != netDep.HostConfig.UsernsMode {
+			return nil, &hintError{fmt.Errorf("%w: --userns %s with --network container:%s, whose user namespace (%q) the container joins", ErrInvalidNetwork, o.Userns, ref, netDep.HostConfig.UsernsMode),
+				"leave out --userns: the container shares the user namespace of the one whose network it joins"}
+		}
+		o.Userns = netDep.HostConfig.UsernsMode
+	}
 	umode, err := userns.ParseMode(o.Userns)
 	if err != nil {
 		return nil, err
@@ -67,7 +93,10 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if mode == "" {
 		mode = "none"
 	}
-	if (mode == "host" || mode == "none") && len(o.Ports) > 0 {
+	if netDep != nil {
+		mode = NetContainerPrefix + netDep.ID
+	}
+	if (mode == "host" || mode == "none" || strings.HasPrefix(mode, NetContainerPrefix)) && len(o.Ports) > 0 {
 		// As Podman: ports have nothing to be published from here.
 		warn := o.Warn
 		if warn == nil {

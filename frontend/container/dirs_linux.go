@@ -31,6 +31,7 @@ package container
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,6 +211,43 @@ func writeRunFile(dir *os.File, name string, b []byte, mode uint32) error {
 	}
 	if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 		return fmt.Errorf("rename %s: %w", filepath.Join(dir.Name(), name), err)
+	}
+	return nil
+}
+
+// shareEtcFiles gives c, which joins dep's network namespace, dep's
+// /etc/hosts (unless --no-hosts) and /etc/resolv.conf, read from dep's
+// runtime directory now (dep is running, so they are there).
+func shareEtcFiles(c, dep *Container) error {
+	from, err := openRunPath(dep.runroot, filepath.Join(dep.runrel, "userdata"))
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := openRunPath(c.runroot, filepath.Join(c.runrel, "userdata"))
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	for _, name := range []string{"hosts", "resolv.conf"} {
+		if name == "hosts" && c.HostConfig.NoHosts {
+			continue
+		}
+		// Written by myctr, but bound into dep, whose root may have
+		// changed it: no link followed, and no more than 1 MiB.
+		fd, err := unix.Openat(int(from.Fd()), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("read %s of %s: %w", name, dep.Name, err)
+		}
+		f := os.NewFile(uintptr(fd), name)
+		b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read %s of %s: %w", name, dep.Name, err)
+		}
+		if err := writeRunFile(to, name, b, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package container
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // RunningError is rm's refusal of a running container, in Podman's words
 // (which scripts match); it is ErrRunning.
@@ -12,6 +15,21 @@ func (e *RunningError) Error() string {
 
 // Is makes a RunningError ErrRunning.
 func (e *RunningError) Is(target error) bool { return target == ErrRunning }
+
+// DependentsError is rm's refusal of a container that others depend on
+// (they joined its network namespace), in Podman's words; it is
+// ErrHasDependents.
+type DependentsError struct {
+	ID   string
+	Deps []string // the dependents' ids
+}
+
+func (e *DependentsError) Error() string {
+	return "container " + e.ID + " has dependent containers which must be removed before it: " + strings.Join(e.Deps, ", ") + ": container already exists"
+}
+
+// Is makes a DependentsError ErrHasDependents.
+func (e *DependentsError) Is(target error) bool { return target == ErrHasDependents }
 
 // Sentinels of the container package; compare with errors.Is.
 var (
@@ -28,6 +46,7 @@ var (
 	ErrNoInit         = errors.New("myctr-init is not installed")
 	ErrInvalidRestart = errors.New("invalid restart policy")
 	ErrStorageDriver  = errors.New("storage driver not supported")
+	ErrHasDependents  = errors.New("container has dependent containers")
 	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
 	// that another user made, or could change.
 	ErrUnsafeRunRoot = errors.New("not a private directory of yours")

@@ -117,6 +117,22 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if err := prepareRunDir(c, spec); err != nil {
 		return nil, &StartError{err, nsexec.ExitSetup}
 	}
+	// --network container:NAME: NAME's namespaces, through a pidfd of its
+	// init, and its /etc/hosts and /etc/resolv.conf (as Podman, which binds
+	// the same files); the hostname stays the container's own (its own
+	// UTS namespace).
+	joinFD, netDep, err := s.netContainerPidfd(c)
+	if err != nil {
+		return nil, &StartError{err, nsexec.ExitSetup}
+	}
+	var joinFile *os.File
+	if joinFD >= 0 {
+		joinFile = os.NewFile(uintptr(joinFD), "pidfd")
+		defer joinFile.Close()
+		if err := shareEtcFiles(c, netDep); err != nil {
+			return nil, &StartError{err, nsexec.ExitSetup}
+		}
+	}
 	applyActivation(spec, a.Activation)
 	notify, err := startNotifyProxy(c, spec)
 	if err != nil {
@@ -143,6 +159,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if c.HostConfig.NetworkMode != "host" {
 		netns = "1"
 	}
+	if joinFile != nil {
+		netns = "0" // joined, not made
+	}
 	// Why this is safe: the init is a process of the container's PID
 	// namespace until it executes the container's process, and that
 	// process may run /proc/self/exe again (as a script's interpreter):
@@ -165,6 +184,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N),
 		nsexec.EnvInitNetNS + "=" + netns, "GOMAXPROCS=1", "GOGC=off"}
 	cmd.ExtraFiles = append(a.Activation.files(), child)
+	if joinFile != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, joinFile)
+		cmd.Env = append(cmd.Env, nsexec.EnvInitJoinFD+"="+strconv.Itoa(3+len(cmd.ExtraFiles)-1))
+	}
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -259,9 +282,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if r.pidfd, err = unix.PidfdOpen(msg.Pid, 0); err != nil {
 				return fail(fmt.Errorf("pidfd_open: %w", err), nsexec.ExitSetup)
 			}
-			// The container's own maps (--userns), from its spec.
-			if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(msg.Pid); err != nil {
-				return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
+			// The container's own maps (--userns), from its spec; a
+			// joined user namespace has its maps already.
+			if joinFile == nil {
+				if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(msg.Pid); err != nil {
+					return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
+				}
 			}
 			// Before anything runs in the container.
 			if r.cg, err = s.joinCgroup(c, spec, msg.Pid, r.pidfd); err != nil {

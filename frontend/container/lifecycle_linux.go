@@ -33,6 +33,9 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
+	if err := s.startNetContainer(c); err != nil {
+		return -1, err
+	}
 	restore := func() {}
 	nl := "\n"
 	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
@@ -228,6 +231,9 @@ func (e *reportedPortError) Unwrap() error { return e.err }
 // runs meanwhile on ours (when stdin is one), so that a password the
 // helper's authorization needs can be asked here.
 func (s *Store) StartDetached(c *Container, act Activation) error {
+	if err := s.startNetContainer(c); err != nil {
+		return err
+	}
 	if c.HostConfig.NetworkMode == network.ModeBridge {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
@@ -674,6 +680,20 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	}
 	*c = *cur
 	c.Refresh()
+	// As Podman, even with force: the dependents go first (rm --depend).
+	deps, err := s.Dependents(c)
+	if err != nil {
+		unlockLaunch()
+		return err
+	}
+	if len(deps) > 0 {
+		unlockLaunch()
+		e := &DependentsError{ID: c.ID}
+		for _, d := range deps {
+			e.Deps = append(e.Deps, d.ID)
+		}
+		return e
+	}
 	if c.Running() {
 		if !force {
 			unlockLaunch()
@@ -835,4 +855,54 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal: %s", raw)
+}
+
+// startNetContainer starts, as Podman does, the container whose network
+// namespace c joins when it is not running (its StartDetached starts the
+// one that it joins, and so on: a dependency is always older than its
+// dependent, so the chain ends).
+func (s *Store) startNetContainer(c *Container) error {
+	id := c.NetContainer()
+	if id == "" {
+		return nil
+	}
+	dep, err := s.load(id)
+	if err != nil {
+		return nil // said by the start itself (netContainerPidfd)
+	}
+	dep.Refresh()
+	if dep.Running() {
+		return nil
+	}
+	if err := s.StartDetached(dep, Activation{}); err != nil {
+		return fmt.Errorf("start %s, whose network namespace %s joins: %w", dep.Name, c.Name, err)
+	}
+	return nil
+}
+
+// netContainerPidfd is, for a container that joins another's network
+// namespace (--network container:ID), a pidfd of that container's init,
+// opened and then checked against its recorded start time (so that it
+// cannot name a recycled pid); -1 for any other container. The other
+// container must be running: its namespaces live as long as its init.
+func (s *Store) netContainerPidfd(c *Container) (int, *Container, error) {
+	id := c.NetContainer()
+	if id == "" {
+		return -1, nil, nil
+	}
+	dep, err := s.load(id)
+	if err != nil {
+		return -1, nil, &hintError{fmt.Errorf("--network container:%s: %w", id, err),
+			"the container whose network this one joins is gone: remove this one (myctr rm)"}
+	}
+	dep.Refresh()
+	if !dep.Running() {
+		return -1, nil, &hintError{fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, ErrNotRunning),
+			"start " + dep.Name + " first (myctr start " + dep.Name + "): this container joins its network namespace"}
+	}
+	fd, err := openPidfd(dep.State.Pid, dep.State.PidStart)
+	if err != nil {
+		return -1, nil, fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, err)
+	}
+	return fd, dep, nil
 }

@@ -298,6 +298,52 @@ func (s *Store) List() ([]*Container, error) {
 	return out, nil
 }
 
+// NetContainerPrefix starts a NetworkMode that joins another container's
+// network namespace: "container:ID".
+const NetContainerPrefix = "container:"
+
+// NetContainer is the id of the container whose network namespace c
+// joins (--network container:ID), or "".
+func (c *Container) NetContainer() string {
+	id, _ := strings.CutPrefix(c.HostConfig.NetworkMode, NetContainerPrefix)
+	if id == c.HostConfig.NetworkMode {
+		return ""
+	}
+	return id
+}
+
+// netRoot is the container whose network namespace c has: c itself, or
+// down the chain of --network container: the first with a mode of its own.
+func (s *Store) netRoot(c *Container) (*Container, error) {
+	for i := 0; c.NetContainer() != ""; i++ {
+		if i > 100 {
+			return nil, fmt.Errorf("%w: --network container: chain from %s too long", ErrInvalidNetwork, c.Name)
+		}
+		next, err := s.load(c.NetContainer())
+		if err != nil {
+			return nil, fmt.Errorf("--network container:%s: %w", c.NetContainer(), err)
+		}
+		c = next
+	}
+	return c, nil
+}
+
+// Dependents are the containers that depend on c (they join its network
+// namespace), oldest first.
+func (s *Store) Dependents(c *Container) ([]*Container, error) {
+	all, err := s.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, d := range all {
+		if d.ID != c.ID && d.NetContainer() == c.ID {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
 // Lookup finds a container by name, full id or unique id prefix.
 func (s *Store) Lookup(ref string) (*Container, error) {
 	all, err := s.List()

@@ -40,6 +40,7 @@ func syncConn() *Conn {
 		os.Exit(ExitSetup)
 	}
 	os.Unsetenv(EnvInitNetNS)
+	os.Unsetenv(EnvInitJoinFD)
 	unix.CloseOnExec(fd)
 	os.Unsetenv(EnvSyncFD)
 	os.Unsetenv(EnvStage)

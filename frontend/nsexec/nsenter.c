@@ -9,6 +9,10 @@
 //   2. unshare the mount, PID, IPC, UTS (and network) namespaces (the
 //      cgroup namespace comes later, in Go: see nsexec.Init);
 //      none of that needs the id maps yet.
+//      With _MYCTR_INIT_JOIN_FD (--network container:NAME), steps 1 and the
+//      network part of 2 are instead one setns(2) of that pidfd into NAME's
+//      user and network namespaces (rootless, NAME's network namespace
+//      belongs to its user namespace, so both are joined, as Podman does).
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
 //      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
 //      The child returns into the Go runtime, which starts while the parent
@@ -154,7 +158,18 @@ static void myctr_init(void)
 	int fd = atoi(sync_env);
 	char buf[64];
 
-	if (unshare(CLONE_NEWUSER) < 0)
+	const char *join_env = getenv("_MYCTR_INIT_JOIN_FD");
+	if (join_env != NULL) {
+		// --network container:NAME: NAME's user and network namespaces
+		// (a pidfd of its init, checked by the parent), not new ones;
+		// their id maps exist already. The descriptor goes at once, so
+		// the container's process never holds it.
+		int join = atoi(join_env);
+		if (setns(join, CLONE_NEWUSER | CLONE_NEWNET) < 0)
+			myctr_init_fail(fd, "join the network container's namespaces");
+		close(join);
+		net_env = NULL;
+	} else if (unshare(CLONE_NEWUSER) < 0)
 		myctr_init_fail(fd, "unshare user namespace");
 	// No cgroup namespace yet: the parent first moves the init into the
 	// container's own cgroup, and the Go init unshares it then, so that

@@ -43,6 +43,10 @@ const (
 	EnvJoinWait = "_MYCTR_JOIN_WAIT"
 	// EnvInitNetNS is "1" when the init stage makes a network namespace.
 	EnvInitNetNS = "_MYCTR_INIT_NETNS"
+	// EnvInitJoinFD is the descriptor of a pidfd whose user and network
+	// namespaces the init stage joins instead of making its own
+	// (--network container:NAME); the constructor closes it.
+	EnvInitJoinFD = "_MYCTR_INIT_JOIN_FD"
 	// EnvMain names the main myctr binary to a stage that may need it.
 	EnvMain = "_MYCTR_MAIN"
 	// EnvVersion carries Version from the frontend to the stage binary.
