@@ -45,7 +45,7 @@ func containerCommand() *cli.Command {
 	return group("container", "manage containers", []*cli.Command{
 		runCommand(), createCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
 		stopCommand(), killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
-		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(), cpCommand(),
+		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(), cpCommand(), topCommand(),
 		commitCommand(),
 	})
 }

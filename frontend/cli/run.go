@@ -445,8 +445,17 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if o.Network != network.ModeBridge {
+		// (The helper knows the bridge's ports, and says whose.)
+		if err := portsFree(s, o.Ports); err != nil {
+			return portFailure(s, c, o, err)
+		}
+	}
 	if ctx.Bool("detach") {
 		if err := s.StartDetached(c, act); err != nil {
+			if errors.Is(err, network.ErrPortInUse) {
+				return portFailure(s, c, o, err)
+			}
 			discard(s, c)
 			return startFailure(err)
 		}
@@ -471,6 +480,10 @@ func runAction(ctx *cli.Context) error {
 	a.LogOnly = o.LogDriver == container.LogJournald && toJournal(os.Stdout)
 	code, err := s.RunAttached(c, m, a)
 	if err != nil {
+		if errors.Is(err, network.ErrPortInUse) {
+			removeRunImage(ctx, c.Image)
+			return portFailure(s, c, o, err)
+		}
 		discard(s, c)
 		removeRunImage(ctx, c.Image)
 		return startFailure(err)
@@ -503,12 +516,6 @@ func createContainer(ctx *cli.Context) (*container.Store, *container.Container, 
 	}
 	if ctx.Bool("replace") {
 		if err := replaceContainer(s, o.Name); err != nil {
-			return nil, nil, nil, nil, withCode(125, err)
-		}
-	}
-	if o.Network != network.ModeBridge {
-		// (The helper knows the bridge's ports, and says whose.)
-		if err := portsFree(s, o.Ports); err != nil {
 			return nil, nil, nil, nil, withCode(125, err)
 		}
 	}
@@ -577,6 +584,17 @@ func portsFree(s *container.Store, want []network.PortMapping) error {
 func sameHostIP(a, b string) bool {
 	all := func(ip string) bool { return ip == "" || ip == "0.0.0.0" || ip == "::" }
 	return a == b || all(a) || all(b)
+}
+
+// portFailure is run's answer to a host port that is taken, as Podman's:
+// the container was made and could not start, so the exit code is 126 and
+// the container stays (in the created state, to be started once the port
+// is free, or removed) unless --rm asked for its removal.
+func portFailure(s *container.Store, c *container.Container, o *container.CreateOptions, err error) error {
+	if o.Remove {
+		discard(s, c)
+	}
+	return withCode(126, explain(err))
 }
 
 // discard removes a container that `run` made and could not start: it

@@ -52,7 +52,8 @@ func unitOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if v := ctx.String("stop-signal"); v != "" {
 		sig, err := container.ParseSignal(v)
 		if err != nil {
-			return fmt.Errorf("--stop-signal: %w", err)
+			// Podman's words, bare: "invalid signal: X" names it already.
+			return err
 		}
 		o.StopSignal = unix.SignalName(sig)
 	}

@@ -158,6 +158,9 @@ type monitorReport struct {
 	Hint string `json:",omitempty"`
 	// Pid is the monitor's, when it is not the CLI's child (envDetach).
 	Pid int `json:",omitempty"`
+	// PortInUse: a host port to publish was taken (network.ErrPortInUse),
+	// which `run` answers as Podman does (exit 126, the container kept).
+	PortInUse bool `json:",omitempty"`
 }
 
 // envDetach asks the monitor stage to start the real monitor as its own
@@ -188,6 +191,7 @@ func (e *hintError) Hint() string  { return e.hint }
 func failureReport(err error) monitorReport {
 	rep := monitorReport{Error: err.Error(), Exit: exitOf(err)}
 	rep.Kind, rep.Action = helperclient.Kind(err)
+	rep.PortInUse = errors.Is(err, network.ErrPortInUse)
 	var pe *network.PortError
 	if errors.As(err, &pe) {
 		rep.Port = &pe.Port
@@ -209,11 +213,21 @@ func (rep monitorReport) err() error {
 	if rep.Port != nil {
 		err = &reportedPortError{msg: rep.Error, err: &network.PortError{Port: *rep.Port, Err: errors.Unwrap(err)}}
 	}
+	if rep.PortInUse && !errors.Is(err, network.ErrPortInUse) {
+		err = &portInUseError{err}
+	}
 	if rep.Hint != "" {
 		err = &hintError{err, rep.Hint}
 	}
 	return &StartError{err, rep.Exit}
 }
+
+// portInUseError is a reported error that was network.ErrPortInUse.
+type portInUseError struct{ err error }
+
+func (e *portInUseError) Error() string        { return e.err.Error() }
+func (e *portInUseError) Unwrap() error        { return e.err }
+func (e *portInUseError) Is(target error) bool { return target == network.ErrPortInUse }
 
 // reportedPortError is a network.PortError received as text.
 type reportedPortError struct {

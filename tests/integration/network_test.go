@@ -217,7 +217,8 @@ func TestNetworkModes(t *testing.T) {
 }
 
 // TestPublishErrors: a port in use and a privileged port are refused with
-// an Error and a Hint, and nothing is left behind.
+// an Error and a Hint. A port in use fails the start as Podman's does
+// (exit 126): the container stays unless --rm.
 func TestPublishErrors(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -228,23 +229,27 @@ func TestPublishErrors(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	name := ctrName(t, "")
 	_, errOut, code := myctr(t, "run", "--rm", "--name", name, "-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "true")
-	if code != 125 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, fmt.Sprint(port)) || !strings.Contains(errOut, "Hint:") {
+	if code != 126 || !strings.Contains(errOut, "Error:") || !strings.Contains(errOut, fmt.Sprint(port)) || !strings.Contains(errOut, "Hint:") {
 		t.Errorf("port in use: exit %d, stderr %q", code, errOut)
 	}
 	if _, ok := psFind(psJSON(t, true), name); ok {
 		t.Errorf("the refused --rm container is still listed")
 	}
-	// Without --rm, and detached: no container is left either (it never
-	// ran), and the Hint comes through the monitor's report.
-	for _, flags := range [][]string{{}, {"-d"}} {
+	// Detached with --rm: the Hint comes through the monitor's report and
+	// nothing is left. Without --rm, attached and detached, the container
+	// that could not start stays, as Podman's does.
+	for _, flags := range [][]string{{"-d", "--rm"}, {}, {"-d"}} {
 		args := append(append([]string{"run", "--name", name}, flags...), "-p", fmt.Sprintf("127.0.0.1:%d:80", port), image, "true")
 		_, errOut, code := myctr(t, args...)
-		if code != 125 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "Hint:") {
+		if code != 126 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "Hint:") {
 			t.Errorf("port in use, run %v: exit %d, stderr %q", flags, code, errOut)
 		}
-		if _, ok := psFind(psJSON(t, true), name); ok {
-			t.Errorf("run %v: the container that could not start is still listed", flags)
-			myctr(t, "rm", "-f", name)
+		_, listed := psFind(psJSON(t, true), name)
+		if rm := len(flags) > 1; listed == rm {
+			t.Errorf("run %v: the container that could not start listed: %v", flags, listed)
+		}
+		if listed {
+			mustMyctr(t, "rm", "-f", name)
 		}
 	}
 	_, errOut, code = myctr(t, "run", "--rm", "-p", "127.0.0.1:80:80", image, "true")
@@ -374,7 +379,8 @@ func TestPublishAll(t *testing.T) {
 }
 
 // TestPublishPortOfOwnContainer: a host port one of the user's containers
-// publishes is refused naming that container, before anything is made.
+// publishes is refused naming that container, before anything starts. As
+// Podman's "run failed --rm": exit 126, and the container stays unless --rm.
 func TestPublishPortOfOwnContainer(t *testing.T) {
 	t.Parallel()
 	port := freePort(t)
@@ -382,12 +388,20 @@ func TestPublishPortOfOwnContainer(t *testing.T) {
 	runDetached(t, holder, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:80", port)}, "sleep", "300")
 	name := ctrName(t, "second")
 	_, errOut, code := myctr(t, "run", "--rm", "--name", name, "--network", "slirp4netns", "-p", fmt.Sprintf("%d:80", port), image, "true")
-	if code != 125 || !strings.Contains(errOut, "your container "+holder) || !strings.Contains(errOut, "myctr stop "+holder) {
+	if code != 126 || !strings.Contains(errOut, "your container "+holder) || !strings.Contains(errOut, "myctr stop "+holder) {
 		t.Errorf("a port of %s: exit %d, stderr %q", holder, code, errOut)
 	}
 	if _, ok := psFind(psJSON(t, true), name); ok {
-		t.Errorf("the refused container is listed")
+		t.Errorf("the refused --rm container is listed")
 	}
+	_, _, code = myctr(t, "run", "-d", "--name", name, "--network", "slirp4netns", "-p", fmt.Sprintf("%d:80", port), image, "true")
+	if code != 126 {
+		t.Errorf("run -d, a port of %s: exit %d, want 126", holder, code)
+	}
+	if _, ok := psFind(psJSON(t, true), name); !ok {
+		t.Errorf("the refused container without --rm is not listed")
+	}
+	mustMyctr(t, "rm", "-f", "-t", "0", name)
 }
 
 // tcpServer serves each connection to a new port of addr with serve (the
