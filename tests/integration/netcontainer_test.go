@@ -8,6 +8,7 @@ package integration
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,17 +52,22 @@ func TestRmDepend(t *testing.T) {
 	}
 }
 
+// TestRmDependAll: rm -a takes the dependent first, whatever the order of
+// the listing. In a store of its own: rm -a in the shared one would remove
+// the containers of tests running beside it.
 func TestRmDependAll(t *testing.T) {
-	base := ctrName(t, "base")
-	mustMyctr(t, "create", "--name", base, image, "true")
-	dep := ctrName(t, "dep")
-	mustMyctr(t, "create", "--name", dep, "--net=container:"+base, image, "true")
-	// rm -a takes the dependent first, whatever the order of the listing.
-	mustMyctr(t, "rm", "-a")
-	for _, n := range []string{base, dep} {
-		if _, _, code := myctr(t, "inspect", n); code == 0 {
-			t.Errorf("%s still exists after rm -a", n)
-		}
+	my := ownStore(t)
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	if err := writeBusyboxTar(tar); err != nil {
+		t.Fatal(err)
+	}
+	must := mustIn(t, my)
+	must("import", tar, "bb")
+	must("create", "--name", "base", "bb", "true")
+	must("create", "--name", "dep", "--net=container:base", "bb", "true")
+	must("rm", "-a")
+	if out := must("ps", "-a", "-q"); out != "" {
+		t.Errorf("containers left after rm -a: %q", out)
 	}
 }
 

@@ -17,6 +17,19 @@ import (
 
 // ownStore runs myctr on a store of the test's own (for commands that act
 // on every image or container).
+// mustIn runs myctr through my (an ownStore) and fails the test at once
+// on a non-zero exit; it returns standard output.
+func mustIn(t *testing.T, my func(args ...string) (string, string, int)) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, e, code := my(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, code, e)
+		}
+		return out
+	}
+}
+
 func ownStore(t *testing.T) func(args ...string) (string, string, int) {
 	t.Helper()
 	dir := t.TempDir()
@@ -332,14 +345,7 @@ func TestListingsAndAll(t *testing.T) {
 	if err := writeBusyboxTar(tar); err != nil {
 		t.Fatal(err)
 	}
-	must := func(args ...string) string {
-		t.Helper()
-		out, e, code := my(args...)
-		if code != 0 {
-			t.Fatalf("%v: exit %d, %s", args, code, e)
-		}
-		return out
-	}
+	must := mustIn(t, my)
 	must("import", tar, "bb")
 	zeta := strings.TrimSpace(must("run", "-d", "--name", "zeta", "bb", "sleep", "600"))
 	my("run", "--name", "alpha", "bb", "sh", "-c", "exit 4")
