@@ -67,9 +67,9 @@ func (s *Store) Logs(cs []*Container, o LogOptions, stdout, stderr io.Writer) er
 			mu.Unlock()
 		}
 	}
-	// The log files are opened first and their lines so far merged by
-	// time; the journal's own reader and the files' followers then run
-	// side by side.
+	// The lines so far of every log are merged by time; with Follow, the
+	// files' followers and the journal's own reader (journalctl -f, which
+	// prints what is there first) then run side by side.
 	type backlogLine struct {
 		l    *LogLine
 		emit func(*LogLine)
@@ -80,7 +80,13 @@ func (s *Store) Logs(cs []*Container, o LogOptions, stdout, stderr io.Writer) er
 		emit := emitter(c)
 		switch c.HostConfig.LogDriver {
 		case LogJournald:
-			later = append(later, func() error { return s.journalLogs(c, o, emit) })
+			if o.Follow {
+				later = append(later, func() error { return s.journalLogs(c, o, emit) })
+				continue
+			}
+			if err := s.journalLogs(c, o, func(l *LogLine) { backlog = append(backlog, backlogLine{l, emit}) }); err != nil {
+				return err
+			}
 			continue
 		case LogNone:
 			// Podman's words, which scripts match on.
