@@ -12,6 +12,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
@@ -54,7 +55,15 @@ type inspectHostConfig struct {
 	PidsLimit         int64
 	BlkioWeight       uint16
 	OomScoreAdj       int
-	LogConfig         struct{ Type, Path string }
+	// LogConfig is Podman's: the driver, the k8s-file log's path, the
+	// tag, and --log-opt max-size as Podman prints it ("0B": none).
+	LogConfig struct {
+		Type   string
+		Config map[string]string
+		Path   string
+		Tag    string
+		Size   string
+	}
 	// SecurityOpt is the --security-opt values, as Podman lists them
 	// ([] when none).
 	SecurityOpt []string
@@ -70,7 +79,13 @@ func hostConfigOf(c *container.Container) inspectHostConfig {
 		h.LogConfig.Type = container.LogFile
 	}
 	if h.LogConfig.Type == container.LogFile {
-		h.LogConfig.Path = c.File("ctr.log")
+		h.LogConfig.Path = c.LogPath()
+	}
+	h.LogConfig.Size = units.HumanSize(0)
+	if o := c.HostConfig.LogOpts; o != nil {
+		h.LogConfig.Tag = o.Tag
+		h.LogConfig.Config = o.Other
+		h.LogConfig.Size = units.HumanSize(float64(o.MaxSize))
 	}
 	if a := c.HostConfig.OOMScoreAdj; a != nil {
 		h.OomScoreAdj = *a
@@ -312,7 +327,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 			"WorkDir": c.File("work"), "MergedDir": c.RunFile("rootfs")}},
 		Mounts:          append([]container.MountPoint{}, c.Mounts...),
 		OCIConfigPath:   c.File("config.json"),
-		LogPath:         c.File("ctr.log"),
+		LogPath:         c.LogPath(),
 		NetworkSettings: settingsOf(c),
 		RestartCount:    c.RestartCount,
 	}

@@ -36,20 +36,21 @@ func parseTime(s string) (time.Time, error) {
 func logsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "logs",
-		Usage:     "show a container's output",
-		ArgsUsage: "CONTAINER",
+		Usage:     "show containers' output",
+		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing output as it is written"},
 			&cli.StringFlag{Name: "tail", Value: "all", Usage: "print only the last N lines"},
 			&cli.StringFlag{Name: "since", Usage: "only lines since this time or duration"},
 			&cli.StringFlag{Name: "until", Usage: "only lines before this time or duration"},
 			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time"},
+			&cli.BoolFlag{Name: "names", Aliases: []string{"n"}, Usage: "with several containers, prefix each line with its container's name rather than its id"},
 		},
 		Action: func(ctx *cli.Context) error {
-			if ctx.NArg() != 1 {
-				return withCode(125, fmt.Errorf("requires exactly one container"))
+			if ctx.NArg() == 0 {
+				return withCode(125, fmt.Errorf("%q requires a name or id", "myctr "+ctx.Command.Name))
 			}
-			o := container.LogOptions{Follow: ctx.Bool("follow"), Timestamps: ctx.Bool("timestamps"), Tail: -1}
+			o := container.LogOptions{Follow: ctx.Bool("follow"), Timestamps: ctx.Bool("timestamps"), Names: ctx.Bool("names"), Tail: -1}
 			if t := ctx.String("tail"); t != "all" && t != "" {
 				n, err := strconv.Atoi(t)
 				if err != nil {
@@ -72,11 +73,15 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			c, err := lookup(s, ctx.Args().First())
-			if err != nil {
-				return err
+			var cs []*container.Container
+			for _, ref := range ctx.Args().Slice() {
+				c, err := lookup(s, ref)
+				if err != nil {
+					return err
+				}
+				cs = append(cs, c)
 			}
-			return s.Logs(c, o, os.Stdout, os.Stderr)
+			return s.Logs(cs, o, os.Stdout, os.Stderr)
 		},
 	}
 }

@@ -61,6 +61,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "replace", Usage: "remove a container of the same --name first (for systemd units)"},
 		&cli.StringFlag{Name: "sdnotify", Usage: "under a Type=notify systemd unit: container (the container says READY=1 through the NOTIFY_SOCKET myctr gives it; the default), conmon (myctr says it once the container's process has started) or ignore"},
 		&cli.StringFlag{Name: "log-driver", Usage: "where the container's output is kept: k8s-file (its log file), journald (the journal; the default inside a systemd unit) or none"},
+		&cli.StringSliceFlag{Name: "log-opt", Usage: "a log driver option NAME=VALUE: max-size (k8s-file: a size such as 10m, past which the log starts afresh), path (k8s-file: the log's file), tag (journald: the entries' identifier)"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "the signal that stops the container (default: the image's STOPSIGNAL, else SIGTERM)"},
 		&cli.UintFlag{Name: "stop-timeout", Usage: "seconds stop waits after the stop signal before killing (default 10)"},
 		restartFlag(),

@@ -129,11 +129,25 @@ func restartCommand() *cli.Command {
 func waitCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "wait",
-		Usage:     "wait for containers to exit and print their exit codes",
+		Usage:     "wait for containers to exit (or meet a --condition) and print their exit codes",
 		ArgsUsage: "CONTAINER...",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "condition", Usage: "the state to wait for: exited or stopped (the default), configured or created, running; several: any of them (-1 is printed for a state)"},
+			&cli.StringFlag{Name: "interval", Aliases: []string{"i"}, Usage: "how often to look at the container: a duration, or milliseconds (default 50ms)"},
+		},
 		Action: func(ctx *cli.Context) error {
+			w, err := container.ParseWaitConditions(ctx.StringSlice("condition"))
+			if err != nil {
+				return withCode(125, err)
+			}
+			var interval time.Duration
+			if v := ctx.String("interval"); v != "" {
+				if interval, err = waitInterval(v); err != nil {
+					return withCode(125, err)
+				}
+			}
 			return each(ctx, func(s *container.Store, c *container.Container) error {
-				code, err := s.Wait(c)
+				code, err := s.WaitFor(c, w, interval)
 				if err != nil {
 					return err
 				}
@@ -142,6 +156,22 @@ func waitCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// waitInterval reads wait's --interval as Podman does: a duration, or a
+// number of milliseconds.
+func waitInterval(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		var err2 error
+		if d, err2 = time.ParseDuration(v + "ms"); err2 != nil {
+			return 0, fmt.Errorf("--interval: %w", err)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("--interval %s: want a positive duration", v)
+	}
+	return d, nil
 }
 
 // refFilter is the --filter of a command that acts on containers (start):

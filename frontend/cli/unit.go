@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/urfave/cli/v2"
@@ -16,8 +18,8 @@ import (
 )
 
 // unitOptions reads the run flags that matter most to a container run by
-// a systemd unit: --sdnotify, --log-driver, --stop-signal and
-// --stop-timeout, and keeps the command line (generate systemd).
+// a systemd unit: --sdnotify, --log-driver and --log-opt, --stop-signal
+// and --stop-timeout, and keeps the command line (generate systemd).
 func unitOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	o.CreateCommand = append([]string(nil), os.Args...)
 	mode, err := systemd.ParseNotifyMode(ctx.String("sdnotify"))
@@ -48,6 +50,14 @@ func unitOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		o.LogDriver = d
 	default:
 		return hint(fmt.Errorf("invalid --log-driver %q", d), "use k8s-file (the container's log file), journald or none")
+	}
+	if o.LogOpts, err = container.ParseLogOpts(ctx.StringSlice("log-opt"), o.LogDriver); err != nil {
+		return withCode(125, err)
+	}
+	if o.LogOpts != nil {
+		for _, name := range slices.Sorted(maps.Keys(o.LogOpts.Other)) {
+			fmt.Fprintf(os.Stderr, "Warning: log option %s is kept but not applied: myctr applies max-size, path and tag\n", name)
+		}
 	}
 	if v := ctx.String("stop-signal"); v != "" {
 		sig, err := container.ParseSignal(v)

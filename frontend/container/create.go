@@ -121,7 +121,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts,
-			LogDriver: o.LogDriver, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
+			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},
 		State: State{Status: StatusCreated},

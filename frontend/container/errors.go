@@ -45,8 +45,13 @@ var (
 	ErrInvalidNetwork = errors.New("invalid network settings")
 	ErrNoInit         = errors.New("myctr-init is not installed")
 	ErrInvalidRestart = errors.New("invalid restart policy")
-	ErrStorageDriver  = errors.New("storage driver not supported")
-	ErrHasDependents  = errors.New("container has dependent containers")
+	// ErrInvalidLogOpt is --log-opt's refusal, worded as Podman's.
+	ErrInvalidLogOpt = errors.New("invalid log option")
+	// ErrInvalidCondition is a wait --condition that is no container
+	// state (Podman's "invalid argument").
+	ErrInvalidCondition = errors.New("invalid argument")
+	ErrStorageDriver    = errors.New("storage driver not supported")
+	ErrHasDependents    = errors.New("container has dependent containers")
 	// ErrUnsafeRunRoot is wrapped by *UnsafeDirError: a state directory
 	// that another user made, or could change.
 	ErrUnsafeRunRoot = errors.New("not a private directory of yours")

@@ -43,10 +43,14 @@ func openJournal(c *Container) (*journalLog, error) {
 	if !journal.Enabled() {
 		return nil, ErrNoJournal
 	}
+	tag := c.Name
+	if o := c.HostConfig.LogOpts; o != nil && o.Tag != "" {
+		tag = o.Tag
+	}
 	return &journalLog{
 		fields: map[string]string{
 			"CONTAINER_ID": c.ID[:12], "CONTAINER_ID_FULL": c.ID, "CONTAINER_NAME": c.Name,
-			"CONTAINER_TAG": c.Name, "SYSLOG_IDENTIFIER": c.Name, "IMAGE_NAME": c.ImageName,
+			"CONTAINER_TAG": tag, "SYSLOG_IDENTIFIER": tag, "IMAGE_NAME": c.ImageName,
 		},
 		partial: map[string][]byte{},
 	}, nil

@@ -638,17 +638,7 @@ func (s *Store) awaitRecorded(c *Container, guess int) error {
 
 // Wait blocks until the container has exited and returns its exit code.
 func (s *Store) Wait(c *Container) (int, error) {
-	for {
-		cur, err := s.load(c.ID)
-		if err != nil {
-			return -1, err
-		}
-		cur.Refresh()
-		if cur.State.Status != StatusRunning {
-			return cur.State.ExitCode, nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return s.WaitFor(c, WaitConditions{Exit: true}, 0)
 }
 
 // Remove deletes a container. A running one is refused unless force, which

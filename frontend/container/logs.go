@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"sync"
 	"time"
 )
 
@@ -15,100 +17,225 @@ type LogOptions struct {
 	Since      time.Time
 	Until      time.Time
 	Timestamps bool
+	// Names prefixes the lines of several containers with the
+	// container's name rather than its short id (Podman's --names).
+	Names bool
 }
 
-// Logs writes the container's log, stdout lines to stdout and stderr lines
-// to stderr. With Follow it keeps reading until the container has exited
-// and its monitor has written everything.
-func (s *Store) Logs(c *Container, o LogOptions, stdout, stderr io.Writer) error {
-	emit := func(l *LogLine) {
-		if !o.Since.IsZero() && l.Time.Before(o.Since) {
-			return
-		}
-		if !o.Until.IsZero() && l.Time.After(o.Until) {
-			return
-		}
-		w := stdout
-		if l.Stream == "stderr" {
-			w = stderr
-		}
-		line := l.Text
-		if l.Full {
-			line += "\n"
-		}
-		if o.Timestamps {
-			line = l.Time.Format(time.RFC3339Nano) + " " + line
-		}
-		io.WriteString(w, line)
-	}
-	switch c.HostConfig.LogDriver {
-	case LogJournald:
-		return s.journalLogs(c, o, emit)
-	case LogNone:
-		// Podman's words, which scripts match on.
-		return fmt.Errorf("this container is using the 'none' log driver, cannot read logs: %s was run with --log-driver none, its output was kept nowhere", c.Name)
-	}
-	f, err := os.Open(c.File("ctr.log"))
-	if errors.Is(err, os.ErrNotExist) {
-		if !o.Follow {
-			return nil
-		}
-		for errors.Is(err, os.ErrNotExist) {
-			if !s.stillRunning(c) {
-				return nil
+// logsPoll is how often a followed log is read again once at its end.
+const logsPoll = 50 * time.Millisecond
+
+// Logs writes the logs of the containers cs, stdout lines to stdout and
+// stderr lines to stderr. With more than one container each line starts
+// with its container's short id (its name with o.Names) and a space, as
+// Podman's: the lines already written come in the order of their times,
+// and with Follow the new ones as they are written. With Follow it keeps
+// reading until every container has exited and its monitor has written
+// everything; a container removed once exited (--rm) is still read to the
+// end of its log, which stays open.
+func (s *Store) Logs(cs []*Container, o LogOptions, stdout, stderr io.Writer) error {
+	var mu sync.Mutex
+	emitter := func(c *Container) func(*LogLine) {
+		prefix := ""
+		if len(cs) > 1 {
+			prefix = c.ID[:12] + " "
+			if o.Names {
+				prefix = c.Name + " "
 			}
-			time.Sleep(50 * time.Millisecond)
-			f, err = os.Open(c.File("ctr.log"))
+		}
+		return func(l *LogLine) {
+			if !o.Since.IsZero() && l.Time.Before(o.Since) {
+				return
+			}
+			if !o.Until.IsZero() && l.Time.After(o.Until) {
+				return
+			}
+			w := stdout
+			if l.Stream == "stderr" {
+				w = stderr
+			}
+			line := prefix
+			if o.Timestamps {
+				line += l.Time.Format(time.RFC3339Nano) + " "
+			}
+			line += l.Text
+			if l.Full {
+				line += "\n"
+			}
+			mu.Lock()
+			io.WriteString(w, line)
+			mu.Unlock()
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("open log of %s: %w", c.Name, err)
+	// The lines so far of every log are merged by time; with Follow, the
+	// files' followers and the journal's own reader (journalctl -f, which
+	// prints what is there first) then run side by side.
+	type backlogLine struct {
+		l    *LogLine
+		emit func(*LogLine)
 	}
-	defer f.Close()
-	lr := newLogReader(f)
-	var lines []*LogLine
-	for {
-		l, err := lr.next()
-		if err == io.EOF {
-			break
+	var backlog []backlogLine
+	var later []func() error
+	for _, c := range cs {
+		emit := emitter(c)
+		switch c.HostConfig.LogDriver {
+		case LogJournald:
+			if o.Follow {
+				later = append(later, func() error { return s.journalLogs(c, o, emit) })
+				continue
+			}
+			if err := s.journalLogs(c, o, func(l *LogLine) { backlog = append(backlog, backlogLine{l, emit}) }); err != nil {
+				return err
+			}
+			continue
+		case LogNone:
+			// Podman's words, which scripts match on.
+			return fmt.Errorf("this container is using the 'none' log driver, cannot read logs: %s was run with --log-driver none, its output was kept nowhere", c.Name)
 		}
+		t, err := s.openLogTail(c, o.Follow)
 		if err != nil {
 			return err
 		}
-		lines = append(lines, l)
+		if t == nil {
+			continue // no log, and nothing will write one
+		}
+		defer t.close()
+		lines, err := t.backlog(!o.Follow)
+		if err != nil {
+			return err
+		}
+		if o.Tail >= 0 && len(lines) > o.Tail {
+			lines = lines[len(lines)-o.Tail:]
+		}
+		for _, l := range lines {
+			backlog = append(backlog, backlogLine{l, emit})
+		}
+		if o.Follow {
+			later = append(later, func() error { return t.follow(emit) })
+		}
 	}
-	if !o.Follow {
-		lines = append(lines, lr.flush()...)
+	sort.SliceStable(backlog, func(i, j int) bool { return backlog[i].l.Time.Before(backlog[j].l.Time) })
+	for _, b := range backlog {
+		b.emit(b.l)
 	}
-	if o.Tail >= 0 && len(lines) > o.Tail {
-		lines = lines[len(lines)-o.Tail:]
+	errs := make([]error, len(later))
+	var wg sync.WaitGroup
+	for i, f := range later {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f() }()
 	}
-	for _, l := range lines {
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// logTail reads a k8s-file log and follows it across the monitor's
+// rotations (--log-opt max-size), which rename a new file over the old.
+type logTail struct {
+	s    *Store
+	c    *Container
+	path string
+	f    *os.File
+	lr   *logReader
+}
+
+// openLogTail opens c's log. Without the file: nil, unless follow and the
+// container may still write it, in which case it waits for the file.
+func (s *Store) openLogTail(c *Container, follow bool) (*logTail, error) {
+	path := c.LogPath()
+	f, err := os.Open(path)
+	for follow && errors.Is(err, os.ErrNotExist) {
+		if !s.stillRunning(c) {
+			return nil, nil
+		}
+		time.Sleep(logsPoll)
+		f, err = os.Open(path)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open log of %s: %w", c.Name, err)
+	}
+	return &logTail{s: s, c: c, path: path, f: f, lr: newLogReader(f)}, nil
+}
+
+func (t *logTail) close() { t.f.Close() }
+
+// backlog returns the complete lines written so far and, with flush, the
+// last line even when unterminated.
+func (t *logTail) backlog(flush bool) ([]*LogLine, error) {
+	var lines []*LogLine
+	err := t.each(func(l *LogLine) { lines = append(lines, l) })
+	if flush {
+		lines = append(lines, t.lr.flush()...)
+	}
+	return lines, err
+}
+
+// each passes every complete line up to the end of the file to emit.
+func (t *logTail) each(emit func(*LogLine)) error {
+	for {
+		l, err := t.lr.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read log of %s: %w", t.c.Name, err)
+		}
 		emit(l)
 	}
-	if !o.Follow {
-		return nil
-	}
+}
+
+// follow emits lines as they are written until the container has exited
+// and its monitor has written everything.
+func (t *logTail) follow(emit func(*LogLine)) error {
 	for {
-		running := s.stillRunning(c)
-		for {
-			l, err := lr.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			emit(l)
+		running := t.s.stillRunning(t.c)
+		if err := t.each(emit); err != nil {
+			return err
+		}
+		rotated, err := t.rotated(emit)
+		if err != nil {
+			return err
+		}
+		if rotated {
+			continue
 		}
 		if !running {
-			for _, l := range lr.flush() {
+			for _, l := range t.lr.flush() {
 				emit(l)
 			}
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(logsPoll)
 	}
+}
+
+// rotated, at the end of the open file, reports whether another file now
+// has its path and, if so, emits the rest of the old one and moves to the
+// new. The monitor writes the old file's last records before it renames
+// the new one over it, and rotates between records, never within one.
+func (t *logTail) rotated(emit func(*LogLine)) (bool, error) {
+	st, err := os.Stat(t.path)
+	if err != nil {
+		return false, nil // removed with its container (--rm): the open file is all
+	}
+	cur, err := t.f.Stat()
+	if err != nil || os.SameFile(st, cur) {
+		return false, nil
+	}
+	f, err := os.Open(t.path)
+	if err != nil {
+		return false, nil
+	}
+	if err := t.each(emit); err != nil {
+		f.Close()
+		return false, err
+	}
+	t.f.Close()
+	t.f = f
+	t.lr.reset(f)
+	return true, nil
 }
 
 // stillRunning is true while the container runs or its monitor has not

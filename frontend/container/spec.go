@@ -112,6 +112,7 @@ type CreateOptions struct {
 
 	CreateCommand []string // the command line, for generate systemd
 	LogDriver     string   // k8s-file or journald
+	LogOpts       *LogOpts // --log-opt
 	SdNotify      string   // ignore, conmon or container
 	StopSignal    string   // --stop-signal; "" keeps the image's
 	StopTimeout   *uint    // --stop-timeout

@@ -107,6 +107,8 @@ type HostConfig struct {
 	// LogDriver is where the container's output goes: "k8s-file" (the
 	// container's own log file, the default) or "journald".
 	LogDriver string `json:",omitempty"`
+	// LogOpts are --log-opt's settings; nil: none.
+	LogOpts *LogOpts `json:",omitempty"`
 	// SdNotify is --sdnotify: "" or "ignore", "conmon" or "container".
 	SdNotify string `json:",omitempty"`
 	// StopTimeout is the seconds stop and rm -f wait after the stop

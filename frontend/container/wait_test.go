@@ -1,0 +1,32 @@
+package container
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestParseWaitConditions(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  WaitConditions
+		err   error
+	}{
+		{nil, WaitConditions{Exit: true}, nil},
+		{[]string{"exited", "stopped"}, WaitConditions{Exit: true}, nil},
+		{[]string{"running"}, WaitConditions{States: []string{StatusRunning}}, nil},
+		{[]string{"configured", "running"}, WaitConditions{States: []string{StatusCreated, StatusRunning}}, nil},
+		{[]string{"paused", "exited"}, WaitConditions{Exit: true}, nil},
+		{[]string{"paused"}, WaitConditions{}, ErrNeverState},
+		{[]string{"healthy"}, WaitConditions{}, ErrInvalidCondition},
+	} {
+		got, err := ParseWaitConditions(tc.names)
+		if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
+			t.Errorf("ParseWaitConditions(%q): error %v, want %v", tc.names, err, tc.err)
+			continue
+		}
+		if err == nil && !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseWaitConditions(%q) = %+v, want %+v", tc.names, got, tc.want)
+		}
+	}
+}
