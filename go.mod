@@ -23,7 +23,11 @@ require (
 	github.com/seccomp/libseccomp-golang v0.11.1
 )
 
-require github.com/pelletier/go-toml/v2 v2.4.3
+require (
+	github.com/moby/sys/capability v0.5.0
+	github.com/moby/sys/user v0.4.1
+	github.com/pelletier/go-toml/v2 v2.4.3
+)
 
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect

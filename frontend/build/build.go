@@ -22,6 +22,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/layerfs"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -410,7 +411,7 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 			p = path.Join("/", cfg.WorkingDir, p)
 		}
 		cfg.WorkingDir = path.Clean(p)
-		imgfs := layerFS{layers: r.lowerDirs(st.layers)}
+		imgfs := layerfs.FS{Layers: r.lowerDirs(st.layers)}
 		if _, fi, err := imgfs.Stat(cfg.WorkingDir); err != nil || !fi.IsDir() {
 			req := &copyRequest{image: imgfs, mapping: r.b.Mapping}
 			plan := &copyPlan{}
@@ -561,7 +562,7 @@ func (r *run) sourceFor(st *stageState, from string) (source, error) {
 	}
 	for i, s := range r.stages {
 		if s != nil && s.done && (strings.EqualFold(s.name, from) || strconv.Itoa(i) == from) {
-			return &layerSource{fs: layerFS{layers: r.lowerDirs(s.layers)}}, nil
+			return &layerSource{fs: layerfs.FS{Layers: r.lowerDirs(s.layers)}}, nil
 		}
 	}
 	if _, ok := instructions.HasStage(r.file.Stages, from); ok {
@@ -571,7 +572,7 @@ func (r *run) sourceFor(st *stageState, from string) (source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--from=%s: %w", from, err)
 	}
-	return &layerSource{fs: layerFS{layers: r.lowerDirs(img.Layers())}}, nil
+	return &layerSource{fs: layerfs.FS{Layers: r.lowerDirs(img.Layers())}}, nil
 }
 
 func (r *run) copyPlan(st *stageState, srcs []string, dest, from, chown, chmod string, add bool) (*copyPlan, error) {
@@ -587,7 +588,7 @@ func (r *run) copyPlanURL(st *stageState, srcs []string, dest, chown, chmod stri
 }
 
 func (r *run) plan(st *stageState, src source, srcs []string, dest, chown, chmod string, add bool, urls map[string]string) (*copyPlan, error) {
-	img := layerFS{layers: r.lowerDirs(st.layers)}
+	img := layerfs.FS{Layers: r.lowerDirs(st.layers)}
 	uid, gid, err := parseChown(chown, img)
 	if err != nil {
 		return nil, err

@@ -21,8 +21,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/myctr/myctr/frontend/layerfs"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -126,14 +128,14 @@ func (c *contextSource) glob(pattern string) ([]string, error) {
 func (c *contextSource) excluded(rel string) bool { return c.ig.Excluded(rel) }
 
 // layerSource is a stage's or image's layers.
-type layerSource struct{ fs layerFS }
+type layerSource struct{ fs layerfs.FS }
 
 func (l *layerSource) stat(name string) (string, fs.FileInfo, string, error) {
-	r, err := l.fs.resolve(name, true)
+	r, err := l.fs.Resolve(name, true)
 	if err != nil {
 		return "", nil, "", fmt.Errorf("%s: %w", name, err)
 	}
-	p, fi, err := l.fs.lstatOne(r)
+	p, fi, err := l.fs.Find(r)
 	if err != nil {
 		return "", nil, "", fmt.Errorf("%s: %w", name, err)
 	}
@@ -144,7 +146,7 @@ func (l *layerSource) list(host, rel string) ([]string, error) { return l.fs.Rea
 
 func (l *layerSource) glob(pattern string) ([]string, error) {
 	dir, base := path.Split(path.Clean("/" + pattern))
-	r, err := l.fs.resolve(dir, true)
+	r, err := l.fs.Resolve(dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -198,9 +200,9 @@ type copyRequest struct {
 	uid, gid  int
 	keepOwner bool // the source's owners (as container ids) instead of uid, gid
 	chmod     *os.FileMode
-	add       bool    // ADD: unpack local archives
-	src       source  // where sources are read
-	image     layerFS // the stage's current layers (destination attributes)
+	add       bool       // ADD: unpack local archives
+	src       source     // where sources are read
+	image     layerfs.FS // the stage's current layers (destination attributes)
 	mapping   *userns.Mapping
 	urlFiles  map[string]string // ADD: URL -> downloaded temporary file
 }
@@ -439,7 +441,7 @@ func (r *copyRequest) walk(p *copyPlan, host, rel, dest string, fi fs.FileInfo, 
 			return err
 		}
 		if ls, ok := r.src.(*layerSource); ok {
-			if h, f, err := ls.fs.lstatOne(crel); err == nil {
+			if h, f, err := ls.fs.Find(crel); err == nil {
 				chost, cfi = h, f
 			}
 		}
@@ -622,32 +624,49 @@ func extractInto(tw *tar.Writer, archive, dir string) error {
 }
 
 // parseChown resolves --chown USER[:GROUP] against the image's
-// /etc/passwd and /etc/group. A user without a group uses the user's
-// number as the group, as Docker does.
-func parseChown(spec string, image layerFS) (int, int, error) {
+// /etc/passwd and /etc/group (parsed by moby/sys/user, as runc does). A
+// user without a group uses the user's number as the group, as Docker
+// does.
+func parseChown(spec string, image layerfs.FS) (int, int, error) {
 	if spec == "" {
 		return 0, 0, nil
 	}
 	u, g, hasGroup := strings.Cut(spec, ":")
 	lookup := func(file, name string) (int, error) {
-		if n, err := strconv.Atoi(name); err == nil {
+		if n, err := strconv.Atoi(name); err == nil && n >= 0 {
 			return n, nil
 		}
 		p, _, err := image.Stat(file)
 		if err != nil {
 			return 0, fmt.Errorf("--chown %s: no %s in the image to look %q up", spec, file, name)
 		}
-		b, err := os.ReadFile(p)
+		f, err := os.Open(p)
 		if err != nil {
 			return 0, err
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Split(line, ":")
-			if len(f) >= 3 && f[0] == name {
-				return strconv.Atoi(f[2])
+		defer f.Close()
+		var ids []int
+		if file == "/etc/passwd" {
+			users, err := user.ParsePasswdFilter(f, func(e user.User) bool { return e.Name == name })
+			for _, e := range users {
+				ids = append(ids, e.Uid)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("--chown %s: %s: %w", spec, file, err)
+			}
+		} else {
+			groups, err := user.ParseGroupFilter(f, func(e user.Group) bool { return e.Name == name })
+			for _, e := range groups {
+				ids = append(ids, e.Gid)
+			}
+			if err != nil {
+				return 0, fmt.Errorf("--chown %s: %s: %w", spec, file, err)
 			}
 		}
-		return 0, fmt.Errorf("--chown %s: %q is not in the image's %s", spec, name, file)
+		if len(ids) == 0 {
+			return 0, fmt.Errorf("--chown %s: %q is not in the image's %s", spec, name, file)
+		}
+		return ids[0], nil
 	}
 	uid, err := lookup("/etc/passwd", u)
 	if err != nil {

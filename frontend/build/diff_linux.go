@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/myctr/myctr/frontend/layerfs"
 )
 
 // WriteDiff writes the overlay upper directory upper as an OCI layer tar
@@ -45,7 +47,7 @@ func WriteDiff(upper string, w io.Writer) error {
 			// friends over: build-time, not part of the image (as BuildKit).
 			return nil
 		}
-		if isWhiteout(fi) {
+		if layerfs.IsWhiteout(fi) {
 			dir, base := filepath.Split(rel)
 			return tw.WriteHeader(&tar.Header{Name: dir + ".wh." + base, Typeflag: tar.TypeReg, Mode: 0o644, ModTime: fi.ModTime(), Format: tar.FormatPAX})
 		}
@@ -67,7 +69,7 @@ func WriteDiff(upper string, w io.Writer) error {
 				return fmt.Errorf("read %s: %w", rel, err)
 			}
 		}
-		if fi.IsDir() && isOpaque(p) {
+		if fi.IsDir() && layerfs.IsOpaque(p) {
 			return tw.WriteHeader(&tar.Header{Name: rel + "/.wh..wh..opq", Typeflag: tar.TypeReg, Mode: 0o644, ModTime: fi.ModTime(), Format: tar.FormatPAX})
 		}
 		return nil

@@ -1,8 +1,8 @@
 package container
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,12 +11,14 @@ import (
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/landlock"
+	"github.com/myctr/myctr/frontend/layerfs"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/rootfs"
@@ -166,48 +168,42 @@ func ParseTmpfs(v string) (specs.Mount, error) {
 	return specs.Mount{Destination: filepath.Clean(dst), Type: "tmpfs", Source: "tmpfs", Options: o}, nil
 }
 
-// findFile looks a path up in the image's layers, top first, staying inside
-// each layer.
-func findFile(lower []string, name string) (string, bool) {
-	for _, l := range lower {
-		p, err := securejoin.SecureJoin(l, name)
-		if err != nil {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p, true
-		}
-	}
-	return "", false
-}
-
-type passwdEntry struct {
-	name     string
-	uid, gid uint32
-	home     string
-}
-
-func readColonFile(path string, fields int, f func([]string)) {
-	file, err := os.Open(path)
+// openImageFile opens a file of the image as its mounted root would show
+// it: through its layers (top first), honouring whiteouts, opaque
+// directories and symlinks, never leaving the root. A missing or
+// unreadable file, or one that is not a regular file, is nil: an image
+// without /etc/passwd has no names, not an error.
+func openImageFile(lower []string, name string) *os.File {
+	root := layerfs.FS{Layers: lower}
+	rel, err := root.Resolve(name, true)
 	if err != nil {
-		return
+		return nil
 	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, "#") {
-			continue
-		}
-		parts := strings.Split(line, ":")
-		if len(parts) >= fields {
-			f(parts)
-		}
+	p, fi, err := root.Find(rel)
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
 	}
+	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
-// resolveUser turns -u (or the image's User) into ids, reading the image's
-// /etc/passwd and /etc/group as Podman does.
+// readerOf is f as an io.Reader, nil (not a nil *os.File) without a file:
+// moby/sys/user tells "no file" from "no entry" by a nil reader.
+func readerOf(f *os.File) io.Reader {
+	if f == nil {
+		return nil
+	}
+	return f
+}
+
+// resolveUser turns -u (or the image's User) into ids and the user's home,
+// reading the image's /etc/passwd and /etc/group (see openImageFile) with
+// moby/sys/user, the parser runc and Podman use: USER and GROUP are names
+// or numbers, a number need not be listed, and without GROUP the user's
+// supplementary groups are those that list it.
 func resolveUser(u string, lower []string) (specs.User, string, error) {
 	if u == "" {
 		u = "0"
@@ -216,81 +212,32 @@ func resolveUser(u string, lower []string) (specs.User, string, error) {
 	if name == "" || (hasGroup && group == "") || strings.Count(u, ":") > 1 {
 		return specs.User{}, "", fmt.Errorf("%w %q: want USER[:GROUP]", ErrInvalidUser, u)
 	}
-	var users []passwdEntry
-	if p, ok := findFile(lower, "/etc/passwd"); ok {
-		readColonFile(p, 7, func(f []string) {
-			uid, err1 := strconv.ParseUint(f[2], 10, 32)
-			gid, err2 := strconv.ParseUint(f[3], 10, 32)
-			if err1 == nil && err2 == nil {
-				users = append(users, passwdEntry{f[0], uint32(uid), uint32(gid), f[5]})
-			}
-		})
+	// A sign makes no id: the parser would read "+5" as 5.
+	if strings.HasPrefix(name, "+") || strings.HasPrefix(name, "-") || strings.HasPrefix(group, "+") || strings.HasPrefix(group, "-") {
+		return specs.User{}, "", fmt.Errorf("%w %q: a user or group is a name or an unsigned number", ErrInvalidUser, u)
 	}
-	type groupEntry struct {
-		name    string
-		gid     uint32
-		members []string
-	}
-	var groups []groupEntry
-	if p, ok := findFile(lower, "/etc/group"); ok {
-		readColonFile(p, 4, func(f []string) {
-			if gid, err := strconv.ParseUint(f[2], 10, 32); err == nil {
-				groups = append(groups, groupEntry{f[0], uint32(gid), strings.Split(f[3], ",")})
-			}
-		})
-	}
-	out := specs.User{}
-	home := "/"
-	var pw *passwdEntry
-	if id, err := strconv.ParseUint(name, 10, 32); err == nil {
-		out.UID = uint32(id)
-		for i := range users {
-			if users[i].uid == out.UID {
-				pw = &users[i]
-				break
-			}
-		}
-	} else {
-		for i := range users {
-			if users[i].name == name {
-				pw = &users[i]
-				break
-			}
-		}
-		if pw == nil {
-			return specs.User{}, "", fmt.Errorf("%w %q: no such user in the image's /etc/passwd", ErrInvalidUser, name)
-		}
-		out.UID = pw.uid
-	}
-	if pw != nil {
-		out.GID = pw.gid
-		home = pw.home
-	}
-	if hasGroup {
-		if id, err := strconv.ParseUint(group, 10, 32); err == nil {
-			out.GID = uint32(id)
-		} else {
-			found := false
-			for _, g := range groups {
-				if g.name == group {
-					out.GID, found = g.gid, true
-					break
-				}
-			}
-			if !found {
-				return specs.User{}, "", fmt.Errorf("%w %q: no such group in the image's /etc/group", ErrInvalidUser, group)
-			}
-		}
-	} else if pw != nil {
-		for _, g := range groups {
-			for _, m := range g.members {
-				if m == pw.name && g.gid != out.GID {
-					out.AdditionalGids = append(out.AdditionalGids, g.gid)
-				}
-			}
+	passwd, groups := openImageFile(lower, "/etc/passwd"), openImageFile(lower, "/etc/group")
+	for _, f := range []*os.File{passwd, groups} {
+		if f != nil {
+			defer f.Close()
 		}
 	}
-	return out, home, nil
+	eu, err := user.GetExecUser(u, &user.ExecUser{Home: "/"}, readerOf(passwd), readerOf(groups))
+	switch {
+	case errors.Is(err, user.ErrNoPasswdEntries):
+		return specs.User{}, "", fmt.Errorf("%w %q: no such user in the image's /etc/passwd", ErrInvalidUser, name)
+	case errors.Is(err, user.ErrNoGroupEntries):
+		return specs.User{}, "", fmt.Errorf("%w %q: no such group in the image's /etc/group", ErrInvalidUser, group)
+	case err != nil:
+		return specs.User{}, "", fmt.Errorf("%w %q: %w", ErrInvalidUser, u, err)
+	}
+	out := specs.User{UID: uint32(eu.Uid), GID: uint32(eu.Gid)}
+	for _, g := range eu.Sgids {
+		if id := uint32(g); id != out.GID && !slices.Contains(out.AdditionalGids, id) {
+			out.AdditionalGids = append(out.AdditionalGids, id)
+		}
+	}
+	return out, eu.Home, nil
 }
 
 // SetEnv sets KEY=VALUE in env, replacing an earlier value of KEY.
@@ -386,7 +333,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		if kh == "" {
 			kh = o.Image.WorkingDir
 		}
-		if _, ok := findFile(o.Lower, k.Home); ok || slices.ContainsFunc(c.Mounts, func(mp MountPoint) bool { return mp.Destination == k.Home }) {
+		if _, _, err := (layerfs.FS{Layers: o.Lower}).Stat(k.Home); err == nil || slices.ContainsFunc(c.Mounts, func(mp MountPoint) bool { return mp.Destination == k.Home }) {
 			kh = k.Home
 		}
 		if kh == "" {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 )
 
 func TestProcessArgs(t *testing.T) {
@@ -107,5 +108,60 @@ func TestMaskedPathsMatchContainersCommon(t *testing.T) {
 		if !got[p] {
 			t.Errorf("%s is not masked", p)
 		}
+	}
+}
+
+// TestResolveUserThroughLayers: the image's /etc/passwd is read as the
+// mounted root shows it, not from the first layer that has the path: a
+// symlink to another layer's file is followed inside the root, a whiteout
+// hides the file below it, and an opaque /etc hides the lower /etc.
+func TestResolveUserThroughLayers(t *testing.T) {
+	write := func(layer, name, data string) {
+		t.Helper()
+		p := filepath.Join(layer, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := t.TempDir()
+	write(base, "etc/passwd", "app:x:1000:1000::/home/app:/bin/sh\n")
+	write(base, "usr/lib/passwd", "lib:x:2000:2000::/lib:/bin/sh\n")
+
+	linked := t.TempDir()
+	os.MkdirAll(filepath.Join(linked, "etc"), 0o755)
+	// Absolute and climbing: still the image's /usr/lib/passwd.
+	if err := os.Symlink("/../../usr/lib/passwd", filepath.Join(linked, "etc/passwd")); err != nil {
+		t.Fatal(err)
+	}
+	if u, home, err := resolveUser("lib", []string{linked, base}); err != nil || u.UID != 2000 || home != "/lib" {
+		t.Errorf("through a symlink to a lower layer: %+v %q %v; want uid 2000, home /lib", u, home, err)
+	}
+	if _, _, err := resolveUser("app", []string{linked, base}); !errors.Is(err, ErrInvalidUser) {
+		t.Errorf("app is below the symlink, yet resolved: %v", err)
+	}
+
+	opaque := t.TempDir()
+	write(opaque, "etc/passwd", "opq:x:3000:3000::/:/bin/sh\n")
+	if err := unix.Setxattr(filepath.Join(opaque, "etc"), "user.overlay.opaque", []byte("y"), 0); err != nil {
+		t.Skipf("user xattrs: %v", err)
+	}
+	write(base, "etc/group", "wheel:x:10:opq\n")
+	if u, _, err := resolveUser("opq", []string{opaque, base}); err != nil || u.UID != 3000 || len(u.AdditionalGids) != 0 {
+		t.Errorf("opaque /etc: %+v %v; want uid 3000 and no group of the lower /etc/group", u, err)
+	}
+
+	whiteout := t.TempDir()
+	os.MkdirAll(filepath.Join(whiteout, "etc"), 0o755)
+	if err := unix.Mknod(filepath.Join(whiteout, "etc/passwd"), unix.S_IFCHR, 0); err != nil {
+		t.Skipf("whiteout (a 0/0 device) needs CAP_MKNOD: %v", err)
+	}
+	if _, _, err := resolveUser("app", []string{whiteout, base}); !errors.Is(err, ErrInvalidUser) {
+		t.Errorf("app resolved through a whiteout of /etc/passwd: %v", err)
+	}
+	if u, home, err := resolveUser("1000", []string{whiteout, base}); err != nil || u.UID != 1000 || u.GID != 0 || home != "/" {
+		t.Errorf("numeric user without /etc/passwd: %+v %q %v; want 1000:0, home /", u, home, err)
 	}
 }

@@ -5,60 +5,53 @@ import (
 	"runtime"
 	"unsafe"
 
+	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// lastCap is the highest capability the running kernel knows: the last
-// one PR_CAPBSET_READ accepts (it answers EINVAL past the end). Asked of
-// the kernel, not read from /proc/sys/kernel/cap_last_cap: a Landlock
-// ruleset enforced before the bounding set is dropped may deny /proc.
-func lastCap() uint {
-	c := uint(0)
-	for ; c < 64; c++ {
-		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil {
-			break
-		}
-	}
-	if c == 0 {
-		return 40
-	}
-	return c - 1
-}
-
-func mask(names []string) (lo, hi uint32) {
+// capsOf returns the capability numbers of names; a name not known is
+// left out (names are checked by NormalizeCap when the spec is made).
+func capsOf(names []string) []capability.Cap {
+	out := make([]capability.Cap, 0, len(names))
 	for _, n := range names {
 		if v, ok := capNames[n]; ok {
-			if v < 32 {
-				lo |= 1 << v
-			} else {
-				hi |= 1 << (v - 32)
-			}
+			out = append(out, v)
 		}
 	}
-	return lo, hi
+	return out
 }
 
 // DropBounding removes from the bounding set every capability not in keep,
 // so that nothing the container executes can regain it.
 //
+// moby/sys/capability asks the kernel for the last capability with
+// PR_CAPBSET_READ rather than reading /proc/sys/kernel/cap_last_cap, so
+// this works under a Landlock ruleset that denies /proc. Its Apply drops
+// nothing without CAP_SETPCAP, so the result is read back: a capability
+// left in the bounding set is an error, never a silent success.
+//
 // Preconditions: the calling goroutine is locked to its thread, and that
 // thread will execve; capability sets are per thread.
 func DropBounding(keep []string) error {
-	lo, hi := mask(keep)
-	last := lastCap()
-	for c := uint(0); c <= last; c++ {
-		var in bool
-		if c < 32 {
-			in = lo&(1<<c) != 0
-		} else {
-			in = hi&(1<<(c-32)) != 0
-		}
-		if in {
+	c, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	c.Set(capability.BOUNDING, capsOf(keep)...)
+	if err := c.Apply(capability.BOUNDS); err != nil {
+		return fmt.Errorf("drop capabilities from the bounding set: %w", err)
+	}
+	last, err := capability.LastCap()
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
+	}
+	for v := capability.Cap(0); v <= last; v++ {
+		if c.Get(capability.BOUNDING, v) {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		if in, err := capability.GetBound(v); err != nil || in {
+			return fmt.Errorf("capability %s is still in the bounding set (%v)", v, err)
 		}
 	}
 	return nil
@@ -68,31 +61,17 @@ func DropBounding(keep []string) error {
 // ambient set, of the calling thread.
 //
 // Preconditions: as DropBounding; call it after the final setuid.
-func SetCaps(c *specs.LinuxCapabilities) error {
-	var data [2]unix.CapUserData
-	set := func(names []string, f func(i int, v uint32)) {
-		lo, hi := mask(names)
-		f(0, lo)
-		f(1, hi)
+func SetCaps(sets *specs.LinuxCapabilities) error {
+	c, err := capability.NewPid2(0)
+	if err != nil {
+		return fmt.Errorf("capabilities: %w", err)
 	}
-	set(c.Effective, func(i int, v uint32) { data[i].Effective = v })
-	set(c.Permitted, func(i int, v uint32) { data[i].Permitted = v })
-	set(c.Inheritable, func(i int, v uint32) { data[i].Inheritable = v })
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	for _, n := range c.Ambient {
-		v, ok := capNames[n]
-		if !ok {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(v), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient capability %s: %w", n, err)
-		}
+	c.Set(capability.EFFECTIVE, capsOf(sets.Effective)...)
+	c.Set(capability.PERMITTED, capsOf(sets.Permitted)...)
+	c.Set(capability.INHERITABLE, capsOf(sets.Inheritable)...)
+	c.Set(capability.AMBIENT, capsOf(sets.Ambient)...)
+	if err := c.Apply(capability.CAPS | capability.AMBS); err != nil {
+		return fmt.Errorf("set capabilities: %w", err)
 	}
 	return nil
 }

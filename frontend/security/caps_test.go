@@ -38,8 +38,24 @@ func TestMergeCaps(t *testing.T) {
 }
 
 func TestDefaultMaskMatchesPodman(t *testing.T) {
-	lo, hi := mask(DefaultCaps)
-	if lo != 0x800405fb || hi != 0 {
-		t.Errorf("default set mask = %#x %#x, want 0x800405fb", hi, lo)
+	var mask uint64
+	for _, c := range capsOf(DefaultCaps) {
+		mask |= 1 << c
+	}
+	if len(capsOf(DefaultCaps)) != len(DefaultCaps) || mask != 0x800405fb {
+		t.Errorf("default set mask = %#x, want 0x800405fb", mask)
+	}
+}
+
+// TestCapNames: the names come from moby/sys/capability in the OCI
+// spelling, numbered as the kernel numbers them.
+func TestCapNames(t *testing.T) {
+	for name, want := range map[string]uint{"CAP_CHOWN": 0, "CAP_NET_ADMIN": 12, "CAP_SYS_ADMIN": 21, "CAP_SETFCAP": 31, "CAP_CHECKPOINT_RESTORE": 40} {
+		if got, ok := CapValue(name); !ok || got != want {
+			t.Errorf("CapValue(%s) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	if all := AllCaps(); len(all) < 41 || all[0] != "CAP_CHOWN" {
+		t.Errorf("AllCaps() = %v", all)
 	}
 }

@@ -1,4 +1,8 @@
-package build
+// Package layerfs reads unpacked image layers as the overlay mount of them
+// would show them, without mounting: build reads a stage's files through
+// it, and a container's user is resolved through it before its root is
+// mounted.
+package layerfs
 
 import (
 	"errors"
@@ -15,16 +19,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// layerFS reads the merged view of unpacked layers (top first) as overlay
+// FS reads the merged view of unpacked layers (Layers, top first) as overlay
 // would show it: a character device 0/0 hides what is below it, a
 // directory marked opaque hides the directories below it, and a non
 // directory hides everything below its path. Names are resolved inside
 // the merged root: symlinks are followed within it, ".." stops at it.
-type layerFS struct {
-	layers []string
+type FS struct {
+	Layers []string
 }
 
-func isWhiteout(fi fs.FileInfo) bool {
+// IsWhiteout is true of an overlay whiteout: a character device 0/0.
+func IsWhiteout(fi fs.FileInfo) bool {
 	if fi.Mode()&fs.ModeCharDevice == 0 {
 		return false
 	}
@@ -32,15 +37,16 @@ func isWhiteout(fi fs.FileInfo) bool {
 	return ok && st.Rdev == 0
 }
 
-func isOpaque(p string) bool {
+// IsOpaque is true of a directory marked opaque (user.overlay.opaque=y).
+func IsOpaque(p string) bool {
 	buf := make([]byte, 8)
 	n, err := unix.Lgetxattr(p, "user.overlay.opaque", buf)
 	return err == nil && n == 1 && buf[0] == 'y'
 }
 
-// lstatOne looks rel (already resolved, no symlinks in its parents) up
+// Find looks rel (already resolved, no symlinks in its parents) up
 // through the layers without following a final symlink.
-func (l layerFS) lstatOne(rel string) (string, fs.FileInfo, error) {
+func (l FS) Find(rel string) (string, fs.FileInfo, error) {
 	rel = strings.TrimPrefix(path.Clean("/"+rel), "/")
 	var prefixes []string
 	if rel != "" {
@@ -49,7 +55,7 @@ func (l layerFS) lstatOne(rel string) (string, fs.FileInfo, error) {
 			prefixes = append(prefixes, strings.Join(parts[:i], "/"))
 		}
 	}
-	for _, layer := range l.layers {
+	for _, layer := range l.Layers {
 		stop := false
 		hidden := false
 		for _, pre := range prefixes {
@@ -57,11 +63,11 @@ func (l layerFS) lstatOne(rel string) (string, fs.FileInfo, error) {
 			if err != nil {
 				continue
 			}
-			if isWhiteout(fi) || !fi.IsDir() {
+			if IsWhiteout(fi) || !fi.IsDir() {
 				hidden = true
 				break
 			}
-			if isOpaque(filepath.Join(layer, pre)) {
+			if IsOpaque(filepath.Join(layer, pre)) {
 				stop = true
 			}
 		}
@@ -71,7 +77,7 @@ func (l layerFS) lstatOne(rel string) (string, fs.FileInfo, error) {
 		p := filepath.Join(layer, rel)
 		fi, err := os.Lstat(p)
 		if err == nil {
-			if isWhiteout(fi) {
+			if IsWhiteout(fi) {
 				break
 			}
 			return p, fi, nil
@@ -86,9 +92,9 @@ func (l layerFS) lstatOne(rel string) (string, fs.FileInfo, error) {
 	return "", nil, fs.ErrNotExist
 }
 
-// resolve resolves the symlinks of rel's parents (and of rel itself when
+// Resolve resolves the symlinks of rel's parents (and of rel itself when
 // follow) inside the merged root and returns the resolved relative path.
-func (l layerFS) resolve(rel string, follow bool) (string, error) {
+func (l FS) Resolve(rel string, follow bool) (string, error) {
 	todo := strings.Split(strings.TrimPrefix(path.Clean("/"+rel), "/"), "/")
 	cur := ""
 	for links := 0; len(todo) > 0; {
@@ -102,7 +108,7 @@ func (l layerFS) resolve(rel string, follow bool) (string, error) {
 			cur = next
 			continue
 		}
-		_, fi, err := l.lstatOne(next)
+		_, fi, err := l.Find(next)
 		if err != nil {
 			if len(todo) == 0 {
 				return next, nil // a missing last component is fine
@@ -114,7 +120,7 @@ func (l layerFS) resolve(rel string, follow bool) (string, error) {
 			if links > 40 {
 				return "", fmt.Errorf("%s: too many levels of symbolic links", rel)
 			}
-			p, _, _ := l.lstatOne(next)
+			p, _, _ := l.Find(next)
 			target, err := os.Readlink(p)
 			if err != nil {
 				return "", err
@@ -131,35 +137,35 @@ func (l layerFS) resolve(rel string, follow bool) (string, error) {
 }
 
 // Lstat resolves rel's parents and looks rel up.
-func (l layerFS) Lstat(rel string) (string, fs.FileInfo, error) {
-	r, err := l.resolve(rel, false)
+func (l FS) Lstat(rel string) (string, fs.FileInfo, error) {
+	r, err := l.Resolve(rel, false)
 	if err != nil {
 		return "", nil, err
 	}
-	return l.lstatOne(r)
+	return l.Find(r)
 }
 
 // Stat is Lstat following a final symlink.
-func (l layerFS) Stat(rel string) (string, fs.FileInfo, error) {
-	r, err := l.resolve(rel, true)
+func (l FS) Stat(rel string) (string, fs.FileInfo, error) {
+	r, err := l.Resolve(rel, true)
 	if err != nil {
 		return "", nil, err
 	}
-	return l.lstatOne(r)
+	return l.Find(r)
 }
 
 // ReadDir lists the merged directory rel (already resolved), sorted.
-func (l layerFS) ReadDir(rel string) ([]string, error) {
+func (l FS) ReadDir(rel string) ([]string, error) {
 	rel = strings.TrimPrefix(path.Clean("/"+rel), "/")
 	seen := map[string]bool{}
 	var names []string
-	for _, layer := range l.layers {
+	for _, layer := range l.Layers {
 		p := filepath.Join(layer, rel)
 		fi, err := os.Lstat(p)
 		if err != nil {
 			continue
 		}
-		if isWhiteout(fi) || !fi.IsDir() {
+		if IsWhiteout(fi) || !fi.IsDir() {
 			break
 		}
 		ents, err := os.ReadDir(p)
@@ -171,12 +177,12 @@ func (l layerFS) ReadDir(rel string) ([]string, error) {
 				continue
 			}
 			seen[e.Name()] = true
-			if info, err := e.Info(); err == nil && isWhiteout(info) {
+			if info, err := e.Info(); err == nil && IsWhiteout(info) {
 				continue
 			}
 			names = append(names, e.Name())
 		}
-		if isOpaque(p) {
+		if IsOpaque(p) {
 			break
 		}
 	}
@@ -185,8 +191,8 @@ func (l layerFS) ReadDir(rel string) ([]string, error) {
 }
 
 // Open opens the regular file rel (already resolved).
-func (l layerFS) Open(rel string) (io.ReadCloser, error) {
-	p, _, err := l.lstatOne(rel)
+func (l FS) Open(rel string) (io.ReadCloser, error) {
+	p, _, err := l.Find(rel)
 	if err != nil {
 		return nil, err
 	}
