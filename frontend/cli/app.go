@@ -81,7 +81,7 @@ func App() *cli.App {
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
-			commitCommand(),
+			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},

@@ -280,6 +280,13 @@ func rmiCommand() *cli.Command {
 				for _, img := range list {
 					refs = append(refs, img.ID)
 				}
+				lists, err := s.Lists()
+				if err != nil {
+					return err
+				}
+				for _, l := range lists {
+					refs = append(refs, l.ID)
+				}
 			}
 			// As Podman: exit 1 when an image is not there (and nothing
 			// else failed); -f and --ignore make that no error.
@@ -287,6 +294,14 @@ func rmiCommand() *cli.Command {
 			var failed error
 			for _, ref := range refs {
 				img, err := s.Lookup(ref)
+				if errors.Is(err, image.ErrImageUnknown) {
+					// A manifest list goes as Podman's: by name or id.
+					if l, lerr := s.RemoveList(ref); lerr == nil {
+						fmt.Println("Untagged: " + l.Name)
+						fmt.Println("Deleted: " + l.ID)
+						continue
+					}
+				}
 				if errors.Is(err, image.ErrImageUnknown) {
 					if missingOK {
 						continue
