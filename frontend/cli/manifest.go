@@ -68,6 +68,16 @@ func explainList(err error) error {
 	return withCode(125, explainTransfer(err))
 }
 
+// printListID prints the id of the list a change gave back, as Podman's
+// manifest verbs do.
+func printListID(l *image.List, err error) error {
+	if err != nil {
+		return explainList(err)
+	}
+	fmt.Println(l.ID)
+	return nil
+}
+
 func manifestCreateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "create",
@@ -128,15 +138,7 @@ func manifestAddCommand() *cli.Command {
 			o, c, stop := transfer(ctx)
 			defer stop()
 			o.Progress = nil
-			if _, err := s.AddToList(c, ctx.Args().Get(0), ctx.Args().Get(1), ctx.Bool("all"), mo, o); err != nil {
-				return explainList(err)
-			}
-			l, err := s.LookupList(ctx.Args().Get(0))
-			if err != nil {
-				return explainList(err)
-			}
-			fmt.Println(l.ID)
-			return nil
+			return printListID(s.AddToList(c, ctx.Args().Get(0), ctx.Args().Get(1), ctx.Bool("all"), mo, o))
 		},
 	}
 }
@@ -172,15 +174,7 @@ func manifestAnnotateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.AnnotateMember(ctx.Args().Get(0), d, mo); err != nil {
-				return explainList(err)
-			}
-			l, err := s.LookupList(ctx.Args().Get(0))
-			if err != nil {
-				return explainList(err)
-			}
-			fmt.Println(l.ID)
-			return nil
+			return printListID(s.AnnotateMember(ctx.Args().Get(0), d, mo))
 		},
 	}
 }
@@ -294,15 +288,7 @@ func manifestRemoveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.RemoveMember(ctx.Args().Get(0), d); err != nil {
-				return explainList(err)
-			}
-			l, err := s.LookupList(ctx.Args().Get(0))
-			if err != nil {
-				return explainList(err)
-			}
-			fmt.Println(l.ID)
-			return nil
+			return printListID(s.RemoveMember(ctx.Args().Get(0), d))
 		},
 	}
 }

@@ -121,29 +121,43 @@ func findList(lf listsFile, ref string) (int, error) {
 	return -1, fmt.Errorf("%s: %w", ref, ErrListUnknown)
 }
 
-// updateList runs f on the list ref names, under the lock, and writes the
-// result when f succeeds.
-func (s *Store) updateList(ref string, f func(*List) error) (*List, error) {
+// changeLists runs f on the lists under the lock, exclusively, and writes
+// them when f succeeds.
+func (s *Store) changeLists(f func(*listsFile) error) error {
 	l, err := lock(s.lockPath(), true)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer l.unlock()
 	lf, err := s.readLists()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	i, err := findList(lf, ref)
+	if err := f(&lf); err != nil {
+		return err
+	}
+	return s.writeLists(lf)
+}
+
+// updateList runs f on the list ref names, under the lock, and writes the
+// result when f succeeds.
+func (s *Store) updateList(ref string, f func(*List) error) (*List, error) {
+	var out List
+	err := s.changeLists(func(lf *listsFile) error {
+		i, err := findList(*lf, ref)
+		if err != nil {
+			return err
+		}
+		if err := f(&lf.Lists[i]); err != nil {
+			return err
+		}
+		out = lf.Lists[i]
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := f(&lf.Lists[i]); err != nil {
-		return nil, err
-	}
-	if err := s.writeLists(lf); err != nil {
-		return nil, err
-	}
-	return &lf.Lists[i], nil
+	return &out, nil
 }
 
 // CreateList makes an empty manifest list called name. A name an image or
@@ -156,35 +170,29 @@ func (s *Store) CreateList(ref string) (*List, error) {
 	if strings.Contains(n, "@") {
 		return nil, fmt.Errorf("%s: a list's name has a tag, not a digest: %w", ref, ErrInvalidRef)
 	}
-	l, err := lock(s.lockPath(), true)
-	if err != nil {
-		return nil, err
-	}
-	defer l.unlock()
-	images, _, err := s.load()
-	if err != nil {
-		return nil, err
-	}
-	for _, img := range images {
-		if slices.Contains(img.Names, n) {
-			return nil, fmt.Errorf("%s: image %.12s has this name: %w", n, img.ID, ErrNameInUse)
-		}
-	}
-	lf, err := s.readLists()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := findList(lf, n); err == nil {
-		return nil, fmt.Errorf("%s: a manifest list has this name: %w", n, ErrNameInUse)
-	}
 	var id [32]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, err
 	}
 	list := List{ID: hex.EncodeToString(id[:]), Name: n,
 		Index: v1.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: v1.MediaTypeImageIndex, Manifests: []v1.Descriptor{}}}
-	lf.Lists = append(lf.Lists, list)
-	if err := s.writeLists(lf); err != nil {
+	err = s.changeLists(func(lf *listsFile) error {
+		images, _, err := s.load()
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			if slices.Contains(img.Names, n) {
+				return fmt.Errorf("%s: image %.12s has this name: %w", n, img.ID, ErrNameInUse)
+			}
+		}
+		if _, err := findList(*lf, n); err == nil {
+			return fmt.Errorf("%s: a manifest list has this name: %w", n, ErrNameInUse)
+		}
+		lf.Lists = append(lf.Lists, list)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &list, nil
@@ -216,22 +224,20 @@ func (s *Store) LookupList(ref string) (*List, error) {
 
 // RemoveList deletes the list ref names; the images it names stay.
 func (s *Store) RemoveList(ref string) (*List, error) {
-	l, err := lock(s.lockPath(), true)
+	var gone List
+	err := s.changeLists(func(lf *listsFile) error {
+		i, err := findList(*lf, ref)
+		if err != nil {
+			return err
+		}
+		gone = lf.Lists[i]
+		lf.Lists = slices.Delete(lf.Lists, i, i+1)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
-	lf, err := s.readLists()
-	if err != nil {
-		return nil, err
-	}
-	i, err := findList(lf, ref)
-	if err != nil {
-		return nil, err
-	}
-	gone := lf.Lists[i]
-	lf.Lists = slices.Delete(lf.Lists, i, i+1)
-	return &gone, s.writeLists(lf)
+	return &gone, nil
 }
 
 // MemberOptions are the platform and annotations of a list's member, as
@@ -301,9 +307,9 @@ func (s *Store) localMember(img *Image) (member, error) {
 // ref names one (or has the containers-storage: prefix), else the image
 // in its registry (a docker:// prefix says so), which is not pulled. A
 // registry's index adds the manifest for this machine's platform, or
-// with all every manifest. It returns the digests added. A digest the
+// with all every manifest. It returns the list as changed. A digest the
 // list names already is replaced.
-func (s *Store) AddToList(ctx context.Context, listRef, ref string, all bool, mo MemberOptions, o PullOptions) ([]digest.Digest, error) {
+func (s *Store) AddToList(ctx context.Context, listRef, ref string, all bool, mo MemberOptions, o PullOptions) (*List, error) {
 	if _, err := s.LookupList(listRef); err != nil {
 		return nil, err
 	}
@@ -336,8 +342,7 @@ func (s *Store) AddToList(ctx context.Context, listRef, ref string, all bool, mo
 			mo.apply(&members[i].desc)
 		}
 	}
-	var added []digest.Digest
-	_, err := s.updateList(listRef, func(l *List) error {
+	return s.updateList(listRef, func(l *List) error {
 		for _, m := range members {
 			l.Index.Manifests = slices.DeleteFunc(l.Index.Manifests, func(d v1.Descriptor) bool { return d.Digest == m.desc.Digest })
 			l.Index.Manifests = append(l.Index.Manifests, m.desc)
@@ -349,11 +354,9 @@ func (s *Store) AddToList(ctx context.Context, listRef, ref string, all bool, mo
 			} else {
 				delete(l.Sources, m.desc.Digest)
 			}
-			added = append(added, m.desc.Digest)
 		}
 		return nil
 	})
-	return added, err
 }
 
 // remoteConn returns the connection options for a registry reference,
@@ -447,8 +450,8 @@ func ociDescriptor(d ggcrv1.Descriptor) v1.Descriptor {
 }
 
 // AnnotateMember sets the platform and annotations of the member d.
-func (s *Store) AnnotateMember(listRef string, d digest.Digest, mo MemberOptions) error {
-	_, err := s.updateList(listRef, func(l *List) error {
+func (s *Store) AnnotateMember(listRef string, d digest.Digest, mo MemberOptions) (*List, error) {
+	return s.updateList(listRef, func(l *List) error {
 		i := slices.IndexFunc(l.Index.Manifests, func(m v1.Descriptor) bool { return m.Digest == d })
 		if i < 0 {
 			return fmt.Errorf("%s in %s: %w", d, l.Name, ErrNotInList)
@@ -456,12 +459,11 @@ func (s *Store) AnnotateMember(listRef string, d digest.Digest, mo MemberOptions
 		mo.apply(&l.Index.Manifests[i])
 		return nil
 	})
-	return err
 }
 
 // RemoveMember takes the member d out of the list.
-func (s *Store) RemoveMember(listRef string, d digest.Digest) error {
-	_, err := s.updateList(listRef, func(l *List) error {
+func (s *Store) RemoveMember(listRef string, d digest.Digest) (*List, error) {
+	return s.updateList(listRef, func(l *List) error {
 		n := len(l.Index.Manifests)
 		l.Index.Manifests = slices.DeleteFunc(l.Index.Manifests, func(m v1.Descriptor) bool { return m.Digest == d })
 		if len(l.Index.Manifests) == n {
@@ -470,7 +472,6 @@ func (s *Store) RemoveMember(listRef string, d digest.Digest) error {
 		delete(l.Sources, d)
 		return nil
 	})
-	return err
 }
 
 // ListFormat is the media type a list is written in: Docker's manifest

@@ -71,10 +71,10 @@ func TestManifestListLocal(t *testing.T) {
 	if err := json.Unmarshal(b2, &idx); err != nil || idx.SchemaVersion != 2 || idx.MediaType != v1.MediaTypeImageIndex {
 		t.Errorf("ListJSON = %s (%v)", b2, err)
 	}
-	if err := s.RemoveMember("list:1", digest.FromString("nothing")); !errors.Is(err, ErrNotInList) {
+	if _, err := s.RemoveMember("list:1", digest.FromString("nothing")); !errors.Is(err, ErrNotInList) {
 		t.Errorf("RemoveMember of a digest not there: %v", err)
 	}
-	if err := s.AnnotateMember("list:1", b.Digest, MemberOptions{OSVersion: "1"}); err != nil {
+	if _, err := s.AnnotateMember("list:1", b.Digest, MemberOptions{OSVersion: "1"}); err != nil {
 		t.Fatal(err)
 	}
 	// Removing an image leaves the list; removing the list leaves images.
