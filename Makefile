@@ -79,17 +79,33 @@ test:
 # test-unit: go test ./... (integration tests carry the "integration" build
 # tag and are not part of it; tests named TestReal* need a non-root user and
 # real namespaces, and test-integration runs them as that user instead;
-# tests named Test*Inner are only the re-executed halves of others).
+# tests named Test*Inner are only the re-executed halves of others), then
+# go test -race on the packages whose goroutines share state (RACE_PACKAGES:
+# the helper's serialized service loop and godbus's goroutines, the
+# helper client and its fake, the port forwarders, the container's log
+# pumps and relays, and the other packages that start goroutines and test
+# in seconds). The race run's results are reported under "PACKAGE (race)", so
+# that they count beside the plain run's instead of replacing them.
 # Needs no root.
+RACE_PACKAGES ?= ./helper/... ./frontend/helperclient/... ./frontend/network/... ./frontend/portfwd/... \
+	./frontend/container/... ./frontend/cgroup/... ./frontend/userns/... ./systemd/...
 test-unit:
 	@mkdir -p $(RESULTS)
 	@if ! command -v jq >/dev/null; then \
 		echo "jq is not installed: plain go test, no summary (tests/setup/deps.sh installs jq)"; \
-		exec $(GO) test -skip '^TestReal|Inner$$' ./...; \
+		st=0; \
+		$(GO) test -skip '^TestReal|Inner$$' ./... || st=1; \
+		$(GO) test -race -skip '^TestReal|Inner$$' $(RACE_PACKAGES) || st=1; \
+		exit $$st; \
 	fi; \
 	st=0; \
 	$(GO) test -json -skip '^TestReal|Inner$$' ./... 2>&1 | tee $(RESULTS)/unit.json \
 		| jq --unbuffered -R -j 'fromjson? // {Action: "output", Output: (. + "\n")} | select(.Action == "output" or .Action == "build-output") | .Output' \
+		|| st=1; \
+	$(GO) test -race -json -skip '^TestReal|Inner$$' $(RACE_PACKAGES) 2>&1 \
+		| jq --unbuffered -R -c 'fromjson? // {Action: "output", Output: (. + "\n")} | if .Package then .Package += " (race)" else . end | if .ImportPath then .ImportPath += " (race)" else . end' \
+		| tee -a $(RESULTS)/unit.json \
+		| jq --unbuffered -j 'select(.Action == "output" or .Action == "build-output") | .Output' \
 		|| st=1; \
 	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/unit.json || st=1; fi; \
 	exit $$st
