@@ -105,7 +105,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 		t.Errorf("after re-activation: new veths %v, want one", nv)
 	}
 
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 10*time.Second, "rm -f through the re-activated helper left things behind", func() string {
 		return leftovers(t, before, []string{name, in.Id}, ip)
 	})
