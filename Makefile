@@ -43,7 +43,7 @@ FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
 RESULTS := bin/test-results
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system fuzz man bench demo lint install clean
+.PHONY: all build test test-unit test-integration test-helper test-vm test-podman-system fuzz man bench demo lint lint-go lint-sh lint-c install clean
 
 all: build
 
@@ -56,20 +56,22 @@ build:
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
 	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper bin/myctr-generator bin/myctr-man
 
-# test: unit tests, then integration tests (even when unit tests failed),
-# then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
+# test: lint, unit tests, then integration tests (each even when the one
+# before failed), then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
 # Exits non-zero when anything failed.
 test:
 	rm -rf $(RESULTS)
 	mkdir -p $(RESULTS)
 	$(if $(IS_ROOT),tests/setup/deps.sh)
-	@st=0; \
+	@st=0; lint=passed; \
+	$(MAKE) --no-print-directory lint || { st=1; lint=FAILED; }; \
 	$(MAKE) --no-print-directory test-unit NO_SUMMARY=1 || st=1; \
 	$(MAKE) --no-print-directory test-integration NO_SUMMARY=1 || st=1; \
 	tests/podman-system/run.sh $(RESULTS)/podman-system.json || st=1; \
 	if [ -n "$(IS_ROOT)" ]; then tests/vm/run.sh $(RESULTS)/vm.json || st=1; \
 	else echo "test: the VM tier (tests/vm) needs root to build its guest image; not run"; fi; \
 	echo; echo "=== summary"; \
+	echo "lint: $$lint"; \
 	tests/setup/summarize.sh $(RESULTS)/unit.json $(RESULTS)/integration.json $(RESULTS)/podman-system.json \
 		$$([ -e $(RESULTS)/vm.json ] && echo $(RESULTS)/vm.json) || st=1; \
 	exit $$st
@@ -77,17 +79,33 @@ test:
 # test-unit: go test ./... (integration tests carry the "integration" build
 # tag and are not part of it; tests named TestReal* need a non-root user and
 # real namespaces, and test-integration runs them as that user instead;
-# tests named Test*Inner are only the re-executed halves of others).
+# tests named Test*Inner are only the re-executed halves of others), then
+# go test -race on the packages whose goroutines share state (RACE_PACKAGES:
+# the helper's serialized service loop and godbus's goroutines, the
+# helper client and its fake, the port forwarders, the container's log
+# pumps and relays, and the other packages that start goroutines and test
+# in seconds). The race run's results are reported under "PACKAGE (race)", so
+# that they count beside the plain run's instead of replacing them.
 # Needs no root.
+RACE_PACKAGES ?= ./helper/... ./frontend/helperclient/... ./frontend/network/... ./frontend/portfwd/... \
+	./frontend/container/... ./frontend/cgroup/... ./frontend/userns/... ./systemd/...
 test-unit:
 	@mkdir -p $(RESULTS)
 	@if ! command -v jq >/dev/null; then \
 		echo "jq is not installed: plain go test, no summary (tests/setup/deps.sh installs jq)"; \
-		exec $(GO) test -skip '^TestReal|Inner$$' ./...; \
+		st=0; \
+		$(GO) test -skip '^TestReal|Inner$$' ./... || st=1; \
+		$(GO) test -race -skip '^TestReal|Inner$$' $(RACE_PACKAGES) || st=1; \
+		exit $$st; \
 	fi; \
 	st=0; \
 	$(GO) test -json -skip '^TestReal|Inner$$' ./... 2>&1 | tee $(RESULTS)/unit.json \
 		| jq --unbuffered -R -j 'fromjson? // {Action: "output", Output: (. + "\n")} | select(.Action == "output" or .Action == "build-output") | .Output' \
+		|| st=1; \
+	$(GO) test -race -json -skip '^TestReal|Inner$$' $(RACE_PACKAGES) 2>&1 \
+		| jq --unbuffered -R -c 'fromjson? // {Action: "output", Output: (. + "\n")} | if .Package then .Package += " (race)" else . end | if .ImportPath then .ImportPath += " (race)" else . end' \
+		| tee -a $(RESULTS)/unit.json \
+		| jq --unbuffered -j 'select(.Action == "output" or .Action == "build-output") | .Output' \
 		|| st=1; \
 	if [ -z "$(NO_SUMMARY)" ]; then tests/setup/summarize.sh $(RESULTS)/unit.json || st=1; fi; \
 	exit $$st
@@ -151,12 +169,38 @@ bench:
 demo:
 	tests/demo/demo.sh
 
-lint:
+# lint: what can be checked without running anything, in well under a
+# minute (make test runs it first): gofmt; go vet with every build tag the
+# tree uses (the integration, helper and VM tiers' tags, and the helper's
+# files for other architectures); go.mod and go.sum as go mod tidy would
+# leave them; shellcheck on every shell script (the *.sh files and any
+# other file whose #! line names a shell); and the C that cgo compiles, with
+# every warning an error (cgo's own build shows none of them).
+lint: lint-go lint-sh lint-c
+
+lint-go:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
 	if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags integration ./tests/...
-	$(GO) vet -tags helper ./tests/helper
+	$(GO) vet -tags integration,helper,vm ./tests/...
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./helper/...
+	$(GO) mod tidy -diff
+
+lint-sh:
+	@if ! command -v shellcheck >/dev/null; then \
+		echo "Error: shellcheck is not installed"; \
+		echo "Hint: tests/setup/deps.sh installs it (apt-get install shellcheck)"; \
+		exit 1; \
+	fi
+	@{ find . \( -path ./.git -o -path ./bin \) -prune -o -name '*.sh' -type f -print; \
+	  find . \( -path ./.git -o -path ./bin \) -prune -o ! -name '*.sh' -type f -print0 \
+		| xargs -0 grep -lIsE '^#!' \
+		| while read -r f; do head -n 1 "$$f" | grep -qE '^#!\S*/(env +)?(ba|da)?sh\b' && echo "$$f"; done; \
+	} | sort | xargs -r shellcheck -x
+
+lint-c:
+	@find . \( -path ./.git -o -path ./bin \) -prune -o -name '*.c' -print \
+		| sort | xargs -r -n 1 $(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -c -o /dev/null
 
 # man: the man pages (myctr.1, myctr-COMMAND.1), made from the command tree
 # by bin/myctr-man (cmd/myctr-man, a build-time tool that is not installed),

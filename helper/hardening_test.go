@@ -81,8 +81,8 @@ func TestGateDescriptors(t *testing.T) {
 	if got := openFDs(t); got > base+2 {
 		t.Errorf("%d descriptors open after %d messages with descriptors, %d before", got, 20*len(shots), base)
 	}
-	if len(h.records()) != 0 || h.net.adds != 0 {
-		t.Errorf("refused calls recorded %v, made %d veths", h.records(), h.net.adds)
+	if adds, _ := h.net.counts(); len(h.records()) != 0 || adds != 0 {
+		t.Errorf("refused calls recorded %v, made %d veths", h.records(), adds)
 	}
 	if _, err := h.attach(ns, "c", noOpts()); err != nil {
 		t.Errorf("AttachNetwork with its two descriptors: %v", err)
@@ -150,7 +150,7 @@ func TestStopRefusesWork(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 	time.Sleep(300 * time.Millisecond) // past the late yes
-	if len(h.records()) != 0 || h.net.adds != 0 {
-		t.Errorf("after the name was given up: records %v, %d veths made", h.records(), h.net.adds)
+	if adds, _ := h.net.counts(); len(h.records()) != 0 || adds != 0 {
+		t.Errorf("after the name was given up: records %v, %d veths made", h.records(), adds)
 	}
 }

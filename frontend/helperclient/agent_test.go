@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,11 +88,49 @@ func TestAgentNotOnTerminal(t *testing.T) {
 	if a != nil || err != nil {
 		t.Fatalf("StartAgent = %v, %v; want none", a, err)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if _, err := os.Stat(record); err == nil {
-		t.Error("an agent was started without a terminal")
+	// StartAgent starts an agent with exec.Cmd.Start, which returns once
+	// the program runs: an agent started for this call would be our child
+	// now, whether or not it has written its record yet (or exec'd sleep).
+	if kids := childrenWithPath(t, filepath.Dir(record)); len(kids) != 0 || fileExists(record) {
+		t.Errorf("an agent was started without a terminal: children %v", kids)
 	}
 }
+
+// childrenWithPath returns the pids of this process's children whose
+// environment has dir in PATH: what this test started, since fakeAgent put
+// dir there.
+func childrenWithPath(t *testing.T, dir string) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// Field 4, after the command name in parentheses, is the parent.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		env, _ := os.ReadFile("/proc/" + e.Name() + "/environ")
+		for _, v := range strings.Split(string(env), "\x00") {
+			if p, ok := strings.CutPrefix(v, "PATH="); ok && strings.Contains(":"+p+":", ":"+dir+":") {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // TestAgentNotInstalled: a terminal but no pkttyagent: no agent, no error.
 func TestAgentNotInstalled(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 func setup(t *testing.T, interactive bool) (*helpertest.Helper, *Client, string) {
 	t.Helper()
 	addr := helpertest.StartBus(t)
-	h := &helpertest.Helper{Reply: protocol.AttachNetworkReply{Interface: "vh1234", Address: "10.88.0.5/16", Gateway: "10.88.0.1", MTU: 1500}}
+	h := helpertest.New(helpertest.Config{Reply: protocol.AttachNetworkReply{Interface: "vh1234", Address: "10.88.0.5/16", Gateway: "10.88.0.1", MTU: 1500}})
 	helpertest.Serve(t, addr, h)
 	c, err := Connect(Options{Address: addr, Interactive: interactive, Stdin: devNull(t)})
 	if err != nil {
@@ -67,8 +67,8 @@ func TestAttachNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r != h.Reply {
-		t.Errorf("reply %+v, want %+v", r, h.Reply)
+	if want := h.Reply(); r != want {
+		t.Errorf("reply %+v, want %+v", r, want)
 	}
 	if _, err := c.AttachNetwork(ctx, userns, netns, "ctr2", protocol.AttachOptions{Bridge: "br1"}); err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestMethodsAndFlags(t *testing.T) {
 
 func TestRequireMissingFeature(t *testing.T) {
 	h, c, _ := setup(t, false)
-	h.Features = []string{protocol.FeatureBridge}
+	h.Configure(func(c *helpertest.Config) { c.Features = []string{protocol.FeatureBridge} })
 	err := c.Require(context.Background(), protocol.FeatureBridge, protocol.FeaturePublish)
 	if !errors.Is(err, ErrMissingFeature) || !strings.Contains(err.Error(), protocol.FeaturePublish) {
 		t.Errorf("err = %v, want ErrMissingFeature naming %s", err, protocol.FeaturePublish)
@@ -178,7 +178,7 @@ func TestErrorNames(t *testing.T) {
 			if s == protocol.ErrNotAuthorized {
 				e = protocol.NotAuthorized(protocol.ActionPublishLowPort, "refused: "+s.Name)
 			}
-			h.Fail = map[string]*protocol.Error{"PublishPort": e}
+			h.Configure(func(c *helpertest.Config) { c.Fail = map[string]*protocol.Error{"PublishPort": e} })
 			err := c.PublishPort(context.Background(), protocol.PortRequest{Container: "c1", Protocol: "tcp", HostPort: 80, ContainerPort: 80})
 			if !errors.Is(err, s) {
 				t.Errorf("%s: got %v", s.Name, err)
@@ -229,7 +229,7 @@ func TestNoBus(t *testing.T) {
 // helpertestBus is a private bus with the fake helper on it.
 func helpertestBus(t *testing.T) string {
 	addr := helpertest.StartBus(t)
-	helpertest.Serve(t, addr, &helpertest.Helper{})
+	helpertest.Serve(t, addr, helpertest.New(helpertest.Config{}))
 	return addr
 }
 

@@ -19,7 +19,7 @@ import (
 func fakeHelper(t *testing.T) (*helpertest.Helper, *helperclient.Client) {
 	t.Helper()
 	addr := helpertest.StartBus(t)
-	h := &helpertest.Helper{Reply: protocol.AttachNetworkReply{Interface: "mc0123456789ab", Address: "10.88.0.7/16", Gateway: "10.88.0.1", MTU: 1500}}
+	h := helpertest.New(helpertest.Config{Reply: protocol.AttachNetworkReply{Interface: "mc0123456789ab", Address: "10.88.0.7/16", Gateway: "10.88.0.1", MTU: 1500}})
 	helpertest.Serve(t, addr, h)
 	helpertest.Own(t, addr, "org.freedesktop.PolicyKit1")
 	devnull, _ := os.Open(os.DevNull)
@@ -78,30 +78,30 @@ func TestAttachBridgeFailures(t *testing.T) {
 	ports := []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostPort: 80, ContainerPort: 80, Protocol: "tcp"}}
 	for _, tc := range []struct {
 		name    string
-		set     func(h *helpertest.Helper)
+		set     func(c *helpertest.Config)
 		calls   []string
 		is      error
 		port    uint16 // of the PortError, 0 for none
 		message string
 	}{
-		{"attach refused", func(h *helpertest.Helper) {
-			h.Fail = map[string]*protocol.Error{"AttachNetwork": protocol.NotAuthorized(protocol.ActionNetwork, "no")}
+		{"attach refused", func(c *helpertest.Config) {
+			c.Fail = map[string]*protocol.Error{"AttachNetwork": protocol.NotAuthorized(protocol.ActionNetwork, "no")}
 		}, []string{"GetVersion", "AttachNetwork"}, protocol.ErrNotAuthorized, 0, "attach the container to bridge myctr0: no"},
-		{"second port refused", func(h *helpertest.Helper) {
-			h.Fail = map[string]*protocol.Error{"PublishPort": protocol.NotAuthorized(protocol.ActionPublishLowPort, "low")}
-			h.FailAfter = map[string]int{"PublishPort": 1}
+		{"second port refused", func(c *helpertest.Config) {
+			c.Fail = map[string]*protocol.Error{"PublishPort": protocol.NotAuthorized(protocol.ActionPublishLowPort, "low")}
+			c.FailAfter = map[string]int{"PublishPort": 1}
 		}, []string{"GetVersion", "AttachNetwork", "PublishPort", "PublishPort", "ReleaseNetwork"}, protocol.ErrNotAuthorized, 80, "publish :80->80/tcp: low"},
-		{"quota", func(h *helpertest.Helper) {
-			h.Fail = map[string]*protocol.Error{"AttachNetwork": protocol.Errorf(protocol.ErrLimitExceeded, "8 containers")}
+		{"quota", func(c *helpertest.Config) {
+			c.Fail = map[string]*protocol.Error{"AttachNetwork": protocol.Errorf(protocol.ErrLimitExceeded, "8 containers")}
 		}, []string{"GetVersion", "AttachNetwork"}, protocol.ErrLimitExceeded, 0, "8 containers"},
-		{"bad reply", func(h *helpertest.Helper) { h.Reply.Gateway = "192.0.2.1" },
+		{"bad reply", func(c *helpertest.Config) { c.Reply.Gateway = "192.0.2.1" },
 			[]string{"GetVersion", "AttachNetwork", "ReleaseNetwork"}, ErrStart, 0, "outside the container's network"},
-		{"old helper", func(h *helpertest.Helper) { h.Features = []string{protocol.FeatureBridge} },
+		{"old helper", func(c *helpertest.Config) { c.Features = []string{protocol.FeatureBridge} },
 			[]string{"GetVersion"}, helperclient.ErrMissingFeature, 0, "network.publish"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, c := fakeHelper(t)
-			tc.set(h)
+			h.Configure(tc.set)
 			_, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), ports)
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("err = %v, want %v with %q", err, tc.is, tc.message)
@@ -122,12 +122,14 @@ func TestAttachBridgeFailures(t *testing.T) {
 // published already is picked again.
 func TestAttachBridgeRetries(t *testing.T) {
 	h, c := fakeHelper(t)
-	h.Fail = map[string]*protocol.Error{
-		"AttachNetwork": protocol.Errorf(protocol.ErrConflict, "attached with other namespaces"),
-		"PublishPort":   protocol.Errorf(protocol.ErrConflict, "taken"),
-	}
-	// Only the first attach and the first publish fail.
-	h.FailTimes = map[string]int{"AttachNetwork": 1, "PublishPort": 1}
+	h.Configure(func(c *helpertest.Config) {
+		c.Fail = map[string]*protocol.Error{
+			"AttachNetwork": protocol.Errorf(protocol.ErrConflict, "attached with other namespaces"),
+			"PublishPort":   protocol.Errorf(protocol.ErrConflict, "taken"),
+		}
+		// Only the first attach and the first publish fail.
+		c.FailTimes = map[string]int{"AttachNetwork": 1, "PublishPort": 1}
+	})
 	b, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), []PortMapping{{ContainerPort: 80, Protocol: "tcp"}})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +143,9 @@ func TestAttachBridgeRetries(t *testing.T) {
 	}
 	// An explicit host port is not changed behind the user's back.
 	h2, c2 := fakeHelper(t)
-	h2.Fail = map[string]*protocol.Error{"PublishPort": protocol.Errorf(protocol.ErrConflict, "taken")}
+	h2.Configure(func(c *helpertest.Config) {
+		c.Fail = map[string]*protocol.Error{"PublishPort": protocol.Errorf(protocol.ErrConflict, "taken")}
+	})
 	_, err = AttachBridge(context.Background(), c2, "c1", os.Getpid(), []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}})
 	if !errors.Is(err, protocol.ErrConflict) {
 		t.Errorf("explicit port: %v", err)

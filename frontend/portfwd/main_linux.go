@@ -148,6 +148,7 @@ type rateLog struct {
 	last    time.Time
 	dropped int
 	printf  func(format string, args ...any) // logf; a variable for tests
+	now     func() time.Time                 // time.Now; a variable for tests
 }
 
 func (r *rateLog) logf(format string, args ...any) {
@@ -157,7 +158,11 @@ func (r *rateLog) logf(format string, args ...any) {
 	if out == nil {
 		out = logf
 	}
-	if now := time.Now(); now.Sub(r.last) >= r.every {
+	clock := r.now
+	if clock == nil {
+		clock = time.Now
+	}
+	if now := clock(); now.Sub(r.last) >= r.every {
 		msg := fmt.Sprintf(format, args...)
 		if r.dropped > 0 {
 			msg += fmt.Sprintf(" (and %d more since the last line)", r.dropped)

@@ -9,26 +9,34 @@ import (
 )
 
 // TestRateLog: within one period only the first line is written; the next
-// one after the period says how many were left out.
+// one after the period says how many were left out. The clock is the
+// test's: it moves only when the test moves it.
 func TestRateLog(t *testing.T) {
 	var lines []string
-	r := &rateLog{every: 50 * time.Millisecond, printf: func(format string, args ...any) {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &rateLog{every: time.Second, now: func() time.Time { return now }, printf: func(format string, args ...any) {
 		lines = append(lines, fmt.Sprintf(format, args...))
 	}}
 	for i := 0; i < 5; i++ {
 		r.logf("refused %d", i)
+		now = now.Add(100 * time.Millisecond)
 	}
 	if len(lines) != 1 || lines[0] != "refused 0" {
 		t.Fatalf("within the period: %q", lines)
 	}
-	time.Sleep(60 * time.Millisecond)
+	now = now.Add(499 * time.Millisecond) // 999ms after the first line
 	r.logf("refused %d", 5)
-	if len(lines) != 2 || !strings.HasPrefix(lines[1], "refused 5 ") || !strings.Contains(lines[1], "and 4 more") {
+	if len(lines) != 1 {
+		t.Fatalf("just before the period ends: %q", lines)
+	}
+	now = now.Add(time.Millisecond) // one period after the first line
+	r.logf("refused %d", 6)
+	if len(lines) != 2 || !strings.HasPrefix(lines[1], "refused 6 ") || !strings.Contains(lines[1], "and 5 more") {
 		t.Fatalf("after the period: %q", lines)
 	}
-	time.Sleep(60 * time.Millisecond)
-	r.logf("refused %d", 6)
-	if len(lines) != 3 || lines[2] != "refused 6" {
+	now = now.Add(time.Second)
+	r.logf("refused %d", 7)
+	if len(lines) != 3 || lines[2] != "refused 7" {
 		t.Fatalf("the count restarts: %q", lines)
 	}
 }

@@ -30,7 +30,7 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 	if !strings.Contains(body, "you are "+clientAddr+":") {
 		t.Errorf("the server saw another address than the client's %s: %q", clientAddr, body)
 	}
-	logs := u.must(t, "logs", name)
+	logs := u.Must(t, "logs", name)
 	if !strings.Contains(logs, "request from "+clientAddr+":") {
 		t.Errorf("the server's log has no request from %s:\n%s", clientAddr, logs)
 	}
@@ -47,7 +47,7 @@ func TestPublishKeepsClientAddress(t *testing.T) {
 		t.Errorf("no ledger record names %s or its id in %s", name, conf.stateDir)
 	}
 
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 10*time.Second, "rm -f left things behind", func() string {
 		return leftovers(t, before, []string{name, in.Id}, ip, "8080")
 	})
@@ -71,7 +71,7 @@ func TestContainersReachEachOther(t *testing.T) {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			// This binary, bound in at /ht, as the client.
-			out, errOut, code = u.myctr(t, "exec", dir.from, "env", roleEnv+"=get", "MYCTR_HT_URL=http://"+dir.toIP+"/", "/ht")
+			out, errOut, code = u.Myctr(t, "exec", dir.from, "env", roleEnv+"=get", "MYCTR_HT_URL=http://"+dir.toIP+"/", "/ht")
 			if code == 0 || time.Now().After(deadline) {
 				break
 			}
@@ -98,7 +98,7 @@ func TestDeniedUser(t *testing.T) {
 		if detached {
 			args = []string{"run", "-d", "--network", "bridge", "--name", name, "-p", "8086:80", image, "sleep", "600"}
 		}
-		out, errOut, code := u.myctr(t, args...)
+		out, errOut, code := u.Myctr(t, args...)
 		all := out + errOut
 		if code != 125 {
 			t.Errorf("%s: exit %d, want 125\n%s", strings.Join(args, " "), code, all)
@@ -126,7 +126,7 @@ func TestLowPortDenied(t *testing.T) {
 	u := users[allowedUser]
 	before := veths(t)
 	name := ctrName(t, u, "")
-	out, errOut, code := u.myctr(t, "run", "--rm", "--network", "bridge", "--name", name, "-p", "80:80", image, "true")
+	out, errOut, code := u.Myctr(t, "run", "--rm", "--network", "bridge", "--name", name, "-p", "80:80", image, "true")
 	all := out + errOut
 	if code != 125 {
 		t.Errorf("exit %d, want 125\n%s", code, all)
@@ -161,7 +161,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 		if f := ledgerFiles(t, name, in.Id); len(f) == 0 {
 			t.Errorf("while it runs: no ledger record")
 		}
-		u.must(t, "rm", "-f", name)
+		u.Must(t, "rm", "-f", name)
 		waitFor(t, 10*time.Second, "rm -f left things behind", func() string {
 			return leftovers(t, before, []string{name, in.Id}, ip, "8083")
 		})
@@ -169,7 +169,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 	t.Run("run --rm", func(t *testing.T) {
 		before := veths(t)
 		name := ctrName(t, u, "")
-		out := u.must(t, "run", "--rm", "--network", "bridge", "--name", name, "-p", "8087:80", image,
+		out := u.Must(t, "run", "--rm", "--network", "bridge", "--name", name, "-p", "8087:80", image,
 			"sh", "-c", "ip -4 -o addr show; ip route")
 		// The container had its address and a default route.
 		if !strings.Contains(out, "default via") || !strings.Contains(out, "inet 10.") {
@@ -193,7 +193,7 @@ func TestPortConflict(t *testing.T) {
 	before := veths(t)
 	recordsBefore := len(ledgerFiles(t, ".json"))
 	second := ctrName(t, u, "second")
-	out, errOut, code := u.myctr(t, "run", "--rm", "--network", "bridge", "--name", second, "-p", "8089:80", image, "true")
+	out, errOut, code := u.Myctr(t, "run", "--rm", "--network", "bridge", "--name", second, "-p", "8089:80", image, "true")
 	all := out + errOut
 	if code != 125 {
 		t.Errorf("second -p 8089:80: exit %d, want 125\n%s", code, all)
@@ -215,5 +215,5 @@ func TestPortConflict(t *testing.T) {
 	if m := helperprobe.Mentions(nftRules(t), ip, "8089"); len(m) != 2 {
 		t.Errorf("the first container's rule for 8089 is gone: names %v of [%s 8089]", m, ip)
 	}
-	u.must(t, "rm", "-f", first)
+	u.Must(t, "rm", "-f", first)
 }

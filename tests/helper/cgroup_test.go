@@ -36,10 +36,10 @@ func TestDelegateCgroupRefusals(t *testing.T) {
 	} {
 		r := callAs(t, c.who, c.call)
 		if r.ErrorName != "org.myctr.Helper1.Error."+c.name || !strings.Contains(strings.Join(anyStrings(r.ErrorBody), " "), c.about) {
-			t.Errorf("%s %+v: %s; want %s about %q", c.who.name, c.call, r, c.name, c.about)
+			t.Errorf("%s %+v: %s; want %s about %q", c.who.Name, c.call, r, c.name, c.about)
 		}
 	}
-	if ents, _ := os.ReadDir(filepath.Join(conf.stateDir, "cgroups", strconv.FormatUint(uint64(u.uid), 10))); len(ents) > 0 {
+	if ents, _ := os.ReadDir(filepath.Join(conf.stateDir, "cgroups", strconv.FormatUint(uint64(u.UID), 10))); len(ents) > 0 {
 		t.Errorf("records left in the ledger: %v", ents)
 	}
 }
@@ -68,7 +68,7 @@ func TestReleaseCgroup(t *testing.T) {
 			want = "org.myctr.Helper1.Error." + c.name
 		}
 		if r.ErrorName != want || !strings.Contains(strings.Join(anyStrings(r.ErrorBody), " "), c.about) {
-			t.Errorf("%s %+v: %s; want %q about %q", c.who.name, c.call, r, want, c.about)
+			t.Errorf("%s %+v: %s; want %q about %q", c.who.Name, c.call, r, want, c.about)
 		}
 	}
 	if r := callAs(t, u, clientCall{Method: "GetVersion"}); !strings.Contains(fmt.Sprint(r.Reply), "cgroup.release") {

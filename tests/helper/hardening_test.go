@@ -165,7 +165,7 @@ func rawAs(t testing.TB, u *testUser, spec rawSpec, files ...*os.File) rawResult
 	b, _ := json.Marshal(spec)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*cmdTimeout)
 	defer cancel()
-	cmd := u.command(ctx, selfBin)
+	cmd := u.Command(ctx, selfBin)
 	cmd.Env = append(cmd.Env, roleEnv+"=rawbus", "MYCTR_HT_RAW="+string(b))
 	cmd.ExtraFiles = files
 	var o, e bytes.Buffer
@@ -173,9 +173,9 @@ func rawAs(t testing.TB, u *testUser, spec rawSpec, files ...*os.File) rawResult
 	err := cmd.Run()
 	var r rawResult
 	if jerr := json.Unmarshal(o.Bytes(), &r); jerr != nil || r.Failure != "" {
-		t.Fatalf("raw role as %s %s: %v %v %s\nstdout: %s\nstderr: %s", u.name, b, err, jerr, r.Failure, o.String(), e.String())
+		t.Fatalf("raw role as %s %s: %v %v %s\nstdout: %s\nstderr: %s", u.Name, b, err, jerr, r.Failure, o.String(), e.String())
 	}
-	t.Logf("%s: raw %v x%d -> %v", u.name, spec.Shots, spec.Rounds, r.Replies)
+	t.Logf("%s: raw %v x%d -> %v", u.Name, spec.Shots, spec.Rounds, r.Replies)
 	for _, m := range r.Messages {
 		t.Logf("  %s", m)
 	}
@@ -313,7 +313,7 @@ func callAsync(t *testing.T, u *testUser, call clientCall, files ...*os.File) <-
 	ch := make(chan clientResult, 1)
 	spec, _ := json.Marshal(call)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*cmdTimeout)
-	cmd := u.command(ctx, selfBin)
+	cmd := u.Command(ctx, selfBin)
 	cmd.Env = append(cmd.Env, roleEnv+"=client", "MYCTR_HT_CALL="+string(spec))
 	cmd.ExtraFiles = files
 	var o, e bytes.Buffer

@@ -50,7 +50,7 @@ func TestUsersIsolatedOnBridge(t *testing.T) {
 	if body := fetchFrom(t, clientNetns, published, 20*time.Second); !strings.Contains(body, "hello from victim") {
 		t.Fatalf("the published port answers %q, want the victim's page", body)
 	}
-	macA := strings.TrimSpace(victim.must(t, "exec", a, "cat", "/sys/class/net/eth0/address"))
+	macA := strings.TrimSpace(victim.Must(t, "exec", a, "cat", "/sys/class/net/eth0/address"))
 
 	// Direct traffic: the same user's container yes, another user's no.
 	if out, err := getIn(t, victim, c, "http://"+ipA+"/", 20*time.Second); err != nil {
@@ -81,7 +81,7 @@ func TestUsersIsolatedOnBridge(t *testing.T) {
 	}
 
 	// The take-over: B adds A's address and announces it.
-	attacker.must(t, "exec", b, "ip", "addr", "add", ipA+"/16", "dev", "eth0")
+	attacker.Must(t, "exec", b, "ip", "addr", "add", ipA+"/16", "dev", "eth0")
 	rawIn(t, attacker, b, "garp "+ipA)
 	if mac := neighMAC(t, ipA); mac != "" && mac != macA {
 		t.Errorf("the host's neighbour entry of %s moved to %s (the victim's MAC is %s; %s is at %s)", ipA, mac, macA, b, ipB)
@@ -228,7 +228,7 @@ func TestPublishedPortsHeld(t *testing.T) {
 	}
 	taken.Close()
 
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 10*time.Second, "8098/udp is still held after rm", func() string {
 		if err := bindIn(conf.netns, "udp4", ":8098", false); err != nil {
 			return err.Error()
@@ -383,7 +383,7 @@ func getIn(t testing.TB, u *testUser, ctr, url string, timeout time.Duration) (s
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		out, errOut, code := u.myctr(t, "exec", ctr, "env", roleEnv+"=get", "MYCTR_HT_URL="+url, "/ht")
+		out, errOut, code := u.Myctr(t, "exec", ctr, "env", roleEnv+"=get", "MYCTR_HT_URL="+url, "/ht")
 		if code == 0 {
 			return out, nil
 		}
@@ -397,7 +397,7 @@ func getIn(t testing.TB, u *testUser, ctr, url string, timeout time.Duration) (s
 // rawIn runs the raw role in ctr with the commands (see rawFrameRole).
 func rawIn(t testing.TB, u *testUser, ctr string, cmds ...string) {
 	t.Helper()
-	u.must(t, "exec", ctr, "env", roleEnv+"=rawframe", "MYCTR_HT_GW="+gateway(t), "MYCTR_HT_RAW="+strings.Join(cmds, ";"), "/ht")
+	u.Must(t, "exec", ctr, "env", roleEnv+"=rawframe", "MYCTR_HT_GW="+gateway(t), "MYCTR_HT_RAW="+strings.Join(cmds, ";"), "/ht")
 }
 
 // neighMAC is the helper namespace's neighbour entry of ip ("" if none).

@@ -34,13 +34,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,6 +46,7 @@ import (
 
 	"github.com/myctr/myctr/protocol"
 	"github.com/myctr/myctr/tests/helperprobe"
+	"github.com/myctr/myctr/tests/testuser"
 )
 
 const (
@@ -89,13 +87,8 @@ type helperConf struct {
 	raw          map[string]string
 }
 
-type testUser struct {
-	name          string
-	uid, gid      uint32
-	groups        []uint32
-	home          string
-	root, runRoot string
-}
+// testUser is a test user; its myctr runs with private roots under tmp.
+type testUser = testuser.User
 
 func TestMain(m *testing.M) {
 	switch os.Getenv(roleEnv) {
@@ -203,7 +196,7 @@ func setup() error {
 			return err
 		}
 		users[name] = u
-		if out, errOut, code := u.run(2*time.Minute, "import", tarball, image); code != 0 {
+		if out, errOut, code := u.Run(2*time.Minute, "import", tarball, image); code != 0 {
 			return fmt.Errorf("myctr import as %s: exit %d\n%s%s", name, code, out, errOut)
 		}
 	}
@@ -213,10 +206,10 @@ func setup() error {
 // cleanup removes every container of the run, then the temporary tree.
 func cleanup() {
 	for _, u := range users {
-		out, _, code := u.run(cmdTimeout, "ps", "-a", "-q")
+		out, _, code := u.Run(cmdTimeout, "ps", "-a", "-q")
 		if code == 0 {
 			for _, id := range strings.Fields(out) {
-				u.run(cmdTimeout, "rm", "-f", id)
+				u.Run(cmdTimeout, "rm", "-f", id)
 			}
 		}
 	}
@@ -276,83 +269,27 @@ func copyFile(from, to string) error {
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func newUser(name string) (*testUser, error) {
-	pw, err := user.Lookup(name)
+	u, err := testuser.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w\nHint: tests/setup/user.sh creates the test users", err)
 	}
-	uid, _ := strconv.Atoi(pw.Uid)
-	gid, _ := strconv.Atoi(pw.Gid)
-	u := &testUser{name: name, uid: uint32(uid), gid: uint32(gid), home: pw.HomeDir}
-	gids, err := pw.GroupIds()
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range gids {
-		n, _ := strconv.Atoi(g)
-		u.groups = append(u.groups, uint32(n))
-	}
 	dir := filepath.Join(tmp, name)
-	u.root, u.runRoot = filepath.Join(dir, "root"), filepath.Join(dir, "run")
-	for _, d := range []string{dir, u.root, u.runRoot} {
+	root, runRoot := filepath.Join(dir, "root"), filepath.Join(dir, "run")
+	for _, d := range []string{dir, root, runRoot} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return nil, err
 		}
-		if err := os.Chown(d, uid, gid); err != nil {
+		if err := os.Chown(d, int(u.UID), int(u.GID)); err != nil {
 			return nil, err
 		}
 	}
-	if !fileExists(u.runtimeDir()) {
-		return nil, fmt.Errorf("%s does not exist\nHint: tests/setup/user.sh creates it", u.runtimeDir())
+	if !fileExists(u.RuntimeDir()) {
+		return nil, fmt.Errorf("%s does not exist\nHint: tests/setup/user.sh creates it", u.RuntimeDir())
 	}
+	u.Bin, u.GlobalArgs = bin, []string{"--root", root, "--runroot", runRoot}
+	u.Dir, u.Timeout = dir, cmdTimeout
+	u.Env = []string{"DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + busSocket}
 	return u, nil
-}
-
-func (u *testUser) runtimeDir() string { return fmt.Sprintf("/run/user/%d", u.uid) }
-
-// command returns an unstarted command that runs as u with a login-like
-// environment (as tests/setup/as-user.sh gives).
-func (u *testUser) command(ctx context.Context, path string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups},
-	}
-	cmd.Dir = filepath.Join(tmp, u.name)
-	cmd.Env = []string{
-		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name,
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"XDG_RUNTIME_DIR=" + u.runtimeDir(),
-		"DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + busSocket,
-		"LANG=C.UTF-8",
-	}
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// run runs myctr as u with private roots; code is -1 if it did not start
-// or timed out.
-func (u *testUser) run(timeout time.Duration, args ...string) (stdout, stderr string, code int) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := u.command(ctx, bin, append([]string{"--root", u.root, "--runroot", u.runRoot}, args...)...)
-	return helperprobe.Run(ctx, cmd)
-}
-
-// myctr runs myctr as u and logs the call.
-func (u *testUser) myctr(t testing.TB, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	stdout, stderr, code = u.run(cmdTimeout, args...)
-	t.Logf("%s: myctr %s -> exit %d", u.name, strings.Join(args, " "), code)
-	return stdout, stderr, code
-}
-
-// must fails the test unless myctr exits 0; returns stdout.
-func (u *testUser) must(t testing.TB, args ...string) string {
-	t.Helper()
-	out, errOut, code := u.myctr(t, args...)
-	if code != 0 {
-		t.Fatalf("%s: myctr %s: exit %d\nstdout: %s\nstderr: %s", u.name, strings.Join(args, " "), code, out, errOut)
-	}
-	return out
 }
 
 // begin is each test's first call: skips when the tier cannot run, and on
@@ -392,7 +329,7 @@ func ctrName(t testing.TB, u *testUser, suffix string) string {
 		n = strings.TrimLeft(n[len(n)-50:], "-")
 	}
 	n = "ht-" + n
-	t.Cleanup(func() { u.run(cmdTimeout, "rm", "-f", n) })
+	t.Cleanup(func() { u.Run(cmdTimeout, "rm", "-f", n) })
 	return n
 }
 
@@ -532,7 +469,7 @@ func callAs(t testing.TB, u *testUser, call clientCall, files ...*os.File) clien
 	spec, _ := json.Marshal(call)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := u.command(ctx, selfBin)
+	cmd := u.Command(ctx, selfBin)
 	cmd.Env = append(cmd.Env, roleEnv+"=client", "MYCTR_HT_CALL="+string(spec))
 	cmd.ExtraFiles = files
 	var o, e bytes.Buffer
@@ -540,12 +477,12 @@ func callAs(t testing.TB, u *testUser, call clientCall, files ...*os.File) clien
 	err := cmd.Run()
 	var r clientResult
 	if jerr := json.Unmarshal(o.Bytes(), &r); jerr != nil {
-		t.Fatalf("raw client as %s %s: %v (%v)\nstdout: %s\nstderr: %s", u.name, spec, err, jerr, o.String(), e.String())
+		t.Fatalf("raw client as %s %s: %v (%v)\nstdout: %s\nstderr: %s", u.Name, spec, err, jerr, o.String(), e.String())
 	}
 	if r.Failure != "" {
-		t.Fatalf("raw client as %s %s: %s\nstderr: %s", u.name, spec, r.Failure, e.String())
+		t.Fatalf("raw client as %s %s: %s\nstderr: %s", u.Name, spec, r.Failure, e.String())
 	}
-	t.Logf("%s: %s -> %s", u.name, spec, r)
+	t.Logf("%s: %s -> %s", u.Name, spec, r)
 	return r
 }
 
@@ -721,7 +658,7 @@ type inspectInfo struct {
 
 func inspect(t testing.TB, u *testUser, ref string) inspectInfo {
 	t.Helper()
-	out := u.must(t, "inspect", ref)
+	out := u.Must(t, "inspect", ref)
 	var all []inspectInfo
 	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 {
 		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
@@ -750,7 +687,7 @@ func runBridged(t testing.TB, u *testUser, name string, flags []string, cmd ...s
 	t.Helper()
 	args := append([]string{"run", "-d", "--network", "bridge", "--name", name}, flags...)
 	args = append(args, image)
-	u.must(t, append(args, cmd...)...)
+	u.Must(t, append(args, cmd...)...)
 	return inspect(t, u, name)
 }
 

@@ -152,7 +152,7 @@ func nsHolder(t testing.TB, u *testUser, flags ...string) int {
 	if u == nil {
 		cmd = exec.CommandContext(ctx, "unshare", args...)
 	} else {
-		cmd = u.command(ctx, "/usr/bin/unshare", args...)
+		cmd = u.Command(ctx, "/usr/bin/unshare", args...)
 	}
 	cmd.SysProcAttr = orNew(cmd.SysProcAttr)
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL

@@ -90,7 +90,11 @@ func TestLogs(t *testing.T) {
 
 	t.Run("since", func(t *testing.T) {
 		cut := time.Now().Add(500 * time.Millisecond)
-		time.Sleep(1500 * time.Millisecond)
+		// The container writes every 0.2 s: wait until the log holds
+		// lines stamped after the cut, so that --since has some to print.
+		waitFor(t, 15*time.Second, "log lines stamped after "+cut.Format(time.RFC3339Nano), func() bool {
+			return loggedAfter(t, name, cut)
+		})
 		out, errOut, code := myctr(t, "logs", "-t", "--since", cut.Format(time.RFC3339Nano), name)
 		if code != 0 {
 			t.Fatalf("logs --since: exit %d: %s", code, errOut)
@@ -107,6 +111,22 @@ func TestLogs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// loggedAfter reports whether logs -t of the container shows a line
+// stamped after cut.
+func loggedAfter(t *testing.T, name string, cut time.Time) bool {
+	out, errOut, code := myctr(t, "logs", "-t", name)
+	if code != 0 {
+		t.Fatalf("logs -t: exit %d: %s", code, errOut)
+	}
+	for _, l := range append(nonEmptyLines(out), nonEmptyLines(errOut)...) {
+		stamp, _, _ := strings.Cut(l, " ")
+		if tm, err := time.Parse(time.RFC3339Nano, stamp); err == nil && tm.After(cut) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestLogsFollow(t *testing.T) {

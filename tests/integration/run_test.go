@@ -578,12 +578,25 @@ func TestInit(t *testing.T) {
 		if init {
 			flags = append(flags, "--init")
 		}
-		runDetached(t, name, flags, "sh", "-c", `sh -c "sleep 0.1 &"; exec sleep 300`)
-		time.Sleep(600 * time.Millisecond)
-		out := mustMyctr(t, "exec", name, "ps", "-o", "stat,comm")
-		zombie := strings.Contains(out, "\nZ")
-		if zombie == init {
-			t.Errorf("--init=%v: zombie=%v; ps:\n%s", init, zombie, out)
+		runDetached(t, name, flags, "sh", "-c", `sh -c 'sleep 0.1 & echo "orphan $!"'; exec sleep 300`)
+		waitLogs(t, name, "orphan ", 10*time.Second)
+		var orphan string
+		if _, err := fmt.Sscanf(strings.TrimSpace(mustMyctr(t, "logs", name)), "orphan %s", &orphan); err != nil {
+			t.Fatalf("--init=%v: the orphan's pid: %v", init, err)
+		}
+		// Once the orphan has exited it is a zombie until PID 1 waits for
+		// it: under myctr-init it goes away, without it it stays.
+		want := "Z"
+		if init {
+			want = "gone"
+		}
+		var state, out string
+		for deadline := time.Now().Add(10 * time.Second); state != want && time.Now().Before(deadline); time.Sleep(pollInterval) {
+			out = mustMyctr(t, "exec", name, "ps", "-o", "pid,stat,comm")
+			state = psState(out, orphan)
+		}
+		if state != want {
+			t.Errorf("--init=%v: the orphan (pid %s) is %q, want %q; ps:\n%s", init, orphan, state, want, out)
 		}
 		myctr(t, "rm", "-f", name)
 	}
@@ -596,6 +609,17 @@ func TestInit(t *testing.T) {
 		t.Errorf("after stop: exit code %d, want 3 (the command's trap)", in.State.ExitCode)
 	}
 	waitLogs(t, name, "got TERM", 5*time.Second)
+}
+
+// psState returns the first letter of the STAT column of pid's line in
+// the output of ps -o pid,stat,comm, or "gone" when pid has no line.
+func psState(ps, pid string) string {
+	for _, l := range strings.Split(ps, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == pid {
+			return f[1][:1]
+		}
+	}
+	return "gone"
 }
 
 // TestTmpfsExec: a --tmpfs mount runs programs, as Podman's (rw, nosuid,

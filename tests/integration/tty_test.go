@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -108,10 +109,15 @@ func checkShell(t *testing.T, s *ptySession, ttyRe string, rows, cols string) {
 	if err := pty.Setsize(s.ptmx, &pty.Winsize{Rows: 30, Cols: 90}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	s.send(`echo "RE""SIZED=$(stty size)"`)
-	if m := s.expect(`RESIZED=(\d+ \d+)\r?\n`, 10*time.Second); m[1] != "30 90" {
-		t.Errorf("stty size after a resize = %q, want %q", m[1], "30 90")
+	// myctr relays the size on SIGWINCH, some time after the resize: ask
+	// again until the container's terminal has it, or the time is up.
+	var size string
+	for i, deadline := 0, time.Now().Add(10*time.Second); size != "30 90" && time.Now().Before(deadline); i++ {
+		s.send(fmt.Sprintf(`echo "RE""SIZED%d=$(stty size)"`, i))
+		size = s.expect(fmt.Sprintf(`RESIZED%d=(\d+ \d+)\r?\n`, i), 10*time.Second)[1]
+	}
+	if size != "30 90" {
+		t.Errorf("stty size after a resize = %q, want %q", size, "30 90")
 	}
 }
 
@@ -153,7 +159,11 @@ func TestRunTTYInit(t *testing.T) {
 		t.Errorf("PID 1 is %q, want myctr-init", m[1])
 	}
 	s.send("sleep 30")
-	time.Sleep(300 * time.Millisecond)
+	// ^C must reach sleep, not the shell's prompt: wait until sleep runs
+	// in the terminal's foreground process group.
+	waitFor(t, 20*time.Second, "sleep 30 in the foreground of the container's terminal", func() bool {
+		return foregroundIn(s.cmd.Process.Pid, "sleep\x0030\x00")
+	})
 	if _, err := s.ptmx.Write([]byte{3}); err != nil { // ^C
 		t.Fatal(err)
 	}
@@ -216,4 +226,44 @@ func TestTTYExactBytes(t *testing.T) {
 	if got := r.out.String(); got != "abc\r\ngot-abc\r\n" {
 		t.Errorf("exec -it with typed input wrote %q, want %q", got, "abc\r\ngot-abc\r\n")
 	}
+}
+
+// foregroundIn reports whether a descendant of pid has the command line
+// cmdline (NUL-separated, as in /proc) and is in the foreground process
+// group of its controlling terminal (/proc/PID/stat: pgrp == tpgid).
+func foregroundIn(pid int, cmdline string) bool {
+	ents, _ := os.ReadDir("/proc")
+	parent := map[int]int{}
+	fg := map[int]bool{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		f := strings.Fields(st[strings.LastIndexByte(st, ')')+1:]) // f[0] is field 3
+		if len(f) < 6 {
+			continue
+		}
+		parent[p], _ = strconv.Atoi(f[1])
+		fg[p] = f[2] == f[5] && f[5] != "-1" && f[5] != "0"
+	}
+	for p := range parent {
+		if !fg[p] {
+			continue
+		}
+		if c, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p)); err != nil || string(c) != cmdline {
+			continue
+		}
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -31,7 +31,7 @@ repo=$(cd "$here/../.." && pwd)
 setup=$repo/tests/setup
 test_user=${TEST_USER:-myctr-test}
 version=v4.3.1
-files=(${PODMAN_SYSTEM_FILES:-001-basic 010-images 020-tag 030-run 035-logs 040-ps 045-start 050-stop 055-rm 065-cp 075-exec 130-kill 160-volumes 610-format})
+read -r -a files <<<"${PODMAN_SYSTEM_FILES:-001-basic 010-images 020-tag 030-run 035-logs 040-ps 045-start 050-stop 055-rm 065-cp 075-exec 130-kill 160-volumes 610-format}"
 peer=${PODMAN_SYSTEM_PEER:-none}
 recorded=$here/podman-results.txt
 pkg=github.com/myctr/myctr/tests/podman-system
@@ -153,6 +153,8 @@ image=$PODMAN_TEST_IMAGE_REGISTRY/libpod/testimage:20220615
 # The suite's "nonlocal" image (PODMAN_NONLOCAL_IMAGE_FQN), which tests
 # pull: in the registry only. The real 0000000N tags are the same image.
 nonlocal=$PODMAN_TEST_IMAGE_REGISTRY/libpod/testimage:00000004
+# The inner sh expands its own positional parameters: single quotes on purpose.
+# shellcheck disable=SC2016
 if ! as_runtime myctr sh -c '"$1" "$2" "$3" && "$2" load -i "$3" && "$2" tag quay.io/libpod/testimage:20220615 "$4" "$5" && "$2" push "$4" && "$2" push "$5" && "$2" rmi quay.io/libpod/testimage:20220615 "$4" "$5"' \
 	sh "$here/testimage.sh" "$work/bin/myctr" "$work/testimage.tar" "$image" "$nonlocal" >"$work/testimage.log" 2>&1; then
 	fail_event TestPodmanSystemSetup "the stand-in test image could not be built and pushed: $(tail -n 5 "$work/testimage.log")"

@@ -13,6 +13,7 @@ packages=(
 	dnsmasq-base   # the upstream DNS server of frontend/network's tests
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
+	shellcheck     # make lint: the shell scripts
 	bats           # Podman's system tests (tests/podman-system)
 	curl           # the README's examples
 	zsh fish groff-base # myctr completion's scripts parsed by their shells, man pages rendered

@@ -39,7 +39,7 @@ version_ge() {
 # toolchain it would switch to (GOTOOLCHAIN=local; outside any module).
 go_version() {
 	local v
-	v=$(cd / && GOTOOLCHAIN=local GOFLAGS= "$1" env GOVERSION 2>/dev/null) || return 1
+	v=$(cd / && GOTOOLCHAIN=local GOFLAGS='' "$1" env GOVERSION 2>/dev/null) || return 1
 	v=${v%% *}
 	v=${v#go}
 	[[ $v == [0-9]* ]] || return 1
@@ -95,7 +95,7 @@ fi
 
 # Only the module proxy: drop "direct" and "off" from GOPROXY's list.
 proxies=
-IFS=',|' read -r -a list <<<"$(cd / && GOFLAGS= "$boot" env GOPROXY)"
+IFS=',|' read -r -a list <<<"$(cd / && GOFLAGS='' "$boot" env GOPROXY)"
 for p in "${list[@]}"; do
 	case $p in direct | off | "") ;; *) proxies=${proxies:+$proxies,}$p ;; esac
 done

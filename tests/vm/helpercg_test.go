@@ -33,9 +33,9 @@ func vdaDev(t *testing.T) string {
 func directWrite(t *testing.T, u *testUser, name string, flags ...string) time.Duration {
 	t.Helper()
 	args := append([]string{"run", "-d", "--network", "none", "--name", name}, flags...)
-	u.must(t, append(args, image, "sleep", "600")...)
+	u.Must(t, append(args, image, "sleep", "600")...)
 	start := time.Now()
-	u.must(t, "exec", name, "dd", "if=/dev/zero", "of=/var/f", "bs=1M", "count=4", "oflag=direct")
+	u.Must(t, "exec", name, "dd", "if=/dev/zero", "of=/var/f", "bs=1M", "count=4", "oflag=direct")
 	return time.Since(start)
 }
 
@@ -51,7 +51,7 @@ func TestHelperCgroupThrottle(t *testing.T) {
 	if have := readCg(t, u.managerCgroup(), "cgroup.controllers"); strings.Contains(" "+have+" ", " io ") {
 		t.Fatalf("vmuser's manager delegates io (%q): the helper would not be asked", have)
 	}
-	defer u.run(cmdTimeout, "rm", "-f", "hcg-io", "hcg-free")
+	defer u.Run(cmdTimeout, "rm", "-f", "hcg-io", "hcg-free")
 	limited := directWrite(t, u, "hcg-io", "--device-write-bps", "/dev/vda:1mb")
 	in := cgInspectOf(t, u, "hcg-io")
 	if in.State.CgroupManager != "helper" || in.State.CgroupUnit == "" {
@@ -66,15 +66,15 @@ func TestHelperCgroupThrottle(t *testing.T) {
 	if limited < 2500*time.Millisecond || limited < 2*free {
 		t.Errorf("the write under --device-write-bps /dev/vda:1mb took %s (without: %s): not throttled", limited, free)
 	}
-	records := cgroupLedgerFiles(u.uid)
+	records := cgroupLedgerFiles(u.UID)
 	if len(records) == 0 {
 		t.Errorf("no record of the scope in %s/cgroups", stateDir)
 	}
-	u.must(t, "rm", "-f", "hcg-io")
+	u.Must(t, "rm", "-f", "hcg-io")
 	if _, err := os.Stat(filepath.Dir(dir)); err == nil {
 		t.Errorf("the scope %s outlives rm -f", filepath.Dir(dir))
 	}
-	if r := cgroupLedgerFiles(u.uid); len(r) != 0 {
+	if r := cgroupLedgerFiles(u.UID); len(r) != 0 {
 		t.Errorf("records left by rm -f (no reaper run yet): %v", r)
 	}
 }
@@ -85,11 +85,11 @@ func TestHelperCgroupThrottle(t *testing.T) {
 func TestHelperCgroupRelease(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
-	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
-	if r := cgroupLedgerFiles(u.uid); len(r) != 0 {
+	u.Must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
+	if r := cgroupLedgerFiles(u.UID); len(r) != 0 {
 		t.Errorf("records left after the container's end: %v", r)
 	}
-	if m, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/myctr.slice/myctr-u%d-*.scope", u.uid)); len(m) > 0 {
+	if m, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/myctr.slice/myctr-u%d-*.scope", u.UID)); len(m) > 0 {
 		t.Errorf("scopes left: %v", m)
 	}
 }

@@ -48,7 +48,7 @@ type cgInspect struct {
 
 func cgInspectOf(t testing.TB, u *testUser, ref string) cgInspect {
 	t.Helper()
-	out := u.must(t, "inspect", ref)
+	out := u.Must(t, "inspect", ref)
 	var all []cgInspect
 	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 {
 		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
@@ -58,7 +58,7 @@ func cgInspectOf(t testing.TB, u *testUser, ref string) cgInspect {
 
 // managerCgroup is the cgroup of u's systemd user manager.
 func (u *testUser) managerCgroup() string {
-	return fmt.Sprintf("/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service", u.uid, u.uid)
+	return fmt.Sprintf("/sys/fs/cgroup/user.slice/user-%d.slice/user@%d.service", u.UID, u.UID)
 }
 
 func readCg(t testing.TB, dir, name string) string {
@@ -96,14 +96,14 @@ func TestCgroupUserScope(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-limits"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", "--memory-swap", "96m",
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", "--memory-swap", "96m",
 		"--pids-limit", "40", "--cpus", "0.5", image, "sleep", "600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
-	if got := strings.TrimSpace(u.must(t, "info", "-f", "{{.Host.CgroupManager}}")); got != "systemd" {
+	defer u.Run(cmdTimeout, "rm", "-f", name)
+	if got := strings.TrimSpace(u.Must(t, "info", "-f", "{{.Host.CgroupManager}}")); got != "systemd" {
 		t.Errorf("info: cgroupManager %q, want systemd", got)
 	}
 	in := cgInspectOf(t, u, name)
-	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-%s.scope/container", u.uid, u.uid, in.Id)
+	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-%s.scope/container", u.UID, u.UID, in.Id)
 	if in.State.CgroupPath != want || in.State.CgroupManager != "systemd" || in.State.CgroupUnit != "myctr-"+in.Id+".scope" {
 		t.Fatalf("inspect State: CgroupPath %q, manager %q, unit %q; want %q, systemd, myctr-ID.scope",
 			in.State.CgroupPath, in.State.CgroupManager, in.State.CgroupUnit, want)
@@ -130,7 +130,7 @@ func TestCgroupUserScope(t *testing.T) {
 	}
 	// Inside: the namespace's root is the container's cgroup, for the
 	// exec'd process too (moved into it before it ran anything).
-	out, errOut, _ := u.myctr(t, "exec", name, "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo 100 > /sys/fs/cgroup/pids.max && echo WROTE")
+	out, errOut, _ := u.Myctr(t, "exec", name, "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; echo 100 > /sys/fs/cgroup/pids.max && echo WROTE")
 	if !strings.Contains(errOut, "Read-only file system") {
 		t.Errorf("writing pids.max inside: stderr %q, want a read-only file system", errOut)
 	}
@@ -144,7 +144,7 @@ func TestCgroupUserScope(t *testing.T) {
 	// update: the running container's limit changes in its cgroup and in
 	// its record; a combination that cannot hold and a controller the
 	// manager does not delegate are refused, and change nothing.
-	u.must(t, "update", "--memory", "128m", "--memory-swap", "160m", "--pids-limit", "50", name)
+	u.Must(t, "update", "--memory", "128m", "--memory-swap", "160m", "--pids-limit", "50", name)
 	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
 		t.Errorf("after update --memory 128m: memory.max = %q", got)
 	}
@@ -154,18 +154,18 @@ func TestCgroupUserScope(t *testing.T) {
 	if in := cgInspectOf(t, u, name); in.HostConfig.Memory != 128<<20 || in.HostConfig.PidsLimit != 50 {
 		t.Errorf("inspect after update: %+v", in.HostConfig)
 	}
-	if _, errOut, code := u.myctr(t, "update", "--memory", "256m", name); code != 125 || !strings.Contains(errOut, "--memory-swap") {
+	if _, errOut, code := u.Myctr(t, "update", "--memory", "256m", name); code != 125 || !strings.Contains(errOut, "--memory-swap") {
 		t.Errorf("update --memory 256m over a 160m memory+swap: exit %d, stderr %q; want 125 naming --memory-swap", code, errOut)
 	}
 	if !strings.Contains(" "+readCg(t, dir, "cgroup.controllers")+" ", " io ") {
-		if _, errOut, code := u.myctr(t, "update", "--blkio-weight", "100", name); code != 125 || !strings.Contains(errOut, "io") || !strings.Contains(errOut, "Hint: ") {
+		if _, errOut, code := u.Myctr(t, "update", "--blkio-weight", "100", name); code != 125 || !strings.Contains(errOut, "io") || !strings.Contains(errOut, "Hint: ") {
 			t.Errorf("update --blkio-weight without io: exit %d, stderr %q; want 125, the controller and a Hint", code, errOut)
 		}
 	}
 	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
 		t.Errorf("after refused updates: memory.max = %q", got)
 	}
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 60*time.Second, "the scope outlives rm -f", func() string {
 		if _, err := os.Stat(filepath.Dir(dir)); err == nil {
 			return filepath.Dir(dir) + " exists"
@@ -182,8 +182,8 @@ func TestCgroupOOMKilled(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-oom"
-	defer u.run(cmdTimeout, "rm", "-f", name)
-	_, errOut, code := u.myctr(t, "run", "--network", "none", "--name", name, "--memory", "32m", "--memory-swap", "32m",
+	defer u.Run(cmdTimeout, "rm", "-f", name)
+	_, errOut, code := u.Myctr(t, "run", "--network", "none", "--name", name, "--memory", "32m", "--memory-swap", "32m",
 		image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")
 	if code != 137 {
 		t.Errorf("exit %d, want 137 (OOM-killed); stderr %q", code, errOut)
@@ -191,10 +191,10 @@ func TestCgroupOOMKilled(t *testing.T) {
 	if in := cgInspectOf(t, u, name); !in.State.OOMKilled || in.State.ExitCode != 137 {
 		t.Errorf("inspect State: OOMKilled %v, ExitCode %d; want true, 137", in.State.OOMKilled, in.State.ExitCode)
 	}
-	u.must(t, "rm", name)
+	u.Must(t, "rm", name)
 	const ok = "cg-oom-ok"
-	defer u.run(cmdTimeout, "rm", "-f", ok)
-	u.must(t, "run", "--network", "none", "--name", ok, "--memory", "256m", image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")
+	defer u.Run(cmdTimeout, "rm", "-f", ok)
+	u.Must(t, "run", "--network", "none", "--name", ok, "--memory", "256m", image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")
 	if in := cgInspectOf(t, u, ok); in.State.OOMKilled || in.State.ExitCode != 0 {
 		t.Errorf("under 256m: OOMKilled %v, ExitCode %d; want false, 0", in.State.OOMKilled, in.State.ExitCode)
 	}
@@ -206,7 +206,7 @@ func TestCgroupPidsLimit(t *testing.T) {
 	u := users[allowedUser]
 	// The forks run in a subshell, which the shell gives up when one
 	// fails; the reading is done with builtins only, as no fork is left.
-	out := u.must(t, "run", "--rm", "--network", "none", "--pids-limit", "12", image, "sh", "-c",
+	out := u.Must(t, "run", "--rm", "--network", "none", "--pids-limit", "12", image, "sh", "-c",
 		"(for i in $(seq 30); do sleep 60 & done) 2>/dev/null; read c < /sys/fs/cgroup/pids.current; read m < /sys/fs/cgroup/pids.max; echo $c $m; "+
 			"while read l; do echo $l; done < /sys/fs/cgroup/pids.events")
 	f := strings.Fields(out)
@@ -226,8 +226,8 @@ func TestCgroupCPUQuota(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-cpu"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--cpus", "0.5", image, "sh", "-c", "while :; do :; done")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--cpus", "0.5", image, "sh", "-c", "while :; do :; done")
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	dir := "/sys/fs/cgroup" + cgInspectOf(t, u, name).State.CgroupPath
 	usage := func() (uint64, time.Time) {
 		for _, l := range strings.Split(readCg(t, dir, "cpu.stat"), "\n") {
@@ -272,16 +272,16 @@ func TestCgroupUndelegatedRefused(t *testing.T) {
 			t.Logf("%s: the manager delegates %s here (%v): not a refusal case", c.flag, c.ctrl, have)
 			continue
 		}
-		_, errOut, code := u.myctr(t, "run", "--rm", "--network", "none", c.flag, c.value, image, "true")
+		_, errOut, code := u.Myctr(t, "run", "--rm", "--network", "none", c.flag, c.value, image, "true")
 		if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "org.myctr.helper.cgroup") ||
 			!strings.Contains(errOut, "\nHint: ") || !strings.Contains(errOut, "polkit rule") || !strings.Contains(errOut, "Delegate=cpu cpuset io memory pids") {
 			t.Errorf("%s %s: exit %d, stderr %q; want 125, the action and both fixes", c.flag, c.value, code, errOut)
 		}
 	}
-	if m, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/myctr.slice/myctr-u%d-*.scope", u.uid)); len(m) > 0 {
-		t.Errorf("scopes of %s left: %v", u.name, m)
+	if m, _ := filepath.Glob(fmt.Sprintf("/sys/fs/cgroup/myctr.slice/myctr-u%d-*.scope", u.UID)); len(m) > 0 {
+		t.Errorf("scopes of %s left: %v", u.Name, m)
 	}
-	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
+	if out, _, _ := u.Run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.TrimSpace(out) != "" {
 		t.Errorf("ps -a after refused runs: %q", out)
 	}
 }
@@ -301,17 +301,17 @@ func TestHelperCgroup(t *testing.T) {
 		t.Fatalf("the guest's disk: %v", err)
 	}
 	dev := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	in := cgInspectOf(t, u, name)
-	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^/myctr\.slice/myctr-u%d-[0-9a-f]{16}\.scope/container$`, u.uid)).MatchString(in.State.CgroupPath) {
+	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^/myctr\.slice/myctr-u%d-[0-9a-f]{16}\.scope/container$`, u.UID)).MatchString(in.State.CgroupPath) {
 		t.Fatalf("inspect: CgroupManager %q, CgroupPath %q; want the helper's scope", in.State.CgroupManager, in.State.CgroupPath)
 	}
 	dir := "/sys/fs/cgroup" + in.State.CgroupPath
 	scope := filepath.Dir(dir)
 	var sst syscall.Stat_t
-	if err := syscall.Stat(scope, &sst); err != nil || sst.Uid != u.uid {
-		t.Errorf("the scope %s: owner %d (%v), want %s's %d", scope, sst.Uid, err, u.name, u.uid)
+	if err := syscall.Stat(scope, &sst); err != nil || sst.Uid != u.UID {
+		t.Errorf("the scope %s: owner %d (%v), want %s's %d", scope, sst.Uid, err, u.Name, u.UID)
 	}
 	if got := readCg(t, dir, "io.max"); !strings.Contains(got, dev+" ") || !strings.Contains(got, "wbps=1048576") {
 		t.Errorf("io.max = %q, want %s wbps=1048576", got, dev)
@@ -319,17 +319,17 @@ func TestHelperCgroup(t *testing.T) {
 	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(64<<20) {
 		t.Errorf("memory.max = %q", got)
 	}
-	if out := u.must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
+	if out := u.Must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
 		t.Errorf("exec: %q, want 0::/ (in the container's leaf)", out)
 	}
 	var rows []map[string]string
-	if err := json.Unmarshal([]byte(u.must(t, "stats", "--no-stream", "--format", "json", name)), &rows); err != nil || len(rows) != 1 || rows[0]["pids"] != readCg(t, dir, "pids.current") {
+	if err := json.Unmarshal([]byte(u.Must(t, "stats", "--no-stream", "--format", "json", name)), &rows); err != nil || len(rows) != 1 || rows[0]["pids"] != readCg(t, dir, "pids.current") {
 		t.Errorf("stats: %v %v; pids.current %s", rows, err, readCg(t, dir, "pids.current"))
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s", u.uid, in.Id)))
-	record := fmt.Sprintf("%s/cgroups/%d/%x.json", stateDir, u.uid, sum)
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%d/%s", u.UID, in.Id)))
+	record := fmt.Sprintf("%s/cgroups/%d/%x.json", stateDir, u.UID, sum)
 	if _, err := os.Stat(record); err != nil {
-		t.Errorf("the record of %s: %v (all: %v)", name, err, cgroupLedgerFiles(u.uid))
+		t.Errorf("the record of %s: %v (all: %v)", name, err, cgroupLedgerFiles(u.UID))
 	}
 	for _, pid := range []int{in.State.ConmonPid, in.State.Pid} {
 		if err := syscallKill(pid); err != nil {
@@ -342,9 +342,9 @@ func TestHelperCgroup(t *testing.T) {
 		}
 		return ""
 	})
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	// The next call reaps the record of the collected scope.
-	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
+	u.Must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
 	if _, err := os.Stat(record); err == nil {
 		t.Errorf("the helper's ledger keeps %s of a collected scope", record)
 	}
@@ -362,7 +362,7 @@ func TestCgroupNothingLeaks(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-kill"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sleep", "600")
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sleep", "600")
 	in := cgInspectOf(t, u, name)
 	scope := filepath.Dir("/sys/fs/cgroup" + in.State.CgroupPath)
 	for _, pid := range []int{in.State.ConmonPid, in.State.Pid} {
@@ -376,9 +376,9 @@ func TestCgroupNothingLeaks(t *testing.T) {
 		}
 		return ""
 	})
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	for i := 0; i < 20; i++ {
-		u.must(t, "run", "--rm", "--network", "none", "--memory", "64m", image, "true")
+		u.Must(t, "run", "--rm", "--network", "none", "--memory", "64m", image, "true")
 	}
 	waitFor(t, 60*time.Second, "scopes left after 20 runs", func() string {
 		if s := u.scopes(t); len(s) > 0 {
@@ -406,13 +406,13 @@ func TestCgroupRestart(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-restart"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "48m", image, "sleep", "600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "48m", image, "sleep", "600")
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	first := cgInspectOf(t, u, name).State.CgroupPath
-	u.must(t, "update", "--pids-limit", "33", name)
-	u.must(t, "kill", name)
-	u.must(t, "wait", name)
-	u.must(t, "start", name)
+	u.Must(t, "update", "--pids-limit", "33", name)
+	u.Must(t, "kill", name)
+	u.Must(t, "wait", name)
+	u.Must(t, "start", name)
 	in := cgInspectOf(t, u, name)
 	if in.State.Status != "running" || in.State.CgroupPath == "" {
 		t.Fatalf("after start: %+v", in.State)
@@ -447,12 +447,12 @@ func TestCgroupIOThroughUserManager(t *testing.T) {
 	dev := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
 	write := func(name string, limit ...string) time.Duration {
 		args := append([]string{"run", "-d", "--network", "none", "--name", name}, limit...)
-		u.must(t, append(args, image, "sleep", "600")...)
+		u.Must(t, append(args, image, "sleep", "600")...)
 		start := time.Now()
-		u.must(t, "exec", name, "dd", "if=/dev/zero", "of=/var/f", "bs=1M", "count=4", "oflag=direct")
+		u.Must(t, "exec", name, "dd", "if=/dev/zero", "of=/var/f", "bs=1M", "count=4", "oflag=direct")
 		return time.Since(start)
 	}
-	defer u.run(cmdTimeout, "rm", "-f", "cg-io", "cg-io-free")
+	defer u.Run(cmdTimeout, "rm", "-f", "cg-io", "cg-io-free")
 	limited := write("cg-io", "--device-write-bps", "/dev/vda:1mb", "--cpuset-cpus", "0")
 	in := cgInspectOf(t, u, "cg-io")
 	dir := "/sys/fs/cgroup" + in.State.CgroupPath
@@ -478,9 +478,9 @@ func TestStatsMatchCgroup(t *testing.T) {
 	const name = "cg-stats"
 	// 20 MB in a tmpfs: shared memory, counted as used (not as
 	// reclaimable page cache).
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sh", "-c",
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--memory", "64m", image, "sh", "-c",
 		"dd if=/dev/zero of=/dev/shm/ballast bs=1M count=20 2>/dev/null; sleep 600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	dir := "/sys/fs/cgroup" + cgInspectOf(t, u, name).State.CgroupPath
 	waitFor(t, 60*time.Second, "the ballast is not written", func() string {
 		if n, _ := strconv.Atoi(readCg(t, dir, "memory.current")); n < 20<<20 {
@@ -489,7 +489,7 @@ func TestStatsMatchCgroup(t *testing.T) {
 		return ""
 	})
 	var rows []map[string]string
-	out := u.must(t, "stats", "--no-stream", "--format", "json", name)
+	out := u.Must(t, "stats", "--no-stream", "--format", "json", name)
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
 		t.Fatalf("stats: %v\n%s", err, out)
 	}
@@ -508,7 +508,7 @@ func TestStatsMatchCgroup(t *testing.T) {
 	if r["pids"] != readCg(t, dir, "pids.current") || r["name"] != name || !strings.HasSuffix(r["cpu_percent"], "%") || r["cpu_time"] == "--" {
 		t.Errorf("stats row %v; pids.current %s", r, readCg(t, dir, "pids.current"))
 	}
-	if out := u.must(t, "stats", "-a", "--no-stream", "--format", "{{.Name}}"); !strings.Contains(out, name) {
+	if out := u.Must(t, "stats", "-a", "--no-stream", "--format", "{{.Name}}"); !strings.Contains(out, name) {
 		t.Errorf("stats -a: %q", out)
 	}
 }
@@ -541,19 +541,19 @@ func TestCgroupParentAndNamespace(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
 	const name = "cg-parent"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--cgroup-parent", "mine-test.slice", image, "sleep", "600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--cgroup-parent", "mine-test.slice", image, "sleep", "600")
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	in := cgInspectOf(t, u, name)
-	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/mine.slice/mine-test.slice/myctr-%s.scope/container", u.uid, u.uid, in.Id)
+	want := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/mine.slice/mine-test.slice/myctr-%s.scope/container", u.UID, u.UID, in.Id)
 	if in.State.CgroupPath != want {
 		t.Errorf("--cgroup-parent mine-test.slice: CgroupPath %q, want %q", in.State.CgroupPath, want)
 	}
-	out := u.must(t, "exec", name, "cat", "/proc/self/cgroup")
+	out := u.Must(t, "exec", name, "cat", "/proc/self/cgroup")
 	if got := cgLine(out); got != "/" {
 		t.Errorf("private cgroupns: %q", got)
 	}
-	out = u.must(t, "run", "--rm", "--network", "none", "--cgroupns=host", image, "cat", "/proc/self/cgroup")
-	if got := cgLine(out); !strings.HasPrefix(got, fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-", u.uid, u.uid)) || !strings.HasSuffix(got, ".scope/container") {
+	out = u.Must(t, "run", "--rm", "--network", "none", "--cgroupns=host", image, "cat", "/proc/self/cgroup")
+	if got := cgLine(out); !strings.HasPrefix(got, fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service/myctr.slice/myctr-", u.UID, u.UID)) || !strings.HasSuffix(got, ".scope/container") {
 		t.Errorf("--cgroupns=host: the container sees %q, want its full path", got)
 	}
 }
@@ -596,17 +596,17 @@ func TestHelperCgroupfs(t *testing.T) {
 		return ""
 	})
 	const name = "cg-fs"
-	u.must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
-	defer u.run(cmdTimeout, "rm", "-f", name)
+	u.Must(t, "run", "-d", "--network", "none", "--name", name, "--device-write-bps", "/dev/vda:1mb", "--memory", "64m", image, "sleep", "600")
+	defer u.Run(cmdTimeout, "rm", "-f", name)
 	in := cgInspectOf(t, u, name)
-	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^%s/myctr-u%d-[0-9a-f]{16}/container$`, regexp.QuoteMeta(root), u.uid)).MatchString(in.State.CgroupPath) {
+	if in.State.CgroupManager != "helper" || !regexp.MustCompile(fmt.Sprintf(`^%s/myctr-u%d-[0-9a-f]{16}/container$`, regexp.QuoteMeta(root), u.UID)).MatchString(in.State.CgroupPath) {
 		t.Fatalf("inspect: CgroupManager %q, CgroupPath %q; want the cgroupfs helper's cgroup below %s", in.State.CgroupManager, in.State.CgroupPath, root)
 	}
 	dir := "/sys/fs/cgroup" + in.State.CgroupPath
 	ctr := filepath.Dir(dir)
 	var sst syscall.Stat_t
-	if err := syscall.Stat(ctr, &sst); err != nil || sst.Uid != u.uid {
-		t.Errorf("%s: owner %d (%v), want %d", ctr, sst.Uid, err, u.uid)
+	if err := syscall.Stat(ctr, &sst); err != nil || sst.Uid != u.UID {
+		t.Errorf("%s: owner %d (%v), want %d", ctr, sst.Uid, err, u.UID)
 	}
 	if got := readCg(t, dir, "io.max"); !strings.Contains(got, "wbps=1048576") {
 		t.Errorf("io.max = %q", got)
@@ -617,19 +617,19 @@ func TestHelperCgroupfs(t *testing.T) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", in.State.Pid)); err != nil || cgLine(string(b)) != in.State.CgroupPath {
 		t.Errorf("the init is in %q (%v)", cgLine(string(b)), err)
 	}
-	if out := u.must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
+	if out := u.Must(t, "exec", name, "cat", "/proc/self/cgroup"); cgLine(out) != "/" {
 		t.Errorf("exec: %q, want 0::/ (moved on into the container's leaf)", out)
 	}
 	// The limits hold in the helper's own cgroups.
 	enforced(t, u, "helper", "--device-write-bps", "/dev/vda:1mb")
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 30*time.Second, "the container's cgroup stays populated", func() string {
 		if b, _ := os.ReadFile(filepath.Join(ctr, "cgroup.events")); strings.Contains(string(b), "populated 1") {
 			return "populated"
 		}
 		return ""
 	})
-	u.must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
+	u.Must(t, "run", "--rm", "--network", "none", "--device-write-bps", "/dev/vda:1mb", image, "true")
 	if _, err := os.Stat(ctr); err == nil {
 		t.Errorf("%s is left after the next call", ctr)
 	}
@@ -644,16 +644,16 @@ func TestHelperCgroupfs(t *testing.T) {
 func enforced(t *testing.T, u *testUser, manager string, extra ...string) {
 	t.Helper()
 	name := "cg-enf-" + manager
-	defer u.run(cmdTimeout, "rm", "-f", name, name+"-cpu")
+	defer u.Run(cmdTimeout, "rm", "-f", name, name+"-cpu")
 	args := append([]string{"run", "--network", "none", "--name", name, "--memory", "32m", "--memory-swap", "32m"}, extra...)
-	_, errOut, code := u.myctr(t, append(args, image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")...)
+	_, errOut, code := u.Myctr(t, append(args, image, "dd", "if=/dev/zero", "of=/dev/null", "bs=96M", "count=1")...)
 	in := cgInspectOf(t, u, name)
 	if code != 137 || !in.State.OOMKilled {
 		t.Errorf("%s: allocating past --memory: exit %d, OOMKilled %v; want 137, true (stderr %q)", manager, code, in.State.OOMKilled, errOut)
 	}
-	u.must(t, "rm", name)
+	u.Must(t, "rm", name)
 	args = append([]string{"run", "--rm", "--network", "none", "--pids-limit", "12"}, extra...)
-	out := u.must(t, append(args, image, "sh", "-c",
+	out := u.Must(t, append(args, image, "sh", "-c",
 		"(for i in $(seq 30); do sleep 60 & done) 2>/dev/null; read c < /sys/fs/cgroup/pids.current; echo $c; while read l; do echo $l; done < /sys/fs/cgroup/pids.events")...)
 	if f := strings.Fields(out); len(f) < 3 || f[1] != "max" || f[2] == "0" {
 		t.Errorf("%s: fork loop under --pids-limit 12: %q, want forks refused", manager, out)
@@ -661,7 +661,7 @@ func enforced(t *testing.T, u *testUser, manager string, extra ...string) {
 		t.Errorf("%s: %d tasks under --pids-limit 12", manager, n)
 	}
 	args = append([]string{"run", "-d", "--network", "none", "--name", name + "-cpu", "--cpus", "0.5", "--memory", "64m"}, extra...)
-	u.must(t, append(args, image, "sh", "-c", "while :; do :; done")...)
+	u.Must(t, append(args, image, "sh", "-c", "while :; do :; done")...)
 	cin := cgInspectOf(t, u, name+"-cpu")
 	if cin.State.CgroupManager != manager {
 		t.Fatalf("CgroupManager %q, want %s", cin.State.CgroupManager, manager)
@@ -673,7 +673,7 @@ func enforced(t *testing.T, u *testUser, manager string, extra ...string) {
 		}
 		return ""
 	})
-	u.must(t, "update", "--memory", "128m", name+"-cpu")
+	u.Must(t, "update", "--memory", "128m", name+"-cpu")
 	if got := readCg(t, dir, "memory.max"); got != strconv.Itoa(128<<20) {
 		t.Errorf("%s: after update --memory 128m: memory.max %q", manager, got)
 	}
@@ -696,20 +696,16 @@ func TestCgroupSplit(t *testing.T) {
 	u := users[allowedUser]
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "systemd-run", "--user", "--wait", "--pipe", "--quiet", "-p", "Delegate=yes",
+	cmd := u.userBusCommand(ctx, "systemd-run", "--user", "--wait", "--pipe", "--quiet", "-p", "Delegate=yes",
 		"/usr/bin/myctr", "run", "--rm", "--network", "none", "--cgroups=split", "--memory", "48m", image,
 		"sh", "-c", "cat /proc/self/cgroup /sys/fs/cgroup/memory.max")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}}
-	cmd.Dir = u.home
-	cmd.Env = []string{"HOME=" + u.home, "USER=" + u.name, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + u.runtimeDir(),
-		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + u.runtimeDir() + "/bus"}
 	out, err := cmd.CombinedOutput()
 	t.Logf("systemd-run --user -p Delegate=yes myctr run --cgroups=split ...: %v\n%s", err, out)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if err != nil || len(lines) != 2 || cgLine(lines[0]) != "/" || lines[1] != strconv.Itoa(48<<20) {
 		t.Errorf("want the container's own cgroup (0::/) with memory.max %d", 48<<20)
 	}
-	_, errOut, code := u.myctr(t, "run", "--rm", "--network", "none", "--cgroups=split", image, "true")
+	_, errOut, code := u.Myctr(t, "run", "--rm", "--network", "none", "--cgroups=split", image, "true")
 	if code != 125 || !strings.Contains(errOut, "not delegated to you") || !strings.Contains(errOut, "Delegate=yes") {
 		t.Errorf("split outside a delegated cgroup: exit %d, stderr %q", code, errOut)
 	}

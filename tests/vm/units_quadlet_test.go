@@ -28,8 +28,8 @@ func TestQuadlet(t *testing.T) {
 		port = "18181"
 		page = "served by a quadlet unit: $HOME stays"
 	)
-	dir := filepath.Join(u.home, ".config/containers/systemd")
-	genDir := filepath.Join(u.runtimeDir(), "systemd/generator")
+	dir := filepath.Join(u.Home, ".config/containers/systemd")
+	genDir := filepath.Join(u.RuntimeDir(), "systemd/generator")
 	svc := name + ".service"
 	if _, err := u.userCommand(time.Minute, "mkdir", "-p", dir); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestQuadlet(t *testing.T) {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		os.Chown(p, int(u.uid), int(u.gid))
+		os.Chown(p, int(u.UID), int(u.GID))
 	}
 	// The page goes through Environment= (quoted, with a '$' that must
 	// reach the container as written) and the shell of Exec=.
@@ -77,8 +77,8 @@ WantedBy=default.target
 		u.userCommand(2*time.Minute, "systemctl", "--user", "daemon-reload")
 		if t.Failed() {
 			out, _ := command(time.Minute, "journalctl", "--no-pager", "-o", "short-monotonic",
-				"--since", since.Format("2006-01-02 15:04:05"), fmt.Sprintf("_UID=%d", u.uid))
-			t.Logf("the journal of %s during the test:\n%s", u.name, out)
+				"--since", since.Format("2006-01-02 15:04:05"), fmt.Sprintf("_UID=%d", u.UID))
+			t.Logf("the journal of %s during the test:\n%s", u.Name, out)
 		}
 	}()
 	reload()
@@ -119,7 +119,7 @@ WantedBy=default.target
 	})
 
 	containerID := func() string {
-		out, _, _ := u.run(cmdTimeout, "inspect", "--format", "{{.Id}}", name)
+		out, _, _ := u.Run(cmdTimeout, "inspect", "--format", "{{.Id}}", name)
 		return strings.TrimSpace(out)
 	}
 	start := time.Now()
@@ -155,17 +155,17 @@ WantedBy=default.target
 	if p := props(t, u, svc, "ActiveState", "Result"); p["ActiveState"] != "inactive" || p["Result"] != "success" {
 		t.Errorf("after stop: %v", p)
 	}
-	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, name) {
+	if out, _, _ := u.Run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, name) {
 		t.Errorf("the container is left after stop:\n%s", out)
 	}
-	if _, err := os.Stat(filepath.Join(u.runtimeDir(), name+".cid")); err == nil {
+	if _, err := os.Stat(filepath.Join(u.RuntimeDir(), name+".cid")); err == nil {
 		t.Errorf("%s.cid is left after stop", name)
 	}
 	// The monitor named MAINPID= must be the manager's child by then: a
 	// foreign main process is not waited for on stop, and the unit ends
 	// in SIGKILL (Result=signal), depending on who was faster.
 	out, _ := command(time.Minute, "journalctl", "--no-pager", "-o", "cat",
-		"--since", since.Format("2006-01-02 15:04:05"), fmt.Sprintf("_UID=%d", u.uid))
+		"--since", since.Format("2006-01-02 15:04:05"), fmt.Sprintf("_UID=%d", u.UID))
 	if strings.Contains(out, "which is not our child") {
 		t.Errorf("the manager supervised a main process that is not its child:\n%s", out)
 	}

@@ -74,11 +74,7 @@ func listenFDRole() int {
 func (u *testUser) userCommand(timeout time.Duration, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups}}
-	cmd.Dir = u.home
-	cmd.Env = []string{"HOME=" + u.home, "USER=" + u.name, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + u.runtimeDir(),
-		"DBUS_SESSION_BUS_ADDRESS=unix:path=" + u.runtimeDir() + "/bus"}
+	cmd := u.userBusCommand(ctx, name, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, out)
@@ -86,11 +82,18 @@ func (u *testUser) userCommand(timeout time.Duration, name string, args ...strin
 	return string(out), nil
 }
 
+// userBusCommand is u.Command with u's manager's bus as the session bus.
+func (u *testUser) userBusCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := u.Command(ctx, name, args...)
+	cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS=unix:path="+u.RuntimeDir()+"/bus")
+	return cmd
+}
+
 // writeUserUnit installs a unit file in u's ~/.config/systemd/user and
 // reloads u's manager.
 func (u *testUser) writeUserUnit(t *testing.T, name, text string) {
 	t.Helper()
-	dir := filepath.Join(u.home, ".config/systemd/user")
+	dir := filepath.Join(u.Home, ".config/systemd/user")
 	if _, err := u.userCommand(time.Minute, "mkdir", "-p", dir); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func (u *testUser) writeUserUnit(t *testing.T, name, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	os.Chown(path, int(u.uid), int(u.gid))
+	os.Chown(path, int(u.UID), int(u.GID))
 	t.Cleanup(func() { os.Remove(path); u.userCommand(time.Minute, "systemctl", "--user", "daemon-reload") })
 	if _, err := u.userCommand(time.Minute, "systemctl", "--user", "daemon-reload"); err != nil {
 		t.Fatal(err)
@@ -156,7 +159,7 @@ Restart=on-failure
 RestartSec=1
 TimeoutStopSec=90
 ExecStart=/usr/bin/myctr run --rm --replace --name sysunit --network none %s sh -c 'trap "echo got-term; exit 0" TERM; echo started $$$$; while :; do sleep 1; done'
-`, u.name, u.runtimeDir(), u.home, image)
+`, u.Name, u.RuntimeDir(), u.Home, image)
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +177,7 @@ ExecStart=/usr/bin/myctr run --rm --replace --name sysunit --network none %s sh 
 	running := func(oldPid int) int {
 		var pid int
 		waitFor(t, 3*time.Minute, "the container of "+unitName+" running", func() string {
-			out, errOut, code := u.run(cmdTimeout, "inspect", "--format", "{{.State.Pid}}", "sysunit")
+			out, errOut, code := u.Run(cmdTimeout, "inspect", "--format", "{{.State.Pid}}", "sysunit")
 			pid, _ = strconv.Atoi(strings.TrimSpace(out))
 			if code != 0 || pid == 0 || pid == oldPid {
 				return fmt.Sprintf("inspect: exit %d, pid %q %s", code, out, errOut)
@@ -214,7 +217,7 @@ ExecStart=/usr/bin/myctr run --rm --replace --name sysunit --network none %s sh 
 	if n := strings.Count(unitJournal, "got-term"); n != 1 {
 		t.Errorf("journalctl -u %s shows got-term %d times, want once (not twice through the unit's stdout):\n%s", unitName, n, unitJournal)
 	}
-	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "sysunit") {
+	if out, _, _ := u.Run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "sysunit") {
 		t.Errorf("the --rm container is left after stop: %s", out)
 	}
 	if ents, _ := filepath.Glob("/sys/fs/cgroup" + unitCg + "/myctr-*"); len(ents) > 0 {
@@ -239,7 +242,7 @@ ExecStart=/usr/bin/myctr run --replace --name notify1 --network none --sdnotify=
 `, image))
 	defer func() {
 		u.userCommand(2*time.Minute, "systemctl", "--user", "stop", unitName)
-		u.run(cmdTimeout, "rm", "-f", "notify1")
+		u.Run(cmdTimeout, "rm", "-f", "notify1")
 	}()
 	if _, err := u.userCommand(time.Minute, "systemctl", "--user", "start", "--no-block", unitName); err != nil {
 		t.Fatal(err)
@@ -277,7 +280,7 @@ ExecStart=/usr/bin/myctr run --replace --name notify1 --network none --sdnotify=
 	if cg := cgroupOf(in.State.Pid); cg == "" {
 		t.Error("no cgroup for the container's process")
 	}
-	logs := u.must(t, "logs", "notify1")
+	logs := u.Must(t, "logs", "notify1")
 	if !strings.Contains(logs, "hello from the container") || !strings.Contains(logs, "ready sent") {
 		t.Errorf("myctr logs notify1 (from the journal): %q", logs)
 	}
@@ -293,7 +296,7 @@ ExecStart=/usr/bin/myctr run --replace --name notify1 --network none --sdnotify=
 	if _, err := u.userCommand(2*time.Minute, "systemctl", "--user", "stop", unitName); err != nil {
 		t.Fatal(err)
 	}
-	if logs := u.must(t, "logs", "notify1"); !strings.Contains(logs, "got-term") {
+	if logs := u.Must(t, "logs", "notify1"); !strings.Contains(logs, "got-term") {
 		t.Errorf("after stop, myctr logs: %q", logs)
 	}
 }
@@ -330,7 +333,7 @@ RestartSec=1
 	if cg := cgroupOf(in.State.Pid); !strings.HasPrefix(cg, p["ControlGroup"]+"/") {
 		t.Errorf("the container's process is in %q, not below the unit's %q", cg, p["ControlGroup"])
 	}
-	cid := filepath.Join(u.runtimeDir(), "conmon1.cid")
+	cid := filepath.Join(u.RuntimeDir(), "conmon1.cid")
 	if b, err := os.ReadFile(cid); err != nil || string(b) != in.Id {
 		t.Errorf("%s: %q %v, want the id %s", cid, b, err, in.Id)
 	}
@@ -352,7 +355,7 @@ RestartSec=1
 	if _, err := u.userCommand(2*time.Minute, "systemctl", "--user", "stop", unitName); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "conmon1") {
+	if out, _, _ := u.Run(cmdTimeout, "ps", "-a", "--format", "{{.Names}}"); strings.Contains(out, "conmon1") {
 		t.Errorf("conmon1 is left after stop: %s", out)
 	}
 	if _, err := os.Stat(cid); !os.IsNotExist(err) {

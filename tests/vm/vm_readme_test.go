@@ -40,20 +40,20 @@ func TestReadmeSystemd(t *testing.T) {
 	u := users[allowedUser]
 	t.Cleanup(func() {
 		if t.Failed() {
-			u.run(cmdTimeout, "rm", "-f", "web", "job")
+			u.Run(cmdTimeout, "rm", "-f", "web", "job")
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-x", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups},
+		Credential: &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups},
 	}
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.Env = []string{
-		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name,
+		"HOME=" + u.Home, "USER=" + u.Name, "LOGNAME=" + u.Name,
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"XDG_RUNTIME_DIR=" + u.runtimeDir(),
+		"XDG_RUNTIME_DIR=" + u.RuntimeDir(),
 		"LANG=C.UTF-8",
 	}
 	cmd.WaitDelay = 5 * time.Second
@@ -74,7 +74,7 @@ func TestReadmeSystemd(t *testing.T) {
 			t.Errorf("the output has no line matching %s", re)
 		}
 	}
-	if left, _, _ := u.run(cmdTimeout, "ps", "-aq"); strings.TrimSpace(left) != "" {
+	if left, _, _ := u.Run(cmdTimeout, "ps", "-aq"); strings.TrimSpace(left) != "" {
 		t.Errorf("the README's blocks leave containers behind: %q", left)
 	}
 }

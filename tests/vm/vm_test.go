@@ -33,7 +33,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -49,6 +48,7 @@ import (
 
 	"github.com/myctr/myctr/protocol"
 	"github.com/myctr/myctr/tests/helperprobe"
+	"github.com/myctr/myctr/tests/testuser"
 )
 
 const (
@@ -89,12 +89,9 @@ var (
 	vethsAtStart map[string]bool
 )
 
-type testUser struct {
-	name     string
-	uid, gid uint32
-	groups   []uint32
-	home     string
-}
+// testUser is a guest user; its myctr is the installed one, with the
+// storage of a login (under HOME and XDG_RUNTIME_DIR).
+type testUser struct{ *testuser.User }
 
 func TestMain(m *testing.M) {
 	if role := os.Getenv("MYCTR_VM_ROLE"); role != "" {
@@ -132,7 +129,7 @@ func setup() error {
 			return err
 		}
 		users[name] = u
-		if out, errOut, code := u.run(cmdTimeout, "import", tarball, image); code != 0 {
+		if out, errOut, code := u.Run(cmdTimeout, "import", tarball, image); code != 0 {
 			return fmt.Errorf("myctr import %s %s as %s: exit %d\n%s%s", tarball, image, name, code, out, errOut)
 		}
 	}
@@ -142,67 +139,16 @@ func setup() error {
 }
 
 func newUser(name string) (*testUser, error) {
-	pw, err := user.Lookup(name)
+	u, err := testuser.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w\nHint: tests/vm/image.sh creates %s in the guest image", err, name)
 	}
-	uid, _ := strconv.Atoi(pw.Uid)
-	gid, _ := strconv.Atoi(pw.Gid)
-	u := &testUser{name: name, uid: uint32(uid), gid: uint32(gid), home: pw.HomeDir}
-	gids, err := pw.GroupIds()
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(u.RuntimeDir()); err != nil {
+		return nil, fmt.Errorf("%w\nHint: %s lingers (loginctl enable-linger), so logind makes it at boot", err, u.RuntimeDir())
 	}
-	for _, g := range gids {
-		n, _ := strconv.Atoi(g)
-		u.groups = append(u.groups, uint32(n))
-	}
-	if _, err := os.Stat(u.runtimeDir()); err != nil {
-		return nil, fmt.Errorf("%w\nHint: %s lingers (loginctl enable-linger), so logind makes it at boot", err, u.runtimeDir())
-	}
-	return u, nil
-}
-
-func (u *testUser) runtimeDir() string { return fmt.Sprintf("/run/user/%d", u.uid) }
-
-// run runs myctr as u, with the environment of a login (its own storage
-// under HOME and XDG_RUNTIME_DIR); code is -1 if it did not start or timed
-// out.
-func (u *testUser) run(timeout time.Duration, args ...string) (stdout, stderr string, code int) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/usr/bin/myctr", args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: u.groups},
-	}
-	cmd.Dir = u.home
-	cmd.Env = []string{
-		"HOME=" + u.home, "USER=" + u.name, "LOGNAME=" + u.name,
-		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-		"XDG_RUNTIME_DIR=" + u.runtimeDir(),
-		"LANG=C.UTF-8",
-	}
-	cmd.WaitDelay = 5 * time.Second
-	return helperprobe.Run(ctx, cmd)
-}
-
-// myctr runs myctr as u and logs the call and how long it took.
-func (u *testUser) myctr(t testing.TB, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	start := time.Now()
-	stdout, stderr, code = u.run(cmdTimeout, args...)
-	t.Logf("%s: myctr %s -> exit %d (%s)", u.name, strings.Join(args, " "), code, time.Since(start).Round(10*time.Millisecond))
-	return stdout, stderr, code
-}
-
-// must fails the test unless myctr exits 0; returns stdout.
-func (u *testUser) must(t testing.TB, args ...string) string {
-	t.Helper()
-	out, errOut, code := u.myctr(t, args...)
-	if code != 0 {
-		t.Fatalf("%s: myctr %s: exit %d\nstdout: %s\nstderr: %s", u.name, strings.Join(args, " "), code, out, errOut)
-	}
-	return out
+	u.Bin, u.Timeout = "/usr/bin/myctr", cmdTimeout
+	u.Path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+	return &testUser{u}, nil
 }
 
 // begin is each test's first call: skips when the tier cannot run, and on
@@ -432,7 +378,7 @@ type inspectInfo struct {
 
 func inspect(t testing.TB, u *testUser, ref string) inspectInfo {
 	t.Helper()
-	out := u.must(t, "inspect", ref)
+	out := u.Must(t, "inspect", ref)
 	var all []inspectInfo
 	if err := json.Unmarshal([]byte(out), &all); err != nil || len(all) != 1 {
 		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
@@ -511,12 +457,12 @@ func TestBridgePublishedPort(t *testing.T) {
 	u := users[allowedUser]
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, errOut, _ := u.run(cmdTimeout, "logs", webName)
+			out, errOut, _ := u.Run(cmdTimeout, "logs", webName)
 			t.Logf("logs of %s:\n%s%s", webName, out, errOut)
 		}
 	})
 	before := len(mustVeths(t))
-	u.must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image,
+	u.Must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image,
 		"sh", "-c", "mkdir -p /www && echo '"+webPage+"' >/www/index.html && exec httpd -f -p 80 -h /www")
 	in := inspect(t, u, webName)
 	web.id, web.ip = in.Id, in.ip()
@@ -674,8 +620,8 @@ func TestDeniedUser(t *testing.T) {
 	rulesBefore := nftRules(t)
 	ledgerBefore := ledgerFiles()
 	name := "vm-denied"
-	t.Cleanup(func() { u.run(cmdTimeout, "rm", "-f", name) })
-	out, errOut, code := u.myctr(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8081:80", image, "sleep", "600")
+	t.Cleanup(func() { u.Run(cmdTimeout, "rm", "-f", name) })
+	out, errOut, code := u.Myctr(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8081:80", image, "sleep", "600")
 	all := out + errOut
 	t.Logf("output:\n%s", all)
 	if code != 125 {
@@ -695,7 +641,7 @@ func TestDeniedUser(t *testing.T) {
 	if l := ledgerFiles(); strings.Join(l, " ") != strings.Join(ledgerBefore, " ") {
 		t.Errorf("ledger files %v, before the refused run %v", l, ledgerBefore)
 	}
-	if f, _ := filepath.Glob(filepath.Join(stateDir, strconv.Itoa(int(u.uid)), "*")); len(f) > 0 {
+	if f, _ := filepath.Glob(filepath.Join(stateDir, strconv.Itoa(int(u.UID)), "*")); len(f) > 0 {
 		t.Errorf("ledger records of %s: %v", deniedUser, f)
 	}
 }
@@ -708,14 +654,14 @@ func TestRemoveLeavesNothing(t *testing.T) {
 	u := users[allowedUser]
 	if web.id == "" {
 		// Case 1 failed before it had a container: make one here.
-		u.must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image, "sleep", "600")
+		u.Must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image, "sleep", "600")
 		in := inspect(t, u, webName)
 		web.id, web.ip = in.Id, in.ip()
 	}
 	if f := ledgerFilesOf(web.id); len(f) == 0 {
 		t.Errorf("before rm: no ledger file names %s's id (all: %v)", webName, ledgerFiles())
 	}
-	u.must(t, "rm", "-f", webName)
+	u.Must(t, "rm", "-f", webName)
 	waitFor(t, 60*time.Second, "rm -f left things behind", func() string {
 		why := leftovers(t, []string{webName, web.id}, web.ip, webPort)
 		if f := ledgerFiles(); len(f) > 0 {
@@ -723,7 +669,7 @@ func TestRemoveLeavesNothing(t *testing.T) {
 		}
 		return why
 	})
-	if out, _, _ := u.run(cmdTimeout, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
+	if out, _, _ := u.Run(cmdTimeout, "ps", "-a", "-q"); strings.TrimSpace(out) != "" {
 		t.Errorf("myctr ps -a after rm -f: %q", out)
 	}
 	web.id = ""
@@ -761,8 +707,8 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	}
 
 	name := "vm-again"
-	t.Cleanup(func() { u.run(cmdTimeout, "rm", "-f", name) })
-	u.must(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8082:80", image,
+	t.Cleanup(func() { u.Run(cmdTimeout, "rm", "-f", name) })
+	u.Must(t, "run", "-d", "--network", "bridge", "--name", name, "-p", "8082:80", image,
 		"sh", "-c", "mkdir -p /www && echo again >/www/index.html && exec httpd -f -p 80 -h /www")
 	in := inspect(t, u, name)
 	if body := get(t, "http://127.0.0.1:8082/", 90*time.Second); !strings.Contains(body, "again") {
@@ -775,7 +721,7 @@ func TestIdleExitAndReactivation(t *testing.T) {
 	if n := activations(t); n <= activated {
 		t.Errorf("the bus's journal has %d activations of %s through systemd, %d before: want more", n, unit, activated)
 	}
-	u.must(t, "rm", "-f", name)
+	u.Must(t, "rm", "-f", name)
 	waitFor(t, 60*time.Second, "rm -f through the re-activated helper left things behind", func() string {
 		why := leftovers(t, []string{name, in.Id}, in.ip(), "8082")
 		if f := ledgerFiles(); len(f) > 0 {
@@ -952,7 +898,7 @@ func (l *ttyLogin) logout(t *testing.T) {
 // failing the test when logind has none.
 func loginSession(t *testing.T, u *testUser, tty string) string {
 	t.Helper()
-	ids, err := command(30*time.Second, "loginctl", "show-user", u.name, "-p", "Sessions", "--value")
+	ids, err := command(30*time.Second, "loginctl", "show-user", u.Name, "-p", "Sessions", "--value")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -967,13 +913,13 @@ func loginSession(t *testing.T, u *testUser, tty string) string {
 			t.Fatal(err)
 		}
 		m := helperprobe.Properties(out)
-		if m["TTY"] == tty && m["Name"] == u.name {
+		if m["TTY"] == tty && m["Name"] == u.Name {
 			t.Logf("logind session %s: %s", id, strings.Join(strings.Fields(out), " "))
 			return id
 		}
 	}
 	all, _ := command(30*time.Second, "loginctl", "list-sessions", "--no-pager")
-	t.Fatalf("logind has no session of %s on %s (its sessions: %q)\nloginctl list-sessions:\n%s\nHint: /etc/pam.d/login includes common-session, whose pam_systemd registers the session", u.name, tty, ids, all)
+	t.Fatalf("logind has no session of %s on %s (its sessions: %q)\nloginctl list-sessions:\n%s\nHint: /etc/pam.d/login includes common-session, whose pam_systemd registers the session", u.Name, tty, ids, all)
 	return ""
 }
 
@@ -991,7 +937,7 @@ func checkAgent(t *testing.T, u *testUser, session string) {
 			continue
 		}
 		st := procStatus(t, pid)
-		if f := strings.Fields(st["Uid"]); len(f) == 0 || f[0] != strconv.Itoa(int(u.uid)) {
+		if f := strings.Fields(st["Uid"]); len(f) == 0 || f[0] != strconv.Itoa(int(u.UID)) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(d + "/cmdline")
@@ -1009,9 +955,9 @@ func checkAgent(t *testing.T, u *testUser, session string) {
 			t.Errorf("pkttyagent pid %d is in cgroup %q, not in session %s's scope", pid, strings.TrimSpace(string(cg)), session)
 		}
 	}
-	t.Logf("the agents of %s while it asks: %v", u.name, found)
+	t.Logf("the agents of %s while it asks: %v", u.Name, found)
 	if len(found) != 1 {
-		t.Errorf("%d pkttyagent processes of %s, want one", len(found), u.name)
+		t.Errorf("%d pkttyagent processes of %s, want one", len(found), u.Name)
 	}
 }
 
@@ -1029,7 +975,7 @@ func TestPolkitTextAgentPrompt(t *testing.T) {
 	u := users[promptUser]
 	before := mustVeths(t)
 	since := time.Now().Add(-time.Second)
-	ledger := filepath.Join(stateDir, strconv.Itoa(int(u.uid)), "*")
+	ledger := filepath.Join(stateDir, strconv.Itoa(int(u.UID)), "*")
 	nothingLeft := func() string {
 		var why []string
 		if nv := newVeths(before, mustVeths(t)); len(nv) > 0 {
@@ -1038,17 +984,17 @@ func TestPolkitTextAgentPrompt(t *testing.T) {
 		if f, _ := filepath.Glob(ledger); len(f) > 0 {
 			why = append(why, fmt.Sprintf("ledger records %v", f))
 		}
-		if out, errOut, code := u.run(cmdTimeout, "ps", "-a", "-q"); code != 0 || strings.TrimSpace(out) != "" {
+		if out, errOut, code := u.Run(cmdTimeout, "ps", "-a", "-q"); code != 0 || strings.TrimSpace(out) != "" {
 			why = append(why, fmt.Sprintf("myctr ps -a -q: exit %d, %q %q", code, out, errOut))
 		}
 		return strings.Join(why, "; ")
 	}
 
 	start := time.Now()
-	l := startLogin(t, u.name)
+	l := startLogin(t, u.Name)
 	// The shell's prompt ("vmprompt@myctr-vm:~$ "): the login is done.
 	_, _ = l.expect(t, 0, regexp.MustCompile(`\$ \z`), 2*time.Minute)
-	t.Logf("login -f %s on %s: a shell after %s", u.name, l.tty, time.Since(start).Round(10*time.Millisecond))
+	t.Logf("login -f %s on %s: a shell after %s", u.Name, l.tty, time.Since(start).Round(10*time.Millisecond))
 	session := loginSession(t, u, strings.TrimPrefix(l.tty, "/dev/"))
 
 	authStart := regexp.MustCompile(`==== AUTHENTICATING FOR (\S+) ====|myctr-exit=(\d+)`)
@@ -1095,7 +1041,7 @@ func TestPolkitTextAgentPrompt(t *testing.T) {
 	if code != 0 {
 		t.Errorf("with the right password: exit %d, want 0", code)
 	}
-	for _, want := range []string{"Authenticating as: " + u.name, "==== AUTHENTICATION COMPLETE ===="} {
+	for _, want := range []string{"Authenticating as: " + u.Name, "==== AUTHENTICATION COMPLETE ===="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("with the right password: the terminal lacks %q", want)
 		}

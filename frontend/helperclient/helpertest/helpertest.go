@@ -41,8 +41,8 @@ type Call struct {
 	FDs    []FD  // AttachNetwork: userns, netns; DelegateCgroup: the pidfd
 }
 
-// Helper is the fake helper. Set its fields before calls are made.
-type Helper struct {
+// Config is how the fake answers.
+type Config struct {
 	// Features GetVersion reports; nil is protocol.Features.
 	Features []string
 	// Reply is AttachNetwork's answer.
@@ -53,10 +53,35 @@ type Helper struct {
 	Fail      map[string]*protocol.Error
 	FailAfter map[string]int
 	FailTimes map[string]int
+}
 
+// Helper is the fake helper. godbus runs each call on a goroutine of its
+// own, so the configuration is read and changed only under mu: a test
+// changes it with Configure, never by writing fields the server reads.
+type Helper struct {
 	mu    sync.Mutex
+	cfg   Config
 	calls []Call
 	count map[string]int
+}
+
+// New returns a fake that answers as c says.
+func New(c Config) *Helper {
+	return &Helper{cfg: c}
+}
+
+// Configure changes how the fake answers from the next call on.
+func (h *Helper) Configure(change func(c *Config)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	change(&h.cfg)
+}
+
+// Reply returns AttachNetwork's answer.
+func (h *Helper) Reply() protocol.AttachNetworkReply {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cfg.Reply
 }
 
 // Calls returns the calls received so far.
@@ -83,13 +108,23 @@ func (h *Helper) record(c Call) *dbus.Error {
 		h.count = map[string]int{}
 	}
 	h.count[c.Method]++
-	n := h.count[c.Method] - h.FailAfter[c.Method] // 1 for the first call that may fail
-	if e := h.Fail[c.Method]; e != nil && n > 0 {
-		if times, ok := h.FailTimes[c.Method]; !ok || n <= times {
+	n := h.count[c.Method] - h.cfg.FailAfter[c.Method] // 1 for the first call that may fail
+	if e := h.cfg.Fail[c.Method]; e != nil && n > 0 {
+		if times, ok := h.cfg.FailTimes[c.Method]; !ok || n <= times {
 			return e.DBusError()
 		}
 	}
 	return nil
+}
+
+// features returns what GetVersion reports.
+func (h *Helper) features() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.cfg.Features == nil {
+		return protocol.Features
+	}
+	return h.cfg.Features
 }
 
 // Serve exports h as org.myctr.Helper1 on the bus at addr until the test
@@ -132,11 +167,7 @@ func (s server) GetVersion(m dbus.Message) (uint32, []string, *dbus.Error) {
 	if err := s.h.record(Call{Method: "GetVersion", Flags: m.Flags}); err != nil {
 		return 0, nil, err
 	}
-	f := s.h.Features
-	if f == nil {
-		f = protocol.Features
-	}
-	return protocol.Version, f, nil
+	return protocol.Version, s.h.features(), nil
 }
 
 func (s server) AttachNetwork(m dbus.Message, userns, netns dbus.UnixFD, container string, opts map[string]dbus.Variant) (string, string, string, uint32, *dbus.Error) {
@@ -146,7 +177,7 @@ func (s server) AttachNetwork(m dbus.Message, userns, netns dbus.UnixFD, contain
 	if err := s.h.record(Call{Method: "AttachNetwork", Flags: m.Flags, Args: []any{container, opts}, FDs: fds}); err != nil {
 		return "", "", "", 0, err
 	}
-	r := s.h.Reply
+	r := s.h.Reply()
 	return r.Interface, r.Address, r.Gateway, r.MTU, nil
 }
 
