@@ -122,7 +122,7 @@ func TestPanicRecovery(t *testing.T) {
 
 // TestStopRefusesWork: a call waits in authorization when the Server is
 // told to stop (SIGTERM). It releases the name, the call is answered
-// Failed "try again" and does nothing even once polkit says yes, and
+// Restarting "try again" and does nothing even once polkit says yes, and
 // Serve returns without waiting for polkit.
 func TestStopRefusesWork(t *testing.T) {
 	h := newHarness(t, nil)
@@ -138,7 +138,7 @@ func TestStopRefusesWork(t *testing.T) {
 	time.AfterFunc(200*time.Millisecond, func() { close(block) }) // polkit says yes, late
 	select {
 	case err := <-res:
-		wantErr(t, "AttachNetwork in flight at SIGTERM", err, protocol.ErrFailed, "try again")
+		wantErr(t, "AttachNetwork in flight at SIGTERM", err, protocol.ErrRestarting, "try again")
 	case <-time.After(5 * time.Second):
 		t.Fatal("the call in flight was not answered")
 	}

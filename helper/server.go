@@ -364,7 +364,7 @@ func (s *Server) inLoop(f func() error, activity bool) error {
 // did anything: the caller may simply call again (the bus starts the next
 // helper).
 func errRestarting() error {
-	return protocol.Errorf(protocol.ErrFailed, "%v: nothing was done; try again", ErrStopping)
+	return protocol.Errorf(protocol.ErrRestarting, "%v: nothing was done; try again", ErrStopping)
 }
 
 // begin marks a method call in flight until the returned func runs: the

@@ -46,10 +46,13 @@ var (
 	ErrConflict = &Error{Name: ErrorPrefix + "Conflict"}
 	// ErrFailed: the helper failed (a kernel call, its state directory).
 	ErrFailed = &Error{Name: ErrorPrefix + "Failed"}
+	// ErrRestarting: the helper had given up its bus name (idle, SIGTERM)
+	// and did nothing; calling again starts the next helper.
+	ErrRestarting = &Error{Name: ErrorPrefix + "Restarting"}
 )
 
 var sentinels = []*Error{ErrNotAuthorized, ErrNotOwner, ErrInvalidArgs, ErrLimitExceeded,
-	ErrUnsupported, ErrNotFound, ErrConflict, ErrFailed}
+	ErrUnsupported, ErrNotFound, ErrConflict, ErrFailed, ErrRestarting}
 
 // ErrorNames lists every error name the helper returns.
 func ErrorNames() []string {

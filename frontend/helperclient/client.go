@@ -205,16 +205,32 @@ func (c *Client) call(ctx context.Context, authorizing bool, method string, out 
 	if len(args) > 0 {
 		msg.Headers[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(args...))
 	}
-	call := <-c.conn.SendWithContext(ctx, msg, make(chan *dbus.Call, 1)).Done
-	err := call.Err
-	if err == nil && len(out) > 0 {
-		err = call.Store(out...)
+	for attempt := 1; ; attempt++ {
+		call := <-c.conn.SendWithContext(ctx, msg, make(chan *dbus.Call, 1)).Done
+		err := call.Err
+		if err == nil && len(out) > 0 {
+			err = call.Store(out...)
+		}
+		if err == nil {
+			return nil
+		}
+		err = c.translate(method, timeout, err)
+		// A helper that had given up its name did nothing: the next
+		// call activates a new one. A few tries cover the moment
+		// the old one still holds the name.
+		if !errors.Is(err, protocol.ErrRestarting) || attempt == restartTries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
 	}
-	if err == nil {
-		return nil
-	}
-	return c.translate(method, timeout, err)
 }
+
+// restartTries is how many times a call answered Restarting is made.
+const restartTries = 3
 
 // Names of the bus's own errors that concern the helper's activation.
 const (

@@ -164,7 +164,8 @@ func TestRequireMissingFeature(t *testing.T) {
 // is also ErrPolkitNotRunning exactly when polkit is absent from the bus.
 func TestErrorNames(t *testing.T) {
 	sentinels := []*protocol.Error{protocol.ErrNotAuthorized, protocol.ErrNotOwner, protocol.ErrInvalidArgs,
-		protocol.ErrLimitExceeded, protocol.ErrUnsupported, protocol.ErrNotFound, protocol.ErrConflict, protocol.ErrFailed}
+		protocol.ErrLimitExceeded, protocol.ErrUnsupported, protocol.ErrNotFound, protocol.ErrConflict, protocol.ErrFailed,
+		protocol.ErrRestarting}
 	if len(sentinels) != len(protocol.ErrorNames()) {
 		t.Fatalf("the protocol has %d error names, this test knows %d", len(protocol.ErrorNames()), len(sentinels))
 	}
@@ -306,5 +307,46 @@ func TestCgroupCalls(t *testing.T) {
 	}
 	if calls[1].Args[0] != "ctr1" {
 		t.Errorf("ReleaseCgroup call %+v", calls[1])
+	}
+}
+
+// TestRestartingIsCalledAgain: a helper that had given up its name did
+// nothing, so the client calls again, up to restartTries times in all,
+// and passes the error on when every call is answered so.
+func TestRestartingIsCalledAgain(t *testing.T) {
+	h, c, _ := setup(t, false)
+	req := protocol.PortRequest{Container: "c1", Protocol: "tcp", HostPort: 8080, ContainerPort: 80}
+	count := func() int {
+		n := 0
+		for _, m := range h.Methods() {
+			if m == "PublishPort" {
+				n++
+			}
+		}
+		return n
+	}
+	restarting := protocol.Errorf(protocol.ErrRestarting, "myctr-helper is restarting: nothing was done; try again")
+	h.Configure(func(c *helpertest.Config) {
+		c.Fail = map[string]*protocol.Error{"PublishPort": restarting}
+		c.FailTimes = map[string]int{"PublishPort": restartTries - 1}
+	})
+	if err := c.PublishPort(context.Background(), req); err != nil {
+		t.Fatalf("after %d Restarting answers: %v, want the next call's success", restartTries-1, err)
+	}
+	if n := count(); n != restartTries {
+		t.Errorf("%d calls, want %d", n, restartTries)
+	}
+	h.Configure(func(c *helpertest.Config) { c.FailTimes = nil })
+	if err := c.PublishPort(context.Background(), req); !errors.Is(err, protocol.ErrRestarting) {
+		t.Errorf("a helper that keeps answering Restarting: %v, want ErrRestarting", err)
+	}
+	if n := count(); n != 2*restartTries {
+		t.Errorf("%d calls in all, want %d", n, 2*restartTries)
+	}
+	// Other errors are not called again.
+	h.Configure(func(c *helpertest.Config) { c.Fail = map[string]*protocol.Error{"PublishPort": protocol.ErrConflict} })
+	c.PublishPort(context.Background(), req)
+	if n := count(); n != 2*restartTries+1 {
+		t.Errorf("a Conflict was called again: %d calls, want %d", n, 2*restartTries+1)
 	}
 }

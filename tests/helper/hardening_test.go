@@ -558,8 +558,8 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("the slow call: %s", res1.Failure)
 	case res1.ErrorName == "":
 		t.Errorf("helper A attached %s after it gave up its name: %v", slow, res1.Reply)
-	case res1.ErrorName != protocol.ErrFailed.Name || !strings.Contains(fmt.Sprint(res1.ErrorBody...), "try again"):
-		t.Errorf("the slow call: %s %v, want %s saying to try again", res1.ErrorName, res1.ErrorBody, protocol.ErrFailed.Name)
+	case res1.ErrorName != protocol.ErrRestarting.Name || !strings.Contains(fmt.Sprint(res1.ErrorBody...), "try again"):
+		t.Errorf("the slow call: %s %v, want %s saying to try again", res1.ErrorName, res1.ErrorBody, protocol.ErrRestarting.Name)
 	}
 
 	// Each address at most once in the ledger.
