@@ -180,22 +180,33 @@ func Signal() int {
 	return 0
 }
 
-// Reap deletes os.Args[1], the .rm- directory of a removed container, in a
-// detached process. Files that belong to subordinate ids need the user
-// namespace, which only the main binary sets up: hand over to it then.
+// Reap is the reap stage of both binaries: it deletes os.Args[1], the
+// .rm- directory of a removed container, in a detached process. Files
+// that belong to subordinate ids need the user namespace, whose stage
+// only the main binary has: myctr-init hands over to it (EnvMain) then,
+// keeping the stage in the environment, and the main binary deletes them
+// from inside the namespace.
 func Reap() int {
 	main := os.Getenv(EnvMain)
-	os.Unsetenv(EnvMain)
 	if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
 		return ExitSetup
 	}
-	if err := os.RemoveAll(os.Args[1]); err == nil {
+	dir := os.Args[1]
+	if err := os.RemoveAll(dir); err == nil {
 		return 0
 	}
 	if self, err := os.Executable(); err == nil && main != "" && main != self {
-		unix.Exec(main, os.Args, os.Environ())
+		err = unix.Exec(main, os.Args, os.Environ())
+		fmt.Fprintf(os.Stderr, "Error: hand the removal of %s to %s: %v\n", dir, main, err)
+		return 1
 	}
-	return 1
+	os.Unsetenv(EnvMain)
+	os.Unsetenv(EnvStage)
+	if err := RemoveTree(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+		return 1
+	}
+	return 0
 }
 
 // loopbackUp sets lo up in the container's own network namespace, as
@@ -215,19 +226,6 @@ func loopbackUp() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
-}
-
-// RunStage runs the in-namespace stages both myctr and myctr-init carry
-// (init, exec, signal); it returns only when stage is none of them.
-func RunStage(stage string) {
-	switch stage {
-	case StageInit:
-		Init()
-	case StageExec:
-		Exec()
-	case StageSignal:
-		os.Exit(Signal())
-	}
 }
 
 // writeSysctls writes the container's sysctls (their names were checked

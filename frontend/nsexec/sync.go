@@ -87,16 +87,6 @@ func CheckVersion() {
 	os.Unsetenv(EnvVersion)
 }
 
-// Stages of the re-executed binary.
-const (
-	StageInit    = "init"
-	StageExec    = "exec"
-	StageSignal  = "signal"
-	StageUserNS  = "userns"
-	StageMonitor = "monitor"
-	StageReap    = "reap"
-)
-
 // Message types.
 const (
 	MsgUnshared = "unshared" // child → parent: write the id maps of my pid
