@@ -57,11 +57,11 @@ func Init() {
 	// The C constructor (nsenter.c) has made the namespaces and waited for
 	// the maps: we are PID 1 and root of our user namespace, with every
 	// capability there.
-	msg, _, err := conn.Recv()
-	if err != nil || msg == nil || msg.Init == nil || msg.Init.Spec == nil {
-		if err == nil {
-			err = errors.New("no configuration received")
-		}
+	msg, _, err := conn.Expect(MsgConfig)
+	if err == nil && msg.Init == nil {
+		err = fmt.Errorf("%w: an exec stage's configuration", ErrUnexpected)
+	}
+	if err != nil {
 		conn.Fail("read configuration", err, ExitSetup)
 	}
 	cfg := msg.Init
@@ -147,11 +147,11 @@ func Exec() {
 	os.Unsetenv(EnvJoinFD)
 	os.Unsetenv(EnvJoinNS)
 	conn := syncConn()
-	msg, _, err := conn.Recv()
-	if err != nil || msg == nil || msg.Exec == nil || msg.Exec.Process == nil {
-		if err == nil {
-			err = errors.New("no configuration received")
-		}
+	msg, _, err := conn.Expect(MsgConfig)
+	if err == nil && msg.Exec == nil {
+		err = fmt.Errorf("%w: the init's configuration", ErrUnexpected)
+	}
+	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
 	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp, msg.Exec.Landlock, "")
