@@ -21,6 +21,7 @@ import (
 // stages is every internal stage myctr-init runs (nsexec.InitStages).
 func stages() nsexec.Table {
 	t := nsexec.InitStageTable()
+	t[nsexec.StageReap] = nsexec.Reap(nil) // hands over to myctr for the user namespace
 	t[nsexec.StageNetWatch] = netwatch.Main
 	t[nsexec.StageNetForward] = portfwd.Main
 	return t

@@ -20,6 +20,7 @@ import (
 // those only it has (nsexec.MainStages).
 func stages() nsexec.Table {
 	t := nsexec.InitStageTable()
+	t[nsexec.StageReap] = nsexec.Reap(nsexec.RemoveTree)
 	t[nsexec.StageNetWatch] = netwatch.Main
 	t[nsexec.StageNetForward] = portfwd.Main
 	t[nsexec.StageUserNS] = cli.UserNSMain

@@ -180,33 +180,38 @@ func Signal() int {
 	return 0
 }
 
-// Reap is the reap stage of both binaries: it deletes os.Args[1], the
-// .rm- directory of a removed container, in a detached process. Files
-// that belong to subordinate ids need the user namespace, whose stage
-// only the main binary has: myctr-init hands over to it (EnvMain) then,
-// keeping the stage in the environment, and the main binary deletes them
-// from inside the namespace.
-func Reap() int {
-	main := os.Getenv(EnvMain)
-	if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
-		return ExitSetup
-	}
-	dir := os.Args[1]
-	if err := os.RemoveAll(dir); err == nil {
+// Reap returns the reap stage of both binaries: it deletes os.Args[1],
+// the .rm- directory of a removed container, in a detached process.
+// Files that belong to subordinate ids need the user namespace:
+// inUserNS deletes them from there (RemoveTree, in myctr). myctr-init,
+// which has no user-namespace stage, passes nil and hands over to the
+// main binary (EnvMain) then, keeping the stage in the environment; not
+// linking RemoveTree also keeps it small.
+func Reap(inUserNS func(dir string) error) func() int {
+	return func() int {
+		main := os.Getenv(EnvMain)
+		if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
+			return ExitSetup
+		}
+		dir := os.Args[1]
+		if err := os.RemoveAll(dir); err == nil {
+			return 0
+		}
+		if inUserNS == nil {
+			if main != "" {
+				err := unix.Exec(main, os.Args, os.Environ())
+				fmt.Fprintf(os.Stderr, "Error: hand the removal of %s to %s: %v\n", dir, main, err)
+			}
+			return 1
+		}
+		os.Unsetenv(EnvMain)
+		os.Unsetenv(EnvStage)
+		if err := inUserNS(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
 		return 0
 	}
-	if self, err := os.Executable(); err == nil && main != "" && main != self {
-		err = unix.Exec(main, os.Args, os.Environ())
-		fmt.Fprintf(os.Stderr, "Error: hand the removal of %s to %s: %v\n", dir, main, err)
-		return 1
-	}
-	os.Unsetenv(EnvMain)
-	os.Unsetenv(EnvStage)
-	if err := RemoveTree(dir); err != nil {
-		fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-		return 1
-	}
-	return 0
 }
 
 // loopbackUp sets lo up in the container's own network namespace, as

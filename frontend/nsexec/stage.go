@@ -69,13 +69,12 @@ func (t Table) Names() []string {
 
 // InitStageTable is the part of a table that both binaries share: the
 // stages that run inside a container's namespaces, which nsexec itself
-// implements. The network stages and the main binary's own are added by
-// each binary's main.
+// implements. The reap stage (see Reap), the network stages and the main
+// binary's own are added by each binary's main.
 func InitStageTable() Table {
 	return Table{
 		StageInit:   func() int { Init(); return ExitSetup },
 		StageExec:   func() int { Exec(); return ExitSetup },
 		StageSignal: Signal,
-		StageReap:   Reap,
 	}
 }
