@@ -18,20 +18,17 @@ import (
 	"github.com/myctr/myctr/frontend/portfwd"
 )
 
+// stages is every internal stage myctr-init runs (nsexec.InitStages).
+func stages() nsexec.Table {
+	t := nsexec.InitStageTable()
+	t[nsexec.StageReap] = nsexec.Reap(nil) // hands over to myctr for the user namespace
+	t[nsexec.StageNetWatch] = netwatch.Main
+	t[nsexec.StageNetForward] = portfwd.Main
+	return t
+}
+
 func main() {
-	if nsexec.IsMiniInit() {
-		os.Exit(nsexec.MiniInit(os.Args[2:]))
-	}
-	stage := os.Getenv(nsexec.EnvStage)
-	nsexec.RunStage(stage)
-	switch stage {
-	case nsexec.StageReap:
-		os.Exit(nsexec.Reap())
-	case netwatch.Stage:
-		os.Exit(netwatch.Main())
-	case portfwd.Stage:
-		os.Exit(portfwd.Main())
-	}
+	stages().Run()
 	os.Stderr.WriteString("Error: myctr-init is started by myctr, not by hand\n")
 	os.Exit(nsexec.ExitSetup)
 }

@@ -2,7 +2,7 @@
 // container's init, the exec stage, the monitor of detached containers and
 // the worker that runs inside the user's user namespace: those internal
 // stages are chosen by an environment variable that only myctr sets, before
-// the command line is parsed.
+// the command line is parsed (see stages).
 package main
 
 import (
@@ -15,25 +15,21 @@ import (
 	"github.com/myctr/myctr/frontend/portfwd"
 )
 
+// stages is every internal stage myctr runs: those it shares with
+// myctr-init (it is their fallback when myctr-init is not installed) and
+// those only it has (nsexec.MainStages).
+func stages() nsexec.Table {
+	t := nsexec.InitStageTable()
+	t[nsexec.StageReap] = nsexec.Reap(nsexec.RemoveTree)
+	t[nsexec.StageNetWatch] = netwatch.Main
+	t[nsexec.StageNetForward] = portfwd.Main
+	t[nsexec.StageUserNS] = cli.UserNSMain
+	t[nsexec.StageMonitor] = func() int { return container.MonitorMain(os.Args[1:]) }
+	t[nsexec.StageCopy] = func() int { return container.CopyMain(os.Args[1:]) }
+	return t
+}
+
 func main() {
-	if nsexec.IsMiniInit() {
-		os.Exit(nsexec.MiniInit(os.Args[2:]))
-	}
-	stage := os.Getenv(nsexec.EnvStage)
-	nsexec.RunStage(stage)
-	switch stage {
-	case nsexec.StageUserNS:
-		os.Exit(cli.UserNSMain())
-	case nsexec.StageMonitor:
-		os.Exit(container.MonitorMain(os.Args[1:]))
-	case netwatch.Stage:
-		os.Exit(netwatch.Main())
-	case portfwd.Stage:
-		os.Exit(portfwd.Main())
-	case container.StageCopy:
-		os.Exit(container.CopyMain(os.Args[1:]))
-	case nsexec.StageReap:
-		os.Exit(container.ReapMain(os.Args[1:]))
-	}
+	stages().Run()
 	os.Exit(cli.Run(os.Args, os.Stderr))
 }

@@ -54,99 +54,107 @@ func (usernsUnpacker) Unpack(blobPath, mediaType, dest string) (*os.FileMode, er
 	return nil, nil
 }
 
+// usernsWork is every work the userns stage can be asked for
+// (nsexec.UserNSCommand.Sub): its name, the number of arguments it takes
+// (-1: any) and the function that does it and returns the exit code.
+var usernsWork = map[string]struct {
+	nargs int
+	run   func(args []string) int
+}{
+	"unpack":              {3, unpackWork},
+	"diff":                {1, diffWork},
+	nsexec.WorkRemoveTree: {1, rmtreeWork},
+	"chown":               {3, chownWork},
+	"unshare":             {-1, unshareExec},
+	rootfs.ProbeWork:      {2, probeWork},
+	container.UserNSCopy:  {-1, container.CopyMain},
+}
+
 // UserNSMain runs the work a parent asked for inside a fresh user
 // namespace (see nsexec.UserNSCommand). It returns the exit code.
 func UserNSMain() int {
 	sub, args := nsexec.UserNSChild()
-	switch sub {
-	case "unpack":
-		if len(args) != 3 {
-			break
-		}
-		f, err := os.Open(args[0])
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		defer f.Close()
-		warn := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", a...) }
-		var mode *os.FileMode
-		if err := archive.Unpack(f, args[1], archive.Options{Chown: args[2] == "chown", Warn: warn, RootMode: &mode}); err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		if mode != nil {
-			fmt.Printf("%o\n", *mode)
-		}
-		return 0
-	case "diff":
-		if len(args) != 1 {
-			break
-		}
-		if err := build.WriteDiff(args[0], os.Stdout); err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		return 0
-	case "rmtree":
-		if len(args) != 1 {
-			break
-		}
-		if err := os.RemoveAll(args[0]); err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		return 0
-	case "chown":
-		// volume create -o uid=N,gid=N: the ids are the container's.
-		if len(args) != 3 {
-			break
-		}
-		uid, err1 := strconv.Atoi(args[1])
-		gid, err2 := strconv.Atoi(args[2])
-		if err := errors.Join(err1, err2); err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		if err := os.Lchown(args[0], uid, gid); err != nil {
-			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-			return 1
-		}
-		return 0
-	case "unshare":
-		return unshareExec(args)
-	case rootfs.ProbeWork: // doctor's overlay check
-		if len(args) != 2 {
-			break
-		}
-		if id, err := strconv.Atoi(args[1]); err == nil {
-			if err := rootfs.Probe(args[0], id); err != nil {
-				fmt.Fprintf(os.Stderr, "Error: %v\n", err)
-				return 1
-			}
-			return 0
-		}
-	case container.UserNSCopy:
-		return container.CopyMain(args)
+	w, ok := usernsWork[sub]
+	if !ok || (w.nargs >= 0 && len(args) != w.nargs) {
+		fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", sub)
+		return 125
 	}
-	fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", sub)
-	return 125
+	return w.run(args)
+}
+
+// workFailed prints err and returns the exit code of a failed work.
+func workFailed(err error) int {
+	fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+	return 1
+}
+
+// unpackWork: BLOB DEST chown|nochown. The layer's own mode for its root
+// directory, if it gives one, goes to stdout in octal.
+func unpackWork(args []string) int {
+	f, err := os.Open(args[0])
+	if err != nil {
+		return workFailed(err)
+	}
+	defer f.Close()
+	warn := func(format string, a ...any) { fmt.Fprintf(os.Stderr, "Warning: "+format+"\n", a...) }
+	var mode *os.FileMode
+	if err := archive.Unpack(f, args[1], archive.Options{Chown: args[2] == "chown", Warn: warn, RootMode: &mode}); err != nil {
+		return workFailed(err)
+	}
+	if mode != nil {
+		fmt.Printf("%o\n", *mode)
+	}
+	return 0
+}
+
+// diffWork: UPPERDIR. The layer tar goes to stdout.
+func diffWork(args []string) int {
+	if err := build.WriteDiff(args[0], os.Stdout); err != nil {
+		return workFailed(err)
+	}
+	return 0
+}
+
+// rmtreeWork: DIR, deleted as root of the user namespace.
+func rmtreeWork(args []string) int {
+	if err := os.RemoveAll(args[0]); err != nil {
+		return workFailed(err)
+	}
+	return 0
+}
+
+// chownWork: PATH UID GID, for volume create -o uid=N,gid=N: the ids are
+// the container's.
+func chownWork(args []string) int {
+	uid, err1 := strconv.Atoi(args[1])
+	gid, err2 := strconv.Atoi(args[2])
+	if err := errors.Join(err1, err2); err != nil {
+		return workFailed(err)
+	}
+	if err := os.Lchown(args[0], uid, gid); err != nil {
+		return workFailed(err)
+	}
+	return 0
+}
+
+// probeWork: DIR ID, doctor's overlay check.
+func probeWork(args []string) int {
+	id, err := strconv.Atoi(args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "Error: unknown user namespace work %q\n", rootfs.ProbeWork)
+		return 125
+	}
+	if err := rootfs.Probe(args[0], id); err != nil {
+		return workFailed(err)
+	}
+	return 0
 }
 
 // RemoveAll deletes an unpacked layer, whose files belong to subordinate
 // ids, from inside the user namespace.
 func (usernsUnpacker) RemoveAll(dir string) error {
-	if err := os.RemoveAll(dir); err == nil {
-		return nil
-	}
-	m, err := userns.Current()
-	if err != nil {
-		return err
-	}
-	var out strings.Builder
-	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
-	if err := u.Run(m); err != nil {
-		return explain(fmt.Errorf("remove %s: %w: %s", dir, err, strings.TrimSpace(out.String())))
+	if err := nsexec.RemoveTree(dir); err != nil {
+		return explain(err)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ import (
 )
 
 // StageCopy is the copy worker's stage, for a running container.
-const StageCopy = "cp"
+const StageCopy = nsexec.StageCopy
 
 // UserNSCopy is the user-namespace work (nsexec.UserNSCommand) of the copy
 // worker, for a container that is not running.

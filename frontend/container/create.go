@@ -165,7 +165,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		return nil, err
 	}
 	if err := s.prepare(c, o, cm); err != nil {
-		s.removeDir(c, m)
+		s.removeDir(c)
 		s.removeVolumes(made)
 		return nil, err
 	}

@@ -211,25 +211,26 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 		cmd.Wait()
 		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)
 	}
-	for {
-		msg, fds, err := parent.Recv()
+	// The exec stage's side of the sync protocol: a pty master or
+	// nothing, then the end of the stream, its process executed; or an
+	// error.
+	for want := []nsexec.Kind{nsexec.MsgPty, nsexec.MsgEnd}; ; {
+		msg, fds, err := parent.Expect(want...)
+		var stepErr *nsexec.StepError
+		if errors.As(err, &stepErr) {
+			cmd.Wait()
+			return stepErr.Exit, &StartError{stepErr, stepErr.Exit}
+		}
 		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 			return nsexec.ExitSetup, err
 		}
-		if msg == nil {
+		if msg.Type == nsexec.MsgEnd {
 			break
 		}
-		switch msg.Type {
-		case nsexec.MsgPty:
-			if len(fds) == 1 {
-				master = os.NewFile(uintptr(fds[0]), "pty-master")
-			}
-		case nsexec.MsgError:
-			cmd.Wait()
-			return msg.Error.Exit, &StartError{msg.Error, msg.Error.Exit}
-		}
+		master = os.NewFile(uintptr(fds[0]), "pty-master")
+		want = []nsexec.Kind{nsexec.MsgEnd}
 	}
 	done := make(chan struct{})
 	if master != nil {

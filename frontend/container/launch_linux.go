@@ -257,16 +257,22 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 		lw.Close()
 		return nil, &StartError{err, code}
 	}
-	for {
-		msg, fds, err := parent.Recv()
-		if err != nil {
+	// The init's side of the sync protocol: its pid, then (once we sent
+	// its configuration) a pty master or nothing, then the end of the
+	// stream, its process executed; or an error at any point.
+	for want := []nsexec.Kind{nsexec.MsgPid}; ; {
+		msg, fds, err := parent.Expect(want...)
+		var stepErr *nsexec.StepError
+		switch {
+		case errors.As(err, &stepErr):
+			return fail(stepErr, stepErr.Exit)
+		case errors.Is(err, nsexec.ErrEnded) && r.proc == nil:
+			return fail(errors.New("container init exited during set-up"), nsexec.ExitSetup)
+		case err != nil:
 			return fail(err, nsexec.ExitSetup)
 		}
-		if msg == nil {
-			if r.proc == nil {
-				return fail(errors.New("container init exited during set-up"), nsexec.ExitSetup)
-			}
-			break // end of file: the container's process was executed
+		if msg.Type == nsexec.MsgEnd {
+			break // the container's process was executed
 		}
 		switch msg.Type {
 		case nsexec.MsgPid:
@@ -312,13 +318,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
 				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
 			}
+			want = []nsexec.Kind{nsexec.MsgPty, nsexec.MsgEnd}
 		case nsexec.MsgPty:
-			if len(fds) != 1 {
-				return fail(errors.New("init sent no pty master"), nsexec.ExitSetup)
-			}
 			r.pty = os.NewFile(uintptr(fds[0]), "pty-master")
-		case nsexec.MsgError:
-			return fail(msg.Error, msg.Error.Exit)
+			want = []nsexec.Kind{nsexec.MsgEnd}
 		}
 	}
 	if llWarning != "" {

@@ -766,8 +766,7 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	if background && spawnReaper(gone) == nil {
 		return nil
 	}
-	m, _ := userns.Current()
-	return removeTree(gone, m)
+	return nsexec.RemoveTree(gone)
 }
 
 // spawnReaper starts a detached process that deletes dir (a .rm- directory,
@@ -787,52 +786,18 @@ func spawnReaper(dir string) error {
 	return cmd.Process.Release()
 }
 
-// ReapMain is the detached deleter started by spawnReaper.
-func ReapMain(args []string) int {
-	os.Unsetenv(nsexec.EnvStage)
-	if len(args) != 1 || !strings.Contains(filepath.Base(args[0]), ".rm-") {
-		return nsexec.ExitSetup
-	}
-	m, _ := userns.Current()
-	if err := removeTree(args[0], m); err != nil {
-		return 1
-	}
-	return 0
-}
-
-func (s *Store) removeDir(c *Container, m *userns.Mapping) {
-	removeTree(c.dir, m)
+func (s *Store) removeDir(c *Container) {
+	_ = nsexec.RemoveTree(c.dir)
 }
 
 // SweepRemoved finishes removals that a crash interrupted.
 func (s *Store) SweepRemoved() {
 	ents, _ := os.ReadDir(s.dir)
-	var m *userns.Mapping
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".rm-") {
-			if m == nil {
-				m, _ = userns.Current()
-			}
-			removeTree(filepath.Join(s.dir, e.Name()), m)
+			_ = nsexec.RemoveTree(filepath.Join(s.dir, e.Name()))
 		}
 	}
-}
-
-// removeTree deletes a directory; files that belong to subordinate ids
-// (written by the container) are deleted from inside the user namespace.
-func removeTree(dir string, m *userns.Mapping) error {
-	if err := os.RemoveAll(dir); err == nil {
-		return nil
-	}
-	if m == nil {
-		return fmt.Errorf("remove %s: no user namespace mapping", dir)
-	}
-	var out strings.Builder
-	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
-	if err := u.Run(m); err != nil {
-		return fmt.Errorf("remove %s in the user namespace: %w: %s", dir, err, strings.TrimSpace(out.String()))
-	}
-	return nil
 }
 
 // ParseSignal accepts "TERM", "SIGTERM", "15" (and each with a leading

@@ -27,7 +27,7 @@ import (
 
 // Stage is the watcher's value of _MYCTR_STAGE: myctr-init and myctr
 // must call Main for it.
-const Stage = "network-watch"
+const Stage = nsexec.StageNetWatch
 
 // EnvSpec carries the Spec, as JSON.
 const EnvSpec = "_MYCTR_NETWORK_SPEC"

@@ -57,11 +57,11 @@ func Init() {
 	// The C constructor (nsenter.c) has made the namespaces and waited for
 	// the maps: we are PID 1 and root of our user namespace, with every
 	// capability there.
-	msg, _, err := conn.Recv()
-	if err != nil || msg == nil || msg.Init == nil || msg.Init.Spec == nil {
-		if err == nil {
-			err = errors.New("no configuration received")
-		}
+	msg, _, err := conn.Expect(MsgConfig)
+	if err == nil && msg.Init == nil {
+		err = fmt.Errorf("%w: an exec stage's configuration", ErrUnexpected)
+	}
+	if err != nil {
 		conn.Fail("read configuration", err, ExitSetup)
 	}
 	cfg := msg.Init
@@ -147,11 +147,11 @@ func Exec() {
 	os.Unsetenv(EnvJoinFD)
 	os.Unsetenv(EnvJoinNS)
 	conn := syncConn()
-	msg, _, err := conn.Recv()
-	if err != nil || msg == nil || msg.Exec == nil || msg.Exec.Process == nil {
-		if err == nil {
-			err = errors.New("no configuration received")
-		}
+	msg, _, err := conn.Expect(MsgConfig)
+	if err == nil && msg.Exec == nil {
+		err = fmt.Errorf("%w: the init's configuration", ErrUnexpected)
+	}
+	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
 	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp, msg.Exec.Landlock, "")
@@ -180,22 +180,38 @@ func Signal() int {
 	return 0
 }
 
-// Reap deletes os.Args[1], the .rm- directory of a removed container, in a
-// detached process. Files that belong to subordinate ids need the user
-// namespace, which only the main binary sets up: hand over to it then.
-func Reap() int {
-	main := os.Getenv(EnvMain)
-	os.Unsetenv(EnvMain)
-	if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
-		return ExitSetup
-	}
-	if err := os.RemoveAll(os.Args[1]); err == nil {
+// Reap returns the reap stage of both binaries: it deletes os.Args[1],
+// the .rm- directory of a removed container, in a detached process.
+// Files that belong to subordinate ids need the user namespace:
+// inUserNS deletes them from there (RemoveTree, in myctr). myctr-init,
+// which has no user-namespace stage, passes nil and hands over to the
+// main binary (EnvMain) then, keeping the stage in the environment; not
+// linking RemoveTree also keeps it small.
+func Reap(inUserNS func(dir string) error) func() int {
+	return func() int {
+		main := os.Getenv(EnvMain)
+		if len(os.Args) != 2 || !strings.HasPrefix(filepath.Base(os.Args[1]), ".rm-") {
+			return ExitSetup
+		}
+		dir := os.Args[1]
+		if err := os.RemoveAll(dir); err == nil {
+			return 0
+		}
+		if inUserNS == nil {
+			if main != "" {
+				err := unix.Exec(main, os.Args, os.Environ())
+				fmt.Fprintf(os.Stderr, "Error: hand the removal of %s to %s: %v\n", dir, main, err)
+			}
+			return 1
+		}
+		os.Unsetenv(EnvMain)
+		os.Unsetenv(EnvStage)
+		if err := inUserNS(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "Error: %v\n", err)
+			return 1
+		}
 		return 0
 	}
-	if self, err := os.Executable(); err == nil && main != "" && main != self {
-		unix.Exec(main, os.Args, os.Environ())
-	}
-	return 1
 }
 
 // loopbackUp sets lo up in the container's own network namespace, as
@@ -215,19 +231,6 @@ func loopbackUp() error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
-}
-
-// RunStage runs the in-namespace stages both myctr and myctr-init carry
-// (init, exec, signal); it returns only when stage is none of them.
-func RunStage(stage string) {
-	switch stage {
-	case StageInit:
-		Init()
-	case StageExec:
-		Exec()
-	case StageSignal:
-		os.Exit(Signal())
-	}
 }
 
 // writeSysctls writes the container's sysctls (their names were checked

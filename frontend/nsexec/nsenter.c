@@ -49,7 +49,10 @@
 // run from a memfd as /proc/self/fd/N, the kernel would name it "N".
 //
 // Messages on the sync socket are the same JSON packets the Go side speaks
-// (see sync.go).
+// (see sync.go): this side writes "pid" and "error" (with every string
+// escaped) and reads only "joined"; numbers from the environment are
+// parsed strictly (myctr_fd), a bad one is an error. The tests in
+// nsenter_linux_test.go drive both paths from a mock parent.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -132,19 +135,66 @@ static void myctr_keep_net_admin(void)
 		myctr_fail("set no_new_privs");
 }
 
+// myctr_fd parses a descriptor number from the environment: decimal
+// digits only, no sign, no trailing text, within int. atoi would turn
+// "", "x" or "3x" into a descriptor the process never meant.
+static int myctr_fd(const char *s)
+{
+	if (s == NULL || *s < '0' || *s > '9')
+		goto bad;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 0x7fffffff)
+		goto bad;
+	return (int)v;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
 static int myctr_send(int fd, const char *msg)
 {
 	return send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0 ? -1 : 0;
 }
 
-// myctr_init_fail reports a failed step to the parent as a StepError and exits.
+// myctr_json_string appends s to buf (of size n, holding a string) as the
+// inside of a JSON string: quote, backslash and control characters are
+// escaped, and an escape is never cut in half when buf is full.
+static void myctr_json_string(char *buf, size_t n, const char *s)
+{
+	size_t len = strlen(buf);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+		else
+			snprintf(esc, sizeof(esc), "%c", c);
+		size_t el = strlen(esc);
+		if (len + el >= n)
+			break;
+		memcpy(buf + len, esc, el + 1);
+		len += el;
+	}
+}
+
+// myctr_init_fail reports a failed step to the parent as a StepError
+// (sync.go) and exits.
 static void myctr_init_fail(int fd, const char *step)
 {
-	char buf[512];
+	char buf[768], num[64];
 	int err = errno;
-	snprintf(buf, sizeof(buf),
-		 "{\"Type\":\"error\",\"Error\":{\"Step\":\"%s\",\"Errno\":%d,\"Msg\":\"%s: %s\",\"Exit\":125}}",
-		 step, err, step, strerror(err));
+	snprintf(buf, sizeof(buf), "{\"Type\":\"error\",\"Error\":{\"Step\":\"");
+	myctr_json_string(buf, sizeof(buf) - 96, step);
+	snprintf(num, sizeof(num), "\",\"Errno\":%d,\"Msg\":\"", err);
+	strncat(buf, num, sizeof(buf) - strlen(buf) - 1);
+	myctr_json_string(buf, sizeof(buf) - 32, step);
+	myctr_json_string(buf, sizeof(buf) - 32, ": ");
+	myctr_json_string(buf, sizeof(buf) - 32, strerror(err));
+	strncat(buf, "\",\"Exit\":125}}", sizeof(buf) - strlen(buf) - 1);
 	myctr_send(fd, buf);
 	_exit(125);
 }
@@ -155,7 +205,12 @@ static void myctr_init(void)
 	const char *net_env = getenv("_MYCTR_INIT_NETNS");
 	if (sync_env == NULL)
 		return;
-	int fd = atoi(sync_env);
+	int fd = myctr_fd(sync_env);
+	if (fd < 0) {
+		// No socket to report on: the parent sees the end of the stream.
+		fprintf(stderr, "Error: container init: bad _MYCTR_SYNC_FD %s\n", sync_env);
+		_exit(125);
+	}
 	char buf[64];
 
 	const char *join_env = getenv("_MYCTR_INIT_JOIN_FD");
@@ -164,8 +219,8 @@ static void myctr_init(void)
 		// (a pidfd of its init, checked by the parent), not new ones;
 		// their id maps exist already. The descriptor goes at once, so
 		// the container's process never holds it.
-		int join = atoi(join_env);
-		if (setns(join, CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		int join = myctr_fd(join_env);
+		if (join < 0 || setns(join, CLONE_NEWUSER | CLONE_NEWNET) < 0)
 			myctr_init_fail(fd, "join the network container's namespaces");
 		close(join);
 		net_env = NULL;
@@ -205,7 +260,12 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 		return;
 	const char *ns_env = getenv("_MYCTR_JOIN_NS");
 	const char *sync_env = getenv("_MYCTR_SYNC_FD");
-	int pidfd = atoi(pidfd_env);
+	int pidfd = myctr_fd(pidfd_env);
+	if (pidfd < 0)
+		myctr_fail("bad _MYCTR_JOIN_PIDFD");
+	int sync_fd = -1;
+	if (sync_env != NULL && (sync_fd = myctr_fd(sync_env)) < 0)
+		myctr_fail("bad _MYCTR_SYNC_FD");
 	int flags = myctr_ns_flags(ns_env ? ns_env : "");
 
 	if (setns(pidfd, flags) < 0)
@@ -228,12 +288,21 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 	const char *wait_env = getenv("_MYCTR_JOIN_WAIT");
 	if (wait_env != NULL && strcmp(wait_env, "1") == 0) {
 		// The parent moves us into the container's cgroup: the child
-		// forked below starts there.
+		// forked below starts there. Only the exact packet Go's
+		// Conn.Send makes of Message{Type: MsgJoined} will do (the
+		// golden test of sync.go pins it).
+		static const char joined[] = "{\"Type\":\"joined\"}";
 		char pkt[256];
-		if (sync_env == NULL || recv(atoi(sync_env), pkt, sizeof(pkt), 0) <= 0) {
+		errno = 0;
+		ssize_t n = sync_fd < 0 ? -1 : recv(sync_fd, pkt, sizeof(pkt), MSG_TRUNC);
+		if (n <= 0) {
 			if (errno == 0)
 				errno = EPIPE;
 			myctr_fail("wait to be put in the container's cgroup");
+		}
+		if ((size_t)n != sizeof(joined) - 1 || memcmp(pkt, joined, sizeof(joined) - 1) != 0) {
+			errno = EPROTO;
+			myctr_fail("wait to be put in the container's cgroup: not a \"joined\" message");
 		}
 	}
 
@@ -248,8 +317,8 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 
 	// Keep no copy of the sync socket: its end-of-file tells the caller
 	// that the child's execve succeeded.
-	if (sync_env != NULL)
-		close(atoi(sync_env));
+	if (sync_fd >= 0)
+		close(sync_fd);
 	close(pidfd);
 
 	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGTSTP};

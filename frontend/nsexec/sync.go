@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -57,8 +59,11 @@ const (
 // build must not talk to each other. 2: InitConfig.Network. 3: the
 // network-forward stage (frontend/portfwd) in myctr-init. 4:
 // InitConfig.ListenFDs. 5: InitConfig.Seccomp and ExecConfig.Seccomp. 6:
-// InitConfig.Landlock and ExecConfig.Landlock.
-const Version = "6"
+// InitConfig.Landlock and ExecConfig.Landlock. 7: strict kinds (Expect),
+// no unshared, mapped or ready; the exec stage's C constructor accepts
+// only a "joined" packet. TestWireFormat fails when the messages' JSON
+// changes and this does not.
+const Version = "7"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -87,26 +92,34 @@ func CheckVersion() {
 	os.Unsetenv(EnvVersion)
 }
 
-// Stages of the re-executed binary.
+// Kind is the type of a message on the sync socket. The protocol is a
+// fixed sequence per stage (docs/ARCHITECTURE.md, "Sync protocol"); each
+// side says which kinds it may get next (Conn.Expect), and anything else
+// is an error.
+type Kind string
+
+// Message kinds.
 const (
-	StageInit    = "init"
-	StageExec    = "exec"
-	StageSignal  = "signal"
-	StageUserNS  = "userns"
-	StageMonitor = "monitor"
-	StageReap    = "reap"
+	MsgPid    Kind = "pid"    // init stage (C) → parent: the container init's host pid
+	MsgConfig Kind = "config" // parent → init or exec stage: InitConfig or ExecConfig
+	MsgPty    Kind = "pty"    // init or exec stage → parent: the pty master rides along
+	MsgError  Kind = "error"  // any stage → parent: the step that failed
+	MsgJoined Kind = "joined" // parent → exec stage (C): it is in the container's cgroup
+	// MsgEnd is no packet but the end of the stream: the child's end of
+	// the socket is close-on-exec, so its end means the container's
+	// process was executed (or the child died). Expect returns it as a
+	// message of this kind when it is wanted.
+	MsgEnd Kind = "(end)"
 )
 
-// Message types.
-const (
-	MsgUnshared = "unshared" // child → parent: write the id maps of my pid
-	MsgMapped   = "mapped"   // parent → child: the id maps are written
-	MsgPid      = "pid"      // child → parent: the container init's host pid
-	MsgConfig   = "config"   // parent → child: InitConfig or ExecConfig
-	MsgPty      = "pty"      // child → parent: the pty master rides along
-	MsgError    = "error"    // child → parent: the step that failed
-	MsgReady    = "ready"    // child → parent (userns stage): work done
-	MsgJoined   = "joined"   // parent → exec stage: it is in the container's cgroup
+// Protocol errors, for errors.Is.
+var (
+	// ErrUnexpected: a message of a kind the receiver does not expect
+	// now, of no known kind, or whose payload does not fit its kind.
+	ErrUnexpected = errors.New("unexpected sync message")
+	// ErrEnded: the other side closed the socket (or died) while a
+	// message was still due.
+	ErrEnded = errors.New("the sync socket closed")
 )
 
 // Overlay is the container's root filesystem, mounted by the init inside
@@ -154,7 +167,7 @@ type ExecConfig struct {
 
 // Message is one packet on the sync socket.
 type Message struct {
-	Type  string
+	Type  Kind
 	Init  *InitConfig `json:",omitempty"`
 	Exec  *ExecConfig `json:",omitempty"`
 	Error *StepError  `json:",omitempty"`
@@ -219,33 +232,145 @@ func (c *Conn) Recv() (*Message, []int, error) {
 	buf := make([]byte, 1<<20)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, flags, _, err := unix.Recvmsg(int(c.f.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read sync socket: %w", err)
 		}
+		if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+			closeFDs(rightsOf(oob[:oobn]))
+			return nil, nil, fmt.Errorf("%w: a message larger than %d bytes or with more than 4 descriptors", ErrUnexpected, len(buf))
+		}
 		if n == 0 && oobn == 0 {
 			return nil, nil, nil
 		}
-		var fds []int
-		if oobn > 0 {
-			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err == nil {
-				for _, cm := range msgs {
-					if rights, err := unix.ParseUnixRights(&cm); err == nil {
-						fds = append(fds, rights...)
-					}
-				}
-			}
-		}
+		fds := rightsOf(oob[:oobn])
 		var m Message
 		if err := json.Unmarshal(buf[:n], &m); err != nil {
 			return nil, fds, fmt.Errorf("decode sync message: %w", err)
 		}
 		return &m, fds, nil
 	}
+}
+
+// rightsOf returns the descriptors of SCM_RIGHTS messages in oob.
+func rightsOf(oob []byte) []int {
+	if len(oob) == 0 {
+		return nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil
+	}
+	var fds []int
+	for _, cm := range msgs {
+		if rights, err := unix.ParseUnixRights(&cm); err == nil {
+			fds = append(fds, rights...)
+		}
+	}
+	return fds
+}
+
+func closeFDs(fds []int) {
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+}
+
+// Expect reads the next message and returns it when its kind is one of
+// want, with the descriptors that rode along; MsgEnd in want accepts the
+// end of the stream, returned as a message of that kind. A MsgError from
+// the child is returned as its *StepError (checked first: never nil, its
+// exit code one myctr reports). Anything else is an error wrapping
+// ErrUnexpected or ErrEnded, and the descriptors of a refused message are
+// closed: a confused or hostile peer cannot make us act out of order.
+func (c *Conn) Expect(want ...Kind) (*Message, []int, error) {
+	m, fds, err := c.Recv()
+	if err != nil {
+		closeFDs(fds)
+		return nil, nil, err
+	}
+	if m == nil {
+		if slices.Contains(want, MsgEnd) {
+			return &Message{Type: MsgEnd}, nil, nil
+		}
+		return nil, nil, fmt.Errorf("%w before %s", ErrEnded, kindList(want))
+	}
+	if err := m.check(len(fds)); err != nil {
+		closeFDs(fds)
+		return nil, nil, err
+	}
+	if m.Type == MsgError {
+		closeFDs(fds)
+		return nil, nil, m.Error
+	}
+	if !slices.Contains(want, m.Type) {
+		closeFDs(fds)
+		return nil, nil, fmt.Errorf("%w %q, want %s", ErrUnexpected, m.Type, kindList(want))
+	}
+	return m, fds, nil
+}
+
+// check tells whether a message carries what its kind needs and nothing
+// else, with nfds descriptors attached.
+func (m *Message) check(nfds int) error {
+	bad := func(why string) error { return fmt.Errorf("%w %q: %s", ErrUnexpected, m.Type, why) }
+	wantFDs := 0
+	if m.Type == MsgPty {
+		wantFDs = 1
+	}
+	if nfds != wantFDs {
+		return bad(fmt.Sprintf("%d descriptors attached, want %d", nfds, wantFDs))
+	}
+	payload := 0
+	for _, set := range []bool{m.Init != nil, m.Exec != nil, m.Error != nil, m.Pid != 0} {
+		if set {
+			payload++
+		}
+	}
+	switch m.Type {
+	case MsgPid:
+		if m.Pid <= 0 || payload != 1 {
+			return bad("a positive pid and nothing else")
+		}
+	case MsgConfig:
+		if payload != 1 || (m.Init == nil && m.Exec == nil) {
+			return bad("one InitConfig or ExecConfig and nothing else")
+		}
+		if m.Init != nil && (m.Init.Spec == nil || m.Init.Spec.Process == nil || m.Init.Spec.Root == nil || m.Init.Spec.Linux == nil) {
+			return bad("an InitConfig without a spec, its process, root or linux section")
+		}
+		if m.Exec != nil && m.Exec.Process == nil {
+			return bad("an ExecConfig without a process")
+		}
+	case MsgError:
+		if m.Error == nil || payload != 1 {
+			return bad("no StepError")
+		}
+		// The exit code is the child's word; only the three codes a
+		// failed start has are passed on.
+		if m.Error.Exit != ExitNotExecutable && m.Error.Exit != ExitNotFound {
+			m.Error.Exit = ExitSetup
+		}
+	case MsgPty, MsgJoined:
+		if payload != 0 {
+			return bad("carries a payload")
+		}
+	default:
+		return bad("no such kind")
+	}
+	return nil
+}
+
+// kindList names the kinds of want for an error message.
+func kindList(want []Kind) string {
+	names := make([]string, len(want))
+	for i, k := range want {
+		names[i] = string(k)
+	}
+	return strings.Join(names, " or ")
 }
 
 // Fail reports err to the parent as a StepError and exits.

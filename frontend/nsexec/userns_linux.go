@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 
 	"github.com/myctr/myctr/frontend/userns"
@@ -69,4 +70,28 @@ func UserNSChild() (string, []string) {
 	os.Unsetenv(EnvStage)
 	os.Unsetenv(EnvSyncFD)
 	return sub, os.Args[1:]
+}
+
+// WorkRemoveTree is the user-namespace work that deletes a directory.
+const WorkRemoveTree = "rmtree"
+
+// RemoveTree deletes dir. Files that belong to subordinate ids (written
+// by a container, or unpacked from a layer) cannot be deleted by the user
+// on the host: then the deletion runs again inside the user's user
+// namespace, where the user is root over them. This is the one removal
+// of such trees: containers, volumes and layers all use it.
+func RemoveTree(dir string) error {
+	if err := os.RemoveAll(dir); err == nil {
+		return nil
+	}
+	m, err := userns.Current()
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", dir, err)
+	}
+	var out strings.Builder
+	u := &UserNSCommand{Sub: WorkRemoveTree, Args: []string{dir}, Stderr: &out}
+	if err := u.Run(m); err != nil {
+		return fmt.Errorf("remove %s in the user namespace: %w: %s", dir, err, strings.TrimSpace(out.String()))
+	}
+	return nil
 }

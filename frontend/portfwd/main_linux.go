@@ -26,7 +26,7 @@ import (
 const (
 	// Stage is the forwarder's value of _MYCTR_STAGE: myctr-init and
 	// myctr must call Main for it.
-	Stage = "network-forward"
+	Stage = nsexec.StageNetForward
 	// EnvSpec carries the Spec, as JSON.
 	EnvSpec = "_MYCTR_FORWARD_SPEC"
 

@@ -288,7 +288,7 @@ func (s *Store) Create(o CreateOptions) (*Volume, error) {
 		err = os.Rename(tmp, filepath.Join(s.dir, name))
 	}
 	if err != nil {
-		removeTree(tmp)
+		nsexec.RemoveTree(tmp)
 		return nil, fmt.Errorf("create volume %s: %w", name, err)
 	}
 	return v, nil
@@ -393,7 +393,7 @@ func (s *Store) Remove(name string) error {
 	if err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
-	if err := removeTree(gone); err != nil {
+	if err := nsexec.RemoveTree(gone); err != nil {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	return nil
@@ -414,7 +414,7 @@ func (s *Store) sweep() {
 	ents, _ := os.ReadDir(s.dir)
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".tmp-") || strings.HasPrefix(e.Name(), ".rm-") {
-			removeTree(filepath.Join(s.dir, e.Name()))
+			nsexec.RemoveTree(filepath.Join(s.dir, e.Name()))
 		}
 	}
 }
@@ -428,24 +428,6 @@ func IsEmpty(dir string) bool {
 	defer f.Close()
 	names, _ := f.Readdirnames(1)
 	return len(names) == 0
-}
-
-// removeTree deletes dir; files of subordinate ids (written by containers)
-// are deleted from inside the user namespace.
-func removeTree(dir string) error {
-	if err := os.RemoveAll(dir); err == nil {
-		return nil
-	}
-	m, err := userns.Current()
-	if err != nil {
-		return err
-	}
-	var out strings.Builder
-	u := &nsexec.UserNSCommand{Sub: "rmtree", Args: []string{dir}, Stderr: &out}
-	if err := u.Run(m); err != nil {
-		return fmt.Errorf("remove %s in the user namespace: %w: %s", dir, err, strings.TrimSpace(out.String()))
-	}
-	return nil
 }
 
 // Chown gives dir the container ids uid and gid, from inside the user

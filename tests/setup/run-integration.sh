@@ -55,6 +55,7 @@ fi
 if want_phase rootless; then
 	CGO_ENABLED=0 go test -c -tags integration -o bin/integration.test ./tests/integration
 	go test -c -o bin/network.test ./frontend/network
+	go test -c -o bin/nsexec.test ./frontend/nsexec
 fi
 helper_built=
 if want_phase helper; then
@@ -144,8 +145,12 @@ elif [[ $(id -u) -eq 0 ]]; then
 	run_tests "${run_as[@]}" -- -test.skip='^TestNoSubordinateRange' || rc=1
 	# The network package's tests of real namespaces, as the user (the
 	# unit tier, as root, leaves them out).
+	# The same for nsexec's tests of the init and exec stages against a
+	# mock parent (nsenter.c and the sync protocol).
 	if [[ -z ${INTEGRATION_RUN:-} ]]; then
 		TEST_BIN=$workdir/bin/network.test TEST_PKG=github.com/myctr/myctr/frontend/network \
+			run_tests "${run_as[@]}" -- -test.run='^TestReal' || rc=1
+		TEST_BIN=$workdir/bin/nsexec.test TEST_PKG=github.com/myctr/myctr/frontend/nsexec \
 			run_tests "${run_as[@]}" -- -test.run='^TestReal' || rc=1
 	fi
 	if [[ -z ${INTEGRATION_RUN:-} ]]; then

@@ -1,0 +1,456 @@
+package nsexec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The tests in this file re-execute the test binary as the init and exec
+// stages, as runc's nsenter tests do: the C constructor of nsenter.c runs
+// in it before the Go runtime, and TestMain then runs the stage from the
+// same table the binaries use. The test itself plays myctr's part, the
+// parent on the other end of the sync socket, message by message.
+//
+// They need user namespaces and are named TestReal*: the unit tier (run
+// as root in CI) leaves them out, and the rootless tier runs them as the
+// test user (tests/setup/run-integration.sh), where they must pass as a
+// plain user, with one id mapped, as myctr runs.
+
+func TestMain(m *testing.M) {
+	InitStageTable().Run()
+	os.Exit(m.Run())
+}
+
+// stageTimeout bounds each read of the sync socket: a stage that hangs
+// fails the test instead of stalling the tier.
+const stageTimeout = 20 * time.Second
+
+// stage is one re-executed stage and the test's end of its socket.
+type stage struct {
+	cmd    *exec.Cmd
+	parent *Conn
+	out    *os.File // the stage's stdout and stderr
+}
+
+// startStage runs the test binary as a stage with env (plus the sync
+// socket and the protocol Version) and extra descriptors from 3 on; the
+// sync socket comes after them.
+func startStage(t *testing.T, name string, env []string, extra ...*os.File) *stage {
+	t.Helper()
+	parent, child, err := NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { parent.Close() })
+	tv := unix.NsecToTimeval(stageTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(int(parent.f.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	// A file, not a pipe: the init outlives the process we start (it is
+	// cloned with CLONE_PARENT), and cmd.Wait would wait for a pipe's
+	// last writer.
+	out, err := os.CreateTemp(t.TempDir(), "stage-out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	cmd := exec.Command(os.Args[0])
+	cmd.Args = []string{"myctr-" + name}
+	cmd.Env = append([]string{EnvStage + "=" + name, EnvVersion + "=" + Version,
+		fmt.Sprintf("%s=%d", EnvSyncFD, 3+len(extra))}, env...)
+	cmd.ExtraFiles = append(extra, child)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	child.Close()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return &stage{cmd: cmd, parent: parent, out: out}
+}
+
+// output is what the stage and its children wrote so far.
+func (s *stage) output(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(s.out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// exitCode waits for the process we started and returns its exit code.
+func (s *stage) exitCode(t *testing.T) int {
+	t.Helper()
+	err := s.cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return s.cmd.ProcessState.ExitCode()
+}
+
+// waitPid waits for pid, a child of the test (the init, through
+// CLONE_PARENT), and returns its exit code.
+func waitPid(t *testing.T, pid int) int {
+	t.Helper()
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("wait for %d: %v", pid, err)
+		}
+		return ws.ExitStatus()
+	}
+}
+
+// busybox is a static program that can run inside an empty root.
+func busybox(t *testing.T) string {
+	t.Helper()
+	const p = "/bin/busybox" // Debian busybox-static, which the tiers install
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("%s is not installed (package busybox-static): %v", p, err)
+	}
+	return p
+}
+
+// mapIDs writes pid's id maps the way myctr does for a user without a
+// subordinate range: container root is the user.
+func mapIDs(t *testing.T, pid int) {
+	t.Helper()
+	proc := fmt.Sprintf("/proc/%d/", pid)
+	for _, w := range []struct{ file, data string }{
+		{"uid_map", fmt.Sprintf("0 %d 1\n", os.Geteuid())},
+		{"setgroups", "deny"},
+		{"gid_map", fmt.Sprintf("0 %d 1\n", os.Getegid())},
+	} {
+		if err := os.WriteFile(proc+w.file, []byte(w.data), 0); err != nil {
+			t.Fatalf("write %s: %v", w.file, err)
+		}
+	}
+}
+
+// initConfig is a container of one busybox layer, running args.
+func initConfig(t *testing.T, args ...string) *InitConfig {
+	t.Helper()
+	bb := busybox(t)
+	dir := t.TempDir()
+	lower := filepath.Join(dir, "lower")
+	for _, d := range []string{"lower/bin", "lower/dev", "lower/proc", "lower/tmp", "upper", "work", "rootfs", "run/userdata"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(lower, "bin/busybox"), b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &InitConfig{
+		Spec: &specs.Spec{
+			Process: &specs.Process{Args: args, Cwd: "/", Env: []string{"PATH=/bin"}},
+			Root:    &specs.Root{Path: filepath.Join(dir, "rootfs")},
+			Linux:   &specs.Linux{},
+		},
+		Overlay: Overlay{Lower: []string{lower}, Upper: filepath.Join(dir, "upper"), Work: filepath.Join(dir, "work"), RunDir: filepath.Join(dir, "run")},
+	}
+}
+
+// startInit starts the init stage and plays the parent up to the
+// configuration: it reads the pid, writes the maps and sends msg. It
+// returns the init's pid.
+func startInit(t *testing.T, msg *Message) (*stage, int) {
+	t.Helper()
+	s := startStage(t, StageInit, []string{EnvInitNetNS + "=0"})
+	m, _, err := s.parent.Expect(MsgPid)
+	if err != nil {
+		t.Fatalf("expect pid: %v\n%s", err, s.output(t))
+	}
+	// The constructor exits once the pid is sent; the init is ours.
+	if code := s.exitCode(t); code != 0 {
+		t.Fatalf("the init stage's first process exited %d", code)
+	}
+	t.Cleanup(func() { unix.Kill(m.Pid, unix.SIGKILL); unix.Wait4(m.Pid, nil, unix.WNOHANG, nil) })
+	mapIDs(t, m.Pid)
+	if err := s.parent.Send(msg); err != nil {
+		t.Fatal(err)
+	}
+	return s, m.Pid
+}
+
+// TestRealNsenterInit: the init path end to end: pid, maps, config, the
+// root filesystem from an overlay, and the container's process executed
+// (the end of the stream), which writes its output and exits.
+func TestRealNsenterInit(t *testing.T) {
+	cfg := initConfig(t, "busybox", "sh", "-c", "echo in-container $(busybox id -u) $$")
+	s, pid := startInit(t, &Message{Type: MsgConfig, Init: cfg})
+	if m, _, err := s.parent.Expect(MsgPty, MsgEnd); err != nil || m.Type != MsgEnd {
+		t.Fatalf("after the config: %v %v\n%s", m, err, s.output(t))
+	}
+	if code := waitPid(t, pid); code != 0 {
+		t.Fatalf("the container's process exited %d\n%s", code, s.output(t))
+	}
+	// Root of its user namespace, PID 1 of its PID namespace.
+	if out := s.output(t); !strings.Contains(out, "in-container 0 1") {
+		t.Errorf("output %q, want \"in-container 0 1\"", out)
+	}
+}
+
+// TestRealNsenterInitErrors: each failure of the init comes back as a
+// StepError with its step and exit code, and the init exits with it.
+func TestRealNsenterInitErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		msg      func(t *testing.T) *Message
+		step     string
+		exit     int
+		contains string
+	}{
+		{
+			name: "command not found",
+			msg:  func(t *testing.T) *Message { return &Message{Type: MsgConfig, Init: initConfig(t, "/no/such/command")} },
+			step: "exec /no/such/command", exit: ExitNotFound,
+		},
+		{
+			name: "command not executable",
+			msg:  func(t *testing.T) *Message { return &Message{Type: MsgConfig, Init: initConfig(t, "/dev")} },
+			step: "exec /dev", exit: ExitNotExecutable,
+		},
+		{
+			name: "a message out of order",
+			msg:  func(*testing.T) *Message { return &Message{Type: MsgJoined} },
+			step: "read configuration", exit: ExitSetup, contains: `unexpected sync message "joined"`,
+		},
+		{
+			name: "an exec stage's configuration",
+			msg: func(*testing.T) *Message {
+				return &Message{Type: MsgConfig, Exec: &ExecConfig{Process: &specs.Process{Args: []string{"true"}}}}
+			},
+			step: "read configuration", exit: ExitSetup, contains: "exec stage's configuration",
+		},
+		{
+			name: "no layers",
+			msg: func(t *testing.T) *Message {
+				cfg := initConfig(t, "true")
+				cfg.Overlay.Lower = nil
+				return &Message{Type: MsgConfig, Init: cfg}
+			},
+			step: "prepare rootfs", exit: ExitSetup, contains: "no image layers",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, pid := startInit(t, tc.msg(t))
+			_, _, err := s.parent.Expect(MsgPty, MsgEnd)
+			var se *StepError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a StepError\n%s", err, s.output(t))
+			}
+			if se.Step != tc.step || se.Exit != tc.exit || !strings.Contains(se.Msg, tc.contains) {
+				t.Errorf("StepError %+v, want step %q, exit %d, message with %q", se, tc.step, tc.exit, tc.contains)
+			}
+			if code := waitPid(t, pid); code != tc.exit {
+				t.Errorf("the init exited %d, want %d", code, tc.exit)
+			}
+		})
+	}
+}
+
+// TestRealNsenterInitConstructorErrors: the C constructor's own failures
+// before it has a pid to send.
+func TestRealNsenterInitConstructorErrors(t *testing.T) {
+	t.Run("bad sync descriptor", func(t *testing.T) {
+		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvSyncFD + "=3x"})
+		// The environment's last _MYCTR_SYNC_FD wins: "3x".
+		if code := s.exitCode(t); code != ExitSetup {
+			t.Errorf("exit %d, want %d", code, ExitSetup)
+		}
+		if out := s.output(t); !strings.Contains(out, "bad _MYCTR_SYNC_FD") {
+			t.Errorf("output %q", out)
+		}
+	})
+	t.Run("bad join descriptor", func(t *testing.T) {
+		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvInitJoinFD + "=-1"})
+		_, _, err := s.parent.Expect(MsgPid)
+		var se *StepError
+		if !errors.As(err, &se) || se.Step != "join the network container's namespaces" || se.Errno != int(unix.EINVAL) || se.Exit != ExitSetup {
+			t.Fatalf("got %v (%+v), want the join step's StepError with EINVAL", err, se)
+		}
+		if code := s.exitCode(t); code != ExitSetup {
+			t.Errorf("exit %d, want %d", code, ExitSetup)
+		}
+	})
+	t.Run("protocol version", func(t *testing.T) {
+		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvVersion + "=0"})
+		m, _, err := s.parent.Expect(MsgPid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.exitCode(t)
+		// The Go side refuses before it reads anything.
+		if code := waitPid(t, m.Pid); code != ExitSetup {
+			t.Errorf("the init exited %d, want %d", code, ExitSetup)
+		}
+		if out := s.output(t); !strings.Contains(out, "sync protocol "+Version+", myctr 0") {
+			t.Errorf("output %q", out)
+		}
+	})
+}
+
+// target starts a process in user, mount and PID namespaces of its own
+// (the container, for the exec stage to join) and returns a pidfd of it.
+func target(t *testing.T) *os.File {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process in new namespaces: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	fd, err := unix.PidfdOpen(cmd.Process.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// startExec starts the exec stage joining target's namespaces, with env
+// added (a later variable wins).
+func startExec(t *testing.T, env ...string) *stage {
+	t.Helper()
+	pidf := target(t)
+	return startStage(t, StageExec, append([]string{EnvJoinFD + "=3", EnvJoinNS + "=user,mnt,pid"}, env...), pidf)
+}
+
+func execConfig(args ...string) *Message {
+	return &Message{Type: MsgConfig, Exec: &ExecConfig{Process: &specs.Process{Args: args, Cwd: "/", Env: []string{"PATH=/usr/bin:/bin"}}}}
+}
+
+// TestRealNsenterJoin: the join path end to end, with and without the
+// wait for "joined": the stage joins the target's namespaces, forks into
+// its PID namespace, reads its configuration and executes the process,
+// whose exit status is the stage's.
+func TestRealNsenterJoin(t *testing.T) {
+	for _, wait := range []bool{false, true} {
+		t.Run(fmt.Sprintf("wait=%v", wait), func(t *testing.T) {
+			var env []string
+			if wait {
+				env = append(env, EnvJoinWait+"=1")
+			}
+			s := startExec(t, env...)
+			if wait {
+				if err := s.parent.Send(&Message{Type: MsgJoined}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// sleep is PID 1 of the target's namespace: the process is
+			// another, and uid 0 there.
+			if err := s.parent.Send(execConfig("sh", "-c", "echo joined $(id -u) $$; exit 7")); err != nil {
+				t.Fatal(err)
+			}
+			if m, _, err := s.parent.Expect(MsgPty, MsgEnd); err != nil || m.Type != MsgEnd {
+				t.Fatalf("after the config: %v %v\n%s", m, err, s.output(t))
+			}
+			if code := s.exitCode(t); code != 7 {
+				t.Errorf("exit %d, want the process's 7\n%s", code, s.output(t))
+			}
+			out := s.output(t)
+			if !strings.HasPrefix(out, "joined 0 ") || strings.HasPrefix(out, "joined 0 1\n") {
+				t.Errorf("output %q, want \"joined 0 PID\" with a PID other than 1", out)
+			}
+		})
+	}
+}
+
+// TestRealNsenterJoinErrors: the join path's failures, in the C
+// constructor (exit 125, the step on stderr) and in Go (a StepError).
+func TestRealNsenterJoinErrors(t *testing.T) {
+	constructor := []struct {
+		name string
+		env  []string
+		send *Message // before anything else, for the wait
+		want string
+	}{
+		{name: "unknown namespace", env: []string{EnvJoinNS + "=user,bogus"}, want: "unknown namespace name"},
+		{name: "bad pidfd number", env: []string{EnvJoinFD + "=3 "}, want: "bad _MYCTR_JOIN_PIDFD"},
+		{name: "not a pidfd", env: []string{EnvJoinFD + "=1"}, want: "setns"},
+		{name: "bad sync descriptor", env: []string{EnvSyncFD + "=+4"}, want: "bad _MYCTR_SYNC_FD"},
+		{name: "unknown capability set", env: []string{EnvJoinCaps + "=all"}, want: "unknown _MYCTR_JOIN_CAPS"},
+		{name: "another message than joined", env: []string{EnvJoinWait + "=1"}, send: execConfig("true"), want: `wait to be put in the container's cgroup: not a "joined" message`},
+		{name: "a longer joined", env: []string{EnvJoinWait + "=1"}, send: &Message{Type: MsgJoined, Pid: 1}, want: `wait to be put in the container's cgroup: not a "joined" message`},
+		{name: "no joined", env: []string{EnvJoinWait + "=1"}, want: "wait to be put in the container's cgroup"},
+	}
+	for _, tc := range constructor {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startExec(t, tc.env...)
+			if tc.send != nil {
+				if err := s.parent.Send(tc.send); err != nil {
+					t.Fatal(err)
+				}
+			} else if strings.Contains(tc.name, "no joined") {
+				s.parent.Close() // the end of the stream instead
+			}
+			if code := s.exitCode(t); code != ExitSetup {
+				t.Errorf("exit %d, want %d", code, ExitSetup)
+			}
+			if out := s.output(t); !strings.Contains(out, "Error: join container namespaces: "+tc.want) {
+				t.Errorf("output %q, want the step %q", out, tc.want)
+			}
+		})
+	}
+	inGo := []struct {
+		name     string
+		msg      *Message
+		step     string
+		exit     int
+		contains string
+	}{
+		{name: "command not found", msg: execConfig("no-such-command"), step: "exec no-such-command", exit: ExitNotFound},
+		{name: "the init's configuration", msg: &Message{Type: MsgConfig, Init: &InitConfig{Spec: &specs.Spec{Process: &specs.Process{}, Root: &specs.Root{}, Linux: &specs.Linux{}}}},
+			step: "read exec configuration", exit: ExitSetup, contains: "the init's configuration"},
+		{name: "a message out of order", msg: &Message{Type: MsgPid, Pid: 1}, step: "read exec configuration", exit: ExitSetup, contains: `unexpected sync message "pid"`},
+	}
+	for _, tc := range inGo {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startExec(t)
+			if err := s.parent.Send(tc.msg); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err := s.parent.Expect(MsgPty, MsgEnd)
+			var se *StepError
+			if !errors.As(err, &se) {
+				t.Fatalf("got %v, want a StepError\n%s", err, s.output(t))
+			}
+			if se.Step != tc.step || se.Exit != tc.exit || !strings.Contains(se.Msg, tc.contains) {
+				t.Errorf("StepError %+v, want step %q, exit %d, message with %q", se, tc.step, tc.exit, tc.contains)
+			}
+			if code := s.exitCode(t); code != tc.exit {
+				t.Errorf("exit %d, want %d", code, tc.exit)
+			}
+		})
+	}
+}
