@@ -36,10 +36,14 @@ func TestLogsMulti(t *testing.T) {
 
 	t.Run("without follow", func(t *testing.T) {
 		c3, c4 := ctrName(t, "c3"), ctrName(t, "c4")
-		id3 := runDetached(t, c3, nil, "sh", "-c", "echo one; sleep 2; echo three")
-		// stdout and stderr are two pipes, read apart: err comes a
-		// moment after two, or the log may hold them either way round.
-		id4 := runDetached(t, c4, nil, "sh", "-c", "sleep 1; echo two; sleep 0.3; echo err >&2")
+		// The two take turns through a shared directory, so the order
+		// the lines are written in does not hang on how fast the
+		// second container starts. stdout and stderr are two pipes,
+		// read apart: err comes a moment after two, or the log may
+		// hold them either way round.
+		turns := []string{"-v", t.TempDir() + ":/s"}
+		id3 := runDetached(t, c3, turns, "sh", "-c", "echo one; touch /s/one; until [ -e /s/two ]; do sleep 0.05; done; sleep 0.2; echo three")
+		id4 := runDetached(t, c4, turns, "sh", "-c", "until [ -e /s/one ]; do sleep 0.05; done; sleep 0.2; echo two; sleep 0.3; echo err >&2; touch /s/two")
 		mustMyctr(t, "wait", c3, c4)
 		out, errOut, code := myctr(t, "logs", c3, c4)
 		if code != 0 {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTopDefault lists a container's processes with Podman's default
@@ -14,7 +15,14 @@ import (
 func TestTopDefault(t *testing.T) {
 	name := ctrName(t, "c")
 	runDetached(t, name, nil, "sh", "-c", "sleep 1000 & exec sleep 1001")
-	out := mustMyctr(t, "top", name)
+	// run -d returns once the shell runs: wait until it has started its
+	// child and executed the second sleep.
+	var out string
+	waitFor(t, 10*time.Second, "the shell to become sleep 1001 beside its child", func() bool {
+		out = mustMyctr(t, "top", name, "args")
+		return strings.Contains(out, "sleep 1000") && strings.Contains(out, "sleep 1001") && !strings.Contains(out, "sh -c")
+	})
+	out = mustMyctr(t, "top", name)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("top printed %d lines, want a header and 2 processes:\n%s", len(lines), out)
