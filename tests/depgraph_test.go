@@ -60,6 +60,14 @@ var depRules = []depRule{
 		withTests: true,
 	},
 	{
+		// Both sides link them, so they must pull in neither side, nor
+		// anything else of ours.
+		name:      "atomicfile and flock import nothing of myctr's",
+		from:      []string{module + "/protocol/atomicfile", module + "/protocol/flock"},
+		forbidden: []string{module},
+		withTests: true,
+	},
+	{
 		name: "helper binary holds no CLI framework, image or build library",
 		from: []string{module + "/cmd/myctr-helper", module + "/helper"},
 		forbidden: []string{
@@ -267,6 +275,7 @@ func TestImportRulesCanFail(t *testing.T) {
 		m + "/protocol":         {m + "/frontend/cli"},
 		m + "/polkit":           nil,
 		m + "/systemd":          nil,
+		m + "/protocol/flock":   {m + "/protocol"},
 	}
 	want := map[string][]string{
 		"frontend never imports helper": {
@@ -277,6 +286,9 @@ func TestImportRulesCanFail(t *testing.T) {
 		},
 		"protocol imports neither side": {
 			m + "/protocol -> " + m + "/frontend/cli",
+		},
+		"atomicfile and flock import nothing of myctr's": {
+			m + "/protocol/flock -> " + m + "/protocol",
 		},
 		"helper binary holds no CLI framework, image or build library": {
 			m + "/cmd/myctr-helper -> " + m + "/protocol -> " + m + "/frontend/cli -> github.com/urfave/cli/v2",
