@@ -66,17 +66,27 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // Write replaces the content of the file at path with what write writes to
 // the writer it is given; the file gets the mode perm (exactly: the umask
 // does not apply). When write fails, the file at path is left as it was and
-// write's error is returned (wrapped).
+// write's error is returned as it is: it carries its own context.
 func Write(path string, perm fs.FileMode, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
 		return fmt.Errorf("create temporary file for %s: %w", path, err)
 	}
-	if err := fill(f, perm, write); err != nil {
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: fsync: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
@@ -89,20 +99,6 @@ func Write(path string, perm fs.FileMode, write func(io.Writer) error) error {
 	// From here on the temporary's name is gone: nothing to remove.
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	return nil
-}
-
-// fill sets f's mode, writes its content and syncs it to disk.
-func fill(f *os.File, perm fs.FileMode, write func(io.Writer) error) error {
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
 	}
 	return nil
 }
