@@ -223,12 +223,23 @@ func (s *Store) load(id string) (*Container, error) {
 
 // Save writes the record atomically and durably (temp file, fsync,
 // rename, fsync of the directory).
+//
+// The record of an --rm container is deleted when the container ends, so
+// a power cut that undoes its latest replacement loses nothing anyone
+// keeps: its directory is not synced, which saves a journal commit (about
+// 0.5 ms, more on a busy disk) on each of the two writes of every run
+// --rm's start. The file itself is always synced: each write carries the
+// whole record, and an empty one would make every listing fail.
 func (s *Store) Save(c *Container) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.File("container.json"), b, 0o600); err != nil {
+	write := atomicfile.WriteFile
+	if c.HostConfig.AutoRemove {
+		write = atomicfile.WriteFileNoDirSync
+	}
+	if err := write(c.File("container.json"), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
 	}
 	return nil

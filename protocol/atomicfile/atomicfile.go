@@ -57,10 +57,16 @@ var (
 // WriteFile replaces the content of the file at path with data; the file
 // gets the mode perm (exactly: the umask does not apply).
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	return Write(path, perm, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	return replace(path, perm, bytesWriter(data), true)
+}
+
+// WriteFileNoDirSync is WriteFile without step 5: the file is still never
+// seen empty or torn, but a power cut soon after may undo the replacement
+// (the old content is back, or no file where there was none). Only for
+// files whose latest version a power cut cannot make matter: the directory
+// sync costs a journal commit, a millisecond or more.
+func WriteFileNoDirSync(path string, data []byte, perm fs.FileMode) error {
+	return replace(path, perm, bytesWriter(data), false)
 }
 
 // Write replaces the content of the file at path with what write writes to
@@ -68,6 +74,19 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // does not apply). When write fails, the file at path is left as it was and
 // write's error is returned as it is: it carries its own context.
 func Write(path string, perm fs.FileMode, write func(io.Writer) error) error {
+	return replace(path, perm, write, true)
+}
+
+func bytesWriter(data []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}
+}
+
+// replace does the steps of the package comment; step 5 only with
+// durable.
+func replace(path string, perm fs.FileMode, write func(io.Writer) error, durable bool) error {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
@@ -97,6 +116,9 @@ func Write(path string, perm fs.FileMode, write func(io.Writer) error) error {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	// From here on the temporary's name is gone: nothing to remove.
+	if !durable {
+		return nil
+	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
