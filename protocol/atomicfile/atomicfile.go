@@ -144,8 +144,16 @@ func createTemp(dir, base string) (*os.File, error) {
 
 // syncDirectory fsyncs the directory dir, which makes the renames and
 // creations in it durable.
+//
+// A directory its user may write to but not read (a --cidfile's, say,
+// mode 0300) cannot be opened to sync it; by then the file is replaced,
+// so that is no error: such a file is as durable as it was before myctr
+// synced anything.
 func syncDirectory(dir string) error {
 	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("open directory to sync it: %w", err)
 	}
