@@ -16,6 +16,7 @@ import (
 
 	"github.com/myctr/myctr/helper/hostnet"
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 // Record states.
@@ -234,42 +235,23 @@ func (l *Ledger) Delete(r *Record) error {
 	return syncDir(filepath.Dir(p))
 }
 
-// writeDurably writes b to p through a temporary file in the same
-// directory (made 0700 if needed): fsync, rename, fsync of the directory.
+// writeDurably writes b to p (mode 0600) through a temporary file in the
+// same directory (made 0700 if needed): fsync, rename, fsync of the
+// directory. Its temporaries start with ".tmp-", which load sweeps.
 func writeDurably(p string, b []byte) error {
-	d := filepath.Dir(p)
-	if err := os.MkdirAll(d, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
-	f, err := os.CreateTemp(d, ".tmp-")
-	if err != nil {
+	if err := atomicfile.WriteFile(p, b, 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), p)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("%w: write %s: %w", ErrLedger, p, err)
-	}
-	return syncDir(d)
+	return nil
 }
 
+// syncDir makes a removal in d durable.
 func syncDir(d string) error {
-	f, err := os.Open(d)
-	if err != nil {
+	if err := atomicfile.SyncDir(d); err != nil {
 		return fmt.Errorf("%w: %w", ErrLedger, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("%w: sync %s: %w", ErrLedger, d, err)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/myctr/myctr/helper/hostnet"
 	"github.com/myctr/myctr/polkit"
 	"github.com/myctr/myctr/protocol"
+	"github.com/myctr/myctr/protocol/flock"
 )
 
 // authTimeout bounds one polkit check, which may wait for the caller to
@@ -57,8 +58,8 @@ type Server struct {
 	// says (cgroupsBySystemd, or cgroupsByFS below cgRoot).
 	cgroups        *CgroupLedger
 	cgMode, cgRoot string
-	lock           *os.File // state_dir's lock, held while the Server lives
-	hosts          []nsID   // network namespaces no container may be attached from
+	lock           *flock.File // state_dir's lock, held while the Server lives
+	hosts          []nsID      // network namespaces no container may be attached from
 	log            *log.Logger
 
 	work     chan func()   // state-changing work, run by the loop
@@ -143,23 +144,26 @@ var lockWait = 20 * time.Second
 
 // lockStateDir takes an exclusive flock on state_dir/lock, waiting up to
 // lockWait for a helper that still holds it.
-func lockStateDir(dir string, lg *log.Logger) (*os.File, error) {
+func lockStateDir(dir string, lg *log.Logger) (*flock.File, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, 0o600)
+	f, err := flock.Open(filepath.Join(dir, "lock"), 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state directory lock: %w", err)
 	}
 	deadline := time.Now().Add(lockWait)
 	for waited := false; ; waited = true {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		ok, err := f.TryLock(flock.Exclusive)
 		switch {
-		case err == nil:
+		case ok:
 			return f, nil
-		case !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline):
+		case err != nil:
 			f.Close()
-			return nil, fmt.Errorf("%w: %s/lock: %v", ErrLocked, dir, err)
+			return nil, fmt.Errorf("%w: %w", ErrLocked, err)
+		case time.Now().After(deadline):
+			f.Close()
+			return nil, fmt.Errorf("%w: %s/lock: %v", ErrLocked, dir, unix.EWOULDBLOCK)
 		case !waited:
 			lg.Printf("another helper holds %s/lock: waiting for it to exit", dir)
 		}

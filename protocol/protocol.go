@@ -1,5 +1,6 @@
 // Package protocol is the only code that myctr's frontend and its
-// privileged helper share: the D-Bus names of the helper's API
+// privileged helper share (with its subpackages atomicfile and flock, the
+// file plumbing both sides use): the D-Bus names of the helper's API
 // (org.myctr.Helper1), its version and features, every method's typed
 // arguments and replies, the trailing a{sv} options of each method with
 // their decoding, the validation of every caller-supplied string, and the

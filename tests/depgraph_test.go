@@ -60,6 +60,14 @@ var depRules = []depRule{
 		withTests: true,
 	},
 	{
+		// Both sides link them, so they must pull in neither side, nor
+		// anything else of ours.
+		name:      "atomicfile and flock import nothing of myctr's",
+		from:      []string{module + "/protocol/atomicfile", module + "/protocol/flock"},
+		forbidden: []string{module},
+		withTests: true,
+	},
+	{
 		name: "helper binary holds no CLI framework, image or build library",
 		from: []string{module + "/cmd/myctr-helper", module + "/helper"},
 		forbidden: []string{
@@ -295,6 +303,7 @@ func TestImportRulesCanFail(t *testing.T) {
 		m + "/frontend/nsexec":    {m + "/frontend/rootfs", "net/http"},
 		m + "/frontend/rootfs":    {m + "/frontend/container"},
 		m + "/frontend/container": {"github.com/godbus/dbus/v5"},
+		m + "/protocol/flock":     {m + "/protocol"},
 	}
 	want := map[string][]string{
 		"frontend never imports helper": {
@@ -305,6 +314,9 @@ func TestImportRulesCanFail(t *testing.T) {
 		},
 		"protocol imports neither side": {
 			m + "/protocol -> " + m + "/frontend/cli",
+		},
+		"atomicfile and flock import nothing of myctr's": {
+			m + "/protocol/flock -> " + m + "/protocol",
 		},
 		"helper binary holds no CLI framework, image or build library": {
 			m + "/cmd/myctr-helper -> " + m + "/protocol -> " + m + "/frontend/cli -> github.com/urfave/cli/v2",

@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/protocol/atomicfile"
+	"github.com/myctr/myctr/protocol/flock"
 )
 
 // The layer cache: STORE/build-cache.json maps a step's key to the layer
@@ -52,22 +52,12 @@ func cacheKey(parent, instruction, args, inputs string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (c *layerCache) lock(how int) (func(), error) {
-	f, err := os.OpenFile(c.path[:len(c.path)-len(".json")]+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+func (c *layerCache) lock(how flock.Mode) (func(), error) {
+	l, err := flock.Acquire(c.path[:len(c.path)-len(".json")]+".lock", 0o600, how)
 	if err != nil {
-		return nil, fmt.Errorf("open build cache lock: %w", err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("lock build cache: %w", err)
 	}
-	return func() { f.Close() }, nil
+	return func() { l.Close() }, nil
 }
 
 func (c *layerCache) read() (cacheFile, error) {
@@ -88,7 +78,7 @@ func (c *layerCache) read() (cacheFile, error) {
 
 // get returns the entry of key when its layer is still in the store.
 func (c *layerCache) get(key string) (cacheEntry, bool) {
-	unlock, err := c.lock(unix.LOCK_SH)
+	unlock, err := c.lock(flock.Shared)
 	if err != nil {
 		return cacheEntry{}, false
 	}
@@ -106,7 +96,7 @@ func (c *layerCache) get(key string) (cacheEntry, bool) {
 
 // put records key, dropping entries whose layers are gone.
 func (c *layerCache) put(key string, e cacheEntry) error {
-	unlock, err := c.lock(unix.LOCK_EX)
+	unlock, err := c.lock(flock.Exclusive)
 	if err != nil {
 		return err
 	}
@@ -125,12 +115,7 @@ func (c *layerCache) put(key string, e cacheEntry) error {
 	if err != nil {
 		return err
 	}
-	tmp := c.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write build cache: %w", err)
-	}
-	if err := os.Rename(tmp, c.path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(c.path, b, 0o600); err != nil {
 		return fmt.Errorf("write build cache: %w", err)
 	}
 	return nil

@@ -3,13 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 func saveCommand() *cli.Command {
@@ -50,29 +51,7 @@ func saveCommand() *cli.Command {
 // saveToFile writes the archive next to path and renames it into place,
 // so that path never holds half an archive.
 func saveToFile(s *image.Store, path string, refs []string, format string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := s.Save(f, refs, format); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	ok = true
-	return nil
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return s.Save(w, refs, format)
+	})
 }

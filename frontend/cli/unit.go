@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/myctr/myctr/systemd"
 )
 
@@ -115,22 +115,7 @@ func writeCidfile(file, id string) error {
 	if file == "" {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".cidfile-*")
-	if err != nil {
-		return fmt.Errorf("write container id file: %w", err)
-	}
-	_, err = tmp.WriteString(id)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), file)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(file, []byte(id), 0o644); err != nil {
 		return fmt.Errorf("write container id file: %w", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/pelletier/go-toml/v2"
 )
 
@@ -387,11 +388,7 @@ func RecordAlias(e Env, name, value string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("record alias %s: %w", name, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append([]byte("# Short-name aliases chosen at myctr's prompt.\n"), b...), 0o600); err != nil {
-		return fmt.Errorf("record alias %s: %w", name, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.WriteFile(path, append([]byte("# Short-name aliases chosen at myctr's prompt.\n"), b...), 0o600); err != nil {
 		return fmt.Errorf("record alias %s: %w", name, err)
 	}
 	return nil

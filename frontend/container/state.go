@@ -13,10 +13,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/protocol/atomicfile"
+	"github.com/myctr/myctr/protocol/flock"
 )
 
 // Status values, as Podman names them.
@@ -185,27 +185,22 @@ func OpenStore(d Dirs) (*Store, error) {
 // read-modify-write of a container's record and every name reservation
 // happens under it, so concurrent CLIs never corrupt state.
 func (s *Store) Lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	l, err := flock.Acquire(filepath.Join(s.dir, ".lock"), 0o600, flock.Exclusive)
 	if err != nil {
-		return nil, fmt.Errorf("open container store lock: %w", err)
+		return nil, fmt.Errorf("lock container store: %w", err)
 	}
-	return flock(f, "container store")
+	return func() { l.Close() }, nil
 }
 
-// flock locks f exclusively; the returned function (closing f) unlocks.
-func flock(f *os.File, what string) (func(), error) {
-	var err error
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
+// lockExclusive locks f exclusively; the returned function (closing f)
+// unlocks.
+func lockExclusive(f *os.File, what string) (func(), error) {
+	l := flock.New(f)
+	if err := l.Lock(flock.Exclusive); err != nil {
+		l.Close()
 		return nil, fmt.Errorf("lock %s: %w", what, err)
 	}
-	return func() { f.Close() }, nil
+	return func() { l.Close() }, nil
 }
 
 func (s *Store) load(id string) (*Container, error) {
@@ -226,17 +221,25 @@ func (s *Store) load(id string) (*Container, error) {
 	return &c, nil
 }
 
-// Save writes the record atomically (temp file, then rename).
+// Save writes the record atomically and durably (temp file, fsync,
+// rename, fsync of the directory).
+//
+// The record of an --rm container is deleted when the container ends, so
+// a power cut that undoes its latest replacement loses nothing anyone
+// keeps: its directory is not synced, which saves a journal commit (about
+// 0.5 ms, more on a busy disk) on each of the two writes of every run
+// --rm's start. The file itself is always synced: each write carries the
+// whole record, and an empty one would make every listing fail.
 func (s *Store) Save(c *Container) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := c.File(".container.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("write state of %s: %w", c.Name, err)
+	write := atomicfile.WriteFile
+	if c.HostConfig.AutoRemove {
+		write = atomicfile.WriteFileNoDirSync
 	}
-	if err := os.Rename(tmp, c.File("container.json")); err != nil {
+	if err := write(c.File("container.json"), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
 	}
 	return nil
@@ -254,7 +257,7 @@ func (c *Container) lockLaunch() (func(), error) {
 		}
 		return nil, fmt.Errorf("open launch lock of %s: %w", c.Name, err)
 	}
-	return flock(f, c.Name)
+	return lockExclusive(f, c.Name)
 }
 
 // Update re-reads the record under the lock, applies f and saves it.

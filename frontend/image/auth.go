@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 // Registry credentials live in auth files of Docker's config.json format
@@ -236,21 +237,9 @@ func writeAuthFile(path string, auths map[string]authEntry, all map[string]json.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("create auth file directory: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".auth-*.json")
-	if err != nil {
-		return fmt.Errorf("write auth file: %w", err)
-	}
-	// CreateTemp makes the file 0600: credentials never sit in a file
-	// others can read, not even for a moment.
-	_, werr := f.Write(append(b, '\n'))
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write auth file: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
+	// atomicfile makes its temporary 0600: credentials never sit in a
+	// file others can read, not even for a moment.
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write auth file: %w", err)
 	}
 	return nil

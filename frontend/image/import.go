@@ -17,6 +17,7 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/myctr/myctr/frontend/archive"
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 // ImportOptions are the config defaults of an imported image.
@@ -225,14 +226,13 @@ func (s *Store) ensureLayerDir(l *layerBlob) error {
 		return fmt.Errorf("unpack layer %s: %w", l.diffID, err)
 	}
 	// Concurrent imports of one layer may both get here: each writes its
-	// own temporary (a .tmp-* name, cleared if we crash).
-	sizeTmp := tmp + ".size"
-	if err := writeFileAtomic(final+".size", sizeTmp, []byte(strconv.FormatInt(l.size, 10))); err != nil {
+	// own temporary (a .tmp-* name, which removeStale clears if we crash).
+	if err := atomicfile.WriteFile(final+".size", []byte(strconv.FormatInt(l.size, 10)), 0o644); err != nil {
 		s.removeAll(tmp)
 		return fmt.Errorf("record layer size: %w", err)
 	}
 	if rootMode != nil {
-		if err := writeFileAtomic(final+archive.RootModeSuffix, tmp+archive.RootModeSuffix, []byte(fmt.Sprintf("%o\n", *rootMode))); err != nil {
+		if err := atomicfile.WriteFile(final+archive.RootModeSuffix, []byte(fmt.Sprintf("%o\n", *rootMode)), 0o644); err != nil {
 			s.removeAll(tmp)
 			return fmt.Errorf("record layer root mode: %w", err)
 		}

@@ -35,6 +35,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 var (
@@ -88,7 +90,7 @@ func (s *Store) writeLists(lf listsFile) error {
 	if err != nil {
 		return fmt.Errorf("encode lists.json: %w", err)
 	}
-	if err := writeFileAtomic(s.listsPath(), s.listsPath()+".tmp", b); err != nil {
+	if err := atomicfile.WriteFile(s.listsPath(), b, 0o644); err != nil {
 		return fmt.Errorf("write lists.json: %w", err)
 	}
 	return nil

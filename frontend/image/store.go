@@ -51,6 +51,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/myctr/myctr/protocol/atomicfile"
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -137,7 +138,7 @@ func (s *Store) initLayout() error {
 		if err != nil {
 			return fmt.Errorf("encode oci-layout: %w", err)
 		}
-		if err := writeFileAtomic(layoutPath, layoutPath+".tmp", b); err != nil {
+		if err := atomicfile.WriteFile(layoutPath, b, 0o644); err != nil {
 			return fmt.Errorf("write oci-layout: %w", err)
 		}
 	} else if err != nil {
@@ -223,9 +224,7 @@ func (s *Store) writeIndex(idx v1.Index) error {
 	if err != nil {
 		return fmt.Errorf("encode index.json: %w", err)
 	}
-	// The temporary has a fixed name: only one writer holds the lock,
-	// and a crash leaves no more than one stale temporary.
-	if err := writeFileAtomic(s.indexPath(), s.indexPath()+".tmp", b); err != nil {
+	if err := atomicfile.WriteFile(s.indexPath(), b, 0o644); err != nil {
 		return fmt.Errorf("write index.json: %w", err)
 	}
 	return nil
@@ -265,28 +264,6 @@ func noteNames(old, idx v1.Index) {
 		}
 		d.Annotations = ann
 	}
-}
-
-// writeFileAtomic writes b to tmp, syncs it, and renames it to path, so
-// that path always holds either the old or the new content. The caller
-// makes sure nobody else writes tmp at the same time.
-func writeFileAtomic(path, tmp string, b []byte) error {
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 func (s *Store) readJSONBlob(d digest.Digest, v any) error {

@@ -32,10 +32,10 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
+	"github.com/myctr/myctr/protocol/atomicfile"
+	"github.com/myctr/myctr/protocol/flock"
 )
 
 // Sentinels; compare with errors.Is. The texts are Podman's, which
@@ -134,21 +134,11 @@ func (s *Store) Dir() string { return s.dir }
 
 // Lock holds the store's lock until the returned function is called.
 func (s *Store) Lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	l, err := flock.Acquire(filepath.Join(s.dir, ".lock"), 0o600, flock.Exclusive)
 	if err != nil {
-		return nil, fmt.Errorf("open volume store lock: %w", err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
 		return nil, fmt.Errorf("lock volume store: %w", err)
 	}
-	return func() { f.Close() }, nil
+	return func() { l.Close() }, nil
 }
 
 // CreateOptions are volume create's flags.
@@ -299,11 +289,7 @@ func writeRecord(dir string, v *Volume) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".volume.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "volume.json"))
+	return atomicfile.WriteFile(filepath.Join(dir, "volume.json"), b, 0o600)
 }
 
 // get reads a volume's record; the store's own entries (.lock, .tmp-,
