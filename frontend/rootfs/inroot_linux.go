@@ -107,6 +107,11 @@ func fdPath(f *os.File) string {
 	return "/proc/thread-self/fd/" + strconv.Itoa(int(f.Fd()))
 }
 
+// afterResolve, set only by tests, runs between the check of a mount
+// point's path and its making: where a racing process would swap a
+// symlink in.
+var afterResolve func()
+
 // mountPoint is a mount point made inside the root and held open.
 type mountPoint struct {
 	*inRoot
@@ -119,6 +124,9 @@ func target(root, dest string, file bool) (*mountPoint, error) {
 	r, err := resolveIn(root, dest)
 	if err != nil {
 		return nil, err
+	}
+	if afterResolve != nil {
+		afterResolve()
 	}
 	if file {
 		dir, err := r.mkdirParent()

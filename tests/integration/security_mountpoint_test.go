@@ -53,8 +53,13 @@ func TestSecurityMountTargetSymlink(t *testing.T) {
 		// One container flips /data/x of a shared volume between a
 		// directory and a symlink to the host directory, as fast as it
 		// can; another starts again and again with a bind at
-		// /data/x/y. A mount point made by path would now and then be
-		// made through the symlink, on the host.
+		// /data/x/y. A mount point made by path could now and then be
+		// made through the symlink, on the host. The window between
+		// check and use is a few system calls wide, so this is a guard
+		// of the whole path through the binary, not a proof: it did
+		// not hit the window of the path-based code in 25 starts.
+		// TestTargetSymlinkSwapped (frontend/rootfs) swaps the link
+		// in at that exact point.
 		v := volName(t, "swap")
 		mustMyctr(t, "volume", "create", v)
 		flipper := ctrName(t, "flipper")
