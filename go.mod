@@ -29,6 +29,8 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3
 )
 
+require cyphar.com/go-pathrs v0.2.5 // indirect
+
 require (
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/containerd/typeurl/v2 v2.3.0 // indirect

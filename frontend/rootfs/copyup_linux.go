@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountCopyUp mounts a tmpfs on dest that starts with a copy of what dest
+// mountCopyUp mounts a tmpfs on mp that starts with a copy of what mp
 // held before (Podman's default for tmpfs mounts, "tmpcopyup"): the image's
 // files there, and what `cp` put there before the first start. It runs in
 // the container's init, before pivot_root: everything read is the
@@ -15,21 +15,22 @@ import (
 // directory opened without following a symlink, everything written is the
 // new tmpfs, and copyDir copies links as links, so a link in the image
 // cannot make the copy read or write anything else.
-func mountCopyUp(dest, fstype string, o Options) error {
-	under, err := unix.Open(dest, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s before its tmpfs: %w", dest, err)
-	}
-	defer unix.Close(under)
+func mountCopyUp(mp *mountPoint, fstype string, o Options) error {
+	under := mp.f
 	// Writable while the copy is made; the flags asked for afterwards.
-	if err := mount("tmpfs", dest, fstype, o.Flags&^unix.MS_RDONLY, o.Data); err != nil {
+	if err := mp.mount("tmpfs", fstype, o.Flags&^unix.MS_RDONLY, o.Data); err != nil {
 		return err
 	}
-	if err := copyDir("/proc/self/fd/"+strconv.Itoa(under), dest); err != nil {
-		return fmt.Errorf("copy %s into its tmpfs: %w", dest, err)
+	tmpfs, err := mp.open()
+	if err != nil {
+		return fmt.Errorf("open the tmpfs on %s: %w", mp.path, err)
+	}
+	defer tmpfs.Close()
+	if err := copyDir("/proc/self/fd/"+strconv.Itoa(int(under.Fd())), "/proc/self/fd/"+strconv.Itoa(int(tmpfs.Fd()))); err != nil {
+		return fmt.Errorf("copy %s into its tmpfs: %w", mp.path, err)
 	}
 	if o.Flags&unix.MS_RDONLY != 0 {
-		return mount("", dest, "", unix.MS_REMOUNT|o.Flags, o.Data)
+		return mountFd("", tmpfs, mp.path, "", unix.MS_REMOUNT|o.Flags, o.Data)
 	}
 	return nil
 }

@@ -3,13 +3,13 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
 )
 
@@ -92,13 +92,28 @@ func AddUser(root string, k KeepUser) error {
 }
 
 // addEntry appends line to file unless a line's field idx already is id.
+// The file is found inside root, created there (with its directory) if
+// missing, and read and written through one descriptor opened without
+// following a last symlink.
 func addEntry(root, file string, idx int, id, line string) error {
-	p, err := securejoin.SecureJoin(root, file)
+	r, err := resolveIn(root, file)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", file, err)
 	}
-	b, err := os.ReadFile(p)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	defer r.Close()
+	dir, err := r.mkdirParent()
+	if err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	}
+	defer dir.Close()
+	fd, err := unix.Openat(int(dir.Fd()), filepath.Base(r.rel), unix.O_RDWR|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", file, err)
+	}
+	f := os.NewFile(uintptr(fd), r.path)
+	defer f.Close()
+	b, err := io.ReadAll(f)
+	if err != nil {
 		return fmt.Errorf("read %s: %w", file, err)
 	}
 	for _, l := range strings.Split(string(b), "\n") {
@@ -109,18 +124,10 @@ func addEntry(root, file string, idx int, id, line string) error {
 	if len(b) > 0 && b[len(b)-1] != '\n' {
 		line = "\n" + line
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	if _, err := f.WriteString(line); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_NOFOLLOW, 0o644)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", file, err)
-	}
-	_, err = f.WriteString(line)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
 	return nil

@@ -3,6 +3,8 @@
 // /dev, /sys, bind mounts and tmpfs from the OCI spec, pivot_root, and
 // the masked and read-only paths. Everything here runs in the container's
 // init, as root of its user namespace; nothing is ever mounted on the host.
+// Paths inside the root are made and mounted on by file descriptor (see
+// inroot_linux.go), never by a path string resolved twice.
 package rootfs
 
 import (
@@ -13,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -264,47 +265,22 @@ func privatize(dir string) error {
 	return nil
 }
 
-// target resolves a destination inside root without following symlinks out
-// of it, and creates it as a directory or an empty file.
-func target(root, dest string, file bool) (string, error) {
-	p, err := securejoin.SecureJoin(root, dest)
-	if err != nil {
-		return "", fmt.Errorf("resolve %s in rootfs: %w", dest, err)
-	}
-	if file {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return "", fmt.Errorf("create parent of %s: %w", dest, err)
-		}
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o644)
-		if err != nil && !errors.Is(err, unix.EISDIR) {
-			return "", fmt.Errorf("create mount point %s: %w", dest, err)
-		}
-		if f != nil {
-			f.Close()
-		}
-		return p, nil
-	}
-	if err := os.MkdirAll(p, 0o755); err != nil {
-		return "", fmt.Errorf("create mount point %s: %w", dest, err)
-	}
-	return p, nil
-}
-
 func mountEntry(root string, m *specs.Mount) error {
 	o := ParseOptions(m.Options)
 	if o.Bind || m.Type == "bind" {
 		return bindMount(root, m, o)
 	}
-	dest, err := target(root, m.Destination, false)
+	mp, err := target(root, m.Destination, false)
 	if err != nil {
 		return err
 	}
+	defer mp.Close()
 	if m.Type == "sysfs" || m.Type == "cgroup2" {
 		// sysfs may be mounted only by the owner of the network namespace,
 		// cgroup2 only by the owner of the cgroup namespace; with
 		// --network host or --cgroupns=host that is not us, so bind the
 		// host's instead, read-only (as crun does).
-		if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
+		if err := mp.mount(m.Source, m.Type, o.Flags, o.Data); err != nil {
 			if !errors.Is(err, unix.EPERM) {
 				return err
 			}
@@ -312,24 +288,36 @@ func mountEntry(root string, m *specs.Mount) error {
 			if m.Type == "cgroup2" {
 				host = "/sys/fs/cgroup"
 			}
-			if err := mount(host, dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			if err := mp.mount(host, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 				return err
 			}
-			return setReadOnly(dest, true)
+			return setAttrOnTop(mp, unix.MOUNT_ATTR_RDONLY, true)
 		}
 		return nil
 	}
 	if o.CopyUp && m.Type == "tmpfs" {
-		return mountCopyUp(dest, m.Type, o)
+		return mountCopyUp(mp, m.Type, o)
 	}
-	if err := mount(m.Source, dest, m.Type, o.Flags, o.Data); err != nil {
+	if err := mp.mount(m.Source, m.Type, o.Flags, o.Data); err != nil {
 		if m.Type == "devpts" && strings.Contains(o.Data, "gid=") {
 			// gid 5 (tty) is unmapped without a subordinate range.
-			return mount(m.Source, dest, m.Type, o.Flags, dropOption(o.Data, "gid="))
+			return mp.mount(m.Source, m.Type, o.Flags, dropOption(o.Data, "gid="))
 		}
 		return err
 	}
 	return nil
+}
+
+// setAttrOnTop sets mount attributes on the mount just made on mp, found
+// again inside the root (the mount point's own descriptor names what is
+// under it).
+func setAttrOnTop(mp *mountPoint, set uint64, recursive bool) error {
+	top, err := mp.open()
+	if err != nil {
+		return fmt.Errorf("open the mount on %s: %w", mp.path, err)
+	}
+	defer top.Close()
+	return setAttrFd(top, mp.path, set, recursive)
 }
 
 func dropOption(data, prefix string) string {
@@ -350,17 +338,13 @@ func bindMount(root string, m *specs.Mount, o Options) error {
 	if err != nil {
 		return fmt.Errorf("bind mount source %s: %w", m.Source, err)
 	}
-	dest, err := target(root, m.Destination, !fi.IsDir())
+	mp, err := target(root, m.Destination, !fi.IsDir())
 	if err != nil {
 		return err
 	}
-	if err := mount(m.Source, dest, "", unix.MS_BIND|(o.Flags&unix.MS_REC), ""); err != nil {
+	defer mp.Close()
+	if err := mp.mount(m.Source, "", unix.MS_BIND|(o.Flags&unix.MS_REC), ""); err != nil {
 		return err
-	}
-	if o.Propagation != 0 {
-		if err := mount("", dest, "", o.Propagation, ""); err != nil {
-			return err
-		}
 	}
 	// The flags of a bind are set on the new mount afterwards (a bind
 	// ignores them), for its submounts too where it is recursive.
@@ -374,8 +358,21 @@ func bindMount(root string, m *specs.Mount, o Options) error {
 			attr |= f.attr
 		}
 	}
+	if o.Propagation == 0 && attr == 0 {
+		return nil
+	}
+	top, err := mp.open()
+	if err != nil {
+		return fmt.Errorf("open the mount on %s: %w", mp.path, err)
+	}
+	defer top.Close()
+	if o.Propagation != 0 {
+		if err := mountFd("", top, mp.path, "", o.Propagation, ""); err != nil {
+			return err
+		}
+	}
 	if attr != 0 {
-		return setAttr(dest, attr, o.Flags&unix.MS_REC != 0)
+		return setAttrFd(top, mp.path, attr, o.Flags&unix.MS_REC != 0)
 	}
 	return nil
 }
@@ -420,30 +417,40 @@ func setAttr(path string, set uint64, recursive bool) error {
 // mknod, and these few are safe to share.
 func createDevices(root string, devs []specs.LinuxDevice) error {
 	for _, d := range devs {
-		dest, err := target(root, d.Path, true)
+		mp, err := target(root, d.Path, true)
 		if err != nil {
 			return err
 		}
-		if err := mount(d.Path, dest, "", unix.MS_BIND, ""); err != nil {
+		err = mp.mount(d.Path, "", unix.MS_BIND, "")
+		mp.Close()
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// createDevSymlinks makes the links of /dev in the container's /dev (a
+// tmpfs of ours by now), through its handle.
 func createDevSymlinks(root string) error {
 	links := [][2]string{
-		{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-		{"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-		{"pts/ptmx", "/dev/ptmx"}, {"/proc/kcore", "/dev/core"},
+		{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
+		{"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+		{"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
 	}
+	r, err := resolveIn(root, "/dev")
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	dev, err := r.mkdirAll()
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
 	for _, l := range links {
-		p, err := securejoin.SecureJoin(root, l[1])
-		if err != nil {
-			return err
-		}
-		if err := os.Symlink(l[0], p); err != nil && !errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("symlink %s: %w", l[1], err)
+		if err := unix.Symlinkat(l[0], int(dev.Fd()), l[1]); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("symlink /dev/%s: %w", l[1], err)
 		}
 	}
 	return nil

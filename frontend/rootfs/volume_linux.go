@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -51,13 +50,16 @@ func prepareSource(root string, m *specs.Mount) error {
 	if !copyUp && own == "" && chown == "" {
 		return nil
 	}
-	image, err := securejoin.SecureJoin(root, m.Destination)
-	if err != nil {
-		return fmt.Errorf("resolve %s in rootfs: %w", m.Destination, err)
+	// What the image has at the destination, found inside the root and
+	// read through its descriptor.
+	var imageFi os.FileInfo
+	image, imageErr := openInRoot(root, m.Destination)
+	if imageErr == nil {
+		defer image.Close()
+		imageFi, imageErr = image.Stat()
 	}
-	imageFi, imageErr := os.Lstat(image)
 	if copyUp && imageErr == nil && imageFi.IsDir() {
-		if err := copyDir(image, m.Source); err != nil {
+		if err := copyDir(fdPath(image), m.Source); err != nil {
 			return fmt.Errorf("copy %s of the image into the volume: %w", m.Destination, err)
 		}
 	}
