@@ -30,7 +30,7 @@ func memberFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "arch", Usage: "the image's architecture, in place of what its config says"},
 		&cli.StringFlag{Name: "os", Usage: "the image's operating system"},
-		&cli.StringFlag{Name: "variant", Usage: "the architecture's variant (v7, v8…)"},
+		&cli.StringFlag{Name: "variant", Usage: "the architecture's variant (v7, v8 and so on)"},
 		&cli.StringFlag{Name: "os-version", Usage: "the operating system's version"},
 		&cli.StringSliceFlag{Name: "os-features", Aliases: []string{"features"}, Usage: "operating system features the image needs"},
 		&cli.StringSliceFlag{Name: "annotation", Usage: "an annotation KEY=VALUE of the image's entry"},
@@ -147,7 +147,7 @@ func manifestAddCommand() *cli.Command {
 func memberDigest(v string) (digest.Digest, error) {
 	d, err := digest.Parse(v)
 	if err != nil {
-		return "", withCode(125, fmt.Errorf("%q is not a digest (sha256:…): %w", v, err))
+		return "", withCode(125, fmt.Errorf("%q is not a digest (sha256:HEX): %w", v, err))
 	}
 	return d, nil
 }
