@@ -206,7 +206,10 @@ func (c *Client) call(ctx context.Context, authorizing bool, method string, out 
 		msg.Headers[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(args...))
 	}
 	for attempt := 1; ; attempt++ {
-		call := <-c.conn.SendWithContext(ctx, msg, make(chan *dbus.Call, 1)).Done
+		// A message of its own each time: godbus gives it a serial,
+		// which the previous send's goroutine may still read.
+		m := *msg
+		call := <-c.conn.SendWithContext(ctx, &m, make(chan *dbus.Call, 1)).Done
 		err := call.Err
 		if err == nil && len(out) > 0 {
 			err = call.Store(out...)
