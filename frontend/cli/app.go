@@ -322,7 +322,10 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 		}
 		if err == nil {
 			err = f(s, c, ref)
-		} else if ignore && errors.Is(err, container.ErrNotFound) {
+		}
+		// --ignore also covers a container removed while the command
+		// acts on it (an --rm container that a stop ends).
+		if ignore && errors.Is(err, container.ErrNotFound) {
 			err = nil
 		} else if rm && errors.Is(err, container.ErrNotFound) {
 			err = withCode(1, err) // Podman's rm: 1 for no such container

@@ -630,7 +630,13 @@ func (s *Store) awaitRecorded(c *Container, guess int) error {
 			return nil
 		}
 		if !alive(c.State.MonitorPid, c.State.MonitorStart) || time.Now().After(deadline) {
-			return s.markExited(c, guess, "")
+			// The monitor of an --rm container removes the record
+			// and exits between our read and this look: removed
+			// is exited.
+			if err := s.markExited(c, guess, ""); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
