@@ -13,6 +13,7 @@ import (
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
@@ -53,7 +54,9 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		// would want --network host itself.
 		if root, err := s.netRoot(netDep); err != nil {
 			return nil, err
-		} else if root.HostConfig.NetworkMode == "host" {
+		} else if rs, err := root.Spec(); err != nil {
+			return nil, err
+		} else if !nsexec.HasNamespace(rs, specs.NetworkNamespace) {
 			return nil, &hintError{fmt.Errorf("%w: --network container:%s: %s uses the host's network", ErrInvalidNetwork, ref, root.Name),
 				"use --network host"}
 		}

@@ -6,13 +6,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/nsexec"
 )
@@ -42,16 +39,97 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if err != nil {
 		return nsexec.ExitSetup, err
 	}
-	// The container's own filter, as Docker's exec applies it.
-	filter, err := s.seccompFilter(spec)
+	cfg, err := s.execConfig(c, spec, o)
 	if err != nil {
 		return nsexec.ExitSetup, err
 	}
-	// And its Landlock ruleset (the start has warned of what the kernel
-	// does not enforce).
-	rules, _, err := landlockRules(spec)
+	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		return nsexec.ExitSetup, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
+	}
+	pidf := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidf.Close()
+	parent, child, err := nsexec.NewPair()
 	if err != nil {
 		return nsexec.ExitSetup, err
+	}
+	defer parent.Close()
+	var tty *os.File
+	if o.Tty {
+		tty = userTerminal(o.Stdin)
+	}
+	// Raw before the process can write or the user type (as RunAttached).
+	ws, restore, _ := rawTerminal(tty)
+	defer restore()
+	cfg.Winsize = ws
+	relay := catchSignals(tty)
+	defer relay.stop()
+	cmd, out, err := startExecStage(c, spec, o, pidf, child)
+	if err != nil {
+		return nsexec.ExitSetup, err
+	}
+	// The output ends with the process, or shortly after it when a
+	// background child in the container keeps the pipes open.
+	if out != nil {
+		defer out.wait()
+	}
+	relay.forward(func(sig syscall.Signal) { cmd.Process.Signal(sig) })
+	kill := func() { cmd.Process.Kill(); cmd.Wait() }
+	if cg := c.State.Cgroup; cg != nil {
+		// The exec'd process runs in the container's cgroup, under its
+		// limits, as Podman's does.
+		if err := joinCgroupOf(c.ID, cg, cmd.Process.Pid); err != nil {
+			kill()
+			return nsexec.ExitSetup, cgroupError(err)
+		}
+		if err := parent.Send(&nsexec.Message{Type: nsexec.MsgJoined}); err != nil {
+			kill()
+			return nsexec.ExitSetup, fmt.Errorf("send to the exec stage: %w", err)
+		}
+	}
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: cfg}); err != nil {
+		kill()
+		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)
+	}
+	master, err := awaitExec(parent, nil)
+	if se := (*StartError)(nil); errors.As(err, &se) {
+		cmd.Wait() // the stage exits with its failed step
+		return se.Exit, err
+	}
+	if err != nil {
+		kill()
+		return nsexec.ExitSetup, err
+	}
+	done := make(chan struct{})
+	if master != nil {
+		defer master.Close()
+		var in io.Reader
+		if o.Stdin != nil {
+			in = o.Stdin
+		}
+		relay.setPty(master, in)
+		go func() { io.Copy(o.Stdout, master); close(done) }()
+	} else {
+		close(done)
+	}
+	err = cmd.Wait()
+	<-done
+	return execExit(err)
+}
+
+// execConfig is what the exec stage sets up: the container's process as
+// its spec has it, with the exec's arguments, environment, directory and
+// user, and the container's own seccomp filter (as Docker's exec applies
+// it) and Landlock ruleset (the start has warned of what the kernel does
+// not enforce).
+func (s *Store) execConfig(c *Container, spec *specs.Spec, o *ExecOptions) (*nsexec.ExecConfig, error) {
+	filter, err := s.seccompFilter(spec)
+	if err != nil {
+		return nil, err
+	}
+	rules, _, err := landlockRules(spec)
+	if err != nil {
+		return nil, err
 	}
 	p := *spec.Process
 	p.Args = o.Args
@@ -69,43 +147,36 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if o.User != "" {
 		u, _, err := resolveUser(o.User, append([]string{c.File("upper")}, c.Lower...))
 		if err != nil {
-			return nsexec.ExitSetup, err
+			return nil, err
 		}
 		p.User = u
 		if u.UID != 0 {
 			p.Capabilities = &specs.LinuxCapabilities{Bounding: spec.Process.Capabilities.Bounding}
 		}
 	}
+	return &nsexec.ExecConfig{Process: &p, Seccomp: filter, Landlock: rules}, nil
+}
+
+// startExecStage starts the exec stage, which joins the namespaces the
+// spec gives the container through pidf, a pidfd of its init; child is the
+// stage's end of the sync socket (closed here). Without -t, the stage's
+// output goes through the returned relay.
+func startExecStage(c *Container, spec *specs.Spec, o *ExecOptions, pidf, child *os.File) (*exec.Cmd, *outputRelay, error) {
+	defer child.Close()
 	// Why this is safe: the stage runs in the container's PID namespace
 	// from a sealed copy of our binary, never a file on disk a container
 	// could write (nsexec/sealed_linux.go), and the C constructor makes it
 	// non-dumpable as soon as it has joined.
 	stage, err := nsexec.StageBinary()
 	if err != nil {
-		return nsexec.ExitSetup, err
+		return nil, nil, err
 	}
-	defer stage.Close()
-	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
-	if err != nil {
-		return nsexec.ExitSetup, fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
-	}
-	pidf := os.NewFile(uintptr(pidfd), "pidfd")
-	defer pidf.Close()
-	parent, child, err := nsexec.NewPair()
-	if err != nil {
-		return nsexec.ExitSetup, err
-	}
-	defer parent.Close()
-	ns := []string{"user", "mnt", "pid", "ipc", "uts", "cgroup"}
-	if c.HostConfig.NetworkMode != "host" {
-		ns = append(ns, "net")
-	}
+	defer stage.Close() // the stage has its own reference (its executable)
 	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-exec"}
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
-		nsexec.EnvJoinNS + "=" + strings.Join(ns, ","), nsexec.EnvSyncFD + "=4"}
-	cg := c.State.Cgroup
-	if cg != nil {
+		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(spec), ","), nsexec.EnvSyncFD + "=4"}
+	if c.State.Cgroup != nil {
 		cmd.Env = append(cmd.Env, nsexec.EnvJoinWait+"=1")
 	}
 	cmd.ExtraFiles = []*os.File{pidf, child}
@@ -116,144 +187,54 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	// their own, so the caller's terminal is never their controlling
 	// terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var ws *unix.Winsize
-	var relay *outputRelay
-	var pipeEnds []*os.File // ours to close once the stage has them
+	var out *outputRelay
+	var theirs []*os.File // ours to close once the stage has them
+	defer func() {
+		for _, f := range theirs {
+			f.Close()
+		}
+	}()
 	if !o.Tty {
 		if o.Interactive && o.Stdin != nil {
 			in, err := relayStdin(o.Stdin)
 			if err != nil {
-				child.Close()
-				return nsexec.ExitSetup, err
+				return nil, nil, err
 			}
 			cmd.Stdin = in
-			pipeEnds = append(pipeEnds, in)
+			theirs = append(theirs, in)
 		}
 		var outW, errW *os.File
-		if relay, outW, errW, err = relayOutput(o.Stdout, o.Stderr); err != nil {
-			child.Close()
-			return nsexec.ExitSetup, err
+		if out, outW, errW, err = relayOutput(o.Stdout, o.Stderr); err != nil {
+			return nil, nil, err
 		}
 		cmd.Stdout, cmd.Stderr = outW, errW
-		pipeEnds = append(pipeEnds, outW, errW)
-	} else if o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
-		if w, h, err := term.GetSize(int(o.Stdin.Fd())); err == nil {
-			ws = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
-		}
+		theirs = append(theirs, outW, errW)
 	}
-	err = cmd.Start()
-	child.Close()
-	stage.Close() // the stage has its own reference now (its executable)
-	for _, f := range pipeEnds {
-		f.Close()
-	}
-	if err != nil {
-		if relay != nil {
-			relay.wait()
-		}
-		return nsexec.ExitSetup, fmt.Errorf("start exec stage: %w", err)
-	}
-	if cg != nil {
-		// The exec'd process runs in the container's cgroup, under its
-		// limits, as Podman's does.
-		if err := joinCgroupOf(c.ID, cg, cmd.Process.Pid); err == nil {
-			err = parent.Send(&nsexec.Message{Type: nsexec.MsgJoined})
-		} else {
-			cmd.Process.Kill()
-			cmd.Wait()
-			if relay != nil {
-				relay.wait()
+	if err := cmd.Start(); err != nil {
+		if out != nil {
+			for _, f := range theirs {
+				f.Close()
 			}
-			return nsexec.ExitSetup, cgroupError(err)
+			theirs = nil
+			out.wait()
 		}
+		return nil, nil, fmt.Errorf("start exec stage: %w", err)
 	}
-	// The output ends with the process, or shortly after it when a
-	// background child in the container keeps the pipes open.
-	if relay != nil {
-		defer relay.wait()
+	return cmd, out, nil
+}
+
+// execExit is the exit code of an exec'd process from its stage's wait:
+// 128+signal when a signal killed it, as shells report it.
+func execExit(err error) (int, error) {
+	if err == nil {
+		return 0, nil
 	}
-	var master *os.File
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	if o.Tty && o.Stdin != nil {
-		signal.Notify(sigs, unix.SIGWINCH)
-	}
-	defer signal.Stop(sigs)
-	masterc := make(chan *os.File, 1)
-	go func() {
-		var pty *os.File
-		for sig := range sigs {
-			if sig != unix.SIGWINCH {
-				cmd.Process.Signal(sig)
-				continue
-			}
-			select {
-			case pty = <-masterc:
-			default:
-			}
-			if pty == nil {
-				continue
-			}
-			if ws, err := unix.IoctlGetWinsize(int(o.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
-				unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, ws)
-			}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			return 128 + int(st.Signal()), nil
 		}
-	}()
-	if o.Tty && o.Stdin != nil && term.IsTerminal(int(o.Stdin.Fd())) {
-		// Raw before the process can write or the user type (RunAttached).
-		fd := int(o.Stdin.Fd())
-		if st, err := term.MakeRaw(fd); err == nil {
-			defer term.Restore(fd, st)
-		}
+		return ee.ExitCode(), nil
 	}
-	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: &p, Winsize: ws, Seccomp: filter, Landlock: rules}}); err != nil {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nsexec.ExitSetup, fmt.Errorf("send exec configuration: %w", err)
-	}
-	// The exec stage's side of the sync protocol: a pty master or
-	// nothing, then the end of the stream, its process executed; or an
-	// error.
-	for want := []nsexec.Kind{nsexec.MsgPty, nsexec.MsgEnd}; ; {
-		msg, fds, err := parent.Expect(want...)
-		var stepErr *nsexec.StepError
-		if errors.As(err, &stepErr) {
-			cmd.Wait()
-			return stepErr.Exit, &StartError{stepErr, stepErr.Exit}
-		}
-		if err != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			return nsexec.ExitSetup, err
-		}
-		if msg.Type == nsexec.MsgEnd {
-			break
-		}
-		master = os.NewFile(uintptr(fds[0]), "pty-master")
-		want = []nsexec.Kind{nsexec.MsgEnd}
-	}
-	done := make(chan struct{})
-	if master != nil {
-		masterc <- master
-		defer master.Close()
-		if o.Stdin != nil {
-			go io.Copy(master, o.Stdin)
-		}
-		go func() { io.Copy(o.Stdout, master); close(done) }()
-	} else {
-		close(done)
-	}
-	err = cmd.Wait()
-	<-done
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-				return 128 + int(st.Signal()), nil
-			}
-			return ee.ExitCode(), nil
-		}
-		return nsexec.ExitSetup, err
-	}
-	return 0, nil
+	return nsexec.ExitSetup, err
 }

@@ -1,12 +1,12 @@
 package container
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,11 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
-	"github.com/myctr/myctr/frontend/helperclient"
-	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
-	"github.com/myctr/myctr/protocol"
 	"github.com/myctr/myctr/systemd"
 )
 
@@ -46,7 +45,7 @@ type Attach struct {
 // running is a container's init, started by this process.
 type running struct {
 	id    string
-	net   *network.Handle // nil without a rootless network
+	net   netDriver
 	proc  *os.Process
 	mu    sync.Mutex // guards pidfd against a signal racing wait's close
 	pidfd int
@@ -56,14 +55,10 @@ type running struct {
 	// timeout is --timeout: the container is killed when it runs longer.
 	timeout time.Duration
 
-	// A bridged container: the helper's attachment, the connection that
-	// made it (open until the launch ends), warnings for the user (its DNS)
+	// warnings for the user (its DNS, what Landlock does not enforce),
 	// and where warnings at its end go (nil: nowhere).
-	bridge   *network.Bridge
-	helper   *helperclient.Client
 	warnings []string
 	warn     io.Writer
-	released bool // the helper released it at the container's end
 
 	// cg is the container's own cgroup, nil without one; oom watches its
 	// memory.events, and oomKilled says whether the OOM killer killed one
@@ -87,80 +82,138 @@ type StartError struct {
 func (e *StartError) Error() string { return e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
+// cleanups is the undo stack of a start that may fail half-way: each step
+// that acquires something pushes its release, and a failure runs them
+// newest first. A start that succeeds drops them.
+type cleanups []func()
+
+func (u *cleanups) push(f func()) { *u = append(*u, f) }
+
+func (u *cleanups) run() {
+	for i := len(*u) - 1; i >= 0; i-- {
+		(*u)[i]()
+	}
+	*u = nil
+}
+
+// launchPlan is what a start settles before its init exists.
+type launchPlan struct {
+	spec     *specs.Spec // as the init gets it
+	filter   *security.SeccompFilter
+	rules    *landlock.Ruleset
+	warnings []string  // for the user once the container runs
+	net      netDriver // the network mode's
+	join     *os.File  // a pidfd whose namespaces the init joins, or nil
+}
+
 // launch starts the container's init, writes its id maps, sends it its
 // configuration and returns once the container's process has been executed
 // (or failed to be). The namespaces are made by the C constructor of the
 // child (nsenter.c); the sequence is documented there and in
 // docs/ARCHITECTURE.md.
-func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, error) {
+//
+// Preconditions: the caller holds c's launch lock (and not the store's
+// lock, which markRunning takes; the order is always launch lock, then
+// store lock).
+func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, err error) {
+	var undo cleanups
+	defer func() {
+		if err != nil {
+			undo.run()
+			if se := (*StartError)(nil); !errors.As(err, &se) {
+				err = &StartError{err, nsexec.ExitSetup}
+			}
+		}
+	}()
+	p, err := s.planLaunch(c, a)
+	if err != nil {
+		return nil, err
+	}
+	if p.join != nil {
+		defer p.join.Close() // the init has its own copy
+	}
+	r := &running{id: c.ID, net: p.net, pidfd: -1, warn: a.Stderr, timeout: time.Duration(c.HostConfig.Timeout) * time.Second}
+	if r.notify, err = startNotifyProxy(c, p.spec); err != nil {
+		return nil, err
+	}
+	undo.push(func() { r.notify.Close() })
+	if r.log, err = openLogOf(c); err != nil {
+		return nil, err
+	}
+	undo.push(func() { r.log.Close() })
+	parent, child, err := nsexec.NewPair()
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	ip, err := startInit(p, a, child, &undo)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.syncInit(c, m, p, r, ip, parent, a, &undo); err != nil {
+		return nil, err
+	}
+	r.warnings = append(r.net.started(), p.warnings...)
+	r.startPumps(a, ip.outR, ip.errR)
+	return r, nil
+}
+
+// planLaunch reads c's spec and settles, before anything is started, what
+// its start needs: its volumes, its seccomp filter and Landlock rules, its
+// run directory, socket activation and its network mode's driver.
+func (s *Store) planLaunch(c *Container, a *Attach) (*launchPlan, error) {
 	spec, err := c.Spec()
 	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
+		return nil, err
 	}
 	if err := s.prepareVolumes(c, spec); err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
+		return nil, err
 	}
-	filter, err := s.seccompFilter(spec)
-	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
+	p := &launchPlan{spec: spec, net: s.newNetDriver(c)}
+	if p.filter, err = s.seccompFilter(spec); err != nil {
+		return nil, err
 	}
-	if filter != nil {
+	if p.filter != nil {
 		// The init gets the program, not the rules.
 		l := *spec.Linux
 		l.Seccomp = nil
 		spec.Linux = &l
 	}
-	rules, llWarning, err := landlockRules(spec)
-	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
+	var llWarning string
+	if p.rules, llWarning, err = landlockRules(spec); err != nil {
+		return nil, err
+	}
+	if llWarning != "" {
+		p.warnings = append(p.warnings, llWarning)
 	}
 	if err := prepareRunDir(c, spec); err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
+		return nil, err
 	}
-	// --network container:NAME: NAME's namespaces, through a pidfd of its
-	// init, and its /etc/hosts and /etc/resolv.conf (as Podman, which binds
-	// the same files); the hostname stays the container's own (its own
-	// UTS namespace).
-	joinFD, netDep, err := s.netContainerPidfd(c)
-	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
-	}
-	var joinFile *os.File
-	if joinFD >= 0 {
-		joinFile = os.NewFile(uintptr(joinFD), "pidfd")
-		defer joinFile.Close()
-		if err := shareEtcFiles(c, netDep); err != nil {
-			return nil, &StartError{err, nsexec.ExitSetup}
-		}
+	// A copy of the namespaces: the driver may complete them.
+	spec.Linux.Namespaces = slices.Clone(spec.Linux.Namespaces)
+	if p.join, err = p.net.prepare(spec); err != nil {
+		return nil, err
 	}
 	applyActivation(spec, a.Activation)
-	notify, err := startNotifyProxy(c, spec)
+	return p, nil
+}
+
+// initProc is the init stage as started: its first process (which exits
+// once it has sent the init's pid) and, without a terminal, our ends of
+// the output pipes.
+type initProc struct {
+	cmd        *exec.Cmd
+	reaped     bool
+	outR, errR *os.File
+}
+
+// startInit starts the init stage with child, the stage's end of the sync
+// socket (closed here).
+func startInit(p *launchPlan, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
+	defer child.Close()
+	nsEnv, err := initNamespaces(p.spec, p.join)
 	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
-	}
-	started := false
-	defer func() {
-		if !started {
-			notify.Close()
-		}
-	}()
-	lw, err := openLogOf(c)
-	if err != nil {
-		return nil, &StartError{err, nsexec.ExitSetup}
-	}
-	parent, child, err := nsexec.NewPair()
-	if err != nil {
-		lw.Close()
-		return nil, &StartError{err, nsexec.ExitSetup}
-	}
-	defer parent.Close()
-	r := &running{id: c.ID, log: lw, pidfd: -1, warn: a.Stderr, notify: notify, timeout: time.Duration(c.HostConfig.Timeout) * time.Second}
-	netns := "0"
-	if c.HostConfig.NetworkMode != "host" {
-		netns = "1"
-	}
-	if joinFile != nil {
-		netns = "0" // joined, not made
+		return nil, err
 	}
 	// Why this is safe: the init is a process of the container's PID
 	// namespace until it executes the container's process, and that
@@ -169,10 +222,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	// container could write (nsexec/sealed_linux.go).
 	stage, err := nsexec.StageBinary()
 	if err != nil {
-		lw.Close()
-		return nil, &StartError{err, nsexec.ExitSetup}
+		return nil, err
 	}
-	defer stage.Close()
+	defer stage.Close() // the init has its own reference (its executable)
 	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-init"}
 	// The init runs one locked thread of work and allocates little: one P
@@ -180,157 +232,166 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	// container's process gets the spec's environment, not this one.
 	// The sockets of socket activation are the init's 3, 4, ... as they
 	// are ours; the sync socket comes after them.
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
-		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N),
-		nsexec.EnvInitNetNS + "=" + netns, "GOMAXPROCS=1", "GOGC=off"}
+	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N), "GOMAXPROCS=1", "GOGC=off"}, nsEnv...)
 	cmd.ExtraFiles = append(a.Activation.files(), child)
-	if joinFile != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, joinFile)
+	if p.join != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, p.join)
 		cmd.Env = append(cmd.Env, nsexec.EnvInitJoinFD+"="+strconv.Itoa(3+len(cmd.ExtraFiles)-1))
 	}
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	var outR, errR, outW, errW, inR *os.File
-	if !spec.Process.Terminal {
+	ip := &initProc{cmd: cmd}
+	var theirs []*os.File // the init's ends, ours to close once it has them
+	defer func() {
+		for _, f := range theirs {
+			f.Close()
+		}
+	}()
+	if !p.spec.Process.Terminal {
 		// Why this is safe: not the caller's stdin itself, which may be
 		// the user's terminal, but a pipe we relay (relay_linux.go).
 		if a.Stdin != nil {
-			if inR, err = relayStdin(a.Stdin); err != nil {
-				lw.Close()
-				return nil, &StartError{err, nsexec.ExitSetup}
+			in, err := relayStdin(a.Stdin)
+			if err != nil {
+				return nil, err
 			}
-			cmd.Stdin = inR
+			cmd.Stdin = in
+			theirs = append(theirs, in)
 		}
-		if outR, outW, err = os.Pipe(); err == nil {
-			errR, errW, err = os.Pipe()
-		}
-		if err != nil {
-			if inR != nil {
-				inR.Close()
+		for _, dst := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, fmt.Errorf("pipe: %w", err)
 			}
-			lw.Close()
-			return nil, &StartError{fmt.Errorf("pipe: %w", err), nsexec.ExitSetup}
+			undo.push(func() { r.Close() })
+			theirs = append(theirs, w)
+			*dst = w
+			if ip.outR == nil {
+				ip.outR = r
+			} else {
+				ip.errR = r
+			}
 		}
-		cmd.Stdout, cmd.Stderr = outW, errW
 	}
-	err = cmd.Start()
-	child.Close()
-	stage.Close() // the init has its own reference now (its executable)
-	if inR != nil {
-		inR.Close()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	if outW != nil {
-		outW.Close()
-		errW.Close()
-	}
-	if err != nil {
-		lw.Close()
-		return nil, &StartError{fmt.Errorf("start container init: %w", err), nsexec.ExitSetup}
-	}
-	reaped := false
-	fail := func(err error, code int) (*running, error) {
-		if !reaped {
+	undo.push(func() {
+		if !ip.reaped {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
-		if r.proc != nil {
-			r.proc.Kill()
-			r.proc.Wait()
-		}
-		r.oom.Stop()
-		cgroup.RemoveSplit(r.cg)
-		if r.net != nil {
-			r.net.Stop()
-		}
-		if r.bridge != nil {
-			// Best effort: the helper also reaps a dead namespace's network.
-			_ = network.ReleaseBridge(context.Background(), r.helper, c.ID)
-		}
-		if r.helper != nil {
-			r.helper.Close()
-		}
-		if outR != nil {
-			outR.Close()
-			errR.Close()
-		}
-		lw.Close()
-		return nil, &StartError{err, code}
+	})
+	return ip, nil
+}
+
+// syncInit plays the parent's side of the init's sync protocol (see
+// docs/ARCHITECTURE.md): the init's pid, on which the container's id maps,
+// cgroup and network are set up and its configuration sent; then a pty
+// master or nothing; then the end of the stream, its process executed.
+func (s *Store) syncInit(c *Container, m *userns.Mapping, p *launchPlan, r *running, ip *initProc, conn *nsexec.Conn, a *Attach, undo *cleanups) error {
+	pty, err := awaitExec(conn, func(msg *nsexec.Message) error {
+		return s.initStarted(c, m, p, r, ip, conn, a, msg.Pid, undo)
+	}, nsexec.MsgPid)
+	if errors.Is(err, nsexec.ErrEnded) && r.proc == nil {
+		return errors.New("container init exited during set-up")
 	}
-	// The init's side of the sync protocol: its pid, then (once we sent
-	// its configuration) a pty master or nothing, then the end of the
-	// stream, its process executed; or an error at any point.
-	for want := []nsexec.Kind{nsexec.MsgPid}; ; {
-		msg, fds, err := parent.Expect(want...)
-		var stepErr *nsexec.StepError
-		switch {
-		case errors.As(err, &stepErr):
-			return fail(stepErr, stepErr.Exit)
-		case errors.Is(err, nsexec.ErrEnded) && r.proc == nil:
-			return fail(errors.New("container init exited during set-up"), nsexec.ExitSetup)
-		case err != nil:
-			return fail(err, nsexec.ExitSetup)
+	r.pty = pty
+	return err
+}
+
+// initStarted sets up what must be ready before anything runs in the
+// container, once its init (pid) exists: the id maps, the cgroup, the
+// network; then sends the init its configuration.
+func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *running, ip *initProc, conn *nsexec.Conn, a *Attach, pid int, undo *cleanups) error {
+	// The init is our child (CLONE_PARENT), so its pid cannot be reused
+	// before we wait for it.
+	proc, err := os.FindProcess(pid)
+	if err != nil {
+		return fmt.Errorf("find init %d: %w", pid, err)
+	}
+	r.proc = proc
+	undo.push(r.kill)
+	ip.cmd.Wait()
+	ip.reaped = true
+	if r.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
+		return fmt.Errorf("pidfd_open: %w", err)
+	}
+	undo.push(func() { unix.Close(r.pidfd); r.pidfd = -1 })
+	// The container's own maps (--userns), from its spec; a joined user
+	// namespace has its maps already.
+	if p.join == nil {
+		if err := m.WithMaps(p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings).Apply(pid); err != nil {
+			return fmt.Errorf("set up the user namespace: %w", err)
 		}
-		if msg.Type == nsexec.MsgEnd {
-			break // the container's process was executed
+	}
+	// Before anything runs in the container. Its cgroup goes once the
+	// init is dead (a cgroup with a process in it cannot be removed).
+	undo.push(func() { r.kill(); r.oom.Stop(); cgroup.RemoveSplit(r.cg) })
+	if r.cg, err = s.joinCgroup(c, p.spec, pid, r.pidfd); err != nil {
+		return err
+	}
+	if r.cg != nil {
+		r.oom = cgroup.WatchOOM(r.cg.Dir())
+	}
+	cfg := &nsexec.InitConfig{Spec: p.spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: p.filter, Landlock: p.rules, Overlay: nsexec.Overlay{
+		Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
+	// The network is up before the container's process starts.
+	undo.push(func() { r.net.stop(true, nil) })
+	if cfg.Network, err = r.net.attach(p.spec, pid); err != nil {
+		return err
+	}
+	if err := conn.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+		return fmt.Errorf("send configuration to init: %w", err)
+	}
+	return nil
+}
+
+// awaitExec reads a stage's side of the sync protocol until its process is
+// executed (the end of the stream). With handle, a message of a kind of
+// first comes before all else, and goes to handle; then a pty master, returned,
+// or nothing; then the end. A failed step comes back as a *StartError with
+// the step's exit code.
+func awaitExec(conn *nsexec.Conn, handle func(*nsexec.Message) error, first ...nsexec.Kind) (pty *os.File, err error) {
+	defer func() {
+		if err != nil && pty != nil {
+			pty.Close()
+			pty = nil
+		}
+	}()
+	want := []nsexec.Kind{nsexec.MsgPty, nsexec.MsgEnd}
+	if handle != nil {
+		want = first
+	}
+	for {
+		msg, fds, err := conn.Expect(want...)
+		if stepErr := (*nsexec.StepError)(nil); errors.As(err, &stepErr) {
+			return pty, &StartError{stepErr, stepErr.Exit}
+		}
+		if err != nil {
+			return pty, err
 		}
 		switch msg.Type {
-		case nsexec.MsgPid:
-			// The init is our child (CLONE_PARENT), so its pid cannot be
-			// reused before we wait for it.
-			proc, err := os.FindProcess(msg.Pid)
-			if err != nil {
-				return fail(fmt.Errorf("find init %d: %w", msg.Pid, err), nsexec.ExitSetup)
-			}
-			r.proc = proc
-			cmd.Wait()
-			reaped = true
-			if r.pidfd, err = unix.PidfdOpen(msg.Pid, 0); err != nil {
-				return fail(fmt.Errorf("pidfd_open: %w", err), nsexec.ExitSetup)
-			}
-			// The container's own maps (--userns), from its spec; a
-			// joined user namespace has its maps already.
-			if joinFile == nil {
-				if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(msg.Pid); err != nil {
-					return fail(fmt.Errorf("set up the user namespace: %w", err), nsexec.ExitSetup)
-				}
-			}
-			// Before anything runs in the container.
-			if r.cg, err = s.joinCgroup(c, spec, msg.Pid, r.pidfd); err != nil {
-				return fail(err, nsexec.ExitSetup)
-			}
-			if r.cg != nil {
-				r.oom = cgroup.WatchOOM(r.cg.Dir())
-			}
-			cfg := &nsexec.InitConfig{Spec: spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: filter, Landlock: rules, Overlay: nsexec.Overlay{
-				Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
-			// The network is up before the container's process starts.
-			if nc, ok := c.networkConfig(); ok {
-				if r.net, err = network.Start(nc, msg.Pid, c.rundir); err != nil {
-					return fail(err, nsexec.ExitSetup)
-				}
-			} else if c.HostConfig.NetworkMode == network.ModeBridge {
-				if err := r.attachBridge(c, spec, msg.Pid); err != nil {
-					return fail(err, nsexec.ExitSetup)
-				}
-				cfg.Network = r.bridge.InterfaceConfig()
-			}
-			if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
-				return fail(fmt.Errorf("send configuration to init: %w", err), nsexec.ExitSetup)
+		case nsexec.MsgEnd:
+			return pty, nil
+		case nsexec.MsgPty:
+			pty = os.NewFile(uintptr(fds[0]), "pty-master")
+			want = []nsexec.Kind{nsexec.MsgEnd}
+		default:
+			if err := handle(msg); err != nil {
+				return pty, err
 			}
 			want = []nsexec.Kind{nsexec.MsgPty, nsexec.MsgEnd}
-		case nsexec.MsgPty:
-			r.pty = os.NewFile(uintptr(fds[0]), "pty-master")
-			want = []nsexec.Kind{nsexec.MsgEnd}
 		}
 	}
-	if llWarning != "" {
-		r.warnings = append(r.warnings, llWarning)
-	}
-	if r.helper != nil {
-		r.helper.Close() // and with it the polkit agent, if one was started
-		r.helper = nil
-	}
+}
+
+// startPumps copies the container's output (the pty, or the pipes outR
+// and errR) to its log and, unless the output is the log's alone, to the
+// caller's stdout and stderr.
+func (r *running) startPumps(a *Attach, outR, errR *os.File) {
 	teeOut, teeErr := a.Stdout, a.Stderr
 	if a.LogOnly {
 		teeOut, teeErr = nil, nil
@@ -341,49 +402,24 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (*running, er
 	if a.NoStderr {
 		teeErr = nil
 	}
+	lw := r.log
 	if r.pty != nil {
 		r.pumps.Add(1)
 		go func() { defer r.pumps.Done(); lw.pump("stdout", r.pty, teeOut) }()
-	} else {
-		r.pumps.Add(2)
-		go func() { defer r.pumps.Done(); lw.pump("stdout", outR, teeOut); outR.Close() }()
-		go func() { defer r.pumps.Done(); lw.pump("stderr", errR, teeErr); errR.Close() }()
+		return
 	}
-	started = true
-	return r, nil
+	r.pumps.Add(2)
+	go func() { defer r.pumps.Done(); lw.pump("stdout", outR, teeOut); outR.Close() }()
+	go func() { defer r.pumps.Done(); lw.pump("stderr", errR, teeErr); errR.Close() }()
 }
 
-// attachBridge connects the init's network namespace to the helper's
-// bridge and publishes the container's ports, then writes /etc/hosts and
-// /etc/resolv.conf with the address it got.
-func (r *running) attachBridge(c *Container, spec *specs.Spec, pid int) error {
-	var err error
-	if r.helper, err = helperclient.Connect(helperclient.Options{Interactive: true}); err != nil {
-		return err
+// kill kills the container's init and waits for it: a start that failed
+// after the init existed.
+func (r *running) kill() {
+	if r.proc != nil {
+		r.proc.Kill()
+		r.proc.Wait()
 	}
-	if r.bridge, err = network.AttachBridge(context.Background(), r.helper, c.ID, pid, c.HostConfig.PortBindings); err != nil {
-		return err
-	}
-	r.warnings, err = writeEtcFiles(c, spec, r.bridge)
-	return err
-}
-
-// releaseBridge asks the helper to release a bridged container's network
-// once its init is gone, and reports whether it did. It does not ask for a
-// password (the helper reaps the network of a dead namespace by itself,
-// and a person may have left long ago): a refusal by polkit is expected
-// then and said nowhere, and `rm` tries again; any other failure is a
-// warning.
-func (r *running) releaseBridge(id string) bool {
-	h, err := helperclient.Connect(helperclient.Options{})
-	if err == nil {
-		err = network.ReleaseBridge(context.Background(), h, id)
-		h.Close()
-	}
-	if err != nil && r.warn != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
-		fmt.Fprintf(r.warn, "Warning: %v\n", err)
-	}
-	return err == nil
 }
 
 // signal forwards sig to the container's init while it is ours to wait for.
@@ -432,12 +468,7 @@ func (r *running) wait() int {
 	if r.pty != nil {
 		r.pty.Close()
 	}
-	if r.net != nil {
-		r.net.Stop()
-	}
-	if r.bridge != nil {
-		r.released = r.releaseBridge(r.id)
-	}
+	r.net.stop(false, r.warn)
 	r.mu.Lock()
 	unix.Close(r.pidfd)
 	r.pidfd = -1
@@ -466,23 +497,15 @@ func (s *Store) markRunning(c *Container, r *running) error {
 	return s.Update(c, func(c *Container) {
 		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: os.Getpid(),
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
-		if r.net != nil {
-			c.State.NetworkPid = r.net.Pid()
-			c.State.PortForwarderPid = r.net.ForwarderPid()
-			c.State.Ports = r.net.Ports()
-		}
+		r.net.record(&c.State)
 		c.State.Cgroup = r.cg
-		if b := r.bridge; b != nil {
-			c.State.Ports = b.Ports
-			c.State.Bridge = &BridgeState{Bridge: b.Bridge, Address: b.Address.String(), Gateway: b.Gateway.String(), MTU: b.MTU}
-		}
 	})
 }
 
 // forgetBridge drops a bridged container's network from its record once
 // the helper released it at the container's end.
 func (s *Store) forgetBridge(c *Container, r *running) {
-	if r.bridge != nil && r.released {
+	if c.State.Bridge != nil && r.net.released() {
 		_ = s.Update(c, func(c *Container) { c.State.Bridge = nil })
 	}
 }

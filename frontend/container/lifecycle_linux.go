@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/helperclient"
@@ -26,9 +25,6 @@ import (
 	"github.com/myctr/myctr/frontend/userns"
 )
 
-// forwarded are the signals `myctr run` and `myctr exec` pass on.
-var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
-
 // RunAttached starts c with this process as its monitor and returns the
 // container's exit code when it ends. Signals are forwarded; with a
 // terminal, the user's terminal is put in raw mode and proxied.
@@ -36,28 +32,19 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if err := s.startNetContainer(c); err != nil {
 		return -1, err
 	}
-	restore := func() {}
-	nl := "\n"
-	if c.HostConfig.Tty && a.Stdin != nil && term.IsTerminal(int(a.Stdin.Fd())) {
-		fd := int(a.Stdin.Fd())
-		if w, h, err := term.GetSize(fd); err == nil {
-			a.Winsize = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
-		}
-		// Raw before the container can write or the user type: the
-		// container's own pty turns \n into \r\n and echoes input, and
-		// a terminal still cooked would do both again.
-		if st, err := term.MakeRaw(fd); err == nil {
-			restore = func() { term.Restore(fd, st) }
-			nl = "\r\n"
-		}
+	var tty *os.File
+	if c.HostConfig.Tty {
+		tty = userTerminal(a.Stdin)
 	}
+	ws, restore, raw := rawTerminal(tty)
 	defer restore()
-	// Catch the signals to forward before the container's process can
-	// run: one that arrives meanwhile waits in the channel rather than
-	// killing this process and orphaning the container.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	a.Winsize = ws
+	nl := "\n"
+	if raw {
+		nl = "\r\n"
+	}
+	relay := catchSignals(tty)
+	defer relay.stop()
 	unlock, err := c.lockLaunch()
 	if err != nil {
 		return nsexec.ExitSetup, err
@@ -80,24 +67,15 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	}
 	notifyStarted(c, os.Getpid())
 	if r.pty != nil {
-		signal.Notify(sigs, unix.SIGWINCH)
+		var in io.Reader
 		if a.Stdin != nil {
-			go io.Copy(r.pty, a.Stdin)
+			in = a.Stdin
 		}
+		relay.setPty(r.pty, in)
 	}
-	go func() {
-		for sig := range sigs {
-			if sig == unix.SIGWINCH {
-				if ws, err := unix.IoctlGetWinsize(int(a.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
-					unix.IoctlSetWinsize(int(r.pty.Fd()), unix.TIOCSWINSZ, ws)
-				}
-				continue
-			}
-			r.signal(proxied(c, sig.(syscall.Signal)))
-		}
-	}()
+	relay.forward(func(sig syscall.Signal) { r.signal(proxied(c, sig)) })
 	code := r.wait()
-	signal.Stop(sigs)
+	relay.stop()
 	restore()
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)

@@ -4,8 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // The container's processes never get the caller's own descriptors: a
@@ -106,4 +112,99 @@ func (o *outputRelay) close() {
 	for _, f := range o.files {
 		f.Close()
 	}
+}
+
+// forwarded are the signals `myctr run` and `myctr exec` pass on.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2}
+
+// signalRelay passes the signals that `myctr run` and `myctr exec` forward
+// on to the container's process, and the size of the user's terminal on to
+// the container's pty at each SIGWINCH.
+type signalRelay struct {
+	sigs chan os.Signal
+	term *os.File // the user's terminal, nil without one
+	pty  atomic.Pointer[os.File]
+	once sync.Once
+}
+
+// catchSignals catches the signals to forward from now on (and SIGWINCH,
+// with a terminal): one that arrives before forward is called waits in the
+// relay rather than killing this process and orphaning the container.
+func catchSignals(term *os.File) *signalRelay {
+	r := &signalRelay{sigs: make(chan os.Signal, 8), term: term}
+	signal.Notify(r.sigs, forwarded...)
+	if term != nil {
+		signal.Notify(r.sigs, unix.SIGWINCH)
+	}
+	return r
+}
+
+// forward passes the caught signals to send until stop.
+func (r *signalRelay) forward(send func(syscall.Signal)) {
+	go func() {
+		for sig := range r.sigs {
+			if sig == unix.SIGWINCH {
+				r.resize()
+				continue
+			}
+			send(sig.(syscall.Signal))
+		}
+	}()
+}
+
+// setPty names the container's pty, which from now on follows the size
+// of the user's terminal, and copies stdin (when not nil) into it.
+func (r *signalRelay) setPty(pty *os.File, stdin io.Reader) {
+	r.pty.Store(pty)
+	if stdin != nil {
+		go io.Copy(pty, stdin)
+	}
+}
+
+func (r *signalRelay) resize() {
+	pty := r.pty.Load()
+	if pty == nil || r.term == nil {
+		return
+	}
+	if ws, err := unix.IoctlGetWinsize(int(r.term.Fd()), unix.TIOCGWINSZ); err == nil {
+		unix.IoctlSetWinsize(int(pty.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+// stop ends the relay; signals are no longer caught.
+func (r *signalRelay) stop() {
+	r.once.Do(func() {
+		signal.Stop(r.sigs)
+		close(r.sigs) // no more deliveries once Stop returned
+	})
+}
+
+// userTerminal is f when it is a terminal, else nil.
+func userTerminal(f *os.File) *os.File {
+	if f == nil || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return f
+}
+
+// rawTerminal reads the size of the user's terminal tty (nil: none) and
+// puts it in raw mode, before the container can write or the user type:
+// the container's own pty turns \n into \r\n and echoes input, and a
+// terminal still cooked would do both again. restore undoes it (it may be
+// called more than once); raw says whether the terminal is raw now.
+func rawTerminal(tty *os.File) (ws *unix.Winsize, restore func(), raw bool) {
+	restore = func() {}
+	if tty == nil {
+		return nil, restore, false
+	}
+	fd := int(tty.Fd())
+	if w, h, err := term.GetSize(fd); err == nil {
+		ws = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
+	}
+	st, err := term.MakeRaw(fd)
+	if err != nil {
+		return ws, restore, false
+	}
+	var once sync.Once
+	return ws, func() { once.Do(func() { term.Restore(fd, st) }) }, true
 }

@@ -572,7 +572,7 @@ func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP stri
 		names += " " + c.Name
 	}
 	hin := hostsInput{extra: c.HostConfig.ExtraHosts, base: hostHosts, hostIP: hostIP, ownIP: "127.0.0.1", names: names,
-		hostNet: c.HostConfig.NetworkMode == "host"}
+		hostNet: !nsexec.HasNamespace(spec, specs.NetworkNamespace)}
 	resolv := hostResolv
 	if nc, ok := c.networkConfig(); ok {
 		// The mode's own address and DNS forwarder, which reaches the

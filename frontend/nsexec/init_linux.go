@@ -39,8 +39,9 @@ func syncConn() *Conn {
 		os.Stderr.WriteString("Error: myctr internal stage started without its sync socket\n")
 		os.Exit(ExitSetup)
 	}
-	os.Unsetenv(EnvInitNetNS)
+	os.Unsetenv(EnvInitNS)
 	os.Unsetenv(EnvInitJoinFD)
+	os.Unsetenv(EnvInitJoinNS)
 	unix.CloseOnExec(fd)
 	os.Unsetenv(EnvSyncFD)
 	os.Unsetenv(EnvStage)
@@ -94,7 +95,8 @@ func Init() {
 		}
 	}
 	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == "network" {
+		// A joined network namespace is another container's, up already.
+		if ns.Type == specs.NetworkNamespace && ns.Path == "" {
 			if err := loopbackUp(); err != nil {
 				conn.Fail("bring up lo", err, ExitSetup)
 			}

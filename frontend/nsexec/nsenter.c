@@ -6,13 +6,14 @@
 // Init stage (_MYCTR_STAGE=init): become the container's init.
 //   1. unshare(CLONE_NEWUSER): this process now holds every capability in the
 //      new user namespace, without an execve that would recompute them.
-//   2. unshare the mount, PID, IPC, UTS (and network) namespaces (the
-//      cgroup namespace comes later, in Go: see nsexec.Init);
+//   2. unshare the namespaces _MYCTR_INIT_NS lists (from the spec's
+//      namespaces: mnt and pid always, ipc, uts and net as the spec says;
+//      the cgroup namespace comes later, in Go: see nsexec.Init);
 //      none of that needs the id maps yet.
-//      With _MYCTR_INIT_JOIN_FD (--network container:NAME), steps 1 and the
-//      network part of 2 are instead one setns(2) of that pidfd into NAME's
-//      user and network namespaces (rootless, NAME's network namespace
-//      belongs to its user namespace, so both are joined, as Podman does).
+//      With _MYCTR_INIT_JOIN_FD (--network container:NAME), step 1 is instead
+//      one setns(2) of that pidfd into the namespaces _MYCTR_INIT_JOIN_NS
+//      lists (user and net: rootless, NAME's network namespace belongs to
+//      its user namespace, so both are joined, as Podman does).
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
 //      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
 //      The child returns into the Go runtime, which starts while the parent
@@ -84,6 +85,9 @@ static void myctr_fail(const char *step)
 	_exit(125);
 }
 
+// myctr_ns_flags returns the CLONE_NEW* flags of a comma-separated list of
+// namespace names, or -1 with errno EINVAL for an unknown name or a list
+// too long to be one of ours.
 static int myctr_ns_flags(const char *list)
 {
 	static const struct {
@@ -96,7 +100,10 @@ static int myctr_ns_flags(const char *list)
 	};
 	int flags = 0;
 	char buf[128];
-	snprintf(buf, sizeof(buf), "%s", list);
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
+		errno = EINVAL;
+		return -1;
+	}
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t i;
 		for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -104,7 +111,7 @@ static int myctr_ns_flags(const char *list)
 				break;
 		if (i == sizeof(table) / sizeof(table[0])) {
 			errno = EINVAL;
-			myctr_fail("unknown namespace name");
+			return -1;
 		}
 		flags |= table[i].flag;
 	}
@@ -202,7 +209,6 @@ static void myctr_init_fail(int fd, const char *step)
 static void myctr_init(void)
 {
 	const char *sync_env = getenv("_MYCTR_SYNC_FD");
-	const char *net_env = getenv("_MYCTR_INIT_NETNS");
 	if (sync_env == NULL)
 		return;
 	int fd = myctr_fd(sync_env);
@@ -213,25 +219,36 @@ static void myctr_init(void)
 	}
 	char buf[64];
 
+	// What to make: the parent names it from the spec. No cgroup
+	// namespace yet: the parent first moves the init into the container's
+	// own cgroup, and the Go init unshares it then, so that its root is
+	// that cgroup. The user namespace is made here (or joined) whatever
+	// the list says: the rest belongs to it.
+	const char *ns_env = getenv("_MYCTR_INIT_NS");
+	int flags = myctr_ns_flags(ns_env ? ns_env : "");
+	if (ns_env == NULL || flags < 0 || (flags & (CLONE_NEWUSER | CLONE_NEWCGROUP)) != 0 ||
+	    (flags & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID)) {
+		errno = EINVAL;
+		myctr_init_fail(fd, "bad _MYCTR_INIT_NS");
+	}
 	const char *join_env = getenv("_MYCTR_INIT_JOIN_FD");
 	if (join_env != NULL) {
-		// --network container:NAME: NAME's user and network namespaces
-		// (a pidfd of its init, checked by the parent), not new ones;
-		// their id maps exist already. The descriptor goes at once, so
-		// the container's process never holds it.
+		// --network container:NAME: NAME's namespaces (a pidfd of its
+		// init, checked by the parent), not new ones; their id maps
+		// exist already. The descriptor goes at once, so the container's
+		// process never holds it.
+		const char *join_ns = getenv("_MYCTR_INIT_JOIN_NS");
+		int join_flags = myctr_ns_flags(join_ns ? join_ns : "");
+		if (join_ns == NULL || join_flags < 0 || (join_flags & CLONE_NEWUSER) == 0 || (join_flags & flags) != 0) {
+			errno = EINVAL;
+			myctr_init_fail(fd, "bad _MYCTR_INIT_JOIN_NS");
+		}
 		int join = myctr_fd(join_env);
-		if (join < 0 || setns(join, CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		if (join < 0 || setns(join, join_flags) < 0)
 			myctr_init_fail(fd, "join the network container's namespaces");
 		close(join);
-		net_env = NULL;
 	} else if (unshare(CLONE_NEWUSER) < 0)
 		myctr_init_fail(fd, "unshare user namespace");
-	// No cgroup namespace yet: the parent first moves the init into the
-	// container's own cgroup, and the Go init unshares it then, so that
-	// its root is that cgroup.
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-	if (net_env != NULL && strcmp(net_env, "1") == 0)
-		flags |= CLONE_NEWNET;
 	if (unshare(flags) < 0)
 		myctr_init_fail(fd, "unshare namespaces");
 
@@ -267,6 +284,8 @@ __attribute__((constructor)) static void myctr_nsenter(void)
 	if (sync_env != NULL && (sync_fd = myctr_fd(sync_env)) < 0)
 		myctr_fail("bad _MYCTR_SYNC_FD");
 	int flags = myctr_ns_flags(ns_env ? ns_env : "");
+	if (flags < 0)
+		myctr_fail("unknown namespace name");
 
 	if (setns(pidfd, flags) < 0)
 		myctr_fail("setns");

@@ -175,12 +175,16 @@ func initConfig(t *testing.T, args ...string) *InitConfig {
 	}
 }
 
+// testInitNS is what the init stage makes in these tests: no network
+// namespace.
+const testInitNS = "mnt,pid,ipc,uts"
+
 // startInit starts the init stage and plays the parent up to the
 // configuration: it reads the pid, writes the maps and sends msg. It
 // returns the init's pid.
 func startInit(t *testing.T, msg *Message) (*stage, int) {
 	t.Helper()
-	s := startStage(t, StageInit, []string{EnvInitNetNS + "=0"})
+	s := startStage(t, StageInit, []string{EnvInitNS + "=" + testInitNS})
 	m, _, err := s.parent.Expect(MsgPid)
 	if err != nil {
 		t.Fatalf("expect pid: %v\n%s", err, s.output(t))
@@ -278,7 +282,7 @@ func TestRealNsenterInitErrors(t *testing.T) {
 // before it has a pid to send.
 func TestRealNsenterInitConstructorErrors(t *testing.T) {
 	t.Run("bad sync descriptor", func(t *testing.T) {
-		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvSyncFD + "=3x"})
+		s := startStage(t, StageInit, []string{EnvInitNS + "=" + testInitNS, EnvSyncFD + "=3x"})
 		// The environment's last _MYCTR_SYNC_FD wins: "3x".
 		if code := s.exitCode(t); code != ExitSetup {
 			t.Errorf("exit %d, want %d", code, ExitSetup)
@@ -288,7 +292,7 @@ func TestRealNsenterInitConstructorErrors(t *testing.T) {
 		}
 	})
 	t.Run("bad join descriptor", func(t *testing.T) {
-		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvInitJoinFD + "=-1"})
+		s := startStage(t, StageInit, []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=-1", EnvInitJoinNS + "=user,net"})
 		_, _, err := s.parent.Expect(MsgPid)
 		var se *StepError
 		if !errors.As(err, &se) || se.Step != "join the network container's namespaces" || se.Errno != int(unix.EINVAL) || se.Exit != ExitSetup {
@@ -298,8 +302,33 @@ func TestRealNsenterInitConstructorErrors(t *testing.T) {
 			t.Errorf("exit %d, want %d", code, ExitSetup)
 		}
 	})
+	// The namespaces to make come from the parent, checked: a bad list is
+	// the init's StepError, before anything is made.
+	for _, tc := range []struct {
+		name string
+		env  []string
+	}{
+		{"no list", nil},
+		{"unknown name", []string{EnvInitNS + "=mnt,pid,bogus"}},
+		{"no pid namespace", []string{EnvInitNS + "=mnt,ipc"}},
+		{"user listed", []string{EnvInitNS + "=user,mnt,pid"}},
+		{"join without user", []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=0", EnvInitJoinNS + "=net"}},
+		{"join what it makes", []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=0", EnvInitJoinNS + "=user,uts"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startStage(t, StageInit, tc.env)
+			_, _, err := s.parent.Expect(MsgPid)
+			var se *StepError
+			if !errors.As(err, &se) || !strings.HasPrefix(se.Step, "bad _MYCTR_INIT_") || se.Errno != int(unix.EINVAL) {
+				t.Fatalf("got %v (%+v), want a bad _MYCTR_INIT_* StepError with EINVAL", err, se)
+			}
+			if code := s.exitCode(t); code != ExitSetup {
+				t.Errorf("exit %d, want %d", code, ExitSetup)
+			}
+		})
+	}
 	t.Run("protocol version", func(t *testing.T) {
-		s := startStage(t, StageInit, []string{EnvInitNetNS + "=0", EnvVersion + "=0"})
+		s := startStage(t, StageInit, []string{EnvInitNS + "=" + testInitNS, EnvVersion + "=0"})
 		m, _, err := s.parent.Expect(MsgPid)
 		if err != nil {
 			t.Fatal(err)

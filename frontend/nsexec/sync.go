@@ -43,12 +43,16 @@ const (
 	// parent moves the stage into the container's cgroup meanwhile, so
 	// that everything it starts is in it (and under its limits).
 	EnvJoinWait = "_MYCTR_JOIN_WAIT"
-	// EnvInitNetNS is "1" when the init stage makes a network namespace.
-	EnvInitNetNS = "_MYCTR_INIT_NETNS"
-	// EnvInitJoinFD is the descriptor of a pidfd whose user and network
-	// namespaces the init stage joins instead of making its own
-	// (--network container:NAME); the constructor closes it.
+	// EnvInitNS lists (comma-separated, the names of EnvJoinNS) the
+	// namespaces the init stage makes besides the user namespace: mnt and
+	// pid always, then those of ipc, uts and net the spec has (see
+	// InitNamespaces). The cgroup namespace is made later, in Go.
+	EnvInitNS = "_MYCTR_INIT_NS"
+	// EnvInitJoinFD is the descriptor of a pidfd whose namespaces listed
+	// in EnvInitJoinNS (user among them) the init stage joins instead of
+	// making its own (--network container:NAME); the constructor closes it.
 	EnvInitJoinFD = "_MYCTR_INIT_JOIN_FD"
+	EnvInitJoinNS = "_MYCTR_INIT_JOIN_NS"
 	// EnvMain names the main myctr binary to a stage that may need it.
 	EnvMain = "_MYCTR_MAIN"
 	// EnvVersion carries Version from the frontend to the stage binary.
@@ -61,9 +65,10 @@ const (
 // InitConfig.ListenFDs. 5: InitConfig.Seccomp and ExecConfig.Seccomp. 6:
 // InitConfig.Landlock and ExecConfig.Landlock. 7: strict kinds (Expect),
 // no unshared, mapped or ready; the exec stage's C constructor accepts
-// only a "joined" packet. TestWireFormat fails when the messages' JSON
-// changes and this does not.
-const Version = "7"
+// only a "joined" packet. 8: the init's namespaces come from the spec
+// (EnvInitNS, EnvInitJoinNS), no _MYCTR_INIT_NETNS. TestWireFormat fails
+// when the messages' JSON changes and this does not.
+const Version = "8"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in

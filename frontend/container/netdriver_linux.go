@@ -1,0 +1,245 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/myctr/myctr/frontend/helperclient"
+	"github.com/myctr/myctr/frontend/netif"
+	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/protocol"
+)
+
+// A netDriver is one --network mode as a container's start sees it
+// (rootlesskit's parent network drivers are the model). Whether the
+// container has a network namespace of its own is the spec's to say
+// (nsexec.InitNamespaces); the driver completes it, connects it once the
+// init exists, records what it started and ends it with the container.
+// newNetDriver is the one place that tells the modes apart.
+type netDriver interface {
+	// prepare runs before the init starts. It completes the spec's
+	// namespaces (a joined one gets its path) and returns the pidfd
+	// through which the init joins them, or nil.
+	prepare(spec *specs.Spec) (join *os.File, err error)
+	// attach connects the network namespace of the init (pid: our child,
+	// not yet running the container's process) and returns the interface
+	// the init configures itself, nil when it has none to configure.
+	attach(spec *specs.Spec, pid int) (*netif.Config, error)
+	// started lets go of what only the start needed, once the
+	// container's process runs, and returns warnings for the user.
+	started() []string
+	// record writes what runs into the container's state.
+	record(st *State)
+	// stop ends the network: at the container's end, or with failed at a
+	// start that failed. Warnings go to warn (nil: nowhere).
+	stop(failed bool, warn io.Writer)
+	// released says whether the container's end left nothing for `rm` to
+	// release.
+	released() bool
+}
+
+// newNetDriver returns the driver of c's network mode.
+func (s *Store) newNetDriver(c *Container) netDriver {
+	if c.NetContainer() != "" {
+		return &joinedNet{s: s, c: c}
+	}
+	if nc, ok := c.networkConfig(); ok {
+		return &toolNet{c: c, cfg: nc}
+	}
+	if c.HostConfig.NetworkMode == network.ModeBridge {
+		return &bridgeNet{c: c}
+	}
+	return plainNet{} // none, host: nothing to attach
+}
+
+// plainNet is --network none (an isolated namespace with only lo) and
+// --network host (the host's namespace): nothing runs for them.
+type plainNet struct{}
+
+func (plainNet) prepare(*specs.Spec) (*os.File, error)          { return nil, nil }
+func (plainNet) attach(*specs.Spec, int) (*netif.Config, error) { return nil, nil }
+func (plainNet) started() []string                              { return nil }
+func (plainNet) record(*State)                                  {}
+func (plainNet) stop(bool, io.Writer)                           {}
+func (plainNet) released() bool                                 { return true }
+
+// toolNet is --network pasta and slirp4netns: the tool, its watcher and
+// myctr's port forwarder (package network).
+type toolNet struct {
+	c   *Container
+	cfg network.Config
+	h   *network.Handle
+}
+
+func (n *toolNet) prepare(*specs.Spec) (*os.File, error) { return nil, nil }
+
+func (n *toolNet) attach(_ *specs.Spec, pid int) (*netif.Config, error) {
+	var err error
+	n.h, err = network.Start(n.cfg, pid, n.c.rundir)
+	return nil, err // the tool configures the interface
+}
+
+func (n *toolNet) started() []string { return nil }
+
+func (n *toolNet) record(st *State) {
+	st.NetworkPid = n.h.Pid()
+	st.PortForwarderPid = n.h.ForwarderPid()
+	st.Ports = n.h.Ports()
+}
+
+func (n *toolNet) stop(bool, io.Writer) {
+	if n.h != nil {
+		n.h.Stop()
+	}
+}
+
+func (n *toolNet) released() bool { return true }
+
+// bridgeNet is --network bridge: the helper's bridge, attached by
+// myctr-helper, which also publishes the ports.
+type bridgeNet struct {
+	c        *Container
+	bridge   *network.Bridge
+	helper   *helperclient.Client // open until the start ends
+	warnings []string             // its DNS
+	done     bool                 // the helper released it at the container's end
+}
+
+func (n *bridgeNet) prepare(*specs.Spec) (*os.File, error) { return nil, nil }
+
+// attach connects the init's network namespace to the helper's bridge and
+// publishes the container's ports, then writes /etc/hosts and
+// /etc/resolv.conf with the address it got.
+func (n *bridgeNet) attach(spec *specs.Spec, pid int) (*netif.Config, error) {
+	var err error
+	if n.helper, err = helperclient.Connect(helperclient.Options{Interactive: true}); err != nil {
+		return nil, err
+	}
+	if n.bridge, err = network.AttachBridge(context.Background(), n.helper, n.c.ID, pid, n.c.HostConfig.PortBindings); err != nil {
+		return nil, err
+	}
+	if n.warnings, err = writeEtcFiles(n.c, spec, n.bridge); err != nil {
+		return nil, err
+	}
+	return n.bridge.InterfaceConfig(), nil
+}
+
+func (n *bridgeNet) started() []string {
+	n.closeHelper() // and with it the polkit agent, if one was started
+	return n.warnings
+}
+
+func (n *bridgeNet) closeHelper() {
+	if n.helper != nil {
+		n.helper.Close()
+		n.helper = nil
+	}
+}
+
+func (n *bridgeNet) record(st *State) {
+	b := n.bridge
+	st.Ports = b.Ports
+	st.Bridge = &BridgeState{Bridge: b.Bridge, Address: b.Address.String(), Gateway: b.Gateway.String(), MTU: b.MTU}
+}
+
+// stop asks the helper to release the network. At a failed start the
+// connection that attached it is still open: best effort (the helper also
+// reaps a dead namespace's network). At the container's end it does not
+// ask for a password (a person may have left long ago): a refusal by
+// polkit is expected then and said nowhere, and `rm` tries again; any
+// other failure is a warning.
+func (n *bridgeNet) stop(failed bool, warn io.Writer) {
+	if n.bridge == nil {
+		n.closeHelper()
+		return
+	}
+	if failed {
+		if n.helper != nil {
+			_ = network.ReleaseBridge(context.Background(), n.helper, n.c.ID)
+		}
+		n.closeHelper()
+		return
+	}
+	h, err := helperclient.Connect(helperclient.Options{})
+	if err == nil {
+		err = network.ReleaseBridge(context.Background(), h, n.c.ID)
+		h.Close()
+	}
+	if err != nil && warn != nil && !errors.Is(err, protocol.ErrNotAuthorized) {
+		fmt.Fprintf(warn, "Warning: %v\n", err)
+	}
+	n.done = err == nil
+}
+
+func (n *bridgeNet) released() bool { return n.bridge == nil || n.done }
+
+// joinedNet is --network container:NAME: NAME's user and network
+// namespaces, through a pidfd of its init, and its /etc/hosts and
+// /etc/resolv.conf (as Podman, which binds the same files); the hostname
+// stays the container's own (its own UTS namespace). NAME's network is
+// NAME's to end.
+type joinedNet struct {
+	s *Store
+	c *Container
+}
+
+func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
+	fd, dep, err := n.s.netContainerPidfd(n.c)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	if err := shareEtcFiles(n.c, dep); err != nil {
+		f.Close()
+		return nil, err
+	}
+	// The paths say which process's namespaces these are; the init joins
+	// them through the pidfd, which cannot name a recycled pid.
+	ok := false
+	for i, ns := range spec.Linux.Namespaces {
+		switch ns.Type {
+		case specs.UserNamespace:
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", dep.State.Pid)
+		case specs.NetworkNamespace:
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/net", dep.State.Pid)
+			ok = true
+		}
+	}
+	if !ok {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s: --network container:%s, but its spec has no network namespace", ErrInvalidNetwork, n.c.Name, dep.Name)
+	}
+	return f, nil
+}
+
+func (n *joinedNet) attach(*specs.Spec, int) (*netif.Config, error) { return nil, nil }
+func (n *joinedNet) started() []string                              { return nil }
+func (n *joinedNet) record(*State)                                  {}
+func (n *joinedNet) stop(bool, io.Writer)                           {}
+func (n *joinedNet) released() bool                                 { return true }
+
+// initNamespaces is the environment that tells the init's C constructor
+// (nsenter.c) which namespaces to make and to join, from the spec.
+func initNamespaces(spec *specs.Spec, join *os.File) ([]string, error) {
+	unshare, joined, err := nsexec.InitNamespaces(spec)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{nsexec.EnvInitNS + "=" + strings.Join(unshare, ",")}
+	switch {
+	case len(joined) > 0 && join == nil:
+		return nil, errors.New("the spec joins namespaces of another process, but no pidfd names it")
+	case len(joined) == 0 && join != nil:
+		return nil, errors.New("a pidfd to join, but the spec joins no namespace")
+	case len(joined) > 0:
+		env = append(env, nsexec.EnvInitJoinNS+"="+strings.Join(joined, ","))
+	}
+	return env, nil
+}
