@@ -2,6 +2,14 @@
 // rootless container's pasta or slirp4netns (and myctr's port forwarder)
 // and ends them with the container. Package network starts it and
 // describes it ("Lifetime"); it links little, so that myctr-init runs it.
+//
+// Main is the sequence: read the spec and the inherited fds, start the
+// tool and wait until it is ready (startTool), start the forwarder
+// (startForwarding), report, supervise. What differs between pasta and
+// slirp4netns (what the tool inherits, how it says it is ready, how
+// ports are published through it) is behind the tool interface
+// (tool_linux.go), one implementation per mode, as rootlesskit's
+// network drivers are.
 package netwatch
 
 import (
@@ -9,12 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -99,194 +105,175 @@ func Main() int {
 	// PR_SET_PDEATHSIG fires when the thread that forked the tool exits:
 	// fork from a thread that lives as long as the process.
 	runtime.LockOSThread()
-	log := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "%s network-watch[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+	w := inherit()
+	if err := w.readSpec(); err != nil {
+		return w.fail(err)
 	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	tl, err := newTool(w.spec)
+	if err != nil {
+		return w.fail(err)
+	}
+	defer tl.close()
+	toolp, err := startTool(w.spec, tl, sigs)
+	if err != nil {
+		return w.fail(err)
+	}
+	fwd, err := w.startForwarding()
+	if err != nil {
+		toolp.stop()
+		return w.fail(err)
+	}
+	st := Status{Pid: toolp.pid()}
+	if fwd != nil {
+		st.ForwarderPid = fwd.pid()
+	}
+	logf("%s ready, pid %d", w.spec.Mode, toolp.pid())
+	w.report(st)
+	return w.supervise(toolp, fwd, sigs)
+}
+
+// logf writes one line of the watcher's log (its stderr, the network
+// log).
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s network-watch[%d]: %s\n", time.Now().Format(time.RFC3339), os.Getpid(), fmt.Sprintf(format, args...))
+}
+
+// watcher is what Main inherited: the spec, the fds and the report.
+type watcher struct {
+	spec      Spec
+	initFd    int      // a pidfd of the container's init
+	status    *os.File // for the one report; nil once sent
+	listeners []*os.File
+}
+
+// inherit takes fds 3 and 4 from package network.
+func inherit() *watcher {
+	w := &watcher{initFd: 3}
 	// Inherited without close-on-exec: keep them from the tool.
-	initFd := 3
-	syscall.CloseOnExec(initFd)
+	syscall.CloseOnExec(w.initFd)
 	syscall.CloseOnExec(4)
-	status := os.NewFile(4, "status")
-	report := func(st Status) {
-		if status == nil {
-			return
-		}
-		b, _ := json.Marshal(st)
-		_, _ = status.Write(b)
-		status.Close()
-		status = nil
-	}
-	fail := func(format string, args ...any) int {
-		msg := fmt.Sprintf(format, args...)
-		log("%s", msg)
-		report(Status{Error: msg})
-		return 1
-	}
-	var spec Spec
-	if err := json.Unmarshal([]byte(os.Getenv(EnvSpec)), &spec); err != nil {
-		return fail("bad spec: %v", err)
+	w.status = os.NewFile(4, "status")
+	return w
+}
+
+// readSpec reads the Spec and takes the listening sockets it names.
+func (w *watcher) readSpec() error {
+	if err := json.Unmarshal([]byte(os.Getenv(EnvSpec)), &w.spec); err != nil {
+		return fmt.Errorf("bad spec: %w", err)
 	}
 	os.Unsetenv(EnvSpec)
 	os.Unsetenv(nsexec.EnvStage)
-	var listeners []*os.File
-	for _, p := range spec.Forward {
+	for _, p := range w.spec.Forward {
 		syscall.CloseOnExec(p.Fd)
-		listeners = append(listeners, os.NewFile(uintptr(p.Fd), "listener"))
+		w.listeners = append(w.listeners, os.NewFile(uintptr(p.Fd), "listener"))
 	}
-	if spec.Dir != "" {
-		if err := os.Chdir(spec.Dir); err != nil {
-			return fail("chdir %s: %v", spec.Dir, err)
+	if w.spec.Dir != "" {
+		if err := os.Chdir(w.spec.Dir); err != nil {
+			return fmt.Errorf("chdir %s: %w", w.spec.Dir, err)
 		}
 	}
+	return nil
+}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+// report sends st to package network, once.
+func (w *watcher) report(st Status) {
+	if w.status == nil {
+		return
+	}
+	b, _ := json.Marshal(st)
+	_, _ = w.status.Write(b)
+	w.status.Close()
+	w.status = nil
+}
 
-	cmd := exec.Command(spec.Tool, spec.Args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	var exitW, readyR *os.File
-	if spec.Mode == ModeSlirp4netns {
-		exitR, w, err := os.Pipe()
-		if err != nil {
-			return fail("pipe: %v", err)
-		}
-		r, readyW, err := os.Pipe()
-		if err != nil {
-			return fail("pipe: %v", err)
-		}
-		exitW, readyR = w, r
-		cmd.ExtraFiles = []*os.File{exitR, readyW} // --exit-fd=3 --ready-fd=4
-		defer exitW.Close()
-		defer func() { exitR.Close(); readyW.Close() }()
-	}
-	log("starting %s %s", spec.Tool, strings.Join(spec.Args, " "))
-	if err := cmd.Start(); err != nil {
-		return fail("start %s: %v", spec.Tool, err)
-	}
-	for _, f := range cmd.ExtraFiles {
-		f.Close()
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+// fail logs and reports err, and returns Main's exit code.
+func (w *watcher) fail(err error) int {
+	msg := err.Error()
+	logf("%s", msg)
+	w.report(Status{Error: msg})
+	return 1
+}
 
-	// Wait until the namespace is configured.
-	ready := make(chan error, 1)
-	switch spec.Mode {
-	case ModeSlirp4netns:
-		go func() {
-			b := make([]byte, 1)
-			_, err := io.ReadFull(readyR, b)
-			ready <- err
-		}()
-	case ModePasta:
-		// pasta writes its pid file once the namespace is configured and
-		// the ports are bound.
-		go func() {
-			for {
-				if b, err := os.ReadFile(spec.PidFile); err == nil && strings.HasSuffix(string(b), "\n") {
-					ready <- nil
-					return
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
-	}
-	select {
-	case err := <-exited:
-		return fail("%s exited before the network was ready: %v", spec.Mode, err)
-	case err := <-ready:
-		if err != nil {
-			stop()
-			return fail("%s: waiting for ready: %v", spec.Mode, err)
+// startForwarding starts myctr's port forwarder when the spec has ports
+// for it (nil otherwise), and closes the watcher's listening sockets.
+func (w *watcher) startForwarding() (*proc, error) {
+	defer func() {
+		for _, f := range w.listeners {
+			f.Close() // the forwarder has its copies
 		}
-	case s := <-sigs:
-		stop()
-		return fail("stopped by %v before the network was ready", s)
-	case <-time.After(ReadyTimeout):
-		stop()
-		return fail("%s not ready after %v", spec.Mode, ReadyTimeout)
+	}()
+	if len(w.spec.Forward) == 0 {
+		return nil, nil
 	}
-	if spec.Mode == ModeSlirp4netns {
-		for _, p := range spec.Hostfwds {
-			if err := addHostfwd(APISocketFile, p, spec.GuestAddr); err != nil {
-				stop()
-				return fail("publish %s: %v", p, err)
-			}
-		}
+	cmd, err := startForwarder(w.spec, w.initFd, w.listeners)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ForwarderFailed, err)
 	}
-	var fwd *exec.Cmd
-	fwdExited := make(chan error, 1)
-	if len(spec.Forward) > 0 {
-		var err error
-		if fwd, err = startForwarder(spec, initFd, listeners); err != nil {
-			stop()
-			return fail("%s: %v", ForwarderFailed, err)
-		}
-		go func() { fwdExited <- fwd.Wait() }()
-		log("port forwarder ready, pid %d", fwd.Process.Pid)
-	}
-	for _, f := range listeners {
-		f.Close()
+	fwd := &proc{cmd: cmd, exited: make(chan error, 1)}
+	go func() { fwd.exited <- cmd.Wait() }()
+	logf("port forwarder ready, pid %d", fwd.pid())
+	return fwd, nil
+}
+
+// supervise waits until the container's init exits or a signal comes,
+// then stops the tool and the forwarder (fwd may be nil) and returns 0.
+// When the tool exits first it returns 1; when the forwarder does, the
+// rest of the network stays up.
+func (w *watcher) supervise(toolp, fwd *proc, sigs <-chan os.Signal) int {
+	initGone := waitReadable(w.initFd)
+	var fwdExited <-chan error
+	if fwd != nil {
+		fwdExited = fwd.exited
 	}
 	stopAll := func() {
 		if fwd != nil {
-			_ = fwd.Process.Kill()
+			_ = fwd.cmd.Process.Kill()
 		}
-		stop()
+		toolp.stop()
 	}
-	st := Status{Pid: cmd.Process.Pid}
-	if fwd != nil {
-		st.ForwarderPid = fwd.Process.Pid
-	}
-	log("%s ready, pid %d", spec.Mode, cmd.Process.Pid)
-	report(st)
-
-	// Wait for the container's init to exit.
-	initGone := make(chan error, 1)
-	go func() {
-		fds := []unix.PollFd{{Fd: int32(initFd), Events: unix.POLLIN}}
-		for {
-			_, err := unix.Poll(fds, -1)
-			if err == unix.EINTR {
-				continue
-			}
-			initGone <- err
-			return
-		}
-	}()
 	for {
 		select {
 		case <-initGone:
-			log("container exited: stopping %s", spec.Mode)
+			logf("container exited: stopping %s", w.spec.Mode)
 			stopAll()
 			return 0
 		case s := <-sigs:
-			log("%v: stopping %s", s, spec.Mode)
+			logf("%v: stopping %s", s, w.spec.Mode)
 			stopAll()
 			return 0
-		case err := <-exited:
-			log("%s exited while the container runs: %v", spec.Mode, err)
+		case err := <-toolp.exited:
+			logf("%s exited while the container runs: %v", w.spec.Mode, err)
 			if fwd != nil {
-				_ = fwd.Process.Kill()
+				_ = fwd.cmd.Process.Kill()
 			}
 			return 1
 		case err := <-fwdExited:
 			// The published ports are gone; the rest of the network
 			// stays up for the container.
-			log("port forwarder exited while the container runs: %v", err)
-			fwd = nil
+			logf("port forwarder exited while the container runs: %v", err)
+			fwd, fwdExited = nil, nil
 		}
 	}
+}
+
+// waitReadable returns a channel that receives when fd polls readable
+// (a pidfd: the process exited) or the poll fails.
+func waitReadable(fd int) <-chan error {
+	gone := make(chan error, 1)
+	go func() {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			_, err := unix.Poll(fds, -1)
+			if err == unix.EINTR {
+				continue
+			}
+			gone <- err
+			return
+		}
+	}()
+	return gone
 }
 
 // ForwarderFailed begins the watcher's report when the forwarder did not
@@ -343,48 +330,4 @@ func startForwarder(spec Spec, initFd int, listeners []*os.File) (*exec.Cmd, err
 		return nil, err
 	}
 	return cmd, nil
-}
-
-// addHostfwd publishes one port through slirp4netns's API socket.
-func addHostfwd(socket string, p Hostfwd, guest string) error {
-	host := p.HostIP
-	if host == "" {
-		host = "0.0.0.0"
-	}
-	req := map[string]any{
-		"execute": "add_hostfwd",
-		"arguments": map[string]any{
-			"proto": p.Protocol, "host_addr": host, "host_port": p.HostPort,
-			"guest_addr": guest, "guest_port": p.GuestPort,
-		},
-	}
-	c, err := net.DialTimeout("unix", socket, 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := json.NewEncoder(c).Encode(req); err != nil {
-		return err
-	}
-	_ = c.(*net.UnixConn).CloseWrite()
-	b, err := io.ReadAll(c)
-	if err != nil {
-		return err
-	}
-	var resp struct {
-		Error *struct {
-			Desc string `json:"desc"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(b, &resp); err != nil {
-		return fmt.Errorf("bad reply %q: %v", b, err)
-	}
-	if resp.Error != nil {
-		if strings.Contains(resp.Error.Desc, "bind") || strings.Contains(strings.ToLower(resp.Error.Desc), "in use") {
-			return fmt.Errorf("host port %s is in use: %s", strconv.Itoa(int(p.HostPort)), resp.Error.Desc)
-		}
-		return errors.New(resp.Error.Desc)
-	}
-	return nil
 }
