@@ -171,7 +171,7 @@ func (w *watcher) readSpec() error {
 	}
 	if w.spec.Dir != "" {
 		if err := os.Chdir(w.spec.Dir); err != nil {
-			return fmt.Errorf("chdir %s: %w", w.spec.Dir, err)
+			return err // "chdir DIR: ..." already
 		}
 	}
 	return nil

@@ -118,7 +118,7 @@ func TestWatcherRefuses(t *testing.T) {
 	}{
 		{"unknown mode", `{"Mode":"vpnkit","Tool":"/bin/true"}`, `unknown network mode "vpnkit"`},
 		{"bad spec", `{"Mode":`, "bad spec: unexpected end of JSON input"},
-		{"no dir", `{"Mode":"pasta","Dir":"/nonexistent/netwatch"}`, "chdir /nonexistent/netwatch: chdir /nonexistent/netwatch: no such file or directory"},
+		{"no dir", `{"Mode":"pasta","Dir":"/nonexistent/netwatch"}`, "chdir /nonexistent/netwatch: no such file or directory"},
 		{"no tool", `{"Mode":"pasta","Tool":"/nonexistent/pasta"}`, "start /nonexistent/pasta: fork/exec /nonexistent/pasta: no such file or directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
