@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,12 +93,12 @@ var containerKeys = []containerKey{
 var serviceOwned = []string{"Type", "ExecStart"}
 
 // unitNameRe is what a unit's name may be made of (systemd.unit(5)).
-var unitNameRe = regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+$`)
+var unitNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9:_.\\@-]+$`) })
 
 // ValidUnitName checks NAME of NAME.container (or of a unit a [Install]
 // key names): the characters systemd allows, and not too long.
 func ValidUnitName(name string) bool {
-	return unitNameRe.MatchString(name) && len(name) <= 255-len(".service") &&
+	return unitNameRe().MatchString(name) && len(name) <= 255-len(".service") &&
 		name != "." && name != ".."
 }
 

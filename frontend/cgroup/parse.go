@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Resources are the limits the run flags ask for. Zero values mean unset;
@@ -107,13 +108,13 @@ func (e *FlagError) Error() string {
 // MinMemory is Podman's smallest --memory.
 const MinMemory = 6 * 1024 * 1024
 
-var sizeRE = regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
+var sizeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`) })
 
 // ParseSize reads a size as Podman does (go-units' RAMInBytes): a number
 // with an optional binary unit b, k, m, g, t or p ("512m", "1.5g",
 // "1024", "1mb").
 func ParseSize(s string) (int64, error) {
-	m := sizeRE.FindStringSubmatch(s)
+	m := sizeRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("not a size: a number with an optional unit b, k, m, g, t or p")
 	}
@@ -141,11 +142,11 @@ func ParseSize(s string) (int64, error) {
 	return int64(v), nil
 }
 
-var cpuListRE = regexp.MustCompile(`^\d+(-\d+)?(,\d+(-\d+)?)*$`)
+var cpuListRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d+(-\d+)?(,\d+(-\d+)?)*$`) })
 
 // checkList checks a cpuset list ("0-3,5") and that every range goes up.
 func checkList(s string) error {
-	if !cpuListRE.MatchString(s) {
+	if !cpuListRE().MatchString(s) {
 		return fmt.Errorf("not a list of numbers and ranges such as 0-3,5")
 	}
 	for _, part := range strings.Split(s, ",") {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -195,10 +196,10 @@ func dialUserBus(runtimeDir string) func() (*godbus.Conn, error) {
 // ScopeTimeout bounds the calls to the user manager.
 const ScopeTimeout = 60 * time.Second
 
-var sliceRE = regexp.MustCompile(`^[A-Za-z0-9:_.\\-]{1,200}\.slice$`)
+var sliceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9:_.\\-]{1,200}\.slice$`) })
 
 // ValidSlice reports whether s can name a slice of the user's manager
 // (--cgroup-parent): a unit name ending in .slice, no path.
 func ValidSlice(s string) bool {
-	return sliceRE.MatchString(s) && !strings.HasPrefix(s, "-") && !strings.Contains(s, "..")
+	return sliceRE().MatchString(s) && !strings.HasPrefix(s, "-") && !strings.Contains(s, "..")
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -228,7 +229,7 @@ func inspectObjects(ctx *cli.Context, typ string) error {
 	var tmpl *template.Template
 	if f := ctx.String("format"); f != "" && f != "json" {
 		// As Podman: {{.ID}} is the Id field.
-		f = idField.ReplaceAllString(f, ".Id$1")
+		f = idField().ReplaceAllString(f, ".Id$1")
 		var err error
 		if tmpl, err = parseFormat(f); err != nil {
 			return err
@@ -302,7 +303,7 @@ func inspectObjects(ctx *cli.Context, typ string) error {
 }
 
 // idField finds a template's .ID field (not .IDs or .IDFoo).
-var idField = regexp.MustCompile(`\.ID([^A-Za-z0-9_]|$)`)
+var idField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.ID([^A-Za-z0-9_]|$)`) })
 
 // containerInspectOf is `inspect` of a container.
 func containerInspectOf(c *container.Container) (inspectEntry, error) {

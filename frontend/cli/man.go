@@ -6,9 +6,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
-var commaInWord = regexp.MustCompile(`,(\S)`)
+var commaInWord = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`,(\S)`) })
 
 // WriteManPages writes myctr.1 and one myctr-COMMAND.1 per command and
 // subcommand (myctr-image-ls.1) into dir, in roff (man(7)), from the
@@ -36,7 +37,7 @@ func WriteManPages(dir string) error {
 func roff(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
 	s = strings.ReplaceAll(s, "\n", " ")
-	s = commaInWord.ReplaceAllString(s, `,\:$1`)
+	s = commaInWord().ReplaceAllString(s, `,\:$1`)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
 		s = `\&` + s
 	}

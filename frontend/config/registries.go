@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/pelletier/go-toml/v2"
@@ -88,9 +89,11 @@ type registriesTOML struct {
 }
 
 var (
-	hostRE = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$`)
-	pathRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	tagRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	hostRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:]+\](?::[0-9]+)?$`)
+	})
+	pathRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`) })
+	tagRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 )
 
 // LoadRegistries reads and merges e's registries.conf files and the
@@ -135,7 +138,7 @@ func (r *Registries) merge(path string, cache bool) error {
 	}
 	if t.Search != nil {
 		for _, s := range *t.Search {
-			if !hostRE.MatchString(s) {
+			if !hostRE().MatchString(s) {
 				return bad(lineOf(data, "", 0, "unqualified-search-registries"), "unqualified-search-registries: %q is not a registry host[:port]", s)
 			}
 		}
@@ -209,7 +212,7 @@ func checkRegistry(rt registryTOML) (Registry, error) {
 		return reg, fmt.Errorf("prefix %q has no location (only a *.domain prefix may leave it out)", rt.Prefix)
 	}
 	if strings.HasPrefix(reg.Prefix, "*.") {
-		if !hostRE.MatchString(reg.Prefix[2:]) || strings.Contains(reg.Prefix, ":") {
+		if !hostRE().MatchString(reg.Prefix[2:]) || strings.Contains(reg.Prefix, ":") {
 			return reg, fmt.Errorf("prefix %q: a wildcard prefix is *.domain, with nothing after the domain", reg.Prefix)
 		}
 	} else if err := checkLocation(reg.Prefix); err != nil {
@@ -252,19 +255,19 @@ func checkLocation(s string) error {
 		name = name[:i]
 	}
 	parts := strings.Split(name, "/")
-	if !hostRE.MatchString(parts[0]) {
+	if !hostRE().MatchString(parts[0]) {
 		return fmt.Errorf("%q is not a host[:port]", parts[0])
 	}
 	for i, p := range parts[1:] {
 		if i == len(parts)-2 {
 			if n, tag, ok := strings.Cut(p, ":"); ok {
-				if !tagRE.MatchString(tag) {
+				if !tagRE().MatchString(tag) {
 					return fmt.Errorf("bad tag %q", tag)
 				}
 				p = n
 			}
 		}
-		if !pathRE.MatchString(p) {
+		if !pathRE().MatchString(p) {
 			return fmt.Errorf("bad repository part %q", p)
 		}
 	}
@@ -278,7 +281,7 @@ func checkAlias(name, value string) error {
 		return fmt.Errorf("%q: an alias name has no tag or digest", name)
 	}
 	first, _, found := strings.Cut(name, "/")
-	if found && (strings.Contains(first, ".") || first == "localhost") || !pathRE.MatchString(strings.ReplaceAll(name, "/", "_")) {
+	if found && (strings.Contains(first, ".") || first == "localhost") || !pathRE().MatchString(strings.ReplaceAll(name, "/", "_")) {
 		return fmt.Errorf("%q: an alias name is a short name (no registry, lowercase)", name)
 	}
 	if value == "" {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -85,14 +86,14 @@ func keyName(parts []string) string {
 	out := make([]string, len(parts))
 	for i, p := range parts {
 		out[i] = p
-		if !bareKey.MatchString(p) {
+		if !bareKey().MatchString(p) {
 			out[i] = strconv.Quote(p)
 		}
 	}
 	return strings.Join(out, ".")
 }
 
-var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+var bareKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]+$`) })
 
 // emptyTable reports whether key names a table without keys in m.
 func emptyTable(m map[string]any, key []string) bool {
