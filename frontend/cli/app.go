@@ -82,7 +82,7 @@ func App() *cli.App {
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
-			doctorCommand(), completionCommand(),
+			doctorCommand(), completionCommand(), systemCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

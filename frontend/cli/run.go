@@ -377,6 +377,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := images.VerifyLayers(img); err != nil {
+		return nil, damagedImage(err)
+	}
 	o.ImageID = img.ID
 	o.ImageName = createdName(ctx.Args().First(), img.Names)
 	o.ImageDigest = img.Digest.String()

@@ -85,6 +85,17 @@ type Image struct {
 // layers on import. Temporaries left by a crashed import are removed
 // when no import is running.
 func Open(root string, u Unpacker) (*Store, error) {
+	return open(root, u, true)
+}
+
+// OpenForCheck opens the store at root as it is, for Check: it creates
+// no oci-layout or index.json and clears no temporaries, so that Check
+// sees what a crash left.
+func OpenForCheck(root string, u Unpacker) (*Store, error) {
+	return open(root, u, false)
+}
+
+func open(root string, u Unpacker, tidy bool) (*Store, error) {
 	if u == nil {
 		return nil, errors.New("open image store: no unpacker")
 	}
@@ -97,6 +108,9 @@ func Open(root string, u Unpacker) (*Store, error) {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("create image store directory: %w", err)
 		}
+	}
+	if !tidy {
+		return s, nil
 	}
 	if err := s.initLayout(); err != nil {
 		return nil, err

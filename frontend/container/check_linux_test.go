@@ -1,0 +1,189 @@
+package container
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkFixture makes a container store with one whole container "ok",
+// whose lower dir exists, and returns it.
+func checkFixture(t *testing.T) (*Store, *Container) {
+	t.Helper()
+	tmp := t.TempDir()
+	s, err := OpenStore(Dirs{Root: filepath.Join(tmp, "root"), RunRoot: filepath.Join(tmp, "run")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, addContainer(t, s, "ok")
+}
+
+func addContainer(t *testing.T, s *Store, name string) *Container {
+	t.Helper()
+	lower := filepath.Join(s.Dirs.Root, "layers", name)
+	if err := os.MkdirAll(lower, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{Name: name, Image: strings.Repeat("1", 64), ImageName: "localhost/img:latest",
+		Lower: []string{lower}, Created: time.Now().Add(-time.Hour), State: State{Status: StatusExited}}
+	unlock, err := s.Lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.reserve(c)
+	unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.File("config.json"), []byte(`{"ociVersion":"1.0.2"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func findingFor(fs []Finding, kind, object string) *Finding {
+	for i := range fs {
+		if fs[i].Kind == kind && strings.Contains(fs[i].Object, object) {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func TestCheckContainers(t *testing.T) {
+	later := time.Now().Add(2 * checkGrace)
+	cases := []struct {
+		name    string
+		damage  func(t *testing.T, s *Store, c *Container) (kind, object, problem string)
+		present bool // the container is still there after the repair
+	}{
+		{"container.json truncated", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			must(t, os.Truncate(c.File("container.json"), 0))
+			return "container", c.ID[:12], "empty"
+		}, false},
+		{"container.json half written", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			must(t, os.Truncate(c.File("container.json"), 20))
+			return "container", c.ID[:12], "does not parse"
+		}, false},
+		{"container.json missing", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			must(t, os.Remove(c.File("container.json")))
+			return "container", c.ID[:12], "missing"
+		}, false},
+		{"config.json missing", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			must(t, os.Remove(c.File("config.json")))
+			return "container", "bad", "config.json"
+		}, false},
+		{"temporary of a record write", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			p := c.File(".tmp-container.json-123")
+			must(t, os.WriteFile(p, []byte("{"), 0o600))
+			return "tmp", p, "interrupted write"
+		}, true},
+		{"orphaned run dir", func(t *testing.T, s *Store, c *Container) (string, string, string) {
+			p := filepath.Join(s.Dirs.RunRoot, "containers", strings.Repeat("9", 64))
+			must(t, os.MkdirAll(filepath.Join(p, "userdata"), 0o700))
+			return "rundir", p, "orphaned"
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := checkFixture(t)
+			bad := addContainer(t, s, "bad")
+			kind, object, problem := tc.damage(t, s, bad)
+
+			fs, ctrs, err := s.Check(CheckOptions{Now: later})
+			must(t, err)
+			f := findingFor(fs, kind, object)
+			if f == nil || !strings.Contains(f.Problem, problem) || f.Repaired {
+				t.Fatalf("want an unrepaired %s finding on %s saying %q, got %+v", kind, object, problem, fs)
+			}
+			if len(fs) != 1 {
+				t.Errorf("want one finding, got %+v", fs)
+			}
+			if !hasContainer(ctrs, ok.ID) {
+				t.Error("the whole container is not listed as whole")
+			}
+
+			fs, _, err = s.Check(CheckOptions{Now: later, Repair: true})
+			must(t, err)
+			if len(fs) != 1 || !fs[0].Repaired {
+				t.Fatalf("repair: %+v", fs)
+			}
+			fs, ctrs, err = s.Check(CheckOptions{Now: later})
+			must(t, err)
+			if len(fs) != 0 {
+				t.Fatalf("a check after the repair finds %+v", fs)
+			}
+			if hasContainer(ctrs, bad.ID) != tc.present {
+				t.Errorf("after the repair the damaged container is there: %v, want %v", !tc.present, tc.present)
+			}
+			if !hasContainer(ctrs, ok.ID) {
+				t.Error("the repair removed the whole container")
+			}
+			if !tc.present {
+				if _, err := os.Lstat(bad.Dir()); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("the broken container's directory is still there: %v", err)
+				}
+			}
+			if _, err := s.List(); err != nil {
+				t.Errorf("List after the repair: %v", err)
+			}
+		})
+	}
+}
+
+// A create in flight has its record before its spec: within the grace
+// period, a missing config.json is not damage.
+func TestCheckSpecGrace(t *testing.T) {
+	s, c := checkFixture(t)
+	must(t, os.Remove(c.File("config.json")))
+	must(t, s.Update(c, func(c *Container) { c.Created = time.Now() }))
+	fs, ctrs, err := s.Check(CheckOptions{})
+	must(t, err)
+	if len(fs) != 0 || len(ctrs) != 1 {
+		t.Fatalf("a fresh container without its spec yet: findings %+v, %d containers", fs, len(ctrs))
+	}
+}
+
+func TestCheckLayers(t *testing.T) {
+	s, ok := checkFixture(t)
+	gone := addContainer(t, s, "gone")
+	must(t, os.RemoveAll(gone.Lower[0]))
+	_, ctrs, err := s.Check(CheckOptions{})
+	must(t, err)
+	exists := func(id string) bool { return false }
+	fs, notes := s.CheckLayers(ctrs, exists, false)
+	if f := findingFor(fs, "container", "gone"); f == nil || len(fs) != 1 || !strings.Contains(f.Problem, "gone") {
+		t.Fatalf("want one finding on container gone, got %+v", fs)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], ok.Name) {
+		t.Errorf("want a note that ok's image is gone but its layers are here, got %q", notes)
+	}
+	fs, _ = s.CheckLayers(ctrs, exists, true)
+	if len(fs) != 1 || !fs[0].Repaired {
+		t.Fatalf("repair: %+v", fs)
+	}
+	_, ctrs, err = s.Check(CheckOptions{})
+	must(t, err)
+	if hasContainer(ctrs, gone.ID) || !hasContainer(ctrs, ok.ID) {
+		t.Errorf("after the repair: %d containers, want only ok", len(ctrs))
+	}
+}
+
+func hasContainer(ctrs []*Container, id string) bool {
+	for _, c := range ctrs {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
