@@ -59,11 +59,14 @@ func (s *Store) VerifyLayers(img *Image) error {
 		if err == nil && st.IsDir() {
 			continue
 		}
+		why := dir
 		if err == nil {
-			err = errors.New("not a directory")
+			why += " is not a directory"
+		} else if !errors.Is(err, os.ErrNotExist) {
+			why = err.Error()
 		}
-		return fmt.Errorf("image %s: layer %d of %d (%.12s, %s): %w: %v",
-			imageLabel(img.Names, img.ID, img.Digest), i+1, len(img.LayerDirs), filepath.Base(dir), dir, ErrLayerMissing, err)
+		return fmt.Errorf("image %s: layer %d of %d (%.12s): %w: %s",
+			imageLabel(img.Names, img.ID, img.Digest), i+1, len(img.LayerDirs), filepath.Base(dir), ErrLayerMissing, why)
 	}
 	return nil
 }
