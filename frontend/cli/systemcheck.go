@@ -67,10 +67,10 @@ func systemCheckCommand() *cli.Command {
 				}
 			}
 			if ctx.Bool("repair") {
-				return hint(fmt.Errorf("the store is not whole: %d problems could not be repaired", left),
+				return hint(fmt.Errorf("the store is not whole: %s could not be repaired", count(left, "problem")),
 					"see the lines above: stop the running containers named there and run `myctr system check --repair` again")
 			}
-			return hint(fmt.Errorf("the store is not whole: %d problems found", left),
+			return hint(fmt.Errorf("the store is not whole: %s found", count(left, "problem")),
 				"run `myctr system check --repair` to repair them (it re-extracts layers from intact blobs and removes what is broken)")
 		},
 	}
@@ -166,11 +166,11 @@ func printCheck(res *checkResult, repair bool) {
 	}
 	switch {
 	case len(res.Findings) == 0:
-		fmt.Printf("The store is whole: %d images, %d containers checked\n", res.Images, res.Containers)
+		fmt.Printf("The store is whole: %s, %s checked\n", count(res.Images, "image"), count(res.Containers, "container"))
 	case repair:
-		fmt.Printf("%d problems found, %d repaired (%d images, %d containers checked)\n", len(res.Findings), repaired, res.Images, res.Containers)
+		fmt.Printf("%s found, %d repaired (%s, %s checked)\n", count(len(res.Findings), "problem"), repaired, count(res.Images, "image"), count(res.Containers, "container"))
 	default:
-		fmt.Printf("%d problems found (%d images, %d containers checked)\n", len(res.Findings), res.Images, res.Containers)
+		fmt.Printf("%s found (%s, %s checked)\n", count(len(res.Findings), "problem"), count(res.Images, "image"), count(res.Containers, "container"))
 	}
 }
 
@@ -178,4 +178,12 @@ func printCheck(res *checkResult, repair bool) {
 // way to repair it.
 func damagedImage(err error) error {
 	return hint(err, "run `myctr system check --repair`: it re-extracts the layer from its blob, or removes the image if it cannot (pull or build it again then)")
+}
+
+// count is "1 problem", "2 problems".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

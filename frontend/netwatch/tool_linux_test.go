@@ -317,9 +317,11 @@ func fakeAPI(t *testing.T, path, reply string) <-chan map[string]any {
 	return reqs
 }
 
+// waitFile waits until path has content: the shell's redirection makes
+// it empty before printf writes the pid.
 func waitFile(t *testing.T, path string) {
 	for i := 0; i < 2000; i++ {
-		if _, err := os.Stat(path); err == nil {
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 {
 			return
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -38,7 +38,7 @@ func TestSystemCheck(t *testing.T) {
 	mustOwn("import", filepath.Join(tmpRoot, "bb.tar"), "bb")
 	t.Cleanup(func() { own("unshare", "rm", "-rf", filepath.Join(dir, "root")) })
 
-	if out := mustOwn("system", "check"); !strings.Contains(out, "The store is whole: 1 images, 0 containers") {
+	if out := mustOwn("system", "check"); !strings.Contains(out, "The store is whole: 1 image, 0 containers") {
 		t.Fatalf("check of a new store: %q", out)
 	}
 
