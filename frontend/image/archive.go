@@ -312,7 +312,6 @@ func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error, pro
 		return nil, fmt.Errorf("load: no image in the archive: %w", ErrBadArchive)
 	}
 
-	var orphans []digest.Digest
 	for _, it := range items {
 		p.printf("Getting image source signatures")
 		seen := map[digest.Digest]bool{}
@@ -333,29 +332,17 @@ func (s *Store) LoadChecked(r io.Reader, allow func(transport string) error, pro
 		if len(it.names) > 0 {
 			first = it.names[0]
 		}
-		desc, o, err := s.commit(it.in, first)
+		desc, err := s.commit(it.in, first)
 		if err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
-		if o != "" {
-			orphans = append(orphans, o)
-		}
 		for _, n := range it.names[min(1, len(it.names)):] {
-			o, err := s.setName(desc, n)
-			if err != nil {
+			if err := s.setName(desc, n); err != nil {
 				return nil, fmt.Errorf("load: name %s: %w", n, err)
-			}
-			if o != "" {
-				orphans = append(orphans, o)
 			}
 		}
 	}
 	gc.unlock()
-	if len(orphans) > 0 {
-		if err := s.collect(orphans); err != nil {
-			return nil, fmt.Errorf("load: delete images whose names moved: %w", err)
-		}
-	}
 	var out []*Image
 	for _, it := range items {
 		img, err := s.lookupDigest(digest.FromBytes(it.in.manifest))

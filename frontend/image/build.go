@@ -193,15 +193,11 @@ func (b *BuildSession) CommitAs(config []byte, layers []Layer, name, mediaType s
 		}
 		return s.lookupDigest(md)
 	}
-	orphan, err := s.setName(desc, name)
-	if err != nil {
+	if err := s.setName(desc, name); err != nil {
 		return nil, err
 	}
-	gc := b.gc
+	b.gc.unlock()
 	b.gc = nil
-	if err := s.finishCommit(gc, orphan, name); err != nil {
-		return nil, err
-	}
 	return s.Lookup(name)
 }
 

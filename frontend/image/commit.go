@@ -237,37 +237,34 @@ func (s *Store) storedLayer(desc v1.Descriptor, diffID digest.Digest) (incomingL
 // commit stores an incoming image: unpacks each layer not yet unpacked,
 // moves the blobs into place, writes config and manifest as they came,
 // and names the image (or lists it without a name when name is empty).
-// It returns the manifest that name pointed at before when nobody else
-// uses it, for the caller to collect once it has let go of gc.lock.
 // Preconditions: gc.lock held (shared at least); every layer verified.
-func (s *Store) commit(in *incoming, name string) (desc v1.Descriptor, orphan digest.Digest, err error) {
+func (s *Store) commit(in *incoming, name string) (desc v1.Descriptor, err error) {
 	for i := range in.layers {
 		l := &in.layers[i]
 		if err := s.ensureLayerDir(&l.blob); err != nil {
-			return desc, "", err
+			return desc, err
 		}
 		if !l.inStore {
 			if err := placeBlob(l.blob.tmp, s.blobPath(l.blob.desc.Digest)); err != nil {
-				return desc, "", fmt.Errorf("store layer blob %s: %w", l.blob.desc.Digest, err)
+				return desc, fmt.Errorf("store layer blob %s: %w", l.blob.desc.Digest, err)
 			}
 		}
 	}
 	if _, err := s.writeBlob(in.config); err != nil {
-		return desc, "", fmt.Errorf("store image config: %w", err)
+		return desc, fmt.Errorf("store image config: %w", err)
 	}
 	md, err := s.writeBlob(in.manifest)
 	if err != nil {
-		return desc, "", fmt.Errorf("store image manifest: %w", err)
+		return desc, fmt.Errorf("store image manifest: %w", err)
 	}
 	desc = v1.Descriptor{MediaType: in.mediaType, Digest: md, Size: int64(len(in.manifest))}
 	if in.configV.OS != "" && in.configV.Architecture != "" {
 		desc.Platform = &v1.Platform{OS: in.configV.OS, Architecture: in.configV.Architecture, Variant: in.configV.Variant}
 	}
 	if name == "" {
-		return desc, "", s.addUnnamed(desc)
+		return desc, s.addUnnamed(desc)
 	}
-	orphan, err = s.setName(desc, name)
-	return desc, orphan, err
+	return desc, s.setName(desc, name)
 }
 
 // placeBlob moves (or, for a file that stays where it is, links) a
@@ -342,17 +339,4 @@ func (s *Store) lookupDigest(d digest.Digest) (*Image, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s: %w", d, ErrImageUnknown)
-}
-
-// finishCommit lets go of gc.lock and collects the image a name was
-// taken from.
-func (s *Store) finishCommit(gc *fileLock, orphan digest.Digest, name string) error {
-	gc.unlock()
-	if orphan == "" {
-		return nil
-	}
-	if err := s.collect([]digest.Digest{orphan}); err != nil {
-		return fmt.Errorf("delete the image %s used to name: %w", name, err)
-	}
-	return nil
 }

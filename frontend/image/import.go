@@ -94,16 +94,10 @@ func (s *Store) Import(r io.Reader, ref string, o ImportOptions) (*Image, error)
 	}
 	manifestDesc.Platform = &v1.Platform{Architecture: runtime.GOARCH, OS: runtime.GOOS}
 
-	orphan, err := s.setName(manifestDesc, name)
-	if err != nil {
+	if err := s.setName(manifestDesc, name); err != nil {
 		return nil, err
 	}
 	gc.unlock()
-	if orphan != "" {
-		if err := s.collect([]digest.Digest{orphan}); err != nil {
-			return nil, fmt.Errorf("delete the image %s used to name: %w", name, err)
-		}
-	}
 
 	img, err := s.Lookup(name)
 	if err != nil {
@@ -287,40 +281,44 @@ func (s *Store) writeJSONBlob(v any, mediaType string) (v1.Descriptor, error) {
 	return desc, nil
 }
 
-// setName points name at the manifest desc in index.json. It returns the
-// manifest that name pointed at before when no other name points at it
-// any more, for the caller to collect.
-func (s *Store) setName(desc v1.Descriptor, name string) (orphan digest.Digest, err error) {
+// setName points name at the manifest desc in index.json. The image the
+// name pointed at before keeps existing: when no other name points at it
+// any more, it is listed without a name (dangling, as Podman leaves it),
+// until rmi or image prune removes it; a container may still run on it.
+// A dangling entry of desc's own image goes, now that it has a name.
+func (s *Store) setName(desc v1.Descriptor, name string) error {
 	l, err := lock(s.lockPath(), true)
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer l.unlock()
 	idx, err := s.readIndex()
 	if err != nil {
-		return "", err
+		return err
 	}
-	var prev digest.Digest
-	kept := idx.Manifests[:0]
+	var prev *v1.Descriptor
+	var kept []v1.Descriptor
 	for _, d := range idx.Manifests {
-		if d.Annotations[v1.AnnotationRefName] == name {
-			if d.Digest == desc.Digest {
-				return "", nil // already so
-			}
-			prev = d.Digest
+		switch n := d.Annotations[v1.AnnotationRefName]; {
+		case n == name && d.Digest == desc.Digest:
+			return nil // already so
+		case n == name:
+			p := d
+			prev = &p
+			continue
+		case n == "" && d.Digest == desc.Digest:
 			continue
 		}
 		kept = append(kept, d)
 	}
 	desc.Annotations = map[string]string{v1.AnnotationRefName: name}
 	idx.Manifests = append(kept, desc)
-	if err := s.writeIndex(idx); err != nil {
-		return "", err
+	if prev != nil && !referenced(idx, prev.Digest) {
+		// Its names history comes back from the old index (noteNames).
+		prev.Annotations = nil
+		idx.Manifests = append(idx.Manifests, *prev)
 	}
-	if prev != "" && !referenced(idx, prev) {
-		return prev, nil
-	}
-	return "", nil
+	return s.writeIndex(idx)
 }
 
 // referenced reports whether the index lists manifest d.

@@ -228,12 +228,9 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 	}
 	p.printf("Copying config %s done", in.configDesc.Digest)
 	p.printf("Writing manifest to image destination")
-	_, orphan, err := s.commit(in, full)
-	if err != nil {
+	if _, err := s.commit(in, full); err != nil {
 		return nil, err
 	}
-	if err := s.finishCommit(gc, orphan, full); err != nil {
-		return nil, err
-	}
+	gc.unlock()
 	return s.Lookup(full)
 }

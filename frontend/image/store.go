@@ -18,8 +18,11 @@
 // the names the image has had in "org.myctr.image.names-history" (a JSON
 // list, the latest first, the same on each of its descriptors); an
 // image with several names appears once per name. An image whose last
-// name is removed is deleted; an image loaded from an archive without a
-// name is listed once without the annotation (dangling, until Prune).
+// name is removed (rmi) is deleted; an image loaded from an archive
+// without a name, or whose last name moved to another image (a pull,
+// build, import, load or tag of that name), is listed once without the
+// annotation (dangling, as Podman keeps it: a container may run on it)
+// until rmi or Prune.
 //
 // Pull and Load store manifests, configs and layer blobs byte for byte as
 // they came, after checking every digest, so an image keeps its manifest

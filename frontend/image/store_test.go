@@ -106,8 +106,9 @@ func checkLayout(t *testing.T, root string) v1.Index {
 		t.Errorf("index.json: schemaVersion %d mediaType %q", idx.SchemaVersion, idx.MediaType)
 	}
 	for _, m := range idx.Manifests {
-		if m.MediaType != v1.MediaTypeImageManifest || m.Annotations[v1.AnnotationRefName] == "" {
-			t.Errorf("index entry %+v: bad media type or no name", m)
+		// A dangling image is listed once, without a name.
+		if m.MediaType != v1.MediaTypeImageManifest {
+			t.Errorf("index entry %+v: bad media type", m)
 		}
 		fi, err := os.Stat(filepath.Join(root, "blobs", "sha256", m.Digest.Encoded()))
 		if err != nil || fi.Size() != m.Size {
@@ -357,14 +358,62 @@ func TestReimportMovesName(t *testing.T) {
 	if got, err := s.Lookup("app"); err != nil || got.ID != repl.ID {
 		t.Fatalf("app = %v, %v; want %s", got, err, repl.ID)
 	}
-	if _, err := s.Lookup(old.ID); !errors.Is(err, ErrImageUnknown) {
-		t.Errorf("old image still there: %v", err)
+	// As Podman: the image the name moved from stays, dangling (a
+	// container may run on it), with its names history, until pruned.
+	got, err := s.Lookup(old.ID)
+	if err != nil || len(got.Names) != 0 || len(got.NamesHistory) != 1 || got.NamesHistory[0] != "localhost/app:latest" {
+		t.Fatalf("old image: %+v, %v; want it dangling with its history", got, err)
 	}
-	if _, err := os.Stat(old.LayerDirs[0]); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("old image's layer still there: %v", err)
+	if _, err := os.Stat(old.LayerDirs[0]); err != nil {
+		t.Errorf("old image's layer gone: %v", err)
 	}
 	if got, err := s.Lookup(kept.ID); err != nil || len(got.Names) != 1 || got.Names[0] != "localhost/kept:latest" {
 		t.Errorf("image that kept a name: %+v, %v", got, err)
+	}
+	idx := checkLayout(t, root)
+	dangling := 0
+	for _, m := range idx.Manifests {
+		if m.Annotations[v1.AnnotationRefName] == "" {
+			dangling++
+		}
+	}
+	if dangling != 1 {
+		t.Errorf("%d dangling entries, want the old app's alone", dangling)
+	}
+	// Naming it again takes it out of the dangling list.
+	if err := s.Tag(old.ID, "back"); err != nil {
+		t.Fatal(err)
+	}
+	idx = checkLayout(t, root)
+	for _, m := range idx.Manifests {
+		if m.Digest == got.Digest && m.Annotations[v1.AnnotationRefName] == "" {
+			t.Errorf("a named image is still listed as dangling")
+		}
+	}
+	if _, _, err := s.Remove("back", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old.LayerDirs[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("old image's layer still there after rmi: %v", err)
+	}
+}
+
+// TestMovedNamePruned: a dangling image left by a moved name goes with
+// Prune, unless a container uses it.
+func TestMovedNamePruned(t *testing.T) {
+	root := t.TempDir()
+	s := openStore(t, root)
+	old := mustImport(t, s, rootfs(t, "old"), "app")
+	mustImport(t, s, rootfs(t, "new"), "app")
+	if gone, err := s.Prune(func(id string) bool { return id == old.ID }); err != nil || len(gone) != 0 {
+		t.Fatalf("prune of an image in use removed %v (%v)", gone, err)
+	}
+	gone, err := s.Prune(func(string) bool { return false })
+	if err != nil || len(gone) != 1 {
+		t.Fatalf("prune removed %v (%v), want the old image", gone, err)
+	}
+	if _, err := s.Lookup(old.ID); !errors.Is(err, ErrImageUnknown) {
+		t.Errorf("old image still there after prune: %v", err)
 	}
 	checkLayout(t, root)
 }

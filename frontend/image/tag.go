@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"slices"
 
-	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Tag gives the image that ref finds one more name. When the name
-// belonged to another image, it moves, and that image is deleted if it has
-// no other name.
+// belonged to another image, it moves, and that image stays, dangling if
+// it has no other name (setName).
 func (s *Store) Tag(ref, name string) error {
 	pr, err := parseRef(name)
 	if err != nil {
@@ -33,15 +32,8 @@ func (s *Store) Tag(ref, name string) error {
 	if err != nil {
 		return err
 	}
-	orphan, err := s.setName(desc, full)
-	if err != nil {
+	if err := s.setName(desc, full); err != nil {
 		return fmt.Errorf("tag %s as %s: %w", ref, full, err)
-	}
-	gc.unlock()
-	if orphan != "" {
-		if err := s.collect([]digest.Digest{orphan}); err != nil {
-			return fmt.Errorf("delete the image %s used to name: %w", full, err)
-		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,4 +181,40 @@ func TestPullProgressOnTerminal(t *testing.T) {
 		t.Errorf("no redrawn progress line on a terminal: %q", out)
 	}
 	mustMyctr(t, "rmi", remote)
+}
+
+// TestMovedNameKeepsImage: a name that moves to a new image (import,
+// pull, build or tag of the same name) leaves the old image dangling, as
+// Podman does, never deleted under a container that runs on it; image
+// prune removes it once no container uses it.
+func TestMovedNameKeepsImage(t *testing.T) {
+	name := "localhost/it-moved:1"
+	tarball := filepath.Join(tmpRoot, "bb.tar")
+	mustMyctr(t, "import", "--message", "old", tarball, name)
+	oldID := strings.TrimSpace(mustMyctr(t, "image", "inspect", "--format", "{{.Id}}", name))
+	ctr := ctrName(t, "")
+	runDetached(t, ctr, []string{"--network", "none"}, "sleep", "300")
+	// The same layer, another config (its history comment): another image.
+	mustMyctr(t, "import", "--message", "new", tarball, name)
+	newID := strings.TrimSpace(mustMyctr(t, "image", "inspect", "--format", "{{.Id}}", name))
+	if newID == oldID {
+		t.Fatalf("the second import made the same image %s", oldID)
+	}
+	dangling := strings.Fields(mustMyctr(t, "images", "-q", "--no-trunc", "--filter", "dangling=true"))
+	if !slices.ContainsFunc(dangling, func(id string) bool { return strings.Contains(id, strings.TrimPrefix(oldID, "sha256:")) }) {
+		t.Errorf("dangling images %v, want the old %s among them", dangling, oldID)
+	}
+	// The container's root is whole: its image's layer is still there.
+	if out := strings.TrimSpace(mustMyctr(t, "exec", ctr, "cat", "/etc/hostname")); out == "" {
+		t.Errorf("exec in the container whose image lost its name printed nothing")
+	}
+	if out := strings.TrimSpace(mustMyctr(t, "exec", ctr, "/bin/busybox", "true")); out != "" {
+		t.Errorf("exec busybox: %q", out)
+	}
+	mustMyctr(t, "rm", "-f", "-t", "0", ctr)
+	mustMyctr(t, "image", "prune", "-f")
+	if _, _, code := myctr(t, "image", "inspect", oldID); code == 0 {
+		t.Errorf("the old image %s is still there after image prune", oldID)
+	}
+	mustMyctr(t, "rmi", name)
 }
