@@ -132,7 +132,7 @@ func TestPodPublish(t *testing.T) {
 	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); strings.TrimSpace(got) != "published-by-the-pod" {
 		t.Errorf("the pod's port answered %q", got)
 	}
-	before := mustMyctr(t, "ps", "-a", "-q")
+	before := mustMyctr(t, "ps", "-a", "-q", "--filter", "pod="+pn) // the store is shared with parallel tests
 	for _, tc := range []struct {
 		flags []string
 		want  string
@@ -148,7 +148,7 @@ func TestPodPublish(t *testing.T) {
 			t.Errorf("run %v: exit %d, stderr %q; want 125 and %q", tc.flags, code, errOut, tc.want)
 		}
 	}
-	if after := mustMyctr(t, "ps", "-a", "-q"); after != before {
+	if after := mustMyctr(t, "ps", "-a", "-q", "--filter", "pod="+pn); after != before {
 		t.Errorf("a refused member left a container: %q, before %q", after, before)
 	}
 }
