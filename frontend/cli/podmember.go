@@ -261,3 +261,24 @@ func podMatch(names map[string]string, refs []string) func(*container.Container)
 		return false
 	}
 }
+
+// removeUser removes, for rmi -f, a container of the image: a pod's infra
+// container goes with its pod and the pod's other containers (as Podman's
+// rmi -f of the pause image does).
+func removeUser(ctx *cli.Context, cs *container.Store, c *container.Container) error {
+	if !c.PodInfra {
+		return cs.Remove(c, true)
+	}
+	ps, err := openPods(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := ps.Get(c.Pod)
+	if errors.Is(err, pod.ErrNoSuchPod) {
+		return cs.Remove(c, true) // its pod is gone: it may go alone
+	}
+	if err != nil {
+		return err
+	}
+	return removePod(ps, cs, p, true)
+}
