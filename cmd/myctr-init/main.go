@@ -3,7 +3,9 @@
 // and the signal stage (see frontend/nsexec), the watcher and the port
 // forwarder of a rootless network (frontend/netwatch, frontend/portfwd),
 // the init of a container run with --init (the init's own sealed copy of
-// this binary, as /run/myctr-init), and the deletion of an --rm
+// this binary, as /run/myctr-init), a pod's infra container (the pause
+// image holds this binary as /catatonit; `catatonit -P` sleeps until
+// SIGTERM, see nsexec.Pause), and the deletion of an --rm
 // container's directory. It links only what those
 // stages need, so each container start pays for a small Go runtime rather
 // than the whole CLI's. myctr falls back to running these stages itself
@@ -28,6 +30,9 @@ func stages() nsexec.Table {
 }
 
 func main() {
+	if nsexec.IsPause(os.Args) {
+		os.Exit(nsexec.Pause()) // a pod's infra container (the pause image)
+	}
 	stages().Run()
 	os.Stderr.WriteString("Error: myctr-init is started by myctr, not by hand\n")
 	os.Exit(nsexec.ExitSetup)

@@ -322,12 +322,16 @@ func rmiCommand() *cli.Command {
 						}
 						if !ctx.Bool("force") {
 							err = fmt.Errorf("image %s is in use by container %s", ref, c.Name)
-							err = hint(err, "remove the container first (myctr rm %s), or use rmi -f", c.Name)
+							if c.PodInfra {
+								err = hint(err, "it is a pod's infra container: remove the pod first (myctr pod rm -f %s), or use rmi -f", c.Pod[:12])
+							} else {
+								err = hint(err, "remove the container first (myctr rm %s), or use rmi -f", c.Name)
+							}
 							break
 						}
 						// As Podman: -f removes the containers first; their
 						// lower dirs are the image's layers.
-						if err = cs.Remove(c, true); err != nil {
+						if err = removeUser(ctx, cs, c); err != nil {
 							break
 						}
 						fmt.Println("Removed container: " + c.ID)

@@ -141,6 +141,7 @@ type inspectEntry struct {
 	Image           string
 	ImageName       string
 	ImageDigest     string
+	Pod             string // the pod's id, or ""
 	OCIRuntime      string
 	Config          inspectConfig
 	HostConfig      inspectHostConfig
@@ -318,7 +319,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
 			OOMKilled: c.State.OOMKilled},
-		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, OCIRuntime: container.RuntimeOf(c),
+		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, Pod: c.Pod, OCIRuntime: container.RuntimeOf(c),
 		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},

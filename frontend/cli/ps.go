@@ -33,6 +33,8 @@ type psEntry struct {
 	StartedAt  int64
 	ExitedAt   int64
 	AutoRemove bool
+	Pod        string // the pod's id, or ""
+	PodName    string
 }
 
 // psRow is one container for `ps --format TEMPLATE`, with Podman's field
@@ -40,11 +42,12 @@ type psEntry struct {
 type psRow struct {
 	ID, Names, Image, Command, Created, Status, State, Ports string
 	Pid                                                      int
+	Pod, PodName                                             string
 }
 
 // psHeaders are the column headers of `ps --format "table ..."`.
-var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Created", "Status", "State", "Ports", "Pid"},
-	map[string]string{"ID": "CONTAINER ID"})
+var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Created", "Status", "State", "Ports", "Pid", "Pod", "PodName"},
+	map[string]string{"ID": "CONTAINER ID", "Pod": "POD ID"})
 
 func psRowOf(c *container.Container, noTrunc bool) psRow {
 	r := psRow{ID: c.ID, Names: c.Name, Image: c.ImageName, Created: humanDuration(time.Since(c.Created)) + " ago",
@@ -95,7 +98,7 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers, not only running ones"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid (e.g. '{{.Names}}\\t{{.Status}}')"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName (e.g. '{{.Names}}\\t{{.Status}}')"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 			// Podman lists Buildah's containers with it; myctr's store
 			// holds only myctr's own, so it changes nothing.
@@ -103,6 +106,7 @@ func psCommand() *cli.Command {
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only containers that match: " + filterKeys + " (several of one key: any; of different keys: all); a status filter implies --all"},
 			&cli.StringFlag{Name: "sort", Usage: "order by command, created, id, image, names, runningfor or status (default: newest first)"},
+			&cli.BoolFlag{Name: "pod", Aliases: []string{"p"}, Usage: "show the pod of each container (its id and name)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			s, err := openContainers(ctx)
@@ -114,14 +118,22 @@ func psCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			match, err := psFilter(ctx.StringSlice("filter"))
+			filters, podRefs := splitPodFilter(ctx.StringSlice("filter"))
+			match, err := psFilter(filters)
 			if err != nil {
 				return withCode(125, err)
+			}
+			pods := podNames(ctx)
+			inPod := podMatch(pods, podRefs)
+			rowOf := func(c *container.Container) psRow {
+				r := psRowOf(c, ctx.Bool("no-trunc"))
+				r.Pod, r.PodName = short(c.Pod, ctx.Bool("no-trunc")), pods[c.Pod]
+				return r
 			}
 			var shown []*container.Container
 			for _, c := range all {
 				c.Refresh()
-				if (ctx.Bool("all") || statusFilter(ctx.StringSlice("filter")) || c.State.Status == container.StatusRunning) && match(c) {
+				if (ctx.Bool("all") || statusFilter(filters) || c.State.Status == container.StatusRunning) && match(c) && inPod(c) {
 					shown = append(shown, c)
 				}
 			}
@@ -151,7 +163,7 @@ func psCommand() *cli.Command {
 						Command: cmd, Created: c.Created, CreatedAt: c.Created.Format(time.RFC3339),
 						State: c.State.Status, Status: statusText(c), ExitCode: c.State.ExitCode,
 						Exited: c.State.Status == container.StatusExited, Pid: c.State.Pid,
-						AutoRemove: c.HostConfig.AutoRemove}
+						AutoRemove: c.HostConfig.AutoRemove, Pod: c.Pod, PodName: pods[c.Pod]}
 					if !c.State.StartedAt.IsZero() {
 						e.StartedAt = c.State.StartedAt.Unix()
 					}
@@ -173,20 +185,28 @@ func psCommand() *cli.Command {
 				f.noHeading = ctx.Bool("noheading")
 				var rows []any
 				for _, c := range shown {
-					rows = append(rows, psRowOf(c, ctx.Bool("no-trunc")))
+					rows = append(rows, rowOf(c))
 				}
-				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports and Pid")
+				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod and PodName")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			if !ctx.Bool("noheading") {
-				fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+				fmt.Fprint(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+				if ctx.Bool("pod") {
+					fmt.Fprint(w, "\tPOD ID\tPODNAME")
+				}
+				fmt.Fprintln(w)
 			}
 			for _, c := range shown {
-				r := psRowOf(c, ctx.Bool("no-trunc"))
+				r := rowOf(c)
 				if len(r.Command) > 20 {
 					r.Command = r.Command[:17] + "..."
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.Created, r.Status, r.Ports, r.Names)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s", r.ID, r.Image, r.Command, r.Created, r.Status, r.Ports, r.Names)
+				if ctx.Bool("pod") {
+					fmt.Fprintf(w, "\t%s\t%s", r.Pod, r.PodName)
+				}
+				fmt.Fprintln(w)
 			}
 			return w.Flush()
 		},

@@ -68,6 +68,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "pull", Value: "missing", Usage: "pull the image: missing (when it is not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
+		podFlag(),
 	}, append(append(compatFlags(), runExtraFlags()...), resourceFlags()...)...)
 }
 
@@ -403,6 +404,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	}
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		o.Lower = append(o.Lower, img.LayerDirs[i])
+	}
+	if err := podMemberOptions(ctx, o); err != nil {
+		return nil, err
 	}
 	return o, nil
 }

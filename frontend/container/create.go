@@ -129,6 +129,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		},
 		State: State{Status: StatusCreated},
 	}
+	c.PodInfo = o.PodInfo
 	if o.StopSignal != "" {
 		c.StopSignal = o.StopSignal
 	}

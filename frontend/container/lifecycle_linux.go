@@ -628,6 +628,9 @@ func (s *Store) Wait(c *Container) (int, error) {
 // Remove deletes a container. A running one is refused unless force, which
 // kills it first.
 func (s *Store) Remove(c *Container, force bool) error {
+	if err := s.refuseInfra(c); err != nil {
+		return err
+	}
 	return s.remove(c, force, false)
 }
 

@@ -216,6 +216,7 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: --network container:%s, but its spec has no network namespace", ErrInvalidNetwork, n.c.Name, dep.Name)
 	}
+	joinPodNamespaces(n.c, spec, dep.State.Pid) // a pod's member: its IPC and UTS too
 	return f, nil
 }
 

@@ -31,6 +31,7 @@ import (
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
 	Name        string
+	PodInfo     // the pod the container joins (pod.go)
 	ImageID     string
 	ImageName   string
 	ImageDigest string

@@ -144,6 +144,7 @@ type Container struct {
 	// RestartCount is how many times the monitor restarted the container
 	// since it was last started by a user.
 	RestartCount uint `json:",omitempty"`
+	PodInfo
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links

@@ -144,6 +144,8 @@ func testMain(m *testing.M) int {
 // Files in the store belong to subordinate ids, so the removal runs as root
 // of the user's namespace (myctr unshare); os.RemoveAll is the fallback.
 func cleanupAll() {
+	// Pods first: a pod's infra container goes only with its pod.
+	runMyctr(cmdTimeout, nil, "pod", "rm", "-a", "-f")
 	out, _, code := runMyctr(cmdTimeout, nil, "ps", "-a", "-q")
 	if code == 0 {
 		for _, id := range strings.Fields(out) {

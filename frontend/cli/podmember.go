@@ -1,0 +1,284 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/pod"
+)
+
+// podFlag is run's and create's --pod.
+func podFlag() cli.Flag {
+	return &cli.StringFlag{Name: "pod", Usage: "run the container in this pod (name or id; new:NAME makes the pod first): it joins the pod's infra container's network, IPC and UTS namespaces as the pod shares them"}
+}
+
+// podSpec is what a pod is made from: pod create's flags, or the
+// defaults for run --pod new:NAME.
+type podSpec struct {
+	Name, Hostname, InfraImage, InfraName, Network string
+	Ports                                          []string
+	Infra                                          bool
+	Share                                          string
+	ShareSet                                       bool
+	Labels                                         map[string]string
+	Command                                        []string
+}
+
+// pauseImageName is the pause image's name, as Podman's:
+// localhost/podman-pause:VERSION-BUILT, with `version`'s Version and Built
+// (the unix time this binary was built), which scripts read to find it.
+func pauseImageName() string {
+	return fmt.Sprintf("localhost/podman-pause:%s-%d", Version, builtTime().Unix())
+}
+
+// createPod records a pod and makes its infra container (not started: a
+// member's start, or pod start, starts it). A failure after the record
+// removes what was made.
+func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
+	share := pod.DefaultShare
+	if !ps.Infra {
+		share = nil
+	}
+	if ps.ShareSet {
+		var err error
+		if share, err = pod.ParseShare(ps.Share, ps.Infra); err != nil {
+			return nil, withCode(125, hint(err, "use --share with ipc, net and uts (net for any of them), or --share none"))
+		}
+	}
+	var ports []network.PortMapping
+	for _, p := range ps.Ports {
+		pm, err := network.ParsePublish(p)
+		if err != nil {
+			return nil, explain(err)
+		}
+		ports = append(ports, pm...)
+	}
+	if !ps.Infra && (len(ports) > 0 || ps.Network != "" || ps.InfraImage != "") {
+		return nil, withCode(125, hint(errors.New("you must have an infra container to publish ports or set a network (--infra=false)"), "drop --infra=false"))
+	}
+	mode, netOpts := "", []string(nil)
+	if ps.Infra {
+		var err error
+		if mode, netOpts, err = networkMode(ps.Network); err != nil {
+			return nil, withCode(125, err)
+		}
+		if mode == "host" && len(share) > 0 {
+			return nil, withCode(125, hint(errors.New("a pod whose containers share its network namespace cannot use the host's: no rootless user namespace may join it"),
+				"run the containers with --network host instead of in a pod, or give the pod its own network"))
+		}
+		if strings.HasPrefix(mode, container.NetContainerPrefix) {
+			return nil, withCode(125, errors.New("a pod's network cannot be another container's"))
+		}
+	}
+	if ps.Name != "" {
+		if err := pod.ValidName(ps.Name); err != nil {
+			return nil, withCode(125, err)
+		}
+	}
+	// The infra's image before any record exists.
+	var img *image.Image
+	if ps.Infra {
+		images, err := openImages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ps.InfraImage == "" {
+			bin := nsexec.Binary()
+			if bin == "/proc/self/exe" {
+				return nil, hint(fmt.Errorf("%w: the pause image is made from it", container.ErrNoInit), "install myctr-init beside myctr (make install), or give --infra-image")
+			}
+			ps.InfraImage = pauseImageName()
+			img, err = images.PauseImage(ps.InfraImage, bin)
+		} else {
+			img, err = images.Lookup(ps.InfraImage)
+		}
+		if err != nil {
+			return nil, explain(err)
+		}
+	}
+	pods, err := openPods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rec := &pod.Pod{Name: ps.Name, Labels: ps.Labels, Share: share, Infra: ps.Infra, InfraImage: ps.InfraImage,
+		Network: ps.Network, PortBindings: ps.Ports, CreateCommand: ps.Command}
+	p, err := pods.Create(rec, container.RandomName)
+	if err != nil {
+		if errors.Is(err, pod.ErrPodExists) {
+			return nil, withCode(125, hint(err, "choose another name, or remove that pod (myctr pod rm)"))
+		}
+		return nil, withCode(125, err)
+	}
+	if !ps.Infra {
+		return p, nil
+	}
+	hostname := ps.Hostname
+	if hostname == "" {
+		hostname = p.Name
+	}
+	infraName := ps.InfraName
+	if infraName == "" {
+		infraName = p.ID[:12] + "-infra"
+	}
+	o := &container.CreateOptions{
+		Name: infraName, Hostname: hostname, Network: mode, NetworkOptions: netOpts, Ports: ports,
+		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true},
+		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
+		Cgroups: "enabled", // no limits: the pause process runs where myctr does
+	}
+	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
+		o.Lower = append(o.Lower, img.LayerDirs[i])
+	}
+	cc, err := containersConf()
+	if err == nil {
+		o.DefaultEnv = []string{"TERM=xterm"}
+		if cc.Env.Set {
+			o.DefaultEnv = cc.Env.Value
+		}
+	}
+	m, err := mapping()
+	if err == nil {
+		var c *container.Container
+		if c, err = cs.Create(o, m); err == nil {
+			p, err = pods.Update(p.ID, func(p *pod.Pod) { p.InfraID, p.InfraName, p.Hostname = c.ID, c.Name, hostname })
+		}
+	}
+	if err != nil {
+		// Nothing half-made: the infra (if it was made), then the record.
+		if rerr := removePod(pods, cs, &pod.Pod{ID: p.ID, Name: p.Name}, true); rerr != nil {
+			fmt.Fprintf(os.Stderr, "Warning: remove the pod that could not be made: %v\n", rerr)
+		}
+		return nil, explain(err)
+	}
+	return p, nil
+}
+
+// podMemberOptions applies run's and create's --pod to o: the container
+// belongs to the pod and, where the pod has an infra container, joins its
+// user and network namespaces (as --network container: does) and the IPC
+// and UTS namespaces the pod shares. What the pod owns (ports, network,
+// the shared host name) is refused here, in Podman's words.
+func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
+	ref := ctx.String("pod")
+	if ref == "" {
+		return nil
+	}
+	pods, err := openPods(ctx)
+	if err != nil {
+		return err
+	}
+	var p *pod.Pod
+	if name, ok := strings.CutPrefix(ref, "new:"); ok {
+		if p, err = createPod(ctx, podSpec{Name: name, Infra: true}); err != nil {
+			return err
+		}
+	} else if p, err = pods.Lookup(ref); err != nil {
+		return withCode(125, podFound(err))
+	}
+	o.PodInfo = container.PodInfo{Pod: p.ID}
+	if !p.Infra || !p.Shares(pod.ShareNet) {
+		return nil
+	}
+	if p.InfraID == "" {
+		return withCode(125, hint(fmt.Errorf("pod %s has no infra container", p.Name), "remove the pod (myctr pod rm -f %s) and make it again", p.Name))
+	}
+	if ctx.IsSet("network") {
+		return withCode(125, errors.New("networks must be defined when the pod is created: network cannot be configured when it is shared with a pod"))
+	}
+	if len(o.Ports) > 0 || ctx.Bool("publish-all") {
+		return withCode(125, hint(errors.New("published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod"),
+			"publish the port on the pod: myctr pod create -p ..."))
+	}
+	if len(o.ExtraHosts) > 0 {
+		return withCode(125, errors.New("extra host entries must be specified on the pod: network cannot be configured when it is shared with a pod"))
+	}
+	o.Network, o.NetworkOptions = container.NetContainerPrefix+p.InfraID, nil
+	for _, ns := range []string{pod.ShareIPC, pod.ShareUTS} {
+		if p.Shares(ns) {
+			o.PodShare = append(o.PodShare, ns)
+		}
+	}
+	if p.Shares(pod.ShareUTS) {
+		if ctx.IsSet("hostname") {
+			return withCode(125, errors.New("cannot set hostname when joining the pod UTS namespace: invalid configuration"))
+		}
+		o.Hostname = p.Hostname
+	}
+	return nil
+}
+
+// podNames maps each pod's id to its name (none when the pod store cannot
+// be read: a listing of containers does not fail for it).
+func podNames(ctx *cli.Context) map[string]string {
+	out := map[string]string{}
+	ps, err := openPods(ctx)
+	if err != nil {
+		return out
+	}
+	pods, _ := ps.List()
+	for _, p := range pods {
+		out[p.ID] = p.Name
+	}
+	return out
+}
+
+// splitPodFilter takes ps's pod=NAME|ID filters out of filters.
+func splitPodFilter(filters []string) (rest, pods []string) {
+	for _, f := range filters {
+		if v, ok := strings.CutPrefix(f, "pod="); ok {
+			pods = append(pods, v)
+		} else {
+			rest = append(rest, f)
+		}
+	}
+	return rest, pods
+}
+
+// podMatch is ps's pod= filter: a container of any of the pods named (by
+// name, or id or a prefix of it); no refs match every container.
+func podMatch(names map[string]string, refs []string) func(*container.Container) bool {
+	return func(c *container.Container) bool {
+		if len(refs) == 0 {
+			return true
+		}
+		for _, r := range refs {
+			if c.Pod != "" && (names[c.Pod] == r || strings.HasPrefix(c.Pod, r)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// removeUser removes, for rmi -f, a container of the image: a pod's infra
+// container goes with its pod and the pod's other containers (as Podman's
+// rmi -f of the pause image does).
+func removeUser(ctx *cli.Context, cs *container.Store, c *container.Container) error {
+	if !c.PodInfra {
+		return cs.Remove(c, true)
+	}
+	ps, err := openPods(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := ps.Get(c.Pod)
+	if errors.Is(err, pod.ErrNoSuchPod) {
+		return cs.Remove(c, true) // its pod is gone: it may go alone
+	}
+	if err != nil {
+		return err
+	}
+	return removePod(ps, cs, p, true)
+}

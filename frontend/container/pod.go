@@ -1,0 +1,75 @@
+package container
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// PodInfo ties a container to its pod (package pod); embedded in the record
+// and in CreateOptions, its fields are the record's own (Podman's inspect
+// shows Pod at the top level).
+type PodInfo struct {
+	// Pod is the id of the pod the container belongs to, or "".
+	Pod string `json:",omitempty"`
+	// PodInfra: the container is its pod's infra container, which holds
+	// the namespaces the others join; it goes only with its pod.
+	PodInfra bool `json:",omitempty"`
+	// PodShare are the namespaces besides the user and network ones (which
+	// --network container: joins) that a member joins of the infra's
+	// init: "ipc", "uts".
+	PodShare []string `json:",omitempty"`
+}
+
+// Pods is the directory of the pod store (package pod), under Root.
+func (d Dirs) Pods() string { return filepath.Join(d.Root, "pods") }
+
+// InfraError is rm's refusal of a pod's infra container, in Podman's words
+// (which scripts match).
+type InfraError struct{ ID, Pod string }
+
+func (e *InfraError) Error() string {
+	return "container " + e.ID + " is the infra container of pod " + e.Pod + " and cannot be removed without removing the pod"
+}
+
+// Hint says how to remove it.
+func (e *InfraError) Hint() string { return "remove the pod: myctr pod rm -f " + e.Pod[:12] }
+
+// refuseInfra refuses to remove a pod's infra container on its own while
+// its pod's record exists; one whose pod is gone (a crash in pod rm) goes.
+func (s *Store) refuseInfra(c *Container) error {
+	if !c.PodInfra || c.Pod == "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(s.Dirs.Pods(), c.Pod, "pod.json")); err != nil {
+		return nil
+	}
+	return &InfraError{ID: c.ID, Pod: c.Pod}
+}
+
+// RemoveInfra removes a pod's infra container, for the pod's removal (its
+// members must be gone: they depend on it).
+func (s *Store) RemoveInfra(c *Container, force bool) error {
+	return s.remove(c, force, false)
+}
+
+// joinPodNamespaces points the spec's IPC and UTS namespaces at those of
+// the infra's init (pid) that c's pod shares; its user and network
+// namespaces are joined as --network container: joins them.
+func joinPodNamespaces(c *Container, spec *specs.Spec, pid int) {
+	for i, ns := range spec.Linux.Namespaces {
+		switch {
+		case ns.Type == specs.IPCNamespace && slices.Contains(c.PodShare, "ipc"):
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/ipc", pid)
+		case ns.Type == specs.UTSNamespace && slices.Contains(c.PodShare, "uts"):
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/uts", pid)
+		}
+	}
+}
+
+// RandomName is a random name, adjective_noun, none of taken (as a
+// container gets without --name); pods get theirs the same way.
+func RandomName(taken map[string]bool) string { return randomName(taken) }
