@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/myctr/myctr/protocol/flock"
@@ -375,19 +375,14 @@ func (s *Store) Lookup(ref string) (*Container, error) {
 	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)
 }
 
-var (
-	idRe   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-)
-
-func isID(s string) bool { return idRe.MatchString(s) }
+func isID(s string) bool { return names.IsID(s) }
 
 // ValidID says whether s is a full container id (64 hex digits).
 func ValidID(s string) bool { return isID(s) }
 
 // ValidName checks a --name the way Podman does.
 func ValidName(n string) error {
-	if !nameRe.MatchString(n) || len(n) > 253 {
+	if !names.Valid(n) {
 		return fmt.Errorf("%w: %q (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)", ErrInvalidName, n)
 	}
 	return nil

@@ -23,12 +23,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/myctr/myctr/protocol/flock"
 )
@@ -180,14 +180,9 @@ func (s *Store) Lock() (func(), error) {
 	return func() { l.Close() }, nil
 }
 
-var (
-	idRe   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-)
-
 // ValidName checks a pod name as Podman does (its container names' rule).
 func ValidName(n string) error {
-	if !nameRe.MatchString(n) || len(n) > 253 {
+	if !names.Valid(n) {
 		return fmt.Errorf("%w: %q (allowed: [a-zA-Z0-9][a-zA-Z0-9_.-]*)", ErrInvalidName, n)
 	}
 	return nil
@@ -220,7 +215,7 @@ func (s *Store) load(id string) (*Pod, error) {
 
 // Get returns the pod of a full id.
 func (s *Store) Get(id string) (*Pod, error) {
-	if !idRe.MatchString(id) {
+	if !names.IsID(id) {
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchPod, id)
 	}
 	return s.load(id)
@@ -229,7 +224,7 @@ func (s *Store) Get(id string) (*Pod, error) {
 // Exists says whether a pod of that full id has a record.
 func (s *Store) Exists(id string) bool {
 	_, err := os.Stat(s.file(id))
-	return err == nil && idRe.MatchString(id)
+	return err == nil && names.IsID(id)
 }
 
 // List returns every pod, oldest first.
@@ -240,7 +235,7 @@ func (s *Store) List() ([]*Pod, error) {
 	}
 	var out []*Pod
 	for _, e := range ents {
-		if !e.IsDir() || !idRe.MatchString(e.Name()) {
+		if !e.IsDir() || !names.IsID(e.Name()) {
 			continue
 		}
 		p, err := s.load(e.Name())
@@ -364,7 +359,7 @@ func (s *Store) Update(id string, f func(p *Pod)) (*Pod, error) {
 // remove first): renamed out of every listing, then deleted. A pod that
 // is gone already is no error.
 func (s *Store) Delete(id string) error {
-	if !idRe.MatchString(id) {
+	if !names.IsID(id) {
 		return fmt.Errorf("%w: %s", ErrNoSuchPod, id)
 	}
 	unlock, err := s.Lock()

@@ -26,12 +26,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/protocol/atomicfile"
@@ -105,11 +105,9 @@ func (v *Volume) MountOptions() []string {
 	return out
 }
 
-var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-
 // ValidName checks a volume name the way Podman does.
 func ValidName(name string) error {
-	if !nameRe.MatchString(name) || len(name) > 253 {
+	if !names.Valid(name) {
 		return fmt.Errorf("names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: %w", ErrInvalidName)
 	}
 	return nil
