@@ -110,11 +110,58 @@ func Run(args []string, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "Error: %v\n", err)
-	var h *hinted
-	if errors.As(err, &h) {
-		fmt.Fprintf(stderr, "Hint: %s\n", h.hint)
+	for _, h := range hints(err) {
+		fmt.Fprintf(stderr, "Hint: %s\n", h)
 	}
 	return code
+}
+
+// hints are the Hint lines of err: its own, or each distinct one of the
+// errors it joins.
+func hints(err error) []string {
+	var m *multiError
+	if errors.As(err, &m) {
+		var out []string
+		for _, e := range m.errs {
+			for _, h := range hints(e) {
+				if !slices.Contains(out, h) {
+					out = append(out, h)
+				}
+			}
+		}
+		return out
+	}
+	var h *hinted
+	if errors.As(err, &h) {
+		return []string{h.hint}
+	}
+	return nil
+}
+
+// multiError is several errors of one command, worded as Podman's
+// (hashicorp's multierror): "2 errors occurred:" and a line for each.
+type multiError struct{ errs []error }
+
+func (m *multiError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d errors occurred:", len(m.errs))
+	for _, e := range m.errs {
+		b.WriteString("\n\t* " + e.Error())
+	}
+	return b.String()
+}
+
+func (m *multiError) Unwrap() []error { return m.errs }
+
+// joinErrors is errs as one error: the error itself when there is one.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return &multiError{errs}
 }
 
 func dirs(ctx *cli.Context) container.Dirs {

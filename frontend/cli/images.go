@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -288,74 +289,85 @@ func rmiCommand() *cli.Command {
 					refs = append(refs, l.ID)
 				}
 			}
-			// As Podman: exit 1 when an image is not there (and nothing
-			// else failed); -f and --ignore make that no error.
+			// As Podman (libimage): every name untagged, then every image
+			// deleted, then the errors, joined. The exit code is the last
+			// error's: 1 for an image that is not there (-f and --ignore
+			// make that no error), 2 for one in use, 125 otherwise.
 			missingOK := ctx.Bool("force") || ctx.Bool("ignore")
-			var failed error
+			var untagged, deleted []string
+			var errs []error
+			code := 0
+			fail := func(c int, err error) { errs, code = append(errs, err), c }
+		refs:
 			for _, ref := range refs {
 				img, err := s.Lookup(ref)
 				if errors.Is(err, image.ErrImageUnknown) {
 					// A manifest list goes as Podman's: by name or id.
 					if l, lerr := s.RemoveList(ref); lerr == nil {
-						fmt.Println("Untagged: " + l.Name)
-						fmt.Println("Deleted: " + l.ID)
+						untagged = append(untagged, l.Name)
+						deleted = append(deleted, l.ID)
 						continue
 					}
+					if !missingOK {
+						fail(1, err)
+					}
+					continue
 				}
-				if errors.Is(err, image.ErrImageUnknown) {
-					if missingOK {
-						continue
-					}
-					err = withCode(1, err)
+				if err != nil {
+					fail(125, err)
+					continue
 				}
 				// Untagging one of several names leaves the image in place.
 				untagOnly := false
-				if err == nil && len(img.Names) > 1 {
+				if len(img.Names) > 1 {
 					if n, nerr := image.NormalizeRef(ref); nerr == nil && slices.Contains(img.Names, n) {
 						untagOnly = true
 					}
 				}
-				if err == nil && !untagOnly {
-					for _, c := range ctrs {
-						if c.Image != img.ID {
-							continue
+				for _, c := range ctrs {
+					if untagOnly || c.Image != img.ID {
+						continue
+					}
+					if !ctx.Bool("force") {
+						// Podman's words, which scripts match.
+						err := fmt.Errorf("image used by %s: image is in use by a container: consider listing external containers and force-removing image", img.ID)
+						if c.PodInfra {
+							err = hint(err, "it is the image of pod %s's infra container: remove the pod first (myctr pod rm -f %s), or use rmi -f", c.Pod[:12], c.Pod[:12])
+						} else {
+							err = hint(err, "container %s uses it: remove it first (myctr rm %s), or use rmi -f", c.Name, c.Name)
 						}
-						if !ctx.Bool("force") {
-							err = fmt.Errorf("image %s is in use by container %s", ref, c.Name)
-							if c.PodInfra {
-								err = hint(err, "it is a pod's infra container: remove the pod first (myctr pod rm -f %s), or use rmi -f", c.Pod[:12])
-							} else {
-								err = hint(err, "remove the container first (myctr rm %s), or use rmi -f", c.Name)
-							}
-							break
-						}
-						// As Podman: -f removes the containers first; their
-						// lower dirs are the image's layers.
-						if err = removeUser(ctx, cs, c); err != nil {
-							break
-						}
-						fmt.Println("Removed container: " + c.ID)
+						fail(2, err)
+						continue refs
+					}
+					// As Podman: -f removes the containers first (an infra
+					// container takes its pod), their lower dirs being the
+					// image's layers. A container an earlier pod took is
+					// already gone.
+					if err := removeUser(ctx, cs, c); err != nil && !errors.Is(err, container.ErrNotFound) {
+						fail(125, explain(err))
+						continue refs
 					}
 				}
-				if err == nil {
-					var names []string
-					var id string
-					names, id, err = s.Remove(ref, ctx.Bool("force"))
-					for _, n := range names {
-						fmt.Println("Untagged: " + n)
-					}
-					if err == nil && id != "" {
-						fmt.Println("Deleted: " + id)
-					}
-				}
+				names, id, err := s.Remove(ref, ctx.Bool("force"))
+				untagged = append(untagged, names...)
 				if err != nil {
-					if failed != nil {
-						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
-					}
-					failed = explain(err)
+					fail(125, explain(err))
+					continue
+				}
+				if id != "" {
+					deleted = append(deleted, id)
 				}
 			}
-			return failed
+			for _, n := range untagged {
+				fmt.Println("Untagged: " + n)
+			}
+			for _, id := range deleted {
+				fmt.Println("Deleted: " + id)
+			}
+			if len(errs) == 0 {
+				return nil
+			}
+			return withCode(code, joinErrors(errs))
 		},
 	}
 }
