@@ -145,11 +145,31 @@ type Container struct {
 	// since it was last started by a user.
 	RestartCount uint `json:",omitempty"`
 	PodInfo
+	// Networks are the named networks (myctr network create) the
+	// container is on, by name; its NetworkMode is then the first one's
+	// name, as Docker's and Podman's is.
+	Networks map[string]NetworkAttach `json:",omitempty"`
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
 	runrel  string // rundir relative to the run root (runroot)
 	runroot string
+}
+
+// NetworkAttach is what a container asked for on one named network.
+type NetworkAttach struct {
+	Aliases []string `json:",omitempty"` // --network-alias: more names it answers to
+	IP      string   `json:",omitempty"` // --ip: the address it asked for; "": any
+}
+
+// NamedNetworks lists the named networks c is on, sorted.
+func (c *Container) NamedNetworks() []string {
+	names := make([]string, 0, len(c.Networks))
+	for n := range c.Networks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Dir is the container's directory.
