@@ -20,3 +20,13 @@ var (
 	// ErrIPv6: named networks carry IPv4 only, for now.
 	ErrIPv6 = errors.New("IPv6 named networks are not supported yet")
 )
+
+// worded is an error of a sentinel's kind whose text is given whole: where
+// Podman's text has no sentinel's at its end.
+type worded struct {
+	text string
+	is   error
+}
+
+func (w *worded) Error() string { return w.text }
+func (w *worded) Unwrap() error { return w.is }

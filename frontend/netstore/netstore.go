@@ -95,7 +95,7 @@ func ValidName(name string) error {
 	if why, ok := reservedNames[name]; ok {
 		if why == "" {
 			// Podman's words.
-			return fmt.Errorf("cannot create network with name %q because it conflicts with a valid network mode: %w", name, ErrReservedName)
+			return &worded{fmt.Sprintf("cannot create network with name %q because it conflicts with a valid network mode", name), ErrReservedName}
 		}
 		return fmt.Errorf("cannot create network with name %q: %s: %w", name, why, ErrReservedName)
 	}
