@@ -9,7 +9,8 @@ import (
 
 // stopAtFirstArg are the commands whose arguments after the first (the
 // image, the container, the program) are the container's command line,
-// flags included: Podman's rule for run, create and exec.
+// flags included: Podman's rule for run, create and exec, at the top or
+// under `container` (`pod create` and `network create` are not theirs).
 var stopAtFirstArg = []string{"run", "create", "exec", "unshare"}
 
 // interspersed rewrites a command line so that a command's flags written
@@ -46,6 +47,7 @@ func interspersed(app *cli.App, args []string) []string {
 	if cmd == nil || cmd.SkipFlagParsing || i >= len(args) {
 		return append(append(out, path...), args[i:]...)
 	}
+	stop := slices.Contains(stopAtFirstArg, cmd.Name) && (len(path) == 1 || path[0] == "container")
 	var flags, rest []string
 	for i < len(args) {
 		a := args[i]
@@ -71,7 +73,7 @@ func interspersed(app *cli.App, args []string) []string {
 		default:
 			rest = append(rest, a)
 			i++
-			if slices.Contains(stopAtFirstArg, cmd.Name) {
+			if stop {
 				rest = append(rest, args[i:]...)
 				i = len(args)
 			}

@@ -27,6 +27,9 @@ func TestInterspersed(t *testing.T) {
 		{"myctr rm -f -t0 web", "myctr rm -f -t 0 web"},
 		{"myctr run -dt bb top", "myctr run -dt bb top"},
 		{"myctr run -p8080:80 bb top", "myctr run -p 8080:80 bb top"},
+		{"myctr container create bb ls -l", "myctr container create bb ls -l"},
+		{"myctr container exec web ls -l", "myctr container exec web ls -l"},
+		{"myctr pod create shop --label a=b", "myctr pod create --label a=b shop"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
 		if got != tc.want {
