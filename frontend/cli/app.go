@@ -82,7 +82,7 @@ func App() *cli.App {
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
-			doctorCommand(), completionCommand(), systemCommand(), podCommand(),
+			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

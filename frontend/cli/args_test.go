@@ -30,6 +30,7 @@ func TestInterspersed(t *testing.T) {
 		{"myctr container create bb ls -l", "myctr container create bb ls -l"},
 		{"myctr container exec web ls -l", "myctr container exec web ls -l"},
 		{"myctr pod create shop --label a=b", "myctr pod create --label a=b shop"},
+		{"myctr network create lan --subnet 10.90.0.0/24 --internal", "myctr network create --subnet 10.90.0.0/24 --internal lan"},
 	} {
 		got := strings.Join(interspersed(app, strings.Fields(tc.in)), " ")
 		if got != tc.want {

@@ -40,7 +40,7 @@ type flagDoc struct {
 // argKinds says what a command's positional arguments name, read from its
 // ArgsUsage: "CONTAINER...", "IMAGE [COMMAND...]", "VOLUME", ...
 type argKinds struct {
-	kinds  []string // "container", "image", "volume"
+	kinds  []string // "container", "image", "volume", "network"
 	repeat bool     // every argument (else the first only)
 }
 
@@ -118,7 +118,7 @@ func parseArgsUsage(u string) argKinds {
 	for _, w := range strings.Split(first, "|") {
 		w, _, _ = strings.Cut(w, "[") // IMAGE[:TAG|@DIGEST]
 		switch w {
-		case "CONTAINER", "IMAGE", "VOLUME":
+		case "CONTAINER", "IMAGE", "VOLUME", "NETWORK":
 			a.kinds = append(a.kinds, strings.ToLower(w))
 		}
 	}
@@ -131,6 +131,7 @@ var listCommands = map[string]string{
 	"container": "myctr ps -a --format '{{.Names}}'",
 	"image":     "myctr images --format '{{.Repository}}:{{.Tag}}'",
 	"volume":    "myctr volume ls --format '{{.Name}}'",
+	"network":   "myctr network ls --format '{{.Name}}'",
 }
 
 func completionCommand() *cli.Command {
@@ -139,8 +140,8 @@ func completionCommand() *cli.Command {
 		Usage:     "print a shell completion script: source <(myctr completion bash)",
 		ArgsUsage: "bash|zsh|fish",
 		Description: "Prints a completion script for bash, zsh or fish, made from myctr's own commands and flags. " +
-			"It completes commands, subcommands, flags, and the names of containers, images and volumes where a command takes them " +
-			"(by running myctr ps, images and volume ls). make install puts the scripts where each shell looks.",
+			"It completes commands, subcommands, flags, and the names of containers, images, volumes and networks where a command takes them " +
+			"(by running myctr ps, images, volume ls and network ls). make install puts the scripts where each shell looks.",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
 				return withCode(125, fmt.Errorf("completion takes one shell: bash, zsh or fish"))

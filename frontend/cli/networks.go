@@ -1,0 +1,476 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/netstore"
+)
+
+// The `network` commands: named networks' records (frontend/netstore).
+// `--network`'s own parsing is in network.go.
+
+func networkCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "network",
+		Usage: "manage named networks",
+		Subcommands: []*cli.Command{
+			networkCreateCommand(), networkLsCommand(), networkInspectCommand(), networkRmCommand(),
+			networkPruneCommand(), networkExistsCommand(),
+		},
+	}
+}
+
+func openNetworks(ctx *cli.Context) (*netstore.Store, error) {
+	d := dirs(ctx)
+	if err := d.Ensure(); err != nil {
+		if h := unsafeDirHint(err); h != nil {
+			return nil, h
+		}
+		return nil, err
+	}
+	return netstore.Open(d.Root)
+}
+
+// netUsers is the container store as netstore.Users: the containers whose
+// record names the network.
+type netUsers struct{ s *container.Store }
+
+func (u netUsers) on(network string) ([]*container.Container, error) {
+	all, err := u.s.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []*container.Container
+	for _, c := range all {
+		if slices.Contains(c.NamedNetworks(), network) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (u netUsers) NetworkUsers(network string) ([]string, error) {
+	ctrs, err := u.on(network)
+	ids := make([]string, len(ctrs))
+	for i, c := range ctrs {
+		ids[i] = c.ID
+	}
+	return ids, err
+}
+
+// networkCreateHint gives create's errors the fix.
+func networkCreateHint(err error, name string) error {
+	switch {
+	case errors.Is(err, netstore.ErrExists):
+		return hint(err, "choose another name, remove that network first (myctr network rm %s), or add --ignore to keep it", name)
+	case errors.Is(err, netstore.ErrReservedName):
+		return hint(err, "choose another name: none, host, bridge, private, slirp4netns, pasta, container, ns, default and podman mean something else to --network")
+	case errors.Is(err, netstore.ErrSubnetUsed):
+		return hint(err, "choose a --subnet that overlaps no other network (myctr network ls --format '{{.Name}} {{range .Subnets}}{{.Subnet}}{{end}}' shows theirs), or leave --subnet out for a free one")
+	case errors.Is(err, netstore.ErrNoFreeSubnet):
+		return hint(err, "remove the networks no container uses (myctr network prune), or give a --subnet outside %s", netstore.DefaultPool)
+	case errors.Is(err, netstore.ErrIPv6):
+		return hint(err, "leave out --ipv6 and IPv6 subnets: myctr's named networks are IPv4")
+	case errors.Is(err, netstore.ErrInvalidArg):
+		return hint(err, "a name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*; --subnet is an IPv4 network address in CIDR notation, /8 to /30 (such as 10.90.0.0/24); --gateway a host address inside it; --opt takes mtu=68..65535")
+	}
+	return err
+}
+
+func networkCreateCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "create",
+		Usage:     "create a named network (prints its name)",
+		ArgsUsage: "[NAME]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: netstore.DriverBridge, Usage: "the network driver (only bridge)"},
+			&cli.StringSliceFlag{Name: "subnet", Usage: "the network's IPv4 subnet in CIDR notation (default: the first free /24 of 10.89.0.0/16)"},
+			&cli.StringSliceFlag{Name: "gateway", Usage: "the gateway's address in the subnet (default: its first host address)"},
+			&cli.BoolFlag{Name: "internal", Usage: "no route out of the network"},
+			&cli.BoolFlag{Name: "disable-dns", Usage: "no DNS server for the network's containers"},
+			&cli.BoolFlag{Name: "ipv6", Usage: "IPv6 (not supported yet: an error)"},
+			&cli.StringSliceFlag{Name: "label", Usage: "set a label KEY=VALUE"},
+			&cli.StringSliceFlag{Name: "opt", Aliases: []string{"o"}, Usage: "a driver option: mtu=BYTES"},
+			&cli.BoolFlag{Name: "ignore", Usage: "a network of that name already there is no error"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 1 {
+				return withCode(125, errors.New("too many arguments: network create takes at most one name"))
+			}
+			subnets, gateways := ctx.StringSlice("subnet"), ctx.StringSlice("gateway")
+			if len(subnets) > 1 || len(gateways) > 1 {
+				return withCode(125, hint(errors.New("more than one --subnet or --gateway"), "give one: myctr's named networks have one IPv4 subnet"))
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			name := ctx.Args().First()
+			n, err := ns.Create(netstore.CreateOptions{
+				Name: name, Driver: ctx.String("driver"), Subnet: first(subnets), Gateway: first(gateways),
+				IPv6: ctx.Bool("ipv6"), Internal: ctx.Bool("internal"), DisableDNS: ctx.Bool("disable-dns"),
+				Labels: keyValues(ctx.StringSlice("label")), Options: keyValues(ctx.StringSlice("opt")),
+				IgnoreExisting: ctx.Bool("ignore"),
+			})
+			if err != nil {
+				return withCode(125, networkCreateHint(err, name))
+			}
+			fmt.Println(n.Name)
+			return nil
+		},
+	}
+}
+
+func first(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[0]
+}
+
+// networkRow is a network in `network ls --format TEMPLATE`: its record's
+// fields, with ID cut to 12 digits (unless --no-trunc) and Labels as
+// K=V,K=V, as Podman shows them.
+type networkRow struct {
+	*netstore.Network
+	ID     string
+	Labels string
+}
+
+func newNetworkRow(n *netstore.Network, noTrunc bool) networkRow {
+	labels := make([]string, 0, len(n.Labels))
+	for k, v := range n.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	return networkRow{Network: n, ID: short(n.ID, noTrunc), Labels: strings.Join(labels, ",")}
+}
+
+var networkHeaders = upperHeaders([]string{"ID", "Name", "Driver", "Labels", "Options", "IPAMOptions", "Created", "Internal",
+	"IPv6Enabled", "DNSEnabled", "NetworkInterface", "Subnets"},
+	map[string]string{"ID": "NETWORK ID", "IPAMOptions": "IPAM OPTIONS", "IPv6Enabled": "IPV6", "DNSEnabled": "DNS",
+		"NetworkInterface": "NETWORK INTERFACE"})
+
+const networkFields = "the fields are ID, Name, Driver, Labels, Options, IPAMOptions, Created, Internal, IPv6Enabled, DNSEnabled, NetworkInterface and Subnets"
+
+// inUse is the set of networks that containers are on.
+func networksInUse(ctx *cli.Context) (map[string]bool, error) {
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := cs.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range all {
+		for _, n := range c.NamedNetworks() {
+			used[n] = true
+		}
+	}
+	return used, nil
+}
+
+func networkLsCommand() *cli.Command {
+	return &cli.Command{
+		Name:    "ls",
+		Aliases: []string{"list"},
+		Usage:   "list named networks",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=, driver=bridge, until=TIME, dangling=true|false"},
+			&cli.StringFlag{Name: "format", Usage: "json, or a Go template ('table ...' for a table with a header), e.g. '{{.Name}} {{.Subnets}}'"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "names only"},
+			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "full network ids"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return withCode(125, fmt.Errorf("too many arguments: network ls takes none (filter with --filter name=%s)", ctx.Args().First()))
+			}
+			f, err := netstore.ParseFilter(ctx.StringSlice("filter"), netstore.ListFilterKeys, time.Now())
+			if err != nil {
+				return withCode(125, err)
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			all, err := ns.List()
+			if err != nil {
+				return err
+			}
+			used := map[string]bool{}
+			if f.Needs("dangling") {
+				if used, err = networksInUse(ctx); err != nil {
+					return err
+				}
+			}
+			list := []*netstore.Network{}
+			for _, n := range all {
+				if f.Match(n, used[n.Name]) {
+					list = append(list, n)
+				}
+			}
+			format := ctx.String("format")
+			switch {
+			case ctx.Bool("quiet"):
+				for _, n := range list {
+					fmt.Println(n.Name)
+				}
+				return nil
+			case format == "json":
+				return writeJSON(os.Stdout, list, "  ")
+			case format == "":
+				format = "table {{.ID}} {{.Name}} {{.Driver}}"
+			}
+			lf, err := parseListFormat(format)
+			if err != nil {
+				return err
+			}
+			lf.noHeading = ctx.Bool("noheading")
+			rows := make([]any, len(list))
+			for i, n := range list {
+				rows[i] = newNetworkRow(n, ctx.Bool("no-trunc"))
+			}
+			return lf.write(os.Stdout, networkHeaders, rows, networkFields)
+		},
+	}
+}
+
+func networkInspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show named networks as JSON",
+		ArgsUsage: "NETWORK...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each network, e.g. '{{.NetworkInterface}}'"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() == 0 {
+				return withCode(125, errors.New("network inspect needs at least one network name or id"))
+			}
+			var tmpl *template.Template
+			if f := ctx.String("format"); f != "" && f != "json" {
+				var err error
+				if tmpl, err = parseFormat(f); err != nil {
+					return err
+				}
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			list := []*netstore.Network{}
+			var failed error
+			for _, ref := range ctx.Args().Slice() {
+				n, err := ns.Get(ref)
+				if err != nil {
+					if failed != nil {
+						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+					}
+					// Podman's words.
+					failed = withCode(125, fmt.Errorf("network %s: %w", ref, err))
+					continue
+				}
+				list = append(list, n)
+			}
+			if tmpl != nil {
+				for _, n := range list {
+					if err := writeFormat(os.Stdout, tmpl, n, "the fields are those of the JSON output (myctr network inspect NETWORK)"); err != nil {
+						return err
+					}
+				}
+				return failed
+			}
+			if err := writeJSON(os.Stdout, list, "     "); err != nil {
+				return err
+			}
+			return failed
+		},
+	}
+}
+
+// networkRmCode is network rm's exit code for one network's failure, as
+// Podman's: 1 not there, 2 in use, else 125.
+func networkRmCode(err error) int {
+	switch {
+	case errors.Is(err, netstore.ErrNoSuchNetwork):
+		return 1
+	case errors.Is(err, netstore.ErrInUse):
+		return 2
+	}
+	return 125
+}
+
+// removeNetwork removes one network as network rm does: in use, it is
+// refused unless force, which removes the containers on it first
+// (stopping each within timeout, if one is given), as rmi -f removes an
+// image's (a pod's infra container takes its pod).
+func removeNetwork(ctx *cli.Context, ns *netstore.Store, ref string, force bool, timeout *time.Duration) error {
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	users := netUsers{cs}
+	if force {
+		n, err := ns.Get(ref)
+		if err != nil {
+			return err
+		}
+		ctrs, err := users.on(n.Name)
+		if err != nil {
+			return err
+		}
+		for _, c := range ctrs {
+			if timeout != nil {
+				c.Refresh()
+				if c.Running() {
+					if err := cs.Stop(c, *timeout); err != nil {
+						return err
+					}
+				}
+			}
+			if err := removeUser(ctx, cs, c); err != nil && !errors.Is(err, container.ErrNotFound) {
+				return fmt.Errorf("remove container %s that is on network %s: %w", c.Name, n.Name, explain(err))
+			}
+			releaseCgroup(cs, c)
+			if err := cs.ReleaseNetwork(c); err != nil {
+				warnRelease(os.Stderr, err)
+			}
+		}
+	}
+	_, err = ns.Remove(ref, users)
+	if errors.Is(err, netstore.ErrInUse) {
+		return hint(err, "remove the containers on it first, or use network rm -f to remove them with it")
+	}
+	return err
+}
+
+func networkRmCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "rm",
+		Aliases:   []string{"remove"},
+		Usage:     "remove named networks",
+		ArgsUsage: "NETWORK...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the containers on a network first"},
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Usage: "with --force: seconds to wait for a running container to stop before killing it"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() == 0 {
+				return withCode(125, errors.New("network rm needs at least one network name or id"))
+			}
+			if ctx.IsSet("time") && !ctx.Bool("force") {
+				// Podman's words.
+				return withCode(125, errors.New("--force option must be specified to use the --time option"))
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			var timeout *time.Duration
+			if ctx.IsSet("time") && ctx.Int("time") >= 0 {
+				d := time.Duration(ctx.Int("time")) * time.Second
+				timeout = &d
+			}
+			// The exit code: 125 if anything failed otherwise, else 2
+			// if a network was in use, else 1 if one was not there.
+			var failed error
+			code := 0
+			for _, ref := range ctx.Args().Slice() {
+				if err := removeNetwork(ctx, ns, ref, ctx.Bool("force"), timeout); err != nil {
+					if failed != nil {
+						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+					}
+					failed = err
+					if c := networkRmCode(err); c == 125 || c > code {
+						code = c
+					}
+					continue
+				}
+				fmt.Println(ref)
+			}
+			if failed != nil {
+				return withCode(code, failed)
+			}
+			return nil
+		},
+	}
+}
+
+func networkPruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prune",
+		Usage: "remove every named network no container is on",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "filter", Usage: "label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return withCode(125, errors.New("network prune takes no arguments (select with --filter)"))
+			}
+			f, err := netstore.ParseFilter(ctx.StringSlice("filter"), netstore.PruneFilterKeys, time.Now())
+			if err != nil {
+				return withCode(125, err)
+			}
+			if !ctx.Bool("force") {
+				// Podman's words.
+				fmt.Println("WARNING! This will remove all networks not used by at least one container.")
+				fmt.Print("Are you sure you want to continue? [y/N] ")
+				answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+					return nil
+				}
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			cs, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			gone, err := ns.Prune(netUsers{cs}, func(n *netstore.Network) bool { return f.Match(n, false) })
+			for _, n := range gone {
+				fmt.Println(n)
+			}
+			return err
+		},
+	}
+}
+
+func networkExistsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "exists",
+		Usage:     "exit 0 if the named network exists, 1 if not",
+		ArgsUsage: "NETWORK",
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() != 1 {
+				return withCode(125, errors.New("network exists takes exactly one network name or id"))
+			}
+			ns, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
+			if _, err := ns.Get(ctx.Args().First()); err != nil {
+				if errors.Is(err, netstore.ErrNoSuchNetwork) {
+					return withCode(1, nil)
+				}
+				return err
+			}
+			return nil
+		},
+	}
+}
