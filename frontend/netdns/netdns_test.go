@@ -806,6 +806,51 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// TestLimits: past the bound on forwarded queries a query gets SERVFAIL
+// at once, and past the bound on TCP connections a connection is closed;
+// local names are still answered; each refusal is logged.
+func TestLimits(t *testing.T) {
+	up := newUpstream(t, nil)
+	var log syncBuffer
+	s := New([]netip.AddrPort{up.addr}, &log)
+	s.forwarding = make(chan struct{}) // no room: every forward is one too many
+	s.SetNetwork("n", []Record{web}, false)
+	srv := serve(t, s, "n")
+	for _, proto := range []string{"udp", "tcp"} {
+		addr := srv.udp
+		if proto == "tcp" {
+			addr = srv.tcp
+		}
+		if m := ask(t, proto, addr, "example.com.", dnsmessage.TypeA); m.RCode != dnsmessage.RCodeServerFailure {
+			t.Errorf("forwarding over %s: %s, want SERVFAIL", proto, m.RCode)
+		}
+		if m := ask(t, proto, addr, "web.", dnsmessage.TypeA); len(m.Answers) != 1 {
+			t.Errorf("web over %s: %d answers", proto, len(m.Answers))
+		}
+	}
+	if n := up.queries.Load(); n != 0 {
+		t.Errorf("the upstream was asked %d times", n)
+	}
+	if !strings.Contains(log.String(), errBusy.Error()) {
+		t.Errorf("log: %q", log.String())
+	}
+
+	s = New(nil, &log)
+	s.tcpConns = make(chan struct{}) // no room for a connection
+	s.SetNetwork("n", []Record{web}, false)
+	srv = serve(t, s, "n")
+	c, err := net.Dial("tcp", srv.tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = c.Write(withLength(newQuery(t, 1, "web.", dnsmessage.TypeA, 0)))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("a connection past the bound: read %d bytes, %v; want it closed", n, err)
+	}
+}
+
 // TestTCPIdle: a connection that sends nothing is closed.
 func TestTCPIdle(t *testing.T) {
 	s := New(nil, nil)
