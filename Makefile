@@ -82,13 +82,14 @@ test:
 # tests named Test*Inner are only the re-executed halves of others), then
 # go test -race on the packages whose goroutines share state (RACE_PACKAGES:
 # the helper's serialized service loop and godbus's goroutines, the
-# helper client and its fake, the port forwarders and the network
-# watcher, the container's log pumps and relays, and the other packages
+# helper client and its fake, the port forwarders, the network
+# watcher and the DNS server of named networks, the container's log
+# pumps and relays, and the other packages
 # that start goroutines and test in seconds). The race run's results are reported under "PACKAGE (race)", so
 # that they count beside the plain run's instead of replacing them.
 # Needs no root.
 RACE_PACKAGES ?= ./helper/... ./frontend/helperclient/... ./frontend/network/... ./frontend/portfwd/... \
-	./frontend/container/... ./frontend/netwatch/... ./frontend/cgroup/... ./frontend/userns/... ./systemd/...
+	./frontend/netdns/... ./frontend/container/... ./frontend/netwatch/... ./frontend/cgroup/... ./frontend/userns/... ./systemd/...
 test-unit:
 	@mkdir -p $(RESULTS)
 	@if ! command -v jq >/dev/null; then \
