@@ -115,6 +115,7 @@ var lowLevel = []string{
 	module + "/frontend/nsexec",
 	module + "/frontend/rootfs",
 	module + "/frontend/netif",
+	module + "/frontend/netplumb",
 	module + "/frontend/security",
 	module + "/frontend/userns",
 }

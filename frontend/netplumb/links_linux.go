@@ -1,0 +1,304 @@
+package netplumb
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// handle opens an rtnetlink socket in the calling thread's network
+// namespace; the operation then keeps to that namespace whichever thread
+// the goroutine moves to.
+func handle() (*netlink.Handle, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("rtnetlink socket: %w", err)
+	}
+	return h, nil
+}
+
+// linkByName returns the link called name, or nil when there is none.
+func linkByName(h *netlink.Handle, name string) (netlink.Link, error) {
+	l, err := h.LinkByName(name)
+	var nf netlink.LinkNotFoundError
+	if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up link %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// bridgeMAC is the fixed MAC address of the bridge called name: locally
+// administered, unicast, from a hash of the name. Set explicitly, it stays
+// when ports come and go; a bridge left to the kernel takes the lowest MAC
+// of its ports and changes it as containers join and leave, which stales
+// the gateway's entry in every container's ARP cache.
+func bridgeMAC(name string) net.HardwareAddr {
+	sum := sha256.Sum256([]byte("myctr bridge\x00" + name))
+	mac := net.HardwareAddr(sum[:6])
+	mac[0] = mac[0]&^1 | 2
+	return mac
+}
+
+// EnsureBridge makes the bridge called name with the address gw (the
+// gateway, e.g. 10.89.0.1/24, whose prefix is the network's subnet), the
+// MTU mtu (0 keeps the kernel's) and up. It is idempotent: a missing
+// bridge is made, an existing one gets the MTU, gets gw when it lacks it
+// and loses its other IPv4 addresses (a network whose subnet changed), and
+// is brought up. A link of that name that is not a bridge is an error
+// wrapping ErrExists, and is left alone.
+func EnsureBridge(name string, gw netip.Prefix, mtu int) error {
+	if err := checkName("bridge", name); err != nil {
+		return err
+	}
+	if err := checkGateway(gw); err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	if err := checkMTU(mtu); err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	h, err := handle()
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	defer h.Close()
+	if err := ensureBridge(h, name, gw, mtu); err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	return nil
+}
+
+func ensureBridge(h *netlink.Handle, name string, gw netip.Prefix, mtu int) error {
+	link, err := linkByName(h, name)
+	if err != nil {
+		return err
+	}
+	if link == nil {
+		la := netlink.NewLinkAttrs()
+		la.Name, la.MTU, la.HardwareAddr = name, mtu, bridgeMAC(name)
+		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("create: %w", err)
+		}
+		if link, err = linkByName(h, name); err != nil {
+			return err
+		}
+		if link == nil {
+			return errors.New("created, then gone")
+		}
+	}
+	if link.Type() != "bridge" {
+		return fmt.Errorf("%w: a %s link has that name", ErrExists, link.Type())
+	}
+	if mtu != 0 && link.Attrs().MTU != mtu {
+		if err := h.LinkSetMTU(link, mtu); err != nil {
+			return fmt.Errorf("set MTU %d: %w", mtu, err)
+		}
+	}
+	addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list addresses: %w", err)
+	}
+	want := &net.IPNet{IP: gw.Addr().AsSlice(), Mask: net.CIDRMask(gw.Bits(), 32)}
+	found := false
+	for _, a := range addrs {
+		if a.IPNet.String() == want.String() {
+			found = true
+			continue
+		}
+		// Only the gateway belongs here: another address is this
+		// network's old gateway, and would route its old subnet here.
+		if err := h.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			return fmt.Errorf("remove old address %v: %w", a.IPNet, err)
+		}
+	}
+	if !found {
+		if err := h.AddrAdd(link, &netlink.Addr{IPNet: want}); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add address %v: %w", gw, err)
+		}
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	return nil
+}
+
+// RemoveBridge removes the bridge called name and the veths attached to
+// it (whose peers, the containers' eth0, go with them). No bridge of that
+// name is no error; a link of that name that is not a bridge is one,
+// wrapping ErrInvalid, and stays.
+func RemoveBridge(name string) error {
+	if err := checkName("bridge", name); err != nil {
+		return err
+	}
+	h, err := handle()
+	if err != nil {
+		return fmt.Errorf("remove bridge %s: %w", name, err)
+	}
+	defer h.Close()
+	br, err := linkByName(h, name)
+	if err != nil || br == nil {
+		return err
+	}
+	if br.Type() != "bridge" {
+		return fmt.Errorf("%w: remove bridge %s: it is a %s link", ErrInvalid, name, br.Type())
+	}
+	links, err := listLinks(h)
+	if err != nil {
+		return fmt.Errorf("remove bridge %s: %w", name, err)
+	}
+	// Ports first: a bridge deleted first would leave them unattached.
+	for _, l := range links {
+		if l.Attrs().MasterIndex != br.Attrs().Index || l.Type() != "veth" {
+			continue
+		}
+		if err := h.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("remove bridge %s: delete its port %s: %w", name, l.Attrs().Name, err)
+		}
+	}
+	if err := h.LinkDel(br); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("remove bridge %s: %w", name, err)
+	}
+	return nil
+}
+
+// listLinks lists the namespace's links, again when a concurrent change
+// interrupted the dump.
+func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
+	var links []netlink.Link
+	var err error
+	for range 5 {
+		if links, err = h.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	return links, nil
+}
+
+// AttachVeth makes a veth pair: hostName in this namespace, on bridge and
+// up; its peer made directly inside the network namespace open as
+// netnsFd, named peerName (e.g. "eth0") and left down for the container's
+// init to configure. mtu (0 for the kernel's) is set on both ends. A taken
+// name, hostName here or peerName there, is an error wrapping ErrExists.
+// On any failure nothing is left behind: the pair is deleted again.
+//
+// Preconditions: netnsFd is a container's network namespace, owned by a
+// user namespace in which the caller has CAP_NET_ADMIN.
+func AttachVeth(bridge, hostName string, netnsFd int, peerName string, mtu int) error {
+	for _, n := range [][2]string{{"bridge", bridge}, {"host veth", hostName}, {"peer", peerName}} {
+		if err := checkName(n[0], n[1]); err != nil {
+			return err
+		}
+	}
+	if err := checkMTU(mtu); err != nil {
+		return fmt.Errorf("veth %s: %w", hostName, err)
+	}
+	// The peer must land in another namespace: beside the bridge it would
+	// be a second, unconfigured interface of N's.
+	if err := checkOtherNetns(netnsFd); err != nil {
+		return fmt.Errorf("veth %s: target namespace: %w", hostName, err)
+	}
+	h, err := handle()
+	if err != nil {
+		return fmt.Errorf("veth %s: %w", hostName, err)
+	}
+	defer h.Close()
+	br, err := linkByName(h, bridge)
+	if err != nil {
+		return fmt.Errorf("veth %s: %w", hostName, err)
+	}
+	if br == nil || br.Type() != "bridge" {
+		return fmt.Errorf("%w: veth %s: no bridge %s", ErrInvalid, hostName, bridge)
+	}
+	if l, err := linkByName(h, hostName); err != nil || l != nil {
+		if err == nil {
+			err = ErrExists
+		}
+		return fmt.Errorf("veth %s: %w", hostName, err)
+	}
+	la := netlink.NewLinkAttrs()
+	la.Name, la.MTU = hostName, mtu
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: peerName, PeerMTU: uint32(mtu), PeerNamespace: netlink.NsFd(netnsFd)}
+	// One request makes both ends, the peer already in its namespace
+	// under its final name: the kernel makes all of it or nothing.
+	if err := h.LinkAdd(veth); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("veth %s (peer %s): %w", hostName, peerName, ErrExists)
+		}
+		return fmt.Errorf("veth %s (peer %s): create: %w", hostName, peerName, err)
+	}
+	if err := h.LinkSetMaster(veth, br); err != nil {
+		return undo(h, veth, fmt.Errorf("veth %s: attach to %s: %w", hostName, bridge, err))
+	}
+	if err := h.LinkSetUp(veth); err != nil {
+		return undo(h, veth, fmt.Errorf("veth %s: set up: %w", hostName, err))
+	}
+	return nil
+}
+
+// undo deletes the pair AttachVeth made (one end takes the other) and
+// returns err, with the deletion's failure if any.
+func undo(h *netlink.Handle, veth netlink.Link, err error) error {
+	if derr := h.LinkDel(veth); derr != nil && !errors.Is(derr, unix.ENODEV) {
+		return errors.Join(err, fmt.Errorf("delete it again: %w", derr))
+	}
+	return err
+}
+
+// DetachVeth deletes the veth pair whose end in this namespace is
+// hostName. A missing one is no error: a container's namespace that ended
+// took its pair with it. A link of that name that is not a veth is an
+// error wrapping ErrInvalid, and stays.
+func DetachVeth(hostName string) error {
+	if err := checkName("host veth", hostName); err != nil {
+		return err
+	}
+	h, err := handle()
+	if err != nil {
+		return fmt.Errorf("detach veth %s: %w", hostName, err)
+	}
+	defer h.Close()
+	l, err := linkByName(h, hostName)
+	if err != nil || l == nil {
+		return err
+	}
+	if l.Type() != "veth" {
+		return fmt.Errorf("%w: detach veth %s: it is a %s link", ErrInvalid, hostName, l.Type())
+	}
+	if err := h.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("detach veth %s: %w", hostName, err)
+	}
+	return nil
+}
+
+// checkOtherNetns fails unless fd is a network namespace other than the
+// calling thread's.
+func checkOtherNetns(fd int) error {
+	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err != nil {
+		return fmt.Errorf("%w: descriptor %d is not a namespace: %w", ErrInvalid, fd, err)
+	}
+	if t != unix.CLONE_NEWNET {
+		return fmt.Errorf("%w: descriptor %d is not a network namespace", ErrInvalid, fd)
+	}
+	var there, here unix.Stat_t
+	if err := unix.Fstat(fd, &there); err != nil {
+		return err
+	}
+	if err := unix.Stat("/proc/thread-self/ns/net", &here); err != nil {
+		return err
+	}
+	if there.Dev == here.Dev && there.Ino == here.Ino {
+		return fmt.Errorf("%w: it is this namespace, not a container's", ErrInvalid)
+	}
+	return nil
+}
