@@ -10,6 +10,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/cli"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/netwatch"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
@@ -26,6 +27,7 @@ func stages() nsexec.Table {
 	t[nsexec.StageUserNS] = cli.UserNSMain
 	t[nsexec.StageMonitor] = func() int { return container.MonitorMain(os.Args[1:]) }
 	t[nsexec.StageCopy] = func() int { return container.CopyMain(os.Args[1:]) }
+	t[nsexec.StageNetHolder] = netholder.Main
 	return t
 }
 

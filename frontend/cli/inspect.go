@@ -165,6 +165,19 @@ type networkSettings struct {
 	IPPrefixLen int    `json:",omitempty"`
 	Gateway     string `json:",omitempty"`
 	MTU         uint32 `json:",omitempty"`
+	// Networks are a container's named networks, by name (Podman's
+	// field), with its address there while it runs.
+	Networks map[string]endpointSettings `json:",omitempty"`
+}
+
+// endpointSettings is a container on one named network (Podman's
+// NetworkSettings.Networks[NAME], the fields myctr has).
+type endpointSettings struct {
+	NetworkID   string
+	Gateway     string
+	IPAddress   string
+	IPPrefixLen int
+	Aliases     []string
 }
 
 // settingsOf is the NetworkSettings of c.
@@ -175,6 +188,21 @@ func settingsOf(c *container.Container) networkSettings {
 		if p, err := netip.ParsePrefix(b.Address); err == nil {
 			ns.IPAddress, ns.IPPrefixLen = p.Addr().String(), p.Bits()
 		}
+	}
+	for _, name := range c.NamedNetworks() {
+		if ns.Networks == nil {
+			ns.Networks = map[string]endpointSettings{}
+		}
+		e := endpointSettings{NetworkID: name, Aliases: c.Networks[name].Aliases}
+		if b := c.State.Networks[name]; b != nil && c.State.Status == container.StatusRunning {
+			if p, err := netip.ParsePrefix(b.Address); err == nil {
+				e.IPAddress, e.IPPrefixLen, e.Gateway = p.Addr().String(), p.Bits(), b.Gateway
+				if ns.IPAddress == "" {
+					ns.IPAddress, ns.IPPrefixLen, ns.Gateway, ns.MTU = e.IPAddress, e.IPPrefixLen, b.Gateway, b.MTU
+				}
+			}
+		}
+		ns.Networks[name] = e
 	}
 	return ns
 }

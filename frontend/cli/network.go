@@ -8,14 +8,19 @@ import (
 
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
 )
+
+// errNamedNetwork is networkMode's word that the flag names a network
+// (myctr network create), not a mode.
+var errNamedNetwork = errors.New("a named network")
 
 // networkMode splits --network MODE[:OPTIONS]; without the flag it takes
 // the default: myctr.conf's network key, else containers.conf's
 // default_rootless_network_cmd, else network.DefaultMode (pasta
 // where a pasta without the known incoming-TCP bug is installed, else
-// slirp4netns).
+// slirp4netns). A network's name comes back with errNamedNetwork.
 func networkMode(flag string) (string, []string, error) {
 	if flag == "" {
 		c, err := config.Load(config.Path())
@@ -63,7 +68,11 @@ func networkMode(flag string) (string, []string, error) {
 		}
 		return mode, nil, nil
 	}
-	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host or container:NAME")
+	if opts == "" && names.Valid(mode) {
+		// A named network's: Create checks that it is there.
+		return mode, nil, errNamedNetwork
+	}
+	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host, container:NAME or the name of a network (myctr network ls)")
 }
 
 // exposedPorts turns an image's ExposedPorts ("80/tcp") into mappings on

@@ -67,7 +67,9 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	mode, netOpts := "", []string(nil)
 	if ps.Infra {
 		var err error
-		if mode, netOpts, err = networkMode(ps.Network); err != nil {
+		if mode, netOpts, err = networkMode(ps.Network); errors.Is(err, errNamedNetwork) {
+			return nil, withCode(125, hint(fmt.Errorf("pod create --network %s: a pod on a named network is not supported yet", mode), "run the pod's containers with --network %s instead of in a pod, or give the pod pasta or slirp4netns", mode))
+		} else if err != nil {
 			return nil, withCode(125, err)
 		}
 		if mode == "host" && len(share) > 0 {

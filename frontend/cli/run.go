@@ -15,6 +15,7 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/landlock"
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/userns"
@@ -47,7 +48,9 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined, landlock=ro:PATH,rw:PATH,exec:PATH,net:bind=PORT,net:connect=PORT (or a file of them), landlock-strict"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none or host (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
+		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none, host, or the name of a network (myctr network create) (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
+		&cli.StringSliceFlag{Name: "network-alias", Usage: "another name the container answers to on its named network"},
+		&cli.StringFlag{Name: "ip", Usage: "the container's IPv4 address on its named network"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
 		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, or of myctr-helper), split (below the cgroup myctr runs in, which must be delegated to you) or disabled", Value: "enabled"},
@@ -277,8 +280,21 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
 	}
 	mode, netOpts, err := networkMode(ctx.String("network"))
+	var named map[string]container.NetworkAttach
+	if errors.Is(err, errNamedNetwork) {
+		named = map[string]container.NetworkAttach{mode: {Aliases: ctx.StringSlice("network-alias"), IP: ctx.String("ip")}}
+		mode, err = "", nil
+	}
 	if err != nil {
 		return nil, err
+	}
+	if named == nil && (ctx.IsSet("network-alias") || ctx.IsSet("ip")) {
+		return nil, hint(fmt.Errorf("--network-alias and --ip need a named network, not --network %s", mode), "myctr network create NAME, then run --network NAME")
+	}
+	for _, a := range ctx.StringSlice("network-alias") {
+		if !names.Valid(a) {
+			return nil, fmt.Errorf("invalid --network-alias %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", a)
+		}
 	}
 	var ports []network.PortMapping
 	for _, p := range ctx.StringSlice("publish") {
@@ -301,6 +317,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		CapAdd:         ctx.StringSlice("cap-add"),
 		CapDrop:        ctx.StringSlice("cap-drop"),
 		Network:        mode,
+		Networks:       named,
 		NetworkOptions: netOpts,
 		Ports:          ports,
 		Tty:            ctx.Bool("tty"),

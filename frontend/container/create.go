@@ -69,6 +69,11 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		}
 		o.Userns = netDep.HostConfig.UsernsMode
 	}
+	if len(o.Networks) > 0 {
+		if err := s.checkNamedNetworks(o); err != nil {
+			return nil, err
+		}
+	}
 	umode, err := userns.ParseMode(o.Userns)
 	if err != nil {
 		return nil, err
@@ -99,6 +104,11 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if netDep != nil {
 		mode = NetContainerPrefix + netDep.ID
 	}
+	var onNets map[string]NetworkAttach
+	if len(o.Networks) > 0 {
+		onNets = o.Networks
+		mode = (&Container{Networks: onNets}).NamedNetworks()[0]
+	}
 	if (mode == "host" || mode == "none" || strings.HasPrefix(mode, NetContainerPrefix)) && len(o.Ports) > 0 {
 		// As Podman: ports have nothing to be published from here.
 		warn := o.Warn
@@ -127,7 +137,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},
-		State: State{Status: StatusCreated},
+		State:    State{Status: StatusCreated},
+		Networks: onNets,
 	}
 	c.PodInfo = o.PodInfo
 	if o.StopSignal != "" {

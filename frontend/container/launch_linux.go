@@ -125,10 +125,12 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 			}
 		}
 	}()
-	p, err := s.planLaunch(c, a)
+	p, err := s.planLaunch(c, m, a)
 	if err != nil {
 		return nil, err
 	}
+	// Whatever the driver holds from prepare on, a failed start ends.
+	undo.push(func() { p.net.stop(true, nil) })
 	if p.join != nil {
 		defer p.join.Close() // the init has its own copy
 	}
@@ -161,7 +163,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 // planLaunch reads c's spec and settles, before anything is started, what
 // its start needs: its volumes, its seccomp filter and Landlock rules, its
 // run directory, socket activation and its network mode's driver.
-func (s *Store) planLaunch(c *Container, a *Attach) (*launchPlan, error) {
+func (s *Store) planLaunch(c *Container, m *userns.Mapping, a *Attach) (*launchPlan, error) {
 	spec, err := c.Spec()
 	if err != nil {
 		return nil, err
@@ -169,7 +171,7 @@ func (s *Store) planLaunch(c *Container, a *Attach) (*launchPlan, error) {
 	if err := s.prepareVolumes(c, spec); err != nil {
 		return nil, err
 	}
-	p := &launchPlan{spec: spec, net: s.newNetDriver(c)}
+	p := &launchPlan{spec: spec, net: s.newNetDriver(c, m)}
 	if p.filter, err = s.seccompFilter(spec); err != nil {
 		return nil, err
 	}
@@ -339,7 +341,6 @@ func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *r
 	cfg := &nsexec.InitConfig{Spec: p.spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: p.filter, Landlock: p.rules, Overlay: nsexec.Overlay{
 		Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 	// The network is up before the container's process starts.
-	undo.push(func() { r.net.stop(true, nil) })
 	if cfg.Network, err = r.net.attach(p.spec, pid); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/myctr/myctr/frontend/netif"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/protocol"
 )
 
@@ -45,10 +46,14 @@ type netDriver interface {
 	released() bool
 }
 
-// newNetDriver returns the driver of c's network mode.
-func (s *Store) newNetDriver(c *Container) netDriver {
+// newNetDriver returns the driver of c's network mode; m is the user's
+// mapping.
+func (s *Store) newNetDriver(c *Container, m *userns.Mapping) netDriver {
 	if c.NetContainer() != "" {
 		return &joinedNet{s: s, c: c}
+	}
+	if len(c.Networks) > 0 {
+		return &namedNet{s: s, c: c, m: m}
 	}
 	if nc, ok := c.networkConfig(); ok {
 		return &toolNet{c: c, cfg: nc}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/layerfs"
+	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/rootfs"
@@ -31,6 +33,9 @@ import (
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
 	Name        string
+	// Networks are the named networks to attach the container to (run
+	// --network NAME, --network-alias, --ip); Network is then "".
+	Networks map[string]NetworkAttach
 	PodInfo     // the pod the container joins (pod.go)
 	ImageID     string
 	ImageName   string
@@ -550,17 +555,61 @@ func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]st
 		return string(b)
 	}
 	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), hostAddress(), bridge)
+	return warnings, writeUserdata(c, files)
+}
+
+// writeUserdata writes files (by name) into the container's userdata
+// directory, which the init binds over /etc.
+func writeUserdata(c *Container, files map[string]string) error {
 	dir, err := openRunPath(c.runroot, filepath.Join(c.runrel, "userdata"))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer dir.Close()
 	for name, content := range files {
 		if err := writeRunFile(dir, name, []byte(content), 0o644); err != nil {
-			return nil, fmt.Errorf("write %s: %w", name, err)
+			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}
-	return warnings, nil
+	return nil
+}
+
+// writeNamedEtcFiles writes /etc/hosts and /etc/resolv.conf of a
+// container on a named network, once the holder gave it addr.
+func writeNamedEtcFiles(c *Container, spec *specs.Spec, addr netip.Addr, nameserver string) error {
+	hosts, _ := os.ReadFile("/etc/hosts")
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	return writeUserdata(c, namedEtcFiles(c, spec, string(hosts), string(resolv), hostAddress(), addr, nameserver))
+}
+
+// namedEtcFiles is /etc/hosts with the container's address on its named
+// network, and /etc/resolv.conf naming the network's DNS server (the
+// holder's, on the bridge's gateway) with Podman's search domain before
+// the host's; a network without DNS gets the way out's forwarder instead
+// (10.0.2.3, which the holder reaches), as a slirp4netns container does.
+func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, addr netip.Addr, nameserver string) map[string]string {
+	names := spec.Hostname
+	if c.Name != spec.Hostname {
+		names += " " + c.Name
+	}
+	hin := hostsInput{extra: c.HostConfig.ExtraHosts, base: hostHosts, hostIP: hostIP, ownIP: addr.String(), names: names}
+	search := netholder.SearchDomain
+	var opts string
+	for _, line := range strings.Split(hostResolv, "\n") {
+		if rest, ok := strings.CutPrefix(line, "search "); ok {
+			search += " " + strings.TrimSpace(rest)
+		} else if strings.HasPrefix(line, "options ") {
+			opts += line + "\n"
+		}
+	}
+	if nameserver == "" {
+		nameserver = network.Config{Mode: network.ModeSlirp4netns}.Nameserver()
+	}
+	files := map[string]string{"hosts": hostsFile(hin), "resolv.conf": "search " + search + "\nnameserver " + nameserver + "\n" + opts}
+	if c.HostConfig.NoHosts {
+		delete(files, "hosts")
+	}
+	return files
 }
 
 // etcFiles makes the contents of the container's /etc/hosts, /etc/hostname

@@ -47,6 +47,10 @@ type State struct {
 	// Bridge is a running bridged container's network, as the helper
 	// attached it.
 	Bridge *BridgeState `json:",omitempty"`
+	// Networks are a running container's addresses on its named
+	// networks, by network name (Bridge: the bridge in the network
+	// holder's namespace).
+	Networks map[string]*BridgeState `json:",omitempty"`
 	// Cgroup is a running container's own cgroup.
 	Cgroup *cgroup.Placement `json:",omitempty"`
 	// OOMKilled: the OOM killer killed a process of the container in its

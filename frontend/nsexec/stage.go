@@ -19,6 +19,7 @@ const (
 	StageCopy       = "cp"
 	StageNetWatch   = "network-watch"
 	StageNetForward = "network-forward"
+	StageNetHolder  = "network-holder"
 )
 
 // InitStages are the stages started from Binary() or StageBinary(): the
@@ -28,8 +29,9 @@ var InitStages = []string{StageInit, StageExec, StageSignal, StageReap, StageNet
 
 // MainStages are the stages started from /proc/self/exe of the main
 // binary only: they need code (the CLI's user-namespace work, the
-// monitor, the copy worker) that myctr-init does not link.
-var MainStages = []string{StageUserNS, StageMonitor, StageCopy}
+// monitor, the copy worker, the named networks' holder) that myctr-init
+// does not link.
+var MainStages = []string{StageUserNS, StageMonitor, StageCopy, StageNetHolder}
 
 // Table maps each stage a binary runs to the function that runs it; the
 // function returns the process's exit code. It is the one place where a

@@ -1,0 +1,199 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/netholder"
+	"github.com/myctr/myctr/frontend/netif"
+	"github.com/myctr/myctr/frontend/netstore"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// namedNet is --network NAME of a network `myctr network create` made: the
+// container joins the user namespace of the user's network holder
+// (frontend/netholder), makes its own network namespace in it, and the
+// holder puts a veth of the network's bridge into it. The holder sees the
+// container's end on a pidfd: nothing is left for the end to release.
+type namedNet struct {
+	s *Store
+	c *Container
+	m *userns.Mapping
+
+	net   netholder.Network
+	h     *netholder.Holder // held from prepare until the attach is done
+	reply *netholder.Reply
+}
+
+// ErrNetworkUnknown is a named network that is not there (any more).
+var ErrNetworkUnknown = errors.New("network not found")
+
+// prepare reads the network's record, finds or starts the holder, and
+// points the spec's user namespace at the holder's.
+func (n *namedNet) prepare(spec *specs.Spec) (*os.File, error) {
+	names := n.c.NamedNetworks()
+	if len(names) != 1 {
+		return nil, fmt.Errorf("%w: %s is on %d named networks; myctr attaches a container to one", ErrInvalidNetwork, n.c.Name, len(names))
+	}
+	var err error
+	if n.net, err = n.s.holderNetwork(names[0]); err != nil {
+		return nil, err
+	}
+	if n.h, err = netholder.Open(n.s.Dirs.RunRoot, n.m); err != nil {
+		return nil, err
+	}
+	ok := false
+	for i, ns := range spec.Linux.Namespaces {
+		switch ns.Type {
+		case specs.UserNamespace:
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", n.h.Pid())
+			ok = true
+		case specs.NetworkNamespace:
+			spec.Linux.Namespaces[i].Path = "" // its own, in the holder's user namespace
+		}
+	}
+	if !ok {
+		n.stop(true, nil)
+		return nil, fmt.Errorf("%w: %s: a named network needs a user namespace in the spec", ErrInvalidNetwork, n.c.Name)
+	}
+	// The init's own copy: the launch closes what prepare returns.
+	join, err := dupFile(n.h.Pidfd())
+	if err != nil {
+		n.stop(true, nil)
+		return nil, err
+	}
+	return join, nil
+}
+
+// holderNetwork is the holder's view of the named network name.
+func (s *Store) holderNetwork(name string) (netholder.Network, error) {
+	st, err := netstore.Open(s.Dirs.Networks())
+	if err != nil {
+		return netholder.Network{}, err
+	}
+	rec, err := st.Get(name)
+	if err != nil {
+		return netholder.Network{}, err
+	}
+	return HolderNetwork(rec)
+}
+
+// HolderNetwork is what the holder needs of a network's record.
+func HolderNetwork(rec *netstore.Network) (netholder.Network, error) {
+	if len(rec.Subnets) != 1 {
+		return netholder.Network{}, fmt.Errorf("%w: network %s has %d subnets; myctr's named networks have one, IPv4", ErrInvalidNetwork, rec.Name, len(rec.Subnets))
+	}
+	sub, err := netip.ParsePrefix(rec.Subnets[0].Subnet)
+	if err != nil {
+		return netholder.Network{}, fmt.Errorf("%w: network %s: %v", ErrInvalidNetwork, rec.Name, err)
+	}
+	gw, err := netip.ParseAddr(rec.Subnets[0].Gateway)
+	if err != nil {
+		return netholder.Network{}, fmt.Errorf("%w: network %s: gateway: %v", ErrInvalidNetwork, rec.Name, err)
+	}
+	hn := netholder.Network{Name: rec.Name, Bridge: rec.NetworkInterface, Subnet: sub, Gateway: gw, Internal: rec.Internal, DNS: rec.DNSEnabled}
+	if v := rec.Options["mtu"]; v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &hn.MTU); err != nil {
+			return netholder.Network{}, fmt.Errorf("%w: network %s: mtu %q", ErrInvalidNetwork, rec.Name, v)
+		}
+	}
+	return hn, nil
+}
+
+// attach asks the holder for the container's veth and address, and
+// writes /etc/hosts and resolv.conf with them.
+func (n *namedNet) attach(spec *specs.Spec, pid int) (*netif.Config, error) {
+	a := n.c.Networks[n.net.Name]
+	names := append([]string{n.c.Name}, a.Aliases...)
+	r, err := n.h.Attach(n.net, n.c.ID, names, a.IP, pid)
+	// Attached or not, the holder may now leave when idle: a container
+	// on it keeps it.
+	n.h.Close()
+	n.h = nil
+	if err != nil {
+		return nil, fmt.Errorf("attach to network %s: %w", n.net.Name, err)
+	}
+	n.reply = r
+	addr, err := netip.ParsePrefix(r.Address)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: the holder gave address %q: %w", n.net.Name, r.Address, err)
+	}
+	if err := writeNamedEtcFiles(n.c, spec, addr.Addr(), r.Nameserver); err != nil {
+		return nil, err
+	}
+	cfg := &netif.Config{Interface: "eth0", Name: "eth0", Address: addr.Addr().AsSlice(), PrefixLen: addr.Bits(), MTU: uint32(r.MTU)}
+	if !n.net.Internal {
+		gw, err := netip.ParseAddr(r.Gateway)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: the holder gave gateway %q: %w", n.net.Name, r.Gateway, err)
+		}
+		cfg.Gateway = gw.AsSlice()
+	}
+	return cfg, nil
+}
+
+func (n *namedNet) started() []string { return nil }
+
+func (n *namedNet) record(st *State) {
+	if n.reply == nil {
+		return
+	}
+	st.Networks = map[string]*BridgeState{n.net.Name: {Bridge: n.net.Bridge, Address: n.reply.Address, Gateway: n.reply.Gateway, MTU: uint32(n.reply.MTU)}}
+}
+
+// stop lets the holder go if a failed start still holds it; the holder
+// itself takes the container off when its init ends.
+func (n *namedNet) stop(bool, io.Writer) {
+	if n.h != nil {
+		n.h.Close()
+		n.h = nil
+	}
+}
+
+func (n *namedNet) released() bool { return true }
+
+// dupFile is a new fd (close-on-exec) of f.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dup %s: %w", f.Name(), err)
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// checkNamedNetworks refuses, before anything is made, what a container
+// on named networks cannot have here.
+func (s *Store) checkNamedNetworks(o *CreateOptions) error {
+	if len(o.Networks) > 1 {
+		return &hintError{fmt.Errorf("%w: %d named networks: myctr attaches a container to one named network", ErrInvalidNetwork, len(o.Networks)),
+			"give one --network NAME"}
+	}
+	for name, a := range o.Networks {
+		hn, err := s.holderNetwork(name)
+		if err != nil {
+			return &hintError{err, "myctr network create " + name + " makes it; myctr network ls lists those there are"}
+		}
+		if a.IP != "" {
+			ip, err := netip.ParseAddr(a.IP)
+			if err != nil || !hn.Subnet.Contains(ip) || ip == hn.Gateway {
+				return &hintError{fmt.Errorf("%w: --ip %s is not a host address of network %s (%s)", ErrInvalidNetwork, a.IP, name, hn.Subnet),
+					"choose an address in the network's subnet other than its gateway " + hn.Gateway.String()}
+			}
+		}
+	}
+	if o.Userns != "" && o.Userns != "private" {
+		return &hintError{fmt.Errorf("%w: --userns %s on a named network: its containers share the network holder's user namespace", ErrInvalidNetwork, o.Userns),
+			"leave out --userns, or use --network pasta or slirp4netns"}
+	}
+	if len(o.Ports) > 0 {
+		return &hintError{fmt.Errorf("%w: publishing ports (-p) of a container on a named network is not supported yet", ErrInvalidNetwork),
+			"publish from a container with --network pasta or slirp4netns, or reach the container from another one on its network"}
+	}
+	return nil
+}

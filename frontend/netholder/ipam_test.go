@@ -1,0 +1,83 @@
+package netholder
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func testNet(subnet, gw string) Network {
+	return Network{Name: "web", Bridge: "myctr1", Subnet: netip.MustParsePrefix(subnet), Gateway: netip.MustParseAddr(gw)}
+}
+
+func TestBroadcast(t *testing.T) {
+	for p, want := range map[string]string{"10.89.0.0/24": "10.89.0.255", "10.0.0.0/8": "10.255.255.255", "192.168.1.0/30": "192.168.1.3", "172.16.4.0/22": "172.16.7.255"} {
+		if got := broadcast(netip.MustParsePrefix(p)); got.String() != want {
+			t.Errorf("broadcast(%s) = %s, want %s", p, got, want)
+		}
+	}
+}
+
+func TestAllocate(t *testing.T) {
+	n := testNet("10.89.0.0/24", "10.89.0.1")
+	taken := map[netip.Addr]bool{}
+	used := func(a netip.Addr) bool { return taken[a] }
+	a, err := allocate(n, "", used)
+	if err != nil || a.String() != "10.89.0.2" {
+		t.Fatalf("first address = %v, %v; want 10.89.0.2", a, err)
+	}
+	taken[a] = true
+	if a, _ = allocate(n, "", used); a.String() != "10.89.0.3" {
+		t.Errorf("second address = %v, want 10.89.0.3", a)
+	}
+	if _, err := allocate(n, "10.89.0.2", used); !errors.Is(err, ErrAddress) || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("a taken --ip: %v", err)
+	}
+	for _, bad := range []string{"10.89.0.1", "10.89.0.0", "10.89.0.255", "10.89.1.5", "fd00::1", "x"} {
+		if _, err := allocate(n, bad, used); !errors.Is(err, ErrAddress) {
+			t.Errorf("--ip %s: %v, want ErrAddress", bad, err)
+		}
+	}
+	if a, err := allocate(n, "10.89.0.77", used); err != nil || a.String() != "10.89.0.77" {
+		t.Errorf("--ip 10.89.0.77 = %v, %v", a, err)
+	}
+	// A gateway in the middle is skipped; a full /30 is exhausted.
+	small := testNet("192.168.7.0/30", "192.168.7.2")
+	if a, _ := allocate(small, "", used); a.String() != "192.168.7.1" {
+		t.Errorf("/30 first = %v", a)
+	}
+	full := func(a netip.Addr) bool { return a.String() == "192.168.7.1" }
+	if _, err := allocate(small, "", full); !errors.Is(err, ErrExhausted) {
+		t.Errorf("full /30: %v, want ErrExhausted", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	id := strings.Repeat("ab", 32)
+	good := Request{Op: OpAttach, Network: testNet("10.89.0.0/24", "10.89.0.1"), ContainerID: id, Names: []string{"web", "www"}}
+	if err := good.validate(); err != nil {
+		t.Fatalf("a good request: %v", err)
+	}
+	for name, mutate := range map[string]func(*Request){
+		"op":         func(r *Request) { r.Op = "rm" },
+		"net name":   func(r *Request) { r.Network.Name = "../x" },
+		"bridge":     func(r *Request) { r.Network.Bridge = "a-very-long-bridge-name" },
+		"subnet v6":  func(r *Request) { r.Network.Subnet = netip.MustParsePrefix("fd00::/64") },
+		"unmasked":   func(r *Request) { r.Network.Subnet = netip.MustParsePrefix("10.89.0.5/24") },
+		"gateway":    func(r *Request) { r.Network.Gateway = netip.MustParseAddr("10.89.0.255") },
+		"mtu":        func(r *Request) { r.Network.MTU = 20 },
+		"id":         func(r *Request) { r.ContainerID = "abc" },
+		"no names":   func(r *Request) { r.Names = nil },
+		"alias":      func(r *Request) { r.Names = []string{"web", "a b"} },
+		"ip outside": func(r *Request) { r.IP = "10.90.0.2" },
+	} {
+		r := good
+		r.Network = good.Network
+		r.Names = append([]string(nil), good.Names...)
+		mutate(&r)
+		if err := r.validate(); err == nil {
+			t.Errorf("%s: a bad request passed", name)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package netholder
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/myctr/myctr/frontend/names"
+)
+
+// Op names a request.
+type Op string
+
+// The requests.
+const (
+	OpPing   Op = "ping"   // is the holder there: a reply with its pid
+	OpAttach Op = "attach" // a container's init (its pidfd) onto a network
+)
+
+// Network is what the holder needs of a named network's record.
+type Network struct {
+	Name      string
+	Bridge    string       // the bridge's name in the holder's namespace
+	Subnet    netip.Prefix // IPv4
+	Gateway   netip.Addr   // the bridge's address, and the DNS server's
+	Internal  bool         // no way out
+	DNS       bool         // the network resolves its containers' names
+	MTU       int          // 0: DefaultMTU
+}
+
+// Request is one request to the holder.
+type Request struct {
+	Op          Op
+	Network     Network  `json:",omitzero"`
+	ContainerID string   `json:",omitempty"`
+	Names       []string `json:",omitempty"` // the container's name and its aliases on the network
+	IP          string   `json:",omitempty"` // --ip; "": any free address
+}
+
+// Reply is the holder's answer.
+type Reply struct {
+	Error      string `json:",omitempty"`
+	Kind       string `json:",omitempty"` // the error's kind (see errorKinds)
+	Pid        int    `json:",omitempty"`
+	Address    string `json:",omitempty"` // the container's, CIDR: "10.89.0.2/24"
+	Gateway    string `json:",omitempty"`
+	MTU        int    `json:",omitempty"`
+	Nameserver string `json:",omitempty"` // "" when the network has no DNS
+}
+
+// DefaultMTU is a named network's MTU when its record sets none: the
+// uplink's (package network's DefaultMTU), less nothing, since bridged
+// traffic is not encapsulated.
+const DefaultMTU = 65520
+
+// SearchDomain is the domain the containers' names are under, as Podman's.
+const SearchDomain = "dns.podman"
+
+// validate checks a request's form.
+func (r *Request) validate() error {
+	switch r.Op {
+	case OpPing:
+		return nil
+	case OpAttach:
+	default:
+		return fmt.Errorf("unknown request %q", r.Op)
+	}
+	n := r.Network
+	if !names.Valid(n.Name) {
+		return fmt.Errorf("invalid network name %q", n.Name)
+	}
+	if n.Bridge == "" || len(n.Bridge) > 15 || !names.Valid(n.Bridge) {
+		return fmt.Errorf("invalid bridge name %q", n.Bridge)
+	}
+	if !n.Subnet.IsValid() || !n.Subnet.Addr().Is4() || n.Subnet.Masked() != n.Subnet || n.Subnet.Bits() < 8 || n.Subnet.Bits() > 30 {
+		return fmt.Errorf("network %s: invalid subnet %s", n.Name, n.Subnet)
+	}
+	if !n.Subnet.Contains(n.Gateway) || n.Gateway == n.Subnet.Addr() || n.Gateway == broadcast(n.Subnet) {
+		return fmt.Errorf("network %s: gateway %s is not a host of %s", n.Name, n.Gateway, n.Subnet)
+	}
+	if n.MTU != 0 && (n.MTU < 68 || n.MTU > 65535) {
+		return fmt.Errorf("network %s: MTU %d: want 68 to 65535", n.Name, n.MTU)
+	}
+	if !names.IsID(r.ContainerID) {
+		return fmt.Errorf("invalid container id %q", r.ContainerID)
+	}
+	if len(r.Names) == 0 {
+		return fmt.Errorf("container %s has no name", r.ContainerID[:12])
+	}
+	for _, nm := range r.Names {
+		if !names.Valid(nm) {
+			return fmt.Errorf("invalid name %q", nm)
+		}
+	}
+	if r.IP != "" {
+		a, err := netip.ParseAddr(r.IP)
+		if err != nil || !hostOf(n.Subnet, a) || a == n.Gateway {
+			return fmt.Errorf("%w: %s is not a free host address of network %s (%s)", ErrAddress, r.IP, n.Name, n.Subnet)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+//go:build integration
+
+package integration
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// namedNetwork makes a network for the test, removed (with its
+// containers) at its end, and returns its name.
+func namedNetwork(t *testing.T, suffix string, flags ...string) string {
+	t.Helper()
+	name := ctrName(t, suffix)
+	mustMyctr(t, append(append([]string{"network", "create"}, flags...), name)...)
+	t.Cleanup(func() { myctr(t, "network", "rm", "-f", name) })
+	return name
+}
+
+// TestNamedNetwork: containers on one named network reach each other by
+// name, alias and name.dns.podman over TCP and UDP; a container on
+// another network neither resolves nor reaches them; a network reaches
+// the host's address through the holder's way out, an --internal one does
+// not; once nothing is attached the holder leaves, leaving nothing.
+func TestNamedNetwork(t *testing.T) {
+	netA := namedNetwork(t, "a")
+	netB := namedNetwork(t, "b")
+	srv := ctrName(t, "srv")
+	runDetached(t, srv, []string{"--network", netA, "--network-alias", "db"}, "sh", "-c",
+		"mkdir -p /www && echo via-name > /www/index.html && httpd -p 8080 -h /www && exec nc -u -l -p 9999")
+	ip := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{(index .NetworkSettings.Networks \""+netA+"\").IPAddress}}", srv))
+	if net.ParseIP(ip) == nil {
+		t.Fatalf("the server's address on %s: %q", netA, ip)
+	}
+	for _, host := range []string{srv, "db", srv + ".dns.podman", ip} {
+		out := runOut(t, []string{"--network", netA}, "wget", "-qO-", "-T", "10", "http://"+host+":8080/")
+		if strings.TrimSpace(out) != "via-name" {
+			t.Errorf("GET http://%s:8080/ from %s: %q, want via-name", host, netA, out)
+		}
+	}
+	runOut(t, []string{"--network", netA}, "sh", "-c", "echo udp-hello | nc -u -w 1 "+srv+" 9999")
+	waitFor(t, 15*time.Second, "the UDP datagram in the server's log", func() bool {
+		out, _, _ := myctr(t, "logs", srv)
+		return strings.Contains(out, "udp-hello")
+	})
+
+	t.Run("isolated", func(t *testing.T) {
+		out, _, code := myctr(t, "run", "--rm", "--network", netB, image, "nslookup", srv)
+		if code == 0 && strings.Contains(out, ip) {
+			t.Errorf("%s resolves %s of %s: %q", netB, srv, netA, out)
+		}
+		if _, _, code := myctr(t, "run", "--rm", "--network", netB, image, "wget", "-qO-", "-T", "3", "http://"+ip+":8080/"); code == 0 {
+			t.Errorf("a container on %s reached %s:8080 on %s", netB, ip, netA)
+		}
+	})
+
+	t.Run("way out", func(t *testing.T) {
+		hostIP := strings.TrimSpace(runOut(t, []string{"--network", netA}, "sh", "-c", "grep -w host.containers.internal /etc/hosts | cut -f1"))
+		if net.ParseIP(hostIP) == nil || !hostHasAddress(t, net.ParseIP(hostIP)) {
+			t.Skipf("the host has no address of its own for host.containers.internal (%q)", hostIP)
+		}
+		port := tcpServer(t, hostIP, func(c net.Conn) {
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Write([]byte("host got " + line))
+		})
+		cmd := "echo hello | nc -w 5 " + hostIP + " " + strconv.Itoa(port)
+		if out := runOut(t, []string{"--network", netA}, "sh", "-c", cmd); strings.TrimSpace(out) != "host got hello" {
+			t.Errorf("from %s to the host's %s:%d: %q", netA, hostIP, port, out)
+		}
+		internal := namedNetwork(t, "int", "--internal")
+		if out, _, _ := myctr(t, "run", "--rm", "--network", internal, image, "sh", "-c", cmd); strings.Contains(out, "host got") {
+			t.Errorf("an --internal network reached the host: %q", out)
+		}
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"--network", "it-no-such-network"},
+			{"--network", netA, "--ip", "192.0.2.7"},
+			{"--network", "none", "--network-alias", "x"},
+			{"--network", netA, "-p", "8080"},
+			{"--network", netA, "--userns", "keep-id"},
+		} {
+			before := len(psJSON(t, true))
+			_, errOut, code := myctr(t, append(append([]string{"run", "--rm"}, args...), image, "true")...)
+			if code != 125 || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, "Hint: ") {
+				t.Errorf("run %v: exit %d, stderr %q; want 125, an Error and a Hint", args, code, errOut)
+			}
+			if after := len(psJSON(t, true)); after != before {
+				t.Errorf("run %v left a container", args)
+			}
+		}
+	})
+
+	// The holder leaves once no container is attached, and takes its
+	// socket with it.
+	mustMyctr(t, "rm", "-f", srv)
+	sock := filepath.Join(runRoot, "netholder", "control.sock")
+	waitFor(t, 30*time.Second, "the network holder to leave", func() bool {
+		_, err := os.Stat(sock)
+		return os.IsNotExist(err)
+	})
+}
