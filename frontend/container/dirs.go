@@ -85,6 +85,3 @@ func (d Dirs) Ensure() error {
 
 // Storage is the image store's root.
 func (d Dirs) Storage() string { return filepath.Join(d.Root, "storage") }
-
-// Networks is the named networks' store (frontend/netstore).
-func (d Dirs) Networks() string { return filepath.Join(d.Root, "networks") }

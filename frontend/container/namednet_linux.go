@@ -73,7 +73,7 @@ func (n *namedNet) prepare(spec *specs.Spec) (*os.File, error) {
 
 // holderNetwork is the holder's view of the named network name.
 func (s *Store) holderNetwork(name string) (netholder.Network, error) {
-	st, err := netstore.Open(s.Dirs.Networks())
+	st, err := netstore.Open(s.Dirs.Root)
 	if err != nil {
 		return netholder.Network{}, err
 	}

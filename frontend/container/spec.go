@@ -32,10 +32,10 @@ import (
 
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
-	Name        string
+	Name string
 	// Networks are the named networks to attach the container to (run
 	// --network NAME, --network-alias, --ip); Network is then "".
-	Networks map[string]NetworkAttach
+	Networks    map[string]NetworkAttach
 	PodInfo     // the pod the container joins (pod.go)
 	ImageID     string
 	ImageName   string

@@ -18,13 +18,13 @@ const (
 
 // Network is what the holder needs of a named network's record.
 type Network struct {
-	Name      string
-	Bridge    string       // the bridge's name in the holder's namespace
-	Subnet    netip.Prefix // IPv4
-	Gateway   netip.Addr   // the bridge's address, and the DNS server's
-	Internal  bool         // no way out
-	DNS       bool         // the network resolves its containers' names
-	MTU       int          // 0: DefaultMTU
+	Name     string
+	Bridge   string       // the bridge's name in the holder's namespace
+	Subnet   netip.Prefix // IPv4
+	Gateway  netip.Addr   // the bridge's address, and the DNS server's
+	Internal bool         // no way out
+	DNS      bool         // the network resolves its containers' names
+	MTU      int          // 0: DefaultMTU
 }
 
 // Request is one request to the holder.
