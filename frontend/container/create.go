@@ -159,6 +159,14 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		if err := network.ValidateBridge(o.NetworkOptions, o.Ports); err != nil {
 			return nil, err
 		}
+	} else if len(onNets) > 0 {
+		if len(o.NetworkOptions) > 0 {
+			return nil, &hintError{fmt.Errorf("%w: --network %s takes no options", ErrInvalidNetwork, strings.Join(o.NetworkOptions, ",")),
+				"the network's settings are its own: see myctr network create --help"}
+		}
+		if err := network.ValidateForward(o.Ports); err != nil {
+			return nil, err
+		}
 	} else if len(o.Ports) > 0 || len(o.NetworkOptions) > 0 {
 		return nil, fmt.Errorf("%w: --network %s has no ports to publish or options (use --network slirp4netns, pasta or bridge)", ErrInvalidNetwork, mode)
 	}

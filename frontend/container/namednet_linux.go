@@ -13,6 +13,7 @@ import (
 	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/netif"
 	"github.com/myctr/myctr/frontend/netstore"
+	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -29,6 +30,7 @@ type namedNet struct {
 	net   netholder.Network
 	h     *netholder.Holder // held from prepare until the attach is done
 	reply *netholder.Reply
+	fwd   *network.Handle // the published ports' forwarder, or nil
 }
 
 // ErrNetworkUnknown is a named network that is not there (any more).
@@ -127,13 +129,22 @@ func (n *namedNet) attach(spec *specs.Spec, pid int) (*netif.Config, error) {
 	if err := writeNamedEtcFiles(n.c, spec, addr.Addr(), r.Nameserver); err != nil {
 		return nil, err
 	}
+	gw, err := netip.ParseAddr(r.Gateway)
+	if err != nil {
+		return nil, fmt.Errorf("network %s: the holder gave gateway %q: %w", n.net.Name, r.Gateway, err)
+	}
 	cfg := &netif.Config{Interface: "eth0", Name: "eth0", Address: addr.Addr().AsSlice(), PrefixLen: addr.Bits(), MTU: uint32(r.MTU)}
 	if !n.net.Internal {
-		gw, err := netip.ParseAddr(r.Gateway)
-		if err != nil {
-			return nil, fmt.Errorf("network %s: the holder gave gateway %q: %w", n.net.Name, r.Gateway, err)
-		}
 		cfg.Gateway = gw.AsSlice()
+	}
+	// Published ports come in from the host's sockets through myctr's
+	// forwarder in the container's own namespaces, with the client's
+	// address kept, as with slirp4netns; the holder's namespace is not on
+	// their way.
+	if ports := n.c.HostConfig.PortBindings; len(ports) > 0 {
+		if n.fwd, err = network.StartForward(ports, pid, addr.Addr(), gw, n.c.rundir); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }
@@ -145,14 +156,23 @@ func (n *namedNet) record(st *State) {
 		return
 	}
 	st.Networks = map[string]*BridgeState{n.net.Name: {Bridge: n.net.Bridge, Address: n.reply.Address, Gateway: n.reply.Gateway, MTU: uint32(n.reply.MTU)}}
+	if n.fwd != nil {
+		st.NetworkPid = n.fwd.Pid()
+		st.PortForwarderPid = n.fwd.ForwarderPid()
+		st.Ports = n.fwd.Ports()
+	}
 }
 
-// stop lets the holder go if a failed start still holds it; the holder
+// stop lets the holder go if a failed start still holds it, and ends the
+// published ports' forwarder; the holder
 // itself takes the container off when its init ends.
 func (n *namedNet) stop(bool, io.Writer) {
 	if n.h != nil {
 		n.h.Close()
 		n.h = nil
+	}
+	if n.fwd != nil {
+		n.fwd.Stop()
 	}
 }
 
@@ -190,10 +210,6 @@ func (s *Store) checkNamedNetworks(o *CreateOptions) error {
 	if o.Userns != "" && o.Userns != "private" {
 		return &hintError{fmt.Errorf("%w: --userns %s on a named network: its containers share the network holder's user namespace", ErrInvalidNetwork, o.Userns),
 			"leave out --userns, or use --network pasta or slirp4netns"}
-	}
-	if len(o.Ports) > 0 {
-		return &hintError{fmt.Errorf("%w: publishing ports (-p) of a container on a named network is not supported yet", ErrInvalidNetwork),
-			"publish from a container with --network pasta or slirp4netns, or reach the container from another one on its network"}
 	}
 	return nil
 }

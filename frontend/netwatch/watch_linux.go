@@ -42,6 +42,10 @@ const EnvSpec = "_MYCTR_NETWORK_SPEC"
 const (
 	ModePasta       = "pasta"
 	ModeSlirp4netns = "slirp4netns"
+	// ModeForward runs no tool, only the port forwarder: a container on a
+	// named network has its way out through the network holder, and its
+	// published ports alone are the watcher's.
+	ModeForward = "forward"
 )
 
 // APISocketFile is slirp4netns's API socket, in Spec.Dir.
@@ -58,8 +62,8 @@ type Spec struct {
 	PidFile   string    // pasta: written once the namespace is configured
 	APISocket string    // slirp4netns: where to send add_hostfwd
 	Dir       string    // the watcher's and the tool's working directory (stateDir)
-	GuestAddr string    // slirp4netns: the container's address
-	Gateway   string    // slirp4netns: the gateway's address
+	GuestAddr string    // the container's address, where the forwarder sends
+	Gateway   string    // the gateway's address, the forwarder's source for IPv6 clients
 	Hostfwds  []Hostfwd // published by slirp4netns
 	// Forward: the ports myctr's forwarder publishes, with the fd of each
 	// host socket in the watcher (5 and up).
@@ -111,6 +115,9 @@ func Main() int {
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	if w.spec.Mode == ModeForward {
+		return w.forwardOnly(sigs)
+	}
 	tl, err := newTool(w.spec)
 	if err != nil {
 		return w.fail(err)
@@ -132,6 +139,32 @@ func Main() int {
 	logf("%s ready, pid %d", w.spec.Mode, toolp.pid())
 	w.report(st)
 	return w.supervise(toolp, fwd, sigs)
+}
+
+// forwardOnly is Main for ModeForward: the forwarder is the network's one
+// process (its pid is reported as both), and the watcher ends it with
+// the container.
+func (w *watcher) forwardOnly(sigs <-chan os.Signal) int {
+	if len(w.spec.Forward) == 0 {
+		return w.fail(errors.New("mode forward with no port to forward"))
+	}
+	fwd, err := w.startForwarding()
+	if err != nil {
+		return w.fail(err)
+	}
+	w.report(Status{Pid: fwd.pid(), ForwarderPid: fwd.pid()})
+	select {
+	case <-waitReadable(w.initFd):
+		logf("container exited: stopping the port forwarder")
+	case s := <-sigs:
+		logf("%v: stopping the port forwarder", s)
+	case err := <-fwd.exited:
+		logf("port forwarder exited while the container runs: %v", err)
+		return 1
+	}
+	_ = fwd.cmd.Process.Kill()
+	<-fwd.exited
+	return 0
 }
 
 // logf writes one line of the watcher's log (its stderr, the network

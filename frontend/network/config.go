@@ -124,6 +124,12 @@ func pastaVersionTrusted(out string) bool {
 	return date > pastaFixedAfter
 }
 
+// ValidateForward checks ports that myctr's forwarder alone publishes (a
+// container on a named network: StartForward).
+func ValidateForward(ports []PortMapping) error {
+	return Config{Mode: ModeSlirp4netns, Ports: ports}.Validate()
+}
+
 // Validate checks the mode, options, MTU and ports without starting anything.
 func (c Config) Validate() error {
 	_, err := c.settings()

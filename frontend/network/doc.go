@@ -46,7 +46,9 @@
 // port stays closed). With slirp4netns, ports go through myctr's own
 // forwarder, unless slirp4netns:port_handler=slirp4netns asks for
 // slirp4netns's add_hostfwd (through its API socket, after the tool
-// reports ready).
+// reports ready). A container on a named network has its ports published
+// by the forwarder alone (StartForward: a watcher with no tool), sending
+// to the container's address on its network.
 //
 // # The port forwarder
 //

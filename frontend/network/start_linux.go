@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +151,45 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 			return nil, fmt.Errorf("remove %s: %w", spec.APISocket, err)
 		}
 	}
+	return startWatcher(spec, pidFile, listeners, s.ports, stateDir)
+}
+
+// StartForward publishes ports of a container whose network namespace
+// another process connects (a named network's holder): a watcher with no
+// tool, and myctr's port forwarder in the namespaces of the init (pid, as
+// for Start), sending to guest, the container's address; gateway is the
+// source it shows for clients with no IPv4 address. Every port goes
+// through the forwarder, which keeps the client's address.
+func StartForward(ports []PortMapping, pid int, guest, gateway netip.Addr, stateDir string) (*Handle, error) {
+	if err := ValidateForward(ports); err != nil {
+		return nil, err
+	}
+	all, listeners, err := reservePorts(ports, func(PortMapping) bool { return true })
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, f := range listeners {
+			f.Close() // the watcher has its copies
+		}
+	}()
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return nil, &Error{Err: fmt.Errorf("%w: pidfd_open %d: %v", ErrNoProcess, pid, err), Msg: "publish ports"}
+	}
+	pidFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidFile.Close()
+	spec := netwatch.Spec{Mode: netwatch.ModeForward, GuestAddr: guest.String(), Gateway: gateway.String()}
+	for _, p := range all {
+		spec.Forward = append(spec.Forward, portfwd.Port{Fd: 5 + len(spec.Forward), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+	}
+	return startWatcher(spec, pidFile, listeners, all, stateDir)
+}
+
+// startWatcher starts the watcher of spec (pidFile: a pidfd of the
+// container's init; listeners: the host sockets of spec.Forward, in its
+// order) and waits for its report.
+func startWatcher(spec netwatch.Spec, pidFile *os.File, listeners []*os.File, ports []PortMapping, stateDir string) (*Handle, error) {
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -168,7 +208,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	defer statusR.Close()
 
 	cmd := exec.Command(nsexec.Binary())
-	cmd.Args = []string{"myctr-network-watch", s.mode}
+	cmd.Args = []string{"myctr-network-watch", spec.Mode}
 	cmd.Env = append(netwatch.CleanEnv(), nsexec.EnvStage+"="+netwatch.Stage, netwatch.EnvSpec+"="+string(specJSON),
 		nsexec.EnvVersion+"="+nsexec.Version)
 	cmd.Dir = "/"
@@ -182,7 +222,7 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start the network watcher"}
 	}
 	statusW.Close()
-	h := &Handle{watcher: cmd, done: make(chan struct{}), ports: s.ports, logPath: logPath}
+	h := &Handle{watcher: cmd, done: make(chan struct{}), ports: ports, logPath: logPath}
 	go func() { _ = cmd.Wait(); close(h.done) }()
 
 	st, err := readStatus(statusR, netwatch.ReadyTimeout)
@@ -195,10 +235,10 @@ func Start(cfg Config, pid int, stateDir string) (*Handle, error) {
 	if err != nil {
 		_ = h.Stop()
 		hint := "see " + logPath
-		if strings.Contains(err.Error(), netwatch.ForwarderFailed) {
+		if spec.Mode == ModeSlirp4netns && strings.Contains(err.Error(), netwatch.ForwarderFailed) {
 			hint += "; --network slirp4netns:port_handler=slirp4netns publishes TCP ports through slirp4netns instead"
 		}
-		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + s.mode + logTail(logPath),
+		return nil, &Error{Err: fmt.Errorf("%w: %v", ErrStart, err), Msg: "start " + spec.Mode + logTail(logPath),
 			Hint: hint}
 	}
 	h.pid, h.fwdPid = st.Pid, st.ForwarderPid

@@ -89,7 +89,6 @@ func TestNamedNetwork(t *testing.T) {
 			{"--network", "it-no-such-network"},
 			{"--network", netA, "--ip", "192.0.2.7"},
 			{"--network", "none", "--network-alias", "x"},
-			{"--network", netA, "-p", "8080"},
 			{"--network", netA, "--userns", "keep-id"},
 		} {
 			before := len(psJSON(t, true))

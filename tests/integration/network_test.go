@@ -85,8 +85,9 @@ func TestPublishTCP(t *testing.T) {
 // myctr's forwarder (the default) keeps each client's own address; with
 // slirp4netns's add_hostfwd (port_handler=slirp4netns) every client shows
 // as the gateway; Debian 12's pasta splices loopback connections and shows
-// 127.0.0.1. A tool which starts keeping the address, or a regression, is
-// noticed.
+// 127.0.0.1; a container on a named network is published through myctr's
+// forwarder and keeps each address too. A tool which starts keeping the
+// address, or a regression, is noticed.
 func TestSourceAddress(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -96,9 +97,13 @@ func TestSourceAddress(t *testing.T) {
 		{"slirp4netns", [2]string{"127.0.0.1", "127.0.0.2"}},
 		{"slirp4netns:port_handler=slirp4netns", [2]string{"10.0.2.2", "10.0.2.2"}},
 		{"pasta", [2]string{"127.0.0.1", "127.0.0.1"}},
+		{"named", [2]string{"127.0.0.1", "127.0.0.2"}}, // a named network: myctr's forwarder too
 	} {
 		t.Run(tc.network, func(t *testing.T) {
 			t.Parallel()
+			if tc.network == "named" {
+				tc.network = namedNetwork(t, "")
+			}
 			port := freePort(t)
 			name := ctrName(t, "")
 			// httpd logs each request's peer address with -vv.
@@ -143,44 +148,52 @@ func TestSourceAddress(t *testing.T) {
 }
 
 // TestPublishUDP: a UDP echo server in the container (this test binary,
-// bound in: busybox has none), published with slirp4netns through myctr's
-// forwarder, answers a client on the host's loopback, and sees the
-// client's own address (127.0.0.2).
+// bound in: busybox has none), published through myctr's forwarder
+// (slirp4netns, and a named network), answers a client on the host's
+// loopback, and sees the client's own address (127.0.0.2).
 func TestPublishUDP(t *testing.T) {
 	t.Parallel()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
-	name := ctrName(t, "")
-	runDetached(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:5353/udp", port),
-		"-v", self + ":/it:ro", "-e", "MYCTR_IT_ROLE=udpecho"}, "/it")
-	c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.2")}, &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	buf := make([]byte, 100)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c.Write([]byte("ping-udp\n"))
-		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		n, err := c.Read(buf)
-		if err == nil {
-			if got := string(buf[:n]); got != "ping-udp\n" {
-				t.Fatalf("echo: %q", got)
+	for _, netMode := range []string{"slirp4netns", "named"} {
+		t.Run(netMode, func(t *testing.T) {
+			t.Parallel()
+			if netMode == "named" {
+				netMode = namedNetwork(t, "")
 			}
-			break
-		}
-		if time.Now().After(deadline) {
-			out, _, _ := myctr(t, "logs", name)
-			t.Fatalf("no echo from the container's UDP server; its logs: %q", out)
-		}
+			port := freePort(t)
+			name := ctrName(t, "")
+			runDetached(t, name, []string{"--network", netMode, "-p", fmt.Sprintf("127.0.0.1:%d:5353/udp", port),
+				"-v", self + ":/it:ro", "-e", "MYCTR_IT_ROLE=udpecho"}, "/it")
+			c, err := net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP("127.0.0.2")}, &net.UDPAddr{IP: net.ParseIP("127.0.0.1"), Port: port})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			buf := make([]byte, 100)
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				c.Write([]byte("ping-udp\n"))
+				c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+				n, err := c.Read(buf)
+				if err == nil {
+					if got := string(buf[:n]); got != "ping-udp\n" {
+						t.Fatalf("echo: %q", got)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					out, _, _ := myctr(t, "logs", name)
+					t.Fatalf("no echo from the container's UDP server; its logs: %q", out)
+				}
+			}
+			// The server logs before it answers; the log may reach the file
+			// a moment after the answer reached us.
+			waitLogs(t, name, "udp from 127.0.0.2:", 5*time.Second)
+		})
 	}
-	// The server logs before it answers; the log may reach the file
-	// a moment after the answer reached us.
-	waitLogs(t, name, "udp from 127.0.0.2:", 5*time.Second)
 }
 
 // TestHostLoopback: the host's 127.0.0.1 is closed to the container by
