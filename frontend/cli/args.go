@@ -63,12 +63,13 @@ func interspersed(app *cli.App, args []string) []string {
 				list, defs = &out, app.Flags
 			}
 			if name, value, ok := attachedValue(defs, a); ok {
-				*list = append(*list, name, value)
+				*list = append(*list, longForm(defs, name), value)
 				i++
 				continue
 			}
 			n := 1 + valueCount(defs, a)
-			*list = append(*list, args[i:min(i+n, len(args))]...)
+			*list = append(*list, longForm(defs, a))
+			*list = append(*list, args[i+1:min(i+n, len(args))]...)
 			i += n
 		default:
 			rest = append(rest, a)
@@ -80,6 +81,29 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 	}
 	return append(append(append(out, path...), flags...), rest...)
+}
+
+// longForm writes a one-letter flag ("-e", "-e=V") by its long name, so
+// that a command line may give both forms of one flag ("-e A=1 --env
+// B=2", "-l a --label b"), as Podman's allows and urfave/cli does not.
+func longForm(flags []cli.Flag, a string) string {
+	if strings.HasPrefix(a, "--") || !strings.HasPrefix(a, "-") {
+		return a
+	}
+	name, value, withValue := strings.Cut(a[1:], "=")
+	if len(name) != 1 {
+		return a // a group of short flags (-it) stays as it is
+	}
+	for _, f := range flags {
+		names := f.Names()
+		if len(names) > 1 && len(names[0]) > 1 && slices.Contains(names[1:], name) {
+			if withValue {
+				return "--" + names[0] + "=" + value
+			}
+			return "--" + names[0]
+		}
+	}
+	return a
 }
 
 // hasFlag: whether flags has the flag that argument a names.
