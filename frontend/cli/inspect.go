@@ -129,6 +129,8 @@ type inspectConfig struct {
 	// the seccomp profile a container was given (a file, or
 	// "unconfined"), as in Podman; the default profile has none.
 	Annotations map[string]string `json:",omitempty"`
+	// Labels are the image's and run --label's (Podman's field).
+	Labels map[string]string
 }
 
 type inspectEntry struct {
@@ -350,7 +352,8 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, Pod: c.Pod, OCIRuntime: container.RuntimeOf(c),
 		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
-			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations},
+			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations,
+			Labels: c.Labels},
 		HostConfig: hostConfigOf(c),
 		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),

@@ -35,6 +35,19 @@ type psEntry struct {
 	AutoRemove bool
 	Pod        string // the pod's id, or ""
 	PodName    string
+	Labels     map[string]string
+	Ports      []psPort
+	Networks   []string // the named networks it is on
+	Mounts     []string // the destinations of its mounts
+}
+
+// psPort is a published port in ps --format json, as Podman writes it.
+type psPort struct {
+	HostIP        string `json:"host_ip"`
+	ContainerPort uint16 `json:"container_port"`
+	HostPort      uint16 `json:"host_port"`
+	Range         int    `json:"range"`
+	Protocol      string `json:"protocol"`
 }
 
 // psRow is one container for `ps --format TEMPLATE`, with Podman's field
@@ -43,10 +56,12 @@ type psRow struct {
 	ID, Names, Image, Command, Created, Status, State, Ports string
 	Pid                                                      int
 	Pod, PodName                                             string
+	Labels                                                   map[string]string
+	Networks                                                 string
 }
 
 // psHeaders are the column headers of `ps --format "table ..."`.
-var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Created", "Status", "State", "Ports", "Pid", "Pod", "PodName"},
+var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Created", "Status", "State", "Ports", "Pid", "Pod", "PodName", "Labels", "Networks"},
 	map[string]string{"ID": "CONTAINER ID", "Pod": "POD ID"})
 
 func psRowOf(c *container.Container, noTrunc bool) psRow {
@@ -63,6 +78,8 @@ func psRowOf(c *container.Container, noTrunc bool) psRow {
 		ports = append(ports, fmt.Sprintf("%s->%d/%s", p.HostAddr(), p.ContainerPort, p.Protocol))
 	}
 	r.Ports = strings.Join(ports, ", ")
+	r.Labels = c.Labels
+	r.Networks = strings.Join(c.NamedNetworks(), ",")
 	return r
 }
 
@@ -163,7 +180,14 @@ func psCommand() *cli.Command {
 						Command: cmd, Created: c.Created, CreatedAt: c.Created.Format(time.RFC3339),
 						State: c.State.Status, Status: statusText(c), ExitCode: c.State.ExitCode,
 						Exited: c.State.Status == container.StatusExited, Pid: c.State.Pid,
-						AutoRemove: c.HostConfig.AutoRemove, Pod: c.Pod, PodName: pods[c.Pod]}
+						AutoRemove: c.HostConfig.AutoRemove, Pod: c.Pod, PodName: pods[c.Pod],
+						Labels: c.Labels, Ports: []psPort{}, Networks: c.NamedNetworks()}
+					for _, p := range c.State.Ports {
+						e.Ports = append(e.Ports, psPort{HostIP: p.HostIP, ContainerPort: p.ContainerPort, HostPort: p.HostPort, Range: 1, Protocol: p.Protocol})
+					}
+					for _, m := range c.Mounts {
+						e.Mounts = append(e.Mounts, m.Destination)
+					}
 					if !c.State.StartedAt.IsZero() {
 						e.StartedAt = c.State.StartedAt.Unix()
 					}
@@ -187,7 +211,7 @@ func psCommand() *cli.Command {
 				for _, c := range shown {
 					rows = append(rows, rowOf(c))
 				}
-				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod and PodName")
+				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName, Labels and Networks")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			if !ctx.Bool("noheading") {
@@ -214,7 +238,7 @@ func psCommand() *cli.Command {
 }
 
 // filterKeys says what --filter of ps and start takes.
-const filterKeys = "name=REGEXP, id=PREFIX, status=created|running|exited|stopped, ancestor=IMAGE, exited=CODE, restart-policy=none|no|on-failure|always|unless-stopped"
+const filterKeys = "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=KEY[=VALUE], status=created|running|exited|stopped, ancestor=IMAGE, exited=CODE, network=NAME, restart-policy=none|no|on-failure|always|unless-stopped"
 
 // statusFilter says whether filters hold a status filter, which, as in
 // Podman (and Docker), lists stopped containers without --all.
@@ -232,7 +256,7 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			return nil, fmt.Errorf("invalid filter %q: want KEY=VALUE", f)
 		}
 		switch k {
-		case "name", "id", "ancestor", "exited":
+		case "name", "id", "ancestor", "exited", "label", "label!", "network":
 		case "status":
 			switch v {
 			case "stopped":
@@ -272,17 +296,49 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 				strings.TrimSuffix(strings.TrimPrefix(c.ImageName, "localhost/"), ":latest") == strings.TrimSuffix(v, ":latest")
 		case "exited":
 			return c.State.Status == container.StatusExited && strconv.Itoa(c.State.ExitCode) == v
+		case "label":
+			return hasLabel(c.Labels, v)
+		case "label!":
+			return !hasLabel(c.Labels, v)
+		case "network":
+			_, on := c.Networks[v]
+			return on || c.HostConfig.NetworkMode == v
 		}
 		return false
 	}
 	return func(c *container.Container) bool {
 		for k, vs := range byKey {
-			if !slices.ContainsFunc(vs, func(v string) bool { return one(c, k, v) }) {
+			match := func(v string) bool { return one(c, k, v) }
+			if k == "label" || k == "label!" {
+				// As Podman: every label filter must hold.
+				if !all(vs, match) {
+					return false
+				}
+				continue
+			}
+			if !slices.ContainsFunc(vs, match) {
 				return false
 			}
 		}
 		return true
 	}, nil
+}
+
+// hasLabel matches label=KEY (any value) or label=KEY=VALUE.
+func hasLabel(labels map[string]string, want string) bool {
+	k, v, withValue := strings.Cut(want, "=")
+	have, ok := labels[k]
+	return ok && (!withValue || have == v)
+}
+
+// all says whether f holds for every v.
+func all(vs []string, f func(string) bool) bool {
+	for _, v := range vs {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // psSort orders ps's containers by key: by default newest first; by

@@ -38,6 +38,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
 		&cli.StringFlag{Name: "userns", Usage: "user namespace mode: private (default: root is you, 1..N your subordinate ids; host is the same ids), keep-id[:uid=N,gid=N] (your ids stay yours inside, and the process runs as you); nomap and auto are refused"},
 		&cli.StringFlag{Name: "hostname", Usage: "container host name"},
+		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE (over the image's labels)"},
+		&cli.StringSliceFlag{Name: "label-file", Usage: "read labels from a file (KEY=VALUE lines, # comments)"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount a host directory or a named volume: SOURCE:CONTAINER-DIR[:OPTIONS] (SOURCE beginning with / or . is a host path, else a volume's name, made if it is not there), or CONTAINER-DIR alone (an anonymous volume); OPTIONS: ro, rw, U (chown to the container's user), noexec, nosuid, nodev, nocopy, a propagation; z and Z are accepted and do nothing (no SELinux)"},
 		&cli.StringSliceFlag{Name: "mount", Usage: "mount: type=bind|volume|tmpfs,source=...,target=...[,ro][,U][,...] (Podman's and Docker's syntax)"},
 		&cli.StringSliceFlag{Name: "volumes-from", Usage: "mount the volumes and bind mounts of CONTAINER[:ro|rw]"},
@@ -232,6 +234,44 @@ func runCommand() *cli.Command {
 	}
 }
 
+// labelsFromArgs reads --label-file files, then --label: KEY=VALUE, or
+// KEY for an empty value; a later one replaces an earlier one's value.
+func labelsFromArgs(ctx *cli.Context) (map[string]string, error) {
+	out := map[string]string{}
+	set := func(kv, where string) error {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%sinvalid label %q: want KEY=VALUE", where, kv)
+		}
+		out[k] = v
+		return nil
+	}
+	for _, file := range ctx.StringSlice("label-file") {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read label file: %w", err)
+		}
+		for n, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if err := set(line, fmt.Sprintf("%s:%d: ", file, n+1)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, kv := range ctx.StringSlice("label") {
+		if err := set(kv, ""); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
 // envFromArgs expands -e KEY (copied from our environment) and reads
 // --env-file files (KEY=VALUE lines, # comments).
 func envFromArgs(ctx *cli.Context) ([]string, error) {
@@ -296,6 +336,10 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 			return nil, fmt.Errorf("invalid --network-alias %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", a)
 		}
 	}
+	labels, err := labelsFromArgs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var ports []network.PortMapping
 	for _, p := range ctx.StringSlice("publish") {
 		pm, err := network.ParsePublish(p)
@@ -311,6 +355,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		User:           ctx.String("user"),
 		Userns:         ctx.String("userns"),
 		Hostname:       ctx.String("hostname"),
+		Labels:         labels,
 		Volumes:        ctx.StringSlice("volume"),
 		Tmpfs:          ctx.StringSlice("tmpfs"),
 		ReadOnly:       ctx.Bool("read-only"),

@@ -3,6 +3,7 @@ package container
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,6 +140,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		},
 		State:    State{Status: StatusCreated},
 		Networks: onNets,
+		Labels:   mergeLabels(o.Image.Labels, o.Labels),
 	}
 	c.PodInfo = o.PodInfo
 	if o.StopSignal != "" {
@@ -345,4 +347,16 @@ func landlockRules(spec *specs.Spec) (*landlock.Ruleset, string, error) {
 		return nil, "", err
 	}
 	return r, warning, nil
+}
+
+// mergeLabels is the image's labels with the given ones over them, nil
+// when there are none.
+func mergeLabels(image, given map[string]string) map[string]string {
+	if len(image)+len(given) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(image)+len(given))
+	maps.Copy(out, image)
+	maps.Copy(out, given)
+	return out
 }

@@ -153,6 +153,9 @@ type Container struct {
 	// container is on, by name; its NetworkMode is then the first one's
 	// name, as Docker's and Podman's is.
 	Networks map[string]NetworkAttach `json:",omitempty"`
+	// Labels are the image's labels with run --label's over them, as
+	// Podman's Config.Labels.
+	Labels map[string]string `json:",omitempty"`
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links

@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/myctr/myctr/frontend/container"
+)
+
+// TestPsFilterLabels: label= matches a key (any value) or key=value, and
+// every label filter must hold, as in Podman; label!= excludes;
+// network= matches a named network.
+func TestPsFilterLabels(t *testing.T) {
+	web := &container.Container{Name: "web", Labels: map[string]string{"app": "shop", "tier": "front", "empty": ""},
+		Networks: map[string]container.NetworkAttach{"shopnet": {}}}
+	db := &container.Container{Name: "db", Labels: map[string]string{"app": "shop", "tier": "back"}}
+	bare := &container.Container{Name: "bare"}
+	for _, tc := range []struct {
+		filters []string
+		want    []string
+	}{
+		{[]string{"label=app"}, []string{"web", "db"}},
+		{[]string{"label=app=shop"}, []string{"web", "db"}},
+		{[]string{"label=app=sho"}, nil},
+		{[]string{"label=app=shop", "label=tier=front"}, []string{"web"}},
+		{[]string{"label=tier=front", "label=tier=back"}, nil}, // all must hold
+		{[]string{"label=empty="}, []string{"web"}},
+		{[]string{"label!=tier=front"}, []string{"db", "bare"}},
+		{[]string{"label!=app"}, []string{"bare"}},
+		{[]string{"network=shopnet"}, []string{"web"}},
+		{[]string{"name=^d", "label=app"}, []string{"db"}},
+	} {
+		match, err := psFilter(tc.filters)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.filters, err)
+		}
+		var got []string
+		for _, c := range []*container.Container{web, db, bare} {
+			if match(c) {
+				got = append(got, c.Name)
+			}
+		}
+		if len(got) != len(tc.want) || (len(got) > 0 && !slices.Equal(got, tc.want)) {
+			t.Errorf("%v: %v, want %v", tc.filters, got, tc.want)
+		}
+	}
+	if _, err := psFilter([]string{"labels=x"}); err == nil {
+		t.Error("an unknown key was accepted")
+	}
+}
