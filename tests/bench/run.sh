@@ -229,6 +229,13 @@ if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
 	"$here/network.sh" "$work/myctr-root" "$runroot"
 fi
 
+# Named networks: container to container, and podman-compose up, beside
+# podman in the same run.
+if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+	step "named networks: iperf3 container to container, podman-compose up"
+	"$here/netnamed.sh" "$work/myctr-root" "$runroot" "$work"
+fi
+
 # Builds and pulls, beside podman, in the same run.
 if want myctr && want podman && [[ -z ${BENCH_NO_IMAGES:-} ]]; then
 	step "builds and pulls"

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -102,12 +103,52 @@ func TestNamedNetwork(t *testing.T) {
 		}
 	})
 
+	t.Run("monitor killed", func(t *testing.T) {
+		// kill -9 of a container's monitor leaves the network of the
+		// others (and its own) as it was.
+		peer := ctrName(t, "peer")
+		runDetached(t, peer, []string{"--network", netA}, "sh", "-c",
+			"mkdir -p /www && echo from-peer > /www/index.html && exec httpd -f -p 8080 -h /www")
+		pid := inspect(t, srv).State.Pid
+		_, monitor, _, ok := procStat(pid)
+		if !ok || monitor <= 1 {
+			t.Fatalf("no monitor for %s (init %d)", srv, pid)
+		}
+		_, _, monStart, _ := procStat(monitor)
+		if err := syscall.Kill(monitor, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the monitor to die", func() bool { return processGone(monitor, monStart) })
+		if out := runOut(t, []string{"--network", netA}, "sh", "-c", get(srv)); !strings.Contains(out, "via-name") {
+			t.Errorf("%s after its monitor was killed: %q", srv, out)
+		}
+		if out := runOut(t, []string{"--network", netA}, "sh", "-c", get(peer)); !strings.Contains(out, "from-peer") {
+			t.Errorf("%s after %s's monitor was killed: %q", peer, srv, out)
+		}
+		mustMyctr(t, "rm", "-f", peer)
+	})
+
 	// The holder leaves once no container is attached, and takes its
-	// socket with it.
+	// socket and its process with it.
+	holders := func() []int {
+		var pids []int
+		want := "_MYCTR_HOLDER_DIR=" + filepath.Join(runRoot, "netholder") + "\x00"
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			if b, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && strings.Contains(string(b), want) {
+				pid, _ := strconv.Atoi(e.Name())
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	if len(holders()) != 1 {
+		t.Errorf("network holders of this run root: %v, want one", holders())
+	}
 	mustMyctr(t, "rm", "-f", srv)
 	sock := filepath.Join(runRoot, "netholder", "control.sock")
 	waitFor(t, 30*time.Second, "the network holder to leave", func() bool {
 		_, err := os.Stat(sock)
-		return os.IsNotExist(err)
+		return os.IsNotExist(err) && len(holders()) == 0
 	})
 }
