@@ -86,6 +86,15 @@ func TestNamedNetwork(t *testing.T) {
 	})
 
 	t.Run("bad input", func(t *testing.T) {
+		// A network in use is not removed (Podman's exit 2); nothing of it
+		// goes.
+		_, errOut, code := myctr(t, "network", "rm", netA)
+		if code != 2 || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, "has associated containers") {
+			t.Errorf("network rm of a network in use: exit %d, %q; want 2 and Podman's error", code, errOut)
+		}
+		if _, _, code := myctr(t, "network", "exists", netA); code != 0 {
+			t.Errorf("network rm of a network in use removed it")
+		}
 		for _, args := range [][]string{
 			{"--network", "it-no-such-network"},
 			{"--network", netA, "--ip", "192.0.2.7"},
