@@ -137,8 +137,7 @@ func TestNamedNetwork(t *testing.T) {
 		mustMyctr(t, "rm", "-f", peer)
 	})
 
-	// The holder leaves once no container is attached, and takes its
-	// socket and its process with it.
+	// The user's network holders of this run root.
 	holders := func() []int {
 		var pids []int
 		want := "_MYCTR_HOLDER_DIR=" + filepath.Join(runRoot, "netholder") + "\x00"
@@ -151,9 +150,30 @@ func TestNamedNetwork(t *testing.T) {
 		}
 		return pids
 	}
-	if len(holders()) != 1 {
-		t.Errorf("network holders of this run root: %v, want one", holders())
-	}
+	t.Run("holder killed", func(t *testing.T) {
+		// kill -9 of the holder takes the networks of the containers on
+		// it (their namespaces are its); the next run starts another,
+		// and a new container is reached by name again.
+		pids := holders()
+		if len(pids) != 1 {
+			t.Fatalf("network holders of this run root: %v, want one", pids)
+		}
+		_, _, start, _ := procStat(pids[0])
+		if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the holder to die", func() bool { return processGone(pids[0], start) })
+		again := ctrName(t, "again")
+		runDetached(t, again, []string{"--network", netA}, "sh", "-c",
+			"mkdir -p /www && echo again > /www/index.html && exec httpd -f -p 8080 -h /www")
+		if out := runOut(t, []string{"--network", netA}, "sh", "-c", get(again)); !strings.Contains(out, "again") {
+			t.Errorf("%s on a new holder: %q", again, out)
+		}
+		mustMyctr(t, "rm", "-f", again)
+	})
+
+	// The holder leaves once no container is attached, and takes its
+	// socket and its process with it.
 	mustMyctr(t, "rm", "-f", srv)
 	sock := filepath.Join(runRoot, "netholder", "control.sock")
 	waitFor(t, 30*time.Second, "the network holder to leave", func() bool {
