@@ -28,14 +28,7 @@ func generateCommand() *cli.Command {
 		},
 		Action: generateSystemd,
 	}
-	sd.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
-	sd.UseShortOptionHandling = true
-	return &cli.Command{
-		Name:            "generate",
-		Usage:           "generate systemd units from containers",
-		HideHelpCommand: true,
-		Subcommands:     []*cli.Command{sd},
-	}
+	return group("generate", "generate systemd units from containers", []*cli.Command{sd})
 }
 
 func generateSystemd(ctx *cli.Context) error {

@@ -15,7 +15,9 @@ import (
 // naming it, with exit 125.
 func group(name, usage string, subs []*cli.Command) *cli.Command {
 	for _, c := range subs {
-		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
+		}
 		c.UseShortOptionHandling = true
 	}
 	return &cli.Command{

@@ -20,14 +20,10 @@ import (
 // `--network`'s own parsing is in network.go.
 
 func networkCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "network",
-		Usage: "manage named networks",
-		Subcommands: []*cli.Command{
-			networkCreateCommand(), networkLsCommand(), networkInspectCommand(), networkRmCommand(),
-			networkPruneCommand(), networkExistsCommand(),
-		},
-	}
+	return group("network", "manage named networks", []*cli.Command{
+		networkCreateCommand(), networkLsCommand(), networkInspectCommand(), networkRmCommand(),
+		networkPruneCommand(), networkExistsCommand(), networkAttachCommand("connect"), networkAttachCommand("disconnect"),
+	})
 }
 
 func openNetworks(ctx *cli.Context) (*netstore.Store, error) {
@@ -471,6 +467,26 @@ func networkExistsCommand() *cli.Command {
 				return err
 			}
 			return nil
+		},
+	}
+}
+
+// networkAttachCommand is network connect or disconnect, which myctr
+// refuses: a container is attached to its one named network when it
+// starts, and stays on it for as long as it runs.
+func networkAttachCommand(verb string) *cli.Command {
+	return &cli.Command{
+		Name:      verb,
+		Usage:     "not supported: a container is on the one named network it was made with",
+		ArgsUsage: "NETWORK CONTAINER",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "alias", Usage: "(connect) another name of the container on the network"},
+			&cli.StringFlag{Name: "ip", Usage: "(connect) the container's address on the network"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "(disconnect) even if it runs"},
+		},
+		Action: func(ctx *cli.Context) error {
+			return withCode(125, hint(fmt.Errorf("network %s is not supported: a container is on the one named network it was made with", verb),
+				"make the container again with --network NAME (and --network-alias, --ip)"))
 		},
 	}
 }

@@ -18,14 +18,10 @@ import (
 )
 
 func podCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "pod",
-		Usage: "manage pods: containers that share the network (and IPC, UTS) namespaces of an infra container",
-		Subcommands: []*cli.Command{
-			podCreateCommand(), podPsCommand(), podInspectCommand(), podStartCommand(), podStopCommand(),
-			podRestartCommand(), podKillCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
-		},
-	}
+	return group("pod", "manage pods: containers that share the network (and IPC, UTS) namespaces of an infra container", []*cli.Command{
+		podCreateCommand(), podPsCommand(), podInspectCommand(), podStartCommand(), podStopCommand(),
+		podRestartCommand(), podKillCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
+	})
 }
 
 func openPods(ctx *cli.Context) (*pod.Store, error) {

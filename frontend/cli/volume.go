@@ -55,14 +55,10 @@ func mountOptions(ctx *cli.Context, o *container.CreateOptions) error {
 }
 
 func volumeCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "volume",
-		Usage: "manage named volumes",
-		Subcommands: append([]*cli.Command{
-			volumeCreateCommand(), volumeLsCommand(), volumeInspectCommand(), volumeRmCommand(),
-			volumePruneCommand(), volumeExistsCommand(), volumeExportCommand(), volumeImportCommand(),
-		}, volumeMountCommands()...),
-	}
+	return group("volume", "manage named volumes", append([]*cli.Command{
+		volumeCreateCommand(), volumeLsCommand(), volumeInspectCommand(), volumeRmCommand(),
+		volumePruneCommand(), volumeExistsCommand(), volumeExportCommand(), volumeImportCommand(),
+	}, volumeMountCommands()...))
 }
 
 func openVolumes(ctx *cli.Context) (*volume.Store, error) {

@@ -39,6 +39,12 @@ func TestCLIEdgeUnknownCommand(t *testing.T) {
 		{[]string{"insp", "x"}, "Error: unrecognized command `myctr insp`", "Hint: did you mean `myctr inspect`?"},
 		{[]string{"imagess"}, "Error: unrecognized command `myctr imagess`", "Hint: did you mean `myctr images`?"},
 		{[]string{"help", "nosuch"}, "Error: unrecognized command `myctr nosuch`", "Hint: run `myctr --help`"},
+		// A group's unknown subcommand, in every group.
+		{[]string{"network", "nosuch"}, "Error: unrecognized command `myctr network nosuch`", "Hint: run `myctr network --help`"},
+		{[]string{"volume", "nosuch"}, "Error: unrecognized command `myctr volume nosuch`", "Hint: run `myctr volume --help`"},
+		{[]string{"pod", "nosuch"}, "Error: unrecognized command `myctr pod nosuch`", "Hint: run `myctr pod --help`"},
+		{[]string{"generate", "nosuch"}, "Error: unrecognized command `myctr generate nosuch`", "Hint: run `myctr generate --help`"},
+		{[]string{"image", "nosuch"}, "Error: unrecognized command `myctr image nosuch`", "Hint: run `myctr image --help`"},
 	} {
 		out, errOut, code := myctr(t, tc.args...)
 		if code != 125 || !strings.Contains(errOut, tc.err+"\n") || !strings.Contains(errOut, tc.hint) {
