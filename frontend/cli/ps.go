@@ -102,6 +102,14 @@ func statusText(c *container.Container) string {
 	case container.StatusRunning:
 		return "Up " + humanDuration(time.Since(c.State.StartedAt))
 	case container.StatusExited:
+		if c.State.FinishedAt.IsZero() {
+			// Its monitor was lost before the end: no time to tell, and
+			// -1 is no exit code.
+			if c.State.ExitCode == -1 {
+				return "Exited (unknown)"
+			}
+			return fmt.Sprintf("Exited (%d)", c.State.ExitCode)
+		}
 		return fmt.Sprintf("Exited (%d) %s ago", c.State.ExitCode, humanDuration(time.Since(c.State.FinishedAt)))
 	}
 	return "Created"
@@ -115,7 +123,7 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers, not only running ones"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName (e.g. '{{.Names}}\\t{{.Status}}')"},
+			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName, Labels, Networks (e.g. '{{.Names}}\\t{{.Status}}')"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 			// Podman lists Buildah's containers with it; myctr's store
 			// holds only myctr's own, so it changes nothing.

@@ -3,6 +3,7 @@ package cli
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/myctr/myctr/frontend/container"
 )
@@ -46,5 +47,23 @@ func TestPsFilterLabels(t *testing.T) {
 	}
 	if _, err := psFilter([]string{"labels=x"}); err == nil {
 		t.Error("an unknown key was accepted")
+	}
+}
+
+// TestStatusText: a container whose end time was lost never shows
+// "106751 days ago", and -1 reads as unknown.
+func TestStatusText(t *testing.T) {
+	for _, tc := range []struct {
+		st   container.State
+		want string
+	}{
+		{container.State{Status: container.StatusExited, ExitCode: -1}, "Exited (unknown)"},
+		{container.State{Status: container.StatusExited, ExitCode: 3}, "Exited (3)"},
+		{container.State{Status: container.StatusExited, ExitCode: 3, FinishedAt: time.Now().Add(-2 * time.Minute)}, "Exited (3) 2 minutes ago"},
+		{container.State{Status: container.StatusCreated}, "Created"},
+	} {
+		if got := statusText(&container.Container{State: tc.st}); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.st, got, tc.want)
+		}
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
@@ -537,7 +541,8 @@ func runAction(ctx *cli.Context) error {
 		discard(s, c)
 		return err
 	}
-	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
+	out := guardStdout()
+	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act}
 	if o.Interactive {
 		a.Stdin = os.Stdin
 	}
@@ -559,10 +564,55 @@ func runAction(ctx *cli.Context) error {
 		return startFailure(err)
 	}
 	removeRunImage(ctx, c.Image)
+	if err := out.failed(); err != nil {
+		return err
+	}
 	if code != 0 {
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// stdoutGuard is the attached container's stdout as this process writes
+// it. A reader that goes away (`myctr run ... | head -1`) must not end
+// this process, the container's monitor: SIGPIPE is caught (guardStdout),
+// the write fails with EPIPE instead, and from then on the container's
+// output goes to its log alone while it runs to its end (--rm honoured,
+// its exit code recorded). The failure is reported once it has ended.
+type stdoutGuard struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+// guardStdout returns the guard of os.Stdout, and catches SIGPIPE for
+// the rest of the process (a caught signal is back to its default in the
+// container's process, which exec starts).
+func guardStdout() *stdoutGuard {
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
+	return &stdoutGuard{w: os.Stdout}
+}
+
+func (g *stdoutGuard) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err == nil {
+		if _, err := g.w.Write(p); err != nil {
+			g.err = err
+		}
+	}
+	return len(p), nil // the log has it all the same
+}
+
+// failed is the error to end with when stdout broke: Podman's exit 126.
+func (g *stdoutGuard) failed() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err == nil {
+		return nil
+	}
+	return withCode(126, hint(fmt.Errorf("write the container's output: %w", g.err),
+		"the container ran to its end; its whole output is in myctr logs (unless --rm removed it)"))
 }
 
 // createContainer makes the container that run's or create's flags

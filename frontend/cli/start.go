@@ -88,13 +88,17 @@ func startAttached(ctx *cli.Context, act container.Activation) error {
 	if err != nil {
 		return err
 	}
-	a := &container.Attach{Stdout: os.Stdout, Stderr: os.Stderr, Activation: act}
+	out := guardStdout()
+	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act}
 	if ctx.Bool("interactive") {
 		a.Stdin = os.Stdin
 	}
 	code, err := s.RunAttached(c, m, a)
 	if err != nil {
 		return startFailure(err)
+	}
+	if err := out.failed(); err != nil {
+		return err
 	}
 	if code != 0 {
 		return withCode(code, nil)

@@ -191,3 +191,53 @@ func findProcs(argv []string) []int {
 	}
 	return pids
 }
+
+// TestBrokenStdoutPipe: `run ... | head -1`: the reader goes away after
+// the first line. The CLI (the container's monitor) is not killed by
+// SIGPIPE: it says so (exit 126, as Podman), the container runs to its
+// end, its output is logged whole and its exit code recorded, and --rm
+// still removes it.
+func TestBrokenStdoutPipe(t *testing.T) {
+	t.Parallel()
+	for _, rm := range []bool{false, true} {
+		name := ctrName(t, strconv.FormatBool(rm))
+		args := []string{"run", "--name", name}
+		if rm {
+			args = append(args, "--rm")
+		}
+		args = append(args, image, "sh", "-c", "echo first; sleep 0.5; seq 2000; exit 4")
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		cmd := myctrCommand(ctx, args...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var errOut strings.Builder
+		cmd.Stderr = &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(out).ReadString('\n')
+		out.Close() // as head -1 does
+		err = cmd.Wait()
+		cancel()
+		if line != "first\n" {
+			t.Errorf("rm=%v: first line %q", rm, line)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 126 || !strings.HasPrefix(errOut.String(), "Error: ") || !strings.Contains(errOut.String(), "broken pipe") {
+			t.Errorf("rm=%v: exit %d (%v), stderr %q; want 126 and an Error about the broken pipe", rm, code, err, errOut.String())
+		}
+		if rm {
+			if _, ok := psFind(psJSON(t, true), name); ok {
+				t.Errorf("the --rm container %s is still there", name)
+			}
+			continue
+		}
+		if st := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)); st != "exited 4" {
+			t.Errorf("state %q, want exited 4", st)
+		}
+		if logs := mustMyctr(t, "logs", name); !strings.Contains(logs, "\n2000\n") {
+			t.Errorf("the log lacks the output written after the pipe broke (%d bytes)", len(logs))
+		}
+	}
+}
