@@ -10,6 +10,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/labels"
 )
 
 // jsonImage is img as `images --format json` shows it (Podman's fields).
@@ -110,11 +111,7 @@ func imagePredicate(s *image.Store, key, val string) (func(image.Image) bool, er
 		}
 		return func(img image.Image) bool { return (len(img.Names) == 0) == want }, nil
 	case "label":
-		k, v, withValue := strings.Cut(val, "=")
-		return func(img image.Image) bool {
-			got, ok := img.Config.Config.Labels[k]
-			return ok && (!withValue || got == v)
-		}, nil
+		return func(img image.Image) bool { return labels.Match(img.Config.Config.Labels, val) }, nil
 	case "reference":
 		return func(img image.Image) bool {
 			return slices.ContainsFunc(img.Names, func(n string) bool { return referenceMatches(val, n) })

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/pod"
 )
 
@@ -197,9 +198,7 @@ func (f podFilter) match(v podView) bool {
 			case "status":
 				hit = hit || strings.EqualFold(v.status, want)
 			case "label":
-				lk, lv, hasValue := strings.Cut(want, "=")
-				have, ok := v.p.Labels[lk]
-				hit = hit || (ok && (!hasValue || have == lv))
+				hit = hit || labels.Match(v.p.Labels, want)
 			case "ctr-names", "ctr-ids":
 				for _, c := range v.ctrs {
 					hit = hit || (k == "ctr-names" && c.Name == want) || (k == "ctr-ids" && strings.HasPrefix(c.ID, want))

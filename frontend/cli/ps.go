@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/labels"
 )
 
 // psEntry is one container in `ps --format json`, named as Podman names them.
@@ -305,9 +306,9 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 		case "exited":
 			return c.State.Status == container.StatusExited && strconv.Itoa(c.State.ExitCode) == v
 		case "label":
-			return hasLabel(c.Labels, v)
+			return labels.Match(c.Labels, v)
 		case "label!":
-			return !hasLabel(c.Labels, v)
+			return !labels.Match(c.Labels, v)
 		case "network":
 			_, on := c.Networks[v]
 			return on || c.HostConfig.NetworkMode == v
@@ -330,13 +331,6 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 		}
 		return true
 	}, nil
-}
-
-// hasLabel matches label=KEY (any value) or label=KEY=VALUE.
-func hasLabel(labels map[string]string, want string) bool {
-	k, v, withValue := strings.Cut(want, "=")
-	have, ok := labels[k]
-	return ok && (!withValue || have == v)
 }
 
 // all says whether f holds for every v.

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/frontend/volume"
@@ -181,13 +182,9 @@ func (f volumeFilter) match(v *volume.Volume, inUse bool) bool {
 				if k == "opt" {
 					m = v.Options
 				}
-				lk, lv, hasValue := strings.Cut(want, "=")
-				have, ok := m[lk]
-				hit = hit || (ok && (!hasValue || have == lv))
+				hit = hit || labels.Match(m, want)
 			case "label!":
-				lk, lv, hasValue := strings.Cut(want, "=")
-				have, ok := v.Labels[lk]
-				hit = hit || !(ok && (!hasValue || have == lv))
+				hit = hit || !labels.Match(v.Labels, want)
 			case "dangling":
 				d := want == "true" || want == "1"
 				hit = hit || d != inUse

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/myctr/myctr/frontend/labels"
 )
 
 // Filter is a parsed --filter list of network ls and network prune:
@@ -92,7 +94,7 @@ func (f *Filter) Match(n *Network, inUse bool) bool {
 	for k, vals := range f.keys {
 		if k == "label" || k == "label!" {
 			for _, want := range vals {
-				if hasLabel(n.Labels, want) != (k == "label") {
+				if labels.Match(n.Labels, want) != (k == "label") {
 					return false
 				}
 			}
@@ -124,10 +126,3 @@ func (f *Filter) Match(n *Network, inUse bool) bool {
 // Needs says whether the filter has key k (dangling: the caller must know
 // which networks are in use).
 func (f *Filter) Needs(k string) bool { return len(f.keys[k]) > 0 }
-
-// hasLabel matches label=KEY or label=KEY=VALUE.
-func hasLabel(labels map[string]string, want string) bool {
-	k, v, withValue := strings.Cut(want, "=")
-	have, ok := labels[k]
-	return ok && (!withValue || have == v)
-}
