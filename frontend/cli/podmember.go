@@ -65,11 +65,15 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		return nil, withCode(125, hint(errors.New("you must have an infra container to publish ports or set a network (--infra=false)"), "drop --infra=false"))
 	}
 	mode, netOpts := "", []string(nil)
+	// A pod on a named network: its infra container is on it, and the
+	// members share the infra's namespaces as ever.
+	named := ""
 	if ps.Infra {
 		var err error
 		if mode, netOpts, err = networkMode(ps.Network); errors.Is(err, errNamedNetwork) {
-			return nil, withCode(125, hint(fmt.Errorf("pod create --network %s: a pod on a named network is not supported yet", mode), "run the pod's containers with --network %s instead of in a pod, or give the pod pasta or slirp4netns", mode))
-		} else if err != nil {
+			named, mode, err = mode, "", nil
+		}
+		if err != nil {
 			return nil, withCode(125, err)
 		}
 		if mode == "host" && len(share) > 0 {
@@ -139,6 +143,10 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true},
 		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
 		Cgroups: "enabled", // no limits: the pause process runs where myctr does
+	}
+	if named != "" {
+		// The pod answers by its name on the network, as the infra.
+		o.Networks = map[string]container.NetworkAttach{named: {Aliases: []string{p.Name}}}
 	}
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		o.Lower = append(o.Lower, img.LayerDirs[i])

@@ -144,6 +144,21 @@ func TestNamedNetwork(t *testing.T) {
 		mustMyctr(t, "rm", "-f", peer)
 	})
 
+	t.Run("pod", func(t *testing.T) {
+		// A pod on a named network: its members share the infra's
+		// namespaces, and the pod answers by its name on the network.
+		podName := ctrName(t, "pod")
+		mustMyctr(t, "pod", "create", "--name", podName, "--network", netA)
+		t.Cleanup(func() { myctr(t, "pod", "rm", "-f", podName) })
+		member := ctrName(t, "member")
+		runDetached(t, member, []string{"--pod", podName}, "sh", "-c",
+			"mkdir -p /www && echo in-pod > /www/index.html && exec httpd -f -p 8080 -h /www")
+		if out := runOut(t, []string{"--network", netA}, "sh", "-c", get(podName)); !strings.Contains(out, "in-pod") {
+			t.Errorf("the pod %s by its name on %s: %q", podName, netA, out)
+		}
+		mustMyctr(t, "pod", "rm", "-f", podName)
+	})
+
 	// The user's network holders of this run root.
 	holders := func() []int {
 		var pids []int
