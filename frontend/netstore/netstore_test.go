@@ -305,29 +305,37 @@ func TestConcurrentCreate(t *testing.T) {
 	checkDistinct(t, nets)
 }
 
-// TestConcurrentCreateHelper is the other process of
-// TestConcurrentCreateProcesses.
-func TestConcurrentCreateHelper(t *testing.T) {
-	dir := os.Getenv("NETSTORE_TEST_ROOT")
-	if dir == "" {
-		t.Skip("run by TestConcurrentCreateProcesses only")
+// TestMain is also the other process of TestConcurrentCreateProcesses:
+// with NETSTORE_TEST_ROOT set it creates networks there and exits.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("NETSTORE_TEST_ROOT"); dir != "" {
+		os.Exit(createMany(dir))
 	}
+	os.Exit(m.Run())
+}
+
+// createMany creates 8 networks with chosen names and subnets in the
+// store under dir, and returns the exit code.
+func createMany(dir string) int {
 	s, err := Open(dir)
 	if err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	for i := 0; i < 8; i++ {
 		if _, err := s.Create(CreateOptions{}); err != nil {
-			t.Fatal(err)
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
 	}
+	return 0
 }
 
 func TestConcurrentCreateProcesses(t *testing.T) {
 	root := t.TempDir()
 	var cmds []*exec.Cmd
 	for i := 0; i < 3; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestConcurrentCreateHelper$")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "NETSTORE_TEST_ROOT="+root)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
