@@ -5,7 +5,8 @@
 #     12), both directions; target >= 1.0 of podman.
 #   - podman-compose up -d of tests/compose/compose.yml with myctr as its
 #     podman beside podman itself (hyperfine, down between runs, not
-#     timed); target: myctr faster.
+#     timed); target: myctr faster. podman-compose 1.0.3 sleeps 1 s after
+#     each container it starts, for both alike.
 # Runs as the (non-root) benchmark user; called by tests/bench/run.sh with
 # myctr's root and run root, after both have imported localhost/bb. The
 # iperf3 binaries are the host's, bound in read-only (busybox has none).
@@ -85,7 +86,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export MYCTR_COMPOSE_IMAGE=localhost/bb MYCTR_COMPOSE_PORT=$port
 file=$here/../compose/compose.yml
 pc() { printf 'podman-compose --podman-path %q -p bench -f %q' "$1" "$file"; }
-hyperfine --style basic --runs "${COMPOSE_BENCH_RUNS:-5}" \
+hyperfine --style basic --warmup 1 --runs "${COMPOSE_BENCH_RUNS:-5}" \
 	--prepare "$(pc "$wrapper") down -t 0 >/dev/null 2>&1; $(pc podman) down -t 0 >/dev/null 2>&1; true" \
 	--command-name "myctr compose up" "$(pc "$wrapper") up -d" \
 	--command-name "podman compose up" "$(pc podman) up -d" \
