@@ -200,6 +200,25 @@ func (s *Store) removeBroken(id string) error {
 	return nsexec.RemoveTree(gone)
 }
 
+// ErrLayerGone is a layer of a container's image whose directory is no
+// longer in the store (a disk fault, an interrupted clean-up).
+var ErrLayerGone = errors.New("layer directory missing")
+
+// checkLower refuses to start c when one of its image's layers is gone:
+// the overlay mount would fail deep inside the init with ENOENT, naming
+// nothing the user knows.
+func checkLower(c *Container) error {
+	for i, d := range c.Lower {
+		if _, err := os.Stat(d); err != nil {
+			// c.Lower is top layer first; layers count from the base.
+			return &hintError{fmt.Errorf("container %s: %w: layer %d of %d (%.12s) of image %s: %s",
+				c.Name, ErrLayerGone, len(c.Lower)-i, len(c.Lower), filepath.Base(d), c.ImageName, d),
+				"run `myctr system check --repair`: it re-extracts the layer from its blob where that is intact; a container whose layers cannot come back is removed (make it again from its image)"}
+		}
+	}
+	return nil
+}
+
 // CheckLayers reports the containers whose lower dirs are gone and, with
 // repair, removes those that do not run. It returns notes on containers
 // whose image is gone but whose layers are all here (they still run).

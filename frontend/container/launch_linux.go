@@ -164,6 +164,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 // its start needs: its volumes, its seccomp filter and Landlock rules, its
 // run directory, socket activation and its network mode's driver.
 func (s *Store) planLaunch(c *Container, m *userns.Mapping, a *Attach) (*launchPlan, error) {
+	if err := checkLower(c); err != nil {
+		return nil, err
+	}
 	spec, err := c.Spec()
 	if err != nil {
 		return nil, err

@@ -57,12 +57,21 @@ func TestSystemCheck(t *testing.T) {
 		t.Fatalf("no layer directory among %q", layers)
 	}
 	short := filepath.Base(layer)[:12]
+	// A container made before the loss.
+	mustOwn("create", "--name", "made", "bb", "echo", "started-after-repair")
 	mustOwn("unshare", "rm", "-rf", layer)
 
 	out, errOut, code := own("run", "--rm", "bb", "true")
 	if code == 0 || !strings.Contains(errOut, "localhost/bb:latest") || !strings.Contains(errOut, short) ||
 		!strings.Contains(errOut, "Hint: run `myctr system check --repair`") || strings.Contains(errOut, "mount overlay") {
 		t.Fatalf("run of the damaged image: exit %d, want an error naming the image, layer %s and the hint\nstdout: %s\nstderr: %s", code, short, out, errOut)
+	}
+	for _, attach := range []string{"--attach", "--interactive=false"} {
+		out, errOut, code = own("start", attach, "made")
+		if code != 125 || !strings.Contains(errOut, "container made: layer directory missing") || !strings.Contains(errOut, short) ||
+			!strings.Contains(errOut, "Hint: run `myctr system check --repair`") || strings.Contains(errOut, "mount overlay") {
+			t.Fatalf("start %s of a container whose layer is gone: exit %d, want 125 naming it, layer %s and the hint\nstdout: %s\nstderr: %s", attach, code, short, out, errOut)
+		}
 	}
 	for _, quick := range [][]string{nil, {"--quick"}} {
 		out, errOut, code = own(append([]string{"system", "check"}, quick...)...)
@@ -78,6 +87,10 @@ func TestSystemCheck(t *testing.T) {
 	if got := strings.TrimSpace(mustOwn("run", "--rm", "bb", "cat", "/etc/group")); !strings.HasPrefix(got, "root:x:0:") {
 		t.Fatalf("run after the repair: %q", got)
 	}
+	if got := strings.TrimSpace(mustOwn("start", "--attach", "made")); got != "started-after-repair" {
+		t.Fatalf("start of the container after the repair: %q", got)
+	}
+	mustOwn("rm", "made")
 	mustOwn("system", "check")
 
 	// A container record cut short.
