@@ -86,20 +86,29 @@ func (s *Server) exchange(ctx context.Context, addr string, query []byte, id uin
 	return exchangeTCP(ctx, addr, query, id, question)
 }
 
-// exchangeUDP sends query from a socket of its own (a random port) and
-// waits for the reply that matches it, ignoring anything else.
-func exchangeUDP(ctx context.Context, addr string, query []byte, id uint16, question dnsmessage.Question) ([]byte, error) {
+// dial connects to addr over network, with ctx's deadline on the
+// connection and its cancellation ending any read or write; done closes
+// it.
+func dial(ctx context.Context, network, addr string) (c net.Conn, done func(), err error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "udp", addr)
-	if err != nil {
-		return nil, err
+	if c, err = d.DialContext(ctx, network, addr); err != nil {
+		return nil, nil, err
 	}
-	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
-	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
+	return c, func() { stop(); c.Close() }, nil
+}
+
+// exchangeUDP sends query from a socket of its own (a random port) and
+// waits for the reply that matches it, ignoring anything else.
+func exchangeUDP(ctx context.Context, addr string, query []byte, id uint16, question dnsmessage.Question) ([]byte, error) {
+	c, done, err := dial(ctx, "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if _, err := c.Write(query); err != nil {
 		return nil, fmt.Errorf("udp: %w", err)
 	}
@@ -117,17 +126,11 @@ func exchangeUDP(ctx context.Context, addr string, query []byte, id uint16, ques
 
 // exchangeTCP sends query over a new TCP connection and reads one reply.
 func exchangeTCP(ctx context.Context, addr string, query []byte, id uint16, question dnsmessage.Question) ([]byte, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, done, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
+	defer done()
 	if _, err := c.Write(withLength(query)); err != nil {
 		return nil, fmt.Errorf("tcp: %w", err)
 	}

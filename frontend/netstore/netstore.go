@@ -311,16 +311,11 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := s.Lock()
+	all, unlock, err := s.lockedList()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	s.sweep()
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
 	taken := map[string]bool{}
 	ifaces := map[string]bool{}
 	ids := map[string]bool{}
@@ -423,19 +418,28 @@ func (s *Store) Remove(nameOrID string, users Users) (*Network, error) {
 	return n, nil
 }
 
+// lockedList takes the store's lock, sweeps what an interrupted write
+// left, and lists the networks; unlock ends the hold.
+func (s *Store) lockedList() (all []*Network, unlock func(), err error) {
+	if unlock, err = s.Lock(); err != nil {
+		return nil, nil, err
+	}
+	s.sweep()
+	if all, err = s.List(); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return all, unlock, nil
+}
+
 // Prune deletes every network that match accepts and no container is on,
 // and returns their names.
 func (s *Store) Prune(users Users, match func(*Network) bool) ([]string, error) {
-	unlock, err := s.Lock()
+	all, unlock, err := s.lockedList()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	s.sweep()
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
 	var gone []string
 	var errs []error
 	for _, n := range all {
