@@ -320,7 +320,7 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			match := func(v string) bool { return one(c, k, v) }
 			if k == "label" || k == "label!" {
 				// As Podman: every label filter must hold.
-				if !all(vs, match) {
+				if slices.ContainsFunc(vs, func(v string) bool { return !match(v) }) {
 					return false
 				}
 				continue
@@ -331,16 +331,6 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 		}
 		return true
 	}, nil
-}
-
-// all says whether f holds for every v.
-func all(vs []string, f func(string) bool) bool {
-	for _, v := range vs {
-		if !f(v) {
-			return false
-		}
-	}
-	return true
 }
 
 // psSort orders ps's containers by key: by default newest first; by
