@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/names"
+	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -68,8 +70,9 @@ func networkMode(flag string) (string, []string, error) {
 		}
 		return mode, nil, nil
 	}
-	if opts == "" && names.Valid(mode) {
-		// A named network's: Create checks that it is there.
+	if names.Valid(mode) {
+		// A named network's (NAME[:alias=A,ip=IP,interface_name=ethN],
+		// options namedNetworks reads): Create checks that it is there.
 		return mode, nil, errNamedNetwork
 	}
 	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host, container:NAME or the name of a network (myctr network ls)")
@@ -89,6 +92,51 @@ func exposedPorts(exposed map[string]struct{}) ([]network.PortMapping, error) {
 			return nil, fmt.Errorf("image exposes an invalid port %q", p)
 		}
 		out = append(out, network.PortMapping{ContainerPort: uint16(n), Protocol: proto})
+	}
+	return out, nil
+}
+
+// namedNetworks reads run's --network flags that name networks (myctr
+// network create): each NAME or NAME:OPTIONS, with Podman's options
+// alias=NAME (repeatable), ip=ADDR and interface_name=ethN. The container's
+// interfaces follow the flags' order (eth0 for the first) unless named.
+// --network-alias applies to every network, --ip only to a single one.
+func namedNetworks(flags, aliases []string, ip string) (map[string]container.NetworkAttach, error) {
+	out := map[string]container.NetworkAttach{}
+	ifaces := map[string]string{}
+	for i, f := range flags {
+		name, opts, _ := strings.Cut(f, ":")
+		if _, _, err := networkMode(name); !errors.Is(err, errNamedNetwork) {
+			return nil, hint(fmt.Errorf("--network %s cannot be given with other --network flags", f), "several --network flags each name a network (myctr network create); other modes stand alone")
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--network %s is given twice", name)
+		}
+		a := container.NetworkAttach{Aliases: slices.Clone(aliases), IP: ip, Interface: fmt.Sprintf("eth%d", i)}
+		if len(flags) > 1 && ip != "" {
+			return nil, hint(errors.New("--ip with several networks: it would be the address on each"), "give each network its address: --network NAME:ip=ADDR")
+		}
+		for _, o := range strings.Split(opts, ",") {
+			k, v, _ := strings.Cut(o, "=")
+			switch {
+			case o == "":
+			case k == "alias" && names.Valid(v):
+				a.Aliases = append(a.Aliases, v)
+			case k == "ip" && v != "":
+				a.IP = v
+			case k == "interface_name" && netholder.InterfaceIndex(v) >= 0:
+				a.Interface = v
+			case k == "alias" || k == "ip" || k == "interface_name":
+				return nil, fmt.Errorf("--network %s: invalid %s %q", name, k, v)
+			default:
+				return nil, hint(fmt.Errorf("--network %s: unknown option %q", name, k), "a named network takes alias=NAME, ip=ADDR and interface_name=ethN (eth0 to eth99)")
+			}
+		}
+		if other, taken := ifaces[a.Interface]; taken {
+			return nil, fmt.Errorf("--network %s: interface %s is %s's already", name, a.Interface, other)
+		}
+		ifaces[a.Interface] = name
+		out[name] = a
 	}
 	return out, nil
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/netstore"
+	"github.com/myctr/myctr/frontend/userns"
 )
 
 // The `network` commands: named networks' records (frontend/netstore).
@@ -471,22 +473,64 @@ func networkExistsCommand() *cli.Command {
 	}
 }
 
-// networkAttachCommand is network connect or disconnect, which myctr
-// refuses: a container is attached to its one named network when it
-// starts, and stays on it for as long as it runs.
+// networkAttachCommand is network connect or disconnect: the container's
+// record changes for its next start, and a running container gains or
+// loses its interface on the network at once.
 func networkAttachCommand(verb string) *cli.Command {
+	usage := "connect a container to a named network"
+	flags := []cli.Flag{
+		&cli.StringSliceFlag{Name: "alias", Usage: "another name of the container on the network"},
+		&cli.StringFlag{Name: "ip", Usage: "the container's IPv4 address on the network"},
+		&cli.StringFlag{Name: "ip6", Usage: "not supported: named networks are IPv4"},
+		&cli.StringFlag{Name: "mac-address", Usage: "not supported: the MAC address is the kernel's choice"},
+	}
+	if verb == "disconnect" {
+		usage = "disconnect a container from a named network"
+		flags = []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "accepted for Podman's sake: a running container is disconnected anyway"}}
+	}
 	return &cli.Command{
 		Name:      verb,
-		Usage:     "not supported: a container is on the one named network it was made with",
+		Usage:     usage,
 		ArgsUsage: "NETWORK CONTAINER",
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "alias", Usage: "(connect) another name of the container on the network"},
-			&cli.StringFlag{Name: "ip", Usage: "(connect) the container's address on the network"},
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "(disconnect) even if it runs"},
-		},
+		Flags:     flags,
 		Action: func(ctx *cli.Context) error {
-			return withCode(125, hint(fmt.Errorf("network %s is not supported: a container is on the one named network it was made with", verb),
-				"make the container again with --network NAME (and --network-alias, --ip)"))
+			if ctx.NArg() != 2 {
+				return withCode(125, fmt.Errorf("network %s takes a network and a container, not %d arguments", verb, ctx.NArg()))
+			}
+			for _, f := range []string{"ip6", "mac-address"} {
+				if ctx.IsSet(f) {
+					return withCode(125, hint(fmt.Errorf("network connect --%s is not supported", f), "myctr's named networks are IPv4, and their containers' MAC addresses are the kernel's; leave out --%s", f))
+				}
+			}
+			name, ref := ctx.Args().Get(0), ctx.Args().Get(1)
+			if !names.Valid(name) {
+				return withCode(125, fmt.Errorf("invalid network name %q", name))
+			}
+			for _, a := range ctx.StringSlice("alias") {
+				if !names.Valid(a) {
+					return withCode(125, fmt.Errorf("invalid --alias %q: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*", a))
+				}
+			}
+			s, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := lookup(s, ref)
+			if err != nil {
+				return err
+			}
+			if verb == "disconnect" {
+				err = s.Disconnect(c, name)
+			} else {
+				var m *userns.Mapping
+				if m, err = mapping(); err == nil {
+					err = s.Connect(c, m, name, container.NetworkAttach{Aliases: ctx.StringSlice("alias"), IP: ctx.String("ip")})
+				}
+			}
+			if err != nil {
+				return explain(err)
+			}
+			return nil
 		},
 	}
 }

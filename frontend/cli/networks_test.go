@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/netstore"
 )
 
@@ -65,5 +67,40 @@ func TestNetworkLsTable(t *testing.T) {
 		if b.String() != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.format, b.String(), tc.want)
 		}
+	}
+}
+
+func TestNamedNetworksFlags(t *testing.T) {
+	got, err := namedNetworks([]string{"a", "b:alias=x,alias=y,ip=10.89.1.5", "c:interface_name=eth7"}, []string{"both"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]container.NetworkAttach{
+		"a": {Aliases: []string{"both"}, Interface: "eth0"},
+		"b": {Aliases: []string{"both", "x", "y"}, IP: "10.89.1.5", Interface: "eth1"},
+		"c": {Aliases: []string{"both"}, Interface: "eth7"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+	one, err := namedNetworks([]string{"a"}, nil, "10.89.0.7")
+	if err != nil || one["a"].IP != "10.89.0.7" {
+		t.Errorf("one network with --ip: %+v, %v", one, err)
+	}
+	for _, bad := range [][]string{
+		{"a", "none"},
+		{"a", "host"},
+		{"a", "a"},
+		{"a:mac=02:00:00:00:00:01"},
+		{"a:alias=../x"},
+		{"a:interface_name=wlan0"},
+		{"a:interface_name=eth1", "b"}, // b takes eth1 by its place
+	} {
+		if _, err := namedNetworks(bad, nil, ""); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	if _, err := namedNetworks([]string{"a", "b"}, nil, "10.89.0.7"); err == nil {
+		t.Error("--ip with two networks: no error")
 	}
 }

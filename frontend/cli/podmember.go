@@ -67,11 +67,12 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	mode, netOpts := "", []string(nil)
 	// A pod on a named network: its infra container is on it, and the
 	// members share the infra's namespaces as ever.
-	named := ""
+	var named map[string]container.NetworkAttach
 	if ps.Infra {
 		var err error
 		if mode, netOpts, err = networkMode(ps.Network); errors.Is(err, errNamedNetwork) {
-			named, mode, err = mode, "", nil
+			named, err = namedNetworks([]string{ps.Network}, nil, "")
+			mode = ""
 		}
 		if err != nil {
 			return nil, withCode(125, err)
@@ -144,10 +145,12 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
 		Cgroups: "enabled", // no limits: the pause process runs where myctr does
 	}
-	if named != "" {
+	for n, a := range named {
 		// The pod answers by its name on the network, as the infra.
-		o.Networks = map[string]container.NetworkAttach{named: {Aliases: []string{p.Name}}}
+		a.Aliases = append(a.Aliases, p.Name)
+		named[n] = a
 	}
+	o.Networks = named
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		o.Lower = append(o.Lower, img.LayerDirs[i])
 	}

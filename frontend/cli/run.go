@@ -54,7 +54,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined, landlock=ro:PATH,rw:PATH,exec:PATH,net:bind=PORT,net:connect=PORT (or a file of them), landlock-strict"},
-		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none, host, or the name of a network (myctr network create) (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
+		&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none, host, or the name of a network (myctr network create), NAME[:alias=A,ip=IP,interface_name=ethN], given once per network (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "network-alias", Usage: "another name the container answers to on its named network"},
 		&cli.StringFlag{Name: "ip", Usage: "the container's IPv4 address on its named network"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
@@ -323,11 +323,19 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
 	}
-	mode, netOpts, err := networkMode(ctx.String("network"))
-	var named map[string]container.NetworkAttach
-	if errors.Is(err, errNamedNetwork) {
-		named = map[string]container.NetworkAttach{mode: {Aliases: ctx.StringSlice("network-alias"), IP: ctx.String("ip")}}
-		mode, err = "", nil
+	var (
+		mode    string
+		netOpts []string
+		err     error
+		named   map[string]container.NetworkAttach
+	)
+	flags := ctx.StringSlice("network")
+	if len(flags) <= 1 {
+		mode, netOpts, err = networkMode(strings.Join(flags, ""))
+	}
+	if len(flags) > 1 || errors.Is(err, errNamedNetwork) {
+		named, err = namedNetworks(flags, ctx.StringSlice("network-alias"), ctx.String("ip"))
+		mode = ""
 	}
 	if err != nil {
 		return nil, err

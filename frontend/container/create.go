@@ -107,7 +107,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	}
 	var onNets map[string]NetworkAttach
 	if len(o.Networks) > 0 {
-		onNets = o.Networks
+		onNets = assignInterfaces(o.Networks)
 		mode = (&Container{Networks: onNets}).NamedNetworks()[0]
 	}
 	if (mode == "host" || mode == "none" || strings.HasPrefix(mode, NetContainerPrefix)) && len(o.Ports) > 0 {

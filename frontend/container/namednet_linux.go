@@ -17,36 +17,41 @@ import (
 	"github.com/myctr/myctr/frontend/userns"
 )
 
-// namedNet is --network NAME of a network `myctr network create` made: the
-// container joins the user namespace of the user's network holder
-// (frontend/netholder), makes its own network namespace in it, and the
-// holder puts a veth of the network's bridge into it. The holder sees the
-// container's end on a pidfd: nothing is left for the end to release.
+// namedNet is --network NAME of a network `myctr network create` made (or
+// several): the container joins the user namespace of the user's network
+// holder (frontend/netholder), makes its own network namespace in it, and
+// the holder puts a veth of each network's bridge into it (eth0, eth1, in
+// the order of the container's interfaces) and configures it. The holder
+// sees the container's end on a pidfd: nothing is left for the end to
+// release.
 type namedNet struct {
 	s *Store
 	c *Container
 	m *userns.Mapping
 
-	net   netholder.Network
-	h     *netholder.Holder // held from prepare until the attach is done
-	reply *netholder.Reply
-	fwd   *network.Handle // the published ports' forwarder, or nil
+	nets    []netholder.Network // in interface order: the first is the primary
+	h       *netholder.Holder   // held from prepare until the attach is done
+	replies []*netholder.Reply  // nets' attachments, once made
+	fwd     *network.Handle     // the published ports' forwarder, or nil
 }
 
 // ErrNetworkUnknown is a named network that is not there (any more).
 var ErrNetworkUnknown = errors.New("network not found")
 
-// prepare reads the network's record, finds or starts the holder, and
+// prepare reads the networks' records, finds or starts the holder, and
 // points the spec's user namespace at the holder's.
 func (n *namedNet) prepare(spec *specs.Spec) (*os.File, error) {
-	names := n.c.NamedNetworks()
-	if len(names) != 1 {
-		return nil, fmt.Errorf("%w: %s is on %d named networks; myctr attaches a container to one", ErrInvalidNetwork, n.c.Name, len(names))
+	for _, name := range n.c.NamedNetworks() {
+		hn, err := n.s.holderNetwork(name)
+		if err != nil {
+			return nil, err
+		}
+		n.nets = append(n.nets, hn)
+	}
+	if len(n.nets) == 0 {
+		return nil, fmt.Errorf("%w: %s is on no named network", ErrInvalidNetwork, n.c.Name)
 	}
 	var err error
-	if n.net, err = n.s.holderNetwork(names[0]); err != nil {
-		return nil, err
-	}
 	if n.h, err = netholder.Open(n.s.Dirs.RunRoot, n.m); err != nil {
 		return nil, err
 	}
@@ -108,54 +113,77 @@ func HolderNetwork(rec *netstore.Network) (netholder.Network, error) {
 	return hn, nil
 }
 
-// attach asks the holder for the container's veth and address, and
-// writes /etc/hosts and resolv.conf with them.
+// attach asks the holder for the container's interface on each of its
+// networks (configured by the holder), and writes /etc/hosts and
+// resolv.conf with them. The init has nothing left to configure.
 func (n *namedNet) attach(spec *specs.Spec, pid int) (*netif.Config, error) {
-	a := n.c.Networks[n.net.Name]
-	names := append([]string{n.c.Name}, a.Aliases...)
-	r, err := n.h.Attach(n.net, n.c.ID, names, a.IP, pid)
-	// Attached or not, the holder may now leave when idle: a container
-	// on it keeps it.
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		n.h.Close()
+		n.h = nil
+		return nil, fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(pidfd)
+	for _, hn := range n.nets {
+		r, err := n.s.attachNamed(n.h, n.c, hn, pidfd)
+		if err != nil {
+			n.h.Close()
+			n.h = nil
+			return nil, err
+		}
+		n.replies = append(n.replies, r)
+	}
+	// Attached, the holder may now leave when idle: a container on it
+	// keeps it.
 	n.h.Close()
 	n.h = nil
+	addr, err := netip.ParsePrefix(n.replies[0].Address)
 	if err != nil {
-		return nil, fmt.Errorf("attach to network %s: %w", n.net.Name, err)
+		return nil, fmt.Errorf("network %s: the holder gave address %q: %w", n.nets[0].Name, n.replies[0].Address, err)
 	}
-	n.reply = r
-	addr, err := netip.ParsePrefix(r.Address)
-	if err != nil {
-		return nil, fmt.Errorf("network %s: the holder gave address %q: %w", n.net.Name, r.Address, err)
+	var nameservers []string
+	for _, r := range n.replies {
+		if r.Nameserver != "" {
+			nameservers = append(nameservers, r.Nameserver)
+		}
 	}
-	if err := writeNamedEtcFiles(n.c, spec, addr.Addr(), r.Nameserver); err != nil {
+	if err := writeNamedEtcFiles(n.c, spec, addr.Addr(), nameservers); err != nil {
 		return nil, err
-	}
-	gw, err := netip.ParseAddr(r.Gateway)
-	if err != nil {
-		return nil, fmt.Errorf("network %s: the holder gave gateway %q: %w", n.net.Name, r.Gateway, err)
-	}
-	cfg := &netif.Config{Interface: "eth0", Name: "eth0", Address: addr.Addr().AsSlice(), PrefixLen: addr.Bits(), MTU: uint32(r.MTU)}
-	if !n.net.Internal {
-		cfg.Gateway = gw.AsSlice()
 	}
 	// Published ports come in from the host's sockets through myctr's
 	// forwarder in the container's own namespaces, with the client's
 	// address kept, as with slirp4netns; the holder's namespace is not on
-	// their way.
+	// their way. They go to the container's address on its first network.
 	if ports := n.c.HostConfig.PortBindings; len(ports) > 0 {
-		if n.fwd, err = network.StartForward(ports, pid, addr.Addr(), gw, n.c.rundir); err != nil {
+		if n.fwd, err = network.StartForward(ports, pid, addr.Addr(), n.nets[0].Gateway, n.c.rundir); err != nil {
 			return nil, err
 		}
 	}
-	return cfg, nil
+	return nil, nil
+}
+
+// attachNamed asks the holder h to put the container of pidfd (c's init,
+// starting or running) onto network hn, as c's interface for it.
+func (s *Store) attachNamed(h *netholder.Holder, c *Container, hn netholder.Network, pidfd int) (*netholder.Reply, error) {
+	a := c.Networks[hn.Name]
+	names := append([]string{c.Name}, a.Aliases...)
+	r, err := h.Attach(hn, c.ID, names, a.IP, c.interfaceOn(hn.Name), pidfd)
+	if err != nil {
+		return nil, fmt.Errorf("attach to network %s: %w", hn.Name, err)
+	}
+	return r, nil
 }
 
 func (n *namedNet) started() []string { return nil }
 
 func (n *namedNet) record(st *State) {
-	if n.reply == nil {
+	if len(n.replies) == 0 {
 		return
 	}
-	st.Networks = map[string]*BridgeState{n.net.Name: {Bridge: n.net.Bridge, Address: n.reply.Address, Gateway: n.reply.Gateway, MTU: uint32(n.reply.MTU)}}
+	st.Networks = map[string]*BridgeState{}
+	for i, r := range n.replies {
+		st.Networks[n.nets[i].Name] = bridgeState(n.nets[i], r)
+	}
 	if n.fwd != nil {
 		st.NetworkPid = n.fwd.Pid()
 		st.PortForwarderPid = n.fwd.ForwarderPid()
@@ -163,9 +191,15 @@ func (n *namedNet) record(st *State) {
 	}
 }
 
+// bridgeState is what a running container's record keeps of its
+// attachment to hn.
+func bridgeState(hn netholder.Network, r *netholder.Reply) *BridgeState {
+	return &BridgeState{Bridge: hn.Bridge, Address: r.Address, Gateway: r.Gateway, MTU: uint32(r.MTU)}
+}
+
 // stop lets the holder go if a failed start still holds it, and ends the
-// published ports' forwarder; the holder
-// itself takes the container off when its init ends.
+// published ports' forwarder; the holder itself takes the container off
+// when its init ends.
 func (n *namedNet) stop(bool, io.Writer) {
 	if n.h != nil {
 		n.h.Close()
@@ -190,26 +224,36 @@ func dupFile(f *os.File) (*os.File, error) {
 // checkNamedNetworks refuses, before anything is made, what a container
 // on named networks cannot have here.
 func (s *Store) checkNamedNetworks(o *CreateOptions) error {
-	if len(o.Networks) > 1 {
-		return &hintError{fmt.Errorf("%w: %d named networks: myctr attaches a container to one named network", ErrInvalidNetwork, len(o.Networks)),
-			"give one --network NAME"}
+	if len(o.Networks) > netholder.MaxInterfaces {
+		return &hintError{fmt.Errorf("%w: %d named networks: at most %d", ErrInvalidNetwork, len(o.Networks), netholder.MaxInterfaces),
+			"give fewer --network flags"}
 	}
 	for name, a := range o.Networks {
 		hn, err := s.holderNetwork(name)
 		if err != nil {
 			return &hintError{err, "myctr network create " + name + " makes it; myctr network ls lists those there are"}
 		}
-		if a.IP != "" {
-			ip, err := netip.ParseAddr(a.IP)
-			if err != nil || !hn.Subnet.Contains(ip) || ip == hn.Gateway {
-				return &hintError{fmt.Errorf("%w: --ip %s is not a host address of network %s (%s)", ErrInvalidNetwork, a.IP, name, hn.Subnet),
-					"choose an address in the network's subnet other than its gateway " + hn.Gateway.String()}
-			}
+		if err := checkIP(hn, a.IP); err != nil {
+			return err
 		}
 	}
 	if o.Userns != "" && o.Userns != "private" {
 		return &hintError{fmt.Errorf("%w: --userns %s on a named network: its containers share the network holder's user namespace", ErrInvalidNetwork, o.Userns),
 			"leave out --userns, or use --network pasta or slirp4netns"}
+	}
+	return nil
+}
+
+// checkIP refuses a requested address (ip, "" for any) that cannot be a
+// container's on hn.
+func checkIP(hn netholder.Network, ip string) error {
+	if ip == "" {
+		return nil
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !hn.Subnet.Contains(a) || a == hn.Gateway {
+		return &hintError{fmt.Errorf("%w: --ip %s is not a host address of network %s (%s)", ErrInvalidNetwork, ip, hn.Name, hn.Subnet),
+			"choose an address in the network's subnet other than its gateway " + hn.Gateway.String()}
 	}
 	return nil
 }

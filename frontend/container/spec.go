@@ -577,19 +577,21 @@ func writeUserdata(c *Container, files map[string]string) error {
 }
 
 // writeNamedEtcFiles writes /etc/hosts and /etc/resolv.conf of a
-// container on a named network, once the holder gave it addr.
-func writeNamedEtcFiles(c *Container, spec *specs.Spec, addr netip.Addr, nameserver string) error {
+// container on named networks, once the holder gave it addr (on its
+// first network) and the DNS servers of its networks.
+func writeNamedEtcFiles(c *Container, spec *specs.Spec, addr netip.Addr, nameservers []string) error {
 	hosts, _ := os.ReadFile("/etc/hosts")
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	return writeUserdata(c, namedEtcFiles(c, spec, string(hosts), string(resolv), hostAddress(), addr, nameserver))
+	return writeUserdata(c, namedEtcFiles(c, spec, string(hosts), string(resolv), hostAddress(), addr, nameservers))
 }
 
 // namedEtcFiles is /etc/hosts with the container's address on its named
-// network, and /etc/resolv.conf naming the network's DNS server (the
-// holder's, on the bridge's gateway) with Podman's search domain before
-// the host's; a network without DNS gets the way out's forwarder instead
-// (10.0.2.3, which the holder reaches), as a slirp4netns container does.
-func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, addr netip.Addr, nameserver string) map[string]string {
+// network, and /etc/resolv.conf naming its networks' DNS servers (the
+// holder's, on the bridges' gateways; each answers all the names of the
+// container's networks) with Podman's search domain before the host's;
+// networks without DNS get the way out's forwarder instead (10.0.2.3,
+// which the holder reaches), as a slirp4netns container does.
+func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, addr netip.Addr, nameservers []string) map[string]string {
 	names := spec.Hostname
 	if c.Name != spec.Hostname {
 		names += " " + c.Name
@@ -604,10 +606,14 @@ func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP
 			opts += line + "\n"
 		}
 	}
-	if nameserver == "" {
-		nameserver = network.Config{Mode: network.ModeSlirp4netns}.Nameserver()
+	if len(nameservers) == 0 {
+		nameservers = []string{network.Config{Mode: network.ModeSlirp4netns}.Nameserver()}
 	}
-	files := map[string]string{"hosts": hostsFile(hin), "resolv.conf": "search " + search + "\nnameserver " + nameserver + "\n" + opts}
+	resolv := "search " + search + "\n"
+	for _, ns := range nameservers {
+		resolv += "nameserver " + ns + "\n"
+	}
+	files := map[string]string{"hosts": hostsFile(hin), "resolv.conf": resolv + opts}
 	if c.HostConfig.NoHosts {
 		delete(files, "hosts")
 	}

@@ -2,12 +2,16 @@ package container
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -163,5 +167,55 @@ func TestResolveUserThroughLayers(t *testing.T) {
 	}
 	if u, home, err := resolveUser("1000", []string{whiteout, base}); err != nil || u.UID != 1000 || u.GID != 0 || home != "/" {
 		t.Errorf("numeric user without /etc/passwd: %+v %q %v; want 1000:0, home /", u, home, err)
+	}
+}
+
+func TestNamedNetworksOrder(t *testing.T) {
+	// Recorded interfaces decide the order; records without one (made
+	// before they were kept) come after, by name.
+	c := &Container{Name: "x", Networks: map[string]NetworkAttach{
+		"zeta": {Interface: "eth0"}, "alpha": {Interface: "eth2"}, "mid": {Interface: "eth1"}, "old": {},
+	}}
+	if got := c.NamedNetworks(); !slices.Equal(got, []string{"zeta", "mid", "alpha", "old"}) {
+		t.Errorf("NamedNetworks: %q", got)
+	}
+	if got := c.interfaceOn("old"); got != "eth3" {
+		t.Errorf("interfaceOn of a record without one: %q, want eth3 (its place)", got)
+	}
+	if got, err := c.freeInterface(); err != nil || got != "eth4" {
+		t.Errorf("freeInterface: %q, %v; want eth4", got, err)
+	}
+	gap := &Container{Networks: map[string]NetworkAttach{"a": {Interface: "eth0"}, "b": {Interface: "eth2"}}}
+	if got, _ := gap.freeInterface(); got != "eth1" {
+		t.Errorf("freeInterface with eth1 free: %q", got)
+	}
+	got := assignInterfaces(map[string]NetworkAttach{"b": {}, "a": {}, "c": {Interface: "eth0"}, "d": {Interface: "eth0"}})
+	ifaces := map[string]bool{}
+	for n, a := range got {
+		if a.Interface == "" || ifaces[a.Interface] {
+			t.Errorf("assignInterfaces: %s got %q, taken or empty (%v)", n, a.Interface, got)
+		}
+		ifaces[a.Interface] = true
+	}
+	// c or d keeps eth0; the other and a, b take the next, by name.
+	if got["a"].Interface != "eth1" || got["b"].Interface != "eth2" {
+		t.Errorf("assignInterfaces: a %q, b %q; want eth1, eth2", got["a"].Interface, got["b"].Interface)
+	}
+}
+
+func TestNamedEtcFilesNameservers(t *testing.T) {
+	c := &Container{Name: "web"}
+	spec := &specs.Spec{Hostname: "web"}
+	files := namedEtcFiles(c, spec, "", "search example.com\noptions ndots:2\nnameserver 127.0.0.53\n", "", netip.MustParseAddr("10.89.0.2"), []string{"10.89.0.1", "10.89.1.1"})
+	want := "search dns.podman example.com\nnameserver 10.89.0.1\nnameserver 10.89.1.1\noptions ndots:2\n"
+	if files["resolv.conf"] != want {
+		t.Errorf("resolv.conf:\n%s\nwant:\n%s", files["resolv.conf"], want)
+	}
+	if !strings.Contains(files["hosts"], "10.89.0.2\tweb") {
+		t.Errorf("hosts lacks the first network's address: %q", files["hosts"])
+	}
+	none := namedEtcFiles(c, spec, "", "", "", netip.MustParseAddr("10.89.0.2"), nil)
+	if !strings.Contains(none["resolv.conf"], "nameserver 10.0.2.3\n") {
+		t.Errorf("resolv.conf of networks without DNS: %q, want the way out's forwarder", none["resolv.conf"])
 	}
 }

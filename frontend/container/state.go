@@ -14,6 +14,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/names"
+	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/myctr/myctr/protocol/flock"
@@ -167,16 +168,91 @@ type Container struct {
 type NetworkAttach struct {
 	Aliases []string `json:",omitempty"` // --network-alias: more names it answers to
 	IP      string   `json:",omitempty"` // --ip: the address it asked for; "": any
+	// Interface is its interface on the network, "eth0" to "eth99",
+	// chosen when it joins (create, network connect) and kept; records
+	// made before it have none, and take their place in name order.
+	Interface string `json:",omitempty"`
 }
 
-// NamedNetworks lists the named networks c is on, sorted.
+// NamedNetworks lists the named networks c is on, in the order of its
+// interfaces: the first is its primary network (NetworkMode, the address
+// its published ports go to).
 func (c *Container) NamedNetworks() []string {
 	names := make([]string, 0, len(c.Networks))
 	for n := range c.Networks {
 		names = append(names, n)
 	}
-	sort.Strings(names)
+	index := func(n string) int {
+		if i := netholder.InterfaceIndex(c.Networks[n].Interface); i >= 0 {
+			return i
+		}
+		return netholder.MaxInterfaces // unnumbered: after the numbered ones
+	}
+	sort.Slice(names, func(i, j int) bool {
+		a, b := index(names[i]), index(names[j])
+		if a != b {
+			return a < b
+		}
+		return names[i] < names[j]
+	})
 	return names
+}
+
+// interfaceOn is c's interface on its named network name: the one it
+// recorded, else "ethN" by its place in NamedNetworks.
+func (c *Container) interfaceOn(name string) string {
+	if i := c.Networks[name].Interface; netholder.InterfaceIndex(i) >= 0 {
+		return i
+	}
+	for i, n := range c.NamedNetworks() {
+		if n == name {
+			return fmt.Sprintf("eth%d", i)
+		}
+	}
+	return ""
+}
+
+// assignInterfaces gives each of nets without an interface of its own
+// the first one free, in name order: the caller's choice (the order of
+// run's --network flags) stays, and the rest is the same on every run.
+func assignInterfaces(nets map[string]NetworkAttach) map[string]NetworkAttach {
+	out := make(map[string]NetworkAttach, len(nets))
+	used := map[string]bool{}
+	var bare []string
+	for n, a := range nets {
+		if netholder.InterfaceIndex(a.Interface) < 0 || used[a.Interface] {
+			a.Interface = ""
+			bare = append(bare, n)
+		}
+		used[a.Interface] = true
+		out[n] = a
+	}
+	sort.Strings(bare)
+	next := 0
+	for _, n := range bare {
+		for used[fmt.Sprintf("eth%d", next)] {
+			next++
+		}
+		a := out[n]
+		a.Interface = fmt.Sprintf("eth%d", next)
+		used[a.Interface] = true
+		out[n] = a
+	}
+	return out
+}
+
+// freeInterface is the first "ethN" none of c's named networks has.
+func (c *Container) freeInterface() (string, error) {
+	used := map[string]bool{}
+	for _, n := range c.NamedNetworks() {
+		used[c.interfaceOn(n)] = true
+	}
+	for i := range netholder.MaxInterfaces {
+		if name := fmt.Sprintf("eth%d", i); !used[name] {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s is on %d networks already, the most a container may be on", ErrInvalidNetwork, c.Name, netholder.MaxInterfaces)
 }
 
 // Dir is the container's directory.

@@ -32,6 +32,12 @@
 // answered with the container's name under the search domain,
 // "web.dns.podman.". Names of other networks are in other tables, so they
 // never resolve here: isolation comes from each socket serving one table.
+// A container on several networks is the one exception, as with
+// aardvark-dns: asking from its address on any of them, it is answered
+// from the records of all of them (its view, set with the network), since
+// its resolv.conf names one server and that server must know every name
+// the container can reach. The others on those networks still see only
+// their own network's names.
 //
 // A name under dns.podman that is not on the network is NXDOMAIN,
 // authoritative, and never forwarded: the zone is ours and nobody
@@ -77,6 +83,7 @@ package netdns
 
 import (
 	"io"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -125,7 +132,7 @@ type Server struct {
 	idle      time.Duration // tcpIdle; shorter in tests
 
 	mu       sync.RWMutex
-	networks map[string]*table
+	networks map[string]*tables
 
 	forwarding chan struct{} // a token per query being forwarded
 	tcpConns   chan struct{} // a token per open TCP connection
@@ -143,19 +150,34 @@ func New(upstreams []netip.AddrPort, log io.Writer) *Server {
 		log:        &rateLog{w: log, every: time.Second, now: time.Now},
 		timeout:    forwardTimeout,
 		idle:       tcpIdle,
-		networks:   map[string]*table{},
+		networks:   map[string]*tables{},
 		forwarding: make(chan struct{}, maxForwarding),
 		tcpConns:   make(chan struct{}, maxTCPConns),
 	}
 }
 
-// SetNetwork replaces network's table with records, at once: a query
-// being answered sees the old table or the new one, never a mix.
-// internal means nothing is forwarded. It is safe while serving; call it
-// before serving the network, which until then answers nothing itself
+// View is what a container on more than one network is answered from:
+// Client is its address on the network being set, Records the records of
+// all its networks (this one's first, so that a name on both answers with
+// this network's address first).
+type View struct {
+	Client  netip.Addr
+	Records []Record
+}
+
+// SetNetwork replaces network's table with records, and its views, at
+// once: a query being answered sees the old table or the new one, never a
+// mix. internal means nothing is forwarded. It is safe while serving; call
+// it before serving the network, which until then answers nothing itself
 // and forwards nothing (REFUSED).
-func (s *Server) SetNetwork(network string, records []Record, internal bool) {
-	t := newTable(records, internal)
+func (s *Server) SetNetwork(network string, records []Record, internal bool, views ...View) {
+	t := &tables{base: newTable(records, internal)}
+	for _, v := range views {
+		if t.views == nil {
+			t.views = map[netip.Addr]*table{}
+		}
+		t.views[v.Client.Unmap().WithZone("")] = newTable(v.Records, internal)
+	}
 	s.mu.Lock()
 	s.networks[network] = t
 	s.mu.Unlock()
@@ -169,16 +191,36 @@ func (s *Server) RemoveNetwork(network string) {
 	s.mu.Unlock()
 }
 
-// table returns network's table; a network not (or no longer) set is
-// empty and internal.
-func (s *Server) table(network string) *table {
+// table returns the table that answers client on network: its view, or
+// the network's own table; a network not (or no longer) set is empty and
+// internal.
+func (s *Server) table(network string, client net.Addr) *table {
 	s.mu.RLock()
 	t := s.networks[network]
 	s.mu.RUnlock()
 	if t == nil {
 		return unknownNetwork
 	}
-	return t
+	if len(t.views) > 0 {
+		var a netip.Addr
+		switch c := client.(type) {
+		case *net.UDPAddr:
+			a, _ = netip.AddrFromSlice(c.IP)
+		case *net.TCPAddr:
+			a, _ = netip.AddrFromSlice(c.IP)
+		}
+		if v := t.views[a.Unmap()]; v != nil {
+			return v
+		}
+	}
+	return t.base
+}
+
+// tables is one network's table and the views of its containers that are
+// on other networks too.
+type tables struct {
+	base  *table
+	views map[netip.Addr]*table // by the client's address on this network
 }
 
 // table is one network's records, never changed once made.

@@ -313,6 +313,42 @@ func TestIsolation(t *testing.T) {
 	}
 }
 
+// TestView: a client on two networks (its view, keyed by its address on
+// the network it asks) is answered from both networks' records over both
+// protocols; any other client of the same network still sees that
+// network's alone, and setting the network again without the view takes it
+// away.
+func TestView(t *testing.T) {
+	up := newUpstream(t, nil)
+	s := New([]netip.AddrPort{up.addr}, nil)
+	client := netip.MustParseAddr("127.0.0.1")
+	other := netip.MustParseAddr("127.0.0.2")
+	both := []Record{web, db}
+	s.SetNetwork("a", []Record{web}, false, View{Client: client, Records: both})
+	s.SetNetwork("b", []Record{db}, false, View{Client: other, Records: []Record{db, web}})
+	a, b := serve(t, s, "a"), serve(t, s, "b")
+	check := func(srv server, name string, want []string, rcode dnsmessage.RCode) {
+		t.Helper()
+		for _, proto := range []string{"udp", "tcp"} {
+			addr := srv.udp
+			if proto == "tcp" {
+				addr = srv.tcp
+			}
+			m := ask(t, proto, addr, name, dnsmessage.TypeA)
+			if got := answerData(t, m); m.RCode != rcode || !slices.Equal(got, want) {
+				t.Errorf("%s over %s: %s %q, want %s %q", name, proto, m.RCode, got, rcode, want)
+			}
+		}
+	}
+	check(a, "db.dns.podman.", []string{"10.88.0.3"}, dnsmessage.RCodeSuccess)
+	check(a, "web.", []string{"10.88.0.2"}, dnsmessage.RCodeSuccess)
+	// On b, the view is another client's: 127.0.0.1 sees b alone.
+	check(b, "web.dns.podman.", nil, dnsmessage.RCodeNameError)
+	check(b, "db.", []string{"10.88.0.3"}, dnsmessage.RCodeSuccess)
+	s.SetNetwork("a", []Record{web}, false)
+	check(a, "db.dns.podman.", nil, dnsmessage.RCodeNameError)
+}
+
 // upstream is a fake resolver on 127.0.0.1, on the same port over UDP and
 // TCP. Its answer function sees each query and how it came; the default
 // one answers example.com's A with 192.0.2.1 and NXDOMAIN to the rest.
@@ -928,7 +964,7 @@ func BenchmarkLookup(b *testing.B) {
 	msg := newQuery(b, 1, "web.dns.podman.", dnsmessage.TypeA, 1232)
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := s.table("n").answer(msg)
+		v, err := s.table("n", nil).answer(msg)
 		if err != nil || len(v.reply) == 0 {
 			b.Fatal(v, err)
 		}

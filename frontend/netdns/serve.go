@@ -32,7 +32,7 @@ func (s *Server) ServeUDP(network string, pc net.PacketConn) error {
 			}
 			return fmt.Errorf("dns server of network %s: %w", network, err)
 		}
-		t := s.table(network)
+		t := s.table(network, from)
 		v, err := t.answer(buf[:n])
 		if err != nil {
 			s.log.logf("network %s: drop the query from %s: %v", network, from, err)
@@ -167,7 +167,7 @@ func (s *Server) serveConn(ctx context.Context, network string, c net.Conn) {
 		if _, err := io.ReadFull(c, msg); err != nil {
 			return
 		}
-		t := s.table(network)
+		t := s.table(network, c.RemoteAddr())
 		v, err := t.answer(msg)
 		if err != nil {
 			s.log.logf("network %s: close the connection from %s: %v", network, c.RemoteAddr(), err)

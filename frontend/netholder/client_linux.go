@@ -93,6 +93,25 @@ func Open(runRoot string, m *userns.Mapping) (*Holder, error) {
 	return h, nil
 }
 
+// Find returns the user's holder under runRoot when one runs, else nil:
+// for a request that has nothing to do without one (a detach).
+func Find(runRoot string) (*Holder, error) {
+	dir := filepath.Join(runRoot, "netholder")
+	l, err := flock.Acquire(filepath.Join(dir, lockFile), 0o600, flock.Shared)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrHolder, err)
+	}
+	h := &Holder{dir: dir, lock: l}
+	if h.pid, err = h.ping(); err != nil {
+		l.Close()
+		return nil, nil
+	}
+	return h, nil
+}
+
 // Pid is the holder's pid: /proc/PID/ns/user is the user namespace a
 // container on a named network joins, through Pidfd.
 func (h *Holder) Pid() int { return h.pid }
@@ -109,17 +128,21 @@ func (h *Holder) Close() {
 	h.lock.Close()
 }
 
-// Attach puts the container's init (initPid: a child of the caller, not
-// yet running the container's process, in the holder's user namespace)
-// onto network n as names, at ip or any free address.
-func (h *Holder) Attach(n Network, containerID string, names []string, ip string, initPid int) (*Reply, error) {
-	fd, err := unix.PidfdOpen(initPid, 0)
-	if err != nil {
-		return nil, fmt.Errorf("pidfd_open %d: %w", initPid, err)
-	}
-	defer unix.Close(fd)
-	req := Request{Op: OpAttach, Network: n, ContainerID: containerID, Names: names, IP: ip}
-	return h.call(&req, fd)
+// Attach puts the container's init (initPidfd: a pidfd of it, in the
+// holder's user namespace; starting, or running already for network
+// connect) onto network n as names, at ip or any free address, as the
+// interface iface ("eth0") in its network namespace, which the holder
+// configures.
+func (h *Holder) Attach(n Network, containerID string, names []string, ip, iface string, initPidfd int) (*Reply, error) {
+	req := Request{Op: OpAttach, Network: n, ContainerID: containerID, Names: names, IP: ip, Interface: iface}
+	return h.call(&req, initPidfd)
+}
+
+// Detach takes a running container off network (network disconnect): its
+// interface there goes, and its names. A container not on it is no error.
+func (h *Holder) Detach(network, containerID string) error {
+	_, err := h.call(&Request{Op: OpDetach, Network: Network{Name: network}, ContainerID: containerID}, -1)
+	return err
 }
 
 func (h *Holder) ping() (int, error) {

@@ -214,6 +214,8 @@ func (h *holder) handle(c *net.UnixConn) {
 		reply.Error = err.Error()
 	} else if req.Op == OpPing {
 		reply.Pid = os.Getpid()
+	} else if req.Op == OpDetach {
+		reply = h.detach(&req)
 	} else if fd < 0 {
 		reply.Error = "an attach without the init's pidfd"
 	} else {
@@ -270,12 +272,27 @@ func (h *holder) attach(req *Request, pidfd int) (*Reply, int) {
 		return fail("%v", err)
 	}
 	m := &member{id: req.ContainerID, names: req.Names, addr: addr, veth: netplumb.VethName(req.ContainerID, n.Name), pidfd: pidfd}
-	if err := netplumb.AttachVeth(n.Bridge, m.veth, netns, "eth0", mtu(n)); err != nil {
+	if err := netplumb.AttachVeth(n.Bridge, m.veth, netns, req.Interface, mtu(n)); err != nil {
+		h.dropIfEmpty(ns)
+		return fail("%v", err)
+	}
+	// The holder configures the container's end itself: it may, as root
+	// of the user namespace that owns the container's network namespace,
+	// and so a running container (network connect) is served as a
+	// starting one is.
+	peer := netplumb.Peer{Name: req.Interface, Address: netip.PrefixFrom(addr, n.Subnet.Bits()), Metric: routeMetric + InterfaceIndex(req.Interface)}
+	if !n.Internal {
+		peer.Gateway = n.Gateway
+	}
+	if err := netplumb.ConfigurePeer(netns, peer); err != nil {
+		if derr := netplumb.DetachVeth(m.veth); derr != nil {
+			logf("%v", derr)
+		}
 		h.dropIfEmpty(ns)
 		return fail("%v", err)
 	}
 	ns.members[m.id] = m
-	h.setRecords(ns)
+	h.setRecords()
 	go h.watch(ns, m)
 	logf("attached %s to %s as %s (%s)", m.id[:12], n.Name, addr, m.veth)
 	r := &Reply{Address: netip.PrefixFrom(addr, n.Subnet.Bits()).String(), Gateway: n.Gateway.String(), MTU: mtu(n)}
@@ -283,6 +300,26 @@ func (h *holder) attach(req *Request, pidfd int) (*Reply, int) {
 		r.Nameserver = n.Gateway.String()
 	}
 	return r, -1
+}
+
+// routeMetric is the metric of eth0's default route; ethN's is
+// routeMetric+N, so that the first network's way out is preferred and
+// each network's route can be there at once (netavark's scheme).
+const routeMetric = 100
+
+// detach takes a container off a network (network disconnect): its veth
+// (and with it the container's end) and its names go.
+func (h *holder) detach(req *Request) *Reply {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ns := h.nets[req.Network.Name]
+	if ns == nil || ns.members[req.ContainerID] == nil {
+		return &Reply{} // not attached (any more): nothing to do
+	}
+	h.dropMember(ns, ns.members[req.ContainerID])
+	h.dropIfEmpty(ns)
+	logf("detached %s from %s on request", req.ContainerID[:12], req.Network.Name)
+	return &Reply{}
 }
 
 func mtu(n Network) int {
@@ -407,16 +444,41 @@ func (h *holder) serveDNS(ns *netState) error {
 	return nil
 }
 
-// setRecords gives the DNS server the network's names.
-func (h *holder) setRecords(ns *netState) {
-	if !ns.n.DNS {
-		return
+// setRecords gives the DNS server every network's names, and the views
+// of the containers on more than one network: each of those is answered,
+// on any of its networks, from the records of all of them. Called with
+// h.mu held, after any change of membership.
+func (h *holder) setRecords() {
+	on := map[string][]*netState{} // container id: its DNS networks
+	recs := map[*netState][]netdns.Record{}
+	for _, ns := range h.nets {
+		if !ns.n.DNS {
+			continue
+		}
+		for _, m := range ns.members {
+			on[m.id] = append(on[m.id], ns)
+			recs[ns] = append(recs[ns], netdns.Record{Names: m.names, Addrs: []netip.Addr{m.addr}})
+		}
+		if recs[ns] == nil {
+			recs[ns] = []netdns.Record{}
+		}
 	}
-	var recs []netdns.Record
-	for _, m := range ns.members {
-		recs = append(recs, netdns.Record{Names: m.names, Addrs: []netip.Addr{m.addr}})
+	for ns, own := range recs {
+		var views []netdns.View
+		for _, m := range ns.members {
+			if len(on[m.id]) < 2 {
+				continue
+			}
+			all := append([]netdns.Record(nil), own...)
+			for _, other := range on[m.id] {
+				if other != ns {
+					all = append(all, recs[other]...)
+				}
+			}
+			views = append(views, netdns.View{Client: m.addr, Records: all})
+		}
+		h.dns.SetNetwork(ns.n.Name, own, ns.n.Internal, views...)
 	}
-	h.dns.SetNetwork(ns.n.Name, recs, ns.n.Internal)
 }
 
 // watch waits for the member's init to end, then takes it off (unless a
@@ -444,7 +506,7 @@ func (h *holder) dropMember(ns *netState, m *member) {
 	if err := netplumb.DetachVeth(m.veth); err != nil {
 		logf("%v", err)
 	}
-	h.setRecords(ns)
+	h.setRecords()
 }
 
 // dropIfEmpty removes a network no container is on. Called with h.mu

@@ -55,7 +55,7 @@ func TestAllocate(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	id := strings.Repeat("ab", 32)
-	good := Request{Op: OpAttach, Network: testNet("10.89.0.0/24", "10.89.0.1"), ContainerID: id, Names: []string{"web", "www"}}
+	good := Request{Op: OpAttach, Network: testNet("10.89.0.0/24", "10.89.0.1"), ContainerID: id, Names: []string{"web", "www"}, Interface: "eth0"}
 	if err := good.validate(); err != nil {
 		t.Fatalf("a good request: %v", err)
 	}
@@ -71,6 +71,10 @@ func TestValidate(t *testing.T) {
 		"no names":   func(r *Request) { r.Names = nil },
 		"alias":      func(r *Request) { r.Names = []string{"web", "a b"} },
 		"ip outside": func(r *Request) { r.IP = "10.90.0.2" },
+		"no iface":   func(r *Request) { r.Interface = "" },
+		"iface lo":   func(r *Request) { r.Interface = "lo" },
+		"iface 100":  func(r *Request) { r.Interface = "eth100" },
+		"iface 01":   func(r *Request) { r.Interface = "eth01" },
 	} {
 		r := good
 		r.Network = good.Network
@@ -78,6 +82,22 @@ func TestValidate(t *testing.T) {
 		mutate(&r)
 		if err := r.validate(); err == nil {
 			t.Errorf("%s: a bad request passed", name)
+		}
+	}
+	detach := Request{Op: OpDetach, Network: Network{Name: "web"}, ContainerID: id}
+	if err := detach.validate(); err != nil {
+		t.Errorf("a good detach: %v", err)
+	}
+	detach.Network.Name = "../x"
+	if err := detach.validate(); err == nil {
+		t.Error("a detach of network ../x passed")
+	}
+}
+
+func TestInterfaceIndex(t *testing.T) {
+	for name, want := range map[string]int{"eth0": 0, "eth1": 1, "eth99": 99, "eth100": -1, "eth01": -1, "eth": -1, "eth-1": -1, "wlan0": -1, "eth1a": -1} {
+		if got := InterfaceIndex(name); got != want {
+			t.Errorf("InterfaceIndex(%q) = %d, want %d", name, got, want)
 		}
 	}
 }

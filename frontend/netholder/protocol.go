@@ -3,6 +3,7 @@ package netholder
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/myctr/myctr/frontend/names"
 )
@@ -14,6 +15,7 @@ type Op string
 const (
 	OpPing   Op = "ping"   // is the holder there: a reply with its pid
 	OpAttach Op = "attach" // a container's init (its pidfd) onto a network
+	OpDetach Op = "detach" // a container off a network (network connect's undo)
 )
 
 // Network is what the holder needs of a named network's record.
@@ -34,6 +36,28 @@ type Request struct {
 	ContainerID string   `json:",omitempty"`
 	Names       []string `json:",omitempty"` // the container's name and its aliases on the network
 	IP          string   `json:",omitempty"` // --ip; "": any free address
+	Interface   string   `json:",omitempty"` // attach: the interface in the container, "eth0" to "eth99"
+}
+
+// MaxInterfaces bounds the named networks of one container: its
+// interfaces are eth0 to eth99.
+const MaxInterfaces = 100
+
+// InterfaceIndex is N of the interface name "ethN" (0 to
+// MaxInterfaces-1), or -1 for any other name.
+func InterfaceIndex(name string) int {
+	rest, ok := strings.CutPrefix(name, "eth")
+	if !ok || rest == "" || len(rest) > 2 || (len(rest) > 1 && rest[0] == '0') {
+		return -1
+	}
+	n := 0
+	for _, c := range rest {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = 10*n + int(c-'0')
+	}
+	return n
 }
 
 // Reply is the holder's answer.
@@ -61,6 +85,17 @@ func (r *Request) validate() error {
 	case OpPing:
 		return nil
 	case OpAttach:
+		if InterfaceIndex(r.Interface) < 0 {
+			return fmt.Errorf("invalid interface name %q: want eth0 to eth%d", r.Interface, MaxInterfaces-1)
+		}
+	case OpDetach:
+		if !names.Valid(r.Network.Name) {
+			return fmt.Errorf("invalid network name %q", r.Network.Name)
+		}
+		if !names.IsID(r.ContainerID) {
+			return fmt.Errorf("invalid container id %q", r.ContainerID)
+		}
+		return nil
 	default:
 		return fmt.Errorf("unknown request %q", r.Op)
 	}

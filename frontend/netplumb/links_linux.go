@@ -8,6 +8,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -299,6 +300,68 @@ func checkOtherNetns(fd int) error {
 	}
 	if there.Dev == here.Dev && there.Ino == here.Ino {
 		return fmt.Errorf("%w: it is this namespace, not a container's", ErrInvalid)
+	}
+	return nil
+}
+
+// Peer is what an attached container's end of a veth is made into, in the
+// container's network namespace: its address on the network (with the
+// network's prefix length), and the default route through the network's
+// gateway unless Gateway is the zero Addr (an internal network).
+type Peer struct {
+	Name    string       // the interface in the container: "eth0", "eth1"
+	Address netip.Prefix // "10.89.0.2/24"
+	Gateway netip.Addr   // the default route's; zero: none
+	Metric  int          // the default route's metric, so that several networks' routes can coexist
+}
+
+// ConfigurePeer sets the container's end of a veth up with its address and
+// default route, in the network namespace of netnsFd (the holder, root of
+// the user namespace that owns it, may; the container's init need not be
+// involved, so this also serves a container that is already running).
+// A default route of the same metric already there is an error wrapping
+// ErrExists.
+func ConfigurePeer(netnsFd int, p Peer) error {
+	if err := checkName("peer", p.Name); err != nil {
+		return err
+	}
+	if !p.Address.IsValid() || !p.Address.Addr().Is4() {
+		return fmt.Errorf("%w: peer %s: address %s is not IPv4 with a prefix", ErrInvalid, p.Name, p.Address)
+	}
+	if p.Gateway.IsValid() && !p.Address.Masked().Contains(p.Gateway) {
+		return fmt.Errorf("%w: peer %s: gateway %s is outside %s", ErrInvalid, p.Name, p.Gateway, p.Address.Masked())
+	}
+	if err := checkOtherNetns(netnsFd); err != nil {
+		return fmt.Errorf("peer %s: target namespace: %w", p.Name, err)
+	}
+	h, err := netlink.NewHandleAt(netns.NsHandle(netnsFd), unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("peer %s: rtnetlink socket in the container's namespace: %w", p.Name, err)
+	}
+	defer h.Close()
+	l, err := linkByName(h, p.Name)
+	if err != nil || l == nil {
+		if err == nil {
+			err = fmt.Errorf("%w: no link %s in the container's namespace", ErrInvalid, p.Name)
+		}
+		return fmt.Errorf("peer %s: %w", p.Name, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: p.Address.Addr().AsSlice(), Mask: net.CIDRMask(p.Address.Bits(), 32)}}
+	if err := h.AddrReplace(l, addr); err != nil {
+		return fmt.Errorf("peer %s: address %s: %w", p.Name, p.Address, err)
+	}
+	if err := h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("peer %s: set up: %w", p.Name, err)
+	}
+	if !p.Gateway.IsValid() {
+		return nil
+	}
+	r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: p.Gateway.AsSlice(), Priority: p.Metric}
+	if err := h.RouteAdd(r); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("peer %s: default route via %s, metric %d: %w", p.Name, p.Gateway, p.Metric, ErrExists)
+		}
+		return fmt.Errorf("peer %s: default route via %s: %w", p.Name, p.Gateway, err)
 	}
 	return nil
 }

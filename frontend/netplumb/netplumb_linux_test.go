@@ -205,6 +205,7 @@ func TestPlumbInner(t *testing.T) {
 	}
 
 	t.Run("ForwardHook", func(t *testing.T) { testForwardHook(t, c1, c2, c3) })
+	t.Run("MultiHomed", func(t *testing.T) { testMultiHomed(t, nets[0], nets[1], c1, c3) })
 
 	// A new set replaces the old: b turned internal has no way out.
 	nets[1].internal = true
@@ -238,6 +239,50 @@ func TestPlumbInner(t *testing.T) {
 	}
 	if err := RemoveBridge("tap0"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("RemoveBridge of a veth: %v, want ErrInvalid", err)
+	}
+}
+
+// testMultiHomed: a container on two networks (eth0 on a, eth1 on b,
+// each configured by ConfigurePeer with its own default route) reaches
+// both, from its address on each; ConfigurePeer refuses what it cannot do.
+func testMultiHomed(t *testing.T, a, b *testNet, c1, c3 *testCtr) {
+	fd := newNetns(t)
+	addrA, addrB := netip.MustParseAddr("10.89.0.9"), netip.MustParseAddr("10.89.1.9")
+	for i, on := range []struct {
+		n    *testNet
+		addr netip.Addr
+	}{{a, addrA}, {b, addrB}} {
+		name := fmt.Sprintf("eth%d", i)
+		if err := AttachVeth(on.n.bridge, "vmmulti"+name, fd, name, 1400); err != nil {
+			t.Fatal(err)
+		}
+		p := Peer{Name: name, Address: netip.PrefixFrom(on.addr, on.n.gw.Bits()), Gateway: on.n.gw.Addr(), Metric: 100 + i}
+		if err := ConfigurePeer(fd, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer DetachVeth("vmmultieth0")
+	defer DetachVeth("vmmultieth1")
+	for _, tc := range []struct {
+		to   netip.Addr
+		want netip.Addr
+	}{{c1.addr, addrA}, {c3.addr, addrB}} {
+		peer, err := ask(fd, "tcp", tc.to)
+		if err != nil {
+			t.Errorf("to %s: %v", tc.to, err)
+		} else if peer != tc.want.String() {
+			t.Errorf("to %s: the server saw %s, want %s", tc.to, peer, tc.want)
+		}
+	}
+	again := Peer{Name: "eth1", Address: netip.PrefixFrom(addrB, 24), Gateway: b.gw.Addr(), Metric: 101}
+	if err := ConfigurePeer(fd, again); !errors.Is(err, ErrExists) {
+		t.Errorf("a second default route of the same metric: %v, want ErrExists", err)
+	}
+	if err := ConfigurePeer(fd, Peer{Name: "eth7", Address: netip.PrefixFrom(addrB, 24)}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a missing interface: %v, want ErrInvalid", err)
+	}
+	if err := ConfigurePeer(fd, Peer{Name: "eth1", Address: netip.PrefixFrom(addrB, 24), Gateway: a.gw.Addr()}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a gateway outside the subnet: %v, want ErrInvalid", err)
 	}
 }
 
@@ -500,18 +545,20 @@ func checkAttached(t *testing.T, here *netlink.Handle, c *testCtr) {
 func configure(t *testing.T, c *testCtr) {
 	t.Helper()
 	h := nlHandle(t, c.fd)
+	if err := h.LinkSetUp(link(t, h, "lo")); err != nil {
+		t.Fatal(err)
+	}
+	p := Peer{Name: "eth0", Address: netip.PrefixFrom(c.addr, c.net.gw.Bits()), Gateway: c.net.gw.Addr(), Metric: 100}
+	if err := ConfigurePeer(c.fd, p); err != nil {
+		t.Fatal(err)
+	}
 	eth0 := link(t, h, "eth0")
-	ones := c.net.gw.Bits()
-	if err := h.AddrAdd(eth0, &netlink.Addr{IPNet: &net.IPNet{IP: c.addr.AsSlice(), Mask: net.CIDRMask(ones, 32)}}); err != nil {
-		t.Fatal(err)
+	if eth0.Attrs().Flags&net.FlagUp == 0 {
+		t.Errorf("%s: eth0 is not up after ConfigurePeer", c.id)
 	}
-	for _, l := range []netlink.Link{eth0, link(t, h, "lo")} {
-		if err := h.LinkSetUp(l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: c.net.gw.Addr().AsSlice()}); err != nil {
-		t.Fatal(err)
+	addrs, err := h.AddrList(eth0, netlink.FAMILY_V4)
+	if err != nil || len(addrs) != 1 || addrs[0].IPNet.String() != p.Address.String() {
+		t.Errorf("%s: eth0's addresses %v (%v), want %s", c.id, addrs, err, p.Address)
 	}
 }
 

@@ -399,6 +399,7 @@ type Inspect struct {
 			ContainerPort int
 			Protocol      string
 		}
+		Networks map[string]struct{ IPAddress string }
 	}
 }
 
