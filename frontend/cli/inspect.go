@@ -175,11 +175,14 @@ type networkSettings struct {
 // endpointSettings is a container on one named network (Podman's
 // NetworkSettings.Networks[NAME], the fields myctr has).
 type endpointSettings struct {
-	NetworkID   string
-	Gateway     string
-	IPAddress   string
-	IPPrefixLen int
-	Aliases     []string
+	NetworkID           string
+	Gateway             string
+	IPAddress           string
+	IPPrefixLen         int
+	IPv6Gateway         string
+	GlobalIPv6Address   string
+	GlobalIPv6PrefixLen int
+	Aliases             []string
 }
 
 // settingsOf is the NetworkSettings of c.
@@ -199,6 +202,9 @@ func settingsOf(c *container.Container) networkSettings {
 		if b := c.State.Networks[name]; b != nil && c.State.Status == container.StatusRunning {
 			if p, err := netip.ParsePrefix(b.Address); err == nil {
 				e.IPAddress, e.IPPrefixLen, e.Gateway = p.Addr().String(), p.Bits(), b.Gateway
+				if p6, err := netip.ParsePrefix(b.Address6); err == nil {
+					e.GlobalIPv6Address, e.GlobalIPv6PrefixLen, e.IPv6Gateway = p6.Addr().String(), p6.Bits(), b.Gateway6
+				}
 				if ns.IPAddress == "" {
 					ns.IPAddress, ns.IPPrefixLen, ns.Gateway, ns.MTU = e.IPAddress, e.IPPrefixLen, b.Gateway, b.MTU
 				}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -77,10 +78,8 @@ func networkCreateHint(err error, name string) error {
 		return hint(err, "choose a --subnet that overlaps no other network (myctr network ls --format '{{.Name}} {{range .Subnets}}{{.Subnet}}{{end}}' shows theirs), or leave --subnet out for a free one")
 	case errors.Is(err, netstore.ErrNoFreeSubnet):
 		return hint(err, "remove the networks no container uses (myctr network prune), or give a --subnet outside %s", netstore.DefaultPool)
-	case errors.Is(err, netstore.ErrIPv6):
-		return hint(err, "leave out --ipv6 and IPv6 subnets: myctr's named networks are IPv4")
 	case errors.Is(err, netstore.ErrInvalidArg):
-		return hint(err, "a name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*; --subnet is an IPv4 network address in CIDR notation, /8 to /30 (such as 10.90.0.0/24); --gateway a host address inside it; --opt takes mtu=68..65535")
+		return hint(err, "a name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*; --subnet is an IPv4 network address in CIDR notation, /8 to /30 (such as 10.90.0.0/24), or an IPv6 one, /48 to /120 (such as fd10:2f::/64); each --gateway a host address inside the --subnet in its place; --opt takes mtu=68..65535")
 	}
 	return err
 }
@@ -92,11 +91,11 @@ func networkCreateCommand() *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: netstore.DriverBridge, Usage: "the network driver (only bridge)"},
-			&cli.StringSliceFlag{Name: "subnet", Usage: "the network's IPv4 subnet in CIDR notation (default: the first free /24 of 10.89.0.0/16)"},
-			&cli.StringSliceFlag{Name: "gateway", Usage: "the gateway's address in the subnet (default: its first host address)"},
+			&cli.StringSliceFlag{Name: "subnet", Usage: "the network's IPv4 subnet in CIDR notation (default: the first free /24 of 10.89.0.0/16); given again, its IPv6 subnet (the network is then dual-stack)"},
+			&cli.StringSliceFlag{Name: "gateway", Usage: "the gateway's address in the --subnet in its place (default: the subnet's first host address)"},
 			&cli.BoolFlag{Name: "internal", Usage: "no route out of the network"},
 			&cli.BoolFlag{Name: "disable-dns", Usage: "no DNS server for the network's containers"},
-			&cli.BoolFlag{Name: "ipv6", Usage: "IPv6 (not supported yet: an error)"},
+			&cli.BoolFlag{Name: "ipv6", Usage: "dual-stack: an IPv6 subnet too (default: a random /64 of fd00::/8)"},
 			&cli.StringSliceFlag{Name: "label", Usage: "set a label KEY=VALUE"},
 			&cli.StringSliceFlag{Name: "opt", Aliases: []string{"o"}, Usage: "a driver option: mtu=BYTES"},
 			&cli.BoolFlag{Name: "ignore", Usage: "a network of that name already there is no error"},
@@ -105,23 +104,22 @@ func networkCreateCommand() *cli.Command {
 			if ctx.NArg() > 1 {
 				return withCode(125, errors.New("too many arguments: network create takes at most one name"))
 			}
-			subnets, gateways := ctx.StringSlice("subnet"), ctx.StringSlice("gateway")
-			if len(subnets) > 1 || len(gateways) > 1 {
-				return withCode(125, hint(errors.New("more than one --subnet or --gateway"), "give one: myctr's named networks have one IPv4 subnet"))
+			o := netstore.CreateOptions{
+				Name: ctx.Args().First(), Driver: ctx.String("driver"),
+				IPv6: ctx.Bool("ipv6"), Internal: ctx.Bool("internal"), DisableDNS: ctx.Bool("disable-dns"),
+				Labels: keyValues(ctx.StringSlice("label")), Options: keyValues(ctx.StringSlice("opt")),
+				IgnoreExisting: ctx.Bool("ignore"),
+			}
+			if err := subnetFlags(&o, ctx.StringSlice("subnet"), ctx.StringSlice("gateway")); err != nil {
+				return withCode(125, err)
 			}
 			ns, err := openNetworks(ctx)
 			if err != nil {
 				return err
 			}
-			name := ctx.Args().First()
-			n, err := ns.Create(netstore.CreateOptions{
-				Name: name, Driver: ctx.String("driver"), Subnet: first(subnets), Gateway: first(gateways),
-				IPv6: ctx.Bool("ipv6"), Internal: ctx.Bool("internal"), DisableDNS: ctx.Bool("disable-dns"),
-				Labels: keyValues(ctx.StringSlice("label")), Options: keyValues(ctx.StringSlice("opt")),
-				IgnoreExisting: ctx.Bool("ignore"),
-			})
+			n, err := ns.Create(o)
 			if err != nil {
-				return withCode(125, networkCreateHint(err, name))
+				return withCode(125, networkCreateHint(err, o.Name))
 			}
 			fmt.Println(n.Name)
 			return nil
@@ -129,11 +127,31 @@ func networkCreateCommand() *cli.Command {
 	}
 }
 
-func first(list []string) string {
-	if len(list) == 0 {
-		return ""
+// subnetFlags sorts network create's --subnet flags by family into o (at
+// most one of each), each with the --gateway in its place, as Podman
+// pairs them.
+func subnetFlags(o *netstore.CreateOptions, subnets, gateways []string) error {
+	if len(gateways) > len(subnets) {
+		// Podman's words.
+		return hint(errors.New("cannot set more gateways than subnets"), "give each --gateway after the --subnet it belongs to")
 	}
-	return list[0]
+	for i, s := range subnets {
+		gw := ""
+		if i < len(gateways) {
+			gw = gateways[i]
+		}
+		p, err := netip.ParsePrefix(s)
+		six := err == nil && p.Addr().Is6() && !p.Addr().Is4In6()
+		switch {
+		case six && o.Subnet6 == "":
+			o.Subnet6, o.Gateway6 = s, gw
+		case !six && o.Subnet == "":
+			o.Subnet, o.Gateway = s, gw
+		default:
+			return hint(fmt.Errorf("--subnet %s: a second subnet of its family", s), "a named network has one IPv4 subnet and at most one IPv6 subnet")
+		}
+	}
+	return nil
 }
 
 // networkRow is a network in `network ls --format TEMPLATE`: its record's

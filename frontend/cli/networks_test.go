@@ -30,7 +30,7 @@ func TestNetworkRmCode(t *testing.T) {
 // Every failure of create that the user can fix gets a Hint.
 func TestNetworkCreateHint(t *testing.T) {
 	for _, sentinel := range []error{netstore.ErrExists, netstore.ErrReservedName, netstore.ErrSubnetUsed,
-		netstore.ErrNoFreeSubnet, netstore.ErrIPv6, netstore.ErrInvalidArg} {
+		netstore.ErrNoFreeSubnet, netstore.ErrInvalidArg} {
 		err := networkCreateHint(fmt.Errorf("x: %w", sentinel), "web")
 		if h := hints(err); len(h) != 1 || h[0] == "" || !errors.Is(err, sentinel) {
 			t.Errorf("%v: hints %q", sentinel, h)

@@ -91,20 +91,31 @@ func (s *Store) holderNetwork(name string) (netholder.Network, error) {
 	return HolderNetwork(rec)
 }
 
-// HolderNetwork is what the holder needs of a network's record.
+// HolderNetwork is what the holder needs of a network's record: its IPv4
+// subnet, and its IPv6 one when it is dual-stack.
 func HolderNetwork(rec *netstore.Network) (netholder.Network, error) {
-	if len(rec.Subnets) != 1 {
-		return netholder.Network{}, fmt.Errorf("%w: network %s has %d subnets; myctr's named networks have one, IPv4", ErrInvalidNetwork, rec.Name, len(rec.Subnets))
+	hn := netholder.Network{Name: rec.Name, Bridge: rec.NetworkInterface, Internal: rec.Internal, DNS: rec.DNSEnabled}
+	for _, sn := range rec.Subnets {
+		sub, err := netip.ParsePrefix(sn.Subnet)
+		if err != nil {
+			return netholder.Network{}, fmt.Errorf("%w: network %s: %v", ErrInvalidNetwork, rec.Name, err)
+		}
+		gw, err := netip.ParseAddr(sn.Gateway)
+		if err != nil {
+			return netholder.Network{}, fmt.Errorf("%w: network %s: gateway: %v", ErrInvalidNetwork, rec.Name, err)
+		}
+		switch {
+		case sub.Addr().Is4() && !hn.Subnet.IsValid():
+			hn.Subnet, hn.Gateway = sub, gw
+		case sub.Addr().Is6() && !hn.Subnet6.IsValid():
+			hn.Subnet6, hn.Gateway6 = sub, gw
+		default:
+			return netholder.Network{}, fmt.Errorf("%w: network %s has two subnets of one family; myctr's named networks have one IPv4 subnet and at most one IPv6 subnet", ErrInvalidNetwork, rec.Name)
+		}
 	}
-	sub, err := netip.ParsePrefix(rec.Subnets[0].Subnet)
-	if err != nil {
-		return netholder.Network{}, fmt.Errorf("%w: network %s: %v", ErrInvalidNetwork, rec.Name, err)
+	if !hn.Subnet.IsValid() {
+		return netholder.Network{}, fmt.Errorf("%w: network %s has no IPv4 subnet; myctr's named networks have one", ErrInvalidNetwork, rec.Name)
 	}
-	gw, err := netip.ParseAddr(rec.Subnets[0].Gateway)
-	if err != nil {
-		return netholder.Network{}, fmt.Errorf("%w: network %s: gateway: %v", ErrInvalidNetwork, rec.Name, err)
-	}
-	hn := netholder.Network{Name: rec.Name, Bridge: rec.NetworkInterface, Subnet: sub, Gateway: gw, Internal: rec.Internal, DNS: rec.DNSEnabled}
 	if v := rec.Options["mtu"]; v != "" {
 		if _, err := fmt.Sscanf(v, "%d", &hn.MTU); err != nil {
 			return netholder.Network{}, fmt.Errorf("%w: network %s: mtu %q", ErrInvalidNetwork, rec.Name, v)
@@ -194,7 +205,7 @@ func (n *namedNet) record(st *State) {
 // bridgeState is what a running container's record keeps of its
 // attachment to hn.
 func bridgeState(hn netholder.Network, r *netholder.Reply) *BridgeState {
-	return &BridgeState{Bridge: hn.Bridge, Address: r.Address, Gateway: r.Gateway, MTU: uint32(r.MTU)}
+	return &BridgeState{Bridge: hn.Bridge, Address: r.Address, Gateway: r.Gateway, MTU: uint32(r.MTU), Address6: r.Address6, Gateway6: r.Gateway6}
 }
 
 // stop lets the holder go if a failed start still holds it, and ends the

@@ -70,6 +70,9 @@ type BridgeState struct {
 	Address string // CIDR: "10.88.0.2/16"
 	Gateway string
 	MTU     uint32
+	// Address6 and Gateway6: on a dual-stack named network, its IPv6.
+	Address6 string `json:",omitempty"`
+	Gateway6 string `json:",omitempty"`
 }
 
 // HostConfig is what the run flags asked for, kept for inspect and restart.

@@ -92,6 +92,7 @@ type member struct {
 	id    string
 	names []string
 	addr  netip.Addr
+	addr6 netip.Addr // on a dual-stack network; else zero
 	veth  string
 	pidfd int
 }
@@ -272,6 +273,19 @@ func (h *holder) attach(req *Request, pidfd int) (*Reply, int) {
 		return fail("%v", err)
 	}
 	m := &member{id: req.ContainerID, names: req.Names, addr: addr, veth: netplumb.VethName(req.ContainerID, n.Name), pidfd: pidfd}
+	if n.Subnet6.IsValid() {
+		if m.addr6, err = allocate6(n, func(a netip.Addr) bool {
+			for _, o := range ns.members {
+				if o.addr6 == a {
+					return true
+				}
+			}
+			return false
+		}); err != nil {
+			h.dropIfEmpty(ns)
+			return fail("%v", err)
+		}
+	}
 	if err := netplumb.AttachVeth(n.Bridge, m.veth, netns, req.Interface, mtu(n)); err != nil {
 		h.dropIfEmpty(ns)
 		return fail("%v", err)
@@ -281,8 +295,11 @@ func (h *holder) attach(req *Request, pidfd int) (*Reply, int) {
 	// and so a running container (network connect) is served as a
 	// starting one is.
 	peer := netplumb.Peer{Name: req.Interface, Address: netip.PrefixFrom(addr, n.Subnet.Bits()), Metric: routeMetric + InterfaceIndex(req.Interface)}
+	if m.addr6.IsValid() {
+		peer.Address6 = netip.PrefixFrom(m.addr6, n.Subnet6.Bits())
+	}
 	if !n.Internal {
-		peer.Gateway = n.Gateway
+		peer.Gateway, peer.Gateway6 = n.Gateway, n.Gateway6
 	}
 	if err := netplumb.ConfigurePeer(netns, peer); err != nil {
 		if derr := netplumb.DetachVeth(m.veth); derr != nil {
@@ -296,6 +313,9 @@ func (h *holder) attach(req *Request, pidfd int) (*Reply, int) {
 	go h.watch(ns, m)
 	logf("attached %s to %s as %s (%s)", m.id[:12], n.Name, addr, m.veth)
 	r := &Reply{Address: netip.PrefixFrom(addr, n.Subnet.Bits()).String(), Gateway: n.Gateway.String(), MTU: mtu(n)}
+	if m.addr6.IsValid() {
+		r.Address6, r.Gateway6 = peer.Address6.String(), n.Gateway6.String()
+	}
 	if n.DNS {
 		r.Nameserver = n.Gateway.String()
 	}
@@ -395,12 +415,22 @@ func (h *holder) network(n Network) (*netState, error) {
 		h.dropNetwork(ns)
 	}
 	for _, o := range h.nets {
-		if o.n.Bridge == n.Bridge || o.n.Subnet.Overlaps(n.Subnet) {
+		if o.n.Bridge == n.Bridge || o.n.Subnet.Overlaps(n.Subnet) || (n.Subnet6.IsValid() && o.n.Subnet6.Overlaps(n.Subnet6)) {
 			return nil, fmt.Errorf("network %s overlaps network %s, which containers still use", n.Name, o.n.Name)
 		}
 	}
 	ns := &netState{n: n, members: map[string]*member{}}
 	if err := netplumb.EnsureBridge(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits()), mtu(n)); err != nil {
+		return nil, err
+	}
+	var gw6 netip.Prefix
+	if n.Subnet6.IsValid() {
+		gw6 = netip.PrefixFrom(n.Gateway6, n.Subnet6.Bits())
+	}
+	if err := netplumb.EnsureBridge6(n.Bridge, gw6); err != nil {
+		if rerr := netplumb.RemoveBridge(n.Bridge); rerr != nil {
+			logf("%v", rerr)
+		}
 		return nil, err
 	}
 	h.nets[n.Name] = ns
@@ -457,7 +487,11 @@ func (h *holder) setRecords() {
 		}
 		for _, m := range ns.members {
 			on[m.id] = append(on[m.id], ns)
-			recs[ns] = append(recs[ns], netdns.Record{Names: m.names, Addrs: []netip.Addr{m.addr}})
+			addrs := []netip.Addr{m.addr}
+			if m.addr6.IsValid() {
+				addrs = append(addrs, m.addr6)
+			}
+			recs[ns] = append(recs[ns], netdns.Record{Names: m.names, Addrs: addrs})
 		}
 		if recs[ns] == nil {
 			recs[ns] = []netdns.Record{}

@@ -52,3 +52,15 @@ func allocate(n Network, want string, used func(netip.Addr) bool) (netip.Addr, e
 	}
 	return netip.Addr{}, fmt.Errorf("%w on network %s (%s)", ErrExhausted, n.Name, n.Subnet)
 }
+
+// allocate6 returns the first free address of n's IPv6 subnet after its
+// network address, other than its IPv6 gateway; used says what is taken.
+// The members of a network are few, so the walk is short.
+func allocate6(n Network, used func(netip.Addr) bool) (netip.Addr, error) {
+	for a := n.Subnet6.Masked().Addr().Next(); a.IsValid() && n.Subnet6.Contains(a); a = a.Next() {
+		if a != n.Gateway6 && !used(a) {
+			return a, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%w on network %s (%s)", ErrExhausted, n.Name, n.Subnet6)
+}

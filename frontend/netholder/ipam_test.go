@@ -101,3 +101,42 @@ func TestInterfaceIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestAllocate6(t *testing.T) {
+	n := testNet("10.89.0.0/24", "10.89.0.1")
+	n.Subnet6, n.Gateway6 = netip.MustParsePrefix("fd10:2f::/64"), netip.MustParseAddr("fd10:2f::1")
+	taken := map[netip.Addr]bool{}
+	used := func(a netip.Addr) bool { return taken[a] }
+	for _, want := range []string{"fd10:2f::2", "fd10:2f::3"} {
+		a, err := allocate6(n, used)
+		if err != nil || a.String() != want {
+			t.Fatalf("allocate6 = %v, %v; want %s", a, err, want)
+		}
+		taken[a] = true
+	}
+	small := n
+	small.Subnet6, small.Gateway6 = netip.MustParsePrefix("fd10:2f::/120"), netip.MustParseAddr("fd10:2f::ff")
+	all := func(netip.Addr) bool { return true }
+	if _, err := allocate6(small, all); !errors.Is(err, ErrExhausted) {
+		t.Errorf("a full /120: %v, want ErrExhausted", err)
+	}
+	id := strings.Repeat("cd", 32)
+	r := Request{Op: OpAttach, Network: n, ContainerID: id, Names: []string{"web"}, Interface: "eth0"}
+	if err := r.validate(); err != nil {
+		t.Errorf("a dual-stack attach: %v", err)
+	}
+	for name, mutate := range map[string]func(*Network){
+		"v4 as v6":     func(n *Network) { n.Subnet6 = netip.MustParsePrefix("10.90.0.0/24") },
+		"unmasked":     func(n *Network) { n.Subnet6 = netip.MustParsePrefix("fd10:2f::5/64") },
+		"too small":    func(n *Network) { n.Subnet6 = netip.MustParsePrefix("fd10:2f::/126") },
+		"gw outside":   func(n *Network) { n.Gateway6 = netip.MustParseAddr("fd10:30::1") },
+		"gw is subnet": func(n *Network) { n.Gateway6 = netip.MustParseAddr("fd10:2f::") },
+		"gw alone":     func(n *Network) { n.Subnet6 = netip.Prefix{} },
+	} {
+		bad := r
+		mutate(&bad.Network)
+		if err := bad.validate(); err == nil {
+			t.Errorf("%s: a bad IPv6 network passed", name)
+		}
+	}
+}

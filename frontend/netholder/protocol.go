@@ -20,10 +20,14 @@ const (
 
 // Network is what the holder needs of a named network's record.
 type Network struct {
-	Name     string
-	Bridge   string       // the bridge's name in the holder's namespace
-	Subnet   netip.Prefix // IPv4
-	Gateway  netip.Addr   // the bridge's address, and the DNS server's
+	Name    string
+	Bridge  string       // the bridge's name in the holder's namespace
+	Subnet  netip.Prefix // IPv4
+	Gateway netip.Addr   // the bridge's address, and the DNS server's
+	// Subnet6 and Gateway6 are a dual-stack network's IPv6 subnet and
+	// the bridge's address in it; zero for an IPv4 network.
+	Subnet6  netip.Prefix `json:",omitzero"`
+	Gateway6 netip.Addr   `json:",omitzero"`
 	Internal bool         // no way out
 	DNS      bool         // the network resolves its containers' names
 	MTU      int          // 0: DefaultMTU
@@ -67,6 +71,8 @@ type Reply struct {
 	Pid        int    `json:",omitempty"`
 	Address    string `json:",omitempty"` // the container's, CIDR: "10.89.0.2/24"
 	Gateway    string `json:",omitempty"`
+	Address6   string `json:",omitempty"` // on a dual-stack network: "fd10:2f::2/64"
+	Gateway6   string `json:",omitempty"`
 	MTU        int    `json:",omitempty"`
 	Nameserver string `json:",omitempty"` // "" when the network has no DNS
 }
@@ -111,6 +117,15 @@ func (r *Request) validate() error {
 	}
 	if !n.Subnet.Contains(n.Gateway) || n.Gateway == n.Subnet.Addr() || n.Gateway == broadcast(n.Subnet) {
 		return fmt.Errorf("network %s: gateway %s is not a host of %s", n.Name, n.Gateway, n.Subnet)
+	}
+	if n.Subnet6.IsValid() || n.Gateway6.IsValid() {
+		p, gw := n.Subnet6, n.Gateway6
+		if !p.Addr().Is6() || p.Addr().Is4In6() || p.Masked() != p || p.Bits() < 48 || p.Bits() > 120 {
+			return fmt.Errorf("network %s: invalid IPv6 subnet %s", n.Name, p)
+		}
+		if !p.Contains(gw) || gw == p.Addr() {
+			return fmt.Errorf("network %s: IPv6 gateway %s is not a host of %s", n.Name, gw, p)
+		}
 	}
 	if n.MTU != 0 && (n.MTU < 68 || n.MTU > 65535) {
 		return fmt.Errorf("network %s: MTU %d: want 68 to 65535", n.Name, n.MTU)

@@ -102,30 +102,79 @@ func ensureBridge(h *netlink.Handle, name string, gw netip.Prefix, mtu int) erro
 			return fmt.Errorf("set MTU %d: %w", mtu, err)
 		}
 	}
-	addrs, err := h.AddrList(link, netlink.FAMILY_V4)
+	if err := onlyAddress(h, link, netlink.FAMILY_V4, gw); err != nil {
+		return err
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	return nil
+}
+
+// onlyAddress makes want the one address of its family on link (IPv6
+// link-local addresses, the kernel's own, aside): another one is the
+// network's old gateway, and would route its old subnet here. An IPv6
+// address is added without duplicate address detection, usable at once:
+// the gateway's is the one address of the subnet nobody else is given.
+func onlyAddress(h *netlink.Handle, link netlink.Link, family int, want netip.Prefix) error {
+	addrs, err := h.AddrList(link, family)
 	if err != nil {
 		return fmt.Errorf("list addresses: %w", err)
 	}
-	want := &net.IPNet{IP: gw.Addr().AsSlice(), Mask: net.CIDRMask(gw.Bits(), 32)}
+	ipnet := &net.IPNet{IP: want.Addr().AsSlice(), Mask: net.CIDRMask(want.Bits(), want.Addr().BitLen())}
 	found := false
 	for _, a := range addrs {
-		if a.IPNet.String() == want.String() {
+		if a.IPNet.String() == ipnet.String() {
 			found = true
 			continue
 		}
-		// Only the gateway belongs here: another address is this
-		// network's old gateway, and would route its old subnet here.
+		if a.IP.IsLinkLocalUnicast() && family == netlink.FAMILY_V6 {
+			continue
+		}
 		if err := h.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
 			return fmt.Errorf("remove old address %v: %w", a.IPNet, err)
 		}
 	}
-	if !found {
-		if err := h.AddrAdd(link, &netlink.Addr{IPNet: want}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("add address %v: %w", gw, err)
+	if found || !want.IsValid() {
+		return nil
+	}
+	na := &netlink.Addr{IPNet: ipnet}
+	if family == netlink.FAMILY_V6 {
+		na.Flags = unix.IFA_F_NODAD
+	}
+	if err := h.AddrAdd(link, na); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("add address %v: %w", want, err)
+	}
+	return nil
+}
+
+// EnsureBridge6 gives the bridge called name (EnsureBridge made it) the
+// IPv6 gateway address gw6 of a dual-stack network as its one global IPv6
+// address; a zero gw6 removes those it has (the network lost its IPv6
+// subnet).
+func EnsureBridge6(name string, gw6 netip.Prefix) error {
+	if err := checkName("bridge", name); err != nil {
+		return err
+	}
+	if gw6.IsValid() {
+		if err := checkGateway6(gw6); err != nil {
+			return fmt.Errorf("bridge %s: %w", name, err)
 		}
 	}
-	if err := h.LinkSetUp(link); err != nil {
-		return fmt.Errorf("set up: %w", err)
+	h, err := handle()
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
+	}
+	defer h.Close()
+	link, err := linkByName(h, name)
+	if err == nil && (link == nil || link.Type() != "bridge") {
+		err = fmt.Errorf("%w: no bridge %s", ErrInvalid, name)
+	}
+	if err == nil {
+		err = onlyAddress(h, link, netlink.FAMILY_V6, gw6)
+	}
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", name, err)
 	}
 	return nil
 }
@@ -313,6 +362,10 @@ type Peer struct {
 	Address netip.Prefix // "10.89.0.2/24"
 	Gateway netip.Addr   // the default route's; zero: none
 	Metric  int          // the default route's metric, so that several networks' routes can coexist
+	// Address6 and Gateway6 are the same for a dual-stack network's IPv6
+	// (zero: none).
+	Address6 netip.Prefix
+	Gateway6 netip.Addr
 }
 
 // ConfigurePeer sets the container's end of a veth up with its address and
@@ -330,6 +383,12 @@ func ConfigurePeer(netnsFd int, p Peer) error {
 	}
 	if p.Gateway.IsValid() && !p.Address.Masked().Contains(p.Gateway) {
 		return fmt.Errorf("%w: peer %s: gateway %s is outside %s", ErrInvalid, p.Name, p.Gateway, p.Address.Masked())
+	}
+	if p.Address6.IsValid() && (!p.Address6.Addr().Is6() || p.Address6.Addr().Is4In6()) {
+		return fmt.Errorf("%w: peer %s: address %s is not IPv6 with a prefix", ErrInvalid, p.Name, p.Address6)
+	}
+	if p.Gateway6.IsValid() && (!p.Address6.IsValid() || !p.Address6.Masked().Contains(p.Gateway6)) {
+		return fmt.Errorf("%w: peer %s: IPv6 gateway %s is outside %s", ErrInvalid, p.Name, p.Gateway6, p.Address6.Masked())
 	}
 	if err := checkOtherNetns(netnsFd); err != nil {
 		return fmt.Errorf("peer %s: target namespace: %w", p.Name, err)
@@ -350,18 +409,29 @@ func ConfigurePeer(netnsFd int, p Peer) error {
 	if err := h.AddrReplace(l, addr); err != nil {
 		return fmt.Errorf("peer %s: address %s: %w", p.Name, p.Address, err)
 	}
+	if p.Address6.IsValid() {
+		// No duplicate address detection: the address is the holder's
+		// to give, and is usable at once (a tentative one is not, for
+		// a second or more).
+		addr6 := &netlink.Addr{IPNet: &net.IPNet{IP: p.Address6.Addr().AsSlice(), Mask: net.CIDRMask(p.Address6.Bits(), 128)}, Flags: unix.IFA_F_NODAD}
+		if err := h.AddrReplace(l, addr6); err != nil {
+			return fmt.Errorf("peer %s: address %s: %w", p.Name, p.Address6, err)
+		}
+	}
 	if err := h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("peer %s: set up: %w", p.Name, err)
 	}
-	if !p.Gateway.IsValid() {
-		return nil
-	}
-	r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: p.Gateway.AsSlice(), Priority: p.Metric}
-	if err := h.RouteAdd(r); err != nil {
-		if errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("peer %s: default route via %s, metric %d: %w", p.Name, p.Gateway, p.Metric, ErrExists)
+	for _, gw := range []netip.Addr{p.Gateway, p.Gateway6} {
+		if !gw.IsValid() {
+			continue
 		}
-		return fmt.Errorf("peer %s: default route via %s: %w", p.Name, p.Gateway, err)
+		r := &netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw.AsSlice(), Priority: p.Metric}
+		if err := h.RouteAdd(r); err != nil {
+			if errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("peer %s: default route via %s, metric %d: %w", p.Name, gw, p.Metric, ErrExists)
+			}
+			return fmt.Errorf("peer %s: default route via %s: %w", p.Name, gw, err)
+		}
 	}
 	return nil
 }

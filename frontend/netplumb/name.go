@@ -52,6 +52,17 @@ func checkGateway(gw netip.Prefix) error {
 	return nil
 }
 
+// checkGateway6 checks an IPv6 gateway: a unicast, non-link-local host
+// address, not the subnet's own, with a /48 to /120 prefix.
+func checkGateway6(gw netip.Prefix) error {
+	a := gw.Addr()
+	if !gw.IsValid() || !a.Is6() || a.Is4In6() || a.Zone() != "" || gw.Bits() < 48 || gw.Bits() > 120 ||
+		a == gw.Masked().Addr() || a.IsLoopback() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsUnspecified() {
+		return fmt.Errorf("%w: gateway %v: want a unicast IPv6 host address with a /48 to /120 prefix", ErrInvalid, gw)
+	}
+	return nil
+}
+
 // lastAddr is the last (broadcast) address of the IPv4 prefix p.
 func lastAddr(p netip.Prefix) netip.Addr {
 	a := p.Masked().Addr().As4()

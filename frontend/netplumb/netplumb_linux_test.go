@@ -206,6 +206,7 @@ func TestPlumbInner(t *testing.T) {
 
 	t.Run("ForwardHook", func(t *testing.T) { testForwardHook(t, c1, c2, c3) })
 	t.Run("MultiHomed", func(t *testing.T) { testMultiHomed(t, nets[0], nets[1], c1, c3) })
+	t.Run("IPv6", func(t *testing.T) { testIPv6(t, here, nets[1]) })
 
 	// A new set replaces the old: b turned internal has no way out.
 	nets[1].internal = true
@@ -283,6 +284,74 @@ func testMultiHomed(t *testing.T, a, b *testNet, c1, c3 *testCtr) {
 	}
 	if err := ConfigurePeer(fd, Peer{Name: "eth1", Address: netip.PrefixFrom(addrB, 24), Gateway: a.gw.Addr()}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("a gateway outside the subnet: %v, want ErrInvalid", err)
+	}
+}
+
+// testIPv6: network b made dual-stack (EnsureBridge6); two containers
+// given IPv6 addresses by ConfigurePeer reach each other over IPv6 at
+// once (no duplicate address detection to wait for), from their own
+// addresses; the bridge keeps one global IPv6 address, and loses it again.
+func testIPv6(t *testing.T, here *netlink.Handle, b *testNet) {
+	gw6 := netip.MustParsePrefix("fd00:b::1/64")
+	if err := EnsureBridge6(b.bridge, gw6); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureBridge6(b.bridge, netip.MustParsePrefix("fd00:b::fe/64")); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureBridge6(b.bridge, gw6); err != nil {
+		t.Fatal(err)
+	}
+	global := func() []string {
+		addrs, err := here.AddrList(link(t, here, b.bridge), netlink.FAMILY_V6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range addrs {
+			if !a.IP.IsLinkLocalUnicast() {
+				out = append(out, a.IPNet.String())
+			}
+		}
+		return out
+	}
+	if got := global(); !slices.Equal(got, []string{gw6.String()}) {
+		t.Errorf("the bridge's IPv6 addresses: %q, want only %s", got, gw6)
+	}
+	var fds [2]int
+	var v6 [2]netip.Addr
+	for i := range fds {
+		fds[i] = newNetns(t)
+		name := fmt.Sprintf("vmsix%d", i)
+		if err := AttachVeth(b.bridge, name, fds[i], "eth0", 1400); err != nil {
+			t.Fatal(err)
+		}
+		defer DetachVeth(name)
+		v6[i] = netip.MustParseAddr(fmt.Sprintf("fd00:b::%d", 20+i))
+		p := Peer{Name: "eth0", Address: netip.PrefixFrom(netip.MustParseAddr(fmt.Sprintf("10.89.1.%d", 20+i)), 24), Gateway: b.gw.Addr(), Metric: 100,
+			Address6: netip.PrefixFrom(v6[i], 64), Gateway6: gw6.Addr()}
+		if err := ConfigurePeer(fds[i], p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	serve(t, fds[1], netip.IPv6Unspecified())
+	for _, proto := range []string{"tcp", "udp"} {
+		if peer, err := ask(fds[0], proto, v6[1]); err != nil || peer != v6[0].String() {
+			t.Errorf("%s over IPv6 from %s to %s: %q, %v; want the server to see %s", proto, v6[0], v6[1], peer, err, v6[0])
+		}
+	}
+	bad := Peer{Name: "eth0", Address: netip.MustParsePrefix("10.89.1.20/24"), Address6: netip.MustParsePrefix("fd00:b::20/64"), Gateway6: netip.MustParseAddr("fd00:c::1")}
+	if err := ConfigurePeer(fds[0], bad); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an IPv6 gateway outside the subnet: %v, want ErrInvalid", err)
+	}
+	if err := EnsureBridge6(b.bridge, netip.MustParsePrefix("fe80::1/64")); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a link-local gateway: %v, want ErrInvalid", err)
+	}
+	if err := EnsureBridge6(b.bridge, netip.Prefix{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := global(); len(got) != 0 {
+		t.Errorf("the bridge's IPv6 addresses after EnsureBridge6 with none: %q", got)
 	}
 }
 
@@ -600,11 +669,12 @@ func serve(t *testing.T, fd int, addr netip.Addr) {
 	ap := netip.AddrPortFrom(addr, port).String()
 	var l net.Listener
 	var pc net.PacketConn
+	fam := family(addr)
 	if err := inNetns(fd, func() (err error) {
-		if l, err = net.Listen("tcp4", ap); err != nil {
+		if l, err = net.Listen("tcp"+fam, ap); err != nil {
 			return err
 		}
-		pc, err = net.ListenPacket("udp4", ap)
+		pc, err = net.ListenPacket("udp"+fam, ap)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -638,7 +708,7 @@ func serve(t *testing.T, fd int, addr netip.Addr) {
 func ask(fd int, proto string, to netip.Addr) (string, error) {
 	var c net.Conn
 	if err := inNetns(fd, func() (err error) {
-		c, err = net.DialTimeout(proto+"4", netip.AddrPortFrom(to, port).String(), 700*time.Millisecond)
+		c, err = net.DialTimeout(proto+family(to), netip.AddrPortFrom(to, port).String(), 700*time.Millisecond)
 		return err
 	}); err != nil {
 		return "", err
@@ -655,6 +725,14 @@ func ask(fd int, proto string, to netip.Addr) (string, error) {
 		return "", err
 	}
 	return strings.TrimPrefix(strings.TrimSpace(line), "peer="), nil
+}
+
+// family is "4" or "6", the address family of a in a Go network name.
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "4"
+	}
+	return "6"
 }
 
 // newNetns makes a network namespace (in the test's user namespace) and

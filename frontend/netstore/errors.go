@@ -17,8 +17,6 @@ var (
 	ErrSubnetUsed = errors.New("subnet is already used by another network")
 	// ErrNoFreeSubnet: every /24 of DefaultPool overlaps a network.
 	ErrNoFreeSubnet = errors.New("could not find free subnet from subnet pools")
-	// ErrIPv6: named networks carry IPv4 only, for now.
-	ErrIPv6 = errors.New("IPv6 named networks are not supported yet")
 )
 
 // worded is an error of a sentinel's kind whose text is given whole: where

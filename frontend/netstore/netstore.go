@@ -221,12 +221,16 @@ func find(all []*Network, ref string) (*Network, error) {
 
 // CreateOptions are network create's flags.
 type CreateOptions struct {
-	Name     string // "": podman1, podman2 ... (the first free one)
-	Driver   string // "" or bridge
-	Subnet   string // CIDR; "": the first free /24 of DefaultPool
-	Gateway  string // "": the subnet's first host address
-	IPv6     bool   // refused, for now
-	Internal bool   // no route out of the network
+	Name    string // "": podman1, podman2 ... (the first free one)
+	Driver  string // "" or bridge
+	Subnet  string // IPv4, CIDR; "": the first free /24 of DefaultPool
+	Gateway string // "": the subnet's first host address
+	// Subnet6 and Gateway6 are the IPv6 subnet and its gateway: a network
+	// with one is dual-stack (it always has IPv4 too).
+	Subnet6  string
+	Gateway6 string
+	IPv6     bool // dual-stack: a random /64 of DefaultPool6 unless Subnet6
+	Internal bool // no route out of the network
 	// DisableDNS: no DNS server on the network (DNSEnabled false).
 	DisableDNS bool
 	Labels     map[string]string
@@ -269,9 +273,6 @@ func template(o CreateOptions) (*Network, netip.Prefix, error) {
 	if o.Driver != "" && o.Driver != DriverBridge {
 		return nil, netip.Prefix{}, fmt.Errorf("unsupported driver %s (myctr's named networks are bridges): %w", o.Driver, ErrInvalidArg)
 	}
-	if o.IPv6 {
-		return nil, netip.Prefix{}, fmt.Errorf("--ipv6: %w", ErrIPv6)
-	}
 	opts, err := checkOptions(o.Options)
 	if err != nil {
 		return nil, netip.Prefix{}, err
@@ -288,6 +289,17 @@ func template(o CreateOptions) (*Network, netip.Prefix, error) {
 		// Podman's words.
 		return nil, netip.Prefix{}, fmt.Errorf("cannot set gateway or range without subnet: %w", ErrInvalidArg)
 	}
+	if o.Subnet6 != "" {
+		subnet6, err := ParseSubnet6(o.Subnet6)
+		if err != nil {
+			return nil, netip.Prefix{}, err
+		}
+		if _, err := ParseGateway(o.Gateway6, subnet6); err != nil {
+			return nil, netip.Prefix{}, err
+		}
+	} else if o.Gateway6 != "" {
+		return nil, netip.Prefix{}, fmt.Errorf("cannot set gateway or range without subnet: %w", ErrInvalidArg)
+	}
 	var labels map[string]string
 	if len(o.Labels) > 0 {
 		labels = make(map[string]string, len(o.Labels))
@@ -296,7 +308,7 @@ func template(o CreateOptions) (*Network, netip.Prefix, error) {
 		}
 	}
 	n := &Network{
-		Name: o.Name, Driver: DriverBridge, Internal: o.Internal, DNSEnabled: !o.DisableDNS,
+		Name: o.Name, Driver: DriverBridge, Internal: o.Internal, DNSEnabled: !o.DisableDNS, IPv6Enabled: o.IPv6 || o.Subnet6 != "",
 		Labels: labels, Options: opts, IPAMOptions: map[string]string{"driver": "host-local"},
 	}
 	return n, subnet, nil
@@ -350,6 +362,24 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 		return nil, err
 	}
 	n.Subnets = []Subnet{{Subnet: subnet.String(), Gateway: gw.String()}}
+	if n.IPv6Enabled {
+		var subnet6 netip.Prefix
+		if o.Subnet6 == "" {
+			if subnet6, err = freeSubnet6(all); err != nil {
+				return nil, err
+			}
+		} else {
+			subnet6, _ = ParseSubnet6(o.Subnet6) // checked by template
+			if other, q := overlapping(subnet6, all); other != nil {
+				return nil, fmt.Errorf("subnet %s overlaps subnet %s of network %s: %w", subnet6, q, other.Name, ErrSubnetUsed)
+			}
+		}
+		gw6, err := ParseGateway(o.Gateway6, subnet6)
+		if err != nil {
+			return nil, err
+		}
+		n.Subnets = append(n.Subnets, Subnet{Subnet: subnet6.String(), Gateway: gw6.String()})
+	}
 	for i := 1; ; i++ {
 		if name := ifPrefix + strconv.Itoa(i); !ifaces[name] {
 			n.NetworkInterface = name

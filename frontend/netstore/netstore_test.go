@@ -103,9 +103,29 @@ func TestCreateOptions(t *testing.T) {
 	}
 }
 
+func TestCreateIPv6(t *testing.T) {
+	s := open(t)
+	given := mustCreate(t, s, CreateOptions{Name: "given", Subnet6: "fd10:2f::/64", Gateway6: "fd10:2f::fe"})
+	if !given.IPv6Enabled || len(given.Subnets) != 2 || given.Subnets[1] != (Subnet{"fd10:2f::/64", "fd10:2f::fe"}) ||
+		!strings.HasPrefix(given.Subnets[0].Subnet, "10.89.") {
+		t.Errorf("an IPv6 --subnet: %+v, want dual-stack with the given IPv6 subnet second", given)
+	}
+	auto := mustCreate(t, s, CreateOptions{Name: "auto", IPv6: true})
+	if !auto.IPv6Enabled || len(auto.Subnets) != 2 {
+		t.Fatalf("--ipv6: %+v, want two subnets", auto)
+	}
+	p := netip.MustParsePrefix(auto.Subnets[1].Subnet)
+	if p.Bits() != 64 || !DefaultPool6.Contains(p.Addr()) || auto.Subnets[1].Gateway != p.Addr().Next().String() {
+		t.Errorf("--ipv6 chose %+v, want a /64 of %s, its first host the gateway", auto.Subnets[1], DefaultPool6)
+	}
+	if plain := mustCreate(t, s, CreateOptions{Name: "plain"}); plain.IPv6Enabled || len(plain.Subnets) != 1 {
+		t.Errorf("no IPv6 asked for: %+v", plain)
+	}
+}
+
 func TestCreateErrors(t *testing.T) {
 	s := open(t)
-	mustCreate(t, s, CreateOptions{Name: "taken", Subnet: "172.20.0.0/16"})
+	mustCreate(t, s, CreateOptions{Name: "taken", Subnet: "172.20.0.0/16", Subnet6: "fd77:0:0:1::/64"})
 	for _, tc := range []struct {
 		o    CreateOptions
 		want error
@@ -118,8 +138,16 @@ func TestCreateErrors(t *testing.T) {
 		{CreateOptions{Name: "pasta"}, ErrReservedName, "conflicts"},
 		{CreateOptions{Name: "podman"}, ErrReservedName, "default network"},
 		{CreateOptions{Name: "n", Driver: "macvlan"}, ErrInvalidArg, "unsupported driver macvlan"},
-		{CreateOptions{Name: "n", IPv6: true}, ErrIPv6, "IPv6 named networks are not supported yet"},
-		{CreateOptions{Name: "n", Subnet: "fd00::/64"}, ErrIPv6, "IPv6"},
+		{CreateOptions{Name: "n", Subnet: "fd00::/64"}, ErrInvalidArg, "not IPv4"},
+		{CreateOptions{Name: "n", Subnet6: "10.1.2.0/24"}, ErrInvalidArg, "not IPv6"},
+		{CreateOptions{Name: "n", Subnet6: "fe80::/64"}, ErrInvalidArg, "link-local"},
+		{CreateOptions{Name: "n", Subnet6: "ff02::/64"}, ErrInvalidArg, "multicast"},
+		{CreateOptions{Name: "n", Subnet6: "fd00::/124"}, ErrInvalidArg, "between /48 and /120"},
+		{CreateOptions{Name: "n", Subnet6: "fd00::1/64"}, ErrInvalidArg, "not a network address"},
+		{CreateOptions{Name: "n", Subnet6: "fd00:1::/64", Gateway6: "fd00:2::1"}, ErrInvalidArg, "not in subnet"},
+		{CreateOptions{Name: "n", Subnet6: "fd00:1::/64", Gateway6: "10.1.2.1"}, ErrInvalidArg, "family"},
+		{CreateOptions{Name: "n", Gateway6: "fd00:2::1"}, ErrInvalidArg, "without subnet"},
+		{CreateOptions{Name: "n", Subnet6: "fd77::/48"}, ErrSubnetUsed, "overlaps subnet fd77:0:0:1::/64 of network taken"},
 		{CreateOptions{Name: "n", Subnet: "172.20.5.0/24"}, ErrSubnetUsed, "overlaps subnet 172.20.0.0/16 of network taken"},
 		{CreateOptions{Name: "n", Subnet: "172.0.0.0/8"}, ErrSubnetUsed, "taken"},
 		{CreateOptions{Name: "n", Subnet: "10.0.2.0/24"}, ErrInvalidArg, "slirp4netns"},

@@ -1,6 +1,7 @@
 package netstore
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/netip"
 )
@@ -41,7 +42,7 @@ func ParseSubnet(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("subnet %q is not in CIDR notation (such as 10.89.5.0/24): %w", s, ErrInvalidArg)
 	}
 	if !p.Addr().Is4() {
-		return netip.Prefix{}, fmt.Errorf("subnet %s: %w", s, ErrIPv6)
+		return netip.Prefix{}, fmt.Errorf("subnet %s is not IPv4: %w", s, ErrInvalidArg)
 	}
 	if p.Bits() < minPrefixLen || p.Bits() > maxPrefixLen {
 		return netip.Prefix{}, fmt.Errorf("subnet %s: the prefix length must be between /%d and /%d: %w", s, minPrefixLen, maxPrefixLen, ErrInvalidArg)
@@ -82,14 +83,14 @@ func ParseGateway(s string, subnet netip.Prefix) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("gateway %q is not an IP address: %w", s, ErrInvalidArg)
 	}
-	if !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("gateway %s: %w", s, ErrIPv6)
+	if a.Is4() != subnet.Addr().Is4() || a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("gateway %s is not of subnet %s's family: %w", s, subnet, ErrInvalidArg)
 	}
 	if !subnet.Contains(a) {
 		// Podman's words.
 		return netip.Addr{}, fmt.Errorf("gateway %s not in subnet %s: %w", a, subnet, ErrInvalidArg)
 	}
-	if a == subnet.Addr() || a == broadcast(subnet) {
+	if a == subnet.Addr() || (a.Is4() && a == broadcast(subnet)) {
 		return netip.Addr{}, fmt.Errorf("gateway %s is the network or broadcast address of subnet %s: %w", a, subnet, ErrInvalidArg)
 	}
 	return a, nil
@@ -120,4 +121,69 @@ func freeSubnet(used []*Network) (netip.Prefix, error) {
 		}
 	}
 	return netip.Prefix{}, ErrNoFreeSubnet
+}
+
+// DefaultPool6 is where a network with --ipv6 and no IPv6 --subnet gets
+// one: a random /64 of it that overlaps no other network's, as Podman
+// chooses (RFC 4193's unique local addresses, its random global ID).
+var DefaultPool6 = netip.MustParsePrefix("fd00::/8")
+
+// The prefix lengths an IPv6 --subnet may have: /64 is the norm; down to
+// /120 leaves room for a few hundred containers, and wider than a /48 is
+// a site's, not a bridge's.
+const (
+	minPrefixLen6 = 48
+	maxPrefixLen6 = 120
+)
+
+// reserved6 are the IPv6 ranges no named network may overlap.
+var reserved6 = []struct {
+	prefix netip.Prefix
+	why    string
+}{
+	{netip.MustParsePrefix("::/96"), "::/96 holds the unspecified and loopback addresses"},
+	{netip.MustParsePrefix("::ffff:0:0/96"), "::ffff:0:0/96 is IPv4-mapped"},
+	{netip.MustParsePrefix("fe80::/10"), "fe80::/10 is link-local"},
+	{netip.MustParsePrefix("ff00::/8"), "ff00::/8 is multicast"},
+}
+
+// ParseSubnet6 reads an IPv6 --subnet: a network address with its prefix
+// length, between /48 and /120, outside the reserved ranges.
+func ParseSubnet6(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("subnet %q is not in CIDR notation (such as fd10:2f::/64): %w", s, ErrInvalidArg)
+	}
+	if !p.Addr().Is6() || p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("subnet %s is not IPv6: %w", s, ErrInvalidArg)
+	}
+	if p.Bits() < minPrefixLen6 || p.Bits() > maxPrefixLen6 {
+		return netip.Prefix{}, fmt.Errorf("subnet %s: the prefix length of an IPv6 subnet must be between /%d and /%d: %w", s, minPrefixLen6, maxPrefixLen6, ErrInvalidArg)
+	}
+	if m := p.Masked(); m != p {
+		return netip.Prefix{}, fmt.Errorf("subnet %s is not a network address (that would be %s): %w", s, m, ErrInvalidArg)
+	}
+	for _, r := range reserved6 {
+		if r.prefix.Overlaps(p) {
+			return netip.Prefix{}, fmt.Errorf("subnet %s overlaps %s: %w", s, r.why, ErrInvalidArg)
+		}
+	}
+	return p, nil
+}
+
+// freeSubnet6 is a random /64 of DefaultPool6 that overlaps none of
+// used's subnets.
+func freeSubnet6(used []*Network) (netip.Prefix, error) {
+	for range 64 {
+		var b [16]byte
+		if _, err := rand.Read(b[1:8]); err != nil {
+			return netip.Prefix{}, err
+		}
+		b[0] = 0xfd
+		p := netip.PrefixFrom(netip.AddrFrom16(b), 64).Masked()
+		if n, _ := overlapping(p, used); n == nil {
+			return p, nil
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("%w (%s)", ErrNoFreeSubnet, DefaultPool6)
 }

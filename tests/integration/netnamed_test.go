@@ -4,7 +4,9 @@ package integration
 
 import (
 	"bufio"
+	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -195,4 +197,61 @@ func TestNamedNetwork(t *testing.T) {
 		_, err := os.Stat(sock)
 		return os.IsNotExist(err) && len(holders()) == 0
 	})
+}
+
+// TestNamedNetworkIPv6: a dual-stack network (--ipv6, or an IPv6
+// --subnet) gives its containers an IPv6 address too: inspect shows it,
+// the network's DNS server answers AAAA with it, and the containers reach
+// each other over it.
+func TestNamedNetworkIPv6(t *testing.T) {
+	auto := namedNetwork(t, "auto", "--ipv6")
+	given := namedNetwork(t, "given", "--subnet", "fd10:2f:77::/64")
+	var recs []struct {
+		IPv6Enabled bool `json:"ipv6_enabled"`
+		Subnets     []struct{ Subnet, Gateway string }
+	}
+	if err := json.Unmarshal([]byte(mustMyctr(t, "network", "inspect", auto, given)), &recs); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || !recs[0].IPv6Enabled || !recs[1].IPv6Enabled || len(recs[0].Subnets) != 2 || len(recs[1].Subnets) != 2 ||
+		recs[1].Subnets[1].Subnet != "fd10:2f:77::/64" || recs[1].Subnets[1].Gateway != "fd10:2f:77::1" {
+		t.Fatalf("network inspect of two dual-stack networks: %+v", recs)
+	}
+	for _, network := range []string{auto, given} {
+		srv := ctrName(t, "srv-"+network)
+		runDetached(t, srv, []string{"--network", network}, "sh", "-c",
+			"mkdir -p /www && echo over-v6 > /www/index.html && exec httpd -f -p 8080 -h /www")
+		v6 := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{with index .NetworkSettings.Networks \""+network+"\"}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}", srv))
+		addr, gw, _ := strings.Cut(v6, " ")
+		p, err := netip.ParsePrefix(addr)
+		if err != nil || !p.Addr().Is6() || p.Bits() != 64 || gw == "" {
+			t.Fatalf("the server's IPv6 address on %s: %q", network, v6)
+		}
+		if network == given && !netip.MustParsePrefix("fd10:2f:77::/64").Contains(p.Addr()) {
+			t.Errorf("address %s outside the given subnet", p.Addr())
+		}
+		out := runOut(t, []string{"--network", network}, "sh", "-c",
+			"nslookup -type=aaaa "+srv+"; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 "+p.Addr().String()+" 8080")
+		if !strings.Contains(out, "Address: "+p.Addr().String()) {
+			t.Errorf("AAAA of %s on %s: %q, want %s", srv, network, out, p.Addr())
+		}
+		if !strings.Contains(out, "over-v6") {
+			t.Errorf("GET http://[%s]:8080/ on %s: %q", p.Addr(), network, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"--subnet", "10.92.0.0/24", "--subnet", "10.93.0.0/24"},
+		{"--subnet", "fe80::/64"},
+		{"--subnet", "fd10:2f:77::/64"}, // the given network's
+		{"--subnet", "fd10:2f:78::/64", "--gateway", "10.92.0.1"},
+	} {
+		_, errOut, code := myctr(t, append(append([]string{"network", "create"}, args...), "it-v6-bad")...)
+		if code != 125 || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, "Hint: ") {
+			t.Errorf("network create %v: exit %d, %q; want 125, an Error and a Hint", args, code, errOut)
+		}
+		if _, _, code := myctr(t, "network", "exists", "it-v6-bad"); code == 0 {
+			t.Errorf("network create %v made the network", args)
+			myctr(t, "network", "rm", "it-v6-bad")
+		}
+	}
 }
