@@ -96,6 +96,21 @@ func exposedPorts(exposed map[string]struct{}) ([]network.PortMapping, error) {
 	return out, nil
 }
 
+// networkLists splits each --network a,b (networks without options) into
+// its networks, as Podman reads it (podman-compose 1.0.3 passes a
+// service's networks so); a flag with MODE:OPTIONS keeps its commas.
+func networkLists(flags []string) []string {
+	var out []string
+	for _, f := range flags {
+		if strings.Contains(f, ":") {
+			out = append(out, f)
+			continue
+		}
+		out = append(out, strings.Split(f, ",")...)
+	}
+	return out
+}
+
 // namedNetworks reads run's --network flags that name networks (myctr
 // network create): each NAME or NAME:OPTIONS, with Podman's options
 // alias=NAME (repeatable), ip=ADDR and interface_name=ethN. The container's

@@ -104,3 +104,11 @@ func TestNamedNetworksFlags(t *testing.T) {
 		t.Error("--ip with two networks: no error")
 	}
 }
+
+func TestNetworkLists(t *testing.T) {
+	got := networkLists([]string{"a,b", "c:alias=x,ip=10.0.0.2", "slirp4netns:port_handler=slirp4netns,mtu=1500", "d"})
+	want := []string{"a", "b", "c:alias=x,ip=10.0.0.2", "slirp4netns:port_handler=slirp4netns,mtu=1500", "d"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("networkLists = %q, want %q", got, want)
+	}
+}

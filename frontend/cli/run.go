@@ -329,7 +329,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		err     error
 		named   map[string]container.NetworkAttach
 	)
-	flags := ctx.StringSlice("network")
+	flags := networkLists(ctx.StringSlice("network"))
 	if len(flags) <= 1 {
 		mode, netOpts, err = networkMode(strings.Join(flags, ""))
 	}

@@ -98,6 +98,6 @@ jq -r '(.results | map({key: .command, value: .median}) | from_entries) as $m
 	  "  myctr/podman  \($m["myctr compose up"] / $m["podman compose up"] * 100 | round / 100)  (target < 1.0)"' "$work/compose.json"
 for p in "$wrapper" podman; do
 	eval "$(pc "$p") down -t 0" >/dev/null 2>&1 || true
-	"$p" network rm -f bench_default >/dev/null 2>&1 || true
+	"$p" network rm -f bench_front bench_back >/dev/null 2>&1 || true
 	"$p" volume rm -f bench_data >/dev/null 2>&1 || true
 done

@@ -16,7 +16,7 @@ import (
 	"time"
 )
 
-// composeFile is the two-service app of tests/compose.
+// composeFile is the three-service app of tests/compose.
 var composeFile = filepath.Join("..", "compose", "compose.yml")
 
 // podmanCompose runs Debian's podman-compose with myctr as its podman
@@ -39,9 +39,11 @@ func podmanCompose(t *testing.T, env []string, args ...string) string {
 }
 
 // TestCompose: podman-compose brings up, lists, logs, execs into and
-// tears down tests/compose/compose.yml on myctr: a named network, a named
-// volume, depends_on, environment and a published port. web's page, got
-// from the host, is what api served to web by its service name.
+// tears down tests/compose/compose.yml on myctr: two named networks (api
+// on both), a named volume, depends_on, environment and a published port.
+// web's page, got from the host, is what api served to web by its service
+// name, made with what db answered api by name on the other network; web
+// does not reach db.
 func TestCompose(t *testing.T) {
 	if _, err := exec.LookPath("podman-compose"); err != nil {
 		t.Fatalf("podman-compose is not installed (tests/setup/deps.sh installs it): %v", err)
@@ -64,13 +66,13 @@ func TestCompose(t *testing.T) {
 		for _, id := range strings.Fields(mustMyctr(t, "ps", "-a", "-q", "--filter", label)) {
 			myctr(t, "rm", "-f", id)
 		}
-		myctr(t, "network", "rm", "-f", project+"_default")
+		myctr(t, "network", "rm", "-f", project+"_front", project+"_back")
 		myctr(t, "volume", "rm", "-f", project+"_data")
 	})
 
 	compose("up", "-d")
 	var page string
-	waitFor(t, 30*time.Second, "web's page, fetched from api by name", func() bool {
+	waitFor(t, 30*time.Second, "web's page, fetched from api by name, with db's answer to api", func() bool {
 		c := http.Client{Timeout: 3 * time.Second}
 		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		if err != nil {
@@ -79,11 +81,11 @@ func TestCompose(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		page = string(b)
-		return strings.Contains(page, "api says hello-by-name")
+		return strings.Contains(page, "api says hello-by-name and db-answer")
 	})
 
 	ps := compose("ps")
-	for _, svc := range []string{"api", "web"} {
+	for _, svc := range []string{"db", "api", "web"} {
 		name := project + "_" + svc + "_1"
 		if !strings.Contains(ps, name) {
 			t.Errorf("compose ps does not list %s", name)
@@ -98,6 +100,12 @@ func TestCompose(t *testing.T) {
 	}
 	if out := compose("exec", "-T", "api", "cat", "/data/mark"); !strings.Contains(out, "stored") {
 		t.Errorf("compose exec api cat /data/mark: no volume content")
+	}
+	if out, _, code := myctr(t, "exec", project+"_web_1", "nslookup", "db"); code == 0 {
+		t.Errorf("web, on front only, resolves db of back: %q", out)
+	}
+	if nets := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", project+"_api_1")); nets != project+"_back "+project+"_front" {
+		t.Errorf("api's networks: %q, want back and front", nets)
 	}
 	if vols := mustMyctr(t, "volume", "ls", "-q"); !strings.Contains(vols, project+"_data") {
 		t.Errorf("no volume %s_data: %q", project, vols)
