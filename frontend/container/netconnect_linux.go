@@ -31,14 +31,11 @@ func (s *Store) Connect(c *Container, m *userns.Mapping, name string, a NetworkA
 	if err := checkIP(hn, a.IP); err != nil {
 		return err
 	}
-	unlock, err := c.lockLaunch()
+	unlock, err := s.lockCurrent(c)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := s.reload(c); err != nil {
-		return err
-	}
 	if _, on := c.Networks[name]; on {
 		return fmt.Errorf("container %s is already connected to network %q: %w", c.Name, name, ErrNetworkConnected)
 	}
@@ -107,6 +104,10 @@ func (s *Store) attachRunning(c *Container, m *userns.Mapping, hn netholder.Netw
 	on := *c
 	on.Networks = map[string]NetworkAttach{hn.Name: a}
 	r, err := s.attachNamed(h, &on, hn, pidfd)
+	if errors.Is(err, netholder.ErrForeign) {
+		return nil, &hintError{fmt.Errorf("container %s: its network holder is gone, and its networks with it: %w", c.Name, err),
+			"restart the container (myctr restart " + c.Name + "): it then starts on the current holder, on all its networks"}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -118,14 +119,11 @@ func (s *Store) attachRunning(c *Container, m *userns.Mapping, hn netholder.Netw
 // container left on no named network has --network none from then on.
 // The network its published ports go to stays while it runs.
 func (s *Store) Disconnect(c *Container, name string) error {
-	unlock, err := c.lockLaunch()
+	unlock, err := s.lockCurrent(c)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := s.reload(c); err != nil {
-		return err
-	}
 	if _, on := c.Networks[name]; !on {
 		return fmt.Errorf("container %s is not connected to network %q: %w", c.Name, name, ErrNetworkNotConnected)
 	}
@@ -158,14 +156,18 @@ func (s *Store) Disconnect(c *Container, name string) error {
 	})
 }
 
-// reload re-reads c's record (under its launch lock, so that what the
-// caller decides from it holds).
-func (s *Store) reload(c *Container) error {
+// lockCurrent takes c's launch lock and re-reads its record under it, so
+// that what the caller decides from it holds until unlock.
+func (s *Store) lockCurrent(c *Container) (unlock func(), err error) {
+	if unlock, err = c.lockLaunch(); err != nil {
+		return nil, err
+	}
 	cur, err := s.load(c.ID)
 	if err != nil {
-		return err
+		unlock()
+		return nil, err
 	}
 	*c = *cur
 	c.Refresh()
-	return nil
+	return unlock, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -185,6 +186,11 @@ func (h *Holder) call(req *Request, fd int) (*Reply, error) {
 	}
 	if r.Error != "" {
 		if kind := errorKinds[r.Kind]; kind != nil {
+			// The holder's text starts with the kind's own words, or
+			// holds them: say them once.
+			if rest, ok := strings.CutPrefix(r.Error, kind.Error()); ok {
+				return nil, fmt.Errorf("%w%s", kind, rest)
+			}
 			return nil, fmt.Errorf("%w: %s", kind, r.Error)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrHolder, r.Error)

@@ -358,11 +358,14 @@ func (h *holder) openNetNS(pidfd int) (int, error) {
 		return -1, err
 	}
 	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/user", pid), &st); err != nil {
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/user", pid), &st); errors.Is(err, unix.EACCES) {
+		// Not ours to look into: a process outside our namespace.
+		return -1, ErrForeign
+	} else if err != nil {
 		return -1, fmt.Errorf("the container's init: %w", err)
 	}
 	if st.Ino != h.userNS {
-		return -1, errors.New("the container's init is not in the network holder's user namespace")
+		return -1, ErrForeign
 	}
 	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/net", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -10,9 +10,12 @@ import (
 var (
 	ErrAddress   = errors.New("address not available")
 	ErrExhausted = errors.New("no free address")
+	// ErrForeign: the container is not in the holder's user namespace:
+	// it started on an earlier holder, which is gone.
+	ErrForeign = errors.New("the container's init is not in the network holder's user namespace")
 )
 
-var errorKinds = map[string]error{"address": ErrAddress, "exhausted": ErrExhausted}
+var errorKinds = map[string]error{"address": ErrAddress, "exhausted": ErrExhausted, "foreign": ErrForeign}
 
 // broadcast is the last address of an IPv4 prefix.
 func broadcast(p netip.Prefix) netip.Addr {

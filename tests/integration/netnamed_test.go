@@ -186,6 +186,11 @@ func TestNamedNetwork(t *testing.T) {
 		if out := runOut(t, []string{"--network", netA}, "sh", "-c", get(again)); !strings.Contains(out, "again") {
 			t.Errorf("%s on a new holder: %q", again, out)
 		}
+		// srv, still running, was on the killed holder: it cannot be
+		// connected to another network, and is told to restart.
+		if _, errOut, code := myctr(t, "network", "connect", netB, srv); code != 125 || !strings.Contains(errOut, "Hint: restart the container") {
+			t.Errorf("network connect of a container whose holder died: exit %d, %q; want 125 and a Hint to restart it", code, errOut)
+		}
 		mustMyctr(t, "rm", "-f", again)
 	})
 
