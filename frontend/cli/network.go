@@ -96,6 +96,22 @@ func exposedPorts(exposed map[string]struct{}) ([]network.PortMapping, error) {
 	return out, nil
 }
 
+// networkFlags reads the --network flags of run, create and pod create:
+// one mode (mode, its options), or the named networks (named: one flag or
+// several, each NAME[:OPTIONS] or a list a,b), which aliases and ip apply
+// to as namedNetworks says.
+func networkFlags(given, aliases []string, ip string) (mode string, opts []string, named map[string]container.NetworkAttach, err error) {
+	flags := networkLists(given)
+	if len(flags) <= 1 {
+		mode, opts, err = networkMode(strings.Join(flags, ""))
+	}
+	if len(flags) > 1 || errors.Is(err, errNamedNetwork) {
+		named, err = namedNetworks(flags, aliases, ip)
+		return "", nil, named, err
+	}
+	return mode, opts, nil, err
+}
+
 // networkLists splits each --network a,b (networks without options) into
 // its networks, as Podman reads it (podman-compose 1.0.3 passes a
 // service's networks so); a flag with MODE:OPTIONS keeps its commas.

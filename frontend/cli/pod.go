@@ -58,7 +58,7 @@ func podCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "share", Usage: "the namespaces the containers share: a list of ipc, net, uts (default ipc,net,uts), +LIST to add to the default, or none; net is needed for any"},
 			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE"},
 			&cli.StringFlag{Name: "hostname", Usage: "the pod's host name (shared UTS namespace; default: the pod's name)"},
-			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge or none (as run's)"},
+			&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge, none, or named networks, one or more (as run's)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() > 1 {
@@ -75,7 +75,7 @@ func podCreateCommand() *cli.Command {
 				Name: name, Ports: ctx.StringSlice("publish"), Infra: ctx.Bool("infra"),
 				InfraImage: ctx.String("infra-image"), InfraName: ctx.String("infra-name"),
 				Share: ctx.String("share"), ShareSet: ctx.IsSet("share"), Labels: keyValues(ctx.StringSlice("label")),
-				Hostname: ctx.String("hostname"), Network: ctx.String("network"), Command: os.Args,
+				Hostname: ctx.String("hostname"), Networks: ctx.StringSlice("network"), Command: os.Args,
 			}
 			p, err := createPod(ctx, ps)
 			if err != nil {

@@ -23,13 +23,14 @@ func podFlag() cli.Flag {
 // podSpec is what a pod is made from: pod create's flags, or the
 // defaults for run --pod new:NAME.
 type podSpec struct {
-	Name, Hostname, InfraImage, InfraName, Network string
-	Ports                                          []string
-	Infra                                          bool
-	Share                                          string
-	ShareSet                                       bool
-	Labels                                         map[string]string
-	Command                                        []string
+	Name, Hostname, InfraImage, InfraName string
+	Networks                              []string // --network, as given
+	Ports                                 []string
+	Infra                                 bool
+	Share                                 string
+	ShareSet                              bool
+	Labels                                map[string]string
+	Command                               []string
 }
 
 // pauseImageName is the pause image's name, as Podman's:
@@ -61,7 +62,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		}
 		ports = append(ports, pm...)
 	}
-	if !ps.Infra && (len(ports) > 0 || ps.Network != "" || ps.InfraImage != "") {
+	if !ps.Infra && (len(ports) > 0 || len(ps.Networks) > 0 || ps.InfraImage != "") {
 		return nil, withCode(125, hint(errors.New("you must have an infra container to publish ports or set a network (--infra=false)"), "drop --infra=false"))
 	}
 	mode, netOpts := "", []string(nil)
@@ -70,11 +71,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	var named map[string]container.NetworkAttach
 	if ps.Infra {
 		var err error
-		if mode, netOpts, err = networkMode(ps.Network); errors.Is(err, errNamedNetwork) {
-			named, err = namedNetworks([]string{ps.Network}, nil, "")
-			mode = ""
-		}
-		if err != nil {
+		if mode, netOpts, named, err = networkFlags(ps.Networks, nil, ""); err != nil {
 			return nil, withCode(125, err)
 		}
 		if mode == "host" && len(share) > 0 {
@@ -120,7 +117,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		return nil, err
 	}
 	rec := &pod.Pod{Name: ps.Name, Labels: ps.Labels, Share: share, Infra: ps.Infra, InfraImage: ps.InfraImage,
-		Network: ps.Network, PortBindings: ps.Ports, CreateCommand: ps.Command}
+		Network: strings.Join(ps.Networks, " "), PortBindings: ps.Ports, CreateCommand: ps.Command}
 	p, err := pods.Create(rec, container.RandomName)
 	if err != nil {
 		if errors.Is(err, pod.ErrPodExists) {

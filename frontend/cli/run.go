@@ -323,20 +323,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
 	}
-	var (
-		mode    string
-		netOpts []string
-		err     error
-		named   map[string]container.NetworkAttach
-	)
-	flags := networkLists(ctx.StringSlice("network"))
-	if len(flags) <= 1 {
-		mode, netOpts, err = networkMode(strings.Join(flags, ""))
-	}
-	if len(flags) > 1 || errors.Is(err, errNamedNetwork) {
-		named, err = namedNetworks(flags, ctx.StringSlice("network-alias"), ctx.String("ip"))
-		mode = ""
-	}
+	mode, netOpts, named, err := networkFlags(ctx.StringSlice("network"), ctx.StringSlice("network-alias"), ctx.String("ip"))
 	if err != nil {
 		return nil, err
 	}

@@ -122,6 +122,23 @@ func TestNetworkConnect(t *testing.T) {
 		mustMyctr(t, "rm", "-f", "-t", "0", later)
 	})
 
+	t.Run("pod on two", func(t *testing.T) {
+		// A pod on both networks (one --network a,b list, as compose tools
+		// pass it): its member answers by the pod's name on each.
+		podName := ctrName(t, "pod")
+		mustMyctr(t, "pod", "create", "--name", podName, "--network", netA+","+netB)
+		t.Cleanup(func() { myctr(t, "pod", "rm", "-f", podName) })
+		member := ctrName(t, "member")
+		runDetached(t, member, []string{"--pod", podName}, "sh", "-c",
+			"mkdir -p /www && echo in-pod > /www/index.html && exec httpd -f -p 8080 -h /www")
+		for _, network := range []string{netA, netB} {
+			if out, _, _ := myctr(t, "run", "--rm", "--network", network, image, "sh", "-c", get(podName)); !strings.Contains(out, "in-pod") {
+				t.Errorf("the pod %s by its name on %s: %q", podName, network, out)
+			}
+		}
+		mustMyctr(t, "pod", "rm", "-f", podName)
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		alone := ctrName(t, "alone")
 		runDetached(t, alone, []string{"--network", "none"}, "sleep", "1000")
