@@ -7,15 +7,17 @@
 // What is in N:
 //
 //	tap0 (slirp4netns or pasta)   10.0.2.100/24, default route via 10.0.2.2: the way out
-//	one bridge per network        its gateway address, e.g. 10.89.0.1/24 (EnsureBridge)
+//	one bridge per network        its gateway address, e.g. 10.89.0.1/24 (EnsureBridge),
+//	                              and fd..::1/64 on a dual-stack network (EnsureBridge6)
 //	one veth end per container    on its network's bridge; the peer is the container's
-//	                              eth0, in the container's network namespace (AttachVeth)
+//	and network                   ethN, in the container's network namespace (AttachVeth)
 //	table inet myctr              masquerade out of tap0 and the forward filter (Firewall)
 //	net.ipv4.ip_forward=1         (EnableForwarding)
 //
 // The container's network namespace is owned by H too, so the holder may
-// create the peer directly inside it; the container's init then gives eth0
-// its address and routes (frontend/netif), not this package.
+// create the peer directly inside it, and give it its addresses and
+// default routes there (ConfigurePeer): the same call serves a container
+// that is starting and one that runs already (network connect).
 //
 // Every function acts on the network namespace of the thread it is called
 // on, fixed when it starts: its netlink and nftables sockets are made

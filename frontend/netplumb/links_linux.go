@@ -236,8 +236,7 @@ func listLinks(h *netlink.Handle) ([]netlink.Link, error) {
 
 // AttachVeth makes a veth pair: hostName in this namespace, on bridge and
 // up; its peer made directly inside the network namespace open as
-// netnsFd, named peerName (e.g. "eth0") and left down for the container's
-// init to configure. mtu (0 for the kernel's) is set on both ends. A taken
+// netnsFd, named peerName (e.g. "eth0") and left down for ConfigurePeer. mtu (0 for the kernel's) is set on both ends. A taken
 // name, hostName here or peerName there, is an error wrapping ErrExists.
 // On any failure nothing is left behind: the pair is deleted again.
 //
