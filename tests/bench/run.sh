@@ -22,7 +22,8 @@
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_ONLY (a subset of
 # "myctr podman crun", default all), BENCH_JSON (where to keep hyperfine's
 # JSON; default bin/bench.json when run as root, else inside the temp dir and
-# printed), TEST_USER (myctr-test).
+# printed), BENCH_NO_NETWORK and BENCH_NO_IMAGES (set: skip network.sh and
+# netnamed.sh, and images.sh), TEST_USER (myctr-test).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +43,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		chmod 0755 "$base"
 		trap 'rm -rf "$base"' EXIT
 		mkdir -p "$base/bin"
-		cp -a "$repo/bin/myctr" "$repo/bin/myctr-helper" "$base/bin/"
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-helper" "$base/bin/"
 		cp -a "$repo/tests" "$base/"
 		chmod -R a+rX "$base"
 	fi
@@ -67,6 +68,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		MYCTR_BENCH_BRIDGE=$bridge_out \
 		MYCTR_BENCH_RUNS=${BENCH_RUNS:-30} MYCTR_BENCH_WARMUP=${BENCH_WARMUP:-3} \
 		MYCTR_BENCH_ONLY=${BENCH_ONLY:-} \
+		MYCTR_BENCH_NO_NETWORK=${BENCH_NO_NETWORK:-} MYCTR_BENCH_NO_IMAGES=${BENCH_NO_IMAGES:-} \
 		"$setup/as-user.sh" "$test_user" "$base/tests/bench/run.sh" || st=$?
 	# `crun spec --rootless` maps one uid and so never runs newuidmap; the
 	# same work for myctr is a user without a subordinate range.
@@ -96,6 +98,9 @@ fi
 runs=${MYCTR_BENCH_RUNS:-${BENCH_RUNS:-30}}
 warmup=${MYCTR_BENCH_WARMUP:-${BENCH_WARMUP:-3}}
 only=${MYCTR_BENCH_ONLY:-${BENCH_ONLY:-myctr podman crun}}
+# as-user.sh passes only MYCTR_* through: the root stage renames these.
+no_network=${MYCTR_BENCH_NO_NETWORK:-${BENCH_NO_NETWORK:-}}
+no_images=${MYCTR_BENCH_NO_IMAGES:-${BENCH_NO_IMAGES:-}}
 myctr=${MYCTR_BIN:-$repo/bin/myctr}
 want() { [[ " $only " == *" $1 "* ]]; }
 
@@ -224,20 +229,20 @@ jq -r --arg wrapped "$wrapped" '
 # Network throughput, beside podman (and pasta run by hand), in the same run;
 # with the bridged network's figures (bridge.sh, run as root before this
 # stage) at the end of its table.
-if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+if want myctr && want podman && [[ -z $no_network ]]; then
 	step "iperf3 through published ports"
 	"$here/network.sh" "$work/myctr-root" "$runroot"
 fi
 
 # Named networks: container to container, and podman-compose up, beside
 # podman in the same run.
-if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+if want myctr && want podman && [[ -z $no_network ]]; then
 	step "named networks: iperf3 container to container, podman-compose up"
 	"$here/netnamed.sh" "$work/myctr-root" "$runroot" "$work"
 fi
 
 # Builds and pulls, beside podman, in the same run.
-if want myctr && want podman && [[ -z ${BENCH_NO_IMAGES:-} ]]; then
+if want myctr && want podman && [[ -z $no_images ]]; then
 	step "builds and pulls"
 	"$here/images.sh" "$work/myctr-root" "$runroot" "$work"
 fi
