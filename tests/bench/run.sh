@@ -36,6 +36,11 @@
 # with no mappings (crun spec --rootless) maps the whole /etc/subuid range.
 # Targets: myctr/podman <= 0.25, myctr/crun <= 2.0, myctr/crun-map <= 1.0.
 #
+# After the start-up table: tests/bench/detached.sh, host memory of one
+# detached container with a published port and the scale row (BENCH_SCALE
+# detached containers, ps, rm -f), beside podman; it runs as root to read
+# every helper process's smaps_rollup (BENCH_NO_DETACHED=1 skips it).
+#
 # As root: installs packages, creates the test user, builds, and runs the
 # benchmark as myctr-test. As another user: runs as that user with bin/myctr.
 #
@@ -43,7 +48,7 @@
 # "myctr podman crun", default all), BENCH_JSON (where to keep hyperfine's
 # JSON; default bin/bench.json when run as root, else inside the temp dir and
 # printed), BENCH_NO_NETWORK and BENCH_NO_IMAGES (set: skip network.sh and
-# netnamed.sh, and images.sh), TEST_USER (myctr-test).
+# netnamed.sh, and images.sh), BENCH_SCALE (100), TEST_USER (myctr-test).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -104,6 +109,13 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 	if [[ -s $bridge_out && " ${BENCH_ONLY:-podman} " != *" podman "* ]]; then
 		echo
 		cat "$bridge_out"
+	fi
+	# Detached containers' host memory and the scale row, beside podman:
+	# as root, to read every helper's smaps_rollup.
+	if [[ -z ${BENCH_NO_DETACHED:-} && " ${BENCH_ONLY:-myctr} " == *" myctr "* && " ${BENCH_ONLY:-podman} " == *" podman "* ]]; then
+		echo
+		echo "### $test_user: detached containers, host memory and scale (tests/bench/detached.sh)"
+		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/detached.sh" || st=1
 	fi
 	if [[ -s $tmp_json ]]; then
 		cp "$tmp_json" "$json_out"
@@ -328,4 +340,11 @@ fi
 if want myctr && want podman && [[ -z $no_images ]]; then
 	step "builds and pulls"
 	"$here/images.sh" "$work/myctr-root" "$runroot" "$work"
+fi
+
+# Run by a user other than root (the root stage runs it itself, as root):
+# detached containers' host memory and the scale row, beside podman.
+if [[ -z ${MYCTR_BENCH_STAGE:-} && -z ${BENCH_NO_DETACHED:-} ]] && want myctr && want podman; then
+	step "detached containers: host memory and scale"
+	MYCTR_BIN=$myctr "$here/detached.sh"
 fi
