@@ -162,6 +162,10 @@ test-podman-system: build
 fuzz:
 	FUZZTIME=$(or $(FUZZTIME),30s) tests/fuzz/run.sh
 
+# bench: myctr beside podman and crun in one run, as ratios; not part of
+# make test. tests/bench/run.sh's header says what each row runs and the
+# knobs (BENCH_RUNS, BENCH_SCALE=10 for a quick scale row, BENCH_NO_NETWORK,
+# BENCH_NO_IMAGES, BENCH_NO_DETACHED to leave parts out).
 bench:
 	tests/bench/run.sh
 	@if [ -n "$(IS_ROOT)" ]; then tests/bench/cgroups.sh; \

@@ -3,18 +3,43 @@
 # myctr side by side with its peers in one hyperfine run, same busybox rootfs,
 # same work (`true`, no network):
 #
-#   myctr    myctr run --rm --network none bb true
-#   podman   podman run --rm --network none localhost/bb true   (rootless, runc)
-#   crun     crun run on an OCI bundle made by `crun spec --rootless`
-#   wrapper  the bare wrapper crun needs on this host (see below)
+#   myctr     myctr run --rm --network none bb true
+#   podman    podman run --rm --network none localhost/bb true   (rootless, runc)
+#   crun      crun run on an OCI bundle made by `crun spec --rootless`
+#   wrapper   the bare wrapper crun needs on this host (see below)
+#   crun-map  crun run on the same rootfs, the bundle given linux.uidMappings
+#             and gidMappings of the user's id plus its first subordinate
+#             range (/etc/subuid, /etc/subgid): the mapping myctr gives its
+#             containers, written into the bundle as an engine such as Podman
+#             writes it; crun, run as the user, calls newuidmap/newgidmap for
+#             it itself, as myctr does (checked once: uid_map in the container)
+#   preload   the bare prefix the crun-map line needs on this host (below)
 #
 # Debian's crun 1.8.1 refuses a cgroup v1/v2 hybrid host ("cgroups in hybrid
 # mode not supported") unless /sys/fs/cgroup/unified is hidden, so on such a
 # host crun runs as
 #   unshare -rm sh -c 'mount -t tmpfs none /sys/fs/cgroup/unified && exec crun ...'
-# (a private user+mount namespace: nothing outside it changes). The wrapper is
-# timed alone so that its cost can be subtracted: the table shows raw and
-# wrapper-corrected ratios. Targets: myctr/podman <= 0.25, myctr/crun <= 2.0.
+# (a private user+mount namespace: nothing outside it changes). There crun is
+# uid 0 of a namespace that maps one id, so the container gets that one id
+# (crun writes uid_map itself, no newuidmap). The wrapper is timed alone so
+# that its cost can be subtracted: the table shows raw and wrapper-corrected
+# ratios. That wrapper cannot serve crun-map: a set-uid newuidmap gains
+# nothing inside it (root is not mapped there), and a user cannot make a
+# mount namespace without a user namespace. So crun-map runs as the user
+# itself under `env LD_PRELOAD=crun-hybrid.so` (tests/bench/crun-hybrid.c,
+# built here with cc), which makes statfs() of /sys/fs/cgroup/unified alone
+# report the tmpfs the wrapper would mount, and nothing else; `preload`
+# (env LD_PRELOAD=... true) is its cost, subtracted in the same way. Both
+# corrections also take away one exec of `true`, so crun's true cost lies
+# between its raw and corrected figures. Run as the user without either,
+# crun 1.8.1 calls newuidmap/newgidmap even for one id, and for a bundle
+# with no mappings (crun spec --rootless) maps the whole /etc/subuid range.
+# Targets: myctr/podman <= 0.25, myctr/crun <= 2.0, myctr/crun-map <= 1.0.
+#
+# After the start-up table: tests/bench/detached.sh, host memory of one
+# detached container with a published port and the scale row (BENCH_SCALE
+# detached containers, ps, rm -f), beside podman; it runs as root to read
+# every helper process's smaps_rollup (BENCH_NO_DETACHED=1 skips it).
 #
 # As root: installs packages, creates the test user, builds, and runs the
 # benchmark as myctr-test. As another user: runs as that user with bin/myctr.
@@ -22,7 +47,8 @@
 # Environment: BENCH_RUNS (30), BENCH_WARMUP (3), BENCH_ONLY (a subset of
 # "myctr podman crun", default all), BENCH_JSON (where to keep hyperfine's
 # JSON; default bin/bench.json when run as root, else inside the temp dir and
-# printed), TEST_USER (myctr-test).
+# printed), BENCH_NO_NETWORK and BENCH_NO_IMAGES (set: skip network.sh and
+# netnamed.sh, and images.sh), BENCH_SCALE (100), TEST_USER (myctr-test).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +68,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		chmod 0755 "$base"
 		trap 'rm -rf "$base"' EXIT
 		mkdir -p "$base/bin"
-		cp -a "$repo/bin/myctr" "$repo/bin/myctr-helper" "$base/bin/"
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-helper" "$base/bin/"
 		cp -a "$repo/tests" "$base/"
 		chmod -R a+rX "$base"
 	fi
@@ -67,6 +93,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		MYCTR_BENCH_BRIDGE=$bridge_out \
 		MYCTR_BENCH_RUNS=${BENCH_RUNS:-30} MYCTR_BENCH_WARMUP=${BENCH_WARMUP:-3} \
 		MYCTR_BENCH_ONLY=${BENCH_ONLY:-} \
+		MYCTR_BENCH_NO_NETWORK=${BENCH_NO_NETWORK:-} MYCTR_BENCH_NO_IMAGES=${BENCH_NO_IMAGES:-} \
 		"$setup/as-user.sh" "$test_user" "$base/tests/bench/run.sh" || st=$?
 	# `crun spec --rootless` maps one uid and so never runs newuidmap; the
 	# same work for myctr is a user without a subordinate range.
@@ -83,6 +110,13 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		echo
 		cat "$bridge_out"
 	fi
+	# Detached containers' host memory and the scale row, beside podman:
+	# as root, to read every helper's smaps_rollup.
+	if [[ -z ${BENCH_NO_DETACHED:-} && " ${BENCH_ONLY:-myctr} " == *" myctr "* && " ${BENCH_ONLY:-podman} " == *" podman "* ]]; then
+		echo
+		echo "### $test_user: detached containers, host memory and scale (tests/bench/detached.sh)"
+		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/detached.sh" || st=1
+	fi
 	if [[ -s $tmp_json ]]; then
 		cp "$tmp_json" "$json_out"
 		echo "hyperfine JSON: $json_out"
@@ -96,6 +130,9 @@ fi
 runs=${MYCTR_BENCH_RUNS:-${BENCH_RUNS:-30}}
 warmup=${MYCTR_BENCH_WARMUP:-${BENCH_WARMUP:-3}}
 only=${MYCTR_BENCH_ONLY:-${BENCH_ONLY:-myctr podman crun}}
+# as-user.sh passes only MYCTR_* through: the root stage renames these.
+no_network=${MYCTR_BENCH_NO_NETWORK:-${BENCH_NO_NETWORK:-}}
+no_images=${MYCTR_BENCH_NO_IMAGES:-${BENCH_NO_IMAGES:-}}
 myctr=${MYCTR_BIN:-$repo/bin/myctr}
 want() { [[ " $only " == *" $1 "* ]]; }
 
@@ -147,9 +184,16 @@ if want podman; then
 	cmds+=("podman run --rm --network none localhost/bb true")
 fi
 
+# subrange FILE: "START COUNT" of the user's first subordinate range in
+# FILE (/etc/subuid or /etc/subgid, by name or by uid); fails if none.
+subrange() {
+	awk -F: -v n="$(id -un)" -v u="$(id -u)" \
+		'($1 == n || $1 == u) && $3 > 0 { print $2, $3; found = 1; exit } END { exit !found }' "$1"
+}
+
 wrapped=no
 if want crun; then
-	step "crun bundle"
+	step "crun bundles"
 	bundle=$work/bundle
 	mkdir -p "$bundle/rootfs"
 	tar -xf "$work/bb.tar" -C "$bundle/rootfs" 2>/dev/null
@@ -170,6 +214,49 @@ if want crun; then
 	else
 		names+=(crun)
 		cmds+=("sh -c 'exec $crun_cmd'")
+	fi
+	# crun-map: the same rootfs, the user's id as 0 and its subordinate
+	# range from 1, the mapping myctr gives its containers.
+	if urange=$(subrange /etc/subuid) && grange=$(subrange /etc/subgid); then
+		mapped=$work/bundle-mapped
+		mkdir -p "$mapped"
+		read -r us uc <<<"$urange"
+		read -r gs gc <<<"$grange"
+		jq --arg rootfs "$bundle/rootfs" --argjson uid "$(id -u)" --argjson gid "$(id -g)" \
+			--argjson us "$us" --argjson uc "$uc" --argjson gs "$gs" --argjson gc "$gc" '
+			.root.path = $rootfs
+			| .linux.uidMappings = [{containerID: 0, hostID: $uid, size: 1}, {containerID: 1, hostID: $us, size: $uc}]
+			| .linux.gidMappings = [{containerID: 0, hostID: $gid, size: 1}, {containerID: 1, hostID: $gs, size: $gc}]' \
+			"$bundle/config.json" >"$mapped/config.json"
+		# crun run deletes the container when it exits: one id serves
+		# every run.
+		map_cmd="crun --root $(q "$state") run --bundle $(q "$mapped") ctr-mapped"
+		pre=() # the prefix crun-map needs here: none, or the LD_PRELOAD
+		if [[ $wrapped == yes ]]; then
+			command -v cc >/dev/null || {
+				echo "Error: cc not found (crun-map needs tests/bench/crun-hybrid.c built); Hint: apt-get install gcc libc6-dev" >&2
+				exit 1
+			}
+			cc -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$work/crun-hybrid.so" "$here/crun-hybrid.c" -ldl
+			pre=(env "LD_PRELOAD=$work/crun-hybrid.so")
+			names+=(crun-map preload)
+			cmds+=("env LD_PRELOAD=$(q "$work/crun-hybrid.so") $map_cmd" "env LD_PRELOAD=$(q "$work/crun-hybrid.so") true")
+		else
+			names+=(crun-map)
+			cmds+=("$map_cmd")
+		fi
+		# The mapping must be the one given, not crun's fallback to one id.
+		mkdir -p "$work/bundle-mapcheck"
+		jq '.process.args = ["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' "$mapped/config.json" >"$work/bundle-mapcheck/config.json"
+		if ! maps=$("${pre[@]}" crun --root "$state" run --bundle "$work/bundle-mapcheck" ctr-mapcheck 2>&1) ||
+			[[ $(grep -cE "^ *1 +($us +$uc|$gs +$gc)\$" <<<"$maps") -ne 2 ]]; then
+			echo "Error: crun-map's container does not have the subordinate range mapped:" >&2
+			echo "$maps" >&2
+			exit 1
+		fi
+		step "crun-map's container: uid_map and gid_map $(tr -s ' \n' ' ' <<<"$maps")"
+	else
+		step "crun-map not measured: $(id -un) has no subordinate range in /etc/subuid and /etc/subgid"
 	fi
 fi
 
@@ -204,40 +291,60 @@ echo
 jq -r --arg wrapped "$wrapped" '
 	def ms: . * 1000 | . * 100 | round / 100;
 	def r2: . * 100 | round / 100;
+	def pad($n): . + "                        " | .[0:$n];
+	# ratio(name; num; den; target): one line of the ratio table.
+	def ratio($name; $num; $den; $target):
+	  "  \($name | pad(22)) \($num / $den | r2 | tostring | pad(7)) <= \($target | tostring | pad(5)) \(if $num / $den <= $target then "met" else "MISSED" end)";
 	(.results | map({key: .command, value: .median}) | from_entries) as $m
 	| ($m.wrapper // 0) as $w
+	| ($m.preload // 0) as $p
+	| ($m["crun-map"]) as $cm
 	| "median start-up time, \(.results[0].times | length) runs each",
-	  (.results[] | "  \(.command | . + "         " | .[0:9]) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
+	  (.results[] | "  \(.command | pad(9)) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
 	  (if $wrapped == "yes" and $m.crun then
 	     "  crun corrected (crun - wrapper): \(($m.crun - $w) | ms) ms" else empty end),
+	  (if $wrapped == "yes" and $cm then
+	     "  crun-map corrected (crun-map - preload): \(($cm - $p) | ms) ms" else empty end),
 	  "",
-	  "ratio                 value   target",
-	  (if $m.myctr and $m.podman then
-	     "  myctr/podman        \($m.myctr / $m.podman | r2)    <= 0.25  \(if $m.myctr / $m.podman <= 0.25 then "met" else "MISSED" end)" else empty end),
-	  (if $m.myctr and $m.crun then
-	     "  myctr/crun (raw)    \($m.myctr / $m.crun | r2)    <= 2.0   \(if $m.myctr / $m.crun <= 2.0 then "met" else "MISSED" end)" else empty end),
+	  "ratio                    value   target",
+	  (if $m.myctr and $m.podman then ratio("myctr/podman"; $m.myctr; $m.podman; 0.25) else empty end),
+	  (if $m.myctr and $m.crun then ratio("myctr/crun (raw)"; $m.myctr; $m.crun; 2.0) else empty end),
 	  (if $m.myctr and $m.crun and $wrapped == "yes" and ($m.crun - $w) > 0 then
-	     "  myctr/crun (corr.)  \($m.myctr / ($m.crun - $w) | r2)    <= 2.0   \(if $m.myctr / ($m.crun - $w) <= 2.0 then "met" else "MISSED" end)" else empty end),
+	     ratio("myctr/crun (corr.)"; $m.myctr; $m.crun - $w; 2.0) else empty end),
+	  (if $m.myctr and $cm then ratio("myctr/crun-map (raw)"; $m.myctr; $cm; 1.0) else empty end),
+	  (if $m.myctr and $cm and $wrapped == "yes" and ($cm - $p) > 0 then
+	     ratio("myctr/crun-map (corr.)"; $m.myctr; $cm - $p; 1.0) else empty end),
 	  (if ($m.myctr | not) then "  (myctr not measured: BENCH_ONLY)" else empty end)
 ' "$json"
+echo "commands (hyperfine -N, as $(id -un)):"
+for i in "${!cmds[@]}"; do
+	printf '  %-9s %s\n' "${names[$i]}" "${cmds[$i]}"
+done
 
 # Network throughput, beside podman (and pasta run by hand), in the same run;
 # with the bridged network's figures (bridge.sh, run as root before this
 # stage) at the end of its table.
-if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+if want myctr && want podman && [[ -z $no_network ]]; then
 	step "iperf3 through published ports"
 	"$here/network.sh" "$work/myctr-root" "$runroot"
 fi
 
 # Named networks: container to container, and podman-compose up, beside
 # podman in the same run.
-if want myctr && want podman && [[ -z ${BENCH_NO_NETWORK:-} ]]; then
+if want myctr && want podman && [[ -z $no_network ]]; then
 	step "named networks: iperf3 container to container, podman-compose up"
 	"$here/netnamed.sh" "$work/myctr-root" "$runroot" "$work"
 fi
 
 # Builds and pulls, beside podman, in the same run.
-if want myctr && want podman && [[ -z ${BENCH_NO_IMAGES:-} ]]; then
+if want myctr && want podman && [[ -z $no_images ]]; then
 	step "builds and pulls"
 	"$here/images.sh" "$work/myctr-root" "$runroot" "$work"
+fi
+
+# Run by a user other than root (the root stage runs it itself, as root):
+# detached containers' host memory and the scale row, beside podman.
+if [[ -z ${MYCTR_BENCH_STAGE:-} && -z ${BENCH_NO_DETACHED:-} ]] && want myctr && want podman; then
+	step "detached containers: host memory and scale"
+	MYCTR_BIN=$myctr "$here/detached.sh"
 fi
