@@ -31,13 +31,42 @@ var formatFuncs = template.FuncMap{
 // parseFormat parses a --format template; a template that does not parse
 // is a usage error (exit 125) that names the problem.
 func parseFormat(s string) (*template.Template, error) {
-	// Like Podman, accept the escapes \t and \n written literally.
-	s = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(s)
+	s = unescapeText(s)
 	t, err := template.New("format").Funcs(formatFuncs).Option("missingkey=error").Parse(s)
 	if err != nil {
 		return nil, withCode(125, hint(fmt.Errorf("--format: %w", err), "use a Go template such as '{{.State.Pid}}' or '{{json .Config}}'"))
 	}
 	return t, nil
+}
+
+// unescapeText turns the escapes \t and \n written literally in a
+// template's text (outside {{ }}) into a tab and a newline, as Podman
+// does. Inside an action they stay: a quoted string there has Go's own
+// escapes ({{"\n"}}), which a raw newline would break.
+func unescapeText(s string) string {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "{{"):
+			depth++
+			b.WriteString("{{")
+			i++
+		case strings.HasPrefix(s[i:], "}}") && depth > 0:
+			depth--
+			b.WriteString("}}")
+			i++
+		case depth == 0 && strings.HasPrefix(s[i:], `\t`):
+			b.WriteByte('\t')
+			i++
+		case depth == 0 && strings.HasPrefix(s[i:], `\n`):
+			b.WriteByte('\n')
+			i++
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
 }
 
 // writeFormat writes v through t, then a newline; fields says where the

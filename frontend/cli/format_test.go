@@ -28,3 +28,29 @@ func TestListFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestFormatEscapes: \t and \n written literally are a tab and a newline
+// in a template's text, and Go's own escapes inside a quoted string of an
+// action ({{"\n"}}, Podman's test of every --format) still parse.
+func TestFormatEscapes(t *testing.T) {
+	for _, tc := range []struct{ format, want string }{
+		{`{{.A}}\t{{.B}}`, "a1\tb1\n"},
+		{`{{.A}}\n{{.B}}`, "a1\nb1\n"},
+		{`{{"\n"}}`, "\n\n"},
+		{`{{"x\ty"}}`, "x\ty\n"},
+		{`{{printf "%s\t%s" .A .B}}\n`, "a1\tb1\n\n"},
+		{`\\`, "\\\\\n"},
+	} {
+		tmpl, err := parseFormat(tc.format)
+		if err != nil {
+			t.Fatalf("parseFormat(%q): %v", tc.format, err)
+		}
+		var b bytes.Buffer
+		if err := writeFormat(&b, tmpl, map[string]string{"A": "a1", "B": "b1"}, ""); err != nil {
+			t.Fatalf("%q: %v", tc.format, err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("%q printed %q, want %q", tc.format, b.String(), tc.want)
+		}
+	}
+}
