@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -70,6 +71,9 @@ func App() *cli.App {
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "the same as --log-level=debug"},
 			&cli.StringSliceFlag{Name: "runtime-flag", Usage: "a flag for the OCI runtime (Podman's): myctr's own runtime takes none, so a container refuses to run with one (exit 126)"},
 			&cli.BoolFlag{Name: "noout", Usage: "print nothing on stdout (errors and warnings still go to stderr)"},
+			// urfave/cli adds its help flag only where no command is
+			// called help, and help is a command of ours.
+			cli.HelpFlag,
 		},
 		Before:       setLogLevel,
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
@@ -83,6 +87,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
+			helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
@@ -90,14 +95,7 @@ func App() *cli.App {
 
 // Run runs the command line and returns the process exit code.
 func Run(args []string, stderr io.Writer) int {
-	app := App()
-	for _, c := range app.Commands {
-		if c.OnUsageError == nil {
-			c.OnUsageError = app.OnUsageError
-		}
-		c.UseShortOptionHandling = true
-	}
-	err := app.Run(interspersed(app, volumeArgs(args)))
+	err := run(App(), args)
 	if err == nil {
 		return 0
 	}
@@ -114,6 +112,22 @@ func Run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Hint: %s\n", h)
 	}
 	return code
+}
+
+// run runs the command line args in app.
+func run(app *cli.App, args []string) error {
+	// Help names the program as it was called (a podman link to myctr
+	// says podman, as scripts written for Podman read it).
+	if len(args) > 0 {
+		app.HelpName = filepath.Base(args[0])
+	}
+	for _, c := range app.Commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = app.OnUsageError
+		}
+		c.UseShortOptionHandling = true
+	}
+	return app.Run(interspersed(app, volumeArgs(args)))
 }
 
 // hints are the Hint lines of err: its own, or each distinct one of the

@@ -58,8 +58,9 @@ func interspersed(app *cli.App, args []string) []string {
 		case strings.HasPrefix(a, "-") && a != "-":
 			// A global flag (--log-level, --root) after the command goes
 			// before it, unless the command has a flag of that name.
+			// --help stays: every command has it.
 			list, defs := &flags, cmd.Flags
-			if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) {
+			if !hasFlag(cmd.Flags, a) && hasFlag(app.Flags, a) && !hasFlag([]cli.Flag{cli.HelpFlag}, a) {
 				list, defs = &out, app.Flags
 			}
 			if name, value, ok := attachedValue(defs, a); ok {

@@ -34,7 +34,8 @@ type flagDoc struct {
 	usage  string
 	def    string
 	envs   []string
-	repeat bool // a slice flag: may be given more than once
+	repeat bool   // a slice flag: may be given more than once
+	kind   string // what the value is, as help names it: string, int, stringArray...
 }
 
 // argKinds says what a command's positional arguments name, read from its
@@ -100,9 +101,31 @@ func flagDocs(flags []cli.Flag) []flagDoc {
 		if d.def == "false" || d.def == "[]" || d.def == `""` {
 			d.def = ""
 		}
+		d.kind = flagKind(f)
 		out = append(out, d)
 	}
 	return out
+}
+
+// flagKind names the type of a flag's value as cobra's help does.
+func flagKind(f cli.Flag) string {
+	switch f.(type) {
+	case *cli.BoolFlag:
+		return "bool"
+	case *cli.IntFlag, *cli.Int64Flag:
+		return "int"
+	case *cli.UintFlag, *cli.Uint64Flag:
+		return "uint"
+	case *cli.Float64Flag:
+		return "float"
+	case *cli.DurationFlag:
+		return "duration"
+	case *cli.StringSliceFlag:
+		return "stringArray"
+	case *cli.IntSliceFlag, *cli.Int64SliceFlag:
+		return "ints"
+	}
+	return "string"
 }
 
 // parseArgsUsage reads the first argument's kind from a usage such as

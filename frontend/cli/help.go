@@ -2,30 +2,216 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 )
 
+// Help is laid out as Podman's (cobra's), which scripts read: the usage,
+// a Description, "Usage:" with a one-line synopsis that begins with the
+// name myctr was called by, and ends in [command] for a group, then
+// "Available Commands:" and "Options:". urfave/cli renders it from these
+// templates, through helpPrinter (which adds the functions they call).
+const (
+	appHelpTemplate = `{{sentence .Usage}}
+
+Usage:
+  {{.HelpName}} [options] [command]
+
+Available Commands:
+{{commandLines .VisibleCommands}}
+Options:
+{{flagLines .VisibleFlags}}`
+
+	groupHelpTemplate = `{{sentence .Usage}}
+{{with .Description}}
+Description:
+{{indentText .}}
+{{end}}
+Usage:
+  {{.HelpName}} [command]
+{{if .Aliases}}
+Aliases:
+  {{join .Names ", "}}
+{{end}}
+Available Commands:
+{{commandLines (subcommands .)}}{{with options .VisibleFlags}}
+Options:
+{{flagLines .}}{{end}}`
+
+	commandHelpTemplate = `{{sentence .Usage}}
+{{with .Description}}
+Description:
+{{indentText .}}
+{{end}}
+Usage:
+  {{.HelpName}}{{if options .VisibleFlags}} [options]{{end}}{{with .ArgsUsage}} {{.}}{{end}}
+{{if .Aliases}}
+Aliases:
+  {{join .Names ", "}}
+{{end}}
+Options:
+{{flagLines .VisibleFlags}}`
+)
+
+func init() { cli.HelpPrinter = helpPrinter }
+
+// helpFuncs are the functions the help templates call.
+var helpFuncs = map[string]any{
+	"sentence":     sentence,
+	"indentText":   indentText,
+	"commandLines": commandLines,
+	"flagLines":    flagLines,
+	"options":      options,
+	"subcommands":  subcommands,
+}
+
+// subcommands are c's visible subcommands but urfave/cli's help (which
+// it gives every command: help is the program's command).
+func subcommands(c *cli.Command) []*cli.Command {
+	return slices.DeleteFunc(c.VisibleCommands(), func(s *cli.Command) bool { return s.Name == "help" })
+}
+
+// helpPrinter prints the help of the program (data is the *cli.App) or
+// of a command (a *cli.Command: a group when it has subcommands), in
+// Podman's layout whichever template urfave/cli chose.
+func helpPrinter(w io.Writer, _ string, data any) {
+	templ := commandHelpTemplate
+	switch d := data.(type) {
+	case *cli.App:
+		templ = appHelpTemplate
+	case *cli.Command:
+		if len(subcommands(d)) > 0 {
+			templ = groupHelpTemplate
+		}
+	}
+	cli.HelpPrinterCustom(w, templ, data, helpFuncs)
+}
+
+// sentence is s with its first letter in upper case: a command's usage
+// as the first line of its help.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// indentText indents each line of s by two spaces.
+func indentText(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n  ")
+}
+
+// commandLines lists commands by name (not their aliases, which each
+// command's own help gives), sorted, with their usage in a column.
+func commandLines(cmds []*cli.Command) string {
+	var lines []string
+	for _, c := range cmds {
+		lines = append(lines, "  "+c.Name+"\t"+sentence(c.Usage)+"\n")
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "")
+}
+
+// options are flags without the help flag (which every command has).
+func options(flags []cli.Flag) []cli.Flag {
+	return slices.DeleteFunc(slices.Clone(flags), func(f cli.Flag) bool { return slices.Contains(f.Names(), "help") })
+}
+
+// flagLines lists flags as cobra does, the help flag last: "  -a, --all",
+// or "      --name string" for one without a short name, then the usage
+// and the default.
+func flagLines(flags []cli.Flag) string {
+	var b strings.Builder
+	docs := flagDocs(options(flags))
+	docs = append(docs, flagDoc{names: []string{"--help", "-h"}, usage: "help for this command"})
+	for _, d := range docs {
+		var long, short string
+		for _, n := range d.names {
+			if strings.HasPrefix(n, "--") && long == "" {
+				long = n
+			} else if !strings.HasPrefix(n, "--") && short == "" {
+				short = n
+			}
+		}
+		b.WriteString("  ")
+		if short != "" {
+			b.WriteString(short + ", ")
+		} else {
+			b.WriteString("    ")
+		}
+		b.WriteString(long)
+		if d.value {
+			b.WriteString(" " + d.kind)
+		}
+		b.WriteString("\t" + d.usage)
+		if d.def != "" && d.kind == "string" && !strings.HasPrefix(d.def, `"`) {
+			b.WriteString(" (default " + strconv.Quote(d.def) + ")")
+		} else if d.def != "" {
+			b.WriteString(" (default " + d.def + ")")
+		}
+		for _, e := range d.envs {
+			b.WriteString(" [$" + e + "]")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
 // rootAction runs when the first argument names no command: `myctr` alone
-// and `myctr help [COMMAND]` print help; anything else is an unrecognized
-// command (exit 125, as Podman), with the nearest command as a hint.
+// prints help; anything else is an unrecognized command (exit 125, as
+// Podman), with the nearest command as a hint.
 func rootAction(ctx *cli.Context) error {
 	args := ctx.Args().Slice()
 	if len(args) == 0 {
 		return cli.ShowAppHelp(ctx)
 	}
-	if args[0] != "help" {
-		return unrecognized(ctx, args[0])
+	return unrecognized(ctx, args[0])
+}
+
+// helpCommand is `help [COMMAND...]`: the program's help, or a command's
+// (`help volume create`).
+func helpCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "help",
+		Usage:     "help about any command",
+		ArgsUsage: "[command]",
+		// Its own --help, below: urfave/cli's would show the program's
+		// help for a command named help.
+		SkipFlagParsing: true,
+		Action: func(ctx *cli.Context) error {
+			args := ctx.Args().Slice()
+			if len(args) == 0 {
+				return cli.ShowAppHelp(ctx)
+			}
+			if args[0] == "--help" || args[0] == "-h" {
+				ctx.Command.HelpName = ctx.App.HelpName + " help"
+				cli.HelpPrinter(ctx.App.Writer, "", ctx.Command)
+				return nil
+			}
+			cmds, name := ctx.App.Commands, ctx.App.HelpName
+			var c *cli.Command
+			for _, a := range args {
+				next := findCommand(cmds, a)
+				if next == nil || next.Hidden {
+					if c == nil {
+						return unrecognized(ctx, a)
+					}
+					return withCode(125, hint(fmt.Errorf("unrecognized command `myctr %s %s`", strings.Join(args[:slices.Index(args, a)], " "), a),
+						"run `myctr %s --help` to list its commands", strings.Join(args[:slices.Index(args, a)], " ")))
+				}
+				c, name = next, name+" "+next.Name
+				cmds = c.Subcommands
+			}
+			c.HelpName = name
+			cli.HelpPrinter(ctx.App.Writer, "", c)
+			return nil
+		},
 	}
-	if len(args) == 1 {
-		return cli.ShowAppHelp(ctx)
-	}
-	if c := ctx.App.Command(args[1]); c != nil && !c.Hidden {
-		return cli.ShowCommandHelp(ctx, args[1])
-	}
-	return unrecognized(ctx, args[1])
 }
 
 func unrecognized(ctx *cli.Context, name string) error {

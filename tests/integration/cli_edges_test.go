@@ -8,17 +8,23 @@ import (
 	"testing"
 )
 
-// TestCLIEdgeHelp: `help` and `help COMMAND` print help and exit 0, as
-// Podman's do.
+// TestCLIEdgeHelp: `help`, `help COMMAND...` and `COMMAND --help` print
+// help in Podman's layout and exit 0, as Podman's do: the usage, then
+// "Usage:" and a synopsis that ends in [command] for a group.
 func TestCLIEdgeHelp(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"help"}, "myctr - run containers without root"},
-		{[]string{"help", "run"}, "myctr run - run a command in a new container"},
-		{[]string{"help", "ps"}, "myctr ps - list containers"},
-		{[]string{"run", "--help"}, "myctr run - run a command in a new container"},
+		{[]string{"help"}, "Run containers without root\n\nUsage:\n  myctr [options] [command]\n\nAvailable Commands:\n"},
+		{[]string{"help"}, "\n  help "}, // help lists itself
+		{[]string{"help"}, " Help about any command\n"},
+		{[]string{"help", "run"}, "Run a command in a new container\n\nUsage:\n  myctr run [options] IMAGE"},
+		{[]string{"help", "ps"}, "Usage:\n  myctr ps [options]\n"},
+		{[]string{"run", "--help"}, "Usage:\n  myctr run [options] IMAGE"},
+		{[]string{"volume", "--help"}, "Usage:\n  myctr volume [command]\n\nAvailable Commands:\n  create "},
+		{[]string{"help", "volume", "create"}, "Usage:\n  myctr volume create [options] [NAME]\n"},
+		{[]string{"help", "--help"}, "Usage:\n  myctr help [command]\n"},
 	} {
 		out := mustMyctr(t, tc.args...)
 		if !strings.Contains(out, tc.want) {
@@ -59,7 +65,7 @@ func TestCLIEdgeUnknownCommand(t *testing.T) {
 func TestCLIEdgeUnshareHelp(t *testing.T) {
 	for _, args := range [][]string{{"unshare", "--help"}, {"unshare", "-h"}, {"help", "unshare"}} {
 		out := mustMyctr(t, args...)
-		if !strings.Contains(out, "myctr unshare - ") {
+		if !strings.Contains(out, "Usage:\n  myctr unshare ") {
 			t.Errorf("myctr %s: stdout is not unshare's help:\n%s", strings.Join(args, " "), out)
 		}
 	}

@@ -135,9 +135,9 @@ func TestManPages(t *testing.T) {
 			t.Errorf("groff -man -ww %s: %v: %s", filepath.Base(p), err, out)
 		}
 	}
-	// The commands of myctr --help: "   name, alias  usage".
+	// The commands of myctr --help: "  name  usage".
 	help := mustMyctr(t, "--help")
-	_, cmds, _ := strings.Cut(help, "COMMANDS:\n")
+	_, cmds, _ := strings.Cut(help, "Available Commands:\n")
 	cmds, _, _ = strings.Cut(cmds, "\n\n")
 	n := 0
 	for _, l := range strings.Split(cmds, "\n") {
@@ -145,7 +145,7 @@ func TestManPages(t *testing.T) {
 		if len(f) == 0 {
 			continue
 		}
-		name := strings.TrimSuffix(f[0], ",")
+		name := f[0]
 		n++
 		if _, err := os.Stat(filepath.Join(dir, "myctr-"+name+".1")); err != nil {
 			t.Errorf("no page for %s: %v", name, err)
