@@ -56,7 +56,7 @@ func hint(err error, format string, args ...any) error {
 
 // App builds the command line.
 func App() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                      "myctr",
 		Usage:                     "run containers without root",
 		Version:                   Version,
@@ -91,6 +91,8 @@ func App() *cli.App {
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	app.Commands = append(app.Commands, completeCommands()...)
+	return app
 }
 
 // Run runs the command line and returns the process exit code.

@@ -5,10 +5,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"text/template"
+
+	"github.com/urfave/cli/v2"
 )
+
+// formatFlag is a --format flag that takes a Go template over values of
+// type of (a command's rows, or the objects it inspects): completion
+// (`myctr __complete CMD --format '{{.'`) offers of's fields, and so says
+// that the flag takes a template. of is nil where the type depends on
+// what the arguments name (inspect of a container or an image).
+type formatFlag struct {
+	*cli.StringFlag
+	of reflect.Type
+}
+
+// templateFlag is --format (and its aliases) over values of type T.
+func templateFlag[T any](usage string, aliases ...string) *formatFlag {
+	return &formatFlag{StringFlag: &cli.StringFlag{Name: "format", Aliases: aliases, Usage: usage}, of: reflect.TypeFor[T]()}
+}
 
 // formatFuncs are the functions a --format template may call, as in
 // Podman and Docker: {{json .X}}, {{join .Args " "}}, {{upper .Name}},

@@ -56,7 +56,7 @@ func containerCommand() *cli.Command {
 func inspectContainerCommand() *cli.Command {
 	c := inspectCommand()
 	c.Usage = "show the configuration and state of containers as JSON"
-	c.Flags = c.Flags[:1] // no --type
+	c.Flags = []cli.Flag{templateFlag[inspectEntry]("a Go template applied to each container, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'", "f")} // no --type
 	c.Action = func(ctx *cli.Context) error { return inspectObjects(ctx, "container") }
 	return c
 }

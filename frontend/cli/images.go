@@ -155,7 +155,7 @@ func imagesCommand() *cli.Command {
 		ArgsUsage: "[IMAGE...]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over Repository, Tag, ID, Digest, Created, Size (e.g. 'table {{.Repository}} {{.Tag}}')"},
+			templateFlag[imageRow]("json for machine output, or a Go template over Repository, Tag, ID, Digest, Created, Size (e.g. 'table {{.Repository}} {{.Tag}}')"),
 			// Podman hides a build's intermediate images without it;
 			// myctr keeps none, so every image is always listed.
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "also intermediate images (myctr keeps none: every image is listed anyway)"},

@@ -186,7 +186,7 @@ func infoCommand() *cli.Command {
 		Name:  "info",
 		Usage: "show how this host runs containers: cgroups, storage, registries, the configuration files read, version (JSON)",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json (the default) or a Go template, e.g. '{{.Host.CgroupSource}}'"},
+			templateFlag[infoOut]("json (the default) or a Go template, e.g. '{{.Host.CgroupSource}}'", "f"),
 		},
 		Action: func(ctx *cli.Context) error {
 			var out infoOut

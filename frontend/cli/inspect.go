@@ -226,7 +226,8 @@ func inspectCommand() *cli.Command {
 		Usage:     "show the configuration and state of containers or images as JSON",
 		ArgsUsage: "CONTAINER|IMAGE...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each object, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"},
+			// A container or an image: no one type's fields to offer.
+			&formatFlag{StringFlag: &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each object, e.g. '{{.State.Pid}}' or '{{json .NetworkSettings.Ports}}'"}},
 			&cli.StringFlag{Name: "type", Aliases: []string{"t"}, Value: "all", Usage: "what the names are: container, image, or all (a container first, then an image)"},
 			latestFlag(),
 		},
@@ -241,7 +242,7 @@ func imageInspectCommand() *cli.Command {
 		Usage:     "show the configuration of images as JSON",
 		ArgsUsage: "IMAGE...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each image, e.g. '{{.Id}}' or '{{json .Config.Env}}'"},
+			templateFlag[imageInspect]("a Go template applied to each image, e.g. '{{.Id}}' or '{{json .Config.Env}}'", "f"),
 		},
 		Action: func(ctx *cli.Context) error { return inspectObjects(ctx, "image") },
 	}

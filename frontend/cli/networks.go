@@ -205,7 +205,7 @@ func networkLsCommand() *cli.Command {
 		Usage:   "list named networks",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=, driver=bridge, until=TIME, dangling=true|false"},
-			&cli.StringFlag{Name: "format", Usage: "json, or a Go template ('table ...' for a table with a header), e.g. '{{.Name}} {{.Subnets}}'"},
+			templateFlag[networkRow]("json, or a Go template ('table ...' for a table with a header), e.g. '{{.Name}} {{.Subnets}}'"),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "names only"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "full network ids"},
@@ -270,7 +270,7 @@ func networkInspectCommand() *cli.Command {
 		Usage:     "show named networks as JSON",
 		ArgsUsage: "NETWORK...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each network, e.g. '{{.NetworkInterface}}'"},
+			templateFlag[*netstore.Network]("a Go template applied to each network, e.g. '{{.NetworkInterface}}'", "f"),
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {

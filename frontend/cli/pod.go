@@ -249,7 +249,7 @@ func podPsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
-			&cli.StringFlag{Name: "format", Usage: "json, or a Go template over ID, Name, Status, Created, InfraID, NumberOfContainers, Labels, ContainerIds, ContainerNames, ContainerStatuses"},
+			templateFlag[podRow]("json, or a Go template over ID, Name, Status, Created, InfraID, NumberOfContainers, Labels, ContainerIds, ContainerNames, ContainerStatuses"),
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only pods that match: name=REGEXP, id=PREFIX, label=KEY[=VALUE], status=created|running|degraded|stopped|exited, ctr-names=NAME, ctr-ids=PREFIX, ctr-number=N"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -374,7 +374,7 @@ func podInspectCommand() *cli.Command {
 		Usage:     "show a pod's configuration and state",
 		ArgsUsage: "POD...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json (the default) or a Go template such as '{{.InfraContainerID}}'"},
+			templateFlag[podInspect]("json (the default) or a Go template such as '{{.InfraContainerID}}'", "f"),
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {

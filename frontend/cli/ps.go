@@ -124,7 +124,7 @@ func psCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all containers, not only running ones"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only ids"},
-			&cli.StringFlag{Name: "format", Usage: "json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName, Labels, Networks (e.g. '{{.Names}}\\t{{.Status}}')"},
+			templateFlag[psRow]("json for machine output, or a Go template over ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName, Labels, Networks (e.g. '{{.Names}}\\t{{.Status}}')"),
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 			// Podman lists Buildah's containers with it; myctr's store
 			// holds only myctr's own, so it changes nothing.

@@ -62,7 +62,7 @@ func statsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "all containers, not only running ones"},
 			&cli.BoolFlag{Name: "no-stream", Usage: "one sample, then exit"},
 			&cli.BoolFlag{Name: "no-reset", Usage: "do not clear the terminal between samples"},
-			&cli.StringFlag{Name: "format", Usage: "table (default), json, or a Go template: " + statsFields},
+			templateFlag[statsRow]("table (default), json, or a Go template: " + statsFields),
 			&cli.IntFlag{Name: "interval", Aliases: []string{"i"}, Value: 5, Usage: "seconds between samples"},
 		},
 		Action: func(ctx *cli.Context) error {

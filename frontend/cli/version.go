@@ -50,7 +50,7 @@ func versionCommand() *cli.Command {
 		Name:  "version",
 		Usage: "show the version of myctr",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "json, or a Go template over .Client and .Server (Version, APIVersion, GoVersion, BuiltTime, Built, OsArch, Os)"},
+			templateFlag[versionOut]("json, or a Go template over .Client and .Server (Version, APIVersion, GoVersion, BuiltTime, Built, OsArch, Os)", "f"),
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() > 0 {

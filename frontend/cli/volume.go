@@ -231,7 +231,7 @@ func volumeLsCommand() *cli.Command {
 		Usage:   "list volumes",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "name=REGEXP, label=KEY[=VALUE], dangling=true|false, driver=, opt=, anonymous=, until="},
-			&cli.StringFlag{Name: "format", Usage: "json, or a Go template ('table ...' for a table with a header), e.g. '{{.Name}} {{.Mountpoint}}'"},
+			templateFlag[*volume.Volume]("json, or a Go template ('table ...' for a table with a header), e.g. '{{.Name}} {{.Mountpoint}}'"),
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "names only"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
 		},
@@ -310,7 +310,7 @@ func volumeInspectCommand() *cli.Command {
 		Usage:     "show volumes as JSON",
 		ArgsUsage: "VOLUME...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "a Go template applied to each volume, e.g. '{{.Mountpoint}}'"},
+			templateFlag[*volume.Volume]("a Go template applied to each volume, e.g. '{{.Mountpoint}}'", "f"),
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "every volume"},
 		},
 		Action: func(ctx *cli.Context) error {
