@@ -422,6 +422,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	o.Env = env
+	if err := secretOptions(ctx, o); err != nil {
+		return nil, err
+	}
 	o.UnsetEnv, o.UnsetEnvAll = ctx.StringSlice("unsetenv"), ctx.Bool("unsetenv-all")
 	for _, name := range ctx.StringSlice("hostuser") {
 		line, err := hostPasswdLine(name)

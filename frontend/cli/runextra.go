@@ -18,13 +18,14 @@ import (
 )
 
 // runExtraFlags are more of run's and create's flags, as Podman spells
-// them: --timeout, --preserve-fds, --runtime, --conmon-pidfile.
+// them: --timeout, --preserve-fds, --runtime, --conmon-pidfile, --secret.
 func runExtraFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.UintFlag{Name: "timeout", Usage: "kill the container (SIGKILL) after this many seconds; its exit code is then -1 (255 from run)"},
 		&cli.UintFlag{Name: "preserve-fds", Usage: "pass descriptors 3 to 3+N-1 to the container's process (as socket activation passes its sockets, without LISTEN_* variables; directories are refused)"},
 		&cli.StringFlag{Name: "runtime", Usage: "the OCI runtime: myctr runs containers itself, so only a copy of the myctr binary is taken (and shown by inspect as OCIRuntime)"},
 		&cli.StringFlag{Name: "conmon-pidfile", Usage: "write the pid of the container's monitor (myctr's own, in place of Podman's conmon) to this file"},
+		secretFlag(),
 	}
 }
 

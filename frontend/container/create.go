@@ -141,6 +141,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		State:    State{Status: StatusCreated},
 		Networks: onNets,
 		Labels:   mergeLabels(o.Image.Labels, o.Labels),
+		Secrets:  o.Secrets,
 	}
 	c.PodInfo = o.PodInfo
 	if o.StopSignal != "" {
@@ -207,6 +208,9 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 		return err
 	}
 	spec.Mounts = append(spec.Mounts, mounts...)
+	if err := addSecrets(c, spec, o.Secrets); err != nil {
+		return err
+	}
 	for _, d := range []string{"upper", "work"} {
 		if err := os.Mkdir(c.File(d), 0o700); err != nil {
 			return fmt.Errorf("create %s: %w", d, err)

@@ -33,6 +33,8 @@ import (
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
 	Name string
+	// Secrets are run --secret's of type mount, with their data.
+	Secrets []SecretMount
 	// Labels are run --label's, over the image's own labels.
 	Labels map[string]string
 	// Networks are the named networks to attach the container to (run

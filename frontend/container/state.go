@@ -160,6 +160,9 @@ type Container struct {
 	// Labels are the image's labels with run --label's over them, as
 	// Podman's Config.Labels.
 	Labels map[string]string `json:",omitempty"`
+	// Secrets are the secrets the container has as files (run --secret),
+	// without their data: the copies are in its directory.
+	Secrets []SecretMount `json:",omitempty"`
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
