@@ -87,7 +87,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
-			secretCommand(), helpCommand(),
+			secretCommand(), historyCommand(), helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
