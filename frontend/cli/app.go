@@ -87,7 +87,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
-			secretCommand(), historyCommand(), helpCommand(),
+			secretCommand(), historyCommand(), searchCommand(), helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

@@ -44,4 +44,7 @@ var (
 	// ErrBadArchive is returned by Load for input that is neither a
 	// docker-archive nor an oci-archive, or is inconsistent.
 	ErrBadArchive = errors.New("not a valid docker-archive or oci-archive")
+	// ErrNoCatalog is returned by Search for a registry that does not
+	// list its repositories (/v2/_catalog).
+	ErrNoCatalog = errors.New("the registry does not list its repositories")
 )
