@@ -73,9 +73,15 @@ func App() *cli.App {
 			&cli.BoolFlag{Name: "noout", Usage: "print nothing on stdout (errors and warnings still go to stderr)"},
 			// urfave/cli adds its help flag only where no command is
 			// called help, and help is a command of ours.
+			eventsBackendFlag,
 			cli.HelpFlag,
 		},
-		Before:       setLogLevel,
+		Before: func(ctx *cli.Context) error {
+			if err := setLogLevel(ctx); err != nil {
+				return err
+			}
+			return setEventsBackend(ctx)
+		},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
 		Action:       rootAction,
 		Commands: []*cli.Command{
@@ -87,7 +93,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
-			secretCommand(), historyCommand(), searchCommand(), helpCommand(),
+			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

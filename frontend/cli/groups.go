@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -129,11 +130,18 @@ func untagCommand() *cli.Command {
 				return err
 			}
 			args := ctx.Args().Slice()
-			if _, err := s.Untag(args[0], args[1:]); err != nil {
+			img, _ := s.Lookup(args[0]) // for the events: the names go
+			names, err := s.Untag(args[0], args[1:])
+			if err != nil {
 				if errors.Is(err, image.ErrNameNotOfImage) {
 					return withCode(125, err)
 				}
 				return explain(err)
+			}
+			for _, n := range names {
+				if img != nil {
+					record(ctx, events.TypeImage, "untag", img.ID, n)
+				}
 			}
 			return nil
 		},

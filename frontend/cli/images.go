@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -46,6 +47,7 @@ func importCommand() *cli.Command {
 			if err != nil {
 				return explain(err)
 			}
+			record(ctx, events.TypeImage, "import", img.ID, ctx.Args().Get(1))
 			fmt.Println(img.ID)
 			return nil
 		},
@@ -348,8 +350,18 @@ func rmiCommand() *cli.Command {
 						continue refs
 					}
 				}
+				var imageID string // for the events, whether the image goes or stays
+				if img, err := s.Lookup(ref); err == nil {
+					imageID = img.ID
+				}
 				names, id, err := s.Remove(ref, ctx.Bool("force"))
 				untagged = append(untagged, names...)
+				for _, n := range names {
+					record(ctx, events.TypeImage, "untag", imageID, n)
+				}
+				if err == nil && id != "" {
+					record(ctx, events.TypeImage, "remove", id, ref)
+				}
 				if err != nil {
 					fail(125, explain(err))
 					continue

@@ -13,6 +13,7 @@ import (
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/network"
 )
 
@@ -25,7 +26,8 @@ type infoHost struct {
 	Distribution infoDistribution `json:"distribution"`
 	OCIRuntime   infoRuntime      `json:"ociRuntime"`
 	Security     infoSecurity     `json:"security"`
-	// EventLogger: myctr records no events (Podman: file, journald).
+	// EventLogger: where events are recorded: file (events/events.log in
+	// the run root) or none (--events-backend=none).
 	EventLogger string `json:"eventLogger"`
 	LogDriver   string `json:"logDriver"` // run's default --log-driver
 	// NetworkBackend is what gives a container its network by default
@@ -206,7 +208,10 @@ func infoCommand() *cli.Command {
 			exe, _ := os.Executable()
 			out.Host.OCIRuntime = infoRuntime{Name: "myctr", Path: exe, Version: Version}
 			out.Host.Security = infoSecurity{Rootless: out.Host.Rootless, SeccompEnabled: true, SeccompProfilePath: "(Docker's default profile, built in)"}
-			out.Host.EventLogger = "none"
+			out.Host.EventLogger = events.BackendFile
+			if !events.Enabled() {
+				out.Host.EventLogger = events.BackendNone
+			}
 			out.Host.LogDriver = container.LogFile
 			if cc, err := containersConf(); err == nil && cc.LogDriver.Set {
 				out.Host.LogDriver = cc.LogDriver.Value

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -53,6 +54,9 @@ func loadCommand() *cli.Command {
 			images, err := loadChecked(ctx, s, r, scope, "", progress)
 			if err != nil {
 				return err
+			}
+			for _, img := range images {
+				record(ctx, events.TypeImage, "load", img.ID, strings.Join(img.Names, ","))
 			}
 			if ctx.Bool("quiet") {
 				return nil

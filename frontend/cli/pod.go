@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/pod"
 )
@@ -81,6 +82,7 @@ func podCreateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			record(ctx, events.TypePod, "create", p.ID, p.Name)
 			fmt.Println(p.ID)
 			return nil
 		},
@@ -473,6 +475,11 @@ func eachPod(ctx *cli.Context, missing int, f func(ps *pod.Store, cs *container.
 			fail(explain(err))
 			continue
 		}
+		status := ctx.Command.Name
+		if status == "rm" {
+			status = "remove"
+		}
+		record(ctx, events.TypePod, status, p.ID, p.Name)
 		fmt.Println(p.ID)
 	}
 	return failed
@@ -658,6 +665,7 @@ func podPruneCommand() *cli.Command {
 					failed = explain(err)
 					continue
 				}
+				record(ctx, events.TypePod, "remove", v.p.ID, v.p.Name)
 				fmt.Println(v.p.ID)
 			}
 			return failed

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -52,6 +53,7 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return explainTransfer(err)
 			}
+			record(ctx, events.TypeImage, "pull", img.ID, ctx.Args().First())
 			fmt.Println(img.ID)
 			return nil
 		},

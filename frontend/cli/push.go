@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/events"
 )
 
 func pushCommand() *cli.Command {
@@ -32,6 +34,7 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return withCode(125, explainTransfer(err))
 			}
+			record(ctx, events.TypeImage, "push", d, ctx.Args().Get(0))
 			if f := ctx.String("digestfile"); f != "" {
 				if err := os.WriteFile(f, []byte(d), 0o644); err != nil {
 					return fmt.Errorf("write digest file: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/names"
@@ -505,6 +506,7 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 		}
 		return nil, explainTransfer(perr)
 	}
+	record(ctx, events.TypeImage, "pull", pulled.ID, ref)
 	return images.Lookup(pulled.ID)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/protocol/atomicfile"
 )
@@ -41,9 +42,17 @@ func saveCommand() *cli.Command {
 				if term.IsTerminal(int(os.Stdout.Fd())) {
 					return withCode(125, hint(errors.New("refusing to write an archive to a terminal"), "give a file: myctr save -o FILE IMAGE..."))
 				}
-				return explain(s.Save(os.Stdout, ctx.Args().Slice(), format))
+				err = s.Save(os.Stdout, ctx.Args().Slice(), format)
+			} else {
+				err = saveToFile(s, out, ctx.Args().Slice(), format)
 			}
-			return explain(saveToFile(s, out, ctx.Args().Slice(), format))
+			if err != nil {
+				return explain(err)
+			}
+			for _, ref := range ctx.Args().Slice() {
+				record(ctx, events.TypeImage, "save", "", ref)
+			}
+			return nil
 		},
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/events"
 )
 
 func tagCommand() *cli.Command {
@@ -23,6 +25,9 @@ func tagCommand() *cli.Command {
 			for _, n := range args[1:] {
 				if err := s.Tag(args[0], n); err != nil {
 					return explain(err)
+				}
+				if img, err := s.Lookup(n); err == nil {
+					record(ctx, events.TypeImage, "tag", img.ID, n)
 				}
 			}
 			return nil

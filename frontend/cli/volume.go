@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
@@ -112,6 +113,7 @@ func volumeCreateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			record(ctx, events.TypeVolume, "create", v.Name, v.Name)
 			fmt.Println(v.Name)
 			return nil
 		},
@@ -456,6 +458,7 @@ func volumeRmCommand() *cli.Command {
 					failed = err
 					continue
 				}
+				record(ctx, events.TypeVolume, "remove", name, name)
 				fmt.Println(name)
 			}
 			return failed
@@ -523,6 +526,7 @@ func volumePruneCommand() *cli.Command {
 					failed = err
 					continue
 				}
+				record(ctx, events.TypeVolume, "remove", n, n)
 				fmt.Println(n)
 			}
 			return failed

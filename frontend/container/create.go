@@ -195,6 +195,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		s.removeVolumes(made)
 		return nil, err
 	}
+	s.event(c, "create", nil)
 	return c, nil
 }
 

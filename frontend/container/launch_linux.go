@@ -498,12 +498,16 @@ func (s *Store) markRunning(c *Container, r *running) error {
 		return fmt.Errorf("read start time of init %d: %w", pid, err)
 	}
 	mstart, _ := procStart(os.Getpid())
-	return s.Update(c, func(c *Container) {
+	err = s.Update(c, func(c *Container) {
 		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: os.Getpid(),
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
 		r.net.record(&c.State)
 		c.State.Cgroup = r.cg
 	})
+	if err == nil {
+		s.event(c, "start", nil)
+	}
+	return err
 }
 
 // forgetBridge drops a bridged container's network from its record once

@@ -107,6 +107,9 @@ func exitOf(err error) int {
 // a detached process: `run --rm` returns as soon as the container is gone
 // from every listing.
 func (s *Store) finish(c *Container, code int, msg string, background bool) {
+	if msg == "" {
+		s.event(c, "died", &code)
+	}
 	if c.HostConfig.AutoRemove && msg == "" {
 		if err := s.remove(c, false, background); err == nil {
 			s.RemoveAnonymousVolumes(c)
@@ -527,7 +530,11 @@ func (s *Store) Signal(c *Container, sig unix.Signal) error {
 		return fmt.Errorf("%w: %s", ErrNotRunning, c.Name)
 	}
 	defer unix.Close(fd)
-	return signalPidfd(fd, sig)
+	if err := signalPidfd(fd, sig); err != nil {
+		return err
+	}
+	s.event(c, "kill", nil)
+	return nil
 }
 
 // StopSignalOf is the image's STOPSIGNAL or SIGTERM.
@@ -590,7 +597,11 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 			return fmt.Errorf("container %s did not exit after SIGKILL", c.Name)
 		}
 	}
-	return s.awaitRecorded(c, 128+int(sig))
+	if err := s.awaitRecorded(c, 128+int(sig)); err != nil {
+		return err
+	}
+	s.event(c, "stop", nil)
+	return nil
 }
 
 // awaitRecorded waits for the monitor to record the exit; if the monitor is
@@ -614,6 +625,7 @@ func (s *Store) awaitRecorded(c *Container, guess int) error {
 			if err := s.markExited(c, guess, ""); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
 			}
+			s.event(c, "died", &guess)
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -749,6 +761,7 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	if err != nil {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
+	s.event(c, "remove", nil)
 	os.RemoveAll(c.rundir)
 	if background && spawnReaper(gone) == nil {
 		return nil

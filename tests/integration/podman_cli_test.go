@@ -388,7 +388,7 @@ func TestListingsAndAll(t *testing.T) {
 		t.Errorf("--noout ps: %q", out)
 	}
 	info := must("info", "--format", "{{.Host.Distribution.Distribution}}|{{.Host.OCIRuntime.Name}}|{{.Host.Security.Rootless}}|{{.Host.EventLogger}}|{{.Host.LogDriver}}|{{.Host.CgroupsVersion}}|{{.Host.NetworkBackend}}")
-	if !regexp.MustCompile(`^\w+\|myctr\|true\|none\|k8s-file\|v\d.*\|(pasta|slirp4netns)\n$`).MatchString(info) {
+	if !regexp.MustCompile(`^\w+\|myctr\|true\|file\|k8s-file\|v\d.*\|(pasta|slirp4netns)\n$`).MatchString(info) {
 		t.Errorf("info's Podman fields: %q", info)
 	}
 }
