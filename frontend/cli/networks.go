@@ -291,6 +291,9 @@ func networkInspectCommand() *cli.Command {
 			var failed error
 			for _, ref := range ctx.Args().Slice() {
 				n, err := ns.Get(ref)
+				if ref == defaultNetworkName && errors.Is(err, netstore.ErrNoSuchNetwork) {
+					n, err = defaultNetwork(), nil // netdefault.go
+				}
 				if err != nil {
 					if failed != nil {
 						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
