@@ -89,7 +89,7 @@ cleanup() {
 trap cleanup EXIT
 runtime_bin() {
 	case $1 in
-	myctr) echo "$work/bin/myctr" ;;
+	myctr) echo "$work/as-podman/podman" ;;
 	podman) command -v podman ;;
 	esac
 }
@@ -103,6 +103,13 @@ fi
 cp -r "$dir/test/system" "$work/suite"
 mkdir -p "$work/bin"
 cp "$repo/bin/myctr" "$repo/bin/myctr-init" "$work/bin/"
+# The suite calls myctr as $PODMAN, and reads its help the way Podman's
+# is read: 610-format strips "podman CMD" from the synopsis after
+# "Usage:". myctr names itself in help as it was called, so it is called
+# through a link named podman, in a directory of its own (no podman on
+# PATH becomes myctr; myctr-init is found beside the link's target).
+mkdir "$work/as-podman"
+ln -s ../bin/myctr "$work/as-podman/podman"
 chmod -R u+w,a+rX "$work"
 
 # as_runtime RT CMD...: CMD as the test user with RT's own home and
