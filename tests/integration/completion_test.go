@@ -179,3 +179,66 @@ func TestManPages(t *testing.T) {
 		t.Errorf("rendered myctr-run.1 lacks --stop-timeout:\n%s", plain)
 	}
 }
+
+// TestCompletionFormatFields: every field `__completeNoDesc CMD --format
+// '{{.'` offers works in that command's template on real objects (the
+// completion reads the type the template runs on), and `--format
+// '{{"\n"}}'` prints nothing but newlines, as Podman's 610-format test
+// asks of each such command.
+func TestCompletionFormatFields(t *testing.T) {
+	ctr, pod := ctrName(t, "c"), ctrName(t, "pod")
+	mustMyctr(t, "create", "--name", ctr, "--label", "k=v", image, "true")
+	mustMyctr(t, "pod", "create", pod)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "pod", "rm", "-f", pod) })
+	vol := strings.TrimPrefix(ctrName(t, "vol"), "it-")
+	mustMyctr(t, "volume", "create", vol)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "volume", "rm", "-f", vol) })
+	sec := strings.TrimPrefix(ctrName(t, "sec"), "it-")
+	if _, errOut, code := runMyctr(cmdTimeout, []byte("x"), "secret", "create", sec, "-"); code != 0 {
+		t.Fatalf("secret create: %s", errOut)
+	}
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "secret", "rm", "--ignore", sec) })
+	for _, tc := range []struct{ cmd, extra []string }{
+		{[]string{"ps"}, []string{"-a"}}, {[]string{"container", "ls"}, []string{"-a"}},
+		{[]string{"images"}, nil}, {[]string{"image", "ls"}, nil},
+		{[]string{"container", "inspect"}, []string{ctr}}, {[]string{"image", "inspect"}, []string{image}},
+		{[]string{"history"}, []string{image}}, {[]string{"image", "history"}, []string{image}},
+		{[]string{"volume", "ls"}, nil}, {[]string{"volume", "inspect"}, []string{"-a"}},
+		{[]string{"network", "ls"}, nil}, {[]string{"network", "inspect"}, []string{"podman"}},
+		{[]string{"pod", "ps"}, nil}, {[]string{"pod", "inspect"}, []string{pod}},
+		{[]string{"secret", "ls"}, nil}, {[]string{"secret", "inspect"}, []string{sec}},
+		{[]string{"events"}, []string{"--stream=false"}}, {[]string{"version"}, nil}, {[]string{"info"}, nil},
+	} {
+		name := strings.Join(tc.cmd, " ")
+		// The fields, and those of the structs among them, a level down.
+		var fields []string
+		var collect func(partial string, depth int)
+		collect = func(partial string, depth int) {
+			out := mustMyctr(t, append(append([]string{"__completeNoDesc"}, tc.cmd...), "--format", partial)...)
+			if !strings.HasSuffix(out, ":6\n") && depth == 0 {
+				t.Errorf("%s: completion of %s offers %q", name, partial, out)
+			}
+			for _, l := range strings.Split(out, "\n") {
+				switch {
+				case strings.HasPrefix(l, "{{.") && strings.HasSuffix(l, "}}"):
+					fields = append(fields, l)
+				case strings.HasPrefix(l, "{{.") && strings.HasSuffix(l, ".") && depth < 1:
+					collect(l, depth+1)
+				}
+			}
+		}
+		collect("{{.", 0)
+		if len(fields) == 0 {
+			t.Errorf("%s: completion offers no field", name)
+			continue
+		}
+		args := append(append(slices.Clone(tc.cmd), tc.extra...), "--format", strings.Join(fields, "|"))
+		if _, errOut, code := myctr(t, args...); code != 0 {
+			t.Errorf("%s --format with every field offered: exit %d\n%s", name, code, errOut)
+		}
+		args = append(append(slices.Clone(tc.cmd), tc.extra...), "--format", `{{"\n"}}`)
+		if out, errOut, code := myctr(t, args...); code != 0 || strings.Trim(out, "\n") != "" {
+			t.Errorf(`%s --format '{{"\n"}}': exit %d, %q %q`, name, code, out, errOut)
+		}
+	}
+}
