@@ -195,14 +195,15 @@ func helpCommand() *cli.Command {
 			}
 			cmds, name := ctx.App.Commands, ctx.App.HelpName
 			var c *cli.Command
-			for _, a := range args {
+			for i, a := range args {
 				next := findCommand(cmds, a)
 				if next == nil || next.Hidden {
 					if c == nil {
 						return unrecognized(ctx, a)
 					}
-					return withCode(125, hint(fmt.Errorf("unrecognized command `myctr %s %s`", strings.Join(args[:slices.Index(args, a)], " "), a),
-						"run `myctr %s --help` to list its commands", strings.Join(args[:slices.Index(args, a)], " ")))
+					parent := strings.Join(args[:i], " ")
+					return withCode(125, hint(fmt.Errorf("unrecognized command `myctr %s %s`", parent, a),
+						"run `myctr %s --help` to list its commands", parent))
 				}
 				c, name = next, name+" "+next.Name
 				cmds = c.Subcommands

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -136,4 +137,25 @@ func TestHelpLayout(t *testing.T) {
 		}
 	}
 	walk(nil, App().Commands)
+}
+
+// TestHelpUnknown: help of a command that is not there is Podman's
+// unrecognized command, exit 125, naming the group it was looked for in.
+func TestHelpUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help", "nosuch"}, "unrecognized command `myctr nosuch`"},
+		{[]string{"help", "volume", "volume"}, "unrecognized command `myctr volume volume`"},
+		{[]string{"help", "__complete"}, "unrecognized command `myctr __complete`"}, // hidden
+	} {
+		app := App()
+		app.Writer = &bytes.Buffer{}
+		err := run(app, append([]string{"podman"}, tc.args...))
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 125 || err.Error() != tc.want {
+			t.Errorf("%q: %v, want exit 125 and %q", tc.args, err, tc.want)
+		}
+	}
 }
