@@ -62,27 +62,44 @@ func parseFormat(s string) (*template.Template, error) {
 // does. Inside an action they stay: a quoted string there has Go's own
 // escapes ({{"\n"}}), which a raw newline would break.
 func unescapeText(s string) string {
+	return mapText(s, func(rest string) (string, int) {
+		switch {
+		case strings.HasPrefix(rest, `\t`):
+			return "\t", 2
+		case strings.HasPrefix(rest, `\n`):
+			return "\n", 2
+		}
+		return "", 0
+	})
+}
+
+// mapText copies the template s, letting f replace what starts at each
+// byte of its text outside {{ }}: f returns the replacement and how many
+// bytes it stands for (0: the byte is kept).
+func mapText(s string, f func(rest string) (string, int)) string {
 	var b strings.Builder
 	depth := 0
-	for i := 0; i < len(s); i++ {
+	for i := 0; i < len(s); {
 		switch {
 		case strings.HasPrefix(s[i:], "{{"):
 			depth++
 			b.WriteString("{{")
-			i++
+			i += 2
+			continue
 		case strings.HasPrefix(s[i:], "}}") && depth > 0:
 			depth--
 			b.WriteString("}}")
-			i++
-		case depth == 0 && strings.HasPrefix(s[i:], `\t`):
-			b.WriteByte('\t')
-			i++
-		case depth == 0 && strings.HasPrefix(s[i:], `\n`):
-			b.WriteByte('\n')
-			i++
-		default:
-			b.WriteByte(s[i])
+			i += 2
+			continue
+		case depth == 0:
+			if out, n := f(s[i:]); n > 0 {
+				b.WriteString(out)
+				i += n
+				continue
+			}
 		}
+		b.WriteByte(s[i])
+		i++
 	}
 	return b.String()
 }
@@ -126,28 +143,13 @@ func parseListFormat(s string) (*listFormat, error) {
 
 // columns turns the runs of spaces outside {{ }} into tabs.
 func columns(s string) string {
-	var b strings.Builder
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch {
-		case strings.HasPrefix(s[i:], "{{"):
-			depth++
-			b.WriteString("{{")
-			i++
-		case strings.HasPrefix(s[i:], "}}") && depth > 0:
-			depth--
-			b.WriteString("}}")
-			i++
-		case s[i] == ' ' && depth == 0:
-			for i+1 < len(s) && s[i+1] == ' ' {
-				i++
-			}
-			b.WriteByte('\t')
-		default:
-			b.WriteByte(s[i])
+	return mapText(s, func(rest string) (string, int) {
+		n := len(rest) - len(strings.TrimLeft(rest, " "))
+		if n == 0 {
+			return "", 0
 		}
-	}
-	return b.String()
+		return "\t", n
+	})
 }
 
 // write writes rows through the template, after the header (the template

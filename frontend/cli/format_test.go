@@ -54,3 +54,26 @@ func TestFormatEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateText(t *testing.T) {
+	for in, want := range map[string]string{
+		`{{.ID}}\t{{.Name}}\n`: "{{.ID}}\t{{.Name}}\n",
+		`{{"\n"}}`:             `{{"\n"}}`,
+		`a\tb {{ "\t" }} c\n`:  "a\tb {{ \"\\t\" }} c\n",
+		`}} \n`:                "}} \n",
+		`{{if .X}}\t{{end}}\\`: "{{if .X}}\t{{end}}\\\\",
+	} {
+		if got := unescapeText(in); got != want {
+			t.Errorf("unescapeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"{{.ID}}   {{.Name}}":         "{{.ID}}\t{{.Name}}",
+		`{{printf "%s  %s" .A .B}} x`: "{{printf \"%s  %s\" .A .B}}\tx",
+		"a b":                         "a\tb",
+	} {
+		if got := columns(in); got != want {
+			t.Errorf("columns(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
