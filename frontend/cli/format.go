@@ -57,6 +57,16 @@ func parseFormat(s string) (*template.Template, error) {
 	return t, nil
 }
 
+// inspectFormat is an inspect command's --format: nil for JSON (none
+// given, or "json"), else the parsed template.
+func inspectFormat(ctx *cli.Context) (*template.Template, error) {
+	f := ctx.String("format")
+	if f == "" || f == "json" {
+		return nil, nil
+	}
+	return parseFormat(f)
+}
+
 // unescapeText turns the escapes \t and \n written literally in a
 // template's text (outside {{ }}) into a tab and a newline, as Podman
 // does. Inside an action they stay: a quoted string there has Go's own

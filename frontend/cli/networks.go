@@ -8,7 +8,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -276,12 +275,9 @@ func networkInspectCommand() *cli.Command {
 			if ctx.NArg() == 0 {
 				return withCode(125, errors.New("network inspect needs at least one network name or id"))
 			}
-			var tmpl *template.Template
-			if f := ctx.String("format"); f != "" && f != "json" {
-				var err error
-				if tmpl, err = parseFormat(f); err != nil {
-					return err
-				}
+			tmpl, err := inspectFormat(ctx)
+			if err != nil {
+				return err
 			}
 			ns, err := openNetworks(ctx)
 			if err != nil {

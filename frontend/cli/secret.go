@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -232,12 +231,9 @@ func secretInspectCommand() *cli.Command {
 			if ctx.NArg() == 0 {
 				return withCode(125, errors.New("secret inspect needs at least one secret name or id"))
 			}
-			var tmpl *template.Template
-			if f := ctx.String("format"); f != "" && f != "json" {
-				var err error
-				if tmpl, err = parseFormat(f); err != nil {
-					return err
-				}
+			tmpl, err := inspectFormat(ctx)
+			if err != nil {
+				return err
 			}
 			s, err := openSecrets(ctx)
 			if err != nil {

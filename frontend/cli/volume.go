@@ -9,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -319,12 +318,9 @@ func volumeInspectCommand() *cli.Command {
 			if ctx.NArg() == 0 && !ctx.Bool("all") {
 				return withCode(125, errors.New("provide one or more volume names or use --all"))
 			}
-			var tmpl *template.Template
-			if f := ctx.String("format"); f != "" && f != "json" {
-				var err error
-				if tmpl, err = parseFormat(f); err != nil {
-					return err
-				}
+			tmpl, err := inspectFormat(ctx)
+			if err != nil {
+				return err
 			}
 			vs, err := openVolumes(ctx)
 			if err != nil {
