@@ -57,27 +57,34 @@ func (s *Server) attachNetwork(sender dbus.Sender, uid uint32, userFD, netFD int
 	// Why this is safe: the network namespace must be one that the
 	// caller's own user namespace owns, so the caller could have made a
 	// veth end in it anyway; the host end gets a hashed name.
+	if uid >= firstNetworkGroup {
+		return reply, protocol.Errorf(protocol.ErrUnsupported, "uid %d: the bridge serves uids below %d (the numbers above are its networks' groups)", uid, uint32(firstNetworkGroup))
+	}
 	netID, err := checkNamespaces(uid, userFD, netFD, s.hosts)
 	if err != nil {
 		return reply, err
 	}
-	if err := s.authorize(sender, protocol.ActionNetwork, map[string]string{
-		protocol.DetailContainer: container, protocol.DetailBridge: bridge}); err != nil {
+	details := map[string]string{protocol.DetailContainer: container, protocol.DetailBridge: bridge}
+	if opts.Network != "" {
+		details[protocol.DetailNetwork] = opts.Network
+	}
+	if err := s.authorize(sender, protocol.ActionNetwork, details); err != nil {
 		return reply, err
 	}
 	err = s.serial(func() error {
 		var err error
-		reply, err = s.attachLocked(uid, container, netID, netFD)
+		reply, err = s.attachLocked(uid, container, opts.Network, netID, netFD)
 		return err
 	})
 	return reply, err
 }
 
-// attachLocked records, then makes, the container's veth pair.
+// attachLocked records, then makes, the container's veth pair, its port
+// in the group of (uid, network).
 //
 // Preconditions: runs in the loop goroutine; the caller is authorized and
 // owns netFD's namespace.
-func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD int) (protocol.AttachNetworkReply, error) {
+func (s *Server) attachLocked(uid uint32, container, network string, netID nsID, netFD int) (protocol.AttachNetworkReply, error) {
 	rec := s.ledger.Get(uid, container)
 	if rec != nil {
 		alive, err := s.net.LinkExists(rec.HostIf)
@@ -85,6 +92,16 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 			return protocol.AttachNetworkReply{}, err
 		}
 		switch {
+		case rec.Network != network && alive:
+			return protocol.AttachNetworkReply{}, protocol.Errorf(protocol.ErrConflict,
+				"container %s is attached on another network; release it first", container)
+		case rec.Network != network:
+			// What is left of it was on another network: release it,
+			// then attach afresh.
+			if err := s.releaseRecord(rec); err != nil {
+				return protocol.AttachNetworkReply{}, err
+			}
+			rec = nil
 		case rec.NetNS == netID && alive && rec.State == stateReady:
 			// The same call again: the same answer.
 			return s.attachReply(rec), nil
@@ -125,16 +142,21 @@ func (s *Server) attachLocked(uid uint32, container string, netID nsID, netFD in
 	}
 	rec.State = stateCreating
 	rec.NetNS = netID
+	rec.Network = network
+	if fresh && network != "" {
+		rec.Group = s.ledger.Group(uid, network)
+	}
 	if err := s.ledger.Put(rec); err != nil {
 		return protocol.AttachNetworkReply{}, err
 	}
 	err := s.makeVeth(rec, netFD, !fresh)
 	if err == nil {
-		// Why this is safe: the port is pinned to this uid, this address
-		// and its MAC before the caller learns its interface; until then,
-		// and whatever the container does later, nothing else gets
-		// through it (see helper/hostnet/guard_linux.go).
-		err = s.net.GuardPort(rec.HostIf, uid, rec.Address)
+		// Why this is safe: the port is pinned to its group (of this
+		// uid alone), this address and its MAC before the caller learns
+		// its interface; until then, and whatever the container does
+		// later, nothing else gets through it (see
+		// helper/hostnet/guard_linux.go).
+		err = s.net.GuardPort(rec.HostIf, rec.group(), rec.Address)
 	}
 	if err != nil {
 		// Undo: the veth (if any) and the record, so the address is

@@ -14,7 +14,7 @@ type HostNet interface {
 	Close() error
 	EnsureBridge(c hostnet.BridgeConfig) error
 	AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, peerMAC net.HardwareAddr) error
-	GuardPort(hostIf string, uid uint32, addr netip.Addr) error
+	GuardPort(hostIf string, group uint32, addr netip.Addr) error
 	DeleteLink(name string) error
 	LinkExists(name string) (bool, error)
 	Links(prefix string) ([]string, error)

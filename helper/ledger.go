@@ -38,6 +38,28 @@ type Record struct {
 	Address   netip.Addr   `json:"address"`
 	NetNS     nsID         `json:"netns"`
 	Ports     []PortRecord `json:"ports,omitempty"`
+	// Network is the caller's network the container is on ("network"
+	// option), "" for none; Group is the group the helper gave
+	// (UID, Network) then. See group.
+	Network string `json:"network,omitempty"`
+	Group   uint32 `json:"group,omitempty"`
+}
+
+// firstNetworkGroup is where the groups of named networks start. A uid is
+// the group of its plain bridged containers, so the helper serves no uid
+// from here up (systemd's documentation reserves them, as the signed
+// 32-bit -1 of many programs).
+const firstNetworkGroup = 1 << 31
+
+// group is the bridge's port group of r: the ports of one group exchange
+// frames directly, those of different groups do not (hostnet.GuardPort).
+// A user's plain bridged containers are the group of its uid; each of its
+// named networks is a group of its own.
+func (r *Record) group() uint32 {
+	if r.Network == "" {
+		return r.UID
+	}
+	return r.Group
 }
 
 // PortRecord is one published port of a Record.
@@ -254,6 +276,27 @@ func syncDir(d string) error {
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
 	return nil
+}
+
+// Group returns the port group of uid's container on network ("" for
+// none): uid's own, the one uid's records on network have, or else the
+// lowest from firstNetworkGroup that no record has.
+func (l *Ledger) Group(uid uint32, network string) uint32 {
+	if network == "" {
+		return uid
+	}
+	used := map[uint32]bool{}
+	for _, r := range l.recs {
+		if r.Network != "" && r.UID == uid && r.Network == network {
+			return r.Group
+		}
+		used[r.group()] = true
+	}
+	g := uint32(firstNetworkGroup)
+	for used[g] {
+		g++
+	}
+	return g
 }
 
 // Allocate returns the lowest address of subnet that no record holds,

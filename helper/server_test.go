@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -401,6 +402,69 @@ func TestReattach(t *testing.T) {
 	}
 	if id, _ := fdID(int(b.net.Fd())); h.net.peer(hostIf) != id {
 		t.Error("the peer is not in the new namespace")
+	}
+}
+
+// TestNetworkGroups: the "network" option puts a container's port in a
+// group of its own network's, shared by the user's containers on that
+// network and apart from its plain bridged ones (the uid's group); a
+// container attached on one network is not attached again on another
+// while it lives; the option reaches polkit as a detail.
+func TestNetworkGroups(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	net := func(n string) map[string]dbus.Variant {
+		return protocol.AttachOptions{Network: n}.Encode()
+	}
+	attach := func(ctr string, opts map[string]dbus.Variant) string {
+		t.Helper()
+		ns := newNS(t)
+		r, err := h.attach(ns, ctr, opts)
+		if err != nil {
+			t.Fatalf("attach %s: %v", ctr, err)
+		}
+		hostIf, _ := ifNames(uid, ctr)
+		g, _, _ := strings.Cut(h.net.guard(hostIf), " ")
+		if want := strings.Split(r.Address, "/")[0]; !strings.HasSuffix(h.net.guard(hostIf), " "+want) {
+			t.Errorf("%s: guard %q, want its address %s", ctr, h.net.guard(hostIf), want)
+		}
+		return g
+	}
+	plain := attach("plain", noOpts())
+	a1, a2 := attach("a1", net("front")), attach("a2", net("front"))
+	b1 := attach("b1", net("back"))
+	if plain != fmt.Sprint(uid) {
+		t.Errorf("plain container's group %s, want the uid %d", plain, uid)
+	}
+	if a1 != a2 || a1 == plain || b1 == a1 || b1 == plain {
+		t.Errorf("groups: plain %s, front %s and %s, back %s; want front's shared and each other apart", plain, a1, a2, b1)
+	}
+	if n, _ := strconv.ParseUint(a1, 10, 32); n < firstNetworkGroup {
+		t.Errorf("network group %s is below %d, where uids are", a1, uint32(firstNetworkGroup))
+	}
+	calls := h.auth.snapshot()
+	if last := calls[len(calls)-1]; last.details[protocol.DetailNetwork] != "back" {
+		t.Errorf("polkit details %v, want network=back", last.details)
+	}
+
+	// Living on front, a1 cannot be attached on back.
+	_, err := h.attach(newNS(t), "a1", net("back"))
+	wantErr(t, "attach on another network", err, protocol.ErrConflict, "another network")
+	_, err = h.attach(newNS(t), "x", net("no/such"))
+	wantErr(t, "a bad network name", err, protocol.ErrInvalidArgs, "network name")
+
+	// A group outlives none of its containers: once front is empty, its
+	// number may go to the next network.
+	for _, c := range []string{"a1", "a2"} {
+		if err := h.call("ReleaseNetwork", c, noOpts()).Err; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c1 := attach("c1", net("other")); c1 != a1 {
+		t.Errorf("a new network got group %s, want the freed %s", c1, a1)
+	}
+	if b2 := attach("b2", net("back")); b2 != b1 {
+		t.Errorf("back's second container got group %s, want %s", b2, b1)
 	}
 }
 

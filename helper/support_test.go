@@ -91,10 +91,10 @@ func (f *fakeNet) AddVeth(bridge, hostIf, peerIf string, mtu int, netnsFD int, p
 	return nil
 }
 
-func (f *fakeNet) GuardPort(hostIf string, uid uint32, addr netip.Addr) error {
+func (f *fakeNet) GuardPort(hostIf string, group uint32, addr netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.guards[hostIf] = fmt.Sprintf("%d %v", uid, addr)
+	f.guards[hostIf] = fmt.Sprintf("%d %v", group, addr)
 	return nil
 }
 

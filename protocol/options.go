@@ -13,8 +13,9 @@ import (
 
 // Option keys.
 const (
-	OptionBridge = "bridge" // AttachNetwork: s
-	OptionUID    = "uid"    // ReleaseAll: u
+	OptionBridge  = "bridge"  // AttachNetwork: s
+	OptionNetwork = "network" // AttachNetwork: s
+	OptionUID     = "uid"     // ReleaseAll: u
 	// OptionControllers (DelegateCgroup: as) are the cgroup v2
 	// controllers the caller needs delegated; the helper refuses the call
 	// when the cgroup it makes lacks one.
@@ -64,7 +65,8 @@ func (o DelegateOptions) Encode() map[string]dbus.Variant {
 func DecodeAttachOptions(m map[string]dbus.Variant) (AttachOptions, error) {
 	var o AttachOptions
 	err := decode(m, map[string]func(dbus.Variant) error{
-		OptionBridge: func(v dbus.Variant) error { return into(OptionBridge, v, &o.Bridge) },
+		OptionBridge:  func(v dbus.Variant) error { return into(OptionBridge, v, &o.Bridge) },
+		OptionNetwork: func(v dbus.Variant) error { return into(OptionNetwork, v, &o.Network) },
 	})
 	return o, err
 }
@@ -74,6 +76,9 @@ func (o AttachOptions) Encode() map[string]dbus.Variant {
 	m := map[string]dbus.Variant{}
 	if o.Bridge != "" {
 		m[OptionBridge] = dbus.MakeVariant(o.Bridge)
+	}
+	if o.Network != "" {
+		m[OptionNetwork] = dbus.MakeVariant(o.Network)
 	}
 	return m
 }

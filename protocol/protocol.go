@@ -35,10 +35,14 @@ const (
 	// FeatureCgroupRelease: ReleaseCgroup, and ReleaseAll releases
 	// cgroups too.
 	FeatureCgroupRelease = "cgroup.release"
+	// FeatureNetworkGroups: AttachNetwork's "network" option, which puts
+	// the container in a group of its user's containers on the bridge
+	// apart from the user's others.
+	FeatureNetworkGroups = "network.groups"
 )
 
 // Features is what a helper of this version serves.
-var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease, FeatureCgroup, FeatureCgroupRelease}
+var Features = []string{FeatureBridge, FeaturePublish, FeatureRelease, FeatureCgroup, FeatureCgroupRelease, FeatureNetworkGroups}
 
 // Method names, as called on Interface.
 const (
@@ -79,6 +83,7 @@ const (
 const (
 	DetailContainer = "container"
 	DetailBridge    = "bridge"
+	DetailNetwork   = "network"  // AttachNetwork's "network" option, when given
 	DetailPort      = "port"     // "8080/tcp"
 	DetailProtocol  = "protocol" // "tcp" or "udp"
 )

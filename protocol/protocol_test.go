@@ -39,6 +39,11 @@ func TestValidateNames(t *testing.T) {
 		if err := ValidateContainer(tc.s); err != nil && !errors.Is(err, ErrInvalidArgs) {
 			t.Errorf("ValidateContainer(%q) = %v, not InvalidArgs", tc.s, err)
 		}
+		// A network name follows the container rule.
+		req := AttachNetworkRequest{Container: "c", Options: AttachOptions{Network: tc.s}}
+		if err := req.Validate(); tc.s != "" && (err == nil) != tc.ctr {
+			t.Errorf("network %q: Validate() = %v, want ok %v", tc.s, err, tc.ctr)
+		}
 	}
 }
 
@@ -75,8 +80,8 @@ func TestPortRequestValidate(t *testing.T) {
 }
 
 func TestDecodeOptions(t *testing.T) {
-	o, err := DecodeAttachOptions(map[string]dbus.Variant{"bridge": dbus.MakeVariant("br1")})
-	if err != nil || o.Bridge != "br1" {
+	o, err := DecodeAttachOptions(map[string]dbus.Variant{"bridge": dbus.MakeVariant("br1"), "network": dbus.MakeVariant("web")})
+	if err != nil || o.Bridge != "br1" || o.Network != "web" {
 		t.Fatalf("bridge: %+v, %v", o, err)
 	}
 	if back, _ := DecodeAttachOptions(o.Encode()); back != o {

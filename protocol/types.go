@@ -33,6 +33,12 @@ type AttachOptions struct {
 	// Bridge names the bridge ("bridge", s); empty means DefaultBridge.
 	// Only bridges the helper's configuration declares are accepted.
 	Bridge string
+	// Network ("network", s) names one of the caller's networks on the
+	// bridge: the containers the caller attaches with the same name
+	// exchange frames with each other and with no other container, the
+	// caller's included. Empty: the caller's group of plain bridged
+	// containers. Validated as a container name.
+	Network string
 }
 
 // AttachNetworkReply is AttachNetwork's reply:
@@ -82,7 +88,12 @@ func (r AttachNetworkRequest) Validate() error {
 		return err
 	}
 	if r.Options.Bridge != "" {
-		return ValidateInterfaceName(r.Options.Bridge)
+		if err := ValidateInterfaceName(r.Options.Bridge); err != nil {
+			return err
+		}
+	}
+	if r.Options.Network != "" && !ValidName(r.Options.Network, 64) {
+		return Errorf(ErrInvalidArgs, "network name %q: want 1 to 64 of [A-Za-z0-9_.-], starting with a letter or digit", r.Options.Network)
 	}
 	return nil
 }

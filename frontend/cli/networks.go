@@ -77,6 +77,8 @@ func networkCreateHint(err error, name string) error {
 		return hint(err, "choose a --subnet that overlaps no other network (myctr network ls --format '{{.Name}} {{range .Subnets}}{{.Subnet}}{{end}}' shows theirs), or leave --subnet out for a free one")
 	case errors.Is(err, netstore.ErrNoFreeSubnet):
 		return hint(err, "remove the networks no container uses (myctr network prune), or give a --subnet outside %s", netstore.DefaultPool)
+	case errors.Is(err, netstore.ErrHelperSettings):
+		return hint(err, "leave the flag out (the helper's configuration, /etc/myctr/helper.conf, sets them), or use --driver bridge")
 	case errors.Is(err, netstore.ErrInvalidArg):
 		return hint(err, "a name matches [a-zA-Z0-9][a-zA-Z0-9_.-]*; --subnet is an IPv4 network address in CIDR notation, /8 to /30 (such as 10.90.0.0/24), or an IPv6 one, /48 to /120 (such as fd10:2f::/64); each --gateway a host address inside the --subnet in its place; --opt takes mtu=68..65535")
 	}
@@ -89,7 +91,7 @@ func networkCreateCommand() *cli.Command {
 		Usage:     "create a named network (prints its name)",
 		ArgsUsage: "[NAME]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: netstore.DriverBridge, Usage: "the network driver (only bridge)"},
+			&cli.StringFlag{Name: "driver", Aliases: []string{"d"}, Value: netstore.DriverBridge, Usage: "the network driver: bridge (rootless, the user's own), or bridge-helper (a group on myctr-helper's bridge in the host's network)"},
 			&cli.StringSliceFlag{Name: "subnet", Usage: "the network's IPv4 subnet in CIDR notation (default: the first free /24 of 10.89.0.0/16); given again, its IPv6 subnet (the network is then dual-stack)"},
 			&cli.StringSliceFlag{Name: "gateway", Usage: "the gateway's address in the --subnet in its place (default: the subnet's first host address)"},
 			&cli.BoolFlag{Name: "internal", Usage: "no route out of the network"},

@@ -519,7 +519,7 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if o.Network != network.ModeBridge {
+	if !c.OnHelperBridge() {
 		// (The helper knows the bridge's ports, and says whose.)
 		if err := portsFree(s, o.Ports); err != nil {
 			return portFailure(s, c, o, err)

@@ -167,7 +167,11 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("%w: --network %s takes no options", ErrInvalidNetwork, strings.Join(o.NetworkOptions, ",")),
 				"the network's settings are its own: see myctr network create --help"}
 		}
-		if err := network.ValidateForward(o.Ports); err != nil {
+		validate := network.ValidateForward
+		if c.HelperNetwork() != "" {
+			validate = func(p []network.PortMapping) error { return network.ValidateBridge(nil, p) }
+		}
+		if err := validate(o.Ports); err != nil {
 			return nil, err
 		}
 	} else if len(o.Ports) > 0 || len(o.NetworkOptions) > 0 {

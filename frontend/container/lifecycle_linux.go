@@ -229,7 +229,7 @@ func (s *Store) StartDetached(c *Container, act Activation) error {
 	if err := s.startNetContainer(c); err != nil {
 		return err
 	}
-	if c.HostConfig.NetworkMode == network.ModeBridge {
+	if c.OnHelperBridge() {
 		if agent, err := helperclient.StartAgent(os.Stdin); err == nil {
 			defer agent.Stop()
 		}
@@ -653,7 +653,7 @@ func (s *Store) Remove(c *Container, force bool) error {
 // nothing of a container that is gone even before its own reaping runs.
 // As a command of the user's, it may ask for a password on the terminal.
 func (s *Store) ReleaseNetwork(c *Container) error {
-	if c.HostConfig.NetworkMode != network.ModeBridge || c.State.Bridge == nil {
+	if !c.OnHelperBridge() || c.State.Bridge == nil {
 		return nil
 	}
 	h, err := helperclient.Connect(helperclient.Options{Interactive: true})

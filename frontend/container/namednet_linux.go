@@ -80,15 +80,24 @@ func (n *namedNet) prepare(spec *specs.Spec) (*os.File, error) {
 
 // holderNetwork is the holder's view of the named network name.
 func (s *Store) holderNetwork(name string) (netholder.Network, error) {
-	st, err := netstore.Open(s.Dirs.Root)
+	rec, err := s.networkRecord(name)
 	if err != nil {
 		return netholder.Network{}, err
 	}
-	rec, err := st.Get(name)
-	if err != nil {
-		return netholder.Network{}, err
+	if rec.Driver == netstore.DriverHelper {
+		return netholder.Network{}, &hintError{fmt.Errorf("%w: network %s is on myctr-helper's bridge, which takes a container at its start only, alone", ErrInvalidNetwork, name),
+			"run the container with --network " + name + " alone, or use a network of driver bridge"}
 	}
 	return HolderNetwork(rec)
+}
+
+// networkRecord reads the record of the named network name.
+func (s *Store) networkRecord(name string) (*netstore.Network, error) {
+	st, err := netstore.Open(s.Dirs.Root)
+	if err != nil {
+		return nil, err
+	}
+	return st.Get(name)
 }
 
 // HolderNetwork is what the holder needs of a network's record: its IPv4
@@ -239,14 +248,36 @@ func (s *Store) checkNamedNetworks(o *CreateOptions) error {
 		return &hintError{fmt.Errorf("%w: %d named networks: at most %d", ErrInvalidNetwork, len(o.Networks), netholder.MaxInterfaces),
 			"give fewer --network flags"}
 	}
+	helper := ""
 	for name, a := range o.Networks {
-		hn, err := s.holderNetwork(name)
+		rec, err := s.networkRecord(name)
 		if err != nil {
 			return &hintError{err, "myctr network create " + name + " makes it; myctr network ls lists those there are"}
+		}
+		if rec.Driver == netstore.DriverHelper {
+			if a.IP != "" {
+				return &hintError{fmt.Errorf("%w: --ip on network %s: myctr-helper gives the addresses of its bridge", ErrInvalidNetwork, name),
+					"leave out --ip, or use a network of driver bridge"}
+			}
+			a.Helper = true
+			o.Networks[name] = a
+			helper = name
+			continue
+		}
+		hn, err := HolderNetwork(rec)
+		if err != nil {
+			return err
 		}
 		if err := checkIP(hn, a.IP); err != nil {
 			return err
 		}
+	}
+	if helper != "" {
+		if len(o.Networks) > 1 {
+			return &hintError{fmt.Errorf("%w: network %s is on myctr-helper's bridge: a container on it is on no other network", ErrInvalidNetwork, helper),
+				"give --network " + helper + " alone, or use networks of driver bridge"}
+		}
+		return nil
 	}
 	if o.Userns != "" && o.Userns != "private" {
 		return &hintError{fmt.Errorf("%w: --userns %s on a named network: its containers share the network holder's user namespace", ErrInvalidNetwork, o.Userns),

@@ -25,8 +25,11 @@ var (
 // network's names to c from then on (its view), so its resolv.conf stays.
 func (s *Store) Connect(c *Container, m *userns.Mapping, name string, a NetworkAttach) error {
 	hn, err := s.holderNetwork(name)
-	if err != nil {
+	var hinted *hintError
+	if err != nil && !errors.As(err, &hinted) {
 		return &hintError{err, "myctr network create " + name + " makes it; myctr network ls lists those there are"}
+	} else if err != nil {
+		return err
 	}
 	if err := checkIP(hn, a.IP); err != nil {
 		return err
@@ -73,6 +76,9 @@ func (s *Store) Connect(c *Container, m *userns.Mapping, name string, a NetworkA
 func connectable(c *Container, running bool) error {
 	mode := c.HostConfig.NetworkMode
 	switch {
+	case c.HelperNetwork() != "":
+		return &hintError{fmt.Errorf("%w: container %s is on network %s, on myctr-helper's bridge, and on no other", ErrInvalidNetwork, c.Name, c.HelperNetwork()),
+			"recreate it with --network NAME for networks of driver bridge"}
 	case len(c.Networks) > 0:
 		return nil
 	case mode == "none" && !running:
@@ -128,6 +134,10 @@ func (s *Store) Disconnect(c *Container, name string) error {
 		return fmt.Errorf("container %s is not connected to network %q: %w", c.Name, name, ErrNetworkNotConnected)
 	}
 	if c.Running() {
+		if c.Networks[name].Helper {
+			return &hintError{fmt.Errorf("%w: container %s: myctr-helper's bridge lets a container go at its end only", ErrInvalidNetwork, c.Name),
+				"stop the container first"}
+		}
 		if len(c.HostConfig.PortBindings) > 0 && c.NamedNetworks()[0] == name {
 			return &hintError{fmt.Errorf("%w: container %s publishes ports to its address on network %s", ErrInvalidNetwork, c.Name, name),
 				"stop the container first"}

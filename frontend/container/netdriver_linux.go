@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -52,14 +53,14 @@ func (s *Store) newNetDriver(c *Container, m *userns.Mapping) netDriver {
 	if c.NetContainer() != "" {
 		return &joinedNet{s: s, c: c}
 	}
+	if c.OnHelperBridge() {
+		return &bridgeNet{s: s, c: c, network: c.HelperNetwork()}
+	}
 	if len(c.Networks) > 0 {
 		return &namedNet{s: s, c: c, m: m}
 	}
 	if nc, ok := c.networkConfig(); ok {
 		return &toolNet{c: c, cfg: nc}
-	}
-	if c.HostConfig.NetworkMode == network.ModeBridge {
-		return &bridgeNet{c: c}
 	}
 	return plainNet{} // none, host: nothing to attach
 }
@@ -107,10 +108,15 @@ func (n *toolNet) stop(bool, io.Writer) {
 
 func (n *toolNet) released() bool { return true }
 
-// bridgeNet is --network bridge: the helper's bridge, attached by
-// myctr-helper, which also publishes the ports.
+// bridgeNet is --network bridge, or a bridge-helper network: the helper's
+// bridge, attached by myctr-helper, which also publishes the ports. On a
+// network, the container's port is in the network's group and the
+// members' names are in each other's /etc/hosts.
 type bridgeNet struct {
+	s        *Store
 	c        *Container
+	network  string // the bridge-helper network; "" for --network bridge
+	member   bool   // in the network's members
 	bridge   *network.Bridge
 	helper   *helperclient.Client // open until the start ends
 	warnings []string             // its DNS
@@ -127,13 +133,53 @@ func (n *bridgeNet) attach(spec *specs.Spec, pid int) (*netif.Config, error) {
 	if n.helper, err = helperclient.Connect(helperclient.Options{Interactive: true}); err != nil {
 		return nil, err
 	}
-	if n.bridge, err = network.AttachBridge(context.Background(), n.helper, n.c.ID, pid, n.c.HostConfig.PortBindings); err != nil {
+	opts := protocol.AttachOptions{Network: n.network}
+	if n.bridge, err = network.AttachBridge(context.Background(), n.helper, n.c.ID, pid, n.c.HostConfig.PortBindings, opts); err != nil {
 		return nil, err
 	}
 	if n.warnings, err = writeEtcFiles(n.c, spec, n.bridge); err != nil {
 		return nil, err
 	}
+	if n.network != "" {
+		if err := n.join(pid); err != nil {
+			return nil, err
+		}
+	}
 	return n.bridge.InterfaceConfig(), nil
+}
+
+// join makes the container a member of its network, when the network
+// has DNS: its names go into the others' /etc/hosts, theirs into its.
+func (n *bridgeNet) join(pid int) error {
+	rec, err := n.s.networkRecord(n.network)
+	if err != nil || !rec.DNSEnabled {
+		return err
+	}
+	start, err := procStart(pid)
+	if err != nil {
+		return err
+	}
+	m := &helperMember{ID: n.c.ID, Pid: pid, PidStart: start, Address: n.bridge.Address.Addr().String(),
+		Names: append([]string{n.c.Name, n.c.ID[:12]}, n.c.Networks[n.network].Aliases...)}
+	if !n.c.HostConfig.NoHosts {
+		m.Userdata = filepath.Join(n.c.runrel, "userdata")
+	}
+	n.member = true
+	if err := n.s.joinHelperNet(n.network, m); err != nil {
+		return fmt.Errorf("network %s: names: %w", n.network, err)
+	}
+	return nil
+}
+
+// leave takes the container out of its network's members.
+func (n *bridgeNet) leave(warn io.Writer) {
+	if !n.member {
+		return
+	}
+	n.member = false
+	if err := n.s.leaveHelperNet(n.network, n.c.ID); err != nil && warn != nil {
+		fmt.Fprintf(warn, "Warning: network %s: names: %v\n", n.network, err)
+	}
 }
 
 func (n *bridgeNet) started() []string {
@@ -152,6 +198,9 @@ func (n *bridgeNet) record(st *State) {
 	b := n.bridge
 	st.Ports = b.Ports
 	st.Bridge = &BridgeState{Bridge: b.Bridge, Address: b.Address.String(), Gateway: b.Gateway.String(), MTU: b.MTU}
+	if n.network != "" {
+		st.Networks = map[string]*BridgeState{n.network: st.Bridge}
+	}
 }
 
 // stop asks the helper to release the network. At a failed start the
@@ -161,6 +210,7 @@ func (n *bridgeNet) record(st *State) {
 // polkit is expected then and said nowhere, and `rm` tries again; any
 // other failure is a warning.
 func (n *bridgeNet) stop(failed bool, warn io.Writer) {
+	n.leave(warn)
 	if n.bridge == nil {
 		n.closeHelper()
 		return

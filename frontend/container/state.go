@@ -178,6 +178,26 @@ type NetworkAttach struct {
 	// chosen when it joins (create, network connect) and kept; records
 	// made before it have none, and take their place in name order.
 	Interface string `json:",omitempty"`
+	// Helper says the network is a bridge-helper one (a group on
+	// myctr-helper's bridge, attached by the helper, not the holder):
+	// then it is the container's only network.
+	Helper bool `json:",omitempty"`
+}
+
+// HelperNetwork is the bridge-helper network c is on, "" for none.
+func (c *Container) HelperNetwork() string {
+	for name, a := range c.Networks {
+		if a.Helper {
+			return name
+		}
+	}
+	return ""
+}
+
+// OnHelperBridge says whether myctr-helper attaches c's network: --network
+// bridge, or a bridge-helper network.
+func (c *Container) OnHelperBridge() bool {
+	return c.HostConfig.NetworkMode == network.ModeBridge || c.HelperNetwork() != ""
 }
 
 // NamedNetworks lists the named networks c is on, in the order of its

@@ -49,8 +49,8 @@ func ParseFilter(list []string, allowed []string, now time.Time) (*Filter, error
 			}
 			f.names[v] = re
 		case "driver":
-			if v != DriverBridge {
-				return nil, fmt.Errorf("invalid filter driver=%s: myctr's networks are bridge: %w", v, ErrInvalidArg)
+			if v != DriverBridge && v != DriverHelper {
+				return nil, fmt.Errorf("invalid filter driver=%s: myctr's networks are bridge or bridge-helper: %w", v, ErrInvalidArg)
 			}
 		case "dangling":
 			if _, err := strconv.ParseBool(v); err != nil {

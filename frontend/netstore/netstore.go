@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -37,12 +38,22 @@ import (
 	"time"
 
 	"github.com/myctr/myctr/frontend/names"
+	"github.com/myctr/myctr/protocol"
 	"github.com/myctr/myctr/protocol/atomicfile"
 	"github.com/myctr/myctr/protocol/flock"
 )
 
-// DriverBridge is the only driver: a bridge in the holder's namespace.
-const DriverBridge = "bridge"
+// The drivers.
+const (
+	// DriverBridge is a bridge in the user's network holder's namespace
+	// (rootless, only the user's containers on it).
+	DriverBridge = "bridge"
+	// DriverHelper is a group on myctr-helper's bridge in the host's
+	// network (protocol.DefaultBridge): its containers have host-visible
+	// addresses of the helper's subnet and reach each other, and no other
+	// container, directly; their names are in each other's /etc/hosts.
+	DriverHelper = "bridge-helper"
+)
 
 // ifPrefix starts every bridge's name; a number follows.
 const ifPrefix = "myctr"
@@ -270,8 +281,11 @@ func template(o CreateOptions) (*Network, netip.Prefix, error) {
 			return nil, netip.Prefix{}, err
 		}
 	}
+	if o.Driver == DriverHelper {
+		return helperTemplate(o)
+	}
 	if o.Driver != "" && o.Driver != DriverBridge {
-		return nil, netip.Prefix{}, fmt.Errorf("unsupported driver %s (myctr's named networks are bridges): %w", o.Driver, ErrInvalidArg)
+		return nil, netip.Prefix{}, fmt.Errorf("unsupported driver %s (myctr's named networks are bridge, or bridge-helper through myctr-helper): %w", o.Driver, ErrInvalidArg)
 	}
 	opts, err := checkOptions(o.Options)
 	if err != nil {
@@ -314,6 +328,29 @@ func template(o CreateOptions) (*Network, netip.Prefix, error) {
 	return n, subnet, nil
 }
 
+// ErrHelperSettings is a setting a bridge-helper network does not take.
+var ErrHelperSettings = fmt.Errorf("its containers take the subnet, gateway, MTU and way out of myctr-helper's bridge: %w", ErrInvalidArg)
+
+// helperTemplate is template for DriverHelper: the helper's bridge has
+// its own subnet, gateway, MTU and way out, so none of those is the
+// network's to choose.
+func helperTemplate(o CreateOptions) (*Network, netip.Prefix, error) {
+	for _, f := range []struct {
+		set  bool
+		flag string
+	}{{o.Subnet != "" || o.Subnet6 != "", "--subnet"}, {o.Gateway != "" || o.Gateway6 != "", "--gateway"},
+		{o.IPv6, "--ipv6"}, {o.Internal, "--internal"}, {len(o.Options) > 0, "--opt"}} {
+		if f.set {
+			return nil, netip.Prefix{}, fmt.Errorf("%s with --driver %s: %w", f.flag, DriverHelper, ErrHelperSettings)
+		}
+	}
+	n := &Network{
+		Name: o.Name, Driver: DriverHelper, NetworkInterface: protocol.DefaultBridge, Subnets: []Subnet{},
+		DNSEnabled: !o.DisableDNS, Labels: maps.Clone(o.Labels), IPAMOptions: map[string]string{"driver": "myctr-helper"},
+	}
+	return n, netip.Prefix{}, nil
+}
+
 // Create records a new network. Everything that does not depend on the
 // other networks is checked first; then, under the lock, the name, the
 // subnet (given or chosen) and the bridge are checked against the other
@@ -350,40 +387,9 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 		// Podman's words.
 		return nil, fmt.Errorf("network name %s already used: %w", n.Name, ErrExists)
 	}
-	if subnet.IsValid() {
-		if other, q := overlapping(subnet, all); other != nil {
-			return nil, fmt.Errorf("subnet %s overlaps subnet %s of network %s: %w", subnet, q, other.Name, ErrSubnetUsed)
-		}
-	} else if subnet, err = freeSubnet(all); err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, DefaultPool)
-	}
-	gw, err := ParseGateway(o.Gateway, subnet)
-	if err != nil {
-		return nil, err
-	}
-	n.Subnets = []Subnet{{Subnet: subnet.String(), Gateway: gw.String()}}
-	if n.IPv6Enabled {
-		var subnet6 netip.Prefix
-		if o.Subnet6 == "" {
-			if subnet6, err = freeSubnet6(all); err != nil {
-				return nil, err
-			}
-		} else {
-			subnet6, _ = ParseSubnet6(o.Subnet6) // checked by template
-			if other, q := overlapping(subnet6, all); other != nil {
-				return nil, fmt.Errorf("subnet %s overlaps subnet %s of network %s: %w", subnet6, q, other.Name, ErrSubnetUsed)
-			}
-		}
-		gw6, err := ParseGateway(o.Gateway6, subnet6)
-		if err != nil {
+	if n.Driver != DriverHelper { // the helper's subnet and bridge: nothing to choose
+		if err := addressing(n, o, subnet, all, ifaces); err != nil {
 			return nil, err
-		}
-		n.Subnets = append(n.Subnets, Subnet{Subnet: subnet6.String(), Gateway: gw6.String()})
-	}
-	for i := 1; ; i++ {
-		if name := ifPrefix + strconv.Itoa(i); !ifaces[name] {
-			n.NetworkInterface = name
-			break
 		}
 	}
 	for n.ID == "" || ids[n.ID] {
@@ -398,6 +404,50 @@ func (s *Store) Create(o CreateOptions) (*Network, error) {
 		return nil, fmt.Errorf("write network %s: %w", n.Name, err)
 	}
 	return n, nil
+}
+
+// addressing gives n (a DriverBridge network) its subnets, subnet if
+// valid or else the first free one, an IPv6 one if it is dual-stack, and
+// a bridge name not in ifaces; all are the other networks.
+func addressing(n *Network, o CreateOptions, subnet netip.Prefix, all []*Network, ifaces map[string]bool) error {
+	var err error
+	if subnet.IsValid() {
+		if other, q := overlapping(subnet, all); other != nil {
+			return fmt.Errorf("subnet %s overlaps subnet %s of network %s: %w", subnet, q, other.Name, ErrSubnetUsed)
+		}
+	} else if subnet, err = freeSubnet(all); err != nil {
+		return fmt.Errorf("%w (%s)", err, DefaultPool)
+	}
+	gw, err := ParseGateway(o.Gateway, subnet)
+	if err != nil {
+		return err
+	}
+	n.Subnets = []Subnet{{Subnet: subnet.String(), Gateway: gw.String()}}
+	if n.IPv6Enabled {
+		var subnet6 netip.Prefix
+		if o.Subnet6 == "" {
+			if subnet6, err = freeSubnet6(all); err != nil {
+				return err
+			}
+		} else {
+			subnet6, _ = ParseSubnet6(o.Subnet6) // checked by template
+			if other, q := overlapping(subnet6, all); other != nil {
+				return fmt.Errorf("subnet %s overlaps subnet %s of network %s: %w", subnet6, q, other.Name, ErrSubnetUsed)
+			}
+		}
+		gw6, err := ParseGateway(o.Gateway6, subnet6)
+		if err != nil {
+			return err
+		}
+		n.Subnets = append(n.Subnets, Subnet{Subnet: subnet6.String(), Gateway: gw6.String()})
+	}
+	for i := 1; ; i++ {
+		if name := ifPrefix + strconv.Itoa(i); !ifaces[name] {
+			n.NetworkInterface = name
+			break
+		}
+	}
+	return nil
 }
 
 func randomHex() string {

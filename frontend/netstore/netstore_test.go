@@ -138,6 +138,11 @@ func TestCreateErrors(t *testing.T) {
 		{CreateOptions{Name: "pasta"}, ErrReservedName, "conflicts"},
 		{CreateOptions{Name: "podman"}, ErrReservedName, "default network"},
 		{CreateOptions{Name: "n", Driver: "macvlan"}, ErrInvalidArg, "unsupported driver macvlan"},
+		{CreateOptions{Name: "n", Driver: DriverHelper, Subnet: "10.1.2.0/24"}, ErrInvalidArg, "--subnet with --driver bridge-helper"},
+		{CreateOptions{Name: "n", Driver: DriverHelper, IPv6: true}, ErrInvalidArg, "--ipv6 with"},
+		{CreateOptions{Name: "n", Driver: DriverHelper, Internal: true}, ErrInvalidArg, "--internal with"},
+		{CreateOptions{Name: "n", Driver: DriverHelper, Options: map[string]string{"mtu": "1400"}}, ErrInvalidArg, "--opt with"},
+		{CreateOptions{Name: "taken", Driver: DriverHelper}, ErrExists, "already used"},
 		{CreateOptions{Name: "n", Subnet: "fd00::/64"}, ErrInvalidArg, "not IPv4"},
 		{CreateOptions{Name: "n", Subnet6: "10.1.2.0/24"}, ErrInvalidArg, "not IPv6"},
 		{CreateOptions{Name: "n", Subnet6: "fe80::/64"}, ErrInvalidArg, "link-local"},
@@ -448,5 +453,30 @@ func TestFilter(t *testing.T) {
 	}
 	if _, err := ParseFilter([]string{"name=x"}, PruneFilterKeys, now); err == nil {
 		t.Error("prune took a name filter")
+	}
+}
+
+// TestCreateHelper: a bridge-helper network is a record with the helper's
+// bridge and no subnet of its own; it takes no subnet from the pool, and
+// the driver filter finds it.
+func TestCreateHelper(t *testing.T) {
+	s := open(t)
+	n, err := s.Create(CreateOptions{Name: "hnet", Driver: DriverHelper, Labels: map[string]string{"a": "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Driver != DriverHelper || n.NetworkInterface != "myctr0" || len(n.Subnets) != 0 || !n.DNSEnabled || n.Labels["a"] != "b" {
+		t.Errorf("record %+v", n)
+	}
+	b, err := s.Create(CreateOptions{Name: "plain"})
+	if err != nil || b.Subnets[0].Subnet != "10.89.0.0/24" || b.NetworkInterface != "myctr1" {
+		t.Errorf("the next bridge network: %+v, %v; want the first subnet and bridge", b, err)
+	}
+	f, err := ParseFilter([]string{"driver=bridge-helper"}, ListFilterKeys, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Match(n, false) || f.Match(b, false) {
+		t.Errorf("driver=bridge-helper matches hnet %v, plain %v", f.Match(n, false), f.Match(b, false))
 	}
 }

@@ -25,10 +25,13 @@ const pickTries = 3
 //
 // Preconditions: pid is the container's init, a child of the caller that
 // has not yet run the container's process; its id maps are written.
-func AttachBridge(ctx context.Context, h *helperclient.Client, container string, pid int, ports []PortMapping) (b *Bridge, err error) {
+func AttachBridge(ctx context.Context, h *helperclient.Client, container string, pid int, ports []PortMapping, opts protocol.AttachOptions) (b *Bridge, err error) {
 	features := []string{protocol.FeatureBridge}
 	if len(ports) > 0 {
 		features = append(features, protocol.FeaturePublish)
+	}
+	if opts.Network != "" {
+		features = append(features, protocol.FeatureNetworkGroups)
 	}
 	if err := h.Require(ctx, features...); err != nil {
 		return nil, &Error{Err: err, Msg: "--network bridge"}
@@ -44,13 +47,13 @@ func AttachBridge(ctx context.Context, h *helperclient.Client, container string,
 	}
 	defer netns.Close()
 
-	reply, err := h.AttachNetwork(ctx, userns, netns, container, protocol.AttachOptions{})
+	reply, err := h.AttachNetwork(ctx, userns, netns, container, opts)
 	if errors.Is(err, protocol.ErrConflict) {
 		// Attached with other namespaces: an earlier run of this
 		// container whose network the helper has not reaped yet. This
 		// run's launch lock says that run is over.
 		if err = h.ReleaseNetwork(ctx, container); err == nil {
-			reply, err = h.AttachNetwork(ctx, userns, netns, container, protocol.AttachOptions{})
+			reply, err = h.AttachNetwork(ctx, userns, netns, container, opts)
 		}
 	}
 	release := func() {

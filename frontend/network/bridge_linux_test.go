@@ -41,7 +41,7 @@ func TestAttachBridge(t *testing.T) {
 		{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
 		{HostIP: "127.0.0.1", ContainerPort: 53, Protocol: "udp"},
 	}
-	b, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), ports)
+	b, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), ports, protocol.AttachOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestAttachBridgeFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h, c := fakeHelper(t)
 			h.Configure(tc.set)
-			_, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), ports)
+			_, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), ports, protocol.AttachOptions{})
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("err = %v, want %v with %q", err, tc.is, tc.message)
 			}
@@ -130,7 +130,7 @@ func TestAttachBridgeRetries(t *testing.T) {
 		// Only the first attach and the first publish fail.
 		c.FailTimes = map[string]int{"AttachNetwork": 1, "PublishPort": 1}
 	})
-	b, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), []PortMapping{{ContainerPort: 80, Protocol: "tcp"}})
+	b, err := AttachBridge(context.Background(), c, "c1", os.Getpid(), []PortMapping{{ContainerPort: 80, Protocol: "tcp"}}, protocol.AttachOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestAttachBridgeRetries(t *testing.T) {
 	h2.Configure(func(c *helpertest.Config) {
 		c.Fail = map[string]*protocol.Error{"PublishPort": protocol.Errorf(protocol.ErrConflict, "taken")}
 	})
-	_, err = AttachBridge(context.Background(), c2, "c1", os.Getpid(), []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}})
+	_, err = AttachBridge(context.Background(), c2, "c1", os.Getpid(), []PortMapping{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}, protocol.AttachOptions{})
 	if !errors.Is(err, protocol.ErrConflict) {
 		t.Errorf("explicit port: %v", err)
 	}

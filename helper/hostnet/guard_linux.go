@@ -22,9 +22,10 @@ const PortPrefix = "mc"
 // The table "bridge myctr" guards the bridge at layer 2. Every container
 // has its own bridge port (its host veth end), which the helper pins with
 // set elements: in @pins (PORT . MAC . ADDRESS: the MAC PeerMAC gives and
-// the recorded address), in @members (UID . PORT: whose port it is), and in
-// @peers (PORT . OTHER and OTHER . PORT for each other port of the same
-// uid).
+// the recorded address), in @members (GROUP . PORT: the group of its
+// owner's containers it is in: the owner's plain bridged containers, or
+// one of its networks), and in @peers (PORT . OTHER and OTHER . PORT for
+// each other port of the same group).
 // A container holds CAP_NET_ADMIN and CAP_NET_RAW in its own namespaces
 // and may change its MAC, add addresses or write any frame, so the rules
 // judge what arrives on its port, never what it was configured with. A
@@ -38,8 +39,8 @@ const PortPrefix = "mc"
 //	routed         IPv4 to the host (pkttype host) is not for another address
 //	               of the subnet than the gateway's (no routing between
 //	               containers through the host);
-//	isolate        bridged to another port: both ports are the same uid's
-//	               ((in port . out port) is in @peers), or it was
+//	isolate        bridged to another port: both ports are in the same
+//	               group ((in port . out port) is in @peers), or it was
 //	               sent to the host's own MAC (pkttype host: such a frame
 //	               reaches another port only when br_netfilter, where it
 //	               is loaded, has translated it to a published port and
@@ -47,10 +48,11 @@ const PortPrefix = "mc"
 //
 // So a port with no elements sends nothing at all, a container can neither
 // speak for another address nor move the host's neighbour entries or the
-// bridge's forwarding table, and different users' containers exchange no
-// frame: they reach each other only through published ports (DNAT on the
-// host, so that the reply goes back through the host too: the hairpin
-// masquerade). The same user's containers talk directly.
+// bridge's forwarding table, and containers of different groups (so of
+// different users) exchange no frame: they reach each other only through
+// published ports (DNAT on the host, so that the reply goes back through
+// the host too: the hairpin masquerade). A group's containers talk
+// directly.
 //
 // The rules come from bridgeRules and are tagged like the ip table's.
 var (
@@ -149,10 +151,11 @@ func addGuardBase(c *nftables.Conn) error {
 	return nil
 }
 
-// GuardPort pins the bridge port hostIf to the container of uid with
+// GuardPort pins the bridge port hostIf to the container of group with
 // address addr (and MAC PeerMAC(addr)), replacing whatever was pinned for
-// hostIf before, and pairs it with uid's other ports. DeleteLink unpins.
-func (h *Host) GuardPort(hostIf string, uid uint32, addr netip.Addr) error {
+// hostIf before, and pairs it with the group's other ports. A group is
+// the caller's to choose: one user's alone. DeleteLink unpins.
+func (h *Host) GuardPort(hostIf string, group uint32, addr netip.Addr) error {
 	if err := checkName("host interface", hostIf); err != nil {
 		return err
 	}
@@ -171,7 +174,7 @@ func (h *Host) GuardPort(hostIf string, uid uint32, addr netip.Addr) error {
 		if err := addGuardBase(c); err != nil {
 			return false, err
 		}
-		name, u, a := ifnameBytes(hostIf), binaryutil.NativeEndian.PutUint32(uid), addr.As4()
+		name, u, a := ifnameBytes(hostIf), binaryutil.NativeEndian.PutUint32(group), addr.As4()
 		add := map[*nftables.Set][]nftables.SetElement{
 			pinSet:    {{Key: slices.Concat(name, PeerMAC(addr), []byte{0, 0}, a[:])}},
 			memberSet: {{Key: slices.Concat(u, name)}},
