@@ -26,6 +26,9 @@ GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
 # myctr-init is linked statically (glibc's libc.a, from libc6-dev): run
 # --init binds it into containers, whose images need not have a C library.
 INIT_STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
+# myctr-monitor (C) is what stays resident beside each detached container:
+# static, so that it maps no shared library either.
+MONITOR_CFLAGS ?= -std=gnu11 -O2 -Wall -Wextra -Werror -static -s
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
@@ -54,7 +57,8 @@ build:
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
-	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-helper bin/myctr-generator bin/myctr-man
+	$(CC) $(MONITOR_CFLAGS) -o bin/myctr-monitor cmd/myctr-monitor/monitor.c
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
 
 # test: lint, unit tests, then integration tests (each even when the one
 # before failed), then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -230,6 +234,7 @@ install: man
 	bin/myctr completion zsh >$(DESTDIR)$(ZSH_COMPLETION_DIR)/_myctr
 	bin/myctr completion fish >$(DESTDIR)$(FISH_COMPLETION_DIR)/myctr.fish
 	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
+	install -D -m 0755 bin/myctr-monitor $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-monitor
 	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
 	install -D -m 0755 bin/myctr-generator $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-generator
 	mkdir -p $(DESTDIR)$(SYSTEMD_GENERATOR_DIR) $(DESTDIR)$(SYSTEMD_USER_GENERATOR_DIR)

@@ -40,6 +40,9 @@ type Attach struct {
 	// NoStdout and NoStderr: that stream goes to the log alone (run
 	// --attach naming only the others).
 	NoStdout, NoStderr bool
+	// Handoff: the output is left unread when myctr-monitor can take
+	// the container over (handoff_linux.go); the monitor's starts.
+	Handoff bool
 }
 
 // running is a container's init, started by this process.
@@ -52,6 +55,10 @@ type running struct {
 	pty   *os.File
 	log   *logWriter
 	pumps sync.WaitGroup
+	// out and err are the output pipes left unread for myctr-monitor
+	// (Attach.Handoff), nil once pumped; handoff says it was so.
+	out, err *os.File
+	handoff  bool
 	// timeout is --timeout: the container is killed when it runs longer.
 	timeout time.Duration
 
@@ -156,6 +163,10 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 		return nil, err
 	}
 	r.warnings = append(r.net.started(), p.warnings...)
+	if a.Handoff && r.canHandOff(c) {
+		r.handoff, r.out, r.err = true, ip.outR, ip.errR
+		return r, nil
+	}
 	r.startPumps(a, ip.outR, ip.errR)
 	return r, nil
 }
@@ -472,6 +483,13 @@ func (r *running) wait() int {
 	if r.pty != nil {
 		r.pty.Close()
 	}
+	return r.end(code)
+}
+
+// end releases what the container's run held once its init is gone and
+// its output drained: its network, pidfd, log, cgroup. It returns code.
+// The monitor-exit stage calls it on a running rebuilt from the record.
+func (r *running) end(code int) int {
 	r.net.stop(false, r.warn)
 	r.mu.Lock()
 	unix.Close(r.pidfd)
@@ -479,7 +497,7 @@ func (r *running) wait() int {
 	r.mu.Unlock()
 	r.log.Close()
 	r.notify.Close()
-	r.oomKilled = r.oom.Stop()
+	r.oomKilled = r.oom.Stop() || r.oomKilled
 	if err := cgroup.RemoveSplit(r.cg); err != nil && r.warn != nil {
 		fmt.Fprintf(r.warn, "Warning: %v\n", err)
 	}

@@ -339,32 +339,13 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: "monitor: bad arguments", Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	// Caught, not ignored: an ignored signal stays ignored across exec,
-	// and a shell that starts ignoring one cannot trap it (the
-	// container's process must be able to handle SIGHUP, SIGINT, SIGPIPE).
-	// A caught one is back to its default in the container.
-	quiet := make(chan os.Signal, 8)
-	signal.Notify(quiet, unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
-	go func() {
-		for range quiet {
-		}
-	}()
-	// SIGTERM (systemctl stop, a unit's end) stops the container: it
-	// gets its stop signal, and the exit is recorded as ever.
-	terms := make(chan os.Signal, 4)
-	signal.Notify(terms, unix.SIGTERM)
+	terms := monitorSignals()
 	act, err := TakeActivation()
 	var s *Store
-	if err == nil {
-		s, err = OpenStore(Dirs{Root: args[0], RunRoot: args[1]})
-	}
 	var c *Container
-	if err == nil {
-		c, err = s.load(args[2])
-	}
 	var m *userns.Mapping
 	if err == nil {
-		m, err = userns.Current()
+		s, c, m, err = openMonitored(args)
 	}
 	var unlock func()
 	if err == nil {
@@ -388,7 +369,7 @@ func MonitorMain(args []string) int {
 		send(monitorReport{Error: err.Error(), Exit: nsexec.ExitSetup})
 		return nsexec.ExitSetup
 	}
-	r, err := s.launch(c, m, &Attach{Activation: act})
+	r, err := s.launch(c, m, &Attach{Activation: act, Handoff: true})
 	if err != nil {
 		unlock()
 		s.finish(c, exitOf(err), err.Error(), false)
@@ -413,7 +394,49 @@ func MonitorMain(args []string) int {
 		return nsexec.ExitSetup
 	}
 	send(monitorReport{Warnings: r.warnings, Pid: os.Getpid()})
-	code := r.wait()
+	return s.afterExit(c, m, r, s.await(c, r, terminated.Load()), &cur, &terminated)
+}
+
+// openMonitored opens the store and reads the record of a monitor's
+// arguments (ROOT RUNROOT ID ...), and the user's mapping.
+func openMonitored(args []string) (*Store, *Container, *userns.Mapping, error) {
+	s, err := OpenStore(Dirs{Root: args[0], RunRoot: args[1]})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := s.load(args[2])
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, err := userns.Current()
+	return s, c, m, err
+}
+
+// monitorSignals sets up a monitor's signals and returns its SIGTERMs.
+// SIGHUP, SIGINT and SIGPIPE are caught, not ignored: an ignored signal
+// stays ignored across exec, and a shell that starts ignoring one cannot
+// trap it (the container's process must be able to handle them); a
+// caught one is back to its default in the container. SIGTERM
+// (systemctl stop, a unit's end) stops the container: it gets its stop
+// signal, and the exit is recorded as ever.
+func monitorSignals() <-chan os.Signal {
+	quiet := make(chan os.Signal, 8)
+	signal.Notify(quiet, unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	go func() {
+		for range quiet {
+		}
+	}()
+	terms := make(chan os.Signal, 4)
+	signal.Notify(terms, unix.SIGTERM)
+	return terms
+}
+
+// afterExit is a monitor's work once c's run r ended with code: it
+// records what the run left, restarts c as its policy says (unless a
+// SIGTERM came: terminated) and records its end. The container's exit
+// code is the monitor's: a unit whose main process the monitor is fails
+// when the container does (Restart=).
+func (s *Store) afterExit(c *Container, m *userns.Mapping, r *running, code int, cur *atomic.Pointer[running], terminated *atomic.Bool) int {
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)
 	for !terminated.Load() {
@@ -426,13 +449,11 @@ func MonitorMain(args []string) int {
 			break
 		}
 		cur.Store(next)
-		code = next.wait()
+		code = s.await(c, next, terminated.Load())
 		s.forgetBridge(c, next)
 		s.noteOOM(c, next)
 	}
 	s.finish(c, code, "", false)
-	// The container's exit code is the monitor's: a unit whose main
-	// process the monitor is fails when the container does (Restart=).
 	return code
 }
 
@@ -464,7 +485,7 @@ func (s *Store) restart(c *Container, m *userns.Mapping, code int) (*running, er
 		return nil, nil
 	}
 	*c = *cur
-	r, err := s.launch(c, m, &Attach{})
+	r, err := s.launch(c, m, &Attach{Handoff: true})
 	if err != nil {
 		return nil, err
 	}

@@ -177,6 +177,9 @@ func (c *Container) LogPath() string {
 }
 
 func (w *logWriter) Close() error {
+	if w == nil {
+		return nil
+	}
 	if w.journal != nil {
 		w.journal.flush()
 	}

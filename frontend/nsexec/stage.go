@@ -10,16 +10,19 @@ import (
 // stage a binary can be asked for is in that binary's Table, and the
 // tests of cmd/myctr and cmd/myctr-init check it against the lists below.
 const (
-	StageInit       = "init"
-	StageExec       = "exec"
-	StageSignal     = "signal"
-	StageUserNS     = "userns"
-	StageMonitor    = "monitor"
-	StageReap       = "reap"
-	StageCopy       = "cp"
-	StageNetWatch   = "network-watch"
-	StageNetForward = "network-forward"
-	StageNetHolder  = "network-holder"
+	StageInit    = "init"
+	StageExec    = "exec"
+	StageSignal  = "signal"
+	StageUserNS  = "userns"
+	StageMonitor = "monitor"
+	// StageMonitorExit is what myctr-monitor executes when the container
+	// it watched has ended: the end of the monitor's work.
+	StageMonitorExit = "monitor-exit"
+	StageReap        = "reap"
+	StageCopy        = "cp"
+	StageNetWatch    = "network-watch"
+	StageNetForward  = "network-forward"
+	StageNetHolder   = "network-holder"
 )
 
 // InitStages are the stages started from Binary() or StageBinary(): the
@@ -31,7 +34,7 @@ var InitStages = []string{StageInit, StageExec, StageSignal, StageReap, StageNet
 // binary only: they need code (the CLI's user-namespace work, the
 // monitor, the copy worker, the named networks' holder) that myctr-init
 // does not link.
-var MainStages = []string{StageUserNS, StageMonitor, StageCopy, StageNetHolder}
+var MainStages = []string{StageUserNS, StageMonitor, StageMonitorExit, StageCopy, StageNetHolder}
 
 // Table maps each stage a binary runs to the function that runs it; the
 // function returns the process's exit code. It is the one place where a

@@ -170,9 +170,11 @@ func setup() error {
 	if err := copyFile(myctr, bin); err != nil {
 		return err
 	}
-	if init := filepath.Join(filepath.Dir(myctr), "myctr-init"); fileExists(init) {
-		if err := copyFile(init, filepath.Join(binDir, "myctr-init")); err != nil {
-			return err
+	for _, name := range []string{"myctr-init", "myctr-monitor"} {
+		if p := filepath.Join(filepath.Dir(myctr), name); fileExists(p) {
+			if err := copyFile(p, filepath.Join(binDir, name)); err != nil {
+				return err
+			}
 		}
 	}
 	if err := copyFile(self, selfBin); err != nil {
