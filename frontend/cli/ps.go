@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -71,9 +72,7 @@ func psRowOf(c *container.Container, noTrunc bool) psRow {
 	if !noTrunc {
 		r.ID = c.ID[:12]
 	}
-	if spec, _ := c.Spec(); spec != nil {
-		r.Command = strings.Join(spec.Process.Args, " ")
-	}
+	r.Command = strings.Join(c.ProcessArgs(), " ")
 	var ports []string
 	for _, p := range c.State.Ports {
 		ports = append(ports, fmt.Sprintf("%s->%d/%s", p.HostAddr(), p.ContainerPort, p.Protocol))
@@ -180,11 +179,7 @@ func psCommand() *cli.Command {
 			case "json":
 				out := []psEntry{}
 				for _, c := range shown {
-					spec, _ := c.Spec()
-					var cmd []string
-					if spec != nil {
-						cmd = spec.Process.Args
-					}
+					cmd := c.ProcessArgs()
 					e := psEntry{Id: c.ID, Names: []string{c.Name}, Image: c.ImageName, ImageID: c.Image,
 						Command: cmd, Created: c.Created, CreatedAt: c.Created.Format(time.RFC3339),
 						State: c.State.Status, Status: statusText(c), ExitCode: c.State.ExitCode,
@@ -222,7 +217,9 @@ func psCommand() *cli.Command {
 				}
 				return f.write(os.Stdout, psHeaders, rows, "the fields are ID, Names, Image, Command, Created, Status, State, Ports, Pid, Pod, PodName, Labels and Networks")
 			}
-			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			// One write for the table, not one per cell.
+			bw := bufio.NewWriter(os.Stdout)
+			w := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
 			if !ctx.Bool("noheading") {
 				fmt.Fprint(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 				if ctx.Bool("pod") {
@@ -241,7 +238,10 @@ func psCommand() *cli.Command {
 				}
 				fmt.Fprintln(w)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			return bw.Flush()
 		},
 	}
 }
@@ -353,12 +353,7 @@ func psSort(cs []*container.Container, key string) error {
 	case "status":
 		less = func(a, b *container.Container) int { return strings.Compare(a.State.Status, b.State.Status) }
 	case "command":
-		cmd := func(c *container.Container) string {
-			if spec, _ := c.Spec(); spec != nil {
-				return strings.Join(spec.Process.Args, " ")
-			}
-			return ""
-		}
+		cmd := func(c *container.Container) string { return strings.Join(c.ProcessArgs(), " ") }
 		less = func(a, b *container.Container) int { return strings.Compare(cmd(a), cmd(b)) }
 	default:
 		return fmt.Errorf("invalid --sort %q: want command, created, id, image, names, runningfor or status", key)

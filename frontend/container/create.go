@@ -268,6 +268,25 @@ func (c *Container) Spec() (*specs.Spec, error) {
 	return &spec, nil
 }
 
+// ProcessArgs is the command line of c's process from its spec, nil when
+// the spec cannot be read. It decodes that one field: a spec holds tens
+// of kilobytes (its seccomp rules), and `ps` reads every container's.
+func (c *Container) ProcessArgs() []string {
+	b, err := os.ReadFile(c.File("config.json"))
+	if err != nil {
+		return nil
+	}
+	var spec struct {
+		Process *struct {
+			Args []string `json:"args"`
+		} `json:"process"`
+	}
+	if json.Unmarshal(b, &spec) != nil || spec.Process == nil {
+		return nil
+	}
+	return spec.Process.Args
+}
+
 // resolveSeccomp makes the container's seccomp section and compiles it
 // (or finds it compiled in the cache), before anything is recorded: a
 // profile that is malformed or cannot be compiled leaves no container.

@@ -219,3 +219,26 @@ func TestNamedEtcFilesNameservers(t *testing.T) {
 		t.Errorf("resolv.conf of networks without DNS: %q, want the way out's forwarder", none["resolv.conf"])
 	}
 }
+
+// TestRecordedProcessArgs: ps's reading of a container's command decodes the
+// spec's process.args alone, and is nil when the spec is missing or has
+// no process.
+func TestRecordedProcessArgs(t *testing.T) {
+	c := &Container{dir: t.TempDir()}
+	if got := c.ProcessArgs(); got != nil {
+		t.Errorf("no spec: %q", got)
+	}
+	spec := `{"ociVersion":"1.2.0","process":{"args":["sh","-c","echo hi"],"cwd":"/"},"linux":{"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}}}`
+	if err := os.WriteFile(c.File("config.json"), []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ProcessArgs(); !slices.Equal(got, []string{"sh", "-c", "echo hi"}) {
+		t.Errorf("ProcessArgs = %q", got)
+	}
+	if err := os.WriteFile(c.File("config.json"), []byte(`{"ociVersion":"1.2.0"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ProcessArgs(); got != nil {
+		t.Errorf("no process: %q", got)
+	}
+}
