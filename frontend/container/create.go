@@ -120,6 +120,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		fmt.Fprintln(warn, "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use")
 		o.Ports = nil
 	}
+	args, _ := commandLine(o) // an error is BuildSpec's to report
 	c := &Container{
 		Name:          o.Name,
 		Created:       time.Now().UTC(),
@@ -129,6 +130,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		Lower:         o.Lower,
 		StopSignal:    o.Image.StopSignal,
 		CreateCommand: o.CreateCommand,
+		Args:          args,
 		HostConfig: HostConfig{
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
@@ -268,10 +270,14 @@ func (c *Container) Spec() (*specs.Spec, error) {
 	return &spec, nil
 }
 
-// ProcessArgs is the command line of c's process from its spec, nil when
-// the spec cannot be read. It decodes that one field: a spec holds tens
-// of kilobytes (its seccomp rules), and `ps` reads every container's.
+// ProcessArgs is the command line of c's process: from its record, else
+// (a record made before it kept one) from its spec, nil when that cannot
+// be read. It decodes that one field: a spec holds tens of kilobytes (its
+// seccomp rules), and `ps` reads every container's.
 func (c *Container) ProcessArgs() []string {
+	if c.Args != nil {
+		return c.Args
+	}
 	b, err := os.ReadFile(c.File("config.json"))
 	if err != nil {
 		return nil

@@ -300,10 +300,20 @@ func processArgs(o *CreateOptions) ([]string, error) {
 	return args, nil
 }
 
+// commandLine is the process's command line of a container made with o,
+// as its spec has it: with --init, myctr-init in front.
+func commandLine(o *CreateOptions) ([]string, error) {
+	args, err := processArgs(o)
+	if err != nil || !o.Init {
+		return args, err
+	}
+	return append([]string{nsexec.InitPath, "--"}, args...), nil
+}
+
 // BuildSpec makes the OCI runtime spec of a new container. c supplies the
 // id, name and directory.
 func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, error) {
-	args, err := processArgs(o)
+	args, err := commandLine(o)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +545,6 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		if _, err := initBinary(); err != nil {
 			return nil, err
 		}
-		spec.Process.Args = append([]string{nsexec.InitPath, "--"}, spec.Process.Args...)
 	}
 	return spec, nil
 }

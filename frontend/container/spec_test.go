@@ -13,6 +13,8 @@ import (
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
 )
 
 func TestProcessArgs(t *testing.T) {
@@ -240,5 +242,14 @@ func TestRecordedProcessArgs(t *testing.T) {
 	}
 	if got := c.ProcessArgs(); got != nil {
 		t.Errorf("no process: %q", got)
+	}
+	// A record that keeps its command line is read alone.
+	c.Args = []string{"httpd", "-f"}
+	if got := c.ProcessArgs(); !slices.Equal(got, c.Args) {
+		t.Errorf("recorded: %q", got)
+	}
+	o := &CreateOptions{Image: v1.ImageConfig{Cmd: []string{"top"}}, Init: true}
+	if got, err := commandLine(o); err != nil || !slices.Equal(got, []string{nsexec.InitPath, "--", "top"}) {
+		t.Errorf("commandLine with --init: %q, %v", got, err)
 	}
 }

@@ -142,7 +142,11 @@ type Container struct {
 	// CreateCommand is the command line that made the container (as
 	// Podman's Config.CreateCommand): `generate systemd` repeats it.
 	CreateCommand []string `json:",omitempty"`
-	HostConfig    HostConfig
+	// Args is the process's command line, as its spec has it (commandLine),
+	// kept here so that ps reads no spec; records made before it have
+	// none.
+	Args       []string `json:",omitempty"`
+	HostConfig HostConfig
 	// Mounts are the container's bind mounts, volumes and tmpfs mounts.
 	Mounts []MountPoint `json:",omitempty"`
 	State  State
