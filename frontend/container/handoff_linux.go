@@ -36,19 +36,7 @@ import (
 
 // monitorBinary is myctr-monitor beside the running executable or in
 // ../libexec/myctr, "" when there is none.
-var monitorBinary = sync.OnceValue(func() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	dir := filepath.Dir(exe)
-	for _, p := range []string{filepath.Join(dir, "myctr-monitor"), filepath.Join(dir, "..", "libexec", "myctr", "myctr-monitor")} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return ""
-})
+var monitorBinary = sync.OnceValue(func() string { return nsexec.Companion("myctr-monitor") })
 
 // canHandOff says whether myctr-monitor can take c's run r over.
 func (r *running) canHandOff(c *Container) bool {

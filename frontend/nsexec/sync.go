@@ -75,18 +75,28 @@ const Version = "8"
 // ../libexec/myctr), which links only those stages and so starts faster;
 // else this executable itself, which runs them too.
 var Binary = sync.OnceValue(func() string {
+	if p := Companion("myctr-init"); p != "" {
+		return p
+	}
+	return "/proc/self/exe"
+})
+
+// Companion is the installed program name that goes with the running
+// executable: beside it (a build's bin/) or in ../libexec/myctr (make
+// install); "" when there is none.
+func Companion(name string) string {
 	exe, err := os.Executable()
 	if err != nil {
-		return "/proc/self/exe"
+		return ""
 	}
 	dir := filepath.Dir(exe)
-	for _, p := range []string{filepath.Join(dir, "myctr-init"), filepath.Join(dir, "..", "libexec", "myctr", "myctr-init")} {
+	for _, p := range []string{filepath.Join(dir, name), filepath.Join(dir, "..", "libexec", "myctr", name)} {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p
 		}
 	}
-	return "/proc/self/exe"
-})
+	return ""
+}
 
 // CheckVersion ends a stage started by a frontend of another build.
 func CheckVersion() {
