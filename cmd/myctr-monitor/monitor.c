@@ -22,6 +22,11 @@
  * stage records the exit, releases the network and cgroup, removes an
  * --rm container or restarts it (and hands over to this program again).
  *
+ * "myctr-monitor watch ..." is the other program here: the supervision
+ * of a container's network tool (pasta or slirp4netns) and port
+ * forwarder, which myctr's network watcher executes in its place once
+ * both run (see watch_main).
+ *
  * Arguments, all given by myctr: pid=N pidfd=FD out=FD err=FD log=FD
  * path=LOGPATH max=BYTES stop=SIGNAL timeout=MS oom=MEMORY.EVENTS term=0|1
  * -- EXIT-COMMAND ARGS... (term: a SIGTERM came already) (err, log: -1 for none; path, oom: empty for
@@ -230,7 +235,7 @@ static uint64_t oom_kills(const char *path, uint64_t seen)
 	return seen;
 }
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- arguments ---------------------------------------------------------- */
 
 static const char *arg(int argc, char **argv, const char *key, int *end)
 {
@@ -253,8 +258,153 @@ static int num(int argc, char **argv, const char *key)
 	return atoi(arg(argc, argv, key, &end));
 }
 
+/* ---- watch: a container's network tool and port forwarder --------------- */
+
+static void watch_log(const char *fmt, const char *a, const char *b)
+{
+	char ts[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	/* Go's RFC3339 writes the zone as +01:00, or Z for UTC. */
+	size_t n = strlen(ts);
+	if (n >= 5 && strcmp(ts + n - 5, "+0000") == 0) {
+		strcpy(ts + n - 5, "Z");
+	} else if (n >= 5) {
+		memmove(ts + n - 1, ts + n - 2, 3);
+		ts[n - 2] = ':';
+	}
+	fprintf(stderr, "%s network-watch[%d]: ", ts, (int)getpid());
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/* how says how a child ended, as Go's exec.ExitError prints it. */
+static const char *how(int st, char *buf, size_t cap)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, cap, "exit status %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, cap, "signal: %s", WTERMSIG(st) == SIGKILL ? "killed" : strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, cap, "status %d", st);
+	return buf;
+}
+
+static int pidfd_of(pid_t pid)
+{
+	return pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+}
+
+/* stop ends the forwarder (SIGKILL) and the tool (SIGTERM, SIGKILL after
+ * 2 s), and reaps both, as the Go watcher's stopAll and proc.stop. */
+static void stop_children(pid_t tool, int toolfd, pid_t fwd)
+{
+	if (fwd > 0) {
+		kill(fwd, SIGKILL);
+		waitpid(fwd, NULL, 0);
+	}
+	kill(tool, SIGTERM);
+	struct pollfd p = {.fd = toolfd, .events = POLLIN};
+	int64_t until = now_ms() + 2000;
+	while (toolfd >= 0) {
+		int64_t left = until - now_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) > 0)
+			break;
+	}
+	if (waitpid(tool, NULL, WNOHANG) == 0) {
+		kill(tool, SIGKILL);
+		waitpid(tool, NULL, 0);
+	}
+}
+
+/* watch_main is the network watcher's supervision (frontend/netwatch's
+ * supervise), for the container's life: init=FD (a pidfd of the init, or
+ * anything that polls readable when it is gone), tool=PID and fwd=PID (0:
+ * none), both its children, name=MODE for the log (its stderr, the
+ * network log). The descriptors it inherits stay open until it exits:
+ * slirp4netns's exit pipe among them, whose close ends the tool. It ends
+ * both children and exits 0 when the init exits or SIGTERM, SIGINT or
+ * SIGHUP comes; 1 when the tool exits first. A forwarder that exits
+ * leaves the rest of the network up. */
+static int watch_main(int argc, char **argv)
+{
+	int end = 0;
+	int initfd = num(argc, argv, "init");
+	pid_t tool = num(argc, argv, "tool"), fwd = num(argc, argv, "fwd");
+	const char *name = arg(argc, argv, "name", &end);
+	int toolfd = pidfd_of(tool), fwdfd = pidfd_of(fwd);
+	if (toolfd < 0)
+		die("pidfd_open of the tool");
+	if (pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		die("pipe");
+	struct sigaction sa = {0};
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	char buf[64];
+	for (;;) {
+		struct pollfd p[4] = {
+			{.fd = initfd, .events = POLLIN},
+			{.fd = term_pipe[0], .events = POLLIN},
+			{.fd = toolfd, .events = POLLIN},
+			{.fd = fwdfd, .events = POLLIN},
+		};
+		if (poll(p, fwdfd >= 0 ? 4 : 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll");
+		}
+		if (p[0].revents) {
+			watch_log("container exited: stopping %s%s", name, "");
+			stop_children(tool, toolfd, fwd);
+			return 0;
+		}
+		if (p[1].revents & POLLIN) {
+			char c = 0;
+			if (read(term_pipe[0], &c, 1) < 0)
+				c = SIGTERM;
+			const char *what = c == SIGINT ? "interrupt" : c == SIGHUP ? "hangup" : "terminated";
+			watch_log("%s: stopping %s", what, name);
+			stop_children(tool, toolfd, fwd);
+			return 0;
+		}
+		if (p[2].revents) {
+			int st = 0;
+			waitpid(tool, &st, 0);
+			watch_log("%s exited while the container runs: %s", name, how(st, buf, sizeof buf));
+			if (fwd > 0) {
+				kill(fwd, SIGKILL);
+				waitpid(fwd, NULL, 0);
+			}
+			return 1;
+		}
+		if (fwdfd >= 0 && p[3].revents) {
+			int st = 0;
+			waitpid(fwd, &st, 0);
+			watch_log("port forwarder exited while the container runs: %s%s", how(st, buf, sizeof buf), "");
+			close(fwdfd);
+			fwdfd = -1;
+			fwd = 0;
+		}
+	}
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+/* ---- main ---------------------------------------------------------------- */
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return watch_main(argc, argv);
 	int end = 0;
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0)

@@ -47,7 +47,7 @@ func (r *running) canHandOff(c *Container) bool {
 // when r was left for myctr-monitor, there, and then this function never
 // returns (the process is myctr-monitor, and then the monitor-exit
 // stage). A hand-over that fails pumps the output here after all.
-func (s *Store) await(c *Container, r *running, terminated bool) int {
+func (s *Store) await(c *Container, r *running, terminated *atomic.Bool) int {
 	if r.handoff {
 		err := s.handOff(c, r, terminated)
 		// Still here: not handed over.
@@ -62,8 +62,11 @@ func (s *Store) await(c *Container, r *running, terminated bool) int {
 }
 
 // handOff executes myctr-monitor with r's descriptors; it returns only
-// when that fails.
-func (s *Store) handOff(c *Container, r *running, terminated bool) error {
+// when that fails. A SIGTERM that comes until then is this process's to
+// pass on (the monitor's handler signals the container and sets
+// terminated, read as late as may be); from the exec until myctr-monitor
+// catches it, it has its default action.
+func (s *Store) handOff(c *Container, r *running, terminated *atomic.Bool) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -100,7 +103,7 @@ func (s *Store) handOff(c *Container, r *running, terminated bool) error {
 		}
 	}
 	term := "0"
-	if terminated {
+	if terminated.Load() {
 		term = "1"
 	}
 	argv := []string{"myctr-monitor",

@@ -394,7 +394,7 @@ func MonitorMain(args []string) int {
 		return nsexec.ExitSetup
 	}
 	send(monitorReport{Warnings: r.warnings, Pid: os.Getpid()})
-	return s.afterExit(c, m, r, s.await(c, r, terminated.Load()), &cur, &terminated)
+	return s.afterExit(c, m, r, s.await(c, r, &terminated), &cur, &terminated)
 }
 
 // openMonitored opens the store and reads the record of a monitor's
@@ -449,7 +449,7 @@ func (s *Store) afterExit(c *Container, m *userns.Mapping, r *running, code int,
 			break
 		}
 		cur.Store(next)
-		code = s.await(c, next, terminated.Load())
+		code = s.await(c, next, terminated)
 		s.forgetBridge(c, next)
 		s.noteOOM(c, next)
 	}

@@ -31,6 +31,9 @@ type tool interface {
 	// close releases what prepare made. The tool's end of a pipe closed
 	// here may be what ends the tool (slirp4netns: --exit-fd).
 	close()
+	// held is what the watcher must hold for as long as the tool is to
+	// run (slirp4netns: its exit pipe's write end), nil for nothing.
+	held() []*os.File
 }
 
 // errNotWaiting is what ready returns once the watcher stops waiting.

@@ -15,6 +15,8 @@ type pasta struct {
 
 func (*pasta) prepare(*exec.Cmd) error { return nil }
 
+func (*pasta) held() []*os.File { return nil }
+
 // ready polls for the pid file: pasta writes it, a line, once the
 // namespace is configured and the ports are bound.
 func (t *pasta) ready(done <-chan struct{}) error {

@@ -55,6 +55,8 @@ func (t *slirp4netns) publish() error {
 	return nil
 }
 
+func (t *slirp4netns) held() []*os.File { return []*os.File{t.exitW} }
+
 // close closes the pipes; closing the exit pipe ends slirp4netns.
 func (t *slirp4netns) close() {
 	for _, f := range []*os.File{t.exitW, t.readyR, t.exitR, t.readyW} {

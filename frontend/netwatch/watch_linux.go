@@ -5,7 +5,9 @@
 //
 // Main is the sequence: read the spec and the inherited fds, start the
 // tool and wait until it is ready (startTool), start the forwarder
-// (startForwarding), report, supervise. What differs between pasta and
+// (startForwarding), report, then hand the supervision over to
+// myctr-monitor's watch (a small static program, where it is installed)
+// or supervise here. What differs between pasta and
 // slirp4netns (what the tool inherits, how it says it is ready, how
 // ports are published through it) is behind the tool interface
 // (tool_linux.go), one implementation per mode, as rootlesskit's
@@ -21,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -138,13 +141,67 @@ func Main() int {
 	}
 	logf("%s ready, pid %d", w.spec.Mode, toolp.pid())
 	w.report(st)
+	if err := w.handOffProc(toolp, fwd, w.spec.Mode, tl.held(), sigs); err != nil {
+		logf("supervising here: %v", err)
+	}
 	return w.supervise(toolp, fwd, sigs)
+}
+
+// handOffProc executes myctr-monitor's watch (cmd/myctr-monitor) in this
+// process's place: the supervision of toolp (named name in the log) and
+// fwd (nil: none), for the container's life, as a small static program
+// instead of this Go binary, the same process (their parent, on this
+// very thread, which forked them: their PR_SET_PDEATHSIG is tied to it).
+// The pidfd of the init and what the tool needs held go with it. It
+// returns only when that fails; without myctr-monitor installed it does
+// nothing.
+//
+// A signal that came before is left in sigs for the supervision here;
+// from then on until myctr-monitor catches them, SIGTERM, SIGINT and
+// SIGHUP have their default action, which ends this process and with it
+// the tool and the forwarder, as the signal asks.
+//
+// Preconditions: called on the locked thread that started the processes.
+func (w *watcher) handOffProc(toolp, fwd *proc, name string, held []*os.File, sigs chan os.Signal) error {
+	bin := nsexec.Companion("myctr-monitor")
+	if bin == "" {
+		return nil
+	}
+	caught := []os.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP}
+	signal.Reset(caught...)
+	defer signal.Notify(sigs, caught...) // when not handed over
+	select {
+	case sig := <-sigs:
+		sigs <- sig
+		return fmt.Errorf("%v came first", sig)
+	default:
+	}
+	fwdPid := 0
+	if fwd != nil {
+		fwdPid = fwd.pid()
+	}
+	keep := []int{w.initFd}
+	for _, f := range held {
+		keep = append(keep, int(f.Fd()))
+	}
+	for _, fd := range keep {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return err
+		}
+	}
+	argv := []string{"myctr-network-watch", "watch", "init=" + strconv.Itoa(w.initFd),
+		"tool=" + strconv.Itoa(toolp.pid()), "fwd=" + strconv.Itoa(fwdPid), "name=" + name}
+	err := syscall.Exec(bin, argv, CleanEnv())
+	for _, fd := range keep {
+		syscall.CloseOnExec(fd)
+	}
+	return fmt.Errorf("execute %s: %w", bin, err)
 }
 
 // forwardOnly is Main for ModeForward: the forwarder is the network's one
 // process (its pid is reported as both), and the watcher ends it with
 // the container.
-func (w *watcher) forwardOnly(sigs <-chan os.Signal) int {
+func (w *watcher) forwardOnly(sigs chan os.Signal) int {
 	if len(w.spec.Forward) == 0 {
 		return w.fail(errors.New("mode forward with no port to forward"))
 	}
@@ -153,6 +210,11 @@ func (w *watcher) forwardOnly(sigs <-chan os.Signal) int {
 		return w.fail(err)
 	}
 	w.report(Status{Pid: fwd.pid(), ForwarderPid: fwd.pid()})
+	// The forwarder is the one process to supervise: myctr-monitor's
+	// watch treats it as the tool.
+	if err := w.handOffProc(fwd, nil, "the port forwarder", nil, sigs); err != nil {
+		logf("supervising here: %v", err)
+	}
 	select {
 	case <-waitReadable(w.initFd):
 		logf("container exited: stopping the port forwarder")

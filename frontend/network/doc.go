@@ -126,6 +126,13 @@
 //   - ends the tool (SIGTERM, then SIGKILL) when the init exits or when
 //     Handle.Stop asks, and then exits.
 //
+// Once the tool (and the forwarder) run and are reported, the watcher
+// executes myctr-monitor's watch in its own place, where it is
+// installed: the same process, on the thread that forked them (so their
+// PR_SET_PDEATHSIG still points at it), with the init's pidfd and the
+// exit pipe, doing the same supervision for the container's life as a
+// small static program rather than a Go one.
+//
 // The watcher does not depend on the process that called Start: kill -9 of
 // the monitor or of the foreground CLI leaves the container's network up
 // for as long as the container lives. (slirp4netns's --exit-fd held by the

@@ -62,14 +62,28 @@ func (h *Handle) Stop() error {
 			return
 		default:
 		}
+		// Again every 200 ms: a SIGTERM that comes while the watcher
+		// hands over to myctr-monitor (netwatch) may find neither
+		// program's handler; a later one finds one or the other, or the
+		// default action, which ends the watcher and its children too.
 		_ = h.watcher.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.done:
-		case <-time.After(10 * time.Second):
-			// The tool dies with the watcher (PR_SET_PDEATHSIG).
-			_ = h.watcher.Process.Kill()
-			<-h.done
-			h.err = &Error{Err: ErrStart, Msg: "network watcher did not stop within 10s; killed it" + logTail(h.logPath)}
+		again := time.NewTicker(200 * time.Millisecond)
+		defer again.Stop()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-again.C:
+				_ = h.watcher.Process.Signal(syscall.SIGTERM)
+				continue
+			case <-deadline:
+				// The tool dies with the watcher (PR_SET_PDEATHSIG).
+				_ = h.watcher.Process.Kill()
+				<-h.done
+				h.err = &Error{Err: ErrStart, Msg: "network watcher did not stop within 10s; killed it" + logTail(h.logPath)}
+			}
+			return
 		}
 	})
 	return h.err

@@ -90,3 +90,65 @@ func TestMonitorHandOff(t *testing.T) {
 	})
 	mustMyctr(t, "rm", "-f", goName)
 }
+
+// TestNetworkWatchHandOff: a container's network watcher, once its tool
+// and port forwarder run, is myctr-monitor's watch too (a child of the
+// monitor, still the parent of slirp4netns and the forwarder, which
+// survive the hand-over and serve the published port), and it ends them
+// with the container.
+func TestNetworkWatchHandOff(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "")
+	port := freePort(t)
+	webServer(t, name, []string{"--network", "slirp4netns", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, "watched")
+	if body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); !strings.Contains(body, "watched") {
+		t.Fatalf("the published port answers %q", body)
+	}
+	monitor := inspect(t, name).State.ConmonPid
+	children := func(parent int) (pids []int) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			var pid int
+			if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+				continue
+			}
+			if _, pp, _, ok := procStat(pid); ok && pp == parent {
+				pids = append(pids, pid)
+			}
+		}
+		return pids
+	}
+	var watcher int
+	for _, pid := range children(monitor) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasPrefix(string(cmdline), "myctr-network-watch\x00watch\x00") {
+			watcher = pid
+		}
+	}
+	if watcher == 0 {
+		t.Fatalf("no child of the monitor (%d) runs myctr-monitor's watch", monitor)
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", watcher)); filepath.Base(exe) != "myctr-monitor" {
+		t.Errorf("the watcher runs %q, want myctr-monitor", exe)
+	}
+	var tools []string
+	starts := map[int]uint64{watcher: 0}
+	for _, pid := range children(watcher) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		tools = append(tools, filepath.Base(strings.SplitN(string(cmdline), "\x00", 2)[0]))
+		_, _, starts[pid], _ = procStat(pid)
+	}
+	_, _, starts[watcher], _ = procStat(watcher)
+	if strings.Join(tools, " ") != "slirp4netns myctr-port-forward" && strings.Join(tools, " ") != "myctr-port-forward slirp4netns" {
+		t.Errorf("the watcher's children are %q, want slirp4netns and the port forwarder", tools)
+	}
+	mustMyctr(t, "rm", "-f", name)
+	waitFor(t, 10*time.Second, "the watcher, the tool and the forwarder to go", func() bool {
+		for pid, start := range starts {
+			if !processGone(pid, start) {
+				return false
+			}
+		}
+		return true
+	})
+}
