@@ -78,6 +78,27 @@ static void die(const char *what)
 	exit(125);
 }
 
+/* catch_signals makes the self-pipe that on_term writes to, catches the
+ * signals of term (0-terminated) with on_term and those of quiet with
+ * on_quiet, and blocks none. */
+static void catch_signals(const int *term, const int *quiet)
+{
+	if (pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		die("pipe");
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sa.sa_handler = on_term;
+	for (; *term; term++)
+		sigaction(*term, &sa, NULL);
+	sa.sa_handler = on_quiet;
+	for (; *quiet; quiet++)
+		sigaction(*quiet, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -337,18 +358,7 @@ static int watch_main(int argc, char **argv)
 	int toolfd = pidfd_of(tool), fwdfd = pidfd_of(fwd);
 	if (toolfd < 0)
 		die("pidfd_open of the tool");
-	if (pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		die("pipe");
-	struct sigaction sa = {0};
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	catch_signals((int[]){SIGTERM, SIGINT, SIGHUP, 0}, (int[]){0});
 	char buf[64];
 	for (;;) {
 		struct pollfd p[4] = {
@@ -428,20 +438,7 @@ int main(int argc, char **argv)
 	if (lg.path[0] == 0)
 		lg.max = 0;
 
-	if (pipe2(term_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		die("pipe");
-	struct sigaction sa = {0};
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = on_quiet;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGPIPE, &sa, NULL);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	catch_signals((int[]){SIGTERM, 0}, (int[]){SIGHUP, SIGINT, SIGPIPE, 0});
 
 	int ino = -1;
 	uint64_t kills = 0;
