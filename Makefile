@@ -23,9 +23,14 @@ GO ?= go
 # urfave_cli_no_docs drops the man-page generator and its package init, which
 # every re-executed stage of myctr would otherwise pay for.
 GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
-# myctr-init is linked statically (glibc's libc.a, from libc6-dev): run
-# --init binds it into containers, whose images need not have a C library.
-INIT_STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
+# myctr and myctr-init are linked statically (glibc's and libseccomp's .a,
+# from libc6-dev and libseccomp-dev). myctr-init: run --init binds it into
+# containers, whose images need not have a C library. myctr: every command
+# starts about 5 ms sooner without the dynamic loader (measured on `myctr
+# --version`), which is a fifth of a `run --rm`. netgo and osusergo keep
+# glibc's NSS (which a static binary cannot load safely) out; users that
+# only NSS knows are looked up through getent (frontend/userns/lookup.go).
+STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
 # myctr-monitor (C) is what stays resident beside each detached container:
 # static, so that it maps no shared library either.
 MONITOR_CFLAGS ?= -std=gnu11 -O2 -Wall -Wextra -Werror -static -s
@@ -52,8 +57,8 @@ all: build
 
 build:
 	mkdir -p bin
-	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr ./cmd/myctr
-	$(GO) build $(GO_BUILD_FLAGS) $(INIT_STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr ./cmd/myctr
+	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man

@@ -361,7 +361,7 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 	}
 	all = all || (match != nil && len(refs) == 0)
 	if len(refs) == 0 && !all {
-		if ignore && ctx.IsSet("cidfile") {
+		if ignore && isSet(ctx, "cidfile") {
 			return nil
 		}
 		return withCode(125, errors.New("requires at least one container name or id"))

@@ -33,7 +33,7 @@ func explainConfig(err error) error {
 // confDefault returns the flag's value: what the user gave, else the
 // containers.conf setting when one is set.
 func confString(ctx *cli.Context, flag string, s config.Setting[string]) string {
-	if ctx.IsSet(flag) || !s.Set {
+	if isSet(ctx, flag) || !s.Set {
 		return ctx.String(flag)
 	}
 	return s.Value
@@ -44,7 +44,7 @@ func confString(ctx *cli.Context, flag string, s config.Setting[string]) string 
 // the image's (as Podman: containers.conf's env, then the image's ENV,
 // then -e and --env-file).
 func applyContainersConf(ctx *cli.Context, c *config.Containers, init *bool, capAdd, capDrop *[]string, env *[]string) error {
-	if c.Init.Set && !ctx.IsSet("init") {
+	if c.Init.Set && !isSet(ctx, "init") {
 		*init = c.Init.Value
 	}
 	if s := c.DefaultCapabilities; s.Set && !sameCaps(s.Value, security.DefaultCaps) {

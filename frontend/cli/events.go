@@ -33,7 +33,7 @@ var eventsBackendFlag = &cli.StringFlag{Name: "events-backend", Usage: "where ev
 // environment, to the processes the command starts (a detached
 // container's monitor records its exit).
 func setEventsBackend(ctx *cli.Context) error {
-	if !ctx.IsSet("events-backend") {
+	if !isSet(ctx, "events-backend") {
 		return nil
 	}
 	switch b := ctx.String("events-backend"); b {

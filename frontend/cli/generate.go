@@ -59,7 +59,7 @@ func generateSystemd(ctx *cli.Context) error {
 	if t := c.HostConfig.StopTimeout; t != nil {
 		timeout = *t
 	}
-	if ctx.IsSet("time") {
+	if isSet(ctx, "time") {
 		timeout = ctx.Uint("time")
 	}
 	o := systemd.ContainerUnitOptions{

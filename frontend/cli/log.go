@@ -47,7 +47,7 @@ func setLogLevel(ctx *cli.Context) error {
 	}
 	level := ctx.String("log-level")
 	if ctx.Bool("debug") {
-		if ctx.IsSet("log-level") {
+		if isSet(ctx, "log-level") {
 			return bare("Setting --log-level and --debug is not allowed")
 		}
 		level = "debug"

@@ -33,7 +33,7 @@ func loginCommand() *cli.Command {
 			if ctx.NArg() != 1 {
 				return withCode(125, errors.New("requires exactly one registry: myctr login REGISTRY"))
 			}
-			if ctx.IsSet("password") && ctx.Bool("password-stdin") {
+			if isSet(ctx, "password") && ctx.Bool("password-stdin") {
 				return withCode(125, errors.New("--password and --password-stdin exclude each other"))
 			}
 			stdin := bufio.NewReader(os.Stdin)

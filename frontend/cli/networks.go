@@ -388,7 +388,7 @@ func networkRmCommand() *cli.Command {
 			if ctx.NArg() == 0 {
 				return withCode(125, errors.New("network rm needs at least one network name or id"))
 			}
-			if ctx.IsSet("time") && !ctx.Bool("force") {
+			if isSet(ctx, "time") && !ctx.Bool("force") {
 				// Podman's words.
 				return withCode(125, errors.New("--force option must be specified to use the --time option"))
 			}
@@ -397,7 +397,7 @@ func networkRmCommand() *cli.Command {
 				return err
 			}
 			var timeout *time.Duration
-			if ctx.IsSet("time") && ctx.Int("time") >= 0 {
+			if isSet(ctx, "time") && ctx.Int("time") >= 0 {
 				d := time.Duration(ctx.Int("time")) * time.Second
 				timeout = &d
 			}
@@ -517,7 +517,7 @@ func networkAttachCommand(verb string) *cli.Command {
 				return withCode(125, fmt.Errorf("network %s takes a network and a container, not %d arguments", verb, ctx.NArg()))
 			}
 			for _, f := range []string{"ip6", "mac-address"} {
-				if ctx.IsSet(f) {
+				if isSet(ctx, f) {
 					return withCode(125, hint(fmt.Errorf("network connect --%s is not supported", f), "myctr's named networks are IPv4, and their containers' MAC addresses are the kernel's; leave out --%s", f))
 				}
 			}

@@ -75,7 +75,7 @@ func podCreateCommand() *cli.Command {
 			ps := podSpec{
 				Name: name, Ports: ctx.StringSlice("publish"), Infra: ctx.Bool("infra"),
 				InfraImage: ctx.String("infra-image"), InfraName: ctx.String("infra-name"),
-				Share: ctx.String("share"), ShareSet: ctx.IsSet("share"), Labels: keyValues(ctx.StringSlice("label")),
+				Share: ctx.String("share"), ShareSet: isSet(ctx, "share"), Labels: keyValues(ctx.StringSlice("label")),
 				Hostname: ctx.String("hostname"), Networks: ctx.StringSlice("network"), Command: os.Args,
 			}
 			p, err := createPod(ctx, ps)
@@ -500,7 +500,7 @@ func podStartCommand() *cli.Command {
 }
 
 func podStopTimeout(ctx *cli.Context) time.Duration {
-	if !ctx.IsSet("time") {
+	if !isSet(ctx, "time") {
 		return -1 // each container's own
 	}
 	return time.Duration(ctx.Uint("time")) * time.Second

@@ -204,7 +204,7 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if p.InfraID == "" {
 		return withCode(125, hint(fmt.Errorf("pod %s has no infra container", p.Name), "remove the pod (myctr pod rm -f %s) and make it again", p.Name))
 	}
-	if ctx.IsSet("network") {
+	if isSet(ctx, "network") {
 		return withCode(125, errors.New("networks must be defined when the pod is created: network cannot be configured when it is shared with a pod"))
 	}
 	if len(o.Ports) > 0 || ctx.Bool("publish-all") {
@@ -221,7 +221,7 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		}
 	}
 	if p.Shares(pod.ShareUTS) {
-		if ctx.IsSet("hostname") {
+		if isSet(ctx, "hostname") {
 			return withCode(125, errors.New("cannot set hostname when joining the pod UTS namespace: invalid configuration"))
 		}
 		o.Hostname = p.Hostname

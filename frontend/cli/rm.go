@@ -68,7 +68,7 @@ func rmCommand() *cli.Command {
 				return failed
 			}
 			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
-				if ctx.Bool("force") && ctx.IsSet("time") && ctx.Int("time") >= 0 {
+				if ctx.Bool("force") && isSet(ctx, "time") && ctx.Int("time") >= 0 {
 					if err := s.Stop(c, time.Duration(ctx.Int("time"))*time.Second); err != nil {
 						return err
 					}

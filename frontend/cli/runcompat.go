@@ -25,7 +25,7 @@ func compatFlags() []cli.Flag {
 
 // compatOptions reads compatFlags into o.
 func compatOptions(ctx *cli.Context, o *container.CreateOptions) error {
-	if ctx.IsSet("kernel-memory") {
+	if isSet(ctx, "kernel-memory") {
 		// Podman's words, which scripts match.
 		fmt.Fprintln(os.Stderr, "Warning: The --kernel-memory flag is no longer supported. This flag is a noop.")
 	}
@@ -65,7 +65,7 @@ func createdName(ref string, names []string) string {
 // reach the log alone, stdin only with -i; with neither stdout nor
 // stderr attached, the container's id is printed (as Podman).
 func attachStreams(ctx *cli.Context, a *container.Attach, id string) error {
-	if !ctx.IsSet("attach") {
+	if !isSet(ctx, "attach") {
 		return nil
 	}
 	want := map[string]bool{}

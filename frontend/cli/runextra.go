@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/userns"
 )
 
 // runExtraFlags are more of run's and create's flags, as Podman spells
@@ -191,12 +191,9 @@ func withLatest(ctx *cli.Context) ([]string, error) {
 // hostPasswdLine is the /etc/passwd line of the host user named, or with
 // the uid, name (--hostuser), as the host's user database has it.
 func hostPasswdLine(name string) (string, error) {
-	u, err := user.Lookup(name)
+	u, err := userns.LookupUser(name)
 	if err != nil {
-		var uerr error
-		if u, uerr = user.LookupId(name); uerr != nil {
-			return "", fmt.Errorf("--hostuser %s: %w", name, err)
-		}
+		return "", fmt.Errorf("--hostuser %s: %w", name, err)
 	}
 	for _, f := range []string{u.Username, u.Uid, u.Gid, u.Name, u.HomeDir} {
 		if strings.ContainsAny(f, ":\n") {

@@ -59,7 +59,7 @@ func searchCommand() *cli.Command {
 			}
 			found, serr := image.Search(context.Background(), ctx.Args().First(), image.SearchOptions{
 				Limit: ctx.Int("limit"), ListTags: ctx.Bool("list-tags"),
-				SkipTLSVerify: ctx.IsSet("tls-verify") && !ctx.Bool("tls-verify"),
+				SkipTLSVerify: isSet(ctx, "tls-verify") && !ctx.Bool("tls-verify"),
 			})
 			results := []image.SearchResult{}
 			for _, r := range found {

@@ -35,7 +35,7 @@ func startCommand() *cli.Command {
 				return startAttached(ctx, act)
 			}
 			mode := ""
-			if ctx.IsSet("sdnotify") {
+			if isSet(ctx, "sdnotify") {
 				if mode, err = systemd.ParseNotifyMode(ctx.String("sdnotify")); err != nil {
 					return err
 				}

@@ -23,7 +23,7 @@ func stopCommand() *cli.Command {
 		Action: func(ctx *cli.Context) error {
 			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				timeout := container.StopTimeoutOf(c)
-				if ctx.IsSet("time") {
+				if isSet(ctx, "time") {
 					timeout = time.Duration(ctx.Uint("time")) * time.Second
 				}
 				if err := s.Stop(c, timeout); err != nil {

@@ -67,7 +67,7 @@ func unitOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		}
 		o.StopSignal = unix.SignalName(sig)
 	}
-	if ctx.IsSet("stop-timeout") {
+	if isSet(ctx, "stop-timeout") {
 		t := ctx.Uint("stop-timeout")
 		o.StopTimeout = &t
 	}

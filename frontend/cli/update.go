@@ -22,7 +22,7 @@ func updateCommand() *cli.Command {
 			}
 			var given []cgroup.FlagValue
 			for _, f := range cgroup.Flags {
-				if !ctx.IsSet(f.Name) {
+				if !isSet(ctx, f.Name) {
 					continue
 				}
 				vals := ctx.StringSlice(f.Name)

@@ -39,7 +39,7 @@ func mountOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	}
 	o.VolumesFrom = ctx.StringSlice("volumes-from")
 	iv := ctx.String("image-volume")
-	if !ctx.IsSet("image-volume") {
+	if !isSet(ctx, "image-volume") {
 		conf, err := containersConf()
 		if err != nil {
 			return err
@@ -433,7 +433,7 @@ func volumeRmCommand() *cli.Command {
 				}
 			}
 			var timeout *time.Duration
-			if ctx.IsSet("time") && ctx.Int("time") >= 0 {
+			if isSet(ctx, "time") && ctx.Int("time") >= 0 {
 				d := time.Duration(ctx.Int("time")) * time.Second
 				timeout = &d
 			}

@@ -43,6 +43,9 @@ type Attach struct {
 	// Handoff: the output is left unread when myctr-monitor can take
 	// the container over (handoff_linux.go); the monitor's starts.
 	Handoff bool
+	// Started, when set, is called once the container's process runs
+	// and is recorded as running (RunAttached).
+	Started func()
 }
 
 // running is a container's init, started by this process.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -66,6 +67,9 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		fmt.Fprintf(a.Stderr, "Warning: %s%s", w, nl)
 	}
 	notifyStarted(c, os.Getpid())
+	if a.Started != nil {
+		a.Started()
+	}
 	if r.pty != nil {
 		var in io.Reader
 		if a.Stdin != nil {
@@ -784,10 +788,42 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	}
 	s.event(c, "remove", nil)
 	os.RemoveAll(c.rundir)
-	if background && spawnReaper(gone) == nil {
-		return nil
+	if background {
+		// A container that wrote little (the common --rm) is gone in a
+		// few unlinks, cheaper than starting a process to do them.
+		if smallTree(gone, smallTreeEntries) && os.RemoveAll(gone) == nil {
+			return nil
+		}
+		if spawnReaper(gone) == nil {
+			return nil
+		}
 	}
 	return nsexec.RemoveTree(gone)
+}
+
+// smallTreeEntries is the most entries a removal does in the foreground
+// when asked for a background one.
+const smallTreeEntries = 64
+
+// smallTree reports whether dir holds at most max entries, stopping as
+// soon as it sees more. A directory it may not list (overlayfs leaves
+// work/work mode 000) counts as one entry: if it is not empty, the
+// removal fails and the caller falls back to the reaper.
+func smallTree(dir string, max int) bool {
+	n := 0
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if d != nil && d.IsDir() && errors.Is(err, fs.ErrPermission) {
+				return nil // counted already, when it was entered
+			}
+			return err
+		}
+		if n++; n > max {
+			return fs.SkipAll
+		}
+		return nil
+	})
+	return err == nil && n <= max
 }
 
 // spawnReaper starts a detached process that deletes dir (a .rm- directory,

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ type Subordinate struct {
 func LookupSubordinate() (Subordinate, error) {
 	uid := uint32(os.Getuid())
 	s := Subordinate{UID: uid, User: strconv.Itoa(int(uid))}
-	if u, err := user.LookupId(s.User); err == nil {
+	if u, err := LookupUser(s.User); err == nil {
 		s.User = u.Username
 	}
 	var err error

@@ -2,7 +2,6 @@ package userns
 
 import (
 	"fmt"
-	"os/user"
 	"strconv"
 	"strings"
 
@@ -121,7 +120,7 @@ func (m *Mapping) ForMode(mode Mode) (*Mapping, error) {
 	if k.UID > m.SubUID.Count || k.GID > m.SubGID.Count {
 		return nil, fmt.Errorf("%w: --userns=keep-id: container id %d:%d is beyond the %d subordinate ids below it", ErrInvalidMode, k.UID, k.GID, min(m.SubUID.Count, m.SubGID.Count))
 	}
-	if u, err := user.LookupId(strconv.FormatUint(uint64(m.UID), 10)); err == nil {
+	if u, err := LookupUser(strconv.FormatUint(uint64(m.UID), 10)); err == nil {
 		k.Name, k.Home = u.Username, u.HomeDir
 	}
 	if k.Name == "" {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"strconv"
 	"strings"
 
@@ -84,7 +83,7 @@ func mappedIDs(file string) uint32 {
 func Current() (*Mapping, error) {
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	name := ""
-	if u, err := user.LookupId(strconv.Itoa(int(uid))); err == nil {
+	if u, err := LookupUser(strconv.Itoa(int(uid))); err == nil {
 		name = u.Username
 	}
 	m := &Mapping{UID: uid, GID: gid}
