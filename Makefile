@@ -31,9 +31,12 @@ GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
 # glibc's NSS (which a static binary cannot load safely) out; users that
 # only NSS knows are looked up through getent (frontend/userns/lookup.go).
 STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
-# myctr-monitor (C) is what stays resident beside each detached container:
-# static, so that it maps no shared library either.
+# myctr-monitor (C) is what stays resident beside each detached container
+# (and, in its forward mode, as the port forwarder's relay): static, so
+# that it maps no shared library either. Its files are compiled together;
+# lint-c compiles each of them alone with the same warnings.
 MONITOR_CFLAGS ?= -std=gnu11 -O2 -Wall -Wextra -Werror -static -s
+MONITOR_SRCS := cmd/myctr-monitor/monitor.c cmd/myctr-monitor/forward.c
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
@@ -62,7 +65,7 @@ build:
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
-	$(CC) $(MONITOR_CFLAGS) -o bin/myctr-monitor cmd/myctr-monitor/monitor.c
+	$(CC) $(MONITOR_CFLAGS) -o bin/myctr-monitor $(MONITOR_SRCS)
 	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
 
 # test: lint, unit tests, then integration tests (each even when the one
@@ -189,7 +192,8 @@ demo:
 # files for other architectures); go.mod and go.sum as go mod tidy would
 # leave them; shellcheck on every shell script (the *.sh files and any
 # other file whose #! line names a shell); and the C that cgo compiles, with
-# every warning an error (cgo's own build shows none of them).
+# every warning an error (cgo's own build shows none of them), and
+# myctr-monitor's files linked together as make build links them.
 lint: lint-go lint-sh lint-c
 
 lint-go:
@@ -215,6 +219,7 @@ lint-sh:
 lint-c:
 	@find . \( -path ./.git -o -path ./bin \) -prune -o -name '*.c' -print \
 		| sort | xargs -r -n 1 $(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -c -o /dev/null
+	@out=$$(mktemp); trap 'rm -f "$$out"' EXIT; $(CC) $(MONITOR_CFLAGS) -o "$$out" $(MONITOR_SRCS)
 
 # man: the man pages (myctr.1, myctr-COMMAND.1), made from the command tree
 # by bin/myctr-man (cmd/myctr-man, a build-time tool that is not installed),

@@ -22,10 +22,13 @@
  * stage records the exit, releases the network and cgroup, removes an
  * --rm container or restarts it (and hands over to this program again).
  *
- * "myctr-monitor watch ..." is the other program here: the supervision
+ * "myctr-monitor watch ..." is the second program here: the supervision
  * of a container's network tool (pasta or slirp4netns) and port
  * forwarder, which myctr's network watcher executes in its place once
- * both run (see watch_main).
+ * both run (see watch_main). "myctr-monitor forward ..." is the third:
+ * the port forwarder's relay, which the forwarder's Go stage executes in
+ * its place once it has set up the container's network namespace
+ * (forward.c).
  *
  * Arguments, all given by myctr: pid=N pidfd=FD out=FD err=FD log=FD
  * path=LOGPATH max=BYTES stop=SIGNAL timeout=MS oom=MEMORY.EVENTS term=0|1
@@ -47,6 +50,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "monitor.h"
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -99,7 +104,7 @@ static void catch_signals(const int *term, const int *quiet)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -281,13 +286,16 @@ static int num(int argc, char **argv, const char *key)
 
 /* ---- watch: a container's network tool and port forwarder --------------- */
 
-static void watch_log(const char *fmt, const char *a, const char *b)
+void rfc3339_now(char *ts, size_t cap)
 {
-	char ts[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	if (cap < 32 || strftime(ts, cap - 1, "%Y-%m-%dT%H:%M:%S%z", &tm) == 0) {
+		if (cap > 0)
+			ts[0] = 0;
+		return;
+	}
 	/* Go's RFC3339 writes the zone as +01:00, or Z for UTC. */
 	size_t n = strlen(ts);
 	if (n >= 5 && strcmp(ts + n - 5, "+0000") == 0) {
@@ -296,6 +304,12 @@ static void watch_log(const char *fmt, const char *a, const char *b)
 		memmove(ts + n - 1, ts + n - 2, 3);
 		ts[n - 2] = ':';
 	}
+}
+
+static void watch_log(const char *fmt, const char *a, const char *b)
+{
+	char ts[64];
+	rfc3339_now(ts, sizeof ts);
 	fprintf(stderr, "%s network-watch[%d]: ", ts, (int)getpid());
 	fprintf(stderr, fmt, a, b);
 	fputc('\n', stderr);
@@ -407,14 +421,14 @@ static int watch_main(int argc, char **argv)
 	}
 }
 
-/* ---- main ----------------------------------------------------------------- */
-
 /* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "watch") == 0)
 		return watch_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "forward") == 0)
+		return forward_main(argc, argv);
 	int end = 0;
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0)

@@ -3,12 +3,16 @@ package network
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,24 +46,11 @@ func TestMain(m *testing.M) {
 func runRole(role string, args []string) int {
 	switch role {
 	case "tcpsrv": // ADDR: answer "peer=ADDR\n" then echo one line
-		l, err := net.Listen("tcp", args[0])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Println("listening")
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return 1
-			}
-			go func() {
-				defer c.Close()
-				fmt.Fprintf(c, "peer=%s\n", c.RemoteAddr())
-				line, _ := bufio.NewReader(c).ReadString('\n')
-				fmt.Fprint(c, "echo="+line)
-			}()
-		}
+		return serveTCP(args[0], func(c net.Conn) {
+			defer c.Close()
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			fmt.Fprint(c, "echo="+line)
+		})
 	case "udpsrv": // ADDR: reply "peer=ADDR DATA"
 		c, err := net.ListenPacket("udp", args[0])
 		if err != nil {
@@ -75,6 +66,23 @@ func runRole(role string, args []string) int {
 			}
 			_, _ = c.WriteTo([]byte(fmt.Sprintf("peer=%s %s", a, b[:n])), a)
 		}
+	case "tcphalf": // ADDR: answer "peer=ADDR\n", read to the end, answer "got=N sha256=HEX\n", close
+		return serveTCP(args[0], func(c net.Conn) {
+			defer c.Close()
+			h := sha256.New()
+			n, err := io.Copy(h, c)
+			if err != nil {
+				fmt.Fprintf(c, "error=%v\n", err)
+				return
+			}
+			fmt.Fprintf(c, "got=%d sha256=%x\n", n, h.Sum(nil))
+		})
+	case "tcprst": // ADDR: answer "peer=ADDR\n", read one line, reset
+		return serveTCP(args[0], func(c net.Conn) {
+			_, _ = bufio.NewReader(c).ReadString('\n')
+			_ = c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		})
 	case "dial": // ADDR: exit 0 if a TCP connection succeeds within 2s
 		c, err := net.DialTimeout("tcp", args[0], 2*time.Second)
 		if err != nil {
@@ -110,6 +118,29 @@ func runRole(role string, args []string) int {
 	return 2
 }
 
+// serveTCP listens on addr, says "listening", and for each connection
+// answers "peer=ADDR\n" (the client's address as the server sees it),
+// then hands it to handle, on a goroutine of its own. It returns (1) only
+// when listening or accepting fails.
+func serveTCP(addr string, handle func(net.Conn)) int {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("listening")
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return 1
+		}
+		go func() {
+			fmt.Fprintf(c, "peer=%s\n", c.RemoteAddr())
+			handle(c)
+		}()
+	}
+}
+
 // requireRootless skips unless namespaces can be made and attached here.
 func requireRootless(t *testing.T) {
 	t.Helper()
@@ -143,7 +174,15 @@ func modes(t *testing.T) []string {
 // its pid; the namespace lives until the test ends or killNS.
 func newNS(t *testing.T) int {
 	t.Helper()
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--net", "sleep", "300")
+	return newNSMapped(t, "--map-root-user")
+}
+
+// newNSMapped is newNS with unshare's mapping options maps (the user is
+// root in the namespace with --map-root-user, uid 1000 with
+// --map-user=1000 --map-group=1000, as with --userns keep-id).
+func newNSMapped(t *testing.T, maps ...string) int {
+	t.Helper()
+	cmd := exec.Command("unshare", append(append([]string{"--user"}, maps...), "--net", "sleep", "300")...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -529,4 +568,243 @@ func TestRealPrivilegedPort(t *testing.T) {
 		t.Fatalf("got %v (hint %q), want ErrPrivilegedPort with the sysctl in the hint", err, Hint(err))
 	}
 	t.Logf("Error: %v\nHint: %s", err, Hint(err))
+}
+
+// envGoRelay tells TestRealForwarderRelay, in a copy of the test binary
+// with no myctr-init or myctr-monitor beside it, that the Go relay is the
+// one to expect.
+const envGoRelay = "_NETTEST_GO_RELAY"
+
+// TestRealForwarderRelay: the port forwarder's relay, in slirp4netns mode,
+// is myctr-monitor's forward mode where that is installed (make build's
+// bin/, where this binary is run), also when the forwarder's uid in the
+// container's user namespace is not 0 (as with --userns keep-id: its
+// CAP_NET_ADMIN must survive the execve), and the Go relay where it is not
+// (a copy of this binary alone, "go-relay"). Each: TCP from the client's
+// own address and port, bulk data and each direction's end of stream passed
+// on, a server's reset passed on as a reset, a refused connection closed
+// and logged in the Go stage's format; UDP replies reach each client, two
+// clients (and two ports of one address) kept apart; and the relay dies
+// with the watcher (PR_SET_PDEATHSIG across the hand-over's execve), which
+// frees the host ports.
+func TestRealForwarderRelay(t *testing.T) {
+	requireRootless(t)
+	if _, err := exec.LookPath(ModeSlirp4netns); err != nil {
+		t.Fatal("slirp4netns not installed: apt-get install slirp4netns (tests/setup/deps.sh does)")
+	}
+	goRelay := os.Getenv(envGoRelay) != ""
+	if !goRelay && nsexec.Companion("myctr-monitor") == "" {
+		t.Fatal("no myctr-monitor beside this test binary: run make build, and bin/network.test (tests/setup/run-integration.sh builds it there)")
+	}
+	// uid1000: the user is 1000 in the namespace, as with --userns
+	// keep-id, and root is one of its subordinate ids (slirp4netns
+	// becomes root there), through newuidmap.
+	sub := func(file string) string {
+		u, _ := user.Current()
+		b, _ := os.ReadFile(file)
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Split(l, ":"); len(f) == 3 && (f[0] == u.Username || f[0] == u.Uid) {
+				return f[1]
+			}
+		}
+		t.Fatalf("no range of %s in %s: tests/setup/user.sh adds one", u.Username, file)
+		return ""
+	}
+	for _, tc := range []struct {
+		name string
+		maps []string
+	}{
+		{"root", []string{"--map-root-user"}},
+		{"uid1000", []string{"--map-user=1000", "--map-group=1000",
+			"--map-users=" + sub("/etc/subuid") + ",0,1000", "--map-groups=" + sub("/etc/subgid") + ",0,1000"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testRelay(t, goRelay, tc.maps) })
+	}
+	if goRelay {
+		return
+	}
+	t.Run("go-relay", func(t *testing.T) {
+		self, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone := filepath.Join(t.TempDir(), "network.test")
+		if err := os.WriteFile(alone, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// -test.v: the check below reads the subtests' lines.
+		cmd := exec.Command(alone, "-test.run=^TestRealForwarderRelay$", "-test.v")
+		cmd.Env = append(os.Environ(), envGoRelay+"=1")
+		out, err := cmd.CombinedOutput()
+		t.Logf("the Go relay (%s alone):\n%s", alone, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(out), "--- PASS: TestRealForwarderRelay/uid1000") {
+			t.Fatal("the copy did not run the relay's tests")
+		}
+	})
+}
+
+func testRelay(t *testing.T, goRelay bool, maps []string) {
+	pid := newNSMapped(t, maps...)
+	dir := stateDir(t)
+	h, err := Start(Config{Mode: ModeSlirp4netns, Ports: []PortMapping{
+		{HostIP: "127.0.0.1", ContainerPort: 8080, Protocol: "tcp"},
+		{ContainerPort: 8081, Protocol: "tcp"},
+		{HostIP: "127.0.0.1", ContainerPort: 8082, Protocol: "tcp"},
+		{HostIP: "127.0.0.1", ContainerPort: 8083, Protocol: "udp"},
+	}}, pid, dir)
+	if err != nil {
+		t.Fatalf("Start: %v (hint: %s)", err, Hint(err))
+	}
+	t.Cleanup(func() { _ = h.Stop() })
+	ports := h.Ports()
+	addr := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[i].HostPort))) }
+
+	// Which relay serves: the hand-over keeps argv[0] and adds "forward".
+	fwd := h.ForwarderPid()
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", fwd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if goRelay {
+		if string(cmdline) != "myctr-port-forward\x00" {
+			t.Fatalf("forwarder %d runs %q, want the Go stage", fwd, cmdline)
+		}
+	} else {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", fwd))
+		if err != nil || filepath.Base(exe) != "myctr-monitor" || !strings.HasPrefix(string(cmdline), "myctr-port-forward\x00forward\x00") {
+			t.Fatalf("forwarder %d runs %q (%q, %v), want myctr-monitor's forward", fwd, exe, cmdline, err)
+		}
+		t.Logf("forwarder %d: %s %q", fwd, exe, cmdline)
+	}
+	serve(t, pid, "tcphalf", ":8080")
+	serve(t, pid, "tcprst", ":8081")
+	serve(t, pid, "udpsrv", ":8083")
+
+	// TCP: the server sees the client's address and port; 4 MiB one way
+	// then the client's end of stream, the server's answer then its end.
+	for _, client := range []string{"127.0.0.1", "127.0.0.2"} {
+		c, err := (&net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(client)}}).Dial("tcp", addr(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		r := bufio.NewReader(c)
+		peer, err := r.ReadString('\n')
+		if want := "peer=" + c.LocalAddr().String() + "\n"; err != nil || peer != want {
+			t.Errorf("TCP from %s: %q %v, want %q", c.LocalAddr(), peer, err, want)
+		}
+		data := make([]byte, 4<<20)
+		for i := range data {
+			data[i] = byte(i * 7 / 3)
+		}
+		go func() {
+			_, _ = c.Write(data)
+			_ = c.(*net.TCPConn).CloseWrite()
+		}()
+		rest, err := io.ReadAll(r)
+		want := fmt.Sprintf("got=%d sha256=%x\n", len(data), sha256.Sum256(data))
+		if err != nil || string(rest) != want {
+			t.Errorf("TCP from %s after the client's end: %q %v, want %q and the end", client, rest, err, want)
+		}
+		c.Close()
+	}
+
+	// A reset by the server reaches the client as a reset.
+	c, err := net.DialTimeout("tcp", addr(1), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatalf("TCP to the resetting server: %v", err)
+	}
+	fmt.Fprint(c, "reset me\n")
+	if _, err := r.ReadByte(); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("after the server's reset the client reads %v, want ECONNRESET", err)
+	}
+	c.Close()
+
+	// No server: the client is closed, and the failure logged.
+	c, err = net.DialTimeout("tcp", addr(2), 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("TCP to no server: read %d %v, want the end", n, err)
+	}
+	c.Close()
+	line := regexp.MustCompile(fmt.Sprintf(`(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d) network-forward\[%d\]: .*127\.0\.0\.1:\d+ -> 10\.0\.2\.100:8082: connect: connection refused$`, fwd))
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, LogFile))
+		if line.Match(b) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("no line matching %s in %s", line, LogFile)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// UDP: three clients (two ports of 127.0.0.1, and 127.0.0.2), their
+	// datagrams interleaved; each reply reaches its own client and names
+	// it as the server saw it.
+	var clients []*net.UDPConn
+	for _, a := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.2"} {
+		uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(a)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer uc.Close()
+		clients = append(clients, uc)
+	}
+	target, _ := net.ResolveUDPAddr("udp", addr(3))
+	for round := 0; round < 3; round++ {
+		for i, uc := range clients {
+			if _, err := uc.WriteToUDP([]byte(fmt.Sprintf("c%d-r%d", i, round)), target); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, uc := range clients {
+			_ = uc.SetReadDeadline(time.Now().Add(3 * time.Second))
+			b := make([]byte, 2048)
+			n, from, err := uc.ReadFromUDP(b)
+			want := fmt.Sprintf("peer=%s c%d-r%d", uc.LocalAddr(), i, round)
+			if err != nil || string(b[:n]) != want || from.String() != target.String() {
+				t.Errorf("UDP client %d (%s), round %d: %q from %v %v, want %q from %s", i, uc.LocalAddr(), round, b[:n], from, err, want, target)
+			}
+		}
+	}
+
+	// kill -9 of the watcher (myctr-monitor's watch by now) ends the
+	// relay, through the parent-death signal, and frees the host ports.
+	_ = syscall.Kill(h.WatcherPid(), syscall.SIGKILL)
+	waitGone(t, "forwarder", fwd, 5*time.Second)
+	// A zombie leader may still have threads that hold the descriptors
+	// (the Go relay's) for a moment.
+	for i := 0; i < 3; i++ {
+		deadline := time.Now().Add(2 * time.Second)
+		for {
+			l, err := net.Listen("tcp", addr(i))
+			if err == nil {
+				l.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("host port %s still taken after the forwarder ended: %v", addr(i), err)
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }

@@ -10,10 +10,14 @@ package portfwd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -93,8 +97,14 @@ func Main() int {
 	if err != nil || !gateway.Is4() {
 		return fail("bad gateway address %q", spec.Gateway)
 	}
+	if err := checkPorts(spec.Ports); err != nil {
+		return fail("%v", err)
+	}
 	if err := prepareNamespace(); err != nil {
 		return fail("%v", err)
+	}
+	if err := handOff(spec, guest, gateway); err != nil {
+		logf("relaying here: %v", err)
 	}
 	serves := make([]func() error, 0, len(spec.Ports))
 	for _, p := range spec.Ports {
@@ -129,6 +139,102 @@ func Main() int {
 	}
 	err = <-errs
 	return fail("%v", err)
+}
+
+// checkPorts refuses a spec whose ports the relay could not take: a
+// descriptor below 5 (0 to 2, the init's pidfd, the report's pipe) or
+// given twice, a protocol other than tcp and udp, container port 0.
+func checkPorts(ports []Port) error {
+	if len(ports) == 0 {
+		return errors.New("no port to forward")
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p.Fd < 5 || seen[p.Fd] || (p.Protocol != "tcp" && p.Protocol != "udp") || p.ContainerPort == 0 {
+			return fmt.Errorf("bad port in spec: %+v", p)
+		}
+		seen[p.Fd] = true
+	}
+	return nil
+}
+
+// relayArgs is myctr-monitor's command line for the relay of spec's
+// ports, for a process whose parent (the watcher) is parent
+// (cmd/myctr-monitor/forward.c says what each argument is).
+func relayArgs(spec Spec, guest, gateway netip.Addr, parent int) []string {
+	args := []string{"myctr-port-forward", "forward", "guest=" + guest.String(), "gateway=" + gateway.String(),
+		"mark=" + strconv.Itoa(Mark), "prio=" + strconv.Itoa(rulePrio), "parent=" + strconv.Itoa(parent), "ready=4"}
+	for _, p := range spec.Ports {
+		args = append(args, fmt.Sprintf("port=%d:%s:%d", p.Fd, p.Protocol, p.ContainerPort))
+	}
+	return args
+}
+
+// handOff executes myctr-monitor's forward (cmd/myctr-monitor/forward.c)
+// in this process's place: the same relay as a small static program
+// rather than this Go binary, the same process (the watcher's child, its
+// PR_SET_PDEATHSIG set again there, since this thread may not be the one
+// that had it), in the same namespaces, which this stage has set up.
+// The host's sockets and the report's pipe go with it, and it sends the
+// report once it has taken every socket over. It returns only when that
+// fails; without myctr-monitor installed it does nothing.
+//
+// CAP_NET_ADMIN (IP_TRANSPARENT, SO_MARK, the flow rules) survives the
+// execve through the ambient set, which also keeps it when this process's
+// uid in the container's user namespace is not 0 (--userns keep-id), where
+// execve would otherwise clear every capability. Raising it needs it in
+// the inheritable set too; no_new_privs allows both, and the bounding
+// set holds nothing else. Capabilities belong to a thread: they are
+// raised on the one that executes.
+func handOff(spec Spec, guest, gateway netip.Addr) error {
+	bin := nsexec.Companion("myctr-monitor")
+	if bin == "" {
+		return nil
+	}
+	// Never unlocked: should the exec fail, this thread's sets are put
+	// back, but no other goroutine needs to run on it.
+	runtime.LockOSThread()
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var caps [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &caps[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	before := caps[0].Inheritable
+	caps[0].Inheritable |= 1 << unix.CAP_NET_ADMIN
+	if err := unix.Capset(&hdr, &caps[0]); err != nil {
+		return fmt.Errorf("raise CAP_NET_ADMIN in the inheritable set: %w", err)
+	}
+	defer func() {
+		// Still here: this thread goes back to the others' sets.
+		_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+		caps[0].Inheritable = before
+		_ = unix.Capset(&hdr, &caps[0])
+	}()
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, unix.CAP_NET_ADMIN, 0, 0); err != nil {
+		return fmt.Errorf("raise CAP_NET_ADMIN in the ambient set: %w", err)
+	}
+	keep := []int{4}
+	for _, p := range spec.Ports {
+		keep = append(keep, p.Fd)
+	}
+	defer func() {
+		for _, fd := range keep {
+			unix.CloseOnExec(fd)
+		}
+	}()
+	for _, fd := range keep {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("fd %d: %w", fd, err)
+		}
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "_MYCTR_") {
+			env = append(env, e)
+		}
+	}
+	err := unix.Exec(bin, relayArgs(spec, guest, gateway, os.Getppid()), env)
+	return fmt.Errorf("execute %s: %w", bin, err)
 }
 
 // logf writes one line to the forwarder's log (the watcher's network.log).

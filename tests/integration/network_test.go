@@ -79,6 +79,24 @@ func TestPublishTCP(t *testing.T) {
 	}
 }
 
+// TestPublishKeepID: with --userns keep-id the port forwarder's uid in
+// the container's user namespace is the user's, not 0, and its
+// CAP_NET_ADMIN must survive the hand-over of its relay to myctr-monitor
+// (an execve): the published port still answers (each connection's
+// transparent socket needs that capability).
+func TestPublishKeepID(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	name := ctrName(t, "")
+	// --user 0: the web root is made in the image's root-owned tree.
+	runDetached(t, name, []string{"--network", "slirp4netns", "--userns", "keep-id", "--user", "0",
+		"-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, "sh", "-c",
+		"mkdir -p /www && echo keep-id > /www/index.html && exec httpd -f -p 8080 -h /www")
+	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", port)); strings.TrimSpace(got) != "keep-id" {
+		t.Fatalf("the published port answers %q", got)
+	}
+}
+
 // TestSourceAddress: what a server in the container sees as the address
 // of clients on the host's loopback (127.0.0.1 and 127.0.0.2), as the
 // package documentation of frontend/network gives it: slirp4netns with
