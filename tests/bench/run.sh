@@ -40,6 +40,8 @@
 # detached container with a published port and the scale row (BENCH_SCALE
 # detached containers, ps, rm -f), beside podman; it runs as root to read
 # every helper process's smaps_rollup (BENCH_NO_DETACHED=1 skips it).
+# Then tests/bench/parallel.sh: BENCH_PARALLEL (50) clients at once, run
+# --rm and run -d + rm -f, beside podman (BENCH_NO_PARALLEL=1 skips it).
 #
 # As root: installs packages, creates the test user, builds, and runs the
 # benchmark as myctr-test. As another user: runs as that user with bin/myctr.
@@ -48,7 +50,7 @@
 # "myctr podman crun", default all), BENCH_JSON (where to keep hyperfine's
 # JSON; default bin/bench.json when run as root, else inside the temp dir and
 # printed), BENCH_NO_NETWORK and BENCH_NO_IMAGES (set: skip network.sh and
-# netnamed.sh, and images.sh), BENCH_SCALE (100), TEST_USER (myctr-test).
+# netnamed.sh, and images.sh), BENCH_SCALE (100), BENCH_PARALLEL (50), TEST_USER (myctr-test).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,6 +118,12 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		echo
 		echo "### $test_user: detached containers, host memory and scale (tests/bench/detached.sh)"
 		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/detached.sh" || st=1
+	fi
+	# Many clients at once, beside podman (BENCH_NO_PARALLEL=1 skips it).
+	if [[ -z ${BENCH_NO_PARALLEL:-} && " ${BENCH_ONLY:-myctr} " == *" myctr "* && " ${BENCH_ONLY:-podman} " == *" podman "* ]]; then
+		echo
+		echo "### $test_user: parallel clients (tests/bench/parallel.sh)"
+		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/parallel.sh" || st=1
 	fi
 	if [[ -s $tmp_json ]]; then
 		cp "$tmp_json" "$json_out"
