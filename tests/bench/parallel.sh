@@ -60,7 +60,7 @@ tag=benchpar-$$
 cleanup() {
 	set +e
 	m rm -f -a >/dev/null 2>&1
-	p ps -a --format '{{.Names}}' 2>/dev/null | grep "^$tag-" | xargs -r podman rm -f -t 0 >/dev/null 2>&1
+	p ps -a --format '{{.Names}}' 2>/dev/null | grep "^$tag-" | xargs -r "$setup/as-user.sh" "$user" podman rm -f -t 0 >/dev/null 2>&1
 	[[ -d $work/root ]] && m unshare rm -rf "$work/root"
 	asu rm -rf "$work" "$runroot"
 }
