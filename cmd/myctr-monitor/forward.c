@@ -1,17 +1,19 @@
 /*
  * myctr-monitor forward: the port forwarder's relay (slirp4netns mode).
  *
- * The forwarder's Go stage (frontend/portfwd) runs in the container's
- * user and network namespaces with CAP_NET_ADMIN alone and no_new_privs;
- * it checks its spec and sets the namespace up (the marked packets'
- * routing table and rule, net.ipv4.tcp_fwmark_accept), then executes
- * this program in its place, with CAP_NET_ADMIN kept through the ambient
- * set: the same process, still the watcher's child with its
- * PR_SET_PDEATHSIG, so that the relay that lives as long as the
- * container costs the host a small static program rather than a Go
- * runtime. What it does is what the Go relay (tcp_linux.go,
- * udp_linux.go) does, which stays for hosts without this program; the
- * design is in package network's documentation, "The port forwarder":
+ * myctr's network watcher (frontend/netwatch) executes it on the host, as
+ * the watcher's child (PR_SET_PDEATHSIG), with a pidfd of the container's
+ * init and the host's sockets. It enters the init's user and network
+ * namespaces itself, keeps CAP_NET_ADMIN alone with no_new_privs, sets
+ * the network namespace up (the marked packets' routing table and rule,
+ * net.ipv4.tcp_fwmark_accept) and relays for the container's life: a
+ * small static program rather than a Go runtime. Executed before the
+ * join, its memory is the host user namespace's, and it is non-dumpable:
+ * no process of the container may trace it or read its memory, whatever
+ * its capabilities there. What it does is what the Go stage
+ * (frontend/portfwd, which stays for hosts without this program) does;
+ * the design is in package network's documentation, "The port
+ * forwarder":
  *
  *   - TCP: each client accepted on a host socket is joined to a new
  *     connection to the container's server, made here from the client's
@@ -30,8 +32,10 @@
  * without a bound but the connections themselves, each a small record
  * and six descriptors, which RLIMIT_NOFILE bounds.
  *
- * Arguments, all given by frontend/portfwd, each once but port (one or
- * more): guest=A.B.C.D (where connections go) gateway=A.B.C.D (the
+ * Arguments, all given by frontend/netwatch (portfwd.RelayArgs), each
+ * once but port (one or more): init=FD (a pidfd of the container's init,
+ * whose namespaces it joins; without it, it relays where it was started,
+ * set up already: the tests) guest=A.B.C.D (where connections go) gateway=A.B.C.D (the
  * source of a client with no IPv4 address) mark=N (SO_MARK, and the
  * routing table of the flow rules) prio=N (the rules' priority)
  * parent=PID (the watcher) ready=FD (the one report: "ok" once every host
@@ -46,7 +50,10 @@
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/capability.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -60,6 +67,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -277,6 +285,41 @@ static void put_attr(char *buf, size_t *len, uint16_t type, const void *data, ui
 	*len += RTA_SPACE(n);
 }
 
+/* nl_request sends one rtnetlink request (type, flags, then the header
+ * and attributes already in req from NLMSG_DATA on, len bytes in all) on
+ * nlfd and waits for its answer. It returns 0 or an errno; "exists" for
+ * a creation and "not found" for a deletion are the caller's to forgive. */
+static int nl_request(char *req, size_t len, uint16_t type, uint16_t flags)
+{
+	static uint32_t seq;
+	struct nlmsghdr *h = (struct nlmsghdr *)req;
+	h->nlmsg_len = (uint32_t)len;
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	h->nlmsg_seq = ++seq;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	if (sendto(nlfd, req, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
+		return errno;
+	for (;;) {
+		union {
+			char b[4096];
+			struct nlmsghdr h;
+		} reply;
+		ssize_t n = recv(nlfd, reply.b, sizeof reply.b, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno; /* EAGAIN: no answer within SO_RCVTIMEO */
+		for (struct nlmsghdr *r = &reply.h; NLMSG_OK(r, (size_t)n); r = NLMSG_NEXT(r, n)) {
+			if (r->nlmsg_seq != seq || r->nlmsg_type != NLMSG_ERROR)
+				continue; /* an answer to a request that timed out */
+			if (r->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+				return EBADMSG;
+			return -((struct nlmsgerr *)NLMSG_DATA(r))->error;
+		}
+	}
+}
+
 /* flow_rule adds (add) or deletes the rule "to DST ipproto udp sport
  * CPORT dport DPORT lookup MARK" at prio, as frontend/netif's FlowRule
  * does: it routes the server's replies to a flow's socket back here.
@@ -284,16 +327,12 @@ static void put_attr(char *buf, size_t *len, uint16_t type, const void *data, ui
  * returns 0 or an errno. */
 static int flow_rule(bool add, const uint8_t dst[4], uint16_t cport, uint16_t dport)
 {
-	static uint32_t seq;
 	union {
 		char buf[256];
 		struct nlmsghdr h;
 	} req;
 	memset(&req, 0, sizeof req);
 	size_t len = NLMSG_LENGTH(sizeof(struct fib_rule_hdr));
-	req.h.nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
-	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-	req.h.nlmsg_seq = ++seq;
 	struct fib_rule_hdr *frh = NLMSG_DATA(&req.h);
 	frh->family = AF_INET;
 	frh->dst_len = 32;
@@ -307,31 +346,112 @@ static int flow_rule(bool add, const uint8_t dst[4], uint16_t cport, uint16_t dp
 	put_attr(req.buf, &len, FRA_DPORT_RANGE, &dports, sizeof dports);
 	put_attr(req.buf, &len, FRA_TABLE, &mark, 4);
 	put_attr(req.buf, &len, FRA_PRIORITY, &prio, 4);
-	req.h.nlmsg_len = (uint32_t)len;
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	if (sendto(nlfd, req.buf, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0)
-		return errno;
-	for (;;) {
-		union {
-			char b[4096];
-			struct nlmsghdr h;
-		} reply;
-		ssize_t n = recv(nlfd, reply.b, sizeof reply.b, 0);
-		if (n < 0 && errno == EINTR)
+	int err = nl_request(req.buf, len, add ? RTM_NEWRULE : RTM_DELRULE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+	if ((add && err == EEXIST) || (!add && err == ENOENT))
+		err = 0;
+	return err;
+}
+
+/* marked_local sets the container's network namespace up for transparent
+ * connections, as frontend/netif's MarkedLocal and the Go stage's
+ * prepareNamespace do: lo up, every address local in table MARK
+ * ("local 0.0.0.0/0 dev lo table MARK"), the rule "fwmark MARK lookup
+ * MARK" at prio, and net.ipv4.tcp_fwmark_accept, so that the server's
+ * accepted socket takes the mark of the relay's SYN and its replies
+ * follow the rule. 0, or the exit code of a failure (reported). */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int marked_local(void)
+{
+	unsigned lo = if_nametoindex("lo");
+	if (lo == 0)
+		return fail("find interface lo: %s", errstr(errno));
+	union {
+		char buf[256];
+		struct nlmsghdr h;
+	} req;
+
+	memset(&req, 0, sizeof req);
+	size_t len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	struct ifinfomsg *ifi = NLMSG_DATA(&req.h);
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = (int)lo;
+	ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+	int err = nl_request(req.buf, len, RTM_NEWLINK, 0);
+	if (err)
+		return fail("set lo up: %s", errstr(err));
+
+	memset(&req, 0, sizeof req);
+	len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	struct rtmsg *rtm = NLMSG_DATA(&req.h);
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_table = RT_TABLE_UNSPEC; /* RTA_TABLE: above 255 */
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_HOST;
+	rtm->rtm_type = RTN_LOCAL;
+	uint32_t oif = lo;
+	put_attr(req.buf, &len, RTA_TABLE, &mark, 4);
+	put_attr(req.buf, &len, RTA_OIF, &oif, 4);
+	err = nl_request(req.buf, len, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	if (err && err != EEXIST)
+		return fail("add route local 0.0.0.0/0 dev lo table %u: %s", mark, errstr(err));
+
+	memset(&req, 0, sizeof req);
+	len = NLMSG_LENGTH(sizeof(struct fib_rule_hdr));
+	struct fib_rule_hdr *frh = NLMSG_DATA(&req.h);
+	frh->family = AF_INET;
+	frh->table = RT_TABLE_UNSPEC;
+	frh->action = FR_ACT_TO_TBL;
+	put_attr(req.buf, &len, FRA_FWMARK, &mark, 4);
+	put_attr(req.buf, &len, FRA_TABLE, &mark, 4);
+	put_attr(req.buf, &len, FRA_PRIORITY, &prio, 4);
+	err = nl_request(req.buf, len, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL);
+	if (err && err != EEXIST)
+		return fail("add rule fwmark %#x lookup %u: %s", mark, mark, errstr(err));
+
+	/* /proc/sys/net is the namespace of the process that opens it. */
+	int fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "1", 1) != 1) {
+		err = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail("set net.ipv4.tcp_fwmark_accept: %s", errstr(err));
+	}
+	close(fd);
+	return 0;
+}
+
+/* join enters the user and network namespaces of the container's init
+ * (initfd, a pidfd) and keeps CAP_NET_ADMIN alone, in every set and the
+ * bounding set, with no_new_privs, as the C constructor of the Go stages
+ * does (frontend/nsexec/nsenter.c). The process was executed on the
+ * host, so its memory stays the host user namespace's: non-dumpable, no
+ * process of the container's namespace may trace it or read it, whatever
+ * its capabilities there. 0, or the exit code of a failure (reported). */
+static int join(int initfd)
+{
+	if (setns(initfd, CLONE_NEWUSER | CLONE_NEWNET) < 0)
+		return fail("join the container's user and network namespaces: %s", errstr(errno));
+	close(initfd);
+	for (int cap = 0; cap <= 63; cap++) {
+		if (cap == CAP_NET_ADMIN)
 			continue;
-		if (n < 0)
-			return errno; /* EAGAIN: no answer within SO_RCVTIMEO */
-		for (struct nlmsghdr *h = &reply.h; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
-				continue; /* an answer to a request that timed out */
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-				return EBADMSG;
-			int err = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-			if ((add && err == EEXIST) || (!add && err == ENOENT))
-				err = 0;
-			return err;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break; /* past the kernel's last capability */
+			return fail("drop bounding capabilities: %s", errstr(errno));
 		}
 	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return fail("clear ambient capabilities: %s", errstr(errno));
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof data);
+	data[0].effective = data[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		return fail("set capabilities: %s", errstr(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail("set no_new_privs: %s", errstr(errno));
+	return 0;
 }
 
 /* ---- sockets in the container's namespace --------------------------------- */
@@ -882,7 +1002,7 @@ static bool take_socket(int fd, bool udp, char *why, size_t cap)
 
 /* parse reads the arguments into the globals and ports; 0, or the exit
  * code of a failure (reported). */
-static int parse(int argc, char **argv, struct in_addr *guest, pid_t *parent)
+static int parse(int argc, char **argv, struct in_addr *guest, pid_t *parent, int *initfd)
 {
 	/* ready= first, so that the other failures can be reported there. */
 	for (int i = 2; i < argc; i++) {
@@ -925,6 +1045,13 @@ static int parse(int argc, char **argv, struct in_addr *guest, pid_t *parent)
 				return fail("bad argument \"%s\"", a);
 			*(KEY("mark") ? &mark : &prio) = (uint32_t)n;
 			*seen = true;
+		} else if (KEY("init")) {
+			int64_t fd = number(v, INT32_MAX);
+			if (*initfd >= 0 || fd < 3 || fd == ready)
+				return fail("bad argument \"%s\"", a);
+			*initfd = (int)fd;
+			if (fcntl(*initfd, F_SETFD, FD_CLOEXEC) < 0)
+				return fail("bad argument \"%s\": %s", a, errstr(errno));
 		} else if (KEY("parent")) {
 			int64_t n = number(v, INT32_MAX);
 			if (seen_parent || n <= 1)
@@ -940,7 +1067,7 @@ static int parse(int argc, char **argv, struct in_addr *guest, pid_t *parent)
 				cport = number(cp, 65535);
 			}
 			bool udp = strcmp(proto, "udp") == 0;
-			if (fd < 3 || fd == ready || cport < 1 || (!udp && strcmp(proto, "tcp") != 0))
+			if (fd < 3 || fd == ready || fd == *initfd || cport < 1 || (!udp && strcmp(proto, "tcp") != 0))
 				return fail("bad argument \"%s\"", a);
 			for (int j = 0; j < nports; j++)
 				if (ports[j].ep.fd == fd)
@@ -963,21 +1090,22 @@ static int parse(int argc, char **argv, struct in_addr *guest, pid_t *parent)
 
 int forward_main(int argc, char **argv)
 {
-	/* As the Go stage was: no process of the container's user namespace
-	 * may read this one's memory or descriptors. */
+	/* As the Go stage: no process of the container's user namespace may
+	 * read this one's memory or descriptors. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	struct in_addr guest;
 	pid_t parent = 0;
-	int code = parse(argc, argv, &guest, &parent);
+	int initfd = -1;
+	int code = parse(argc, argv, &guest, &parent, &initfd);
 	if (code)
 		return code;
+	for (int i = 0; i < nports; i++)
+		if (ports[i].ep.fd == initfd)
+			return fail("bad argument \"init=%d\": it is a port's fd", initfd);
 	/* It dies with the watcher, its parent. The watcher set
-	 * PR_SET_PDEATHSIG in the child it forked, and that survives an
-	 * execve of a program that is neither set-user-ID nor has file
-	 * capabilities, but it belongs to a thread: the Go stage's other
-	 * threads never had it, and one of them may be the one that executed
-	 * this program. So it is set again here, and the parent checked
-	 * after: a watcher gone before that would go unnoticed. */
+	 * PR_SET_PDEATHSIG in the child it forked, which survives the execve
+	 * of this program; it is set again here all the same, and the parent
+	 * checked after: a watcher gone before that would go unnoticed. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return fail("PR_SET_PDEATHSIG: %s", errstr(errno));
 	if (getppid() != parent)
@@ -1005,6 +1133,22 @@ int forward_main(int argc, char **argv)
 
 	/* SIGTERM, SIGINT and SIGHUP end it (with the flows' rules); a
 	 * write to a connection that is gone is an error, not a signal. */
+	/* Given the container's init, it enters its namespaces and sets the
+	 * network namespace up itself (myctr's network watcher executes it
+	 * on the host); without, it relays in the namespaces it was started
+	 * in, set up already (the tests). The rtnetlink socket is the
+	 * namespace's it is made in. */
+	if (initfd >= 0 && (code = join(initfd)) != 0)
+		return code;
+	nlfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct timeval tv = {.tv_sec = 5};
+	struct sockaddr_nl self = {.nl_family = AF_NETLINK};
+	if (nlfd < 0 || bind(nlfd, (struct sockaddr *)&self, sizeof self) < 0 ||
+	    setsockopt(nlfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+		return fail("open rtnetlink socket: %s", errstr(errno));
+	if (initfd >= 0 && (code = marked_local()) != 0)
+		return code;
+
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -1019,14 +1163,8 @@ int forward_main(int argc, char **argv)
 		return fail("sigprocmask: %s", errstr(errno));
 	struct ep sig = {.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC), .kind = K_SIGNAL};
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	nlfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	struct timeval tv = {.tv_sec = 5};
-	if (sig.fd < 0 || epfd < 0 || nlfd < 0)
+	if (sig.fd < 0 || epfd < 0)
 		return fail("set up: %s", errstr(errno));
-	struct sockaddr_nl self = {.nl_family = AF_NETLINK};
-	if (bind(nlfd, (struct sockaddr *)&self, sizeof self) < 0 ||
-	    setsockopt(nlfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
-		return fail("open rtnetlink socket: %s", errstr(errno));
 	if (set_events(&sig, EPOLLIN) < 0)
 		return fail("epoll: %s", errstr(errno));
 	for (int i = 0; i < nports; i++)

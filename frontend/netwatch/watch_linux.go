@@ -379,7 +379,8 @@ const ForwarderFailed = "start the port forwarder"
 // myctr-init, else in this binary) in the user and
 // network namespaces of the container's init (initFd, a pidfd), with the
 // host's listening sockets, and waits for its report. Like the tool, it
-// dies with the watcher.
+// dies with the watcher. It is myctr-monitor's forward (C) where that is
+// installed, else the network-forward stage.
 func startForwarder(spec Spec, initFd int, listeners []*os.File) (*exec.Cmd, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
@@ -392,16 +393,25 @@ func startForwarder(spec Spec, initFd int, listeners []*os.File) (*exec.Cmd, err
 		fs.Ports = append(fs.Ports, portfwd.Port{Fd: 3 + len(files), ContainerPort: p.ContainerPort, Protocol: p.Protocol})
 		files = append(files, listeners[i])
 	}
-	b, err := json.Marshal(fs)
-	if err != nil {
-		readyW.Close()
-		return nil, err
+	var cmd *exec.Cmd
+	if relay := nsexec.Companion("myctr-monitor"); relay != "" {
+		// The C relay, executed here on the host and joining the
+		// init's namespaces itself: its memory stays the host's.
+		cmd = exec.Command(relay)
+		cmd.Args = portfwd.RelayArgs(fs, os.Getpid())
+		cmd.Env = CleanEnv()
+	} else {
+		b, err := json.Marshal(fs)
+		if err != nil {
+			readyW.Close()
+			return nil, err
+		}
+		cmd = exec.Command(nsexec.Binary())
+		cmd.Args = []string{"myctr-port-forward"}
+		cmd.Env = append(CleanEnv(), nsexec.EnvStage+"="+portfwd.Stage, portfwd.EnvSpec+"="+string(b),
+			nsexec.EnvVersion+"="+nsexec.Version,
+			nsexec.EnvJoinFD+"=3", nsexec.EnvJoinNS+"=user,net", nsexec.EnvJoinCaps+"=net_admin")
 	}
-	cmd := exec.Command(nsexec.Binary())
-	cmd.Args = []string{"myctr-port-forward"}
-	cmd.Env = append(CleanEnv(), nsexec.EnvStage+"="+portfwd.Stage, portfwd.EnvSpec+"="+string(b),
-		nsexec.EnvVersion+"="+nsexec.Version,
-		nsexec.EnvJoinFD+"=3", nsexec.EnvJoinNS+"=user,net", nsexec.EnvJoinCaps+"=net_admin")
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.ExtraFiles = files

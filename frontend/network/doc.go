@@ -59,25 +59,23 @@
 // own address:
 //   - Start binds the host's sockets (so a port in use is reported before
 //     anything runs) and hands them to the watcher, which starts the
-//     forwarder once slirp4netns is ready: package portfwd, run by
-//     myctr-init (else by myctr), whose constructor (frontend/nsexec) has
-//     joined the init's user and network namespaces through its pidfd and
-//     kept CAP_NET_ADMIN alone, with no_new_privs, not dumpable. It does
-//     not join the container's PID or mount namespace: the container cannot
-//     see or signal it.
-//   - That Go stage checks its spec and sets the namespace up (the rule,
-//     the route and the sysctl below), then executes myctr-monitor's
-//     forward mode (cmd/myctr-monitor/forward.c) in its place, where that
-//     is installed: the same process, with the host's sockets and
-//     CAP_NET_ADMIN (kept through the ambient set, so also for a uid other
-//     than 0 in the namespace, as with --userns keep-id), which reports
-//     "ok" once it has taken every socket over and then relays for the
-//     container's life, one thread on epoll, in under 1 MB resident
-//     (0.8 MB measured by tests/bench/detached.sh) instead of the Go
-//     relay's 5 MB. Its memory then belongs to the
-//     container's user namespace (an execve there makes it so): only the
-//     PID namespace keeps the container from it. Without myctr-monitor the
-//     Go stage relays itself (same behaviour, same log lines).
+//     forwarder once slirp4netns is ready: myctr-monitor's forward mode
+//     (cmd/myctr-monitor/forward.c), executed on the host with a pidfd of
+//     the init and the host's sockets. Not dumpable from its first
+//     instruction, it joins the init's user and network namespaces, keeps
+//     CAP_NET_ADMIN alone with no_new_privs, sets the namespace up (the
+//     rule, the route and the sysctl below), reports "ok" once it has
+//     taken every socket over, then relays for the container's life: one
+//     thread on epoll, under 1 MB resident (0.8 MB measured by
+//     tests/bench/detached.sh). Executed before it joins, its memory stays
+//     the host user namespace's: no container process may trace it or
+//     read it, whatever its capabilities there. It does not join the
+//     container's PID or mount namespace: the container cannot see or
+//     signal it.
+//   - Where myctr-monitor is not installed, package portfwd does the same
+//     in Go (about 5 MB resident), run by myctr-init (else by myctr),
+//     whose constructor (frontend/nsexec) joins the namespaces and drops
+//     the capabilities; same behaviour, same log lines.
 //   - Its sockets in the container's namespace have IP_TRANSPARENT and the
 //     firewall mark 0x6d79, and are bound to the client's address and port
 //     (any port of it when that one is taken); they send to the container's
@@ -104,9 +102,8 @@
 //     gateway, 10.0.2.2: the container's network is IPv4.
 //   - Failed connections are logged, at most one line a second (with the
 //     count of those left out).
-//   - It dies with the watcher (PR_SET_PDEATHSIG, set again by
-//     myctr-monitor after the execve, since it belongs to a thread) and is
-//     stopped with the tool; the host ports are free once it is gone.
+//   - It dies with the watcher (PR_SET_PDEATHSIG) and is stopped with the
+//     tool; the host ports are free once it is gone.
 //
 // Source addresses and limitations, measured on Debian 12 (passt
 // 0.0~git20230309, slirp4netns 1.2.0, libslirp 4.7.0) with Linux 6.18:

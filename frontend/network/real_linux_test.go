@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -578,15 +579,15 @@ const envGoRelay = "_NETTEST_GO_RELAY"
 // TestRealForwarderRelay: the port forwarder's relay, in slirp4netns mode,
 // is myctr-monitor's forward mode where that is installed (make build's
 // bin/, where this binary is run), also when the forwarder's uid in the
-// container's user namespace is not 0 (as with --userns keep-id: its
-// CAP_NET_ADMIN must survive the execve), and the Go relay where it is not
+// container's user namespace is not 0 (as with --userns keep-id), out of
+// reach of the namespace's root (it joins after its execve on the host),
+// and the Go relay where it is not
 // (a copy of this binary alone, "go-relay"). Each: TCP from the client's
 // own address and port, bulk data and each direction's end of stream passed
 // on, a server's reset passed on as a reset, a refused connection closed
 // and logged in the Go stage's format; UDP replies reach each client, two
 // clients (and two ports of one address) kept apart; and the relay dies
-// with the watcher (PR_SET_PDEATHSIG across the hand-over's execve), which
-// frees the host ports.
+// with the watcher (PR_SET_PDEATHSIG), which frees the host ports.
 func TestRealForwarderRelay(t *testing.T) {
 	requireRootless(t)
 	if _, err := exec.LookPath(ModeSlirp4netns); err != nil {
@@ -652,6 +653,7 @@ func TestRealForwarderRelay(t *testing.T) {
 
 func testRelay(t *testing.T, goRelay bool, maps []string) {
 	pid := newNSMapped(t, maps...)
+	nsPid := pid
 	dir := stateDir(t)
 	h, err := Start(Config{Mode: ModeSlirp4netns, Ports: []PortMapping{
 		{HostIP: "127.0.0.1", ContainerPort: 8080, Protocol: "tcp"},
@@ -666,7 +668,8 @@ func testRelay(t *testing.T, goRelay bool, maps []string) {
 	ports := h.Ports()
 	addr := func(i int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(int(ports[i].HostPort))) }
 
-	// Which relay serves: the hand-over keeps argv[0] and adds "forward".
+	// Which relay serves: both are named myctr-port-forward, the C one
+	// with "forward" after.
 	fwd := h.ForwarderPid()
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", fwd))
 	if err != nil {
@@ -677,11 +680,32 @@ func testRelay(t *testing.T, goRelay bool, maps []string) {
 			t.Fatalf("forwarder %d runs %q, want the Go stage", fwd, cmdline)
 		}
 	} else {
-		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", fwd))
-		if err != nil || filepath.Base(exe) != "myctr-monitor" || !strings.HasPrefix(string(cmdline), "myctr-port-forward\x00forward\x00") {
-			t.Fatalf("forwarder %d runs %q (%q, %v), want myctr-monitor's forward", fwd, exe, cmdline, err)
+		if !strings.HasPrefix(string(cmdline), "myctr-port-forward\x00forward\x00init=3\x00") {
+			t.Fatalf("forwarder %d runs %q, want myctr-monitor's forward", fwd, cmdline)
 		}
-		t.Logf("forwarder %d: %s %q", fwd, exe, cmdline)
+		// Non-dumpable, its memory the host user namespace's: its
+		// /proc files are the host root's, not the user's (nor the
+		// container root's).
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", fwd)); err == nil {
+			t.Fatalf("the user reads the relay's exe link (%s)", exe)
+		}
+		t.Logf("forwarder %d: %q", fwd, cmdline)
+		if slices.Equal(maps, []string{"--map-root-user"}) {
+			// Root of the container's user namespace, with every
+			// capability there (CAP_SYS_PTRACE too), reads its own
+			// namespace's processes but not the relay's memory: the
+			// relay was executed on the host and joined after.
+			read := func(pid int) error {
+				return exec.Command("nsenter", "--user", "--preserve-credentials", "-t", strconv.Itoa(nsPid),
+					"cat", fmt.Sprintf("/proc/%d/environ", pid)).Run()
+			}
+			if err := read(nsPid); err != nil {
+				t.Fatalf("root of the namespace cannot read its own process's environ: %v", err)
+			}
+			if err := read(fwd); err == nil {
+				t.Fatalf("root of the container's user namespace read the relay's (pid %d) environ", fwd)
+			}
+		}
 	}
 	serve(t, pid, "tcphalf", ":8080")
 	serve(t, pid, "tcprst", ":8081")

@@ -3,9 +3,10 @@
 // relays each published host socket to sockets it makes in the container's
 // namespace from the client's own address. The network watcher (package
 // network) starts it; its design is described in package network's
-// documentation, "The port forwarder". It links little (no D-Bus, no CLI),
-// so that myctr-init runs it: it is the one long-lived myctr process inside
-// a container's user namespace.
+// documentation, "The port forwarder". The watcher runs the same relay in
+// C (myctr-monitor forward, whose command line RelayArgs makes) where that
+// is installed; this Go stage, linked into myctr-init, stands in for it
+// elsewhere.
 package portfwd
 
 import (
@@ -15,9 +16,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -103,9 +102,6 @@ func Main() int {
 	if err := prepareNamespace(); err != nil {
 		return fail("%v", err)
 	}
-	if err := handOff(spec, guest, gateway); err != nil {
-		logf("relaying here: %v", err)
-	}
 	serves := make([]func() error, 0, len(spec.Ports))
 	for _, p := range spec.Ports {
 		f := os.NewFile(uintptr(p.Fd), "listener")
@@ -158,83 +154,19 @@ func checkPorts(ports []Port) error {
 	return nil
 }
 
-// relayArgs is myctr-monitor's command line for the relay of spec's
-// ports, for a process whose parent (the watcher) is parent
-// (cmd/myctr-monitor/forward.c says what each argument is).
-func relayArgs(spec Spec, guest, gateway netip.Addr, parent int) []string {
-	args := []string{"myctr-port-forward", "forward", "guest=" + guest.String(), "gateway=" + gateway.String(),
-		"mark=" + strconv.Itoa(Mark), "prio=" + strconv.Itoa(rulePrio), "parent=" + strconv.Itoa(parent), "ready=4"}
+// RelayArgs is the command line of myctr-monitor's forward
+// (cmd/myctr-monitor/forward.c says what each argument is), the C relay
+// that the network watcher executes in place of this stage where it is
+// installed: it joins the namespaces of the init whose pidfd is fd 3 and
+// sets them up itself, reports on fd 4, and takes the ports at the fds
+// spec names; parent is the watcher's pid.
+func RelayArgs(spec Spec, parent int) []string {
+	args := []string{"myctr-port-forward", "forward", "init=3", "ready=4", "guest=" + spec.Guest, "gateway=" + spec.Gateway,
+		"mark=" + strconv.Itoa(Mark), "prio=" + strconv.Itoa(rulePrio), "parent=" + strconv.Itoa(parent)}
 	for _, p := range spec.Ports {
 		args = append(args, fmt.Sprintf("port=%d:%s:%d", p.Fd, p.Protocol, p.ContainerPort))
 	}
 	return args
-}
-
-// handOff executes myctr-monitor's forward (cmd/myctr-monitor/forward.c)
-// in this process's place: the same relay as a small static program
-// rather than this Go binary, the same process (the watcher's child, its
-// PR_SET_PDEATHSIG set again there, since this thread may not be the one
-// that had it), in the same namespaces, which this stage has set up.
-// The host's sockets and the report's pipe go with it, and it sends the
-// report once it has taken every socket over. It returns only when that
-// fails; without myctr-monitor installed it does nothing.
-//
-// CAP_NET_ADMIN (IP_TRANSPARENT, SO_MARK, the flow rules) survives the
-// execve through the ambient set, which also keeps it when this process's
-// uid in the container's user namespace is not 0 (--userns keep-id), where
-// execve would otherwise clear every capability. Raising it needs it in
-// the inheritable set too; no_new_privs allows both, and the bounding
-// set holds nothing else. Capabilities belong to a thread: they are
-// raised on the one that executes.
-func handOff(spec Spec, guest, gateway netip.Addr) error {
-	bin := nsexec.Companion("myctr-monitor")
-	if bin == "" {
-		return nil
-	}
-	// Never unlocked: should the exec fail, this thread's sets are put
-	// back, but no other goroutine needs to run on it.
-	runtime.LockOSThread()
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var caps [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &caps[0]); err != nil {
-		return fmt.Errorf("capget: %w", err)
-	}
-	before := caps[0].Inheritable
-	caps[0].Inheritable |= 1 << unix.CAP_NET_ADMIN
-	if err := unix.Capset(&hdr, &caps[0]); err != nil {
-		return fmt.Errorf("raise CAP_NET_ADMIN in the inheritable set: %w", err)
-	}
-	defer func() {
-		// Still here: this thread goes back to the others' sets.
-		_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
-		caps[0].Inheritable = before
-		_ = unix.Capset(&hdr, &caps[0])
-	}()
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, unix.CAP_NET_ADMIN, 0, 0); err != nil {
-		return fmt.Errorf("raise CAP_NET_ADMIN in the ambient set: %w", err)
-	}
-	keep := []int{4}
-	for _, p := range spec.Ports {
-		keep = append(keep, p.Fd)
-	}
-	defer func() {
-		for _, fd := range keep {
-			unix.CloseOnExec(fd)
-		}
-	}()
-	for _, fd := range keep {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
-			return fmt.Errorf("fd %d: %w", fd, err)
-		}
-	}
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "_MYCTR_") {
-			env = append(env, e)
-		}
-	}
-	err := unix.Exec(bin, relayArgs(spec, guest, gateway, os.Getppid()), env)
-	return fmt.Errorf("execute %s: %w", bin, err)
 }
 
 // logf writes one line to the forwarder's log (the watcher's network.log).

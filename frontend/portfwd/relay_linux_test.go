@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,16 +135,25 @@ func (p *relayProc) exit(t *testing.T) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// testArgs is RelayArgs for a relay in this test's own namespaces: all
+// but the program's name, its mode and init= (fd 3 is /dev/null here).
+func testArgs(t *testing.T, spec Spec) []string {
+	t.Helper()
+	spec.Guest, spec.Gateway = "127.0.0.1", "10.0.2.2"
+	args := RelayArgs(spec, os.Getpid())
+	if args[1] != "forward" || args[2] != "init=3" || !slices.Contains(args, "parent="+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("RelayArgs: %q", args)
+	}
+	return args[3:]
+}
+
 // TestRelayArguments: myctr-monitor's forward takes the command line
-// relayArgs makes, and refuses anything else before it serves: each
+// RelayArgs makes, and refuses anything else before it serves: each
 // failure reported on the ready pipe (what the watcher reads), exit 1.
 func TestRelayArguments(t *testing.T) {
 	bin := buildRelay(t)
 	spec := Spec{Ports: []Port{{Fd: 5, Protocol: "tcp", ContainerPort: 8080}, {Fd: 6, Protocol: "udp", ContainerPort: 8081}}}
-	good := relayArgs(spec, netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.2.2"), os.Getpid())[2:]
-	if want := "parent=" + strconv.Itoa(os.Getpid()); good[4] != want {
-		t.Fatalf("relayArgs: %q, want %s fifth", good, want)
-	}
+	good := testArgs(t, spec)
 	t.Run("good", func(t *testing.T) {
 		p := startRelay(t, bin, good...)
 		if p.report != "ok" {
@@ -198,6 +207,13 @@ func TestRelayArguments(t *testing.T) {
 		{with("port=", "port=5:udp:80"), "fd 5 is not a UDP socket"},
 		{with("port=", "port=3:tcp:80"), "fd 3 is not a listening TCP socket"},
 		{with("port=", "port=9:udp:80"), "fd 9 is not a UDP socket: bad file descriptor"},
+		{with("", "init=x"), `bad argument "init=x"`},
+		{with("", "init=2"), `bad argument "init=2"`},
+		{with("", "init=4"), `bad argument "init=4"`},
+		{with("", "init=5"), `bad argument "init=5": it is a port's fd`},
+		{with("", "init=3", "init=3"), `bad argument "init=3"`},
+		// fd 3 is /dev/null here: not a namespace to join.
+		{with("", "init=3"), "join the container's user and network namespaces: invalid argument"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			p := startRelay(t, bin, tc.args...)
@@ -233,7 +249,7 @@ func TestRelayConnectLog(t *testing.T) {
 	cport := free.Addr().(*net.TCPAddr).Port
 	free.Close() // nothing listens there: only loopback is ever dialled
 	spec := Spec{Ports: []Port{{Fd: 5, Protocol: "tcp", ContainerPort: uint16(cport)}}}
-	p := startRelay(t, bin, relayArgs(spec, netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("10.0.2.2"), os.Getpid())[2:]...)
+	p := startRelay(t, bin, testArgs(t, spec)...)
 	if p.report != "ok" {
 		t.Fatalf("report %q, log %s", p.report, p.log)
 	}
