@@ -189,6 +189,16 @@ func (w *OOMWatch) read() bool {
 	return true
 }
 
+// Look reads memory.events now, if the cgroup is still there: the monitor
+// calls it the moment the init has exited, before systemd may remove an
+// empty scope, which the watch's own reader, woken by the kernel's event,
+// can otherwise lose the race to.
+func (w *OOMWatch) Look() {
+	if w != nil {
+		w.read()
+	}
+}
+
 // Stop ends the watch, with a last look if the cgroup is still there, and
 // reports whether the OOM killer killed a process of the cgroup.
 func (w *OOMWatch) Stop() bool {

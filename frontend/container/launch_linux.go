@@ -462,7 +462,9 @@ func (r *running) wait() int {
 		stop = t.Stop
 	}
 	code := 125
-	if st, err := r.proc.Wait(); err == nil {
+	st, err := r.proc.Wait()
+	r.oom.Look()
+	if err == nil {
 		if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = 128 + int(ws.Signal())
 		} else {
