@@ -147,7 +147,18 @@ type OOMWatch struct {
 	done  chan struct{}
 	mu    sync.Mutex
 	kills uint64
+	// above is the OOM kills each ancestor of dir had counted when the
+	// watch began, nearest first (see Stop).
+	above []oomCount
 }
+
+type oomCount struct {
+	dir   string
+	kills uint64
+}
+
+// maxAncestors bounds the ancestors an OOMWatch keeps counts of.
+const maxAncestors = 8
 
 // WatchOOM starts watching dir's memory.events; nil when there is none
 // (no memory controller).
@@ -161,6 +172,13 @@ func WatchOOM(dir string) *OOMWatch {
 		return nil
 	}
 	w := &OOMWatch{dir: dir, f: os.NewFile(uintptr(fd), "inotify"), done: make(chan struct{})}
+	for up := filepath.Dir(dir); len(w.above) < maxAncestors && up != "/" && up != "."; up = filepath.Dir(up) {
+		ev, err := ReadKeyed(filepath.Join(up, "memory.events"))
+		if err != nil {
+			break // the root cgroup has none
+		}
+		w.above = append(w.above, oomCount{up, ev["oom_kill"]})
+	}
 	w.read()
 	go func() {
 		defer close(w.done)
@@ -201,16 +219,34 @@ func (w *OOMWatch) Look() {
 
 // Stop ends the watch, with a last look if the cgroup is still there, and
 // reports whether the OOM killer killed a process of the cgroup.
-func (w *OOMWatch) Stop() bool {
+//
+// killed says the init died of SIGKILL. Then, when the cgroup was gone
+// before any look saw a kill (on a slow machine the watch can lose that
+// race to systemd, which removes an empty scope at once), the closest
+// ancestor still there answers: an OOM kill counted there since the watch
+// began (memory.events counts its descendants' too) is taken to be this
+// cgroup's. Only a SIGKILL of this init at the moment the OOM killer
+// struck a sibling's process would be mistaken for one.
+func (w *OOMWatch) Stop(killed bool) bool {
 	if w == nil {
 		return false
 	}
-	w.read()
+	here := w.read()
 	w.f.Close()
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.kills > 0
+	if w.kills > 0 || here || !killed {
+		return w.kills > 0
+	}
+	for _, a := range w.above {
+		ev, err := ReadKeyed(filepath.Join(a.dir, "memory.events"))
+		if err != nil {
+			continue // gone too (the scope)
+		}
+		return ev["oom_kill"] > a.kills
+	}
+	return false
 }
 
 // CheckControllers returns a *MissingError unless the cgroup dir has every

@@ -77,7 +77,7 @@ func (s *Store) handOff(c *Container, r *running, terminated *atomic.Bool) error
 	}
 	// The count so far stays ours should the hand-over fail; from now on
 	// myctr-monitor reads it.
-	r.oomKilled = r.oom.Stop() || r.oomKilled
+	r.oomKilled = r.oom.Stop(false) || r.oomKilled
 	r.oom = nil
 	out, errOut, logFD := r.out, r.err, -1
 	if r.pty != nil {

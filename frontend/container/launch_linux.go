@@ -348,7 +348,7 @@ func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *r
 	}
 	// Before anything runs in the container. Its cgroup goes once the
 	// init is dead (a cgroup with a process in it cannot be removed).
-	undo.push(func() { r.kill(); r.oom.Stop(); cgroup.RemoveSplit(r.cg) })
+	undo.push(func() { r.kill(); r.oom.Stop(false); cgroup.RemoveSplit(r.cg) })
 	if r.cg, err = s.joinCgroup(c, p.spec, pid, r.pidfd); err != nil {
 		return err
 	}
@@ -502,7 +502,7 @@ func (r *running) end(code int) int {
 	r.mu.Unlock()
 	r.log.Close()
 	r.notify.Close()
-	r.oomKilled = r.oom.Stop() || r.oomKilled
+	r.oomKilled = r.oom.Stop(code == 128+int(unix.SIGKILL)) || r.oomKilled
 	if err := cgroup.RemoveSplit(r.cg); err != nil && r.warn != nil {
 		fmt.Fprintf(r.warn, "Warning: %v\n", err)
 	}
