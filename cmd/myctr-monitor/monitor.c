@@ -22,7 +22,13 @@
  * stage records the exit, releases the network and cgroup, removes an
  * --rm container or restarts it (and hands over to this program again).
  *
- * "myctr-monitor watch ..." is the second program here: the supervision
+ * "myctr-monitor attach ..." is the same watch for a foreground run,
+ * which the CLI executes in place of the init stage and which starts the
+ * stage, so that the init is its child: the output goes to the user's
+ * stdout and stderr as well, and the end is the CLI's to record while it
+ * lives, ours (the exit command) once it is gone (see attach_main).
+ *
+ * "myctr-monitor watch ..." is another program here: the supervision
  * of a container's network tool (pasta or slirp4netns) and port
  * forwarder, which myctr's network watcher executes in its place once
  * both run (see watch_main). "myctr-monitor forward ..." is the third:
@@ -45,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -421,84 +428,158 @@ static int watch_main(int argc, char **argv)
 	}
 }
 
-/* ---- main ---------------------------------------------------------------- */
+/* ---- the user's terminal (a foreground run) ------------------------------ */
 
-int main(int argc, char **argv)
+/* A tee is the user's stdout or stderr in a foreground run, which the
+ * output goes to besides the log. Writing to it never stalls the loop: a
+ * chunk goes out PIPE_BUF bytes at a time, each once poll says the
+ * descriptor takes it (a pipe then takes it whole), and its stream is not
+ * read while some of it waits, so that the container waits for the user's
+ * reader as it would writing to it directly, while signals, the timeout
+ * and the init's exit are still seen. */
+struct tee {
+	int fd;     /* -1: none, or no more */
+	char *buf;  /* the chunk read last */
+	size_t off, len;
+	int broken; /* a write failed: EPIPE, the reader went away */
+};
+
+#define TEE_STEP 4096 /* PIPE_BUF */
+
+static int tee_pending(const struct tee *t) { return t->fd >= 0 && t->off < t->len; }
+
+static void tee_put(struct tee *t, const char *p, size_t n)
 {
-	if (argc > 1 && strcmp(argv[1], "watch") == 0)
-		return watch_main(argc, argv);
-	if (argc > 1 && strcmp(argv[1], "forward") == 0)
-		return forward_main(argc, argv);
-	int end = 0;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0)
-			end = i;
-	if (end == 0 || end + 1 >= argc) {
-		fprintf(stderr, "myctr-monitor: no exit command (this program is started by myctr)\n");
-		return 125;
+	if (t->fd < 0)
+		return;
+	memcpy(t->buf, p, n);
+	t->off = 0;
+	t->len = n;
+}
+
+/* tee_write writes the next step of the waiting chunk. */
+static void tee_write(struct tee *t)
+{
+	size_t n = t->len - t->off;
+	if (n > TEE_STEP)
+		n = TEE_STEP;
+	ssize_t w = write(t->fd, t->buf + t->off, n);
+	if (w > 0) {
+		t->off += (size_t)w;
+	} else if (w < 0 && errno != EINTR && errno != EAGAIN) {
+		t->broken = 1;
+		close(t->fd);
+		t->fd = -1;
 	}
-	pid_t pid = num(argc, argv, "pid");
-	int pidfd = num(argc, argv, "pidfd");
-	int fds[2] = {num(argc, argv, "out"), num(argc, argv, "err")};
-	const char *streams[2] = {"stdout", "stderr"};
-	struct log lg = {.fd = num(argc, argv, "log"), .path = arg(argc, argv, "path", &end)};
-	lg.max = atoll(arg(argc, argv, "max", &end));
-	int stopsig = num(argc, argv, "stop");
-	int64_t timeout = atoll(arg(argc, argv, "timeout", &end));
-	const char *oom = arg(argc, argv, "oom", &end);
-	struct stat st;
-	if (lg.fd >= 0 && fstat(lg.fd, &st) == 0)
-		lg.size = st.st_size;
-	if (lg.path[0] == 0)
-		lg.max = 0;
+}
 
-	catch_signals((int[]){SIGTERM, 0}, (int[]){SIGHUP, SIGINT, SIGPIPE, 0});
+static void tee_drop(struct tee *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
 
-	int ino = -1;
-	uint64_t kills = 0;
-	if (oom[0]) {
-		kills = oom_kills(oom, 0);
-		ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-		if (ino >= 0 && inotify_add_watch(ino, oom, IN_MODIFY) < 0) {
-			close(ino);
-			ino = -1;
-		}
+/* ---- the run ------------------------------------------------------------- */
+
+/* A mon is one container's run as this program watches it. */
+struct mon {
+	pid_t pid;   /* the init, our child; 0 until the CLI names it */
+	int pidfd;   /* -1 until then */
+	int fds[2];  /* the output: a pty master, or the stdout and stderr pipes */
+	struct tee tee[2];
+	struct log lg;
+	int stopsig;
+	int64_t timeout, deadline;
+	const char *oom; /* memory.events, "" for none */
+	int ino;
+	uint64_t kills;
+	int ctl;     /* the CLI's socket in a foreground run, else -1 */
+	int running; /* the CLI said the container runs */
+	int bound;   /* the run ends with the CLI (a build's RUN step) */
+	int exited, terminated, timedout, status;
+	int64_t exit_at, last_out;
+};
+
+static void watch_oom(struct mon *m)
+{
+	if (!m->oom[0])
+		return;
+	m->kills = oom_kills(m->oom, 0);
+	m->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (m->ino >= 0 && inotify_add_watch(m->ino, m->oom, IN_MODIFY) < 0) {
+		close(m->ino);
+		m->ino = -1;
 	}
+}
 
-	int64_t deadline = timeout > 0 ? now_ms() + timeout : 0;
-	int exited = 0, terminated = num(argc, argv, "term"), timedout = 0, status = 0;
-	int64_t exit_at = 0, last_out = 0;
+static void start_clock(struct mon *m)
+{
+	if (m->timeout > 0)
+		m->deadline = now_ms() + m->timeout;
+}
+
+/* reap_init waits for the init, which has exited, and keeps its status
+ * (128+signal when killed, as shells report it). */
+static void reap_init(struct mon *m)
+{
+	siginfo_t si = {0};
+	if (waitid(P_PID, (id_t)m->pid, &si, WEXITED) == 0)
+		m->status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+	else
+		m->status = 125;
+	m->exited = 1;
+	m->exit_at = m->last_out = now_ms();
+}
+
+static void ctl_message(struct mon *m);
+
+/* run watches m until the init has exited and its output is drained. */
+static void run(struct mon *m)
+{
 	static char chunk[CHUNK];
+	const char *streams[2] = {"stdout", "stderr"};
 	for (;;) {
-		struct pollfd p[5];
-		int np = 0, at[2] = {-1, -1};
-		for (int i = 0; i < 2; i++)
-			if (fds[i] >= 0) {
+		struct pollfd p[9];
+		int np = 0, at[2] = {-1, -1}, tat[2] = {-1, -1}, pending = 0;
+		for (int i = 0; i < 2; i++) {
+			if (tee_pending(&m->tee[i])) {
+				pending = 1;
+				tat[i] = np;
+				p[np++] = (struct pollfd){.fd = m->tee[i].fd, .events = POLLOUT};
+			} else if (m->fds[i] >= 0) {
 				at[i] = np;
-				p[np++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+				p[np++] = (struct pollfd){.fd = m->fds[i], .events = POLLIN};
 			}
-		int pidx = -1, tidx = np, iidx = -1;
-		p[np++] = (struct pollfd){.fd = term_pipe[0], .events = POLLIN};
-		if (!exited) {
-			pidx = np;
-			p[np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
 		}
-		if (ino >= 0) {
+		int pidx = -1, tidx = np, iidx = -1, cidx = -1;
+		p[np++] = (struct pollfd){.fd = term_pipe[0], .events = POLLIN};
+		/* Not reaped before the CLI has recorded it running (it reads
+		 * the init's start time), nor before its pty is ours. */
+		if (!m->exited && m->pidfd >= 0 && m->running) {
+			pidx = np;
+			p[np++] = (struct pollfd){.fd = m->pidfd, .events = POLLIN};
+		}
+		if (m->ino >= 0) {
 			iidx = np;
-			p[np++] = (struct pollfd){.fd = ino, .events = POLLIN};
+			p[np++] = (struct pollfd){.fd = m->ino, .events = POLLIN};
+		}
+		if (m->ctl >= 0) {
+			cidx = np;
+			p[np++] = (struct pollfd){.fd = m->ctl, .events = POLLIN};
 		}
 		int wait_ms = -1;
 		int64_t t = now_ms();
-		if (exited) {
-			if (at[0] < 0 && at[1] < 0)
+		if (m->exited) {
+			if (m->fds[0] < 0 && m->fds[1] < 0 && !pending)
 				break;
-			int64_t idle = last_out + DRAIN_IDLE_MS - t, cap = exit_at + DRAIN_MAX_MS - t;
+			int64_t idle = m->last_out + DRAIN_IDLE_MS - t, cap = m->exit_at + DRAIN_MAX_MS - t;
 			int64_t w = idle < cap ? idle : cap;
 			if (w <= 0)
 				break;
 			wait_ms = (int)w;
-		} else if (deadline && !timedout) {
-			wait_ms = deadline > t ? (int)(deadline - t) : 0;
+		} else if (m->deadline && !m->timedout) {
+			wait_ms = m->deadline > t ? (int)(m->deadline - t) : 0;
 		}
 		int n = poll(p, (nfds_t)np, wait_ms);
 		if (n < 0) {
@@ -506,65 +587,75 @@ int main(int argc, char **argv)
 				continue;
 			die("poll");
 		}
-		if (deadline && !timedout && !exited && now_ms() >= deadline) {
-			timedout = 1;
-			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+		if (m->deadline && !m->timedout && !m->exited && now_ms() >= m->deadline) {
+			m->timedout = 1;
+			syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
 		}
 		if (p[tidx].revents & POLLIN) {
 			char b[16];
 			while (read(term_pipe[0], b, sizeof b) > 0)
 				;
-			terminated = 1;
-			if (!exited)
-				syscall(SYS_pidfd_send_signal, pidfd, stopsig, NULL, 0);
+			m->terminated = 1;
+			if (!m->exited && m->pidfd >= 0)
+				syscall(SYS_pidfd_send_signal, m->pidfd, m->stopsig, NULL, 0);
 		}
 		if (iidx >= 0 && (p[iidx].revents & POLLIN)) {
 			char b[4096];
-			while (read(ino, b, sizeof b) > 0)
+			while (read(m->ino, b, sizeof b) > 0)
 				;
-			kills = oom_kills(oom, kills);
+			m->kills = oom_kills(m->oom, m->kills);
 		}
 		for (int i = 0; i < 2; i++) {
+			if (tat[i] >= 0 && p[tat[i]].revents) {
+				tee_write(&m->tee[i]);
+				m->last_out = now_ms();
+				if (i == 0 && m->tee[0].broken && m->ctl >= 0 && !m->bound)
+					/* The CLI ends with the error now; the run is
+					 * ours to end. */
+					send(m->ctl, "broken", 6, MSG_NOSIGNAL);
+			}
 			if (at[i] < 0 || !(p[at[i]].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			ssize_t r = read(fds[i], chunk, sizeof chunk);
+			ssize_t r = read(m->fds[i], chunk, sizeof chunk);
 			if (r > 0) {
-				log_write(&lg, streams[i], chunk, (size_t)r);
-				last_out = now_ms();
+				log_write(&m->lg, streams[i], chunk, (size_t)r);
+				tee_put(&m->tee[i], chunk, (size_t)r);
+				m->last_out = now_ms();
 			} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
 				/* end of file (a pty reads EIO once its last writer is gone) */
-				close(fds[i]);
-				fds[i] = -1;
+				close(m->fds[i]);
+				m->fds[i] = -1;
 			}
 		}
-		if (pidx >= 0 && (p[pidx].revents & POLLIN)) {
-			siginfo_t si = {0};
-			if (waitid(P_PID, (id_t)pid, &si, WEXITED) == 0) {
-				status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
-			} else {
-				status = 125;
-			}
-			exited = 1;
-			exit_at = last_out = now_ms();
-		}
+		if (pidx >= 0 && (p[pidx].revents & POLLIN))
+			reap_init(m);
+		if (cidx >= 0 && p[cidx].revents)
+			ctl_message(m);
 	}
-	for (int i = 0; i < 2; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	if (lg.fd >= 0)
-		close(lg.fd);
-	close(pidfd);
-	if (oom[0])
-		kills = oom_kills(oom, kills);
-	if (ino >= 0)
-		close(ino);
-	if (timedout)
-		status = -1; /* as Podman: a container killed at its --timeout exits -1 */
+	for (int i = 0; i < 2; i++) {
+		if (m->fds[i] >= 0)
+			close(m->fds[i]);
+		tee_drop(&m->tee[i]);
+	}
+	if (m->lg.fd >= 0)
+		close(m->lg.fd);
+	close(m->pidfd);
+	if (m->oom[0])
+		m->kills = oom_kills(m->oom, m->kills);
+	if (m->ino >= 0)
+		close(m->ino);
+	if (m->timedout)
+		m->status = -1; /* as Podman: a container killed at its --timeout exits -1 */
+}
 
-	/* The exit command, with the outcome after its own arguments. */
-	char code[16], oomk[2] = {kills > 0 ? '1' : '0', 0}, tmo[2] = {timedout ? '1' : '0', 0},
-		 trm[2] = {terminated ? '1' : '0', 0};
-	snprintf(code, sizeof code, "%d", status);
+/* exit_command executes the exit command (the argv after "--") with the
+ * outcome after its own arguments: the exit code, and 0 or 1 for whether
+ * the OOM killer struck, the timeout did, a SIGTERM came. */
+static int exit_command(int argc, char **argv, int end, const struct mon *m)
+{
+	char code[16], oomk[2] = {m->kills > 0 ? '1' : '0', 0}, tmo[2] = {m->timedout ? '1' : '0', 0},
+		 trm[2] = {m->terminated ? '1' : '0', 0};
+	snprintf(code, sizeof code, "%d", m->status);
 	int nargs = argc - end - 1;
 	char **av = calloc((size_t)nargs + 5, sizeof *av);
 	if (!av)
@@ -577,5 +668,260 @@ int main(int argc, char **argv)
 	av[nargs + 3] = trm;
 	execv(av[0], av);
 	fprintf(stderr, "myctr-monitor: execute %s: %s\n", av[0], strerror(errno));
-	return status >= 0 && status < 256 ? status : 125;
+	return m->status >= 0 && m->status < 256 ? m->status : 125;
+}
+
+/* exit_end is the index of the "--" before the exit command, 0 if none. */
+static int exit_end(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1 < argc ? i : 0;
+	return 0;
+}
+
+static void init_log(struct mon *m, int argc, char **argv)
+{
+	int end = 0;
+	m->lg = (struct log){.fd = num(argc, argv, "log"), .path = arg(argc, argv, "path", &end)};
+	m->lg.max = atoll(arg(argc, argv, "max", &end));
+	struct stat st;
+	if (m->lg.fd >= 0 && fstat(m->lg.fd, &st) == 0)
+		m->lg.size = st.st_size;
+	if (m->lg.path[0] == 0)
+		m->lg.max = 0;
+	m->stopsig = num(argc, argv, "stop");
+	m->timeout = atoll(arg(argc, argv, "timeout", &end));
+}
+
+/* ---- attach: a foreground run -------------------------------------------- */
+
+/* In a foreground run the CLI execs this program in place of the init
+ * stage ("myctr-monitor attach ..."), so that the init is our child, not
+ * the CLI's, and the CLI's death loses nothing. We start the stage (the
+ * descriptors below init=K and the env= arguments are its), keep the
+ * output in the log and write it to the user's stdout and stderr (tout=,
+ * terr=), and talk with the CLI on ctl=, a SOCK_SEQPACKET socket:
+ *
+ *   CLI -> us   "pid N" with a pidfd of the init, once it exists;
+ *               "run [MEMORY.EVENTS]" once the container runs, with the
+ *               pty master when it has a terminal;
+ *               "done" once it has recorded the exit.
+ *   us -> CLI   "exit CODE OOM TIMEDOUT TERM OUTBROKEN ERRBROKEN" once the
+ *               init has exited and its output is drained;
+ *               "broken" when a write to the user's stdout failed (its
+ *               reader went away: run ... | head -1): the CLI then ends
+ *               at once with the error, as Podman does, and the container
+ *               runs on, its output in the log alone.
+ *
+ * A CLI that goes before "run" had a start that failed: the init, if
+ * any, is killed and we exit. One that goes later has been killed: the
+ * output goes on to the log alone, and at the end we execute the exit
+ * command (myctr's monitor-exit stage) ourselves, as for a detached
+ * container; so does an exit the CLI never acknowledged. With bound=1 (a
+ * build's RUN step, which ends with its build) the init is killed then,
+ * and the exit command removes the step's container. */
+
+static int recv_fd(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c), sizeof fd);
+			for (size_t extra = 1; extra < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); extra++) {
+				int more;
+				memcpy(&more, CMSG_DATA(c) + extra * sizeof(int), sizeof more);
+				close(more);
+			}
+			return fd;
+		}
+	return -1;
+}
+
+/* abandon ends a foreground start the CLI gave up (or died in): the init,
+ * if it exists, is killed and reaped. */
+static void abandon(struct mon *m)
+{
+	if (m->pidfd >= 0 && !m->exited) {
+		syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		waitid(P_PID, (id_t)m->pid, &(siginfo_t){0}, WEXITED);
+	}
+	exit(0);
+}
+
+static void ctl_message(struct mon *m)
+{
+	char b[4096 + 8];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct iovec iov = {.iov_base = b, .iov_len = sizeof b - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.space, .msg_controllen = sizeof cm.space};
+	ssize_t n = recvmsg(m->ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	int fd = n > 0 ? recv_fd(&mh) : -1;
+	if (n <= 0) {
+		/* The CLI is gone. */
+		if (!m->running)
+			abandon(m);
+		if (m->bound && !m->exited)
+			syscall(SYS_pidfd_send_signal, m->pidfd, SIGKILL, NULL, 0);
+		close(m->ctl);
+		m->ctl = -1;
+		tee_drop(&m->tee[0]);
+		tee_drop(&m->tee[1]);
+		return;
+	}
+	b[n] = 0;
+	if (strncmp(b, "pid ", 4) == 0 && m->pidfd < 0 && fd >= 0) {
+		m->pid = (pid_t)atoi(b + 4);
+		m->pidfd = fd;
+		return;
+	}
+	if ((strcmp(b, "run") == 0 || strncmp(b, "run ", 4) == 0) && !m->running && m->pidfd >= 0) {
+		m->running = 1;
+		if (fd >= 0) {
+			if (m->fds[0] >= 0 || m->fds[1] >= 0) {
+				close(fd);
+			} else {
+				m->fds[0] = fd; /* the pty master */
+			}
+		}
+		static char oom[sizeof b];
+		memcpy(oom, b[3] ? b + 4 : "", b[3] ? (size_t)n - 3 : 1);
+		m->oom = oom;
+		watch_oom(m);
+		start_clock(m);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr, "myctr-monitor: unexpected message from myctr: %.40s\n", b);
+}
+
+static void keep_private(int fd)
+{
+	if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		die("close-on-exec");
+}
+
+/* start_stage forks the init stage: the executable at descriptor exe,
+ * argv[0] myctr-init, the environment env; it returns once the stage's
+ * first process (which clones the init as our child, CLONE_PARENT, and
+ * exits) is gone, and the descriptors below k, the stage's, are closed
+ * here. */
+static void start_stage(int exe, char **env, int k)
+{
+	pid_t child = fork();
+	if (child < 0)
+		die("fork");
+	if (child == 0) {
+		/* Its own session, away from the terminal of myctr run. */
+		setsid();
+		char path[64];
+		snprintf(path, sizeof path, "/proc/self/fd/%d", exe);
+		execve(path, (char *[]){"myctr-init", NULL}, env);
+		fprintf(stderr, "myctr-monitor: execute the init stage: %s\n", strerror(errno));
+		_exit(125);
+	}
+	/* The stage's descriptors are its own: ours would keep its sync
+	 * socket's end open, and the stdio pipes' write ends. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++)
+		if (null < 0 || dup2(null, fd) < 0)
+			close(fd);
+	if (null > 2)
+		close(null);
+	for (int fd = 3; fd < k; fd++)
+		close(fd);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int attach_main(int argc, char **argv)
+{
+	int end = exit_end(argc, argv);
+	if (end == 0) {
+		fprintf(stderr, "myctr-monitor: no exit command (this program is started by myctr)\n");
+		return 125;
+	}
+	struct mon m = {.pidfd = -1, .ctl = num(argc, argv, "ctl"), .ino = -1, .oom = "", .bound = num(argc, argv, "bound")};
+	int exe = num(argc, argv, "exe"), k = num(argc, argv, "init");
+	m.fds[0] = num(argc, argv, "out");
+	m.fds[1] = num(argc, argv, "err");
+	m.tee[0].fd = num(argc, argv, "tout");
+	m.tee[1].fd = num(argc, argv, "terr");
+	init_log(&m, argc, argv);
+	int own[] = {exe, m.ctl, m.fds[0], m.fds[1], m.tee[0].fd, m.tee[1].fd, m.lg.fd};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+		if (own[i] >= 0 && own[i] < k) {
+			fprintf(stderr, "myctr-monitor: descriptor %d is the init's (this program is started by myctr)\n", own[i]);
+			return 125;
+		}
+		keep_private(own[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (m.tee[i].fd >= 0 && !(m.tee[i].buf = malloc(CHUNK)))
+			die("memory");
+	char **env = calloc((size_t)argc, sizeof *env);
+	if (!env)
+		die("memory");
+	for (int i = 1, n = 0; i < end; i++)
+		if (strncmp(argv[i], "env=", 4) == 0)
+			env[n++] = argv[i] + 4;
+
+	catch_signals((int[]){SIGTERM, 0}, (int[]){SIGHUP, SIGINT, SIGPIPE, 0});
+	start_stage(exe, env, k);
+	close(exe);
+	free(env);
+	run(&m);
+
+	if (m.ctl >= 0) {
+		char msg[96];
+		int n = snprintf(msg, sizeof msg, "exit %d %d %d %d %d %d", m.status, m.kills > 0, m.timedout,
+				 m.terminated, m.tee[0].broken, m.tee[1].broken);
+		if (send(m.ctl, msg, (size_t)n, MSG_NOSIGNAL) == n) {
+			char b[16];
+			ssize_t r;
+			while ((r = recv(m.ctl, b, sizeof b, MSG_CMSG_CLOEXEC)) != 0) {
+				if (r == 4 && memcmp(b, "done", 4) == 0)
+					return 0;
+				if (r < 0 && errno != EINTR)
+					break;
+			}
+		}
+	}
+	return exit_command(argc, argv, end, &m);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "watch") == 0)
+		return watch_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "forward") == 0)
+		return forward_main(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "attach") == 0)
+		return attach_main(argc, argv);
+	int end = exit_end(argc, argv);
+	if (end == 0) {
+		fprintf(stderr, "myctr-monitor: no exit command (this program is started by myctr)\n");
+		return 125;
+	}
+	struct mon m = {.pid = num(argc, argv, "pid"), .pidfd = num(argc, argv, "pidfd"), .ctl = -1, .ino = -1,
+			.running = 1, .terminated = num(argc, argv, "term"), .tee = {{.fd = -1}, {.fd = -1}}};
+	m.fds[0] = num(argc, argv, "out");
+	m.fds[1] = num(argc, argv, "err");
+	init_log(&m, argc, argv);
+	m.oom = arg(argc, argv, "oom", &end);
+	end = exit_end(argc, argv);
+
+	catch_signals((int[]){SIGTERM, 0}, (int[]){SIGHUP, SIGINT, SIGPIPE, 0});
+	watch_oom(&m);
+	start_clock(&m);
+	run(&m);
+	return exit_command(argc, argv, end, &m);
 }

@@ -82,6 +82,7 @@ type run struct {
 // named o.Tag. A failing step leaves no image and no step container.
 func (b *Builder) Build(o Options) (*image.Image, error) {
 	r := &run{b: b, o: o, out: o.Stdout, errw: o.Stderr}
+	b.Containers.SweepAbandonedSteps()
 	if r.out == nil {
 		r.out = io.Discard
 	}
@@ -545,7 +546,7 @@ func (r *run) runStep(st *stageState, argv []string, label string) (*image.Layer
 			fmt.Fprintf(r.errw, "Warning: remove step container %.12s: %v\n", c.ID, err)
 		}
 	}()
-	code, err := r.b.Containers.RunAttached(c, r.b.Mapping, &container.Attach{Stdout: r.out, Stderr: r.errw})
+	code, err := r.b.Containers.RunAttached(c, r.b.Mapping, &container.Attach{Stdout: r.out, Stderr: r.errw, EndWithCaller: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: start %s: %w", label, quoteArgs(argv), err)
 	}

@@ -8,7 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,8 +38,27 @@ func buildCommand() *cli.Command {
 	}
 }
 
-// envInUserNS marks a build already running inside the user namespace.
+// envInUserNS marks a build already running inside the user namespace:
+// 1, or the pid of the build that runs it there, which it dies with.
 const envInUserNS = "_MYCTR_BUILD_IN_USERNS"
+
+// dieWithOuterBuild makes this build, run in the user namespace by the
+// build of pid outer, end when that one does (kill -9 included), and its
+// steps with it (Attach.EndWithCaller). Set here, after the last execve:
+// the kernel clears the flag on one that raises the capabilities, as
+// entering the namespace as its root does.
+func dieWithOuterBuild(outer int) error {
+	if outer <= 1 {
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set the parent-death signal: %w", err)
+	}
+	if os.Getppid() != outer {
+		return withCode(125, errors.New("the build that started this one is gone"))
+	}
+	return nil
+}
 
 func buildAction(ctx *cli.Context) error {
 	if ctx.NArg() != 1 {
@@ -44,7 +67,11 @@ func buildAction(ctx *cli.Context) error {
 	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
 		return buildInUserNS(ctx)
 	}
+	outer, _ := strconv.Atoi(os.Getenv(envInUserNS))
 	os.Unsetenv(envInUserNS)
+	if err := dieWithOuterBuild(outer); err != nil {
+		return err
+	}
 	args := map[string]string{}
 	for _, a := range ctx.StringSlice("build-arg") {
 		k, v, ok := strings.Cut(a, "=")
@@ -158,10 +185,13 @@ func buildInUserNS(ctx *cli.Context) error {
 		return err
 	}
 	d := dirs(ctx)
-	os.Setenv(envInUserNS, "1")
+	os.Setenv(envInUserNS, strconv.Itoa(os.Getpid()))
 	args := append([]string{exe, "--root", d.Root, "--runroot", d.RunRoot}, os.Args[1:]...)
 	u := &nsexec.UserNSCommand{Sub: "unshare", Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	// The build dies with this thread, its parent (dieWithOuterBuild).
+	runtime.LockOSThread()
 	err = u.Run(m)
+	runtime.UnlockOSThread()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return withCode(ee.ExitCode(), nil)

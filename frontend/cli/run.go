@@ -601,12 +601,14 @@ func runAction(ctx *cli.Context) error {
 	return nil
 }
 
-// stdoutGuard is the attached container's stdout as this process writes
-// it. A reader that goes away (`myctr run ... | head -1`) must not end
-// this process, the container's monitor: SIGPIPE is caught (guardStdout),
-// the write fails with EPIPE instead, and from then on the container's
-// output goes to its log alone while it runs to its end (--rm honoured,
-// its exit code recorded). The failure is reported once it has ended.
+// stdoutGuard is the attached container's stdout. A reader that goes away
+// (`myctr run ... | head -1`) must not lose the container's end (its exit
+// code recorded, --rm honoured). Through myctr-monitor, which writes the
+// output itself, the CLI ends at once with the error and the monitor
+// ends the run. Where this process is the monitor, SIGPIPE is caught
+// (guardStdout), the write fails with EPIPE instead, the output goes on
+// to the log alone, and the failure is reported once the container has
+// ended.
 type stdoutGuard struct {
 	mu  sync.Mutex
 	w   io.Writer
@@ -632,6 +634,19 @@ func (g *stdoutGuard) Write(p []byte) (int, error) {
 	return len(p), nil // the log has it all the same
 }
 
+// File and Broken make the guard a container.DirectOutput: in a
+// foreground run myctr-monitor writes the container's output to
+// os.Stdout itself, and reports a write that failed.
+func (g *stdoutGuard) File() *os.File { return os.Stdout }
+
+func (g *stdoutGuard) Broken(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.err == nil {
+		g.err = err
+	}
+}
+
 // failed is the error to end with when stdout broke: Podman's exit 126.
 func (g *stdoutGuard) failed() error {
 	g.mu.Lock()
@@ -640,7 +655,7 @@ func (g *stdoutGuard) failed() error {
 		return nil
 	}
 	return withCode(126, hint(fmt.Errorf("write the container's output: %w", g.err),
-		"the container ran to its end; its whole output is in myctr logs (unless --rm removed it)"))
+		"the container runs on to its end; its whole output is in `myctr logs` (unless --rm removes it)"))
 }
 
 // createContainer makes the container that run's or create's flags

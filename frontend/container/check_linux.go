@@ -98,6 +98,11 @@ func (s *Store) Check(o CheckOptions) ([]Finding, []*Container, error) {
 					func() error { return os.Remove(t) })
 			}
 		}
+		if problem := abandoned(c); problem != "" {
+			id := c.ID
+			add(Finding{Kind: "container", Object: c.Name, Problem: problem}, func() error { return s.removeBroken(id) })
+			continue
+		}
 		if problem := specProblem(c); problem != "" && o.Now.Sub(c.Created) > checkGrace {
 			var repair func() error
 			if c.Running() {
@@ -156,6 +161,21 @@ func (s *Store) checkRecord(id string) (*Container, string) {
 	c.dir = filepath.Join(s.dir, id)
 	c.setRunDir(s.Dirs.RunRoot)
 	return &c, ""
+}
+
+// abandoned says what a killed create or build left of c, "" if nothing:
+// a spec never written, or a RUN step that will never run.
+func abandoned(c *Container) string {
+	if c.Creator == nil || !c.Creator.Gone() || c.Running() {
+		return ""
+	}
+	if c.BuildStep {
+		return "a RUN step of a build that is gone"
+	}
+	if p := specProblem(c); p != "" {
+		return p + ", and the create that was writing it is gone"
+	}
+	return ""
 }
 
 // specProblem says what is wrong with c's config.json.

@@ -187,3 +187,51 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckAbandoned: what a killed create or build left is damage at
+// once, without the grace a create in flight gets: a record without its
+// spec whose creator is gone, and a build's step whose build is gone.
+// The same with a live creator is work in progress.
+func TestCheckAbandoned(t *testing.T) {
+	gone := &Owner{Pid: os.Getpid(), Start: 1} // not this process's start: another one's
+	cases := []struct {
+		name    string
+		creator *Owner
+		step    bool
+		spec    bool
+		want    string // the problem found, "" for none
+	}{
+		{"spec missing, creator gone", gone, false, false, "the create that was writing it is gone"},
+		{"spec missing, creator alive", self(), false, false, ""},
+		{"whole, creator gone", gone, false, true, ""},
+		{"build step, build gone", gone, true, true, "a RUN step of a build that is gone"},
+		{"build step, build alive", self(), true, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := checkFixture(t)
+			c := addContainer(t, s, "made")
+			c.Created = time.Now()
+			c.Creator, c.BuildStep = tc.creator, tc.step
+			must(t, s.Save(c))
+			if !tc.spec {
+				must(t, os.Remove(c.File("config.json")))
+			}
+			fs, _, err := s.Check(CheckOptions{Repair: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := findingFor(fs, "container", "made")
+			switch {
+			case tc.want == "" && f != nil:
+				t.Errorf("found %+v, want nothing", *f)
+			case tc.want != "" && (f == nil || !strings.Contains(f.Problem, tc.want) || !f.Repaired):
+				t.Errorf("found %+v, want %q repaired", f, tc.want)
+			case tc.want != "":
+				if _, err := os.Stat(c.dir); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("after --repair, its directory: %v", err)
+				}
+			}
+		})
+	}
+}

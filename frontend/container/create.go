@@ -131,6 +131,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		StopSignal:    o.Image.StopSignal,
 		CreateCommand: o.CreateCommand,
 		Args:          args,
+		BuildStep:     o.BuildStep,
 		HostConfig: HostConfig{
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,

@@ -113,8 +113,7 @@ func (s *Store) handOff(c *Container, r *running, terminated *atomic.Bool) error
 		"stop=" + strconv.Itoa(int(StopSignalOf(c))), "timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10),
 		"oom=" + oom, "term=" + term,
 		"--", exe, s.Dirs.Root, s.Dirs.RunRoot, c.ID}
-	env := append(withoutEnv(os.Environ(), nsexec.EnvStage), nsexec.EnvStage+"="+nsexec.StageMonitorExit)
-	err = syscall.Exec(monitorBinary(), argv, env)
+	err = syscall.Exec(monitorBinary(), argv, monitorExitEnv())
 	for _, k := range keep {
 		if k >= 0 {
 			unix.FcntlInt(uintptr(k), unix.F_SETFD, unix.FD_CLOEXEC)
@@ -143,6 +142,14 @@ func MonitorExitMain(args []string) int {
 	if err != nil {
 		// Removed meanwhile (rm -f), or the store is gone: nothing of it
 		// is left to record.
+		return code
+	}
+	if c.BuildStep {
+		// Its build is gone (myctr-monitor killed the step when it saw
+		// it go): nobody is left to make its layer.
+		if err := s.remove(c, true, false, os.Getpid()); err != nil {
+			fmt.Fprintf(os.Stderr, "myctr monitor-exit: remove build step %.12s: %v\n", c.ID, err)
+		}
 		return code
 	}
 	r := &running{id: c.ID, net: s.resumeNet(c, m), pidfd: -1, oomKilled: args[4] == "1", cg: c.State.Cgroup}

@@ -46,6 +46,12 @@ type Attach struct {
 	// Started, when set, is called once the container's process runs
 	// and is recorded as running (RunAttached).
 	Started func()
+	// EndWithCaller: the container ends with the caller (a build's RUN
+	// step): killed, and its record removed, should the caller die.
+	EndWithCaller bool
+	// foreground: the init is to be started by myctr-monitor, when it
+	// can take the run (attach_linux.go).
+	foreground bool
 }
 
 // running is a container's init, started by this process.
@@ -53,6 +59,7 @@ type running struct {
 	id    string
 	net   netDriver
 	proc  *os.Process
+	start uint64     // the init's start time, read while it waits for its configuration
 	mu    sync.Mutex // guards pidfd against a signal racing wait's close
 	pidfd int
 	pty   *os.File
@@ -62,6 +69,9 @@ type running struct {
 	// (Attach.Handoff), nil once pumped; handoff says it was so.
 	out, err *os.File
 	handoff  bool
+	// fg is the monitor of a foreground run, nil when this process is
+	// the init's parent (attach_linux.go).
+	fg *fgMonitor
 	// timeout is --timeout: the container is killed when it runs longer.
 	timeout time.Duration
 
@@ -153,12 +163,20 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 		return nil, err
 	}
 	undo.push(func() { r.log.Close() })
+	if a.foreground && r.canHandOff(c) {
+		if r.fg, err = newFgMonitor(a); err != nil {
+			return nil, err
+		}
+		if r.fg != nil {
+			undo.push(func() { r.fg.ctl.Close(); r.fg.peer.Close() })
+		}
+	}
 	parent, child, err := nsexec.NewPair()
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
-	ip, err := startInit(p, a, child, &undo)
+	ip, err := s.startInit(c, p, r, a, child, &undo)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +187,9 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 	if a.Handoff && r.canHandOff(c) {
 		r.handoff, r.out, r.err = true, ip.outR, ip.errR
 		return r, nil
+	}
+	if r.fg != nil {
+		return r, nil // the monitor has the output
 	}
 	r.startPumps(a, ip.outR, ip.errR)
 	return r, nil
@@ -227,8 +248,9 @@ type initProc struct {
 }
 
 // startInit starts the init stage with child, the stage's end of the sync
-// socket (closed here).
-func startInit(p *launchPlan, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
+// socket (closed here); in a foreground run with a monitor (r.fg), the
+// monitor, which starts the stage.
+func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
 	defer child.Close()
 	nsEnv, err := initNamespaces(p.spec, p.join)
 	if err != nil {
@@ -294,10 +316,26 @@ func startInit(p *launchPlan, a *Attach, child *os.File, undo *cleanups) (*initP
 			}
 		}
 	}
+	if f := r.fg; f != nil {
+		// The output pipes are the monitor's to read.
+		if err := f.wrap(cmd, s, c, r, stage, ip.outR, ip.errR); err != nil {
+			return nil, err
+		}
+		theirs = append(theirs, f.peer)
+		if ip.outR != nil {
+			theirs = append(theirs, ip.outR, ip.errR)
+			ip.outR, ip.errR = nil, nil
+		}
+		f.cmd = cmd
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	undo.push(func() {
+		if r.fg != nil {
+			// Told by the end of its socket, the monitor kills the init.
+			r.fg.ctl.Close()
+		}
 		if !ip.reaped {
 			cmd.Process.Kill()
 			cmd.Wait()
@@ -325,20 +363,32 @@ func (s *Store) syncInit(c *Container, m *userns.Mapping, p *launchPlan, r *runn
 // container, once its init (pid) exists: the id maps, the cgroup, the
 // network; then sends the init its configuration.
 func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *running, ip *initProc, conn *nsexec.Conn, a *Attach, pid int, undo *cleanups) error {
-	// The init is our child (CLONE_PARENT), so its pid cannot be reused
-	// before we wait for it.
+	// The init is our child (CLONE_PARENT), or our monitor's, so its pid
+	// cannot be reused before we, or the monitor, wait for it.
 	proc, err := os.FindProcess(pid)
 	if err != nil {
 		return fmt.Errorf("find init %d: %w", pid, err)
 	}
 	r.proc = proc
+	if r.start, err = procStart(pid); err != nil {
+		return fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
 	undo.push(r.kill)
-	ip.cmd.Wait()
-	ip.reaped = true
+	if r.fg == nil {
+		// The stage's first process, gone once it sent the pid (the
+		// monitor reaps its own).
+		ip.cmd.Wait()
+		ip.reaped = true
+	}
 	if r.pidfd, err = unix.PidfdOpen(pid, 0); err != nil {
 		return fmt.Errorf("pidfd_open: %w", err)
 	}
 	undo.push(func() { unix.Close(r.pidfd); r.pidfd = -1 })
+	if r.fg != nil {
+		if err := r.fg.initPid(pid, r.pidfd); err != nil {
+			return err
+		}
+	}
 	// The container's own maps (--userns), from its spec; a joined user
 	// namespace has its maps already.
 	if p.join == nil {
@@ -432,11 +482,17 @@ func (r *running) startPumps(a *Attach, outR, errR *os.File) {
 }
 
 // kill kills the container's init and waits for it: a start that failed
-// after the init existed.
+// after the init existed. The monitor of a foreground run reaps its own
+// child: here it is only waited to be gone.
 func (r *running) kill() {
-	if r.proc != nil {
-		r.proc.Kill()
+	if r.proc == nil {
+		return
+	}
+	r.proc.Kill()
+	if r.fg == nil {
 		r.proc.Wait()
+	} else if r.pidfd >= 0 {
+		waitGone(r.pidfd, 10*time.Second)
 	}
 }
 
@@ -515,14 +571,11 @@ func (r *running) end(code int) int {
 }
 
 func (s *Store) markRunning(c *Container, r *running) error {
-	pid := r.proc.Pid
-	start, err := procStart(pid)
-	if err != nil {
-		return fmt.Errorf("read start time of init %d: %w", pid, err)
-	}
-	mstart, _ := procStart(os.Getpid())
-	err = s.Update(c, func(c *Container) {
-		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: os.Getpid(),
+	pid, start := r.proc.Pid, r.start
+	monitor := r.monitorPid()
+	mstart, _ := procStart(monitor)
+	err := s.Update(c, func(c *Container) {
+		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: monitor,
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
 		r.net.record(&c.State)
 		c.State.Cgroup = r.cg
@@ -531,6 +584,15 @@ func (s *Store) markRunning(c *Container, r *running) error {
 		s.event(c, "start", nil)
 	}
 	return err
+}
+
+// monitorPid is the pid of r's monitor: this process, or the
+// myctr-monitor of a foreground run.
+func (r *running) monitorPid() int {
+	if r.fg != nil {
+		return r.fg.cmd.Process.Pid
+	}
+	return os.Getpid()
 }
 
 // forgetBridge drops a bridged container's network from its record once

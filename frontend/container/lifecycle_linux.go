@@ -26,9 +26,12 @@ import (
 	"github.com/myctr/myctr/frontend/userns"
 )
 
-// RunAttached starts c with this process as its monitor and returns the
-// container's exit code when it ends. Signals are forwarded; with a
-// terminal, the user's terminal is put in raw mode and proxied.
+// RunAttached starts c in the foreground and returns the container's exit
+// code when it ends. Its monitor is myctr-monitor where it can be
+// (attach_linux.go), else this process. Signals are forwarded; with a
+// terminal, the user's terminal is put in raw mode and proxied. Through
+// myctr-monitor, a stdout that broke (DirectOutput.Broken says so) ends
+// this call at once with 0, the container left to run to its end.
 func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, error) {
 	if err := s.startNetContainer(c); err != nil {
 		return -1, err
@@ -50,17 +53,41 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if err != nil {
 		return nsexec.ExitSetup, err
 	}
+	if c.HostConfig.CgroupManager == cgroup.SourceSplit {
+		// The container's cgroup is made beside ours, and myctr-monitor
+		// starts in ours: neither of us may stay in the parent.
+		if err := cgroup.JoinSupervisor(); err != nil {
+			unlock()
+			return nsexec.ExitSetup, &StartError{err, nsexec.ExitSetup}
+		}
+	}
+	a.foreground = true
 	r, err := s.launch(c, m, a)
 	if err != nil {
 		unlock()
-		s.finish(c, exitOf(err), err.Error(), true)
+		s.finish(c, exitOf(err), err.Error(), true, os.Getpid())
 		return exitOf(err), err
 	}
-	err = s.markRunning(c, r)
+	if r.fg != nil {
+		// Before the record, so that a CLI killed from here on leaves
+		// the end (and the record) to the monitor.
+		err = r.fg.running(r)
+	}
+	if err == nil {
+		err = s.markRunning(c, r)
+	}
 	unlock()
 	if err != nil {
-		r.proc.Kill()
-		r.wait()
+		if r.fg != nil {
+			// The init is killed here; the monitor, told by the end
+			// of its socket, exits (or records what it can).
+			r.fg.leave()
+			r.kill()
+			r.end(nsexec.ExitSetup)
+		} else {
+			r.proc.Kill()
+			r.wait()
+		}
 		return nsexec.ExitSetup, err
 	}
 	for _, w := range r.warnings {
@@ -78,13 +105,41 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		relay.setPty(r.pty, in)
 	}
 	relay.forward(func(sig syscall.Signal) { r.signal(proxied(c, sig)) })
-	code := r.wait()
-	relay.stop()
+	code, o, err := r.waitAttached()
+	// The relay stays until we return: a SIGTERM now (a unit's stop, as
+	// the container ended) must not cut the end's record and --rm short.
 	restore()
+	d, direct := a.Stdout.(DirectOutput)
+	if direct && o.stdoutBroken {
+		d.Broken(unix.EPIPE)
+	}
+	if o.left {
+		r.fg.leave()
+		return 0, nil
+	}
 	s.forgetBridge(c, r)
 	s.noteOOM(c, r)
-	s.finish(c, code, "", true)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	s.finish(c, code, msg, true, r.monitorPid())
+	if r.fg != nil {
+		r.fg.done()
+	}
 	return code, nil
+}
+
+// waitAttached waits for the end of r, a foreground run, here or through
+// its monitor, and says how it ended (the monitor says more: whether the
+// user's stdout broke); the error is a monitor that died first.
+func (r *running) waitAttached() (int, fgOutcome, error) {
+	if r.fg == nil {
+		code := r.wait()
+		return code, fgOutcome{code: code}, nil
+	}
+	o, err := r.waitFg()
+	return o.code, o, err
 }
 
 // proxied is the signal the container gets for one its monitor got:
@@ -109,20 +164,22 @@ func exitOf(err error) int {
 // finish records the exit and removes an --rm container.
 // With background, the deletion of an --rm container's directory goes on in
 // a detached process: `run --rm` returns as soon as the container is gone
-// from every listing.
-func (s *Store) finish(c *Container, code int, msg string, background bool) {
+// from every listing. self is the pid of the monitor that the caller is or
+// stands for (a foreground run's CLI for its myctr-monitor, which waits
+// for it).
+func (s *Store) finish(c *Container, code int, msg string, background bool, self int) {
 	if msg == "" {
 		s.event(c, "died", &code)
 	}
 	if c.HostConfig.AutoRemove && msg == "" {
-		if err := s.remove(c, false, background); err == nil {
+		if err := s.remove(c, false, background, self); err == nil {
 			s.RemoveAnonymousVolumes(c)
 			return
 		}
 	}
 	s.markExited(c, code, msg)
 	if c.HostConfig.AutoRemove {
-		if s.remove(c, false, background) == nil {
+		if s.remove(c, false, background, self) == nil {
 			s.RemoveAnonymousVolumes(c)
 		}
 	}
@@ -376,7 +433,7 @@ func MonitorMain(args []string) int {
 	r, err := s.launch(c, m, &Attach{Activation: act, Handoff: true})
 	if err != nil {
 		unlock()
-		s.finish(c, exitOf(err), err.Error(), false)
+		s.finish(c, exitOf(err), err.Error(), false, os.Getpid())
 		send(failureReport(err))
 		return exitOf(err)
 	}
@@ -447,7 +504,7 @@ func (s *Store) afterExit(c *Container, m *userns.Mapping, r *running, code int,
 		next, err := s.restart(c, m, code)
 		if next == nil {
 			if err != nil {
-				s.finish(c, exitOf(err), err.Error(), false)
+				s.finish(c, exitOf(err), err.Error(), false, os.Getpid())
 				return exitOf(err)
 			}
 			break
@@ -457,7 +514,7 @@ func (s *Store) afterExit(c *Container, m *userns.Mapping, r *running, code int,
 		s.forgetBridge(c, next)
 		s.noteOOM(c, next)
 	}
-	s.finish(c, code, "", false)
+	s.finish(c, code, "", false, os.Getpid())
 	return code
 }
 
@@ -668,7 +725,7 @@ func (s *Store) Remove(c *Container, force bool) error {
 	if err := s.refuseInfra(c); err != nil {
 		return err
 	}
-	return s.remove(c, force, false)
+	return s.remove(c, force, false, os.Getpid())
 }
 
 // ReleaseNetwork asks the helper to release what it may still hold for a
@@ -689,7 +746,9 @@ func (s *Store) ReleaseNetwork(c *Container) error {
 	return network.ReleaseBridge(context.Background(), h, c.ID)
 }
 
-func (s *Store) remove(c *Container, force, background bool) error {
+// remove deletes c, killing it first with force. It waits for c's monitor
+// to record the exit and let go, unless that monitor is self.
+func (s *Store) remove(c *Container, force, background bool, self int) error {
 	// Under the launch lock, no init is being started: kill what runs.
 	unlockLaunch, err := c.lockLaunch()
 	if errors.Is(err, ErrNotFound) {
@@ -744,7 +803,7 @@ func (s *Store) remove(c *Container, force, background bool) error {
 	unlockLaunch()
 	// Let the monitor record the exit and let go of the directory (it may
 	// be removing an --rm container itself, which needs the launch lock).
-	if c.State.MonitorPid != os.Getpid() {
+	if c.State.MonitorPid != self {
 		if fd, err := openPidfd(c.State.MonitorPid, c.State.MonitorStart); err == nil {
 			waitGone(fd, 5*time.Second)
 			unix.Close(fd)
@@ -845,6 +904,21 @@ func spawnReaper(dir string) error {
 
 func (s *Store) removeDir(c *Container) {
 	_ = nsexec.RemoveTree(c.dir)
+}
+
+// SweepAbandonedSteps removes the RUN steps' containers of builds that
+// are gone: a build killed before its step ran leaves one that no
+// monitor removes.
+func (s *Store) SweepAbandonedSteps() {
+	all, err := s.List()
+	if err != nil {
+		return
+	}
+	for _, c := range all {
+		if c.BuildStep && abandoned(c) != "" {
+			_ = s.remove(c, true, false, os.Getpid())
+		}
+	}
 }
 
 // SweepRemoved finishes removals that a crash interrupted.

@@ -53,7 +53,7 @@ func (s *Store) refuseInfra(c *Container) error {
 // RemoveInfra removes a pod's infra container, for the pod's removal (its
 // members must be gone: they depend on it).
 func (s *Store) RemoveInfra(c *Container, force bool) error {
-	return s.remove(c, force, false)
+	return s.remove(c, force, false, os.Getpid())
 }
 
 // joinPodNamespaces points the spec's IPC and UTS namespaces at those of

@@ -35,6 +35,22 @@ func procStart(pid int) (uint64, error) {
 }
 
 // alive reports whether pid still is the process that started at start.
+// Owner names a process by its pid and start time, which a reused pid
+// does not match.
+type Owner struct {
+	Pid   int
+	Start uint64
+}
+
+// self is this process as an Owner.
+func self() *Owner {
+	start, _ := procStart(os.Getpid())
+	return &Owner{Pid: os.Getpid(), Start: start}
+}
+
+// Gone says whether the process is no more.
+func (o *Owner) Gone() bool { return !alive(o.Pid, o.Start) }
+
 func alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false

@@ -167,6 +167,15 @@ type Container struct {
 	// Secrets are the secrets the container has as files (run --secret),
 	// without their data: the copies are in its directory.
 	Secrets []SecretMount `json:",omitempty"`
+	// BuildStep: a build's RUN step, which its build removes; its
+	// monitor does, should the build die first.
+	BuildStep bool `json:",omitempty"`
+	// Creator is the process that made the container (the CLI, or the
+	// build of a RUN step). A record without its spec whose creator is
+	// gone is what a killed create left, and a step whose build is gone
+	// was abandoned: `system check` says so at once and --repair removes
+	// them, as the next build does gone builds' steps.
+	Creator *Owner `json:",omitempty"`
 
 	dir     string // persistent: record, spec, log, upper and work dirs
 	rundir  string // volatile (XDG_RUNTIME_DIR): mount point, /etc files, layer links
@@ -546,10 +555,16 @@ func (s *Store) reserve(c *Container) error {
 		return fmt.Errorf("%w: %q (remove it with myctr rm, or choose another name)", ErrNameInUse, c.Name)
 	}
 	c.ID = newID()
+	c.Creator = self()
 	c.dir = filepath.Join(s.dir, c.ID)
 	c.setRunDir(s.Dirs.RunRoot)
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		return fmt.Errorf("create container directory: %w", err)
 	}
-	return s.Save(c)
+	if err := s.Save(c); err != nil {
+		// A full disk: no directory without its record is left.
+		os.RemoveAll(c.dir)
+		return err
+	}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // TestConcurrency drives a store of its own from many clients at once, as
@@ -20,29 +19,8 @@ import (
 // Podman's "already in use"), and `system check` finds the store whole.
 func TestConcurrency(t *testing.T) {
 	t.Parallel()
-	dir, err := os.MkdirTemp(tmpRoot, "concurrency-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ownRoot := filepath.Join(dir, "root")
-	// own runs myctr on the test's store (the last --root and --runroot
-	// win over the harness's).
-	own := func(args ...string) (string, string, int) {
-		return runMyctr(3*time.Minute, nil, append([]string{"--root", ownRoot, "--runroot", filepath.Join(dir, "run")}, args...)...)
-	}
-	mustOwn := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := own(args...)
-		if code != 0 {
-			t.Fatalf("myctr %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
-		}
-		return out
-	}
-	mustOwn("import", filepath.Join(tmpRoot, "bb.tar"), "bb")
-	t.Cleanup(func() {
-		own("rm", "-a", "-f", "-t", "0")
-		own("unshare", "rm", "-rf", ownRoot)
-	})
+	st := newPrivateStore(t, "concurrency-")
+	dir, own, mustOwn := st.dir, st.myctr, st.must
 	// parallel runs n clients, each with the args of its index, and
 	// returns their exit codes and outputs.
 	type result struct {

@@ -361,6 +361,7 @@ type Inspect struct {
 		Pid        int
 		ConmonPid  int
 		ExitCode   int
+		Error      string
 		StartedAt  string
 		FinishedAt string
 	}
@@ -424,6 +425,7 @@ type PsEntry struct {
 	Image    string
 	Command  []string
 	State    string
+	Status   string
 	ExitCode int
 	Pid      int
 }

@@ -99,6 +99,18 @@ if [[ $(id -u) -eq 0 ]]; then
 	fi
 fi
 
+# A small file system of the test user's for the full-disk tests
+# (TestFullDisk): only root can mount one.
+if [[ $(id -u) -eq 0 ]] && want_phase rootless; then
+	smallfs=$(mktemp -d /tmp/myctr-it-smallfs.XXXXXX)
+	# shellcheck disable=SC2016 # expanded by run_on_exit's eval
+	on_exit+=('rmdir "$smallfs"')
+	mount -t tmpfs -o "size=48m,mode=0700,uid=$(id -u "$test_user"),gid=$(id -g "$test_user")" myctr-it-smallfs "$smallfs"
+	# shellcheck disable=SC2016 # expanded by run_on_exit's eval
+	on_exit+=('umount "$smallfs"')
+	export MYCTR_IT_SMALLFS=$smallfs
+fi
+
 args=(-test.v=test2json -test.timeout="$timeout")
 if [[ -n ${INTEGRATION_RUN:-} ]]; then
 	args+=(-test.run="$INTEGRATION_RUN")
