@@ -36,18 +36,28 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if err := s.startNetContainer(c); err != nil {
 		return -1, err
 	}
-	var tty *os.File
+	// The user's terminal: stdin's (-i), which is put in raw mode, else
+	// stdout's, whose size alone the container's pty follows (as
+	// Podman's and Docker's -t without -i).
+	var tty, sized *os.File
 	if c.HostConfig.Tty {
 		tty = userTerminal(a.Stdin)
+		sized = tty
+		if out, ok := directFile(a.Stdout, true); ok && sized == nil {
+			sized = userTerminal(out)
+		}
 	}
 	ws, restore, raw := rawTerminal(tty)
 	defer restore()
+	if ws == nil && sized != nil {
+		ws = terminalSize(sized)
+	}
 	a.Winsize = ws
 	nl := "\n"
 	if raw {
 		nl = "\r\n"
 	}
-	relay := catchSignals(tty)
+	relay := catchSignals(sized)
 	defer relay.stop()
 	unlock, err := c.lockLaunch()
 	if err != nil {

@@ -187,6 +187,14 @@ func userTerminal(f *os.File) *os.File {
 	return f
 }
 
+// terminalSize is the size of the terminal tty, nil when it cannot be read.
+func terminalSize(tty *os.File) *unix.Winsize {
+	if w, h, err := term.GetSize(int(tty.Fd())); err == nil {
+		return &unix.Winsize{Col: uint16(w), Row: uint16(h)}
+	}
+	return nil
+}
+
 // rawTerminal reads the size of the user's terminal tty (nil: none) and
 // puts it in raw mode, before the container can write or the user type:
 // the container's own pty turns \n into \r\n and echoes input, and a
@@ -198,9 +206,7 @@ func rawTerminal(tty *os.File) (ws *unix.Winsize, restore func(), raw bool) {
 		return nil, restore, false
 	}
 	fd := int(tty.Fd())
-	if w, h, err := term.GetSize(fd); err == nil {
-		ws = &unix.Winsize{Col: uint16(w), Row: uint16(h)}
-	}
+	ws = terminalSize(tty)
 	st, err := term.MakeRaw(fd)
 	if err != nil {
 		return ws, restore, false

@@ -131,6 +131,21 @@ func TestRunTTY(t *testing.T) {
 	}
 }
 
+// TestRunTTYNoStdin: -t without -i: the container's terminal has the
+// size of the user's (stdout's), as with Podman and Docker. The user's
+// terminal is left cooked (nothing is typed into it), so its own \r
+// comes before the pty's \r\n.
+func TestRunTTYNoStdin(t *testing.T) {
+	t.Parallel()
+	s := startPTY(t, 33, 77, "run", "-t", "--rm", image, "stty", "size")
+	if m := s.expect(`(\d+) (\d+)\r*\n`, 10*time.Second); m[1] != "33" || m[2] != "77" {
+		t.Errorf("stty size in run -t: %q, want 33 77", m[0])
+	}
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("run -t exit code %d, want 0; output:\n%q", code, s.out.String())
+	}
+}
+
 func TestExecTTY(t *testing.T) {
 	t.Parallel()
 	name := ctrName(t, "")
