@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -177,7 +178,12 @@ func TestKillMonitor(t *testing.T) {
 
 // findProcs returns the pids of live processes whose command line is argv.
 func findProcs(argv []string) []int {
-	want := strings.Join(argv, "\x00") + "\x00"
+	return procsWhere(func(args []string) bool { return slices.Equal(args, argv) })
+}
+
+// procsWhere returns the pids of live processes whose command line
+// matches.
+func procsWhere(match func(args []string) bool) []int {
 	ents, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range ents {
@@ -185,7 +191,8 @@ func findProcs(argv []string) []int {
 		if err != nil {
 			continue
 		}
-		if b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline"); err == nil && string(b) == want {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && len(b) > 0 && match(strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00")) {
 			pids = append(pids, pid)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -268,101 +269,5 @@ func TestFaultInjection(t *testing.T) {
 // findProcsWith returns the pids of live processes one of whose
 // arguments is arg.
 func findProcsWith(arg string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil {
-			continue
-		}
-		for _, a := range strings.Split(string(b), "\x00") {
-			if a == arg {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
-}
-
-// TestFullDisk fills the file system of a store (a small tmpfs that the
-// harness mounts as root) and runs the operations that write it: each
-// fails with an Error that names the full disk, and once there is room
-// again the store is whole and the next run works.
-func TestFullDisk(t *testing.T) {
-	fs := os.Getenv("MYCTR_IT_SMALLFS")
-	if fs == "" {
-		t.Skip("needs a small file system of the test user's: run-integration.sh mounts one when it runs as root")
-	}
-	t.Parallel()
-	s := &privateStore{t: t, dir: fs, root: filepath.Join(fs, "root"), run: filepath.Join(fs, "run")}
-	s.must("import", filepath.Join(tmpRoot, "bb.tar"), "bb")
-	t.Cleanup(func() {
-		s.myctr("rm", "-a", "-f", "-t", "0")
-		s.myctr("unshare", "rm", "-rf", s.root, s.run)
-	})
-	archive := filepath.Join(tmpRoot, "fulldisk-bb.tar")
-	s.must("save", "--format", "oci-archive", "-o", archive, "bb")
-	s.must("rmi", "bb")
-	ctxDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(ctxDir, "Containerfile"), []byte("FROM bb\nRUN echo built > /f\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s.must("load", "-q", "-i", archive)
-	s.must("run", "-d", "--name", "fd-target", "--network", "none", "bb", "sleep", "1000")
-	s.must("exec", "fd-target", "sh", "-c", "head -c 65536 /dev/urandom > /data")
-
-	// Fill what is left, but for nothing.
-	filler := filepath.Join(fs, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	for _, n := range []int{1 << 20, 4096, 1} {
-		for {
-			if _, err := f.Write(chunk[:n]); err != nil {
-				break
-			}
-		}
-	}
-	f.Close()
-
-	for _, args := range [][]string{
-		{"load", "-q", "-i", archive},
-		{"import", filepath.Join(tmpRoot, "bb.tar"), "fd-imported"},
-		{"commit", "fd-target", "fd-committed"},
-		{"build", "-q", "-t", "fd-built", ctxDir},
-		{"create", "--name", "fd-created", "bb", "true"},
-		{"run", "--rm", "--network", "none", "bb", "true"},
-		{"exec", "fd-target", "sh", "-c", "head -c 1048576 /dev/zero > /big"},
-	} {
-		_, errOut, code := s.myctr(args...)
-		what := args[0]
-		if what == "exec" {
-			// The container's own write fails (overlayfs on a full
-			// tmpfs says EIO or ENOSPC): its exit code is ours.
-			if code == 0 {
-				t.Errorf("%s on a full disk: exit 0, stderr %q; want the container's failure", what, errOut)
-			}
-			continue
-		}
-		if code == 0 || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, "no space left on device") {
-			t.Errorf("%s on a full disk: exit %d, stderr %q; want an Error naming the full disk", what, code, errOut)
-		}
-	}
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
-	}
-	s.whole("after the disk was full")
-	if out, errOut, code := s.myctr("run", "--rm", "--network", "none", "bb", "echo", "next"); code != 0 || out != "next\n" {
-		t.Errorf("the next run: exit %d, %q, %s", code, out, errOut)
-	}
-	if out, errOut, code := s.myctr("exec", "fd-target", "sh", "-c", "wc -c < /data"); code != 0 || strings.TrimSpace(out) != "65536" {
-		t.Errorf("the running container's data: exit %d, %q, %s", code, out, errOut)
-	}
+	return procsWhere(func(args []string) bool { return slices.Contains(args, arg) })
 }
