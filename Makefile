@@ -62,11 +62,12 @@ build:
 	mkdir -p bin
 	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr ./cmd/myctr
 	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-runtime ./cmd/myctr-runtime
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
 	$(CC) $(MONITOR_CFLAGS) -o bin/myctr-monitor $(MONITOR_SRCS)
-	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-runtime bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
 
 # test: lint, unit tests, then integration tests (each even when the one
 # before failed), then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -200,7 +201,7 @@ lint-go:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
 	if [ -n "$$out" ]; then echo "gofmt -l reports:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags integration,helper,vm ./tests/...
+	$(GO) vet -tags integration,helper,vm,ociroot ./tests/...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./helper/...
 	$(GO) mod tidy -diff
 
@@ -238,6 +239,7 @@ man: build
 # the user manager's, whose name ("user") makes it read the user's files.
 install: man
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
+	install -D -m 0755 bin/myctr-runtime $(DESTDIR)$(BINDIR)/myctr-runtime
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASH_COMPLETION_DIR) $(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
 	install -m 0644 bin/man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	bin/myctr completion bash >$(DESTDIR)$(BASH_COMPLETION_DIR)/myctr

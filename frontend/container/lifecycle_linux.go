@@ -941,31 +941,8 @@ func (s *Store) SweepRemoved() {
 	}
 }
 
-// ParseSignal accepts "TERM", "SIGTERM", "15" (and each with a leading
-// dash, as kill(1) spells them). Its errors are Podman's words, which
-// scripts match: "invalid signal: NAME", "valid signals are 1 through 64".
-func ParseSignal(s string) (unix.Signal, error) {
-	raw := strings.TrimPrefix(strings.TrimSpace(s), "-")
-	if n, err := strconv.ParseUint(raw, 10, 64); err == nil {
-		switch {
-		case n == 0:
-			return 0, fmt.Errorf("invalid signal: %s", raw)
-		case n > 64:
-			return 0, errors.New("valid signals are 1 through 64")
-		}
-		return unix.Signal(n), nil
-	} else if errors.Is(err, strconv.ErrRange) {
-		return 0, errors.New("valid signals are 1 through 64")
-	}
-	name := strings.ToUpper(raw)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal: %s", raw)
-}
+// ParseSignal is nsexec.ParseSignal: Podman's spellings and words.
+var ParseSignal = nsexec.ParseSignal
 
 // startNetContainer starts, as Podman does, the container whose network
 // namespace c joins when it is not running (its StartDetached starts the

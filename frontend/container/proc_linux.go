@@ -18,20 +18,8 @@ import (
 // procStart reads a process's start time (field 22 of /proc/PID/stat), which
 // together with the pid names one process for the life of the system.
 func procStart(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces; fields restart after ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := bytes.Fields(b[i+1:])
-	if len(f) < 20 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return strconv.ParseUint(string(f[19]), 10, 64)
+	_, start, err := nsexec.ProcStat(pid)
+	return start, err
 }
 
 // alive reports whether pid still is the process that started at start.

@@ -42,6 +42,8 @@ func syncConn() *Conn {
 	os.Unsetenv(EnvInitNS)
 	os.Unsetenv(EnvInitJoinFD)
 	os.Unsetenv(EnvInitJoinNS)
+	os.Unsetenv(EnvInitNSFDs)
+	os.Unsetenv(EnvInitUser)
 	unix.CloseOnExec(fd)
 	os.Unsetenv(EnvSyncFD)
 	os.Unsetenv(EnvStage)
@@ -67,6 +69,21 @@ func Init() {
 	}
 	cfg := msg.Init
 	spec := cfg.Spec
+	// An OCI runtime's init: root on the host making (or joining) a user
+	// namespace whose maps leave the host's root out runs there as the
+	// overflow id, which can create no file; it becomes the namespace's
+	// root, as every capability there allows it to, as runc's does.
+	// (Rootless, the user's own id is root there already. myctr's own
+	// containers keep the id they have: --userns=keep-id maps the user
+	// to itself, and what the init makes belongs to it.)
+	if cfg.Bundle && (os.Getuid() != 0 || os.Getgid() != 0) {
+		if err := unix.Setresgid(0, 0, 0); err != nil {
+			conn.Fail("become root of the user namespace (setgid 0)", err, ExitSetup)
+		}
+		if err := unix.Setresuid(0, 0, 0); err != nil {
+			conn.Fail("become root of the user namespace (setuid 0)", err, ExitSetup)
+		}
+	}
 	// Containers created before myctr-init ran from a sealed copy bound
 	// the file on disk at InitPath: that file must not be in reach of the
 	// container (see startProcess).
@@ -94,6 +111,14 @@ func Init() {
 			conn.Fail("sethostname", err, ExitSetup)
 		}
 	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			conn.Fail("setdomainname", err, ExitSetup)
+		}
+	}
+	if err := setRlimits(spec.Process.Rlimits); err != nil {
+		conn.Fail("set rlimits", err, ExitSetup)
+	}
 	for _, ns := range spec.Linux.Namespaces {
 		// A joined network namespace is another container's, up already.
 		if ns.Type == specs.NetworkNamespace && ns.Path == "" {
@@ -113,7 +138,7 @@ func Init() {
 			conn.Fail("configure the bridged network's interface", err, ExitSetup)
 		}
 	}
-	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir}
+	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir, Bundle: cfg.Bundle}
 	if a, ok := spec.Annotations[rootfs.AnnotationKeepID]; ok {
 		k, err := rootfs.ParseKeepUser(a)
 		if err != nil {
@@ -135,7 +160,75 @@ func Init() {
 	if err := rootfs.Finish(spec); err != nil {
 		conn.Fail("finish rootfs", err, ExitSetup)
 	}
-	startProcess(conn, spec.Process, cfg.Winsize, cfg.ListenFDs, cfg.Seccomp, cfg.Landlock, spec.Annotations[AnnotationWorkdirGiven])
+	ps := procSetup{ws: cfg.Winsize, listenFDs: cfg.ListenFDs, filter: cfg.Seccomp, rules: cfg.Landlock, givenWorkdir: spec.Annotations[AnnotationWorkdirGiven]}
+	if cfg.StartFifo != 0 {
+		ps.wait = func() { waitStart(conn, cfg.StartFifo) }
+	}
+	startProcess(conn, spec.Process, ps)
+}
+
+// waitStart tells the parent (myctr-runtime create) that the container is
+// created, then blocks opening the exec fifo for writing until `start`
+// opens it for reading, and writes it one byte. The descriptor is O_PATH:
+// reopened through /proc/self/fd, the container's own procfs by now. Once
+// it returns, nothing is left to report to: the parent is gone.
+func waitStart(conn *Conn, fifo int) {
+	if err := conn.Send(&Message{Type: MsgCreated}); err != nil {
+		conn.Fail("tell the runtime the container is created", err, ExitSetup)
+	}
+	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fifo), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		os.Exit(ExitSetup)
+	}
+	_, err = unix.Write(fd, []byte{0})
+	unix.Close(fd)
+	unix.Close(fifo)
+	if err != nil {
+		os.Exit(ExitSetup)
+	}
+}
+
+// rlimitTypes are the spec's process.rlimits names.
+var rlimitTypes = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// CheckRlimits refuses an rlimit of an unknown type, one listed twice, or
+// one whose soft limit exceeds its hard limit.
+func CheckRlimits(rl []specs.POSIXRlimit) error {
+	seen := map[string]bool{}
+	for _, r := range rl {
+		if _, ok := rlimitTypes[r.Type]; !ok {
+			return fmt.Errorf("process.rlimits: unknown type %q", r.Type)
+		}
+		if seen[r.Type] {
+			return fmt.Errorf("process.rlimits: %s is listed twice", r.Type)
+		}
+		seen[r.Type] = true
+		if r.Soft > r.Hard {
+			return fmt.Errorf("process.rlimits: %s: soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard)
+		}
+	}
+	return nil
+}
+
+// setRlimits sets the spec's rlimits on the init, which the container's
+// process inherits through execve.
+func setRlimits(rl []specs.POSIXRlimit) error {
+	if err := CheckRlimits(rl); err != nil {
+		return err
+	}
+	for _, r := range rl {
+		if err := unix.Setrlimit(rlimitTypes[r.Type], &unix.Rlimit{Cur: r.Soft, Max: r.Hard}); err != nil {
+			return fmt.Errorf("%s: %w", r.Type, err)
+		}
+	}
+	return nil
 }
 
 // Exec runs inside a running container's namespaces, joined by the C
@@ -156,7 +249,7 @@ func Exec() {
 	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
-	startProcess(conn, msg.Exec.Process, msg.Exec.Winsize, 0, msg.Exec.Seccomp, msg.Exec.Landlock, "")
+	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock})
 }
 
 // Signal runs in the container's user namespace, joined by the C

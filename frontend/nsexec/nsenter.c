@@ -14,6 +14,13 @@
 //      one setns(2) of that pidfd into the namespaces _MYCTR_INIT_JOIN_NS
 //      lists (user and net: rootless, NAME's network namespace belongs to
 //      its user namespace, so both are joined, as Podman does).
+//      For myctr-runtime (_MYCTR_INIT_NSFDS or _MYCTR_INIT_USER set), step
+//      1 follows the OCI spec instead: the namespaces with a path are
+//      joined from descriptors the parent opened ("TYPE=FD,...", the user
+//      namespace first, so the others are joined as its root), a new user
+//      namespace is made only when the spec has one without a path, and
+//      none with _MYCTR_INIT_USER=host (root, or a user's own namespace,
+//      running a spec without one); the PID namespace may be the caller's.
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
 //      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
 //      The child returns into the Go runtime, which starts while the parent
@@ -206,6 +213,43 @@ static void myctr_init_fail(int fd, const char *step)
 	_exit(125);
 }
 
+// myctr_init_join_fds joins the namespaces of a list "TYPE=FD,..." (the
+// user namespace, when listed, comes first), closing each descriptor, and
+// returns their CLONE_NEW* flags. A type also in unshared, a type listed
+// twice, or a bad entry is an error.
+static int myctr_init_join_fds(int sync_fd, const char *list, int unshared)
+{
+	char buf[256];
+	int joined = 0;
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
+		errno = EINVAL;
+		myctr_init_fail(sync_fd, "bad _MYCTR_INIT_NSFDS");
+	}
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			errno = EINVAL;
+			myctr_init_fail(sync_fd, "bad _MYCTR_INIT_NSFDS");
+		}
+		*eq = '\0';
+		int flag = myctr_ns_flags(tok);
+		int nsfd = myctr_fd(eq + 1);
+		if (flag <= 0 || nsfd < 0 || (flag & (joined | unshared)) != 0 ||
+		    (flag != CLONE_NEWUSER && joined == 0 && strstr(list, "user=") != NULL)) {
+			errno = EINVAL;
+			myctr_init_fail(sync_fd, "bad _MYCTR_INIT_NSFDS");
+		}
+		if (setns(nsfd, flag) < 0) {
+			char step[64];
+			snprintf(step, sizeof(step), "join the spec's %s namespace", tok);
+			myctr_init_fail(sync_fd, step);
+		}
+		close(nsfd);
+		joined |= flag;
+	}
+	return joined;
+}
+
 static void myctr_init(void)
 {
 	const char *sync_env = getenv("_MYCTR_SYNC_FD");
@@ -224,15 +268,31 @@ static void myctr_init(void)
 	// own cgroup, and the Go init unshares it then, so that its root is
 	// that cgroup. The user namespace is made here (or joined) whatever
 	// the list says: the rest belongs to it.
+	// myctr-runtime's containers (either variable set) may share the
+	// caller's PID namespace; myctr's always have their own.
+	const char *nsfds_env = getenv("_MYCTR_INIT_NSFDS");
+	const char *user_env = getenv("_MYCTR_INIT_USER");
+	int oci = nsfds_env != NULL || user_env != NULL;
 	const char *ns_env = getenv("_MYCTR_INIT_NS");
 	int flags = myctr_ns_flags(ns_env ? ns_env : "");
 	if (ns_env == NULL || flags < 0 || (flags & (CLONE_NEWUSER | CLONE_NEWCGROUP)) != 0 ||
-	    (flags & (CLONE_NEWNS | CLONE_NEWPID)) != (CLONE_NEWNS | CLONE_NEWPID)) {
+	    (flags & CLONE_NEWNS) == 0 || (!oci && (flags & CLONE_NEWPID) == 0)) {
 		errno = EINVAL;
 		myctr_init_fail(fd, "bad _MYCTR_INIT_NS");
 	}
 	const char *join_env = getenv("_MYCTR_INIT_JOIN_FD");
-	if (join_env != NULL) {
+	if (oci) {
+		// The OCI runtime: namespaces joined by path (opened by the
+		// parent, user first), and the user namespace the caller's own
+		// when the spec has none ("host").
+		if (join_env != NULL || (user_env != NULL && strcmp(user_env, "host") != 0)) {
+			errno = EINVAL;
+			myctr_init_fail(fd, "bad _MYCTR_INIT_USER");
+		}
+		int joined = myctr_init_join_fds(fd, nsfds_env ? nsfds_env : "", flags);
+		if ((joined & CLONE_NEWUSER) == 0 && user_env == NULL && unshare(CLONE_NEWUSER) < 0)
+			myctr_init_fail(fd, "unshare user namespace");
+	} else if (join_env != NULL) {
 		// --network container:NAME: NAME's namespaces (a pidfd of its
 		// init, checked by the parent), not new ones; their id maps
 		// exist already. The descriptor goes at once, so the container's

@@ -314,6 +314,13 @@ func TestRealNsenterInitConstructorErrors(t *testing.T) {
 		{"user listed", []string{EnvInitNS + "=user,mnt,pid"}},
 		{"join without user", []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=0", EnvInitJoinNS + "=net"}},
 		{"join what it makes", []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=0", EnvInitJoinNS + "=user,uts"}},
+		{"runtime: no mount namespace", []string{EnvInitNS + "=pid", EnvInitNSFDs + "="}},
+		{"runtime: bad descriptor", []string{EnvInitNS + "=" + testInitNS, EnvInitNSFDs + "=net=x"}},
+		{"runtime: no type", []string{EnvInitNS + "=" + testInitNS, EnvInitNSFDs + "=0"}},
+		{"runtime: user not first", []string{EnvInitNS + "=" + testInitNS, EnvInitNSFDs + "=net=0,user=0"}},
+		{"runtime: join what it makes", []string{EnvInitNS + "=mnt,net", EnvInitNSFDs + "=net=0"}},
+		{"runtime: bad user mode", []string{EnvInitNS + "=" + testInitNS, EnvInitUser + "=bogus"}},
+		{"runtime: with a pidfd join", []string{EnvInitNS + "=" + testInitNS, EnvInitUser + "=host", EnvInitJoinFD + "=0", EnvInitJoinNS + "=user,net"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startStage(t, StageInit, tc.env)

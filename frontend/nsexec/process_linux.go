@@ -113,6 +113,19 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 	return "", ExitNotFound, fmt.Errorf("%s: executable file not found in $PATH", argv0)
 }
 
+// procSetup is what startProcess applies besides the spec's process: the
+// terminal's size, socket activation's descriptors, the seccomp filter
+// and Landlock rules, run --workdir's container id (a workdir that must
+// exist), and a wait before the execve (myctr-runtime's `start`).
+type procSetup struct {
+	ws           *unix.Winsize
+	listenFDs    int
+	filter       *security.SeccompFilter
+	rules        *landlock.Ruleset
+	givenWorkdir string
+	wait         func()
+}
+
 // startProcess turns the calling thread into the container's process:
 // terminal, working directory, identity, capabilities, no_new_privs, the
 // seccomp filter, and execve. It only returns by exiting through
@@ -151,7 +164,8 @@ func lookPath(argv0 string, env []string) (string, int, error) {
 //
 // Preconditions: the goroutine is locked to its thread; the root
 // filesystem is final.
-func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int, filter *security.SeccompFilter, rules *landlock.Ruleset, givenWorkdir string) {
+func startProcess(conn *Conn, p *specs.Process, ps procSetup) {
+	ws, listenFDs, filter, rules, givenWorkdir := ps.ws, ps.listenFDs, ps.filter, ps.rules, ps.givenWorkdir
 	if p.Terminal {
 		master, err := openPty(ws)
 		if err != nil {
@@ -209,6 +223,13 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 			conn.Fail("landlock", err, ExitSetup)
 		}
 	}
+	// Nothing but stdio (and the terminal) goes to the container's
+	// process: not our sync socket, nor a descriptor the caller of myctr
+	// left open without close-on-exec. Before any seccomp filter, which
+	// may not know close_range(2).
+	if err := closeOnExecFrom(3 + listenFDs); err != nil {
+		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
+	}
 	if !p.NoNewPrivileges {
 		if err := domain.Enforce(); err != nil {
 			conn.Fail("landlock", err, ExitSetup)
@@ -255,17 +276,17 @@ func startProcess(conn *Conn, p *specs.Process, ws *unix.Winsize, listenFDs int,
 			conn.Fail("no_new_privs", err, ExitSetup)
 		}
 	}
-	// Nothing but stdio (and the terminal) goes to the container's
-	// process: not our sync socket, nor a descriptor the caller of myctr
-	// left open without close-on-exec.
-	if err := closeOnExecFrom(3 + listenFDs); err != nil {
-		conn.Fail("mark descriptors close-on-exec", err, ExitSetup)
-	}
 	env := p.Env
 	// (--preserve-fds passes descriptors without socket activation's
 	// variables: no LISTEN_FDS, no LISTEN_PID.)
 	if listenFDs > 0 && slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "LISTEN_FDS=") }) {
 		env = withListenPID(env, os.Getpid())
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask & 0o777))
+	}
+	if ps.wait != nil {
+		ps.wait()
 	}
 	if p.NoNewPrivileges {
 		if err := domain.Enforce(); err != nil {

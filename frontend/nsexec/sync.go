@@ -53,6 +53,13 @@ const (
 	// making its own (--network container:NAME); the constructor closes it.
 	EnvInitJoinFD = "_MYCTR_INIT_JOIN_FD"
 	EnvInitJoinNS = "_MYCTR_INIT_JOIN_NS"
+	// EnvInitNSFDs lists "TYPE=FD,..." (user first): namespaces the init
+	// stage joins from descriptors of their files, the spec's namespaces
+	// with a path (myctr-runtime); the constructor closes them.
+	EnvInitNSFDs = "_MYCTR_INIT_NSFDS"
+	// EnvInitUser "host": the init stage makes no user namespace (a spec
+	// without one, run by root or inside the caller's own namespace).
+	EnvInitUser = "_MYCTR_INIT_USER"
 	// EnvMain names the main myctr binary to a stage that may need it.
 	EnvMain = "_MYCTR_MAIN"
 	// EnvVersion carries Version from the frontend to the stage binary.
@@ -66,9 +73,10 @@ const (
 // InitConfig.Landlock and ExecConfig.Landlock. 7: strict kinds (Expect),
 // no unshared, mapped or ready; the exec stage's C constructor accepts
 // only a "joined" packet. 8: the init's namespaces come from the spec
-// (EnvInitNS, EnvInitJoinNS), no _MYCTR_INIT_NETNS. TestWireFormat fails
-// when the messages' JSON changes and this does not.
-const Version = "8"
+// (EnvInitNS, EnvInitJoinNS), no _MYCTR_INIT_NETNS. 9: the OCI runtime's
+// InitConfig.Bundle and StartFifo, MsgCreated, EnvInitNSFDs, EnvInitUser.
+// TestWireFormat fails when the messages' JSON changes and this does not.
+const Version = "9"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -120,6 +128,9 @@ const (
 	MsgPty    Kind = "pty"    // init or exec stage → parent: the pty master rides along
 	MsgError  Kind = "error"  // any stage → parent: the step that failed
 	MsgJoined Kind = "joined" // parent → exec stage (C): it is in the container's cgroup
+	// MsgCreated: init stage → parent (myctr-runtime create), set up and
+	// waiting on its exec fifo for `start`.
+	MsgCreated Kind = "created"
 	// MsgEnd is no packet but the end of the stream: the child's end of
 	// the socket is close-on-exec, so its end means the container's
 	// process was executed (or the child died). Expect returns it as a
@@ -170,6 +181,15 @@ type InitConfig struct {
 	// Landlock is the container's ruleset (--security-opt landlock=),
 	// nil for none.
 	Landlock *landlock.Ruleset `json:",omitempty"`
+	// Bundle: Spec.Root.Path is an OCI bundle's root directory
+	// (myctr-runtime), bound on itself; Overlay is unused.
+	Bundle bool `json:",omitempty"`
+	// StartFifo, when not 0, is the init's descriptor (O_PATH) of the
+	// container's exec fifo (myctr-runtime create): once everything is
+	// set up, the init sends MsgCreated and opens the fifo for writing,
+	// which blocks until `start` opens it for reading; only then does it
+	// execute the container's process.
+	StartFifo int `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.
@@ -220,11 +240,11 @@ func NewPair() (parent *Conn, child *os.File, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
-	return &Conn{os.NewFile(uintptr(fds[0]), "sync-parent")}, os.NewFile(uintptr(fds[1]), "sync-child"), nil
+	return &Conn{f: os.NewFile(uintptr(fds[0]), "sync-parent")}, os.NewFile(uintptr(fds[1]), "sync-child"), nil
 }
 
 // FromFD wraps an inherited socket.
-func FromFD(fd int) *Conn { return &Conn{os.NewFile(uintptr(fd), "sync")} }
+func FromFD(fd int) *Conn { return &Conn{f: os.NewFile(uintptr(fd), "sync")} }
 
 // Close closes the socket.
 func (c *Conn) Close() error { return c.f.Close() }
@@ -369,7 +389,7 @@ func (m *Message) check(nfds int) error {
 		if m.Error.Exit != ExitNotExecutable && m.Error.Exit != ExitNotFound {
 			m.Error.Exit = ExitSetup
 		}
-	case MsgPty, MsgJoined:
+	case MsgPty, MsgJoined, MsgCreated:
 		if payload != 0 {
 			return bad("carries a payload")
 		}

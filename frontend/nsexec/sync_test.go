@@ -73,6 +73,11 @@ func wireFormat() string {
 		{Type: MsgPty},
 		{Type: MsgError, Error: &StepError{Step: "exec sh", Errno: 2, Msg: "no such file", Exit: ExitNotFound}},
 		{Type: MsgJoined},
+		{Type: MsgConfig, Init: &InitConfig{
+			Spec:   &specs.Spec{Version: specs.Version, Process: &specs.Process{Args: []string{"true"}, Cwd: "/"}, Root: &specs.Root{Path: "/b/rootfs"}, Linux: &specs.Linux{}},
+			Bundle: true, StartFifo: 5,
+		}},
+		{Type: MsgCreated},
 	} {
 		j, err := json.Marshal(&m)
 		if err != nil {
@@ -159,7 +164,7 @@ func TestExpect(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer parent.Close()
-			sender := &Conn{child}
+			sender := &Conn{f: child}
 			var fds []int
 			var sent *os.File
 			if tc.fd {

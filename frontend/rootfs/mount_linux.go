@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,31 @@ type Overlay struct {
 	// HostUsers (--hostuser) are /etc/passwd lines of host users, added
 	// where the image has no user of that name.
 	HostUsers []string
+	// Bundle: the root is a directory of its own (an OCI bundle's, given
+	// to myctr-runtime), bound on itself rather than an overlay mounted
+	// on it; the other fields are unused.
+	Bundle bool
+}
+
+// propagationFlags maps the spec's linux.rootfsPropagation to mount(2)
+// flags; "" is the default, slave.
+var propagationFlags = map[string]uintptr{
+	"": unix.MS_SLAVE, "slave": unix.MS_SLAVE, "private": unix.MS_PRIVATE,
+	"shared": unix.MS_SHARED, "unbindable": unix.MS_UNBINDABLE,
+}
+
+// RootPropagation checks the spec's linux.rootfsPropagation and returns
+// its mount(2) flag.
+func RootPropagation(spec *specs.Spec) (uintptr, error) {
+	v := ""
+	if spec.Linux != nil {
+		v = spec.Linux.RootfsPropagation
+	}
+	f, ok := propagationFlags[v]
+	if !ok {
+		return 0, fmt.Errorf("linux.rootfsPropagation %q is not one of shared, slave, private, unbindable", v)
+	}
+	return f, nil
 }
 
 // MountError names the mount that failed with its flags, as runc does.
@@ -193,20 +219,37 @@ func MountOverlay(ov Overlay, target string) error {
 // Prepare mounts everything the spec asks for under root (the merged
 // overlay), before pivot_root.
 func Prepare(spec *specs.Spec, ov Overlay) error {
-	// Nothing done here may propagate back to the namespace we came from.
-	if err := mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	// Nothing done here may propagate back to the namespace we came
+	// from, unless the spec asks for shared propagation.
+	prop, err := RootPropagation(spec)
+	if err != nil {
+		return err
+	}
+	// pivot_root takes no shared root, and an unbindable one cannot be
+	// bound on itself: those two are set once the root is pivoted
+	// (Finish), the tree a slave until then.
+	if prop == unix.MS_SHARED || prop == unix.MS_UNBINDABLE {
+		prop = unix.MS_SLAVE
+	}
+	if err := mount("", "/", "", prop|unix.MS_REC, ""); err != nil {
 		return err
 	}
 	root := spec.Root.Path
-	dir := ov.RunDir
-	if err := privatize(filepath.Join(dir, "userdata")); err != nil {
-		return err
-	}
-	if err := unix.Chdir(dir); err != nil {
-		return fmt.Errorf("chdir %s: %w", dir, err)
-	}
-	if err := MountOverlay(ov, root); err != nil {
-		return err
+	if ov.Bundle {
+		if err := bindBundleRoot(root); err != nil {
+			return err
+		}
+	} else {
+		dir := ov.RunDir
+		if err := privatize(filepath.Join(dir, "userdata")); err != nil {
+			return err
+		}
+		if err := unix.Chdir(dir); err != nil {
+			return fmt.Errorf("chdir %s: %w", dir, err)
+		}
+		if err := MountOverlay(ov, root); err != nil {
+			return err
+		}
 	}
 	if ov.KeepID != nil {
 		// Before the mounts: only the image's and the container's files.
@@ -232,6 +275,18 @@ func Prepare(spec *specs.Spec, ov Overlay) error {
 		return err
 	}
 	return createDevSymlinks(root)
+}
+
+// bindBundleRoot binds an OCI bundle's root directory on itself, so that
+// it is a mount point pivot_root can make the new /.
+func bindBundleRoot(root string) error {
+	if err := mount(root, root, "bind", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := unix.Chdir(root); err != nil {
+		return fmt.Errorf("chdir %s: %w", root, err)
+	}
+	return nil
 }
 
 // privatize copies the small files of dir (/etc/hosts and the like) into a
@@ -275,17 +330,23 @@ func mountEntry(root string, m *specs.Mount) error {
 		return err
 	}
 	defer mp.Close()
-	if m.Type == "sysfs" || m.Type == "cgroup2" {
+	if m.Type == "sysfs" || m.Type == "cgroup2" || m.Type == "cgroup" {
 		// sysfs may be mounted only by the owner of the network namespace,
 		// cgroup2 only by the owner of the cgroup namespace; with
 		// --network host or --cgroupns=host that is not us, so bind the
-		// host's instead, read-only (as crun does).
-		if err := mp.mount(m.Source, m.Type, o.Flags, o.Data); err != nil {
+		// host's instead, read-only (as crun does). An OCI spec's
+		// "cgroup" (which runtimes read as the host's kind of cgroup
+		// file system) is the unified hierarchy, or the host's tree.
+		fsType := m.Type
+		if fsType == "cgroup" {
+			fsType = "cgroup2"
+		}
+		if err := mp.mount(m.Source, fsType, o.Flags, o.Data); err != nil {
 			if !errors.Is(err, unix.EPERM) {
 				return err
 			}
 			host := "/sys"
-			if m.Type == "cgroup2" {
+			if fsType == "cgroup2" {
 				host = "/sys/fs/cgroup"
 			}
 			if err := mp.mount(host, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
@@ -417,6 +478,13 @@ func setAttr(path string, set uint64, recursive bool) error {
 // mknod, and these few are safe to share.
 func createDevices(root string, devs []specs.LinuxDevice) error {
 	for _, d := range devs {
+		done, err := mknodDevice(root, d)
+		if err != nil {
+			return err
+		}
+		if done {
+			continue
+		}
 		mp, err := target(root, d.Path, true)
 		if err != nil {
 			return err
@@ -428,6 +496,64 @@ func createDevices(root string, devs []specs.LinuxDevice) error {
 		}
 	}
 	return nil
+}
+
+// deviceTypes are the mknod(2) file types of the spec's device types.
+var deviceTypes = map[string]uint32{"c": unix.S_IFCHR, "u": unix.S_IFCHR, "b": unix.S_IFBLK, "p": unix.S_IFIFO}
+
+// mknodDevice makes a device the spec gives by its numbers (an OCI
+// runtime's spec; myctr's own name host devices alone) as a node of its
+// own, with its mode and owner, where this process may (root outside a
+// user namespace). done is false where the host's node is to be bound
+// instead: no numbers, or mknod not allowed here.
+func mknodDevice(root string, d specs.LinuxDevice) (done bool, err error) {
+	typ, ok := deviceTypes[d.Type]
+	if !ok || (d.Type != "p" && d.Major == 0 && d.Minor == 0) {
+		return false, nil
+	}
+	r, err := resolveIn(root, d.Path)
+	if err != nil {
+		return false, err
+	}
+	defer r.Close()
+	dir, err := r.mkdirParent()
+	if err != nil {
+		return false, fmt.Errorf("create parent of %s: %w", d.Path, err)
+	}
+	defer dir.Close()
+	perm := uint32(0o666)
+	if d.FileMode != nil {
+		perm = uint32(d.FileMode.Perm())
+	}
+	name := filepath.Base(r.rel)
+	err = unix.Mknodat(int(dir.Fd()), name, typ|perm, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+	if errors.Is(err, unix.EEXIST) {
+		// The image's own node (or file) of that name: the spec's wins.
+		if err = unix.Unlinkat(int(dir.Fd()), name, 0); err == nil {
+			err = unix.Mknodat(int(dir.Fd()), name, typ|perm, int(unix.Mkdev(uint32(d.Major), uint32(d.Minor))))
+		}
+	}
+	if errors.Is(err, unix.EPERM) {
+		return false, nil // in a user namespace: the host's node is bound
+	}
+	if err != nil {
+		return false, fmt.Errorf("mknod %s: %w", d.Path, err)
+	}
+	uid, gid := -1, -1
+	if d.UID != nil {
+		uid = int(*d.UID)
+	}
+	if d.GID != nil {
+		gid = int(*d.GID)
+	}
+	if err := unix.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return false, fmt.Errorf("chown %s: %w", d.Path, err)
+	}
+	// mknod's mode passed through the umask.
+	if err := unix.Fchmodat(int(dir.Fd()), name, perm, 0); err != nil {
+		return false, fmt.Errorf("chmod %s: %w", d.Path, err)
+	}
+	return true, nil
 }
 
 // createDevSymlinks makes the links of /dev in the container's /dev (a
@@ -493,6 +619,13 @@ func Finish(spec *specs.Spec) error {
 		}
 	}
 	ensureMtab(spec)
+	if prop, err := RootPropagation(spec); err != nil {
+		return err
+	} else if prop == unix.MS_SHARED || prop == unix.MS_UNBINDABLE {
+		if err := mount("", "/", "", prop|unix.MS_REC, ""); err != nil {
+			return err
+		}
+	}
 	if spec.Root.Readonly {
 		if err := setReadOnly("/", false); err != nil {
 			return err
@@ -560,4 +693,32 @@ func openNull() (int, error) {
 		return -1, fmt.Errorf("/dev/null is not the null device (mode %#o, device %d:%d)", st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev))
 	}
 	return fd, nil
+}
+
+// MountOptionNames lists the mount options the init knows besides a
+// file system's own data (which go to mount(2) as they are), sorted.
+func MountOptionNames() []string {
+	names := []string{"bind", "rbind", "tmpcopyup", "notmpcopyup"}
+	for n := range optFlags {
+		names = append(names, n)
+	}
+	for n := range propFlags {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// DefaultMounts are the file systems every container gets: /proc, a /dev
+// tmpfs with its pts, shm and mqueue, and a read-only /sys; what
+// `myctr run` gives its containers and `myctr-runtime spec` writes.
+func DefaultMounts() []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	}
 }

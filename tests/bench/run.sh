@@ -42,6 +42,8 @@
 # every helper process's smaps_rollup (BENCH_NO_DETACHED=1 skips it).
 # Then tests/bench/parallel.sh: BENCH_PARALLEL (50) clients at once, run
 # --rm and run -d + rm -f, beside podman (BENCH_NO_PARALLEL=1 skips it).
+# Then tests/bench/ociruntime.sh: myctr-runtime beside crun and runc on one
+# bundle, and through Podman (BENCH_NO_OCI=1 skips it).
 #
 # As root: installs packages, creates the test user, builds, and runs the
 # benchmark as myctr-test. As another user: runs as that user with bin/myctr.
@@ -70,7 +72,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		chmod 0755 "$base"
 		trap 'rm -rf "$base"' EXIT
 		mkdir -p "$base/bin"
-		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-helper" "$base/bin/"
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-runtime" "$repo/bin/myctr-monitor" "$repo/bin/myctr-helper" "$base/bin/"
 		cp -a "$repo/tests" "$base/"
 		chmod -R a+rX "$base"
 	fi
@@ -124,6 +126,14 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		echo
 		echo "### $test_user: parallel clients (tests/bench/parallel.sh)"
 		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/parallel.sh" || st=1
+	fi
+	# myctr-runtime beside crun and runc as OCI runtimes, and through
+	# Podman (BENCH_NO_OCI=1 skips it).
+	if [[ -z ${BENCH_NO_OCI:-} && -z ${BENCH_ONLY:-} ]]; then
+		echo
+		echo "### $test_user: OCI runtimes (tests/bench/ociruntime.sh)"
+		MYCTR_BENCH_RUNS=${BENCH_RUNS:-30} MYCTR_BENCH_WARMUP=${BENCH_WARMUP:-3} \
+			"$setup/as-user.sh" "$test_user" "$base/tests/bench/ociruntime.sh" "$base/bin/myctr-runtime" || st=1
 	fi
 	if [[ -s $tmp_json ]]; then
 		cp "$tmp_json" "$json_out"

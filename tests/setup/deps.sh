@@ -23,6 +23,7 @@ packages=(
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 	podman-compose # a real compose client driving myctr (tests/compose)
+	containerd     # containerd and ctr drive myctr-runtime (tests/ociroot); no daemon is started by the package here
 	# The helper tier (tests/setup/helper-env.sh): a system bus (dbus-daemon,
 	# its setuid launch helper, dbus-send), polkitd (and pkcheck), busctl
 	# (systemd: the package only; no systemd runs), nft, iperf3 for the

@@ -13,9 +13,13 @@
 #
 # Environment: TEST_USER (myctr-test), INTEGRATION_TIMEOUT (60m),
 # INTEGRATION_RUN (a -test.run pattern), MYCTR_* (passed through),
-# INTEGRATION_PHASES (which phases: "rootless helper", the default; `make
-# test-helper` runs "helper"), HELPER_TIMEOUT (20m), HELPER_RUN (a -test.run
-# pattern for the helper tier).
+# INTEGRATION_PHASES (which phases: "rootless helper oci", the default;
+# `make test-helper` runs "helper"), HELPER_TIMEOUT (20m), HELPER_RUN (a
+# -test.run pattern for the helper tier), OCI_RUN (one for the oci phase).
+#
+# Last, as root, the OCI runtime's root tier (tests/ociroot, build tag
+# "ociroot"): containerd drives myctr-runtime, and a bundle without a user
+# namespace runs as root's do. Not as root it is left out, with a note.
 set -euo pipefail
 
 results=${1:?usage: $0 RESULTS.json}
@@ -25,7 +29,7 @@ pkg=github.com/myctr/myctr/tests/integration
 test_user=${TEST_USER:-myctr-test}
 timeout=${INTEGRATION_TIMEOUT:-60m}
 
-phases=" ${INTEGRATION_PHASES:-rootless helper} "
+phases=" ${INTEGRATION_PHASES:-rootless helper oci} "
 want_phase() { [[ $phases == *" $1 "* ]]; }
 
 mkdir -p "$(dirname "$results")"
@@ -63,6 +67,12 @@ if want_phase helper; then
 	# the other phases still run.
 	if CGO_ENABLED=0 go test -c -tags helper -o bin/helper.test ./tests/helper; then
 		helper_built=1
+	fi
+fi
+oci_built=
+if want_phase oci && [[ $(id -u) -eq 0 ]]; then
+	if go test -c -tags ociroot -o bin/ociroot.test ./tests/ociroot; then
+		oci_built=1
 	fi
 fi
 chmod 0755 bin bin/*
@@ -209,6 +219,23 @@ if want_phase helper && [[ -z ${INTEGRATION_RUN:-} || -n ${HELPER_RUN:-} ]]; the
 			(cd "$workdir/tests/helper" && TEST_BIN=$workdir/bin/helper.test TEST_PKG=github.com/myctr/myctr/tests/helper \
 				run_tests -- "${helper_args[@]}") || rc=1
 		fi
+	fi
+fi
+
+# The OCI runtime's root tier. INTEGRATION_RUN alone selects rootless
+# tests: this tier runs then only when OCI_RUN is set too.
+if want_phase oci && [[ -z ${INTEGRATION_RUN:-} || -n ${OCI_RUN:-} ]]; then
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "run-integration.sh: the oci phase (tests/ociroot) needs root; left out" >&2
+	elif [[ -z $oci_built ]]; then
+		jq -n -c --arg pkg github.com/myctr/myctr/tests/ociroot '
+			{Action: "run", Package: $pkg, Test: "TestOCIRootTierBuild"},
+			{Action: "output", Package: $pkg, Test: "TestOCIRootTierBuild", Output: "go test -c -tags ociroot ./tests/ociroot failed (see the output above)\n"},
+			{Action: "fail", Package: $pkg, Test: "TestOCIRootTierBuild"}' >>"$results"
+		rc=1
+	else
+		(cd "$workdir/tests/ociroot" && MYCTR_BIN_DIR=$workdir/bin TEST_BIN=$workdir/bin/ociroot.test \
+			TEST_PKG=github.com/myctr/myctr/tests/ociroot run_tests -- -test.run="${OCI_RUN:-.}") || rc=1
 	fi
 fi
 exit $rc

@@ -1,0 +1,535 @@
+package ociruntime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/rootfs"
+	"github.com/myctr/myctr/frontend/seccomp"
+	"github.com/myctr/myctr/frontend/security"
+	"github.com/myctr/myctr/frontend/userns"
+)
+
+// CreateOptions are `create`'s flags.
+type CreateOptions struct {
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	PreserveFDs   int
+	// Stdio of the container's process without a terminal; nil is the
+	// runtime's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// LoadBundle reads and checks a bundle's config.json; the root path comes
+// back absolute.
+func LoadBundle(bundle string) (*specs.Spec, string, error) {
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(filepath.Join(abs, "config.json"))
+	if err != nil {
+		return nil, "", fmt.Errorf("read the bundle's config.json: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, "", fmt.Errorf("parse %s: %w", filepath.Join(abs, "config.json"), err)
+	}
+	if err := checkSpec(&spec); err != nil {
+		return nil, "", err
+	}
+	if !filepath.IsAbs(spec.Root.Path) {
+		spec.Root.Path = filepath.Join(abs, spec.Root.Path)
+	}
+	if fi, err := os.Stat(spec.Root.Path); err != nil || !fi.IsDir() {
+		return nil, "", fmt.Errorf("root.path %s is not a directory", spec.Root.Path)
+	}
+	addDefaultDevices(spec.Linux)
+	return &spec, abs, nil
+}
+
+// defaultDevices are the devices every container has, whatever its spec
+// lists (the runtime specification's "Default Devices"); /dev/ptmx is the
+// init's link to pts/ptmx.
+var defaultDevices = []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
+
+// addDefaultDevices appends the default devices the spec does not list.
+// Every device is the host's node, bound in: rootless, no other kind can
+// be made.
+func addDefaultDevices(l *specs.Linux) {
+	for _, p := range defaultDevices {
+		if !slices.ContainsFunc(l.Devices, func(d specs.LinuxDevice) bool { return filepath.Clean(d.Path) == p }) {
+			l.Devices = append(l.Devices, specs.LinuxDevice{Path: p, Type: "c"})
+		}
+	}
+}
+
+// checkSpec refuses, by name, what the runtime does not do, and a spec
+// missing what it must have.
+func checkSpec(spec *specs.Spec) error {
+	if !strings.HasPrefix(spec.Version, "1.") {
+		return fmt.Errorf("ociVersion %q: myctr-runtime runs version 1 specifications", spec.Version)
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return errors.New("the spec has no root.path")
+	}
+	if spec.Process == nil {
+		return errors.New("the spec has no process")
+	}
+	if len(spec.Process.Args) == 0 {
+		return errors.New("process.args is empty")
+	}
+	if spec.Process.Cwd == "" || !filepath.IsAbs(spec.Process.Cwd) {
+		return fmt.Errorf("process.cwd %q is not an absolute path", spec.Process.Cwd)
+	}
+	if spec.Linux == nil {
+		return errors.New("the spec has no linux section: myctr-runtime runs Linux containers")
+	}
+	if err := nsexec.CheckRlimits(spec.Process.Rlimits); err != nil {
+		return err
+	}
+	if c := spec.Process.Capabilities; c != nil {
+		for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+			for _, name := range set {
+				if _, ok := security.CapValue(name); !ok {
+					return fmt.Errorf("process.capabilities: unknown capability %q", name)
+				}
+			}
+		}
+	}
+	if _, err := rootfs.RootPropagation(spec); err != nil {
+		return err
+	}
+	if spec.Process.ApparmorProfile != "" {
+		return fmt.Errorf("process.apparmorProfile %q: AppArmor is not supported", spec.Process.ApparmorProfile)
+	}
+	if spec.Process.SelinuxLabel != "" || spec.Linux.MountLabel != "" {
+		return errors.New("process.selinuxLabel and linux.mountLabel: SELinux is not supported")
+	}
+	if spec.Linux.IntelRdt != nil {
+		return errors.New("linux.intelRdt is not supported")
+	}
+	if spec.Linux.Personality != nil {
+		return errors.New("linux.personality is not supported")
+	}
+	if s := spec.Linux.Seccomp; s != nil && (s.ListenerPath != "" || s.ListenerMetadata != "") {
+		return errors.New("linux.seccomp.listenerPath: seccomp user notification is not supported")
+	}
+	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
+		return errors.New("hooks.createContainer and hooks.startContainer are not supported")
+	}
+	if err := checkResources(spec.Linux.Resources); err != nil {
+		return err
+	}
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for _, ns := range spec.Linux.Namespaces {
+		switch ns.Type {
+		case specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace, specs.IPCNamespace,
+			specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace:
+		default:
+			return fmt.Errorf("namespace type %q is not supported", ns.Type)
+		}
+		if seen[ns.Type] {
+			return fmt.Errorf("namespace type %q is listed twice", ns.Type)
+		}
+		seen[ns.Type] = true
+		if ns.Path != "" && ns.Type == specs.MountNamespace {
+			return errors.New("joining a mount namespace (linux.namespaces path) is not supported: a container has its own")
+		}
+		if ns.Path != "" && ns.Type == specs.CgroupNamespace {
+			return errors.New("joining a cgroup namespace (linux.namespaces path) is not supported")
+		}
+	}
+	if !seen[specs.MountNamespace] {
+		return errors.New("the spec has no mount namespace: myctr-runtime runs a container only in its own")
+	}
+	if (len(spec.Linux.UIDMappings) > 0 || len(spec.Linux.GIDMappings) > 0) && !newUserNS(spec) {
+		return errors.New("linux.uidMappings and gidMappings need a new user namespace (one without a path)")
+	}
+	return nil
+}
+
+// checkResources refuses limits: myctr-runtime does not create cgroups
+// yet, and a limit that is not applied must not look applied. What limits
+// nothing passes: device rules (a container gets only the device nodes
+// its spec lists, and, rootless, could make no others), the default CPU
+// weight (shares 1024, which containerd's specs carry), a period without
+// a quota, and unlimited values (-1, 0).
+func checkResources(r *specs.LinuxResources) error {
+	if r == nil {
+		return nil
+	}
+	pos := func(v *int64) bool { return v != nil && *v > 0 }
+	var set []string
+	if m := r.Memory; m != nil && (pos(m.Limit) || pos(m.Reservation) || pos(m.Swap) || pos(m.Kernel) || pos(m.KernelTCP) ||
+		m.Swappiness != nil || (m.DisableOOMKiller != nil && *m.DisableOOMKiller)) {
+		set = append(set, "memory")
+	}
+	if c := r.CPU; c != nil && ((c.Shares != nil && *c.Shares != 0 && *c.Shares != 1024) || pos(c.Quota) || c.Cpus != "" || c.Mems != "" ||
+		pos(c.RealtimeRuntime) || (c.RealtimePeriod != nil && *c.RealtimePeriod > 0) || (c.Idle != nil && *c.Idle != 0) ||
+		(c.Burst != nil && *c.Burst > 0)) {
+		set = append(set, "cpu")
+	}
+	if r.Pids != nil && pos(r.Pids.Limit) {
+		set = append(set, "pids")
+	}
+	if b := r.BlockIO; b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
+		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
+		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0) {
+		set = append(set, "blockIO")
+	}
+	if len(r.HugepageLimits) > 0 {
+		set = append(set, "hugepageLimits")
+	}
+	if r.Network != nil && (r.Network.ClassID != nil || len(r.Network.Priorities) > 0) {
+		set = append(set, "network")
+	}
+	if len(r.Rdma) > 0 {
+		set = append(set, "rdma")
+	}
+	if len(r.Unified) > 0 {
+		set = append(set, "unified")
+	}
+	if len(set) > 0 {
+		return fmt.Errorf("linux.resources %s: myctr-runtime applies no cgroup limits yet; remove them from the spec", strings.Join(set, ", "))
+	}
+	return nil
+}
+
+// addUserNS gives a spec without a user namespace, run by a user other
+// than root, one of its own, as crun does: the user's id as root, and
+// its subordinate range (when it has one) from 1, the mapping myctr gives
+// its containers. A spec written for root then runs rootless as it would
+// as root, within what the namespace's root may do.
+func addUserNS(spec *specs.Spec) error {
+	if os.Geteuid() == 0 || nsexec.HasNamespace(spec, specs.UserNamespace) {
+		return nil
+	}
+	m, err := userns.Current()
+	if err != nil {
+		return err
+	}
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	spec.Linux.UIDMappings, spec.Linux.GIDMappings = m.UIDMappings(), m.GIDMappings()
+	return nil
+}
+
+func newUserNS(spec *specs.Spec) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// initEnv is the init stage's namespace environment for the spec, and
+// the descriptors of the namespaces it joins (to pass, then close).
+func initEnv(spec *specs.Spec, firstFD int) (env []string, files []*os.File, err error) {
+	var unshare, join []string
+	user := "host"
+	defer func() {
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+		}
+	}()
+	add := func(name, path string) error {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("open the %s namespace %s: %w", name, path, err)
+		}
+		var st unix.Statfs_t
+		if err := unix.Fstatfs(int(f.Fd()), &st); err != nil || (st.Type != unix.NSFS_MAGIC && st.Type != unix.PROC_SUPER_MAGIC) {
+			f.Close()
+			return fmt.Errorf("the %s namespace's path %s is not a namespace file", name, path)
+		}
+		join = append(join, name+"="+strconv.Itoa(firstFD+len(files)))
+		files = append(files, f)
+		return nil
+	}
+	names := map[specs.LinuxNamespaceType]string{
+		specs.UserNamespace: "user", specs.MountNamespace: "mnt", specs.PIDNamespace: "pid",
+		specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.NetworkNamespace: "net",
+		specs.CgroupNamespace: "cgroup",
+	}
+	// The user namespace first: the others belong to it.
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type != specs.UserNamespace {
+			continue
+		}
+		user = ""
+		if ns.Path != "" {
+			if err := add("user", ns.Path); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		name := names[ns.Type]
+		switch {
+		case ns.Type == specs.UserNamespace || ns.Type == specs.CgroupNamespace:
+			// The cgroup namespace is made by the Go init.
+		case ns.Path != "":
+			if err := add(name, ns.Path); err != nil {
+				return nil, nil, err
+			}
+		default:
+			unshare = append(unshare, name)
+		}
+	}
+	if user == "host" && os.Geteuid() != 0 {
+		return nil, nil, errors.New("the spec has no user namespace, which only root may run")
+	}
+	env = []string{nsexec.EnvInitNS + "=" + strings.Join(unshare, ",")}
+	if len(join) > 0 {
+		env = append(env, nsexec.EnvInitNSFDs+"="+strings.Join(join, ","))
+	}
+	if user != "" {
+		env = append(env, nsexec.EnvInitUser+"="+user)
+	} else if len(join) == 0 {
+		// Joins nothing, makes its user namespace: the constructor
+		// needs one of the two variables to take the runtime's path.
+		env = append(env, nsexec.EnvInitNSFDs+"=")
+	}
+	return env, files, nil
+}
+
+// Create creates the container id from a bundle: its namespaces, root
+// filesystem and process set up, the process not yet executed (the init
+// waits on the exec fifo for `start`). The init is the caller's child
+// until the caller exits, then its subreaper's.
+func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
+	if err := CheckID(id); err != nil {
+		return err
+	}
+	spec, bundle, err := LoadBundle(o.Bundle)
+	if err != nil {
+		return err
+	}
+	if err := addUserNS(spec); err != nil {
+		return err
+	}
+	filter, err := compileSeccomp(spec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(rt.Root, 0o700); err != nil {
+		return fmt.Errorf("create the runtime root %s: %w", rt.Root, err)
+	}
+	dir := rt.dir(id)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("container with id exists: %s", id)
+		}
+		return fmt.Errorf("create the container's state directory: %w", err)
+	}
+	var initPid int
+	defer func() {
+		if err != nil {
+			if initPid > 0 {
+				unix.Kill(initPid, unix.SIGKILL)
+			}
+			os.RemoveAll(dir)
+		}
+	}()
+	// Written by the container's process, which may be any user of the
+	// container: others may write, nobody but us may read.
+	if err := unix.Mkfifo(rt.fifo(id), 0o622); err != nil {
+		return fmt.Errorf("make the exec fifo: %w", err)
+	}
+	if err := os.Chmod(rt.fifo(id), 0o622); err != nil {
+		return err
+	}
+	fifo, err := os.OpenFile(rt.fifo(id), unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open the exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	rec := &Record{ID: id, Bundle: bundle, Created: time.Now().UTC(), Annotations: spec.Annotations,
+		Spec: spec, OwnPidNS: ownNS(spec, specs.PIDNamespace)}
+	if u, err := userns.LookupUser(strconv.Itoa(os.Getuid())); err == nil {
+		rec.Owner = u.Username
+	}
+	stage, err := nsexec.StageBinary()
+	if err != nil {
+		return err
+	}
+	defer stage.Close()
+	parent, child, err := nsexec.NewPair()
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	cmd := exec.Command(nsexec.ExecPath(stage))
+	cmd.Args = []string{"myctr-init"}
+	for i := 0; i < o.PreserveFDs; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, child, fifo)
+	syncFD, fifoFD := 3+o.PreserveFDs, 4+o.PreserveFDs
+	nsEnv, nsFiles, err := initEnv(spec, 3+len(cmd.ExtraFiles))
+	if err != nil {
+		child.Close()
+		return err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, nsFiles...)
+	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off"}, nsEnv...)
+	if !spec.Process.Terminal {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = or(o.Stdin, os.Stdin), or(o.Stdout, os.Stdout), or(o.Stderr, os.Stderr)
+	} else if o.ConsoleSocket == "" {
+		child.Close()
+		return errors.New("process.terminal is set: --console-socket must name the socket that gets the terminal")
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: spec.Process.Terminal}
+	err = cmd.Start()
+	child.Close()
+	for _, f := range nsFiles {
+		f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("start the container's init: %w", err)
+	}
+	msg, _, err := parent.Expect(nsexec.MsgPid)
+	cmd.Wait() // the stage's first process, gone once it sent the pid
+	if err != nil {
+		return fmt.Errorf("container init: %w", err)
+	}
+	initPid = msg.Pid
+	if _, rec.Start, err = nsexec.ProcStat(initPid); err != nil {
+		return fmt.Errorf("read start time of init %d: %w", initPid, err)
+	}
+	rec.Pid = initPid
+	// Recorded at once: if this process is killed from here on, the
+	// init (which waits for its configuration, or on the fifo) is found
+	// and killed by `delete --force`. Before this, the init ends by
+	// itself: its sync socket closes with us.
+	if err := rt.save(rec); err != nil {
+		return err
+	}
+	if newUserNS(spec) {
+		m, err := userns.Current()
+		if err != nil {
+			return err
+		}
+		if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(initPid); err != nil {
+			return fmt.Errorf("set up the user namespace: %w", err)
+		}
+	}
+	if h := spec.Hooks; h != nil {
+		st := &specs.State{Version: specs.Version, ID: id, Status: StatusCreating, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
+		//nolint:staticcheck // prestart is deprecated, and still called, as runc does
+		for _, hooks := range [][]specs.Hook{h.Prestart, h.CreateRuntime} {
+			if err := runHooks(hooks, st); err != nil {
+				return err
+			}
+		}
+	}
+	// The init gets the program, not the rules.
+	initSpec, linux := *spec, *spec.Linux
+	linux.Seccomp, initSpec.Linux = nil, &linux
+	cfg := &nsexec.InitConfig{Spec: &initSpec, Bundle: true, StartFifo: fifoFD, Seccomp: filter, ListenFDs: o.PreserveFDs}
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+		return fmt.Errorf("send configuration to init: %w", err)
+	}
+	for {
+		msg, fds, err := parent.Expect(nsexec.MsgPty, nsexec.MsgCreated)
+		if err != nil {
+			return fmt.Errorf("container init: %w", err)
+		}
+		if msg.Type == nsexec.MsgCreated {
+			break
+		}
+		err = sendConsole(o.ConsoleSocket, fds[0])
+		unix.Close(fds[0])
+		if err != nil {
+			return err
+		}
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, initPid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compileSeccomp compiles the spec's seccomp profile; nil for none.
+func compileSeccomp(spec *specs.Spec) (*security.SeccompFilter, error) {
+	if spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	prog, err := seccomp.Compile(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	return &prog.Filter, nil
+}
+
+func or(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func ownNS(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// writePidFile writes the pid as runc does: the number alone, no newline,
+// replaced atomically (a caller may be polling for it).
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(abs), "."+filepath.Base(abs)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return fmt.Errorf("write the pid file: %w", err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write the pid file: %w", err)
+	}
+	return nil
+}
+
+// sendConsole sends the terminal's master to the console socket, as runc
+// does: one message, the descriptor attached, its name as the payload.
+func sendConsole(path string, master int) error {
+	conn, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(conn)
+	if err := unix.Connect(conn, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("connect to the console socket %s: %w", path, err)
+	}
+	if err := unix.Sendmsg(conn, []byte("/dev/ptmx"), unix.UnixRights(master), nil, 0); err != nil {
+		return fmt.Errorf("send the terminal to the console socket: %w", err)
+	}
+	return nil
+}

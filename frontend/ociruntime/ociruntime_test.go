@@ -1,0 +1,133 @@
+package ociruntime
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
+)
+
+func TestCheckID(t *testing.T) {
+	for _, ok := range []string{"a", "c1", "my-ctr_1.2+x", strings.Repeat("a", 1024)} {
+		if err := CheckID(ok); err != nil {
+			t.Errorf("CheckID(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00", strings.Repeat("a", 1025), "ä"} {
+		if err := CheckID(bad); err == nil {
+			t.Errorf("CheckID(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCheckResources(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	u := func(v uint64) *uint64 { return &v }
+	for name, r := range map[string]*specs.LinuxResources{
+		"nil":             nil,
+		"devices only":    {Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}},
+		"default shares":  {CPU: &specs.LinuxCPU{Shares: u(1024)}},
+		"period only":     {CPU: &specs.LinuxCPU{Period: u(100000)}},
+		"unlimited":       {Memory: &specs.LinuxMemory{Limit: i(-1), Swap: i(-1)}, Pids: &specs.LinuxPids{Limit: i(0)}},
+		"no quota":        {CPU: &specs.LinuxCPU{Quota: i(-1)}},
+		"empty sections":  {Memory: &specs.LinuxMemory{}, CPU: &specs.LinuxCPU{}, BlockIO: &specs.LinuxBlockIO{}},
+		"unlimited pids2": {Pids: &specs.LinuxPids{Limit: i(-1)}},
+	} {
+		if err := checkResources(r); err != nil {
+			t.Errorf("%s: refused: %v", name, err)
+		}
+	}
+	for want, r := range map[string]*specs.LinuxResources{
+		"memory":         {Memory: &specs.LinuxMemory{Limit: i(1 << 20)}},
+		"cpu":            {CPU: &specs.LinuxCPU{Quota: i(50000), Period: u(100000)}},
+		"pids":           {Pids: &specs.LinuxPids{Limit: i(10)}},
+		"blockIO":        {BlockIO: &specs.LinuxBlockIO{Weight: new(uint16)}},
+		"hugepageLimits": {HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}},
+		"unified":        {Unified: map[string]string{"memory.max": "1"}},
+	} {
+		err := checkResources(r)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error naming it", want, err)
+		}
+	}
+}
+
+// TestDefaultSpecPasses: the specs `spec` writes pass the checks create
+// makes (the root aside, which the caller fills).
+func TestDefaultSpecPasses(t *testing.T) {
+	for _, rootless := range []bool{false, true} {
+		s := DefaultSpec(rootless)
+		if err := checkSpec(s); err != nil {
+			t.Errorf("rootless %v: %v", rootless, err)
+		}
+		if newUserNS(s) != rootless || (len(s.Linux.UIDMappings) > 0) != rootless {
+			t.Errorf("rootless %v: user namespace %v, maps %v", rootless, newUserNS(s), s.Linux.UIDMappings)
+		}
+	}
+}
+
+// TestInitEnv: the init stage's namespace environment from a spec: made
+// ones in _MYCTR_INIT_NS, joined ones as descriptors (the user namespace
+// first), no user namespace as "host".
+func TestInitEnv(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a spec without a user namespace needs root: run as root to cover host mode")
+	}
+	self := "/proc/self/ns/"
+	spec := &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
+		{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace, Path: self + "net"}, {Type: specs.PIDNamespace},
+		{Type: specs.UserNamespace, Path: self + "user"}, {Type: specs.CgroupNamespace},
+	}}}
+	env, files, err := initEnv(spec, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	want := []string{nsexec.EnvInitNS + "=mnt,pid", nsexec.EnvInitNSFDs + "=user=7,net=8"}
+	if strings.Join(env, " ") != strings.Join(want, " ") || len(files) != 2 {
+		t.Fatalf("env %q (%d files), want %q", env, len(files), want)
+	}
+	spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.UTSNamespace}}
+	if env, _, err = initEnv(spec, 3); err != nil || strings.Join(env, " ") != nsexec.EnvInitNS+"=mnt,uts "+nsexec.EnvInitUser+"=host" {
+		t.Fatalf("no user namespace: %q, %v", env, err)
+	}
+	spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace, Path: "/etc/passwd"}}
+	if _, _, err = initEnv(spec, 3); err == nil || !strings.Contains(err.Error(), "not a namespace file") {
+		t.Fatalf("a path that is no namespace: %v", err)
+	}
+}
+
+// TestStatus: stopped once the init is gone, created while the fifo is
+// there, else running.
+func TestStatus(t *testing.T) {
+	rt := &Runtime{Root: t.TempDir()}
+	_, start, err := nsexec.ProcStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Record{ID: "s1", Pid: os.Getpid(), Start: start}
+	if err := os.MkdirAll(filepath.Join(rt.Root, "s1"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(rt.fifo("s1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.Status(r); got != StatusCreated {
+		t.Errorf("with the fifo: %s", got)
+	}
+	os.Remove(rt.fifo("s1"))
+	if got := rt.Status(r); got != StatusRunning {
+		t.Errorf("without the fifo: %s", got)
+	}
+	r.Start++ // another process with the same pid
+	if got := rt.State(r); got.Status != StatusStopped || got.Pid != 0 {
+		t.Errorf("a reused pid: %+v", got)
+	}
+}
