@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/ociruntime"
+	"github.com/myctr/myctr/frontend/security"
 )
 
 // version is what `--version` prints; the build sets it.
@@ -117,10 +119,16 @@ func main() {
 	if root == "" {
 		root = ociruntime.DefaultRoot()
 	}
-	if err := cmd(g, &ociruntime.Runtime{Root: root}, fs.Args()[1:]); err != nil {
+	if err := cmd(g, &ociruntime.Runtime{Root: root}, fs.Args()[1:]); errors.Is(err, errExit) {
+		os.Exit(g.exit)
+	} else if err != nil {
 		g.fail(err)
 	}
 }
+
+// errExit ends a command with g.exit and no message, once its deferred
+// work (a terminal restored) is done: run's exit with its container's.
+var errExit = errors.New("exit")
 
 func ociruntimeSpecVersion() string { return ociruntime.Features().OCIVersionMax }
 
@@ -177,8 +185,29 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 	if err != nil {
 		return err
 	}
+	var cons *console
+	if o.ConsoleSocket == "" && !*detach {
+		spec, _, err := ociruntime.LoadBundle(o.Bundle)
+		if err != nil {
+			return err
+		}
+		if spec.Process.Terminal {
+			if cons, err = newConsole(); err != nil {
+				return err
+			}
+			o.ConsoleSocket = cons.path()
+		}
+	}
 	if err := rt.Create(id, *o); err != nil {
 		return err
+	}
+	if cons != nil {
+		restore, err := cons.relay()
+		defer restore()
+		if err != nil {
+			rt.Delete(id, true)
+			return err
+		}
 	}
 	r, err := rt.Load(id)
 	if err != nil {
@@ -204,13 +233,16 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 		return nil
 	}
 	code := ociruntime.Wait(r.Pid)
+	if cons != nil {
+		cons.waitOutput()
+	}
 	if !*keep {
 		if err := rt.Delete(id, true); err != nil {
 			return err
 		}
 	}
-	os.Exit(code)
-	return nil
+	g.exit = code
+	return errExit
 }
 
 func cmdState(g *global, rt *ociruntime.Runtime, args []string) error {
@@ -431,7 +463,25 @@ func cmdExec(g *global, rt *ociruntime.Runtime, args []string) error {
 		o.Process = p
 	}
 	if len(caps) > 0 {
-		return errors.New("exec --cap is not supported yet")
+		// As runc: added to the bounding, effective and permitted sets.
+		c := o.Process.Capabilities
+		if c == nil {
+			c = &specs.LinuxCapabilities{}
+		}
+		c = &specs.LinuxCapabilities{Bounding: slices.Clone(c.Bounding), Effective: slices.Clone(c.Effective),
+			Permitted: slices.Clone(c.Permitted), Inheritable: c.Inheritable, Ambient: c.Ambient}
+		for _, name := range caps {
+			n, err := security.NormalizeCap(name)
+			if err != nil || n == "ALL" {
+				return fmt.Errorf("exec --cap %q: not a capability", name)
+			}
+			for _, set := range []*[]string{&c.Bounding, &c.Effective, &c.Permitted} {
+				if !slices.Contains(*set, n) {
+					*set = append(*set, n)
+				}
+			}
+		}
+		o.Process.Capabilities = c
 	}
 	if *noNewPrivs {
 		o.Process.NoNewPrivileges = true

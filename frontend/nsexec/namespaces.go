@@ -15,6 +15,14 @@ var nsNames = map[specs.LinuxNamespaceType]string{
 	specs.CgroupNamespace: "cgroup",
 }
 
+// NamespaceName is the C constructor's name for a spec's namespace type
+// ("mnt" for "mount", "net" for "network"...); false for a type it does
+// not know.
+func NamespaceName(t specs.LinuxNamespaceType) (string, bool) {
+	n, ok := nsNames[t]
+	return n, ok
+}
+
 // InitNamespaces reads what the init stage does with the spec's
 // namespaces: unshare lists those it makes besides the user namespace (the
 // value of EnvInitNS; the cgroup namespace, made later by Init, is left

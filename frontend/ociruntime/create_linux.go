@@ -137,10 +137,7 @@ func checkSpec(spec *specs.Spec) error {
 	}
 	seen := map[specs.LinuxNamespaceType]bool{}
 	for _, ns := range spec.Linux.Namespaces {
-		switch ns.Type {
-		case specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace, specs.IPCNamespace,
-			specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace:
-		default:
+		if _, ok := nsexec.NamespaceName(ns.Type); !ok {
 			return fmt.Errorf("namespace type %q is not supported", ns.Type)
 		}
 		if seen[ns.Type] {
@@ -263,11 +260,6 @@ func initEnv(spec *specs.Spec, firstFD int) (env []string, files []*os.File, err
 		files = append(files, f)
 		return nil
 	}
-	names := map[specs.LinuxNamespaceType]string{
-		specs.UserNamespace: "user", specs.MountNamespace: "mnt", specs.PIDNamespace: "pid",
-		specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.NetworkNamespace: "net",
-		specs.CgroupNamespace: "cgroup",
-	}
 	// The user namespace first: the others belong to it.
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Type != specs.UserNamespace {
@@ -281,7 +273,7 @@ func initEnv(spec *specs.Spec, firstFD int) (env []string, files []*os.File, err
 		}
 	}
 	for _, ns := range spec.Linux.Namespaces {
-		name := names[ns.Type]
+		name, _ := nsexec.NamespaceName(ns.Type) // checkSpec knew them all
 		switch {
 		case ns.Type == specs.UserNamespace || ns.Type == specs.CgroupNamespace:
 			// The cgroup namespace is made by the Go init.

@@ -102,7 +102,9 @@ func (rt *Runtime) save(r *Record) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(rt.dir(r.ID), "state.json"), b, 0o600)
+	// Replaced whole, never synced: it names processes, which a reboot
+	// ends (crun and runc do not sync theirs either).
+	return atomicfile.WriteFileVolatile(filepath.Join(rt.dir(r.ID), "state.json"), b, 0o600)
 }
 
 // alive reports whether the record's init still runs: the same process

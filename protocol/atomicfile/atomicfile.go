@@ -57,7 +57,7 @@ var (
 // WriteFile replaces the content of the file at path with data; the file
 // gets the mode perm (exactly: the umask does not apply).
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
-	return replace(path, perm, bytesWriter(data), true)
+	return replace(path, perm, bytesWriter(data), syncAll)
 }
 
 // WriteFileNoDirSync is WriteFile without step 5: the file is still never
@@ -66,15 +66,30 @@ func WriteFile(path string, data []byte, perm fs.FileMode) error {
 // files whose latest version a power cut cannot make matter: the directory
 // sync costs a journal commit, a millisecond or more.
 func WriteFileNoDirSync(path string, data []byte, perm fs.FileMode) error {
-	return replace(path, perm, bytesWriter(data), false)
+	return replace(path, perm, bytesWriter(data), syncFile)
 }
+
+// WriteFileVolatile is WriteFile without steps 3's fsync and 5: a reader
+// still never sees the file empty or torn, but after a power cut it may be
+// empty or gone. Only for state that does not outlive a reboot anyway:
+// myctr-runtime's records of running processes, under /run.
+func WriteFileVolatile(path string, data []byte, perm fs.FileMode) error {
+	return replace(path, perm, bytesWriter(data), syncNone)
+}
+
+// How much of the write is made durable.
+const (
+	syncNone = iota // neither the file nor the rename
+	syncFile        // the file's content (step 3)
+	syncAll         // the content and the rename (steps 3 and 5)
+)
 
 // Write replaces the content of the file at path with what write writes to
 // the writer it is given; the file gets the mode perm (exactly: the umask
 // does not apply). When write fails, the file at path is left as it was and
 // write's error is returned as it is: it carries its own context.
 func Write(path string, perm fs.FileMode, write func(io.Writer) error) error {
-	return replace(path, perm, write, true)
+	return replace(path, perm, write, syncAll)
 }
 
 func bytesWriter(data []byte) func(io.Writer) error {
@@ -84,9 +99,9 @@ func bytesWriter(data []byte) func(io.Writer) error {
 	}
 }
 
-// replace does the steps of the package comment; step 5 only with
-// durable.
-func replace(path string, perm fs.FileMode, write func(io.Writer) error, durable bool) error {
+// replace does the steps of the package comment, its fsyncs as durable
+// says.
+func replace(path string, perm fs.FileMode, write func(io.Writer) error, durable int) error {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
@@ -102,10 +117,12 @@ func replace(path string, perm fs.FileMode, write func(io.Writer) error, durable
 		os.Remove(f.Name())
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: fsync: %w", path, err)
+	if durable >= syncFile {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+			return fmt.Errorf("write %s: fsync: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(f.Name())
@@ -116,7 +133,7 @@ func replace(path string, perm fs.FileMode, write func(io.Writer) error, durable
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
 	// From here on the temporary's name is gone: nothing to remove.
-	if !durable {
+	if durable < syncAll {
 		return nil
 	}
 	if err := syncDir(dir); err != nil {

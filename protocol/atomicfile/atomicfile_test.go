@@ -186,15 +186,23 @@ func TestWriteSyncsDirectory(t *testing.T) {
 	}
 }
 
-// WriteFileNoDirSync replaces the file as WriteFile does, but leaves the
-// directory unsynced.
+// WriteFileNoDirSync and WriteFileVolatile replace the file as WriteFile
+// does, but leave the directory unsynced.
 func TestWriteFileNoDirSync(t *testing.T) {
+	for name, write := range map[string]func(string, []byte, fs.FileMode) error{
+		"WriteFileNoDirSync": WriteFileNoDirSync, "WriteFileVolatile": WriteFileVolatile,
+	} {
+		t.Run(name, func(t *testing.T) { testNoDirSync(t, write) })
+	}
+}
+
+func testNoDirSync(t *testing.T, write func(string, []byte, fs.FileMode) error) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
 	defer func(f func(string) error) { syncDir = f }(syncDir)
 	syncDir = func(string) error { t.Error("directory synced"); return nil }
 	for _, content := range []string{"one", "two"} {
-		if err := WriteFileNoDirSync(p, []byte(content), 0o640); err != nil {
+		if err := write(p, []byte(content), 0o640); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(p)
@@ -340,6 +348,7 @@ func BenchmarkReplace(b *testing.B) {
 			}
 			return os.Rename(tmp, p)
 		}},
+		{"WriteFileVolatile", WriteFileVolatile},
 		{"WriteFileNoDirSync", WriteFileNoDirSync},
 		{"WriteFile", WriteFile},
 	} {

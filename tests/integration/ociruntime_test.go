@@ -86,7 +86,7 @@ func ociBundle(t *testing.T, args []string, edit func(*specs.Spec)) string {
 	if err := os.WriteFile(filepath.Join(rootfs, "bin/busybox"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"sh", "echo", "cat", "sleep", "id", "hostname", "touch", "ls", "true"} {
+	for _, a := range []string{"sh", "echo", "cat", "sleep", "id", "hostname", "touch", "ls", "true", "grep", "tty", "stty"} {
 		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", a)); err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +281,14 @@ func TestOCIRuntimeExec(t *testing.T) {
 	}
 	if out, _, code := ociRuntime(t, state, nil, "exec", "--process", pf, "e1"); code != 5 || out != "from-file\n" {
 		t.Fatalf("exec --process: exit %d, %q", code, out)
+	}
+	// --cap adds to the container's own three (AUDIT_WRITE, KILL,
+	// NET_BIND_SERVICE): SYS_ADMIN is bit 21.
+	if out, _, code := ociRuntime(t, state, nil, "exec", "--cap", "CAP_SYS_ADMIN", "e1", "grep", "CapEff", "/proc/self/status"); code != 0 || !strings.Contains(out, "0000000020200420") {
+		t.Fatalf("exec --cap: exit %d, %q", code, out)
+	}
+	if out, _, code := ociRuntime(t, state, nil, "exec", "e1", "grep", "CapEff", "/proc/self/status"); code != 0 || !strings.Contains(out, "0000000020000420") {
+		t.Fatalf("exec: exit %d, %q", code, out)
 	}
 	// As runc: 255, and a message that callers (Podman) map to 127.
 	if _, errOut, code := ociRuntime(t, state, nil, "exec", "e1", "no-such-command"); code != 255 || !strings.Contains(errOut, "executable file not found") {
@@ -548,5 +556,27 @@ func TestOCIRuntimeRootSpecRootless(t *testing.T) {
 	f := strings.Fields(out)
 	if code != 0 || len(f) != 7 || f[0] != "0" || f[1] != strconv.Itoa(os.Getuid()) || f[2] != "1" || f[3] != "1" || f[6] != "1000" {
 		t.Fatalf("run: exit %d, %q %s; want uid_map 0 UID 1, 1 START COUNT, and uid 1000", code, out, errOut)
+	}
+}
+
+// TestOCIRuntimeTerminal: `run` of a spec with a terminal and no
+// --console-socket (runc's foreground run) relays the container's pty to
+// its own terminal: the size is passed on, what is typed arrives, and the
+// exit code is the process's.
+func TestOCIRuntimeTerminal(t *testing.T) {
+	t.Parallel()
+	bundle := ociBundle(t, []string{"sh"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	state := t.TempDir()
+	s := startPTYCommand(t, 27, 91, func(ctx context.Context) *exec.Cmd {
+		return exec.CommandContext(ctx, runtimeBin(t), "--root", state, "run", "--bundle", bundle, "tt1")
+	})
+	s.send(`echo "T""TY=$(tty) SIZE=$(stty size)"`)
+	m := s.expect(`TTY=(\S+) SIZE=(\d+ \d+)`, 10*time.Second)
+	if !strings.HasPrefix(m[1], "/dev/pts/") || m[2] != "27 91" {
+		t.Fatalf("in the container: tty %q, size %q; want a pts of 27 91", m[1], m[2])
+	}
+	s.send("exit 6")
+	if code := s.exitCode(); code != 6 {
+		t.Fatalf("run: exit %d, want 6\n%s", code, s.out.String())
 	}
 }

@@ -31,8 +31,14 @@ type ptySession struct {
 
 func startPTY(t *testing.T, rows, cols uint16, args ...string) *ptySession {
 	t.Helper()
+	return startPTYCommand(t, rows, cols, func(ctx context.Context) *exec.Cmd { return myctrCommand(ctx, args...) })
+}
+
+// startPTYCommand is startPTY for another command than myctr's.
+func startPTYCommand(t *testing.T, rows, cols uint16, command func(context.Context) *exec.Cmd) *ptySession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	s := &ptySession{t: t, cmd: myctrCommand(ctx, args...), read: make(chan struct{}), cancel: cancel}
+	s := &ptySession{t: t, cmd: command(ctx), read: make(chan struct{}), cancel: cancel}
 	ptmx, err := pty.StartWithSize(s.cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		cancel()
