@@ -24,6 +24,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/ociruntime"
 	"github.com/myctr/myctr/frontend/security"
@@ -72,8 +73,8 @@ func newFlags(name string) *flag.FlagSet {
 var commands = map[string]func(g *global, rt *ociruntime.Runtime, args []string) error{
 	"create": cmdCreate, "start": cmdStart, "run": cmdRun, "state": cmdState, "kill": cmdKill,
 	"delete": cmdDelete, "list": cmdList, "ps": cmdPs, "spec": cmdSpec, "features": cmdFeatures,
-	"exec": cmdExec, "pause": cmdNeedsCgroup, "resume": cmdNeedsCgroup, "update": cmdNeedsCgroup,
-	"events": cmdNeedsCgroup, "checkpoint": cmdUnsupported, "restore": cmdUnsupported,
+	"exec": cmdExec, "pause": cmdPause, "resume": cmdResume, "update": cmdUpdate,
+	"events": cmdUnsupported, "checkpoint": cmdUnsupported, "restore": cmdUnsupported,
 }
 
 func main() {
@@ -84,8 +85,8 @@ func main() {
 	fs.StringVar(&g.log, "log", "", "log file")
 	fs.StringVar(&g.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&g.debug, "debug", false, "debug output")
-	// Accepted, as Podman passes it on systemd hosts: the container
-	// stays in its caller's cgroup either way (no limits are taken).
+	// Accepted, as Podman passes it on systemd hosts: without limits,
+	// the container stays in its caller's cgroup; with them, an error.
 	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "cgroups through systemd")
 	fs.StringVar(&g.rootless, "rootless", "auto", "true, false or auto")
 	fs.String("criu", "", "unused")
@@ -156,13 +157,19 @@ func createFlags(name string) (*flag.FlagSet, *ociruntime.CreateOptions) {
 	return fs, o
 }
 
+// withGlobal passes the global flags create needs on to its options.
+func (g *global) withGlobal(o *ociruntime.CreateOptions) *ociruntime.CreateOptions {
+	o.SystemdCgroup = g.systemdCgroup
+	return o
+}
+
 func cmdCreate(g *global, rt *ociruntime.Runtime, args []string) error {
 	fs, o := createFlags("create")
 	id, err := oneID(fs, args)
 	if err != nil {
 		return err
 	}
-	return rt.Create(id, *o)
+	return rt.Create(id, *g.withGlobal(o))
 }
 
 func cmdStart(g *global, rt *ociruntime.Runtime, args []string) error {
@@ -198,7 +205,7 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 			o.ConsoleSocket = cons.path()
 		}
 	}
-	if err := rt.Create(id, *o); err != nil {
+	if err := rt.Create(id, *g.withGlobal(o)); err != nil {
 		return err
 	}
 	if cons != nil {
@@ -497,13 +504,98 @@ func cmdExec(g *global, rt *ociruntime.Runtime, args []string) error {
 	return nil
 }
 
-// cmdNeedsCgroup: pause, resume, update and events work on the
-// container's cgroup, which myctr-runtime does not create yet (the
-// container stays in its caller's).
-func cmdNeedsCgroup(g *global, rt *ociruntime.Runtime, args []string) error {
-	return errors.New("this command needs the container's own cgroup, which myctr-runtime does not create yet")
+func cmdUnsupported(g *global, rt *ociruntime.Runtime, args []string) error {
+	return errors.New("events, checkpoint and restore are not supported by myctr-runtime")
 }
 
-func cmdUnsupported(g *global, rt *ociruntime.Runtime, args []string) error {
-	return errors.New("checkpoint and restore are not supported by myctr-runtime")
+func cmdPause(g *global, rt *ociruntime.Runtime, args []string) error {
+	id, err := oneID(newFlags("pause"), args)
+	if err != nil {
+		return err
+	}
+	return rt.Pause(id)
+}
+
+func cmdResume(g *global, rt *ociruntime.Runtime, args []string) error {
+	id, err := oneID(newFlags("resume"), args)
+	if err != nil {
+		return err
+	}
+	return rt.Resume(id)
+}
+
+// cmdUpdate is runc's update: --resources FILE ("-": stdin), a
+// linux.resources document, or the flags for the common limits.
+func cmdUpdate(g *global, rt *ociruntime.Runtime, args []string) error {
+	fs := newFlags("update")
+	file := fs.String("resources", "", "a JSON file of linux.resources, - for stdin")
+	fs.StringVar(file, "r", "", "a JSON file of linux.resources, - for stdin")
+	memory := fs.String("memory", "", "memory limit (bytes, or with k, m, g)")
+	memSwap := fs.String("memory-swap", "", "memory plus swap limit")
+	pids := fs.Int64("pids-limit", 0, "process limit")
+	quota := fs.Int64("cpu-quota", 0, "CPU quota (µs per period)")
+	period := fs.Uint64("cpu-period", 0, "CPU period (µs)")
+	shares := fs.Uint64("cpu-shares", 0, "CPU weight, as shares")
+	cpus := fs.String("cpuset-cpus", "", "CPUs allowed")
+	id, err := oneID(fs, args)
+	if err != nil {
+		return err
+	}
+	res := &specs.LinuxResources{}
+	if *file != "" {
+		var b []byte
+		if *file == "-" {
+			b, err = io.ReadAll(os.Stdin)
+		} else {
+			b, err = os.ReadFile(*file)
+		}
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, res); err != nil {
+			return fmt.Errorf("parse --resources: %w", err)
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["memory"] || set["memory-swap"] {
+		if res.Memory == nil {
+			res.Memory = &specs.LinuxMemory{}
+		}
+		for _, m := range []struct {
+			v   string
+			dst **int64
+		}{{*memory, &res.Memory.Limit}, {*memSwap, &res.Memory.Swap}} {
+			if m.v == "" {
+				continue
+			}
+			n, err := cgroup.ParseSize(m.v)
+			if m.v == "-1" {
+				n, err = -1, nil
+			}
+			if err != nil {
+				return err
+			}
+			*m.dst = &n
+		}
+	}
+	if set["pids-limit"] {
+		res.Pids = &specs.LinuxPids{Limit: pids}
+	}
+	if set["cpu-quota"] || set["cpu-period"] || set["cpu-shares"] || set["cpuset-cpus"] {
+		if res.CPU == nil {
+			res.CPU = &specs.LinuxCPU{}
+		}
+		if set["cpu-quota"] {
+			res.CPU.Quota = quota
+		}
+		if set["cpu-period"] {
+			res.CPU.Period = period
+		}
+		if set["cpu-shares"] {
+			res.CPU.Shares = shares
+		}
+		res.CPU.Cpus = *cpus
+	}
+	return rt.Update(id, res)
 }

@@ -29,6 +29,8 @@ type CreateOptions struct {
 	PidFile       string
 	ConsoleSocket string
 	PreserveFDs   int
+	// SystemdCgroup: cgroupsPath is in systemd's form (slice:prefix:name).
+	SystemdCgroup bool
 	// Stdio of the container's process without a terminal; nil is the
 	// runtime's own.
 	Stdin, Stdout, Stderr *os.File
@@ -160,34 +162,27 @@ func checkSpec(spec *specs.Spec) error {
 	return nil
 }
 
-// checkResources refuses limits: myctr-runtime does not create cgroups
-// yet, and a limit that is not applied must not look applied. What limits
-// nothing passes: device rules (a container gets only the device nodes
-// its spec lists, and, rootless, could make no others), the default CPU
-// weight (shares 1024, which containerd's specs carry), a period without
-// a quota, and unlimited values (-1, 0).
+// checkResources refuses what no cgroup of myctr-runtime's applies:
+// hugetlb, rdma, network classes, raw unified files, and the memory and
+// CPU settings that cgroup v2 has no file for. What limits nothing
+// passes: device rules (a container gets only the device nodes its spec
+// lists, and, rootless, could make no others), the default CPU weight
+// (shares 1024, which containerd's specs carry), and unlimited values.
 func checkResources(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
 	pos := func(v *int64) bool { return v != nil && *v > 0 }
 	var set []string
-	if m := r.Memory; m != nil && (pos(m.Limit) || pos(m.Reservation) || pos(m.Swap) || pos(m.Kernel) || pos(m.KernelTCP) ||
-		m.Swappiness != nil || (m.DisableOOMKiller != nil && *m.DisableOOMKiller)) {
-		set = append(set, "memory")
+	if m := r.Memory; m != nil && (pos(m.Kernel) || pos(m.KernelTCP) || m.Swappiness != nil || (m.DisableOOMKiller != nil && *m.DisableOOMKiller)) {
+		set = append(set, "memory (kernel, kernelTCP, swappiness, disableOOMKiller)")
 	}
-	if c := r.CPU; c != nil && ((c.Shares != nil && *c.Shares != 0 && *c.Shares != 1024) || pos(c.Quota) || c.Cpus != "" || c.Mems != "" ||
-		pos(c.RealtimeRuntime) || (c.RealtimePeriod != nil && *c.RealtimePeriod > 0) || (c.Idle != nil && *c.Idle != 0) ||
-		(c.Burst != nil && *c.Burst > 0)) {
-		set = append(set, "cpu")
+	if c := r.CPU; c != nil && (pos(c.RealtimeRuntime) || (c.RealtimePeriod != nil && *c.RealtimePeriod > 0) ||
+		(c.Idle != nil && *c.Idle != 0) || (c.Burst != nil && *c.Burst > 0)) {
+		set = append(set, "cpu (realtime, idle, burst)")
 	}
-	if r.Pids != nil && pos(r.Pids.Limit) {
-		set = append(set, "pids")
-	}
-	if b := r.BlockIO; b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
-		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
-		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0) {
-		set = append(set, "blockIO")
+	if b := r.BlockIO; b != nil && b.LeafWeight != nil {
+		set = append(set, "blockIO (leafWeight)")
 	}
 	if len(r.HugepageLimits) > 0 {
 		set = append(set, "hugepageLimits")
@@ -202,9 +197,38 @@ func checkResources(r *specs.LinuxResources) error {
 		set = append(set, "unified")
 	}
 	if len(set) > 0 {
-		return fmt.Errorf("linux.resources %s: myctr-runtime applies no cgroup limits yet; remove them from the spec", strings.Join(set, ", "))
+		return fmt.Errorf("linux.resources %s: myctr-runtime does not apply these; remove them from the spec", strings.Join(set, ", "))
 	}
 	return nil
+}
+
+// limits names the controllers whose limits r sets (memory, cpu,
+// cpuset, pids, io), which need the container's own cgroup; none for
+// what limits nothing.
+func limits(r *specs.LinuxResources) []string {
+	if r == nil {
+		return nil
+	}
+	pos := func(v *int64) bool { return v != nil && *v > 0 }
+	var set []string
+	if m := r.Memory; m != nil && (pos(m.Limit) || pos(m.Reservation) || pos(m.Swap)) {
+		set = append(set, "memory")
+	}
+	if c := r.CPU; c != nil && ((c.Shares != nil && *c.Shares != 0 && *c.Shares != 1024) || pos(c.Quota)) {
+		set = append(set, "cpu")
+	}
+	if c := r.CPU; c != nil && (c.Cpus != "" || c.Mems != "") {
+		set = append(set, "cpuset")
+	}
+	if r.Pids != nil && pos(r.Pids.Limit) {
+		set = append(set, "pids")
+	}
+	if b := r.BlockIO; b != nil && (b.Weight != nil || len(b.WeightDevice) > 0 ||
+		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
+		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0) {
+		set = append(set, "io")
+	}
+	return set
 }
 
 // addUserNS gives a spec without a user namespace, run by a user other
@@ -321,6 +345,10 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	cgDir, err := cgroupPlan(spec, id, o.SystemdCgroup)
+	if err != nil && !errors.Is(err, errNoCgroup) {
+		return err
+	}
 	if err := os.MkdirAll(rt.Root, 0o700); err != nil {
 		return fmt.Errorf("create the runtime root %s: %w", rt.Root, err)
 	}
@@ -332,11 +360,18 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		return fmt.Errorf("create the container's state directory: %w", err)
 	}
 	var initPid int
+	rec := &Record{ID: id, Bundle: bundle, Created: time.Now().UTC(), Annotations: spec.Annotations,
+		Spec: spec, OwnPidNS: ownNS(spec, specs.PIDNamespace)}
 	defer func() {
 		if err != nil {
 			if initPid > 0 {
+				// Our child until we exit, so its pid is not reused:
+				// killed with the rest of the container, or alone
+				// where its start time was not read yet.
+				rt.killAll(rec)
 				unix.Kill(initPid, unix.SIGKILL)
 			}
+			removeCgroup(rec.Cgroup)
 			os.RemoveAll(dir)
 		}
 	}()
@@ -354,8 +389,6 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	}
 	defer fifo.Close()
 
-	rec := &Record{ID: id, Bundle: bundle, Created: time.Now().UTC(), Annotations: spec.Annotations,
-		Spec: spec, OwnPidNS: ownNS(spec, specs.PIDNamespace)}
 	if u, err := userns.LookupUser(strconv.Itoa(os.Getuid())); err == nil {
 		rec.Owner = u.Username
 	}
@@ -423,6 +456,20 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		}
 		if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(initPid); err != nil {
 			return fmt.Errorf("set up the user namespace: %w", err)
+		}
+	}
+	// Before the init runs anything of the container's: everything it
+	// starts is in the cgroup, under its limits.
+	if cgDir != "" {
+		switch err := joinCgroup(cgDir, initPid, spec.Linux.Resources); {
+		case errors.Is(err, errNoCgroup):
+		case err != nil:
+			return err
+		default:
+			rec.Cgroup = cgDir
+			if err := rt.save(rec); err != nil {
+				return err
+			}
 		}
 	}
 	if h := spec.Hooks; h != nil {

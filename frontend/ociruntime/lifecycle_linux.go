@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +66,7 @@ func (rt *Runtime) Kill(id string, sig unix.Signal, all bool) error {
 	if rt.Status(r) == StatusStopped {
 		return errors.New("container not running")
 	}
-	if all && r.OwnPidNS {
+	if all && (r.OwnPidNS || r.Cgroup != "") {
 		for _, pid := range rt.pids(r) {
 			unix.Kill(pid, sig)
 		}
@@ -91,6 +92,11 @@ func (rt *Runtime) pids(r *Record) []int {
 	pidNS, err := os.Readlink("/proc/" + strconv.Itoa(r.Pid) + "/ns/pid")
 	if err != nil {
 		return nil
+	}
+	if r.Cgroup != "" {
+		if pids := cgroupPids(r.Cgroup); len(pids) > 0 {
+			return append([]int{r.Pid}, slices.DeleteFunc(pids, func(p int) bool { return p == r.Pid })...)
+		}
 	}
 	out := []int{r.Pid}
 	if !r.OwnPidNS {
@@ -140,6 +146,9 @@ func (rt *Runtime) Delete(id string, force bool) error {
 			return err
 		}
 	}
+	if err := removeCgroup(r.Cgroup); err != nil {
+		return err
+	}
 	if h := r.hooks().Poststop; len(h) > 0 {
 		if err := runHooks(h, rt.State(r)); err != nil {
 			warn("poststop hook: %v", err)
@@ -157,8 +166,14 @@ func (rt *Runtime) killAll(r *Record) error {
 		return nil // gone already
 	}
 	defer unix.Close(fd)
-	for _, pid := range rt.pids(r)[1:] {
-		unix.Kill(pid, unix.SIGKILL)
+	if r.Cgroup != "" {
+		// A frozen process takes no signal until it is thawed.
+		freeze(r.Cgroup, false)
+	}
+	for _, pid := range rt.pids(r) {
+		if pid != r.Pid {
+			unix.Kill(pid, unix.SIGKILL)
+		}
 	}
 	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 	deadline := time.Now().Add(10 * time.Second)

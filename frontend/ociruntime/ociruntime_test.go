@@ -1,6 +1,7 @@
 package ociruntime
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,16 +44,28 @@ func TestCheckResources(t *testing.T) {
 		}
 	}
 	for want, r := range map[string]*specs.LinuxResources{
-		"memory":         {Memory: &specs.LinuxMemory{Limit: i(1 << 20)}},
-		"cpu":            {CPU: &specs.LinuxCPU{Quota: i(50000), Period: u(100000)}},
-		"pids":           {Pids: &specs.LinuxPids{Limit: i(10)}},
-		"blockIO":        {BlockIO: &specs.LinuxBlockIO{Weight: new(uint16)}},
+		"swappiness":     {Memory: &specs.LinuxMemory{Swappiness: u(10)}},
+		"realtime":       {CPU: &specs.LinuxCPU{RealtimeRuntime: i(1000)}},
+		"leafWeight":     {BlockIO: &specs.LinuxBlockIO{LeafWeight: new(uint16)}},
 		"hugepageLimits": {HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}},
 		"unified":        {Unified: map[string]string{"memory.max": "1"}},
 	} {
 		err := checkResources(r)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want an error naming it", want, err)
+		}
+	}
+	// What needs a cgroup, by controller; nothing for what limits nothing.
+	for want, r := range map[string]*specs.LinuxResources{
+		"memory": {Memory: &specs.LinuxMemory{Limit: i(1 << 20)}},
+		"cpu":    {CPU: &specs.LinuxCPU{Quota: i(50000), Period: u(100000)}},
+		"cpuset": {CPU: &specs.LinuxCPU{Cpus: "0"}},
+		"pids":   {Pids: &specs.LinuxPids{Limit: i(10)}},
+		"io":     {BlockIO: &specs.LinuxBlockIO{Weight: new(uint16)}},
+		"":       {CPU: &specs.LinuxCPU{Shares: u(1024), Period: u(100000)}, Pids: &specs.LinuxPids{Limit: i(-1)}},
+	} {
+		if got := strings.Join(limits(r), " "); got != want {
+			t.Errorf("limits: %q, want %q", got, want)
 		}
 	}
 }
@@ -129,5 +142,51 @@ func TestStatus(t *testing.T) {
 	r.Start++ // another process with the same pid
 	if got := rt.State(r); got.Status != StatusStopped || got.Pid != 0 {
 		t.Errorf("a reused pid: %+v", got)
+	}
+}
+
+// TestCgroupPlan: where a container's cgroup goes, and when it may do
+// without one.
+func TestCgroupPlan(t *testing.T) {
+	defer func(r string) { CgroupRoot = r }(CgroupRoot)
+	limit := int64(1 << 20)
+	limited := &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}}}
+	plain := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/a/b"}}
+
+	CgroupRoot = t.TempDir() // not a cgroup v2 hierarchy
+	if _, err := cgroupPlan(plain, "c", false); !errors.Is(err, errNoCgroup) {
+		t.Errorf("no limits, no cgroup2: %v, want errNoCgroup", err)
+	}
+	if _, err := cgroupPlan(limited, "c", false); err == nil || !strings.Contains(err.Error(), "memory") || errors.Is(err, errNoCgroup) {
+		t.Errorf("limits, no cgroup2: %v, want an error naming memory", err)
+	}
+
+	var st unix.Statfs_t
+	for _, p := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		if unix.Statfs(p, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			CgroupRoot = p
+			break
+		}
+	}
+	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("no cgroup v2 hierarchy on this host")
+	}
+	if _, err := cgroupPlan(limited, "c", true); err == nil || !strings.Contains(err.Error(), "systemd") {
+		t.Errorf("limits with --systemd-cgroup: %v", err)
+	}
+	if dir, err := cgroupPlan(plain, "c", false); err != nil || dir != CgroupRoot+"/a/b" {
+		t.Errorf("absolute path: %q, %v", dir, err)
+	}
+	own, err := ownCgroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "x/../y"}}
+	if dir, err := cgroupPlan(rel, "c", false); err != nil || dir != filepath.Join(CgroupRoot, own, "y") {
+		t.Errorf("relative path: %q, %v; want under %s", dir, err, own)
+	}
+	up := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/../../etc"}}
+	if dir, err := cgroupPlan(up, "c", false); err != nil || dir != CgroupRoot+"/etc" {
+		t.Errorf("a path climbing out: %q, %v; want it kept inside the hierarchy", dir, err)
 	}
 }

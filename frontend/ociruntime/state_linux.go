@@ -31,6 +31,8 @@ type Record struct {
 	// processes are those of that namespace.
 	OwnPidNS    bool              `json:"own_pid_ns"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Cgroup is the container's own cgroup directory, "" for none.
+	Cgroup string `json:"cgroup,omitempty"`
 	// Spec is the bundle's config.json as create read it (the root path
 	// absolute, the default devices added): exec takes the container's
 	// namespaces, process and seccomp profile from it, and the later
@@ -51,6 +53,7 @@ const (
 	StatusCreating = "creating"
 	StatusCreated  = "created"
 	StatusRunning  = "running"
+	StatusPaused   = "paused"
 	StatusStopped  = "stopped"
 )
 
@@ -125,6 +128,9 @@ func (rt *Runtime) Status(r *Record) string {
 	}
 	if _, err := os.Lstat(rt.fifo(r.ID)); err == nil {
 		return StatusCreated
+	}
+	if r.Cgroup != "" && frozen(r.Cgroup) {
+		return StatusPaused
 	}
 	return StatusRunning
 }

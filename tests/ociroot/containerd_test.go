@@ -10,7 +10,6 @@ package ociroot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,8 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Set by TestMain.
@@ -214,38 +211,7 @@ func TestContainerdDrivesRuntime(t *testing.T) {
 // namespace (runc's default `spec`) runs as the host's root, with the
 // spec's capabilities only.
 func TestRootBundleWithoutUserNamespace(t *testing.T) {
-	bundle := t.TempDir()
-	rootfs := filepath.Join(bundle, "rootfs")
-	if err := os.MkdirAll(rootfs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	setup, _ := filepath.Abs("../setup/busybox-rootfs.sh")
-	tarball := filepath.Join(t.TempDir(), "bb.tar")
-	if out, code := run(t, time.Minute, setup, tarball); code != 0 {
-		t.Fatalf("busybox-rootfs.sh: %s", out)
-	}
-	if out, code := run(t, time.Minute, "tar", "-xf", tarball, "-C", rootfs); code != 0 {
-		t.Fatalf("tar: %s", out)
-	}
-	if out, code := run(t, time.Minute, runtime, "spec", "--bundle", bundle); code != 0 {
-		t.Fatalf("spec: %s", out)
-	}
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var spec specs.Spec
-	if err := json.Unmarshal(b, &spec); err != nil {
-		t.Fatal(err)
-	}
-	spec.Process.Terminal = false
-	spec.Process.Args = []string{"sh", "-c", "cat /proc/self/uid_map; grep CapEff /proc/self/status; exit 6"}
-	if b, err = json.Marshal(&spec); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bundle, "config.json"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	bundle := rootBundle(t, []string{"sh", "-c", "cat /proc/self/uid_map; grep CapEff /proc/self/status; exit 6"}, nil)
 	out, code := run(t, time.Minute, runtime, "--root", t.TempDir(), "run", "--bundle", bundle, "root1")
 	// The host's whole map; AUDIT_WRITE, KILL and NET_BIND_SERVICE.
 	if code != 6 || !strings.Contains(out, "4294967295") || !strings.Contains(out, "CapEff:\t0000000020000420") {
