@@ -154,6 +154,15 @@ func Init() {
 	if err := rootfs.Prepare(spec, ov); err != nil {
 		conn.Fail("prepare rootfs", err, ExitSetup)
 	}
+	// createContainer hooks: in the container's namespaces, its mounts
+	// made, before pivot_root, so that their paths resolve on the host.
+	if cfg.State != nil && spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0 {
+		st := *cfg.State
+		st.Status = specs.StateCreating
+		if err := RunHooks(spec.Hooks.CreateContainer, &st); err != nil {
+			conn.Fail("createContainer hook", err, ExitSetup)
+		}
+	}
 	if err := rootfs.PivotRoot(spec.Root.Path); err != nil {
 		conn.Fail("pivot_root", err, ExitSetup)
 	}
@@ -162,7 +171,20 @@ func Init() {
 	}
 	ps := procSetup{ws: cfg.Winsize, listenFDs: cfg.ListenFDs, filter: cfg.Seccomp, rules: cfg.Landlock, givenWorkdir: spec.Annotations[AnnotationWorkdirGiven]}
 	if cfg.StartFifo != 0 {
-		ps.wait = func() { waitStart(conn, cfg.StartFifo) }
+		ps.wait = func() {
+			waitStart(conn, cfg.StartFifo)
+			// startContainer hooks: once `start` is called, in the
+			// container (paths resolve in its root), as the process's
+			// user, as runc runs them. The runtime is gone: a failure
+			// is reported on the container's stderr, and it stops.
+			if cfg.State != nil && spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
+				st := *cfg.State
+				st.Status = specs.StateCreated
+				if err := RunHooks(spec.Hooks.StartContainer, &st); err != nil {
+					conn.Fail("startContainer hook", err, ExitSetup)
+				}
+			}
+		}
 	}
 	startProcess(conn, spec.Process, ps)
 }

@@ -75,8 +75,9 @@ const (
 // only a "joined" packet. 8: the init's namespaces come from the spec
 // (EnvInitNS, EnvInitJoinNS), no _MYCTR_INIT_NETNS. 9: the OCI runtime's
 // InitConfig.Bundle and StartFifo, MsgCreated, EnvInitNSFDs, EnvInitUser.
+// 10: InitConfig.State (createContainer and startContainer hooks).
 // TestWireFormat fails when the messages' JSON changes and this does not.
-const Version = "9"
+const Version = "10"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -190,6 +191,11 @@ type InitConfig struct {
 	// which blocks until `start` opens it for reading; only then does it
 	// execute the container's process.
 	StartFifo int `json:",omitempty"`
+	// State, with Bundle, is the container's state that the init gives
+	// the spec's createContainer hooks (status "creating") and
+	// startContainer hooks ("created") on their stdin; nil when the spec
+	// has neither.
+	State *specs.State `json:",omitempty"`
 }
 
 // ExecConfig is what the exec stage runs inside a running container.

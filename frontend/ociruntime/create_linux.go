@@ -131,9 +131,6 @@ func checkSpec(spec *specs.Spec) error {
 	if s := spec.Linux.Seccomp; s != nil && (s.ListenerPath != "" || s.ListenerMetadata != "") {
 		return errors.New("linux.seccomp.listenerPath: seccomp user notification is not supported")
 	}
-	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
-		return errors.New("hooks.createContainer and hooks.startContainer are not supported")
-	}
 	if err := checkResources(spec.Linux.Resources); err != nil {
 		return err
 	}
@@ -476,7 +473,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		st := &specs.State{Version: specs.Version, ID: id, Status: StatusCreating, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
 		//nolint:staticcheck // prestart is deprecated, and still called, as runc does
 		for _, hooks := range [][]specs.Hook{h.Prestart, h.CreateRuntime} {
-			if err := runHooks(hooks, st); err != nil {
+			if err := nsexec.RunHooks(hooks, st); err != nil {
 				return err
 			}
 		}
@@ -485,6 +482,9 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	initSpec, linux := *spec, *spec.Linux
 	linux.Seccomp, initSpec.Linux = nil, &linux
 	cfg := &nsexec.InitConfig{Spec: &initSpec, Bundle: true, StartFifo: fifoFD, Seccomp: filter, ListenFDs: o.PreserveFDs}
+	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
+		cfg.State = &specs.State{Version: specs.Version, ID: id, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
+	}
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
 		return fmt.Errorf("send configuration to init: %w", err)
 	}

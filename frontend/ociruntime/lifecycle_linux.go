@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/nsexec"
 )
 
 // Start executes the created container's process: it opens the exec
@@ -49,7 +51,7 @@ func (rt *Runtime) Start(id string) error {
 		return fmt.Errorf("remove the exec fifo: %w", err)
 	}
 	if h := r.hooks().Poststart; len(h) > 0 {
-		if err := runHooks(h, rt.State(r)); err != nil {
+		if err := nsexec.RunHooks(h, rt.State(r)); err != nil {
 			warn("poststart hook: %v", err)
 		}
 	}
@@ -150,7 +152,7 @@ func (rt *Runtime) Delete(id string, force bool) error {
 		return err
 	}
 	if h := r.hooks().Poststop; len(h) > 0 {
-		if err := runHooks(h, rt.State(r)); err != nil {
+		if err := nsexec.RunHooks(h, rt.State(r)); err != nil {
 			warn("poststop hook: %v", err)
 		}
 	}

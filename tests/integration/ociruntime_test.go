@@ -258,6 +258,82 @@ func TestOCIRuntimeHooks(t *testing.T) {
 	}
 }
 
+// TestOCIRuntimeContainerHooks: createContainer hooks run at create, in
+// the container's namespaces before pivot_root (a host path resolves),
+// startContainer hooks at start, inside the container's root before its
+// process; each gets the state on its stdin. A failing createContainer
+// hook fails create and leaves nothing; a failing startContainer hook
+// stops the container before its process runs.
+func TestOCIRuntimeContainerHooks(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	bundle := ociBundle(t, []string{"touch", "/tmp/ran"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+				"cat > " + filepath.Join(out, "cc") + "; readlink /proc/self/ns/mnt > " + filepath.Join(out, "cc-mnt")}}},
+			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > /tmp/started"}}},
+		}
+	})
+	rootfs := filepath.Join(bundle, "rootfs")
+	state := t.TempDir()
+	if _, errOut, code := ociRuntime(t, state, nil, "create", "--bundle", bundle, "c1"); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, errOut)
+	}
+	t.Cleanup(func() { ociRuntime(t, state, nil, "delete", "--force", "c1") })
+	st := ociState(t, state, "c1")
+	var cc specs.State
+	readJSON(t, filepath.Join(out, "cc"), &cc)
+	if cc.ID != "c1" || cc.Status != specs.StateCreating || cc.Pid != st.Pid || cc.Bundle != bundle {
+		t.Fatalf("createContainer hook got %+v, want c1, creating, pid %d, bundle %s", cc, st.Pid, bundle)
+	}
+	mnt, err := os.Readlink("/proc/" + strconv.Itoa(st.Pid) + "/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _ := os.Readlink("/proc/self/ns/mnt")
+	if b, _ := os.ReadFile(filepath.Join(out, "cc-mnt")); strings.TrimSpace(string(b)) != mnt || mnt == own {
+		t.Fatalf("createContainer hook ran in mount namespace %q, want the container's %q (ours %q)", b, mnt, own)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "tmp/started")); !os.IsNotExist(err) {
+		t.Fatalf("startContainer hook ran before start: %v", err)
+	}
+	if _, errOut, code := ociRuntime(t, state, nil, "start", "c1"); code != 0 {
+		t.Fatalf("start: exit %d: %s", code, errOut)
+	}
+	waitFor(t, cmdTimeout, "the container to stop", func() bool { return ociState(t, state, "c1").Status == specs.StateStopped })
+	var sc specs.State
+	readJSON(t, filepath.Join(rootfs, "tmp/started"), &sc)
+	if sc.ID != "c1" || sc.Status != specs.StateCreated || sc.Pid != st.Pid {
+		t.Fatalf("startContainer hook got %+v, want c1, created, pid %d", sc, st.Pid)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "tmp/ran")); err != nil {
+		t.Fatalf("the process did not run after the startContainer hook: %v", err)
+	}
+
+	failCreate := ociBundle(t, []string{"true"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo not here >&2; exit 9"}}}}
+	})
+	state2 := t.TempDir()
+	if _, errOut, code := ociRuntime(t, state2, nil, "create", "--bundle", failCreate, "c2"); code != 1 || !strings.Contains(errOut, "not here") {
+		t.Fatalf("create with a failing createContainer hook: exit %d, %q", code, errOut)
+	}
+	if ents, _ := os.ReadDir(state2); len(ents) != 0 {
+		t.Fatalf("a failed create keeps %v", ents)
+	}
+	failStart := ociBundle(t, []string{"touch", "/tmp/ran"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 9"}}}}
+	})
+	if _, errOut, code := ociRuntime(t, state2, nil, "create", "--bundle", failStart, "c3"); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, errOut)
+	}
+	t.Cleanup(func() { ociRuntime(t, state2, nil, "delete", "--force", "c3") })
+	ociRuntime(t, state2, nil, "start", "c3")
+	waitFor(t, cmdTimeout, "the container to stop", func() bool { return ociState(t, state2, "c3").Status == specs.StateStopped })
+	if _, err := os.Stat(filepath.Join(failStart, "rootfs/tmp/ran")); !os.IsNotExist(err) {
+		t.Fatalf("the process ran although its startContainer hook failed: %v", err)
+	}
+}
+
 // TestOCIRuntimeExec: exec runs a process in a running container's
 // namespaces, from args or a --process file, with its exit code; one that
 // cannot be executed fails as runc's does.

@@ -1,4 +1,4 @@
-package ociruntime
+package nsexec
 
 import (
 	"bytes"
@@ -11,10 +11,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// runHooks runs hooks in order, each with the container's state on its
-// stdin, as the runtime specification says; the first that fails or
-// outlives its timeout ends the run with an error naming it.
-func runHooks(hooks []specs.Hook, st *specs.State) error {
+// RunHooks runs OCI hooks in order, each with the container's state on
+// its stdin, as the runtime specification says; the first that fails or
+// outlives its timeout ends the run with an error naming it. myctr-runtime
+// runs the ones of the runtime's namespace (prestart, createRuntime,
+// poststart, poststop), the init those of the container's
+// (createContainer, startContainer).
+func RunHooks(hooks []specs.Hook, st *specs.State) error {
 	if len(hooks) == 0 {
 		return nil
 	}
