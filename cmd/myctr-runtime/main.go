@@ -192,6 +192,18 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every signal goes to the container's process, as runc's run
+	// forwards them. Go registers them one at a time, each a round trip
+	// to its signal thread (about 2 ms for all): done while the
+	// container is created; one that comes meanwhile waits in sigs.
+	sigs := make(chan os.Signal, 8)
+	notified := make(chan struct{})
+	if !*detach {
+		go func() {
+			signal.Notify(sigs)
+			close(notified)
+		}()
+	}
 	var cons *console
 	if o.ConsoleSocket == "" && !*detach {
 		spec, _, err := ociruntime.LoadBundle(o.Bundle)
@@ -220,9 +232,8 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 8)
 	if !*detach {
-		signal.Notify(sigs)
+		<-notified
 		go func() {
 			for s := range sigs {
 				if s == unix.SIGCHLD || s == unix.SIGURG || s == unix.SIGPIPE {
@@ -441,15 +452,12 @@ func cmdExec(g *global, rt *ociruntime.Runtime, args []string) error {
 	fs.Var(&caps, "cap", "an extra capability")
 	fs.Var(&caps, "c", "an extra capability")
 	noNewPrivs := fs.Bool("no-new-privs", false, "set no_new_privs")
-	preserve := fs.Int("preserve-fds", 0, "descriptors to pass")
+	fs.IntVar(&o.PreserveFDs, "preserve-fds", 0, "descriptors from 3 on to pass")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
 		return errors.New("exec: expects a container id")
-	}
-	if *preserve > 0 {
-		return errors.New("exec --preserve-fds is not supported yet")
 	}
 	id := fs.Arg(0)
 	if *processFile != "" {

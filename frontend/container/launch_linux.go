@@ -331,6 +331,7 @@ func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, ch
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
+	go nsexec.WarmCodec()
 	undo.push(func() {
 		if r.fg != nil {
 			// Told by the end of its socket, the monitor kills the init.
@@ -359,9 +360,10 @@ func (s *Store) syncInit(c *Container, m *userns.Mapping, p *launchPlan, r *runn
 	return err
 }
 
-// initStarted sets up what must be ready before anything runs in the
-// container, once its init (pid) exists: the id maps, the cgroup, the
-// network; then sends the init its configuration.
+// initStarted sends the init its configuration as soon as it exists (pid),
+// for it to decode meanwhile, then sets up what must be ready before
+// anything runs in the container: the id maps, the cgroup, the network;
+// then tells the init to proceed.
 func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *running, ip *initProc, conn *nsexec.Conn, a *Attach, pid int, undo *cleanups) error {
 	// The init is our child (CLONE_PARENT), or our monitor's, so its pid
 	// cannot be reused before we, or the monitor, wait for it.
@@ -374,6 +376,11 @@ func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *r
 		return fmt.Errorf("read start time of init %d: %w", pid, err)
 	}
 	undo.push(r.kill)
+	cfg := &nsexec.InitConfig{Spec: p.spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: p.filter, Landlock: p.rules, Overlay: nsexec.Overlay{
+		Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
+	if err := conn.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+		return fmt.Errorf("send configuration to init: %w", err)
+	}
 	if r.fg == nil {
 		// The stage's first process, gone once it sent the pid (the
 		// monitor reaps its own).
@@ -405,14 +412,13 @@ func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *r
 	if r.cg != nil {
 		r.oom = cgroup.WatchOOM(r.cg.Dir())
 	}
-	cfg := &nsexec.InitConfig{Spec: p.spec, Winsize: a.Winsize, ListenFDs: a.Activation.N, Seccomp: p.filter, Landlock: p.rules, Overlay: nsexec.Overlay{
-		Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work"), RunDir: c.rundir}}
 	// The network is up before the container's process starts.
-	if cfg.Network, err = r.net.attach(p.spec, pid); err != nil {
+	network, err := r.net.attach(p.spec, pid)
+	if err != nil {
 		return err
 	}
-	if err := conn.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
-		return fmt.Errorf("send configuration to init: %w", err)
+	if err := conn.Send(&nsexec.Message{Type: nsexec.MsgProceed, Network: network}); err != nil {
+		return fmt.Errorf("tell the init to proceed: %w", err)
 	}
 	return nil
 }

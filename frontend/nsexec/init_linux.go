@@ -57,9 +57,10 @@ func Init() {
 	runtime.LockOSThread()
 	CheckVersion()
 	conn := syncConn()
-	// The C constructor (nsenter.c) has made the namespaces and waited for
-	// the maps: we are PID 1 and root of our user namespace, with every
-	// capability there.
+	// The C constructor (nsenter.c) has made the namespaces: we are PID 1
+	// of the new PID namespace, with every capability in our user
+	// namespace, whose maps the parent writes meanwhile. The
+	// configuration comes first; it is decoded while the parent works.
 	msg, _, err := conn.Expect(MsgConfig)
 	if err == nil && msg.Init == nil {
 		err = fmt.Errorf("%w: an exec stage's configuration", ErrUnexpected)
@@ -69,6 +70,12 @@ func Init() {
 	}
 	cfg := msg.Init
 	spec := cfg.Spec
+	// Nothing is done before the parent says so: the maps are written,
+	// we are in the container's cgroup, the network is attached.
+	msg, _, err = conn.Expect(MsgProceed)
+	if err != nil {
+		conn.Fail("wait for the id maps, cgroup and network", err, ExitSetup)
+	}
 	// An OCI runtime's init: root on the host making (or joining) a user
 	// namespace whose maps leave the host's root out runs there as the
 	// overflow id, which can create no file; it becomes the namespace's
@@ -133,8 +140,8 @@ func Init() {
 	if err := writeSysctls(spec.Linux.Sysctl); err != nil {
 		conn.Fail("set sysctl", err, ExitSetup)
 	}
-	if cfg.Network != nil {
-		if err := netif.Configure(*cfg.Network); err != nil {
+	if msg.Network != nil {
+		if err := netif.Configure(*msg.Network); err != nil {
 			conn.Fail("configure the bridged network's interface", err, ExitSetup)
 		}
 	}
@@ -271,7 +278,7 @@ func Exec() {
 	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
-	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock})
+	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, listenFDs: msg.Exec.PreserveFDs, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock})
 }
 
 // Signal runs in the container's user namespace, joined by the C

@@ -24,8 +24,9 @@
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
 //      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
 //      The child returns into the Go runtime, which starts while the parent
-//      runs newuidmap/newgidmap on it, and waits for its configuration: the
-//      parent sends it only once the maps are written.
+//      runs newuidmap/newgidmap on it, and reads its configuration (sent at
+//      once), then waits for "proceed": the parent sends that only once
+//      the maps are written.
 //
 // Join stage (_MYCTR_JOIN_PIDFD set): join the namespaces listed in
 // _MYCTR_JOIN_NS of the process behind that pidfd in one setns(2) call (pidfd

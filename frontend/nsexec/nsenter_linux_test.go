@@ -180,9 +180,11 @@ func initConfig(t *testing.T, args ...string) *InitConfig {
 const testInitNS = "mnt,pid,ipc,uts"
 
 // startInit starts the init stage and plays the parent up to the
-// configuration: it reads the pid, writes the maps and sends msg. It
-// returns the init's pid.
-func startInit(t *testing.T, msg *Message) (*stage, int) {
+// configuration: it reads the pid, sends msg, writes the maps and sends
+// next (nil: a proceed message, unless msg is not an init's
+// configuration, which the init refuses at once). It returns the init's
+// pid.
+func startInit(t *testing.T, msg, next *Message) (*stage, int) {
 	t.Helper()
 	s := startStage(t, StageInit, []string{EnvInitNS + "=" + testInitNS})
 	m, _, err := s.parent.Expect(MsgPid)
@@ -194,9 +196,17 @@ func startInit(t *testing.T, msg *Message) (*stage, int) {
 		t.Fatalf("the init stage's first process exited %d", code)
 	}
 	t.Cleanup(func() { unix.Kill(m.Pid, unix.SIGKILL); unix.Wait4(m.Pid, nil, unix.WNOHANG, nil) })
-	mapIDs(t, m.Pid)
 	if err := s.parent.Send(msg); err != nil {
 		t.Fatal(err)
+	}
+	mapIDs(t, m.Pid)
+	if next == nil && msg.Type == MsgConfig && msg.Init != nil {
+		next = &Message{Type: MsgProceed}
+	}
+	if next != nil {
+		if err := s.parent.Send(next); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s, m.Pid
 }
@@ -206,7 +216,7 @@ func startInit(t *testing.T, msg *Message) (*stage, int) {
 // (the end of the stream), which writes its output and exits.
 func TestRealNsenterInit(t *testing.T) {
 	cfg := initConfig(t, "busybox", "sh", "-c", "echo in-container $(busybox id -u) $$")
-	s, pid := startInit(t, &Message{Type: MsgConfig, Init: cfg})
+	s, pid := startInit(t, &Message{Type: MsgConfig, Init: cfg}, nil)
 	if m, _, err := s.parent.Expect(MsgPty, MsgEnd); err != nil || m.Type != MsgEnd {
 		t.Fatalf("after the config: %v %v\n%s", m, err, s.output(t))
 	}
@@ -225,6 +235,7 @@ func TestRealNsenterInitErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		msg      func(t *testing.T) *Message
+		next     *Message
 		step     string
 		exit     int
 		contains string
@@ -252,6 +263,12 @@ func TestRealNsenterInitErrors(t *testing.T) {
 			step: "read configuration", exit: ExitSetup, contains: "exec stage's configuration",
 		},
 		{
+			name: "a second configuration instead of proceed",
+			msg:  func(t *testing.T) *Message { return &Message{Type: MsgConfig, Init: initConfig(t, "true")} },
+			next: &Message{Type: MsgConfig, Init: &InitConfig{Spec: &specs.Spec{Process: &specs.Process{}, Root: &specs.Root{}, Linux: &specs.Linux{}}}},
+			step: "wait for the id maps, cgroup and network", exit: ExitSetup, contains: `unexpected sync message "config"`,
+		},
+		{
 			name: "no layers",
 			msg: func(t *testing.T) *Message {
 				cfg := initConfig(t, "true")
@@ -262,7 +279,7 @@ func TestRealNsenterInitErrors(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, pid := startInit(t, tc.msg(t))
+			s, pid := startInit(t, tc.msg(t), tc.next)
 			_, _, err := s.parent.Expect(MsgPty, MsgEnd)
 			var se *StepError
 			if !errors.As(err, &se) {

@@ -75,7 +75,9 @@ const (
 // only a "joined" packet. 8: the init's namespaces come from the spec
 // (EnvInitNS, EnvInitJoinNS), no _MYCTR_INIT_NETNS. 9: the OCI runtime's
 // InitConfig.Bundle and StartFifo, MsgCreated, EnvInitNSFDs, EnvInitUser.
-// 10: InitConfig.State (createContainer and startContainer hooks).
+// 10: InitConfig.State (createContainer and startContainer hooks); the
+// init's configuration before its maps, then MsgProceed (with Network,
+// which InitConfig no longer has); ExecConfig.PreserveFDs.
 // TestWireFormat fails when the messages' JSON changes and this does not.
 const Version = "10"
 
@@ -129,6 +131,13 @@ const (
 	MsgPty    Kind = "pty"    // init or exec stage → parent: the pty master rides along
 	MsgError  Kind = "error"  // any stage → parent: the step that failed
 	MsgJoined Kind = "joined" // parent → exec stage (C): it is in the container's cgroup
+	// MsgProceed: parent → init stage, after its configuration: the id
+	// maps are written, the init is in the container's cgroup, the
+	// network is attached (a bridged one's interface rides along as
+	// Network) and the runtime's hooks have run. The configuration comes
+	// first, as soon as the init's pid is known, so that the init decodes
+	// it while the parent does that work.
+	MsgProceed Kind = "proceed"
 	// MsgCreated: init stage → parent (myctr-runtime create), set up and
 	// waiting on its exec fifo for `start`.
 	MsgCreated Kind = "created"
@@ -168,10 +177,6 @@ type InitConfig struct {
 	Spec    *specs.Spec
 	Overlay Overlay
 	Winsize *unix.Winsize `json:",omitempty"`
-	// Network is the interface a bridged network's helper moved into the
-	// container's network namespace, for the init to configure before
-	// anything else runs there; nil for every other mode.
-	Network *netif.Config `json:",omitempty"`
 	// ListenFDs is the number of sockets systemd passed for socket
 	// activation, the init's descriptors 3 to 3+ListenFDs-1, which the
 	// container's process keeps (with LISTEN_PID its own).
@@ -204,6 +209,9 @@ type ExecConfig struct {
 	Winsize  *unix.Winsize           `json:",omitempty"`
 	Seccomp  *security.SeccompFilter `json:",omitempty"` // the container's filter
 	Landlock *landlock.Ruleset       `json:",omitempty"` // the container's ruleset
+	// PreserveFDs is the number of descriptors from 3 on that the
+	// process keeps (myctr-runtime exec --preserve-fds).
+	PreserveFDs int `json:",omitempty"`
 }
 
 // Message is one packet on the sync socket.
@@ -213,6 +221,11 @@ type Message struct {
 	Exec  *ExecConfig `json:",omitempty"`
 	Error *StepError  `json:",omitempty"`
 	Pid   int         `json:",omitempty"`
+	// Network, with MsgProceed, is the interface a bridged network's
+	// helper moved into the container's network namespace, for the init
+	// to configure before anything else runs there; nil for every other
+	// mode.
+	Network *netif.Config `json:",omitempty"`
 }
 
 // StepError is a failure of the child, named by its step, carrying the
@@ -234,6 +247,17 @@ func (e *StepError) Unwrap() error {
 		return syscall.Errno(e.Errno)
 	}
 	return nil
+}
+
+// WarmCodec decodes one message, to nothing. encoding/json builds its
+// cache of a type's fields, and of every type those fields can hold (for
+// Message, the whole runtime spec), on the type's first decode: about a
+// millisecond in a process that has not decoded one yet. Run in the
+// background once a stage is started, it takes that off the path between
+// the stage's first message and the parent's answer.
+func WarmCodec() {
+	var m Message
+	_ = json.Unmarshal([]byte(`{"Type":"pid","Pid":1}`), &m)
 }
 
 // Conn is one end of the sync socket.
@@ -366,7 +390,7 @@ func (m *Message) check(nfds int) error {
 		return bad(fmt.Sprintf("%d descriptors attached, want %d", nfds, wantFDs))
 	}
 	payload := 0
-	for _, set := range []bool{m.Init != nil, m.Exec != nil, m.Error != nil, m.Pid != 0} {
+	for _, set := range []bool{m.Init != nil, m.Exec != nil, m.Error != nil, m.Pid != 0, m.Network != nil} {
 		if set {
 			payload++
 		}
@@ -394,6 +418,10 @@ func (m *Message) check(nfds int) error {
 		// failed start has are passed on.
 		if m.Error.Exit != ExitNotExecutable && m.Error.Exit != ExitNotFound {
 			m.Error.Exit = ExitSetup
+		}
+	case MsgProceed:
+		if payload > 1 || (payload == 1 && m.Network == nil) {
+			return bad("a network's interface or nothing")
 		}
 	case MsgPty, MsgJoined, MsgCreated:
 		if payload != 0 {

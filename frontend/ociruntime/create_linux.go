@@ -331,6 +331,9 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	if err := CheckID(id); err != nil {
 		return err
 	}
+	if o.PreserveFDs < 0 || o.PreserveFDs > maxPreserveFDs {
+		return fmt.Errorf("--preserve-fds %d: from 0 to %d", o.PreserveFDs, maxPreserveFDs)
+	}
 	spec, bundle, err := LoadBundle(o.Bundle)
 	if err != nil {
 		return err
@@ -429,31 +432,44 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	if err != nil {
 		return fmt.Errorf("start the container's init: %w", err)
 	}
+	go nsexec.WarmCodec()
 	msg, _, err := parent.Expect(nsexec.MsgPid)
 	cmd.Wait() // the stage's first process, gone once it sent the pid
 	if err != nil {
 		return fmt.Errorf("container init: %w", err)
 	}
-	initPid = msg.Pid
-	if _, rec.Start, err = nsexec.ProcStat(initPid); err != nil {
-		return fmt.Errorf("read start time of init %d: %w", initPid, err)
+	initPid, rec.Pid = msg.Pid, msg.Pid
+	// The configuration first: the init decodes it (a few milliseconds
+	// for a cold process) while the maps, the record and the cgroup are
+	// made, and does nothing until it is told to proceed. The init gets
+	// the program, not the rules.
+	initSpec, linux := *spec, *spec.Linux
+	linux.Seccomp, initSpec.Linux = nil, &linux
+	cfg := &nsexec.InitConfig{Spec: &initSpec, Bundle: true, StartFifo: fifoFD, Seccomp: filter, ListenFDs: o.PreserveFDs}
+	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
+		cfg.State = &specs.State{Version: specs.Version, ID: id, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
 	}
-	rec.Pid = initPid
-	// Recorded at once: if this process is killed from here on, the
-	// init (which waits for its configuration, or on the fifo) is found
-	// and killed by `delete --force`. Before this, the init ends by
-	// itself: its sync socket closes with us.
-	if err := rt.save(rec); err != nil {
-		return err
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
+		return fmt.Errorf("send configuration to init: %w", err)
 	}
+	// newuidmap and newgidmap run while the record is written.
+	var mapped chan error
 	if newUserNS(spec) {
 		m, err := userns.Current()
 		if err != nil {
 			return err
 		}
-		if err := m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(initPid); err != nil {
-			return fmt.Errorf("set up the user namespace: %w", err)
+		mapped = make(chan error, 1)
+		go func() { mapped <- m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(initPid) }()
+	}
+	err = rt.recordInit(rec)
+	if mapped != nil {
+		if merr := <-mapped; merr != nil && err == nil {
+			err = fmt.Errorf("set up the user namespace: %w", merr)
 		}
+	}
+	if err != nil {
+		return err
 	}
 	// Before the init runs anything of the container's: everything it
 	// starts is in the cgroup, under its limits.
@@ -478,15 +494,8 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 			}
 		}
 	}
-	// The init gets the program, not the rules.
-	initSpec, linux := *spec, *spec.Linux
-	linux.Seccomp, initSpec.Linux = nil, &linux
-	cfg := &nsexec.InitConfig{Spec: &initSpec, Bundle: true, StartFifo: fifoFD, Seccomp: filter, ListenFDs: o.PreserveFDs}
-	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
-		cfg.State = &specs.State{Version: specs.Version, ID: id, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
-	}
-	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
-		return fmt.Errorf("send configuration to init: %w", err)
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgProceed}); err != nil {
+		return fmt.Errorf("tell the init to proceed: %w", err)
 	}
 	for {
 		msg, fds, err := parent.Expect(nsexec.MsgPty, nsexec.MsgCreated)
@@ -509,6 +518,23 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	}
 	return nil
 }
+
+// recordInit reads the init's start time and writes the record at once:
+// if `create` is killed from then on, the init (which waits to proceed,
+// or on the fifo) is found and killed by `delete --force`. Before that,
+// the init ends by itself: its sync socket closes with us.
+func (rt *Runtime) recordInit(rec *Record) error {
+	var err error
+	if _, rec.Start, err = nsexec.ProcStat(rec.Pid); err != nil {
+		return fmt.Errorf("read start time of init %d: %w", rec.Pid, err)
+	}
+	return rt.save(rec)
+}
+
+// maxPreserveFDs bounds --preserve-fds: the stage's own descriptors
+// follow the preserved ones, all below the one its binary is executed
+// from (nsexec.StageBinary).
+const maxPreserveFDs = 32
 
 // compileSeccomp compiles the spec's seccomp profile; nil for none.
 func compileSeccomp(spec *specs.Spec) (*security.SeccompFilter, error) {

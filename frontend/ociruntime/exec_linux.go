@@ -24,6 +24,9 @@ type ExecOptions struct {
 	Detach        bool
 	PidFile       string
 	ConsoleSocket string
+	// PreserveFDs passes this process's descriptors 3 to 3+PreserveFDs-1
+	// on to the container's process, at the same numbers.
+	PreserveFDs int
 }
 
 // ExecProcess is the process `exec ID ARGS...` runs: the container's own
@@ -83,6 +86,9 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if p.Terminal && o.ConsoleSocket == "" {
 		return 1, errors.New("a process with a terminal needs --console-socket")
 	}
+	if o.PreserveFDs < 0 || o.PreserveFDs > maxPreserveFDs {
+		return 1, fmt.Errorf("--preserve-fds %d: from 0 to %d", o.PreserveFDs, maxPreserveFDs)
+	}
 	filter, err := compileSeccomp(r.Spec)
 	if err != nil {
 		return 1, err
@@ -105,9 +111,15 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	}
 	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-exec"}
-	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
-		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(r.Spec), ","), nsexec.EnvSyncFD + "=4"}
-	cmd.ExtraFiles = []*os.File{pidf, child}
+	// The preserved descriptors first, at their own numbers; the stage's
+	// pidfd and sync socket after them.
+	for i := 0; i < o.PreserveFDs; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	joinFD := 3 + len(cmd.ExtraFiles)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, pidf, child)
+	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=" + strconv.Itoa(joinFD),
+		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(r.Spec), ","), nsexec.EnvSyncFD + "=" + strconv.Itoa(joinFD+1)}
 	if !p.Terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	}
@@ -123,7 +135,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		cmd.Wait()
 		return 1, err
 	}
-	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: p, Seccomp: filter}}); err != nil {
+	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: p, Seccomp: filter, PreserveFDs: o.PreserveFDs}}); err != nil {
 		return fail(fmt.Errorf("send the exec configuration: %w", err))
 	}
 	for done := false; !done; {

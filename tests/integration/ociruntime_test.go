@@ -366,6 +366,39 @@ func TestOCIRuntimeExec(t *testing.T) {
 	if out, _, code := ociRuntime(t, state, nil, "exec", "e1", "grep", "CapEff", "/proc/self/status"); code != 0 || !strings.Contains(out, "0000000020000420") {
 		t.Fatalf("exec: exit %d, %q", code, out)
 	}
+	// --preserve-fds 1: the caller's descriptor 3 is the process's 3;
+	// without it, the process has no descriptor 3.
+	passed := filepath.Join(t.TempDir(), "passed")
+	if err := os.WriteFile(passed, []byte("through fd 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, preserve := range []bool{true, false} {
+		f, err := os.Open(passed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"--root", state, "exec", "e1", "sh", "-c", "cat <&3"}
+		if preserve {
+			args = append(args[:3], append([]string{"--preserve-fds", "1"}, args[3:]...)...)
+		}
+		cmd := exec.Command(runtimeBin(t), args...)
+		cmd.ExtraFiles = []*os.File{f}
+		outFile, err := os.Create(filepath.Join(t.TempDir(), "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stdout, cmd.Stderr = outFile, outFile
+		err = cmd.Run()
+		f.Close()
+		outFile.Close()
+		out, _ := os.ReadFile(outFile.Name())
+		if preserve && (err != nil || string(out) != "through fd 3\n") {
+			t.Fatalf("exec --preserve-fds 1: %v, %q", err, out)
+		}
+		if !preserve && err == nil {
+			t.Fatalf("exec without --preserve-fds read descriptor 3: %q", out)
+		}
+	}
 	// As runc: 255, and a message that callers (Podman) map to 127.
 	if _, errOut, code := ociRuntime(t, state, nil, "exec", "e1", "no-such-command"); code != 255 || !strings.Contains(errOut, "executable file not found") {
 		t.Fatalf("exec of a missing command: exit %d, %q; want 255", code, errOut)
