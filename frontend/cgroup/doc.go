@@ -4,8 +4,11 @@
 // container's cgroup comes from on this host (Detect, Choose, CheckSplit);
 // the container's cgroup itself: a scope of the user's systemd manager
 // (StartUserScope), or below the cgroup myctr runs in (StartSplit), split
-// into the container's leaf with its limits written (Setup); the OOM watch
+// into the container's leaf with its limits written (Setup); the
+// transient scopes of the system's or a user's manager that both
+// StartUserScope and myctr-runtime's --systemd-cgroup ask for
+// (StartScope, StopScope); the OOM watch
 // on memory.events; and the readings of `stats` (ReadSample). It writes
-// only below a cgroup delegated to the user; the helper's scopes are made
+// only in cgroups delegated to its caller; the helper's scopes are made
 // by myctr-helper.
 package cgroup

@@ -1,7 +1,9 @@
 package cgroup
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -36,58 +38,188 @@ type ScopeRequest struct {
 func ScopeName(id string) string { return "myctr-" + id + ".scope" }
 
 // StartUserScope asks the user's systemd manager for a transient scope
-// with Delegate=yes holding the container's init, then moves the init
-// into the container's leaf and writes the limits (see split). The scope
-// ends by itself when its last process exits, and systemd removes its
-// cgroup with everything below it. Only the init goes in: the monitor
-// may be a foreground `myctr run`, which must stay in its login session's
-// scope (logind and polkit know a process's session by its cgroup).
+// with Delegate=yes holding the container's init (StartScope), then moves
+// the init into the container's leaf and writes the limits (see Setup).
+// The scope ends by itself when its last process exits, and systemd
+// removes its cgroup with everything below it. Only the init goes in:
+// the monitor may be a foreground `myctr run`, which must stay in its
+// login session's scope (logind and polkit know a process's session by
+// its cgroup).
 func StartUserScope(ctx context.Context, req ScopeRequest) (*Placement, error) {
-	conn, err := sd.NewConnection(dialUserBus(req.RuntimeDir))
-	if err != nil {
-		return nil, &ManagerError{Op: "connect to your systemd user manager", Err: err}
-	}
-	defer conn.Close()
 	slice := req.Slice
 	if slice == "" {
 		slice = DefaultSlice
 	}
 	unit := ScopeName(req.ID)
-	pids := []uint32{uint32(req.Init)}
+	sc, err := StartScope(ctx, TransientScope{Bus: Bus{RuntimeDir: req.RuntimeDir}, Unit: unit, Slice: slice,
+		Description: "myctr container " + req.ID, Init: req.Init})
+	if err != nil {
+		return nil, err
+	}
+	p := &Placement{Manager: "systemd", Unit: unit, Path: filepath.Join(sc.Cgroup, ContainerLeaf)}
+	if err := Setup(filepath.Join(MountPoint, sc.Cgroup), req.Init, req.Need, req.Resources); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Bus names a systemd manager: the system manager (System), reached on
+// the system bus or, for root without one, on systemd's private socket;
+// else a user's manager, on the bus in the user's runtime directory.
+type Bus struct {
+	System     bool
+	RuntimeDir string // the user's runtime directory (XDG_RUNTIME_DIR)
+}
+
+// connect opens a connection to the manager.
+func (b Bus) connect(ctx context.Context) (*sd.Conn, error) {
+	if b.System {
+		conn, err := sd.NewSystemConnectionContext(ctx)
+		if err != nil && os.Geteuid() == 0 {
+			// Root may talk to systemd without the bus daemon.
+			var perr error
+			if conn, perr = sd.NewSystemdConnectionContext(ctx); perr != nil {
+				err = fmt.Errorf("the system bus: %w; systemd's private socket: %w", err, perr)
+			}
+		}
+		if conn == nil {
+			return nil, &ManagerError{Op: "connect to the systemd system manager", Err: err, dial: true}
+		}
+		return conn, nil
+	}
+	conn, err := sd.NewConnection(dialUserBus(b.RuntimeDir))
+	if err != nil {
+		return nil, &ManagerError{Op: "connect to your systemd user manager", Err: err, dial: true}
+	}
+	return conn, nil
+}
+
+// TransientScope is a scope to ask a systemd manager for, holding one
+// process.
+type TransientScope struct {
+	Bus         Bus
+	Unit        string // NAME.scope
+	Slice       string
+	Description string
+	// Init is the process the scope holds: the container's init, which
+	// runs nothing of the container's yet.
+	Init int
+	// Invocation asks for the scope's invocation ID too (one more call).
+	Invocation bool
+}
+
+// StartedScope is a scope that StartScope started.
+type StartedScope struct {
+	// Cgroup is its cgroup below the hierarchy's root.
+	Cgroup string
+	// Invocation is its invocation ID (hex), when asked for: a scope of
+	// the same name started later, after this one is gone, has another.
+	Invocation string
+}
+
+// StartScope asks the manager for a transient scope with Delegate=yes
+// holding s.Init, and returns the scope's cgroup as the manager reports
+// it. A scope of the same name still on its way out is waited for, up to
+// 3 seconds.
+func StartScope(ctx context.Context, s TransientScope) (*StartedScope, error) {
 	props := []sd.Property{
-		sd.PropDescription("myctr container " + req.ID),
-		sd.PropSlice(slice),
-		{Name: "PIDs", Value: godbus.MakeVariant(pids)},
+		sd.PropDescription(s.Description),
+		sd.PropSlice(s.Slice),
+		{Name: "PIDs", Value: godbus.MakeVariant([]uint32{uint32(s.Init)})},
 		{Name: "Delegate", Value: godbus.MakeVariant(true)},
 		{Name: "CollectMode", Value: godbus.MakeVariant("inactive-or-failed")},
 		// Not ordered against shutdown.target and friends: a container's
 		// scope is stopped when its processes are, as Podman's are.
 		{Name: "DefaultDependencies", Value: godbus.MakeVariant(false)},
 	}
+	conn, err := s.Bus.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
 	// systemd 253 and later stop a scope after an OOM kill inside it
 	// unless told otherwise; older ones do not know the property.
 	withOOM := append(props, sd.Property{Name: "OOMPolicy", Value: godbus.MakeVariant("continue")})
-	if err := startScope(ctx, conn, unit, withOOM); err != nil {
+	if err := startScope(ctx, conn, s.Unit, withOOM); err != nil {
 		if !unknownProperty(err) {
 			return nil, err
 		}
-		if err := startScope(ctx, conn, unit, props); err != nil {
+		if err := startScope(ctx, conn, s.Unit, props); err != nil {
 			return nil, err
 		}
 	}
-	v, err := conn.GetUnitTypePropertyContext(ctx, unit, "Scope", "ControlGroup")
+	v, err := conn.GetUnitTypePropertyContext(ctx, s.Unit, "Scope", "ControlGroup")
 	if err != nil {
-		return nil, &ManagerError{Op: "read the cgroup of " + unit, Err: err}
+		return nil, &ManagerError{Op: "read the cgroup of " + s.Unit, Err: err}
 	}
 	cg, _ := v.Value.Value().(string)
 	if cg == "" || !strings.HasPrefix(cg, "/") || strings.Contains(cg, "..") {
-		return nil, &ManagerError{Op: "read the cgroup of " + unit, Err: fmt.Errorf("unexpected ControlGroup %q", cg)}
+		return nil, &ManagerError{Op: "read the cgroup of " + s.Unit, Err: fmt.Errorf("unexpected ControlGroup %q", cg)}
 	}
-	p := &Placement{Manager: "systemd", Unit: unit, Path: filepath.Join(cg, ContainerLeaf)}
-	if err := Setup(filepath.Join(MountPoint, cg), req.Init, req.Need, req.Resources); err != nil {
-		return p, err
+	sc := &StartedScope{Cgroup: cg}
+	if s.Invocation {
+		if sc.Invocation, err = invocation(ctx, conn, s.Unit); err != nil {
+			return nil, err
+		}
 	}
-	return p, nil
+	return sc, nil
+}
+
+// invocation reads a unit's invocation ID, hex; "" for a unit that is
+// not loaded (gone).
+func invocation(ctx context.Context, conn *sd.Conn, unit string) (string, error) {
+	v, err := conn.GetUnitPropertyContext(ctx, unit, "InvocationID")
+	if err != nil {
+		return "", &ManagerError{Op: "read the invocation ID of " + unit, Err: err}
+	}
+	b, _ := v.Value.Value().([]byte)
+	if len(b) == 0 || bytes.Count(b, []byte{0}) == len(b) {
+		return "", nil
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// StopScope asks the manager to stop a scope (SIGTERM, then SIGKILL, to
+// what is left in it) and waits for the stop to finish. With inv, only
+// that invocation of it is stopped: a later scope of the same name is
+// another container's. It reports whether it stopped the scope; one
+// that is gone already is no error.
+func StopScope(ctx context.Context, b Bus, unit, inv string) (bool, error) {
+	conn, err := b.connect(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	if inv != "" {
+		now, err := invocation(ctx, conn, unit)
+		if err != nil || now != inv {
+			return false, err
+		}
+	}
+	ch := make(chan string, 1)
+	if _, err := conn.StopUnitContext(ctx, unit, "replace", ch); err != nil {
+		var de godbus.Error
+		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.NoSuchUnit" {
+			return false, nil
+		}
+		return false, &ManagerError{Op: "stop " + unit, Err: err}
+	}
+	select {
+	case res := <-ch:
+		if res != "done" {
+			return true, &ManagerError{Op: "stop " + unit, Err: fmt.Errorf("job %s", res)}
+		}
+		return true, nil
+	case <-ctx.Done():
+		return true, &ManagerError{Op: "stop " + unit, Err: ctx.Err()}
+	}
+}
+
+// UnitExists reports whether err is a manager's refusal to start a unit
+// because one of that name exists (and did not go away meanwhile).
+func UnitExists(err error) bool {
+	var de godbus.Error
+	return errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.UnitExists"
 }
 
 func startScope(ctx context.Context, conn *sd.Conn, unit string, props []sd.Property) error {
@@ -99,8 +231,7 @@ func startScope(ctx context.Context, conn *sd.Conn, unit string, props []sd.Prop
 		}
 		// A container started again at once: its last scope may still be
 		// on its way out (systemd collects it once its cgroup is empty).
-		var de godbus.Error
-		if errors.As(err, &de) && de.Name == "org.freedesktop.systemd1.UnitExists" && try < 30 {
+		if UnitExists(err) && try < 30 {
 			select {
 			case <-time.After(100 * time.Millisecond):
 				continue
@@ -134,9 +265,9 @@ func unknownProperty(err error) bool {
 // access to the common ancestor), and the manager asks the system manager
 // when it cannot either.
 func AttachToScope(ctx context.Context, runtimeDir string, p *Placement, pid int) error {
-	conn, err := sd.NewConnection(dialUserBus(runtimeDir))
+	conn, err := Bus{RuntimeDir: runtimeDir}.connect(ctx)
 	if err != nil {
-		return &ManagerError{Op: "connect to your systemd user manager", Err: err}
+		return err
 	}
 	defer conn.Close()
 	if err := conn.AttachProcessesToUnit(ctx, p.Unit, "/"+ContainerLeaf, []uint32{uint32(pid)}); err != nil {
@@ -149,9 +280,9 @@ func AttachToScope(ctx context.Context, runtimeDir string, p *Placement, pid int
 // cgroup (Delegate=yes): the one way to know for a user unit where systemd
 // sets no user.delegate mark (before v253, as Debian 12's 252).
 func UserUnitDelegates(ctx context.Context, runtimeDir, unit string) (bool, error) {
-	conn, err := sd.NewConnection(dialUserBus(runtimeDir))
+	conn, err := Bus{RuntimeDir: runtimeDir}.connect(ctx)
 	if err != nil {
-		return false, &ManagerError{Op: "connect to your systemd user manager", Err: err}
+		return false, err
 	}
 	defer conn.Close()
 	p, err := conn.GetUnitTypePropertyContext(ctx, unit, "Service", "Delegate")
@@ -162,16 +293,27 @@ func UserUnitDelegates(ctx context.Context, runtimeDir, unit string) (bool, erro
 	return v, nil
 }
 
-// ManagerError is a failed call to the user's systemd manager.
+// ManagerError is a failed call to a systemd manager.
 type ManagerError struct {
-	Op  string
-	Err error
+	Op   string
+	Err  error
+	dial bool // connecting failed
 }
 
 func (e *ManagerError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *ManagerError) Unwrap() error { return e.Err }
 
-// dialUserBus connects to the user bus in runtimeDir as this user.
+// NoManager reports whether the manager could not be reached at all: no
+// bus, or a bus without systemd on it.
+func (e *ManagerError) NoManager() bool {
+	var de godbus.Error
+	return e.dial || errors.As(e.Err, &de) &&
+		(de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+}
+
+// dialUserBus connects to the user bus in runtimeDir as this user (as
+// the bus knows it: root of a user namespace, such as rootless Podman's,
+// is the user who made it).
 func dialUserBus(runtimeDir string) func() (*godbus.Conn, error) {
 	return func() (*godbus.Conn, error) {
 		if runtimeDir == "" {
@@ -181,7 +323,7 @@ func dialUserBus(runtimeDir string) func() (*godbus.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(os.Getuid()))}); err != nil {
+		if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(busUID()))}); err != nil {
 			conn.Close()
 			return nil, err
 		}
@@ -193,7 +335,34 @@ func dialUserBus(runtimeDir string) func() (*godbus.Conn, error) {
 	}
 }
 
-// ScopeTimeout bounds the calls to the user manager.
+// busUID is this process's uid in the parent of its user namespace:
+// the uid its peers there (the bus) see, which the EXTERNAL
+// authentication must name. In the initial namespace the map is the
+// identity.
+func busUID() int {
+	b, _ := os.ReadFile("/proc/self/uid_map")
+	return outerUID(os.Getuid(), string(b))
+}
+
+// outerUID maps uid through a uid_map's lines (inside, outside, count);
+// a uid the map does not hold (or no map) stays itself.
+func outerUID(uid int, uidMap string) int {
+	for _, l := range strings.Split(uidMap, "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		out, err2 := strconv.ParseUint(f[1], 10, 32)
+		n, err3 := strconv.ParseUint(f[2], 10, 32)
+		if err1 == nil && err2 == nil && err3 == nil && uint64(uid) >= in && uint64(uid)-in < n {
+			return int(out + uint64(uid) - in)
+		}
+	}
+	return uid
+}
+
+// ScopeTimeout bounds the calls to a systemd manager.
 const ScopeTimeout = 60 * time.Second
 
 var sliceRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9:_.\\-]{1,200}\.slice$`) })
