@@ -7,7 +7,7 @@
 // into the container's leaf with its limits written (Setup); the
 // transient scopes of the system's or a user's manager that both
 // StartUserScope and myctr-runtime's --systemd-cgroup ask for
-// (StartScope, StopScope); the OOM watch
+// (StartScope, StopScope, SetScopeLimits); the OOM watch
 // on memory.events; and the readings of `stats` (ReadSample). It writes
 // only in cgroups delegated to its caller; the helper's scopes are made
 // by myctr-helper.

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +106,14 @@ type TransientScope struct {
 	// Init is the process the scope holds: the container's init, which
 	// runs nothing of the container's yet.
 	Init int
+	// Accounting asks for memory, CPU, IO and tasks accounting, so that
+	// the scope has those controllers whatever else the manager runs
+	// (the ones the manager itself lacks stay missing), and no tasks
+	// limit but Limits' (no DefaultTasksMax).
+	Accounting bool
+	// Limits are the unit's settings (see unitLimits): the caller
+	// writes the files too.
+	Limits *specs.LinuxResources
 	// Invocation asks for the scope's invocation ID too (one more call).
 	Invocation bool
 }
@@ -131,6 +141,21 @@ func StartScope(ctx context.Context, s TransientScope) (*StartedScope, error) {
 		// Not ordered against shutdown.target and friends: a container's
 		// scope is stopped when its processes are, as Podman's are.
 		{Name: "DefaultDependencies", Value: godbus.MakeVariant(false)},
+	}
+	if s.Accounting {
+		for _, a := range []string{"MemoryAccounting", "CPUAccounting", "IOAccounting", "TasksAccounting"} {
+			props = append(props, sd.Property{Name: a, Value: godbus.MakeVariant(true)})
+		}
+	}
+	lim, err := unitLimits(s.Limits)
+	if err != nil {
+		return nil, err
+	}
+	props = append(props, lim...)
+	if s.Accounting && !slices.ContainsFunc(lim, func(p sd.Property) bool { return p.Name == "TasksMax" }) {
+		// As a cgroup of the cgroupfs form: no limit the spec does not
+		// set (tasks accounting brings the manager's DefaultTasksMax).
+		props = append(props, sd.Property{Name: "TasksMax", Value: godbus.MakeVariant(uint64(math.MaxUint64))})
 	}
 	conn, err := s.Bus.connect(ctx)
 	if err != nil {
