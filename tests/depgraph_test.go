@@ -104,7 +104,7 @@ var depRules = []depRule{
 		// It runs bundles on the core myctr run uses (nsexec, rootfs,
 		// userns, seccomp, cgroup), never on the container store's
 		// model. (D-Bus comes with frontend/cgroup, whose systemd client
-		// --systemd-cgroup is to use.)
+		// --systemd-cgroup uses.)
 		name: "myctr-runtime links no CLI framework, image or build library, HTTP or container store",
 		from: []string{module + "/cmd/myctr-runtime"},
 		forbidden: []string{

@@ -43,11 +43,17 @@ type global struct {
 }
 
 // fail reports err as runc does (stderr, and the --log file in its
-// format, which conmon and the containerd shim read) and exits 1 (or
-// g.exit).
+// format, which conmon and the containerd shim read), with the fix where
+// it is known (a "Hint:" line on stderr, in the log's message) and exits
+// 1 (or g.exit).
 func (g *global) fail(err error) {
 	msg := err.Error()
 	fmt.Fprintln(os.Stderr, "Error: "+msg)
+	var he *ociruntime.HintError
+	if errors.As(err, &he) {
+		fmt.Fprintln(os.Stderr, "Hint: "+he.Hint())
+		msg += " (hint: " + he.Hint() + ")"
+	}
 	if g.logFile != nil {
 		now := time.Now().UTC().Format(time.RFC3339Nano)
 		if g.logFormat == "json" {
@@ -85,8 +91,9 @@ func main() {
 	fs.StringVar(&g.log, "log", "", "log file")
 	fs.StringVar(&g.logFormat, "log-format", "text", "text or json")
 	fs.BoolVar(&g.debug, "debug", false, "debug output")
-	// Accepted, as Podman passes it on systemd hosts: without limits,
-	// the container stays in its caller's cgroup; with them, an error.
+	// Podman (cgroup_manager=systemd) and containerd's shim
+	// (SystemdCgroup=true) pass it: the container's cgroup is a scope
+	// that systemd makes, named by cgroupsPath as slice:prefix:name.
 	fs.BoolVar(&g.systemdCgroup, "systemd-cgroup", false, "cgroups through systemd")
 	fs.StringVar(&g.rootless, "rootless", "auto", "true, false or auto")
 	fs.String("criu", "", "unused")

@@ -1,6 +1,7 @@
 package ociruntime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,34 +23,50 @@ var CgroupRoot = "/sys/fs/cgroup"
 // errNoCgroup: the container gets no cgroup of its own, and needs none.
 var errNoCgroup = errors.New("no cgroup")
 
-// cgroupPlan decides the container's cgroup before anything is made: the
-// directory to create from linux.cgroupsPath (cgroupfs form: absolute
+// cgPlan is the container's cgroup as planned before anything is made:
+// a directory to make (cgroupfs), or a scope to ask systemd for.
+type cgPlan struct {
+	dir   string
+	scope *systemdScope
+	// user: the scope is the user's manager's (a user, or root of a user
+	// namespace), not the system manager's.
+	user bool
+}
+
+// cgroupPlan decides the container's cgroup before anything is made, or
+// returns errNoCgroup where the container may do without one.
+//
+// With --systemd-cgroup, linux.cgroupsPath names a scope in systemd's
+// form (parseSystemdPath), of the system manager for root, of the user's
+// manager for a user or root of a user namespace (as runc chooses).
+// Otherwise it names the directory to create (cgroupfs form: absolute
 // under the hierarchy's root, relative under this process's own cgroup;
-// empty: /myctr-runtime/ID, or relative myctr-runtime-ID for a user), or
-// errNoCgroup where the container may do without one. Without limits it
-// may do without one wherever one cannot be made: on a host whose
-// /sys/fs/cgroup is not cgroup v2, with --systemd-cgroup (which would
-// need systemd to make the unit), and, later, where the directory cannot
-// be created (a user without delegation), as crun does.
-func cgroupPlan(spec *specs.Spec, id string, systemd bool) (string, error) {
-	need := limits(spec.Linux.Resources)
-	why := ""
+// empty: /myctr-runtime/ID, or relative myctr-runtime-ID for a user).
+//
+// Without limits the container may do without a cgroup on a host whose
+// /sys/fs/cgroup is not cgroup v2, and, later, where the directory
+// cannot be created (a user without delegation), as crun does; asked
+// for through systemd, a scope that cannot be made is an error.
+func cgroupPlan(spec *specs.Spec, id string, systemd bool) (*cgPlan, error) {
 	var st unix.Statfs_t
-	switch {
-	case unix.Statfs(CgroupRoot, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC:
-		why = CgroupRoot + " is not a cgroup v2 hierarchy (myctr-runtime does not use cgroup v1)"
-	case systemd:
-		why = "--systemd-cgroup: myctr-runtime does not make systemd units yet"
-	}
-	if why != "" {
-		if len(need) > 0 {
-			return "", fmt.Errorf("linux.resources sets %s limits, which need a cgroup: %s", strings.Join(need, ", "), why)
+	if unix.Statfs(CgroupRoot, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+		if need := limits(spec.Linux.Resources); len(need) > 0 {
+			return nil, fmt.Errorf("linux.resources sets %s limits, which need a cgroup: %s is not a cgroup v2 hierarchy (myctr-runtime does not use cgroup v1)",
+				strings.Join(need, ", "), CgroupRoot)
 		}
-		return "", errNoCgroup
+		return nil, errNoCgroup
+	}
+	user := os.Geteuid() != 0 || inUserNS()
+	if systemd {
+		sc, err := parseSystemdPath(spec.Linux.CgroupsPath, id, user)
+		if err != nil {
+			return nil, err
+		}
+		return &cgPlan{scope: &sc, user: user}, nil
 	}
 	p := spec.Linux.CgroupsPath
 	if p == "" {
-		if os.Geteuid() == 0 && !inUserNS() {
+		if !user {
 			p = "/myctr-runtime/" + id
 		} else {
 			p = "myctr-runtime-" + id
@@ -58,15 +75,15 @@ func cgroupPlan(spec *specs.Spec, id string, systemd bool) (string, error) {
 	if !filepath.IsAbs(p) {
 		own, err := ownCgroup()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		p = filepath.Join(own, p)
 	}
 	dir := filepath.Join(CgroupRoot, filepath.Clean("/"+p))
 	if dir == CgroupRoot {
-		return "", fmt.Errorf("linux.cgroupsPath %q names the hierarchy's root", spec.Linux.CgroupsPath)
+		return nil, fmt.Errorf("linux.cgroupsPath %q names the hierarchy's root", spec.Linux.CgroupsPath)
 	}
-	return dir, nil
+	return &cgPlan{dir: dir}, nil
 }
 
 // ownCgroup is this process's cgroup in the unified hierarchy.
@@ -123,6 +140,96 @@ func joinCgroup(dir string, pid int, r *specs.LinuxResources) error {
 		for i := len(made) - 1; i >= 0; i-- {
 			os.Remove(made[i])
 		}
+	}
+	return err
+}
+
+// startScope asks systemd for the container's scope (Delegate=yes, with
+// memory, CPU, IO and tasks accounting, the limits as its settings, so
+// that systemd keeps them when it reloads) holding its init, which runs
+// nothing of the container's yet, checks that the scope has the
+// controllers the limits need and writes them with the files the
+// cgroupfs form writes. The init is in the scope itself, as runc puts
+// it. rec gets the unit as soon as systemd may have made it, for
+// Create's cleanup, and the cgroup once it is known.
+func startScope(rec *Record, p *cgPlan, pid int, r *specs.LinuxResources) error {
+	bus := cgroup.Bus{System: !p.user}
+	if p.user {
+		if bus.RuntimeDir = os.Getenv("XDG_RUNTIME_DIR"); bus.RuntimeDir == "" {
+			return &HintError{errors.New("--systemd-cgroup: XDG_RUNTIME_DIR is not set, so the bus of your systemd user manager cannot be found"),
+				"run in a login session of systemd-logind (or set XDG_RUNTIME_DIR=/run/user/$(id -u)); or run without --systemd-cgroup"}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
+	defer cancel()
+	sc, err := cgroup.StartScope(ctx, cgroup.TransientScope{Bus: bus, Unit: p.scope.Unit, Slice: p.scope.Slice,
+		Description: "myctr-runtime container " + rec.ID, Init: pid, Accounting: true, Limits: r, Invocation: true})
+	if err != nil {
+		if !cgroup.UnitExists(err) {
+			rec.Unit, rec.UnitRuntimeDir = p.scope.Unit, bus.RuntimeDir // systemd may have made it
+		}
+		return scopeError(err, bus, p.scope.Unit)
+	}
+	rec.Unit, rec.UnitInvocation, rec.UnitRuntimeDir = p.scope.Unit, sc.Invocation, bus.RuntimeDir
+	dir := filepath.Join(CgroupRoot, sc.Cgroup)
+	if err := cgroup.CheckControllers(dir, limits(r)); err != nil {
+		return scopeError(err, bus, p.scope.Unit)
+	}
+	if err := cgroup.Apply(dir, r); err != nil {
+		return err
+	}
+	rec.Cgroup = dir
+	return nil
+}
+
+// stopScope stops the container's scope, if it has one and that scope
+// is still its own (see Record.UnitInvocation); false when it was gone
+// or is another's.
+func stopScope(rec *Record) (bool, error) {
+	if rec.Unit == "" {
+		return false, nil
+	}
+	bus := rec.unitBus()
+	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
+	defer cancel()
+	stopped, err := cgroup.StopScope(ctx, bus, rec.Unit, rec.UnitInvocation)
+	if err != nil {
+		if _, serr := os.Stat(rec.Cgroup); rec.Cgroup != "" && errors.Is(serr, os.ErrNotExist) {
+			// The scope ended with its processes: systemd removes
+			// an empty scope's cgroup, and collects the unit.
+			return false, nil
+		}
+		return stopped, scopeError(err, bus, rec.Unit)
+	}
+	return stopped, nil
+}
+
+// unitBus is the manager of the container's scope.
+func (r *Record) unitBus() cgroup.Bus {
+	return cgroup.Bus{System: r.UnitRuntimeDir == "", RuntimeDir: r.UnitRuntimeDir}
+}
+
+// scopeError adds the fix to a failure to make, fill or stop a scope.
+func scopeError(err error, bus cgroup.Bus, unit string) error {
+	var me *cgroup.MissingError
+	var se *cgroup.ManagerError
+	journal := "journalctl -b -u " + unit
+	if !bus.System {
+		journal = "journalctl --user -b -u " + unit
+	}
+	switch {
+	case errors.As(err, &me) && bus.System:
+		return &HintError{err, "the system manager gives its scopes the controllers of /sys/fs/cgroup/cgroup.controllers: one that is not there is not in this kernel or not mounted for cgroup v2; or remove the limits that need " + strings.Join(me.Missing, ", ")}
+	case errors.As(err, &me):
+		return &HintError{err, cgroup.DelegateHint + "; or remove the limits that need " + strings.Join(me.Missing, ", ")}
+	case cgroup.UnitExists(err):
+		return &HintError{fmt.Errorf("--systemd-cgroup: %w", err), "another container (or unit) has that name: give this one another linux.cgroupsPath (slice:prefix:name), or delete the other"}
+	case errors.As(err, &se) && se.NoManager() && bus.System:
+		return &HintError{fmt.Errorf("--systemd-cgroup: %w", err), "--systemd-cgroup asks systemd (PID 1) for the container's scope over D-Bus: run where systemd runs, its bus at /run/dbus/system_bus_socket (or, for root, /run/systemd/private); or run without --systemd-cgroup"}
+	case errors.As(err, &se) && se.NoManager():
+		return &HintError{fmt.Errorf("--systemd-cgroup: %w", err), "a user's container gets its scope from the user's systemd manager: check that it runs (systemctl --user status) and listens on $XDG_RUNTIME_DIR/bus (a systemd-logind session, or loginctl enable-linger); or run without --systemd-cgroup"}
+	case errors.As(err, &se):
+		return &HintError{fmt.Errorf("--systemd-cgroup: %w", err), "see systemd's log (" + journal + "); or run without --systemd-cgroup"}
 	}
 	return err
 }
@@ -215,8 +322,8 @@ func (rt *Runtime) setFrozen(id string, on bool) error {
 	return freeze(r.Cgroup, on)
 }
 
-// Update writes new limits into the running container's cgroup, and keeps
-// them in its record.
+// Update writes new limits into the running container's cgroup (and,
+// for a scope of systemd's, into its unit's settings).
 func (rt *Runtime) Update(id string, res *specs.LinuxResources) error {
 	r, err := rt.Load(id)
 	if err != nil {
@@ -234,6 +341,16 @@ func (rt *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if need := limits(res); len(need) > 0 {
 		if err := cgroup.CheckControllers(r.Cgroup, need); err != nil {
 			return err
+		}
+	}
+	if r.Unit != "" {
+		// systemd's settings first: it writes the files itself, and
+		// again whenever it reloads.
+		bus := r.unitBus()
+		ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
+		defer cancel()
+		if err := cgroup.SetScopeLimits(ctx, bus, r.Unit, res); err != nil {
+			return scopeError(err, bus, r.Unit)
 		}
 	}
 	return cgroup.Apply(r.Cgroup, res)

@@ -345,7 +345,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	cgDir, err := cgroupPlan(spec, id, o.SystemdCgroup)
+	plan, err := cgroupPlan(spec, id, o.SystemdCgroup)
 	if err != nil && !errors.Is(err, errNoCgroup) {
 		return err
 	}
@@ -371,7 +371,9 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 				rt.killAll(rec)
 				unix.Kill(initPid, unix.SIGKILL)
 			}
-			removeCgroup(rec.Cgroup)
+			if stopped, _ := stopScope(rec); stopped || rec.Unit == "" {
+				removeCgroup(rec.Cgroup)
+			}
 			os.RemoveAll(dir)
 		}
 	}()
@@ -473,13 +475,22 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	}
 	// Before the init runs anything of the container's: everything it
 	// starts is in the cgroup, under its limits.
-	if cgDir != "" {
-		switch err := joinCgroup(cgDir, initPid, spec.Linux.Resources); {
+	switch {
+	case plan == nil:
+	case plan.scope != nil:
+		if err := startScope(rec, plan, initPid, spec.Linux.Resources); err != nil {
+			return err
+		}
+		if err := rt.save(rec); err != nil {
+			return err
+		}
+	default:
+		switch err := joinCgroup(plan.dir, initPid, spec.Linux.Resources); {
 		case errors.Is(err, errNoCgroup):
 		case err != nil:
 			return err
 		default:
-			rec.Cgroup = cgDir
+			rec.Cgroup = plan.dir
 			if err := rt.save(rec); err != nil {
 				return err
 			}

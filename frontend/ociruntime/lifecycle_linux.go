@@ -148,8 +148,18 @@ func (rt *Runtime) Delete(id string, force bool) error {
 			return err
 		}
 	}
-	if err := removeCgroup(r.Cgroup); err != nil {
+	// A scope of systemd's goes with its unit, which systemd removes
+	// with its cgroup; that cgroup is another container's when the
+	// unit is (the scope ended with the container's processes, and a
+	// new one has its name).
+	stopped, err := stopScope(r)
+	if err != nil {
 		return err
+	}
+	if stopped || r.Unit == "" {
+		if err := removeCgroup(r.Cgroup); err != nil {
+			return err
+		}
 	}
 	if h := r.hooks().Poststop; len(h) > 0 {
 		if err := nsexec.RunHooks(h, rt.State(r)); err != nil {

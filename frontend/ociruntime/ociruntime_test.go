@@ -171,22 +171,27 @@ func TestCgroupPlan(t *testing.T) {
 	if st.Type != unix.CGROUP2_SUPER_MAGIC {
 		t.Skip("no cgroup v2 hierarchy on this host")
 	}
-	if _, err := cgroupPlan(limited, "c", true); err == nil || !strings.Contains(err.Error(), "systemd") {
-		t.Errorf("limits with --systemd-cgroup: %v", err)
+	// --systemd-cgroup: a scope, named by the path in systemd's form.
+	sdSpec := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "machine.slice:libpod:c", Resources: limited.Linux.Resources}}
+	if p, err := cgroupPlan(sdSpec, "c", true); err != nil || p.scope == nil || *p.scope != (systemdScope{"machine.slice", "libpod-c.scope"}) || p.dir != "" {
+		t.Errorf("--systemd-cgroup: %+v, %v", p, err)
 	}
-	if dir, err := cgroupPlan(plain, "c", false); err != nil || dir != CgroupRoot+"/a/b" {
-		t.Errorf("absolute path: %q, %v", dir, err)
+	if _, err := cgroupPlan(plain, "c", true); err == nil || !strings.Contains(err.Error(), "slice:prefix:name") {
+		t.Errorf("a cgroupfs path with --systemd-cgroup: %v, want the expected form named", err)
+	}
+	if p, err := cgroupPlan(plain, "c", false); err != nil || p.dir != CgroupRoot+"/a/b" {
+		t.Errorf("absolute path: %+v, %v", p, err)
 	}
 	own, err := ownCgroup()
 	if err != nil {
 		t.Fatal(err)
 	}
 	rel := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "x/../y"}}
-	if dir, err := cgroupPlan(rel, "c", false); err != nil || dir != filepath.Join(CgroupRoot, own, "y") {
-		t.Errorf("relative path: %q, %v; want under %s", dir, err, own)
+	if p, err := cgroupPlan(rel, "c", false); err != nil || p.dir != filepath.Join(CgroupRoot, own, "y") {
+		t.Errorf("relative path: %+v, %v; want under %s", p, err, own)
 	}
 	up := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/../../etc"}}
-	if dir, err := cgroupPlan(up, "c", false); err != nil || dir != CgroupRoot+"/etc" {
-		t.Errorf("a path climbing out: %q, %v; want it kept inside the hierarchy", dir, err)
+	if p, err := cgroupPlan(up, "c", false); err != nil || p.dir != CgroupRoot+"/etc" {
+		t.Errorf("a path climbing out: %+v, %v; want it kept inside the hierarchy", p, err)
 	}
 }

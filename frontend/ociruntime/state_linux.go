@@ -33,6 +33,14 @@ type Record struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// Cgroup is the container's own cgroup directory, "" for none.
 	Cgroup string `json:"cgroup,omitempty"`
+	// Unit is the transient scope systemd made for the container
+	// (--systemd-cgroup), "" for none, and UnitInvocation its invocation
+	// ID (a later scope of the same name is not the container's).
+	// UnitRuntimeDir is where the bus of the user's manager that holds
+	// it listens, "" for the system manager.
+	Unit           string `json:"systemd_unit,omitempty"`
+	UnitInvocation string `json:"systemd_invocation,omitempty"`
+	UnitRuntimeDir string `json:"systemd_runtime_dir,omitempty"`
 	// Spec is the bundle's config.json as create read it (the root path
 	// absolute, the default devices added): exec takes the container's
 	// namespaces, process and seccomp profile from it, and the later

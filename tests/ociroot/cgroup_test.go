@@ -132,3 +132,33 @@ func TestRuntimeCgroup(t *testing.T) {
 		t.Fatalf("a refused create left %v", ents)
 	}
 }
+
+// TestRuntimeSystemdCgroupNoSystemd: --systemd-cgroup where no systemd
+// runs (this host: no systemd as PID 1, at most a bare system bus): with
+// or without limits, create fails, says that it could not reach the
+// system manager and how to go on, and leaves no state and no cgroup.
+// The scope itself is tested under real systemd in the VM tier
+// (tests/vm, TestRuntimeSystemdCgroup).
+func TestRuntimeSystemdCgroupNoSystemd(t *testing.T) {
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		t.Skip("systemd runs here: this case is for a host without it")
+	}
+	unit := fmt.Sprintf("myctr-ociroot-%d", os.Getpid())
+	limit := int64(64 << 20)
+	state := t.TempDir()
+	for i, res := range []*specs.LinuxResources{nil, {Memory: &specs.LinuxMemory{Limit: &limit}}} {
+		id := fmt.Sprintf("sd%d", i)
+		bundle := rootBundle(t, []string{"true"}, func(s *specs.Spec) {
+			s.Linux.CgroupsPath = "system.slice:" + unit + ":" + id
+			s.Linux.Resources = res
+		})
+		out, code := inCgroup2(t, "--systemd-cgroup", "--root", state, "run", "--bundle", bundle, id)
+		// No bus: connecting fails; a bus without systemd: the call does.
+		if code != 1 || !strings.Contains(out, "Error: --systemd-cgroup: ") || !strings.Contains(out, "Hint: --systemd-cgroup asks systemd (PID 1)") {
+			t.Errorf("run with --systemd-cgroup and no systemd (limits %v): exit %d, %q; want 1, the manager named, a hint", res != nil, code, out)
+		}
+		if ents, _ := os.ReadDir(state); len(ents) != 0 {
+			t.Errorf("a refused create left %v", ents)
+		}
+	}
+}
