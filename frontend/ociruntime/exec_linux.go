@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/nsexec"
 )
 
@@ -120,6 +121,11 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, pidf, child)
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=" + strconv.Itoa(joinFD),
 		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(r.Spec), ","), nsexec.EnvSyncFD + "=" + strconv.Itoa(joinFD+1)}
+	if r.Cgroup != "" {
+		// The stage waits, joined, before it forks into the PID
+		// namespace, until it is in the container's cgroup.
+		cmd.Env = append(cmd.Env, nsexec.EnvJoinWait+"=1")
+	}
 	if !p.Terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	}
@@ -134,6 +140,16 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		return 1, err
+	}
+	if r.Cgroup != "" {
+		// The process runs in the container's cgroup, under its limits
+		// (and frozen with it), as runc's exec does.
+		if err := cgroup.WriteFile(r.Cgroup, "cgroup.procs", strconv.Itoa(cmd.Process.Pid)); err != nil {
+			return fail(fmt.Errorf("move the exec stage into the container's cgroup %s: %w", r.Cgroup, err))
+		}
+		if err := parent.Send(&nsexec.Message{Type: nsexec.MsgJoined}); err != nil {
+			return fail(fmt.Errorf("send to the exec stage: %w", err))
+		}
 	}
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Exec: &nsexec.ExecConfig{Process: p, Seccomp: filter, PreserveFDs: o.PreserveFDs}}); err != nil {
 		return fail(fmt.Errorf("send the exec configuration: %w", err))

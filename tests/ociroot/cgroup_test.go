@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,16 @@ func TestRuntimeCgroup(t *testing.T) {
 	procs, _ := os.ReadFile(filepath.Join(host, "cgroup.procs"))
 	if strings.TrimSpace(string(procs)) != fmt.Sprint(st.Pid) {
 		t.Fatalf("%s/cgroup.procs holds %q, want the init %d", host, procs, st.Pid)
+	}
+	// An exec'd process runs in the container's cgroup, as runc's does.
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	if out, code := inCgroup2(t, "--root", state, "exec", "-d", "--pid-file", pidFile, "cg1", "sleep", "1000"); code != 0 {
+		t.Fatalf("exec -d: %s", out)
+	}
+	b, _ := os.ReadFile(pidFile)
+	procs, _ = os.ReadFile(filepath.Join(host, "cgroup.procs"))
+	if pid := strings.TrimSpace(string(b)); pid == "" || !slices.Contains(strings.Fields(string(procs)), pid) {
+		t.Fatalf("the exec stage %q is not in %s/cgroup.procs: %q", pid, host, procs)
 	}
 	if out, code := inCgroup2(t, "--root", state, "pause", "cg1"); code != 0 {
 		t.Fatalf("pause: %s", out)
