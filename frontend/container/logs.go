@@ -20,6 +20,10 @@ type LogOptions struct {
 	// Names prefixes the lines of several containers with the
 	// container's name rather than its short id (Podman's --names).
 	Names bool
+	// Stop, when closed, ends a Follow early (the API's client went
+	// away); nil: only the containers' ends do. Journal logs do not
+	// watch it.
+	Stop <-chan struct{}
 }
 
 // logsPoll is how often a followed log is read again once at its end.
@@ -92,7 +96,7 @@ func (s *Store) Logs(cs []*Container, o LogOptions, stdout, stderr io.Writer) er
 			// Podman's words, which scripts match on.
 			return fmt.Errorf("this container is using the 'none' log driver, cannot read logs: %s was run with --log-driver none, its output was kept nowhere", c.Name)
 		}
-		t, err := s.openLogTail(c, o.Follow)
+		t, err := s.openLogTail(c, o.Follow, o.Stop)
 		if err != nil {
 			return err
 		}
@@ -136,14 +140,38 @@ type logTail struct {
 	path string
 	f    *os.File
 	lr   *logReader
+	stop <-chan struct{} // LogOptions.Stop
+}
+
+// stopped reports whether the follower was told to stop.
+func (t *logTail) stopped() bool {
+	select {
+	case <-t.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // openLogTail opens c's log. Without the file: nil, unless follow and the
 // container may still write it, in which case it waits for the file.
-func (s *Store) openLogTail(c *Container, follow bool) (*logTail, error) {
+func (s *Store) openLogTail(c *Container, follow bool, stop <-chan struct{}) (*logTail, error) {
 	path := c.LogPath()
 	f, err := os.Open(path)
+	if follow && errors.Is(err, os.ErrNotExist) && c.State.Status == StatusCreated {
+		// Made here, empty, for the monitor to append to (it opens the
+		// log O_APPEND|O_CREATE): the follower of a container not yet
+		// started (the API's attach before start) then holds the file
+		// the output goes to, even when an --rm container's directory
+		// is gone before the next look.
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	}
 	for follow && errors.Is(err, os.ErrNotExist) {
+		select {
+		case <-stop:
+			return nil, nil
+		default:
+		}
 		if !s.stillRunning(c) {
 			return nil, nil
 		}
@@ -156,7 +184,7 @@ func (s *Store) openLogTail(c *Container, follow bool) (*logTail, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log of %s: %w", c.Name, err)
 	}
-	return &logTail{s: s, c: c, path: path, f: f, lr: newLogReader(f)}, nil
+	return &logTail{s: s, c: c, path: path, f: f, lr: newLogReader(f), stop: stop}, nil
 }
 
 func (t *logTail) close() { t.f.Close() }
@@ -201,7 +229,7 @@ func (t *logTail) follow(emit func(*LogLine)) error {
 		if rotated {
 			continue
 		}
-		if !running {
+		if !running || t.stopped() {
 			for _, l := range t.lr.flush() {
 				emit(l)
 			}
