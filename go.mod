@@ -24,6 +24,7 @@ require (
 )
 
 require (
+	github.com/moby/moby/api v1.55.0
 	github.com/moby/sys/capability v0.5.0
 	github.com/moby/sys/user v0.4.1
 	github.com/pelletier/go-toml/v2 v2.4.3
@@ -55,6 +56,5 @@ require (
 	golang.org/x/net v0.59.0
 	golang.org/x/sync v0.23.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-	gotest.tools/v3 v3.5.2 // indirect
 	kernel.org/pub/linux/libs/security/libcap/psx v1.2.78
 )

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	ctypes "github.com/moby/moby/api/types/container"
+	nettypes "github.com/moby/moby/api/types/network"
+
+	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/volume"
+)
+
+// decodeCreate reads the body of POST /containers/create. Unknown fields
+// are ignored, as Docker does (clients send fields of newer versions);
+// what cannot be honoured is refused by createOptions.
+func decodeCreate(r io.Reader) (*ctypes.CreateRequest, error) {
+	var req ctypes.CreateRequest
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, withStatus(http.StatusRequestEntityTooLarge, err)
+		}
+		return nil, badRequest("decode the container's configuration: %v", err)
+	}
+	if req.Config == nil || req.Image == "" {
+		return nil, badRequest("config has no Image: name the image to create the container from")
+	}
+	return &req, nil
+}
+
+// createOptions turns a create request into the options container.Store
+// takes, the image's part left to the caller. An option myctr cannot
+// honour is a 400 naming it, never ignored.
+func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOptions, error) {
+	if name != "" {
+		// Docker's clients may send the name with its leading slash.
+		name = strings.TrimPrefix(name, "/")
+		if err := container.ValidName(name); err != nil {
+			return nil, withStatus(400, err)
+		}
+	}
+	o := &container.CreateOptions{
+		Name:        name,
+		Command:     req.Cmd,
+		Env:         req.Env,
+		Labels:      req.Labels,
+		Workdir:     req.WorkingDir,
+		User:        req.User,
+		Hostname:    req.Hostname,
+		Tty:         req.Tty,
+		Interactive: req.OpenStdin,
+	}
+	if req.Entrypoint != nil {
+		var ep string
+		switch {
+		case len(req.Entrypoint) == 0 || (len(req.Entrypoint) == 1 && req.Entrypoint[0] == ""):
+			ep = "" // reset the image's
+		default:
+			b, _ := json.Marshal([]string(req.Entrypoint))
+			ep = string(b)
+		}
+		o.Entrypoint = &ep
+	}
+	for _, e := range o.Env {
+		if k, _, _ := strings.Cut(e, "="); k == "" {
+			return nil, badRequest("invalid environment variable %q", e)
+		}
+	}
+	if req.StopTimeout != nil {
+		if *req.StopTimeout < 0 {
+			return nil, badRequest("invalid StopTimeout %d", *req.StopTimeout)
+		}
+		t := uint(*req.StopTimeout)
+		o.StopTimeout = &t
+	}
+	hc := req.HostConfig
+	if hc == nil {
+		return o, nil
+	}
+	o.Remove = hc.AutoRemove
+	o.ReadOnly = hc.ReadonlyRootfs
+	o.CapAdd, o.CapDrop = hc.CapAdd, hc.CapDrop
+	o.ExtraHosts = hc.ExtraHosts
+	if hc.Init != nil {
+		o.Init = *hc.Init
+	}
+	for _, b := range hc.Binds {
+		m, err := volume.ParseVolumeFlag(b)
+		if err != nil {
+			return nil, withStatus(400, fmt.Errorf("HostConfig.Binds %q: %w", b, err))
+		}
+		o.Volumes = append(o.Volumes, b)
+		o.Mounts = append(o.Mounts, m)
+	}
+	switch mode := string(hc.NetworkMode); mode {
+	case "", "default", "bridge":
+		// The rootless default, chosen by the caller (Network "").
+	case "none", "host":
+		o.Network = mode
+	default:
+		if strings.HasPrefix(mode, "container:") {
+			o.Network = container.NetContainerPrefix + strings.TrimPrefix(mode, "container:")
+			break
+		}
+		return nil, withStatus(501, fmt.Errorf("HostConfig.NetworkMode %q is not supported by this API yet: use none, host, bridge (the rootless default) or container:NAME", mode))
+	}
+	ports, err := portBindings(hc)
+	if err != nil {
+		return nil, err
+	}
+	o.Ports = ports
+	switch p := hc.RestartPolicy; p.Name {
+	case "", "no":
+	default:
+		s := string(p.Name)
+		if p.MaximumRetryCount > 0 {
+			s += ":" + strconv.Itoa(p.MaximumRetryCount)
+		}
+		rp, err := container.ParseRestartPolicy(s)
+		if err != nil {
+			return nil, withStatus(400, err)
+		}
+		o.Restart = rp
+	}
+	if hc.Privileged {
+		return nil, withStatus(501, errors.New("HostConfig.Privileged is not supported by this API yet"))
+	}
+	return o, nil
+}
+
+// portBindings reads HostConfig.PortBindings ("80/tcp": [{HostIp,
+// HostPort}]) and PublishAllPorts is refused for now.
+func portBindings(hc *ctypes.HostConfig) ([]network.PortMapping, error) {
+	if hc.PublishAllPorts {
+		return nil, withStatus(501, errors.New("HostConfig.PublishAllPorts is not supported by this API yet"))
+	}
+	var out []network.PortMapping
+	for port, binds := range hc.PortBindings {
+		proto := string(port.Proto())
+		if proto != "tcp" && proto != "udp" {
+			return nil, badRequest("port %s: protocol %q is not supported (tcp or udp)", port, proto)
+		}
+		if len(binds) == 0 {
+			binds = []nettypes.PortBinding{{}} // any free host port
+		}
+		for _, b := range binds {
+			pm := network.PortMapping{ContainerPort: port.Num(), Protocol: proto}
+			if b.HostIP.IsValid() {
+				pm.HostIP = b.HostIP.String()
+				if pm.HostIP == "0.0.0.0" || pm.HostIP == "::" {
+					pm.HostIP = ""
+				}
+			}
+			if b.HostPort != "" {
+				n, err := strconv.ParseUint(b.HostPort, 10, 16)
+				if err != nil {
+					return nil, badRequest("port %s: invalid HostPort %q", port, b.HostPort)
+				}
+				pm.HostPort = uint16(n)
+			}
+			out = append(out, pm)
+		}
+	}
+	return out, nil
+}

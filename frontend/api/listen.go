@@ -1,0 +1,102 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Sentinels of Listen; compare with errors.Is.
+var (
+	ErrUnsupportedURI = errors.New("unsupported service URI")
+	ErrUnsafeDir      = errors.New("the socket's directory is not private to you")
+	ErrInUse          = errors.New("another service answers on the socket")
+	ErrNoRuntimeDir   = errors.New("XDG_RUNTIME_DIR is not set")
+)
+
+// DefaultSocket is $XDG_RUNTIME_DIR/myctr/myctr.sock.
+func DefaultSocket() (string, error) {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return "", ErrNoRuntimeDir
+	}
+	return filepath.Join(dir, "myctr", "myctr.sock"), nil
+}
+
+// SocketPath reads a service URI: unix://PATH (PATH absolute), or "" for
+// the default. tcp:// is refused: it would give anyone who can reach the
+// port the user's containers.
+func SocketPath(uri string) (string, error) {
+	if uri == "" {
+		return DefaultSocket()
+	}
+	path, ok := strings.CutPrefix(uri, "unix://")
+	if !ok {
+		return "", fmt.Errorf("%w %q: only unix://PATH is served", ErrUnsupportedURI, uri)
+	}
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("%w %q: the socket's path must be absolute", ErrUnsupportedURI, uri)
+	}
+	return filepath.Clean(path), nil
+}
+
+// Listen makes the socket at path, mode 0600, in a directory that is the
+// user's alone (made 0700 when it is not there). A socket left by a
+// service that is gone is replaced; one that answers is refused.
+func Listen(path string) (net.Listener, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make %s: %w", dir, err)
+	}
+	if err := privateDir(dir); err != nil {
+		return nil, err
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if st.Mode().Type() != fs.ModeSocket {
+			return nil, fmt.Errorf("%s exists and is not a socket: %w", path, fs.ErrExist)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: %w", path, ErrInUse)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove the stale socket %s: %w", path, err)
+		}
+	}
+	old := syscall.Umask(0o177)
+	l, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// privateDir checks that dir is a directory of ours that no one else may
+// enter or change (no symlink, no group or other permissions).
+func privateDir(dir string) error {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("check %s: %w", dir, err)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a directory: %w", dir, ErrUnsafeDir)
+	case !ok || int(sys.Uid) != os.Getuid():
+		return fmt.Errorf("%s belongs to another user: %w", dir, ErrUnsafeDir)
+	case st.Mode().Perm()&0o077 != 0:
+		return fmt.Errorf("%s has mode %#o: %w", dir, st.Mode().Perm(), ErrUnsafeDir)
+	}
+	return nil
+}

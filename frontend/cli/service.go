@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/api"
+)
+
+// serviceCommand is `myctr system service`: the Docker Engine API on a
+// unix socket of the user's, over the same stores as every other verb.
+func serviceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "service",
+		Usage:     "serve the Docker Engine API on a unix socket (DOCKER_HOST=unix://PATH)",
+		ArgsUsage: "[unix://PATH]",
+		Description: "Serves the Docker Engine API (versions up to " + api.APIVersion + ") on PATH, by default " +
+			"$XDG_RUNTIME_DIR/myctr/myctr.sock, mode 0600 in a directory of yours alone, so that the docker CLI and " +
+			"the libraries of the same API drive myctr. Exits after --time seconds without a request (0: never).",
+		Flags: []cli.Flag{
+			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Value: 5, Usage: "seconds without a request before the service exits (0: never)"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() > 1 {
+				return withCode(125, errors.New("myctr system service takes at most one URI"))
+			}
+			uri := ctx.Args().First()
+			if strings.HasPrefix(uri, "tcp://") {
+				return withCode(125, hint(fmt.Errorf("%w %q: a TCP socket would give anyone who reaches the port control of your containers", api.ErrUnsupportedURI, uri),
+					"serve a unix socket (the default, or unix://PATH) and point DOCKER_HOST at it"))
+			}
+			path, err := api.SocketPath(uri)
+			if errors.Is(err, api.ErrNoRuntimeDir) {
+				return withCode(125, hint(err, "set XDG_RUNTIME_DIR to a directory of yours (0700), or give unix://PATH"))
+			}
+			if err != nil {
+				return withCode(125, hint(err, "give unix://PATH, with PATH absolute"))
+			}
+			s, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			images, err := openImages(ctx)
+			if err != nil {
+				return err
+			}
+			m, err := mapping()
+			if err != nil {
+				return err
+			}
+			l, err := api.Listen(path)
+			switch {
+			case errors.Is(err, api.ErrUnsafeDir):
+				return withCode(125, hint(err, "chmod 0700 the directory, or give unix://PATH in a directory that is yours alone"))
+			case errors.Is(err, api.ErrInUse):
+				return withCode(125, hint(err, "a service runs there already: use it, or stop it first"))
+			case err != nil:
+				return withCode(125, err)
+			}
+			defer os.Remove(path)
+			srv := api.New(&api.Backend{
+				Containers: s,
+				Images:     images,
+				Mapping:    m,
+				DefaultNetwork: func() (string, []string, error) {
+					return networkMode("")
+				},
+				Version: Version,
+				RunRoot: s.Dirs.RunRoot,
+			})
+			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return srv.Serve(c, l, time.Duration(ctx.Uint("time"))*time.Second)
+		},
+	}
+}
