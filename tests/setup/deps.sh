@@ -48,7 +48,33 @@ for p in "${packages[@]}"; do
 	fi
 done
 
+# The docker CLI 20.10 of Debian's docker.io, for the API service's tests
+# (tests/integration/api_test.go): unpacked from the .deb, never installed,
+# so that no dockerd is installed or started; only usr/bin/docker is kept.
+docker_cli_dir=/opt/myctr-docker-cli
+install_docker_cli() {
+	if [[ -x $docker_cli_dir/usr/bin/docker ]]; then
+		return 0
+	fi
+	if [[ $(id -u) -ne 0 ]]; then
+		echo "Error: the docker CLI is missing from $docker_cli_dir" >&2
+		echo "Hint: run this script as root: sudo $0" >&2
+		return 1
+	fi
+	local tmp
+	tmp=$(mktemp -d)
+	chmod 0755 "$tmp" # apt-get download fetches as _apt
+	if ! (cd "$tmp" && apt-get download -q docker.io </dev/null); then
+		apt-get update -q </dev/null
+		(cd "$tmp" && apt-get download -q docker.io </dev/null)
+	fi
+	dpkg-deb -x "$tmp"/docker.io_*.deb "$tmp/x"
+	install -D -m 0755 "$tmp/x/usr/bin/docker" "$docker_cli_dir/usr/bin/docker"
+	rm -rf "$tmp"
+}
+
 if ((${#missing[@]} == 0)); then
+	install_docker_cli
 	exit 0
 fi
 
@@ -62,3 +88,4 @@ echo "deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q </dev/null
 apt-get install -y -q "${missing[@]}" </dev/null
+install_docker_cli
