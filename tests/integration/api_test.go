@@ -251,3 +251,43 @@ func TestAPIPull(t *testing.T) {
 		t.Errorf("docker rmi left %s", remote)
 	}
 }
+
+// TestAPIIdleExit: with --time, the service exits once no request came
+// for that long, and removes its socket.
+func TestAPIIdleExit(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "idle.sock")
+	logFile, err := os.Create(filepath.Join(dir, "service.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := myctrCommand(ctx, "system", "service", "--time", "1", "unix://"+sock)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b, _ := os.ReadFile(filepath.Join(dir, "service.log"))
+			t.Fatalf("service: %v\n%s", err, b)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("myctr system service --time 1 still runs after 20 s")
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("the service exited after %s, before its idle second", d)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("socket left behind: %v", err)
+	}
+}
