@@ -507,7 +507,10 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 	for {
 		cur, err := s.b.Containers.Lookup(c.ID)
 		if errors.Is(err, container.ErrNotFound) {
-			return s.diedCode(c.ID, began), nil
+			if code, ok := s.diedCode(c.ID, began); ok {
+				return code, nil
+			}
+			return -1, fmt.Errorf("container %s was removed and no exit code of it is recorded (is the events backend none?)", c.ID)
 		}
 		if err != nil {
 			return -1, err
@@ -532,18 +535,17 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 	}
 }
 
-// diedCode is the exit code of id's last died event since began, 0 when
-// none is recorded (the events backend is none).
-func (s *Server) diedCode(id string, since time.Time) int {
-	code := 0
+// diedCode is the exit code of id's last died event since began; ok is
+// false when none is recorded (the events backend is none).
+func (s *Server) diedCode(id string, since time.Time) (code int, ok bool) {
 	_ = events.Read(context.Background(), s.b.RunRoot, events.ReadOptions{
 		Since: since.Add(-time.Second),
 		Match: func(e events.Event) bool { return e.ID == id && e.Status == "died" && e.ContainerExitCode != nil },
 	}, func(e events.Event) error {
-		code = *e.ContainerExitCode
+		code, ok = *e.ContainerExitCode, true
 		return nil
 	})
-	return code
+	return code, ok
 }
 
 func (s *Server) containerWait(w http.ResponseWriter, r *http.Request) {
