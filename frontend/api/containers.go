@@ -319,7 +319,7 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.ImageID = img.ID
-	o.ImageName = createdName(req.Image, img.Names)
+	o.ImageName = image.CreatedName(req.Image, img.Names)
 	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
@@ -345,22 +345,6 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusCreated, ctypes.CreateResponse{ID: c.ID, Warnings: warnings})
-}
-
-// createdName is the name of img that ref means, for the container's
-// record (as run's): the exact one, else the first.
-func createdName(ref string, names []string) string {
-	for _, n := range names {
-		for _, want := range []string{ref, ref + ":latest"} {
-			if n == want || strings.HasSuffix(n, "/"+want) {
-				return n
-			}
-		}
-	}
-	if len(names) > 0 {
-		return names[0]
-	}
-	return ref
 }
 
 func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) {

@@ -473,7 +473,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, damagedImage(err)
 	}
 	o.ImageID = img.ID
-	o.ImageName = createdName(ctx.Args().First(), img.Names)
+	o.ImageName = image.CreatedName(ctx.Args().First(), img.Names)
 	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
 	cc, err := containersConf()

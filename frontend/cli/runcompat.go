@@ -44,23 +44,6 @@ func compatOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	return nil
 }
 
-// createdName is the image's name as the container was made with it
-// (Podman's ImageName): the name of the image that ref spells, short
-// or without a tag, else its first name (ref an id), else ref.
-func createdName(ref string, names []string) string {
-	for _, n := range names {
-		for _, want := range []string{ref, ref + ":latest"} {
-			if n == want || strings.HasSuffix(n, "/"+want) {
-				return n
-			}
-		}
-	}
-	if len(names) > 0 {
-		return names[0]
-	}
-	return ref
-}
-
 // attachStreams applies run --attach to a: the streams it does not name
 // reach the log alone, stdin only with -i; with neither stdout nor
 // stderr attached, the container's id is printed (as Podman).

@@ -129,3 +129,20 @@ func joinErrs(errs []error) error {
 	}
 	return errors.Join(errs...)
 }
+
+// CreatedName is the image's name as a container is made with it
+// (Podman's ImageName): the name of the image that ref spells, short or
+// without a tag, else its first name (ref an id), else ref.
+func CreatedName(ref string, names []string) string {
+	for _, n := range names {
+		for _, want := range []string{ref, ref + ":latest"} {
+			if n == want || strings.HasSuffix(n, "/"+want) {
+				return n
+			}
+		}
+	}
+	if len(names) > 0 {
+		return names[0]
+	}
+	return ref
+}
