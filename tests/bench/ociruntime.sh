@@ -11,10 +11,16 @@
 #
 # Debian's crun 1.8.1 refuses this hybrid cgroup host unless it believes
 # /sys/fs/cgroup/unified is not cgroup2: it runs under LD_PRELOAD of
-# crun-hybrid.c (see there), and `preload` (the same prefix running
-# `true`) is timed so that its cost can be taken off. Podman's row has no
-# crun: Podman's crun fails on this host for the same reason, and Podman
-# does not pass LD_PRELOAD on to conmon's runtime.
+# crun-hybrid.c (see there). So the runtimes are timed in two hyperfine
+# runs, back to back: myctr-runtime beside crun with LD_PRELOAD set for
+# hyperfine itself, which passes it on (no `env` process in crun's line:
+# crun pays only for loading the small object; myctr-runtime and
+# myctr-init are static and ignore it; newuidmap and newgidmap are
+# set-uid, and the loader ignores it for them; the container's process
+# gets the bundle's environment), then myctr-runtime beside runc and the
+# Podman rows without it. Each ratio is taken within one run. Podman's
+# rows have no crun: Podman's crun fails on this host for the same
+# reason, and Podman does not pass LD_PRELOAD on to conmon's runtime.
 #
 # Usage: ociruntime.sh RUNTIME_BIN. Environment: BENCH_RUNS (30),
 # BENCH_WARMUP (3). Targets: myctr-runtime/crun <= 1.0, below runc.
@@ -71,23 +77,22 @@ jq --argjson uid "$(id -u)" --argjson gid "$(id -g)" \
 	"$bundle/config.json" >"$bundle/config.json.new"
 mv "$bundle/config.json.new" "$bundle/config.json"
 cc -std=gnu11 -O2 -Wall -Wextra -Werror -shared -fPIC -o "$work/crun-hybrid.so" "$here/crun-hybrid.c" -ldl
-pre="env LD_PRELOAD=$(q "$work/crun-hybrid.so")"
+preload=$work/crun-hybrid.so
 
 # Each `run` deletes its container at its end: one id serves every run.
-names=(myctr-runtime crun preload runc)
+names=(myctr-runtime crun runc)
 cmds=(
 	"$(q "$rt") --root $(q "$work/s-myctr") run --bundle $(q "$bundle") b1"
-	"$pre crun --root $(q "$work/s-crun") run --bundle $(q "$bundle") b1"
-	"$pre true"
+	"crun --root $(q "$work/s-crun") run --bundle $(q "$bundle") b1"
 	"runc --root $(q "$work/s-runc") run --bundle $(q "$bundle") b1"
 )
 # The same mapping for all: checked once through each runtime.
-for i in 0 1 3; do
+for i in 0 1 2; do
 	cmd=${cmds[$i]}
 	jq '.process.args = ["cat", "/proc/self/uid_map", "/proc/self/gid_map"]' "$bundle/config.json" >"$work/check.json"
 	cp "$bundle/config.json" "$work/keep.json"
 	cp "$work/check.json" "$bundle/config.json"
-	if ! maps=$(sh -c "$cmd" 2>&1 </dev/null) || [[ $(grep -cE "^ *1 +($us +$uc|$gs +$gc)\$" <<<"$maps") -ne 2 ]]; then
+	if ! maps=$(LD_PRELOAD=$preload sh -c "$cmd" 2>&1 </dev/null) || [[ $(grep -cE "^ *1 +($us +$uc|$gs +$gc)\$" <<<"$maps") -ne 2 ]]; then
 		cp "$work/keep.json" "$bundle/config.json"
 		echo "Error: ${names[$i]}'s container does not have the subordinate range mapped:" >&2
 		echo "$maps" >&2
@@ -107,39 +112,49 @@ cmds+=("$pmq --runtime $(q "$rt") run --rm --network none localhost/bb true"
 
 for i in "${!cmds[@]}"; do
 	step "check ${names[$i]}: ${cmds[$i]}"
-	if ! out=$(sh -c "${cmds[$i]}" 2>&1 </dev/null); then
+	pre=()
+	[[ ${names[$i]} != crun ]] || pre=(env "LD_PRELOAD=$preload")
+	if ! out=$("${pre[@]}" sh -c "${cmds[$i]}" 2>&1 </dev/null); then
 		echo "Error: the ${names[$i]} line fails:" >&2
 		echo "$out" >&2
 		exit 1
 	fi
 done
 
-json=$work/bench.json
-hargs=(-N --warmup "$warmup" --runs "$runs" --export-json "$json" --style basic)
-for i in "${!cmds[@]}"; do
-	hargs+=(--command-name "${names[$i]}" "${cmds[$i]}")
-done
-step "hyperfine --warmup $warmup --runs $runs"
-hyperfine "${hargs[@]}" </dev/null >&2
+# hf NAME INDEX...: one hyperfine run of those commands, into $work/NAME.json.
+hf() {
+	local name=$1 i
+	shift
+	local hargs=(-N --warmup "$warmup" --runs "$runs" --export-json "$work/$name.json" --style basic)
+	for i in "$@"; do
+		hargs+=(--command-name "${names[$i]}" "${cmds[$i]}")
+	done
+	step "hyperfine --warmup $warmup --runs $runs: ${name}"
+	hyperfine "${hargs[@]}" </dev/null >&2
+}
+LD_PRELOAD=$preload hf with-crun 0 1
+hf with-runc 0 2 3 4
 
 echo
-jq -r '
+jq -rs '
 	def ms: . * 1000 | . * 100 | round / 100;
 	def r2: . * 100 | round / 100;
 	def pad($n): . + "                              " | .[0:$n];
 	def ratio($name; $num; $den; $target):
 	  "  \($name | pad(34)) \($num / $den | r2 | tostring | pad(7)) <= \($target | tostring | pad(5)) \(if $num / $den <= $target then "met" else "MISSED" end)";
-	(.results | map({key: .command, value: .median}) | from_entries) as $m
-	| "OCI runtimes, rootless, subordinate range mapped: median, \(.results[0].times | length) runs each",
-	  (.results[] | "  \(.command | pad(21)) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
-	  "  crun corrected (crun - preload): \(($m.crun - $m.preload) | ms) ms",
+	def medians: .results | map({key: .command, value: .median}) | from_entries;
+	(.[0] | medians) as $c | (.[1] | medians) as $r
+	| "OCI runtimes, rootless, subordinate range mapped: median, \(.[0].results[0].times | length) runs each",
+	  "  run 1 (LD_PRELOAD for crun):",
+	  (.[0].results[] | "    \(.command | pad(21)) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
+	  "  run 2:",
+	  (.[1].results[] | "    \(.command | pad(21)) \(.median | ms) ms (mean \(.mean | ms) ± \(.stddev | ms))"),
 	  "",
 	  "ratio                                value   target",
-	  ratio("myctr-runtime/crun (raw)"; $m["myctr-runtime"]; $m.crun; 1.0),
-	  (if ($m.crun - $m.preload) > 0 then ratio("myctr-runtime/crun (corr.)"; $m["myctr-runtime"]; $m.crun - $m.preload; 1.0) else empty end),
-	  ratio("myctr-runtime/runc"; $m["myctr-runtime"]; $m.runc; 1.0),
-	  ratio("podman: myctr-runtime/runc"; $m["podman-myctr-runtime"]; $m["podman-runc"]; 1.0)
-' "$json"
+	  ratio("myctr-runtime/crun"; $c["myctr-runtime"]; $c.crun; 1.0),
+	  ratio("myctr-runtime/runc"; $r["myctr-runtime"]; $r.runc; 1.0),
+	  ratio("podman: myctr-runtime/runc"; $r["podman-myctr-runtime"]; $r["podman-runc"]; 1.0)
+' "$work/with-crun.json" "$work/with-runc.json"
 echo "commands (hyperfine -N, as $(id -un)):"
 for i in "${!cmds[@]}"; do
 	printf '  %-21s %s\n' "${names[$i]}" "${cmds[$i]}"
