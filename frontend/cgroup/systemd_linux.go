@@ -329,11 +329,15 @@ func (e *ManagerError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *ManagerError) Unwrap() error { return e.Err }
 
 // NoManager reports whether the manager could not be reached at all: no
-// bus, or a bus without systemd on it.
+// bus, or a bus without systemd on it, whether the bus knows no such
+// service or tried to start one from its activation file and failed (a
+// bus daemon where systemd is installed but not running, whose
+// activation of org.freedesktop.systemd1 fails as "Spawn.ChildExited").
 func (e *ManagerError) NoManager() bool {
 	var de godbus.Error
 	return e.dial || errors.As(e.Err, &de) &&
-		(de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+		(de.Name == "org.freedesktop.DBus.Error.ServiceUnknown" || de.Name == "org.freedesktop.DBus.Error.NameHasNoOwner" ||
+			strings.HasPrefix(de.Name, "org.freedesktop.DBus.Error.Spawn."))
 }
 
 // dialUserBus connects to the user bus in runtimeDir as this user (as

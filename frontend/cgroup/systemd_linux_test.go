@@ -21,6 +21,10 @@ func TestManagerErrorKinds(t *testing.T) {
 		{&ManagerError{Op: "connect", Err: errors.New("dial: no such file"), dial: true}, true, false},
 		{&ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.DBus.Error.ServiceUnknown"}}, true, false},
 		{&ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.DBus.Error.NameHasNoOwner"}}, true, false},
+		// A bus daemon whose activation of systemd1 fails (systemd
+		// installed, not running): "Launch helper exited with unknown
+		// return code 1".
+		{&ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.DBus.Error.Spawn.ChildExited"}}, true, false},
 		{&ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.systemd1.UnitExists"}}, false, true},
 		{fmt.Errorf("wrapped: %w", &ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.systemd1.UnitExists"}}), false, true},
 		{&ManagerError{Op: "start", Err: godbus.Error{Name: "org.freedesktop.DBus.Error.AccessDenied"}}, false, false},
