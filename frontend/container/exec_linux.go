@@ -25,6 +25,14 @@ type ExecOptions struct {
 	Stdin       *os.File
 	Stdout      *os.File
 	Stderr      *os.File
+	// NoSignals leaves this process's signals alone: a service's signals
+	// are its own (SIGTERM stops it), not the exec'd process's, which
+	// `myctr exec` forwards them to.
+	NoSignals bool
+	// Started, when set, is called with the host pid of the process
+	// once it runs, and with the container's pty (nil without Tty),
+	// which stays open until Exec returns: a service resizes it.
+	Started func(pid int, pty *os.File)
 }
 
 // Exec runs a process inside the running container c and returns its
@@ -62,7 +70,10 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	ws, restore, _ := rawTerminal(tty)
 	defer restore()
 	cfg.Winsize = ws
-	relay := catchSignals(tty)
+	relay := &signalRelay{sigs: make(chan os.Signal, 1)}
+	if !o.NoSignals {
+		relay = catchSignals(tty)
+	}
 	defer relay.stop()
 	cmd, out, err := startExecStage(c, spec, o, pidf, child)
 	if err != nil {
@@ -99,6 +110,9 @@ func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
 	if err != nil {
 		kill()
 		return nsexec.ExitSetup, err
+	}
+	if o.Started != nil {
+		o.Started(cmd.Process.Pid, master)
 	}
 	done := make(chan struct{})
 	if master != nil {
