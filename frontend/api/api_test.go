@@ -135,7 +135,7 @@ func TestRouting(t *testing.T) {
 		{"GET", "/v1.99/version", "", 400, "too new"},
 		{"GET", "/v1.12/version", "", 400, "too old"},
 		{"GET", "/v1.41/networks", "", 501, `"message":"GET /networks is not implemented`},
-		{"POST", "/containers/abc/exec", "", 501, "POST /containers/abc/exec"},
+		{"POST", "/containers/abc/attach/ws", "", 501, "POST /containers/abc/attach/ws"},
 		{"GET", "/images/some/name/history", "", 501, "history"},
 		{"POST", "/v1.41/containers/create", `{"Cmd":["true"]}`, 400, "no Image"},
 		{"POST", "/containers/create", `{"Image":"` + strings.Repeat("a", MaxBody) + `"}`, 413, "too large"},

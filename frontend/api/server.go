@@ -60,6 +60,9 @@ type Server struct {
 	b   *Backend
 	mux *http.ServeMux
 
+	execs      execTable
+	execRunner execer // nil: b.Containers
+
 	mu       sync.Mutex
 	active   int       // requests being served
 	lastDone time.Time // when the last one ended
@@ -89,6 +92,10 @@ func (s *Server) routes() {
 		"DELETE /containers/{id}":      s.containerRemove,
 		"GET /containers/{id}/logs":    s.containerLogs,
 		"POST /containers/{id}/attach": s.containerAttach,
+		"POST /containers/{id}/exec":   s.execCreate,
+		"POST /exec/{id}/start":        s.execStart,
+		"GET /exec/{id}/json":          s.execInspect,
+		"POST /exec/{id}/resize":       s.execResize,
 		"GET /images/json":             s.imageList,
 		"GET /images/{name...}":        s.imageInspectOrNot,
 		"POST /images/create":          s.imageCreate,

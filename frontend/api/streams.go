@@ -188,7 +188,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	if err := upgradeReply(buf.Writer, r); err != nil {
+	if err := upgradeReply(buf.Writer, r, "application/vnd.docker.raw-stream"); err != nil {
 		return
 	}
 	o := container.LogOptions{Tail: 0, Follow: q["stream"]}
@@ -206,13 +206,14 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// upgradeReply is the attach's answer before the stream: Docker's 101
-// UPGRADED to a client that asked for `Upgrade: tcp`, else 200.
-func upgradeReply(w *bufio.Writer, r *http.Request) error {
+// upgradeReply is a hijacked stream's answer before the stream (attach,
+// exec start): Docker's 101 UPGRADED to a client that asked for
+// `Upgrade: tcp`, else 200, with the stream's content type.
+func upgradeReply(w *bufio.Writer, r *http.Request, contentType string) error {
 	if r.Header.Get("Upgrade") == "tcp" {
-		fmt.Fprint(w, "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		fmt.Fprintf(w, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n", contentType)
 	} else {
-		fmt.Fprint(w, "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n")
+		fmt.Fprintf(w, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n\r\n", contentType)
 	}
 	return w.Flush()
 }
