@@ -291,3 +291,57 @@ func TestAPIIdleExit(t *testing.T) {
 		t.Errorf("socket left behind: %v", err)
 	}
 }
+
+// TestAPIExec drives `docker exec` through the service: the streams and
+// exit code of an attached exec, its options, a command that is not
+// found, a detached exec, and an exec into a stopped container.
+func TestAPIExec(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "exec")
+	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", imageFull, "sleep", "1000")
+	t.Cleanup(func() { _, _, _ = a.docker(t, time.Minute, "rm", "-f", name) })
+
+	out, errOut, code := a.docker(t, time.Minute, "exec", name, "sh", "-c", "echo out; echo err >&2; exit 6")
+	if code != 6 || out != "out\n" || errOut != "err\n" {
+		t.Errorf("docker exec: exit %d stdout %q stderr %q; want 6, %q, %q", code, out, errOut, "out\n", "err\n")
+	}
+	out, errOut, code = a.docker(t, time.Minute, "exec", "-e", "X=1", "-w", "/tmp", name, "sh", "-c", "echo $X; pwd")
+	if code != 0 || out != "1\n/tmp\n" {
+		t.Errorf("docker exec -e -w: exit %d stdout %q stderr %q; want %q", code, out, errOut, "1\n/tmp\n")
+	}
+	// myctr's exec stage reports a command not found as 127, as a shell
+	// does and as `myctr exec` exits; the docker CLI exits with the code
+	// the exec's inspect records.
+	out, errOut, code = a.docker(t, time.Minute, "exec", name, "no-such-cmd")
+	if code != 127 || !strings.Contains(errOut, "no-such-cmd") {
+		t.Errorf("docker exec of a missing command: exit %d stdout %q stderr %q; want 127 naming it", code, out, errOut)
+	}
+	// With -t the stream is raw: the pty turns \n into \r\n.
+	out, errOut, code = a.docker(t, time.Minute, "exec", "-t", name, "sh", "-c", "test -t 1 && echo tty; exit 4")
+	if code != 4 || out != "tty\r\n" {
+		t.Errorf("docker exec -t: exit %d stdout %q stderr %q; want 4, %q", code, out, errOut, "tty\r\n")
+	}
+	// With -i the client's stdin reaches the process, and its end is the
+	// process's end of file.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := exec.CommandContext(ctx, dockerCLI, "exec", "-i", name, "sh", "-c", "cat; echo done")
+	in.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
+	in.Stdin = strings.NewReader("from-stdin\n")
+	in.WaitDelay = 5 * time.Second
+	if b, err := in.Output(); err != nil || string(b) != "from-stdin\ndone\n" {
+		t.Errorf("docker exec -i: %v, stdout %q; want %q", err, b, "from-stdin\ndone\n")
+	}
+	a.mustDocker(t, "exec", "-d", name, "touch", "/tmp/d")
+	waitFor(t, 10*time.Second, "the detached exec's file", func() bool {
+		_, _, code := a.docker(t, time.Minute, "exec", name, "test", "-f", "/tmp/d")
+		return code == 0
+	})
+
+	a.mustDocker(t, "stop", "-t", "1", name)
+	if _, errOut, code := a.docker(t, time.Minute, "exec", name, "true"); code == 0 || !strings.Contains(errOut, "is not running") {
+		t.Errorf("docker exec into a stopped container: exit %d stderr %q; want a refusal", code, errOut)
+	}
+	a.mustDocker(t, "rm", name)
+	assertGone(t, name)
+}
