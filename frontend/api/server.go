@@ -102,9 +102,30 @@ func (s *Server) routes() {
 		"DELETE /images/{name...}":     s.imageRemove,
 	}
 	for pattern, f := range h {
+		s.mux.Handle(pattern, bounded(MaxBody, f))
+	}
+	// Streamed uploads (a build context, an image archive, a copy into a
+	// container) are bounded by the store they land in, not by MaxBody.
+	for pattern, f := range s.streamRoutes() {
 		s.mux.HandleFunc(pattern, f)
 	}
 	s.mux.HandleFunc("/", notImplemented)
+}
+
+// streamRoutes are the endpoints whose request body is a stream of any
+// length.
+func (s *Server) streamRoutes() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{}
+}
+
+// bounded refuses a request body longer than limit bytes (413).
+func bounded(limit int64, f http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		f(w, r)
+	})
 }
 
 // notImplemented answers an endpoint this service does not serve.
@@ -117,7 +138,7 @@ func notImplemented(w http.ResponseWriter, r *http.Request) {
 var versioned = regexp.MustCompile(`^/v(\d+)\.(\d+)(/.*)$`)
 
 // ServeHTTP strips the version from the path (refusing one newer than
-// served), bounds the body, and counts the request for the idle timer.
+// served) and counts the request for the idle timer.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.active++
@@ -143,9 +164,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.URL.Path = m[3]
 		r.URL.RawPath = ""
-	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	}
 	s.mux.ServeHTTP(w, r)
 }
