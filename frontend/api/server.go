@@ -99,6 +99,9 @@ func (s *Server) routes() {
 		"GET /images/json":             s.imageList,
 		"GET /images/{name...}":        s.imageInspectOrNot,
 		"POST /images/create":          s.imageCreate,
+		"POST /images/{name...}":       s.imagePost,
+		"GET /images/get":              s.imageSave,
+		"POST /images/prune":           s.imagePrune,
 		"DELETE /images/{name...}":     s.imageRemove,
 	}
 	for pattern, f := range h {
@@ -115,7 +118,9 @@ func (s *Server) routes() {
 // streamRoutes are the endpoints whose request body is a stream of any
 // length.
 func (s *Server) streamRoutes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{}
+	return map[string]http.HandlerFunc{
+		"POST /images/load": s.imageLoad,
+	}
 }
 
 // bounded refuses a request body longer than limit bytes (413).
