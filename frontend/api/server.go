@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/userns"
@@ -53,6 +54,9 @@ type Backend struct {
 	Version string
 	// RunRoot is the run root (the events log lives there).
 	RunRoot string
+	// Differ writes a build step's layer inside the user namespace, as
+	// for `myctr build` (nil: POST /build fails).
+	Differ build.Differ
 }
 
 // Server is the API over one Backend.
@@ -120,6 +124,7 @@ func (s *Server) routes() {
 func (s *Server) streamRoutes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"POST /images/load": s.imageLoad,
+		"POST /build":       s.imageBuild,
 	}
 }
 

@@ -48,8 +48,9 @@ type Options struct {
 	BuildArgs  map[string]string // --build-arg
 	Target     string            // --target: the stage to stop at
 	NoCache    bool
-	Stdout     io.Writer // progress and RUN output (nil: discarded)
-	Stderr     io.Writer // warnings and RUN errors (nil: discarded)
+	Labels     map[string]string // set on the image, over the Containerfile's (--label)
+	Stdout     io.Writer         // progress and RUN output (nil: discarded)
+	Stderr     io.Writer         // warnings and RUN errors (nil: discarded)
 }
 
 // stageState is a stage being built, or built.
@@ -660,6 +661,14 @@ func (r *run) download(srcs []string) (map[string]string, func(), error) {
 // finalConfig is the image config of the built stage.
 func (r *run) finalConfig(st *stageState) ([]byte, error) {
 	cfg := cloneConfig(st.cfg)
+	if len(r.o.Labels) > 0 {
+		if cfg.Config.Labels == nil {
+			cfg.Config.Labels = map[string]string{}
+		}
+		for k, v := range r.o.Labels {
+			cfg.Config.Labels[k] = v
+		}
+	}
 	// The image was made when its last step was (from the cache when
 	// that was reused): an unchanged rebuild is the same image.
 	now := time.Now().UTC()

@@ -75,6 +75,7 @@ func serviceCommand() *cli.Command {
 				},
 				Version: Version,
 				RunRoot: s.Dirs.RunRoot,
+				Differ:  usernsUnpacker{},
 			})
 			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -3,11 +3,92 @@
 package integration
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
+
+// writeContext writes files (name -> content) into a new directory.
+func writeContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for n, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestAPIBuild: `docker build` with the classic builder (as the docker
+// CLI 20.10 uses unless told otherwise) builds through POST /build: the
+// steps stream, build args and labels apply, and the image runs.
+func TestAPIBuild(t *testing.T) {
+	t.Setenv("DOCKER_BUILDKIT", "0")
+	a := startAPIService(t)
+	dir := writeContext(t, map[string]string{
+		"Containerfile": "FROM " + imageFull + "\nARG X\nCOPY hello.txt /hello.txt\nRUN echo \"x=$X\" > /file && cat /hello.txt >> /file\n",
+		"hello.txt":     "hello from the context\n",
+	})
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-api-build:1", "it-api-build:2") })
+	out, errOut, code := a.docker(t, 3*time.Minute, "build", "-t", "it-api-build:1", "-t", "it-api-build:2",
+		"--build-arg", "X=1", "--label", "a=b", "-f", filepath.Join(dir, "Containerfile"), dir)
+	t.Logf("docker build output:\n%s\n%s", out, errOut)
+	if code != 0 {
+		t.Fatalf("docker build: exit %d", code)
+	}
+	for _, want := range []string{"Step 1/4 : FROM " + imageFull, "Successfully built", "Successfully tagged it-api-build:1\nSuccessfully tagged it-api-build:2\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("docker build output lacks %q", want)
+		}
+	}
+	out = a.mustDocker(t, "run", "--rm", "--network", "none", "it-api-build:1", "cat", "/file")
+	if out != "x=1\nhello from the context\n" {
+		t.Errorf("/file of the built image: %q", out)
+	}
+	out = a.mustDocker(t, "image", "inspect", "--format", "{{index .Config.Labels \"a\"}}", "it-api-build:2")
+	if strings.TrimSpace(out) != "b" {
+		t.Errorf("label a of the built image: %q, want b", out)
+	}
+	// -q prints the image id alone.
+	out = a.mustDocker(t, "build", "-q", "-t", "it-api-build:1", "--build-arg", "X=1", "-f", filepath.Join(dir, "Containerfile"), dir)
+	if id := strings.TrimSpace(out); !strings.HasPrefix(id, "sha256:") || strings.Contains(id, "\n") {
+		t.Errorf("docker build -q: %q, want the image id", out)
+	}
+}
+
+// TestAPIBuildBadInstruction: a Containerfile error fails the build and
+// names the file and line, without the service's temporary directory.
+func TestAPIBuildBadInstruction(t *testing.T) {
+	t.Setenv("DOCKER_BUILDKIT", "0")
+	a := startAPIService(t)
+	dir := writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + imageFull + "\nRUN true\nNOSUCHINSTRUCTION x\n",
+	})
+	out, errOut, code := a.docker(t, 3*time.Minute, "build", "-t", "it-api-build-bad:1", dir)
+	all := out + errOut
+	t.Logf("docker build output:\n%s", all)
+	if code == 0 {
+		t.Fatal("docker build of a bad Containerfile succeeded")
+	}
+	if !strings.Contains(all, "Dockerfile:3") && !strings.Contains(all, "line 3") {
+		t.Errorf("the error does not name line 3 of the Dockerfile")
+	}
+	if strings.Contains(all, "build-contexts") {
+		t.Errorf("the error names the service's temporary directory")
+	}
+	if _, ok := findImage(t, "localhost/it-api-build-bad:1"); ok {
+		t.Errorf("a failed build left an image")
+	}
+	// A failing RUN fails the build too.
+	dir = writeContext(t, map[string]string{"Dockerfile": "FROM " + imageFull + "\nRUN exit 3\n"})
+	_, _, code = a.docker(t, 3*time.Minute, "build", dir)
+	if code == 0 {
+		t.Error("docker build with a failing RUN succeeded")
+	}
+}
 
 // TestAPITag: `docker tag` names an image (a name with slashes too), and
 // the image runs by its new name; an unknown image is Docker's error.
