@@ -82,6 +82,17 @@ func parseBuild(r *http.Request) (*buildParams, error) {
 			return nil, badRequest("platform %s: myctr builds for the host's platform, %s", pl, host)
 		}
 	}
+	// Step containers run with --network none, as for `myctr build`.
+	switch q.Get("networkmode") {
+	case "", "default", "none":
+	default:
+		return nil, withStatus(http.StatusNotImplemented, fmt.Errorf("POST /build with networkmode=%s is not implemented by myctr's API service: build steps run without a network", q.Get("networkmode")))
+	}
+	if squash, err := boolParam(r, "squash"); err != nil {
+		return nil, err
+	} else if squash {
+		return nil, withStatus(http.StatusNotImplemented, errors.New("POST /build with squash is not implemented by myctr's API service"))
+	}
 	if q.Get("remote") != "" {
 		return nil, withStatus(http.StatusNotImplemented, errors.New("POST /build with remote (a URL or Git context) is not implemented by myctr's API service: send the context as the request body"))
 	}

@@ -43,6 +43,9 @@ func TestParseBuild(t *testing.T) {
 		{query: "platform=linux/s390x-not", code: 400},
 		{query: "remote=https://example.com/x.git", code: 501},
 		{query: "version=2", code: 400},
+		{query: "networkmode=default&squash=0"},
+		{query: "networkmode=host", code: 501},
+		{query: "squash=1", code: 501},
 	} {
 		r := httptest.NewRequest("POST", "/build?"+tc.query, nil)
 		p, err := parseBuild(r)

@@ -52,6 +52,14 @@ func TestAPIBuild(t *testing.T) {
 	if strings.TrimSpace(out) != "b" {
 		t.Errorf("label a of the built image: %q, want b", out)
 	}
+	// A Containerfile outside the context travels in the context's tar
+	// under a name the docker CLI makes up.
+	other := writeContext(t, map[string]string{"Df": "FROM " + imageFull + "\nCOPY hello.txt /elsewhere.txt\n"})
+	a.mustDocker(t, "build", "-t", "it-api-build:2", "-f", filepath.Join(other, "Df"), dir)
+	out = a.mustDocker(t, "run", "--rm", "--network", "none", "it-api-build:2", "cat", "/elsewhere.txt")
+	if out != "hello from the context\n" {
+		t.Errorf("/elsewhere.txt of the image built with -f outside the context: %q", out)
+	}
 	// -q prints the image id alone.
 	out = a.mustDocker(t, "build", "-q", "-t", "it-api-build:1", "--build-arg", "X=1", "-f", filepath.Join(dir, "Containerfile"), dir)
 	if id := strings.TrimSpace(out); !strings.HasPrefix(id, "sha256:") || strings.Contains(id, "\n") {
