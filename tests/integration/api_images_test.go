@@ -69,8 +69,11 @@ func TestAPIBuild(t *testing.T) {
 
 // TestAPIBuildBadInstruction: a Containerfile error fails the build and
 // names the file and line, without the service's temporary directory.
+// DOCKER_BUILDKIT is unset: the docker CLI picks its classic builder by
+// itself, since the service announces no BuildKit.
 func TestAPIBuildBadInstruction(t *testing.T) {
-	t.Setenv("DOCKER_BUILDKIT", "0")
+	t.Setenv("DOCKER_BUILDKIT", "")
+	os.Unsetenv("DOCKER_BUILDKIT")
 	a := startAPIService(t)
 	dir := writeContext(t, map[string]string{
 		"Dockerfile": "FROM " + imageFull + "\nRUN true\nNOSUCHINSTRUCTION x\n",
@@ -86,6 +89,9 @@ func TestAPIBuildBadInstruction(t *testing.T) {
 	}
 	if strings.Contains(all, "build-contexts") {
 		t.Errorf("the error names the service's temporary directory")
+	}
+	if strings.Contains(all, "session") || strings.Contains(all, "BuildKit") {
+		t.Errorf("the docker CLI tried BuildKit")
 	}
 	if _, ok := findImage(t, "localhost/it-api-build-bad:1"); ok {
 		t.Errorf("a failed build left an image")
