@@ -271,7 +271,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		LogPath: c.LogPath(),
 		Name:    "/" + c.Name,
 		Driver:  "overlay",
-		Mounts:  []ctypes.MountPoint{},
+		Mounts:  mountPoints(c),
 		Config: &ctypes.Config{
 			Image:     c.ImageName,
 			Cmd:       c.Args,

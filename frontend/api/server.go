@@ -100,6 +100,15 @@ func (s *Server) routes() {
 		"GET /images/{name...}":        s.imageInspectOrNot,
 		"POST /images/create":          s.imageCreate,
 		"DELETE /images/{name...}":     s.imageRemove,
+
+		"GET /containers/{id}/archive":  s.containerArchive,
+		"HEAD /containers/{id}/archive": s.containerArchive,
+		"POST /volumes/create":          s.volumeCreate,
+		"GET /volumes":                  s.volumeList,
+		"GET /volumes/{name}":           s.volumeInspect,
+		"DELETE /volumes/{name}":        s.volumeRemove,
+		"POST /volumes/prune":           s.volumePrune,
+		"GET /system/df":                s.systemDF,
 	}
 	for pattern, f := range h {
 		s.mux.Handle(pattern, bounded(MaxBody, f))
@@ -115,7 +124,9 @@ func (s *Server) routes() {
 // streamRoutes are the endpoints whose request body is a stream of any
 // length.
 func (s *Server) streamRoutes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{}
+	return map[string]http.HandlerFunc{
+		"PUT /containers/{id}/archive": s.containerArchivePut,
+	}
 }
 
 // bounded refuses a request body longer than limit bytes (413).
