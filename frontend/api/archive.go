@@ -134,26 +134,77 @@ func (s *Server) containerArchive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	st, err := encodePathStat(pathStat(a.hdr))
+	defer a.close()
+	stat := pathStat(a.hdr)
+	var body io.Reader = a.body
+	if container.CopyContents(p) {
+		// "DIR/.": Docker names the directory "." in the stream, so that
+		// the client extracts what it holds, not the directory.
+		rp := renameTop(a.body, stat.Name, ".")
+		defer rp.Close()
+		stat.Name, body = ".", rp
+	}
+	st, err := encodePathStat(stat)
 	if err != nil {
-		a.close()
 		writeError(w, err)
 		return
 	}
 	w.Header().Set(pathStatHeader, st)
 	if r.Method == http.MethodHead {
-		a.close()
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.Copy(w, a.body); err != nil {
-		// The status is sent: a short stream is all the client can see.
-		a.close()
-		return
-	}
-	a.close()
+	// Once the status is sent, a failure can only show to the client as
+	// a short stream.
+	_, _ = io.Copy(w, body)
+}
+
+// renameTop re-emits the tar stream r with its top entry top (and every
+// name below it) renamed to "to".
+func renameTop(r io.Reader, top, to string) *io.PipeReader {
+	pr, pw := io.Pipe()
+	go func() {
+		tr := tar.NewReader(r)
+		tw := tar.NewWriter(pw)
+		rename := func(n string) string {
+			c := strings.TrimSuffix(n, "/")
+			if c == top {
+				c = to
+			} else if rest, ok := strings.CutPrefix(c, top+"/"); ok {
+				c = to + "/" + rest
+			}
+			if strings.HasSuffix(n, "/") {
+				c += "/"
+			}
+			return c
+		}
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			h.Name = rename(h.Name)
+			if h.Typeflag == tar.TypeLink {
+				h.Linkname = rename(h.Linkname)
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			if _, err := io.Copy(tw, tr); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.CloseWithError(tw.Close())
+	}()
+	return pr
 }
 
 // containerArchivePut answers PUT /containers/{id}/archive: the tar

@@ -2,9 +2,11 @@ package api
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -194,5 +196,39 @@ func TestVolumeFilterParam(t *testing.T) {
 	r, _ = http.NewRequest("GET", `/volumes?filters={"bogus":["1"]}`, nil)
 	if _, err := volumeFilter(r, "name"); statusOf(err) != 400 {
 		t.Errorf("an unknown filter: %v (%d), want 400", err, statusOf(err))
+	}
+}
+
+func TestRenameTop(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []*tar.Header{
+		{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "d/a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		{Name: "d/h", Typeflag: tar.TypeLink, Linkname: "d/a"},
+		{Name: "d/sub/", Typeflag: tar.TypeDir, Mode: 0o755},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Size > 0 {
+			tw.Write([]byte("x"))
+		}
+	}
+	tw.Close()
+	tr := tar.NewReader(renameTop(&buf, "d", "."))
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, h.Name+">"+h.Linkname)
+	}
+	if want := "./> ./a> ./h>./a ./sub/>"; strings.Join(got, " ") != want {
+		t.Errorf("renamed %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -60,6 +60,18 @@ func TestAPICp(t *testing.T) {
 		}
 	}
 
+	// DIR/.: what the directory holds, into a new and an existing one.
+	a.mustDocker(t, "cp", name+":/tmp/d/.", filepath.Join(host, "dnew"))
+	if err := os.Mkdir(filepath.Join(host, "dold"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.mustDocker(t, "cp", name+":/tmp/d/.", filepath.Join(host, "dold"))
+	for _, p := range []string{"dnew/a", "dnew/sub/b", "dold/a", "dold/sub/b"} {
+		if _, err := os.Stat(filepath.Join(host, p)); err != nil {
+			t.Errorf("docker cp CTR:/tmp/d/.: %v", err)
+		}
+	}
+
 	// A missing path: docker's error.
 	_, errOut, code := a.docker(t, time.Minute, "cp", name+":/no/such/file", filepath.Join(host, "x"))
 	if code == 0 || !strings.Contains(errOut, "No such container:path") {
@@ -106,8 +118,39 @@ func TestAPICp(t *testing.T) {
 		t.Errorf("HEAD archive of a missing path: %d, want 404", resp.StatusCode)
 	}
 
+	// A directory in, and into a missing directory.
+	if err := os.MkdirAll(filepath.Join(host, "tree", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "tree", "sub", "g"), []byte("g-in\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a.mustDocker(t, "cp", filepath.Join(host, "tree"), name+":/tmp/")
+	if out := a.mustDocker(t, "exec", name, "cat", "/tmp/tree/sub/g"); out != "g-in\n" {
+		t.Errorf("directory in: %q", out)
+	}
+	_, errOut, code = a.docker(t, time.Minute, "cp", in, name+":/no/such/dir/f")
+	if code == 0 || !strings.Contains(errOut, "No such container:path") {
+		t.Errorf("docker cp into a missing directory: exit %d stderr %q", code, errOut)
+	}
+	// HEAD of a large tree stops the copy worker once it has the stat.
+	headRoot := func() {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodHead, "http://d/v1.41/containers/"+name+"/archive?path=/", nil)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Docker-Container-Path-Stat") == "" {
+			t.Errorf("HEAD archive of /: %d %v", resp.StatusCode, resp.Header)
+		}
+	}
+	headRoot()
+
 	// A stopped container: both ways still work, as `myctr cp`.
 	a.mustDocker(t, "stop", "-t", "1", name)
+	headRoot()
 	a.mustDocker(t, "cp", in, name+":/tmp/stopped.txt")
 	a.mustDocker(t, "cp", name+":/tmp/stopped.txt", filepath.Join(host, "back.txt"))
 	if b, err := os.ReadFile(filepath.Join(host, "back.txt")); err != nil || string(b) != "hello-in\n" {
