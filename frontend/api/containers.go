@@ -221,7 +221,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) {
 			Labels:  c.Labels,
 			State:   ctypes.ContainerState(dockerState(c)),
 			Status:  statusLine(c),
-			Mounts:  []ctypes.MountPoint{},
+			Mounts:  mountPoints(c),
 		}
 		sum.HostConfig.NetworkMode = c.HostConfig.NetworkMode
 		out = append(out, sum)

@@ -14,10 +14,17 @@ import (
 // is the later, summarised form.
 type diskUsage struct {
 	LayersSize int64
-	Images     []itypes.Summary
+	Images     []dfImage
 	Containers []ctypes.Summary
 	Volumes    []voltypes.Volume
 	BuildCache []struct{}
+}
+
+// dfImage is an image of /system/df: API 1.41 clients (the docker CLI
+// 20.10) show VirtualSize, which moby's Summary no longer has.
+type dfImage struct {
+	itypes.Summary
+	VirtualSize int64
 }
 
 // systemDF answers GET /system/df from the stores: an image's size is
@@ -35,7 +42,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	out := diskUsage{Images: []itypes.Summary{}, Containers: []ctypes.Summary{}, Volumes: []voltypes.Volume{}, BuildCache: []struct{}{}}
+	out := diskUsage{Images: []dfImage{}, Containers: []ctypes.Summary{}, Volumes: []voltypes.Volume{}, BuildCache: []struct{}{}}
 
 	users := map[string]int64{}
 	for _, c := range cs {
@@ -71,7 +78,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 			tags = []string{}
 		}
 		imageSize[img.ID] = img.Size
-		out.Images = append(out.Images, itypes.Summary{
+		out.Images = append(out.Images, dfImage{VirtualSize: img.Size, Summary: itypes.Summary{
 			ID:          "sha256:" + img.ID,
 			Created:     img.Created.Unix(),
 			RepoTags:    tags,
@@ -80,7 +87,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 			Size:        img.Size,
 			SharedSize:  shared,
 			Containers:  users[img.ID],
-		})
+		}})
 	}
 
 	for _, c := range cs {
@@ -101,7 +108,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 			Status:     statusLine(c),
 			SizeRw:     rw,
 			SizeRootFs: rw + imageSize[c.Image],
-			Mounts:     []ctypes.MountPoint{},
+			Mounts:     mountPoints(c),
 		})
 	}
 

@@ -193,6 +193,14 @@ func TestAPIVolume(t *testing.T) {
 		t.Errorf("docker volume inspect of a missing one: exit %d stderr %q", code, errOut)
 	}
 
+	// A volume a run names that is not there is made, as Docker does.
+	auto := volName(t, "auto")
+	a.mustDocker(t, "run", "--rm", "--network", "none", "-v", auto+":/a", imageFull, "touch", "/a/x")
+	if out := a.mustDocker(t, "volume", "inspect", "--format", "{{.Name}}", auto); strings.TrimSpace(out) != auto {
+		t.Errorf("the volume docker run -v made: %q", out)
+	}
+	a.mustDocker(t, "volume", "rm", auto)
+
 	name := ctrName(t, "user")
 	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", "-v", vol+":/data", imageFull, "sleep", "1000")
 	t.Cleanup(func() { _, _, _ = a.docker(t, time.Minute, "rm", "-f", name) })
@@ -200,6 +208,9 @@ func TestAPIVolume(t *testing.T) {
 		t.Errorf("a volume in use listed as dangling: %q", out)
 	}
 	mounts := a.mustDocker(t, "inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}} {{.RW}} {{.Source}}{{end}}", name)
+	if ps := a.mustDocker(t, "ps", "--no-trunc", "--filter", "name="+name, "--format", "{{.Mounts}}"); strings.TrimSpace(ps) != vol {
+		t.Errorf("docker ps .Mounts: %q", ps)
+	}
 	if f := strings.Fields(mounts); len(f) != 5 || f[0] != "volume" || f[1] != vol || f[2] != "/data" || f[3] != "true" || !strings.HasSuffix(f[4], "/_data") {
 		t.Errorf("docker inspect .Mounts: %q", mounts)
 	}
@@ -233,23 +244,54 @@ func TestAPISystemDF(t *testing.T) {
 	vol := volName(t, "df")
 	a.mustDocker(t, "volume", "create", vol)
 	a.mustDocker(t, "run", "--rm", "--network", "none", "-v", vol+":/data", imageFull, "sh", "-c", "head -c 3000 /dev/zero > /data/z")
+	name := ctrName(t, "df")
+	a.mustDocker(t, "run", "--name", name, "--network", "none", "-v", vol+":/data", imageFull, "sh", "-c", "head -c 4000 /dev/zero > /big")
+	t.Cleanup(func() { _, _, _ = a.docker(t, time.Minute, "rm", "-f", name) })
 	out := a.mustDocker(t, "system", "df")
 	for _, row := range []string{"TYPE", "Images", "Containers", "Local Volumes", "Build Cache"} {
 		if !strings.Contains(out, row) {
 			t.Errorf("docker system df lacks %q:\n%s", row, out)
 		}
 	}
+	t.Logf("docker system df:\n%s", out)
 	out = a.mustDocker(t, "system", "df", "-v")
+	t.Logf("docker system df -v:\n%s", out)
 	found := false
 	for _, line := range strings.Split(out, "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == vol {
 			found = true
-			if f[2] != "3kB" {
+			if f[1] != "1" || f[2] != "3kB" {
 				t.Errorf("docker system df -v: volume row %q, want a size of 3kB", line)
 			}
 		}
 	}
-	if !found || !strings.Contains(out, imageFull[len("localhost/"):len(imageFull)-len(":latest")]) {
-		t.Errorf("docker system df -v: no row of %s or of the image:\n%s", vol, out)
+	if !found {
+		t.Errorf("docker system df -v: no row of %s:\n%s", vol, out)
+	}
+	imageRow := false
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 5 && f[0] == "localhost/bb" && f[1] == "latest" {
+			imageRow = true
+			// ... SIZE SHARED-SIZE UNIQUE-SIZE CONTAINERS
+			if f[len(f)-4] == "0B" {
+				t.Errorf("docker system df -v: the image's size is 0: %q", line)
+			}
+		}
+	}
+	ctrRow := false
+	for _, line := range strings.Split(out, "\n") {
+		// ID IMAGE COMMAND LOCAL-VOLUMES SIZE CREATED... STATUS... NAME
+		if f := strings.Fields(line); len(f) > 5 && f[len(f)-1] == name {
+			ctrRow = true
+			if !strings.Contains(line, " 1 ") || !strings.Contains(line, " 4kB ") {
+				t.Errorf("docker system df -v: container row %q, want 1 volume and 4kB", line)
+			}
+		}
+	}
+	if !ctrRow {
+		t.Errorf("docker system df -v: no row of %s:\n%s", name, out)
+	}
+	if !imageRow {
+		t.Errorf("docker system df -v: no row of %s:\n%s", imageFull, out)
 	}
 }
