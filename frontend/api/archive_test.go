@@ -164,6 +164,40 @@ func TestCreateOptionsMounts(t *testing.T) {
 	}
 }
 
+func TestCreateOptionsOtherMounts(t *testing.T) {
+	req, err := decodeCreate(strings.NewReader(`{"Image":"bb","Volumes":{"/anon":{},"/data":{},"/t":{}},
+		"HostConfig":{"Binds":["v:/data"],"Tmpfs":{"/t":"size=1m","/u":""},"VolumesFrom":["other:ro"],"VolumeDriver":"local"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := createOptions(req, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// /data is the bind's, /t the tmpfs's: only /anon is a new volume.
+	if len(o.Mounts) != 2 || o.Mounts[1].Destination != "/anon" || o.Mounts[1].Type != volume.TypeVolume || o.Mounts[1].Source != "" {
+		t.Errorf("mounts %+v", o.Mounts)
+	}
+	if strings.Join(o.Tmpfs, " ") != "/t:size=1m /u" || strings.Join(o.VolumesFrom, " ") != "other:ro" {
+		t.Errorf("tmpfs %v, volumes-from %v", o.Tmpfs, o.VolumesFrom)
+	}
+	for body, code := range map[string]int{
+		`{"Image":"bb","HostConfig":{"VolumeDriver":"nfs"}}`:      501,
+		`{"Image":"bb","HostConfig":{"Tmpfs":{"rel":""}}}`:        400,
+		`{"Image":"bb","HostConfig":{"VolumesFrom":["c:bogus"]}}`: 400,
+		`{"Image":"bb","Volumes":{"rel":{}},"HostConfig":{}}`:     400,
+		`{"Image":"bb","Volumes":{"/a:/b":{}},"HostConfig":{}}`:   400,
+	} {
+		req, err := decodeCreate(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := createOptions(req, ""); statusOf(err) != code {
+			t.Errorf("%s: %v (%d), want %d", body, err, statusOf(err), code)
+		}
+	}
+}
+
 func TestDecodeVolumeCreate(t *testing.T) {
 	o, err := decodeVolumeCreate([]byte(`{"Name":"v1","Driver":"local","Labels":{"a":"b"},"DriverOpts":{"type":"tmpfs"}}`))
 	if err != nil || o.Name != "v1" || o.Labels["a"] != "b" || o.Options["type"] != "tmpfs" || !o.Exist || o.Driver != volume.DriverLocal {

@@ -99,7 +99,7 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		o.Volumes = append(o.Volumes, b)
 		o.Mounts = append(o.Mounts, m)
 	}
-	if err := hostMounts(hc, o); err != nil {
+	if err := hostMounts(req, o); err != nil {
 		return nil, err
 	}
 	switch mode := string(hc.NetworkMode); mode {

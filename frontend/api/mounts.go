@@ -2,7 +2,10 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -97,8 +100,17 @@ func mountFlag(i int, m mount.Mount) (string, error) {
 	return strings.Join(parts, ","), nil
 }
 
-// hostMounts adds HostConfig.Mounts to the create options.
-func hostMounts(hc *ctypes.HostConfig, o *container.CreateOptions) error {
+// hostMounts adds to the create options, after HostConfig.Binds, the
+// other mounts of a create request as `myctr run` takes them:
+// HostConfig.Mounts (--mount), Tmpfs (--tmpfs), VolumesFrom
+// (--volumes-from) and Config.Volumes, the anonymous volumes of
+// `docker run -v /PATH` (-v /PATH), skipped where a bind or mount already
+// covers the path, as Docker does. Preconditions: req.HostConfig != nil.
+func hostMounts(req *ctypes.CreateRequest, o *container.CreateOptions) error {
+	hc := req.HostConfig
+	if hc.VolumeDriver != "" && hc.VolumeDriver != volume.DriverLocal {
+		return withStatus(http.StatusNotImplemented, fmt.Errorf("HostConfig.VolumeDriver %q is not supported: only %q", hc.VolumeDriver, volume.DriverLocal))
+	}
 	for i, m := range hc.Mounts {
 		flag, err := mountFlag(i, m)
 		if err != nil {
@@ -109,6 +121,44 @@ func hostMounts(hc *ctypes.HostConfig, o *container.CreateOptions) error {
 			return withStatus(http.StatusBadRequest, fmt.Errorf("HostConfig.Mounts[%d]: %w", i, err))
 		}
 		o.Mounts = append(o.Mounts, vm)
+	}
+	for _, dest := range slices.Sorted(maps.Keys(hc.Tmpfs)) {
+		t := dest
+		if opts := hc.Tmpfs[dest]; opts != "" {
+			t += ":" + opts
+		}
+		if _, err := container.ParseTmpfs(t); err != nil {
+			return withStatus(http.StatusBadRequest, fmt.Errorf("HostConfig.Tmpfs %q: %w", t, err))
+		}
+		o.Tmpfs = append(o.Tmpfs, t)
+	}
+	for _, ref := range hc.VolumesFrom {
+		if _, _, err := volume.ParseVolumesFrom(ref); err != nil {
+			return withStatus(http.StatusBadRequest, fmt.Errorf("HostConfig.VolumesFrom %q: %w", ref, err))
+		}
+		o.VolumesFrom = append(o.VolumesFrom, ref)
+	}
+	if req.Config == nil {
+		return nil
+	}
+	covered := map[string]bool{}
+	for _, m := range o.Mounts {
+		covered[m.Destination] = true
+	}
+	for _, t := range o.Tmpfs {
+		d, _, _ := strings.Cut(t, ":")
+		covered[filepath.Clean(d)] = true
+	}
+	for _, dest := range slices.Sorted(maps.Keys(req.Volumes)) {
+		m, err := volume.ParseVolumeFlag(dest)
+		if err != nil || m.Type != volume.TypeVolume || m.Source != "" {
+			return badRequest("Volumes %q: want an absolute container path", dest)
+		}
+		if covered[m.Destination] {
+			continue
+		}
+		covered[m.Destination] = true
+		o.Mounts = append(o.Mounts, m)
 	}
 	return nil
 }

@@ -214,6 +214,14 @@ func TestAPIVolume(t *testing.T) {
 	if f := strings.Fields(mounts); len(f) != 5 || f[0] != "volume" || f[1] != vol || f[2] != "/data" || f[3] != "true" || !strings.HasSuffix(f[4], "/_data") {
 		t.Errorf("docker inspect .Mounts: %q", mounts)
 	}
+	// --volumes-from, -v /PATH (Config.Volumes) and --tmpfs (HostConfig.Tmpfs).
+	if out := a.mustDocker(t, "run", "--rm", "--network", "none", "--volumes-from", name+":ro", imageFull, "cat", "/data/f"); out != "hi\n" {
+		t.Errorf("--volumes-from reads %q", out)
+	}
+	out = a.mustDocker(t, "run", "--rm", "--network", "none", "-v", "/anon", "--tmpfs", "/t:size=1m", imageFull, "sh", "-c", "grep -E ' /(anon|t) ' /proc/mounts")
+	if !strings.Contains(out, " /anon ") || !strings.Contains(out, "tmpfs /t tmpfs") {
+		t.Errorf("-v /anon --tmpfs /t: /proc/mounts has %q", out)
+	}
 	if _, errOut, code := a.docker(t, time.Minute, "volume", "rm", vol); code == 0 || !strings.Contains(errOut, "in use") {
 		t.Errorf("docker volume rm of a volume in use: exit %d stderr %q", code, errOut)
 	}
