@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -147,6 +149,25 @@ func TestAPICp(t *testing.T) {
 		}
 	}
 	headRoot()
+
+	// A PUT whose entries climb out of the directory is refused, and
+	// writes nothing above it.
+	var evil bytes.Buffer
+	tw := tar.NewWriter(&evil)
+	_ = tw.WriteHeader(&tar.Header{Name: "../../../evil", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	_, _ = tw.Write([]byte("x"))
+	_ = tw.Close()
+	req, _ = http.NewRequest(http.MethodPut, "http://d/v1.41/containers/"+name+"/archive?path=/tmp/d", &evil)
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("PUT of a tar that climbs out: %d, want a refusal", resp.StatusCode)
+	}
+	if _, _, code := a.docker(t, time.Minute, "exec", name, "test", "-e", "/evil"); code == 0 {
+		t.Errorf("PUT of a tar that climbs out wrote /evil")
+	}
 
 	// A stopped container: both ways still work, as `myctr cp`.
 	a.mustDocker(t, "stop", "-t", "1", name)
