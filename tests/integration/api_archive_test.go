@@ -210,6 +210,16 @@ func TestAPIVolume(t *testing.T) {
 	if out := a.mustDocker(t, "volume", "inspect", "--format", "{{.Name}} {{.Driver}} {{.Labels}}", vol); strings.TrimSpace(out) != vol+" local map[it.api.vol:1]" {
 		t.Errorf("docker volume inspect: %q", out)
 	}
+	if out := a.mustDocker(t, "volume", "ls"); !strings.Contains(out, "local     "+vol) {
+		t.Errorf("docker volume ls: %q, want a row of %s", out, vol)
+	}
+	// No name: the store makes one up (64 hex digits, as Docker's).
+	anon := strings.TrimSpace(a.mustDocker(t, "volume", "create"))
+	if len(anon) != 64 {
+		t.Errorf("docker volume create without a name printed %q", anon)
+	} else {
+		a.mustDocker(t, "volume", "rm", anon)
+	}
 	if _, errOut, code := a.docker(t, time.Minute, "volume", "inspect", "no-such-vol-api"); code == 0 || !strings.Contains(errOut, "no-such-vol-api") {
 		t.Errorf("docker volume inspect of a missing one: exit %d stderr %q", code, errOut)
 	}
