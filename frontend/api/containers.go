@@ -221,7 +221,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) {
 			Labels:  c.Labels,
 			State:   ctypes.ContainerState(dockerState(c)),
 			Status:  statusLine(c),
-			Mounts:  []ctypes.MountPoint{},
+			Mounts:  mountPoints(c),
 		}
 		sum.HostConfig.NetworkMode = c.HostConfig.NetworkMode
 		out = append(out, sum)
@@ -271,7 +271,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		LogPath: c.LogPath(),
 		Name:    "/" + c.Name,
 		Driver:  "overlay",
-		Mounts:  []ctypes.MountPoint{},
+		Mounts:  mountPoints(c),
 		Config: &ctypes.Config{
 			Image:     c.ImageName,
 			Cmd:       c.Args,

@@ -99,6 +99,9 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		o.Volumes = append(o.Volumes, b)
 		o.Mounts = append(o.Mounts, m)
 	}
+	if err := hostMounts(req, o); err != nil {
+		return nil, err
+	}
 	switch mode := string(hc.NetworkMode); mode {
 	case "", "default", "bridge":
 		// The rootless default, chosen by the caller (Network "").

@@ -107,6 +107,15 @@ func (s *Server) routes() {
 		"GET /images/get":              s.imageSave,
 		"POST /images/prune":           s.imagePrune,
 		"DELETE /images/{name...}":     s.imageRemove,
+
+		"GET /containers/{id}/archive":  s.containerArchive,
+		"HEAD /containers/{id}/archive": s.containerArchive,
+		"POST /volumes/create":          s.volumeCreate,
+		"GET /volumes":                  s.volumeList,
+		"GET /volumes/{name}":           s.volumeInspect,
+		"DELETE /volumes/{name}":        s.volumeRemove,
+		"POST /volumes/prune":           s.volumePrune,
+		"GET /system/df":                s.systemDF,
 	}
 	for pattern, f := range h {
 		s.mux.Handle(pattern, bounded(MaxBody, f))
@@ -123,8 +132,9 @@ func (s *Server) routes() {
 // length.
 func (s *Server) streamRoutes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"POST /images/load": s.imageLoad,
-		"POST /build":       s.imageBuild,
+		"POST /images/load":            s.imageLoad,
+		"POST /build":                  s.imageBuild,
+		"PUT /containers/{id}/archive": s.containerArchivePut,
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
-	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/frontend/volume"
@@ -119,90 +117,18 @@ func volumeCreateCommand() *cli.Command {
 	}
 }
 
-// volumeFilter is a parsed --filter list: values of one key are ORed,
-// keys are ANDed, as in Podman.
-type volumeFilter map[string][]string
-
-func parseVolumeFilter(list []string, allowed ...string) (volumeFilter, error) {
-	f := volumeFilter{}
-	for _, kv := range list {
-		k, v, _ := strings.Cut(kv, "=")
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == k
-		}
-		if !ok {
-			return nil, withCode(125, fmt.Errorf("%q is an invalid volume filter", k))
-		}
-		if k == "name" {
-			if _, err := regexp.Compile(v); err != nil {
-				return nil, withCode(125, fmt.Errorf("invalid filter name=%s: %w", v, err))
-			}
-		}
-		if k == "until" {
-			if _, err := parseUntil(v); err != nil {
-				return nil, withCode(125, err)
-			}
-		}
-		f[k] = append(f[k], v)
+// parseVolumeFilter reads --filter KEY=VALUE (volume.ParseFilter) as
+// a usage error.
+func parseVolumeFilter(list []string, allowed ...string) (volume.Filter, error) {
+	f, err := volume.ParseFilter(list, allowed...)
+	if err != nil {
+		return nil, withCode(125, err)
 	}
 	return f, nil
 }
 
-func parseUntil(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	var sec int64
-	if _, err := fmt.Sscanf(v, "%d", &sec); err == nil {
-		return time.Unix(sec, 0), nil
-	}
-	return time.Time{}, fmt.Errorf("invalid filter until=%s: a duration (10m) or a time", v)
-}
-
-// match says whether v passes the filter; inUse tells whether a container
-// mounts it.
-func (f volumeFilter) match(v *volume.Volume, inUse bool) bool {
-	for k, vals := range f {
-		hit := false
-		for _, want := range vals {
-			switch k {
-			case "name":
-				hit = hit || regexp.MustCompile(want).MatchString(v.Name)
-			case "driver":
-				hit = hit || v.Driver == want
-			case "scope":
-				hit = hit || v.Scope == want
-			case "label", "opt":
-				m := v.Labels
-				if k == "opt" {
-					m = v.Options
-				}
-				hit = hit || labels.Match(m, want)
-			case "label!":
-				hit = hit || !labels.Match(v.Labels, want)
-			case "dangling":
-				d := want == "true" || want == "1"
-				hit = hit || d != inUse
-			case "anonymous":
-				a := want == "true" || want == "1"
-				hit = hit || a == v.Anonymous
-			case "until":
-				t, _ := parseUntil(want)
-				hit = hit || v.CreatedAt.Before(t)
-			}
-		}
-		if !hit {
-			return false
-		}
-	}
-	return true
-}
+// parseUntil reads an until= filter value.
+func parseUntil(v string) (time.Time, error) { return volume.ParseUntil(v) }
 
 // volumesInUse is the set of volume names that containers mount.
 func volumesInUse(ctx *cli.Context) (map[string][]string, error) {
@@ -258,7 +184,7 @@ func volumeLsCommand() *cli.Command {
 			}
 			var list []*volume.Volume
 			for _, v := range all {
-				if f.match(v, len(used[v.Name]) > 0) {
+				if f.Match(v, len(used[v.Name]) > 0) {
 					list = append(list, v)
 				}
 			}
@@ -490,7 +416,7 @@ func volumePruneCommand() *cli.Command {
 			}
 			var names []string
 			for _, v := range all {
-				if len(used[v.Name]) == 0 && f.match(v, false) {
+				if len(used[v.Name]) == 0 && f.Match(v, false) {
 					names = append(names, v.Name)
 				}
 			}

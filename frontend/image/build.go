@@ -45,6 +45,10 @@ func (s *Store) RawConfig(img *Image) ([]byte, error) {
 // LayerDir is where the layer is unpacked.
 func (s *Store) LayerDir(l Layer) string { return s.layerDir(l.DiffID.Encoded()) }
 
+// LayerSize is the layer's unpacked size, as recorded when it was
+// unpacked (the sizes an image's Size sums).
+func (s *Store) LayerSize(l Layer) (int64, error) { return s.layerSize(l.DiffID) }
+
 // HasLayer reports whether the layer's blob and its unpacked directory are
 // both in the store.
 func (s *Store) HasLayer(l Layer) bool {
