@@ -63,6 +63,8 @@ type Server struct {
 	execs      execTable
 	execRunner execer // nil: b.Containers
 
+	sessions sessionTable // the stdin of the interactive containers it runs
+
 	mu       sync.Mutex
 	active   int       // requests being served
 	lastDone time.Time // when the last one ended
@@ -100,6 +102,9 @@ func (s *Server) routes() {
 		"GET /images/{name...}":        s.imageInspectOrNot,
 		"POST /images/create":          s.imageCreate,
 		"DELETE /images/{name...}":     s.imageRemove,
+	}
+	for pattern, f := range s.processRoutes() {
+		h[pattern] = f
 	}
 	for pattern, f := range h {
 		s.mux.Handle(pattern, bounded(MaxBody, f))

@@ -1,0 +1,114 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// dockerCommand is the docker CLI against the service, for a test that
+// drives its streams itself.
+func (a *apiService) dockerCommand(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, dockerCLI, args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// TestAPIAttachStdin: `docker run -i` with piped stdin: the container
+// reads the line, then end of file (the client's half-close), and its
+// exit code is docker's.
+func TestAPIAttachStdin(t *testing.T) {
+	a := startAPIService(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := a.dockerCommand(ctx, "run", "-i", "--rm", "--network", "none", imageFull,
+		"sh", "-c", `read x; echo "got $x"; if read y; then echo "more $y"; else echo eof; fi; exit 3`)
+	cmd.Stdin = strings.NewReader("hello\n")
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("docker run -i: %v\n%s", err, out)
+	}
+	if code != 3 || !strings.Contains(string(out), "got hello\n") || !strings.Contains(string(out), "eof\n") {
+		t.Errorf("docker run -i with piped stdin: exit %d, output %q; want exit 3, got hello, eof", code, out)
+	}
+}
+
+// TestAPIAttachTTY: `docker run -it` on a pty: the container's terminal
+// has the client's size, echoes what is typed, and the exit code is the
+// container's.
+func TestAPIAttachTTY(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apitty")
+	s := startPTYCommand(t, 27, 101, func(ctx context.Context) *exec.Cmd {
+		return a.dockerCommand(ctx, "run", "-it", "--name", name, "--network", "none", imageFull,
+			"sh", "-c", `read x; echo "SI""ZE=$(stty size)"; echo "G""OT=$x"; exit 4`)
+	})
+	defer myctr(t, "rm", "-f", name)
+	// The read waits until docker has resized the container's terminal
+	// (the docker CLI 20.10 does so once the container runs).
+	waitFor(t, 20*time.Second, "the container to run", func() bool {
+		out, _, _ := a.docker(t, time.Minute, "inspect", "-f", "{{.State.Running}}", name)
+		return strings.TrimSpace(out) == "true"
+	})
+	time.Sleep(time.Second)
+	s.send("typed-line")
+	s.expect(`typed-line`, 10*time.Second) // the terminal's echo
+	if m := s.expect(`SIZE=(\d+ \d+)\r?\n`, 10*time.Second); m[1] != "27 101" {
+		t.Errorf("stty size inside docker run -it = %q, want 27 101", m[1])
+	}
+	s.expect(`GOT=typed-line\r?\n`, 10*time.Second)
+	if code := s.exitCode(); code != 4 {
+		t.Errorf("docker run -it exit %d, want 4; output %q", code, s.out.String())
+	}
+}
+
+// TestAPIAttachRunning: `docker attach` to a running -it container the
+// service started (docker run -dit): typed commands run in its shell,
+// and the attach ends with its exit code.
+func TestAPIAttachRunning(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apiatt")
+	a.mustDocker(t, "run", "-dit", "--name", name, "--network", "none", imageFull, "sh")
+	defer myctr(t, "rm", "-f", name)
+	time.Sleep(time.Second)
+	if st := inspect(t, name).State; !st.Running {
+		t.Fatalf("docker run -dit sh: not running (%+v): its stdin must stay open", st)
+	}
+	s := startPTYCommand(t, 24, 80, func(ctx context.Context) *exec.Cmd { return a.dockerCommand(ctx, "attach", name) })
+	time.Sleep(time.Second)
+	s.send(`echo "AT""TACHED=$(stty size)"`)
+	if m := s.expect(`ATTACHED=(\d+ \d+)\r?\n`, 15*time.Second); m[1] != "24 80" {
+		t.Errorf("stty size after docker attach = %q, want 24 80", m[1])
+	}
+	s.send("exit 6")
+	if code := s.exitCode(); code != 6 {
+		t.Errorf("docker attach ended with %d, want the container's 6; output %q", code, s.out.String())
+	}
+}
+
+// TestAPIRestart: restart keeps the container and starts it anew.
+func TestAPIRestart(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apirs")
+	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", imageFull, "sleep", "300")
+	defer myctr(t, "rm", "-f", name)
+	before := inspect(t, name)
+	time.Sleep(1100 * time.Millisecond)
+	a.mustDocker(t, "restart", "-t", "1", name)
+	after := inspect(t, name)
+	if after.Id != before.Id || !after.State.Running || after.State.StartedAt == before.State.StartedAt {
+		t.Errorf("docker restart: before %s %+v, after %s %+v: want the same container running, started anew", before.Id, before.State, after.Id, after.State)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "restart", "no-such-ctr-api"); code == 0 || !strings.Contains(errOut, "No such container") {
+		t.Errorf("docker restart of an unknown name: exit %d, stderr %q", code, errOut)
+	}
+}
