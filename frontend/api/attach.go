@@ -238,11 +238,13 @@ func sizeParams(r *http.Request) (h, w uint16, err error) {
 }
 
 // processRoutes are the endpoints on a container's running processes:
-// its terminal and its restart.
+// its terminal, its restart, its processes and their use.
 func (s *Server) processRoutes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"POST /containers/{id}/resize":  s.containerResize,
 		"POST /containers/{id}/restart": s.containerRestart,
+		"GET /containers/{id}/top":      s.containerTop,
+		"GET /containers/{id}/stats":    s.containerStats,
 	}
 }
 

@@ -3,7 +3,11 @@
 package integration
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -18,6 +22,13 @@ func (a *apiService) dockerCommand(ctx context.Context, args ...string) *exec.Cm
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
+}
+
+// httpClient speaks HTTP to the service's socket.
+func (a *apiService) httpClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", a.sock)
+	}}}
 }
 
 // TestAPIAttachStdin: `docker run -i` with piped stdin: the container
@@ -110,5 +121,71 @@ func TestAPIRestart(t *testing.T) {
 	}
 	if _, errOut, code := a.docker(t, time.Minute, "restart", "no-such-ctr-api"); code == 0 || !strings.Contains(errOut, "No such container") {
 		t.Errorf("docker restart of an unknown name: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestAPITopStats: top lists the container's process; stats gives
+// Docker's objects (a sample of the cgroup where the container has one).
+func TestAPITopStats(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apitop")
+	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", imageFull, "sleep", "301")
+	defer myctr(t, "rm", "-f", name)
+	out := a.mustDocker(t, "top", name)
+	if !strings.Contains(out, "PID") || !strings.Contains(out, "sleep 301") {
+		t.Errorf("docker top: %q, want a header and sleep 301", out)
+	}
+	stopped := ctrName(t, "apistop")
+	a.mustDocker(t, "create", "--name", stopped, "--network", "none", imageFull, "true")
+	defer myctr(t, "rm", "-f", stopped)
+	if _, errOut, code := a.docker(t, time.Minute, "top", stopped); code == 0 || !strings.Contains(errOut, "is not running") {
+		t.Errorf("docker top of a created container: exit %d, stderr %q", code, errOut)
+	}
+
+	// The raw stream: one object a second, with the name.
+	resp, err := a.httpClient().Get("http://d/v1.41/containers/" + stopped + "/stats?stream=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	n := 0
+	for n < 2 && sc.Scan() {
+		var st struct {
+			Name string `json:"name"`
+			ID   string `json:"id"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &st); err != nil || st.Name != "/"+stopped {
+			t.Errorf("stats stream object %d: %v %q", n, err, sc.Text())
+		}
+		n++
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || n != 2 {
+		t.Errorf("stats stream of %s: status %d, %d objects, want 200 and 2", stopped, resp.StatusCode, n)
+	}
+
+	if hybridHost() {
+		// No cgroup of its own here: a 409 that says so.
+		_, errOut, code := a.docker(t, time.Minute, "stats", "--no-stream", name)
+		if code == 0 || !strings.Contains(errOut, "stats need the container's own cgroup") {
+			t.Errorf("docker stats of a container without a cgroup: exit %d, stderr %q", code, errOut)
+		}
+	}
+}
+
+// TestAPITopStatsFigures: docker stats --no-stream of a running container
+// prints its name and a memory figure from its cgroup.
+func TestAPITopStatsFigures(t *testing.T) {
+	if hybridHost() {
+		t.Skip("this host gives containers no cgroup of their own (TestAPITopStats checks the refusal): the figures are checked where they have one")
+	}
+	a := startAPIService(t)
+	name := ctrName(t, "apistat")
+	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", imageFull, "sleep", "302")
+	defer myctr(t, "rm", "-f", name)
+	out := a.mustDocker(t, "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", name)
+	f := strings.Fields(out)
+	if len(f) < 2 || f[0] != name || strings.HasPrefix(f[1], "0B") {
+		t.Errorf("docker stats --no-stream: %q, want %s and a memory figure > 0", out, name)
 	}
 }
