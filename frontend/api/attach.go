@@ -102,6 +102,19 @@ func (t *sessionTable) take(c *container.Container) (*session, error) {
 	return s, nil
 }
 
+// held says whether a run's stdin is held (an attach waiting for a
+// start that may never come holds nothing).
+func (t *sessionTable) held() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, s := range t.m {
+		if s.isBound() {
+			return true
+		}
+	}
+	return false
+}
+
 // drop forgets s, the session of id's run that ended, and closes it.
 func (t *sessionTable) drop(id string, s *session) {
 	t.mu.Lock()

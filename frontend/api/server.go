@@ -173,8 +173,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// idleFor is how long no request has been served (0 while one is).
+// idleFor is how long no request has been served (0 while one is, and
+// while the service holds the stdin of a container it runs: exiting
+// would end it).
 func (s *Server) idleFor() time.Duration {
+	if s.sessions.held() {
+		return 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active > 0 {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -187,5 +188,57 @@ func TestAPITopStatsFigures(t *testing.T) {
 	f := strings.Fields(out)
 	if len(f) < 2 || f[0] != name || strings.HasPrefix(f[1], "0B") {
 		t.Errorf("docker stats --no-stream: %q, want %s and a memory figure > 0", out, name)
+	}
+}
+
+// TestAPIAttachIdleHeld: a service with an idle timeout stays while it
+// holds the stdin of a container it runs (docker run -dit sh would end
+// with it), and exits once that container has ended.
+func TestAPIAttachIdleHeld(t *testing.T) {
+	if _, err := os.Stat(dockerCLI); err != nil {
+		t.Skipf("needs the docker CLI at %s: %v", dockerCLI, err)
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a := &apiService{sock: filepath.Join(dir, "held.sock"), config: t.TempDir()}
+	logFile, err := os.Create(filepath.Join(dir, "service.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := myctrCommand(ctx, "system", "service", "--time", "1", "unix://"+a.sock)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waitFor(t, 15*time.Second, "the API socket", func() bool {
+		c, err := net.Dial("unix", a.sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	name := ctrName(t, "apiheld")
+	a.mustDocker(t, "run", "-dit", "--name", name, "--network", "none", imageFull, "sh")
+	defer myctr(t, "rm", "-f", name)
+	select {
+	case err := <-done:
+		t.Fatalf("the service exited (%v) while it holds the stdin of %s", err, name)
+	case <-time.After(3 * time.Second):
+	}
+	if st := inspect(t, name).State; !st.Running {
+		t.Errorf("%s after 3 idle seconds of the service: %+v, want running", name, st)
+	}
+	mustMyctr(t, "stop", "-t", "1", name)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Errorf("the service still runs 20 s after the container it held ended")
 	}
 }
