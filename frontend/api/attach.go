@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,24 +132,32 @@ func (s *session) isBound() bool {
 	return s.bound
 }
 
+// errDetached is a client that typed its detach keys: its attach ends,
+// the container and its stdin stay.
+var errDetached = errors.New("detached")
+
 // feed copies what a client sends into the container's stdin until the
-// client closes its side (nil) or goes away (the error). End of file
-// closes the stdin of a container without a TTY, so that it reads its
-// end (`echo x | docker run -i`); with a TTY, the user's ^D is in the
-// stream and the terminal stays open for the next attach.
-func (s *session) feed(src io.Reader) error {
+// client closes its side (nil), types keys (a TTY container's: the bytes
+// of the detach sequence, errDetached), or goes away (the error). End of
+// file closes the stdin of a container without a TTY, so that it reads
+// its end (`echo x | docker run -i`); with a TTY, the user's ^D is in
+// the stream and the terminal stays open for the next attach.
+func (s *session) feed(src io.Reader, keys []byte) error {
 	buf := make([]byte, 32<<10)
+	var held []byte // a beginning of keys, not yet passed on
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			s.mu.Lock()
-			w := s.w
-			s.mu.Unlock()
-			if w != nil {
-				// A run that has ended leaves nobody to read: the rest
-				// is drained.
-				_, _ = w.Write(buf[:n])
+			out := buf[:n]
+			if s.tty && len(keys) > 0 {
+				var detached bool
+				out, held, detached = escape(append(held, out...), keys)
+				if detached {
+					s.write(out)
+					return errDetached
+				}
 			}
+			s.write(out)
 		}
 		if errors.Is(err, io.EOF) {
 			if !s.tty {
@@ -160,6 +169,73 @@ func (s *session) feed(src io.Reader) error {
 			return err
 		}
 	}
+}
+
+// escape splits p into what goes to the container and what is held as a
+// beginning of keys; detached says p holds keys entire (what came before
+// them is passed on, as Docker does).
+func escape(p, keys []byte) (out, held []byte, detached bool) {
+	for i := range p {
+		m := 0
+		for m < len(keys) && i+m < len(p) && p[i+m] == keys[m] {
+			m++
+		}
+		switch {
+		case m == len(keys):
+			return p[:i], nil, true
+		case i+m == len(p) && m > 0:
+			return p[:i], append([]byte(nil), p[i:]...), false
+		}
+	}
+	return p, nil, false
+}
+
+func (s *session) write(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	s.mu.Lock()
+	w := s.w
+	s.mu.Unlock()
+	if w != nil {
+		// A run that has ended leaves nobody to read: the rest is
+		// drained.
+		_, _ = w.Write(p)
+	}
+}
+
+// defaultDetachKeys are Docker's: ctrl-p, ctrl-q.
+var defaultDetachKeys = []byte{16, 17}
+
+// detachKeys reads attach's detachKeys, in Docker's words: a
+// comma-separated list of characters and ctrl-X (X a letter, or one of
+// @[\]^_); absent, Docker's own.
+func detachKeys(spec string) ([]byte, error) {
+	if spec == "" {
+		return defaultDetachKeys, nil
+	}
+	var out []byte
+	for _, k := range strings.Split(spec, ",") {
+		switch {
+		case len(k) == 1 && k[0] >= 0x20 && k[0] < 0x7f:
+			out = append(out, k[0])
+		case len(k) == 6 && strings.HasPrefix(strings.ToLower(k), "ctrl-"):
+			c := strings.ToLower(k)[5]
+			switch {
+			case c >= 'a' && c <= 'z':
+				out = append(out, c-'a'+1)
+			case c == '@':
+				out = append(out, 0)
+			case c >= '[' && c <= '_':
+				out = append(out, c-'['+27)
+			default:
+				return nil, badRequest("invalid detachKeys %q: %q is no ctrl- key", spec, k)
+			}
+		default:
+			return nil, badRequest("invalid detachKeys %q: want characters and ctrl-X, comma-separated", spec)
+		}
+	}
+	return out, nil
 }
 
 func (s *session) closeStdin() {

@@ -63,7 +63,7 @@ func TestSessionFeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.feed(strings.NewReader("line\n")); err != nil {
+		if err := s.feed(strings.NewReader("line\n"), nil); err != nil {
 			t.Fatalf("feed: %v", err)
 		}
 		buf := make([]byte, 16)
@@ -87,5 +87,65 @@ func TestSessionFeed(t *testing.T) {
 			}
 		}
 		s.close()
+	}
+}
+
+func TestEscape(t *testing.T) {
+	keys := []byte{16, 17}
+	for _, tc := range []struct {
+		in, out, held string
+		detached      bool
+	}{
+		{"abc", "abc", "", false},
+		{"ab\x10\x11cd", "ab", "", true},
+		{"ab\x10", "ab", "\x10", false},
+		{"\x10x", "\x10x", "", false},
+		{"\x10\x10\x11", "\x10", "", true},
+	} {
+		out, held, det := escape([]byte(tc.in), keys)
+		if string(out) != tc.out || string(held) != tc.held || det != tc.detached {
+			t.Errorf("escape(%q) = %q, %q, %v; want %q, %q, %v", tc.in, out, held, det, tc.out, tc.held, tc.detached)
+		}
+	}
+}
+
+func TestDetachKeys(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		want string
+		ok   bool
+	}{
+		{"", "\x10\x11", true},
+		{"ctrl-p,ctrl-q", "\x10\x11", true},
+		{"ctrl-a,x", "\x01x", true},
+		{"ctrl-@,ctrl-\\", "\x00\x1c", true},
+		{"ctrl-1", "", false},
+		{"ab", "", false},
+	} {
+		got, err := detachKeys(tc.spec)
+		if (err == nil) != tc.ok || (tc.ok && string(got) != tc.want) {
+			t.Errorf("detachKeys(%q) = %q, %v; want %q (ok %v)", tc.spec, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestSessionDetach: a TTY client's detach keys end its feed, the bytes
+// before them reach the container, the stdin stays open.
+func TestSessionDetach(t *testing.T) {
+	s, err := newSession(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if err := s.feed(strings.NewReader("ls\x10\x11more"), defaultDetachKeys); err != errDetached {
+		t.Fatalf("feed with the detach keys: %v, want errDetached", err)
+	}
+	buf := make([]byte, 16)
+	n, _ := s.r.Read(buf)
+	if string(buf[:n]) != "ls" {
+		t.Errorf("the container read %q, want ls", buf[:n])
+	}
+	if s.w == nil {
+		t.Errorf("detaching closed the container's stdin")
 	}
 }

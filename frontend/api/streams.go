@@ -177,6 +177,11 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	// Docker carries stdin only to a container made with it open (-i).
 	var sess *session
+	keys, err := detachKeys(r.URL.Query().Get("detachKeys"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if q["stdin"] && q["stream"] && c.HostConfig.Interactive {
 		if sess, err = s.stdinOf(c); err != nil {
 			writeError(w, err)
@@ -204,7 +209,7 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 	stop := &stopper{ch: make(chan struct{})}
 	if sess != nil {
 		go func() {
-			if sess.feed(buf.Reader) != nil {
+			if sess.feed(buf.Reader, keys) != nil {
 				stop.stop()
 			}
 		}()

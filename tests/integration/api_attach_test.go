@@ -85,7 +85,7 @@ func TestAPIAttachTTY(t *testing.T) {
 
 // TestAPIAttachRunning: `docker attach` to a running -it container the
 // service started (docker run -dit): typed commands run in its shell,
-// and the attach ends with its exit code.
+// ctrl-p ctrl-q detaches, and an attach ends with its exit code.
 func TestAPIAttachRunning(t *testing.T) {
 	a := startAPIService(t)
 	name := ctrName(t, "apiatt")
@@ -94,6 +94,22 @@ func TestAPIAttachRunning(t *testing.T) {
 	time.Sleep(time.Second)
 	if st := inspect(t, name).State; !st.Running {
 		t.Fatalf("docker run -dit sh: not running (%+v): its stdin must stay open", st)
+	}
+	// Docker's detach keys (ctrl-p, ctrl-q) end the attach, not the
+	// container.
+	d := startPTYCommand(t, 24, 80, func(ctx context.Context) *exec.Cmd { return a.dockerCommand(ctx, "attach", name) })
+	time.Sleep(time.Second)
+	d.send(`echo "FI""RST"`)
+	d.expect(`FIRST\r?\n`, 15*time.Second)
+	if _, err := d.ptmx.Write([]byte{16, 17}); err != nil {
+		t.Fatal(err)
+	}
+	// Docker's own exit after a detach is 1.
+	if code := d.exitCode(); code != 1 || !strings.Contains(d.out.String(), "read escape sequence") {
+		t.Errorf("docker attach after ctrl-p ctrl-q: exit %d, output %q; want 1 and the escape read", code, d.out.String())
+	}
+	if st := inspect(t, name).State; !st.Running {
+		t.Fatalf("%s after a detach: %+v, want running", name, st)
 	}
 	s := startPTYCommand(t, 24, 80, func(ctx context.Context) *exec.Cmd { return a.dockerCommand(ctx, "attach", name) })
 	time.Sleep(time.Second)
