@@ -105,7 +105,12 @@ func TestAPIAttachRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Docker's own exit after a detach is 1.
-	if code := d.exitCode(); code != 1 || !strings.Contains(d.out.String(), "read escape sequence") {
+	code := d.exitCode()
+	select {
+	case <-d.read: // the last of its output read
+	case <-time.After(5 * time.Second):
+	}
+	if code != 1 || !strings.Contains(d.out.String(), "read escape sequence") {
 		t.Errorf("docker attach after ctrl-p ctrl-q: exit %d, output %q; want 1 and the escape read", code, d.out.String())
 	}
 	if st := inspect(t, name).State; !st.Running {
@@ -135,6 +140,21 @@ func TestAPIRestart(t *testing.T) {
 	after := inspect(t, name)
 	if after.Id != before.Id || !after.State.Running || after.State.StartedAt == before.State.StartedAt {
 		t.Errorf("docker restart: before %s %+v, after %s %+v: want the same container running, started anew", before.Id, before.State, after.Id, after.State)
+	}
+	// An interactive one gets its stdin anew: its shell stays.
+	sh := ctrName(t, "apirssh")
+	a.mustDocker(t, "run", "-dit", "--name", sh, "--network", "none", imageFull, "sh")
+	defer myctr(t, "rm", "-f", sh)
+	a.mustDocker(t, "restart", "-t", "1", sh)
+	time.Sleep(time.Second)
+	if st := inspect(t, sh).State; !st.Running {
+		t.Errorf("docker restart of a -dit shell: %+v, want it running on its held stdin", st)
+	}
+	s := startPTYCommand(t, 24, 80, func(ctx context.Context) *exec.Cmd { return a.dockerCommand(ctx, "attach", sh) })
+	time.Sleep(time.Second)
+	s.send("exit 7")
+	if code := s.exitCode(); code != 7 {
+		t.Errorf("docker attach after the restart ended with %d, want 7; output %q", code, s.out.String())
 	}
 	if _, errOut, code := a.docker(t, time.Minute, "restart", "no-such-ctr-api"); code == 0 || !strings.Contains(errOut, "No such container") {
 		t.Errorf("docker restart of an unknown name: exit %d, stderr %q", code, errOut)
