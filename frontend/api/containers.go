@@ -357,7 +357,7 @@ func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotModified)
 		return
 	}
-	if err := s.b.Containers.StartDetached(c, container.Activation{}); err != nil {
+	if err := s.start(c); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -9,14 +9,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 	ctypes "github.com/moby/moby/api/types/container"
-	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/container"
 )
@@ -203,16 +201,12 @@ func (s *Server) execResize(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	var size [2]uint16
-	for i, name := range []string{"h", "w"} {
-		n, err := strconv.ParseUint(r.URL.Query().Get(name), 10, 16)
-		if err != nil {
-			writeError(w, badRequest("invalid %s=%q: want a number of %s", name, r.URL.Query().Get(name), map[string]string{"h": "rows", "w": "columns"}[name]))
-			return
-		}
-		size[i] = uint16(n)
+	h, wd, err := sizeParams(r)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
-	if err := e.resize(size[0], size[1]); err != nil {
+	if err := e.resize(h, wd); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -426,13 +420,7 @@ func (e *execInstance) isStarted() bool {
 func (e *execInstance) setStarted(pid int, pty *os.File) {
 	var dup *os.File
 	if pty != nil {
-		if rc, err := pty.SyscallConn(); err == nil {
-			_ = rc.Control(func(fd uintptr) {
-				if n, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0); err == nil {
-					dup = os.NewFile(uintptr(n), "exec-pty")
-				}
-			})
-		}
+		dup = dupFile(pty)
 	}
 	e.mu.Lock()
 	e.pid, e.pty = pid, dup
@@ -447,20 +435,7 @@ func (e *execInstance) resize(h, w uint16) error {
 	if e.pty == nil {
 		return nil
 	}
-	var ioErr error
-	rc, err := e.pty.SyscallConn()
-	if err == nil {
-		err = rc.Control(func(fd uintptr) {
-			ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: h, Col: w})
-		})
-	}
-	if err == nil {
-		err = ioErr
-	}
-	if err != nil {
-		return fmt.Errorf("resize the exec's terminal: %w", err)
-	}
-	return nil
+	return setWinsize(e.pty, h, w)
 }
 
 // finish records the end of e's process with its exit code.

@@ -67,6 +67,8 @@ type Server struct {
 	execs      execTable
 	execRunner execer // nil: b.Containers
 
+	sessions sessionTable // the stdin of the interactive containers it runs
+
 	mu       sync.Mutex
 	active   int       // requests being served
 	lastDone time.Time // when the last one ended
@@ -116,6 +118,9 @@ func (s *Server) routes() {
 		"DELETE /volumes/{name}":        s.volumeRemove,
 		"POST /volumes/prune":           s.volumePrune,
 		"GET /system/df":                s.systemDF,
+	}
+	for pattern, f := range s.processRoutes() {
+		h[pattern] = f
 	}
 	for pattern, f := range h {
 		s.mux.Handle(pattern, bounded(MaxBody, f))
@@ -188,8 +193,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// idleFor is how long no request has been served (0 while one is).
+// idleFor is how long no request has been served (0 while one is, and
+// while the service holds the stdin of a container it runs: exiting
+// would end it).
 func (s *Server) idleFor() time.Duration {
+	if s.sessions.held() {
+		return 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.active > 0 {

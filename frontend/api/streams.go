@@ -155,7 +155,9 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 // containerAttach serves POST /containers/{id}/attach: the connection is
 // hijacked and carries the container's output from now on (all of it for
 // a container not yet started, which is how `docker run` attaches before
-// it starts), until the container ends. Stdin is not carried yet.
+// it starts), until the container ends. With stdin=1, what the client
+// sends goes to the stdin of an interactive container, which the service
+// holds (attach.go).
 func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 	c, err := s.lookup(r)
 	if err != nil {
@@ -169,13 +171,22 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q["stdin"] {
-		writeError(w, withStatus(http.StatusNotImplemented, errors.New("attach with stdin (docker run -i, docker attach) is not implemented by myctr's API service yet")))
-		return
-	}
 	if !q["stream"] && !q["logs"] {
 		writeError(w, badRequest("attach needs stream=1 or logs=1"))
 		return
+	}
+	// Docker carries stdin only to a container made with it open (-i).
+	var sess *session
+	keys, err := detachKeys(r.URL.Query().Get("detachKeys"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q["stdin"] && q["stream"] && c.HostConfig.Interactive {
+		if sess, err = s.stdinOf(c); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -196,7 +207,15 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 		o.Tail = -1
 	}
 	stop := &stopper{ch: make(chan struct{})}
-	go watchClosed(buf.Reader, stop)
+	if sess != nil {
+		go func() {
+			if sess.feed(buf.Reader, keys) != nil {
+				stop.stop()
+			}
+		}()
+	} else {
+		go watchClosed(buf.Reader, stop)
+	}
 	o.Stop = stop.ch
 	out := &stopOnError{w: conn, stop: stop}
 	stdout, stderr := outputs(c, out, nil, q["stdout"], q["stderr"])
@@ -204,6 +223,18 @@ func (s *Server) containerAttach(w http.ResponseWriter, r *http.Request) {
 	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
+}
+
+// stdinOf is the session whose stdin an attach to c writes into: the run
+// that is to start, or the one running, when the service started it.
+func (s *Server) stdinOf(c *container.Container) (*session, error) {
+	if !c.Running() {
+		return s.sessions.forAttach(c)
+	}
+	if sess := s.sessions.running(c.ID); sess != nil {
+		return sess, nil
+	}
+	return nil, withStatus(http.StatusConflict, fmt.Errorf("the stdin of container %s is not held by this service (it was started by myctr itself, or before the service): attach without stdin, or start it through the service", c.Name))
 }
 
 // upgradeReply is a hijacked stream's answer before the stream (attach,

@@ -49,6 +49,13 @@ type Attach struct {
 	// EndWithCaller: the container ends with the caller (a build's RUN
 	// step): killed, and its record removed, should the caller die.
 	EndWithCaller bool
+	// NoSignals leaves this process's signals alone: a service's signals
+	// are its own, not the container's (the API service's runs).
+	NoSignals bool
+	// Terminal, when set, is called with the container's pty once it
+	// runs (a TTY container's); the pty is closed as RunAttached
+	// returns: a caller that keeps it keeps a duplicate.
+	Terminal func(pty *os.File)
 	// foreground: the init is to be started by myctr-monitor, when it
 	// can take the run (attach_linux.go).
 	foreground bool

@@ -57,7 +57,10 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 	if raw {
 		nl = "\r\n"
 	}
-	relay := catchSignals(sized)
+	relay := &signalRelay{sigs: make(chan os.Signal, 1)}
+	if !a.NoSignals {
+		relay = catchSignals(sized)
+	}
 	defer relay.stop()
 	unlock, err := c.lockLaunch()
 	if err != nil {
@@ -104,6 +107,10 @@ func (s *Store) RunAttached(c *Container, m *userns.Mapping, a *Attach) (int, er
 		fmt.Fprintf(a.Stderr, "Warning: %s%s", w, nl)
 	}
 	notifyStarted(c, os.Getpid())
+	if r.pty != nil && a.Terminal != nil {
+		// Before Started: a caller that resizes once started finds it.
+		a.Terminal(r.pty)
+	}
 	if a.Started != nil {
 		a.Started()
 	}
