@@ -13,6 +13,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/netstore"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -43,6 +44,8 @@ const (
 type Backend struct {
 	Containers *container.Store
 	Images     *image.Store
+	// Networks are the named networks (myctr network create).
+	Networks *netstore.Store
 	// Mapping is the user's id mapping (userns.Current).
 	Mapping *userns.Mapping
 	// DefaultNetwork is the network mode of a container whose request
@@ -100,6 +103,9 @@ func (s *Server) routes() {
 		"GET /images/{name...}":        s.imageInspectOrNot,
 		"POST /images/create":          s.imageCreate,
 		"DELETE /images/{name...}":     s.imageRemove,
+	}
+	for pattern, f := range s.networkRoutes() {
+		h[pattern] = f
 	}
 	for pattern, f := range h {
 		s.mux.Handle(pattern, bounded(MaxBody, f))
