@@ -1,0 +1,217 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	stdnet "net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ncGet is a shell command that fetches / from host:8080 with nc
+// (busybox's wget ends on SIGSEGV where it cannot connect).
+func ncGet(host string) string {
+	return "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 " + host + " 8080"
+}
+
+// serveCmd serves page on port 8080 with busybox httpd.
+func serveCmd(page string) string {
+	return "mkdir -p /www && echo " + page + " > /www/index.html && exec httpd -f -p 8080 -h /www"
+}
+
+// TestAPINetwork: docker network create, ls, inspect and rm over the
+// API; two containers on the network reach each other by name and by
+// alias; a network in use is not removed (409, Docker's words).
+func TestAPINetwork(t *testing.T) {
+	a := startAPIService(t)
+	net := ctrName(t, "net")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "network", "rm", "-f", net) })
+	id := strings.TrimSpace(a.mustDocker(t, "network", "create", "--subnet", "10.89.77.0/24", "--label", "it.api.net=1", net))
+	if !isFullID(id) {
+		t.Fatalf("docker network create printed %q, want an id", id)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "network", "create", net); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("docker network create of a name taken: exit %d, stderr %q", code, errOut)
+	}
+	ls := a.mustDocker(t, "network", "ls", "--format", "{{.Name}} {{.Driver}}")
+	for _, want := range []string{"bridge bridge", net + " bridge"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("docker network ls: %q, want %q", ls, want)
+		}
+	}
+	if ls := a.mustDocker(t, "network", "ls", "-q", "--filter", "label=it.api.net=1"); !strings.Contains(ls, id[:12]) || strings.Count(strings.TrimSpace(ls), "\n") != 0 {
+		t.Errorf("docker network ls --filter label: %q, want %s alone", ls, id[:12])
+	}
+	got := strings.TrimSpace(a.mustDocker(t, "network", "inspect", "--format", "{{.Id}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{index .Labels \"it.api.net\"}}", net))
+	if want := id + " 10.89.77.0/24 10.89.77.1 1"; got != want {
+		t.Errorf("docker network inspect: %q, want %q", got, want)
+	}
+	a.mustDocker(t, "network", "inspect", "bridge")
+
+	srv := ctrName(t, "srv")
+	a.mustDocker(t, "run", "-d", "--name", srv, "--network", net, "--network-alias", "web", imageFull, "sh", "-c", serveCmd("via-api-net"))
+	ip := strings.TrimSpace(a.mustDocker(t, "inspect", "--format", "{{(index .NetworkSettings.Networks \""+net+"\").IPAddress}} {{(index .NetworkSettings.Networks \""+net+"\").Aliases}}", srv))
+	if !strings.HasPrefix(ip, "10.89.77.") || !strings.Contains(ip, "web") {
+		t.Errorf("docker inspect %s: address and aliases on %s %q, want 10.89.77.x and web", srv, net, ip)
+	}
+	for _, host := range []string{srv, "web"} {
+		var out string
+		waitFor(t, 20*time.Second, "the server by "+host, func() bool {
+			out, _, _ = a.docker(t, time.Minute, "run", "--rm", "--network", net, imageFull, "sh", "-c", ncGet(host))
+			return strings.Contains(out, "via-api-net")
+		})
+	}
+	if out := a.mustDocker(t, "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}", net); !strings.Contains(out, srv) {
+		t.Errorf("docker network inspect: containers %q, want %s", out, srv)
+	}
+
+	_, errOut, code := a.docker(t, time.Minute, "network", "rm", net)
+	if code == 0 || !strings.Contains(errOut, "has active endpoints") {
+		t.Errorf("docker network rm of a network in use: exit %d, stderr %q; want Docker's refusal", code, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "network", "rm", "bridge"); code == 0 || !strings.Contains(errOut, "pre-defined") {
+		t.Errorf("docker network rm bridge: exit %d, stderr %q", code, errOut)
+	}
+	a.mustDocker(t, "rm", "-f", srv)
+	a.mustDocker(t, "network", "rm", net)
+	if _, errOut, code := a.docker(t, time.Minute, "network", "inspect", net); code == 0 || !strings.Contains(errOut, "No such network") {
+		t.Errorf("docker network inspect after rm: exit %d, stderr %q", code, errOut)
+	}
+	assertGone(t, srv)
+}
+
+// TestAPINetworkPublishAll: docker run -P publishes the exposed port on
+// a free host port, which answers from the host's loopback.
+func TestAPINetworkPublishAll(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "pall")
+	a.mustDocker(t, "run", "-d", "--name", name, "-P", "--expose", "8080", imageFull, "sh", "-c", serveCmd("via-publish-all"))
+	// The list's Ports, as the API answers them.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (stdnet.Conn, error) {
+		return (&stdnet.Dialer{}).DialContext(ctx, "unix", a.sock)
+	}}}
+	resp, err := hc.Get("http://d/v1.41/containers/json?filters=" + url.QueryEscape(`{"name":["`+name+`"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []struct {
+		Ports []struct {
+			PrivatePort, PublicPort uint16
+			Type                    string
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	var m []string
+	for _, c := range list {
+		for _, p := range c.Ports {
+			if p.PrivatePort == 8080 && p.Type == "tcp" && p.PublicPort != 0 {
+				m = []string{"", strconv.Itoa(int(p.PublicPort))}
+			}
+		}
+	}
+	if err != nil || m == nil {
+		t.Fatalf("GET /containers/json: %+v (%v), want a host port for 8080/tcp", list, err)
+	}
+	if out, _, _ := a.docker(t, time.Minute, "port", name, "8080"); strings.TrimSpace(out) != "" && !strings.Contains(out, ":"+m[1]) {
+		t.Errorf("docker port %s 8080: %q, want port %s", name, out, m[1])
+	}
+	var page string
+	waitFor(t, 20*time.Second, "the published port", func() bool {
+		c := http.Client{Timeout: 3 * time.Second}
+		resp, err := c.Get("http://127.0.0.1:" + m[1] + "/")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		page = string(b)
+		return strings.Contains(page, "via-publish-all")
+	})
+	a.mustDocker(t, "rm", "-f", name)
+	assertGone(t, name)
+}
+
+// composeAPIFile is a two-service app: web serves a page, client fetches
+// it by web's service name and prints it.
+const composeAPIFile = `version: "2.4"
+services:
+  web:
+    image: %[1]s
+    command: ["sh", "-c", "mkdir -p /www && echo hello-compose-api > /www/index.html && exec httpd -f -p 8080 -h /www"]
+  client:
+    image: %[1]s
+    depends_on: [web]
+    command: ["sh", "-c", "until printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 web 8080; do sleep 1; done; exec sleep 300"]
+`
+
+// TestAPICompose: docker-compose 1.29 (docker-py) on the API service:
+// up -d makes the project's network and both containers, the client
+// reaches web by its service name, ps and logs show them, and down leaves
+// no container and no network behind.
+func TestAPICompose(t *testing.T) {
+	composeBin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Fatalf("docker-compose is not installed (tests/setup/deps.sh installs it): %v", err)
+	}
+	a := startAPIService(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "docker-compose.yml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(composeAPIFile, imageFull)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	project := strings.ReplaceAll(ctrName(t, "p"), "-", "")
+	compose := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, composeBin, append([]string{"--ansi", "never", "-p", project, "-f", file}, args...)...)
+		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		t.Logf("docker-compose %s:\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			t.Fatalf("docker-compose %s: %v", strings.Join(args, " "), err)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() {
+		for _, s := range []string{"web", "client"} {
+			runMyctr(cmdTimeout, nil, "rm", "-f", project+"_"+s+"_1")
+		}
+		runMyctr(cmdTimeout, nil, "network", "rm", "-f", project+"_default")
+	})
+
+	compose("up", "-d")
+	waitFor(t, 40*time.Second, "the client's page, fetched from web by name", func() bool {
+		out, _, _ := a.docker(t, time.Minute, "logs", project+"_client_1")
+		return strings.Contains(out, "hello-compose-api")
+	})
+	ps := compose("ps")
+	for _, svc := range []string{"web", "client"} {
+		if !strings.Contains(ps, project+"_"+svc+"_1") {
+			t.Errorf("docker-compose ps does not list %s_%s_1", project, svc)
+		}
+	}
+	if logs := compose("logs", "client"); !strings.Contains(logs, "hello-compose-api") {
+		t.Errorf("docker-compose logs client shows no page")
+	}
+	compose("down", "-t", "1")
+	if left := a.mustDocker(t, "ps", "-a", "-q", "--filter", "label=com.docker.compose.project="+project); strings.TrimSpace(left) != "" {
+		t.Errorf("docker-compose down left containers: %q", left)
+	}
+	if nets := a.mustDocker(t, "network", "ls", "-q", "--filter", "name="+project); strings.TrimSpace(nets) != "" {
+		t.Errorf("docker-compose down left networks: %q", nets)
+	}
+}
