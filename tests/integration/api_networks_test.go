@@ -215,3 +215,47 @@ func TestAPICompose(t *testing.T) {
 		t.Errorf("docker-compose down left networks: %q", nets)
 	}
 }
+
+// TestAPINetworkConnect: docker network connect puts a running container
+// on a second network at once (it reaches that network's server by name,
+// and answers to its alias there), disconnect takes it off; prune removes
+// the networks no container is on and keeps the others.
+func TestAPINetworkConnect(t *testing.T) {
+	a := startAPIService(t)
+	netA, netB, spare := ctrName(t, "neta"), ctrName(t, "netb"), ctrName(t, "spare")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "network", "rm", "-f", netA, netB, spare) })
+	for _, n := range []string{netA, netB, spare} {
+		a.mustDocker(t, "network", "create", "--label", "it.api.connect=1", n)
+	}
+	srv, cli := ctrName(t, "srv"), ctrName(t, "cli")
+	a.mustDocker(t, "run", "-d", "--name", srv, "--network", netA, imageFull, "sh", "-c", serveCmd("via-connect"))
+	a.mustDocker(t, "run", "-d", "--name", cli, "--network", netB, imageFull, "sleep", "300")
+	reach := func(host string) bool {
+		out, _, _ := a.docker(t, time.Minute, "exec", cli, "sh", "-c", ncGet(host))
+		return strings.Contains(out, "via-connect")
+	}
+	if reach(srv) {
+		t.Fatalf("%s on %s reaches %s on %s before connect", cli, netB, srv, netA)
+	}
+	a.mustDocker(t, "network", "connect", "--alias", "cli-alias", netA, cli)
+	waitFor(t, 20*time.Second, "the server by name after connect", func() bool { return reach(srv) })
+	if out, _, _ := a.docker(t, time.Minute, "exec", srv, "nslookup", "cli-alias"); !strings.Contains(out, "Address") || strings.Contains(out, "can't resolve") {
+		t.Errorf("nslookup cli-alias on %s: %q", netA, out)
+	}
+	nets := a.mustDocker(t, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", cli)
+	if !strings.Contains(nets, netA) || !strings.Contains(nets, netB) {
+		t.Errorf("networks of %s after connect: %q, want %s and %s", cli, nets, netA, netB)
+	}
+	a.mustDocker(t, "network", "disconnect", netA, cli)
+	if reach(srv) {
+		t.Errorf("%s still reaches %s after disconnect", cli, srv)
+	}
+
+	out := a.mustDocker(t, "network", "prune", "-f", "--filter", "label=it.api.connect=1")
+	if !strings.Contains(out, spare) || strings.Contains(out, netA) || strings.Contains(out, netB) {
+		t.Errorf("docker network prune: %q, want %s alone removed", out, spare)
+	}
+	a.mustDocker(t, "rm", "-f", srv, cli)
+	a.mustDocker(t, "network", "rm", netA, netB)
+	assertGone(t, srv, cli)
+}
