@@ -292,7 +292,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		RestartCount:    int(c.RestartCount),
 	}
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
 }
 
 func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {

@@ -12,11 +12,13 @@ import (
 	"strings"
 	"time"
 
+	ctypes "github.com/moby/moby/api/types/container"
 	nettypes "github.com/moby/moby/api/types/network"
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/netstore"
+	"github.com/myctr/myctr/frontend/network"
 )
 
 // The networks endpoints work on the named networks of `myctr network`
@@ -475,10 +477,52 @@ func (s *Server) endpointSettings(c *container.Container) map[string]*nettypes.E
 	case len(out) > 0, mode == "none", mode == "host", strings.HasPrefix(mode, container.NetContainerPrefix):
 	default:
 		e := &nettypes.EndpointSettings{NetworkID: defaultNetwork().ID}
-		if b := c.State.Bridge; b != nil && running {
-			fillEndpoint(e, b)
+		switch {
+		case !running:
+		case c.State.Bridge != nil:
+			fillEndpoint(e, c.State.Bridge)
+		case mode == network.ModePasta || mode == network.ModeSlirp4netns:
+			// The same layout in both modes: network.Config's addresses.
+			cfg := network.Config{Mode: mode, Options: c.HostConfig.NetworkOptions}
+			e.IPAddress, _ = netip.ParseAddr(cfg.ContainerIP())
+			e.Gateway, _ = netip.ParseAddr(cfg.Gateway())
+			if e.IPAddress.IsValid() {
+				e.IPPrefixLen = 24
+			}
 		}
 		out[defaultNetworkName] = e
+	}
+	return out
+}
+
+// inspectBody is a container's inspect with the fields of the default
+// network that API 1.41 still has at the top of NetworkSettings (the
+// moby types of later versions dropped them; 1.41's clients read them).
+type inspectBody struct {
+	ctypes.InspectResponse
+	NetworkSettings legacySettings
+}
+
+type legacySettings struct {
+	*ctypes.NetworkSettings
+	IPAddress   string
+	IPPrefixLen int
+	Gateway     string
+	MacAddress  string
+}
+
+// withDefaultAddress adds resp's address on the default network to the
+// top of its NetworkSettings.
+func withDefaultAddress(resp ctypes.InspectResponse) inspectBody {
+	out := inspectBody{InspectResponse: resp, NetworkSettings: legacySettings{NetworkSettings: resp.NetworkSettings}}
+	if resp.NetworkSettings == nil {
+		return out
+	}
+	if e := resp.NetworkSettings.Networks[defaultNetworkName]; e != nil && e.IPAddress.IsValid() {
+		out.NetworkSettings.IPAddress, out.NetworkSettings.IPPrefixLen = e.IPAddress.String(), e.IPPrefixLen
+		if e.Gateway.IsValid() {
+			out.NetworkSettings.Gateway = e.Gateway.String()
+		}
 	}
 	return out
 }

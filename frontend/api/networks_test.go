@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 
+	ctypes "github.com/moby/moby/api/types/container"
 	nettypes "github.com/moby/moby/api/types/network"
 
 	"github.com/myctr/myctr/frontend/container"
@@ -83,3 +85,28 @@ func TestPublishAll(t *testing.T) {
 
 func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 func mustAddr(s string) netip.Addr     { return netip.MustParseAddr(s) }
+
+func TestWithDefaultAddress(t *testing.T) {
+	resp := ctypes.InspectResponse{ID: "abc", NetworkSettings: &ctypes.NetworkSettings{Networks: map[string]*nettypes.EndpointSettings{
+		"bridge": {IPAddress: mustAddr("10.0.2.100"), IPPrefixLen: 24, Gateway: mustAddr("10.0.2.2")},
+	}}}
+	b, err := json.Marshal(withDefaultAddress(resp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		ID              string `json:"Id"`
+		NetworkSettings struct {
+			IPAddress, Gateway string
+			IPPrefixLen        int
+			Networks           map[string]struct{ IPAddress string }
+		}
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	ns := got.NetworkSettings
+	if got.ID != "abc" || ns.IPAddress != "10.0.2.100" || ns.IPPrefixLen != 24 || ns.Gateway != "10.0.2.2" || ns.Networks["bridge"].IPAddress != "10.0.2.100" {
+		t.Errorf("inspect body %s", b)
+	}
+}

@@ -127,6 +127,10 @@ func TestAPINetworkPublishAll(t *testing.T) {
 	if out, _, _ := a.docker(t, time.Minute, "port", name, "8080"); strings.TrimSpace(out) != "" && !strings.Contains(out, ":"+m[1]) {
 		t.Errorf("docker port %s 8080: %q, want port %s", name, out, m[1])
 	}
+	// The default network's address, at the top as API 1.41 has it.
+	if ip := strings.TrimSpace(a.mustDocker(t, "inspect", "--format", "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}", name)); ip != "10.0.2.100 10.0.2.100" {
+		t.Errorf("docker inspect %s: addresses %q, want 10.0.2.100 (the rootless default's) twice", name, ip)
+	}
 	var page string
 	waitFor(t, 20*time.Second, "the published port", func() bool {
 		c := http.Client{Timeout: 3 * time.Second}
