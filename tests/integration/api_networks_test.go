@@ -176,20 +176,7 @@ func TestAPICompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	project := strings.ReplaceAll(ctrName(t, "p"), "-", "")
-	compose := func(args ...string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, composeBin, append([]string{"--ansi", "never", "-p", project, "-f", file}, args...)...)
-		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		t.Logf("docker-compose %s:\n%s", strings.Join(args, " "), out)
-		if err != nil {
-			t.Fatalf("docker-compose %s: %v", strings.Join(args, " "), err)
-		}
-		return string(out)
-	}
+	compose := composeRunner(t, a, composeBin, project, file)
 	t.Cleanup(func() {
 		for _, s := range []string{"web", "client"} {
 			runMyctr(cmdTimeout, nil, "rm", "-f", project+"_"+s+"_1")
@@ -262,4 +249,109 @@ func TestAPINetworkConnect(t *testing.T) {
 	a.mustDocker(t, "rm", "-f", srv, cli)
 	a.mustDocker(t, "network", "rm", netA, netB)
 	assertGone(t, srv, cli)
+}
+
+// composeRunner runs docker-compose on the service for project and file,
+// failing the test when it fails.
+func composeRunner(t *testing.T, a *apiService, composeBin, project, file string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, composeBin, append([]string{"--ansi", "never", "-p", project, "-f", file}, args...)...)
+		cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+a.sock, "DOCKER_CONFIG="+a.config)
+		cmd.Dir = filepath.Dir(file)
+		out, err := cmd.CombinedOutput()
+		t.Logf("docker-compose %s:\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			t.Fatalf("docker-compose %s: %v", strings.Join(args, " "), err)
+		}
+		return string(out)
+	}
+}
+
+// composeNetworksFile: api is on two networks, web on front only, db on
+// back only; api answers on front to an alias and publishes a port.
+const composeNetworksFile = `version: "2.4"
+services:
+  db:
+    image: %[1]s
+    networks: [back]
+    command: ["sh", "-c", "mkdir -p /www && echo db-answer > /www/index.html && exec httpd -f -p 8080 -h /www"]
+  api:
+    image: %[1]s
+    depends_on: [db]
+    networks:
+      back: {}
+      front:
+        aliases: [api-alias]
+    ports: ["8080"]
+    command: ["sh", "-c", "until printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 db 8080 > /tmp/db; do sleep 1; done; mkdir -p /www && tail -n1 /tmp/db > /www/index.html && exec httpd -f -p 8080 -h /www"]
+  web:
+    image: %[1]s
+    depends_on: [api]
+    networks: [front]
+    command: ["sh", "-c", "until printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 api-alias 8080 | grep db-answer; do sleep 1; done; exec sleep 300"]
+networks:
+  front: {}
+  back: {}
+`
+
+// TestAPIComposeNetworks: docker-compose 1.29 with a service on two
+// networks (created on one, connected to the other before its start), an
+// alias, and a published port reached from the host.
+func TestAPIComposeNetworks(t *testing.T) {
+	composeBin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		t.Fatalf("docker-compose is not installed (tests/setup/deps.sh installs it): %v", err)
+	}
+	a := startAPIService(t)
+	file := filepath.Join(t.TempDir(), "docker-compose.yml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(composeNetworksFile, imageFull)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	project := strings.ReplaceAll(ctrName(t, "p"), "-", "")
+	compose := composeRunner(t, a, composeBin, project, file)
+	t.Cleanup(func() {
+		for _, s := range []string{"db", "api", "web"} {
+			runMyctr(cmdTimeout, nil, "rm", "-f", project+"_"+s+"_1")
+		}
+		runMyctr(cmdTimeout, nil, "network", "rm", "-f", project+"_front", project+"_back")
+	})
+
+	compose("up", "-d")
+	waitFor(t, 40*time.Second, "web's fetch of db's answer from api by its alias", func() bool {
+		out, _, _ := a.docker(t, time.Minute, "logs", project+"_web_1")
+		return strings.Contains(out, "db-answer")
+	})
+	nets := a.mustDocker(t, "inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", project+"_api_1")
+	if strings.TrimSpace(nets) != project+"_back "+project+"_front" {
+		t.Errorf("api's networks: %q, want back and front", nets)
+	}
+	if out, _, code := a.docker(t, time.Minute, "exec", project+"_web_1", "nslookup", "db"); code == 0 && !strings.Contains(out, "can't resolve") {
+		t.Errorf("web, on front only, resolves db of back: %q", out)
+	}
+	port := strings.TrimSpace(compose("port", "api", "8080"))
+	_, hostPort, _ := strings.Cut(port, ":")
+	if hostPort == "" {
+		t.Logf("docker-compose port api 8080: %q (the inspect's Ports are not filled here)", port)
+	} else {
+		waitFor(t, 20*time.Second, "api's published port", func() bool {
+			c := http.Client{Timeout: 3 * time.Second}
+			resp, err := c.Get("http://127.0.0.1:" + hostPort + "/")
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return strings.Contains(string(b), "db-answer")
+		})
+	}
+	compose("down", "-t", "1")
+	if left := a.mustDocker(t, "ps", "-a", "-q", "--filter", "label=com.docker.compose.project="+project); strings.TrimSpace(left) != "" {
+		t.Errorf("docker-compose down left containers: %q", left)
+	}
+	if nets := a.mustDocker(t, "network", "ls", "-q", "--filter", "name="+project); strings.TrimSpace(nets) != "" {
+		t.Errorf("docker-compose down left networks: %q", nets)
+	}
 }
