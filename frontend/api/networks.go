@@ -50,6 +50,27 @@ func defaultNetwork() *netstore.Network {
 	return &netstore.Network{Name: defaultNetworkName, ID: hex.EncodeToString(sum[:]), Driver: netstore.DriverBridge}
 }
 
+// defaultSubnet gives d the subnet and gateway of the rootless default
+// where it is pasta or slirp4netns (network.Config's layout, a /24 around
+// the container's address); the helper's bridge and an unreadable
+// configuration leave IPAM's Config empty, as a network without one.
+func (s *Server) defaultSubnet(d *netstore.Network) {
+	if s.b.DefaultNetwork == nil {
+		return
+	}
+	mode, opts, err := s.b.DefaultNetwork()
+	if err != nil || (mode != network.ModePasta && mode != network.ModeSlirp4netns) {
+		return
+	}
+	cfg := network.Config{Mode: mode, Options: opts}
+	ip, err := netip.ParseAddr(cfg.ContainerIP())
+	if err != nil {
+		return
+	}
+	p, _ := ip.Prefix(24)
+	d.Subnets = []netstore.Subnet{{Subnet: p.String(), Gateway: cfg.Gateway()}}
+}
+
 // predefinedError is Docker's 403 for a change to a predefined network.
 func predefinedError(verb string) error {
 	return withStatus(http.StatusForbidden, fmt.Errorf("%s is a pre-defined network and cannot be %s", defaultNetworkName, verb))
@@ -59,6 +80,7 @@ func predefinedError(verb string) error {
 // "network X not found" is the 404's message.
 func (s *Server) network(ref string) (*netstore.Network, error) {
 	if d := defaultNetwork(); ref == d.Name || ref == d.ID {
+		s.defaultSubnet(d)
 		return d, nil
 	}
 	n, err := s.b.Networks.Get(ref)
@@ -173,6 +195,7 @@ func (s *Server) networkList(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []nettypes.Summary{}
 	if d := defaultNetwork(); (len(types) == 0 || types["builtin"]) && f.Match(d, true) {
+		s.defaultSubnet(d)
 		out = append(out, nettypes.Summary{Network: networkSummary(d)})
 	}
 	for _, n := range all {

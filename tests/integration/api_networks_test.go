@@ -57,7 +57,9 @@ func TestAPINetwork(t *testing.T) {
 	if want := id + " 10.89.77.0/24 10.89.77.1 1"; got != want {
 		t.Errorf("docker network inspect: %q, want %q", got, want)
 	}
-	a.mustDocker(t, "network", "inspect", "bridge")
+	if got := strings.TrimSpace(a.mustDocker(t, "network", "inspect", "--format", "{{.Name}} {{.Driver}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}", "bridge")); got != "bridge bridge 10.0.2.0/24 10.0.2.2" {
+		t.Errorf("docker network inspect bridge: %q, want the rootless default's 10.0.2.0/24 and gateway 10.0.2.2", got)
+	}
 
 	srv := ctrName(t, "srv")
 	a.mustDocker(t, "run", "-d", "--name", srv, "--network", net, "--network-alias", "web", imageFull, "sh", "-c", serveCmd("via-api-net"))
