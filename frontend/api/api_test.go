@@ -73,9 +73,19 @@ func TestCreateOptions(t *testing.T) {
 				t.Errorf("network %q", o.Network)
 			}
 		}},
-		{name: "named network", body: `{"Image":"bb","HostConfig":{"NetworkMode":"mynet"}}`, code: 501},
+		{name: "named network", body: `{"Image":"bb","HostConfig":{"NetworkMode":"mynet"},
+			"NetworkingConfig":{"EndpointsConfig":{"mynet":{"Aliases":["web","w2"],"IPAMConfig":{"IPv4Address":"10.89.0.9"}},"other":{}}}}`,
+			check: func(t *testing.T, o *container.CreateOptions) {
+				a := o.Networks["mynet"]
+				if o.Network != "" || len(o.Networks) != 2 || a.Interface != "eth0" || strings.Join(a.Aliases, ",") != "web,w2" || a.IP != "10.89.0.9" {
+					t.Errorf("networks %+v", o.Networks)
+				}
+			}},
+		{name: "alias on the default", body: `{"Image":"bb","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["x"]}}}}`, code: 400},
+		{name: "endpoint without its mode", body: `{"Image":"bb","HostConfig":{"NetworkMode":"none"},"NetworkingConfig":{"EndpointsConfig":{"mynet":{}}}}`, code: 400},
+		{name: "bad alias", body: `{"Image":"bb","HostConfig":{"NetworkMode":"mynet"},"NetworkingConfig":{"EndpointsConfig":{"mynet":{"Aliases":["a b"]}}}}`, code: 400},
+		{name: "bad network name", body: `{"Image":"bb","HostConfig":{"NetworkMode":"a b"}}`, code: 400},
 		{name: "privileged", body: `{"Image":"bb","HostConfig":{"Privileged":true}}`, code: 501},
-		{name: "publish all", body: `{"Image":"bb","HostConfig":{"PublishAllPorts":true}}`, code: 501},
 		{name: "bad host port", body: `{"Image":"bb","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"http"}]}}}`, code: 400},
 		{name: "bad restart", body: `{"Image":"bb","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`, code: 400},
 		{name: "bad bind", body: `{"Image":"bb","HostConfig":{"Binds":[":"]}}`, code: 400},
@@ -134,7 +144,7 @@ func TestRouting(t *testing.T) {
 		{"GET", "/v1.24/version", "", 200, `"MinAPIVersion":"1.24"`},
 		{"GET", "/v1.99/version", "", 400, "too new"},
 		{"GET", "/v1.12/version", "", 400, "too old"},
-		{"GET", "/v1.41/networks", "", 501, `"message":"GET /networks is not implemented`},
+		{"GET", "/v1.41/swarm", "", 501, `"message":"GET /swarm is not implemented`},
 		{"POST", "/containers/abc/attach/ws", "", 501, "POST /containers/abc/attach/ws"},
 		{"GET", "/images/some/name/history", "", 501, "history"},
 		{"POST", "/v1.41/containers/create", `{"Cmd":["true"]}`, 400, "no Image"},

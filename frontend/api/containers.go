@@ -224,6 +224,7 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) {
 			Mounts:  mountPoints(c),
 		}
 		sum.HostConfig.NetworkMode = c.HostConfig.NetworkMode
+		sum.NetworkSettings = &ctypes.NetworkSettingsSummary{Networks: s.endpointSettings(c)}
 		out = append(out, sum)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -290,7 +291,8 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		NetworkSettings: &ctypes.NetworkSettings{},
 		RestartCount:    int(c.RestartCount),
 	}
-	writeJSON(w, http.StatusOK, resp)
+	resp.NetworkSettings.Networks = s.endpointSettings(c)
+	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
 }
 
 func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
@@ -322,6 +324,12 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 	o.ImageName = image.CreatedName(req.Image, img.Names)
 	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
+	if req.HostConfig != nil && req.HostConfig.PublishAllPorts {
+		if err := publishAll(o, img.Config.Config.ExposedPorts, req.ExposedPorts); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	for i := len(img.LayerDirs) - 1; i >= 0; i-- {
 		o.Lower = append(o.Lower, img.LayerDirs[i])
 	}

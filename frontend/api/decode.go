@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	nettypes "github.com/moby/moby/api/types/network"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/volume"
 )
@@ -82,7 +84,7 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 	}
 	hc := req.HostConfig
 	if hc == nil {
-		return o, nil
+		return o, endpoints(o, "", req.NetworkingConfig)
 	}
 	o.Remove = hc.AutoRemove
 	o.ReadOnly = hc.ReadonlyRootfs
@@ -112,7 +114,15 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 			o.Network = container.NetContainerPrefix + strings.TrimPrefix(mode, "container:")
 			break
 		}
-		return nil, withStatus(501, fmt.Errorf("HostConfig.NetworkMode %q is not supported by this API yet: use none, host, bridge (the rootless default) or container:NAME", mode))
+		if !names.Valid(mode) {
+			return nil, badRequest("HostConfig.NetworkMode %q: use none, host, bridge (the rootless default), container:NAME or the name of a network", mode)
+		}
+		// A named network (network create), as run --network NAME:
+		// its interface is eth0.
+		o.Networks = map[string]container.NetworkAttach{mode: {Interface: "eth0"}}
+	}
+	if err := endpoints(o, string(hc.NetworkMode), req.NetworkingConfig); err != nil {
+		return nil, err
 	}
 	ports, err := portBindings(hc)
 	if err != nil {
@@ -138,12 +148,66 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 	return o, nil
 }
 
-// portBindings reads HostConfig.PortBindings ("80/tcp": [{HostIp,
-// HostPort}]) and PublishAllPorts is refused for now.
-func portBindings(hc *ctypes.HostConfig) ([]network.PortMapping, error) {
-	if hc.PublishAllPorts {
-		return nil, withStatus(501, errors.New("HostConfig.PublishAllPorts is not supported by this API yet"))
+// endpoints reads NetworkingConfig.EndpointsConfig into o.Networks, as
+// run's --network NAME --network-alias A --ip IP: each named network's
+// aliases and address; a network other than NetworkMode's is joined too
+// (after it, as further --network flags). The default network takes no
+// aliases or address, as in Docker.
+func endpoints(o *container.CreateOptions, mode string, nc *nettypes.NetworkingConfig) error {
+	if nc == nil {
+		return nil
 	}
+	for name, e := range nc.EndpointsConfig {
+		switch {
+		case name == "bridge" || name == "default" || name == "host" || name == "none":
+			if e != nil && (len(e.Aliases) > 0 || (e.IPAMConfig != nil && e.IPAMConfig.IPv4Address.IsValid())) {
+				// Docker's words.
+				return badRequest("network-scoped alias is supported only for containers in user defined networks")
+			}
+			continue
+		case o.Networks == nil:
+			return badRequest("NetworkingConfig names network %s, but HostConfig.NetworkMode %q is no named network", name, mode)
+		}
+		a, err := endpointAttach(name, e)
+		if err != nil {
+			return err
+		}
+		if cur, ok := o.Networks[name]; ok {
+			a.Interface = cur.Interface
+		}
+		o.Networks[name] = a
+	}
+	return nil
+}
+
+// publishAll adds, for HostConfig.PublishAllPorts (run -P), a mapping on
+// a free host port of each port the image or the request exposes that
+// PortBindings does not publish already.
+func publishAll(o *container.CreateOptions, image map[string]struct{}, req nettypes.PortSet) error {
+	exposed := map[string]struct{}{}
+	for p := range image {
+		exposed[p] = struct{}{}
+	}
+	for p := range req {
+		exposed[p.String()] = struct{}{}
+	}
+	ports, err := network.ExposedPorts(exposed)
+	if err != nil {
+		return badRequest("PublishAllPorts: %v", err)
+	}
+	for _, p := range ports {
+		if !slices.ContainsFunc(o.Ports, func(q network.PortMapping) bool {
+			return q.ContainerPort == p.ContainerPort && q.Protocol == p.Protocol
+		}) {
+			o.Ports = append(o.Ports, p)
+		}
+	}
+	return nil
+}
+
+// portBindings reads HostConfig.PortBindings ("80/tcp": [{HostIp,
+// HostPort}]); PublishAllPorts is publishAll's, once the image is known.
+func portBindings(hc *ctypes.HostConfig) ([]network.PortMapping, error) {
 	var out []network.PortMapping
 	for port, binds := range hc.PortBindings {
 		proto := string(port.Proto())

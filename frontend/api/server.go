@@ -14,6 +14,7 @@ import (
 	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/netstore"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -44,6 +45,8 @@ const (
 type Backend struct {
 	Containers *container.Store
 	Images     *image.Store
+	// Networks are the named networks (myctr network create).
+	Networks *netstore.Store
 	// Mapping is the user's id mapping (userns.Current).
 	Mapping *userns.Mapping
 	// DefaultNetwork is the network mode of a container whose request
@@ -120,6 +123,9 @@ func (s *Server) routes() {
 		"GET /system/df":                s.systemDF,
 	}
 	for pattern, f := range s.processRoutes() {
+		h[pattern] = f
+	}
+	for pattern, f := range s.networkRoutes() {
 		h[pattern] = f
 	}
 	for pattern, f := range h {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/myctr/myctr/frontend/config"
@@ -76,24 +75,6 @@ func networkMode(flag string) (string, []string, error) {
 		return mode, nil, errNamedNetwork
 	}
 	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host, container:NAME or the name of a network (myctr network ls)")
-}
-
-// exposedPorts turns an image's ExposedPorts ("80/tcp") into mappings on
-// free host ports, for -P.
-func exposedPorts(exposed map[string]struct{}) ([]network.PortMapping, error) {
-	var out []network.PortMapping
-	for p := range exposed {
-		num, proto, _ := strings.Cut(p, "/")
-		if proto == "" {
-			proto = "tcp"
-		}
-		n, err := strconv.ParseUint(num, 10, 16)
-		if err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
-			return nil, fmt.Errorf("image exposes an invalid port %q", p)
-		}
-		out = append(out, network.PortMapping{ContainerPort: uint16(n), Protocol: proto})
-	}
-	return out, nil
 }
 
 // networkFlags reads the --network flags of run, create and pod create:

@@ -44,26 +44,11 @@ func openNetworks(ctx *cli.Context) (*netstore.Store, error) {
 type netUsers struct{ s *container.Store }
 
 func (u netUsers) on(network string) ([]*container.Container, error) {
-	all, err := u.s.List()
-	if err != nil {
-		return nil, err
-	}
-	var out []*container.Container
-	for _, c := range all {
-		if slices.Contains(c.NamedNetworks(), network) {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return u.s.OnNetwork(network)
 }
 
 func (u netUsers) NetworkUsers(network string) ([]string, error) {
-	ctrs, err := u.on(network)
-	ids := make([]string, len(ctrs))
-	for i, c := range ctrs {
-		ids[i] = c.ID
-	}
-	return ids, err
+	return u.s.NetworkUsers(network)
 }
 
 // networkCreateHint gives create's errors the fix.

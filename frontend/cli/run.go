@@ -487,7 +487,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	if ctx.Bool("publish-all") {
-		exposed, err := exposedPorts(img.Config.Config.ExposedPorts)
+		exposed, err := network.ExposedPorts(img.Config.Config.ExposedPorts)
 		if err != nil {
 			return nil, err
 		}

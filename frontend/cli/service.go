@@ -52,6 +52,10 @@ func serviceCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			nets, err := openNetworks(ctx)
+			if err != nil {
+				return err
+			}
 			m, err := mapping()
 			if err != nil {
 				return err
@@ -69,6 +73,7 @@ func serviceCommand() *cli.Command {
 			srv := api.New(&api.Backend{
 				Containers: s,
 				Images:     images,
+				Networks:   nets,
 				Mapping:    m,
 				DefaultNetwork: func() (string, []string, error) {
 					return networkMode("")

@@ -140,3 +140,22 @@ func parsePort(s string) (uint16, error) {
 	}
 	return uint16(n), nil
 }
+
+// ExposedPorts turns an image's ExposedPorts ("80/tcp", "53/udp", "8080")
+// into mappings on free host ports: run -P, and the API's
+// PublishAllPorts.
+func ExposedPorts(exposed map[string]struct{}) ([]PortMapping, error) {
+	var out []PortMapping
+	for p := range exposed {
+		num, proto, _ := strings.Cut(p, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		n, err := strconv.ParseUint(num, 10, 16)
+		if err != nil || n == 0 || (proto != "tcp" && proto != "udp") {
+			return nil, fmt.Errorf("image exposes an invalid port %q", p)
+		}
+		out = append(out, PortMapping{ContainerPort: uint16(n), Protocol: proto})
+	}
+	return out, nil
+}

@@ -138,15 +138,15 @@ func TestAPIVersionAndPing(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", a.sock)
 	}}}
-	resp, err := hc.Get("http://d/v1.41/networks")
+	resp, err := hc.Get("http://d/v1.41/swarm")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	var msg struct{ Message string }
-	if resp.StatusCode != http.StatusNotImplemented || json.Unmarshal(body, &msg) != nil || !strings.Contains(msg.Message, "GET /networks") {
-		t.Errorf("GET /v1.41/networks: %d %s, want 501 naming it", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusNotImplemented || json.Unmarshal(body, &msg) != nil || !strings.Contains(msg.Message, "GET /swarm") {
+		t.Errorf("GET /v1.41/swarm: %d %s, want 501 naming it", resp.StatusCode, body)
 	}
 }
 
