@@ -93,6 +93,7 @@ func (s *Server) routes() {
 		"GET /containers/{id}/logs":    s.containerLogs,
 		"POST /containers/{id}/attach": s.containerAttach,
 		"POST /containers/{id}/exec":   s.execCreate,
+		"GET /events":                  s.events,
 		"POST /exec/{id}/start":        s.execStart,
 		"GET /exec/{id}/json":          s.execInspect,
 		"POST /exec/{id}/resize":       s.execResize,
