@@ -290,6 +290,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		NetworkSettings: &ctypes.NetworkSettings{},
 		RestartCount:    int(c.RestartCount),
 	}
+	resp.HostConfig.Resources = inspectResources(hc.Resources)
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -330,6 +331,10 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+	}
+	if err := s.hostDefaults(o, req); err != nil {
+		writeError(w, err)
+		return
 	}
 	var warn bytes.Buffer
 	o.Warn = &warn

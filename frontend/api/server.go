@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/userns"
@@ -53,6 +54,9 @@ type Backend struct {
 	Version string
 	// RunRoot is the run root (the events log lives there).
 	RunRoot string
+	// Conf is the containers.conf files' settings, whose defaults a
+	// create applies as `myctr run` does (nil: none set).
+	Conf *config.Containers
 }
 
 // Server is the API over one Backend.

@@ -56,6 +56,10 @@ func serviceCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			cc, err := containersConf()
+			if err != nil {
+				return err
+			}
 			l, err := api.Listen(path)
 			switch {
 			case errors.Is(err, api.ErrUnsafeDir):
@@ -75,6 +79,7 @@ func serviceCommand() *cli.Command {
 				},
 				Version: Version,
 				RunRoot: s.Dirs.RunRoot,
+				Conf:    cc,
 			})
 			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

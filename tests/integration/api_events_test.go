@@ -112,3 +112,37 @@ func TestAPIEventsLive(t *testing.T) {
 		t.Errorf("docker events: %q, want create, start, die 7", seen)
 	}
 }
+
+// TestAPIResources: docker run --memory sets the container's memory.max
+// through the service, as `myctr run --memory` does, and inspect shows
+// it; a limit this host cannot enforce is refused, not ignored.
+func TestAPIResources(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apires")
+	out, errOut, code := a.docker(t, time.Minute, "run", "--name", name, "--network", "none", "--memory", "64m", imageFull, "cat", "/sys/fs/cgroup/memory.max")
+	if code != 0 && (strings.Contains(errOut, "memory") || strings.Contains(errOut, "cgroup")) {
+		// The host cannot set a memory limit: the refusal must say so,
+		// as `myctr run --memory` does; the VM tier sees the limit set.
+		t.Logf("docker run --memory 64m refused: %s", errOut)
+		_, cliErr, cliCode := myctr(t, "run", "--rm", "--network", "none", "--memory", "64m", imageFull, "true")
+		if cliCode == 0 {
+			t.Errorf("the API refused --memory 64m (%s) but myctr run accepted it", errOut)
+		}
+		t.Logf("myctr run --memory 64m: exit %d: %s", cliCode, cliErr)
+		assertGone(t, name)
+		return
+	}
+	if code != 0 || strings.TrimSpace(out) != "67108864" {
+		t.Fatalf("docker run --memory 64m cat memory.max: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if got := strings.TrimSpace(a.mustDocker(t, "inspect", "--format", "{{.HostConfig.Memory}}", name)); got != "67108864" {
+		t.Errorf("docker inspect HostConfig.Memory: %q", got)
+	}
+	a.mustDocker(t, "rm", name)
+	if _, errOut, code := a.docker(t, time.Minute, "run", "--rm", "--network", "none", "--cpu-rt-runtime", "1000", imageFull, "true"); code == 0 || !strings.Contains(errOut, "CpuRealtime") {
+		t.Errorf("docker run --cpu-rt-runtime: exit %d, stderr %q: want a refusal", code, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "run", "--rm", "--network", "none", "--memory", "1k", imageFull, "true"); code == 0 || !strings.Contains(errOut, "memory") {
+		t.Errorf("docker run --memory 1k: exit %d, stderr %q: want a refusal", code, errOut)
+	}
+}
