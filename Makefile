@@ -43,6 +43,7 @@ BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 POLKIT_ACTIONS_DIR ?= /usr/share/polkit-1/actions
 SYSTEMD_UNIT_DIR ?= /usr/lib/systemd/system
+SYSTEMD_USER_UNIT_DIR ?= /usr/lib/systemd/user
 SYSTEMD_GENERATOR_DIR ?= /usr/lib/systemd/system-generators
 SYSTEMD_USER_GENERATOR_DIR ?= /usr/lib/systemd/user-generators
 DBUS_DIR ?= /usr/share/dbus-1
@@ -234,9 +235,13 @@ man: build
 # the D-Bus activation directory or the systemd unit directory depending on
 # what they are, with @LIBEXECDIR@ replaced by the helper's directory's
 # parent; .conf files that are D-Bus bus policies go to dbus-1/system.d.
+# The API service's user units (USER_UNITS: myctr.socket, which starts
+# myctr.service) go to the user unit directory, @BINDIR@ filled in.
 # The unit generator (NAME.container -> NAME.service) goes to libexec, and
 # systemd finds it through two links: the system manager's generator, and
 # the user manager's, whose name ("user") makes it read the user's files.
+USER_UNITS := systemd/myctr.socket systemd/myctr.service
+
 install: man
 	install -D -m 0755 bin/myctr $(DESTDIR)$(BINDIR)/myctr
 	install -D -m 0755 bin/myctr-runtime $(DESTDIR)$(BINDIR)/myctr-runtime
@@ -256,8 +261,16 @@ install: man
 		[ -e "$$f" ] || continue; \
 		install -D -m 0644 "$$f" "$(DESTDIR)$(POLKIT_ACTIONS_DIR)/$$(basename "$$f")"; \
 	done
+	for f in $(USER_UNITS); do \
+		dest="$(DESTDIR)$(SYSTEMD_USER_UNIT_DIR)/$$(basename "$$f")"; \
+		mkdir -p "$$(dirname "$$dest")"; \
+		sed 's|@BINDIR@|$(BINDIR)|g' "$$f" >"$$dest.tmp"; \
+		chmod 0644 "$$dest.tmp"; \
+		mv "$$dest.tmp" "$$dest"; \
+	done
 	for f in systemd/*.service; do \
 		[ -e "$$f" ] || continue; \
+		case " $(USER_UNITS) " in *" $$f "*) continue;; esac; \
 		if grep -q '^\[D-BUS Service\]' "$$f"; then \
 			dest="$(DESTDIR)$(DBUS_DIR)/system-services/$$(basename "$$f")"; \
 		else \

@@ -292,6 +292,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		RestartCount:    int(c.RestartCount),
 	}
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
+	resp.HostConfig.Resources = inspectResources(hc.Resources)
 	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
 }
 
@@ -338,6 +339,10 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
+	}
+	if err := s.hostDefaults(o, req); err != nil {
+		writeError(w, err)
+		return
 	}
 	var warn bytes.Buffer
 	o.Warn = &warn

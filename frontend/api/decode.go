@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/moby/moby/api/types/blkiodev"
 	ctypes "github.com/moby/moby/api/types/container"
 	nettypes "github.com/moby/moby/api/types/network"
 
@@ -236,4 +238,82 @@ func portBindings(hc *ctypes.HostConfig) ([]network.PortMapping, error) {
 		}
 	}
 	return out, nil
+}
+
+// resourceFlags reads HostConfig's resources as the values of the
+// resource flags (cgroup.Flags) that `myctr run` takes, so that the
+// limits are parsed, checked and applied as the CLI's: nil for a flag
+// the request leaves unset. Limits myctr does not set are refused.
+func resourceFlags(hc *ctypes.HostConfig) (map[string][]string, error) {
+	f := map[string][]string{}
+	if hc == nil {
+		return f, nil
+	}
+	r := hc.Resources
+	num := func(flag string, v int64) {
+		if v != 0 {
+			f[flag] = []string{strconv.FormatInt(v, 10)}
+		}
+	}
+	num("memory", r.Memory)
+	num("memory-reservation", r.MemoryReservation)
+	num("memory-swap", r.MemorySwap)
+	num("cpu-shares", r.CPUShares)
+	num("cpu-quota", r.CPUQuota)
+	num("cpu-period", r.CPUPeriod)
+	num("blkio-weight", int64(r.BlkioWeight))
+	if r.NanoCPUs != 0 {
+		f["cpus"] = []string{strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64)}
+	}
+	if r.CpusetCpus != "" {
+		f["cpuset-cpus"] = []string{r.CpusetCpus}
+	}
+	if r.CpusetMems != "" {
+		f["cpuset-mems"] = []string{r.CpusetMems}
+	}
+	// Docker's 0 and -1 are "no limit", which the docker CLI sends when
+	// given none: as none given (containers.conf's pids_limit applies).
+	if r.PidsLimit != nil && *r.PidsLimit > 0 {
+		num("pids-limit", *r.PidsLimit)
+	}
+	for _, d := range r.BlkioWeightDevice {
+		if d != nil {
+			f["blkio-weight-device"] = append(f["blkio-weight-device"], fmt.Sprintf("%s:%d", d.Path, d.Weight))
+		}
+	}
+	for flag, ds := range map[string][]*blkiodev.ThrottleDevice{
+		"device-read-bps": r.BlkioDeviceReadBps, "device-write-bps": r.BlkioDeviceWriteBps,
+		"device-read-iops": r.BlkioDeviceReadIOps, "device-write-iops": r.BlkioDeviceWriteIOps,
+	} {
+		for _, d := range ds {
+			if d != nil {
+				f[flag] = append(f[flag], fmt.Sprintf("%s:%d", d.Path, d.Rate))
+			}
+		}
+	}
+	switch {
+	case r.CgroupParent != "":
+		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.CgroupParent is not supported by this API yet"))
+	case r.CPURealtimePeriod != 0 || r.CPURealtimeRuntime != 0:
+		return nil, badRequest("HostConfig.CpuRealtimePeriod and CpuRealtimeRuntime cannot be set: cgroup v2 has no real-time CPU controller")
+	case len(r.Devices) > 0 || len(r.DeviceCgroupRules) > 0 || len(r.DeviceRequests) > 0:
+		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.Devices, DeviceCgroupRules and DeviceRequests are not supported by this API yet"))
+	case r.MemorySwappiness != nil && *r.MemorySwappiness != -1:
+		return nil, badRequest("HostConfig.MemorySwappiness cannot be set: cgroup v2 has no per-cgroup swappiness")
+	case r.OomKillDisable != nil && *r.OomKillDisable:
+		return nil, badRequest("HostConfig.OomKillDisable cannot be set: cgroup v2 cannot turn off the OOM killer")
+	case len(r.Ulimits) > 0:
+		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.Ulimits is not supported by this API yet"))
+	}
+	return f, nil
+}
+
+// sysctlList is HostConfig.Sysctls as --sysctl's KEY=VALUE, in key order.
+func sysctlList(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/systemd"
 )
 
 // Sentinels of Listen; compare with errors.Is.
@@ -99,4 +103,84 @@ func privateDir(dir string) error {
 		return fmt.Errorf("%s has mode %#o: %w", dir, st.Mode().Perm(), ErrUnsafeDir)
 	}
 	return nil
+}
+
+// ErrNotOurSocket is an inherited descriptor that is not a listening
+// unix stream socket of the user's, in a directory of the user's alone.
+var ErrNotOurSocket = errors.New("the inherited socket is not a listening unix socket of yours")
+
+// listenFDsStart is the first descriptor of socket activation
+// (SD_LISTEN_FDS_START).
+const listenFDsStart = 3
+
+// Inherited returns the socket a systemd socket unit passed to this
+// process (LISTEN_PID and LISTEN_FDS, sd_listen_fds(3)), nil when none
+// was: the service then makes its own with Listen. It takes exactly one,
+// checks it as Listen makes its own (a listening unix stream socket,
+// the file the user's with mode 0600 or stricter, in a directory of the
+// user's alone), and unsets the variables so that no process the service
+// starts takes them for its own. The socket's file stays when the
+// service exits: the socket unit owns it and listens on.
+func Inherited() (net.Listener, string, error) {
+	n, _, err := systemd.ListenFDs(os.Getenv, os.Getpid())
+	for _, v := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
+		os.Unsetenv(v)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if n == 0 {
+		return nil, "", nil
+	}
+	if n != 1 {
+		return nil, "", fmt.Errorf("%d sockets passed: %w (the socket unit must have one ListenStream=)", n, ErrNotOurSocket)
+	}
+	fd := listenFDsStart
+	path, err := checkInherited(fd)
+	if err != nil {
+		return nil, "", err
+	}
+	f := os.NewFile(uintptr(fd), "LISTEN_FDS")
+	defer f.Close() // FileListener holds a duplicate, close-on-exec
+	l, err := net.FileListener(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("use the inherited socket: %w", err)
+	}
+	return l, path, nil
+}
+
+// checkInherited checks fd and returns the path it is bound to.
+func checkInherited(fd int) (string, error) {
+	domain, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return "", fmt.Errorf("descriptor %d: %v: %w", fd, err, ErrNotOurSocket)
+	}
+	typ, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	acc, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if domain != unix.AF_UNIX || typ != unix.SOCK_STREAM || acc != 1 {
+		return "", fmt.Errorf("descriptor %d: domain %d, type %d, listening %d: %w", fd, domain, typ, acc, ErrNotOurSocket)
+	}
+	sa, err := unix.Getsockname(fd)
+	ua, ok := sa.(*unix.SockaddrUnix)
+	if err != nil || !ok || !filepath.IsAbs(ua.Name) {
+		return "", fmt.Errorf("descriptor %d is not bound to a path (abstract or unnamed): %w", fd, ErrNotOurSocket)
+	}
+	path := ua.Name
+	st, err := os.Lstat(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %v: %w", path, err, ErrNotOurSocket)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	switch {
+	case st.Mode().Type() != fs.ModeSocket:
+		return "", fmt.Errorf("%s is not a socket: %w", path, ErrNotOurSocket)
+	case !ok || int(sys.Uid) != os.Getuid():
+		return "", fmt.Errorf("%s belongs to another user: %w", path, ErrNotOurSocket)
+	case st.Mode().Perm()&0o077 != 0:
+		return "", fmt.Errorf("%s has mode %#o (SocketMode=0600): %w", path, st.Mode().Perm(), ErrNotOurSocket)
+	}
+	if err := privateDir(filepath.Dir(path)); err != nil {
+		return "", err
+	}
+	return path, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/myctr/myctr/frontend/build"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/netstore"
@@ -60,6 +61,9 @@ type Backend struct {
 	// Differ writes a build step's layer inside the user namespace, as
 	// for `myctr build` (nil: POST /build fails).
 	Differ build.Differ
+	// Conf is the containers.conf files' settings, whose defaults a
+	// create applies as `myctr run` does (nil: none set).
+	Conf *config.Containers
 }
 
 // Server is the API over one Backend.
@@ -102,6 +106,7 @@ func (s *Server) routes() {
 		"GET /containers/{id}/logs":    s.containerLogs,
 		"POST /containers/{id}/attach": s.containerAttach,
 		"POST /containers/{id}/exec":   s.execCreate,
+		"GET /events":                  s.events,
 		"POST /exec/{id}/start":        s.execStart,
 		"GET /exec/{id}/json":          s.execInspect,
 		"POST /exec/{id}/resize":       s.execResize,

@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/config"
-	"github.com/myctr/myctr/frontend/security"
+	"github.com/myctr/myctr/frontend/container"
 )
 
 // containersConf reads the containers.conf files once per process.
@@ -40,67 +40,16 @@ func confString(ctx *cli.Context, flag string, s config.Setting[string]) string 
 }
 
 // applyContainersConf applies containers.conf's defaults that flags did
-// not override: --init, the capability set, and the environment below
-// the image's (as Podman: containers.conf's env, then the image's ENV,
-// then -e and --env-file).
-func applyContainersConf(ctx *cli.Context, c *config.Containers, init *bool, capAdd, capDrop *[]string, env *[]string) error {
-	if c.Init.Set && !isSet(ctx, "init") {
-		*init = c.Init.Value
+// not override (container.ApplyContainersConf, which the API's create
+// calls too): --init, the capability set, the environment below the
+// image's and the sysctls below --sysctl.
+func applyContainersConf(ctx *cli.Context, c *config.Containers, o *container.CreateOptions) error {
+	err := container.ApplyContainersConf(o, c, isSet(ctx, "init"), ctx.StringSlice("sysctl"))
+	var h container.Hinter
+	if errors.As(err, &h) {
+		return hint(err, "%s", h.Hint())
 	}
-	if s := c.DefaultCapabilities; s.Set && !sameCaps(s.Value, security.DefaultCaps) {
-		drops := map[string]bool{}
-		for _, d := range *capDrop {
-			n, err := security.NormalizeCap(d)
-			if err != nil {
-				return err
-			}
-			drops[n] = true
-		}
-		var adds []string
-		if !drops["ALL"] {
-			for _, cp := range s.Value {
-				n, err := security.NormalizeCap(cp)
-				if err != nil {
-					return explainConfig(&config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] default_capabilities: %v", err)})
-				}
-				if !drops[n] {
-					adds = append(adds, n)
-				}
-			}
-		}
-		// The set is the file's: start from none, add it, then the
-		// user's own additions.
-		*capAdd = append(adds, *capAdd...)
-		*capDrop = append([]string{"ALL"}, *capDrop...)
-	}
-	// The file's env, or Podman's default (TERM=xterm; PATH is the
-	// runtime's own default): below the image's ENV, which BuildSpec
-	// sets over it, and --unsetenv's to remove.
-	*env = []string{"TERM=xterm"}
-	if s := c.Env; s.Set {
-		*env = s.Value
-	}
-	return nil
-}
-
-func sameCaps(a, b []string) bool {
-	set := map[string]bool{}
-	for _, c := range a {
-		n, err := security.NormalizeCap(c)
-		if err != nil {
-			return false
-		}
-		set[n] = true
-	}
-	if len(set) != len(b) {
-		return false
-	}
-	for _, c := range b {
-		if !set[c] {
-			return false
-		}
-	}
-	return true
+	return explainConfig(err)
 }
 
 // chooseImage asks on the terminal which full name a short name means,

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 )
 
@@ -70,10 +71,11 @@ func TestApplyContainersConf(t *testing.T) {
 			add, drop := ctx.StringSlice("cap-add"), ctx.StringSlice("cap-drop")
 			// The file's env is the default env whatever -e says
 			// (BuildSpec puts it below the image's and -e's).
-			var env []string
-			if err := applyContainersConf(ctx, conf, &init, &add, &drop, &env); err != nil {
+			o := &container.CreateOptions{Init: init, CapAdd: add, CapDrop: drop}
+			if err := applyContainersConf(ctx, conf, o); err != nil {
 				t.Fatal(err)
 			}
+			init, add, drop, env := o.Init, o.CapAdd, o.CapDrop, o.DefaultEnv
 			if init != tc.init || strings.Join(add, " ") != tc.add || strings.Join(drop, " ") != tc.drop || strings.Join(env, " ") != tc.env {
 				t.Errorf("init %v add %q drop %q env %q; want %v %q %q %q", init, add, drop, env, tc.init, tc.add, tc.drop, tc.env)
 			}
@@ -83,13 +85,12 @@ func TestApplyContainersConf(t *testing.T) {
 	same := &config.Containers{DefaultCapabilities: config.Setting[[]string]{Value: []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
 		"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}, Set: true}}
 	ctx := runContext(t)
-	var init bool
-	var add, drop, env []string
-	if err := applyContainersConf(ctx, same, &init, &add, &drop, &env); err != nil || add != nil || drop != nil || strings.Join(env, " ") != "TERM=xterm" {
-		t.Errorf("the default set: add %q drop %q env %q %v; want Podman's default env TERM=xterm", add, drop, env, err)
+	o := &container.CreateOptions{}
+	if err := applyContainersConf(ctx, same, o); err != nil || o.CapAdd != nil || o.CapDrop != nil || strings.Join(o.DefaultEnv, " ") != "TERM=xterm" {
+		t.Errorf("the default set: add %q drop %q env %q %v; want Podman's default env TERM=xterm", o.CapAdd, o.CapDrop, o.DefaultEnv, err)
 	}
 	bad := &config.Containers{DefaultCapabilities: config.Setting[[]string]{Value: []string{"NOPE"}, Set: true, File: "/c.conf", Line: 2}}
-	if err := applyContainersConf(ctx, bad, &init, &add, &drop, &env); err == nil || !strings.Contains(err.Error(), "/c.conf:2: [containers] default_capabilities") {
+	if err := applyContainersConf(ctx, bad, &container.CreateOptions{}); err == nil || !strings.Contains(err.Error(), "/c.conf:2: [containers] default_capabilities") {
 		t.Errorf("an unknown capability: %v", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -165,48 +164,12 @@ func eventLine(e events.Event) string {
 // eventFilter is events' --filter: values of one key are alternatives,
 // keys must all match.
 func eventFilter(filters []string) (func(events.Event) bool, error) {
-	byKey := map[string][]string{}
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if k == "status" {
-			k = "event"
+	byKey, err := events.ParseFilters(filters)
+	if err == nil {
+		var match func(events.Event) bool
+		if match, err = events.Filter(byKey); err == nil {
+			return match, nil
 		}
-		switch k {
-		case "type", "event", "container", "image", "pod", "volume", "label":
-		default:
-			return nil, withCode(125, hint(fmt.Errorf("%q is an invalid events filter", f), "type=, event=, container=, image=, pod=, volume= or label="))
-		}
-		if !ok || v == "" {
-			return nil, withCode(125, fmt.Errorf("events filter %q has no value", f))
-		}
-		byKey[k] = append(byKey[k], v)
 	}
-	named := func(e events.Event, typ, v string) bool {
-		return e.Type == typ && (e.Name == v || (v != "" && strings.HasPrefix(e.ID, v)))
-	}
-	one := func(e events.Event, k, v string) bool {
-		switch k {
-		case "type":
-			return e.Type == v
-		case "event":
-			return e.Status == v
-		case "container", "pod", "volume":
-			return named(e, k, v) || (k == "pod" && e.Type == events.TypeContainer && e.Attributes["podId"] != "" && strings.HasPrefix(e.Attributes["podId"], v))
-		case "image":
-			return named(e, events.TypeImage, v) || e.Image == v || e.Attributes["image"] == v
-		case "label":
-			lk, lv, hasValue := strings.Cut(v, "=")
-			got, ok := e.Attributes[lk]
-			return ok && (!hasValue || got == lv)
-		}
-		return false
-	}
-	return func(e events.Event) bool {
-		for k, vs := range byKey {
-			if !slices.ContainsFunc(vs, func(v string) bool { return one(e, k, v) }) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return nil, withCode(125, hint(err, "type=, event=, container=, image=, pod=, volume= or label="))
 }

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -122,31 +121,12 @@ func resourceFlags() []cli.Flag {
 }
 
 // cgroupOptions reads the resource and cgroup flags into o, and decides
-// where the container's cgroup comes from (cgroup.Detect, cgroup.Check);
-// it reads files only, and runs before anything is created. A limit this
-// host cannot set is an error, never ignored.
+// where the container's cgroup comes from (container.ApplyCgroup, which
+// the API's create calls too); it reads files only, and runs before
+// anything is created. A limit this host cannot set is an error, never
+// ignored.
 func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	cc, err := containersConf()
-	if err != nil {
-		return err
-	}
-	pids := cc.PidsLimit
-	fromConf := false
-	r, err := cgroup.Parse(func(flag string) []string {
-		if flag == "pids-limit" && !isSet(ctx, flag) && pids.Set && pids.Value > 0 {
-			// containers.conf's pids_limit, as Podman's default; a
-			// host that cannot hold it refuses, naming the file.
-			fromConf = true
-			return []string{strconv.FormatInt(pids.Value, 10)}
-		}
-		if !isSet(ctx, flag) {
-			return nil
-		}
-		if v := ctx.StringSlice(flag); len(v) > 0 {
-			return v
-		}
-		return []string{ctx.String(flag)}
-	})
 	if err != nil {
 		return err
 	}
@@ -163,96 +143,26 @@ func cgroupOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	default:
 		return hint(fmt.Errorf("--cgroupns %q is not supported", ns), "use --cgroupns=private (the default) or --cgroupns=host")
 	}
-	mode := ctx.String("cgroups")
-	switch mode {
-	case "", "enabled":
-		mode = "enabled"
-	case "disabled":
-		if !r.Empty() {
-			return hint(fmt.Errorf("--cgroups=disabled cannot go with --%s: a limit needs the container's own cgroup", r.Set[0].Flag), "drop --cgroups=disabled, or the resource flags")
-		}
-		if isSet(ctx, "cgroup-parent") {
-			return hint(errors.New("--cgroups=disabled cannot go with --cgroup-parent"), "drop one of them")
-		}
-	case "split":
-		if isSet(ctx, "cgroup-parent") {
-			return hint(errors.New("--cgroups=split cannot go with --cgroup-parent: the parent is the cgroup myctr runs in"), "drop one of them")
-		}
-	case "no-conmon":
-		return hint(fmt.Errorf("--cgroups=%s is not supported by myctr", mode), "use --cgroups=enabled (the default: a scope of your systemd user manager per container), split or disabled")
-	default:
-		return fmt.Errorf("invalid --cgroups %q: must be enabled, disabled or split", mode)
-	}
-	o.Cgroups = mode
-	parent := ctx.String("cgroup-parent")
-	if parent != "" && !cgroup.ValidSlice(parent) {
-		return hint(fmt.Errorf("invalid --cgroup-parent %q: myctr makes containers' cgroups through your systemd user manager, which takes a slice name", parent), "name a slice, such as myctr.slice or mine-web.slice")
-	}
-	if mode == "disabled" {
-		return nil
-	}
-	d, err := cgroup.Detect(cgroup.HostEnv())
-	if err != nil {
-		return err
-	}
-	if !isSet(ctx, "cgroups") && parent == "" && inUnit() && d.Layout == cgroup.Unified && cgroup.InService(d.Own) {
-		// Run by a systemd service (ExecStart=): the container belongs
-		// to the unit, whose cgroup holds it (stop, status, Restart=
-		// and the unit's own limits see it), as with Podman's
-		// --cgroups=split: below the unit's cgroup where the unit
-		// delegates it (Delegate=yes), else in it. Only limits the
-		// unit cannot hold (not delegated) send the container to a
-		// cgroup of its own elsewhere, as outside a unit.
-		err := cgroup.CheckSplit(d, r)
-		if err == nil && d.Manager != "" && !cgroup.UnitDelegated(d.Own) {
-			// A user unit's cgroup is the user's to write whether or
-			// not the unit delegates it; only Delegate=yes gives it away.
-			err = errors.New("not delegated")
-		}
-		switch {
-		case err == nil:
-			mode = "split"
-			o.Cgroups = mode
-		case r.Empty():
-			return nil
-		}
-	}
-	var source string
-	if mode == "split" {
-		source, err = cgroup.SourceSplit, cgroup.CheckSplit(d, r)
-	} else {
-		source, err = cgroup.Choose(r, d)
-	}
-	if err != nil {
-		if fromConf {
-			err = fmt.Errorf("%w (--pids-limit %d is the pids_limit of %s)", err, pids.Value, pids)
-		}
-		var ue *cgroup.UnavailableError
-		if errors.As(err, &ue) {
-			if fromConf {
-				return hint(err, "%s; or set pids_limit = 0 in [containers] of your containers.conf, or pass --pids-limit=0", ue.Hint)
+	err = container.ApplyCgroup(o, container.CgroupRequest{
+		Get: func(flag string) []string {
+			if !isSet(ctx, flag) {
+				return nil
 			}
-			return hint(err, "%s", ue.Hint)
-		}
-		return err
+			if v := ctx.StringSlice(flag); len(v) > 0 {
+				return v
+			}
+			return []string{ctx.String(flag)}
+		},
+		Mode:    ctx.String("cgroups"),
+		ModeSet: isSet(ctx, "cgroups"),
+		Parent:  ctx.String("cgroup-parent"),
+		InUnit:  inUnit(),
+	}, cc)
+	var h container.Hinter
+	if errors.As(err, &h) {
+		return hint(err, "%s", h.Hint())
 	}
-	if parent != "" && source != cgroup.SourceUser {
-		return hint(fmt.Errorf("--cgroup-parent %s: no systemd user manager can make the container's cgroup here (%s)", parent, d.Layout), "run without --cgroup-parent")
-	}
-	if source == "" {
-		// No source of cgroups and no limits asked for: the container
-		// runs in this process's cgroup, as before.
-		return nil
-	}
-	o.CgroupManager = source
-	o.CgroupParent = parent
-	if !r.Empty() {
-		if o.Resources, err = r.OCI(cgroup.BlockDevice); err != nil {
-			return err
-		}
-		o.Limits = r
-	}
-	return nil
+	return err
 }
 
 func runCommand() *cli.Command {
@@ -480,12 +390,10 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applyContainersConf(ctx, cc, &o.Init, &o.CapAdd, &o.CapDrop, &o.DefaultEnv); err != nil {
+	if err := applyContainersConf(ctx, cc, o); err != nil {
 		return nil, err
 	}
-	if err := sysctlOptions(ctx, o, cc); err != nil {
-		return nil, err
-	}
+	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
 	if ctx.Bool("publish-all") {
 		exposed, err := network.ExposedPorts(img.Config.Config.ExposedPorts)
 		if err != nil {

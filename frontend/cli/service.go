@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,7 +25,8 @@ func serviceCommand() *cli.Command {
 		ArgsUsage: "[unix://PATH]",
 		Description: "Serves the Docker Engine API (versions up to " + api.APIVersion + ") on PATH, by default " +
 			"$XDG_RUNTIME_DIR/myctr/myctr.sock, mode 0600 in a directory of yours alone, so that the docker CLI and " +
-			"the libraries of the same API drive myctr. Exits after --time seconds without a request (0: never).",
+			"the libraries of the same API drive myctr. Exits after --time seconds without a request (0: never). " +
+			"Started by a systemd socket unit (myctr.socket), it serves the socket the unit passes (LISTEN_FDS) instead, and leaves it to the unit when it exits.",
 		Flags: []cli.Flag{
 			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Value: 5, Usage: "seconds without a request before the service exits (0: never)"},
 		},
@@ -36,13 +38,6 @@ func serviceCommand() *cli.Command {
 			if strings.HasPrefix(uri, "tcp://") {
 				return withCode(125, hint(fmt.Errorf("%w %q: a TCP socket would give anyone who reaches the port control of your containers", api.ErrUnsupportedURI, uri),
 					"serve a unix socket (the default, or unix://PATH) and point DOCKER_HOST at it"))
-			}
-			path, err := api.SocketPath(uri)
-			if errors.Is(err, api.ErrNoRuntimeDir) {
-				return withCode(125, hint(err, "set XDG_RUNTIME_DIR to a directory of yours (0700), or give unix://PATH"))
-			}
-			if err != nil {
-				return withCode(125, hint(err, "give unix://PATH, with PATH absolute"))
 			}
 			s, err := openContainers(ctx)
 			if err != nil {
@@ -60,16 +55,29 @@ func serviceCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			l, err := api.Listen(path)
-			switch {
-			case errors.Is(err, api.ErrUnsafeDir):
-				return withCode(125, hint(err, "chmod 0700 the directory, or give unix://PATH in a directory that is yours alone"))
-			case errors.Is(err, api.ErrInUse):
-				return withCode(125, hint(err, "a service runs there already: use it, or stop it first"))
-			case err != nil:
-				return withCode(125, err)
+			cc, err := containersConf()
+			if err != nil {
+				return err
 			}
-			defer os.Remove(path)
+			// Socket activation (myctr.socket): the unit owns the
+			// socket's file and listens on after the service exits.
+			l, _, err := api.Inherited()
+			if err != nil {
+				return withCode(125, hint(err, "the socket unit must have one ListenStream= of a path in a directory of yours (DirectoryMode=0700), with SocketMode=0600"))
+			}
+			if l == nil {
+				path, err := api.SocketPath(uri)
+				if errors.Is(err, api.ErrNoRuntimeDir) {
+					return withCode(125, hint(err, "set XDG_RUNTIME_DIR to a directory of yours (0700), or give unix://PATH"))
+				}
+				if err != nil {
+					return withCode(125, hint(err, "give unix://PATH, with PATH absolute"))
+				}
+				if l, err = listenOwn(path); err != nil {
+					return err
+				}
+				defer os.Remove(path)
+			}
 			srv := api.New(&api.Backend{
 				Containers: s,
 				Images:     images,
@@ -81,10 +89,26 @@ func serviceCommand() *cli.Command {
 				Version: Version,
 				RunRoot: s.Dirs.RunRoot,
 				Differ:  usernsUnpacker{},
+				Conf:    cc,
 			})
 			c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return srv.Serve(c, l, time.Duration(ctx.Uint("time"))*time.Second)
 		},
 	}
+}
+
+// listenOwn makes the service's socket at path (api.Listen), with the
+// fix of each refusal.
+func listenOwn(path string) (net.Listener, error) {
+	l, err := api.Listen(path)
+	switch {
+	case errors.Is(err, api.ErrUnsafeDir):
+		return nil, withCode(125, hint(err, "chmod 0700 the directory, or give unix://PATH in a directory that is yours alone"))
+	case errors.Is(err, api.ErrInUse):
+		return nil, withCode(125, hint(err, "a service runs there already: use it, or stop it first"))
+	case err != nil:
+		return nil, withCode(125, err)
+	}
+	return l, nil
 }

@@ -54,7 +54,7 @@ tar -xf "$job/myctr-install.tar" -C / --no-recursion --verbatim-files-from -T "$
 rm -f "$members"
 for f in /usr/bin/myctr /usr/bin/myctr-runtime /usr/libexec/myctr/myctr-monitor /usr/libexec/myctr/myctr-helper /usr/lib/systemd/system/myctr-helper.service \
 	/usr/share/dbus-1/system-services/org.myctr.Helper1.service /usr/share/dbus-1/system.d/org.myctr.Helper1.conf \
-	/usr/share/polkit-1/actions/org.myctr.helper.policy; do
+	/usr/share/polkit-1/actions/org.myctr.helper.policy /usr/lib/systemd/user/myctr.socket /usr/lib/systemd/user/myctr.service; do
 	[[ -e $f ]] || {
 		echo "Error: make install did not install $f"
 		exit 1
