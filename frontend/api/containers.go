@@ -293,6 +293,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
 	resp.HostConfig.Resources = inspectResources(hc.Resources)
+	s.fillConfig(c, &resp)
 	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
 }
 

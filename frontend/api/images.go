@@ -50,14 +50,14 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		users[c.Image]++
 	}
-	out := []itypes.Summary{}
+	out := []dfImage{}
 	for i := range imgs {
 		img := &imgs[i]
 		tags := img.Names
 		if tags == nil {
 			tags = []string{}
 		}
-		out = append(out, itypes.Summary{
+		out = append(out, dfImage{VirtualSize: img.Size, Summary: itypes.Summary{
 			ID:          "sha256:" + img.ID,
 			Created:     img.Created.Unix(),
 			RepoTags:    tags,
@@ -66,7 +66,7 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) {
 			Size:        img.Size,
 			Containers:  users[img.ID],
 			SharedSize:  -1,
-		})
+		}})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

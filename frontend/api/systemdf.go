@@ -20,7 +20,7 @@ type diskUsage struct {
 	BuildCache []struct{}
 }
 
-// dfImage is an image of /system/df: API 1.41 clients (the docker CLI
+// dfImage is an image of /images/json and /system/df: API 1.41 clients (the docker CLI
 // 20.10) show VirtualSize, which moby's Summary no longer has.
 type dfImage struct {
 	itypes.Summary

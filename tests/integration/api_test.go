@@ -211,9 +211,15 @@ func TestAPIDetachedLifecycle(t *testing.T) {
 
 func TestAPIImagesAndErrors(t *testing.T) {
 	a := startAPIService(t)
-	out := a.mustDocker(t, "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+	out := a.mustDocker(t, "images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}")
 	if !strings.Contains(out, imageFull) {
 		t.Errorf("docker images: %q, want %s", out, imageFull)
+	}
+	// The docker CLI 20.10 shows VirtualSize, not Size.
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasSuffix(l, " 0B") {
+			t.Errorf("docker images: %q has no size", l)
+		}
 	}
 	_, errOut, code := a.docker(t, time.Minute, "rm", "no-such-ctr-api")
 	if code == 0 || !strings.Contains(errOut, "No such container") {
