@@ -293,6 +293,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
 	resp.HostConfig.Resources = inspectResources(hc.Resources)
+	resp.HostConfig.LogConfig = ctypes.LogConfig{Type: dockerLogDriver(hc.LogDriver)}
 	s.fillConfig(c, &resp)
 	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
 }
@@ -517,7 +518,9 @@ func (s *Server) waitFor(ctx context.Context, c *container.Container, cond ctype
 		exited := cur.State.Status == container.StatusExited
 		switch cond {
 		case ctypes.WaitConditionNotRunning:
-			if !cur.Running() {
+			// The record, not the pid: between the process's end and
+			// the monitor's record of it, the exit code is not known.
+			if cur.State.Status != container.StatusRunning {
 				return cur.State.ExitCode, nil
 			}
 		case ctypes.WaitConditionNextExit:
@@ -570,4 +573,16 @@ func (s *Server) containerWait(w http.ResponseWriter, r *http.Request) {
 		resp.Error = &ctypes.WaitExitError{Message: err.Error()}
 	}
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// dockerLogDriver is the log driver in Docker's words. myctr's own log
+// file (k8s-file) is what docker logs reads, which clients know as
+// json-file: docker-py's containers.run returns the output only for
+// json-file and journald.
+func dockerLogDriver(d string) string {
+	switch d {
+	case container.LogJournald, container.LogNone:
+		return d
+	}
+	return "json-file"
 }

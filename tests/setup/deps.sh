@@ -21,7 +21,7 @@ packages=(
 	gcc libc6-dev  # cgo (the frontend's C constructor)
 	libseccomp-dev # libseccomp, which compiles seccomp profiles (frontend/seccomp, cgo)
 	docker-registry skopeo # a real registry on loopback, and pushing into it (image tests)
-	docker-compose # docker-compose 1.29 (docker-py) as a client of the API service (API tests)
+	docker-compose python3-docker # docker-compose 1.29 and docker-py as clients of the API service (API tests)
 	buildah        # a peer builder: side-by-side Containerfile builds (build tests)
 	podman-compose # a real compose client driving myctr (tests/compose)
 	containerd     # containerd and ctr drive myctr-runtime (tests/ociroot); no daemon is started by the package here
