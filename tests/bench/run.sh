@@ -43,7 +43,9 @@
 # Then tests/bench/parallel.sh: BENCH_PARALLEL (50) clients at once, run
 # --rm and run -d + rm -f, beside podman (BENCH_NO_PARALLEL=1 skips it).
 # Then tests/bench/ociruntime.sh: myctr-runtime beside crun and runc on one
-# bundle, and through Podman (BENCH_NO_OCI=1 skips it).
+# bundle, and through Podman (BENCH_NO_OCI=1 skips it). Then
+# tests/bench/api.sh: `docker run --rm` through myctr's and podman's API
+# services, and their idle memory (BENCH_NO_API=1 skips it).
 #
 # As root: installs packages, creates the test user, builds, and runs the
 # benchmark as myctr-test. As another user: runs as that user with bin/myctr.
@@ -126,6 +128,13 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		echo
 		echo "### $test_user: parallel clients (tests/bench/parallel.sh)"
 		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/parallel.sh" || st=1
+	fi
+	# The docker CLI through myctr's API service beside through podman's
+	# (BENCH_NO_API=1 skips it).
+	if [[ -z ${BENCH_NO_API:-} && " ${BENCH_ONLY:-myctr} " == *" myctr "* && " ${BENCH_ONLY:-podman} " == *" podman "* ]]; then
+		echo
+		echo "### $test_user: the Docker API services (tests/bench/api.sh)"
+		MYCTR_BIN=$base/bin/myctr TEST_USER=$test_user "$here/api.sh" || st=1
 	fi
 	# myctr-runtime beside crun and runc as OCI runtimes, and through
 	# Podman (BENCH_NO_OCI=1 skips it).
