@@ -185,7 +185,7 @@ func TestParseFilters(t *testing.T) {
 	if _, err := parseFilters(`[1]`); statusOf(err) != 400 {
 		t.Errorf("a list: %v", err)
 	}
-	for _, f := range []map[string][]string{{"ancestor": {"x"}}, {"status": {"sleeping"}}} {
+	for _, f := range []map[string][]string{{"before": {"x"}}, {"status": {"sleeping"}}} {
 		if _, err := newContainerFilter(f); statusOf(err) != 400 {
 			t.Errorf("%v: %v, want 400", f, err)
 		}

@@ -79,7 +79,7 @@ type containerFilter map[string][]string
 func newContainerFilter(f map[string][]string) (containerFilter, error) {
 	for k, vs := range f {
 		switch k {
-		case "label", "name", "id":
+		case "label", "name", "id", "ancestor":
 		case "status":
 			for _, v := range vs {
 				switch v {
@@ -89,7 +89,7 @@ func newContainerFilter(f map[string][]string) (containerFilter, error) {
 				}
 			}
 		default:
-			return nil, badRequest("invalid filter '%s': myctr's API filters containers by label, name, status and id", k)
+			return nil, badRequest("invalid filter '%s': myctr's API filters containers by label, name, status, id and ancestor", k)
 		}
 	}
 	return containerFilter(f), nil
@@ -115,6 +115,7 @@ func (f containerFilter) match(c *container.Container) bool {
 	}
 	return anyOf(f["name"], func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		anyOf(f["id"], func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
+		anyOf(f["ancestor"], func(v string) bool { return v == c.Image }) &&
 		anyOf(f["status"], func(v string) bool { return dockerState(c) == v })
 }
 
@@ -192,6 +193,15 @@ func (s *Server) containerList(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeError(w, err)
 		return
+	}
+	// An ancestor is an image as the store resolves it (a name with or
+	// without its tag or registry, an id or its prefix); one that names
+	// no image matches no container.
+	for i, v := range f["ancestor"] {
+		f["ancestor"][i] = "-"
+		if img, err := s.b.Images.Lookup(v); err == nil {
+			f["ancestor"][i] = img.ID
+		}
 	}
 	cs, err := s.b.Containers.List()
 	if err != nil {

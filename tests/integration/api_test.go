@@ -186,6 +186,14 @@ func TestAPIDetachedLifecycle(t *testing.T) {
 	if !strings.Contains(ps, id[:12]) || !strings.Contains(ps, name) || !strings.Contains(ps, "Up ") {
 		t.Errorf("docker ps: %q, want %s (%s) up", ps, name, id[:12])
 	}
+	// ancestor: the image by its short name; one that names no image
+	// matches nothing.
+	if ps := a.mustDocker(t, "ps", "--filter", "label=it.api=1", "--filter", "ancestor=localhost/bb", "--format", "{{.Names}}"); strings.TrimSpace(ps) != name {
+		t.Errorf("docker ps --filter ancestor=localhost/bb: %q, want %s", ps, name)
+	}
+	if ps := a.mustDocker(t, "ps", "--filter", "ancestor=no-such-image-api", "--format", "{{.Names}}"); strings.TrimSpace(ps) != "" {
+		t.Errorf("docker ps --filter ancestor=no-such-image-api: %q, want nothing", ps)
+	}
 	waitFor(t, 10*time.Second, "the container's output", func() bool {
 		out, _, _ := a.docker(t, time.Minute, "logs", name)
 		return strings.Contains(out, "hello-api")
