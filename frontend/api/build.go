@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/moby/moby/api/types/jsonstream"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
@@ -222,7 +223,8 @@ func (s *Server) imageBuild(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("make the build context directory: %w", err))
 		return
 	}
-	dir, err := os.MkdirTemp(parent, "context-")
+	sweepContexts(parent)
+	dir, err := os.MkdirTemp(parent, fmt.Sprintf("context-%d-", os.Getpid()))
 	if err != nil {
 		writeError(w, fmt.Errorf("make the build context directory: %w", err))
 		return
@@ -296,4 +298,23 @@ func (s *Server) imageBuild(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	flush()
+}
+
+// sweepContexts removes the build contexts that a service which is gone
+// (killed mid-build) left in parent: each is named after its service's
+// pid, and one whose pid no longer exists is nobody's.
+func sweepContexts(parent string) {
+	ents, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		var pid int
+		if _, err := fmt.Sscanf(e.Name(), "context-%d-", &pid); err != nil || pid <= 0 {
+			continue
+		}
+		if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
+			_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -235,6 +237,31 @@ func TestImageRoutes(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.want) {
 			t.Errorf("%s %s: %d %s, want %d with %q", tc.method, tc.path, resp.StatusCode, b, tc.code, tc.want)
+		}
+	}
+}
+
+func TestSweepContexts(t *testing.T) {
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	dead := filepath.Join(parent, fmt.Sprintf("context-%d-1", gone.Process.Pid))
+	mine := filepath.Join(parent, fmt.Sprintf("context-%d-2", os.Getpid()))
+	other := filepath.Join(parent, "unrelated")
+	for _, d := range []string{dead, mine, other} {
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sweepContexts(parent)
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("the context of a service that is gone is still there: %v", err)
+	}
+	for _, d := range []string{mine, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
 		}
 	}
 }
