@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -415,16 +414,13 @@ func (s *Server) containerRestart(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	t, err := intParam(r, "t", int(container.StopTimeoutOf(c)/time.Second))
+	t, err := stopTimeout(r, c)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	if t < 0 {
-		t = 0
-	}
 	if c.Running() {
-		if err := s.b.Containers.Stop(c, time.Duration(t)*time.Second); err != nil {
+		if err := s.b.Containers.Stop(c, t); err != nil {
 			writeError(w, err)
 			return
 		}

@@ -402,13 +402,23 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// stopTimeout reads stop's and restart's t= (seconds; the container's
+// own timeout when absent, none when negative).
+func stopTimeout(r *http.Request, c *container.Container) (time.Duration, error) {
+	t, err := intParam(r, "t", int(container.StopTimeoutOf(c)/time.Second))
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(max(t, 0)) * time.Second, nil
+}
+
 func (s *Server) containerStop(w http.ResponseWriter, r *http.Request) {
 	c, err := s.lookup(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	t, err := intParam(r, "t", int(container.StopTimeoutOf(c)/time.Second))
+	t, err := stopTimeout(r, c)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -417,10 +427,7 @@ func (s *Server) containerStop(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errNotModified)
 		return
 	}
-	if t < 0 {
-		t = 0
-	}
-	if err := s.b.Containers.Stop(c, time.Duration(t)*time.Second); err != nil {
+	if err := s.b.Containers.Stop(c, t); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -53,22 +53,28 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) {
 	out := []dfImage{}
 	for i := range imgs {
 		img := &imgs[i]
-		tags := img.Names
-		if tags == nil {
-			tags = []string{}
-		}
-		out = append(out, dfImage{VirtualSize: img.Size, Summary: itypes.Summary{
-			ID:          "sha256:" + img.ID,
-			Created:     img.Created.Unix(),
-			RepoTags:    tags,
-			RepoDigests: repoDigests(img),
-			Labels:      img.Config.Config.Labels,
-			Size:        img.Size,
-			Containers:  users[img.ID],
-			SharedSize:  -1,
-		}})
+		out = append(out, imageSummary(img, users[img.ID], -1))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// imageSummary is img as /images/json and /system/df list it: used by
+// that many containers, shared bytes with other images (-1: not counted).
+func imageSummary(img *image.Image, users, shared int64) dfImage {
+	tags := img.Names
+	if tags == nil {
+		tags = []string{}
+	}
+	return dfImage{VirtualSize: img.Size, Summary: itypes.Summary{
+		ID:          "sha256:" + img.ID,
+		Created:     img.Created.Unix(),
+		RepoTags:    tags,
+		RepoDigests: repoDigests(img),
+		Labels:      img.Config.Config.Labels,
+		Size:        img.Size,
+		SharedSize:  shared,
+		Containers:  users,
+	}}
 }
 
 // lookupImage finds the image of ref, or answers Docker's 404.

@@ -73,21 +73,8 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 				shared += layerSize[l.DiffID.String()]
 			}
 		}
-		tags := img.Names
-		if tags == nil {
-			tags = []string{}
-		}
 		imageSize[img.ID] = img.Size
-		out.Images = append(out.Images, dfImage{VirtualSize: img.Size, Summary: itypes.Summary{
-			ID:          "sha256:" + img.ID,
-			Created:     img.Created.Unix(),
-			RepoTags:    tags,
-			RepoDigests: repoDigests(img),
-			Labels:      img.Config.Config.Labels,
-			Size:        img.Size,
-			SharedSize:  shared,
-			Containers:  users[img.ID],
-		}})
+		out.Images = append(out.Images, imageSummary(img, users[img.ID], shared))
 	}
 
 	for _, c := range cs {
@@ -112,17 +99,7 @@ func (s *Server) systemDF(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 
-	vs, err := s.b.Containers.Volumes()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	vols, err := vs.List()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	used, err := s.volumeUsers()
+	_, vols, used, err := s.volumes(false)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -124,6 +124,27 @@ func (s *Server) volumeUsers() (map[string][]string, error) {
 	return used, nil
 }
 
+// volumes opens the volume store (swept first when sweep is set, as
+// prune does) and lists its volumes with the containers using each.
+func (s *Server) volumes(sweep bool) (*volume.Store, []*volume.Volume, map[string][]string, error) {
+	vs, err := s.b.Containers.Volumes()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if sweep {
+		vs.Sweep()
+	}
+	all, err := vs.List()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	used, err := s.volumeUsers()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return vs, all, used, nil
+}
+
 // volumeFilter reads the filters parameter of GET /volumes and POST
 // /volumes/prune into the volume store's filter.
 func volumeFilter(r *http.Request, allowed ...string) (volume.Filter, error) {
@@ -155,17 +176,7 @@ func (s *Server) volumeList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	vs, err := s.b.Containers.Volumes()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	all, err := vs.List()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	used, err := s.volumeUsers()
+	_, all, used, err := s.volumes(false)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -245,18 +256,7 @@ func (s *Server) volumePrune(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	vs, err := s.b.Containers.Volumes()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	vs.Sweep()
-	all, err := vs.List()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	used, err := s.volumeUsers()
+	vs, all, used, err := s.volumes(true)
 	if err != nil {
 		writeError(w, err)
 		return
