@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +24,41 @@ var (
 	ErrUnsafeDir      = errors.New("the socket's directory is not private to you")
 	ErrInUse          = errors.New("another service answers on the socket")
 	ErrNoRuntimeDir   = errors.New("XDG_RUNTIME_DIR is not set")
+	ErrNotLoopback    = errors.New("the TCP address is not a loopback address")
 )
+
+// TCPWarning is what the service says when it serves TCP: no file mode
+// guards a port, so anyone who reaches it is the user as far as the
+// containers are concerned.
+const TCPWarning = "WARNING: serving the API on TCP %s without authentication or TLS: anyone who can connect to it controls your containers and can read or write what your user can"
+
+// TCPAddr reads tcp://HOST:PORT. HOST must be a loopback address
+// (127.0.0.0/8, ::1, localhost) unless anyAddr: any other address
+// hands the user's containers to whoever can reach it over a network.
+func TCPAddr(uri string, anyAddr bool) (string, error) {
+	hostport, ok := strings.CutPrefix(uri, "tcp://")
+	if !ok {
+		return "", fmt.Errorf("%w %q: want tcp://HOST:PORT", ErrUnsupportedURI, uri)
+	}
+	host, port, err := net.SplitHostPort(strings.TrimSuffix(hostport, "/"))
+	if err != nil {
+		return "", fmt.Errorf("%w %q: %v", ErrUnsupportedURI, uri, err)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", fmt.Errorf("%w %q: invalid port %q", ErrUnsupportedURI, uri, port)
+	}
+	if anyAddr {
+		return net.JoinHostPort(host, port), nil
+	}
+	if host == "localhost" {
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil || !a.IsLoopback() {
+		return "", fmt.Errorf("%w: %q", ErrNotLoopback, host)
+	}
+	return net.JoinHostPort(a.String(), port), nil
+}
 
 // DefaultSocket is $XDG_RUNTIME_DIR/myctr/myctr.sock.
 func DefaultSocket() (string, error) {
@@ -33,9 +69,8 @@ func DefaultSocket() (string, error) {
 	return filepath.Join(dir, "myctr", "myctr.sock"), nil
 }
 
-// SocketPath reads a service URI: unix://PATH (PATH absolute), or "" for
-// the default. tcp:// is refused: it would give anyone who can reach the
-// port the user's containers.
+// SocketPath reads a unix service URI: unix://PATH (PATH absolute), or
+// "" for the default. tcp:// is TCPAddr's.
 func SocketPath(uri string) (string, error) {
 	if uri == "" {
 		return DefaultSocket()

@@ -77,3 +77,37 @@ func TestCheckInherited(t *testing.T) {
 		t.Errorf("a datagram socket: %v", err)
 	}
 }
+
+func TestTCPAddr(t *testing.T) {
+	for _, tc := range []struct {
+		uri     string
+		anyAddr bool
+		want    string
+		err     error
+	}{
+		{uri: "tcp://127.0.0.1:2375", want: "127.0.0.1:2375"},
+		{uri: "tcp://127.1.2.3:2375/", want: "127.1.2.3:2375"},
+		{uri: "tcp://[::1]:2375", want: "[::1]:2375"},
+		{uri: "tcp://localhost:2375", want: "127.0.0.1:2375"},
+		{uri: "tcp://0.0.0.0:2375", err: ErrNotLoopback},
+		{uri: "tcp://:2375", err: ErrNotLoopback},
+		{uri: "tcp://192.0.2.1:2375", err: ErrNotLoopback},
+		{uri: "tcp://example.com:2375", err: ErrNotLoopback},
+		{uri: "tcp://0.0.0.0:2375", anyAddr: true, want: "0.0.0.0:2375"},
+		{uri: "tcp://127.0.0.1", err: ErrUnsupportedURI},
+		{uri: "tcp://127.0.0.1:0", err: ErrUnsupportedURI},
+		{uri: "tcp://127.0.0.1:http", err: ErrUnsupportedURI},
+		{uri: "unix:///x", err: ErrUnsupportedURI},
+	} {
+		got, err := TCPAddr(tc.uri, tc.anyAddr)
+		if tc.err != nil {
+			if !errors.Is(err, tc.err) {
+				t.Errorf("%s: error %v, want %v", tc.uri, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.uri, got, err, tc.want)
+		}
+	}
+}

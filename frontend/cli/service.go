@@ -22,12 +22,14 @@ func serviceCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "service",
 		Usage:     "serve the Docker Engine API on a unix socket (DOCKER_HOST=unix://PATH)",
-		ArgsUsage: "[unix://PATH]",
+		ArgsUsage: "[unix://PATH|tcp://HOST:PORT]",
 		Description: "Serves the Docker Engine API (versions up to " + api.APIVersion + ") on PATH, by default " +
 			"$XDG_RUNTIME_DIR/myctr/myctr.sock, mode 0600 in a directory of yours alone, so that the docker CLI and " +
-			"the libraries of the same API drive myctr. Exits after --time seconds without a request (0: never). " +
+			"the libraries of the same API drive myctr. tcp://HOST:PORT serves TCP instead, without authentication or TLS: " +
+			"HOST must be a loopback address unless --tcp-any. Exits after --time seconds without a request (0: never). " +
 			"Started by a systemd socket unit (myctr.socket), it serves the socket the unit passes (LISTEN_FDS) instead, and leaves it to the unit when it exits.",
 		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "tcp-any", Usage: "serve tcp:// on an address that is not loopback (anyone who reaches it controls your containers)"},
 			&cli.UintFlag{Name: "time", Aliases: []string{"t"}, Value: 5, Usage: "seconds without a request before the service exits (0: never)"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -35,9 +37,17 @@ func serviceCommand() *cli.Command {
 				return withCode(125, errors.New("myctr system service takes at most one URI"))
 			}
 			uri := ctx.Args().First()
+			var tcpAddr string
 			if strings.HasPrefix(uri, "tcp://") {
-				return withCode(125, hint(fmt.Errorf("%w %q: a TCP socket would give anyone who reaches the port control of your containers", api.ErrUnsupportedURI, uri),
-					"serve a unix socket (the default, or unix://PATH) and point DOCKER_HOST at it"))
+				var err error
+				tcpAddr, err = api.TCPAddr(uri, ctx.Bool("tcp-any"))
+				if errors.Is(err, api.ErrNotLoopback) {
+					return withCode(125, hint(fmt.Errorf("%w: a TCP socket gives anyone who reaches the port control of your containers", err),
+						"serve tcp://127.0.0.1:PORT or a unix socket; pass --tcp-any only on a network where everyone who can reach the port may be you"))
+				}
+				if err != nil {
+					return withCode(125, hint(err, "give tcp://HOST:PORT, e.g. tcp://127.0.0.1:2375"))
+				}
 			}
 			s, err := openContainers(ctx)
 			if err != nil {
@@ -64,6 +74,12 @@ func serviceCommand() *cli.Command {
 			l, _, err := api.Inherited()
 			if err != nil {
 				return withCode(125, hint(err, "the socket unit must have one ListenStream= of a path in a directory of yours (DirectoryMode=0700), with SocketMode=0600"))
+			}
+			if l == nil && tcpAddr != "" {
+				if l, err = net.Listen("tcp", tcpAddr); err != nil {
+					return withCode(125, fmt.Errorf("listen on %s: %w", tcpAddr, err))
+				}
+				fmt.Fprintf(os.Stderr, api.TCPWarning+"\n", l.Addr())
 			}
 			if l == nil {
 				path, err := api.SocketPath(uri)
