@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,13 @@ func portSummaries(c *container.Container) []ctypes.PortSummary {
 	out := []ctypes.PortSummary{}
 	for _, p := range ports {
 		ps := ctypes.PortSummary{PrivatePort: p.ContainerPort, PublicPort: p.HostPort, Type: p.Protocol}
+		// The docker CLI shows the host side only with its address.
+		if p.HostPort != 0 {
+			ps.IP = netip.IPv4Unspecified()
+			if a, err := netip.ParseAddr(p.HostIP); err == nil {
+				ps.IP = a
+			}
+		}
 		out = append(out, ps)
 	}
 	return out

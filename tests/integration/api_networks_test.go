@@ -129,6 +129,9 @@ func TestAPINetworkPublishAll(t *testing.T) {
 	if out := a.mustDocker(t, "port", name, "8080"); !strings.Contains(out, "0.0.0.0:"+m[1]) {
 		t.Errorf("docker port %s 8080: %q, want port %s", name, out, m[1])
 	}
+	if out := a.mustDocker(t, "ps", "--filter", "name="+name, "--format", "{{.Ports}}"); !strings.Contains(out, "0.0.0.0:"+m[1]+"->8080/tcp") {
+		t.Errorf("docker ps --format {{.Ports}}: %q, want 0.0.0.0:%s->8080/tcp", out, m[1])
+	}
 	// The default network's address, at the top as API 1.41 has it.
 	if ip := strings.TrimSpace(a.mustDocker(t, "inspect", "--format", "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}}", name)); ip != "10.0.2.100 10.0.2.100" {
 		t.Errorf("docker inspect %s: addresses %q, want 10.0.2.100 (the rootless default's) twice", name, ip)
