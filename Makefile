@@ -205,6 +205,7 @@ lint-go:
 	$(GO) vet -tags integration,helper,vm,ociroot ./tests/...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./helper/...
 	$(GO) mod tidy -diff
+	cd tests/clients/testcontainers && $(GO) vet -tags integration . && $(GO) mod tidy -diff
 
 lint-sh:
 	@if ! command -v shellcheck >/dev/null; then \

@@ -90,3 +90,49 @@ func TestAPIDockerPy(t *testing.T) {
 	}
 	assertGone(t, prefix+"-d")
 }
+
+// TestAPITestcontainers: testcontainers-go, as Go projects use it in
+// their tests, starts a container from a local image, waits for its port
+// (from the host through the mapped port, and inside through an exec),
+// sends a request through the mapped port, execs with an exit code and
+// terminates it. The library is a module of its own
+// (tests/clients/testcontainers); run-integration.sh builds its test
+// binary beside the integration tests'.
+//
+// Two settings, as for any rootless engine: Ryuk, the library's reaper,
+// is a container that needs the engine's socket and an image from Docker
+// Hub, so it is turned off (Terminate removes the container); and the
+// host to dial is given, because the library, finding itself in a
+// container, would otherwise dial the network's gateway, which is inside
+// the user's network namespace.
+func TestAPITestcontainers(t *testing.T) {
+	bin := filepath.Join(filepath.Dir(os.Getenv("MYCTR_BIN")), "testcontainers.test")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("the testcontainers-go test binary is missing (run-integration.sh builds it from tests/clients/testcontainers; see its output for why it did not): %v", err)
+	}
+	a := startAPIService(t)
+	name := ctrName(t, "tc")
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.v", "-test.run", "^TestHTTPServer$", "-test.timeout", "3m")
+	cmd.Env = append(os.Environ(),
+		"HOME="+home,
+		"DOCKER_CONFIG="+filepath.Join(home, ".docker"),
+		"DOCKER_HOST=unix://"+a.sock,
+		"TESTCONTAINERS_RYUK_DISABLED=true",
+		"TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1",
+		"TC_IMAGE="+imageFull,
+		"TC_NAME="+name,
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("testcontainers-go:\n%s", out)
+	if err != nil {
+		t.Fatalf("testcontainers-go test: %v", err)
+	}
+	// A skip inside would be a pass here: insist the test ran.
+	if !strings.Contains(string(out), "--- PASS: TestHTTPServer") || !strings.Contains(string(out), "terminated") {
+		t.Errorf("testcontainers-go's TestHTTPServer did not run to its end")
+	}
+	assertGone(t, name)
+}
