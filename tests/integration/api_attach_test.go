@@ -214,7 +214,7 @@ func TestAPITopStats(t *testing.T) {
 // prints its name and a memory figure from its cgroup.
 func TestAPITopStatsFigures(t *testing.T) {
 	if hybridHost() {
-		t.Skip("this host gives containers no cgroup of their own (TestAPITopStats checks the refusal): the figures are checked where they have one")
+		t.Skip("this host gives containers no cgroup of their own (TestAPITopStats checks the refusal); the VM tier's TestAPISocketMemoryLimit checks the figures")
 	}
 	a := startAPIService(t)
 	name := ctrName(t, "apistat")

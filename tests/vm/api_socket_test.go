@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -157,7 +158,8 @@ func apiCall(t *testing.T, hc *http.Client, method, path string, body any) (int,
 // TestAPISocketMemoryLimit: a create through the socket-activated
 // service with HostConfig.Memory (what docker run --memory 64m sends)
 // gives the container a memory.max of 64 MiB, as myctr run --memory
-// does, and its inspect shows the limit.
+// does, and its inspect shows the limit; stats and top read the
+// container's cgroup.
 func TestAPISocketMemoryLimit(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
@@ -212,5 +214,38 @@ func TestAPISocketMemoryLimit(t *testing.T) {
 	if got != "67108864" {
 		lf, err := os.ReadFile(insp.LogPath)
 		t.Errorf("the container's memory.max in its logs: %q, want 67108864 (its log file %s: %q %v)", got, insp.LogPath, lf, err)
+	}
+
+	// The figures docker stats reads, from that cgroup (the rootless
+	// tier's host gives containers none): usage, the limit, the pids,
+	// the CPU time; and top lists the process.
+	code, b = apiCall(t, hc, "GET", "/containers/"+id+"/stats?stream=false", nil)
+	var st struct {
+		ID          string `json:"id"`
+		MemoryStats struct {
+			Usage uint64 `json:"usage"`
+			Limit uint64 `json:"limit"`
+		} `json:"memory_stats"`
+		PidsStats struct {
+			Current uint64 `json:"current"`
+		} `json:"pids_stats"`
+		CPUStats struct {
+			CPUUsage struct {
+				TotalUsage uint64 `json:"total_usage"`
+			} `json:"cpu_usage"`
+			SystemUsage uint64 `json:"system_cpu_usage"`
+		} `json:"cpu_stats"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil || code != http.StatusOK {
+		t.Fatalf("stats: %d %v %s", code, err, b)
+	}
+	memCurrent, _ := strconv.ParseUint(readCg(t, cg, "memory.current"), 10, 64)
+	if st.ID != id || st.MemoryStats.Usage == 0 || st.MemoryStats.Usage > 64<<20 || st.MemoryStats.Limit != 64<<20 ||
+		st.PidsStats.Current < 1 || st.CPUStats.CPUUsage.TotalUsage == 0 || st.CPUStats.SystemUsage == 0 {
+		t.Errorf("stats: %s\nwant this id, memory usage in (0, 64 MiB] (memory.current is %d), limit 64 MiB, pids >= 1, CPU usage > 0", b, memCurrent)
+	}
+	code, b = apiCall(t, hc, "GET", "/containers/"+id+"/top", nil)
+	if code != http.StatusOK || !strings.Contains(string(b), "sleep 60") {
+		t.Errorf("top: %d %s, want the sleep 60 process", code, b)
 	}
 }
