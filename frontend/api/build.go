@@ -247,13 +247,7 @@ func (s *Server) imageBuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
-	}
-	enc := json.NewEncoder(w)
+	enc, flush := jsonStream(w)
 	out := &streamWriter{enc: enc, flush: flush, strip: dir}
 	o := p.opts
 	o.ContextDir, o.File = dir, file

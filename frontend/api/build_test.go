@@ -219,7 +219,10 @@ func TestImageRoutes(t *testing.T) {
 		want         string
 	}{
 		{"POST", "/v1.41/images/localhost/no/such:1/tag?repo=x&tag=1", 404, "No such image: localhost/no/such:1"},
-		{"POST", "/v1.41/images/x/push", 501, "POST /images/x/push"},
+		{"POST", "/v1.41/images/x/push", 404, "No such image: x"},
+		{"POST", "/v1.41/images/x/push?tag=1", 404, "No such image: x:1"},
+		{"POST", "/v1.41/images/x/history2", 501, "POST /images/x/history2"},
+		{"POST", "/v1.41/auth", 400, "decode the auth configuration"},
 		{"GET", "/v1.41/images/get?names=nosuch", 404, "No such image: nosuch"},
 		{"GET", "/v1.41/images/get", 400, "names"},
 		{"GET", "/v1.41/images/reg.example/a/b:1/get", 404, "No such image: reg.example/a/b:1"},

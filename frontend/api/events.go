@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -179,14 +178,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		o.Since = time.Now()
 	}
 	o.Stream = true
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
-	}
+	enc, flush := jsonStream(w)
 	flush()
-	enc := json.NewEncoder(w)
 	err = events.Read(r.Context(), s.b.RunRoot, o, func(e events.Event) error {
 		m, ok := dockerEvent(e)
 		if !ok {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -50,6 +52,20 @@ func FuzzFilters(f *testing.F) {
 		}
 		if _, err := newContainerFilter(m); err != nil && statusOf(err) != 400 {
 			t.Fatalf("status %d: %v", statusOf(err), err)
+		}
+	})
+}
+
+// FuzzRegistryAuth: any X-Registry-Auth header decodes or is a 400.
+func FuzzRegistryAuth(f *testing.F) {
+	for _, seed := range []string{"", "e30=", "eyJ1c2VybmFtZSI6InUiLCJwYXNzd29yZCI6InAifQ", "%%%", "bnVsbA=="} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		r := httptest.NewRequest(http.MethodPost, "/images/x/push", nil)
+		r.Header["X-Registry-Auth"] = []string{h}
+		if _, err := registryAuth(r); err != nil && statusOf(err) != http.StatusBadRequest {
+			t.Fatalf("refused with status %d: %v", statusOf(err), err)
 		}
 	})
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,10 @@ import (
 // imagePost serves POST /images/{name}/tag, where the name may hold
 // slashes; any other POST under /images/ is not implemented.
 func (s *Server) imagePost(w http.ResponseWriter, r *http.Request) {
+	if name, ok := strings.CutSuffix(r.PathValue("name"), "/push"); ok && name != "" {
+		s.imagePush(w, r, name)
+		return
+	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/tag")
 	if !ok || name == "" {
 		notImplemented(w, r)
@@ -105,13 +108,7 @@ func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
-	}
-	enc := json.NewEncoder(w)
+	enc, flush := jsonStream(w)
 	pl := &progressLines{enc: enc, flush: flush}
 	var progress io.Writer = pl
 	if quiet {

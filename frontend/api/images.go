@@ -174,17 +174,16 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) {
 			ref += ":" + tag
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
+	auth, err := registryAuth(r)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
-	enc := json.NewEncoder(w)
+	enc, flush := jsonStream(w)
 	_ = enc.Encode(jsonstream.Message{Status: "Pulling from " + ref})
 	flush()
 	pl := &progressLines{enc: enc, flush: flush}
-	img, err := s.b.Images.Pull(r.Context(), ref, image.PullOptions{Progress: pl})
+	img, err := s.b.Images.Pull(r.Context(), ref, image.PullOptions{Progress: pl, Auth: auth})
 	_, _ = pl.Write([]byte("\n"))
 	if err != nil {
 		// The status is sent: a pull's failure is the stream's last

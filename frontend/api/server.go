@@ -126,6 +126,7 @@ func (s *Server) routes() {
 		"DELETE /volumes/{name}":        s.volumeRemove,
 		"POST /volumes/prune":           s.volumePrune,
 		"GET /system/df":                s.systemDF,
+		"POST /auth":                    s.auth,
 	}
 	for pattern, f := range s.processRoutes() {
 		h[pattern] = f

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -188,13 +187,7 @@ func (s *Server) containerStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	first := statsPoint{cs, sys}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	flush := func() {}
-	if f, ok := w.(http.Flusher); ok {
-		flush = f.Flush
-	}
-	enc := json.NewEncoder(w)
+	enc, flush := jsonStream(w)
 	if !stream {
 		prev, cur := statsPoint{}, first
 		if !oneShot && cs != nil {

@@ -193,6 +193,21 @@ func (k fileKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return authn.FromConfig(c), nil
 }
 
+// givenKeychain answers auth for host, and asks next for any other
+// registry.
+type givenKeychain struct {
+	host string
+	auth authn.AuthConfig
+	next authn.Keychain
+}
+
+func (k givenKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if r.RegistryStr() == k.host || (isDockerHub(k.host) && isDockerHub(r.RegistryStr())) {
+		return authn.FromConfig(k.auth), nil
+	}
+	return k.next.Resolve(r)
+}
+
 // saveAuth records user and password for registry in the auth file,
 // creating it with mode 0600 (its directory 0700); other members of the
 // file are kept.

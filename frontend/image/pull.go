@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -34,6 +35,28 @@ type PullOptions struct {
 	// Choose, when set (on a terminal), asks the user which of names
 	// (full names for the short name) to pull; it returns an index.
 	Choose func(short string, names []string) (int, error)
+	// Auth, when set, are credentials the caller holds (a Docker API
+	// client's X-Registry-Auth) for the registry of the image named:
+	// they are used there in place of the auth files'.
+	Auth *authn.AuthConfig
+}
+
+// authHost is the registry that given credentials are for: that of the
+// image's name, not of a mirror it is pulled from.
+func authHost(full, fallback string) string {
+	if r, err := parseRef(full); err == nil {
+		return r.domain
+	}
+	return fallback
+}
+
+// keychain is the credentials for a transfer with the registry host:
+// o.Auth for that host when given, else the auth files'.
+func (o PullOptions) keychain(c conn, host string) authn.Keychain {
+	if o.Auth == nil {
+		return c.keys
+	}
+	return givenKeychain{host: host, auth: *o.Auth, next: c.keys}
 }
 
 // withConfig fills in the files nobody gave.
@@ -142,7 +165,7 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithTransport(c.tr),
-		remote.WithAuthFromKeychain(c.keys),
+		remote.WithAuthFromKeychain(o.keychain(c, authHost(full, r.domain))),
 		remote.WithPlatform(hostPlatform()),
 	}
 	desc, err := remote.Get(nref, opts...)

@@ -71,7 +71,7 @@ func (s *Store) Push(ctx context.Context, src, dest string, o PullOptions) (stri
 			p.printf("Copying blob %s", d)
 		}
 	}
-	if err := remote.Write(nref, li, remote.WithContext(ctx), remote.WithTransport(c.tr), remote.WithAuthFromKeychain(c.keys)); err != nil {
+	if err := remote.Write(nref, li, remote.WithContext(ctx), remote.WithTransport(c.tr), remote.WithAuthFromKeychain(o.keychain(c, r.domain))); err != nil {
 		return "", fmt.Errorf("push %s: %w", full, classify(err))
 	}
 	p.printf("Writing manifest to image destination %s", full)

@@ -106,6 +106,9 @@ func registryHost(s string) (string, error) {
 type LoginOptions struct {
 	SkipTLSVerify bool   // --tls-verify=false
 	AuthFile      string // default AuthFile()
+	// CheckOnly checks the credentials and records nothing: the Docker
+	// API's /auth, whose client keeps them itself.
+	CheckOnly bool
 }
 
 // Login checks user and password against the registry's /v2/ endpoint
@@ -158,6 +161,9 @@ func Login(ctx context.Context, registry, user, password string, o LoginOptions)
 		return fmt.Errorf("log in to %s: %s: %w", host, resp.Status, ErrUnauthorized)
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("log in to %s: GET /v2/: %s", host, resp.Status)
+	}
+	if o.CheckOnly {
+		return nil
 	}
 	path := o.AuthFile
 	if path == "" {

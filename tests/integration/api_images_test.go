@@ -173,3 +173,41 @@ func TestAPIImagePrune(t *testing.T) {
 		t.Errorf("prune removed the named image")
 	}
 }
+
+// TestAPILoginPush: docker login checks the credentials against a
+// registry that asks for them (a wrong password fails) and keeps them on
+// the client's side; docker push and pull then send them, and the
+// service itself recorded nothing (myctr pull, with only the service's
+// files, is refused).
+func TestAPILoginPush(t *testing.T) {
+	a := startAPIService(t)
+	reg := startRegistry(t, true)
+	src := newImage(t, "it-api-push:1")
+	defer myctr(t, "rmi", "-f", src.Id)
+	remote := reg + "/it/pushed:1"
+	a.mustDocker(t, "tag", "it-api-push:1", remote)
+
+	if out, errOut, code := a.docker(t, time.Minute, "push", remote); code == 0 {
+		t.Errorf("docker push before login: exit 0, want a refusal\n%s%s", out, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "login", reg, "-u", itUser, "-p", "wrong-password"); code == 0 || !strings.Contains(errOut, "401") {
+		t.Errorf("docker login with a wrong password: exit %d stderr %q, want a refusal naming 401", code, errOut)
+	}
+	if out := a.mustDocker(t, "login", reg, "-u", itUser, "-p", itPassword); !strings.Contains(out, "Login Succeeded") {
+		t.Errorf("docker login: %q", out)
+	}
+	out := a.mustDocker(t, "push", remote)
+	if !strings.Contains(out, "1: digest: sha256:") {
+		t.Errorf("docker push output: %q, want the tag's digest", out)
+	}
+
+	// The image is in the registry: pulled back, it is the same image.
+	mustMyctr(t, "rmi", "-f", src.Id)
+	if _, errOut, code := myctr(t, "pull", remote); code == 0 || !strings.Contains(strings.ToLower(errOut), "unauthorized") {
+		t.Errorf("myctr pull without its own login: exit %d stderr %q, want unauthorized (the service keeps no credentials)", code, errOut)
+	}
+	a.mustDocker(t, "pull", remote)
+	if got := mustFindImage(t, remote); got.Id != src.Id {
+		t.Errorf("pulled back %s, want %s", got.Id, src.Id)
+	}
+}
