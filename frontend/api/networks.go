@@ -393,13 +393,22 @@ func (s *Server) attachTarget(r *http.Request, ref string) (*netstore.Network, *
 
 func decodeBody(r *http.Request, v any, what string) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return withStatus(http.StatusRequestEntityTooLarge, err)
+		if e := bodyError(err); statusOf(e) == http.StatusRequestEntityTooLarge {
+			return e
 		}
 		return badRequest("decode the %s: %v", what, err)
 	}
 	return nil
+}
+
+// bodyError is the answer to a failed read of a request body: 413 past
+// the route's limit, else 400.
+func bodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return withStatus(http.StatusRequestEntityTooLarge, err)
+	}
+	return badRequest("read the body: %v", err)
 }
 
 func (s *Server) networkConnect(w http.ResponseWriter, r *http.Request) {

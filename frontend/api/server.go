@@ -127,6 +127,7 @@ func (s *Server) routes() {
 		"POST /volumes/prune":           s.volumePrune,
 		"GET /system/df":                s.systemDF,
 		"POST /auth":                    s.auth,
+		"POST /commit":                  s.commit,
 	}
 	for pattern, f := range s.processRoutes() {
 		h[pattern] = f

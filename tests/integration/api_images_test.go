@@ -211,3 +211,34 @@ func TestAPILoginPush(t *testing.T) {
 		t.Errorf("pulled back %s, want %s", got.Id, src.Id)
 	}
 }
+
+// TestAPICommit: docker commit makes an image of a container's changes,
+// with --change, --author and a name, that runs; an unknown container and
+// a change myctr does not take are refused.
+func TestAPICommit(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "commit")
+	img := "localhost/it-api-commit:1"
+	a.mustDocker(t, "run", "--name", name, "--network", "none", imageFull, "sh", "-c", "echo made-in-container > /made")
+	defer myctr(t, "rm", "-f", name)
+	defer myctr(t, "rmi", "-f", img)
+	out := a.mustDocker(t, "commit", "-a", "it-author", "-c", `CMD ["cat", "/made"]`, "-c", "ENV COMMITTED=yes", name, img)
+	if !strings.HasPrefix(strings.TrimSpace(out), "sha256:") {
+		t.Errorf("docker commit: %q, want the image's id", out)
+	}
+	if out := a.mustDocker(t, "run", "--rm", "--network", "none", img); out != "made-in-container\n" {
+		t.Errorf("the committed image's CMD: %q, want the container's file", out)
+	}
+	if out := a.mustDocker(t, "run", "--rm", "--network", "none", img, "sh", "-c", "echo $COMMITTED"); out != "yes\n" {
+		t.Errorf("the committed image's ENV: %q", out)
+	}
+	if out := a.mustDocker(t, "image", "inspect", "--format", "{{.Author}}", img); strings.TrimSpace(out) != "it-author" {
+		t.Errorf("the committed image's author: %q", out)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "commit", "no-such-container-api", img); code == 0 || !strings.Contains(errOut, "No such container") {
+		t.Errorf("commit of an unknown container: exit %d stderr %q", code, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "commit", "-c", "RUN true", name, img); code == 0 || !strings.Contains(errOut, "invalid change") {
+		t.Errorf("commit with a RUN change: exit %d stderr %q, want invalid change", code, errOut)
+	}
+}
