@@ -85,3 +85,49 @@ func inspectResources(r *cgroup.Resources) ctypes.Resources {
 	}
 	return out
 }
+
+// containerUpdate serves POST /containers/{id}/update (docker update):
+// the limits, as the flags of `myctr update`, through
+// Store.UpdateResources: in the container's cgroup while it runs, and in
+// its record for its next start. A new restart policy is not
+// implemented.
+func (s *Server) containerUpdate(w http.ResponseWriter, r *http.Request) {
+	var uc ctypes.UpdateConfig
+	if err := decodeBody(r, &uc, "update configuration"); err != nil {
+		writeError(w, err)
+		return
+	}
+	if uc.RestartPolicy.Name != "" {
+		writeError(w, withStatus(http.StatusNotImplemented, errors.New("a new RestartPolicy is not implemented by myctr's API service: the policy is chosen at create")))
+		return
+	}
+	c, err := s.lookup(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	flags, err := resourceFlags(&ctypes.HostConfig{Resources: uc.Resources})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var given []cgroup.FlagValue
+	for _, f := range cgroup.Flags {
+		for _, v := range flags[f.Name] {
+			given = append(given, cgroup.FlagValue{Flag: f.Name, Value: v})
+		}
+	}
+	if len(given) == 0 {
+		writeError(w, badRequest("no limit to change"))
+		return
+	}
+	if err := s.b.Containers.UpdateResources(c, given); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, container.ErrNoCgroup) {
+			code = http.StatusConflict
+		}
+		writeError(w, withHint(code, err))
+		return
+	}
+	writeJSON(w, http.StatusOK, ctypes.UpdateResponse{Warnings: []string{}})
+}

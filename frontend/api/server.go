@@ -128,6 +128,7 @@ func (s *Server) routes() {
 		"GET /system/df":                s.systemDF,
 		"POST /auth":                    s.auth,
 		"POST /commit":                  s.commit,
+		"POST /containers/{id}/update":  s.containerUpdate,
 	}
 	for pattern, f := range s.processRoutes() {
 		h[pattern] = f

@@ -278,3 +278,34 @@ func TestAPIAttachIdleHeld(t *testing.T) {
 		t.Errorf("the service still runs 20 s after the container it held ended")
 	}
 }
+
+// TestAPIUpdate: docker update is myctr update: where the container has
+// no cgroup of its own (this tier's host) it is refused with the reason,
+// and the record keeps its limits; a bad value and a new restart policy
+// are refused. The VM tier's TestAPISocketMemoryLimit checks an update
+// that lands in a cgroup.
+func TestAPIUpdate(t *testing.T) {
+	a := startAPIService(t)
+	name := ctrName(t, "apiupd")
+	a.mustDocker(t, "run", "-d", "--name", name, "--network", "none", imageFull, "sleep", "303")
+	defer myctr(t, "rm", "-f", name)
+	if _, errOut, code := a.docker(t, time.Minute, "update", "--memory", "not-a-size", name); code == 0 || !strings.Contains(errOut, "memory") {
+		t.Errorf("docker update --memory not-a-size: exit %d stderr %q, want a refusal", code, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "update", "--restart", "always", name); code == 0 || !strings.Contains(errOut, "RestartPolicy") {
+		t.Errorf("docker update --restart: exit %d stderr %q, want a refusal naming RestartPolicy", code, errOut)
+	}
+	if _, errOut, code := a.docker(t, time.Minute, "update", "--memory", "64m", "no-such-container-upd"); code == 0 || !strings.Contains(errOut, "No such container") {
+		t.Errorf("docker update of an unknown container: exit %d stderr %q", code, errOut)
+	}
+	if !hybridHost() {
+		t.Skip("the refusal is for hosts that give containers no cgroup; the VM tier checks an update that lands")
+	}
+	_, errOut, code := a.docker(t, time.Minute, "update", "--memory", "64m", name)
+	if code == 0 || !strings.Contains(errOut, "no cgroup of its own") {
+		t.Errorf("docker update --memory 64m without a cgroup: exit %d stderr %q, want the reason", code, errOut)
+	}
+	if out := a.mustDocker(t, "inspect", "--format", "{{.HostConfig.Memory}}", name); strings.TrimSpace(out) != "0" {
+		t.Errorf("the refused update changed the record: HostConfig.Memory %q", out)
+	}
+}

@@ -159,7 +159,7 @@ func apiCall(t *testing.T, hc *http.Client, method, path string, body any) (int,
 // service with HostConfig.Memory (what docker run --memory 64m sends)
 // gives the container a memory.max of 64 MiB, as myctr run --memory
 // does, and its inspect shows the limit; stats and top read the
-// container's cgroup.
+// container's cgroup, and an update changes the limit there.
 func TestAPISocketMemoryLimit(t *testing.T) {
 	begin(t)
 	u := users[allowedUser]
@@ -243,6 +243,17 @@ func TestAPISocketMemoryLimit(t *testing.T) {
 	if st.ID != id || st.MemoryStats.Usage == 0 || st.MemoryStats.Usage > 64<<20 || st.MemoryStats.Limit != 64<<20 ||
 		st.PidsStats.Current < 1 || st.CPUStats.CPUUsage.TotalUsage == 0 || st.CPUStats.SystemUsage == 0 {
 		t.Errorf("stats: %s\nwant this id, memory usage in (0, 64 MiB] (memory.current is %d), limit 64 MiB, pids >= 1, CPU usage > 0", b, memCurrent)
+	}
+	// docker update: the new limit in the cgroup and in the record.
+	if code, b := apiCall(t, hc, "POST", "/containers/"+id+"/update", map[string]any{"Memory": 128 << 20}); code != http.StatusOK {
+		t.Errorf("update Memory: %d %s", code, b)
+	}
+	if got := readCg(t, cg, "memory.max"); got != "134217728" {
+		t.Errorf("memory.max after the update: %s, want 134217728", got)
+	}
+	code, b = apiCall(t, hc, "GET", "/containers/"+id+"/json", nil)
+	if err := json.Unmarshal(b, &insp); err != nil || insp.HostConfig.Memory != 128<<20 {
+		t.Errorf("inspect after the update: %d HostConfig.Memory %d (%v)", code, insp.HostConfig.Memory, err)
 	}
 	code, b = apiCall(t, hc, "GET", "/containers/"+id+"/top", nil)
 	if code != http.StatusOK || !strings.Contains(string(b), "sleep 60") {
