@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ctypes "github.com/moby/moby/api/types/container"
 	itypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
@@ -112,7 +113,7 @@ func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 	if tags == nil {
 		tags = []string{}
 	}
-	resp := itypes.InspectResponse{
+	resp := imageInspect{InspectResponse: itypes.InspectResponse{
 		ID:           "sha256:" + img.ID,
 		RepoTags:     tags,
 		RepoDigests:  repoDigests(img),
@@ -124,8 +125,18 @@ func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 		Os:           img.Config.OS,
 		Size:         img.Size,
 		RootFS:       itypes.RootFS{Type: "layers", Layers: layers},
-	}
+	}, ContainerConfig: &ctypes.Config{}}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// imageInspect is Docker's image inspect as API versions before 1.45
+// answer it (this service's are): with ContainerConfig, the config of the
+// container an image was committed from, which docker-compose 1.29 reads
+// (for its Volumes) when it recreates a service. myctr keeps no such
+// config, so it is empty, as Docker's is for the images BuildKit builds.
+type imageInspect struct {
+	itypes.InspectResponse
+	ContainerConfig *ctypes.Config `json:"ContainerConfig"`
 }
 
 // progressLines turns the pull's plain progress lines into Docker's JSON
