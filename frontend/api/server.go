@@ -102,6 +102,7 @@ func (s *Server) routes() {
 		"POST /containers/{id}/stop":   s.containerStop,
 		"POST /containers/{id}/kill":   s.containerKill,
 		"POST /containers/{id}/rename": s.containerRename,
+		"POST /containers/prune":       s.containerPrune,
 		"POST /containers/{id}/wait":   s.containerWait,
 		"DELETE /containers/{id}":      s.containerRemove,
 		"GET /containers/{id}/logs":    s.containerLogs,
