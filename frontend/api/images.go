@@ -87,12 +87,16 @@ func (s *Server) lookupImage(ref string) (*image.Image, error) {
 	return img, err
 }
 
-// imageInspectOrNot serves GET /images/{name}/json and /images/{name}/get
-// (imageSave of one image), where the name may hold slashes; any other
-// GET under /images/ is not implemented.
+// imageInspectOrNot serves GET /images/{name}/json, /images/{name}/get
+// (imageSave of one image) and /images/{name}/history, where the name may
+// hold slashes; any other GET under /images/ is not implemented.
 func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutSuffix(r.PathValue("name"), "/get"); ok && name != "" {
 		s.saveImages(w, r, []string{name})
+		return
+	}
+	if name, ok := strings.CutSuffix(r.PathValue("name"), "/history"); ok && name != "" {
+		s.imageHistory(w, name)
 		return
 	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/json")
