@@ -146,7 +146,7 @@ func TestRouting(t *testing.T) {
 		{"GET", "/v1.12/version", "", 400, "too old"},
 		{"GET", "/v1.41/swarm", "", 501, `"message":"GET /swarm is not implemented`},
 		{"POST", "/containers/abc/attach/ws", "", 501, "POST /containers/abc/attach/ws"},
-		{"GET", "/images/some/name/history", "", 501, "history"},
+		{"GET", "/images/some/name/changes", "", 501, "changes"},
 		{"POST", "/v1.41/containers/create", `{"Cmd":["true"]}`, 400, "no Image"},
 		{"POST", "/containers/create", `{"Image":"` + strings.Repeat("a", MaxBody) + `"}`, 413, "too large"},
 		{"POST", "/images/create", "", 400, "fromImage"},

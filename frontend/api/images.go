@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ctypes "github.com/moby/moby/api/types/container"
 	itypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/jsonstream"
 
@@ -86,12 +87,16 @@ func (s *Server) lookupImage(ref string) (*image.Image, error) {
 	return img, err
 }
 
-// imageInspectOrNot serves GET /images/{name}/json and /images/{name}/get
-// (imageSave of one image), where the name may hold slashes; any other
-// GET under /images/ is not implemented.
+// imageInspectOrNot serves GET /images/{name}/json, /images/{name}/get
+// (imageSave of one image) and /images/{name}/history, where the name may
+// hold slashes; any other GET under /images/ is not implemented.
 func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutSuffix(r.PathValue("name"), "/get"); ok && name != "" {
 		s.saveImages(w, r, []string{name})
+		return
+	}
+	if name, ok := strings.CutSuffix(r.PathValue("name"), "/history"); ok && name != "" {
+		s.imageHistory(w, name)
 		return
 	}
 	name, ok := strings.CutSuffix(r.PathValue("name"), "/json")
@@ -112,7 +117,7 @@ func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 	if tags == nil {
 		tags = []string{}
 	}
-	resp := itypes.InspectResponse{
+	resp := imageInspect{InspectResponse: itypes.InspectResponse{
 		ID:           "sha256:" + img.ID,
 		RepoTags:     tags,
 		RepoDigests:  repoDigests(img),
@@ -124,8 +129,18 @@ func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 		Os:           img.Config.OS,
 		Size:         img.Size,
 		RootFS:       itypes.RootFS{Type: "layers", Layers: layers},
-	}
+	}, ContainerConfig: &ctypes.Config{}}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// imageInspect is Docker's image inspect as API versions before 1.45
+// answer it (this service's are): with ContainerConfig, the config of the
+// container an image was committed from, which docker-compose 1.29 reads
+// (for its Volumes) when it recreates a service. myctr keeps no such
+// config, so it is empty, as Docker's is for the images BuildKit builds.
+type imageInspect struct {
+	itypes.InspectResponse
+	ContainerConfig *ctypes.Config `json:"ContainerConfig"`
 }
 
 // progressLines turns the pull's plain progress lines into Docker's JSON

@@ -101,6 +101,8 @@ func (s *Server) routes() {
 		"POST /containers/{id}/start":  s.containerStart,
 		"POST /containers/{id}/stop":   s.containerStop,
 		"POST /containers/{id}/kill":   s.containerKill,
+		"POST /containers/{id}/rename": s.containerRename,
+		"POST /containers/prune":       s.containerPrune,
 		"POST /containers/{id}/wait":   s.containerWait,
 		"DELETE /containers/{id}":      s.containerRemove,
 		"GET /containers/{id}/logs":    s.containerLogs,

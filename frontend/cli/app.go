@@ -93,7 +93,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
-			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), helpCommand(),
+			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), renameCommand(), helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

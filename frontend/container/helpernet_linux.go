@@ -54,6 +54,38 @@ func (s *Store) leaveHelperNet(network, id string) error {
 }
 
 func (s *Store) updateHelperNet(network, id string, self *helperMember) error {
+	return s.changeHelperNet(network, func(members []helperMember) ([]helperMember, error) {
+		members = slices.DeleteFunc(members, func(m helperMember) bool { return m.ID == id })
+		if self != nil {
+			members = append(members, *self)
+		}
+		return members, nil
+	})
+}
+
+// errNoMember is editHelperNet's answer when no member was changed.
+var errNoMember = errors.New("not a member of the network")
+
+// editHelperNet applies edit to each of network's members (it says
+// whether it changed one) and writes every member's section anew; when it
+// changes none, nothing is written and the error is errNoMember.
+func (s *Store) editHelperNet(network string, edit func(m *helperMember) bool) error {
+	return s.changeHelperNet(network, func(members []helperMember) ([]helperMember, error) {
+		changed := false
+		for i := range members {
+			changed = edit(&members[i]) || changed
+		}
+		if !changed {
+			return nil, errNoMember
+		}
+		return members, nil
+	})
+}
+
+// changeHelperNet reads network's members under its lock, less those
+// whose init is gone, has change make the new list (an error: nothing is
+// written) and writes it and every member's /etc/hosts section.
+func (s *Store) changeHelperNet(network string, change func([]helperMember) ([]helperMember, error)) error {
 	dir := filepath.Join(s.Dirs.RunRoot, "helpernets")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -75,11 +107,9 @@ func (s *Store) updateHelperNet(network, id string, self *helperMember) error {
 		// start from now on.
 		_ = json.Unmarshal(b, &members)
 	}
-	members = slices.DeleteFunc(members, func(m helperMember) bool {
-		return m.ID == id || !alive(m.Pid, m.PidStart)
-	})
-	if self != nil {
-		members = append(members, *self)
+	members = slices.DeleteFunc(members, func(m helperMember) bool { return !alive(m.Pid, m.PidStart) })
+	if members, err = change(members); err != nil {
+		return err
 	}
 	if len(members) == 0 {
 		return errors.Join(ignoreMissing(os.Remove(file)), ignoreMissing(os.Remove(l.Name())))

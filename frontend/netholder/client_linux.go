@@ -146,6 +146,14 @@ func (h *Holder) Detach(network, containerID string) error {
 	return err
 }
 
+// Rename gives a running container on network the names names (its new
+// name, then its aliases) in the network's DNS. A container not on it is
+// no error.
+func (h *Holder) Rename(network, containerID string, names []string) error {
+	_, err := h.call(&Request{Op: OpRename, Network: Network{Name: network}, ContainerID: containerID, Names: names}, -1)
+	return err
+}
+
 func (h *Holder) ping() (int, error) {
 	r, err := h.call(&Request{Op: OpPing}, -1)
 	if err != nil {

@@ -217,6 +217,8 @@ func (h *holder) handle(c *net.UnixConn) {
 		reply.Pid = os.Getpid()
 	} else if req.Op == OpDetach {
 		reply = h.detach(&req)
+	} else if req.Op == OpRename {
+		reply = h.rename(&req)
 	} else if fd < 0 {
 		reply.Error = "an attach without the init's pidfd"
 	} else {
@@ -339,6 +341,23 @@ func (h *holder) detach(req *Request) *Reply {
 	h.dropMember(ns, ns.members[req.ContainerID])
 	h.dropIfEmpty(ns)
 	logf("detached %s from %s on request", req.ContainerID[:12], req.Network.Name)
+	return &Reply{}
+}
+
+// rename gives a member of a network the request's names (its new name
+// and its aliases): the DNS server answers them from then on, and the
+// old name no more. A container not on the network is no error: its next
+// start attaches it under its new name.
+func (h *holder) rename(req *Request) *Reply {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ns := h.nets[req.Network.Name]
+	if ns == nil || ns.members[req.ContainerID] == nil {
+		return &Reply{}
+	}
+	ns.members[req.ContainerID].names = req.Names
+	h.setRecords()
+	logf("renamed %s on %s to %s", req.ContainerID[:12], req.Network.Name, req.Names[0])
 	return &Reply{}
 }
 

@@ -16,6 +16,7 @@ const (
 	OpPing   Op = "ping"   // is the holder there: a reply with its pid
 	OpAttach Op = "attach" // a container's init (its pidfd) onto a network
 	OpDetach Op = "detach" // a container off a network (network connect's undo)
+	OpRename Op = "rename" // a member's names on a network, anew (rename)
 )
 
 // Network is what the holder needs of a named network's record.
@@ -94,12 +95,15 @@ func (r *Request) validate() error {
 		if InterfaceIndex(r.Interface) < 0 {
 			return fmt.Errorf("invalid interface name %q: want eth0 to eth%d", r.Interface, MaxInterfaces-1)
 		}
-	case OpDetach:
+	case OpDetach, OpRename:
 		if !names.Valid(r.Network.Name) {
 			return fmt.Errorf("invalid network name %q", r.Network.Name)
 		}
 		if !names.IsID(r.ContainerID) {
 			return fmt.Errorf("invalid container id %q", r.ContainerID)
+		}
+		if r.Op == OpRename {
+			return validNames(r.ContainerID, r.Names)
 		}
 		return nil
 	default:
@@ -133,18 +137,27 @@ func (r *Request) validate() error {
 	if !names.IsID(r.ContainerID) {
 		return fmt.Errorf("invalid container id %q", r.ContainerID)
 	}
-	if len(r.Names) == 0 {
-		return fmt.Errorf("container %s has no name", r.ContainerID[:12])
-	}
-	for _, nm := range r.Names {
-		if !names.Valid(nm) {
-			return fmt.Errorf("invalid name %q", nm)
-		}
+	if err := validNames(r.ContainerID, r.Names); err != nil {
+		return err
 	}
 	if r.IP != "" {
 		a, err := netip.ParseAddr(r.IP)
 		if err != nil || !hostOf(n.Subnet, a) || a == n.Gateway {
 			return fmt.Errorf("%w: %s is not a free host address of network %s (%s)", ErrAddress, r.IP, n.Name, n.Subnet)
+		}
+	}
+	return nil
+}
+
+// validNames checks the names a container answers to on a network: its
+// name first, then its aliases.
+func validNames(id string, list []string) error {
+	if len(list) == 0 {
+		return fmt.Errorf("container %s has no name", id[:12])
+	}
+	for _, nm := range list {
+		if !names.Valid(nm) {
+			return fmt.Errorf("invalid name %q", nm)
 		}
 	}
 	return nil
