@@ -42,7 +42,8 @@ type savedImage struct {
 // the config and the layer blobs) or an oci-archive (a tar of an OCI
 // image layout). Blobs are written as stored, so an oci-archive keeps the
 // manifest digests and both keep the image IDs. An image named by a name
-// is saved with that name, one named by ID with all its names.
+// is saved with that name, one named by ID with none, as Podman's and
+// Docker's save do: it loads as an image without a name.
 func (s *Store) Save(w io.Writer, refs []string, format string) error {
 	if format == "" {
 		format = FormatDockerArchive
@@ -93,9 +94,13 @@ func (s *Store) resolveAll(refs []string) ([]*savedImage, error) {
 			byDigest[img.Digest] = si
 			out = append(out, si)
 		}
-		names := img.Names
-		if n != "" {
+		var names []string
+		switch {
+		case n != "":
 			names = []string{n}
+		case !isHex(strings.TrimPrefix(ref, "sha256:")) || !strings.HasPrefix(img.ID, strings.TrimPrefix(ref, "sha256:")):
+			// name@digest: the image's names.
+			names = img.Names
 		}
 		for _, nm := range names {
 			if !contains(si.names, nm) {

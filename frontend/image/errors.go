@@ -42,8 +42,9 @@ var (
 	// ErrNotLoggedIn is returned by Logout when no credentials are stored.
 	ErrNotLoggedIn = errors.New("not logged in")
 	// ErrBadArchive is returned by Load for input that is neither a
-	// docker-archive nor an oci-archive, or is inconsistent.
-	ErrBadArchive = errors.New("not a valid docker-archive or oci-archive")
+	// docker-archive nor an oci-archive, or is inconsistent. The words
+	// are Podman's, which scripts match.
+	ErrBadArchive = errors.New("payload does not match any of the supported image formats: docker-archive, oci-archive")
 	// ErrNoCatalog is returned by Search for a registry that does not
 	// list its repositories (/v2/_catalog).
 	ErrNoCatalog = errors.New("the registry does not list its repositories")

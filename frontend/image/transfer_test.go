@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -381,7 +382,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			a, _ = src.Lookup(a.ID)
 			b := mustImport(t, src, rootfs(t, "b"), "b")
 			var buf bytes.Buffer
-			if err := src.Save(&buf, []string{a.ID, "b"}, format); err != nil {
+			if err := src.Save(&buf, []string{"a:1", "quay.io/me/a:2", "b"}, format); err != nil {
 				t.Fatalf("Save: %v", err)
 			}
 			dstRoot := t.TempDir()
@@ -556,4 +557,39 @@ func stripRepoTags(t *testing.T, in []byte) []byte {
 		b, _ = json.Marshal(m)
 		return b
 	})
+}
+
+// TestSaveByIDHasNoNames: an image saved by its ID (or a prefix of it)
+// loads without a name, as with Podman's and Docker's save; saved by a
+// name, it has that name alone.
+func TestSaveByIDHasNoNames(t *testing.T) {
+	for _, format := range []string{FormatOCIArchive, FormatDockerArchive} {
+		src := openStore(t, t.TempDir())
+		a := mustImport(t, src, rootfs(t, "a"), "a:1")
+		if err := src.Tag("a:1", "quay.io/me/a:2"); err != nil {
+			t.Fatal(err)
+		}
+		for ref, want := range map[string][]string{
+			a.ID:             nil,
+			"sha256:" + a.ID: nil,
+			a.ID[:12]:        nil,
+			"quay.io/me/a:2": {"quay.io/me/a:2"},
+		} {
+			var buf bytes.Buffer
+			if err := src.Save(&buf, []string{ref}, format); err != nil {
+				t.Fatalf("%s: Save %s: %v", format, ref, err)
+			}
+			dst := openStore(t, t.TempDir())
+			if _, err := dst.Load(bytes.NewReader(buf.Bytes())); err != nil {
+				t.Fatalf("%s: Load: %v", format, err)
+			}
+			got, err := dst.Lookup(a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Names, want) {
+				t.Errorf("%s: saved as %s, loaded with names %v, want %v", format, ref, got.Names, want)
+			}
+		}
+	}
 }

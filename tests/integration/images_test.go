@@ -337,7 +337,23 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			if out, errOut, code := myctrEnv(t, nil, data, "load"); code != 0 || !strings.Contains(out, name) {
 				t.Errorf("load from stdin: exit %d %q %s", code, out, errOut)
 			}
+			// Saved by ID, as with Podman's save, it loads without a name.
+			mustMyctr(t, "save", "--format", format, "-o", archive, src.Id[:12])
+			mustMyctr(t, "rmi", name)
+			mustMyctr(t, "load", "-i", archive)
+			if got := mustFindImage(t, src.Id); len(got.Names) != 0 {
+				t.Errorf("saved by ID, loaded with names %v, want none", got.Names)
+			}
+			mustMyctr(t, "rmi", src.Id)
 		})
+	}
+	// Neither archive format: Podman's words, which scripts match.
+	junk := filepath.Join(t.TempDir(), "junk")
+	if err := os.WriteFile(junk, []byte("not an archive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := myctr(t, "load", "-i", junk); code != 125 || !strings.Contains(errOut, "payload does not match any of the supported image formats") {
+		t.Errorf("load of a junk file: exit %d stderr %q", code, errOut)
 	}
 	// The docker default, of the test image itself, is a tar with manifest.json.
 	archive := filepath.Join(t.TempDir(), "bb.tar")
