@@ -135,6 +135,7 @@ func run(app *cli.App, args []string) error {
 		}
 		c.UseShortOptionHandling = true
 	}
+	skipFlagActions(app.Commands)
 	return app.Run(interspersed(app, volumeArgs(args)))
 }
 

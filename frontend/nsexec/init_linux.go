@@ -60,8 +60,9 @@ func Init() {
 	// The C constructor (nsenter.c) has made the namespaces: we are PID 1
 	// of the new PID namespace, with every capability in our user
 	// namespace, whose maps the parent writes meanwhile. The
-	// configuration comes first; it is decoded while the parent works.
-	msg, _, err := conn.Expect(MsgConfig)
+	// configuration comes first; it is decoded while the parent works
+	// (through the lean types of initspec.go).
+	msg, _, err := conn.expect(decodeInitMessage, MsgConfig)
 	if err == nil && msg.Init == nil {
 		err = fmt.Errorf("%w: an exec stage's configuration", ErrUnexpected)
 	}

@@ -293,7 +293,10 @@ func (c *Conn) Send(m *Message, fds ...int) error {
 }
 
 // Recv reads one message; io.EOF-like end is reported as (nil, nil, nil).
-func (c *Conn) Recv() (*Message, []int, error) {
+func (c *Conn) Recv() (*Message, []int, error) { return c.recv(decodeMessage) }
+
+// recv is Recv, decoding with decode.
+func (c *Conn) recv(decode func([]byte) (*Message, error)) (*Message, []int, error) {
 	buf := make([]byte, 1<<20)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
@@ -312,11 +315,11 @@ func (c *Conn) Recv() (*Message, []int, error) {
 			return nil, nil, nil
 		}
 		fds := rightsOf(oob[:oobn])
-		var m Message
-		if err := json.Unmarshal(buf[:n], &m); err != nil {
+		m, err := decode(buf[:n])
+		if err != nil {
 			return nil, fds, fmt.Errorf("decode sync message: %w", err)
 		}
-		return &m, fds, nil
+		return m, fds, nil
 	}
 }
 
@@ -352,7 +355,12 @@ func closeFDs(fds []int) {
 // ErrUnexpected or ErrEnded, and the descriptors of a refused message are
 // closed: a confused or hostile peer cannot make us act out of order.
 func (c *Conn) Expect(want ...Kind) (*Message, []int, error) {
-	m, fds, err := c.Recv()
+	return c.expect(decodeMessage, want...)
+}
+
+// expect is Expect, decoding with decode.
+func (c *Conn) expect(decode func([]byte) (*Message, error), want ...Kind) (*Message, []int, error) {
+	m, fds, err := c.recv(decode)
 	if err != nil {
 		closeFDs(fds)
 		return nil, nil, err
