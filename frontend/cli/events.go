@@ -98,9 +98,6 @@ func eventsCommand() *cli.Command {
 			c, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM)
 			defer stop()
 			err = events.Read(c, dirs(ctx).RunRoot, o, func(e events.Event) error {
-				if !ctx.Bool("no-trunc") && len(e.ID) > 12 && e.Type != events.TypeVolume {
-					e.ID = e.ID[:12]
-				}
 				switch {
 				case format == "json":
 					b, err := json.Marshal(e)
@@ -116,18 +113,25 @@ func eventsCommand() *cli.Command {
 					}
 					return writeFormat(os.Stdout, tmpl, row, "the fields are ID, Image, Name, Status, Time, Type, Attributes and ContainerExitCode")
 				}
+				// As Podman's, --no-trunc=false shortens the ids of the
+				// plain lines only: json and templates have them whole.
+				if !ctx.Bool("no-trunc") && len(e.ID) > 12 && e.Type != events.TypeVolume {
+					e.ID = e.ID[:12]
+				}
 				_, err := fmt.Println(eventLine(e))
 				return err
 			})
 			if errors.Is(err, events.ErrNoEvents) {
-				return withCode(125, hint(err, "leave out --events-backend=none"))
+				// Podman's words alone, which its tests match whole.
+				return withCode(125, err)
 			}
 			return err
 		},
 	}
 }
 
-// eventLine is an event as Podman prints it: "TIME TYPE STATUS ID (k=v, ...)".
+// eventLine is an event as Podman prints it: "TIME TYPE STATUS ID (k=v,
+// ...)", image and name first, then the other attributes in order.
 func eventLine(e events.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", e.Time.Format("2006-01-02 15:04:05.999999999 -0700 MST"), e.Type, e.Status)
@@ -150,9 +154,16 @@ func eventLine(e events.Event) string {
 	if len(attrs) > 0 {
 		keys := make([]string, 0, len(attrs))
 		for k := range attrs {
-			keys = append(keys, k)
+			if k != "image" && k != "name" {
+				keys = append(keys, k)
+			}
 		}
 		sort.Strings(keys)
+		for _, k := range []string{"name", "image"} {
+			if _, ok := attrs[k]; ok {
+				keys = append([]string{k}, keys...)
+			}
+		}
 		for i, k := range keys {
 			keys[i] = k + "=" + attrs[k]
 		}

@@ -59,7 +59,7 @@ const MaxSize = 1_000_000
 var maxSize int64 = MaxSize
 
 // ErrNoEvents is a read with the none backend.
-var ErrNoEvents = errors.New("the events backend is none: nothing is recorded")
+var ErrNoEvents = errors.New(`cannot read events with the "none" backend`)
 
 // Event is one line of the log, in the fields of Podman's events.
 type Event struct {
