@@ -65,7 +65,7 @@ func TestEvents(t *testing.T) {
 	if out := mustMyctr(t, "events", "--stream=false", "--filter", "container="+quiet); out != "" {
 		t.Errorf("--events-backend=none recorded: %q", out)
 	}
-	if _, errOut, code := myctr(t, "events", "--events-backend=none", "--stream=false"); code != 125 || !strings.Contains(errOut, "Hint:") {
+	if _, errOut, code := myctr(t, "events", "--events-backend=none", "--stream=false"); code != 125 || errOut != "Error: cannot read events with the \"none\" backend\n" {
 		t.Errorf("events with the none backend: exit %d, %q", code, errOut)
 	}
 
