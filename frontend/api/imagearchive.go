@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -135,10 +134,10 @@ func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) {
 	flush()
 }
 
-// imagePrune serves POST /images/prune: with the default dangling=true
-// it is image.Store.Prune, as `myctr image prune`; dangling=false also
-// removes the named images no container uses (Docker's prune -a), each as
-// `myctr rmi` does.
+// imagePrune serves POST /images/prune with image.Store.PruneUnused, as
+// `myctr image prune`: the default dangling=true removes the nameless
+// images no container uses; dangling=false also the named ones (Docker's
+// prune -a, Podman's image prune -a), each as `myctr rmi` does.
 func (s *Server) imagePrune(w http.ResponseWriter, r *http.Request) {
 	filters, err := parseFilters(r.URL.Query().Get("filters"))
 	if err != nil {
@@ -172,39 +171,14 @@ func (s *Server) imagePrune(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		used[c.Image] = true
 	}
-	imgs, err := s.b.Images.List()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	sizes := map[string]int64{}
-	for _, img := range imgs {
-		sizes[img.ID] = img.Size
-	}
 	report := itypes.PruneReport{ImagesDeleted: []itypes.DeleteResponse{}}
-	if !danglingOnly {
-		for _, img := range imgs {
-			if used[img.ID] || len(img.Names) == 0 {
-				continue
-			}
-			names, id, err := s.b.Images.Remove(img.ID, true)
-			if err != nil {
-				writeError(w, fmt.Errorf("prune image %.12s: %w", img.ID, err))
-				return
-			}
-			for _, n := range names {
-				report.ImagesDeleted = append(report.ImagesDeleted, itypes.DeleteResponse{Untagged: n})
-			}
-			if id != "" {
-				report.ImagesDeleted = append(report.ImagesDeleted, itypes.DeleteResponse{Deleted: "sha256:" + id})
-				report.SpaceReclaimed += uint64(max(sizes[id], 0))
-			}
+	pruned, err := s.b.Images.PruneUnused(!danglingOnly, func(id string) bool { return used[id] }, nil)
+	for _, p := range pruned {
+		for _, n := range p.Untagged {
+			report.ImagesDeleted = append(report.ImagesDeleted, itypes.DeleteResponse{Untagged: n})
 		}
-	}
-	ids, err := s.b.Images.Prune(func(id string) bool { return used[id] })
-	for _, id := range ids {
-		report.ImagesDeleted = append(report.ImagesDeleted, itypes.DeleteResponse{Deleted: "sha256:" + id})
-		report.SpaceReclaimed += uint64(max(sizes[id], 0))
+		report.ImagesDeleted = append(report.ImagesDeleted, itypes.DeleteResponse{Deleted: "sha256:" + p.ID})
+		report.SpaceReclaimed += uint64(max(p.Size, 0))
 	}
 	if err != nil {
 		writeError(w, err)

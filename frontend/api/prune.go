@@ -6,6 +6,7 @@ import (
 	ctypes "github.com/moby/moby/api/types/container"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/diskusage"
 )
 
 // containerPrune is POST /containers/prune (docker container prune): the
@@ -37,7 +38,7 @@ func (s *Server) containerPrune(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := ctypes.PruneReport{ContainersDeleted: []string{}}
 	for _, c := range prunable {
-		size := treeSize(c.File("upper"))
+		size := diskusage.TreeSize(c.File("upper"))
 		removed, err := cs.PruneOne(c)
 		if err != nil {
 			writeError(w, err)

@@ -8,16 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	voltypes "github.com/moby/moby/api/types/volume"
 
+	"github.com/myctr/myctr/frontend/diskusage"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/volume"
 )
@@ -270,7 +268,7 @@ func (s *Server) volumePrune(w http.ResponseWriter, r *http.Request) {
 		if users, err := s.b.Containers.VolumeUsers(v.Name); err != nil || len(users) > 0 {
 			continue
 		}
-		size := treeSize(v.Mountpoint)
+		size := diskusage.TreeSize(v.Mountpoint)
 		if err := vs.Remove(v.Name); err != nil {
 			writeError(w, volumeStatus(err))
 			return
@@ -280,38 +278,6 @@ func (s *Server) volumePrune(w http.ResponseWriter, r *http.Request) {
 		rep.SpaceReclaimed += uint64(size)
 	}
 	writeJSON(w, http.StatusOK, rep)
-}
-
-// treeSize is the bytes of the regular files below dir, each inode
-// counted once; what the user cannot read (a container's private
-// directory owned by another id) is left out.
-func treeSize(dir string) int64 {
-	var total int64
-	seen := map[uint64]bool{}
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			if seen[st.Ino] {
-				return nil
-			}
-			seen[st.Ino] = true
-		}
-		total += fi.Size()
-		return nil
-	})
-	return total
 }
 
 // volumeEvent writes a volume's event to the log `myctr events` reads,

@@ -15,6 +15,7 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/volume"
 )
 
 // infoHost is the host part of `myctr info`, with Podman's key names where
@@ -94,10 +95,17 @@ func osRelease() infoDistribution {
 	return d
 }
 
+// infoStore is Podman's "store": GraphDriverName is the driver asked for
+// (overlay unless --storage-driver vfs), GraphOptions the driver's options
+// (myctr's take none: always empty, as Podman's with --root alone),
+// VolumePath the named volumes' directory.
 type infoStore struct {
-	GraphRoot      string         `json:"graphRoot"`
-	RunRoot        string         `json:"runRoot"`
-	ContainerStore map[string]int `json:"containerStore"`
+	GraphDriverName string            `json:"graphDriverName"`
+	GraphOptions    map[string]string `json:"graphOptions"`
+	GraphRoot       string            `json:"graphRoot"`
+	RunRoot         string            `json:"runRoot"`
+	VolumePath      string            `json:"volumePath"`
+	ContainerStore  map[string]int    `json:"containerStore"`
 }
 
 // infoRegistries is what registries.conf makes of names (Podman's
@@ -219,6 +227,11 @@ func infoCommand() *cli.Command {
 			out.Host.NetworkBackend, _ = network.DefaultMode()
 			dd := dirs(ctx)
 			out.Store.GraphRoot, out.Store.RunRoot = dd.Root, dd.RunRoot
+			out.Store.GraphDriverName, out.Store.GraphOptions = container.DriverOverlay, map[string]string{}
+			if dd.Driver != "" {
+				out.Store.GraphDriverName = dd.Driver
+			}
+			out.Store.VolumePath = volume.DirIn(dd.Root)
 			out.Store.ContainerStore = map[string]int{"number": 0, "running": 0, "stopped": 0}
 			if s, err := container.OpenStore(dd); err == nil {
 				if cs, err := s.List(); err == nil {

@@ -436,21 +436,27 @@ func networkPruneCommand() *cli.Command {
 					return nil
 				}
 			}
-			ns, err := openNetworks(ctx)
-			if err != nil {
-				return err
-			}
-			cs, err := openContainers(ctx)
-			if err != nil {
-				return err
-			}
-			gone, err := ns.Prune(netUsers{cs}, func(n *netstore.Network) bool { return f.Match(n, false) })
+			gone, err := pruneNetworks(ctx, f)
 			for _, n := range gone {
 				fmt.Println(n)
 			}
 			return err
 		},
 	}
+}
+
+// pruneNetworks removes the named networks no container is on that pass
+// f, and returns their names.
+func pruneNetworks(ctx *cli.Context, f *netstore.Filter) ([]string, error) {
+	ns, err := openNetworks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ns.Prune(netUsers{cs}, func(n *netstore.Network) bool { return f.Match(n, false) })
 }
 
 func networkExistsCommand() *cli.Command {

@@ -640,35 +640,46 @@ func podPruneCommand() *cli.Command {
 					return nil
 				}
 			}
-			views, err := podViews(ctx)
-			if err != nil {
-				return err
+			ids, err := prunePods(ctx)
+			for _, id := range ids {
+				fmt.Println(id)
 			}
-			ps, err := openPods(ctx)
-			if err != nil {
-				return err
-			}
-			ps.Sweep()
-			cs, err := openContainers(ctx)
-			if err != nil {
-				return err
-			}
-			var failed error
-			for _, v := range views {
-				if v.status == "Running" || v.status == "Degraded" {
-					continue
-				}
-				if err := removePod(ps, cs, v.p, false); err != nil {
-					if failed != nil {
-						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
-					}
-					failed = explain(err)
-					continue
-				}
-				record(ctx, events.TypePod, "remove", v.p.ID, v.p.Name)
-				fmt.Println(v.p.ID)
-			}
-			return failed
+			return err
 		},
 	}
+}
+
+// prunePods removes every pod none of whose containers runs, as pod prune
+// does, and returns their ids.
+func prunePods(ctx *cli.Context) ([]string, error) {
+	views, err := podViews(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := openPods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps.Sweep()
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var failed error
+	for _, v := range views {
+		if v.status == "Running" || v.status == "Degraded" {
+			continue
+		}
+		if err := removePod(ps, cs, v.p, false); err != nil {
+			if failed != nil {
+				fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
+			}
+			failed = explain(err)
+			continue
+		}
+		record(ctx, events.TypePod, "remove", v.p.ID, v.p.Name)
+		ids = append(ids, v.p.ID)
+	}
+	return ids, failed
 }

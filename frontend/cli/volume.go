@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/diskusage"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/userns"
@@ -401,24 +402,9 @@ func volumePruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			vs, err := openVolumes(ctx)
+			vs, names, err := prunableVolumes(ctx, f)
 			if err != nil {
 				return err
-			}
-			vs.Sweep()
-			all, err := vs.List()
-			if err != nil {
-				return err
-			}
-			used, err := volumesInUse(ctx)
-			if err != nil {
-				return err
-			}
-			var names []string
-			for _, v := range all {
-				if len(used[v.Name]) == 0 && f.Match(v, false) {
-					names = append(names, v.Name)
-				}
 			}
 			if !ctx.Bool("force") {
 				fmt.Println("WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:")
@@ -431,29 +417,66 @@ func volumePruneCommand() *cli.Command {
 					return nil
 				}
 			}
-			var failed error
-			for _, n := range names {
-				// In use meanwhile: the volume stays (as the container
-				// record appeared after the listing).
-				if users, err := (func() ([]*container.Container, error) {
-					s, err := openContainers(ctx)
-					if err != nil {
-						return nil, err
-					}
-					return s.VolumeUsers(n)
-				})(); err != nil || len(users) > 0 {
-					continue
-				}
-				if err := vs.Remove(n); err != nil {
-					failed = err
-					continue
-				}
-				record(ctx, events.TypeVolume, "remove", n, n)
+			removed, _, err := removeVolumes(ctx, vs, names)
+			for _, n := range removed {
 				fmt.Println(n)
 			}
-			return failed
+			return err
 		},
 	}
+}
+
+// prunableVolumes lists the volumes volume prune removes: those no
+// container uses that pass f (the store swept first of volumes half made).
+func prunableVolumes(ctx *cli.Context, f volume.Filter) (*volume.Store, []string, error) {
+	vs, err := openVolumes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	vs.Sweep()
+	all, err := vs.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	used, err := volumesInUse(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, v := range all {
+		if len(used[v.Name]) == 0 && f.Match(v, false) {
+			names = append(names, v.Name)
+		}
+	}
+	return vs, names, nil
+}
+
+// removeVolumes removes the named volumes, but those a container took up
+// since they were listed, and returns the names removed and the bytes
+// their files held.
+func removeVolumes(ctx *cli.Context, vs *volume.Store, names []string) (removed []string, reclaimed int64, err error) {
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var failed error
+	for _, n := range names {
+		if users, err := cs.VolumeUsers(n); err != nil || len(users) > 0 {
+			continue
+		}
+		var size int64
+		if v, err := vs.Get(n); err == nil {
+			size = diskusage.TreeSize(v.Mountpoint)
+		}
+		if err := vs.Remove(n); err != nil {
+			failed = err
+			continue
+		}
+		record(ctx, events.TypeVolume, "remove", n, n)
+		removed = append(removed, n)
+		reclaimed += size
+	}
+	return removed, reclaimed, failed
 }
 
 func volumeExistsCommand() *cli.Command {

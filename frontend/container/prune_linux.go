@@ -45,25 +45,30 @@ func ParsePruneFilter(list []string) (*PruneFilter, error) {
 				f.until = t
 			}
 		default:
-			return nil, fmt.Errorf("%w %q: container prune takes label, label! and until", ErrInvalidFilter, k)
+			return nil, fmt.Errorf("%w %q: prune filters are label, label! and until", ErrInvalidFilter, k)
 		}
 	}
 	return f, nil
 }
 
 // Match says whether c passes the filter.
-func (f *PruneFilter) Match(c *Container) bool {
-	for _, l := range f.labels {
-		if !labels.Match(c.Labels, l) {
+func (f *PruneFilter) Match(c *Container) bool { return f.MatchObject(c.Labels, c.Created) }
+
+// MatchObject says whether an object with these labels, made at created,
+// passes the filter: image prune and system prune filter images with the
+// same keys.
+func (f *PruneFilter) MatchObject(l map[string]string, created time.Time) bool {
+	for _, want := range f.labels {
+		if !labels.Match(l, want) {
 			return false
 		}
 	}
-	for _, l := range f.notLabels {
-		if labels.Match(c.Labels, l) {
+	for _, not := range f.notLabels {
+		if labels.Match(l, not) {
 			return false
 		}
 	}
-	return f.until.IsZero() || c.Created.Before(f.until)
+	return f.until.IsZero() || created.Before(f.until)
 }
 
 // Prunable lists what container prune removes (Podman's and Docker's):

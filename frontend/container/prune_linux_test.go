@@ -31,6 +31,10 @@ func TestPruneFilter(t *testing.T) {
 		if f.Match(old) != tc.old || f.Match(fresh) != tc.new_ {
 			t.Errorf("%v: old %v, new %v; want %v, %v", tc.filters, f.Match(old), f.Match(fresh), tc.old, tc.new_)
 		}
+		// An image is filtered by the same labels and creation time.
+		if f.MatchObject(old.Labels, old.Created) != tc.old || f.MatchObject(nil, fresh.Created) != tc.new_ {
+			t.Errorf("%v: MatchObject disagrees with Match", tc.filters)
+		}
 	}
 	for _, bad := range [][]string{{"status=exited"}, {"label"}, {"until=soon"}} {
 		if _, err := ParsePruneFilter(bad); !errors.Is(err, ErrInvalidFilter) {

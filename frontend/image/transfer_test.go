@@ -593,3 +593,44 @@ func TestSaveByIDHasNoNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneUnused: dangling images no container uses go, with their
+// sizes; with all, named unused ones too; what keep holds back stays.
+func TestPruneUnused(t *testing.T) {
+	s := openStore(t, t.TempDir())
+	used := mustImport(t, s, rootfs(t, "used"), "used")
+	other := mustImport(t, s, rootfs(t, "other"), "other")
+	src := openStore(t, t.TempDir())
+	var unnamed []*Image
+	for _, n := range []string{"d1", "d2"} {
+		img := mustImport(t, src, rootfs(t, n), n)
+		var buf bytes.Buffer
+		if err := src.Save(&buf, []string{img.ID}, FormatDockerArchive); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Load(bytes.NewReader(stripRepoTags(t, buf.Bytes()))); err != nil {
+			t.Fatal(err)
+		}
+		unnamed = append(unnamed, img)
+	}
+	d1, d2 := unnamed[0], unnamed[1]
+	inUse := func(id string) bool { return id == used.ID }
+	keep := func(img *Image) bool { return img.ID == d2.ID } // as a filter would hold it back
+
+	pruned, err := s.PruneUnused(false, inUse, keep)
+	if err != nil || len(pruned) != 1 || pruned[0].ID != d1.ID || pruned[0].Size <= 0 || len(pruned[0].Untagged) != 0 {
+		t.Fatalf("PruneUnused(dangling) = %+v, %v; want d1 %s with its size", pruned, err, d1.ID)
+	}
+	pruned, err = s.PruneUnused(true, inUse, keep)
+	if err != nil || len(pruned) != 1 || pruned[0].ID != other.ID || len(pruned[0].Untagged) != 1 {
+		t.Fatalf("PruneUnused(all) = %+v, %v; want other %s, untagged", pruned, err, other.ID)
+	}
+	list, _ := s.List()
+	var left []string
+	for _, img := range list {
+		left = append(left, img.ID)
+	}
+	if len(left) != 2 || !slices.Contains(left, used.ID) || !slices.Contains(left, d2.ID) {
+		t.Errorf("left %v, want the used image and the kept d2", left)
+	}
+}

@@ -120,12 +120,16 @@ type Store struct {
 
 // Open opens (and creates) the volume store of the store root root.
 func Open(root string) (*Store, error) {
-	dir := filepath.Join(root, "volumes")
+	dir := DirIn(root)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create volume store: %w", err)
 	}
 	return &Store{dir: dir}, nil
 }
+
+// DirIn is the directory under the store root that holds the volumes
+// (what `info` reports as Podman's volumePath).
+func DirIn(root string) string { return filepath.Join(root, "volumes") }
 
 // Dir is the directory that holds the volumes.
 func (s *Store) Dir() string { return s.dir }
