@@ -96,6 +96,28 @@ func WriteCopyTar(w io.Writer, src string, zeroIDs bool) error {
 	return tw.Close()
 }
 
+// WriteTreeTar writes the tree at dir as a tar stream whose entries are
+// named relative to dir (no entry for dir itself), as an exported root
+// filesystem is: "bin/", "etc/passwd". Symlinks are stored as symlinks,
+// owners as the ids the caller sees.
+func WriteTreeTar(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		return writeEntry(tw, p, filepath.ToSlash(rel), false)
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
 func writeEntry(tw *tar.Writer, p, name string, zeroIDs bool) error {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(p, &st); err != nil {
