@@ -13,7 +13,7 @@ import (
 
 // TestWriteTreeTar checks the names of an exported root: relative to the
 // root, no entry for the root itself, directories with a trailing slash,
-// symlinks stored as such.
+// symlinks stored as such, and no PAX header where USTAR does.
 func TestWriteTreeTar(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "etc", "sub"), 0o755); err != nil {
@@ -40,6 +40,9 @@ func TestWriteTreeTar(t *testing.T) {
 			t.Fatal(err)
 		}
 		names = append(names, h.Name)
+		if len(h.PAXRecords) != 0 || h.ModTime.Nanosecond() != 0 {
+			t.Errorf("%s: PAX records %v, time %v: want a plain header, whole seconds", h.Name, h.PAXRecords, h.ModTime)
+		}
 		if h.Name == "link" && (h.Typeflag != tar.TypeSymlink || h.Linkname != "/etc/passwd") {
 			t.Errorf("link: type %c target %q, want a symlink to /etc/passwd", h.Typeflag, h.Linkname)
 		}
