@@ -82,11 +82,21 @@ func TestExport(t *testing.T) {
 		t.Errorf("running: no proc directory (the mount point itself is in the root)")
 	}
 
-	// The archive is an image again.
-	id := strings.TrimSpace(lastLine(mustMyctr(t, "import", out, "it-export-reimport")))
+	// The archive is an image again: without a name (-q prints only its
+	// id), and named, with a --change given after the tarball.
+	id := strings.TrimSpace(mustMyctr(t, "import", "-q", out))
 	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", id) })
+	if !isFullID(id) {
+		t.Errorf("import -q printed %q, want the image's id", id)
+	}
 	if got := mustMyctr(t, "run", "--rm", id, "cat", "/run.txt"); got != "running-data\n" {
 		t.Errorf("cat /run.txt in the re-imported image: %q", got)
+	}
+	named := "localhost/it-export-reimport:t1"
+	mustMyctr(t, "import", "-q", out, "--change", `CMD sh -c "cat /run.txt; echo changed"`, named)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", named) })
+	if got := mustMyctr(t, "run", "--rm", named); got != "running-data\nchanged\n" {
+		t.Errorf("the imported image's CMD from --change printed %q", got)
 	}
 
 	_, errOut, code := myctr(t, "export", "no-such-container-for-export")
