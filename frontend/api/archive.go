@@ -256,3 +256,39 @@ func (s *Server) containerArchivePut(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 }
+
+// containerExport answers GET /containers/{id}/export (`docker export`):
+// the tar of the container's root filesystem, from container.Store.Export
+// as `myctr export` writes it.
+func (s *Server) containerExport(w http.ResponseWriter, r *http.Request) {
+	c, err := s.lookup(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sw := &startOnWrite{w: w, contentType: "application/x-tar"}
+	err = s.b.Containers.Export(c, sw)
+	if err != nil && !sw.started {
+		writeError(w, err)
+	}
+	// Once the status is sent, a failure can only show to the client as
+	// a short stream.
+}
+
+// startOnWrite sends the 200 status and the content type with the first
+// byte of the body, so that a failure before any byte is still an error
+// status.
+type startOnWrite struct {
+	w           http.ResponseWriter
+	contentType string
+	started     bool
+}
+
+func (s *startOnWrite) Write(p []byte) (int, error) {
+	if !s.started {
+		s.w.Header().Set("Content-Type", s.contentType)
+		s.w.WriteHeader(http.StatusOK)
+		s.started = true
+	}
+	return s.w.Write(p)
+}

@@ -122,6 +122,8 @@ func (s *Server) routes() {
 
 		"GET /containers/{id}/archive":  s.containerArchive,
 		"HEAD /containers/{id}/archive": s.containerArchive,
+		"GET /containers/{id}/export":   s.containerExport,
+		"GET /containers/{id}/changes":  s.containerChanges,
 		"POST /volumes/create":          s.volumeCreate,
 		"GET /volumes":                  s.volumeList,
 		"GET /volumes/{name}":           s.volumeInspect,

@@ -122,6 +122,26 @@ func (b *Builder) Commit(c *container.Container, o CommitOptions) (*image.Image,
 	return session.CommitAs(cfgJSON, layers, o.Name, mediaType)
 }
 
+// ImportChanges parses the --change instructions of import (those commit
+// takes) and returns the edit they make to an image config.
+func ImportChanges(changes []string) (func(*v1.ImageConfig), error) {
+	cmds := make([]instructions.Command, 0, len(changes))
+	for _, ch := range changes {
+		cmd, err := parseChange(ch)
+		if err != nil {
+			return nil, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	return func(c *v1.ImageConfig) {
+		ic := dockerspec.DockerOCIImageConfig{ImageConfig: *c}
+		for _, cmd := range cmds {
+			applyChange(&ic, cmd)
+		}
+		*c = ic.ImageConfig
+	}, nil
+}
+
 // parseChange parses one --change: a Containerfile instruction of those
 // commit applies, written "CMD ls" or, as Podman also takes it, "CMD=ls".
 func parseChange(ch string) (instructions.Command, error) {
@@ -132,6 +152,17 @@ func parseChange(ch string) (instructions.Command, error) {
 	}
 	if !slices.Contains(changeable, strings.ToUpper(word)) {
 		return nil, fmt.Errorf("%q: %w: want one of %s", ch, ErrChange, strings.Join(changeable, ", "))
+	}
+	// A shell-form CMD or ENTRYPOINT is one shell command line, newlines
+	// and all (Podman's reading), where the Containerfile parser would end
+	// the instruction at the first newline.
+	if up := strings.ToUpper(word); (up == "CMD" || up == "ENTRYPOINT") && strings.Contains(rest, "\n") &&
+		!strings.HasPrefix(strings.TrimSpace(rest), "[") {
+		line := instructions.ShellDependantCmdLine{CmdLine: []string{strings.TrimSpace(rest)}, PrependShell: true}
+		if up == "CMD" {
+			return &instructions.CmdCommand{ShellDependantCmdLine: line}, nil
+		}
+		return &instructions.EntrypointCommand{ShellDependantCmdLine: line}, nil
 	}
 	res, err := parser.Parse(strings.NewReader(word + " " + rest + "\n"))
 	if err != nil {

@@ -90,7 +90,7 @@ func App() *cli.App {
 			execCommand(), portCommand(), topCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
-			untagCommand(), containerCommand(), cpCommand(),
+			untagCommand(), containerCommand(), cpCommand(), exportCommand(), diffCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
 			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), renameCommand(), helpCommand(),

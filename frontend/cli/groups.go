@@ -49,7 +49,7 @@ func containerCommand() *cli.Command {
 		runCommand(), createCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
 		stopCommand(), killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
 		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(), cpCommand(), topCommand(),
-		commitCommand(), renameCommand(), containerPruneCommand(),
+		commitCommand(), renameCommand(), containerPruneCommand(), exportCommand(), diffCommand(),
 	})
 }
 

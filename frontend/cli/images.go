@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
@@ -22,13 +23,21 @@ func importCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "import",
 		Usage:     "make an image from a root filesystem tarball (- for stdin)",
-		ArgsUsage: "TARBALL NAME[:TAG]",
+		ArgsUsage: "TARBALL [NAME[:TAG]]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "message", Aliases: []string{"m"}, Usage: "history comment"},
+			&cli.StringSliceFlag{Name: "change", Aliases: []string{"c"}, Usage: "a Containerfile instruction applied to the image config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME or WORKDIR"},
+			// import prints no progress, only the id: there is nothing
+			// for -q to hush.
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image's id (import prints nothing else)"},
 		},
 		Action: func(ctx *cli.Context) error {
-			if ctx.NArg() != 2 {
-				return withCode(125, errors.New("requires a tarball and an image name: myctr import TARBALL NAME[:TAG]"))
+			if ctx.NArg() < 1 || ctx.NArg() > 2 {
+				return withCode(125, errors.New("requires a tarball and at most an image name: myctr import TARBALL [NAME[:TAG]]"))
+			}
+			change, err := build.ImportChanges(ctx.StringSlice("change"))
+			if err != nil {
+				return withCode(125, err)
 			}
 			var r io.Reader = os.Stdin
 			if p := ctx.Args().Get(0); p != "-" {
@@ -43,7 +52,7 @@ func importCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			img, err := s.Import(r, ctx.Args().Get(1), image.ImportOptions{Cmd: []string{"/bin/sh"}, Message: ctx.String("message")})
+			img, err := s.Import(r, ctx.Args().Get(1), image.ImportOptions{Cmd: []string{"/bin/sh"}, Message: ctx.String("message"), Change: change})
 			if err != nil {
 				return explain(err)
 			}

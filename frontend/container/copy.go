@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 
@@ -88,7 +89,7 @@ func WriteCopyTar(w io.Writer, src string, zeroIDs bool) error {
 		if rel != "." {
 			name = path.Join(top, filepath.ToSlash(rel))
 		}
-		return writeEntry(tw, p, name, zeroIDs)
+		return writeEntry(tw, p, name, zeroIDs, false)
 	})
 	if err != nil {
 		return err
@@ -96,7 +97,34 @@ func WriteCopyTar(w io.Writer, src string, zeroIDs bool) error {
 	return tw.Close()
 }
 
-func writeEntry(tw *tar.Writer, p, name string, zeroIDs bool) error {
+// WriteTreeTar writes the tree at dir as a tar stream whose entries are
+// named relative to dir (no entry for dir itself), as an exported root
+// filesystem is: "bin/", "etc/passwd". Symlinks are stored as symlinks,
+// owners as the ids the caller sees. Times are whole seconds and an entry
+// is PAX only where USTAR cannot hold it (a long name), as Podman's
+// export writes them: GNU tar's --delete garbles an archive whose member
+// it deletes carries a PAX header, and users edit exported archives so.
+func WriteTreeTar(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		return writeEntry(tw, p, filepath.ToSlash(rel), false, true)
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// writeEntry writes the entry of p, named name. With plain, its time is
+// whole seconds and its format whatever holds it (USTAR mostly), not PAX.
+func writeEntry(tw *tar.Writer, p, name string, zeroIDs, plain bool) error {
 	var st syscall.Stat_t
 	if err := syscall.Lstat(p, &st); err != nil {
 		return fmt.Errorf("lstat %s: %w", p, err)
@@ -111,6 +139,9 @@ func writeEntry(tw *tar.Writer, p, name string, zeroIDs bool) error {
 	}
 	if zeroIDs {
 		hdr.Uid, hdr.Gid = 0, 0
+	}
+	if plain {
+		hdr.ModTime, hdr.Format = hdr.ModTime.Truncate(time.Second), tar.FormatUnknown
 	}
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:

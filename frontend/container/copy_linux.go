@@ -83,6 +83,9 @@ type copyJob struct {
 	Raw       bool
 	IDs       *[2]int
 	Overwrite bool
+	// Export: a tar of the container's whole root filesystem (its layers
+	// and its changes, none of the mounts on top) on stdout.
+	Export bool `json:",omitempty"`
 	// A container that is not running: its overlay, mounted by the worker
 	// with links made in Dir (a private directory of the caller's).
 	Overlay *nsexec.Overlay `json:",omitempty"`
@@ -114,6 +117,15 @@ type CopyOptions struct {
 // its working directory) to w.
 func (s *Store) CopyFrom(c *Container, src string, w io.Writer) error {
 	return s.copyWorker(c, copyJob{Out: true, Path: src}, nil, w)
+}
+
+// Export writes a tar stream of the container's root filesystem to w, as
+// the container sees it (its image's layers with its own changes, owners
+// as the container's ids), whether it runs or not. Nothing mounted on the
+// root is in it: not the volumes, binds, /proc, /sys or /dev of a running
+// container, as podman export leaves them out.
+func (s *Store) Export(c *Container, w io.Writer) error {
+	return s.copyWorker(c, copyJob{Export: true}, nil, w)
 }
 
 // CopyTo extracts the copy stream r at the container's path dest.
@@ -206,7 +218,7 @@ func copyStopped(c *Container, job copyJob, in io.Reader, out, errOut io.Writer)
 	if err != nil {
 		return err
 	}
-	if b, p, ok := bindOf(spec.Mounts, job.Cwd, job.Path); ok {
+	if b, p, ok := bindOf(spec.Mounts, job.Cwd, job.Path); ok && !job.Export {
 		job.Bind, job.Path, job.Cwd = b, p, "/"
 	} else {
 		job.Overlay = &nsexec.Overlay{Lower: c.Lower, Upper: c.File("upper"), Work: c.File("work")}
@@ -255,6 +267,9 @@ func copyWork(job copyJob) error {
 			return err
 		}
 	}
+	if job.Export {
+		return exportRoot(job.Overlay != nil)
+	}
 	// os.Getwd trusts $PWD when it names the working directory: make it
 	// the container's own path.
 	if job.Cwd == "" || unix.Chdir(job.Cwd) != nil {
@@ -269,6 +284,28 @@ func copyWork(job copyJob) error {
 	}
 	return PlaceCopy(os.Stdin, CopyPlace{Dest: job.Path, Contents: job.Contents, Raw: job.Raw, Root: "/",
 		Chown: true, IDs: job.IDs, Overwrite: job.Overwrite})
+}
+
+// exportRoot writes the tar of the worker's root filesystem to stdout.
+// A stopped container's overlay is the root and alone (enterOverlay). A
+// running container's root has its mounts on top: the worker reads a
+// non-recursive clone of the root mount instead (open_tree, a detached
+// mount that nothing else sees and that goes away with the worker), which
+// holds the overlay alone.
+func exportRoot(overlay bool) error {
+	if !overlay {
+		fd, err := unix.OpenTree(unix.AT_FDCWD, "/", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("clone the container's root mount: %w", err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Fchdir(fd); err != nil {
+			return fmt.Errorf("enter the clone of the container's root: %w", err)
+		}
+	} else if err := unix.Chdir("/"); err != nil {
+		return err
+	}
+	return WriteTreeTar(os.Stdout, ".")
 }
 
 // enterOverlay mounts a stopped container's overlay and makes it the

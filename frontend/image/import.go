@@ -25,6 +25,9 @@ type ImportOptions struct {
 	Cmd, Entrypoint, Env []string
 	WorkingDir, User     string
 	Message              string // history comment
+	// Change, when set, edits the config made from the fields above
+	// (import's --change).
+	Change func(*v1.ImageConfig)
 }
 
 // layerBlob is a layer written to a temporary file, not yet in blobs/.
@@ -36,18 +39,22 @@ type layerBlob struct {
 }
 
 // Import makes a one-layer image from a root filesystem tarball r (plain
-// or gzip) and names it ref. A layer already in the store (same diffID)
+// or gzip) and names it ref ("": an image without a name, as Podman's
+// import without one). A layer already in the store (same diffID)
 // is not unpacked again. When ref named another image, the name moves,
 // and that image is deleted if it has no other name.
 func (s *Store) Import(r io.Reader, ref string, o ImportOptions) (*Image, error) {
-	pr, err := parseRef(ref)
-	if err != nil {
-		return nil, err
+	var name string
+	if ref != "" {
+		pr, err := parseRef(ref)
+		if err != nil {
+			return nil, err
+		}
+		if pr.digest != "" {
+			return nil, fmt.Errorf("import as %s: a digest cannot be given as a name: %w", ref, ErrInvalidRef)
+		}
+		name = pr.String()
 	}
-	if pr.digest != "" {
-		return nil, fmt.Errorf("import as %s: a digest cannot be given as a name: %w", ref, ErrInvalidRef)
-	}
-	name := pr.String()
 
 	gc, err := s.holdContent()
 	if err != nil {
@@ -78,6 +85,9 @@ func (s *Store) Import(r io.Reader, ref string, o ImportOptions) (*Image, error)
 		RootFS:  v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{layer.diffID}},
 		History: []v1.History{{Created: &now, CreatedBy: "myctr import", Comment: o.Message}},
 	}
+	if o.Change != nil {
+		o.Change(&config.Config)
+	}
 	configDesc, err := s.writeJSONBlob(config, v1.MediaTypeImageConfig)
 	if err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
@@ -94,12 +104,17 @@ func (s *Store) Import(r io.Reader, ref string, o ImportOptions) (*Image, error)
 	}
 	manifestDesc.Platform = &v1.Platform{Architecture: runtime.GOARCH, OS: runtime.GOOS}
 
-	if err := s.setName(manifestDesc, name); err != nil {
+	if name == "" {
+		err = s.addUnnamed(manifestDesc)
+	} else {
+		err = s.setName(manifestDesc, name)
+	}
+	if err != nil {
 		return nil, err
 	}
 	gc.unlock()
 
-	img, err := s.Lookup(name)
+	img, err := s.lookupDigest(manifestDesc.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("read back imported image: %w", err)
 	}

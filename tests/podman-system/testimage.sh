@@ -96,9 +96,12 @@ chmod 0755 "$ctx/adduser"
 # (cp refuses to copy a directory onto it, 060-mount diffs it).
 printf 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.16.0\nPRETTY_NAME="Alpine Linux v3.16"\n' >"$ctx/os-release"
 touch --date=@1600000000 "$ctx/os-release"
+# Alpine's /etc/services too: 140-diff deletes it and looks for the D.
+printf 'ftp\t\t21/tcp\nssh\t\t22/tcp\nhttp\t\t80/tcp\t\twww\n' >"$ctx/services"
+touch --date=@1600000000 "$ctx/services"
 cat >"$ctx/Containerfile" <<CF
 FROM localhost/testimage-base
-ADD os-release /etc/
+ADD os-release services /etc/
 ADD printenv /usr/bin/
 ADD adduser /usr/sbin/
 RUN echo 'ping:x:999:' >>/etc/group

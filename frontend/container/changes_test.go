@@ -1,0 +1,54 @@
+package container
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestChangesOf reads an upper directory against one layer: added,
+// changed, the paths every start makes left out, and an opaque directory
+// deleting what the layer held in it. (Whiteouts, character devices
+// 0/0, need privilege to make: the integration tests cover them.)
+func TestChangesOf(t *testing.T) {
+	lower, upper := t.TempDir(), t.TempDir()
+	mk := func(root string, files ...string) {
+		for _, f := range files {
+			p := filepath.Join(root, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mk(lower, "etc/passwd", "etc/group", "opq/old", "opq/kept")
+	mk(upper, "etc/passwd", "etc/hosts", "new/f", "opq/kept", "opq/fresh", "run/.containerenv")
+	if err := unix.Setxattr(filepath.Join(upper, "opq"), "user.overlay.opaque", []byte("y"), 0); err != nil {
+		t.Skipf("user xattrs are not supported here (%v): no opaque directory to read", err)
+	}
+	got, err := changesOf(upper, []string{lower})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, c := range got {
+		lines = append(lines, c.String())
+	}
+	want := []string{"C /etc", "C /etc/passwd", "A /new", "A /new/f", "C /opq", "C /opq/kept", "A /opq/fresh", "D /opq/old"}
+	slices.Sort(want)
+	sortedByPath := slices.IsSortedFunc(got, func(a, b Change) int { return strings.Compare(a.Path, b.Path) })
+	if !sortedByPath {
+		t.Errorf("not sorted by path: %q", lines)
+	}
+	gotSorted := slices.Clone(lines)
+	slices.Sort(gotSorted)
+	if !slices.Equal(gotSorted, want) {
+		t.Errorf("changes %q, want %q", lines, want)
+	}
+}
