@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -87,8 +88,11 @@ func runFlags() []cli.Flag {
 // on the way, say). What run allocates before its container starts is a
 // few MB that stay live or die with the process: collecting them cost a
 // `run --rm` about 2% of its CPU and freed nothing worth it. A foreground
-// run calls it once its container runs (Attach.Started): from then on it
-// is a monitor that may live for months.
+// run resumes it gcResumeDelay after its container started
+// (Attach.Started): from then on it is a monitor that may live for
+// months, but a short container (`run --rm IMG true`) has ended by then,
+// and its run is spared a collection (about 250 page faults of
+// mark and sweep) while the container starts and ends beside it.
 func pauseGC() func() {
 	oldLimit := debug.SetMemoryLimit(startGCLimit)
 	old := debug.SetGCPercent(-1)
@@ -104,6 +108,10 @@ func pauseGC() func() {
 // startGCLimit is the heap at which a run collects before its container
 // starts.
 const startGCLimit = 64 << 20
+
+// gcResumeDelay is how long after its container started a foreground run
+// turns its collector back on.
+const gcResumeDelay = time.Second
 
 // resourceFlags are the cgroup limits of run and update, as Podman spells
 // them, with its two short forms.
@@ -478,7 +486,8 @@ func runAction(ctx *cli.Context) error {
 		return err
 	}
 	out := guardStdout()
-	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act, Started: resumeGC}
+	started := func() { time.AfterFunc(gcResumeDelay, resumeGC) }
+	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act, Started: started}
 	if o.Interactive {
 		a.Stdin = os.Stdin
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -55,7 +56,38 @@ type containersTOML struct {
 	Engine struct {
 		ImageDefaultTransport *string `toml:"image_default_transport"`
 		ImageVolumeMode       *string `toml:"image_volume_mode"`
+
+		Runtimes            map[string]any `toml:"runtimes"`
+		VolumePlugins       map[string]any `toml:"volume_plugins"`
+		ServiceDestinations map[string]any `toml:"service_destinations"`
 	} `toml:"engine"`
+
+	// Podman's tables that myctr does not act on, decoded as they are:
+	// their keys are listed as unsupported by walking them (otherTables).
+	// Left to the strict decoder's unknown-key errors, the headers alone,
+	// which distribution files carry with every key commented out, cost
+	// each run --rm 85 page faults (each error copies the file's lines).
+	Secrets  map[string]any `toml:"secrets"`
+	Machine  map[string]any `toml:"machine"`
+	Farms    map[string]any `toml:"farms"`
+	Podmansh map[string]any `toml:"podmansh"`
+}
+
+// otherTables is the keys set in the tables of t that myctr reads as they
+// are, by dotted name.
+func (t *containersTOML) otherTables(file string, data []byte) []Key {
+	var out []Key
+	for _, tb := range []struct {
+		path []string
+		m    map[string]any
+	}{
+		{[]string{"engine", "runtimes"}, t.Engine.Runtimes}, {[]string{"engine", "volume_plugins"}, t.Engine.VolumePlugins},
+		{[]string{"engine", "service_destinations"}, t.Engine.ServiceDestinations},
+		{[]string{"secrets"}, t.Secrets}, {[]string{"machine"}, t.Machine}, {[]string{"farms"}, t.Farms}, {[]string{"podmansh"}, t.Podmansh},
+	} {
+		out = append(out, tableKeys(file, data, tb.path, tb.m)...)
+	}
+	return out
 }
 
 // LoadContainers reads and merges e's containers.conf files. Keys myctr
@@ -76,6 +108,8 @@ func LoadContainers(e Env) (*Containers, error) {
 			return nil, err
 		}
 		c.Files = append(c.Files, f)
+		unknown = append(unknown, t.otherTables(f, data)...)
+		slices.SortStableFunc(unknown, func(a, b Key) int { return a.Line - b.Line })
 		for _, k := range unknown {
 			if _, ok := unsupported[k.Name]; !ok {
 				order = append(order, k.Name)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,41 @@ events_logger = "journald"
 		if k.Name == "engine.events_logger" && (!strings.HasSuffix(k.File, "home/.config/containers/containers.conf") || k.Line != 6) {
 			t.Errorf("events_logger is reported where it was last set: %v", k)
 		}
+	}
+}
+
+// TestContainersOtherTables: keys in Podman's tables that myctr reads as
+// they are (secrets, machine, engine.runtimes, ...) are listed as
+// unsupported in the order of the file, with their lines; headers with
+// nothing under them, as distribution files ship them, list nothing.
+func TestContainersOtherTables(t *testing.T) {
+	dir := tree(t, map[string]string{"containers.conf": `[containers]
+tz = "local"
+[secrets]
+# driver = "file"
+[secrets.opts]
+[engine]
+[engine.runtimes]
+crun = ["/usr/bin/crun"]
+[engine.volume_plugins]
+[machine]
+cpus = 2
+"odd.key" = 1
+[[farms.list]]
+name = "a"
+[podmansh]
+`})
+	c, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range c.Unsupported {
+		got = append(got, fmt.Sprintf("%d:%s", k.Line, k.Name))
+	}
+	want := `2:containers.tz 8:engine.runtimes.crun 11:machine.cpus 12:machine."odd.key" 13:farms.list`
+	if strings.Join(got, " ") != want {
+		t.Errorf("unsupported keys:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,6 +116,32 @@ func emptyTable(m map[string]any, key []string) bool {
 		}
 	}
 	return true
+}
+
+// tableKeys lists the keys set in m, the decoded table at path (and in
+// its sub-tables, recursively), by dotted name, each with its line; a
+// table with no keys sets nothing and gives none.
+func tableKeys(file string, data []byte, path []string, m map[string]any) []Key {
+	var out []Key
+	table := strings.Join(path, ".") // as lineOf matches headers
+	for k, v := range m {
+		name := append(slices.Clip(path), k)
+		switch v := v.(type) {
+		case map[string]any:
+			out = append(out, tableKeys(file, data, name, v)...)
+			continue
+		case []any:
+			if len(v) > 0 {
+				if _, ok := v[0].(map[string]any); ok { // [[table.k]]
+					out = append(out, Key{File: file, Line: lineOf(data, table+"."+k, 1, ""), Name: keyName(name)})
+					continue
+				}
+			}
+		}
+		out = append(out, Key{File: file, Line: lineOf(data, table, 0, k), Name: keyName(name)})
+	}
+	slices.SortFunc(out, func(a, b Key) int { return a.Line - b.Line })
+	return out
 }
 
 // lineOf finds the line of a key in a TOML file whose values decoded

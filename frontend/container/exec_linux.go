@@ -189,7 +189,7 @@ func startExecStage(c *Container, spec *specs.Spec, o *ExecOptions, pidf, child 
 	cmd := exec.Command(nsexec.ExecPath(stage))
 	cmd.Args = []string{"myctr-exec"}
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=3",
-		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(spec), ","), nsexec.EnvSyncFD + "=4"}
+		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(spec), ","), nsexec.EnvSyncFD + "=4", nsexec.EnvNoMemProfile}
 	if c.State.Cgroup != nil {
 		cmd.Env = append(cmd.Env, nsexec.EnvJoinWait+"=1")
 	}

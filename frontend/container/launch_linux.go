@@ -281,7 +281,7 @@ func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, ch
 	// The sockets of socket activation are the init's 3, 4, ... as they
 	// are ours; the sync socket comes after them.
 	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
-		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N), "GOMAXPROCS=1", "GOGC=off"}, nsEnv...)
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
 	cmd.ExtraFiles = append(a.Activation.files(), child)
 	if p.join != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.join)

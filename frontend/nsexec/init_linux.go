@@ -73,7 +73,7 @@ func Init() {
 	spec := cfg.Spec
 	// Nothing is done before the parent says so: the maps are written,
 	// we are in the container's cgroup, the network is attached.
-	msg, _, err = conn.Expect(MsgProceed)
+	msg, _, err = conn.expect(decodeInitMessage, MsgProceed) // on the types decoded already
 	if err != nil {
 		conn.Fail("wait for the id maps, cgroup and network", err, ExitSetup)
 	}

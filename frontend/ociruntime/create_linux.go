@@ -418,7 +418,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, nsFiles...)
 	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
-		nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off"}, nsEnv...)
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
 	if !spec.Process.Terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = or(o.Stdin, os.Stdin), or(o.Stdout, os.Stdout), or(o.Stderr, os.Stderr)
 	} else if o.ConsoleSocket == "" {

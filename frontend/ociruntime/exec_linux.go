@@ -120,7 +120,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	joinFD := 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, pidf, child)
 	cmd.Env = []string{nsexec.EnvStage + "=" + nsexec.StageExec, nsexec.EnvVersion + "=" + nsexec.Version, nsexec.EnvJoinFD + "=" + strconv.Itoa(joinFD),
-		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(r.Spec), ","), nsexec.EnvSyncFD + "=" + strconv.Itoa(joinFD+1)}
+		nsexec.EnvJoinNS + "=" + strings.Join(nsexec.JoinNames(r.Spec), ","), nsexec.EnvSyncFD + "=" + strconv.Itoa(joinFD+1), nsexec.EnvNoMemProfile}
 	if r.Cgroup != "" {
 		// The stage waits, joined, before it forks into the PID
 		// namespace, until it is in the container's cgroup.
