@@ -34,5 +34,7 @@ func stages() nsexec.Table {
 
 func main() {
 	stages().Run()
+	// The CLI (the stages that end soon prefault for themselves).
+	nsexec.PrefaultHeap()
 	os.Exit(cli.Run(os.Args, os.Stderr))
 }

@@ -1,0 +1,39 @@
+package nsexec
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// prefaultChunk is the Go heap's unit of growth (the page allocator's
+// chunk, aligned to its size): the runtime maps a chunk readable and
+// writable at once and hands out its pages lowest first. The heap starts
+// at a random page of its first chunk (the pages below are never used).
+const prefaultChunk = 4 << 20
+
+var prefaultProbe *[64]byte
+
+// PrefaultHeap makes the pages of the heap chunk the process allocates
+// from present, from the page it allocates at now to the chunk's end, in
+// one madvise(MADV_POPULATE_WRITE), before they are touched one by one.
+// On a virtualised host a write fault on a fresh anonymous page costs
+// 13-22 us and the same page populated in bulk about 1 us, and a
+// short-lived process touches most of the chunk anyway. For processes that
+// end soon or execute another program (the CLI, the init and exec
+// stages), never for the long-lived ones, whose resident memory the chunk
+// would grow. A kernel without MADV_POPULATE_WRITE (before 5.14) refuses
+// it, and nothing changes.
+func PrefaultHeap() { _, _, _ = prefaultHeap() }
+
+// prefaultHeap returns the range it populated.
+func prefaultHeap() (start, end uintptr, err error) {
+	prefaultProbe = new([64]byte) // on the heap: a package variable keeps it
+	p := uintptr(unsafe.Pointer(prefaultProbe))
+	start = p &^ uintptr(unix.Getpagesize()-1)
+	end = (p | (prefaultChunk - 1)) + 1
+	if _, _, e := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_POPULATE_WRITE); e != 0 {
+		return start, end, e
+	}
+	return start, end, nil
+}
