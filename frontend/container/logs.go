@@ -29,6 +29,10 @@ type LogOptions struct {
 // logsPoll is how often a followed log is read again once at its end.
 const logsPoll = 50 * time.Millisecond
 
+// followIdle is a follower's wait at the end of its log before it looks
+// again (a variable for the tests, which step the follower).
+var followIdle = func() { time.Sleep(logsPoll) }
+
 // Logs writes the logs of the containers cs, stdout lines to stdout and
 // stderr lines to stderr. With more than one container each line starts
 // with its container's short id (its name with o.Names) and a space, as
@@ -235,7 +239,7 @@ func (t *logTail) follow(emit func(*LogLine)) error {
 			}
 			return nil
 		}
-		time.Sleep(logsPoll)
+		followIdle()
 	}
 }
 
