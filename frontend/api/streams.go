@@ -138,15 +138,27 @@ func (s *Server) containerLogs(w http.ResponseWriter, r *http.Request) {
 	if c.HostConfig.Tty {
 		ct = "application/vnd.docker.raw-stream"
 	}
-	w.Header().Set("Content-Type", ct)
-	w.WriteHeader(http.StatusOK)
 	flush := func() {}
 	if f, ok := w.(http.Flusher); ok {
 		flush = f.Flush
+	}
+	// The answer goes once the log is open, not before: a client that
+	// has it may wait for the container and remove it (docker-py's
+	// containers.run does, and reads the stream only then), which takes
+	// the log's file away from a follower yet to open it.
+	answered := false
+	o.Opened = func() {
+		answered = true
+		w.Header().Set("Content-Type", ct)
+		w.WriteHeader(http.StatusOK)
 		flush()
 	}
 	stdout, stderr := outputs(c, w, flush, wantOut, wantErr)
 	if err := s.b.Containers.Logs([]*container.Container{c}, o, stdout, stderr); err != nil {
+		if !answered {
+			writeError(w, err)
+			return
+		}
 		// The headers are gone: the error goes in the stream.
 		fmt.Fprintf(stderr, "Error: %v\n", err)
 	}

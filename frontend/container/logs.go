@@ -24,10 +24,20 @@ type LogOptions struct {
 	// away); nil: only the containers' ends do. Journal logs do not
 	// watch it.
 	Stop <-chan struct{}
+	// Opened, when set, is called once every log is open, before the
+	// first line is written: from then on the output is read to its end
+	// even when the containers are removed. The API answers then, for a
+	// client that waits and removes the container once it has the answer
+	// (docker-py's containers.run); an error before it is the request's.
+	Opened func()
 }
 
 // logsPoll is how often a followed log is read again once at its end.
 const logsPoll = 50 * time.Millisecond
+
+// followIdle is a follower's wait at the end of its log before it looks
+// again (a variable for the tests, which step the follower).
+var followIdle = func() { time.Sleep(logsPoll) }
 
 // Logs writes the logs of the containers cs, stdout lines to stdout and
 // stderr lines to stderr. With more than one container each line starts
@@ -117,6 +127,9 @@ func (s *Store) Logs(cs []*Container, o LogOptions, stdout, stderr io.Writer) er
 		if o.Follow {
 			later = append(later, func() error { return t.follow(emit) })
 		}
+	}
+	if o.Opened != nil {
+		o.Opened()
 	}
 	sort.SliceStable(backlog, func(i, j int) bool { return backlog[i].l.Time.Before(backlog[j].l.Time) })
 	for _, b := range backlog {
@@ -235,7 +248,7 @@ func (t *logTail) follow(emit func(*LogLine)) error {
 			}
 			return nil
 		}
-		time.Sleep(logsPoll)
+		followIdle()
 	}
 }
 

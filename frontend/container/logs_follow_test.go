@@ -91,3 +91,68 @@ func TestFollowCreated(t *testing.T) {
 		t.Fatal("Stop did not end the follow")
 	}
 }
+
+// TestFollowToTheExit: a follower ends only once the record says the
+// container has exited, and then with every line its monitor wrote; the
+// moment the monitor, a Go program, executes myctr-monitor (its first
+// thread a zombie while another executes) is no end. The test steps the
+// follower: each time it waits at the end of the log, the monitor's part
+// is played.
+func TestFollowToTheExit(t *testing.T) {
+	s, c := checkFixture(t)
+	monitor, start := startLeaderGone(t)
+	if err := s.Update(c, func(c *Container) {
+		c.State = State{Status: StatusRunning, MonitorPid: monitor.Process.Pid, MonitorStart: start}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) {
+		f, err := os.OpenFile(c.LogPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(time.Now().UTC().Format(time.RFC3339Nano) + " stdout F " + text + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("before")
+	idle, resume := make(chan struct{}), make(chan struct{})
+	defer func(f func()) { followIdle = f }(followIdle)
+	followIdle = func() { idle <- struct{}{}; <-resume }
+
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- s.Logs([]*Container{c}, LogOptions{Follow: true, Tail: -1}, &out, &errOut) }()
+	// The monitor, at each of the follower's waits: more output; then
+	// the last output and the exit's record.
+	steps := []func(){
+		func() { write("running") },
+		func() {
+			write("last")
+			if err := s.Update(c, func(c *Container) { c.State = State{Status: StatusExited} }); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for _, step := range steps {
+		select {
+		case <-idle:
+		case err := <-done:
+			t.Fatalf("the follow ended (%v) while the container's monitor lived; it read %q", err, out.String())
+		}
+		step()
+		resume <- struct{}{}
+	}
+	select {
+	case <-idle:
+		t.Fatal("the follower waits on after the exit was recorded")
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := out.String(), "before\nrunning\nlast\n"; got != want {
+		t.Errorf("followed %q, want %q", got, want)
+	}
+}

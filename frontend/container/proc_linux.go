@@ -43,18 +43,44 @@ func alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	s, err := procStart(pid)
+	st, s, err := nsexec.ProcStat(pid)
 	if err != nil || s != start {
 		return false
 	}
-	// A zombie has exited; it only waits to be reaped by its parent.
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err == nil {
-		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'Z' {
-			return false
-		}
+	if st != 'Z' {
+		return true
 	}
-	return true
+	// A zombie has exited and only waits to be reaped by its parent, but
+	// /proc/PID/stat is the first thread's alone, and that thread is a
+	// zombie too while the process lives on in its other threads. That
+	// is so for a moment whenever a thread other than the first executes
+	// a program: the kernel ends the others, the first among them, before
+	// the executing thread takes over the pid. A container's monitor, a Go
+	// program, does that when it executes myctr-monitor just after the
+	// start, which for a container that ends at once is when wait, logs
+	// and ps read its record: taken for gone, the exit's record and the
+	// rest of the output would be given up for lost (exit code -1, an
+	// ended logs -f). A pidfd reads readable only once every thread has
+	// exited.
+	return !groupExited(pid, start)
+}
+
+// groupExited reports whether every thread of the process pid (started
+// at start) has exited.
+func groupExited(pid int, start uint64) bool {
+	fd, err := openPidfd(pid, start)
+	if err != nil {
+		return true // reaped meanwhile
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0
+	}
 }
 
 // openPidfd opens a pidfd for pid and checks, after opening, that it is

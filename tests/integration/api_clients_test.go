@@ -26,6 +26,16 @@ c = docker.DockerClient(base_url=sys.argv[1], version="auto", timeout=60)
 print("ping", c.ping())
 out = c.containers.run(%[1]q, ["sh", "-c", "echo hi-from-run; echo err >&2; exit 0"], remove=True)
 print("run", out.decode().strip())
+# Again and again: a container that ends at once exits while its monitor
+# hands over to myctr-monitor, and is removed as soon as wait answers,
+# before the stream is read; each run must still give its exit and output.
+ok = 0
+for i in range(20):
+    try:
+        ok += c.containers.run(%[1]q, ["sh", "-c", "echo again"], remove=True) == b"again\n"
+    except docker.errors.ContainerError:
+        pass
+print("runs", ok)
 try:
     c.containers.run(%[1]q, ["sh", "-c", "exit 3"], remove=True)
     print("runfail none")
@@ -76,6 +86,7 @@ func TestAPIDockerPy(t *testing.T) {
 	for k, want := range map[string]string{
 		"ping":    "True",
 		"run":     "hi-from-run",
+		"runs":    "20",
 		"runfail": "3",
 		"logs":    "line1 line2 line3",
 		"exec":    "7 in-exec",
