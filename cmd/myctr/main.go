@@ -35,6 +35,6 @@ func stages() nsexec.Table {
 func main() {
 	stages().Run()
 	// The CLI (the stages that end soon prefault for themselves).
-	nsexec.PrefaultHeap()
+	nsexec.PrefaultHeap(nsexec.PrefaultCLI)
 	os.Exit(cli.Run(os.Args, os.Stderr))
 }

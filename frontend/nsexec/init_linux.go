@@ -54,7 +54,7 @@ func syncConn() *Conn {
 // new user namespace once the parent has written its maps. It builds the
 // root filesystem and becomes the container's process. It never returns.
 func Init() {
-	PrefaultHeap()
+	PrefaultHeap(PrefaultStage)
 	runtime.LockOSThread()
 	CheckVersion()
 	conn := syncConn()
@@ -265,7 +265,7 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 // Exec runs inside a running container's namespaces, joined by the C
 // constructor before the Go runtime started, and becomes the exec'd process.
 func Exec() {
-	PrefaultHeap()
+	PrefaultHeap(PrefaultStage)
 	runtime.LockOSThread()
 	CheckVersion()
 	if fd, err := strconv.Atoi(os.Getenv(EnvJoinFD)); err == nil {

@@ -12,11 +12,15 @@ import (
 // at a random page of its first chunk (the pages below are never used).
 const prefaultChunk = 4 << 20
 
-var prefaultProbe *[64]byte
+// prefaultProbe is a large object (over 32 KB): its pages come straight
+// from the page allocator, at the lowest free address, which is where
+// the heap grows next; a small object's address may be an older span's.
+var prefaultProbe *[64 << 10]byte
 
 // PrefaultHeap makes the pages of the heap chunk the process allocates
-// from present, from the page it allocates at now to the chunk's end, in
-// one madvise(MADV_POPULATE_WRITE), before they are touched one by one.
+// from present, from the page it allocates at now to the chunk's end or
+// for at most size bytes, in one madvise(MADV_POPULATE_WRITE), before
+// they are touched one by one.
 // On a virtualised host a write fault on a fresh anonymous page costs
 // 13-22 us and the same page populated in bulk about 1 us, and a
 // short-lived process touches most of the chunk anyway. For processes that
@@ -24,14 +28,23 @@ var prefaultProbe *[64]byte
 // stages), never for the long-lived ones, whose resident memory the chunk
 // would grow. A kernel without MADV_POPULATE_WRITE (before 5.14) refuses
 // it, and nothing changes.
-func PrefaultHeap() { _, _, _ = prefaultHeap() }
+func PrefaultHeap(size uintptr) { _, _, _ = prefaultHeap(size) }
+
+// Sizes to prefault: the CLI's start allocates several MB; the init and
+// exec stages under 1 MB, and populating more would cost them more than
+// the faults it saves.
+const (
+	PrefaultCLI   = prefaultChunk
+	PrefaultStage = 1 << 20
+)
 
 // prefaultHeap returns the range it populated.
-func prefaultHeap() (start, end uintptr, err error) {
-	prefaultProbe = new([64]byte) // on the heap: a package variable keeps it
+func prefaultHeap(size uintptr) (start, end uintptr, err error) {
+	prefaultProbe = new([64 << 10]byte) // on the heap: a package variable holds it
 	p := uintptr(unsafe.Pointer(prefaultProbe))
+	prefaultProbe = nil
 	start = p &^ uintptr(unix.Getpagesize()-1)
-	end = (p | (prefaultChunk - 1)) + 1
+	end = min((p|(prefaultChunk-1))+1, start+size)
 	if _, _, e := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_POPULATE_WRITE); e != 0 {
 		return start, end, e
 	}
