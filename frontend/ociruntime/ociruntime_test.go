@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -22,6 +23,14 @@ func TestCheckID(t *testing.T) {
 	for _, bad := range []string{"", ".", "..", "a/b", "../x", "a b", "a\x00", strings.Repeat("a", 1025), "ä"} {
 		if err := CheckID(bad); err == nil {
 			t.Errorf("CheckID(%q) accepted", bad)
+		}
+	}
+	// Character for character, runc's rule.
+	runc := regexp.MustCompile(`^[\w+\-.]+$`)
+	for r := rune(0); r < 0x250; r++ {
+		id := "x" + string(r)
+		if got, want := CheckID(id) == nil, runc.MatchString(id); got != want {
+			t.Errorf("CheckID(%q) accepts: %v, runc's rule: %v", id, got, want)
 		}
 	}
 }
