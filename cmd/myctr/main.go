@@ -9,12 +9,23 @@ import (
 	"os"
 
 	"github.com/myctr/myctr/frontend/cli"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/netwatch"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/portfwd"
 )
+
+// eventSettings are containers.conf's for the events log.
+func eventSettings() (events.Settings, error) {
+	c, err := config.HostContainers()
+	if err != nil {
+		return events.Settings{}, err
+	}
+	return events.Settings{Path: c.EventsLogfilePath.Value, MaxSize: c.EventsLogfileMaxSize.Value, MaxSizeSet: c.EventsLogfileMaxSize.Set}, nil
+}
 
 // stages is every internal stage myctr runs: those it shares with
 // myctr-init (it is their fallback when myctr-init is not installed) and
@@ -33,6 +44,8 @@ func stages() nsexec.Table {
 }
 
 func main() {
+	// Before any stage or command records an event.
+	events.Configure(eventSettings)
 	stages().Run()
 	// The CLI (the stages that end soon prefault for themselves).
 	nsexec.PrefaultHeap(nsexec.PrefaultCLI)

@@ -15,7 +15,7 @@ import (
 
 // containersConf reads the containers.conf files once per process.
 var containersConf = sync.OnceValues(func() (*config.Containers, error) {
-	c, err := config.LoadContainers(config.HostEnv())
+	c, err := config.HostContainers()
 	if err != nil {
 		return nil, explainConfig(err)
 	}

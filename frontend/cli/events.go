@@ -135,6 +135,9 @@ func eventsCommand() *cli.Command {
 func eventLine(e events.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", e.Time.Format("2006-01-02 15:04:05.999999999 -0700 MST"), e.Type, e.Status)
+	if e.Type == events.TypeSystem {
+		return b.String() + " " + e.Name // "... system log-rotation PATH", as Podman's
+	}
 	if e.ID != "" {
 		b.WriteString(" " + e.ID)
 	}

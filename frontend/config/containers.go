@@ -3,8 +3,12 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+
+	"github.com/docker/go-units"
 )
 
 // Setting is a value a containers.conf file set, with where it was set
@@ -35,6 +39,8 @@ type Containers struct {
 	// [engine]
 	ImageDefaultTransport Setting[string] // only docker:// is supported
 	ImageVolumeMode       Setting[string] // default of --image-volume: bind, tmpfs or ignore
+	EventsLogfilePath     Setting[string] // the events log, in place of the run root's
+	EventsLogfileMaxSize  Setting[int64]  // the events log's size past which its older half goes; 0: no limit
 
 	// Unsupported lists, once each, the keys the files set that myctr
 	// does not act on (the last file that set each).
@@ -56,6 +62,8 @@ type containersTOML struct {
 	Engine struct {
 		ImageDefaultTransport *string `toml:"image_default_transport"`
 		ImageVolumeMode       *string `toml:"image_volume_mode"`
+		EventsLogfilePath     *string `toml:"events_logfile_path"`
+		EventsLogfileMaxSize  any     `toml:"events_logfile_max_size"` // bytes, or a size such as "1m"
 
 		Runtimes            map[string]any `toml:"runtimes"`
 		VolumePlugins       map[string]any `toml:"volume_plugins"`
@@ -71,6 +79,25 @@ type containersTOML struct {
 	Machine  map[string]any `toml:"machine"`
 	Farms    map[string]any `toml:"farms"`
 	Podmansh map[string]any `toml:"podmansh"`
+}
+
+// logfileSize reads events_logfile_max_size as Podman does: a number of
+// bytes, or a size with a unit ("1m" is 1000000 bytes).
+func logfileSize(v any) (int64, error) {
+	switch v := v.(type) {
+	case int64:
+		if v < 0 {
+			return 0, fmt.Errorf("%d: want a size in bytes, 0 for no limit", v)
+		}
+		return v, nil
+	case string:
+		n, err := units.FromHumanSize(v)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q: want a size such as 1m, or a number of bytes", v)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%v: want a size such as \"1m\", or a number of bytes", v)
 }
 
 // otherTables is the keys set in the tables of t that myctr reads as they
@@ -89,6 +116,10 @@ func (t *containersTOML) otherTables(file string, data []byte) []Key {
 	}
 	return out
 }
+
+// HostContainers is LoadContainers(HostEnv()), read once per process:
+// the CLI's defaults and the events log's settings share it.
+var HostContainers = sync.OnceValues(func() (*Containers, error) { return LoadContainers(HostEnv()) })
 
 // LoadContainers reads and merges e's containers.conf files. Keys myctr
 // does not act on are collected in Unsupported, not refused (the same
@@ -142,6 +173,15 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")
+	set(&c.EventsLogfilePath, t.Engine.EventsLogfilePath, f, data, "engine", "events_logfile_path")
+	if v := t.Engine.EventsLogfileMaxSize; v != nil {
+		line := lineOf(data, "engine", 0, "events_logfile_max_size")
+		n, err := logfileSize(v)
+		if err != nil {
+			return &FileError{File: f, Line: line, Msg: "[engine] events_logfile_max_size: " + err.Error()}
+		}
+		c.EventsLogfileMaxSize = Setting[int64]{Value: n, Set: true, File: f, Line: line}
+	}
 	bad := func(at Setting[string], format string, args ...any) error {
 		return &FileError{File: at.File, Line: at.Line, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -161,6 +201,9 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	}
 	if s := c.ImageVolumeMode; s.Set && s.File == f && s.Value != "bind" && s.Value != "tmpfs" && s.Value != "ignore" {
 		return bad(s, "[engine] image_volume_mode %q: want bind, tmpfs or ignore", s.Value)
+	}
+	if s := c.EventsLogfilePath; s.Set && s.File == f && !filepath.IsAbs(s.Value) {
+		return bad(s, "[engine] events_logfile_path %q: want an absolute path", s.Value)
 	}
 	if s := c.PidsLimit; s.Set && s.File == f && s.Value < 0 && s.Value != -1 {
 		return bad(where(s.File, s.Line), "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)

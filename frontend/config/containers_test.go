@@ -85,6 +85,27 @@ name = "a"
 	}
 }
 
+// TestContainersEventsLog: [engine] events_logfile_path and
+// events_logfile_max_size, the size as Podman reads it (bytes, or a size
+// with a unit).
+func TestContainersEventsLog(t *testing.T) {
+	for conf, want := range map[string]int64{
+		"[engine]\nevents_logfile_path = \"/x/events.txt\"\nevents_logfile_max_size = 4750\n":   4750,
+		"[engine]\nevents_logfile_path = \"/x/events.txt\"\nevents_logfile_max_size = \"1m\"\n": 1000000,
+		"[engine]\nevents_logfile_path = \"/x/events.txt\"\nevents_logfile_max_size = 0\n":      0,
+	} {
+		dir := tree(t, map[string]string{"containers.conf": conf})
+		c, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
+		if err != nil {
+			t.Fatalf("%q: %v", conf, err)
+		}
+		if c.EventsLogfilePath.Value != "/x/events.txt" || c.EventsLogfilePath.Line != 2 || !c.EventsLogfileMaxSize.Set ||
+			c.EventsLogfileMaxSize.Value != want || c.EventsLogfileMaxSize.Line != 3 || len(c.Unsupported) != 0 {
+			t.Errorf("%q: %+v %+v %v", conf, c.EventsLogfilePath, c.EventsLogfileMaxSize, c.Unsupported)
+		}
+	}
+}
+
 func TestContainersBadInput(t *testing.T) {
 	tests := []struct{ name, conf, want string }{
 		{"wrong type", "[containers]\ninit = \"yes\"\n", "containers.conf:2: containers.init: "},
@@ -94,6 +115,9 @@ func TestContainersBadInput(t *testing.T) {
 		{"bad image volume mode", "[engine]\nimage_volume_mode = \"copy\"\n", "containers.conf:2: [engine] image_volume_mode"},
 		{"bad env", "[containers]\nenv = [\"NOEQUALS\"]\n", "containers.conf:2: [containers] env \"NOEQUALS\""},
 		{"syntax", "[containers\n", "containers.conf:1: "},
+		{"relative events log", "[engine]\nevents_logfile_path = \"events.txt\"\n", "containers.conf:2: [engine] events_logfile_path \"events.txt\": want an absolute path"},
+		{"bad events log size", "[engine]\n\nevents_logfile_max_size = \"big\"\n", "containers.conf:3: [engine] events_logfile_max_size: \"big\""},
+		{"negative events log size", "[engine]\nevents_logfile_max_size = -1\n", "containers.conf:2: [engine] events_logfile_max_size: -1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,14 +2,16 @@
 // pods, images and volumes (`myctr events`), kept as Podman's "file"
 // events backend keeps it: one JSON object a line in
 // RUNROOT/events/events.log, which goes with the run root (a reboot),
-// as Podman's does.
+// as Podman's does, or in containers.conf's events_logfile_path.
 //
 // Every writer appends a whole line in one write(2) under the log's
 // lock, so readers, which take no lock, see whole lines; a reader
 // skips a line it cannot decode (a crash mid-write). When a write would
-// take the log past MaxSize, the older half of its lines is dropped first
-// (atomicfile, under the lock), as Podman rotates at
-// events_logfile_max_size.
+// take the log past its limit (MaxSize, or containers.conf's
+// events_logfile_max_size; 0 is none), the log is rotated as Podman
+// rotates it: what follows the first line end past its middle is kept
+// (atomicfile, under the lock), and a "log-rotation" event of type
+// system, naming the log, comes before the new line.
 //
 // Recording is best effort: an event that cannot be written never fails
 // the action it records. --events-backend=none (EnvBackend, so that the
@@ -27,6 +29,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/myctr/myctr/protocol/atomicfile"
@@ -39,6 +42,7 @@ const (
 	TypeImage     = "image"
 	TypePod       = "pod"
 	TypeVolume    = "volume"
+	TypeSystem    = "system" // the log's own rotation
 )
 
 // Backends, as --events-backend names them.
@@ -74,8 +78,50 @@ type Event struct {
 	Attributes        map[string]string `json:"Attributes,omitempty"`
 }
 
-// Path is the log of the run root runRoot.
-func Path(runRoot string) string { return filepath.Join(runRoot, "events", "events.log") }
+// Settings are containers.conf's for the log: events_logfile_path ("":
+// the run root's) and events_logfile_max_size (when MaxSizeSet; 0: no
+// limit).
+type Settings struct {
+	Path       string
+	MaxSize    int64
+	MaxSizeSet bool
+}
+
+// Configure gives the function that reads the Settings, which the first
+// event read or recorded in the process calls (once); without it, or when
+// it fails, the defaults hold. The binary sets it before anything records,
+// so that its stages (the monitors) log where its commands do.
+func Configure(f func() (Settings, error)) { configure = f }
+
+var configure func() (Settings, error)
+
+var settings = sync.OnceValue(func() Settings {
+	if configure == nil {
+		return Settings{}
+	}
+	s, err := configure()
+	if err != nil {
+		return Settings{}
+	}
+	return s
+})
+
+// Path is the log of the run root runRoot: containers.conf's
+// events_logfile_path when it is set.
+func Path(runRoot string) string {
+	if p := settings().Path; p != "" {
+		return p
+	}
+	return filepath.Join(runRoot, "events", "events.log")
+}
+
+// limit is the size past which the log is rotated; 0: never.
+func limit() int64 {
+	if s := settings(); s.MaxSizeSet {
+		return s.MaxSize
+	}
+	return maxSize
+}
 
 // Enabled says whether events are recorded (not --events-backend=none).
 func Enabled() bool { return os.Getenv(EnvBackend) != BackendNone }
@@ -103,10 +149,15 @@ func Record(runRoot string, e Event) error {
 		return fmt.Errorf("record event: %w", err)
 	}
 	defer l.Close()
-	if st, err := os.Stat(path); err == nil && st.Size()+int64(len(line)) > maxSize {
-		if err := dropOlderHalf(path); err != nil {
+	if st, err := os.Stat(path); err == nil && limit() > 0 && st.Size()+int64(len(line)) > limit() {
+		if err := rotate(path); err != nil {
 			return fmt.Errorf("record event: %w", err)
 		}
+		r, err := json.Marshal(Event{Name: path, Status: "log-rotation", Time: e.Time, Type: TypeSystem}) // the log stays in order
+		if err != nil {
+			return err
+		}
+		line = append(append(r, '\n'), line...)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
@@ -122,15 +173,19 @@ func Record(runRoot string, e Event) error {
 	return nil
 }
 
-// dropOlderHalf keeps the newer half of the log's lines.
+// rotate keeps what follows the first line end past the middle of the
+// log, as Podman's rotation does.
 // Preconditions: the log's lock is held.
-func dropOlderHalf(path string) error {
+func rotate(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	lines := bytes.SplitAfter(b, []byte("\n"))
-	return atomicfile.WriteFile(path, bytes.Join(lines[len(lines)/2:], nil), 0o600)
+	var keep []byte
+	if i := bytes.IndexByte(b[len(b)/2:], '\n'); i >= 0 {
+		keep = b[len(b)/2+i+1:]
+	}
+	return atomicfile.WriteFile(path, keep, 0o600)
 }
 
 // ReadOptions say which events Read gives.

@@ -1,9 +1,13 @@
 package events
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -142,5 +146,61 @@ func TestStream(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Read: %v", err)
+	}
+}
+
+// TestConfiguredLog: containers.conf's events_logfile_path and
+// events_logfile_max_size, rotated as Podman rotates (its system test's
+// case): the log is cut after the first line end past its middle, and a
+// system log-rotation event naming the log comes before the new line.
+func TestConfiguredLog(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "elsewhere", "events.txt")
+	defer func(s func() Settings) { settings = s }(settings)
+	limitSet := false
+	settings = func() Settings { return Settings{Path: logPath, MaxSize: 4750, MaxSizeSet: limitSet} }
+	if Path(dir) != logPath {
+		t.Fatalf("Path: %s, want %s", Path(dir), logPath)
+	}
+	// 100 lines of 95 bytes: twice the limit.
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, `{"Name":"busybox","Status":"pull","Time":"2022-04-06T11:26:42.7236679%02d+02:00","Type":"image","Attributes":null}`+"\n", i)
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(logPath, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Without a limit (here: the settings' limit unset, the default's
+	// far away) nothing is dropped.
+	if err := Record(dir, Event{Type: TypeContainer, Status: "create", ID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(t, dir, ReadOptions{}); len(got) != 101 {
+		t.Fatalf("%d events without a limit, want 101", len(got))
+	}
+	before, _ := os.ReadFile(logPath)
+	limitSet = true
+	if err := Record(dir, Event{Type: TypeContainer, Status: "remove", ID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := len(before) / 2
+	kept := before[half+bytes.IndexByte(before[half:], '\n')+1:]
+	if !bytes.HasPrefix(after, kept) {
+		t.Fatalf("the log does not start with what followed its middle:\n%s", after)
+	}
+	var got []Event
+	if err := Read(context.Background(), dir, ReadOptions{}, func(e Event) error { got = append(got, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n := bytes.Count(kept, []byte("\n"))
+	if len(got) != n+2 || got[n].Type != TypeSystem || got[n].Status != "log-rotation" || got[n].Name != logPath || got[n+1].Status != "remove" {
+		t.Fatalf("after rotation: %d events (want %d), the last two %+v", len(got), n+2, got[max(0, len(got)-2):])
 	}
 }
