@@ -24,6 +24,7 @@ func saveCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: image.FormatDockerArchive, Usage: "docker-archive or oci-archive"},
 			// save prints no progress: there is nothing for -q to hush.
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print no progress (save prints none)"},
+			&cli.BoolFlag{Name: "uncompressed", Usage: "with oci-archive, write the layers uncompressed (a new manifest; the same image ID)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {
@@ -37,14 +38,15 @@ func saveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			o := image.SaveOptions{Uncompressed: ctx.Bool("uncompressed")}
 			out := ctx.String("output")
 			if out == "" || out == "-" {
 				if term.IsTerminal(int(os.Stdout.Fd())) {
 					return withCode(125, hint(errors.New("refusing to write an archive to a terminal"), "give a file: myctr save -o FILE IMAGE..."))
 				}
-				err = s.Save(os.Stdout, ctx.Args().Slice(), format)
+				err = s.SaveWith(os.Stdout, ctx.Args().Slice(), format, o)
 			} else {
-				err = saveToFile(s, out, ctx.Args().Slice(), format)
+				err = saveToFile(s, out, ctx.Args().Slice(), format, o)
 			}
 			if err != nil {
 				return explain(err)
@@ -59,8 +61,8 @@ func saveCommand() *cli.Command {
 
 // saveToFile writes the archive next to path and renames it into place,
 // so that path never holds half an archive.
-func saveToFile(s *image.Store, path string, refs []string, format string) error {
+func saveToFile(s *image.Store, path string, refs []string, format string, o image.SaveOptions) error {
 	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		return s.Save(w, refs, format)
+		return s.SaveWith(w, refs, format, o)
 	})
 }

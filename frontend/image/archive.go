@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +47,20 @@ type savedImage struct {
 // is saved with that name, one named by ID with none, as Podman's and
 // Docker's save do: it loads as an image without a name.
 func (s *Store) Save(w io.Writer, refs []string, format string) error {
+	return s.SaveWith(w, refs, format, SaveOptions{})
+}
+
+// SaveOptions are save's choices beyond the format.
+type SaveOptions struct {
+	// Uncompressed: an oci-archive holds its layers uncompressed
+	// (Podman's --uncompressed), under manifests that name them so (a
+	// new manifest digest; the config, and so the image ID, is the
+	// same). A docker-archive is unchanged.
+	Uncompressed bool
+}
+
+// SaveWith is Save with o.
+func (s *Store) SaveWith(w io.Writer, refs []string, format string, o SaveOptions) error {
 	if format == "" {
 		format = FormatDockerArchive
 	}
@@ -65,7 +81,7 @@ func (s *Store) Save(w io.Writer, refs []string, format string) error {
 		return err
 	}
 	if format == FormatOCIArchive {
-		return s.writeOCIArchive(w, saved)
+		return s.writeOCIArchive(w, saved, o.Uncompressed)
 	}
 	return s.writeDockerArchive(w, saved)
 }
@@ -120,7 +136,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (s *Store) writeOCIArchive(w io.Writer, saved []*savedImage) error {
+func (s *Store) writeOCIArchive(w io.Writer, saved []*savedImage, uncompressed bool) error {
 	tw := tar.NewWriter(w)
 	now := time.Now()
 	writeFile := func(name string, b []byte) error {
@@ -144,22 +160,28 @@ func (s *Store) writeOCIArchive(w io.Writer, saved []*savedImage) error {
 	written := map[digest.Digest]bool{}
 	for _, si := range saved {
 		m := si.img.manifest
-		blobs := []digest.Digest{si.img.Digest, m.Config.Digest}
-		for _, l := range m.Layers {
-			blobs = append(blobs, l.Digest)
-		}
-		for _, d := range blobs {
-			if written[d] {
-				continue
-			}
-			written[d] = true
-			if err := s.copyBlobToTar(tw, d, now); err != nil {
-				return err
-			}
-		}
 		desc, err := s.manifestDesc(&si.img)
 		if err != nil {
 			return err
+		}
+		if uncompressed && hasCompressedLayer(m) {
+			if desc, err = s.writeUncompressed(tw, &si.img, desc, written, now); err != nil {
+				return err
+			}
+		} else {
+			blobs := []digest.Digest{si.img.Digest, m.Config.Digest}
+			for _, l := range m.Layers {
+				blobs = append(blobs, l.Digest)
+			}
+			for _, d := range blobs {
+				if written[d] {
+					continue
+				}
+				written[d] = true
+				if err := s.copyBlobToTar(tw, d, now); err != nil {
+					return err
+				}
+			}
 		}
 		if len(si.names) == 0 {
 			idx.Manifests = append(idx.Manifests, desc)
@@ -181,6 +203,126 @@ func (s *Store) writeOCIArchive(w io.Writer, saved []*savedImage) error {
 		return fmt.Errorf("write archive: %w", err)
 	}
 	return nil
+}
+
+// uncompressedType is the media type of a gzip layer's uncompressed
+// form ("" for a layer that is not gzip).
+func uncompressedType(mt string) string {
+	switch mt {
+	case v1.MediaTypeImageLayerGzip:
+		return v1.MediaTypeImageLayer
+	case "application/vnd.docker.image.rootfs.diff.tar.gzip":
+		return "application/vnd.docker.image.rootfs.diff.tar"
+	}
+	return ""
+}
+
+func hasCompressedLayer(m v1.Manifest) bool {
+	for _, l := range m.Layers {
+		if uncompressedType(l.MediaType) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeUncompressed writes img's config, its layers (the gzip ones
+// uncompressed, each checked against the config's diff_ids) and a
+// manifest naming them so, and returns that manifest's descriptor.
+func (s *Store) writeUncompressed(tw *tar.Writer, img *Image, desc v1.Descriptor, written map[digest.Digest]bool, now time.Time) (v1.Descriptor, error) {
+	m := img.manifest
+	m.Layers = slices.Clone(m.Layers)
+	diffIDs := img.Config.RootFS.DiffIDs
+	if len(diffIDs) != len(m.Layers) {
+		return desc, fmt.Errorf("save: image %.12s: %d layers, %d diff_ids in its config", img.ID, len(m.Layers), len(diffIDs))
+	}
+	for i, l := range m.Layers {
+		mt := uncompressedType(l.MediaType)
+		if mt == "" {
+			if !written[l.Digest] {
+				written[l.Digest] = true
+				if err := s.copyBlobToTar(tw, l.Digest, now); err != nil {
+					return desc, err
+				}
+			}
+			continue
+		}
+		size, err := s.copyUncompressedToTar(tw, l.Digest, diffIDs[i], written, now)
+		if err != nil {
+			return desc, err
+		}
+		m.Layers[i] = v1.Descriptor{MediaType: mt, Digest: diffIDs[i], Size: size, Annotations: l.Annotations}
+	}
+	if !written[m.Config.Digest] {
+		written[m.Config.Digest] = true
+		if err := s.copyBlobToTar(tw, m.Config.Digest, now); err != nil {
+			return desc, err
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return desc, err
+	}
+	desc.Digest, desc.Size = digest.FromBytes(b), int64(len(b))
+	if !written[desc.Digest] {
+		written[desc.Digest] = true
+		h := &tar.Header{Name: "blobs/sha256/" + desc.Digest.Encoded(), Typeflag: tar.TypeReg, Mode: 0o644, Size: desc.Size, ModTime: now}
+		if err := tw.WriteHeader(h); err != nil {
+			return desc, fmt.Errorf("write archive: %w", err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			return desc, fmt.Errorf("write archive: %w", err)
+		}
+	}
+	return desc, nil
+}
+
+// copyUncompressedToTar writes the gzip blob d uncompressed, as the blob
+// diffID, and returns its size: through a file of the store's tmp/ (a
+// tar entry's size comes first), whose digest must be diffID.
+func (s *Store) copyUncompressedToTar(tw *tar.Writer, d, diffID digest.Digest, written map[digest.Digest]bool, now time.Time) (int64, error) {
+	in, err := os.Open(s.blobPath(d))
+	if err != nil {
+		return 0, fmt.Errorf("read blob: %w", err)
+	}
+	defer in.Close()
+	zr, err := gzip.NewReader(in)
+	if err != nil {
+		return 0, fmt.Errorf("read layer %s: %w", d, err)
+	}
+	defer zr.Close()
+	if err := os.MkdirAll(s.tmpDir(), 0o700); err != nil {
+		return 0, err
+	}
+	tmp, err := os.CreateTemp(s.tmpDir(), "save-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	v := diffID.Algorithm().Digester()
+	size, err := io.Copy(io.MultiWriter(tmp, v.Hash()), zr)
+	if err != nil {
+		return 0, fmt.Errorf("read layer %s: %w", d, err)
+	}
+	if v.Digest() != diffID {
+		return 0, fmt.Errorf("layer %s uncompresses to %s, not its diff_id %s", d, v.Digest(), diffID)
+	}
+	if written[diffID] {
+		return size, nil
+	}
+	written[diffID] = true
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	h := &tar.Header{Name: "blobs/sha256/" + diffID.Encoded(), Typeflag: tar.TypeReg, Mode: 0o644, Size: size, ModTime: now}
+	if err := tw.WriteHeader(h); err != nil {
+		return 0, fmt.Errorf("write archive: %w", err)
+	}
+	if _, err := io.Copy(tw, tmp); err != nil {
+		return 0, fmt.Errorf("write archive: layer %s: %w", diffID, err)
+	}
+	return size, nil
 }
 
 // manifestDesc describes an image's manifest as stored.

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	digest "github.com/opencontainers/go-digest"
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // isolateEnv points every file Pull and Login read (auth files,
@@ -632,5 +633,71 @@ func TestPruneUnused(t *testing.T) {
 	}
 	if len(left) != 2 || !slices.Contains(left, used.ID) || !slices.Contains(left, d2.ID) {
 		t.Errorf("left %v, want the used image and the kept d2", left)
+	}
+}
+
+// TestSaveUncompressed: with Uncompressed, an oci-archive's layers are
+// plain tars named by their diff_ids, under a new manifest that names
+// them so; the archive loads as the same image (its ID, its files).
+func TestSaveUncompressed(t *testing.T) {
+	src := openStore(t, t.TempDir())
+	a := mustImport(t, src, rootfs(t, "a"), "a:1")
+	if !hasCompressedLayer(a.manifest) {
+		t.Fatalf("the test image's layers are not gzip: %+v", a.manifest.Layers)
+	}
+	var buf bytes.Buffer
+	if err := src.SaveWith(&buf, []string{"a:1"}, FormatOCIArchive, SaveOptions{Uncompressed: true}); err != nil {
+		t.Fatalf("SaveWith: %v", err)
+	}
+	blobs := map[string][]byte{}
+	var index v1.Index
+	tr := tar.NewReader(bytes.NewReader(buf.Bytes()))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		if d, ok := strings.CutPrefix(h.Name, "blobs/sha256/"); ok && d != "" {
+			if got := digest.FromBytes(b).Encoded(); got != d {
+				t.Errorf("blob %s holds %s", d, got)
+			}
+			blobs[d] = b
+		}
+		if h.Name == "index.json" {
+			if err := json.Unmarshal(b, &index); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(index.Manifests) != 1 || index.Manifests[0].Digest == a.Digest {
+		t.Fatalf("index %+v: want one manifest, not the stored one (%s)", index.Manifests, a.Digest)
+	}
+	var m v1.Manifest
+	if err := json.Unmarshal(blobs[index.Manifests[0].Digest.Encoded()], &m); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range m.Layers {
+		b := blobs[l.Digest.Encoded()]
+		if l.Digest != a.Config.RootFS.DiffIDs[i] || l.MediaType != v1.MediaTypeImageLayer || l.Size != int64(len(b)) {
+			t.Errorf("layer %d: %+v (%d bytes), want the diff_id %s uncompressed", i, l, len(b), a.Config.RootFS.DiffIDs[i])
+		}
+		if _, err := tar.NewReader(bytes.NewReader(b)).Next(); err != nil {
+			t.Errorf("layer %d is not a plain tar: %v", i, err)
+		}
+	}
+	dst := openStore(t, t.TempDir())
+	if _, err := dst.Load(bytes.NewReader(buf.Bytes())); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got, err := dst.Lookup("a:1")
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("loaded %v, %v; want the image %s", got, err, a.ID)
+	}
+	if h, err := os.ReadFile(filepath.Join(got.LayerDirs[0], "etc", "hostname")); err != nil || string(h) != "a\n" {
+		t.Errorf("unpacked layer: %q, %v", h, err)
 	}
 }
