@@ -122,6 +122,9 @@ func (f containerFilter) match(c *container.Container) bool {
 
 // dockerState is the container's state in Docker's words.
 func dockerState(c *container.Container) string {
+	if c.Paused() {
+		return "paused"
+	}
 	switch c.State.Status {
 	case container.StatusRunning:
 		return "running"
@@ -157,6 +160,8 @@ func statusLine(c *container.Container) string {
 	switch dockerState(c) {
 	case "running":
 		return "Up " + humanDuration(time.Since(c.State.StartedAt))
+	case "paused":
+		return "Up " + humanDuration(time.Since(c.State.StartedAt)) + " (Paused)"
 	case "created":
 		return "Created"
 	}
@@ -270,6 +275,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	st := &ctypes.State{
 		Status:     ctypes.ContainerState(dockerState(c)),
 		Running:    running,
+		Paused:     c.Paused(), // Docker's: Running and Paused
 		OOMKilled:  c.State.OOMKilled,
 		ExitCode:   c.State.ExitCode,
 		Error:      c.State.Error,
@@ -383,6 +389,10 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 func (s *Server) containerStart(w http.ResponseWriter, r *http.Request) {
 	c, err := s.lookup(r)
 	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := container.RefusePaused(c, "start"); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -42,7 +42,8 @@ func statusOf(err error) int {
 	case errors.Is(err, container.ErrNotFound), errors.Is(err, image.ErrImageUnknown):
 		return http.StatusNotFound
 	case errors.Is(err, container.ErrNameInUse), errors.Is(err, container.ErrRunning),
-		errors.Is(err, container.ErrHasDependents), errors.Is(err, container.ErrAmbiguous):
+		errors.Is(err, container.ErrHasDependents), errors.Is(err, container.ErrAmbiguous),
+		errors.Is(err, container.ErrStateImproper):
 		return http.StatusConflict
 	case errors.Is(err, container.ErrInvalidName), errors.Is(err, container.ErrInvalidVolume),
 		errors.Is(err, container.ErrInvalidUser), errors.Is(err, container.ErrNoCommand),

@@ -148,6 +148,10 @@ func (s *Server) execCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, withStatus(http.StatusConflict, fmt.Errorf("Container %s is not running", c.ID)))
 		return
 	}
+	if err := container.RefusePaused(c, "exec"); err != nil {
+		writeError(w, err)
+		return
+	}
 	id, err := newExecID()
 	if err != nil {
 		writeError(w, err)

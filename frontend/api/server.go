@@ -124,6 +124,8 @@ func (s *Server) routes() {
 		"HEAD /containers/{id}/archive": s.containerArchive,
 		"GET /containers/{id}/export":   s.containerExport,
 		"GET /containers/{id}/changes":  s.containerChanges,
+		"POST /containers/{id}/pause":   s.containerPause,
+		"POST /containers/{id}/unpause": s.containerUnpause,
 		"POST /volumes/create":          s.volumeCreate,
 		"GET /volumes":                  s.volumeList,
 		"GET /volumes/{name}":           s.volumeInspect,

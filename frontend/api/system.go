@@ -90,8 +90,10 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) {
 	for _, c := range cs {
 		c.Refresh()
 		info.Containers++
-		switch c.State.Status {
-		case container.StatusRunning:
+		switch {
+		case c.Paused():
+			info.ContainersPaused++
+		case c.State.Status == container.StatusRunning:
 			info.ContainersRunning++
 		default:
 			info.ContainersStopped++

@@ -86,7 +86,7 @@ func App() *cli.App {
 		Action:       rootAction,
 		Commands: []*cli.Command{
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
-			killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
+			killCommand(), rmCommand(), startCommand(), pauseCommand(), unpauseCommand(), restartCommand(), waitCommand(),
 			execCommand(), portCommand(), topCommand(), importCommand(), imagesCommand(), rmiCommand(), unshareCommand(),
 			pullCommand(), pushCommand(), saveCommand(), loadCommand(), tagCommand(), loginCommand(), logoutCommand(), imageCommand(),
 			buildCommand(), updateCommand(), infoCommand(), statsCommand(), generateCommand(), versionCommand(), volumeCommand(), createCommand(),
@@ -372,14 +372,26 @@ func eachRef(ctx *cli.Context, f func(s *container.Store, c *container.Container
 		return err
 	}
 	if all {
-		// --all (start, stop, kill): every container it applies to.
+		// --all (start, stop, kill, pause, unpause): every container it
+		// applies to.
 		list, err := s.List()
 		if err != nil {
 			return err
 		}
 		for _, c := range list {
 			c.Refresh()
-			if (ctx.Command.Name == "start") != c.Running() {
+			var applies bool
+			switch ctx.Command.Name {
+			case "start":
+				applies = !c.Running()
+			case "pause":
+				applies = c.Running() && !c.Paused()
+			case "unpause":
+				applies = c.Paused()
+			default:
+				applies = c.Running()
+			}
+			if applies {
 				refs = append(refs, c.ID)
 			}
 		}

@@ -47,7 +47,7 @@ func renamed(cmd *cli.Command, name string, aliases ...string) *cli.Command {
 func containerCommand() *cli.Command {
 	return group("container", "manage containers", []*cli.Command{
 		runCommand(), createCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
-		stopCommand(), killCommand(), rmCommand(), startCommand(), restartCommand(), waitCommand(),
+		stopCommand(), killCommand(), rmCommand(), startCommand(), pauseCommand(), unpauseCommand(), restartCommand(), waitCommand(),
 		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(), cpCommand(), topCommand(),
 		commitCommand(), renameCommand(), containerPruneCommand(), exportCommand(), diffCommand(),
 	})

@@ -24,6 +24,7 @@ import (
 type inspectState struct {
 	Status     string
 	Running    bool
+	Paused     bool
 	Pid        int
 	ConmonPid  int
 	ExitCode   int
@@ -352,8 +353,10 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 	p := spec.Process
 	e := inspectEntry{
 		Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
-		State: inspectState{Status: c.StatusWord(), Running: c.State.Status == container.StatusRunning,
-			Pid: c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
+		// Podman's: a paused container is not Running, but Paused.
+		State: inspectState{Status: c.StatusWord(), Running: c.State.Status == container.StatusRunning && !c.Paused(),
+			Paused: c.Paused(),
+			Pid:    c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
 			OOMKilled: c.State.OOMKilled},
 		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, Pod: c.Pod, OCIRuntime: container.RuntimeOf(c),

@@ -68,7 +68,7 @@ var psHeaders = upperHeaders([]string{"ID", "Names", "Image", "Command", "Create
 
 func psRowOf(c *container.Container, noTrunc bool) psRow {
 	r := psRow{ID: c.ID, Names: c.Name, Image: c.ImageName, Created: humanDuration(time.Since(c.Created)) + " ago",
-		Status: statusText(c), State: c.State.Status, Pid: c.State.Pid}
+		Status: statusText(c), State: psState(c), Pid: c.State.Pid}
 	if !noTrunc {
 		r.ID = c.ID[:12]
 	}
@@ -97,7 +97,19 @@ func humanDuration(d time.Duration) string {
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
+// psState is the container's state as ps shows and filters it: its
+// status, or "paused" (Podman's).
+func psState(c *container.Container) string {
+	if c.Paused() {
+		return container.StatusPaused
+	}
+	return c.State.Status
+}
+
 func statusText(c *container.Container) string {
+	if c.Paused() {
+		return "Paused" // Podman's, as Docker's
+	}
 	switch c.State.Status {
 	case container.StatusRunning:
 		return "Up " + humanDuration(time.Since(c.State.StartedAt))
@@ -182,7 +194,7 @@ func psCommand() *cli.Command {
 					cmd := c.ProcessArgs()
 					e := psEntry{Id: c.ID, Names: []string{c.Name}, Image: c.ImageName, ImageID: c.Image,
 						Command: cmd, Created: c.Created, CreatedAt: c.Created.Format(time.RFC3339),
-						State: c.State.Status, Status: statusText(c), ExitCode: c.State.ExitCode,
+						State: psState(c), Status: statusText(c), ExitCode: c.State.ExitCode,
 						Exited: c.State.Status == container.StatusExited, Pid: c.State.Pid,
 						AutoRemove: c.HostConfig.AutoRemove, Pod: c.Pod, PodName: pods[c.Pod],
 						Labels: c.Labels, Ports: []psPort{}, Networks: c.NamedNetworks()}
@@ -247,7 +259,7 @@ func psCommand() *cli.Command {
 }
 
 // filterKeys says what --filter of ps and start takes.
-const filterKeys = "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=KEY[=VALUE], status=created|running|exited|stopped, ancestor=IMAGE, exited=CODE, network=NAME, restart-policy=none|no|on-failure|always|unless-stopped"
+const filterKeys = "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=KEY[=VALUE], status=created|running|paused|exited|stopped, ancestor=IMAGE, exited=CODE, network=NAME, restart-policy=none|no|on-failure|always|unless-stopped"
 
 // statusFilter says whether filters hold a status filter, which, as in
 // Podman (and Docker), lists stopped containers without --all.
@@ -270,11 +282,11 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			switch v {
 			case "stopped":
 				v = container.StatusExited // as Podman: one state to us
-			case container.StatusCreated, container.StatusRunning, container.StatusExited:
-			case "paused", "unknown":
-				v = "" // no container of myctr's is either
+			case container.StatusCreated, container.StatusRunning, container.StatusPaused, container.StatusExited:
+			case "unknown":
+				v = "" // no container of myctr's is
 			default:
-				return nil, fmt.Errorf("invalid filter %q: want a status of created, running, exited or stopped", f)
+				return nil, fmt.Errorf("invalid filter %q: want a status of created, running, paused, exited or stopped", f)
 			}
 		case "restart-policy":
 			if _, ok := container.RestartPolicyNames[v]; !ok {
@@ -299,7 +311,7 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 		case "restart-policy":
 			return c.HostConfig.RestartPolicy.Name == container.RestartPolicyNames[v]
 		case "status":
-			return c.State.Status == v
+			return psState(c) == v
 		case "ancestor":
 			return c.ImageName == v || strings.HasPrefix(c.Image, strings.TrimPrefix(v, "sha256:")) ||
 				strings.TrimSuffix(strings.TrimPrefix(c.ImageName, "localhost/"), ":latest") == strings.TrimSuffix(v, ":latest")
@@ -351,7 +363,7 @@ func psSort(cs []*container.Container, key string) error {
 	case "image":
 		less = func(a, b *container.Container) int { return strings.Compare(a.ImageName, b.ImageName) }
 	case "status":
-		less = func(a, b *container.Container) int { return strings.Compare(a.State.Status, b.State.Status) }
+		less = func(a, b *container.Container) int { return strings.Compare(psState(a), psState(b)) }
 	case "command":
 		cmd := func(c *container.Container) string { return strings.Join(c.ProcessArgs(), " ") }
 		less = func(a, b *container.Container) int { return strings.Compare(cmd(a), cmd(b)) }

@@ -41,6 +41,9 @@ func startCommand() *cli.Command {
 				}
 			}
 			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
+				if err := container.RefusePaused(c, "start"); err != nil {
+					return withCode(125, err)
+				}
 				if c.Running() {
 					fmt.Println(ref)
 					return nil
@@ -79,6 +82,9 @@ func startAttached(ctx *cli.Context, act container.Activation) error {
 	c, err := lookup(s, refs[0])
 	if err != nil {
 		return err
+	}
+	if err := container.RefusePaused(c, "start"); err != nil {
+		return withCode(125, err)
 	}
 	if c.Running() {
 		return withCode(125, hint(fmt.Errorf("container %s is running: myctr cannot attach to a running container", c.Name),

@@ -33,12 +33,16 @@ func (e *DependentsError) Is(target error) bool { return target == ErrHasDepende
 
 // Sentinels of the container package; compare with errors.Is.
 var (
-	ErrNotFound       = errors.New("no such container")
-	ErrAmbiguous      = errors.New("more than one container matches")
-	ErrNameInUse      = errors.New("name is already in use")
-	ErrInvalidName    = errors.New("invalid container name")
-	ErrRunning        = errors.New("container is running")
-	ErrNotRunning     = errors.New("container is not running")
+	ErrNotFound    = errors.New("no such container")
+	ErrAmbiguous   = errors.New("more than one container matches")
+	ErrNameInUse   = errors.New("name is already in use")
+	ErrInvalidName = errors.New("invalid container name")
+	ErrRunning     = errors.New("container is running")
+	ErrNotRunning  = errors.New("container is not running")
+	// ErrStateImproper is a verb refused for the container's state
+	// (Podman's words): pause of one that is not running, unpause of
+	// one that is not paused, start or exec of a paused one.
+	ErrStateImproper  = errors.New("container state improper")
 	ErrInvalidVolume  = errors.New("invalid volume")
 	ErrInvalidUser    = errors.New("invalid user")
 	ErrNoCommand      = errors.New("no command specified")

@@ -40,6 +40,9 @@ type ExecOptions struct {
 // container's namespaces through a pidfd of its init; the Go stage there
 // sets the process up as the init did.
 func (s *Store) Exec(c *Container, o *ExecOptions) (int, error) {
+	if err := RefusePaused(c, "exec"); err != nil {
+		return nsexec.ExitSetup, err
+	}
 	if !c.Running() {
 		return nsexec.ExitSetup, fmt.Errorf("%w: %s (start it first)", ErrNotRunning, c.Name)
 	}

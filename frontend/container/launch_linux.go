@@ -622,6 +622,7 @@ func (s *Store) markExited(c *Container, code int, errMsg string) error {
 			return // recorded already (stop guesses only for a vanished monitor)
 		}
 		c.State.Status = StatusExited
+		c.State.Paused = false // the frozen cgroup is gone with it
 		c.State.ExitCode = code
 		c.State.Pid, c.State.PidStart = 0, 0
 		c.State.MonitorPid, c.State.MonitorStart = 0, 0

@@ -598,10 +598,14 @@ func (c *Container) Refresh() {
 }
 
 // StatusWord is the container's status as inspect and ps name it:
-// Status, or "stopping" while a `myctr stop` waits for it to exit.
+// Status, "paused" while pause holds it frozen, or "stopping" while a
+// `myctr stop` waits for it to exit.
 func (c *Container) StatusWord() string {
 	if c.State.Status == StatusRunning && c.State.StopperPid > 0 && alive(c.State.StopperPid, c.State.StopperStart) {
 		return "stopping"
+	}
+	if c.Paused() {
+		return StatusPaused
 	}
 	return c.State.Status
 }
@@ -682,6 +686,9 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	if err := signalPidfd(fd, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
 	}
+	// A paused container's processes take the stop signal once thawed
+	// (SIGKILL alone reaches a frozen process).
+	s.thaw(c)
 	if !waitGone(fd, timeout) {
 		if timeout > 0 {
 			// Podman's words, which scripts match.

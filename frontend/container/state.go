@@ -25,6 +25,10 @@ const (
 	StatusCreated = "created"
 	StatusRunning = "running"
 	StatusExited  = "exited"
+	// StatusPaused is no Status of the record (a paused container is
+	// "running" and State.Paused) but the word ps, inspect and filters
+	// use for it.
+	StatusPaused = "paused"
 )
 
 // State is what changes over a container's life.
@@ -52,6 +56,9 @@ type State struct {
 	// networks, by network name (Bridge: the bridge in the network
 	// holder's namespace).
 	Networks map[string]*BridgeState `json:",omitempty"`
+	// Paused: pause froze the running container's cgroup (Paused, on
+	// the container); its Status stays "running".
+	Paused bool `json:",omitempty"`
 	// Cgroup is a running container's own cgroup.
 	Cgroup *cgroup.Placement `json:",omitempty"`
 	// OOMKilled: the OOM killer killed a process of the container in its

@@ -39,8 +39,10 @@ func ParseWaitConditions(names []string) (WaitConditions, error) {
 			w.States = append(w.States, StatusCreated)
 		case "running":
 			w.States = append(w.States, StatusRunning)
-		case "paused", "removing", "unknown":
-			// Podman's, and none of myctr's: it has no pause.
+		case "paused":
+			w.States = append(w.States, StatusPaused)
+		case "removing", "unknown":
+			// Podman's, and none of myctr's.
 			never = append(never, n)
 		default:
 			return w, fmt.Errorf("unknown container state: %s: %w", n, ErrInvalidCondition)
@@ -65,7 +67,11 @@ func (s *Store) WaitFor(c *Container, w WaitConditions, interval time.Duration) 
 			return -1, err
 		}
 		cur.Refresh()
-		if slices.Contains(w.States, cur.State.Status) {
+		state := cur.State.Status
+		if cur.Paused() {
+			state = StatusPaused // a paused container is not "running" here
+		}
+		if slices.Contains(w.States, state) {
 			return -1, nil
 		}
 		if w.Exit && cur.State.Status != StatusRunning {

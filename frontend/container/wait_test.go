@@ -16,8 +16,9 @@ func TestParseWaitConditions(t *testing.T) {
 		{[]string{"exited", "stopped"}, WaitConditions{Exit: true}, nil},
 		{[]string{"running"}, WaitConditions{States: []string{StatusRunning}}, nil},
 		{[]string{"configured", "running"}, WaitConditions{States: []string{StatusCreated, StatusRunning}}, nil},
-		{[]string{"paused", "exited"}, WaitConditions{Exit: true}, nil},
-		{[]string{"paused"}, WaitConditions{}, ErrNeverState},
+		{[]string{"paused", "exited"}, WaitConditions{Exit: true, States: []string{StatusPaused}}, nil},
+		{[]string{"paused"}, WaitConditions{States: []string{StatusPaused}}, nil},
+		{[]string{"unknown"}, WaitConditions{}, ErrNeverState},
 		{[]string{"healthy"}, WaitConditions{}, ErrInvalidCondition},
 	} {
 		got, err := ParseWaitConditions(tc.names)

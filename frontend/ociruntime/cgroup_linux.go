@@ -268,38 +268,6 @@ func cgroupPids(dir string) []int {
 	return out
 }
 
-// frozen reports whether the container's cgroup is frozen (paused).
-func frozen(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
-	return err == nil && strings.TrimSpace(string(b)) == "1"
-}
-
-// freeze writes cgroup.freeze and waits, up to 5 seconds, until
-// cgroup.events says every process is (or is no longer) frozen.
-func freeze(dir string, on bool) error {
-	v := "0"
-	if on {
-		v = "1"
-	}
-	if err := cgroup.WriteFile(dir, "cgroup.freeze", v); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ev, err := cgroup.ReadKeyed(filepath.Join(dir, "cgroup.events"))
-		if err != nil {
-			return err
-		}
-		if (ev["frozen"] == 1) == on {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroup %s: not %s after 5 s", dir, map[bool]string{true: "frozen", false: "thawed"}[on])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // Pause freezes a running container; Resume thaws a paused one.
 func (rt *Runtime) Pause(id string) error  { return rt.setFrozen(id, true) }
 func (rt *Runtime) Resume(id string) error { return rt.setFrozen(id, false) }
@@ -319,7 +287,7 @@ func (rt *Runtime) setFrozen(id string, on bool) error {
 	if r.Cgroup == "" {
 		return errors.New("the container has no cgroup of its own (none could be made where it was created)")
 	}
-	return freeze(r.Cgroup, on)
+	return cgroup.Freeze(r.Cgroup, on)
 }
 
 // Update writes new limits into the running container's cgroup (and,

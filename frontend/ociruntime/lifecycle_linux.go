@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/nsexec"
 )
 
@@ -180,7 +181,7 @@ func (rt *Runtime) killAll(r *Record) error {
 	defer unix.Close(fd)
 	if r.Cgroup != "" {
 		// A frozen process takes no signal until it is thawed.
-		freeze(r.Cgroup, false)
+		_ = cgroup.Freeze(r.Cgroup, false)
 	}
 	for _, pid := range rt.pids(r) {
 		if pid != r.Pid {

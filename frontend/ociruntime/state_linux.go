@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/protocol/atomicfile"
 )
@@ -141,7 +142,7 @@ func (rt *Runtime) Status(r *Record) string {
 	if _, err := os.Lstat(rt.fifo(r.ID)); err == nil {
 		return StatusCreated
 	}
-	if r.Cgroup != "" && frozen(r.Cgroup) {
+	if r.Cgroup != "" && cgroup.Frozen(r.Cgroup) {
 		return StatusPaused
 	}
 	return StatusRunning

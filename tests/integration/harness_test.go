@@ -358,6 +358,8 @@ type Inspect struct {
 	State     struct {
 		Status     string
 		Running    bool
+		Paused     bool
+		CgroupPath string
 		Pid        int
 		ConmonPid  int
 		ExitCode   int

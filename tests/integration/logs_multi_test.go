@@ -107,7 +107,7 @@ func TestLogsWaitCondition(t *testing.T) {
 	}
 	for _, tc := range []struct{ cond, msg string }{
 		{"bogus", "unknown container state: bogus: invalid argument"},
-		{"paused", "would never end"},
+		{"removing", "would never end"},
 	} {
 		if _, errOut, code := myctr(t, "wait", "--condition", tc.cond, name); code != 125 || !strings.Contains(errOut, tc.msg) {
 			t.Errorf("wait --condition %s: exit %d, %q; want 125 and %q", tc.cond, code, errOut, tc.msg)
