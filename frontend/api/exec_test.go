@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,21 +58,9 @@ func TestDecodeExecCreate(t *testing.T) {
 // store that holds one stopped container, and execs put in the table as
 // the handlers leave them.
 func TestExecEndpoints(t *testing.T) {
-	tmp := t.TempDir()
-	store, err := container.OpenStore(container.Dirs{Root: filepath.Join(tmp, "root"), RunRoot: filepath.Join(tmp, "run")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	stoppedID := strings.Repeat("ab", 32)
 	c := container.Container{ID: stoppedID, Name: "stopped", State: container.State{Status: container.StatusExited}}
-	b, _ := json.Marshal(&c)
-	dir := filepath.Join(tmp, "root", "containers", stoppedID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "container.json"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := storeWith(t, c)
 	s := New(&Backend{Version: "test", Containers: store})
 	running := &execInstance{id: strings.Repeat("1", 64), containerID: stoppedID, started: true, running: true, pid: 42,
 		cfg: ctypes.ExecCreateRequest{Cmd: []string{"sleep", "9"}, AttachStdout: true}}
@@ -212,11 +199,6 @@ func (fakeExec) Exec(c *container.Container, o *container.ExecOptions) (int, err
 // 101 upgrade, stdin in, the frames out (raw with a TTY), and the exit
 // code in the inspect as soon as the stream has ended.
 func TestExecStream(t *testing.T) {
-	tmp := t.TempDir()
-	store, err := container.OpenStore(container.Dirs{Root: filepath.Join(tmp, "root"), RunRoot: filepath.Join(tmp, "run")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The container's init is this process: it runs as long as the test.
 	_, start, err := nsexec.ProcStat(os.Getpid())
 	if err != nil {
@@ -224,14 +206,7 @@ func TestExecStream(t *testing.T) {
 	}
 	id := strings.Repeat("cd", 32)
 	c := container.Container{ID: id, Name: "up", State: container.State{Status: container.StatusRunning, Pid: os.Getpid(), PidStart: start}}
-	b, _ := json.Marshal(&c)
-	dir := filepath.Join(tmp, "root", "containers", id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "container.json"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := storeWith(t, c)
 	s := New(&Backend{Version: "test", Containers: store})
 	s.execRunner = fakeExec{}
 	srv := httptest.NewServer(s)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -19,11 +18,6 @@ import (
 // cgroupfs (its cgroup.events already says what the kernel would). This
 // test process stands in for the running containers' inits.
 func TestPauseEndpoints(t *testing.T) {
-	tmp := t.TempDir()
-	store, err := container.OpenStore(container.Dirs{Root: filepath.Join(tmp, "root"), RunRoot: filepath.Join(tmp, "run")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, start, err := nsexec.ProcStat(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -35,21 +29,15 @@ func TestPauseEndpoints(t *testing.T) {
 	alive := container.State{Status: container.StatusRunning, Pid: os.Getpid(), PidStart: start}
 	withCgroup := alive
 	withCgroup.Cgroup = &cgroup.Placement{Manager: cgroup.SourceUser, Path: rel}
-	for i, c := range []container.Container{
+	cs := []container.Container{
 		{Name: "stopped", State: container.State{Status: container.StatusExited}},
 		{Name: "nocgroup", State: alive},
 		{Name: "frozen", State: withCgroup},
-	} {
-		c.ID = strings.Repeat(string(rune('a'+i)), 64)
-		b, _ := json.Marshal(&c)
-		dir := filepath.Join(tmp, "root", "containers", c.ID)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "container.json"), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
+	for i := range cs {
+		cs[i].ID = strings.Repeat(string(rune('a'+i)), 64)
+	}
+	store, _ := storeWith(t, cs...)
 	s := New(&Backend{Version: "test", Containers: store})
 	for _, tc := range []struct {
 		path string

@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -33,21 +32,10 @@ func (r *removeOnAnswer) WriteHeader(code int) {
 // its whole output even when the client removes the container as soon as
 // it has the answer's headers.
 func TestLogsFollowRemoved(t *testing.T) {
-	tmp := t.TempDir()
-	store, err := container.OpenStore(container.Dirs{Root: filepath.Join(tmp, "root"), RunRoot: filepath.Join(tmp, "run")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	id := strings.Repeat("cd", 32)
 	c := container.Container{ID: id, Name: "ended", State: container.State{Status: container.StatusExited}}
-	b, _ := json.Marshal(&c)
-	dir := filepath.Join(tmp, "root", "containers", id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "container.json"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	store, dirs := storeWith(t, c)
+	dir := dirs[0]
 	ts := time.Now().UTC().Format(time.RFC3339Nano)
 	if err := os.WriteFile(filepath.Join(dir, "ctr.log"), []byte(ts+" stdout F hi-from-run\n"+ts+" stderr F err\n"), 0o600); err != nil {
 		t.Fatal(err)
