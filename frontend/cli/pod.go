@@ -22,7 +22,7 @@ import (
 func podCommand() *cli.Command {
 	return group("pod", "manage pods: containers that share the network (and IPC, UTS) namespaces of an infra container", []*cli.Command{
 		podCreateCommand(), podPsCommand(), podInspectCommand(), podStartCommand(), podStopCommand(),
-		podRestartCommand(), podKillCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
+		podRestartCommand(), podKillCommand(), podPauseCommand(), podUnpauseCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
 	})
 }
 
@@ -252,7 +252,7 @@ func podPsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-trunc", Usage: "do not truncate ids"},
 			&cli.BoolFlag{Name: "noheading", Aliases: []string{"n"}, Usage: "no header line"},
 			templateFlag[podRow]("json, or a Go template over ID, Name, Status, Created, InfraID, NumberOfContainers, Labels, ContainerIds, ContainerNames, ContainerStatuses"),
-			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only pods that match: name=REGEXP, id=PREFIX, label=KEY[=VALUE], status=created|running|degraded|stopped|exited, ctr-names=NAME, ctr-ids=PREFIX, ctr-number=N"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "only pods that match: name=REGEXP, id=PREFIX, label=KEY[=VALUE], status=created|running|degraded|paused|stopped|exited, ctr-names=NAME, ctr-ids=PREFIX, ctr-number=N"},
 		},
 		Action: func(ctx *cli.Context) error {
 			f, err := parsePodFilter(ctx.StringSlice("filter"))
@@ -559,6 +559,34 @@ func podKillCommand() *cli.Command {
 			}
 			return eachPod(ctx, 125, func(_ *pod.Store, cs *container.Store, p *pod.Pod) error {
 				return pod.Kill(cs, p, sig)
+			})
+		},
+	}
+}
+
+func podPauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "pause",
+		Usage:     "freeze the running containers of pods",
+		ArgsUsage: "POD...",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "pause every pod"}},
+		Action: func(ctx *cli.Context) error {
+			return eachPod(ctx, 125, func(_ *pod.Store, cs *container.Store, p *pod.Pod) error {
+				return pod.Pause(cs, p)
+			})
+		},
+	}
+}
+
+func podUnpauseCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "unpause",
+		Usage:     "let the paused containers of pods run again",
+		ArgsUsage: "POD...",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "unpause every pod"}},
+		Action: func(ctx *cli.Context) error {
+			return eachPod(ctx, 125, func(_ *pod.Store, cs *container.Store, p *pod.Pod) error {
+				return pod.Unpause(cs, p)
 			})
 		},
 	}

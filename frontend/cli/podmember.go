@@ -13,6 +13,7 @@ import (
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/pod"
+	"github.com/myctr/myctr/frontend/userns"
 )
 
 // podFlag is run's and create's --pod.
@@ -140,7 +141,6 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		Name: infraName, Hostname: hostname, Network: mode, NetworkOptions: netOpts, Ports: ports,
 		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true},
 		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
-		Cgroups: "enabled", // no limits: the pause process runs where myctr does
 	}
 	for n, a := range named {
 		// The pod answers by its name on the network, as the infra.
@@ -157,8 +157,14 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		if cc.Env.Set {
 			o.DefaultEnv = cc.Env.Value
 		}
+		// No limits, but a cgroup of its own where the members get
+		// one, as theirs is decided: pod pause freezes it with them.
+		err = container.ApplyCgroup(o, container.CgroupRequest{Get: func(string) []string { return nil }, InUnit: inUnit()}, cc)
 	}
-	m, err := mapping()
+	var m *userns.Mapping
+	if err == nil {
+		m, err = mapping()
+	}
 	if err == nil {
 		var c *container.Container
 		if c, err = cs.Create(o, m); err == nil {

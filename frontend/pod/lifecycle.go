@@ -36,9 +36,12 @@ func Containers(cs *container.Store, p *Pod) ([]*container.Container, error) {
 func StatusOf(ctrs []*container.Container) string {
 	var st []string
 	for _, c := range ctrs {
-		if c.Running() {
+		switch {
+		case c.Running() && c.Paused():
+			st = append(st, container.StatusPaused)
+		case c.Running():
 			st = append(st, container.StatusRunning)
-		} else {
+		default:
 			st = append(st, c.State.Status)
 		}
 	}
@@ -109,6 +112,38 @@ func Kill(cs *container.Store, p *Pod, sig unix.Signal) error {
 	}
 	if n == 0 && len(failed) == 0 {
 		return fmt.Errorf("%w: no running containers in pod %s", container.ErrNotRunning, p.Name)
+	}
+	return errors.Join(failed...)
+}
+
+// Pause freezes every running container of the pod (container.Store's
+// Pause), Unpause thaws every paused one. As Podman's: a container in any
+// other state is left as it is, so a pod with nothing to act on is no
+// error, and one container's failure does not stop the others'.
+func Pause(cs *container.Store, p *Pod) error { return freeze(cs, p, true) }
+
+// Unpause thaws the pod's paused containers (Pause).
+func Unpause(cs *container.Store, p *Pod) error { return freeze(cs, p, false) }
+
+func freeze(cs *container.Store, p *Pod, on bool) error {
+	ctrs, err := Containers(cs, p)
+	if err != nil {
+		return err
+	}
+	act := cs.Pause
+	if !on {
+		act = cs.Unpause
+	}
+	var failed []error
+	for _, c := range ctrs {
+		if on && (!c.Running() || c.Paused()) || !on && !c.Paused() {
+			continue
+		}
+		// A container that changed state since the list was read is
+		// left as it is too. The errors name their container.
+		if err := act(c); err != nil && !errors.Is(err, container.ErrStateImproper) {
+			failed = append(failed, err)
+		}
 	}
 	return errors.Join(failed...)
 }

@@ -126,18 +126,21 @@ func ParseShare(v string, infra bool) ([]string, error) {
 }
 
 // Status is a pod's status from its containers' (created, running,
-// exited, as the container package names them), by Podman's rules:
-// Created with none, Running when all run, Degraded when some do, Exited
-// when all have exited, Stopped when some have and the rest never ran.
+// stopping, paused, exited: Container.StatusWord), by Podman's rules:
+// Created with none, Running when all run (a stopping one still runs),
+// Degraded when some do, Paused when all are paused, Exited when all have
+// exited, Stopped when some have and the rest never ran or are paused.
 func Status(ctrs []string) string {
 	if len(ctrs) == 0 {
 		return "Created"
 	}
-	running, stopped, created := 0, 0, 0
+	running, paused, stopped, created := 0, 0, 0, 0
 	for _, s := range ctrs {
 		switch s {
-		case "running":
+		case "running", "stopping":
 			running++
+		case "paused":
+			paused++
 		case "exited", "stopped":
 			stopped++
 		case "created", "configured":
@@ -149,6 +152,8 @@ func Status(ctrs []string) string {
 		return "Running"
 	case running > 0:
 		return "Degraded"
+	case paused == len(ctrs):
+		return "Paused"
 	case stopped == len(ctrs):
 		return "Exited"
 	case stopped > 0:

@@ -142,6 +142,10 @@ func TestStatus(t *testing.T) {
 		{[]string{"running", "created"}, "Degraded"},
 		{[]string{"exited", "exited"}, "Exited"},
 		{[]string{"exited", "created"}, "Stopped"},
+		{[]string{"running", "stopping"}, "Running"},
+		{[]string{"paused", "paused"}, "Paused"},
+		{[]string{"paused", "running"}, "Degraded"},
+		{[]string{"paused", "exited"}, "Stopped"},
 		{[]string{"weird"}, "Error"},
 	} {
 		if got := Status(tc.in); got != tc.want {

@@ -152,3 +152,43 @@ func TestAPIPause(t *testing.T) {
 		t.Errorf("after the refusals: status %q paused %v", got.State.Status, got.State.Paused)
 	}
 }
+
+// TestPodPauseNoCgroup: pod pause leaves alone what it cannot act on, as
+// Podman's: a pod with nothing running is paused without error, and pod
+// unpause of a pod with nothing paused too. Where its running containers
+// have no cgroup of their own, pod pause fails with the fix, and they run
+// on. The VM tier tests the freezing itself (TestPodPause).
+func TestPodPauseNoCgroup(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "pause")
+	id := podCreate(t, pn, "--network", "none")
+	for _, verb := range []string{"pause", "unpause"} {
+		if out, errOut, code := myctr(t, "pod", verb, pn); code != 0 || strings.TrimSpace(out) != id {
+			t.Errorf("pod %s of a pod with nothing running: exit %d, stdout %q, stderr %q; want 0 and the pod's id", verb, code, out, errOut)
+		}
+	}
+	if out, errOut, code := myctr(t, "pod", "pause", "it-no-such-pod"); code != 125 || out != "" ||
+		!strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "Hint: myctr pod ps lists your pods") {
+		t.Errorf("pod pause of no pod: exit %d, %q, %q", code, out, errOut)
+	}
+
+	m := ctrName(t, "m")
+	runDetached(t, m, []string{"--pod", pn}, "sleep", "300")
+	if in := inspect(t, m); in.State.CgroupPath != "" {
+		t.Skipf("the container has a cgroup of its own here (%s): the rest is for hosts that give none (the VM tier tests pod pause itself)", in.State.CgroupPath)
+	}
+	out, errOut, code := myctr(t, "pod", "pause", pn)
+	if code != 125 || out != "" || !strings.HasPrefix(errOut, "Error: ") || !strings.Contains(errOut, m+": cannot pause: the container has no cgroup of its own") ||
+		!strings.Contains(errOut, "Hint: ") || !strings.Contains(errOut, "systemd user manager") {
+		t.Errorf("pod pause without cgroups: exit %d\nstdout: %q\nstderr: %s\nwant 125, Error: and Hint:", code, out, errOut)
+	}
+	if in := inspect(t, m); in.State.Status != "running" || in.State.Paused {
+		t.Errorf("the member after a refused pod pause: %+v", in.State)
+	}
+	if st := podInspect(t, pn).State; st != "Running" {
+		t.Errorf("pod inspect State after a refused pod pause: %q, want Running", st)
+	}
+	if out, errOut, code := myctr(t, "pod", "unpause", pn); code != 0 || strings.TrimSpace(out) != id {
+		t.Errorf("pod unpause of a pod with nothing paused: exit %d, %q, %q", code, out, errOut)
+	}
+}

@@ -39,16 +39,20 @@ func pauseInspectOf(t *testing.T, u *testUser, ref string) pauseInspect {
 
 // counted runs a container (own scope, no limits) that appends a line to
 // out/c in a directory of u's every 0.1 s, waits for the first lines and
-// returns the counter's reader and the container's cgroup directory.
-func counted(t *testing.T, u *testUser, name string) (count func() int, cg string) {
+// returns the counter's reader and the container's cgroup directory. The
+// run's flags are flags, by default --network none.
+func counted(t *testing.T, u *testUser, name string, flags ...string) (count func() int, cg string) {
 	t.Helper()
 	dir := filepath.Join(u.Home, "pause-"+name)
 	if out, err := u.userCommand(time.Minute, "mkdir", "-p", dir); err != nil {
 		t.Fatalf("mkdir %s: %v\n%s", dir, err, out)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	u.Must(t, "run", "-d", "--network", "none", "--name", name, "-v", dir+":/out", image,
-		"sh", "-c", "i=0; while true; do i=$((i+1)); echo $i >>/out/c; sleep 0.1; done")
+	if len(flags) == 0 {
+		flags = []string{"--network", "none"}
+	}
+	u.Must(t, append(append([]string{"run", "-d", "--name", name, "-v", dir + ":/out"}, flags...), image,
+		"sh", "-c", "i=0; while true; do i=$((i+1)); echo $i >>/out/c; sleep 0.1; done")...)
 	t.Cleanup(func() { u.Run(cmdTimeout, "rm", "-f", name) })
 	count = func() int {
 		b, _ := os.ReadFile(filepath.Join(dir, "c"))
@@ -295,4 +299,72 @@ func TestPauseAPI(t *testing.T) {
 		}
 	}
 	movesAgain(t, count, "the counter to move after the API's unpause")
+}
+
+// TestPodPause: pod pause freezes every running container of the pod, its
+// infra container and its members, and pod ps says Paused; a second pod
+// pause leaves them as they are, without error (Podman's); pod unpause
+// thaws them all, and pod rm -f of a paused pod leaves no cgroup, frozen
+// or not.
+func TestPodPause(t *testing.T) {
+	begin(t)
+	u := users[allowedUser]
+	const pod = "pause-pod"
+	id := strings.TrimSpace(u.Must(t, "pod", "create", "--name", pod, "--network", "none"))
+	t.Cleanup(func() { u.Run(cmdTimeout, "pod", "rm", "-f", pod) })
+	count, cg := counted(t, u, "pause-pod-member", "--pod", pod)
+	in := struct {
+		State            string
+		InfraContainerID string
+	}{}
+	if err := json.Unmarshal([]byte(u.Must(t, "pod", "inspect", pod)), &in); err != nil || in.InfraContainerID == "" {
+		t.Fatalf("pod inspect: %v, %+v", err, in)
+	}
+	infra := pauseInspectOf(t, u, in.InfraContainerID)
+	if infra.State.Status != "running" || infra.State.CgroupPath == "" {
+		t.Fatalf("the pod's infra container: %+v; want running, in a cgroup of its own", infra.State)
+	}
+	infraCg := "/sys/fs/cgroup" + infra.State.CgroupPath
+	podStatus := func() string {
+		return strings.TrimSpace(u.Must(t, "pod", "ps", "--filter", "name=^"+pod+"$", "--format", "{{.Status}}"))
+	}
+
+	for i := 0; i < 2; i++ {
+		if out := strings.TrimSpace(u.Must(t, "pod", "pause", pod)); out != id {
+			t.Errorf("pod pause printed %q, want the pod's id %s", out, id)
+		}
+		for _, c := range []string{cg, infraCg} {
+			if freeze, frozen := frozenState(t, c); freeze != "1" || frozen != "1" {
+				t.Errorf("after pod pause: %s: cgroup.freeze %q, frozen %q; want 1 and 1", c, freeze, frozen)
+			}
+		}
+		if st := podStatus(); st != "Paused" {
+			t.Errorf("pod ps STATUS after pod pause: %q, want Paused", st)
+		}
+		if m := pauseInspectOf(t, u, "pause-pod-member"); m.State.Status != "paused" {
+			t.Errorf("the member after pod pause: %+v", m.State)
+		}
+	}
+	stillFor(t, count, 1500*time.Millisecond)
+
+	for i := 0; i < 2; i++ {
+		if out := strings.TrimSpace(u.Must(t, "pod", "unpause", pod)); out != id {
+			t.Errorf("pod unpause printed %q, want the pod's id", out)
+		}
+		for _, c := range []string{cg, infraCg} {
+			if freeze, frozen := frozenState(t, c); freeze != "0" || frozen != "0" {
+				t.Errorf("after pod unpause: %s: cgroup.freeze %q, frozen %q; want 0 and 0", c, freeze, frozen)
+			}
+		}
+		if st := podStatus(); st != "Running" {
+			t.Errorf("pod ps STATUS after pod unpause: %q, want Running", st)
+		}
+	}
+	movesAgain(t, count, "the counter to move after pod unpause")
+
+	u.Must(t, "pod", "pause", pod)
+	u.Must(t, "pod", "rm", "-f", pod)
+	gone(t, cg)
+	gone(t, infraCg)
+	noneFrozen(t, u)
 }
