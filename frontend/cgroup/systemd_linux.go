@@ -116,6 +116,9 @@ type TransientScope struct {
 	Limits *specs.LinuxResources
 	// Invocation asks for the scope's invocation ID too (one more call).
 	Invocation bool
+	// Properties are set after myctr's own, which they may override
+	// (AnnotationProperties).
+	Properties []sd.Property
 }
 
 // StartedScope is a scope that StartScope started.
@@ -163,8 +166,11 @@ func StartScope(ctx context.Context, s TransientScope) (*StartedScope, error) {
 	}
 	defer conn.Close()
 	// systemd 253 and later stop a scope after an OOM kill inside it
-	// unless told otherwise; older ones do not know the property.
-	withOOM := append(props, sd.Property{Name: "OOMPolicy", Value: godbus.MakeVariant("continue")})
+	// unless told otherwise; older ones do not know the property. The
+	// caller's properties come last: systemd applies them in order.
+	withOOM := append(slices.Clone(props), sd.Property{Name: "OOMPolicy", Value: godbus.MakeVariant("continue")})
+	withOOM = append(withOOM, s.Properties...)
+	props = append(props, s.Properties...)
 	if err := startScope(ctx, conn, s.Unit, withOOM); err != nil {
 		if !unknownProperty(err) {
 			return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	sd "github.com/coreos/go-systemd/v22/dbus"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -31,6 +32,9 @@ type cgPlan struct {
 	// user: the scope is the user's manager's (a user, or root of a user
 	// namespace), not the system manager's.
 	user bool
+	// props are the scope's properties the spec's annotations set
+	// (cgroup.PropertyAnnotation).
+	props []sd.Property
 }
 
 // cgroupPlan decides the container's cgroup before anything is made, or
@@ -62,7 +66,11 @@ func cgroupPlan(spec *specs.Spec, id string, systemd bool) (*cgPlan, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &cgPlan{scope: &sc, user: user}, nil
+		props, err := cgroup.AnnotationProperties(spec.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		return &cgPlan{scope: &sc, user: user, props: props}, nil
 	}
 	p := spec.Linux.CgroupsPath
 	if p == "" {
@@ -163,7 +171,8 @@ func startScope(rec *Record, p *cgPlan, pid int, r *specs.LinuxResources) error 
 	ctx, cancel := context.WithTimeout(context.Background(), cgroup.ScopeTimeout)
 	defer cancel()
 	sc, err := cgroup.StartScope(ctx, cgroup.TransientScope{Bus: bus, Unit: p.scope.Unit, Slice: p.scope.Slice,
-		Description: "myctr-runtime container " + rec.ID, Init: pid, Accounting: true, Limits: r, Invocation: true})
+		Description: "myctr-runtime container " + rec.ID, Init: pid, Accounting: true, Limits: r, Invocation: true,
+		Properties: p.props})
 	if err != nil {
 		if !cgroup.UnitExists(err) {
 			rec.Unit, rec.UnitRuntimeDir = p.scope.Unit, bus.RuntimeDir // systemd may have made it

@@ -7,6 +7,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
+	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/rootfs"
 	"github.com/myctr/myctr/frontend/security"
 )
@@ -79,5 +80,7 @@ func Features() *features.Features {
 			IntelRdt: &features.IntelRdt{Enabled: &no},
 		},
 		Annotations: map[string]string{"org.opencontainers.runtime-spec.features.name": "myctr-runtime"},
+		// With --systemd-cgroup they set the scope's properties.
+		PotentiallyUnsafeConfigAnnotations: []string{cgroup.PropertyAnnotation},
 	}
 }

@@ -349,6 +349,54 @@ func TestRuntimeSystemdCgroupUser(t *testing.T) {
 	}
 }
 
+// TestRuntimeSystemdProperties: with --systemd-cgroup, the spec's
+// org.systemd.property.NAME annotations set the scope's properties, as
+// runc and crun set them: after myctr-runtime's own (Description), NAMESec
+// as NAMEUSec in microseconds; a value that does not parse is refused
+// naming the annotation, before anything is made.
+func TestRuntimeSystemdProperties(t *testing.T) {
+	begin(t)
+	root := t.TempDir()
+	const id, unit = "props", "myctr-vm-props.scope"
+	bundle := runtimeBundle(t, nil, func(spec *specs.Spec) {
+		spec.Linux.CgroupsPath = "system.slice:myctr-vm:props"
+		spec.Annotations = map[string]string{
+			"org.systemd.property.Description":    "'set by an annotation'",
+			"org.systemd.property.TimeoutStopSec": "uint64 17",
+			"org.systemd.property.CPUWeight":      "uint64 42",
+		}
+	})
+	t.Cleanup(func() {
+		runtimeAs(t, nil, "--root", root, "delete", "--force", id)
+		systemctlAs(t, nil, "stop", unit)
+	})
+	runtimeMust(t, nil, "--root", root, "--systemd-cgroup", "run", "-d", "--bundle", bundle, id)
+	out, _ := systemctlAs(t, nil, "show", "-p", "Description", "-p", "TimeoutStopUSec", "-p", "CPUWeight", "-p", "Delegate", unit)
+	p := helperprobe.Properties(out)
+	if p["Description"] != "set by an annotation" || p["TimeoutStopUSec"] != "17s" || p["CPUWeight"] != "42" || p["Delegate"] != "yes" {
+		t.Errorf("systemctl show %s: %q; want the annotations' Description, TimeoutStopUSec=17s and CPUWeight=42, and myctr-runtime's Delegate=yes", unit, out)
+	}
+	if w := readCg(t, "/sys/fs/cgroup/system.slice/"+unit, "cpu.weight"); w != "42" {
+		t.Errorf("the scope's cpu.weight: %q, want 42", w)
+	}
+	runtimeMust(t, nil, "--root", root, "delete", "--force", id)
+
+	bad := runtimeBundle(t, nil, func(spec *specs.Spec) {
+		spec.Linux.CgroupsPath = "system.slice:myctr-vm:badprops"
+		spec.Annotations = map[string]string{"org.systemd.property.CPUWeight": "uint64 lots"}
+	})
+	if out, code := runtimeAs(t, nil, "--root", root, "--systemd-cgroup", "run", "-d", "--bundle", bad, "badprops"); code == 0 ||
+		!strings.Contains(out, "annotation org.systemd.property.CPUWeight") {
+		t.Errorf("a value that does not parse: exit %d, %q; want an error naming the annotation", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "badprops")); !os.IsNotExist(err) {
+		t.Errorf("the refused container's state directory is left: %v", err)
+	}
+	if out, code := systemctlAs(t, nil, "status", "myctr-vm-badprops.scope"); code != 4 {
+		t.Errorf("the refused container's scope: exit %d, %q; want 4, not found", code, out)
+	}
+}
+
 // TestRuntimeSystemdCgroupPodman: Podman as root with its default
 // cgroup manager where systemd runs (systemd: it passes --systemd-cgroup
 // and machine.slice:libpod:ID) and myctr-runtime as its OCI runtime: the
