@@ -131,12 +131,18 @@ func eventsCommand() *cli.Command {
 }
 
 // eventLine is an event as Podman prints it: "TIME TYPE STATUS ID (k=v,
-// ...)", image and name first, then the other attributes in order.
+// ...)", image and name first, then the other attributes in order; an
+// image's as "TIME image STATUS ID NAME".
 func eventLine(e events.Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", e.Time.Format("2006-01-02 15:04:05.999999999 -0700 MST"), e.Type, e.Status)
-	if e.Type == events.TypeSystem {
+	switch e.Type {
+	case events.TypeSystem:
 		return b.String() + " " + e.Name // "... system log-rotation PATH", as Podman's
+	case events.TypeImage:
+		// "... image save ID PATH": the ID, then the name, each empty
+		// where the event has none (load's ID), as Podman prints them.
+		return b.String() + " " + e.ID + " " + e.Name
 	}
 	if e.ID != "" {
 		b.WriteString(" " + e.ID)

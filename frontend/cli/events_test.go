@@ -20,7 +20,9 @@ func TestEventLine(t *testing.T) {
 			Attributes: map[string]string{"a": "1", "zz": "2"}, ContainerExitCode: &code},
 			"2026-01-02 03:04:05.000000006 +0000 UTC container died abc (image=bb:1, name=web, a=1, containerExitCode=3, zz=2)"},
 		{events.Event{Time: tm, Type: events.TypeImage, Status: "pull", ID: "def", Name: "bb:1"},
-			"2026-01-02 03:04:05.000000006 +0000 UTC image pull def (name=bb:1)"},
+			"2026-01-02 03:04:05.000000006 +0000 UTC image pull def bb:1"},
+		{events.Event{Time: tm, Type: events.TypeImage, Status: "loadfromarchive", Name: "/tmp/a.tar"},
+			"2026-01-02 03:04:05.000000006 +0000 UTC image loadfromarchive  /tmp/a.tar"},
 		{events.Event{Time: tm, Type: events.TypeVolume, Status: "create", ID: "v1"},
 			"2026-01-02 03:04:05.000000006 +0000 UTC volume create v1"},
 	} {

@@ -55,9 +55,13 @@ func loadCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			for _, img := range images {
-				record(ctx, events.TypeImage, "load", img.ID, strings.Join(img.Names, ","))
+			// One event for the archive, as Podman's: its path ("" for
+			// standard input), no image ID.
+			in := ctx.String("input")
+			if in == "-" {
+				in = ""
 			}
+			record(ctx, events.TypeImage, "loadfromarchive", "", in)
 			if ctx.Bool("quiet") {
 				return nil
 			}

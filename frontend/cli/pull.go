@@ -39,6 +39,8 @@ func pullCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
+				// Named as given, without an ID, as Podman's.
+				record(ctx, events.TypeImage, "pull", "", ctx.Args().First())
 				fmt.Println(img.ID)
 				return nil
 			}

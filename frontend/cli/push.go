@@ -13,7 +13,7 @@ import (
 func pushCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "push",
-		Usage:     "copy an image to a registry",
+		Usage:     "copy an image to a registry, or to a directory (dir:PATH)",
 		ArgsUsage: "IMAGE [DESTINATION]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS and verify certificates (plain HTTP is used for registries on this machine either way)"},
@@ -22,7 +22,7 @@ func pushCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() < 1 || ctx.NArg() > 2 {
-				return withCode(125, errors.New("requires an image and at most one destination: myctr push IMAGE [REGISTRY/NAME[:TAG]]"))
+				return withCode(125, errors.New("requires an image and at most one destination: myctr push IMAGE [REGISTRY/NAME[:TAG]|dir:PATH]"))
 			}
 			s, err := openImages(ctx)
 			if err != nil {
@@ -34,7 +34,14 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return withCode(125, explainTransfer(err))
 			}
-			record(ctx, events.TypeImage, "push", d, ctx.Args().Get(0))
+			// As Podman's: the image's ID, and where it went.
+			dest := ctx.Args().Get(1)
+			if dest == "" {
+				dest = ctx.Args().Get(0)
+			}
+			if img, err := s.Lookup(ctx.Args().Get(0)); err == nil {
+				record(ctx, events.TypeImage, "push", img.ID, dest)
+			}
 			if f := ctx.String("digestfile"); f != "" {
 				if err := os.WriteFile(f, []byte(d), 0o644); err != nil {
 					return fmt.Errorf("write digest file: %w", err)

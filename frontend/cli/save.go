@@ -51,8 +51,17 @@ func saveCommand() *cli.Command {
 			if err != nil {
 				return explain(err)
 			}
+			// As Podman's: each image's ID, and where it went ("" for
+			// standard output).
+			if out == "-" {
+				out = ""
+			}
+			seen := map[string]bool{}
 			for _, ref := range ctx.Args().Slice() {
-				record(ctx, events.TypeImage, "save", "", ref)
+				if img, err := s.Lookup(ref); err == nil && !seen[img.ID] {
+					seen[img.ID] = true
+					record(ctx, events.TypeImage, "save", img.ID, out)
+				}
 			}
 			return nil
 		},
