@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,7 +23,7 @@ import (
 func podCommand() *cli.Command {
 	return group("pod", "manage pods: containers that share the network (and IPC, UTS) namespaces of an infra container", []*cli.Command{
 		podCreateCommand(), podPsCommand(), podInspectCommand(), podStartCommand(), podStopCommand(),
-		podRestartCommand(), podKillCommand(), podPauseCommand(), podUnpauseCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
+		podRestartCommand(), podKillCommand(), podPauseCommand(), podUnpauseCommand(), podTopCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
 	})
 }
 
@@ -459,7 +460,9 @@ func eachPod(ctx *cli.Context, missing int, f func(ps *pod.Store, cs *container.
 	for _, ref := range ctx.Args().Slice() {
 		p, err := ps.Lookup(ref)
 		if err != nil {
-			if errors.Is(err, pod.ErrNoSuchPod) && (missing == 0 || ctx.Bool("ignore")) {
+			// pod rm --force implies --ignore, as Podman's.
+			ignore := ctx.Bool("ignore") || ctx.Command.Name == "rm" && ctx.Bool("force")
+			if errors.Is(err, pod.ErrNoSuchPod) && (missing == 0 || ignore) {
 				continue
 			}
 			if errors.Is(err, pod.ErrNoSuchPod) {
@@ -564,6 +567,44 @@ func podKillCommand() *cli.Command {
 	}
 }
 
+func podTopCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "top",
+		Usage:     "show the processes of a pod's running containers",
+		ArgsUsage: "POD [DESCRIPTOR...]",
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() < 1 {
+				return withCode(125, errors.New("you must provide the name or ID of a running pod"))
+			}
+			desc, err := container.TopDescriptors(ctx.Args().Slice()[1:])
+			if err != nil {
+				return withCode(125, err)
+			}
+			ps, err := openPods(ctx)
+			if err != nil {
+				return err
+			}
+			cs, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			p, err := ps.Lookup(ctx.Args().First())
+			if err != nil {
+				return withCode(125, podFound(err))
+			}
+			rows, err := pod.Top(cs, p, desc)
+			if err != nil {
+				return withCode(125, explain(err))
+			}
+			w := tabwriter.NewWriter(os.Stdout, 5, 1, 3, ' ', 0)
+			for _, r := range rows {
+				fmt.Fprintln(w, strings.Join(r, "\t"))
+			}
+			return w.Flush()
+		},
+	}
+}
+
 func podPauseCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pause",
@@ -593,13 +634,17 @@ func podUnpauseCommand() *cli.Command {
 }
 
 // removePod removes a pod with its containers, releasing what each
-// container's end could not.
-func removePod(ps *pod.Store, cs *container.Store, p *pod.Pod, force bool) error {
+// container's end could not; each (nil: nothing) is called with every
+// removed container after that.
+func removePod(ps *pod.Store, cs *container.Store, p *pod.Pod, force bool, each func(*container.Container)) error {
 	return pod.Remove(ps, cs, p, force, func(c *container.Container) {
 		if err := cs.ReleaseNetwork(c); err != nil {
 			warnRelease(os.Stderr, err)
 		}
 		releaseCgroup(cs, c)
+		if each != nil {
+			each(c)
+		}
 	})
 }
 
@@ -610,7 +655,7 @@ func podRmCommand() *cli.Command {
 		Usage:     "remove pods and their containers",
 		ArgsUsage: "POD...",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "stop running containers first"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "stop running containers first; a pod that is not there is no error"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "remove every pod"},
 			&cli.BoolFlag{Name: "ignore", Aliases: []string{"i"}, Usage: "a pod that is not there is no error"},
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: -1, Usage: "with --force: seconds to wait after the stop signal before killing (default: kill at once)"},
@@ -622,7 +667,7 @@ func podRmCommand() *cli.Command {
 						return err
 					}
 				}
-				err := removePod(ps, cs, p, ctx.Bool("force"))
+				err := removePod(ps, cs, p, ctx.Bool("force"), nil)
 				if errors.Is(err, pod.ErrHasMembers) {
 					return hint(err, "stop the pod first (myctr pod stop %s), or use pod rm -f", p.Name)
 				}
@@ -699,7 +744,7 @@ func prunePods(ctx *cli.Context) ([]string, error) {
 		if v.status == "Running" || v.status == "Degraded" {
 			continue
 		}
-		if err := removePod(ps, cs, v.p, false); err != nil {
+		if err := removePod(ps, cs, v.p, false, nil); err != nil {
 			if failed != nil {
 				fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
 			}

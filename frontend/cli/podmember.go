@@ -173,7 +173,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	}
 	if err != nil {
 		// Nothing half-made: the infra (if it was made), then the record.
-		if rerr := removePod(pods, cs, &pod.Pod{ID: p.ID, Name: p.Name}, true); rerr != nil {
+		if rerr := removePod(pods, cs, &pod.Pod{ID: p.ID, Name: p.Name}, true, nil); rerr != nil {
 			fmt.Fprintf(os.Stderr, "Warning: remove the pod that could not be made: %v\n", rerr)
 		}
 		return nil, explain(err)
@@ -196,10 +196,14 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		return err
 	}
 	var p *pod.Pod
+	newPod := false
 	if name, ok := strings.CutPrefix(ref, "new:"); ok {
-		if p, err = createPod(ctx, podSpec{Name: name, Infra: true}); err != nil {
+		// The new pod takes the container's --hostname, as Podman's
+		// does: the pod's UTS namespace is the one the container joins.
+		if p, err = createPod(ctx, podSpec{Name: name, Infra: true, Hostname: ctx.String("hostname")}); err != nil {
 			return err
 		}
+		newPod = true
 	} else if p, err = pods.Lookup(ref); err != nil {
 		return withCode(125, podFound(err))
 	}
@@ -227,7 +231,7 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		}
 	}
 	if p.Shares(pod.ShareUTS) {
-		if isSet(ctx, "hostname") {
+		if isSet(ctx, "hostname") && !newPod {
 			return withCode(125, errors.New("cannot set hostname when joining the pod UTS namespace: invalid configuration"))
 		}
 		o.Hostname = p.Hostname
@@ -296,5 +300,5 @@ func removeUser(ctx *cli.Context, cs *container.Store, c *container.Container) e
 	if err != nil {
 		return err
 	}
-	return removePod(ps, cs, p, true)
+	return removePod(ps, cs, p, true, nil)
 }

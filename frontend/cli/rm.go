@@ -38,8 +38,12 @@ func rmCommand() *cli.Command {
 					return err
 				}
 				var failed error
-				var later []*container.Container
+				var later, infras []*container.Container
 				remove := func(c *container.Container, deferDeps bool) {
+					if c.PodInfra {
+						infras = append(infras, c) // with its pod, at the end
+						return
+					}
 					if err := s.Remove(c, ctx.Bool("force")); err != nil {
 						if deferDeps && errors.Is(err, container.ErrHasDependents) {
 							later = append(later, c)
@@ -64,6 +68,13 @@ func rmCommand() *cli.Command {
 				for _, c := range later {
 					remove(c, false)
 				}
+				// An infra container goes with its pod, as Podman's rm
+				// --all takes them.
+				for _, c := range infras {
+					if err := removeInfraPod(ctx, s, c); err != nil {
+						failed = err
+					}
+				}
 				s.SweepRemoved()
 				return failed
 			}
@@ -72,6 +83,11 @@ func rmCommand() *cli.Command {
 					if err := s.Stop(c, time.Duration(ctx.Int("time"))*time.Second); err != nil {
 						return err
 					}
+				}
+				if ctx.Bool("depend") && c.PodInfra {
+					// Everything of its pod depends on it: the pod
+					// goes, as with Podman's rm --depend.
+					return removeInfraPod(ctx, s, c)
 				}
 				if ctx.Bool("depend") {
 					if err := removeDependents(ctx, s, c); err != nil {
@@ -139,4 +155,22 @@ func removeDependents(ctx *cli.Context, s *container.Store, c *container.Contain
 		fmt.Println(d.ID)
 	}
 	return nil
+}
+
+// removeInfraPod removes the pod of the infra container c (removePod: its
+// members, running ones only with --force, then the infra and the
+// record), printing each removed container's id as Podman does.
+func removeInfraPod(ctx *cli.Context, s *container.Store, c *container.Container) error {
+	ps, err := openPods(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := ps.Lookup(c.Pod)
+	if err != nil {
+		return podFound(err)
+	}
+	return removePod(ps, s, p, ctx.Bool("force"), func(rc *container.Container) {
+		removeAnonymous(ctx, s, rc)
+		fmt.Println(rc.ID)
+	})
 }

@@ -116,6 +116,38 @@ func Kill(cs *container.Store, p *Pod, sig unix.Signal) error {
 	return errors.Join(failed...)
 }
 
+// Top is the processes of the pod's running containers, the infra first,
+// in one table: the header of container.Top, then each container's rows.
+// A pod with none running is an error, as Podman's.
+func Top(cs *container.Store, p *Pod, desc []string) ([][]string, error) {
+	ctrs, err := Containers(cs, p)
+	if err != nil {
+		return nil, err
+	}
+	var rows [][]string
+	for _, c := range ctrs {
+		if !c.Running() {
+			continue
+		}
+		r, err := container.Top(c, desc)
+		if errors.Is(err, container.ErrNotRunning) {
+			continue // it ended meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			rows = r
+		} else if len(r) > 0 {
+			rows = append(rows, r[1:]...)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%w: no running containers in pod %s", container.ErrNotRunning, p.Name)
+	}
+	return rows, nil
+}
+
 // Pause freezes every running container of the pod (container.Store's
 // Pause), Unpause thaws every paused one. As Podman's: a container in any
 // other state is left as it is, so a pod with nothing to act on is no
@@ -149,7 +181,8 @@ func freeze(cs *container.Store, p *Pod, on bool) error {
 }
 
 // Remove removes the pod: its members (running ones only with force), its
-// infra container, then its record. Each removed container is passed to
+// infra container (running or not when it is the only one), then its
+// record. Each removed container is passed to
 // removed (for what the caller releases after a container: its network,
 // its cgroup). Without force a running container stops it all, before
 // anything is removed.
@@ -157,6 +190,11 @@ func Remove(s *Store, cs *container.Store, p *Pod, force bool, removed func(*con
 	ctrs, err := Containers(cs, p)
 	if err != nil {
 		return err
+	}
+	// A pod whose only container is its infra goes whether or not the
+	// infra runs, as Podman's: it runs for the members alone.
+	if len(ctrs) == 1 && ctrs[0].PodInfra {
+		force = true
 	}
 	if !force {
 		var running []string

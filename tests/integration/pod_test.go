@@ -10,6 +10,8 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -290,5 +292,115 @@ func TestPodNewAndPauseImage(t *testing.T) {
 	mustMyctr(t, "stop", p.InfraContainerID)
 	if in := waitState(t, p.InfraContainerID, "exited", 10*time.Second); in.State.ExitCode != 0 {
 		t.Errorf("pause exited %d at SIGTERM, want 0", in.State.ExitCode)
+	}
+}
+
+// TestPodTopAndRemoveEdges: pod top shows the processes of every running
+// container of the pod under one header; pod rm removes a pod whose only
+// container is its running infra (as Podman's), and pod rm --force of a
+// pod that is not there is no error; run --pod new:NAME --hostname gives
+// the new pod that host name, which its container then has.
+func TestPodTopAndRemoveEdges(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "top")
+	podCreate(t, pn, "--network", "none")
+	a, b := ctrName(t, "a"), ctrName(t, "b")
+	runDetached(t, a, []string{"--pod", pn}, "sleep", "301")
+	runDetached(t, b, []string{"--pod", pn}, "sleep", "302")
+	out := mustMyctr(t, "pod", "top", pn, "pid", "args")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[0], "PID") || strings.Count(out, "PID") != 1 ||
+		!strings.Contains(out, "sleep 301") || !strings.Contains(out, "sleep 302") || !strings.Contains(out, "catatonit") {
+		t.Errorf("pod top: %q; want one header, then the infra's and both members' processes", out)
+	}
+	if _, errOut, code := myctr(t, "pod", "top", "it-no-such-pod"); code != 125 || !strings.Contains(errOut, "no such pod") {
+		t.Errorf("pod top of no pod: exit %d, %q", code, errOut)
+	}
+
+	// The members go; the infra runs on alone, and pod rm takes it.
+	mustMyctr(t, "rm", "-f", a, b)
+	if st := podInspect(t, pn).State; st != "Running" {
+		t.Fatalf("pod with only its infra: %q, want Running", st)
+	}
+	id := podInspect(t, pn).Id
+	if out, errOut, code := myctr(t, "pod", "rm", pn); code != 0 || strings.TrimSpace(out) != id {
+		t.Errorf("pod rm of a pod with only its running infra: exit %d, %q, %q", code, out, errOut)
+	}
+	if _, _, code := myctr(t, "pod", "exists", pn); code != 1 {
+		t.Errorf("the pod is still there after pod rm (pod exists: exit %d)", code)
+	}
+	if out, errOut, code := myctr(t, "pod", "rm", "--force", "it-no-such-pod"); code != 0 || out != "" || errOut != "" {
+		t.Errorf("pod rm --force of no pod: exit %d, %q, %q; want 0 and nothing", code, out, errOut)
+	}
+	if _, errOut, code := myctr(t, "pod", "rm", "it-no-such-pod"); code != 1 || !strings.Contains(errOut, "no such pod") {
+		t.Errorf("pod rm of no pod: exit %d, %q; want 1", code, errOut)
+	}
+
+	np := podName(t, "newhost")
+	if out := strings.TrimSpace(mustMyctr(t, "run", "--rm", "--pod", "new:"+np, "--hostname", "foobar", image, "hostname")); out != "foobar" {
+		t.Errorf("run --pod new: --hostname foobar: host name %q", out)
+	}
+	if h := podInspect(t, np).Hostname; h != "foobar" {
+		t.Errorf("the new pod's host name: %q, want foobar", h)
+	}
+}
+
+// TestRmInfraRemovesPod: rm of a pod's infra container alone is refused,
+// with or without --force; rm --depend of it removes its pod, members
+// first, printing each id, and rm --all --force takes infra containers
+// with their pods, as Podman's rm does. In a store of its own, since
+// rm --all takes every container there.
+func TestRmInfraRemovesPod(t *testing.T) {
+	dir, err := os.MkdirTemp(tmpRoot, "rminfra-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := func(args ...string) (string, string, int) {
+		t.Helper()
+		// The last --root and --runroot win over the harness's.
+		return myctrT(t, 2*time.Minute, append([]string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run")}, args...)...)
+	}
+	mustOwn := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := own(args...)
+		if code != 0 {
+			t.Fatalf("myctr %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	mustOwn("import", filepath.Join(tmpRoot, "bb.tar"), "bb")
+	t.Cleanup(func() { own("unshare", "rm", "-rf", filepath.Join(dir, "root")) })
+	infraOf := func(p string) string { return mustOwn("pod", "inspect", "--format", "{{.InfraContainerID}}", p) }
+
+	member := mustOwn("create", "--pod", "new:p1", "bb", "true")
+	infra := infraOf("p1")
+	for _, f := range [][]string{nil, {"--force"}} {
+		if _, errOut, code := own(append(append([]string{"rm"}, f...), infra)...); code != 125 || !strings.Contains(errOut, "cannot be removed without removing the pod") {
+			t.Errorf("rm %v of the infra container: exit %d, %q", f, code, errOut)
+		}
+	}
+	out := mustOwn("rm", "--depend", infra)
+	if !strings.Contains(out, infra) || !strings.Contains(out, member) || strings.Index(out, member) > strings.Index(out, infra) {
+		t.Errorf("rm --depend of the infra container printed %q; want the member's id, then the infra's", out)
+	}
+	if _, _, code := own("pod", "exists", "p1"); code != 1 {
+		t.Errorf("pod p1 is left after rm --depend of its infra (pod exists: exit %d)", code)
+	}
+
+	m1 := mustOwn("create", "--pod", "new:p2", "bb", "true")
+	m2 := mustOwn("run", "-d", "--pod", "p2", "bb", "sleep", "300")
+	plain := mustOwn("create", "bb", "true")
+	infra = infraOf("p2")
+	out = mustOwn("rm", "--force", "--all")
+	for _, id := range []string{infra, m1, m2, plain} {
+		if !strings.Contains(out, id) {
+			t.Errorf("rm --force --all printed %q, lacking %s", out, id)
+		}
+	}
+	if ps := mustOwn("ps", "-a", "-q"); ps != "" {
+		t.Errorf("containers left after rm --force --all: %q", ps)
+	}
+	if pods := mustOwn("pod", "ps", "-q"); pods != "" {
+		t.Errorf("pods left after rm --force --all: %q", pods)
 	}
 }
