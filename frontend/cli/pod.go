@@ -605,29 +605,23 @@ func podTopCommand() *cli.Command {
 	}
 }
 
-func podPauseCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "pause",
-		Usage:     "freeze the running containers of pods",
-		ArgsUsage: "POD...",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "pause every pod"}},
-		Action: func(ctx *cli.Context) error {
-			return eachPod(ctx, 125, func(_ *pod.Store, cs *container.Store, p *pod.Pod) error {
-				return pod.Pause(cs, p)
-			})
-		},
-	}
-}
+func podPauseCommand() *cli.Command   { return podFreezeCommand("pause") }
+func podUnpauseCommand() *cli.Command { return podFreezeCommand("unpause") }
 
-func podUnpauseCommand() *cli.Command {
+// podFreezeCommand is pod pause or pod unpause (pod.Pause, pod.Unpause).
+func podFreezeCommand(verb string) *cli.Command {
+	usage, all, act := "freeze the running containers of pods", "pause every pod", pod.Pause
+	if verb == "unpause" {
+		usage, all, act = "let the paused containers of pods run again", "unpause every pod", pod.Unpause
+	}
 	return &cli.Command{
-		Name:      "unpause",
-		Usage:     "let the paused containers of pods run again",
+		Name:      verb,
+		Usage:     usage,
 		ArgsUsage: "POD...",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "unpause every pod"}},
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: all}},
 		Action: func(ctx *cli.Context) error {
 			return eachPod(ctx, 125, func(_ *pod.Store, cs *container.Store, p *pod.Pod) error {
-				return pod.Unpause(cs, p)
+				return act(cs, p)
 			})
 		},
 	}

@@ -56,19 +56,11 @@ func (s *Store) Push(ctx context.Context, src, dest string, o PullOptions) (stri
 	if err != nil {
 		return "", fmt.Errorf("%s: %w: %w", full, ErrInvalidRef, err)
 	}
-	h, err := ggcrv1.NewHash(img.Digest.String())
-	if err != nil {
-		return "", err
-	}
-	unlock, err := s.holdContent()
+	li, unlock, err := s.openStored(img, src)
 	if err != nil {
 		return "", err
 	}
 	defer unlock.unlock()
-	li, err := layout.Path(s.root).Image(h)
-	if err != nil {
-		return "", fmt.Errorf("read %s from the store: %w", src, err)
-	}
 	p := newProgress(o.Progress)
 	layers, err := li.Layers()
 	if err != nil {
@@ -102,19 +94,11 @@ func (s *Store) pushDir(img *Image, src, dir string, p *progress) (string, error
 	if err := prepareDirDest(dir); err != nil {
 		return "", fmt.Errorf("push %s to dir:%s: %w", src, dir, err)
 	}
-	h, err := ggcrv1.NewHash(img.Digest.String())
-	if err != nil {
-		return "", err
-	}
-	unlock, err := s.holdContent()
+	li, unlock, err := s.openStored(img, src)
 	if err != nil {
 		return "", err
 	}
 	defer unlock.unlock()
-	li, err := layout.Path(s.root).Image(h)
-	if err != nil {
-		return "", fmt.Errorf("read %s from the store: %w", src, err)
-	}
 	layers, err := li.Layers()
 	if err != nil {
 		return "", err
@@ -196,4 +180,24 @@ func copyBlob(path string, open func() (io.ReadCloser, error)) error {
 		return err
 	}
 	return f.Close()
+}
+
+// openStored opens the stored image img (src names it, for messages) for
+// reading, under the content lock that keeps its blobs: the caller
+// unlocks it when done.
+func (s *Store) openStored(img *Image, src string) (ggcrv1.Image, *fileLock, error) {
+	h, err := ggcrv1.NewHash(img.Digest.String())
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := s.holdContent()
+	if err != nil {
+		return nil, nil, err
+	}
+	li, err := layout.Path(s.root).Image(h)
+	if err != nil {
+		unlock.unlock()
+		return nil, nil, fmt.Errorf("read %s from the store: %w", src, err)
+	}
+	return li, unlock, nil
 }
