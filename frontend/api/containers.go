@@ -307,6 +307,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		HostConfig: &ctypes.HostConfig{
 			Binds:         hc.Binds,
 			NetworkMode:   ctypes.NetworkMode(hc.NetworkMode),
+			IpcMode:       ctypes.IpcMode(hc.IpcMode),
 			AutoRemove:    hc.AutoRemove,
 			RestartPolicy: ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(hc.RestartPolicy.Name), MaximumRetryCount: int(hc.RestartPolicy.MaximumRetryCount)},
 			CapAdd:        hc.CapAdd,

@@ -92,6 +92,11 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 	o.ReadOnly = hc.ReadonlyRootfs
 	o.CapAdd, o.CapDrop = hc.CapAdd, hc.CapDrop
 	o.ExtraHosts = hc.ExtraHosts
+	ipc, err := container.ParseIPC(string(hc.IpcMode), func(string) (string, error) { return "", nil })
+	if err != nil {
+		return nil, withStatus(400, fmt.Errorf("HostConfig.IpcMode: %w", err))
+	}
+	o.IPC = ipc
 	if hc.Init != nil {
 		o.Init = *hc.Init
 	}

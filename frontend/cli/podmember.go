@@ -224,6 +224,9 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if len(o.ExtraHosts) > 0 {
 		return withCode(125, errors.New("extra host entries must be specified on the pod: network cannot be configured when it is shared with a pod"))
 	}
+	if p.Shares(pod.ShareIPC) && isSet(ctx, "ipc") {
+		return withCode(125, fmt.Errorf("--ipc cannot be set for a container of pod %s, which shares its IPC namespace: the pod's is the container's", p.Name))
+	}
 	o.Network, o.NetworkOptions = container.NetContainerPrefix+p.InfraID, nil
 	for _, ns := range []string{pod.ShareIPC, pod.ShareUTS} {
 		if p.Shares(ns) {

@@ -64,6 +64,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, or of myctr-helper), split (below the cgroup myctr runs in, which must be delegated to you) or disabled", Value: "enabled"},
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
+		&cli.StringFlag{Name: "ipc", Usage: "IPC namespace: shareable (the default: one of its own), private, none (its own, without /dev/shm) or host"},
 		&cli.StringSliceFlag{Name: "add-host", Usage: "add HOST:IP to the container's /etc/hosts (IP may be host-gateway: the host)"},
 		&cli.BoolFlag{Name: "no-hosts", Usage: "keep the image's /etc/hosts instead of writing one"},
 		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a namespaced kernel setting in the container: KEY=VALUE (repeatable)"},
@@ -313,6 +314,19 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		Interactive:    ctx.Bool("interactive"),
 		Remove:         ctx.Bool("rm"),
 		Init:           ctx.Bool("init"),
+	}
+	if o.IPC, err = container.ParseIPC(ctx.String("ipc"), func(ref string) (string, error) {
+		s, err := openContainers(ctx)
+		if err != nil {
+			return "", err
+		}
+		c, err := lookup(s, ref)
+		if err != nil {
+			return "", err
+		}
+		return c.HostConfig.IpcMode, nil
+	}); err != nil {
+		return nil, withCode(125, explain(err))
 	}
 	if err := mountOptions(ctx, o); err != nil {
 		return nil, err

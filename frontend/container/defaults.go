@@ -195,6 +195,14 @@ func ApplyContainersConf(o *CreateOptions, c *config.Containers, initSet bool, s
 	if err != nil {
 		return &hintError{err, "--sysctl takes KEY=VALUE, for a namespaced setting: net.* (not with --network host), fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*"}
 	}
+	if o.IPC == IPCHost {
+		for k := range sys {
+			if ipcSysctl(k) {
+				return &hintError{fmt.Errorf("%w %s: --ipc host shares the host's IPC namespace, whose settings a container may not change", ErrInvalidSysctl, k),
+					"drop the --sysctl, or run without --ipc host"}
+			}
+		}
+	}
 	o.Sysctls = sys
 	return nil
 }

@@ -103,6 +103,10 @@ type CreateOptions struct {
 	Interactive    bool
 	Remove         bool
 	Init           bool // --init: myctr-init as PID 1 (nsexec.MiniInit)
+	// IPC is --ipc (ParseIPC): shareable or private (an IPC namespace of
+	// its own), none (one without /dev/shm), or host (the host's, with
+	// the host's /dev/shm and /dev/mqueue).
+	IPC string
 
 	// The container's cgroup (see HostConfig): Cgroups is enabled or
 	// disabled, CgroupManager "systemd" or "", Cgroupns private or host.
@@ -501,6 +505,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	if o.Cgroupns == "host" {
 		spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.CgroupNamespace })
 	}
+	applyIPC(spec, o.IPC, hostDir)
 	if o.CgroupManager != "" {
 		// Its own cgroup, seen through its cgroup namespace (or the
 		// host's whole tree with --cgroupns=host), read-only as Podman

@@ -106,6 +106,7 @@ type HostConfig struct {
 	CgroupManager string `json:",omitempty"`
 	CgroupParent  string `json:",omitempty"` // a slice of the user's manager
 	CgroupnsMode  string `json:",omitempty"` // private or host
+	IpcMode       string `json:",omitempty"` // --ipc: shareable, private, none or host
 	UsernsMode    string `json:",omitempty"` // --userns as given (Podman's name)
 	// Resources are the limits of the run flags; their OCI form is in
 	// the spec's linux.resources.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 )
 
@@ -51,7 +50,7 @@ func ParseSysctls(entries []string, networkMode string) (map[string]string, erro
 			if networkMode == "host" {
 				return nil, fmt.Errorf("%w %s: --network host shares the host's network namespace, whose settings a container may not change", ErrInvalidSysctl, k)
 			}
-		case strings.HasPrefix(k, "fs.mqueue."), slices.Contains(ipcSysctls, k):
+		case ipcSysctl(k):
 		default:
 			return nil, fmt.Errorf("%w %s: not namespaced (only net.*, fs.mqueue.* and the IPC namespace's kernel.msg*, kernel.sem and kernel.shm* can be set for one container)", ErrInvalidSysctl, k)
 		}
