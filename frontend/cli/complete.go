@@ -116,7 +116,15 @@ func complete(app *cli.App, words []string, partial string) ([]string, int) {
 		return completeValue(value, partial)
 	case strings.HasPrefix(partial, "-"):
 		var items []string
-		for _, d := range flagDocs(append(slices.Clone(flags), cli.HelpFlag)) {
+		help := cli.Flag(cli.HelpFlag)
+		if hasFlag(flags, "--help") {
+			help = nil // run's and create's own (-h is --hostname)
+		}
+		withHelp := slices.Clone(flags)
+		if help != nil {
+			withHelp = append(withHelp, help)
+		}
+		for _, d := range flagDocs(withHelp) {
 			for _, n := range d.names {
 				if strings.HasPrefix(n, partial) && (strings.HasPrefix(n, "--") || !strings.HasPrefix(partial, "--")) {
 					items = append(items, n+"\t"+d.usage)

@@ -133,7 +133,10 @@ func TestRunFlagsThroughRun(t *testing.T) {
 			if c.Name != name {
 				continue
 			}
-			want = len(c.Flags) + 1 // and --help
+			want = len(c.Flags) // with its own --help (-h is --hostname)
+			if !c.HideHelp {
+				t.Errorf("%s shows urfave/cli's help flag, whose -h is --hostname's", name)
+			}
 			c.Action = func(ctx *cli.Context) error {
 				want = -want
 				if n := len(ctx.Command.Flags); n != -want {

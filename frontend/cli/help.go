@@ -128,7 +128,11 @@ func options(flags []cli.Flag) []cli.Flag {
 func flagLines(flags []cli.Flag) string {
 	var b strings.Builder
 	docs := flagDocs(options(flags))
-	docs = append(docs, flagDoc{names: []string{"--help", "-h"}, usage: "help for this command"})
+	help := []string{"--help", "-h"}
+	if hasFlag(flags, "-h") && !slices.ContainsFunc(flags, func(f cli.Flag) bool { return f == cli.HelpFlag }) {
+		help = help[:1] // run's and create's -h is --hostname
+	}
+	docs = append(docs, flagDoc{names: help, usage: "help for this command"})
 	for _, d := range docs {
 		var long, short string
 		for _, n := range d.names {

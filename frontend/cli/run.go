@@ -43,7 +43,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "user[:group] to run as (names or ids)"},
 		&cli.StringFlag{Name: "userns", Usage: "user namespace mode: private (default: root is you, 1..N your subordinate ids; host is the same ids), keep-id[:uid=N,gid=N] (your ids stay yours inside, and the process runs as you); nomap and auto are refused"},
-		&cli.StringFlag{Name: "hostname", Usage: "container host name"},
+		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE (over the image's labels)"},
 		&cli.StringSliceFlag{Name: "label-file", Usage: "read labels from a file (KEY=VALUE lines, # comments)"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "mount a host directory or a named volume: SOURCE:CONTAINER-DIR[:OPTIONS] (SOURCE beginning with / or . is a host path, else a volume's name, made if it is not there), or CONTAINER-DIR alone (an anonymous volume); OPTIONS: ro, rw, U (chown to the container's user), noexec, nosuid, nodev, nocopy, a propagation; z and Z are accepted and do nothing (no SELinux)"},
@@ -179,10 +179,15 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Usage:     "run a command in a new container",
 		ArgsUsage: "IMAGE [COMMAND [ARG...]]",
-		Flags:     append(runFlags(), runOnlyFlags()...),
+		Flags:     append(append(runFlags(), runOnlyFlags()...), helpOnlyFlag),
+		HideHelp:  true,
 		Action:    runAction,
 	}
 }
+
+// helpOnlyFlag is --help for run and create, whose -h is --hostname, as
+// Podman's and Docker's: they hide urfave/cli's own help flag (-h too).
+var helpOnlyFlag = &cli.BoolFlag{Name: "help", Usage: "show help"}
 
 // labelsFromArgs reads --label-file files, then --label: KEY=VALUE, or
 // KEY for an empty value; a later one replaces an earlier one's value.
@@ -632,7 +637,8 @@ func createCommand() *cli.Command {
 		Name:      "create",
 		Usage:     "create a container without starting it (myctr start starts it)",
 		ArgsUsage: "IMAGE [COMMAND [ARG...]]",
-		Flags:     flags,
+		Flags:     append(flags, helpOnlyFlag),
+		HideHelp:  true,
 		Action: func(ctx *cli.Context) error {
 			_, c, _, _, err := createContainer(ctx)
 			if err != nil {

@@ -181,3 +181,21 @@ func TestRunHostuser(t *testing.T) {
 		t.Errorf("--hostuser of an unknown user: exit %d, %q; want 126 naming it", code, e)
 	}
 }
+
+// TestRunShortHostname: run's and create's -h is --hostname, as Podman's
+// and Docker's (docker run -h NAME); --help still shows the help.
+func TestRunShortHostname(t *testing.T) {
+	t.Parallel()
+	if out := strings.TrimSpace(mustMyctr(t, "run", "--rm", "--network", "none", "-h", "it-short-host", image, "hostname")); out != "it-short-host" {
+		t.Errorf("run -h it-short-host: host name %q", out)
+	}
+	name := ctrName(t, "")
+	mustMyctr(t, "create", "--network", "none", "-h", "it-created-host", "--name", name, image, "hostname")
+	if out := strings.TrimSpace(mustMyctr(t, "start", "--attach", name)); out != "it-created-host" {
+		t.Errorf("create -h it-created-host: host name %q", out)
+	}
+	out := mustMyctr(t, "run", "--help")
+	if !strings.Contains(out, "-h, --hostname") || strings.Contains(out, "-h, --help") {
+		t.Errorf("run --help: want -h listed as --hostname's, not --help's:\n%s", out)
+	}
+}
