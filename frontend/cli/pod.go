@@ -38,6 +38,20 @@ func openPods(ctx *cli.Context) (*pod.Store, error) {
 	return pod.Open(d.Pods())
 }
 
+// openPodStores opens the pod store and the container store, which every
+// pod command reads together.
+func openPodStores(ctx *cli.Context) (*pod.Store, *container.Store, error) {
+	ps, err := openPods(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := openContainers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ps, cs, nil
+}
+
 // podFound explains a pod that is not there.
 func podFound(err error) error {
 	if errors.Is(err, pod.ErrNoSuchPod) {
@@ -220,11 +234,7 @@ func (f podFilter) match(v podView) bool {
 
 // podViews lists the pods with their containers.
 func podViews(ctx *cli.Context) ([]podView, error) {
-	ps, err := openPods(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := openContainers(ctx)
+	ps, cs, err := openPodStores(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -383,11 +393,7 @@ func podInspectCommand() *cli.Command {
 			if ctx.NArg() == 0 {
 				return withCode(125, errors.New("pod inspect needs at least one pod"))
 			}
-			ps, err := openPods(ctx)
-			if err != nil {
-				return err
-			}
-			cs, err := openContainers(ctx)
+			ps, cs, err := openPodStores(ctx)
 			if err != nil {
 				return err
 			}
@@ -431,11 +437,7 @@ func podInspectCommand() *cli.Command {
 // returned, as Podman does. missing is the exit code of a pod that is not
 // there (0: ignored).
 func eachPod(ctx *cli.Context, missing int, f func(ps *pod.Store, cs *container.Store, p *pod.Pod) error) error {
-	ps, err := openPods(ctx)
-	if err != nil {
-		return err
-	}
-	cs, err := openContainers(ctx)
+	ps, cs, err := openPodStores(ctx)
 	if err != nil {
 		return err
 	}
@@ -580,11 +582,7 @@ func podTopCommand() *cli.Command {
 			if err != nil {
 				return withCode(125, err)
 			}
-			ps, err := openPods(ctx)
-			if err != nil {
-				return err
-			}
-			cs, err := openContainers(ctx)
+			ps, cs, err := openPodStores(ctx)
 			if err != nil {
 				return err
 			}
