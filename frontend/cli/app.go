@@ -82,7 +82,7 @@ func App() *cli.App {
 			}
 			return setEventsBackend(ctx)
 		},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) },
+		OnUsageError: onUsageError(nil),
 		Action:       rootAction,
 		Commands: []*cli.Command{
 			runCommand(), psCommand(), inspectCommand(), logsCommand(), stopCommand(),
@@ -119,6 +119,9 @@ func Run(args []string, stderr io.Writer) int {
 	for _, h := range hints(err) {
 		fmt.Fprintf(stderr, "Hint: %s\n", h)
 	}
+	if see, ok := seeHelp(err); ok {
+		fmt.Fprintln(stderr, see)
+	}
 	return code
 }
 
@@ -129,12 +132,16 @@ func run(app *cli.App, args []string) error {
 	if len(args) > 0 {
 		app.HelpName = filepath.Base(args[0])
 	}
-	for _, c := range app.Commands {
-		if c.OnUsageError == nil {
+	app.OnUsageError = onUsageError(args)
+	var each func([]*cli.Command)
+	each = func(cmds []*cli.Command) {
+		for _, c := range cmds {
 			c.OnUsageError = app.OnUsageError
+			c.UseShortOptionHandling = true
+			each(c.Subcommands)
 		}
-		c.UseShortOptionHandling = true
 	}
+	each(app.Commands)
 	skipFlagActions(app.Commands)
 	return app.Run(interspersed(app, volumeArgs(args)))
 }

@@ -16,9 +16,7 @@ import (
 // naming it, with exit 125.
 func group(name, usage string, subs []*cli.Command) *cli.Command {
 	for _, c := range subs {
-		if c.OnUsageError == nil {
-			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return withCode(125, err) }
-		}
+		c.OnUsageError = onUsageError(nil)
 		c.UseShortOptionHandling = true
 	}
 	return &cli.Command{
@@ -30,8 +28,8 @@ func group(name, usage string, subs []*cli.Command) *cli.Command {
 			if ctx.NArg() == 0 {
 				return cli.ShowSubcommandHelp(ctx)
 			}
-			return withCode(125, hint(fmt.Errorf("unrecognized command `myctr %s %s`", name, ctx.Args().First()),
-				"run `myctr %s --help` to list its commands", name))
+			return withCode(125, hint(fmt.Errorf("unrecognized command `%s %s %s`", ctx.App.HelpName, name, ctx.Args().First()),
+				"run `%s %s --help` to list its commands", ctx.App.HelpName, name))
 		},
 	}
 }

@@ -174,6 +174,16 @@ func rootAction(ctx *cli.Context) error {
 	if len(args) == 0 {
 		return cli.ShowAppHelp(ctx)
 	}
+	// As cobra parses every flag before it finds the command, a flag
+	// the program does not know is the error to report first.
+	for _, a := range args[1:] {
+		if a == "--" {
+			break
+		}
+		if strings.HasPrefix(a, "-") && a != "-" {
+			return ctx.App.OnUsageError(ctx, fmt.Errorf("flag provided but not defined: %s", strings.SplitN(a, "=", 2)[0]), false)
+		}
+	}
 	return unrecognized(ctx, args[0])
 }
 
@@ -206,8 +216,8 @@ func helpCommand() *cli.Command {
 						return unrecognized(ctx, a)
 					}
 					parent := strings.Join(args[:i], " ")
-					return withCode(125, hint(fmt.Errorf("unrecognized command `myctr %s %s`", parent, a),
-						"run `myctr %s --help` to list its commands", parent))
+					return withCode(125, hint(fmt.Errorf("unrecognized command `%s %s %s`", ctx.App.HelpName, parent, a),
+						"run `%s %s --help` to list its commands", ctx.App.HelpName, parent))
 				}
 				c, name = next, name+" "+next.Name
 				cmds = c.Subcommands
@@ -220,11 +230,12 @@ func helpCommand() *cli.Command {
 }
 
 func unrecognized(ctx *cli.Context, name string) error {
-	err := fmt.Errorf("unrecognized command `myctr %s`", name)
+	prog := ctx.App.HelpName
+	err := fmt.Errorf("unrecognized command `%s %s`", prog, name)
 	if s := suggestCommand(ctx.App.Commands, name); s != "" {
-		return withCode(125, hint(err, "did you mean `myctr %s`?", s))
+		return withCode(125, hint(err, "did you mean `%s %s`?", prog, s))
 	}
-	return withCode(125, hint(err, "run `myctr --help` to list the commands"))
+	return withCode(125, hint(err, "run `%s --help` to list the commands", prog))
 }
 
 // suggestCommand returns the visible command (or alias) nearest to name:

@@ -148,15 +148,16 @@ func TestHelpLayout(t *testing.T) {
 }
 
 // TestHelpUnknown: help of a command that is not there is Podman's
-// unrecognized command, exit 125, naming the group it was looked for in.
+// unrecognized command, exit 125, naming the group it was looked for in
+// and the program as it was called.
 func TestHelpUnknown(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"help", "nosuch"}, "unrecognized command `myctr nosuch`"},
-		{[]string{"help", "volume", "volume"}, "unrecognized command `myctr volume volume`"},
-		{[]string{"help", "__complete"}, "unrecognized command `myctr __complete`"}, // hidden
+		{[]string{"help", "nosuch"}, "unrecognized command `podman nosuch`"},
+		{[]string{"help", "volume", "volume"}, "unrecognized command `podman volume volume`"},
+		{[]string{"help", "__complete"}, "unrecognized command `podman __complete`"}, // hidden
 	} {
 		app := App()
 		app.Writer = &bytes.Buffer{}

@@ -60,6 +60,32 @@ func TestCLIEdgeUnknownCommand(t *testing.T) {
 	}
 }
 
+// TestCLIEdgeFlagErrors: a flag the command line refuses exits 125 with
+// cobra's wording, as Podman's does (scripts and Podman's own tests match
+// it), and the line that names the command's help.
+func TestCLIEdgeFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-h"}, "Error: flag needs an argument: 'h' in -h\nSee 'myctr run --help'\n"},
+		{[]string{"run", "--hostname"}, "Error: flag needs an argument: --hostname\nSee 'myctr run --help'\n"},
+		{[]string{"ps", "--format"}, "Error: flag needs an argument: --format\nSee 'myctr ps --help'\n"},
+		{[]string{"bad", "--invalid"}, "Error: unknown flag: --invalid\nSee 'myctr --help'\n"},
+		{[]string{"run", "--invalid", "x"}, "Error: unknown flag: --invalid\nSee 'myctr run --help'\n"},
+		{[]string{"run", "-x", "x"}, "Error: unknown shorthand flag: 'x' in -x\nSee 'myctr run --help'\n"},
+		{[]string{"-x", "ps"}, "Error: unknown shorthand flag: 'x' in -x\nSee 'myctr --help'\n"},
+		{[]string{"pod", "create", "--infra=maybe"}, "Error: invalid argument \"maybe\" for \"--infra\" flag: parse error\nSee 'myctr pod create --help'\n"},
+		{[]string{"volume", "create", "--bogus"}, "Error: unknown flag: --bogus\nSee 'myctr volume create --help'\n"},
+	} {
+		out, errOut, code := myctr(t, tc.args...)
+		if code != 125 || errOut != tc.want {
+			t.Errorf("myctr %s: exit %d, stderr %q; want 125 and %q\nstdout: %s",
+				strings.Join(tc.args, " "), code, errOut, tc.want, out)
+		}
+	}
+}
+
 // TestCLIEdgeUnshareHelp: `unshare --help` is unshare's help; after the
 // program (or after --), flags and the word help belong to the program.
 func TestCLIEdgeUnshareHelp(t *testing.T) {
