@@ -212,12 +212,18 @@ func networkLsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			// Podman's default network is always listed, among the others
+			// by name (the store reserves its name); `network prune` never
+			// removes it, so it is never dangling.
+			all = append(all, defaultNetwork()) // netdefault.go
+			slices.SortStableFunc(all, func(a, b *netstore.Network) int { return strings.Compare(a.Name, b.Name) })
 			used := map[string]bool{}
 			if f.Needs("dangling") {
 				if used, err = networksInUse(ctx); err != nil {
 					return err
 				}
 			}
+			used[defaultNetworkName] = true
 			list := []*netstore.Network{}
 			for _, n := range all {
 				if f.Match(n, used[n.Name]) {
@@ -366,7 +372,7 @@ func networkRmCommand() *cli.Command {
 		Usage:     "remove named networks",
 		ArgsUsage: "NETWORK...",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the containers on a network first"},
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "remove the containers on a network first; a network that is not there is no error"},
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Usage: "with --force: seconds to wait for a running container to stop before killing it"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -392,6 +398,9 @@ func networkRmCommand() *cli.Command {
 			code := 0
 			for _, ref := range ctx.Args().Slice() {
 				if err := removeNetwork(ctx, ns, ref, ctx.Bool("force"), timeout); err != nil {
+					if ctx.Bool("force") && errors.Is(err, netstore.ErrNoSuchNetwork) {
+						continue // as Podman's: --force removes what there is
+					}
 					if failed != nil {
 						fmt.Fprintf(os.Stderr, "Error: %v\n", failed)
 					}

@@ -191,6 +191,29 @@ func TestNetworkRm(t *testing.T) {
 	if _, errOut, code := myctr(t, "network", "rm", "-t", "3", a); code != 125 || !strings.Contains(errOut, "--force option must be specified to use the --time option") {
 		t.Errorf("rm -t without -f: exit %d, %q", code, errOut)
 	}
+	// --force: a network that is not there is no error, as Podman's.
+	if out, errOut, code := myctr(t, "network", "rm", "--force", a+"-none"); code != 0 || out != "" || errOut != "" {
+		t.Errorf("rm --force of none: exit %d, %q %q; want 0 and nothing", code, out, errOut)
+	}
+}
+
+// TestNetworkLsDefault: network ls lists Podman's default network,
+// podman (the helper's bridge), among the others by name; it is never
+// dangling, as prune never removes it.
+func TestNetworkLsDefault(t *testing.T) {
+	t.Parallel()
+	a := netName(t, "ls")
+	mustMyctr(t, "network", "create", a)
+	names := strings.Fields(mustMyctr(t, "network", "ls", "-q"))
+	if !slices.Contains(names, "podman") || !slices.Contains(names, a) || !slices.IsSorted(names) {
+		t.Errorf("network ls -q: %q; want podman and %s, by name", names, a)
+	}
+	if out := mustMyctr(t, "network", "ls", "--noheading", "--filter", "name=^podman$", "--format", "{{.Name}} {{.Driver}} {{.NetworkInterface}}"); !strings.HasPrefix(out, "podman bridge ") {
+		t.Errorf("network ls of the default network: %q", out)
+	}
+	if out := mustMyctr(t, "network", "ls", "-q", "--filter", "dangling=true"); slices.Contains(strings.Fields(out), "podman") {
+		t.Errorf("network ls --filter dangling=true lists the default network: %q", out)
+	}
 }
 
 // prune --filter label= removes the test's unused networks only.
