@@ -181,8 +181,8 @@ func freeze(cs *container.Store, p *Pod, on bool) error {
 }
 
 // Remove removes the pod: its members (running ones only with force), its
-// infra container (running or not when it is the only one), then its
-// record. Each removed container is passed to
+// infra container (running or not: it runs for the members, as Podman's
+// does), then its record. Each removed container is passed to
 // removed (for what the caller releases after a container: its network,
 // its cgroup). Without force a running container stops it all, before
 // anything is removed.
@@ -191,15 +191,12 @@ func Remove(s *Store, cs *container.Store, p *Pod, force bool, removed func(*con
 	if err != nil {
 		return err
 	}
-	// A pod whose only container is its infra goes whether or not the
-	// infra runs, as Podman's: it runs for the members alone.
-	if len(ctrs) == 1 && ctrs[0].PodInfra {
-		force = true
-	}
+	// The infra is stopped whether or not force is given, as Podman's:
+	// it runs for the members alone, so only a running member stops it.
 	if !force {
 		var running []string
 		for _, c := range ctrs {
-			if c.Running() {
+			if c.Running() && !c.PodInfra {
 				running = append(running, c.ID)
 			}
 		}
@@ -212,7 +209,7 @@ func Remove(s *Store, cs *container.Store, p *Pod, force bool, removed func(*con
 	for i := len(ctrs) - 1; i >= 0; i-- {
 		c := ctrs[i]
 		if c.PodInfra {
-			err = cs.RemoveInfra(c, force)
+			err = cs.RemoveInfra(c, true)
 		} else {
 			err = cs.Remove(c, force)
 		}

@@ -297,7 +297,7 @@ func TestPodNewAndPauseImage(t *testing.T) {
 
 // TestPodTopAndRemoveEdges: pod top shows the processes of every running
 // container of the pod under one header; pod rm removes a pod whose only
-// container is its running infra (as Podman's), and pod rm --force of a
+// running container is its infra (as Podman's), and pod rm --force of a
 // pod that is not there is no error; run --pod new:NAME --hostname gives
 // the new pod that host name, which its container then has.
 func TestPodTopAndRemoveEdges(t *testing.T) {
@@ -317,14 +317,20 @@ func TestPodTopAndRemoveEdges(t *testing.T) {
 		t.Errorf("pod top of no pod: exit %d, %q", code, errOut)
 	}
 
-	// The members go; the infra runs on alone, and pod rm takes it.
-	mustMyctr(t, "rm", "-f", a, b)
+	// One member goes, the other stops; the infra runs on, and pod rm
+	// takes it with the stopped member (a running infra stops no pod rm,
+	// as Podman's).
+	mustMyctr(t, "rm", "-f", b)
 	if st := podInspect(t, pn).State; st != "Running" {
-		t.Fatalf("pod with only its infra: %q, want Running", st)
+		t.Fatalf("pod with its infra and one member running: %q, want Running", st)
 	}
+	mustMyctr(t, "stop", "-t", "0", a)
 	id := podInspect(t, pn).Id
 	if out, errOut, code := myctr(t, "pod", "rm", pn); code != 0 || strings.TrimSpace(out) != id {
-		t.Errorf("pod rm of a pod with only its running infra: exit %d, %q, %q", code, out, errOut)
+		t.Errorf("pod rm of a pod with a stopped member and its running infra: exit %d, %q, %q", code, out, errOut)
+	}
+	if _, _, code := myctr(t, "inspect", a); code == 0 {
+		t.Errorf("member %s left after pod rm", a)
 	}
 	if _, _, code := myctr(t, "pod", "exists", pn); code != 1 {
 		t.Errorf("the pod is still there after pod rm (pod exists: exit %d)", code)
