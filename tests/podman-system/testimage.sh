@@ -106,6 +106,9 @@ ADD printenv /usr/bin/
 ADD adduser /usr/sbin/
 RUN echo 'ping:x:999:' >>/etc/group
 ADD testimage-id pause /home/podman/
+# Alpine's busybox-extras (httpd, which the suite serves pages with): the
+# same busybox, which runs the applet its first argument names.
+RUN ln -s busybox /bin/busybox-extras
 LABEL created_by=test/system/build-testimage
 LABEL created_at=2022-06-15T00:00:00Z
 WORKDIR /home/podman
