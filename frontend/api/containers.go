@@ -312,6 +312,9 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 			RestartPolicy: ctypes.RestartPolicy{Name: ctypes.RestartPolicyMode(hc.RestartPolicy.Name), MaximumRetryCount: int(hc.RestartPolicy.MaximumRetryCount)},
 			CapAdd:        hc.CapAdd,
 			CapDrop:       hc.CapDrop,
+			DNS:           dnsAddrs(hc.Dns),
+			DNSSearch:     hc.DnsSearch,
+			DNSOptions:    hc.DnsOptions,
 		},
 		NetworkSettings: &ctypes.NetworkSettings{},
 		RestartCount:    int(c.RestartCount),
@@ -621,4 +624,16 @@ func dockerLogDriver(d string) string {
 		return d
 	}
 	return "json-file"
+}
+
+// dnsAddrs is a container's DNS servers as the Docker API's types hold
+// them (--dns none, the image's file, shows as none).
+func dnsAddrs(servers []string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range servers {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
 }

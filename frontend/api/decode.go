@@ -92,6 +92,10 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 	o.ReadOnly = hc.ReadonlyRootfs
 	o.CapAdd, o.CapDrop = hc.CapAdd, hc.CapDrop
 	o.ExtraHosts = hc.ExtraHosts
+	for _, a := range hc.DNS {
+		o.DNS = append(o.DNS, a.String())
+	}
+	o.DNSSearch, o.DNSOptions = hc.DNSSearch, hc.DNSOptions
 	ipc, err := container.ParseIPC(string(hc.IpcMode), func(string) (string, error) { return "", nil })
 	if err != nil {
 		return nil, withStatus(400, fmt.Errorf("HostConfig.IpcMode: %w", err))

@@ -103,6 +103,15 @@ func networkLists(flags []string) []string {
 			out = append(out, f)
 			continue
 		}
+		out = append(out, commaLists([]string{f})...)
+	}
+	return out
+}
+
+// commaLists is each of flags split at its commas.
+func commaLists(flags []string) []string {
+	var out []string
+	for _, f := range flags {
 		out = append(out, strings.Split(f, ",")...)
 	}
 	return out

@@ -37,6 +37,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "name", Usage: "container name"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables (KEY=VALUE, or KEY to copy it from here)"},
 		&cli.StringSliceFlag{Name: "env-file", Usage: "read environment variables from a file"},
+		&cli.BoolFlag{Name: "http-proxy", Value: true, Usage: "pass the proxy variables of myctr's environment (http_proxy, https_proxy, ftp_proxy, no_proxy and their upper case) into the container, below every other environment"},
 		&cli.StringSliceFlag{Name: "unsetenv", Usage: "remove a default environment variable (PATH, TERM, container, containers.conf's env or the image's ENV)"},
 		&cli.BoolFlag{Name: "unsetenv-all", Usage: "remove every default environment variable: only -e and --env-file set any"},
 		&cli.StringSliceFlag{Name: "hostuser", Usage: "add this host user (name or uid) to the container's /etc/passwd"},
@@ -67,6 +68,11 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ipc", Usage: "IPC namespace: shareable (the default: one of its own), private, none (its own, without /dev/shm) or host"},
 		&cli.StringSliceFlag{Name: "add-host", Usage: "add HOST:IP to the container's /etc/hosts (IP may be host-gateway: the host)"},
 		&cli.BoolFlag{Name: "no-hosts", Usage: "keep the image's /etc/hosts instead of writing one"},
+		&cli.StringSliceFlag{Name: "dns", Usage: "a DNS server for the container's /etc/resolv.conf, in place of its network's (repeatable; none: keep the image's file)"},
+		&cli.StringSliceFlag{Name: "dns-search", Usage: "a DNS search domain, in place of the host's (repeatable; .: none)"},
+		&cli.StringSliceFlag{Name: "dns-option", Usage: "a resolv.conf option such as ndots:2, in place of the host's (repeatable)"},
+		// Podman's other spelling, which may be mixed with the first.
+		&cli.StringSliceFlag{Name: "dns-opt", Hidden: true},
 		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a namespaced kernel setting in the container: KEY=VALUE (repeatable)"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container's id to this file (it must not exist, unless with --replace)"},
@@ -420,7 +426,12 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err := applyContainersConf(ctx, cc, o); err != nil {
 		return nil, err
 	}
+	if ctx.Bool("http-proxy") {
+		o.DefaultEnv = append(proxyEnv(os.LookupEnv), o.DefaultEnv...)
+	}
 	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
+	// Comma lists too, as Podman's string slices read them.
+	o.DNS, o.DNSSearch, o.DNSOptions = commaLists(ctx.StringSlice("dns")), commaLists(ctx.StringSlice("dns-search")), commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...))
 	if ctx.Bool("publish-all") {
 		exposed, err := network.ExposedPorts(img.Config.Config.ExposedPorts)
 		if err != nil {
@@ -734,4 +745,17 @@ func landlockOption(o *container.CreateOptions, so string) (done bool, err error
 	o.Landlock = landlock.Merge(o.Landlock, r)
 	o.LandlockOptions = append(o.LandlockOptions, so)
 	return true, nil
+}
+
+// proxyEnv is the proxy variables of the environment lookup reads, as
+// --http-proxy passes them on (Podman's list): below containers.conf's
+// env, the image's ENV and -e, any of which may set them otherwise.
+func proxyEnv(lookup func(string) (string, bool)) []string {
+	var env []string
+	for _, k := range []string{"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ftp_proxy", "FTP_PROXY", "no_proxy", "NO_PROXY"} {
+		if v, ok := lookup(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,11 @@ type Containers struct {
 	DefaultCapabilities Setting[[]string] // the capability set before --cap-add/--cap-drop
 	Env                 Setting[[]string] // below the image's ENV and -e
 	DefaultSysctls      Setting[[]string] // below --sysctl
+	DNSServers          Setting[[]string] // dns_servers: before --dns
+	DNSSearches         Setting[[]string] // dns_searches: before --dns-search
+	DNSOptions          Setting[[]string] // dns_options: before --dns-option
+	BaseHostsFile       Setting[string]   // base_hosts_file: /etc/hosts's base, "" the host's, "none" nothing
+	HostInternalIP      Setting[string]   // host_containers_internal_ip: host.containers.internal's address
 	Init                Setting[bool]     // default of --init
 	LogDriver           Setting[string]   // default of --log-driver
 	PidsLimit           Setting[int64]    // default of --pids-limit
@@ -51,6 +57,11 @@ type containersTOML struct {
 	Containers struct {
 		DefaultCapabilities *[]string `toml:"default_capabilities"`
 		DefaultSysctls      *[]string `toml:"default_sysctls"`
+		DNSServers          *[]string `toml:"dns_servers"`
+		DNSSearches         *[]string `toml:"dns_searches"`
+		DNSOptions          *[]string `toml:"dns_options"`
+		BaseHostsFile       *string   `toml:"base_hosts_file"`
+		HostInternalIP      *string   `toml:"host_containers_internal_ip"`
 		Env                 *[]string `toml:"env"`
 		Init                *bool     `toml:"init"`
 		LogDriver           *string   `toml:"log_driver"`
@@ -166,6 +177,11 @@ func set[T any](s *Setting[T], v *T, file string, data []byte, table, key string
 func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.DefaultCapabilities, t.Containers.DefaultCapabilities, f, data, "containers", "default_capabilities")
 	set(&c.DefaultSysctls, t.Containers.DefaultSysctls, f, data, "containers", "default_sysctls")
+	set(&c.DNSServers, t.Containers.DNSServers, f, data, "containers", "dns_servers")
+	set(&c.DNSSearches, t.Containers.DNSSearches, f, data, "containers", "dns_searches")
+	set(&c.DNSOptions, t.Containers.DNSOptions, f, data, "containers", "dns_options")
+	set(&c.BaseHostsFile, t.Containers.BaseHostsFile, f, data, "containers", "base_hosts_file")
+	set(&c.HostInternalIP, t.Containers.HostInternalIP, f, data, "containers", "host_containers_internal_ip")
 	set(&c.Env, t.Containers.Env, f, data, "containers", "env")
 	set(&c.Init, t.Containers.Init, f, data, "containers", "init")
 	set(&c.LogDriver, t.Containers.LogDriver, f, data, "containers", "log_driver")
@@ -207,6 +223,19 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	}
 	if s := c.PidsLimit; s.Set && s.File == f && s.Value < 0 && s.Value != -1 {
 		return bad(where(s.File, s.Line), "[containers] pids_limit %d: want a number of processes, 0 or -1 for none", s.Value)
+	}
+	if s := c.BaseHostsFile; s.Set && s.File == f {
+		switch {
+		case s.Value == "image":
+			return bad(s, "[containers] base_hosts_file \"image\": myctr does not start /etc/hosts from the image's (run --no-hosts keeps the image's file)")
+		case s.Value != "" && s.Value != "none" && !filepath.IsAbs(s.Value):
+			return bad(s, "[containers] base_hosts_file %q: want an absolute path, \"none\", or \"\" for the host's /etc/hosts", s.Value)
+		}
+	}
+	if s := c.HostInternalIP; s.Set && s.File == f && s.Value != "" {
+		if a, err := netip.ParseAddr(s.Value); err != nil || a.Zone() != "" {
+			return bad(s, "[containers] host_containers_internal_ip %q: want an IP address", s.Value)
+		}
 	}
 	if s := c.Env; s.Set && s.File == f {
 		for _, kv := range s.Value {

@@ -19,6 +19,7 @@ tz = "local"
 events_logger = "journald"
 `,
 		"root/etc/containers/containers.conf":           "[containers]\ninit = false\npids_limit = 100\n",
+		"root/etc/containers/containers.conf.d/20.conf": "[containers]\ndns_servers = [\"192.0.2.1\"]\ndns_searches = [\"example.com\"]\ndns_options = [\"ndots:2\"]\nbase_hosts_file = \"/etc/base-hosts\"\nhost_containers_internal_ip = \"192.0.2.9\"\n",
 		"root/etc/containers/containers.conf.d/10.conf": "[network]\ndefault_rootless_network_cmd = \"pasta\"\n[engine]\nimage_default_transport = \"docker://\"\nimage_volume_mode = \"tmpfs\"\n",
 		"home/.config/containers/containers.conf":       "[containers]\nenv = [\"A=1\", \"B=2\"]\nlog_driver = \"k8s-file\"\n\n[engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\n[secrets]\n",
 	})
@@ -26,11 +27,15 @@ events_logger = "journald"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Files) != 4 {
+	if len(c.Files) != 5 {
 		t.Errorf("files %v", c.Files)
 	}
 	if c.Init.Value || !strings.HasSuffix(c.Init.File, "etc/containers/containers.conf") || c.Init.Line != 2 {
 		t.Errorf("init: the later file wins: %+v", c.Init)
+	}
+	if c.DNSServers.Value[0] != "192.0.2.1" || c.DNSSearches.Value[0] != "example.com" || c.DNSOptions.Value[0] != "ndots:2" ||
+		c.BaseHostsFile.Value != "/etc/base-hosts" || c.HostInternalIP.Value != "192.0.2.9" || c.DNSServers.Line != 2 {
+		t.Errorf("dns and hosts keys: %+v %+v %+v %+v %+v", c.DNSServers, c.DNSSearches, c.DNSOptions, c.BaseHostsFile, c.HostInternalIP)
 	}
 	if c.LogDriver.Value != "k8s-file" || c.PidsLimit.Value != 100 || c.ImageVolumeMode.Value != "tmpfs" || c.RootlessNetworkCmd.Value != "pasta" ||
 		strings.Join(c.Env.Value, ",") != "A=1,B=2" || strings.Join(c.DefaultCapabilities.Value, ",") != "CHOWN" {
@@ -118,6 +123,10 @@ func TestContainersBadInput(t *testing.T) {
 		{"relative events log", "[engine]\nevents_logfile_path = \"events.txt\"\n", "containers.conf:2: [engine] events_logfile_path \"events.txt\": want an absolute path"},
 		{"bad events log size", "[engine]\n\nevents_logfile_max_size = \"big\"\n", "containers.conf:3: [engine] events_logfile_max_size: \"big\""},
 		{"negative events log size", "[engine]\nevents_logfile_max_size = -1\n", "containers.conf:2: [engine] events_logfile_max_size: -1"},
+		{"relative base hosts file", "[containers]\nbase_hosts_file = \"hosts\"\n", "containers.conf:2: [containers] base_hosts_file \"hosts\": want an absolute path"},
+		{"image base hosts file", "[containers]\nbase_hosts_file = \"image\"\n", "containers.conf:2: [containers] base_hosts_file \"image\": myctr does not"},
+		{"bad internal ip", "[containers]\nhost_containers_internal_ip = \"10.0.0\"\n", "containers.conf:2: [containers] host_containers_internal_ip \"10.0.0\""},
+		{"dns servers not a list", "[containers]\ndns_servers = \"1.1.1.1\"\n", "containers.conf:2: containers.dns_servers: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

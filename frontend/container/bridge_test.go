@@ -84,18 +84,31 @@ func TestMonitorReportErrors(t *testing.T) {
 // none), host.containers.internal, the container's own names.
 func TestHostsFile(t *testing.T) {
 	in := hostsInput{extra: []string{"db:192.0.2.9", "v6:[fd00::5]", "gw:host-gateway"}, base: "127.0.0.1 localhost\n127.0.0.1 vm",
-		hostIP: "192.0.2.2", ownIP: "10.0.2.100", names: "abc web"}
+		hostIP: "192.0.2.2", ownIP: "10.0.2.100", names: []string{"abc", "web"}}
 	want := "192.0.2.9\tdb\nfd00::5\tv6\n192.0.2.2\tgw\n127.0.0.1 localhost\n127.0.0.1 vm\n192.0.2.2\thost.containers.internal\n10.0.2.100\tabc web\n"
 	if got := hostsFile(in); got != want {
 		t.Errorf("hostsFile:\n%s\nwant:\n%s", got, want)
 	}
 	// No localhost in the host's file, no host address, a base that names
 	// host.containers.internal itself.
-	in = hostsInput{base: "# nothing\n10.1.1.1 host.containers.internal\n", ownIP: "127.0.0.1", names: "abc", extra: []string{"gw:host-gateway"}}
+	in = hostsInput{base: "# nothing\n10.1.1.1 host.containers.internal\n", ownIP: "127.0.0.1", names: []string{"abc"}, extra: []string{"gw:host-gateway"}}
 	got := hostsFile(in)
 	if !strings.HasPrefix(got, "127.0.0.1\tlocalhost ") || !strings.Contains(got, "\n::1\tlocalhost ") ||
 		strings.Count(got, "host.containers.internal") != 1 || strings.Contains(got, "\tgw") || !strings.HasSuffix(got, "127.0.0.1\tabc\n") {
 		t.Errorf("hostsFile without localhost or host address:\n%s", got)
+	}
+	// A host name that is the container's name shows twice, as Podman
+	// writes it; a name --add-host or the base file gives is not repeated.
+	in = hostsInput{base: "127.0.0.1 localhost\n", ownIP: "10.0.2.100", names: []string{"web", "web"}}
+	if got := hostsFile(in); !strings.HasSuffix(got, "\n10.0.2.100\tweb web\n") {
+		t.Errorf("hostsFile, host name = name:\n%s", got)
+	}
+	in = hostsInput{base: "127.0.0.1 localhost\n", extra: []string{"web:192.0.2.7"}, ownIP: "10.0.2.100", names: []string{"abc", "web"}}
+	if got := hostsFile(in); !strings.HasSuffix(got, "\n10.0.2.100\tabc\n") {
+		t.Errorf("hostsFile, a name --add-host gives:\n%s", got)
+	}
+	if got := hostsEntry("1.2.3.4 abc web\n", "127.0.0.1", []string{"abc", "web"}); got != "" {
+		t.Errorf("hostsEntry of names all taken = %q, want none", got)
 	}
 	for _, bad := range []string{"foo", ":1.2.3.4", "foo:bar", "foo:1.2.3", "a b:1.2.3.4", "foo:fe80::1%eth0"} {
 		if _, _, err := ParseAddHost(bad); !errors.Is(err, ErrInvalidAddHost) {

@@ -110,6 +110,16 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		onNets = assignInterfaces(o.Networks)
 		mode = (&Container{Networks: onNets}).NamedNetworks()[0]
 	}
+	if !strings.HasPrefix(mode, NetContainerPrefix) {
+		o.DNS, o.DNSSearch, o.DNSOptions = o.DefaultDNS.under(o.DNS, o.DNSSearch, o.DNSOptions)
+	}
+	if err := CheckDNS(o.DNS, o.DNSSearch, o.DNSOptions); err != nil {
+		return nil, err
+	}
+	if len(o.DNS)+len(o.DNSSearch)+len(o.DNSOptions) > 0 && strings.HasPrefix(mode, NetContainerPrefix) {
+		return nil, &hintError{fmt.Errorf("%w: --dns, --dns-search and --dns-option cannot be set for a container that joins another's network: it uses that container's /etc/resolv.conf", ErrInvalidDNS),
+			"set them on the container whose network it joins"}
+	}
 	if (mode == "host" || mode == "none" || strings.HasPrefix(mode, NetContainerPrefix)) && len(o.Ports) > 0 {
 		// As Podman: ports have nothing to be published from here.
 		warn := o.Warn
@@ -137,7 +147,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			AutoRemove: o.Remove, CapAdd: o.CapAdd, CapDrop: o.CapDrop, Tty: o.Tty, Interactive: o.Interactive, Init: o.Init,
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns, IpcMode: o.IPC,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
-			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts,
+			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts, Dns: o.DNS, DnsSearch: o.DNSSearch, DnsOptions: o.DNSOptions,
+			BaseHostsFile: o.BaseHostsFile, HostContainersInternalIP: o.HostInternalIP,
 			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},

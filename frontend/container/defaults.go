@@ -184,6 +184,31 @@ func ApplyContainersConf(o *CreateOptions, c *config.Containers, initSet bool, s
 	if s := c.Env; s.Set {
 		o.DefaultEnv = s.Value
 	}
+	// The resolver settings, checked here to name the file: Create
+	// puts them before the container's own.
+	for _, d := range []struct {
+		s     config.Setting[[]string]
+		key   string
+		check func(string) error
+		into  *[]string
+	}{
+		{c.DNSServers, "dns_servers", func(v string) error {
+			if v == DNSNone {
+				return fmt.Errorf("%w: %q is for --dns only", ErrInvalidDNS, v)
+			}
+			return CheckDNS([]string{v}, nil, nil)
+		}, &o.DefaultDNS.Servers},
+		{c.DNSSearches, "dns_searches", func(v string) error { return CheckDNS(nil, []string{v}, nil) }, &o.DefaultDNS.Search},
+		{c.DNSOptions, "dns_options", func(v string) error { return CheckDNS(nil, nil, []string{v}) }, &o.DefaultDNS.Options},
+	} {
+		for _, v := range d.s.Value {
+			if err := d.check(v); err != nil {
+				return &config.FileError{File: d.s.File, Line: d.s.Line, Msg: fmt.Sprintf("[containers] %s: %v", d.key, err)}
+			}
+		}
+		*d.into = d.s.Value
+	}
+	o.BaseHostsFile, o.HostInternalIP = c.BaseHostsFile.Value, c.HostInternalIP.Value
 	defaults := DefaultSysctls
 	if s := c.DefaultSysctls; s.Set {
 		defaults = s.Value

@@ -217,8 +217,12 @@ func writeRunFile(dir *os.File, name string, b []byte, mode uint32) error {
 
 // shareEtcFiles gives c, which joins dep's network namespace, dep's
 // /etc/hosts (unless --no-hosts) and /etc/resolv.conf, read from dep's
-// runtime directory now (dep is running, so they are there).
-func shareEtcFiles(c, dep *Container) error {
+// runtime directory now (dep is running, so they are there). As Podman
+// adds a container that joins another's network to the hosts file they
+// share, c's hosts names c (hostname, its host name) at 127.0.0.1, where
+// dep's does not name it already; the copy is c's own, so dep's stays
+// as it is.
+func shareEtcFiles(c, dep *Container, hostname string) error {
 	from, err := openRunPath(dep.runroot, filepath.Join(dep.runrel, "userdata"))
 	if err != nil {
 		return err
@@ -244,6 +248,12 @@ func shareEtcFiles(c, dep *Container) error {
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("read %s of %s: %w", name, dep.Name, err)
+		}
+		if name == "hosts" {
+			if len(b) > 0 && b[len(b)-1] != '\n' {
+				b = append(b, '\n')
+			}
+			b = append(b, hostsEntry(string(b), "127.0.0.1", []string{hostname, c.Name})...)
 		}
 		if err := writeRunFile(to, name, b, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)

@@ -42,7 +42,7 @@ type hostsInput struct {
 	base    string   // the host's /etc/hosts
 	hostIP  string   // the host's address as the container reaches it; "" none
 	ownIP   string   // the container's own address
-	names   string   // its host name and container name
+	names   []string // its host name and container name
 	hostNet bool     // --network host: the base is the whole file
 }
 
@@ -76,8 +76,26 @@ func hostsFile(in hostsInput) string {
 	if in.hostIP != "" && !hostsHas(base, hostInternal) {
 		fmt.Fprintf(&b, "%s\t%s\n", in.hostIP, hostInternal)
 	}
-	fmt.Fprintf(&b, "%s\t%s\n", in.ownIP, in.names)
+	b.WriteString(hostsEntry(b.String(), in.ownIP, in.names))
 	return b.String()
+}
+
+// hostsEntry is the line "IP\tNAME..." to add to hosts, with those of
+// names that hosts does not name yet (an --add-host or the base file
+// keeps its own), as Podman adds a container's names: a repeated name
+// stays (a host name that is the container's name shows twice); "" when
+// every name is taken.
+func hostsEntry(hosts, ip string, names []string) string {
+	var free []string
+	for _, n := range names {
+		if n != "" && !hostsHas(hosts, n) {
+			free = append(free, n)
+		}
+	}
+	if len(free) == 0 {
+		return ""
+	}
+	return ip + "\t" + strings.Join(free, " ") + "\n"
 }
 
 // hostsHas reports whether a hosts file names name.

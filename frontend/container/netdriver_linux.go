@@ -251,7 +251,7 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "pidfd")
-	if err := shareEtcFiles(n.c, dep); err != nil {
+	if err := shareEtcFiles(n.c, dep, spec.Hostname); err != nil {
 		f.Close()
 		return nil, err
 	}

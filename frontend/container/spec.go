@@ -118,6 +118,16 @@ type CreateOptions struct {
 	// leaves the image's /etc/hosts.
 	ExtraHosts []string
 	NoHosts    bool
+	// DNS, DNSSearch and DNSOptions are --dns (servers, or "none": the
+	// image's /etc/resolv.conf), --dns-search and --dns-option (CheckDNS).
+	DNS, DNSSearch, DNSOptions []string
+	// DefaultDNS is containers.conf's dns_servers, dns_searches and
+	// dns_options, which come before the container's own (not for a
+	// container that joins another's network, whose file it shares).
+	DefaultDNS DNSConfig
+	// BaseHostsFile and HostInternalIP are containers.conf's
+	// base_hosts_file and host_containers_internal_ip (HostConfig's).
+	BaseHostsFile, HostInternalIP string
 	// Sysctls are the container's namespaced kernel settings (merged
 	// with MergeSysctls), written by its init (linux.sysctl).
 	Sysctls map[string]string
@@ -514,7 +524,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
 	}
 	for _, f := range []string{"hosts", "hostname", "resolv.conf"} {
-		if f == "hosts" && o.NoHosts {
+		if f == "hosts" && o.NoHosts || f == "resolv.conf" && len(o.DNS) == 1 && o.DNS[0] == DNSNone {
 			continue
 		}
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",
@@ -561,12 +571,45 @@ func initBinary() (string, error) {
 // has no address before the helper attaches it: its files are written
 // again then, with bridge.
 func writeEtcFiles(c *Container, spec *specs.Spec, bridge *network.Bridge) ([]string, error) {
-	read := func(name string) string {
-		b, _ := os.ReadFile(name)
-		return string(b)
+	hosts, err := c.HostConfig.baseHosts()
+	if err != nil {
+		return nil, err
 	}
-	files, warnings := etcFiles(c, spec, read("/etc/hosts"), read("/etc/resolv.conf"), hostAddress(), bridge)
+	resolv, _ := os.ReadFile("/etc/resolv.conf")
+	files, warnings := etcFiles(c, spec, hosts, string(resolv), c.HostConfig.hostInternalIP(), bridge)
 	return warnings, writeUserdata(c, files)
+}
+
+// baseHosts is what the container's /etc/hosts starts from: the host's
+// /etc/hosts, or containers.conf's base_hosts_file ("none": nothing).
+// The host's file may be missing; a base_hosts_file named must be there.
+func (h *HostConfig) baseHosts() (string, error) {
+	switch h.BaseHostsFile {
+	case "":
+		b, _ := os.ReadFile("/etc/hosts")
+		return string(b), nil
+	case "none":
+		return "", nil
+	}
+	f, err := os.Open(h.BaseHostsFile)
+	if err != nil {
+		return "", fmt.Errorf("base_hosts_file (containers.conf): %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("base_hosts_file (containers.conf): %w", err)
+	}
+	return string(b), nil
+}
+
+// hostInternalIP is host.containers.internal's address: containers.conf's
+// host_containers_internal_ip, else the host's own (hostAddress).
+func (h *HostConfig) hostInternalIP() string {
+	if h.HostContainersInternalIP != "" {
+		return h.HostContainersInternalIP
+	}
+	return hostAddress()
 }
 
 // writeUserdata writes files (by name) into the container's userdata
@@ -589,9 +632,12 @@ func writeUserdata(c *Container, files map[string]string) error {
 // container on named networks, once the holder gave it addr (on its
 // first network) and the DNS servers of its networks.
 func writeNamedEtcFiles(c *Container, spec *specs.Spec, addr netip.Addr, nameservers []string) error {
-	hosts, _ := os.ReadFile("/etc/hosts")
+	hosts, err := c.HostConfig.baseHosts()
+	if err != nil {
+		return err
+	}
 	resolv, _ := os.ReadFile("/etc/resolv.conf")
-	return writeUserdata(c, namedEtcFiles(c, spec, string(hosts), string(resolv), hostAddress(), addr, nameservers))
+	return writeUserdata(c, namedEtcFiles(c, spec, hosts, string(resolv), c.HostConfig.hostInternalIP(), addr, nameservers))
 }
 
 // namedEtcFiles is /etc/hosts with the container's address on its named
@@ -601,10 +647,7 @@ func writeNamedEtcFiles(c *Container, spec *specs.Spec, addr netip.Addr, nameser
 // networks without DNS get the way out's forwarder instead (10.0.2.3,
 // which the holder reaches), as a slirp4netns container does.
 func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, addr netip.Addr, nameservers []string) map[string]string {
-	names := spec.Hostname
-	if c.Name != spec.Hostname {
-		names += " " + c.Name
-	}
+	names := []string{spec.Hostname, c.Name}
 	hin := hostsInput{extra: c.HostConfig.ExtraHosts, base: hostHosts, hostIP: hostIP, ownIP: addr.String(), names: names}
 	search := netholder.SearchDomain
 	var opts string
@@ -622,9 +665,12 @@ func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP
 	for _, ns := range nameservers {
 		resolv += "nameserver " + ns + "\n"
 	}
-	files := map[string]string{"hosts": hostsFile(hin), "resolv.conf": resolv + opts}
+	files := map[string]string{"hosts": hostsFile(hin), "resolv.conf": c.HostConfig.resolvConf(resolv + opts)}
 	if c.HostConfig.NoHosts {
 		delete(files, "hosts")
+	}
+	if c.HostConfig.imageResolvConf() {
+		delete(files, "resolv.conf")
 	}
 	return files
 }
@@ -634,10 +680,7 @@ func namedEtcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP
 // host's address (hostAddress), for host.containers.internal.
 func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP string, bridge *network.Bridge) (map[string]string, []string) {
 	var warnings []string
-	names := spec.Hostname
-	if c.Name != spec.Hostname {
-		names += " " + c.Name
-	}
+	names := []string{spec.Hostname, c.Name}
 	hin := hostsInput{extra: c.HostConfig.ExtraHosts, base: hostHosts, hostIP: hostIP, ownIP: "127.0.0.1", names: names,
 		hostNet: !nsexec.HasNamespace(spec, specs.NetworkNamespace)}
 	resolv := hostResolv
@@ -661,10 +704,16 @@ func etcFiles(c *Container, spec *specs.Spec, hostHosts, hostResolv, hostIP stri
 			warnings = append(warnings, "the host's /etc/resolv.conf names no nameserver a bridged container can reach (loopback resolvers such as 127.0.0.53 are left out): the container has no DNS")
 		}
 	}
-	files := map[string]string{"hosts": hostsFile(hin), "hostname": spec.Hostname + "\n", "resolv.conf": resolv, ".containerenv": ""}
+	if ip := c.HostConfig.HostContainersInternalIP; ip != "" {
+		hin.hostIP = ip // containers.conf's, over the bridge's gateway too
+	}
+	files := map[string]string{"hosts": hostsFile(hin), "hostname": spec.Hostname + "\n", "resolv.conf": c.HostConfig.resolvConf(resolv), ".containerenv": ""}
 	if c.HostConfig.NoHosts {
 		// --no-hosts: the image's own /etc/hosts, not bound over.
 		delete(files, "hosts")
+	}
+	if c.HostConfig.imageResolvConf() {
+		delete(files, "resolv.conf")
 	}
 	return files, warnings
 }

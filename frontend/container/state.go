@@ -116,6 +116,20 @@ type HostConfig struct {
 	// NoHosts (--no-hosts) leaves the image's /etc/hosts.
 	ExtraHosts []string `json:",omitempty"`
 	NoHosts    bool     `json:",omitempty"`
+	// Dns, DnsSearch and DnsOptions are the container's own resolver
+	// settings (--dns, --dns-search, --dns-option, with containers.conf's
+	// dns_servers, dns_searches and dns_options), over its network's;
+	// Dns ["none"] keeps the image's /etc/resolv.conf. The names are
+	// Docker's and Podman's, which inspect's templates use.
+	Dns        []string `json:",omitempty"`
+	DnsSearch  []string `json:",omitempty"`
+	DnsOptions []string `json:",omitempty"`
+	// BaseHostsFile and HostContainersInternalIP are containers.conf's
+	// base_hosts_file and host_containers_internal_ip when it set them:
+	// where /etc/hosts starts from ("none": nothing), and the address
+	// host.containers.internal names.
+	BaseHostsFile            string `json:",omitempty"`
+	HostContainersInternalIP string `json:",omitempty"`
 	// Sysctls are the namespaced kernel settings of --sysctl and
 	// containers.conf's default_sysctls.
 	Sysctls map[string]string `json:",omitempty"`

@@ -1,0 +1,151 @@
+//go:build integration
+
+package integration
+
+// A container's resolver and hosts settings as Podman takes them: --dns,
+// --dns-search and --dns-option (--dns-opt), containers.conf's
+// dns_servers, dns_searches, dns_options, base_hosts_file and
+// host_containers_internal_ip, and the refusals.
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRunDNSFlags(t *testing.T) {
+	t.Parallel()
+	// Servers, domains and options in place of the network's, written as
+	// Podman writes them: search, nameservers, options; commas split.
+	out := mustMyctr(t, "run", "--rm", "--network", "slirp4netns", "--dns", "192.0.2.53", "--dns", "2001:db8::53,192.0.2.54",
+		"--dns-search", "example.com,corp.example", "--dns-option", "ndots:3", "--dns-opt", "edns0", image, "cat", "/etc/resolv.conf")
+	if want := "search example.com corp.example\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver 192.0.2.54\noptions ndots:3 edns0\n"; out != want {
+		t.Errorf("resolv.conf:\n%s\nwant:\n%s", out, want)
+	}
+	// An option alone keeps the network's nameserver (slirp4netns's
+	// forwarder); --dns-search . leaves no search line.
+	out = mustMyctr(t, "run", "--rm", "--network", "slirp4netns", "--dns-search", ".", "--dns-option", "timeout:2", image, "cat", "/etc/resolv.conf")
+	if !strings.Contains(out, "nameserver 10.0.2.3\n") || strings.Contains(out, "search") || !strings.HasSuffix(out, "options timeout:2\n") {
+		t.Errorf("resolv.conf with an option and no search domain:\n%s", out)
+	}
+	// --dns none: the image's own file, not bound over.
+	out = mustMyctr(t, "run", "--rm", "--dns", "none", image, "sh", "-c", "grep -c ' /etc/resolv.conf ' /proc/self/mountinfo; true")
+	if strings.TrimSpace(out) != "0" {
+		t.Errorf("--dns none: /etc/resolv.conf is still bound over (%q)", out)
+	}
+	// inspect shows them under Docker's names.
+	name := ctrName(t, "dns")
+	mustMyctr(t, "create", "--name", name, "--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:1", image, "true")
+	if out := mustMyctr(t, "inspect", "--format", "{{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.DnsOptions}}", name); strings.TrimSpace(out) != "[192.0.2.53] [example.com] [ndots:1]" {
+		t.Errorf("inspect: %q", out)
+	}
+
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--dns", "192.0.2"}, `--dns "192.0.2" is not an IP address`},
+		{[]string{"--dns", "none", "--dns", "192.0.2.1"}, "--dns none cannot be given with other DNS servers"},
+		{[]string{"--dns", "none", "--dns-search", "example.com"}, "--dns none keeps the image's /etc/resolv.conf"},
+		{[]string{"--dns-search", "bad domain"}, `--dns-search "bad domain" is not a domain name`},
+		{[]string{"--dns-search", ".", "--dns-search", "example.com"}, "--dns-search . (no search domain) cannot be given with other domains"},
+		// No value may add a line to the file.
+		{[]string{"--dns-option", "ndots:1\nnameserver 6.6.6.6"}, `--dns-option "ndots:1\nnameserver 6.6.6.6": want one option such as ndots:2`},
+	} {
+		_, errOut, code := myctr(t, append(append([]string{"run", "--rm"}, tc.flags...), image, "true")...)
+		if code != 125 || !strings.Contains(errOut, "Error: invalid DNS setting: "+tc.want) {
+			t.Errorf("run %q: exit %d, %q; want 125 and %q", tc.flags, code, errOut, tc.want)
+		}
+	}
+	// A container that joins another's network shares its file.
+	dep := runDetached(t, ctrName(t, "dnsdep"), nil, "sleep", "300")
+	_, errOut, code := myctr(t, "run", "--rm", "--network", "container:"+dep, "--dns", "192.0.2.53", image, "true")
+	if code != 125 || !strings.Contains(errOut, "cannot be set for a container that joins another's network") || !strings.Contains(errOut, "Hint:") {
+		t.Errorf("--dns with --network container: exit %d, %q", code, errOut)
+	}
+}
+
+// TestContainersConfDNSAndHosts: containers.conf's resolver settings come
+// before the command line's (as Podman merges them), and its
+// base_hosts_file and host_containers_internal_ip make /etc/hosts; a bad
+// value names the file and line.
+func TestContainersConfDNSAndHosts(t *testing.T) {
+	t.Parallel()
+	c := newConfEnv(t, map[string]string{"base.hosts": "192.0.2.10 basehost-one\n192.0.2.11 basehost-two # a comment\n"})
+	c.write(t, "home/containers/containers.conf", "[containers]\ndns_searches = [\"example.com\"]\ndns_servers = [\"192.0.2.1\", \"192.0.2.2\"]\n"+
+		"dns_options = [\"ndots:4\"]\nbase_hosts_file = \""+c.path("base.hosts")+"\"\nhost_containers_internal_ip = \"192.0.2.99\"\n")
+	out := mustMyctrEnv(t, c.env, "run", "--rm", "--dns", "192.0.2.3", "--dns-search", "corp.example", image, "cat", "/etc/resolv.conf")
+	if want := "search example.com corp.example\nnameserver 192.0.2.1\nnameserver 192.0.2.2\nnameserver 192.0.2.3\noptions ndots:4\n"; out != want {
+		t.Errorf("resolv.conf with containers.conf's settings:\n%s\nwant:\n%s", out, want)
+	}
+	name := ctrName(t, "basehosts")
+	out = mustMyctrEnv(t, c.env, "run", "--rm", "--name", name, "--add-host", "added.example:192.0.2.20", image, "cat", "/etc/hosts")
+	got := hostsEntries(out)
+	for n, ip := range map[string]string{"added.example": "192.0.2.20", "basehost-one": "192.0.2.10", "basehost-two": "192.0.2.11",
+		"host.containers.internal": "192.0.2.99", "localhost": "127.0.0.1", name: "10.0.2.100"} {
+		if a := hostsLookup(got, n); a != ip {
+			t.Errorf("/etc/hosts: %s at %q, want %s:\n%s", n, a, ip, out)
+		}
+	}
+	if len(got) != 7 {
+		t.Errorf("/etc/hosts has %d entries, want 7 (the host's own are not there):\n%s", len(got), out)
+	}
+	// A container named as a base entry gets no entry of its own.
+	out = mustMyctrEnv(t, c.env, "run", "--rm", "--name", "basehost-one", "--hostname", "basehost-one", image, "cat", "/etc/hosts")
+	if got := hostsEntries(out); len(got) != 5 || hostsLookup(got, "basehost-one") != "192.0.2.10" {
+		t.Errorf("/etc/hosts of a container named as a base entry:\n%s", out)
+	}
+	mustMyctr(t, "rm", "-f", "basehost-one")
+
+	for _, tc := range []struct{ conf, want string }{
+		{"[containers]\ndns_servers = [\"8.8.8\"]\n", ":2: [containers] dns_servers: invalid DNS setting"},
+		{"[containers]\n\nbase_hosts_file = \"relative/hosts\"\n", ":3: [containers] base_hosts_file \"relative/hosts\": want an absolute path"},
+		{"[containers]\nhost_containers_internal_ip = \"nowhere\"\n", ":2: [containers] host_containers_internal_ip \"nowhere\": want an IP address"},
+	} {
+		c.write(t, "home/containers/containers.conf", tc.conf)
+		_, errOut, code := myctrEnv(t, c.env, nil, "run", "--rm", image, "true")
+		if code != 125 || !strings.Contains(errOut, c.path("home/containers/containers.conf")+tc.want) {
+			t.Errorf("containers.conf %q: exit %d, %q; want 125 and %q", tc.conf, code, errOut, tc.want)
+		}
+	}
+}
+
+// TestRunHTTPProxy: the proxy variables of myctr's environment pass into
+// the container, below the container's own -e, unless --http-proxy=false.
+func TestRunHTTPProxy(t *testing.T) {
+	t.Parallel()
+	env := []string{"http_proxy=http://proxy.example:3128", "NO_PROXY=localhost,.example"}
+	out := mustMyctrEnv(t, env, "run", "--rm", image, "sh", "-c", "echo $http_proxy+$NO_PROXY+${https_proxy-unset}")
+	if strings.TrimSpace(out) != "http://proxy.example:3128+localhost,.example+unset" {
+		t.Errorf("proxy variables passed: %q", out)
+	}
+	out = mustMyctrEnv(t, env, "run", "--rm", "-e", "http_proxy=mine", image, "sh", "-c", "echo $http_proxy+$NO_PROXY")
+	if strings.TrimSpace(out) != "mine+localhost,.example" {
+		t.Errorf("-e over a proxy variable: %q", out)
+	}
+	out = mustMyctrEnv(t, env, "run", "--rm", "--http-proxy=false", image, "sh", "-c", "echo ${http_proxy-unset}+${NO_PROXY-unset}")
+	if strings.TrimSpace(out) != "unset+unset" {
+		t.Errorf("--http-proxy=false: %q", out)
+	}
+}
+
+// TestJoinedNetworkHosts: a container that joins another's network (a
+// pod's member here) has that container's /etc/hosts with its own names
+// at 127.0.0.1 added, as Podman adds them; one that stopped leaves no
+// entry in the next member's file.
+func TestJoinedNetworkHosts(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "hosts")
+	podCreate(t, pn, "--infra-name", pn+"-infra")
+	first, second := ctrName(t, "first"), ctrName(t, "second")
+	out1 := mustMyctr(t, "run", "--pod", pn, "--name", first, image, "cat", "/etc/hosts")
+	out2 := mustMyctr(t, "run", "--pod", pn, "--name", second, image, "cat", "/etc/hosts")
+	for _, tc := range []struct{ out, own, other string }{{out1, first, second}, {out2, second, first}} {
+		got := hostsEntries(tc.out)
+		if hostsLookup(got, tc.own) != "127.0.0.1" || hostsLookup(got, tc.other) != "" || hostsLookup(got, pn+"-infra") == "" || hostsLookup(got, pn) == "" {
+			t.Errorf("/etc/hosts of %s: want its name at 127.0.0.1, the pod's and the infra's, and not %s:\n%s", tc.own, tc.other, tc.out)
+		}
+	}
+	if a, b := len(hostsEntries(out1)), len(hostsEntries(out2)); a != b {
+		t.Errorf("the members' /etc/hosts have %d and %d entries, want as many", a, b)
+	}
+}
