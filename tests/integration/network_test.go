@@ -407,6 +407,26 @@ func TestPublishAll(t *testing.T) {
 	if got := httpGet(t, "http://127.0.0.1:"+hostPort+"/"); strings.TrimSpace(got) != "published-all" {
 		t.Errorf("the -P port answered %q", got)
 	}
+	// One port: its host address alone (tcp unless a protocol is given);
+	// --all: every running container's, after its short id.
+	for _, p := range []string{"8080", "8080/tcp"} {
+		if out := mustMyctr(t, "port", name, p); strings.TrimSpace(out) != ports["8080/tcp"] {
+			t.Errorf("port %s %s = %q, want %s", name, p, out, ports["8080/tcp"])
+		}
+	}
+	if out := mustMyctr(t, "port", name, "5353/udp"); strings.TrimSpace(out) != ports["5353/udp"] {
+		t.Errorf("port %s 5353/udp = %q, want %s", name, out, ports["5353/udp"])
+	}
+	if _, errOut, code := myctr(t, "port", name, "99/tcp"); code != 125 || strings.TrimSpace(errOut) != `Error: failed to find published port "99/tcp"` {
+		t.Errorf("port of a port not published: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := myctr(t, "port", name, "http"); code != 125 || !strings.Contains(errOut, "'http' is invalid") {
+		t.Errorf("port NAME http: exit %d, %q", code, errOut)
+	}
+	id := inspect(t, name).Id
+	if out := mustMyctr(t, "port", "--all", "8080"); !strings.Contains(out, id[:12]+"\t"+ports["8080/tcp"]+"\n") {
+		t.Errorf("port --all 8080: %q, want %s's line", out, id[:12])
+	}
 }
 
 // TestPublishPortOfOwnContainer: a host port one of the user's containers
