@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +23,7 @@ func loadCommand() *cli.Command {
 		Name:  "load",
 		Usage: "add the images of a docker-archive or oci-archive",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "the archive to read (default: standard input)"},
+			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "the archive to read: a file, or an http:// or https:// URL (default: standard input)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -29,7 +31,15 @@ func loadCommand() *cli.Command {
 				return withCode(125, errors.New("takes no arguments: myctr load -i FILE"))
 			}
 			var r io.Reader = os.Stdin
-			if p := ctx.String("input"); p != "" && p != "-" {
+			if p := ctx.String("input"); isURL(p) {
+				// As Podman's load -i URL: the archive is read as it comes.
+				body, err := download(ctx.Context, p)
+				if err != nil {
+					return err
+				}
+				defer body.Close()
+				r = body
+			} else if p != "" && p != "-" {
 				f, err := os.Open(p)
 				if err != nil {
 					return fmt.Errorf("open archive: %w", err)
@@ -44,7 +54,7 @@ func loadCommand() *cli.Command {
 				return err
 			}
 			scope := ""
-			if p := ctx.String("input"); p != "" && p != "-" {
+			if p := ctx.String("input"); p != "" && p != "-" && !isURL(p) {
 				scope, _ = filepath.Abs(p)
 			}
 			var progress io.Writer = os.Stderr
@@ -150,4 +160,27 @@ func loadArchiveRef(ctx *cli.Context, s *image.Store, transport, path, name stri
 		}
 	}
 	return nil, withCode(125, fmt.Errorf("%s:%s holds no image %s", transport, path, name))
+}
+
+// isURL reports whether load's input names an HTTP(S) URL.
+func isURL(p string) bool {
+	return strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://")
+}
+
+// download GETs url and returns the body of a 200 answer; any other
+// answer is an error naming its status.
+func download(ctx context.Context, url string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, withCode(125, fmt.Errorf("load -i %s: %w", url, err))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("download %s: %s", url, resp.Status)
+	}
+	return resp.Body, nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -336,6 +337,16 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 			}
 			if out, errOut, code := myctrEnv(t, nil, data, "load"); code != 0 || !strings.Contains(out, name) {
 				t.Errorf("load from stdin: exit %d %q %s", code, out, errOut)
+			}
+			// From a URL, as Podman's load -i URL (a server on loopback).
+			srv := httptest.NewServer(http.FileServer(http.Dir(filepath.Dir(archive))))
+			defer srv.Close()
+			mustMyctr(t, "rmi", name)
+			if out, errOut, code := myctr(t, "load", "-i", srv.URL+"/img.tar"); code != 0 || !strings.Contains(out, "Loaded image: "+name) {
+				t.Errorf("load -i URL: exit %d %q %s", code, out, errOut)
+			}
+			if _, errOut, code := myctr(t, "load", "-i", srv.URL+"/none.tar"); code == 0 || !strings.Contains(errOut, "404 Not Found") {
+				t.Errorf("load -i of a URL not there: exit %d %q", code, errOut)
 			}
 			// Saved by ID, as with Podman's save, it loads without a name.
 			mustMyctr(t, "save", "--format", format, "-o", archive, src.Id[:12])
