@@ -139,4 +139,8 @@ func TestNetworkModeBridge(t *testing.T) {
 	if _, _, err := networkMode("bridge:x"); err == nil {
 		t.Error("bridge:x accepted")
 	}
+	// Podman's default network is the helper's bridge.
+	if m, opts, err := networkMode("podman"); m != network.ModeBridge || opts != nil || err != nil {
+		t.Errorf("podman: %q %v %v", m, opts, err)
+	}
 }

@@ -63,18 +63,20 @@ func networkMode(flag string) (string, []string, error) {
 			return "", nil, hint(errors.New("--network container: names no container"), "use --network container:NAME or container:ID of an existing container")
 		}
 		return container.NetContainerPrefix + opts, nil, nil
-	case network.ModeBridge:
+	case network.ModeBridge, defaultNetworkName:
+		// podman, Podman's default network, is the helper's bridge here
+		// as network inspect podman describes it (netdefault.go).
 		if opts != "" {
 			return "", nil, fmt.Errorf("--network %s takes no options", mode)
 		}
-		return mode, nil, nil
+		return network.ModeBridge, nil, nil
 	}
 	if names.Valid(mode) {
 		// A named network's (NAME[:alias=A,ip=IP,interface_name=ethN],
 		// options namedNetworks reads): Create checks that it is there.
 		return mode, nil, errNamedNetwork
 	}
-	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge, none, host, container:NAME or the name of a network (myctr network ls)")
+	return "", nil, hint(fmt.Errorf("unknown network mode %q", mode), "use slirp4netns, pasta, bridge (or podman), none, host, container:NAME or the name of a network (myctr network ls)")
 }
 
 // networkFlags reads the --network flags of run, create and pod create:

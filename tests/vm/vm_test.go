@@ -462,7 +462,9 @@ func TestBridgePublishedPort(t *testing.T) {
 		}
 	})
 	before := len(mustVeths(t))
-	u.Must(t, "run", "-d", "--network", "bridge", "--name", webName, "-p", webPort+":80", image,
+	// podman, Podman's default network, is the helper's bridge (the
+	// other bridge tests say bridge).
+	u.Must(t, "run", "-d", "--network", "podman", "--name", webName, "-p", webPort+":80", image,
 		"sh", "-c", "mkdir -p /www && echo '"+webPage+"' >/www/index.html && exec httpd -f -p 80 -h /www")
 	in := inspect(t, u, webName)
 	web.id, web.ip = in.Id, in.ip()
