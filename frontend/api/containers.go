@@ -315,6 +315,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 			DNS:           dnsAddrs(hc.Dns),
 			DNSSearch:     hc.DnsSearch,
 			DNSOptions:    hc.DnsOptions,
+			GroupAdd:      hc.GroupAdd,
 		},
 		NetworkSettings: &ctypes.NetworkSettings{},
 		RestartCount:    int(c.RestartCount),

@@ -96,6 +96,7 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		o.DNS = append(o.DNS, a.String())
 	}
 	o.DNSSearch, o.DNSOptions = hc.DNSSearch, hc.DNSOptions
+	o.GroupAdd = hc.GroupAdd
 	ipc, err := container.ParseIPC(string(hc.IpcMode), func(string) (string, error) { return "", nil })
 	if err != nil {
 		return nil, withStatus(400, fmt.Errorf("HostConfig.IpcMode: %w", err))

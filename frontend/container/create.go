@@ -148,7 +148,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			Cgroups: o.Cgroups, CgroupManager: o.CgroupManager, CgroupParent: o.CgroupParent, CgroupnsMode: o.Cgroupns, IpcMode: o.IPC,
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts, Dns: o.DNS, DnsSearch: o.DNSSearch, DnsOptions: o.DNSOptions,
-			BaseHostsFile: o.BaseHostsFile, HostContainersInternalIP: o.HostInternalIP,
+			BaseHostsFile: o.BaseHostsFile, HostContainersInternalIP: o.HostInternalIP, GroupAdd: o.GroupAdd,
 			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},

@@ -162,8 +162,13 @@ func (s *Store) execConfig(c *Container, spec *specs.Spec, o *ExecOptions) (*nse
 		p.Cwd = o.Workdir
 	}
 	if o.User != "" {
-		u, _, err := resolveUser(o.User, append([]string{c.File("upper")}, c.Lower...))
+		layers := append([]string{c.File("upper")}, c.Lower...)
+		u, _, err := resolveUser(o.User, layers)
 		if err != nil {
+			return nil, err
+		}
+		// The container's --group-add groups too, as Podman's exec -u.
+		if _, _, err := addGroups(&u, c.HostConfig.GroupAdd, layers); err != nil {
 			return nil, err
 		}
 		p.User = u
@@ -171,7 +176,7 @@ func (s *Store) execConfig(c *Container, spec *specs.Spec, o *ExecOptions) (*nse
 			p.Capabilities = &specs.LinuxCapabilities{Bounding: spec.Process.Capabilities.Bounding}
 		}
 	}
-	return &nsexec.ExecConfig{Process: &p, Seccomp: filter, Landlock: rules}, nil
+	return &nsexec.ExecConfig{Process: &p, Seccomp: filter, Landlock: rules, KeepGroups: spec.Annotations[nsexec.AnnotationKeepGroups] == "1"}, nil
 }
 
 // startExecStage starts the exec stage, which joins the namespaces the

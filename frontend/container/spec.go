@@ -71,10 +71,14 @@ type CreateOptions struct {
 	HostUsers []string
 	Workdir   string
 	User      string
-	Userns    string // --userns as given; "" is private
-	Hostname  string
-	Volumes   []string // -v as given (HostConfig.Binds)
-	Tmpfs     []string
+	// GroupAdd is --group-add: more supplementary groups (names in the
+	// image's /etc/group, or numbers), or keep-groups alone (the
+	// caller's own groups stay).
+	GroupAdd []string
+	Userns   string // --userns as given; "" is private
+	Hostname string
+	Volumes  []string // -v as given (HostConfig.Binds)
+	Tmpfs    []string
 	// Mounts are -v and --mount, parsed, in order; VolumesFrom is
 	// --volumes-from; ImageVolume what the image's VOLUMEs get (bind: an
 	// anonymous volume, the default; tmpfs; ignore).
@@ -264,6 +268,48 @@ func resolveUser(u string, lower []string) (specs.User, string, error) {
 	return out, eu.Home, nil
 }
 
+// GroupKeep is --group-add keep-groups: the process keeps the
+// supplementary groups of the user who runs myctr (crun's keep groups).
+const GroupKeep = "keep-groups"
+
+// addGroups adds --group-add's groups to u's supplementary groups: names
+// of the image's /etc/group or numbers, as runc and Podman read them
+// (moby/sys/user); it returns their ids. keep-groups, which must stand
+// alone, adds none and is reported instead.
+func addGroups(u *specs.User, groups []string, lower []string) (added []uint32, keep bool, err error) {
+	if slices.Contains(groups, GroupKeep) {
+		if len(groups) > 1 {
+			// Podman's words.
+			return nil, false, fmt.Errorf("%w: the '--group-add keep-groups' option is not allowed with any other --group-add options", ErrInvalidUser)
+		}
+		return nil, true, nil
+	}
+	if len(groups) == 0 {
+		return nil, false, nil
+	}
+	for _, g := range groups {
+		if g == "" || strings.HasPrefix(g, "+") || strings.HasPrefix(g, "-") {
+			return nil, false, fmt.Errorf("%w: --group-add %q: a group is a name or an unsigned number", ErrInvalidUser, g)
+		}
+	}
+	f := openImageFile(lower, "/etc/group")
+	if f != nil {
+		defer f.Close()
+	}
+	gids, err := user.GetAdditionalGroups(groups, readerOf(f))
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: --group-add: %w (a group is a name in the image's /etc/group, or a number)", ErrInvalidUser, err)
+	}
+	for _, g := range gids {
+		id := uint32(g)
+		added = append(added, id)
+		if !slices.Contains(u.AdditionalGids, id) {
+			u.AdditionalGids = append(u.AdditionalGids, id)
+		}
+	}
+	return added, false, nil
+}
+
 // SetEnv sets KEY=VALUE in env, replacing an earlier value of KEY.
 func SetEnv(env []string, kv string) []string {
 	k, _, _ := strings.Cut(kv, "=")
@@ -379,12 +425,21 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			user, home = specs.User{UID: k.UID, GID: k.GID}, kh
 		}
 	}
+	added, keepGroups, err := addGroups(&user, o.GroupAdd, o.Lower)
+	if err != nil {
+		return nil, err
+	}
 	if user.UID >= m.Size() || user.GID >= m.Size() {
 		hint := ""
 		if !m.HasRange() {
 			hint = " (no subordinate range in /etc/subuid and /etc/subgid: only id 0 is mapped)"
 		}
 		return nil, fmt.Errorf("%w %q: id outside the user namespace's %d mapped ids%s", ErrInvalidUser, userStr, m.Size(), hint)
+	}
+	for _, g := range added {
+		if g >= m.Size() {
+			return nil, fmt.Errorf("%w: --group-add: group %d is outside the user namespace's %d mapped ids", ErrInvalidUser, g, m.Size())
+		}
 	}
 	env := []string{defaultPath}
 	for _, e := range o.DefaultEnv {
@@ -491,6 +546,12 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		spec.Annotations[nsexec.AnnotationWorkdirGiven] = c.ID
 	}
 	spec.Annotations = landlock.Annotate(spec.Annotations, o.Landlock, o.LandlockStrict)
+	if keepGroups {
+		if spec.Annotations == nil {
+			spec.Annotations = map[string]string{}
+		}
+		spec.Annotations[nsexec.AnnotationKeepGroups] = "1"
+	}
 	if keep != nil {
 		if spec.Annotations == nil {
 			spec.Annotations = map[string]string{}

@@ -121,6 +121,37 @@ func TestMaskedPathsMatchContainersCommon(t *testing.T) {
 // mounted root shows it, not from the first layer that has the path: a
 // symlink to another layer's file is followed inside the root, a whiteout
 // hides the file below it, and an opaque /etc hides the lower /etc.
+func TestAddGroups(t *testing.T) {
+	layer := t.TempDir()
+	os.MkdirAll(filepath.Join(layer, "etc"), 0o755)
+	os.WriteFile(filepath.Join(layer, "etc/group"), []byte("root:x:0:\nwheel:x:10:app\naudio:x:63:\n"), 0o644)
+	for _, tc := range []struct {
+		groups []string
+		start  []uint32
+		want   []uint32
+		keep   bool
+		ok     bool
+	}{
+		{nil, []uint32{10}, []uint32{10}, false, true},
+		{[]string{"audio", "457", "wheel"}, []uint32{10}, []uint32{10, 63, 457}, false, true},
+		{[]string{"keep-groups"}, nil, nil, true, true},
+		{[]string{"keep-groups", "audio"}, nil, nil, false, false},
+		{[]string{"nosuch"}, nil, nil, false, false},
+		{[]string{"-1"}, nil, nil, false, false},
+		{[]string{""}, nil, nil, false, false},
+	} {
+		u := specs.User{AdditionalGids: slices.Clone(tc.start)}
+		_, keep, err := addGroups(&u, tc.groups, []string{layer})
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidUser)) {
+			t.Errorf("addGroups(%q): %v", tc.groups, err)
+			continue
+		}
+		if tc.ok && (keep != tc.keep || !slices.Equal(u.AdditionalGids, tc.want)) {
+			t.Errorf("addGroups(%q) = %v, keep %v; want %v, %v", tc.groups, u.AdditionalGids, keep, tc.want, tc.keep)
+		}
+	}
+}
+
 func TestResolveUserThroughLayers(t *testing.T) {
 	write := func(layer, name, data string) {
 		t.Helper()

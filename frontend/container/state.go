@@ -130,6 +130,8 @@ type HostConfig struct {
 	// host.containers.internal names.
 	BaseHostsFile            string `json:",omitempty"`
 	HostContainersInternalIP string `json:",omitempty"`
+	// GroupAdd is --group-add as given (Docker's name).
+	GroupAdd []string `json:",omitempty"`
 	// Sysctls are the namespaced kernel settings of --sysctl and
 	// containers.conf's default_sysctls.
 	Sysctls map[string]string `json:",omitempty"`

@@ -178,7 +178,8 @@ func Init() {
 	if err := rootfs.Finish(spec); err != nil {
 		conn.Fail("finish rootfs", err, ExitSetup)
 	}
-	ps := procSetup{ws: cfg.Winsize, listenFDs: cfg.ListenFDs, filter: cfg.Seccomp, rules: cfg.Landlock, givenWorkdir: spec.Annotations[AnnotationWorkdirGiven]}
+	ps := procSetup{ws: cfg.Winsize, listenFDs: cfg.ListenFDs, filter: cfg.Seccomp, rules: cfg.Landlock, givenWorkdir: spec.Annotations[AnnotationWorkdirGiven],
+		keepGroups: spec.Annotations[AnnotationKeepGroups] == "1"}
 	if cfg.StartFifo != 0 {
 		ps.wait = func() {
 			waitStart(conn, cfg.StartFifo)
@@ -281,7 +282,7 @@ func Exec() {
 	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
 	}
-	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, listenFDs: msg.Exec.PreserveFDs, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock})
+	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, listenFDs: msg.Exec.PreserveFDs, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock, keepGroups: msg.Exec.KeepGroups})
 }
 
 // Signal runs in the container's user namespace, joined by the C

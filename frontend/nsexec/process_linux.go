@@ -123,7 +123,10 @@ type procSetup struct {
 	filter       *security.SeccompFilter
 	rules        *landlock.Ruleset
 	givenWorkdir string
-	wait         func()
+	// keepGroups: no setgroups, the process keeps the supplementary
+	// groups it came with (AnnotationKeepGroups).
+	keepGroups bool
+	wait       func()
 }
 
 // startProcess turns the calling thread into the container's process:
@@ -256,7 +259,10 @@ func startProcess(conn *Conn, p *specs.Process, ps procSetup) {
 	for _, g := range p.User.AdditionalGids {
 		groups = append(groups, int(g))
 	}
-	if err := unix.Setgroups(groups); err != nil && !errors.Is(err, unix.EPERM) {
+	if ps.keepGroups {
+		// The caller's own groups stay (those the user namespace does
+		// not map show as the overflow gid), as crun's keep groups.
+	} else if err := unix.Setgroups(groups); err != nil && !errors.Is(err, unix.EPERM) {
 		conn.Fail("setgroups", err, ExitSetup)
 	}
 	if err := unix.Setresgid(int(p.User.GID), int(p.User.GID), int(p.User.GID)); err != nil {

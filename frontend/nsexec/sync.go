@@ -82,9 +82,10 @@ const (
 // InitConfig.Bundle and StartFifo, MsgCreated, EnvInitNSFDs, EnvInitUser.
 // 10: InitConfig.State (createContainer and startContainer hooks); the
 // init's configuration before its maps, then MsgProceed (with Network,
-// which InitConfig no longer has); ExecConfig.PreserveFDs.
+// which InitConfig no longer has); ExecConfig.PreserveFDs. 11:
+// ExecConfig.KeepGroups.
 // TestWireFormat fails when the messages' JSON changes and this does not.
-const Version = "10"
+const Version = "11"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -177,6 +178,12 @@ type Overlay struct {
 // directory that is not there instead of making it (as Podman).
 const AnnotationWorkdirGiven = "io.myctr.workdir-given"
 
+// AnnotationKeepGroups set to "1" in a spec leaves the container's process
+// the supplementary groups of whoever started it (no setgroups): --group-add
+// keep-groups. The name is crun's, which Podman sets for it, so a bundle
+// made for crun means the same to myctr-runtime.
+const AnnotationKeepGroups = "run.oci.keep_original_groups"
+
 // InitConfig is everything the container's init needs.
 type InitConfig struct {
 	Spec    *specs.Spec
@@ -217,6 +224,9 @@ type ExecConfig struct {
 	// PreserveFDs is the number of descriptors from 3 on that the
 	// process keeps (myctr-runtime exec --preserve-fds).
 	PreserveFDs int `json:",omitempty"`
+	// KeepGroups leaves the process the supplementary groups it started
+	// with (the container's --group-add keep-groups).
+	KeepGroups bool `json:",omitempty"`
 }
 
 // Message is one packet on the sync socket.

@@ -8,6 +8,7 @@ package integration
 // host_containers_internal_ip, and the refusals.
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -147,5 +148,61 @@ func TestJoinedNetworkHosts(t *testing.T) {
 	}
 	if a, b := len(hostsEntries(out1)), len(hostsEntries(out2)); a != b {
 		t.Errorf("the members' /etc/hosts have %d and %d entries, want as many", a, b)
+	}
+}
+
+// TestRunGroupAdd: --group-add adds supplementary groups (numbers, or
+// names of the image's /etc/group), also to exec's process; keep-groups
+// leaves the process the groups of the user who runs myctr, and stands
+// alone.
+func TestRunGroupAdd(t *testing.T) {
+	t.Parallel()
+	groupsOf := func(status string) []string {
+		for _, l := range strings.Split(status, "\n") {
+			if rest, ok := strings.CutPrefix(l, "Groups:"); ok {
+				return strings.Fields(rest)
+			}
+		}
+		t.Fatalf("no Groups line in %q", status)
+		return nil
+	}
+	if got := groupsOf(mustMyctr(t, "run", "--rm", "--group-add", "457", "--group-add", "root,12", image, "cat", "/proc/self/status")); strings.Join(got, " ") != "0 12 457" {
+		t.Errorf("--group-add 457 root,12: groups %q, want 0 12 457", got)
+	}
+	if got := groupsOf(mustMyctr(t, "run", "--rm", image, "cat", "/proc/self/status")); len(got) != 0 {
+		t.Errorf("without --group-add: groups %q, want none", got)
+	}
+	// keep-groups: as many groups as this process has (each shows as the
+	// container's id for it, or the overflow id).
+	own, err := os.Getgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := groupsOf(mustMyctr(t, "run", "--rm", "--group-add", "keep-groups", image, "cat", "/proc/self/status")); len(got) != len(own) {
+		t.Errorf("keep-groups: groups %q, want %d of them (ours: %v)", got, len(own), own)
+	}
+	name := ctrName(t, "groups")
+	runDetached(t, name, []string{"--group-add", "457"}, "sleep", "300")
+	if got := groupsOf(mustMyctr(t, "exec", "-u", "5", name, "cat", "/proc/self/status")); strings.Join(got, " ") != "457" {
+		t.Errorf("exec -u 5 in a --group-add 457 container: groups %q, want 457", got)
+	}
+	if out := mustMyctr(t, "inspect", "--format", "{{.HostConfig.GroupAdd}}", name); strings.TrimSpace(out) != "[457]" {
+		t.Errorf("inspect GroupAdd: %q", out)
+	}
+	for _, tc := range []struct {
+		groups []string
+		want   string
+	}{
+		{[]string{"keep-groups", "457"}, "the '--group-add keep-groups' option is not allowed with any other --group-add options"},
+		{[]string{"nosuch"}, "unable to find group nosuch"},
+		{[]string{"99999"}, "group 99999 is outside the user namespace's"},
+	} {
+		args := []string{"run", "--rm"}
+		for _, g := range tc.groups {
+			args = append(args, "--group-add", g)
+		}
+		if _, errOut, code := myctr(t, append(args, image, "true")...); code != 125 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("--group-add %q: exit %d, %q; want 125 and %q", tc.groups, code, errOut, tc.want)
+		}
 	}
 }
