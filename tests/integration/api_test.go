@@ -172,6 +172,17 @@ func TestAPIRunExitCodes(t *testing.T) {
 	}
 	a.mustDocker(t, "rm", name)
 	assertGone(t, name)
+
+	// HostConfig's Dns, DnsSearch and DnsOptions make resolv.conf, and
+	// inspect gives them back.
+	dname := ctrName(t, "apidns")
+	out = a.mustDocker(t, "run", "--name", dname, "--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:2", imageFull, "cat", "/etc/resolv.conf")
+	if want := "search example.com\nnameserver 192.0.2.53\noptions ndots:2\n"; out != want {
+		t.Errorf("docker run --dns ... resolv.conf:\n%s\nwant:\n%s", out, want)
+	}
+	if out := a.mustDocker(t, "inspect", "--format", "{{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.DnsOptions}}", dname); strings.TrimSpace(out) != "[192.0.2.53] [example.com] [ndots:2]" {
+		t.Errorf("docker inspect of the DNS settings: %q", out)
+	}
 }
 
 func TestAPIDetachedLifecycle(t *testing.T) {
