@@ -17,7 +17,7 @@ import (
 type historyRow struct {
 	ID           string
 	Created      string // human ("2 days ago") or, with --human=false, RFC 3339
-	CreatedAt    string // RFC 3339
+	CreatedAt    string // as Podman's: Go's time in UTC, "2022-06-15 00:00:00 +0000 UTC"
 	CreatedSince string // human
 	CreatedBy    string // cut to 45 characters without --no-trunc
 	Size         string // human or, with --human=false, bytes
@@ -101,10 +101,11 @@ func historyCommand() *cli.Command {
 			for i, e := range steps {
 				r := historyRow{ID: id(e), CreatedBy: e.CreatedBy, Comment: e.Comment, Tags: strings.Join(e.Tags, ", ")}
 				if !e.Created.IsZero() {
-					r.CreatedAt = e.Created.Format(time.RFC3339)
+					r.CreatedAt = createdAt(e.Created)
 					r.CreatedSince = humanDuration(time.Since(e.Created)) + " ago"
+					r.Created = e.Created.UTC().Format(time.RFC3339)
 				}
-				r.Created, r.Size = r.CreatedAt, fmt.Sprint(e.Size)
+				r.Size = fmt.Sprint(e.Size)
 				if human {
 					r.Created, r.Size = r.CreatedSince, humanSize(uint64(e.Size))
 				}

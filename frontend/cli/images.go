@@ -92,14 +92,17 @@ type imageRow struct {
 	// History is every name the image has had, latest first, joined
 	// with ", " ({{.History}}); not a column of the table.
 	History string `json:"-"`
+	// CreatedAt (and CreatedTime) and CreatedSince are Podman's fields
+	// for templates: the time as image history shows it, and Created.
+	CreatedAt, CreatedTime, CreatedSince string `json:"-"`
 
 	created time.Time
 	size    int64
 }
 
 // imageHeaders are the column headers of `images --format "table ..."`.
-var imageHeaders = upperHeaders([]string{"Repository", "Tag", "ID", "Digest", "Created", "Size"},
-	map[string]string{"ID": "IMAGE ID"})
+var imageHeaders = upperHeaders([]string{"Repository", "Tag", "ID", "Digest", "Created", "Size", "CreatedAt", "CreatedTime", "CreatedSince"},
+	map[string]string{"ID": "IMAGE ID", "CreatedAt": "CREATED AT", "CreatedTime": "CREATED AT", "CreatedSince": "CREATED"})
 
 // imageRows gives each name of each image its line, as the table shows
 // them; with refs, only the names that one of them matches (a reference
@@ -134,11 +137,19 @@ func imageRows(list []image.Image, refs []string) []imageRow {
 			}
 			rows = append(rows, imageRow{Repository: repo, Tag: tag, ID: img.ID[:12], Digest: img.Digest.String(),
 				Created: humanDuration(time.Since(img.Created)) + " ago", Size: image.HumanBytes(img.Size),
+				CreatedAt: createdAt(img.Created), CreatedTime: createdAt(img.Created), CreatedSince: humanDuration(time.Since(img.Created)) + " ago",
 				Labels: img.Config.Config.Labels, History: strings.Join(img.NamesHistory, ", "),
 				created: img.Created, size: img.Size})
 		}
 	}
 	return rows
+}
+
+// createdAt is a time as Podman's images and history templates show
+// CreatedAt: to the second, in UTC, Go's form ("2022-06-15 00:00:00 +0000
+// UTC"), the same in both so that scripts can compare them.
+func createdAt(t time.Time) string {
+	return time.Unix(t.Unix(), 0).UTC().String()
 }
 
 // refMatches says whether ref (as typed: "bb", "bb:1", "localhost/bb")
@@ -243,7 +254,7 @@ func imagesCommand() *cli.Command {
 				for _, r := range rows {
 					anyRows = append(anyRows, r)
 				}
-				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, Size, Labels and History")
+				return f.write(os.Stdout, imageHeaders, anyRows, "the fields are Repository, Tag, ID, Digest, Created, CreatedAt, CreatedSince, Size, Labels and History")
 			}
 			w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 			if !ctx.Bool("noheading") {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -224,4 +225,23 @@ func TestMovedNameKeepsImage(t *testing.T) {
 		t.Errorf("the old image %s is still there after image prune", oldID)
 	}
 	mustMyctr(t, "rmi", name)
+}
+
+// TestImageCreatedFields: images and history give a template the same
+// CreatedSince and CreatedAt for an image's top step, in Podman's form
+// (110-history compares them); history --human=false's Created is RFC 3339.
+func TestImageCreatedFields(t *testing.T) {
+	t.Parallel()
+	list := strings.TrimSpace(mustMyctr(t, "images", "--format", "{{.CreatedSince}}--{{.CreatedAt}}", image))
+	if !regexp.MustCompile(`^.+ ago--[0-9]+-[0-9]+-[0-9]+ [0-9:]+ \+0000 UTC$`).MatchString(list) {
+		t.Errorf("images CreatedSince--CreatedAt: %q", list)
+	}
+	hist := strings.Split(mustMyctr(t, "history", "--format", "{{.CreatedSince}}--{{.CreatedAt}}", image), "\n")
+	if hist[0] != list {
+		t.Errorf("history's first line %q, images' %q: want the same", hist[0], list)
+	}
+	raw := strings.Split(mustMyctr(t, "history", "--human=false", "--format", "{{.Created}}", image), "\n")
+	if !regexp.MustCompile(`^[0-9-]+T[0-9:]+Z$`).MatchString(raw[0]) {
+		t.Errorf("history --human=false Created: %q, want RFC 3339", raw[0])
+	}
 }
