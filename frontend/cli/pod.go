@@ -18,6 +18,7 @@ import (
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/labels"
 	"github.com/myctr/myctr/frontend/pod"
+	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
 func podCommand() *cli.Command {
@@ -60,6 +61,15 @@ func podFound(err error) error {
 	return err
 }
 
+// removeCreatedPod removes pod p, just made, and its infra container.
+func removeCreatedPod(ctx *cli.Context, p *pod.Pod) error {
+	pods, cs, err := openPodStores(ctx)
+	if err != nil {
+		return err
+	}
+	return removePod(pods, cs, p, true, nil)
+}
+
 func podCreateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "create",
@@ -75,6 +85,13 @@ func podCreateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE"},
 			&cli.StringFlag{Name: "hostname", Usage: "the pod's host name (shared UTS namespace; default: the pod's name)"},
 			&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge, none, or named networks, one or more (as run's)"},
+			&cli.StringSliceFlag{Name: "add-host", Usage: "add HOST:IP to the pod's /etc/hosts, which its containers share (as run's)"},
+			&cli.StringSliceFlag{Name: "dns", Usage: "a DNS server of the pod's /etc/resolv.conf (as run's)"},
+			&cli.StringSliceFlag{Name: "dns-search", Usage: "a DNS search domain of the pod's /etc/resolv.conf (as run's)"},
+			&cli.StringSliceFlag{Name: "dns-option", Usage: "a resolv.conf option of the pod (as run's)"},
+			&cli.StringSliceFlag{Name: "dns-opt", Hidden: true},
+			&cli.StringFlag{Name: "infra-command", Usage: "the command the infra container runs (default: the pause image's)"},
+			&cli.StringFlag{Name: "pod-id-file", Usage: "write the pod's id to this file (it must not exist)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() > 1 {
@@ -92,10 +109,28 @@ func podCreateCommand() *cli.Command {
 				InfraImage: ctx.String("infra-image"), InfraName: ctx.String("infra-name"),
 				Share: ctx.String("share"), ShareSet: isSet(ctx, "share"), Labels: keyValues(ctx.StringSlice("label")),
 				Hostname: ctx.String("hostname"), Networks: ctx.StringSlice("network"), Command: os.Args,
+				AddHosts: ctx.StringSlice("add-host"), InfraCommand: ctx.String("infra-command"),
+				DNS: commaLists(ctx.StringSlice("dns")), DNSSearch: commaLists(ctx.StringSlice("dns-search")),
+				DNSOptions: commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...)),
+			}
+			idFile := ctx.String("pod-id-file")
+			if idFile != "" {
+				if _, err := os.Lstat(idFile); err == nil {
+					// Podman's words.
+					return withCode(125, hint(fmt.Errorf("pod id file exists: %s", idFile), "ensure another pod is not using it, or delete it"))
+				}
 			}
 			p, err := createPod(ctx, ps)
 			if err != nil {
 				return err
+			}
+			if idFile != "" {
+				if err := atomicfile.WriteFile(idFile, []byte(p.ID), 0o644); err != nil {
+					if rerr := removeCreatedPod(ctx, p); rerr != nil {
+						fmt.Fprintf(os.Stderr, "Warning: remove the pod whose id could not be written: %v\n", rerr)
+					}
+					return fmt.Errorf("write pod id file: %w", err)
+				}
 			}
 			record(ctx, events.TypePod, "create", p.ID, p.Name)
 			fmt.Println(p.ID)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -32,6 +33,10 @@ type podSpec struct {
 	ShareSet                              bool
 	Labels                                map[string]string
 	Command                               []string
+	// The infra's /etc/hosts and /etc/resolv.conf, which the members
+	// share, and the command it runs in place of its image's.
+	AddHosts, DNS, DNSSearch, DNSOptions []string
+	InfraCommand                         string
 }
 
 // pauseImageName is the pause image's name, as Podman's:
@@ -62,6 +67,9 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 			return nil, explain(err)
 		}
 		ports = append(ports, pm...)
+	}
+	if !ps.Infra && (len(ps.AddHosts) > 0 || len(ps.DNS)+len(ps.DNSSearch)+len(ps.DNSOptions) > 0 || ps.InfraCommand != "") {
+		return nil, withCode(125, hint(errors.New("--add-host, --dns, --dns-search, --dns-option and --infra-command are the infra container's, and the pod has none (--infra=false)"), "drop --infra=false"))
 	}
 	if !ps.Infra && (len(ports) > 0 || len(ps.Networks) > 0 || ps.InfraImage != "") {
 		return nil, withCode(125, hint(errors.New("you must have an infra container to publish ports or set a network (--infra=false)"), "drop --infra=false"))
@@ -141,6 +149,14 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		Name: infraName, Hostname: hostname, Network: mode, NetworkOptions: netOpts, Ports: ports,
 		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true},
 		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
+		ExtraHosts: ps.AddHosts, DNS: ps.DNS, DNSSearch: ps.DNSSearch, DNSOptions: ps.DNSOptions,
+	}
+	if cmd := strings.Fields(ps.InfraCommand); len(cmd) > 0 {
+		// As Podman's --infra-command: words split at spaces, the infra's
+		// entrypoint in place of its image's, without the image's command.
+		b, _ := json.Marshal(cmd)
+		ep := string(b)
+		o.Entrypoint, o.Command = &ep, nil
 	}
 	for n, a := range named {
 		// The pod answers by its name on the network, as the infra.
@@ -157,6 +173,9 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		if cc.Env.Set {
 			o.DefaultEnv = cc.Env.Value
 		}
+		err = container.ApplyResolverConf(o, cc)
+	}
+	if err == nil {
 		// No limits, but a cgroup of its own where the members get
 		// one, as theirs is decided: pod pause freezes it with them.
 		err = container.ApplyCgroup(o, container.CgroupRequest{Get: func(string) []string { return nil }, InUnit: inUnit()}, cc)

@@ -184,8 +184,36 @@ func ApplyContainersConf(o *CreateOptions, c *config.Containers, initSet bool, s
 	if s := c.Env; s.Set {
 		o.DefaultEnv = s.Value
 	}
-	// The resolver settings, checked here to name the file: Create
-	// puts them before the container's own.
+	if err := ApplyResolverConf(o, c); err != nil {
+		return err
+	}
+	defaults := DefaultSysctls
+	if s := c.DefaultSysctls; s.Set {
+		defaults = s.Value
+		if _, err := ParseSysctls(s.Value, ""); err != nil {
+			return &config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] default_sysctls: %v", err)}
+		}
+	}
+	sys, err := MergeSysctls(defaults, sysctls, o.Network)
+	if err != nil {
+		return &hintError{err, "--sysctl takes KEY=VALUE, for a namespaced setting: net.* (not with --network host), fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*"}
+	}
+	if o.IPC == IPCHost {
+		for k := range sys {
+			if ipcSysctl(k) {
+				return &hintError{fmt.Errorf("%w %s: --ipc host shares the host's IPC namespace, whose settings a container may not change", ErrInvalidSysctl, k),
+					"drop the --sysctl, or run without --ipc host"}
+			}
+		}
+	}
+	o.Sysctls = sys
+	return nil
+}
+
+// ApplyResolverConf applies containers.conf's dns_servers, dns_searches,
+// dns_options (checked here, to name the file; Create puts them before
+// the container's own), base_hosts_file and host_containers_internal_ip.
+func ApplyResolverConf(o *CreateOptions, c *config.Containers) error {
 	for _, d := range []struct {
 		s     config.Setting[[]string]
 		key   string
@@ -209,26 +237,6 @@ func ApplyContainersConf(o *CreateOptions, c *config.Containers, initSet bool, s
 		*d.into = d.s.Value
 	}
 	o.BaseHostsFile, o.HostInternalIP = c.BaseHostsFile.Value, c.HostInternalIP.Value
-	defaults := DefaultSysctls
-	if s := c.DefaultSysctls; s.Set {
-		defaults = s.Value
-		if _, err := ParseSysctls(s.Value, ""); err != nil {
-			return &config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] default_sysctls: %v", err)}
-		}
-	}
-	sys, err := MergeSysctls(defaults, sysctls, o.Network)
-	if err != nil {
-		return &hintError{err, "--sysctl takes KEY=VALUE, for a namespaced setting: net.* (not with --network host), fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm*"}
-	}
-	if o.IPC == IPCHost {
-		for k := range sys {
-			if ipcSysctl(k) {
-				return &hintError{fmt.Errorf("%w %s: --ipc host shares the host's IPC namespace, whose settings a container may not change", ErrInvalidSysctl, k),
-					"drop the --sysctl, or run without --ipc host"}
-			}
-		}
-	}
-	o.Sysctls = sys
 	return nil
 }
 

@@ -206,3 +206,39 @@ func TestRunGroupAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestPodCreateHostsAndDNS: pod create's --add-host, --dns, --dns-search
+// and --dns-option make the infra's files, which the members share;
+// --infra-command replaces the infra's command; --pod-id-file gets the
+// id, and must not be there before.
+func TestPodCreateHostsAndDNS(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "resolv")
+	idFile := t.TempDir() + "/pod-id"
+	id := podCreate(t, pn, "--pod-id-file", idFile, "--hostname", "pod.example.net", "--add-host", "added.example:192.0.2.7",
+		"--dns", "192.0.2.53", "--dns-search", "search.example", "--dns-opt", "ndots:5", "--infra-image", image, "--infra-command", "sleep 1001")
+	if b, err := os.ReadFile(idFile); err != nil || string(b) != id {
+		t.Errorf("--pod-id-file holds %q (%v), want %s", b, err, id)
+	}
+	out := mustMyctr(t, "run", "--rm", "--pod", pn, image, "sh", "-c", "cat /etc/hosts; echo ---; cat /etc/resolv.conf")
+	hosts, resolv, _ := strings.Cut(out, "---\n")
+	if got := hostsEntries(hosts); hostsLookup(got, "added.example") != "192.0.2.7" || hostsLookup(got, "pod.example.net") == "" {
+		t.Errorf("the member's /etc/hosts: want the pod's --add-host and host name:\n%s", hosts)
+	}
+	if resolv != "search search.example\nnameserver 192.0.2.53\noptions ndots:5\n" {
+		t.Errorf("the member's /etc/resolv.conf:\n%s", resolv)
+	}
+	infra := strings.TrimSpace(mustMyctr(t, "pod", "inspect", "--format", "{{.InfraContainerID}}", pn))
+	if top := mustMyctr(t, "top", infra, "args"); !strings.Contains(top, "sleep 1001") {
+		t.Errorf("the infra runs %q, want --infra-command's sleep 1001", top)
+	}
+	if _, errOut, code := myctr(t, "pod", "create", "--pod-id-file", idFile, pn+"-again"); code != 125 || !strings.Contains(errOut, "pod id file exists") {
+		t.Errorf("pod create with an existing --pod-id-file: exit %d, %q", code, errOut)
+	}
+	if _, _, code := myctr(t, "pod", "exists", pn+"-again"); code != 1 {
+		t.Errorf("the refused pod was made")
+	}
+	if _, errOut, code := myctr(t, "pod", "create", "--infra=false", "--dns", "192.0.2.53", pn+"-noinfra"); code != 125 || !strings.Contains(errOut, "the pod has none (--infra=false)") {
+		t.Errorf("pod create --infra=false --dns: exit %d, %q", code, errOut)
+	}
+}
