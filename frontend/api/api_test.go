@@ -89,6 +89,18 @@ func TestCreateOptions(t *testing.T) {
 		{name: "bad host port", body: `{"Image":"bb","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"http"}]}}}`, code: 400},
 		{name: "bad restart", body: `{"Image":"bb","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`, code: 400},
 		{name: "bad bind", body: `{"Image":"bb","HostConfig":{"Binds":[":"]}}`, code: 400},
+		{name: "resolver, groups, ulimits, shm, annotations", body: `{"Image":"bb","HostConfig":{"Dns":["192.0.2.53"],"DnsSearch":["example.com"],"DnsOptions":["ndots:2"],
+			"GroupAdd":["457"],"Ulimits":[{"Name":"nofile","Soft":100,"Hard":200}],"ShmSize":1048576,"Annotations":{"it.note":"x"}}}`,
+			check: func(t *testing.T, o *container.CreateOptions) {
+				if strings.Join(o.DNS, ",") != "192.0.2.53" || strings.Join(o.DNSSearch, ",") != "example.com" || strings.Join(o.DNSOptions, ",") != "ndots:2" ||
+					strings.Join(o.GroupAdd, ",") != "457" || len(o.Ulimits) != 1 || o.Ulimits[0].Hard != 200 || o.ShmSize != 1<<20 || o.Annotations["it.note"] != "x" {
+					t.Errorf("options %+v", o)
+				}
+			}},
+		{name: "ulimit twice", body: `{"Image":"bb","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":1,"Hard":1},{"Name":"nofile","Soft":2,"Hard":2}]}}`, code: 400},
+		{name: "ulimit soft above hard", body: `{"Image":"bb","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":3,"Hard":2}]}}`, code: 400},
+		{name: "myctr's annotation", body: `{"Image":"bb","HostConfig":{"Annotations":{"io.myctr.keep-id":"x"}}}`, code: 400},
+		{name: "negative shm size", body: `{"Image":"bb","HostConfig":{"ShmSize":-1}}`, code: 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := decodeCreate(strings.NewReader(tc.body))

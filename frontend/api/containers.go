@@ -316,12 +316,14 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 			DNSSearch:     hc.DnsSearch,
 			DNSOptions:    hc.DnsOptions,
 			GroupAdd:      hc.GroupAdd,
+			ShmSize:       hc.ShmSize,
 		},
 		NetworkSettings: &ctypes.NetworkSettings{},
 		RestartCount:    int(c.RestartCount),
 	}
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
 	resp.HostConfig.Resources = inspectResources(hc.Resources)
+	resp.HostConfig.Ulimits = hc.Ulimits
 	resp.HostConfig.LogConfig = ctypes.LogConfig{Type: dockerLogDriver(hc.LogDriver)}
 	s.fillConfig(c, &resp)
 	writeJSON(w, http.StatusOK, withDefaultAddress(resp))

@@ -97,6 +97,33 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 	}
 	o.DNSSearch, o.DNSOptions = hc.DNSSearch, hc.DNSOptions
 	o.GroupAdd = hc.GroupAdd
+	// As --ulimit values, to be checked as those are.
+	var ulimits []string
+	for _, u := range hc.Ulimits {
+		if u != nil {
+			ulimits = append(ulimits, u.String())
+		}
+	}
+	ul, err := container.ParseUlimits(ulimits)
+	if err != nil {
+		return nil, badRequest("HostConfig.Ulimits: %v", err)
+	}
+	o.Ulimits = ul
+	if hc.ShmSize < 0 {
+		return nil, badRequest("HostConfig.ShmSize %d: want a size in bytes", hc.ShmSize)
+	}
+	o.ShmSize = hc.ShmSize
+	if len(hc.Annotations) > 0 {
+		var list []string
+		for k, v := range hc.Annotations {
+			list = append(list, k+"="+v)
+		}
+		a, err := container.ParseAnnotations(list)
+		if err != nil {
+			return nil, badRequest("HostConfig.Annotations: %v", err)
+		}
+		o.Annotations = a
+	}
 	ipc, err := container.ParseIPC(string(hc.IpcMode), func(string) (string, error) { return "", nil })
 	if err != nil {
 		return nil, withStatus(400, fmt.Errorf("HostConfig.IpcMode: %w", err))
@@ -312,8 +339,6 @@ func resourceFlags(hc *ctypes.HostConfig) (map[string][]string, error) {
 		return nil, badRequest("HostConfig.MemorySwappiness cannot be set: cgroup v2 has no per-cgroup swappiness")
 	case r.OomKillDisable != nil && *r.OomKillDisable:
 		return nil, badRequest("HostConfig.OomKillDisable cannot be set: cgroup v2 cannot turn off the OOM killer")
-	case len(r.Ulimits) > 0:
-		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.Ulimits is not supported by this API yet"))
 	}
 	return f, nil
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -30,7 +29,6 @@ func TestResourceFlags(t *testing.T) {
 		{name: "realtime", r: ctypes.Resources{CPURealtimeRuntime: 1000}, code: 400},
 		{name: "oom kill disable", r: ctypes.Resources{OomKillDisable: &on}, code: 400},
 		{name: "swappiness", r: ctypes.Resources{MemorySwappiness: &sw}, code: 400},
-		{name: "ulimits", r: ctypes.Resources{Ulimits: []*ctypes.Ulimit{{Name: "nofile", Soft: 1, Hard: 1}}}, code: http.StatusNotImplemented},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := resourceFlags(&ctypes.HostConfig{Resources: tc.r})

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -53,6 +55,12 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "image-volume", Value: "bind", Usage: "what the image's VOLUMEs get: bind (an anonymous volume), tmpfs or ignore"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at PATH[:OPTIONS]"},
 		&cli.BoolFlag{Name: "read-only", Usage: "mount the root filesystem read-only"},
+		&cli.BoolFlag{Name: "read-only-tmpfs", Value: true, Usage: "with --read-only: writable tmpfs on /run, /tmp and /var/tmp"},
+		&cli.StringSliceFlag{Name: "ulimit", Usage: "a resource limit of the container's processes: NAME=SOFT[:HARD] such as nofile=1024:2048 (-1: unlimited; repeatable), or host: yours"},
+		&cli.StringFlag{Name: "shm-size", Usage: "the size of /dev/shm, such as 256m (default 64m)"},
+		&cli.StringFlag{Name: "umask", Usage: "the umask of the container's process, in octal (default: the init's, 0022)"},
+		&cli.StringSliceFlag{Name: "annotation", Usage: "add KEY=VALUE to the container's OCI annotations (repeatable)"},
+		&cli.BoolFlag{Name: "env-host", Usage: "pass myctr's whole environment into the container, below the image's and -e"},
 		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
@@ -62,6 +70,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "ip", Usage: "the container's IPv4 address on its named network"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},
 		&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish every EXPOSEd port on a free host port"},
+		&cli.StringSliceFlag{Name: "expose", Usage: "expose a port or range, PORT[-END][/tcp|udp], as the image's EXPOSE does (for -P)"},
 		&cli.StringFlag{Name: "cgroups", Usage: "the container's own cgroup: enabled (a scope of your systemd user manager, or of myctr-helper), split (below the cgroup myctr runs in, which must be delegated to you) or disabled", Value: "enabled"},
 		&cli.StringFlag{Name: "cgroup-parent", Usage: "the user manager's slice that holds the container's scope (default myctr.slice)"},
 		&cli.StringFlag{Name: "cgroupns", Usage: "cgroup namespace: private (the default) or host"},
@@ -428,14 +437,37 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err := applyContainersConf(ctx, cc, o); err != nil {
 		return nil, err
 	}
-	if ctx.Bool("http-proxy") {
+	if ctx.Bool("env-host") {
+		o.DefaultEnv = append(os.Environ(), o.DefaultEnv...)
+	} else if ctx.Bool("http-proxy") {
 		o.DefaultEnv = append(proxyEnv(os.LookupEnv), o.DefaultEnv...)
+	}
+	if err := processOptions(ctx, o); err != nil {
+		return nil, withCode(125, err)
 	}
 	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
 	// Comma lists too, as Podman's string slices read them.
 	o.DNS, o.DNSSearch, o.DNSOptions = commaLists(ctx.StringSlice("dns")), commaLists(ctx.StringSlice("dns-search")), commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...))
+	if expose := ctx.StringSlice("expose"); len(expose) > 0 {
+		// The image's exposed ports and these (a copy: the image's
+		// config is not ours to change).
+		ports := maps.Clone(o.Image.ExposedPorts)
+		if ports == nil {
+			ports = map[string]struct{}{}
+		}
+		for _, e := range expose {
+			keys, err := network.ParseExpose(e)
+			if err != nil {
+				return nil, explain(err)
+			}
+			for _, k := range keys {
+				ports[k] = struct{}{}
+			}
+		}
+		o.Image.ExposedPorts = ports
+	}
 	if ctx.Bool("publish-all") {
-		exposed, err := network.ExposedPorts(img.Config.Config.ExposedPorts)
+		exposed, err := network.ExposedPorts(o.Image.ExposedPorts)
 		if err != nil {
 			return nil, err
 		}
@@ -760,4 +792,37 @@ func proxyEnv(lookup func(string) (string, bool)) []string {
 		}
 	}
 	return env
+}
+
+// processOptions reads --ulimit, --shm-size, --umask, --annotation and
+// --read-only-tmpfs into o.
+func processOptions(ctx *cli.Context, o *container.CreateOptions) error {
+	var err error
+	if o.Ulimits, err = container.ParseUlimits(ctx.StringSlice("ulimit")); err != nil {
+		return err
+	}
+	if v := ctx.String("shm-size"); v != "" {
+		if o.ShmSize, err = container.ParseShmSize(v); err != nil {
+			return err
+		}
+	}
+	if v := ctx.String("umask"); v != "" {
+		m, err := container.ParseUmask(v)
+		if err != nil {
+			return err
+		}
+		o.Umask = &m
+	}
+	if o.Annotations, err = container.ParseAnnotations(ctx.StringSlice("annotation")); err != nil {
+		return err
+	}
+	o.NoReadOnlyTmpfs = !ctx.Bool("read-only-tmpfs")
+	if p := ctx.String("pidfile"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		o.PidFile = abs
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ func runExtraFlags() []cli.Flag {
 		&cli.UintFlag{Name: "preserve-fds", Usage: "pass descriptors 3 to 3+N-1 to the container's process (as socket activation passes its sockets, without LISTEN_* variables; directories are refused)"},
 		&cli.StringFlag{Name: "runtime", Usage: "the OCI runtime: myctr runs containers itself, so only a copy of the myctr binary is taken (and shown by inspect as OCIRuntime)"},
 		&cli.StringFlag{Name: "conmon-pidfile", Usage: "write the pid of the container's monitor (myctr's own, in place of Podman's conmon) to this file"},
+		&cli.StringFlag{Name: "pidfile", Usage: "write the pid of the container's process (on the host) to this file at each start"},
 		secretFlag(),
 	}
 }

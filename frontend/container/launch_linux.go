@@ -595,8 +595,21 @@ func (s *Store) markRunning(c *Container, r *running) error {
 	})
 	if err == nil {
 		s.event(c, "start", nil)
+		writePidfile(c, pid, r.warn)
 	}
 	return err
+}
+
+// writePidfile writes the container's pid to its --pidfile at each
+// start, as Podman's conmon does; a failure is a warning, the container
+// runs already.
+func writePidfile(c *Container, pid int, warn io.Writer) {
+	if c.HostConfig.PidFile == "" {
+		return
+	}
+	if err := os.WriteFile(c.HostConfig.PidFile, []byte(strconv.Itoa(pid)), 0o644); err != nil && warn != nil {
+		fmt.Fprintf(warn, "Warning: write --pidfile: %v\n", err)
+	}
 }
 
 // monitorPid is the pid of r's monitor: this process, or the

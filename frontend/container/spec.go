@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/docker/go-units"
 	"github.com/moby/sys/user"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -132,6 +133,17 @@ type CreateOptions struct {
 	// BaseHostsFile and HostInternalIP are containers.conf's
 	// base_hosts_file and host_containers_internal_ip (HostConfig's).
 	BaseHostsFile, HostInternalIP string
+	// Ulimits are --ulimit's (ParseUlimits), the process's rlimits;
+	// ShmSize is --shm-size in bytes (0: 64 MiB); Umask --umask;
+	// Annotations --annotation's, in the spec beside myctr's own;
+	// NoReadOnlyTmpfs is --read-only-tmpfs=false: --read-only without
+	// writable /run, /tmp and /var/tmp.
+	Ulimits         []*units.Ulimit
+	ShmSize         int64
+	Umask           *uint32
+	Annotations     map[string]string
+	NoReadOnlyTmpfs bool
+	PidFile         string // --pidfile, absolute
 	// Sysctls are the container's namespaced kernel settings (merged
 	// with MergeSysctls), written by its init (linux.sysctl).
 	Sysctls map[string]string
@@ -516,6 +528,21 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	for _, dev := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: "/dev/" + dev, Type: "c"})
 	}
+	for _, u := range o.Ulimits {
+		spec.Process.Rlimits = append(spec.Process.Rlimits, rlimit(u))
+	}
+	if err := checkRlimits(spec.Process.Rlimits); err != nil {
+		return nil, err
+	}
+	spec.Process.User.Umask = o.Umask
+	if o.ShmSize > 0 {
+		for i, mnt := range spec.Mounts {
+			if mnt.Destination == "/dev/shm" {
+				spec.Mounts[i].Options = append(slices.DeleteFunc(slices.Clone(mnt.Options), func(opt string) bool { return strings.HasPrefix(opt, "size=") }),
+					"size="+strconv.FormatInt(o.ShmSize, 10))
+			}
+		}
+	}
 	if o.Privileged {
 		applyPrivileged(spec)
 	}
@@ -591,7 +618,7 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/etc/" + f, Type: "bind",
 			Source: c.RunFile("userdata/" + f), Options: []string{"rbind", "rprivate"}})
 	}
-	if o.ReadOnly {
+	if o.ReadOnly && !o.NoReadOnlyTmpfs {
 		// As Podman's --read-only-tmpfs: the usual scratch places stay writable.
 		for _, d := range []string{"/run", "/tmp", "/var/tmp"} {
 			spec.Mounts = append(spec.Mounts, specs.Mount{Destination: d, Type: "tmpfs", Source: "tmpfs",
@@ -613,6 +640,14 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 		// is linked dynamically and would not run in the image.)
 		if _, err := initBinary(); err != nil {
 			return nil, err
+		}
+	}
+	for k, v := range o.Annotations {
+		if _, ok := spec.Annotations[k]; !ok { // myctr's own stay
+			if spec.Annotations == nil {
+				spec.Annotations = map[string]string{}
+			}
+			spec.Annotations[k] = v
 		}
 	}
 	return spec, nil

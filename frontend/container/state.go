@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
+
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/netholder"
@@ -132,6 +134,12 @@ type HostConfig struct {
 	HostContainersInternalIP string `json:",omitempty"`
 	// GroupAdd is --group-add as given (Docker's name).
 	GroupAdd []string `json:",omitempty"`
+	// Ulimits and ShmSize are --ulimit's and --shm-size's (Docker's
+	// names and forms); the spec has them as rlimits and /dev/shm's size.
+	Ulimits []*units.Ulimit `json:",omitempty"`
+	ShmSize int64           `json:",omitempty"`
+	// PidFile is --pidfile: where each start writes the container's pid.
+	PidFile string `json:",omitempty"`
 	// Sysctls are the namespaced kernel settings of --sysctl and
 	// containers.conf's default_sysctls.
 	Sysctls map[string]string `json:",omitempty"`

@@ -159,3 +159,27 @@ func ExposedPorts(exposed map[string]struct{}) ([]PortMapping, error) {
 	}
 	return out, nil
 }
+
+// ParseExpose reads an --expose value, PORT[-END][/PROTO] (tcp unless
+// udp is given), as the image config's ExposedPorts keys it adds.
+func ParseExpose(v string) ([]string, error) {
+	ports, proto, _ := strings.Cut(v, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	first, last, isRange := strings.Cut(ports, "-")
+	a, err1 := strconv.ParseUint(first, 10, 16)
+	b := a
+	var err2 error
+	if isRange {
+		b, err2 = strconv.ParseUint(last, 10, 16)
+	}
+	if err1 != nil || err2 != nil || a == 0 || b < a || (proto != "tcp" && proto != "udp") {
+		return nil, &Error{Err: ErrInvalidPublish, Msg: fmt.Sprintf("--expose %q", v), Hint: "use PORT[-END][/tcp|udp], e.g. 8080 or 5353/udp"}
+	}
+	var out []string
+	for p := a; p <= b; p++ {
+		out = append(out, strconv.FormatUint(p, 10)+"/"+proto)
+	}
+	return out, nil
+}

@@ -122,3 +122,17 @@ func TestToolArgs(t *testing.T) {
 		t.Errorf("slirp4netns args %q", args)
 	}
 }
+
+func TestParseExpose(t *testing.T) {
+	for in, want := range map[string]string{"80": "80/tcp", "5353/udp": "5353/udp", "7000-7002": "7000/tcp 7001/tcp 7002/tcp", "9/tcp": "9/tcp"} {
+		got, err := ParseExpose(in)
+		if err != nil || strings.Join(got, " ") != want {
+			t.Errorf("ParseExpose(%q) = %q, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"0", "http", "80/sctp", "9-8", "65536", "", "1-"} {
+		if _, err := ParseExpose(bad); !errors.Is(err, ErrInvalidPublish) {
+			t.Errorf("ParseExpose(%q) = %v, want ErrInvalidPublish", bad, err)
+		}
+	}
+}

@@ -230,6 +230,13 @@ var rlimitTypes = map[string]int{
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
+// RlimitResource is the resource number of an rlimit type the spec
+// names ("RLIMIT_NOFILE"), if it is one.
+func RlimitResource(t string) (int, bool) {
+	r, ok := rlimitTypes[t]
+	return r, ok
+}
+
 // CheckRlimits refuses an rlimit of an unknown type, one listed twice, or
 // one whose soft limit exceeds its hard limit.
 func CheckRlimits(rl []specs.POSIXRlimit) error {
@@ -281,6 +288,10 @@ func Exec() {
 	}
 	if err != nil {
 		conn.Fail("read exec configuration", err, ExitSetup)
+	}
+	// The container's --ulimit limits, as its main process has them.
+	if err := setRlimits(msg.Exec.Process.Rlimits); err != nil {
+		conn.Fail("set rlimits", err, ExitSetup)
 	}
 	startProcess(conn, msg.Exec.Process, procSetup{ws: msg.Exec.Winsize, listenFDs: msg.Exec.PreserveFDs, filter: msg.Exec.Seccomp, rules: msg.Exec.Landlock, keepGroups: msg.Exec.KeepGroups})
 }

@@ -183,6 +183,11 @@ func TestAPIRunExitCodes(t *testing.T) {
 	if out := a.mustDocker(t, "inspect", "--format", "{{.HostConfig.Dns}} {{.HostConfig.DnsSearch}} {{.HostConfig.DnsOptions}}", dname); strings.TrimSpace(out) != "[192.0.2.53] [example.com] [ndots:2]" {
 		t.Errorf("docker inspect of the DNS settings: %q", out)
 	}
+	// HostConfig.Ulimits and ShmSize: the process's limits, /dev/shm's size.
+	out = a.mustDocker(t, "run", "--rm", "--ulimit", "nofile=123:456", "--shm-size", "96m", imageFull, "sh", "-c", "ulimit -n; ulimit -Hn; df -k /dev/shm | tail -n 1")
+	if f := strings.Fields(out); len(f) < 4 || f[0] != "123" || f[1] != "456" || f[3] != "98304" {
+		t.Errorf("docker run --ulimit nofile=123:456 --shm-size 96m: %q", out)
+	}
 }
 
 func TestAPIDetachedLifecycle(t *testing.T) {

@@ -9,6 +9,7 @@ package integration
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -240,5 +241,59 @@ func TestPodCreateHostsAndDNS(t *testing.T) {
 	}
 	if _, errOut, code := myctr(t, "pod", "create", "--infra=false", "--dns", "192.0.2.53", pn+"-noinfra"); code != 125 || !strings.Contains(errOut, "the pod has none (--infra=false)") {
 		t.Errorf("pod create --infra=false --dns: exit %d, %q", code, errOut)
+	}
+}
+
+// TestRunProcessOptions: --ulimit (also for exec's processes), --shm-size,
+// --umask, --annotation, --env-host and --read-only-tmpfs=false, and
+// their refusals.
+func TestRunProcessOptions(t *testing.T) {
+	t.Parallel()
+	out := mustMyctr(t, "run", "--rm", "--ulimit", "nofile=100:200", "--ulimit", "core=0", "--shm-size", "128m", "--umask", "0077", image,
+		"sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c; df -k /dev/shm | tail -n 1; umask")
+	f := strings.Fields(out)
+	if len(f) < 10 || f[0] != "100" || f[1] != "200" || f[2] != "0" || f[4] != "131072" || f[len(f)-1] != "0077" {
+		t.Errorf("--ulimit nofile=100:200 core=0 --shm-size 128m --umask 0077: %q", out)
+	}
+	name := ctrName(t, "procopts")
+	pidfile := t.TempDir() + "/pid"
+	runDetached(t, name, []string{"--ulimit", "nofile=150:250", "--annotation", "it.example/note=kept", "--pidfile", pidfile,
+		"--network", "slirp4netns", "--expose", "7000-7001", "--expose", "5353/udp", "-P"}, "sleep", "300")
+	if b, err := os.ReadFile(pidfile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(inspect(t, name).State.Pid) {
+		t.Errorf("--pidfile holds %q (%v), want the container's pid %d", b, err, inspect(t, name).State.Pid)
+	}
+	ports := mustMyctr(t, "port", name)
+	for _, p := range []string{"7000/tcp -> ", "7001/tcp -> ", "5353/udp -> "} {
+		if !strings.Contains(ports, p) {
+			t.Errorf("--expose 7000-7001 --expose 5353/udp -P: ports %q lack %s", ports, p)
+		}
+	}
+	if out := strings.Fields(mustMyctr(t, "exec", name, "sh", "-c", "ulimit -n; ulimit -Hn")); len(out) != 2 || out[0] != "150" || out[1] != "250" {
+		t.Errorf("exec's limits: %q, want the container's 150 250", out)
+	}
+	if out := mustMyctr(t, "inspect", "--format", `{{index .Config.Annotations "it.example/note"}} {{range .HostConfig.Ulimits}}{{.Name}}={{.Soft}}:{{.Hard}}{{end}}`, name); strings.TrimSpace(out) != "kept nofile=150:250" {
+		t.Errorf("inspect of the annotation and the ulimit: %q", out)
+	}
+	out = mustMyctrEnv(t, []string{"IT_ENV_HOST=passed"}, "run", "--rm", "--env-host", "-e", "IT_OTHER=flag", image, "sh", "-c", "echo $IT_ENV_HOST $IT_OTHER")
+	if strings.TrimSpace(out) != "passed flag" {
+		t.Errorf("--env-host: %q", out)
+	}
+	if _, errOut, code := myctr(t, "run", "--rm", "--read-only", "--read-only-tmpfs=false", image, "touch", "/tmp/x"); code == 0 || !strings.Contains(errOut, "Read-only file system") {
+		t.Errorf("--read-only --read-only-tmpfs=false: /tmp writable (exit %d, %q)", code, errOut)
+	}
+	mustMyctr(t, "run", "--rm", "--read-only", image, "touch", "/tmp/x")
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--ulimit", "nofile=100:999999999999"}, "--ulimit nofile: hard limit 999999999999 is above yours"},
+		{[]string{"--ulimit", "bogus=1"}, "invalid ulimit type: bogus"},
+		{[]string{"--shm-size", "0"}, `--shm-size "0": want a size`},
+		{[]string{"--umask", "0999"}, `--umask "0999": want an octal mode`},
+		{[]string{"--annotation", "io.myctr.keep-id=0"}, "io.myctr.* annotations are myctr's own"},
+	} {
+		if _, errOut, code := myctr(t, append(append([]string{"run", "--rm"}, tc.flags...), image, "true")...); code != 125 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("run %q: exit %d, %q; want 125 and %q", tc.flags, code, errOut, tc.want)
+		}
 	}
 }
