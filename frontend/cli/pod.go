@@ -89,7 +89,7 @@ func podCreateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "dns", Usage: "a DNS server of the pod's /etc/resolv.conf (as run's)"},
 			&cli.StringSliceFlag{Name: "dns-search", Usage: "a DNS search domain of the pod's /etc/resolv.conf (as run's)"},
 			&cli.StringSliceFlag{Name: "dns-option", Usage: "a resolv.conf option of the pod (as run's)"},
-			&cli.StringSliceFlag{Name: "dns-opt", Hidden: true},
+			dnsOptFlag,
 			&cli.StringFlag{Name: "infra-command", Usage: "the command the infra container runs (default: the pause image's)"},
 			&cli.StringFlag{Name: "pod-id-file", Usage: "write the pod's id to this file (it must not exist)"},
 		},
@@ -110,9 +110,8 @@ func podCreateCommand() *cli.Command {
 				Share: ctx.String("share"), ShareSet: isSet(ctx, "share"), Labels: keyValues(ctx.StringSlice("label")),
 				Hostname: ctx.String("hostname"), Networks: ctx.StringSlice("network"), Command: os.Args,
 				AddHosts: ctx.StringSlice("add-host"), InfraCommand: ctx.String("infra-command"),
-				DNS: commaLists(ctx.StringSlice("dns")), DNSSearch: commaLists(ctx.StringSlice("dns-search")),
-				DNSOptions: commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...)),
 			}
+			ps.DNS, ps.DNSSearch, ps.DNSOptions = resolverFlags(ctx)
 			idFile := ctx.String("pod-id-file")
 			if idFile != "" {
 				if _, err := os.Lstat(idFile); err == nil {
@@ -385,7 +384,12 @@ type podInfraConfig struct {
 
 type portBinding struct{ HostIp, HostPort string }
 
-type podInspectCtr struct{ Id, Name, State string }
+// podInspectCtr is a container of pod inspect, in Podman's fields: ID
+// for templates ({{(index .Containers 0).ID}}), Id in JSON.
+type podInspectCtr struct {
+	ID          string `json:"Id"`
+	Name, State string
+}
 
 func inspectPod(v podView, cs *container.Store) podInspect {
 	out := podInspect{Id: v.p.ID, Name: v.p.Name, Created: v.p.Created, CreateCommand: v.p.CreateCommand,
@@ -396,7 +400,7 @@ func inspectPod(v podView, cs *container.Store) podInspect {
 		out.SharedNamespaces = []string{}
 	}
 	for _, c := range v.ctrs {
-		out.Containers = append(out.Containers, podInspectCtr{Id: c.ID, Name: c.Name, State: c.StatusWord()})
+		out.Containers = append(out.Containers, podInspectCtr{ID: c.ID, Name: c.Name, State: c.StatusWord()})
 		if c.PodInfra {
 			ic := &podInfraConfig{PortBindings: map[string][]portBinding{}, HostNetwork: c.HostConfig.NetworkMode == "host", InfraImage: v.p.InfraImage}
 			for _, pm := range c.HostConfig.PortBindings {

@@ -81,8 +81,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "dns", Usage: "a DNS server for the container's /etc/resolv.conf, in place of its network's (repeatable; none: keep the image's file)"},
 		&cli.StringSliceFlag{Name: "dns-search", Usage: "a DNS search domain, in place of the host's (repeatable; .: none)"},
 		&cli.StringSliceFlag{Name: "dns-option", Usage: "a resolv.conf option such as ndots:2, in place of the host's (repeatable)"},
-		// Podman's other spelling, which may be mixed with the first.
-		&cli.StringSliceFlag{Name: "dns-opt", Hidden: true},
+		dnsOptFlag,
 		&cli.StringSliceFlag{Name: "sysctl", Usage: "set a namespaced kernel setting in the container: KEY=VALUE (repeatable)"},
 		&cli.IntFlag{Name: "oom-score-adj", Usage: "the container's OOM score adjustment (-1000..1000; lowering it needs privileges you do not have)"},
 		&cli.StringFlag{Name: "cidfile", Usage: "write the container's id to this file (it must not exist, unless with --replace)"},
@@ -446,8 +445,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, withCode(125, err)
 	}
 	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
-	// Comma lists too, as Podman's string slices read them.
-	o.DNS, o.DNSSearch, o.DNSOptions = commaLists(ctx.StringSlice("dns")), commaLists(ctx.StringSlice("dns-search")), commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...))
+	o.DNS, o.DNSSearch, o.DNSOptions = resolverFlags(ctx)
 	if expose := ctx.StringSlice("expose"); len(expose) > 0 {
 		// The image's exposed ports and these (a copy: the image's
 		// config is not ours to change).
@@ -825,4 +823,16 @@ func processOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		o.PidFile = abs
 	}
 	return nil
+}
+
+// dnsOptFlag is --dns-opt, Podman's other spelling of --dns-option, which
+// may be mixed with the first.
+var dnsOptFlag = &cli.StringSliceFlag{Name: "dns-opt", Hidden: true}
+
+// resolverFlags reads run's and pod create's --dns, --dns-search and
+// --dns-option (with --dns-opt): comma lists too, as Podman's string
+// slices read them.
+func resolverFlags(ctx *cli.Context) (servers, search, options []string) {
+	return commaLists(ctx.StringSlice("dns")), commaLists(ctx.StringSlice("dns-search")),
+		commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...))
 }

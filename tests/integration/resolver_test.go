@@ -230,6 +230,10 @@ func TestPodCreateHostsAndDNS(t *testing.T) {
 		t.Errorf("the member's /etc/resolv.conf:\n%s", resolv)
 	}
 	infra := strings.TrimSpace(mustMyctr(t, "pod", "inspect", "--format", "{{.InfraContainerID}}", pn))
+	// Podman's field names in a template: ID, not the JSON's Id.
+	if first := strings.TrimSpace(mustMyctr(t, "pod", "inspect", "--format", "{{(index .Containers 0).ID}}", pn)); first != infra {
+		t.Errorf("pod inspect {{(index .Containers 0).ID}} = %q, want the infra %s", first, infra)
+	}
 	if top := mustMyctr(t, "top", infra, "args"); !strings.Contains(top, "sleep 1001") {
 		t.Errorf("the infra runs %q, want --infra-command's sleep 1001", top)
 	}
