@@ -180,7 +180,8 @@ func rootAction(ctx *cli.Context) error {
 		if a == "--" {
 			break
 		}
-		if strings.HasPrefix(a, "-") && a != "-" {
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		if strings.HasPrefix(a, "-") && a != "-" && !slices.ContainsFunc(ctx.App.Flags, func(f cli.Flag) bool { return slices.Contains(f.Names(), name) }) {
 			return ctx.App.OnUsageError(ctx, fmt.Errorf("flag provided but not defined: %s", strings.SplitN(a, "=", 2)[0]), false)
 		}
 	}

@@ -41,6 +41,7 @@ func TestCLIEdgeUnknownCommand(t *testing.T) {
 		err, hint string
 	}{
 		{[]string{"nosuch"}, "Error: unrecognized command `myctr nosuch`", "Hint: run `myctr --help`"},
+		{[]string{"nosuch", "--help"}, "Error: unrecognized command `myctr nosuch`", "Hint: run `myctr --help`"}, // a flag of the program's
 		{[]string{"rn"}, "Error: unrecognized command `myctr rn`", "Hint: did you mean `myctr rm`?"},
 		{[]string{"insp", "x"}, "Error: unrecognized command `myctr insp`", "Hint: did you mean `myctr inspect`?"},
 		{[]string{"imagess"}, "Error: unrecognized command `myctr imagess`", "Hint: did you mean `myctr images`?"},
