@@ -125,10 +125,14 @@ func TestNetContainerShared(t *testing.T) {
 	if got != "hello-from-base" {
 		t.Errorf("the joiner read %q from 127.0.0.1:8089 in the shared namespace, want hello-from-base", got)
 	}
-	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-		if a, b := mustMyctr(t, "exec", base, "cat", f), mustMyctr(t, "exec", joiner, "cat", f); a != b {
-			t.Errorf("%s: %q in %s, %q in the joiner", f, a, base, b)
-		}
+	if a, b := mustMyctr(t, "exec", base, "cat", "/etc/resolv.conf"), mustMyctr(t, "exec", joiner, "cat", "/etc/resolv.conf"); a != b {
+		t.Errorf("/etc/resolv.conf: %q in %s, %q in the joiner", a, base, b)
+	}
+	// The base's /etc/hosts, with the joiner's own names at 127.0.0.1
+	// (its host name and name), as Podman adds them.
+	jhost := strings.TrimSpace(mustMyctr(t, "exec", joiner, "hostname"))
+	if a, b := mustMyctr(t, "exec", base, "cat", "/etc/hosts"), mustMyctr(t, "exec", joiner, "cat", "/etc/hosts"); b != a+"127.0.0.1\t"+jhost+" "+joiner+"\n" {
+		t.Errorf("/etc/hosts: %q in %s, %q in the joiner; want the base's and the joiner's names at 127.0.0.1", a, base, b)
 	}
 	if a, b := mustMyctr(t, "exec", base, "hostname"), mustMyctr(t, "exec", joiner, "hostname"); a == b {
 		t.Errorf("hostname %q shared, want the joiner's own (its own UTS namespace, as Podman)", a)
