@@ -47,7 +47,7 @@ func containerCommand() *cli.Command {
 		runCommand(), createCommand(), renamed(psCommand(), "ls", "list", "ps"), inspectContainerCommand(), logsCommand(),
 		stopCommand(), killCommand(), rmCommand(), startCommand(), pauseCommand(), unpauseCommand(), restartCommand(), waitCommand(),
 		execCommand(), portCommand(), statsCommand(), updateCommand(), existsContainerCommand(), cpCommand(), topCommand(),
-		commitCommand(), renameCommand(), containerPruneCommand(), exportCommand(), diffCommand(),
+		commitCommand(), renameCommand(), containerPruneCommand(), exportCommand(), diffCommand(), attachCommand(),
 	})
 }
 
