@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -324,6 +325,9 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	resp.NetworkSettings.Networks = s.endpointSettings(c)
 	resp.HostConfig.Resources = inspectResources(hc.Resources)
 	resp.HostConfig.Ulimits = hc.Ulimits
+	for _, d := range hc.Devices {
+		resp.HostConfig.Devices = append(resp.HostConfig.Devices, ctypes.DeviceMapping{PathOnHost: d.PathOnHost, PathInContainer: d.PathInContainer, CgroupPermissions: d.CgroupPermissions})
+	}
 	resp.HostConfig.LogConfig = ctypes.LogConfig{Type: dockerLogDriver(hc.LogDriver)}
 	s.fillConfig(c, &resp)
 	writeJSON(w, http.StatusOK, withDefaultAddress(resp))
@@ -338,6 +342,11 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 	o, err := createOptions(req, r.URL.Query().Get("name"))
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	// docker run --platform: the host's only, as myctr run's.
+	if p, err := image.ParsePlatform(r.URL.Query().Get("platform"), "", "", ""); err != nil || !image.IsHostPlatform(p) {
+		writeError(w, badRequest("platform %q: myctr runs images of this machine's platform, linux/%s", r.URL.Query().Get("platform"), runtime.GOARCH))
 		return
 	}
 	img, err := s.b.Images.Lookup(req.Image)

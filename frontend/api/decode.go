@@ -113,6 +113,23 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		return nil, badRequest("HostConfig.ShmSize %d: want a size in bytes", hc.ShmSize)
 	}
 	o.ShmSize = hc.ShmSize
+	for _, d := range hc.Devices {
+		v := d.PathOnHost
+		if d.PathInContainer != "" || d.CgroupPermissions != "" {
+			v += ":" + d.PathInContainer
+			if d.PathInContainer == "" {
+				v += d.PathOnHost
+			}
+			if d.CgroupPermissions != "" {
+				v += ":" + d.CgroupPermissions
+			}
+		}
+		m, err := container.ParseDevice(v)
+		if err != nil {
+			return nil, badRequest("HostConfig.Devices: %v", err)
+		}
+		o.Devices = append(o.Devices, m)
+	}
 	if len(hc.Annotations) > 0 {
 		var list []string
 		for k, v := range hc.Annotations {
@@ -333,8 +350,8 @@ func resourceFlags(hc *ctypes.HostConfig) (map[string][]string, error) {
 		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.CgroupParent is not supported by this API yet"))
 	case r.CPURealtimePeriod != 0 || r.CPURealtimeRuntime != 0:
 		return nil, badRequest("HostConfig.CpuRealtimePeriod and CpuRealtimeRuntime cannot be set: cgroup v2 has no real-time CPU controller")
-	case len(r.Devices) > 0 || len(r.DeviceCgroupRules) > 0 || len(r.DeviceRequests) > 0:
-		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.Devices, DeviceCgroupRules and DeviceRequests are not supported by this API yet"))
+	case len(r.DeviceCgroupRules) > 0 || len(r.DeviceRequests) > 0:
+		return nil, withStatus(http.StatusNotImplemented, errors.New("HostConfig.DeviceCgroupRules and DeviceRequests are not supported by this API yet"))
 	case r.MemorySwappiness != nil && *r.MemorySwappiness != -1:
 		return nil, badRequest("HostConfig.MemorySwappiness cannot be set: cgroup v2 has no per-cgroup swappiness")
 	case r.OomKillDisable != nil && *r.OomKillDisable:

@@ -194,11 +194,17 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	// docker pull --platform: the entry of a multi-platform index.
+	platform, err := image.ParsePlatform(q.Get("platform"), "", "", "")
+	if err != nil {
+		writeError(w, badRequest("platform: %v", err))
+		return
+	}
 	enc, flush := jsonStream(w)
 	_ = enc.Encode(jsonstream.Message{Status: "Pulling from " + ref})
 	flush()
 	pl := &progressLines{enc: enc, flush: flush}
-	img, err := s.b.Images.Pull(r.Context(), ref, image.PullOptions{Progress: pl, Auth: auth})
+	img, err := s.b.Images.Pull(r.Context(), ref, image.PullOptions{Progress: pl, Auth: auth, Platform: platform})
 	_, _ = pl.Write([]byte("\n"))
 	if err != nil {
 		// The status is sent: a pull's failure is the stream's last

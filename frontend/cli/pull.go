@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	ggcrv1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
@@ -25,10 +26,14 @@ func pullCommand() *cli.Command {
 			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "require HTTPS and verify certificates (plain HTTP is used for registries on this machine either way)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image id"},
 			&cli.StringFlag{Name: "signature-policy", Usage: "the policy.json to use instead of the user's or the system's"},
+			platformFlags[0], platformFlags[1], platformFlags[2], platformFlags[3],
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
 				return withCode(125, errors.New("requires exactly one image: myctr pull IMAGE"))
+			}
+			if _, err := platformOf(ctx); err != nil {
+				return err
 			}
 			s, err := openImages(ctx)
 			if err != nil {
@@ -68,6 +73,8 @@ func pullCommand() *cli.Command {
 // context that ^C and SIGTERM end.
 func transfer(ctx *cli.Context) (image.PullOptions, context.Context, context.CancelFunc) {
 	o := image.PullOptions{SkipTLSVerify: !ctx.Bool("tls-verify")}
+	// pull's and run's --platform (checked before: platformOf).
+	o.Platform, _ = platformOf(ctx)
 	if !ctx.Bool("quiet") {
 		o.Progress = os.Stderr
 	}
@@ -101,4 +108,23 @@ func explainTransfer(err error) error {
 		return hint(err, "check the name and tag")
 	}
 	return explain(err)
+}
+
+// platformFlags are pull's, run's and create's --platform, --os, --arch
+// and --variant, as Podman's.
+var platformFlags = []cli.Flag{
+	&cli.StringFlag{Name: "platform", Usage: "the image's platform, OS[/ARCH[/VARIANT]] such as linux/arm64 (default: this machine's)"},
+	&cli.StringFlag{Name: "os", Usage: "the image's operating system (as --platform's first part)"},
+	&cli.StringFlag{Name: "arch", Usage: "the image's architecture (as --platform's second part)"},
+	&cli.StringFlag{Name: "variant", Usage: "the image's architecture variant (as --platform's third part)"},
+}
+
+// platformOf reads the platform flags of ctx's command; nil is the
+// host's.
+func platformOf(ctx *cli.Context) (*ggcrv1.Platform, error) {
+	p, err := image.ParsePlatform(ctx.String("platform"), ctx.String("os"), ctx.String("arch"), ctx.String("variant"))
+	if err != nil {
+		return nil, withCode(125, hint(err, "give OS/ARCH as Docker and Podman take it, such as linux/amd64 or linux/arm64/v8"))
+	}
+	return p, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -60,6 +61,7 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "shm-size", Usage: "the size of /dev/shm, such as 256m (default 64m)"},
 		&cli.StringFlag{Name: "umask", Usage: "the umask of the container's process, in octal (default: the init's, 0022)"},
 		&cli.StringSliceFlag{Name: "annotation", Usage: "add KEY=VALUE to the container's OCI annotations (repeatable)"},
+		&cli.StringSliceFlag{Name: "device", Usage: "give the container a host device node: HOST[:CONTAINER][:PERMISSIONS] (rwm; without w read-only), such as /dev/fuse (repeatable)"},
 		&cli.BoolFlag{Name: "env-host", Usage: "pass myctr's whole environment into the container, below the image's and -e"},
 		&cli.StringFlag{Name: "entrypoint", Usage: "override the image's ENTRYPOINT"},
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
@@ -96,7 +98,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
 		podFlag(),
-	}, append(append(compatFlags(), runExtraFlags()...), resourceFlags()...)...)
+	}, append(append(append(compatFlags(), runExtraFlags()...), resourceFlags()...), platformFlags...)...)
 }
 
 // pauseGC holds the garbage collector off until the returned function is
@@ -288,6 +290,12 @@ func envFromArgs(ctx *cli.Context) ([]string, error) {
 func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if ctx.NArg() < 1 {
 		return nil, errors.New("requires an image name: myctr run IMAGE [COMMAND...]")
+	}
+	if p, err := platformOf(ctx); err != nil {
+		return nil, err
+	} else if !image.IsHostPlatform(p) {
+		return nil, hint(fmt.Errorf("%w: --platform %s/%s: myctr runs images of this machine's platform, linux/%s", image.ErrBadPlatform, p.OS, p.Architecture, runtime.GOARCH),
+			"leave --platform out, or give linux/%s; myctr pull --platform fetches an image of another platform, to save or push it", runtime.GOARCH)
 	}
 	mode, netOpts, named, err := networkFlags(ctx.StringSlice("network"), ctx.StringSlice("network-alias"), ctx.String("ip"))
 	if err != nil {
@@ -792,8 +800,8 @@ func proxyEnv(lookup func(string) (string, bool)) []string {
 	return env
 }
 
-// processOptions reads --ulimit, --shm-size, --umask, --annotation and
-// --read-only-tmpfs into o.
+// processOptions reads --ulimit, --shm-size, --umask, --annotation,
+// --device, --read-only-tmpfs and --pidfile into o.
 func processOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	var err error
 	if o.Ulimits, err = container.ParseUlimits(ctx.StringSlice("ulimit")); err != nil {
@@ -813,6 +821,13 @@ func processOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	}
 	if o.Annotations, err = container.ParseAnnotations(ctx.StringSlice("annotation")); err != nil {
 		return err
+	}
+	for _, v := range ctx.StringSlice("device") {
+		d, err := container.ParseDevice(v)
+		if err != nil {
+			return hint(err, "give a device node of the host that you may open, as HOST[:CONTAINER] (such as --device /dev/fuse or --device /dev/net/tun); permissions other than rw or rwm cannot be held to")
+		}
+		o.Devices = append(o.Devices, d)
 	}
 	o.NoReadOnlyTmpfs = !ctx.Bool("read-only-tmpfs")
 	if p := ctx.String("pidfile"); p != "" {

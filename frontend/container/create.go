@@ -149,7 +149,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			Resources: o.Limits, OOMScoreAdj: o.OOMScoreAdj, Sysctls: o.Sysctls,
 			ExtraHosts: o.ExtraHosts, NoHosts: o.NoHosts, Dns: o.DNS, DnsSearch: o.DNSSearch, DnsOptions: o.DNSOptions,
 			BaseHostsFile: o.BaseHostsFile, HostContainersInternalIP: o.HostInternalIP, GroupAdd: o.GroupAdd,
-			Ulimits: o.Ulimits, ShmSize: o.ShmSize, PidFile: o.PidFile,
+			Ulimits: o.Ulimits, ShmSize: o.ShmSize, PidFile: o.PidFile, Devices: o.Devices,
 			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},

@@ -143,7 +143,8 @@ type CreateOptions struct {
 	Umask           *uint32
 	Annotations     map[string]string
 	NoReadOnlyTmpfs bool
-	PidFile         string // --pidfile, absolute
+	PidFile         string          // --pidfile, absolute
+	Devices         []DeviceMapping // --device (ParseDevice)
 	// Sysctls are the container's namespaced kernel settings (merged
 	// with MergeSysctls), written by its init (linux.sysctl).
 	Sysctls map[string]string
@@ -527,6 +528,9 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 	}
 	for _, dev := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
 		spec.Linux.Devices = append(spec.Linux.Devices, specs.LinuxDevice{Path: "/dev/" + dev, Type: "c"})
+	}
+	for _, d := range o.Devices {
+		spec.Mounts = append(spec.Mounts, deviceMount(d))
 	}
 	for _, u := range o.Ulimits {
 		spec.Process.Rlimits = append(spec.Process.Rlimits, rlimit(u))

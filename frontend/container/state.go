@@ -140,6 +140,8 @@ type HostConfig struct {
 	ShmSize int64           `json:",omitempty"`
 	// PidFile is --pidfile: where each start writes the container's pid.
 	PidFile string `json:",omitempty"`
+	// Devices are --device's host nodes, bound in.
+	Devices []DeviceMapping `json:",omitempty"`
 	// Sysctls are the namespaced kernel settings of --sysctl and
 	// containers.conf's default_sysctls.
 	Sysctls map[string]string `json:",omitempty"`

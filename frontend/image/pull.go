@@ -2,10 +2,13 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,6 +42,9 @@ type PullOptions struct {
 	// client's X-Registry-Auth) for the registry of the image named:
 	// they are used there in place of the auth files'.
 	Auth *authn.AuthConfig
+	// Platform, when set, is the platform to pick from a multi-platform
+	// index (pull --platform); nil is the host's.
+	Platform *ggcrv1.Platform
 }
 
 // authHost is the registry that given credentials are for: that of the
@@ -77,6 +83,66 @@ func (o PullOptions) withConfig() (PullOptions, error) {
 		}
 	}
 	return o, nil
+}
+
+// platform is the platform o picks from an index: its own, or the host's.
+func (o PullOptions) platform() ggcrv1.Platform {
+	if o.Platform != nil {
+		return *o.Platform
+	}
+	return hostPlatform()
+}
+
+// ErrBadPlatform is a --platform (--os, --arch, --variant) that names no
+// platform.
+var ErrBadPlatform = errors.New("invalid platform")
+
+// ParsePlatform reads OS[/ARCH[/VARIANT]] as Docker and Podman take it,
+// with the --os, --arch and --variant flags over its parts; the parts
+// left out are the host's (no variant unless given). "" and no flags is
+// nil: the host's.
+func ParsePlatform(s, goos, arch, variant string) (*ggcrv1.Platform, error) {
+	if s == "" && goos == "" && arch == "" && variant == "" {
+		return nil, nil
+	}
+	host := hostPlatform()
+	p := ggcrv1.Platform{OS: host.OS, Architecture: host.Architecture}
+	if s != "" {
+		parts := strings.Split(s, "/")
+		if len(parts) > 3 || slices.Contains(parts, "") {
+			return nil, fmt.Errorf("%w %q: want OS[/ARCH[/VARIANT]], such as linux/amd64", ErrBadPlatform, s)
+		}
+		p.OS = parts[0]
+		if len(parts) > 1 {
+			p.Architecture = parts[1]
+		}
+		if len(parts) > 2 {
+			p.Variant = parts[2]
+		}
+	}
+	if goos != "" {
+		p.OS = goos
+	}
+	if arch != "" {
+		p.Architecture = arch
+	}
+	if variant != "" {
+		p.Variant = variant
+	}
+	// Go's and the kernel's names for the same machines.
+	switch p.Architecture {
+	case "x86_64", "x86-64":
+		p.Architecture = "amd64"
+	case "aarch64":
+		p.Architecture = "arm64"
+	}
+	return &p, nil
+}
+
+// IsHostPlatform reports whether p (nil: the host's) is a platform this
+// machine runs natively: linux and GOARCH (any variant of it).
+func IsHostPlatform(p *ggcrv1.Platform) bool {
+	return p == nil || (p.OS == "linux" && p.Architecture == runtime.GOARCH)
 }
 
 // hostPlatform is the platform Pull picks from a multi-platform index.
@@ -166,7 +232,7 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 		remote.WithContext(ctx),
 		remote.WithTransport(c.tr),
 		remote.WithAuthFromKeychain(o.keychain(c, authHost(full, r.domain))),
-		remote.WithPlatform(hostPlatform()),
+		remote.WithPlatform(o.platform()),
 	}
 	desc, err := remote.Get(nref, opts...)
 	if err != nil {
@@ -193,8 +259,13 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 	if err != nil {
 		return nil, err
 	}
-	if cfg := in.configV; cfg.OS != "" && (cfg.OS != "linux" || cfg.Architecture != runtime.GOARCH) {
-		fmt.Fprintf(os.Stderr, "Warning: image %s is for %s/%s, this machine is linux/%s\n", full, cfg.OS, cfg.Architecture, runtime.GOARCH)
+	want := o.platform()
+	if cfg := in.configV; cfg.OS != "" && (cfg.OS != want.OS || cfg.Architecture != want.Architecture) {
+		if o.Platform != nil {
+			fmt.Fprintf(os.Stderr, "Warning: image %s is for %s/%s, not the platform asked for, %s/%s\n", full, cfg.OS, cfg.Architecture, want.OS, want.Architecture)
+		} else {
+			fmt.Fprintf(os.Stderr, "Warning: image %s is for %s/%s, this machine is linux/%s\n", full, cfg.OS, cfg.Architecture, runtime.GOARCH)
+		}
 	}
 
 	p.printf("Getting image source signatures")

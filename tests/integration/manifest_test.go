@@ -114,6 +114,20 @@ func TestManifestList(t *testing.T) {
 	if got := lastLine(mustMyctr(t, "pull", "-q", dest)); got != a.Id {
 		t.Errorf("pull of the list gave %s, want a (%s)", got, a.Id)
 	}
+	// --platform (or --arch, --variant) picks another entry: b, listed as
+	// arm64/v8; this machine's platform gets a again.
+	if got := lastLine(mustMyctr(t, "pull", "-q", "--platform", "linux/arm64/v8", dest)); got != b.Id {
+		t.Errorf("pull --platform linux/arm64/v8 of the list gave %s, want b (%s)", got, b.Id)
+	}
+	if got := lastLine(mustMyctr(t, "pull", "-q", "--arch", runtime.GOARCH, dest)); got != a.Id {
+		t.Errorf("pull --arch %s of the list gave %s, want a (%s)", runtime.GOARCH, got, a.Id)
+	}
+	if _, errOut, code := myctr(t, "pull", "--platform", "linux//x", dest); code != 125 || !strings.Contains(errOut, "invalid platform") {
+		t.Errorf("pull --platform linux//x: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := myctr(t, "run", "--rm", "--platform", "linux/s390x", dest, "true"); code != 125 || !strings.Contains(errOut, "myctr runs images of this machine's platform") {
+		t.Errorf("run --platform linux/s390x: exit %d, %q", code, errOut)
+	}
 
 	// A list from the registry's images: nothing is pulled, push copies
 	// them from there.

@@ -301,3 +301,24 @@ func TestRunProcessOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestRunDevice: --device binds a host device node in, at its path or
+// another; what is not a device, and permissions that only a device
+// cgroup could hold the container to, are refused.
+func TestRunDevice(t *testing.T) {
+	t.Parallel()
+	out := mustMyctr(t, "run", "--rm", "--device", "/dev/full:/dev/it-full", "--device", "/dev/net/tun", image,
+		"sh", "-c", "ls -l /dev/it-full /dev/net/tun | cut -c1; echo x > /dev/it-full || echo write-refused")
+	if f := strings.Fields(out); len(f) != 3 || f[0] != "c" || f[1] != "c" || f[2] != "write-refused" {
+		t.Errorf("--device /dev/full:/dev/it-full --device /dev/net/tun: %q; want two character devices, the full one refusing a write (ENOSPC)", out)
+	}
+	for _, tc := range []struct{ dev, want string }{
+		{"/etc/hostname", "is not a device node"},
+		{"/dev/it-no-such-node", "no such file or directory"},
+		{"/dev/full:/dev/f:r", "only a device cgroup rule could hold the container to them"},
+	} {
+		if _, errOut, code := myctr(t, "run", "--rm", "--device", tc.dev, image, "true"); code != 125 || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "Hint:") {
+			t.Errorf("--device %s: exit %d, %q; want 125 and %q", tc.dev, code, errOut, tc.want)
+		}
+	}
+}
