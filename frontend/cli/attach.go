@@ -28,18 +28,7 @@ func attachCommand() *cli.Command {
 			latestFlag(),
 		},
 		Action: func(ctx *cli.Context) error {
-			refs, err := withLatest(ctx)
-			if err != nil {
-				return err
-			}
-			if len(refs) != 1 {
-				return withCode(125, errors.New("attach requires the name or id of one running container"))
-			}
-			s, err := openContainers(ctx)
-			if err != nil {
-				return err
-			}
-			c, err := lookup(s, refs[0])
+			s, c, err := oneContainer(ctx, "attach requires the name or id of one running container")
 			if err != nil {
 				return err
 			}
@@ -47,38 +36,66 @@ func attachCommand() *cli.Command {
 				// Podman's words.
 				return withCode(125, hint(errors.New("you can only attach to running containers"), "start it first: myctr start --attach %s", c.Name))
 			}
-			if c.HostConfig.Interactive && !ctx.Bool("no-stdin") {
-				fmt.Fprintln(os.Stderr, "Warning: the container's standard input stays with its monitor: attach follows its output only")
-			}
-			if ctx.Bool("sig-proxy") {
-				sigs := make(chan os.Signal, 8)
-				signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
-				defer signal.Stop(sigs)
-				go func() {
-					for sig := range sigs {
-						if err := s.Signal(c, sig.(unix.Signal)); err != nil {
-							fmt.Fprintf(os.Stderr, "Warning: pass %v to %s: %v\n", sig, c.Name, err)
-						}
-					}
-				}()
-			}
-			// From now on, to the container's end: its log is read to the
-			// end once it has exited.
-			o := container.LogOptions{Follow: true, Tail: 0}
-			if err := s.Logs([]*container.Container{c}, o, os.Stdout, os.Stderr); err != nil {
-				return err
-			}
-			code, err := s.Wait(c)
-			if errors.Is(err, container.ErrNotFound) {
-				return nil // removed at its end (--rm): the code went with it
-			}
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return withCode(code, nil)
-			}
-			return nil
+			return attachTo(ctx, s, c, ctx.Bool("sig-proxy"))
 		},
 	}
+}
+
+// oneContainer is the one container ctx's arguments (or --latest) name;
+// more or none is an error, tooMany.
+func oneContainer(ctx *cli.Context, tooMany string) (*container.Store, *container.Container, error) {
+	refs, err := withLatest(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(refs) != 1 {
+		return nil, nil, withCode(125, errors.New(tooMany))
+	}
+	s, err := openContainers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := lookup(s, refs[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, c, nil
+}
+
+// attachTo follows the running container c's output from now on until
+// it exits, and returns its exit code; with sigProxy the signals we get
+// go to it.
+func attachTo(ctx *cli.Context, s *container.Store, c *container.Container, sigProxy bool) error {
+	if c.HostConfig.Interactive && !ctx.Bool("no-stdin") {
+		fmt.Fprintln(os.Stderr, "Warning: the container's standard input stays with its monitor: attach follows its output only")
+	}
+	if sigProxy {
+		sigs := make(chan os.Signal, 8)
+		signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+		defer signal.Stop(sigs)
+		go func() {
+			for sig := range sigs {
+				if err := s.Signal(c, sig.(unix.Signal)); err != nil {
+					fmt.Fprintf(os.Stderr, "Warning: pass %v to %s: %v\n", sig, c.Name, err)
+				}
+			}
+		}()
+	}
+	// From now on, to the container's end: its log is read to the
+	// end once it has exited.
+	o := container.LogOptions{Follow: true, Tail: 0}
+	if err := s.Logs([]*container.Container{c}, o, os.Stdout, os.Stderr); err != nil {
+		return err
+	}
+	code, err := s.Wait(c)
+	if errors.Is(err, container.ErrNotFound) {
+		return nil // removed at its end (--rm): the code went with it
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return withCode(code, nil)
+	}
+	return nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -68,18 +67,7 @@ func startCommand() *cli.Command {
 // startAttached starts one stopped container in the foreground, as run
 // without -d does: its output here, our stdin with -i, its exit code.
 func startAttached(ctx *cli.Context, act container.Activation) error {
-	refs, err := withLatest(ctx)
-	if err != nil {
-		return err
-	}
-	if len(refs) != 1 {
-		return withCode(125, errors.New("you cannot start and attach multiple containers at once"))
-	}
-	s, err := openContainers(ctx)
-	if err != nil {
-		return err
-	}
-	c, err := lookup(s, refs[0])
+	s, c, err := oneContainer(ctx, "you cannot start and attach multiple containers at once")
 	if err != nil {
 		return err
 	}
@@ -87,8 +75,8 @@ func startAttached(ctx *cli.Context, act container.Activation) error {
 		return withCode(125, err)
 	}
 	if c.Running() {
-		return withCode(125, hint(fmt.Errorf("container %s is running: myctr cannot attach to a running container", c.Name),
-			"follow its output with `myctr logs -f %s`", c.Name))
+		// As Podman's: a running container is attached to.
+		return attachTo(ctx, s, c, true)
 	}
 	m, err := mapping()
 	if err != nil {

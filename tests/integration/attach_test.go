@@ -43,6 +43,13 @@ func TestAttach(t *testing.T) {
 		t.Errorf("attach to an exited container: exit %d, %q", code, e)
 	}
 
+	// start --attach of a running container attaches to it, as Podman's.
+	late := ctrName(t, "attachstart")
+	runDetached(t, late, nil, "sh", "-c", "sleep 2; echo late; exit 4")
+	if o, e, code := myctr(t, "start", "--attach", late); code != 4 || o != "late\n" {
+		t.Errorf("start --attach of a running container: exit %d, stdout %q, stderr %q; want its later output and exit 4", code, o, e)
+	}
+
 	// SIGINT to attach reaches the container's process (--sig-proxy).
 	sig := ctrName(t, "attachsig")
 	runDetached(t, sig, nil, "sh", "-c", `trap "echo got-int; exit 3" INT; echo ready; while :; do sleep 0.1; done`)
