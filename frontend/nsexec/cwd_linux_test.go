@@ -16,7 +16,9 @@ import (
 // and mount namespace of its own, where it may chroot.
 func TestCheckCwdOutsideRoot(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCheckCwdOutsideRootInner$", "-test.v")
-	cmd.Env = append(os.Environ(), "MYCTR_CHECKCWD_INNER=1")
+	// The directories are ours to remove: the inner half, chrooted into
+	// one of them, could not.
+	cmd.Env = append(os.Environ(), "MYCTR_CHECKCWD_INNER=1", "MYCTR_CHECKCWD_OUTSIDE="+t.TempDir(), "MYCTR_CHECKCWD_ROOT="+t.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
@@ -32,7 +34,7 @@ func TestCheckCwdOutsideRootInner(t *testing.T) {
 	if os.Getenv("MYCTR_CHECKCWD_INNER") != "1" {
 		t.Skip("the inner half of TestCheckCwdOutsideRoot")
 	}
-	outside, root := t.TempDir(), t.TempDir()
+	outside, root := os.Getenv("MYCTR_CHECKCWD_OUTSIDE"), os.Getenv("MYCTR_CHECKCWD_ROOT")
 	if err := os.Mkdir(root+"/sub", 0o755); err != nil {
 		t.Fatal(err)
 	}
