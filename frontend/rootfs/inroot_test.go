@@ -69,3 +69,91 @@ func TestTargetSymlinkSwapped(t *testing.T) {
 		})
 	}
 }
+
+// TestTargetExisting: a mount point that exists is found by the fast path,
+// through symlinks resolved inside the root (an absolute one leads to the
+// root's own directory of that name, not the host's), and a path that is
+// missing, or is a file where a directory is wanted, goes to the full path,
+// which makes it or refuses it as before.
+func TestTargetExisting(t *testing.T) {
+	base := t.TempDir()
+	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{filepath.Join(root, "proc"), filepath.Join(root, "etc"), filepath.Join(root, outside), outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc", "hosts"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	same := func(mp *mountPoint, want string) {
+		t.Helper()
+		st1, err := mp.f.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st2, err := os.Stat(want)
+		if err != nil || !os.SameFile(st1, st2) {
+			t.Errorf("the handle is not %s (%v)", want, err)
+		}
+	}
+	for _, tt := range []struct {
+		dest string
+		file bool
+		want string
+	}{
+		{"/proc", false, filepath.Join(root, "proc")},
+		{"proc/", false, filepath.Join(root, "proc")},
+		{"/link", false, filepath.Join(root, outside)},
+		{"/../../link", false, filepath.Join(root, outside)},
+		{"/etc/hosts", true, filepath.Join(root, "etc", "hosts")},
+	} {
+		mp := existingTarget(root, tt.dest, tt.file)
+		if mp == nil {
+			t.Errorf("%s: not found by the fast path", tt.dest)
+			continue
+		}
+		same(mp, tt.want)
+		// After a mount the handle of what is on top is found again
+		// inside the root from the same name.
+		top, err := mp.open()
+		if err != nil {
+			t.Errorf("%s: open again: %v", tt.dest, err)
+		} else {
+			st1, _ := top.Stat()
+			st2, _ := mp.f.Stat()
+			if !os.SameFile(st1, st2) {
+				t.Errorf("%s: opened again, another file", tt.dest)
+			}
+			top.Close()
+		}
+		mp.Close()
+	}
+	for _, tt := range []struct {
+		dest string
+		file bool
+	}{{"/missing", false}, {"/etc/missing", true}, {"/etc/hosts", false}} {
+		if mp := existingTarget(root, tt.dest, tt.file); mp != nil {
+			mp.Close()
+			t.Errorf("%s (file %v): taken by the fast path", tt.dest, tt.file)
+		}
+	}
+	// The full path makes what is missing, and still refuses a file where
+	// a directory is wanted.
+	mp, err := target(root, "/missing/sub", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(mp, filepath.Join(root, "missing", "sub"))
+	mp.Close()
+	if mp, err := target(root, "/etc/hosts", false); err == nil {
+		mp.Close()
+		t.Error("a file taken as a directory mount point")
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("something was made outside the root: %v", ents)
+	}
+}

@@ -71,7 +71,7 @@ type Mapper struct {
 // Usable reports whether the tool may write another user's maps.
 func (m Mapper) Usable() bool { return m.Path != "" && (m.SetuidRoot || m.FileCap) }
 
-// CheckMapper looks at tool (newuidmap or newgidmap) as runMapper would
+// CheckMapper looks at tool (newuidmap or newgidmap) as startMapper would
 // find it: through PATH. A missing tool wraps ErrNoMapper.
 func CheckMapper(tool string) (Mapper, error) {
 	m := Mapper{Tool: tool}

@@ -5,6 +5,7 @@ package userns
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -200,7 +201,9 @@ func ToHost(maps []specs.LinuxIDMapping, id uint32) int64 {
 // not have them yet. A map of the user's own ids alone it writes directly
 // (allowed to an unprivileged user after denying setgroups), as it does
 // every map when run as root; any other map goes through newuidmap and
-// newgidmap, run side by side.
+// newgidmap, run side by side: both are started before either is waited
+// for (a second goroutine would start its tool only once the first fork
+// has returned anyway, as forks are serialised, and later by its wake-up).
 func (m *Mapping) Apply(pid int) error {
 	u, g := m.UIDMappings(), m.GIDMappings()
 	self := len(u) == 1 && len(g) == 1 && u[0].Size == 1 && g[0].Size == 1 &&
@@ -208,30 +211,50 @@ func (m *Mapping) Apply(pid int) error {
 	if m.UID == 0 || self {
 		return m.writeDirect(pid, !self)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		errc <- runMapper("newgidmap", pid, m.GIDMappings())
-	}()
-	uerr := runMapper("newuidmap", pid, m.UIDMappings())
-	gerr := <-errc
-	return errors.Join(uerr, gerr)
+	um, uerr := startMapper("newuidmap", pid, u)
+	gm, gerr := startMapper("newgidmap", pid, g)
+	return errors.Join(um.wait(uerr), gm.wait(gerr))
 }
 
-func runMapper(tool string, pid int, maps []specs.LinuxIDMapping) error {
+// mapper is a running newuidmap or newgidmap.
+type mapper struct {
+	tool string
+	args []string
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+}
+
+func startMapper(tool string, pid int, maps []specs.LinuxIDMapping) (*mapper, error) {
 	path, err := exec.LookPath(tool)
 	if err != nil {
-		return fmt.Errorf("%s: %w", tool, ErrNoMapper)
+		return nil, fmt.Errorf("%s: %w", tool, ErrNoMapper)
 	}
-	args := []string{strconv.Itoa(pid)}
-	for _, mp := range maps {
-		args = append(args, strconv.FormatUint(uint64(mp.ContainerID), 10),
-			strconv.FormatUint(uint64(mp.HostID), 10), strconv.FormatUint(uint64(mp.Size), 10))
+	mp := &mapper{tool: tool, args: []string{strconv.Itoa(pid)}}
+	for _, e := range maps {
+		mp.args = append(mp.args, strconv.FormatUint(uint64(e.ContainerID), 10),
+			strconv.FormatUint(uint64(e.HostID), 10), strconv.FormatUint(uint64(e.Size), 10))
 	}
-	out, err := exec.Command(path, args...).CombinedOutput()
+	mp.cmd = exec.Command(path, mp.args...)
+	mp.cmd.Stdout, mp.cmd.Stderr = &mp.out, &mp.out
+	if err := mp.cmd.Start(); err != nil {
+		return nil, mp.fail(err)
+	}
+	return mp, nil
+}
+
+// wait waits for a mapper that started (err nil) and reports how it ended.
+func (mp *mapper) wait(err error) error {
 	if err != nil {
-		return &MapperError{Tool: tool, Args: args, Output: strings.TrimSpace(string(out)), Err: err}
+		return err
+	}
+	if err := mp.cmd.Wait(); err != nil {
+		return mp.fail(err)
 	}
 	return nil
+}
+
+func (mp *mapper) fail(err error) error {
+	return &MapperError{Tool: mp.tool, Args: mp.args, Output: strings.TrimSpace(mp.out.String()), Err: err}
 }
 
 // writeDirect writes the maps itself; setgroups stays allowed only for

@@ -2,6 +2,7 @@ package userns
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,5 +90,49 @@ func TestFreeRange(t *testing.T) {
 		if got := FreeRange(tc.files, 65536); got != tc.want {
 			t.Errorf("FreeRange(%q) = %d, want %d", tc.files, got, tc.want)
 		}
+	}
+}
+
+// TestApplyMappers: Apply runs newuidmap and newgidmap side by side (here
+// stand-ins in PATH: the uid tool waits for the gid tool's mark, so Apply
+// ends only if both run at once), with the pid and each extent's three
+// numbers; a tool's failure comes back as a MapperError with its output,
+// a missing tool as ErrNoMapper.
+func TestApplyMappers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("newgidmap", `echo "$@" > "$0.args"; : > "$0.mark"; exit 0`+"\n")
+	write("newuidmap", `echo "$@" > "$0.args"; i=0
+while [ ! -e "${0%/*}/newgidmap.mark" ]; do i=$((i+1)); [ $i -lt 500 ] || exit 3; /bin/sleep 0.01; done
+exit 0
+`)
+	t.Setenv("PATH", dir)
+	m := &Mapping{UID: 1000, GID: 1000, SubUID: &Range{100000, 65536}, SubGID: &Range{200000, 1000}}
+	if err := m.Apply(4242); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	for tool, want := range map[string]string{"newuidmap": "4242 0 1000 1 1 100000 65536", "newgidmap": "4242 0 1000 1 1 200000 1000"} {
+		b, err := os.ReadFile(filepath.Join(dir, tool+".args"))
+		if err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("%s got %q (%v), want %q", tool, b, err, want)
+		}
+	}
+
+	write("newgidmap", "echo 'newgidmap: write to gid_map failed: Operation not permitted' >&2; exit 1\n")
+	err := m.Apply(4242)
+	var me *MapperError
+	if !errors.As(err, &me) || me.Tool != "newgidmap" || !strings.Contains(me.Output, "Operation not permitted") {
+		t.Errorf("a failing newgidmap: got %v, want its MapperError with the output", err)
+	}
+
+	if err := os.Remove(filepath.Join(dir, "newuidmap")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(4242); !errors.Is(err, ErrNoMapper) {
+		t.Errorf("a missing newuidmap: got %v, want ErrNoMapper", err)
 	}
 }
