@@ -85,7 +85,6 @@ var commands = map[string]func(g *global, rt *ociruntime.Runtime, args []string)
 
 func main() {
 	nsexec.InitStageTable().Run() // the container's init: this binary again
-	nsexec.PrefaultHeap(nsexec.PrefaultCLI)
 	g := &global{}
 	fs := newFlags("myctr-runtime")
 	fs.StringVar(&g.root, "root", "", "state directory")

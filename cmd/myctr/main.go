@@ -47,11 +47,5 @@ func main() {
 	// Before any stage or command records an event.
 	events.Configure(eventSettings)
 	stages().Run()
-	// The CLI (the stages that end soon prefault for themselves), but not
-	// the API service, which lives on: the populated chunk would stay in
-	// its resident memory (3 MB), for a start nobody waits for.
-	if !cli.IsService(os.Args) {
-		nsexec.PrefaultHeap(nsexec.PrefaultCLI)
-	}
 	os.Exit(cli.Run(os.Args, os.Stderr))
 }

@@ -16,17 +16,6 @@ import (
 	"github.com/myctr/myctr/frontend/api"
 )
 
-// IsService reports whether args (os.Args) run `myctr system service`:
-// the words "system" and "service" one after the other.
-func IsService(args []string) bool {
-	for i := 1; i+1 < len(args); i++ {
-		if args[i] == "system" && args[i+1] == "service" {
-			return true
-		}
-	}
-	return false
-}
-
 // serviceCommand is `myctr system service`: the Docker Engine API on a
 // unix socket of the user's, over the same stores as every other verb.
 func serviceCommand() *cli.Command {

@@ -11,7 +11,7 @@ import (
 // TestPrefaultHeap: every page from the one the heap allocated the probe
 // at to the end of its chunk is resident afterwards.
 func TestPrefaultHeap(t *testing.T) {
-	start, end, err := prefaultHeap(PrefaultCLI)
+	start, end, err := prefaultHeap(prefaultChunk)
 	if errors.Is(err, unix.EINVAL) {
 		t.Skipf("this kernel has no MADV_POPULATE_WRITE (Linux 5.14+): %v", err)
 	}
