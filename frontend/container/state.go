@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/names"
@@ -420,6 +421,17 @@ func (s *Store) Save(c *Container) error {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
 	}
 	return nil
+}
+
+// WarmCodecs encodes an empty record and an empty runtime spec, to
+// nothing. encoding/json builds a type's encoder, and the field lists of
+// every type it holds, on the type's first use in a process: about 0.3 ms
+// for the record and 0.4 ms for the spec on this project's test machine.
+// Run in the background when a command starts that will write both
+// (create, run), it takes that off the command's path.
+func WarmCodecs() {
+	_, _ = json.Marshal(&Container{})
+	_, _ = json.Marshal(&specs.Spec{})
 }
 
 // lockLaunch takes the container's launch lock, held by whoever starts the

@@ -212,6 +212,16 @@ func (s *Store) removeAll(dir string) error {
 }
 
 // readIndex reads index.json. Preconditions: lock held.
+// WarmCodecs decodes an empty index, manifest and image config, to
+// nothing: encoding/json's first decode of a type in a process builds its
+// field lists, a cost that a command which reads the store can take off
+// its path by running this in the background first.
+func WarmCodecs() {
+	_ = json.Unmarshal([]byte("{}"), &v1.Index{})
+	_ = json.Unmarshal([]byte("{}"), &v1.Manifest{})
+	_ = json.Unmarshal([]byte("{}"), &v1.Image{})
+}
+
 func (s *Store) readIndex() (v1.Index, error) {
 	b, err := os.ReadFile(s.indexPath())
 	if err != nil {
