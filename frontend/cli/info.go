@@ -4,29 +4,57 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/myctr/myctr/frontend/api"
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/frontend/volume"
 )
 
 // infoHost is the host part of `myctr info`, with Podman's key names where
 // Podman has the same fact.
 type infoHost struct {
-	Arch         string           `json:"arch"`
+	Arch string `json:"arch"`
+	// BuildahVersion is the version of the image builder (Podman's is
+	// buildah's): myctr builds images itself.
+	BuildahVersion string `json:"buildahVersion"`
+	// Conmon is the program that watches a container (Podman's conmon):
+	// myctr-monitor, or myctr itself where it is not installed.
+	Conmon       infoTool         `json:"conmon"`
+	CPUs         int              `json:"cpus"`
 	Kernel       string           `json:"kernel"`
 	Hostname     string           `json:"hostname"`
 	Distribution infoDistribution `json:"distribution"`
-	OCIRuntime   infoRuntime      `json:"ociRuntime"`
-	Security     infoSecurity     `json:"security"`
+	// IDMappings are the ids a container of the user's gets by default:
+	// the user's own id as 0, then its subordinate range.
+	IDMappings infoIDMappings `json:"idMappings"`
+	MemFree    int64          `json:"memFree"`
+	MemTotal   int64          `json:"memTotal"`
+	SwapFree   int64          `json:"swapFree"`
+	SwapTotal  int64          `json:"swapTotal"`
+	OCIRuntime infoRuntime    `json:"ociRuntime"`
+	OS         string         `json:"os"`
+	// RemoteSocket is where `myctr system service` serves the API by
+	// default, and whether something is there now.
+	RemoteSocket    infoSocket   `json:"remoteSocket"`
+	ServiceIsRemote bool         `json:"serviceIsRemote"`
+	Security        infoSecurity `json:"security"`
+	Slirp4netns     infoSlirp    `json:"slirp4netns"`
+	Uptime          string       `json:"uptime"`
 	// EventLogger: where events are recorded: file (events/events.log in
 	// the run root) or none (--events-backend=none).
 	EventLogger string `json:"eventLogger"`
@@ -51,8 +79,38 @@ type infoDistribution struct {
 
 type infoRuntime struct {
 	Name    string `json:"name"`
+	Package string `json:"package"`
 	Path    string `json:"path"`
 	Version string `json:"version"`
+}
+
+type infoTool struct {
+	Package string `json:"package"`
+	Path    string `json:"path"`
+	Version string `json:"version"`
+}
+
+// infoSlirp is the slirp4netns found in PATH ("" where there is none).
+type infoSlirp struct {
+	Executable string `json:"executable"`
+	Package    string `json:"package"`
+	Version    string `json:"version"`
+}
+
+type infoSocket struct {
+	Path   string `json:"path"`
+	Exists bool   `json:"exists"`
+}
+
+type infoIDMap struct {
+	ContainerID uint32 `json:"container_id"`
+	HostID      uint32 `json:"host_id"`
+	Size        uint32 `json:"size"`
+}
+
+type infoIDMappings struct {
+	GIDMap []infoIDMap `json:"gidmap"`
+	UIDMap []infoIDMap `json:"uidmap"`
 }
 
 type infoSecurity struct {
@@ -100,12 +158,31 @@ func osRelease() infoDistribution {
 // (myctr's take none: always empty, as Podman's with --root alone),
 // VolumePath the named volumes' directory.
 type infoStore struct {
+	// ConfigFile is myctr's own configuration file (Podman's is
+	// storage.conf), whether or not it exists.
+	ConfigFile      string            `json:"configFile"`
+	ContainerStore  map[string]int    `json:"containerStore"`
 	GraphDriverName string            `json:"graphDriverName"`
 	GraphOptions    map[string]string `json:"graphOptions"`
 	GraphRoot       string            `json:"graphRoot"`
-	RunRoot         string            `json:"runRoot"`
-	VolumePath      string            `json:"volumePath"`
-	ContainerStore  map[string]int    `json:"containerStore"`
+	// GraphRootAllocated and GraphRootUsed are the bytes of the file
+	// system under GraphRoot, and those in use.
+	GraphRootAllocated uint64 `json:"graphRootAllocated"`
+	GraphRootUsed      uint64 `json:"graphRootUsed"`
+	// GraphStatus: the file system the store is on, as Podman's overlay
+	// driver names it.
+	GraphStatus map[string]string `json:"graphStatus"`
+	ImageStore  map[string]int    `json:"imageStore"`
+	RunRoot     string            `json:"runRoot"`
+	VolumePath  string            `json:"volumePath"`
+}
+
+// infoPlugins are the drivers myctr has, by kind, as Podman lists its
+// plugins.
+type infoPlugins struct {
+	Log     []string `json:"log"`
+	Network []string `json:"network"`
+	Volume  []string `json:"volume"`
 }
 
 // infoRegistries is what registries.conf makes of names (Podman's
@@ -141,6 +218,7 @@ type infoOut struct {
 	Host       infoHost          `json:"host"`
 	Store      infoStore         `json:"store"`
 	Registries infoRegistries    `json:"registries"`
+	Plugins    infoPlugins       `json:"plugins"`
 	Config     infoConfig        `json:"config"`
 	Version    map[string]string `json:"version"`
 }
@@ -194,73 +272,214 @@ func configInfo(out *infoOut) error {
 func infoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "info",
-		Usage: "show how this host runs containers: cgroups, storage, registries, the configuration files read, version (JSON)",
+		Usage: "show how this host runs containers: cgroups, storage, registries, the configuration files read, version (YAML, as Podman's; --format json)",
 		Flags: []cli.Flag{
-			templateFlag[infoOut]("json (the default) or a Go template, e.g. '{{.Host.CgroupSource}}'", "f"),
+			templateFlag[infoOut]("json, or a Go template, e.g. '{{.Host.CgroupSource}}' (default: YAML)", "f"),
 		},
 		Action: func(ctx *cli.Context) error {
-			var out infoOut
-			var uts unix.Utsname
-			if err := unix.Uname(&uts); err == nil {
-				out.Host.Kernel = unix.ByteSliceToString(uts.Release[:])
-			}
-			out.Host.Arch = runtime.GOARCH
-			out.Host.Hostname, _ = os.Hostname()
-			out.Host.Rootless = os.Geteuid() != 0
-			d, err := cgroup.Detect(cgroup.HostEnv())
+			out, err := gatherInfo(ctx)
 			if err != nil {
 				return err
 			}
-			out.Host.CgroupsVersion, out.Host.CgroupManager, out.Host.CgroupControllers, out.Host.CgroupSource = cgroupInfo(d)
-			out.Host.Distribution = osRelease()
-			exe, _ := os.Executable()
-			out.Host.OCIRuntime = infoRuntime{Name: "myctr", Path: exe, Version: Version}
-			out.Host.Security = infoSecurity{Rootless: out.Host.Rootless, SeccompEnabled: true, SeccompProfilePath: "(Docker's default profile, built in)"}
-			out.Host.EventLogger = events.BackendFile
-			if !events.Enabled() {
-				out.Host.EventLogger = events.BackendNone
-			}
-			out.Host.LogDriver = container.LogFile
-			if cc, err := containersConf(); err == nil && cc.LogDriver.Set {
-				out.Host.LogDriver = cc.LogDriver.Value
-			}
-			out.Host.NetworkBackend, _ = network.DefaultMode()
-			dd := dirs(ctx)
-			out.Store.GraphRoot, out.Store.RunRoot = dd.Root, dd.RunRoot
-			out.Store.GraphDriverName, out.Store.GraphOptions = container.DriverOverlay, map[string]string{}
-			if dd.Driver != "" {
-				out.Store.GraphDriverName = dd.Driver
-			}
-			out.Store.VolumePath = volume.DirIn(dd.Root)
-			out.Store.ContainerStore = map[string]int{"number": 0, "running": 0, "stopped": 0}
-			if s, err := container.OpenStore(dd); err == nil {
-				if cs, err := s.List(); err == nil {
-					for _, c := range cs {
-						out.Store.ContainerStore["number"]++
-						if c.Running() {
-							out.Store.ContainerStore["running"]++
-						} else {
-							out.Store.ContainerStore["stopped"]++
-						}
-					}
-				}
-			}
-			if err := configInfo(&out); err != nil {
-				return err
-			}
-			out.Version = map[string]string{"Version": Version, "GoVersion": runtime.Version(), "OsArch": runtime.GOOS + "/" + runtime.GOARCH}
-			if f := ctx.String("format"); f != "" && f != "json" {
+			switch f := ctx.String("format"); f {
+			case "", "yaml":
+				return writeYAML(os.Stdout, out)
+			case "json":
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			default:
 				tmpl, err := parseFormat(f)
 				if err != nil {
 					return err
 				}
-				return writeFormat(os.Stdout, tmpl, out, "the fields are those of the JSON output (myctr info), e.g. .Host.CgroupManager")
+				return writeFormat(os.Stdout, tmpl, out, "the fields are those of the JSON output (myctr info --format json), e.g. .Host.CgroupManager")
 			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
 		},
 	}
+}
+
+// gatherInfo collects what `info` shows.
+func gatherInfo(ctx *cli.Context) (*infoOut, error) {
+	out := &infoOut{}
+	h := &out.Host
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err == nil {
+		h.Kernel = unix.ByteSliceToString(uts.Release[:])
+	}
+	h.Arch, h.OS, h.CPUs = runtime.GOARCH, runtime.GOOS, runtime.NumCPU()
+	h.BuildahVersion = Version
+	h.Hostname, _ = os.Hostname()
+	h.Rootless = os.Geteuid() != 0
+	d, err := cgroup.Detect(cgroup.HostEnv())
+	if err != nil {
+		return nil, err
+	}
+	h.CgroupsVersion, h.CgroupManager, h.CgroupControllers, h.CgroupSource = cgroupInfo(d)
+	h.Distribution = osRelease()
+	h.MemTotal, h.MemFree, h.SwapTotal, h.SwapFree = memInfo()
+	h.Uptime = uptime()
+	exe, _ := os.Executable()
+	h.OCIRuntime = infoRuntime{Name: "myctr", Path: exe, Version: Version}
+	h.Conmon = infoTool{Path: exe, Version: "myctr version " + Version}
+	if p := nsexec.Companion("myctr-monitor"); p != "" {
+		h.Conmon = infoTool{Path: p, Version: "myctr-monitor version " + Version}
+	}
+	h.Slirp4netns = slirpInfo()
+	if m, err := userns.Current(); err == nil {
+		h.IDMappings = infoIDMappings{UIDMap: idMaps(m.UIDMappings()), GIDMap: idMaps(m.GIDMappings())}
+	}
+	if p, err := api.DefaultSocket(); err == nil {
+		_, err := os.Stat(p)
+		h.RemoteSocket = infoSocket{Path: p, Exists: err == nil}
+	}
+	h.Security = infoSecurity{Rootless: h.Rootless, SeccompEnabled: true, SeccompProfilePath: "(Docker's default profile, built in)"}
+	h.EventLogger = events.BackendFile
+	if !events.Enabled() {
+		h.EventLogger = events.BackendNone
+	}
+	h.LogDriver = container.LogFile
+	if cc, err := containersConf(); err == nil && cc.LogDriver.Set {
+		h.LogDriver = cc.LogDriver.Value
+	}
+	h.NetworkBackend, _ = network.DefaultMode()
+
+	st := &out.Store
+	dd := dirs(ctx)
+	st.ConfigFile = config.Path()
+	st.GraphRoot, st.RunRoot = dd.Root, dd.RunRoot
+	st.GraphDriverName, st.GraphOptions = container.DriverOverlay, map[string]string{}
+	if dd.Driver != "" {
+		st.GraphDriverName = dd.Driver
+	}
+	st.GraphStatus = map[string]string{}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dd.Root, &fs); err == nil {
+		st.GraphStatus["Backing Filesystem"] = fsName(fs.Type)
+		st.GraphRootAllocated = fs.Blocks * uint64(fs.Bsize)
+		st.GraphRootUsed = (fs.Blocks - fs.Bfree) * uint64(fs.Bsize)
+	}
+	st.VolumePath = volume.DirIn(dd.Root)
+	st.ContainerStore = map[string]int{"number": 0, "paused": 0, "running": 0, "stopped": 0}
+	if s, err := container.OpenStore(dd); err == nil {
+		if cs, err := s.List(); err == nil {
+			for _, c := range cs {
+				st.ContainerStore["number"]++
+				switch {
+				case c.Paused():
+					st.ContainerStore["paused"]++
+				case c.Running():
+					st.ContainerStore["running"]++
+				default:
+					st.ContainerStore["stopped"]++
+				}
+			}
+		}
+	}
+	st.ImageStore = map[string]int{"number": 0}
+	if is, err := openImages(ctx); err == nil {
+		if imgs, err := is.List(); err == nil {
+			st.ImageStore["number"] = len(imgs)
+		}
+	}
+	out.Plugins = infoPlugins{
+		Log:     []string{container.LogFile, container.LogJournald, container.LogNone},
+		Network: []string{network.ModePasta, network.ModeSlirp4netns, network.ModeBridge, "host", "none"},
+		Volume:  []string{"local"},
+	}
+	if err := configInfo(out); err != nil {
+		return nil, err
+	}
+	out.Version = map[string]string{"APIVersion": api.APIVersion, "Version": Version, "GoVersion": runtime.Version(),
+		"Os": runtime.GOOS, "OsArch": runtime.GOOS + "/" + runtime.GOARCH}
+	return out, nil
+}
+
+func idMaps(ms []specs.LinuxIDMapping) []infoIDMap {
+	out := []infoIDMap{}
+	for _, m := range ms {
+		out = append(out, infoIDMap{ContainerID: m.ContainerID, HostID: m.HostID, Size: m.Size})
+	}
+	return out
+}
+
+// memInfo reads the host's memory and swap, in bytes, from /proc/meminfo.
+func memInfo() (memTotal, memFree, swapTotal, swapFree int64) {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "MemTotal:":
+			memTotal = kb * 1024
+		case "MemFree:":
+			memFree = kb * 1024
+		case "SwapTotal:":
+			swapTotal = kb * 1024
+		case "SwapFree:":
+			swapFree = kb * 1024
+		}
+	}
+	return
+}
+
+// uptime is the host's uptime as Podman writes it: "2h 3m 4.50s".
+func uptime() string {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	secs, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return ""
+	}
+	h := int(secs / 3600)
+	m := int(secs/60) % 60
+	return fmt.Sprintf("%dh %dm %.2fs", h, m, secs-float64(h*3600+m*60))
+}
+
+// slirpInfo is the slirp4netns in PATH and what its --version says.
+func slirpInfo() infoSlirp {
+	p, err := exec.LookPath(network.ModeSlirp4netns)
+	if err != nil {
+		return infoSlirp{}
+	}
+	v, _ := exec.Command(p, "--version").Output()
+	return infoSlirp{Executable: p, Version: strings.TrimSpace(string(v))}
+}
+
+// fsName names a file system type as Podman's storage does in its
+// graphStatus ("Backing Filesystem").
+func fsName(t int64) string {
+	switch t {
+	case unix.EXT4_SUPER_MAGIC:
+		return "extfs"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlayfs"
+	case 0x2fc12fc1: // ZFS, which x/sys does not name
+		return "zfs"
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs"
+	case unix.F2FS_SUPER_MAGIC:
+		return "f2fs"
+	}
+	return fmt.Sprintf("%#x", t)
 }
 
 // cgroupInfo says what Detect found as `info` shows it.
