@@ -38,7 +38,9 @@
  *
  * Arguments, all given by myctr: pid=N pidfd=FD out=FD err=FD log=FD
  * path=LOGPATH max=BYTES stop=SIGNAL timeout=MS oom=MEMORY.EVENTS term=0|1
- * -- EXIT-COMMAND ARGS... (term: a SIGTERM came already) (err, log: -1 for none; path, oom: empty for
+ * hc=MS -- EXIT-COMMAND ARGS... (term: a SIGTERM came already; hc: the
+ * healthcheck's interval, 0 for none: every MS the exit command's program
+ * runs, with its arguments and _MYCTR_STAGE=health, one at a time) (err, log: -1 for none; path, oom: empty for
  * none). It reads no environment and passes the environment on.
  */
 #define _GNU_SOURCE
@@ -62,6 +64,9 @@
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 
 #define CHUNK (32 * 1024)
@@ -499,6 +504,13 @@ struct mon {
 	int bound;   /* the run ends with the CLI (a build's RUN step) */
 	int exited, terminated, timedout, status;
 	int64_t exit_at, last_out;
+	/* The healthcheck: every hc_every ms (0: none) the exit command's
+	 * program runs as the health stage (hc_argv, NULL-terminated), one at
+	 * a time: hc_pid, watched through hc_fd, until it ends. */
+	int64_t hc_every, hc_next;
+	char **hc_argv;
+	pid_t hc_pid;
+	int hc_fd;
 };
 
 static void watch_oom(struct mon *m)
@@ -517,6 +529,64 @@ static void start_clock(struct mon *m)
 {
 	if (m->timeout > 0)
 		m->deadline = now_ms() + m->timeout;
+	if (m->hc_every > 0)
+		m->hc_next = now_ms() + m->hc_every;
+}
+
+/* health_args sets up the healthcheck of hc=MS: the exit command's
+ * program and its own arguments (ROOT RUNROOT ID), which the health stage
+ * takes as they are. */
+static void health_args(struct mon *m, int argc, char **argv, int end)
+{
+	int end2 = 0;
+	m->hc_every = atoll(arg(argc, argv, "hc", &end2));
+	m->hc_fd = -1;
+	if (m->hc_every <= 0 || end == 0) {
+		m->hc_every = 0;
+		return;
+	}
+	int n = argc - end - 1;
+	m->hc_argv = calloc((size_t)n + 1, sizeof *m->hc_argv);
+	if (!m->hc_argv)
+		die("memory");
+	for (int i = 0; i < n; i++)
+		m->hc_argv[i] = argv[end + 1 + i];
+}
+
+/* health_start runs the healthcheck once, in the background: myctr's
+ * health stage, with none of our descriptors but stdio. */
+static void health_start(struct mon *m)
+{
+	pid_t child = fork();
+	if (child < 0) {
+		m->hc_next = now_ms() + m->hc_every;
+		return;
+	}
+	if (child == 0) {
+		syscall(SYS_close_range, 3U, ~0U, 0U);
+		setenv("_MYCTR_STAGE", "health", 1);
+		execv(m->hc_argv[0], m->hc_argv);
+		_exit(125);
+	}
+	m->hc_pid = child;
+	m->hc_fd = (int)syscall(SYS_pidfd_open, child, 0);
+	if (m->hc_fd < 0) {
+		/* No pidfd (before Linux 5.3): wait for it here. */
+		waitpid(child, NULL, 0);
+		m->hc_pid = 0;
+		m->hc_next = now_ms() + m->hc_every;
+	}
+}
+
+/* health_reap waits for the healthcheck that ended; the next one is due
+ * an interval after it. */
+static void health_reap(struct mon *m)
+{
+	waitpid(m->hc_pid, NULL, 0);
+	close(m->hc_fd);
+	m->hc_fd = -1;
+	m->hc_pid = 0;
+	m->hc_next = now_ms() + m->hc_every;
 }
 
 /* reap_init waits for the init, which has exited, and keeps its status
@@ -568,6 +638,11 @@ static void run(struct mon *m)
 			cidx = np;
 			p[np++] = (struct pollfd){.fd = m->ctl, .events = POLLIN};
 		}
+		int hidx = -1;
+		if (m->hc_fd >= 0) {
+			hidx = np;
+			p[np++] = (struct pollfd){.fd = m->hc_fd, .events = POLLIN};
+		}
 		int wait_ms = -1;
 		int64_t t = now_ms();
 		if (m->exited) {
@@ -580,6 +655,12 @@ static void run(struct mon *m)
 			wait_ms = (int)w;
 		} else if (m->deadline && !m->timedout) {
 			wait_ms = m->deadline > t ? (int)(m->deadline - t) : 0;
+		}
+		int health_due = m->hc_every > 0 && m->running && !m->exited && m->hc_pid == 0 && m->hc_next > 0;
+		if (health_due) {
+			int w = m->hc_next > t ? (int)(m->hc_next - t) : 0;
+			if (wait_ms < 0 || w < wait_ms)
+				wait_ms = w;
 		}
 		int n = poll(p, (nfds_t)np, wait_ms);
 		if (n < 0) {
@@ -631,6 +712,10 @@ static void run(struct mon *m)
 			reap_init(m);
 		if (cidx >= 0 && p[cidx].revents)
 			ctl_message(m);
+		if (hidx >= 0 && (p[hidx].revents & POLLIN))
+			health_reap(m);
+		if (health_due && !m->exited && m->hc_pid == 0 && now_ms() >= m->hc_next)
+			health_start(m);
 	}
 	for (int i = 0; i < 2; i++) {
 		if (m->fds[i] >= 0)
@@ -854,6 +939,7 @@ static int attach_main(int argc, char **argv)
 	m.tee[0].fd = num(argc, argv, "tout");
 	m.tee[1].fd = num(argc, argv, "terr");
 	init_log(&m, argc, argv);
+	health_args(&m, argc, argv, end);
 	int own[] = {exe, m.ctl, m.fds[0], m.fds[1], m.tee[0].fd, m.tee[1].fd, m.lg.fd};
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
 		if (own[i] >= 0 && own[i] < k) {
@@ -916,6 +1002,7 @@ int main(int argc, char **argv)
 	m.fds[0] = num(argc, argv, "out");
 	m.fds[1] = num(argc, argv, "err");
 	init_log(&m, argc, argv);
+	health_args(&m, argc, argv, end);
 	m.oom = arg(argc, argv, "oom", &end);
 	end = exit_end(argc, argv);
 

@@ -38,6 +38,7 @@ func stages() nsexec.Table {
 	t[nsexec.StageUserNS] = cli.UserNSMain
 	t[nsexec.StageMonitor] = func() int { return container.MonitorMain(os.Args[1:]) }
 	t[nsexec.StageMonitorExit] = func() int { return container.MonitorExitMain(os.Args[1:]) }
+	t[nsexec.StageHealth] = func() int { return container.HealthMain(os.Args[1:]) }
 	t[nsexec.StageCopy] = func() int { return container.CopyMain(os.Args[1:]) }
 	t[nsexec.StageNetHolder] = netholder.Main
 	return t

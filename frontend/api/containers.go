@@ -160,7 +160,11 @@ func humanDuration(d time.Duration) string {
 func statusLine(c *container.Container) string {
 	switch dockerState(c) {
 	case "running":
-		return "Up " + humanDuration(time.Since(c.State.StartedAt))
+		up := "Up " + humanDuration(time.Since(c.State.StartedAt))
+		if h := c.HealthStatus(); h != "" {
+			up += " (" + h + ")"
+		}
+		return up
 	case "paused":
 		return "Up " + humanDuration(time.Since(c.State.StartedAt)) + " (Paused)"
 	case "created":
@@ -286,6 +290,12 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	if running {
 		st.Pid = c.State.Pid
 	}
+	if h := c.State.Health; h != nil && c.Healthcheck != nil {
+		st.Health = &ctypes.Health{Status: ctypes.HealthStatus(h.Status), FailingStreak: h.FailingStreak, Log: []*ctypes.HealthcheckResult{}}
+		for _, r := range h.Log {
+			st.Health.Log = append(st.Health.Log, &ctypes.HealthcheckResult{Start: r.Start, End: r.End, ExitCode: r.ExitCode, Output: r.Output})
+		}
+	}
 	hc := c.HostConfig
 	resp := ctypes.InspectResponse{
 		ID:      c.ID,
@@ -299,11 +309,12 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		Driver:  "overlay",
 		Mounts:  mountPoints(c),
 		Config: &ctypes.Config{
-			Image:     c.ImageName,
-			Cmd:       c.Args,
-			Labels:    c.Labels,
-			Tty:       hc.Tty,
-			OpenStdin: hc.Interactive,
+			Image:       c.ImageName,
+			Cmd:         c.Args,
+			Labels:      c.Labels,
+			Tty:         hc.Tty,
+			OpenStdin:   hc.Interactive,
+			Healthcheck: apiHealthConfig(c.Healthcheck),
 		},
 		HostConfig: &ctypes.HostConfig{
 			Binds:         hc.Binds,
@@ -648,4 +659,12 @@ func dnsAddrs(servers []string) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// apiHealthConfig is the record's healthcheck as the API's Config has it.
+func apiHealthConfig(h *container.HealthConfig) *ctypes.HealthConfig {
+	if h == nil {
+		return nil
+	}
+	return &ctypes.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 }

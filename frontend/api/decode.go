@@ -84,6 +84,15 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		t := uint(*req.StopTimeout)
 		o.StopTimeout = &t
 	}
+	if h := req.Healthcheck; h != nil && len(h.Test) > 0 {
+		if h.StartInterval != 0 {
+			return nil, withStatus(501, errors.New("Healthcheck.StartInterval is not supported: the check runs every Interval from the start"))
+		}
+		o.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+		if _, _, err := container.CheckHealthConfig(o.Healthcheck, ""); err != nil {
+			return nil, withStatus(400, fmt.Errorf("Healthcheck: %w", err))
+		}
+	}
 	hc := req.HostConfig
 	if hc == nil {
 		return o, endpoints(o, "", req.NetworkingConfig)

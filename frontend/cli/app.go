@@ -93,7 +93,7 @@ func App() *cli.App {
 			untagCommand(), containerCommand(), cpCommand(), exportCommand(), diffCommand(),
 			commitCommand(), manifestCommand(),
 			doctorCommand(), completionCommand(), systemCommand(), podCommand(), networkCommand(),
-			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), renameCommand(), attachCommand(), helpCommand(),
+			secretCommand(), historyCommand(), searchCommand(), eventsCommand(), renameCommand(), attachCommand(), healthcheckCommand(), helpCommand(),
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}

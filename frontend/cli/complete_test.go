@@ -104,7 +104,7 @@ func TestComplete(t *testing.T) {
 		{[]string{"__completeNoDesc", "commit", "--format", "{{."}, []string{":0"}},  // oci or docker: no template
 		{[]string{"__completeNoDesc", "volu"}, []string{"volume", ":4"}},
 		{[]string{"__complete", "volume", "ex"}, []string{"exists\tExit 0 if the volume exists, 1 if not", "export\tWrite a volume's contents as a tar archive", ":4"}},
-		{[]string{"__completeNoDesc", "he"}, []string{"help", ":4"}},
+		{[]string{"__completeNoDesc", "he"}, []string{"healthcheck", "help", ":4"}},
 		{[]string{"__completeNoDesc", "ps", "--no-t"}, []string{"--no-trunc", ":4"}},
 		{[]string{"__completeNoDesc", "ps", "-"}, nil},           // checked below
 		{[]string{"__completeNoDesc", "rm", ""}, []string{":4"}}, // containers

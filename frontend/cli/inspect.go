@@ -39,6 +39,10 @@ type inspectState struct {
 	CgroupPath    string `json:",omitempty"`
 	CgroupManager string `json:",omitempty"`
 	CgroupUnit    string `json:",omitempty"`
+	// Health is the healthcheck's findings (Docker's name), Healthcheck
+	// the same (Podman 4's name).
+	Health      *container.HealthState `json:",omitempty"`
+	Healthcheck *container.HealthState `json:",omitempty"`
 }
 
 // inspectHostConfig is the container's HostConfig with the limits also
@@ -132,6 +136,10 @@ type inspectConfig struct {
 	Annotations map[string]string `json:",omitempty"`
 	// Labels are the image's and run --label's (Podman's field).
 	Labels map[string]string
+	// Healthcheck is the container's check (durations in nanoseconds, as
+	// Docker's), HealthcheckOnFailureAction --health-on-failure.
+	Healthcheck                *container.HealthConfig `json:",omitempty"`
+	HealthcheckOnFailureAction string                  `json:",omitempty"`
 }
 
 type inspectEntry struct {
@@ -358,12 +366,12 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 			Paused: c.Paused(),
 			Pid:    c.State.Pid, ConmonPid: c.State.MonitorPid, ExitCode: c.State.ExitCode,
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
-			OOMKilled: c.State.OOMKilled},
+			OOMKilled: c.State.OOMKilled, Health: c.State.Health, Healthcheck: c.State.Health},
 		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, Pod: c.Pod, OCIRuntime: container.RuntimeOf(c),
 		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations,
-			Labels: c.Labels},
+			Labels: c.Labels, Healthcheck: c.Healthcheck, HealthcheckOnFailureAction: c.HealthOnFailure},
 		HostConfig: hostConfigOf(c),
 		GraphDriver: graphDriver{Name: "overlay", Data: map[string]string{
 			"LowerDir": strings.Join(c.Lower, ":"), "UpperDir": c.File("upper"),

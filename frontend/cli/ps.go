@@ -112,7 +112,11 @@ func statusText(c *container.Container) string {
 	}
 	switch c.State.Status {
 	case container.StatusRunning:
-		return "Up " + humanDuration(time.Since(c.State.StartedAt))
+		up := "Up " + humanDuration(time.Since(c.State.StartedAt))
+		if h := c.HealthStatus(); h != "" {
+			up += " (" + h + ")" // Podman's and Docker's
+		}
+		return up
 	case container.StatusExited:
 		if c.State.FinishedAt.IsZero() {
 			// Its monitor was lost before the end: no time to tell, and

@@ -98,7 +98,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "with a pull: require HTTPS and verify certificates"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no pull progress"},
 		podFlag(),
-	}, append(append(append(compatFlags(), runExtraFlags()...), resourceFlags()...), platformFlags...)...)
+	}, append(append(append(append(compatFlags(), runExtraFlags()...), resourceFlags()...), healthFlags()...), platformFlags...)...)
 }
 
 // pauseGC holds the garbage collector off until the returned function is
@@ -403,6 +403,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	if err := runExtraOptions(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := healthOptions(ctx, o); err != nil {
 		return nil, err
 	}
 	env, err := envFromArgs(ctx)

@@ -114,7 +114,8 @@ func (f *fgMonitor) wrap(cmd *exec.Cmd, s *Store, c *Container, r *running, stag
 		"exe=" + fd(stage), "ctl=" + fd(f.peer), "out=" + fd(outR), "err=" + fd(errR),
 		"tout=" + fd(f.tout), "terr=" + fd(f.terr), "log=" + fd(log), "path=" + path,
 		"max=" + strconv.FormatInt(max, 10), "stop=" + strconv.Itoa(int(StopSignalOf(c))),
-		"timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10), "bound=" + boolArg(f.bound)}
+		"timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10), "bound=" + boolArg(f.bound),
+		"hc=" + strconv.FormatInt(healthEvery(c).Milliseconds(), 10)}
 	for _, e := range cmd.Env {
 		args = append(args, "env="+e)
 	}

@@ -39,6 +39,10 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if _, err := processArgs(o); err != nil {
 		return nil, err
 	}
+	health, onFailure, err := CheckHealthConfig(o.Healthcheck, o.HealthOnFailure)
+	if err != nil {
+		return nil, err
+	}
 	if o.Remove && o.Restart.Name != "" && o.Restart.Name != RestartNo {
 		return nil, fmt.Errorf("%w: the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"", ErrInvalidRestart)
 	}
@@ -153,10 +157,12 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			LogDriver: o.LogDriver, LogOpts: o.LogOpts, SdNotify: o.SdNotify, StopTimeout: o.StopTimeout, UsernsMode: o.Userns,
 			RestartPolicy: o.Restart, HostExtra: o.HostExtra,
 		},
-		State:    State{Status: StatusCreated},
-		Networks: onNets,
-		Labels:   mergeLabels(o.Image.Labels, o.Labels),
-		Secrets:  o.Secrets,
+		State:           State{Status: StatusCreated},
+		Healthcheck:     health,
+		HealthOnFailure: onFailure,
+		Networks:        onNets,
+		Labels:          mergeLabels(o.Image.Labels, o.Labels),
+		Secrets:         o.Secrets,
 	}
 	c.PodInfo = o.PodInfo
 	if o.StopSignal != "" {

@@ -111,7 +111,7 @@ func (s *Store) handOff(c *Container, r *running, terminated *atomic.Bool) error
 		"out=" + strconv.Itoa(fd(out)), "err=" + strconv.Itoa(fd(errOut)),
 		"log=" + strconv.Itoa(logFD), "path=" + path, "max=" + strconv.FormatInt(max, 10),
 		"stop=" + strconv.Itoa(int(StopSignalOf(c))), "timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10),
-		"oom=" + oom, "term=" + term,
+		"oom=" + oom, "term=" + term, "hc=" + strconv.FormatInt(healthEvery(c).Milliseconds(), 10),
 		"--", exe, s.Dirs.Root, s.Dirs.RunRoot, c.ID}
 	err = syscall.Exec(monitorBinary(), argv, monitorExitEnv())
 	for _, k := range keep {

@@ -72,6 +72,9 @@ type running struct {
 	pty   *os.File
 	log   *logWriter
 	pumps sync.WaitGroup
+	// health starts the container's periodic healthcheck while this
+	// process holds the run (nil: none, or myctr-monitor runs it).
+	health func() (stop func())
 	// out and err are the output pipes left unread for myctr-monitor
 	// (Attach.Handoff), nil once pumped; handoff says it was so.
 	out, err *os.File
@@ -161,7 +164,8 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 	if p.join != nil {
 		defer p.join.Close() // the init has its own copy
 	}
-	r := &running{id: c.ID, net: p.net, pidfd: -1, warn: a.Stderr, timeout: time.Duration(c.HostConfig.Timeout) * time.Second}
+	r := &running{id: c.ID, net: p.net, pidfd: -1, warn: a.Stderr, timeout: time.Duration(c.HostConfig.Timeout) * time.Second,
+		health: s.healthRunner(c)}
 	if r.notify, err = startNotifyProxy(c, p.spec); err != nil {
 		return nil, err
 	}
@@ -530,6 +534,9 @@ func (r *running) wait() int {
 		})
 		stop = t.Stop
 	}
+	if r.health != nil {
+		defer r.health()()
+	}
 	code := 125
 	st, err := r.proc.Wait()
 	r.oom.Look()
@@ -590,6 +597,9 @@ func (s *Store) markRunning(c *Container, r *running) error {
 	err := s.Update(c, func(c *Container) {
 		c.State = State{Status: StatusRunning, Pid: pid, PidStart: start, MonitorPid: monitor,
 			MonitorStart: mstart, StartedAt: time.Now().UTC()}
+		if c.Healthcheck != nil {
+			c.State.Health = &HealthState{Status: HealthStarting}
+		}
 		r.net.record(&c.State)
 		c.State.Cgroup = r.cg
 	})

@@ -55,6 +55,18 @@ type outputRelay struct {
 // write ends for the process, which the caller closes once it has started it.
 func relayOutput(stdout, stderr io.Writer) (*outputRelay, *os.File, *os.File, error) {
 	o := &outputRelay{exited: make(chan struct{})}
+	if stdout != nil && stdout == stderr {
+		// One destination (a healthcheck's output): one pipe for both,
+		// so that the lines stay in the order they were written.
+		r, pw, err := os.Pipe()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("output pipe: %w", err)
+		}
+		o.files = append(o.files, r)
+		o.wg.Add(1)
+		go o.pump(stdout, r)
+		return o, pw, pw, nil
+	}
 	var w [2]*os.File
 	for i, dst := range []io.Writer{stdout, stderr} {
 		r, pw, err := os.Pipe()

@@ -34,6 +34,11 @@ import (
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
 	Name string
+	// Healthcheck is --health-cmd and the other --health-* flags (or the
+	// API's Config.Healthcheck), HealthOnFailure --health-on-failure;
+	// Create checks them (CheckHealthConfig).
+	Healthcheck     *HealthConfig
+	HealthOnFailure string
 	// Secrets are run --secret's of type mount, with their data.
 	Secrets []SecretMount
 	// Labels are run --label's, over the image's own labels.

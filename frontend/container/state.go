@@ -72,6 +72,9 @@ type State struct {
 	// container is "stopping" (StatusWord).
 	StopperPid   int    `json:",omitempty"`
 	StopperStart uint64 `json:",omitempty"`
+	// Health is a container's health as its healthcheck last found it
+	// (health.go); each start begins it again at "starting".
+	Health *HealthState `json:",omitempty"`
 }
 
 // BridgeState is a bridged container's address, gateway and interface MTU.
@@ -205,6 +208,11 @@ type Container struct {
 	// BuildStep: a build's RUN step, which its build removes; its
 	// monitor does, should the build die first.
 	BuildStep bool `json:",omitempty"`
+	// Healthcheck is the container's check (run --health-cmd and the
+	// other --health-* flags, or the API's Config.Healthcheck), nil for
+	// none; HealthOnFailure what becoming unhealthy does to it.
+	Healthcheck     *HealthConfig `json:",omitempty"`
+	HealthOnFailure string        `json:",omitempty"`
 	// Creator is the process that made the container (the CLI, or the
 	// build of a RUN step). A record without its spec whose creator is
 	// gone is what a killed create left, and a step whose build is gone

@@ -18,11 +18,14 @@ const (
 	// StageMonitorExit is what myctr-monitor executes when the container
 	// it watched has ended: the end of the monitor's work.
 	StageMonitorExit = "monitor-exit"
-	StageReap        = "reap"
-	StageCopy        = "cp"
-	StageNetWatch    = "network-watch"
-	StageNetForward  = "network-forward"
-	StageNetHolder   = "network-holder"
+	// StageHealth is what myctr-monitor executes every --health-interval:
+	// one run of the container's healthcheck.
+	StageHealth     = "health"
+	StageReap       = "reap"
+	StageCopy       = "cp"
+	StageNetWatch   = "network-watch"
+	StageNetForward = "network-forward"
+	StageNetHolder  = "network-holder"
 )
 
 // InitStages are the stages started from Binary() or StageBinary(): the
@@ -34,7 +37,7 @@ var InitStages = []string{StageInit, StageExec, StageSignal, StageReap, StageNet
 // binary only: they need code (the CLI's user-namespace work, the
 // monitor, the copy worker, the named networks' holder) that myctr-init
 // does not link.
-var MainStages = []string{StageUserNS, StageMonitor, StageMonitorExit, StageCopy, StageNetHolder}
+var MainStages = []string{StageUserNS, StageMonitor, StageMonitorExit, StageHealth, StageCopy, StageNetHolder}
 
 // Table maps each stage a binary runs to the function that runs it; the
 // function returns the process's exit code. It is the one place where a
