@@ -378,6 +378,12 @@ func (s *Server) containerCreate(w http.ResponseWriter, r *http.Request) {
 	o.ImageName = image.CreatedName(req.Image, img.Names)
 	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
+	if h, err := s.b.Images.ImageHealthcheck(img); err != nil {
+		writeError(w, err)
+		return
+	} else if h != nil {
+		o.ImageHealthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	}
 	if req.HostConfig != nil && req.HostConfig.PublishAllPorts {
 		if err := publishAll(o, img.Config.Config.ExposedPorts, req.ExposedPorts); err != nil {
 			writeError(w, err)

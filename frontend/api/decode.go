@@ -84,13 +84,13 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		t := uint(*req.StopTimeout)
 		o.StopTimeout = &t
 	}
-	if h := req.Healthcheck; h != nil && len(h.Test) > 0 {
+	if h := req.Healthcheck; h != nil {
 		if h.StartInterval != 0 {
 			return nil, withStatus(501, errors.New("Healthcheck.StartInterval is not supported: the check runs every Interval from the start"))
 		}
-		o.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
-		if _, _, err := container.CheckHealthConfig(o.Healthcheck, ""); err != nil {
-			return nil, withStatus(400, fmt.Errorf("Healthcheck: %w", err))
+		// Zero fields are the image's, as in Docker (Create merges).
+		if len(h.Test) > 0 || h.Interval != 0 || h.Timeout != 0 || h.StartPeriod != 0 || h.Retries != 0 {
+			o.Healthcheck = &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
 		}
 	}
 	hc := req.HostConfig

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/image"
 )
 
 // healthFlags are run's and create's --health-* flags, as Podman's.
@@ -22,7 +23,9 @@ func healthFlags() []cli.Flag {
 	}
 }
 
-// healthOptions reads the --health-* flags into o.
+// healthOptions reads the --health-* flags given into o: those not given
+// are left to the image's HEALTHCHECK and then to the defaults (Create
+// merges them).
 func healthOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	o.HealthOnFailure = ctx.String("health-on-failure")
 	if ctx.Bool("no-healthcheck") {
@@ -32,33 +35,52 @@ func healthOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		o.Healthcheck = &container.HealthConfig{Test: []string{"NONE"}}
 		return nil
 	}
-	if !isSet(ctx, "health-cmd") {
-		for _, f := range []string{"health-interval", "health-retries", "health-start-period", "health-timeout"} {
-			if isSet(ctx, f) {
-				return withCode(125, fmt.Errorf("%w: --%s without --health-cmd", container.ErrInvalidHealth, f))
-			}
+	h := &container.HealthConfig{}
+	given := false
+	var err error
+	if isSet(ctx, "health-cmd") {
+		if h.Test, err = container.ParseHealthCmd(ctx.String("health-cmd")); err != nil {
+			return withCode(125, err)
 		}
-		return nil
+		given = true
 	}
-	test, err := container.ParseHealthCmd(ctx.String("health-cmd"))
-	if err != nil {
-		return withCode(125, err)
+	if isSet(ctx, "health-interval") {
+		if h.Interval, err = container.ParseHealthInterval(ctx.String("health-interval")); err != nil {
+			return withCode(125, err)
+		}
+		given = true
 	}
-	h := &container.HealthConfig{Test: test, Retries: int(ctx.Uint("health-retries"))}
-	if h.Interval, err = container.ParseHealthInterval(ctx.String("health-interval")); err != nil {
-		return withCode(125, err)
+	if isSet(ctx, "health-timeout") {
+		if h.Timeout, err = container.ParseHealthDuration("timeout", ctx.String("health-timeout")); err != nil {
+			return withCode(125, err)
+		}
+		given = true
 	}
-	if h.Timeout, err = container.ParseHealthDuration("timeout", ctx.String("health-timeout")); err != nil {
-		return withCode(125, err)
+	if isSet(ctx, "health-start-period") {
+		if h.StartPeriod, err = container.ParseHealthDuration("start-period", ctx.String("health-start-period")); err != nil {
+			return withCode(125, err)
+		}
+		given = true
 	}
-	if h.StartPeriod, err = container.ParseHealthDuration("start-period", ctx.String("health-start-period")); err != nil {
-		return withCode(125, err)
+	if isSet(ctx, "health-retries") {
+		if h.Retries = int(ctx.Uint("health-retries")); h.Retries == 0 {
+			return withCode(125, fmt.Errorf("%w: --health-retries must be at least 1", container.ErrInvalidHealth))
+		}
+		given = true
 	}
-	if h.Retries == 0 {
-		return withCode(125, fmt.Errorf("%w: --health-retries must be at least 1", container.ErrInvalidHealth))
+	if given {
+		o.Healthcheck = h
 	}
-	o.Healthcheck = h
 	return nil
+}
+
+// imageHealthcheck is img's HEALTHCHECK as a container's check.
+func imageHealthcheck(images *image.Store, img *image.Image) (*container.HealthConfig, error) {
+	h, err := images.ImageHealthcheck(img)
+	if err != nil || h == nil {
+		return nil, err
+	}
+	return &container.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}, nil
 }
 
 // healthcheckCommand is `myctr healthcheck run CONTAINER`, as Podman's.

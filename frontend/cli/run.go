@@ -440,6 +440,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	o.ImageName = image.CreatedName(ctx.Args().First(), img.Names)
 	o.ImageDigest = img.Digest.String()
 	o.Image = img.Config.Config
+	if o.ImageHealthcheck, err = imageHealthcheck(images, img); err != nil {
+		return nil, err
+	}
 	cc, err := containersConf()
 	if err != nil {
 		return nil, err

@@ -39,7 +39,11 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 	if _, err := processArgs(o); err != nil {
 		return nil, err
 	}
-	health, onFailure, err := CheckHealthConfig(o.Healthcheck, o.HealthOnFailure)
+	health, err := MergeHealth(o.Healthcheck, o.ImageHealthcheck)
+	if err != nil {
+		return nil, err
+	}
+	health, onFailure, err := CheckHealthConfig(health, o.HealthOnFailure)
 	if err != nil {
 		return nil, err
 	}

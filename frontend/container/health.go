@@ -174,6 +174,36 @@ func CheckHealthConfig(h *HealthConfig, onFailure string) (*HealthConfig, string
 	return &out, onFailure, nil
 }
 
+// MergeHealth is the check a container gets: the one given, its zero
+// fields (Test included) the image's, as Docker merges a container's
+// config with its image's. nil when neither has one. A check given
+// without a Test where the image has none is an error: its flags would
+// have nothing to time.
+func MergeHealth(given, image *HealthConfig) (*HealthConfig, error) {
+	if given == nil {
+		return image, nil
+	}
+	out := *given
+	if image != nil {
+		if len(out.Test) == 0 {
+			out.Test = image.Test
+		}
+		for _, f := range []struct{ v, from *time.Duration }{
+			{&out.Interval, &image.Interval}, {&out.Timeout, &image.Timeout}, {&out.StartPeriod, &image.StartPeriod}} {
+			if *f.v == 0 {
+				*f.v = *f.from
+			}
+		}
+		if out.Retries == 0 {
+			out.Retries = image.Retries
+		}
+	}
+	if len(out.Test) == 0 {
+		return nil, fmt.Errorf("%w: --health-interval, --health-retries, --health-start-period and --health-timeout need --health-cmd (the image has no HEALTHCHECK)", ErrInvalidHealth)
+	}
+	return &out, nil
+}
+
 // ParseHealthInterval reads --health-interval: a duration, or "disable"
 // (no periodic check: only `healthcheck run`), which is recorded as a
 // negative interval.

@@ -106,3 +106,26 @@ func TestHealthRecord(t *testing.T) {
 		t.Errorf("a failure in the start period after a success: %+v", st)
 	}
 }
+
+// TestMergeHealth: the fields given win, the others are the image's, as
+// Docker merges them; --no-healthcheck's NONE wins over the image's check;
+// timing flags with neither a --health-cmd nor an image check are refused.
+func TestMergeHealth(t *testing.T) {
+	img := &HealthConfig{Test: []string{"CMD", "/check"}, Interval: 5 * time.Second, Retries: 4}
+	got, err := MergeHealth(&HealthConfig{Interval: time.Second}, img)
+	if err != nil || !reflect.DeepEqual(got, &HealthConfig{Test: []string{"CMD", "/check"}, Interval: time.Second, Retries: 4}) {
+		t.Errorf("interval over the image's: %+v %v", got, err)
+	}
+	if got, err := MergeHealth(nil, img); err != nil || got != img {
+		t.Errorf("nothing given: %+v %v, want the image's", got, err)
+	}
+	if got, err := MergeHealth(&HealthConfig{Test: []string{"NONE"}}, img); err != nil || got.Test[0] != "NONE" {
+		t.Errorf("--no-healthcheck: %+v %v", got, err)
+	}
+	if got, err := MergeHealth(nil, nil); err != nil || got != nil {
+		t.Errorf("neither: %+v %v", got, err)
+	}
+	if _, err := MergeHealth(&HealthConfig{Retries: 2}, nil); !errors.Is(err, ErrInvalidHealth) {
+		t.Errorf("--health-retries alone: %v, want ErrInvalidHealth", err)
+	}
+}

@@ -34,11 +34,14 @@ import (
 // CreateOptions are the run flags, already split into lists.
 type CreateOptions struct {
 	Name string
-	// Healthcheck is --health-cmd and the other --health-* flags (or the
-	// API's Config.Healthcheck), HealthOnFailure --health-on-failure;
-	// Create checks them (CheckHealthConfig).
-	Healthcheck     *HealthConfig
-	HealthOnFailure string
+	// Healthcheck is --health-cmd and the other --health-* flags given
+	// (or the API's Config.Healthcheck): a field left zero is the image's
+	// HEALTHCHECK's (ImageHealthcheck), then the default, as Docker
+	// merges them. HealthOnFailure is --health-on-failure. Create checks
+	// them (CheckHealthConfig).
+	Healthcheck      *HealthConfig
+	ImageHealthcheck *HealthConfig
+	HealthOnFailure  string
 	// Secrets are run --secret's of type mount, with their data.
 	Secrets []SecretMount
 	// Labels are run --label's, over the image's own labels.

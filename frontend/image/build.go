@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
@@ -40,6 +41,37 @@ func (s *Store) RawConfig(img *Image) ([]byte, error) {
 		return nil, fmt.Errorf("read config of %.12s: %w", img.ID, err)
 	}
 	return b, nil
+}
+
+// Healthcheck is the image's HEALTHCHECK (Docker's config field, which
+// myctr's builds write and images pulled from Docker's registries carry):
+// nil where it has none. Durations are nanoseconds.
+type Healthcheck struct {
+	Test        []string      `json:",omitempty"`
+	Interval    time.Duration `json:",omitempty"`
+	Timeout     time.Duration `json:",omitempty"`
+	StartPeriod time.Duration `json:",omitempty"`
+	Retries     int           `json:",omitempty"`
+}
+
+// ImageHealthcheck reads img's HEALTHCHECK from its config blob.
+func (s *Store) ImageHealthcheck(img *Image) (*Healthcheck, error) {
+	b, err := s.RawConfig(img)
+	if err != nil {
+		return nil, err
+	}
+	var cfg struct {
+		Config struct {
+			Healthcheck *Healthcheck
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("read the HEALTHCHECK of %.12s: %w", img.ID, err)
+	}
+	if h := cfg.Config.Healthcheck; h == nil || len(h.Test) == 0 {
+		return nil, nil
+	}
+	return cfg.Config.Healthcheck, nil
 }
 
 // LayerDir is where the layer is unpacked.

@@ -122,7 +122,7 @@ func TestHealthcheckRefused(t *testing.T) {
 		{[]string{"--health-cmd", "true", "--health-on-failure", "reboot"}, "--health-on-failure \"reboot\""},
 		{[]string{"--health-cmd", "true", "--health-interval", "soon"}, "--health-interval"},
 		{[]string{"--health-cmd", "true", "--health-retries", "0"}, "--health-retries"},
-		{[]string{"--health-interval", "5s"}, "--health-interval without --health-cmd"},
+		{[]string{"--health-interval", "5s"}, "need --health-cmd (the image has no HEALTHCHECK)"},
 		{[]string{"--health-cmd", `["CMD"]`}, "CMD with no command"},
 	} {
 		_, errOut, code := myctr(t, append(append([]string{"create"}, tt.args...), image)...)
@@ -160,5 +160,41 @@ func TestAPIHealthcheck(t *testing.T) {
 	}
 	if out := a.mustDocker(t, "inspect", "--format", "{{json .Config.Healthcheck}}", name); !strings.Contains(out, `"Interval":1000000000`) || !strings.Contains(out, `"CMD-SHELL"`) {
 		t.Errorf("docker inspect Config.Healthcheck: %s", out)
+	}
+}
+
+// TestHealthcheckFromImage: a HEALTHCHECK built into the image is the
+// container's check without any flag; a --health-* flag replaces that one
+// field of it, and --no-healthcheck the whole check.
+func TestHealthcheckFromImage(t *testing.T) {
+	ctx := buildContext(t, map[string]string{"Containerfile": "FROM " + image + "\n" +
+		"HEALTHCHECK --interval=1s --retries=5 CMD test -e /ready || exit 1\n"})
+	tag := "it-health-image"
+	t.Cleanup(func() { myctr(t, "rmi", "-f", tag) })
+	mustBuild(t, "-t", tag, ctx)
+
+	name := ctrName(t, "imghealth")
+	t.Cleanup(func() { myctr(t, "rm", "-f", "-t", "0", name) })
+	mustMyctr(t, "run", "-d", "--name", name, "--network", "none", tag, "sleep", "1000")
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}", name)); got != `["CMD-SHELL","test -e /ready || exit 1"] 1s 5` {
+		t.Errorf("the image's check: %s", got)
+	}
+	mustMyctr(t, "exec", name, "touch", "/ready")
+	waitFor(t, 15*time.Second, "healthy by the image's own check", func() bool {
+		st, _, _ := healthOf(t, name)
+		return st == "healthy"
+	})
+
+	over := ctrName(t, "imghealth-over")
+	t.Cleanup(func() { myctr(t, "rm", "-f", "-t", "0", over) })
+	mustMyctr(t, "create", "--name", over, "--health-retries", "2", tag)
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}", over)); got != "1s 2" {
+		t.Errorf("--health-retries over the image's check: %s, want 1s 2", got)
+	}
+	none := ctrName(t, "imghealth-none")
+	t.Cleanup(func() { myctr(t, "rm", "-f", "-t", "0", none) })
+	mustMyctr(t, "create", "--name", none, "--no-healthcheck", tag)
+	if got := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{if .Config.Healthcheck}}set{{else}}none{{end}}", none)); got != "none" {
+		t.Errorf("--no-healthcheck: %s", got)
 	}
 }
