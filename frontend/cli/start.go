@@ -130,7 +130,7 @@ func waitCommand() *cli.Command {
 		Usage:     "wait for containers to exit (or meet a --condition) and print their exit codes",
 		ArgsUsage: "CONTAINER...",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "condition", Usage: "the state to wait for: exited or stopped (the default), configured or created, running; several: any of them (-1 is printed for a state)"},
+			&cli.StringSliceFlag{Name: "condition", Usage: "the state to wait for: exited or stopped (the default), configured or created, running, paused, healthy or unhealthy (the healthcheck's finding); several: any of them (-1 is printed for a state)"},
 			&cli.StringFlag{Name: "interval", Aliases: []string{"i"}, Usage: "how often to look at the container: a duration, or milliseconds (default 50ms)"},
 		},
 		Action: func(ctx *cli.Context) error {

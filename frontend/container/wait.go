@@ -16,6 +16,9 @@ type WaitConditions struct {
 	// States: the container is in one of these (StatusCreated,
 	// StatusRunning); the wait returns -1, as Podman's.
 	States []string
+	// Health: the running container's healthcheck has found it so
+	// (HealthHealthy, HealthUnhealthy); the wait returns -1.
+	Health []string
 }
 
 // ErrNeverState is a wait --condition for a state myctr never puts a
@@ -41,6 +44,8 @@ func ParseWaitConditions(names []string) (WaitConditions, error) {
 			w.States = append(w.States, StatusRunning)
 		case "paused":
 			w.States = append(w.States, StatusPaused)
+		case HealthHealthy, HealthUnhealthy:
+			w.Health = append(w.Health, n)
 		case "removing", "unknown":
 			// Podman's, and none of myctr's.
 			never = append(never, n)
@@ -48,7 +53,7 @@ func ParseWaitConditions(names []string) (WaitConditions, error) {
 			return w, fmt.Errorf("unknown container state: %s: %w", n, ErrInvalidCondition)
 		}
 	}
-	if !w.Exit && len(w.States) == 0 {
+	if !w.Exit && len(w.States) == 0 && len(w.Health) == 0 {
 		return w, fmt.Errorf("--condition=%s: %w, so the wait would never end", never[0], ErrNeverState)
 	}
 	return w, nil
@@ -67,11 +72,17 @@ func (s *Store) WaitFor(c *Container, w WaitConditions, interval time.Duration) 
 			return -1, err
 		}
 		cur.Refresh()
+		if len(w.Health) > 0 && cur.Healthcheck == nil && !w.Exit && len(w.States) == 0 {
+			return -1, fmt.Errorf("%w: %s has none, so it is never healthy or unhealthy", ErrNoHealthcheck, cur.Name)
+		}
 		state := cur.State.Status
 		if cur.Paused() {
 			state = StatusPaused // a paused container is not "running" here
 		}
 		if slices.Contains(w.States, state) {
+			return -1, nil
+		}
+		if len(w.Health) > 0 && slices.Contains(w.Health, cur.HealthStatus()) {
 			return -1, nil
 		}
 		if w.Exit && cur.State.Status != StatusRunning {

@@ -19,7 +19,9 @@ func TestParseWaitConditions(t *testing.T) {
 		{[]string{"paused", "exited"}, WaitConditions{Exit: true, States: []string{StatusPaused}}, nil},
 		{[]string{"paused"}, WaitConditions{States: []string{StatusPaused}}, nil},
 		{[]string{"unknown"}, WaitConditions{}, ErrNeverState},
-		{[]string{"healthy"}, WaitConditions{}, ErrInvalidCondition},
+		{[]string{"healthy"}, WaitConditions{Health: []string{HealthHealthy}}, nil},
+		{[]string{"unhealthy", "exited"}, WaitConditions{Exit: true, Health: []string{HealthUnhealthy}}, nil},
+		{[]string{"sick"}, WaitConditions{}, ErrInvalidCondition},
 	} {
 		got, err := ParseWaitConditions(tc.names)
 		if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {

@@ -180,10 +180,13 @@ func TestHealthcheckFromImage(t *testing.T) {
 		t.Errorf("the image's check: %s", got)
 	}
 	mustMyctr(t, "exec", name, "touch", "/ready")
-	waitFor(t, 15*time.Second, "healthy by the image's own check", func() bool {
-		st, _, _ := healthOf(t, name)
-		return st == "healthy"
-	})
+	// wait --condition healthy returns once the check has found it so.
+	if out, errOut, code := myctrT(t, 20*time.Second, "wait", "--condition", "healthy", name); code != 0 || strings.TrimSpace(out) != "-1" {
+		t.Errorf("wait --condition healthy: exit %d, %q %q", code, out, errOut)
+	}
+	if st, _, _ := healthOf(t, name); st != "healthy" {
+		t.Errorf("after wait --condition healthy: %s", st)
+	}
 
 	over := ctrName(t, "imghealth-over")
 	t.Cleanup(func() { myctr(t, "rm", "-f", "-t", "0", over) })
