@@ -82,6 +82,14 @@ func newContainerFilter(f map[string][]string) (containerFilter, error) {
 	for k, vs := range f {
 		switch k {
 		case "label", "name", "id", "ancestor":
+		case "health":
+			for _, v := range vs {
+				switch v {
+				case container.HealthStarting, container.HealthHealthy, container.HealthUnhealthy, "none":
+				default:
+					return nil, badRequest("invalid filter 'health=%s'", v)
+				}
+			}
 		case "status":
 			for _, v := range vs {
 				switch v {
@@ -91,7 +99,7 @@ func newContainerFilter(f map[string][]string) (containerFilter, error) {
 				}
 			}
 		default:
-			return nil, badRequest("invalid filter '%s': myctr's API filters containers by label, name, status, id and ancestor", k)
+			return nil, badRequest("invalid filter '%s': myctr's API filters containers by label, name, status, health, id and ancestor", k)
 		}
 	}
 	return containerFilter(f), nil
@@ -118,7 +126,13 @@ func (f containerFilter) match(c *container.Container) bool {
 	return anyOf(f["name"], func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) &&
 		anyOf(f["id"], func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
 		anyOf(f["ancestor"], func(v string) bool { return v == c.Image }) &&
-		anyOf(f["status"], func(v string) bool { return dockerState(c) == v })
+		anyOf(f["status"], func(v string) bool { return dockerState(c) == v }) &&
+		anyOf(f["health"], func(v string) bool {
+			if c.Healthcheck == nil {
+				return v == "none"
+			}
+			return c.HealthStatus() == v
+		})
 }
 
 // dockerState is the container's state in Docker's words.

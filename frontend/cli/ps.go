@@ -263,7 +263,20 @@ func psCommand() *cli.Command {
 }
 
 // filterKeys says what --filter of ps and start takes.
-const filterKeys = "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=KEY[=VALUE], status=created|running|paused|exited|stopped, ancestor=IMAGE, exited=CODE, network=NAME, restart-policy=none|no|on-failure|always|unless-stopped"
+const filterKeys = "name=REGEXP, id=PREFIX, label=KEY[=VALUE], label!=KEY[=VALUE], status=created|running|paused|exited|stopped, ancestor=IMAGE, exited=CODE, network=NAME, restart-policy=none|no|on-failure|always|unless-stopped, health=starting|healthy|unhealthy|none"
+
+// healthFilterValues are the values of --filter health=, as Docker's and
+// Podman's.
+var healthFilterValues = []string{container.HealthStarting, container.HealthHealthy, container.HealthUnhealthy, "none"}
+
+// healthOf is c's health as the health filter reads it: its check's
+// finding while it runs, "none" for a container without a check.
+func healthOf(c *container.Container) string {
+	if c.Healthcheck == nil {
+		return "none"
+	}
+	return c.HealthStatus()
+}
 
 // statusFilter says whether filters hold a status filter, which, as in
 // Podman (and Docker), lists stopped containers without --all.
@@ -296,6 +309,10 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			if _, ok := container.RestartPolicyNames[v]; !ok {
 				return nil, fmt.Errorf("%s invalid restart policy", v) // Podman's words
 			}
+		case "health":
+			if !slices.Contains(healthFilterValues, v) {
+				return nil, fmt.Errorf("invalid filter %q: want a health of starting, healthy, unhealthy or none", f)
+			}
 		default:
 			return nil, fmt.Errorf("invalid filter %q: myctr filters by %s", f, filterKeys)
 		}
@@ -316,6 +333,8 @@ func psFilter(filters []string) (func(*container.Container) bool, error) {
 			return c.HostConfig.RestartPolicy.Name == container.RestartPolicyNames[v]
 		case "status":
 			return psState(c) == v
+		case "health":
+			return healthOf(c) == v
 		case "ancestor":
 			return c.ImageName == v || strings.HasPrefix(c.Image, strings.TrimPrefix(v, "sha256:")) ||
 				strings.TrimSuffix(strings.TrimPrefix(c.ImageName, "localhost/"), ":latest") == strings.TrimSuffix(v, ":latest")

@@ -48,6 +48,28 @@ func TestPsFilterLabels(t *testing.T) {
 	if _, err := psFilter([]string{"labels=x"}); err == nil {
 		t.Error("an unknown key was accepted")
 	}
+	// health=none: the containers with no check (a stopped one with a
+	// check has no finding now, none of the others either).
+	checked := &container.Container{Name: "checked", Healthcheck: &container.HealthConfig{Test: []string{"CMD", "true"}},
+		State: container.State{Status: container.StatusExited, Health: &container.HealthState{Status: container.HealthHealthy}}}
+	for f, want := range map[string][]string{"health=none": {"web", "bare"}, "health=healthy": nil} {
+		match, err := psFilter([]string{f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range []*container.Container{web, checked, bare} {
+			if match(c) {
+				got = append(got, c.Name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", f, got, want)
+		}
+	}
+	if _, err := psFilter([]string{"health=sick"}); err == nil {
+		t.Error("health=sick was accepted")
+	}
 }
 
 // TestStatusText: a container whose end time was lost never shows

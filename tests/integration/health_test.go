@@ -88,6 +88,12 @@ func testHealthcheck(t *testing.T, monitor string, start func(args ...string)) {
 	if out := mustMyctr(t, "ps", "--filter", "name="+name, "--format", "{{.Status}}"); !strings.Contains(out, "(healthy)") {
 		t.Errorf("ps status %q, want (healthy)", out)
 	}
+	if out := mustMyctr(t, "ps", "--filter", "health=healthy", "--format", "{{.Names}}"); !strings.Contains(out, name) {
+		t.Errorf("ps --filter health=healthy: %q, want %s", out, name)
+	}
+	if out := mustMyctr(t, "ps", "--filter", "health=unhealthy", "--format", "{{.Names}}"); strings.Contains(out, name) {
+		t.Errorf("ps --filter health=unhealthy: %q lists the healthy %s", out, name)
+	}
 	if out, errOut, code := myctr(t, "healthcheck", "run", name); code != 0 || out != "" {
 		t.Errorf("healthcheck run of a healthy container: exit %d, %q %q", code, out, errOut)
 	}
@@ -157,6 +163,9 @@ func TestAPIHealthcheck(t *testing.T) {
 	})
 	if out := a.mustDocker(t, "ps", "--filter", "name="+name, "--format", "{{.Status}}"); !strings.Contains(out, "(healthy)") {
 		t.Errorf("docker ps status %q, want (healthy)", out)
+	}
+	if out := a.mustDocker(t, "ps", "--filter", "health=healthy", "--format", "{{.Names}}"); !strings.Contains(out, name) {
+		t.Errorf("docker ps --filter health=healthy: %q, want %s", out, name)
 	}
 	if out := a.mustDocker(t, "inspect", "--format", "{{json .Config.Healthcheck}}", name); !strings.Contains(out, `"Interval":1000000000`) || !strings.Contains(out, `"CMD-SHELL"`) {
 		t.Errorf("docker inspect Config.Healthcheck: %s", out)
