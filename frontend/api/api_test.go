@@ -9,11 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/seccomp"
 )
 
 func TestCreateOptions(t *testing.T) {
@@ -85,7 +87,24 @@ func TestCreateOptions(t *testing.T) {
 		{name: "endpoint without its mode", body: `{"Image":"bb","HostConfig":{"NetworkMode":"none"},"NetworkingConfig":{"EndpointsConfig":{"mynet":{}}}}`, code: 400},
 		{name: "bad alias", body: `{"Image":"bb","HostConfig":{"NetworkMode":"mynet"},"NetworkingConfig":{"EndpointsConfig":{"mynet":{"Aliases":["a b"]}}}}`, code: 400},
 		{name: "bad network name", body: `{"Image":"bb","HostConfig":{"NetworkMode":"a b"}}`, code: 400},
-		{name: "privileged", body: `{"Image":"bb","HostConfig":{"Privileged":true}}`, code: 501},
+		{name: "privileged", body: `{"Image":"bb","HostConfig":{"Privileged":true}}`, check: func(t *testing.T, o *container.CreateOptions) {
+			if !o.Privileged || o.Seccomp != seccomp.Unconfined {
+				t.Errorf("Privileged: %v, seccomp %q; want run --privileged's", o.Privileged, o.Seccomp)
+			}
+		}},
+		{name: "security options", body: `{"Image":"bb","HostConfig":{"SecurityOpt":["no-new-privileges:true","seccomp=unconfined","label=disable"]}}`, check: func(t *testing.T, o *container.CreateOptions) {
+			if !o.NoNewPrivs || o.Seccomp != seccomp.Unconfined {
+				t.Errorf("SecurityOpt: no_new_privs %v, seccomp %q", o.NoNewPrivs, o.Seccomp)
+			}
+		}},
+		{name: "seccomp profile content", body: `{"Image":"bb","HostConfig":{"SecurityOpt":["seccomp={\"defaultAction\":\"SCMP_ACT_ALLOW\"}"]}}`, code: 501},
+		{name: "unknown security option", body: `{"Image":"bb","HostConfig":{"SecurityOpt":["apparmor=myprofile"]}}`, code: 501},
+		{name: "healthcheck", body: `{"Image":"bb","Healthcheck":{"Test":["CMD-SHELL","true"],"Interval":2000000000}}`, check: func(t *testing.T, o *container.CreateOptions) {
+			if h := o.Healthcheck; h == nil || h.Test[0] != "CMD-SHELL" || h.Interval != 2*time.Second {
+				t.Errorf("Healthcheck: %+v", h)
+			}
+		}},
+		{name: "healthcheck start interval", body: `{"Image":"bb","Healthcheck":{"Test":["CMD","true"],"StartInterval":1000000000}}`, code: 501},
 		{name: "bad host port", body: `{"Image":"bb","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"http"}]}}}`, code: 400},
 		{name: "bad restart", body: `{"Image":"bb","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`, code: 400},
 		{name: "bad bind", body: `{"Image":"bb","HostConfig":{"Binds":[":"]}}`, code: 400},

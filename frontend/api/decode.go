@@ -18,6 +18,7 @@ import (
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
+	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/volume"
 )
 
@@ -207,8 +208,28 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		}
 		o.Restart = rp
 	}
+	for _, so := range hc.SecurityOpt {
+		switch k, v, _ := strings.Cut(strings.Replace(so, ":", "=", 1), "="); {
+		case k == "no-new-privileges" && (v == "" || v == "true"):
+			o.NoNewPrivs = true
+		case k == "no-new-privileges" && v == "false":
+		case k == "seccomp" && v == seccomp.Unconfined:
+			o.Seccomp = seccomp.Unconfined
+		case k == "label" && v == "disable", k == "apparmor" && v == "unconfined":
+			// No SELinux or AppArmor confinement is applied: nothing to lift.
+		case k == "seccomp":
+			// The docker CLI sends a profile's content, not its file.
+			return nil, withStatus(501, errors.New("HostConfig.SecurityOpt seccomp=PROFILE: a profile through the API is not supported (unconfined is; myctr run --security-opt seccomp=FILE takes one)"))
+		default:
+			return nil, withStatus(501, fmt.Errorf("HostConfig.SecurityOpt %q is not supported (no-new-privileges, seccomp=unconfined, label=disable are)", so))
+		}
+	}
 	if hc.Privileged {
-		return nil, withStatus(501, errors.New("HostConfig.Privileged is not supported by this API yet"))
+		// Rootless Podman's meaning, as run --privileged.
+		o.Privileged = true
+		if o.Seccomp == "" {
+			o.Seccomp = seccomp.Unconfined
+		}
 	}
 	return o, nil
 }

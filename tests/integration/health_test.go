@@ -210,3 +210,27 @@ func TestHealthcheckFromImage(t *testing.T) {
 		t.Errorf("--no-healthcheck: %s", got)
 	}
 }
+
+// TestAPIPrivilegedSecurityOpt: docker run --privileged through the API
+// is run --privileged (every capability of the user namespace, no seccomp
+// filter), and --security-opt no-new-privileges sets the process's flag.
+func TestAPIPrivilegedSecurityOpt(t *testing.T) {
+	a := startAPIService(t)
+	field := func(out, name string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(l, name+":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	def := a.mustDocker(t, "run", "--rm", "--network", "none", imageFull, "cat", "/proc/self/status")
+	priv := a.mustDocker(t, "run", "--rm", "--network", "none", "--privileged", imageFull, "cat", "/proc/self/status")
+	if field(priv, "CapBnd") == field(def, "CapBnd") || field(priv, "Seccomp") != "0" || field(def, "Seccomp") != "2" {
+		t.Errorf("--privileged: CapBnd %s (default %s), Seccomp %s (default %s)", field(priv, "CapBnd"), field(def, "CapBnd"), field(priv, "Seccomp"), field(def, "Seccomp"))
+	}
+	nnp := a.mustDocker(t, "run", "--rm", "--network", "none", "--security-opt", "no-new-privileges", imageFull, "cat", "/proc/self/status")
+	if field(nnp, "NoNewPrivs") != "1" {
+		t.Errorf("--security-opt no-new-privileges: NoNewPrivs %q", field(nnp, "NoNewPrivs"))
+	}
+}
