@@ -104,6 +104,17 @@ func TestCreateOptions(t *testing.T) {
 				t.Errorf("Healthcheck: %+v", h)
 			}
 		}},
+		{name: "oom score, cgroupns, userns", body: `{"Image":"bb","HostConfig":{"OomScoreAdj":500,"CgroupnsMode":"host","UsernsMode":"keep-id"}}`, check: func(t *testing.T, o *container.CreateOptions) {
+			if o.OOMScoreAdj == nil || *o.OOMScoreAdj != 500 || o.Cgroupns != "host" || o.Userns != "keep-id" {
+				t.Errorf("OomScoreAdj %v, Cgroupns %q, Userns %q", o.OOMScoreAdj, o.Cgroupns, o.Userns)
+			}
+		}},
+		{name: "bad oom score", body: `{"Image":"bb","HostConfig":{"OomScoreAdj":5000}}`, code: 400},
+		{name: "bad userns", body: `{"Image":"bb","HostConfig":{"UsernsMode":"sometimes"}}`, code: 400},
+		{name: "pid host", body: `{"Image":"bb","HostConfig":{"PidMode":"host"}}`, code: 501},
+		{name: "uts host", body: `{"Image":"bb","HostConfig":{"UTSMode":"host"}}`, code: 501},
+		{name: "another runtime", body: `{"Image":"bb","HostConfig":{"Runtime":"kata"}}`, code: 501},
+		{name: "unmasked paths", body: `{"Image":"bb","HostConfig":{"MaskedPaths":[],"ReadonlyPaths":[]}}`, code: 501},
 		{name: "healthcheck start interval", body: `{"Image":"bb","Healthcheck":{"Test":["CMD","true"],"StartInterval":1000000000}}`, code: 501},
 		{name: "bad host port", body: `{"Image":"bb","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"http"}]}}}`, code: 400},
 		{name: "bad restart", body: `{"Image":"bb","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`, code: 400},

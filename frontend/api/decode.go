@@ -19,6 +19,7 @@ import (
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
+	"github.com/myctr/myctr/frontend/userns"
 	"github.com/myctr/myctr/frontend/volume"
 )
 
@@ -207,6 +208,43 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 			return nil, withStatus(400, err)
 		}
 		o.Restart = rp
+	}
+	if hc.OomScoreAdj != 0 {
+		if hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000 {
+			return nil, badRequest("invalid OomScoreAdj %d: must be between -1000 and 1000", hc.OomScoreAdj)
+		}
+		v := hc.OomScoreAdj
+		o.OOMScoreAdj = &v
+	}
+	switch ns := string(hc.CgroupnsMode); ns {
+	case "", "private", "host":
+		o.Cgroupns = ns
+	default:
+		return nil, badRequest("invalid CgroupnsMode %q: private or host", ns)
+	}
+	if u := string(hc.UsernsMode); u != "" {
+		if _, err := userns.ParseMode(u); err != nil {
+			return nil, withStatus(400, fmt.Errorf("UsernsMode: %w", err))
+		}
+		o.Userns = u
+	}
+	// What myctr cannot do is refused, never left out.
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"PidMode", hc.PidMode != "" && hc.PidMode != "private"},
+		{"UTSMode", hc.UTSMode != "" && hc.UTSMode != "private"},
+		{"StorageOpt", len(hc.StorageOpt) > 0},
+		{"Runtime", hc.Runtime != "" && hc.Runtime != "runc"},
+		{"Isolation", hc.Isolation != "" && hc.Isolation != "default"},
+		{"MaskedPaths", hc.MaskedPaths != nil},
+		{"ReadonlyPaths", hc.ReadonlyPaths != nil},
+		{"CPUCount", hc.CPUCount != 0},
+	} {
+		if f.set {
+			return nil, withStatus(501, fmt.Errorf("HostConfig.%s is not supported by myctr", f.name))
+		}
 	}
 	for _, so := range hc.SecurityOpt {
 		switch k, v, _ := strings.Cut(strings.Replace(so, ":", "=", 1), "="); {
