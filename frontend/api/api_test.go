@@ -115,6 +115,13 @@ func TestCreateOptions(t *testing.T) {
 		{name: "uts host", body: `{"Image":"bb","HostConfig":{"UTSMode":"host"}}`, code: 501},
 		{name: "another runtime", body: `{"Image":"bb","HostConfig":{"Runtime":"kata"}}`, code: 501},
 		{name: "unmasked paths", body: `{"Image":"bb","HostConfig":{"MaskedPaths":[],"ReadonlyPaths":[]}}`, code: 501},
+		{name: "stop signal", body: `{"Image":"bb","StopSignal":"SIGUSR1"}`, check: func(t *testing.T, o *container.CreateOptions) {
+			if o.StopSignal != "SIGUSR1" {
+				t.Errorf("StopSignal %q", o.StopSignal)
+			}
+		}},
+		{name: "bad stop signal", body: `{"Image":"bb","StopSignal":"SIGNOPE"}`, code: 400},
+		{name: "domain name", body: `{"Image":"bb","Domainname":"example.com"}`, code: 501},
 		{name: "healthcheck start interval", body: `{"Image":"bb","Healthcheck":{"Test":["CMD","true"],"StartInterval":1000000000}}`, code: 501},
 		{name: "bad host port", body: `{"Image":"bb","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":"http"}]}}}`, code: 400},
 		{name: "bad restart", body: `{"Image":"bb","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}`, code: 400},

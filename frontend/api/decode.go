@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/blkiodev"
 	ctypes "github.com/moby/moby/api/types/container"
 	nettypes "github.com/moby/moby/api/types/network"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/names"
@@ -78,6 +79,16 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		if k, _, _ := strings.Cut(e, "="); k == "" {
 			return nil, badRequest("invalid environment variable %q", e)
 		}
+	}
+	if req.StopSignal != "" {
+		sig, err := container.ParseSignal(req.StopSignal)
+		if err != nil {
+			return nil, withStatus(400, fmt.Errorf("StopSignal: %w", err))
+		}
+		o.StopSignal = unix.SignalName(sig)
+	}
+	if req.Domainname != "" || req.NetworkDisabled || len(req.OnBuild) > 0 {
+		return nil, withStatus(501, errors.New("Domainname, NetworkDisabled and OnBuild are not supported by myctr"))
 	}
 	if req.StopTimeout != nil {
 		if *req.StopTimeout < 0 {
