@@ -117,13 +117,20 @@ func (s *Server) imageInspectOrNot(w http.ResponseWriter, r *http.Request) {
 	if tags == nil {
 		tags = []string{}
 	}
+	cfg := &dockerspec.DockerOCIImageConfig{ImageConfig: img.Config.Config}
+	if hc, err := s.b.Images.ImageHealthcheck(img); err != nil {
+		writeError(w, err)
+		return
+	} else if hc != nil {
+		cfg.Healthcheck = &dockerspec.HealthcheckConfig{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout, StartPeriod: hc.StartPeriod, Retries: hc.Retries}
+	}
 	resp := imageInspect{InspectResponse: itypes.InspectResponse{
 		ID:           "sha256:" + img.ID,
 		RepoTags:     tags,
 		RepoDigests:  repoDigests(img),
 		Created:      img.Created.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"),
 		Author:       img.Config.Author,
-		Config:       &dockerspec.DockerOCIImageConfig{ImageConfig: img.Config.Config},
+		Config:       cfg,
 		Architecture: img.Config.Architecture,
 		Variant:      img.Config.Variant,
 		Os:           img.Config.OS,

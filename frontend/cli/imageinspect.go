@@ -12,14 +12,17 @@ import (
 
 // imageInspect is `inspect` of an image, with Podman's field names.
 type imageInspect struct {
-	Id           string
-	Digest       digest.Digest
-	RepoTags     []string
-	RepoDigests  []string
-	Parent       string
-	Comment      string
-	Created      time.Time
-	Config       v1.ImageConfig
+	Id          string
+	Digest      digest.Digest
+	RepoTags    []string
+	RepoDigests []string
+	Parent      string
+	Comment     string
+	Created     time.Time
+	Config      imageConfig
+	// HealthCheck is the image's HEALTHCHECK (Podman's name for it; Docker
+	// shows it as Config.Healthcheck, which is here too).
+	HealthCheck  *image.Healthcheck `json:",omitempty"`
 	Version      string
 	Author       string
 	Architecture string
@@ -36,12 +39,20 @@ type imageInspect struct {
 	NamesHistory []string
 }
 
+// imageConfig is the image's OCI config with the HEALTHCHECK that
+// Docker's config format adds to it.
+type imageConfig struct {
+	v1.ImageConfig
+	Healthcheck *image.Healthcheck `json:",omitempty"`
+}
+
 type imageRootFS struct {
 	Type   string
 	Layers []digest.Digest
 }
 
-func imageInspectOf(img *image.Image) imageInspect {
+// imageInspectOf is img as inspect shows it; hc is its HEALTHCHECK, or nil.
+func imageInspectOf(img *image.Image, hc *image.Healthcheck) imageInspect {
 	var repoDigests []string
 	seen := map[string]bool{}
 	for _, n := range img.Names {
@@ -57,7 +68,7 @@ func imageInspectOf(img *image.Image) imageInspect {
 	c := img.Config
 	e := imageInspect{
 		Id: img.ID, Digest: img.Digest, RepoTags: img.Names, RepoDigests: repoDigests,
-		Created: img.Created, Config: c.Config, Author: c.Author,
+		Created: img.Created, Config: imageConfig{c.Config, hc}, HealthCheck: hc, Author: c.Author,
 		Architecture: c.Architecture, Os: c.OS, Size: img.Size, VirtualSize: img.Size,
 		RootFS:       imageRootFS{Type: c.RootFS.Type, Layers: c.RootFS.DiffIDs},
 		Labels:       c.Config.Labels,

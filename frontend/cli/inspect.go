@@ -324,7 +324,12 @@ func inspectObjects(ctx *cli.Context, typ string) error {
 		img, err := is.Lookup(ref)
 		switch {
 		case err == nil:
-			out = append(out, imageInspectOf(img))
+			hc, err := is.ImageHealthcheck(img)
+			if err != nil {
+				fail(err)
+				continue
+			}
+			out = append(out, imageInspectOf(img, hc))
 		case errors.Is(err, image.ErrImageUnknown) && typ == "all":
 			fail(fmt.Errorf("no such object: %q", ref))
 		default:

@@ -181,6 +181,11 @@ func TestHealthcheckFromImage(t *testing.T) {
 	tag := "it-health-image"
 	t.Cleanup(func() { myctr(t, "rmi", "-f", tag) })
 	mustBuild(t, "-t", tag, ctx)
+	// inspect shows it, as Docker (Config.Healthcheck) and Podman
+	// (HealthCheck) name it.
+	if got := strings.TrimSpace(mustMyctr(t, "image", "inspect", "--format", "{{json .Config.Healthcheck.Test}} {{.HealthCheck.Retries}}", tag)); got != `["CMD-SHELL","test -e /ready || exit 1"] 5` {
+		t.Errorf("image inspect: %s", got)
+	}
 
 	name := ctrName(t, "imghealth")
 	t.Cleanup(func() { myctr(t, "rm", "-f", "-t", "0", name) })
