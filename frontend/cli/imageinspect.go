@@ -21,8 +21,10 @@ type imageInspect struct {
 	Created     time.Time
 	Config      imageConfig
 	// HealthCheck is the image's HEALTHCHECK (Podman's name for it; Docker
-	// shows it as Config.Healthcheck, which is here too).
-	HealthCheck  *image.Healthcheck `json:",omitempty"`
+	// shows it as Config.Healthcheck, which is here too): empty, and left
+	// out of the JSON, where it has none, so that a template may name its
+	// fields whatever the image.
+	HealthCheck  image.Healthcheck `json:",omitzero"`
 	Version      string
 	Author       string
 	Architecture string
@@ -43,7 +45,7 @@ type imageInspect struct {
 // Docker's config format adds to it.
 type imageConfig struct {
 	v1.ImageConfig
-	Healthcheck *image.Healthcheck `json:",omitempty"`
+	Healthcheck image.Healthcheck `json:",omitzero"`
 }
 
 type imageRootFS struct {
@@ -53,6 +55,10 @@ type imageRootFS struct {
 
 // imageInspectOf is img as inspect shows it; hc is its HEALTHCHECK, or nil.
 func imageInspectOf(img *image.Image, hc *image.Healthcheck) imageInspect {
+	var health image.Healthcheck
+	if hc != nil {
+		health = *hc
+	}
 	var repoDigests []string
 	seen := map[string]bool{}
 	for _, n := range img.Names {
@@ -68,7 +74,7 @@ func imageInspectOf(img *image.Image, hc *image.Healthcheck) imageInspect {
 	c := img.Config
 	e := imageInspect{
 		Id: img.ID, Digest: img.Digest, RepoTags: img.Names, RepoDigests: repoDigests,
-		Created: img.Created, Config: imageConfig{c.Config, hc}, HealthCheck: hc, Author: c.Author,
+		Created: img.Created, Config: imageConfig{c.Config, health}, HealthCheck: health, Author: c.Author,
 		Architecture: c.Architecture, Os: c.OS, Size: img.Size, VirtualSize: img.Size,
 		RootFS:       imageRootFS{Type: c.RootFS.Type, Layers: c.RootFS.DiffIDs},
 		Labels:       c.Config.Labels,
