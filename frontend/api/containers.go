@@ -290,6 +290,7 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 	if len(c.Args) > 0 {
 		path, args = c.Args[0], c.Args[1:]
 	}
+	ep, cmd := c.ConfigCmd()
 	running := c.Running()
 	st := &ctypes.State{
 		Status:     ctypes.ContainerState(dockerState(c)),
@@ -324,7 +325,8 @@ func (s *Server) containerInspect(w http.ResponseWriter, r *http.Request) {
 		Mounts:  mountPoints(c),
 		Config: &ctypes.Config{
 			Image:       c.ImageName,
-			Cmd:         c.Args,
+			Cmd:         cmd,
+			Entrypoint:  ep,
 			Labels:      c.Labels,
 			Tty:         hc.Tty,
 			OpenStdin:   hc.Interactive,

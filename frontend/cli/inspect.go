@@ -121,11 +121,12 @@ func hostConfigOf(c *container.Container) inspectHostConfig {
 }
 
 type inspectConfig struct {
-	Hostname   string
-	User       string
-	Env        []string
-	Cmd        []string
-	Entrypoint []string
+	Hostname string
+	User     string
+	Env      []string
+	Cmd      []string
+	// Entrypoint is a string, its words joined by spaces, as Podman 4's.
+	Entrypoint string
 	WorkingDir string
 	StopSignal string
 	Tty        bool
@@ -364,6 +365,10 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 		return inspectEntry{}, err
 	}
 	p := spec.Process
+	ep, cmd := c.ConfigCmd()
+	if ep == nil && cmd == nil {
+		cmd = p.Args
+	}
 	e := inspectEntry{
 		Id: c.ID, Name: c.Name, Created: c.Created, Path: p.Args[0], Args: p.Args[1:],
 		// Podman's: a paused container is not Running, but Paused.
@@ -373,7 +378,7 @@ func containerInspectOf(c *container.Container) (inspectEntry, error) {
 			Error: c.State.Error, StartedAt: c.State.StartedAt, FinishedAt: c.State.FinishedAt,
 			OOMKilled: c.State.OOMKilled, Health: c.State.Health, Healthcheck: c.State.Health},
 		Image: c.Image, ImageName: c.ImageName, ImageDigest: c.ImageDigest, Pod: c.Pod, OCIRuntime: container.RuntimeOf(c),
-		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: p.Args, WorkingDir: p.Cwd,
+		Config: inspectConfig{Hostname: spec.Hostname, Env: p.Env, Cmd: cmd, Entrypoint: strings.Join(ep, " "), WorkingDir: p.Cwd,
 			User: userString(p.User.UID, p.User.GID), StopSignal: container.StopSignalOf(c).String(),
 			Tty: p.Terminal, OpenStdin: c.HostConfig.Interactive, Annotations: spec.Annotations,
 			Labels: c.Labels, Healthcheck: c.Healthcheck, HealthcheckOnFailureAction: c.HealthOnFailure},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,6 +93,7 @@ func podCreateCommand() *cli.Command {
 			dnsOptFlag,
 			&cli.StringFlag{Name: "infra-command", Usage: "the command the infra container runs (default: the pause image's)"},
 			&cli.StringFlag{Name: "pod-id-file", Usage: "write the pod's id to this file (it must not exist)"},
+			&cli.StringFlag{Name: "exit-policy", Value: pod.ExitContinue, Usage: "what the pod does when its last container exits: continue (the infra goes on running) or stop (the infra is stopped)"},
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() > 1 {
@@ -112,6 +114,11 @@ func podCreateCommand() *cli.Command {
 				AddHosts: ctx.StringSlice("add-host"), InfraCommand: ctx.String("infra-command"),
 			}
 			ps.DNS, ps.DNSSearch, ps.DNSOptions = resolverFlags(ctx)
+			var err error
+			if ps.ExitPolicy, err = pod.ParseExitPolicy(ctx.String("exit-policy")); err != nil {
+				// Podman's words, which scripts match.
+				return withCode(125, fmt.Errorf("running pod create option: %w", err))
+			}
 			idFile := ctx.String("pod-id-file")
 			if idFile != "" {
 				if _, err := os.Lstat(idFile); err == nil {
@@ -357,7 +364,7 @@ func podPsCommand() *cli.Command {
 
 // podInspect is `pod inspect`'s output, in Podman 4.3's fields.
 type podInspect struct {
-	Id               string
+	ID               string `json:"Id"` // {{.ID}} in templates, as Podman's
 	Name             string
 	Namespace        string
 	Created          time.Time
@@ -392,8 +399,8 @@ type podInspectCtr struct {
 }
 
 func inspectPod(v podView, cs *container.Store) podInspect {
-	out := podInspect{Id: v.p.ID, Name: v.p.Name, Created: v.p.Created, CreateCommand: v.p.CreateCommand,
-		ExitPolicy: "continue", State: v.status, Hostname: v.p.Hostname, Labels: v.p.Labels,
+	out := podInspect{ID: v.p.ID, Name: v.p.Name, Created: v.p.Created, CreateCommand: v.p.CreateCommand,
+		ExitPolicy: cmp.Or(v.p.ExitPolicy, pod.ExitContinue), State: v.status, Hostname: v.p.Hostname, Labels: v.p.Labels,
 		CreateInfra: v.p.Infra, InfraContainerID: v.p.InfraID, SharedNamespaces: v.p.Share,
 		NumContainers: len(v.ctrs), Containers: []podInspectCtr{}}
 	if out.SharedNamespaces == nil {

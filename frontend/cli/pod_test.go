@@ -86,7 +86,7 @@ func TestPodInspectFields(t *testing.T) {
 	v := testPodView()
 	v.ctrs[0].HostConfig.PortBindings = nil
 	out := inspectPod(v, nil)
-	if out.Id != v.p.ID || out.InfraContainerID != v.p.InfraID || out.NumContainers != 2 || out.State != "Stopped" ||
+	if out.ID != v.p.ID || out.InfraContainerID != v.p.InfraID || out.NumContainers != 2 || out.State != "Stopped" ||
 		len(out.Containers) != 2 || out.Containers[1].Name != "db" || out.InfraConfig == nil || out.SharedNamespaces == nil {
 		t.Errorf("pod inspect: %+v", out)
 	}

@@ -1,15 +1,20 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/myctr/myctr/frontend/container"
+	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/nsexec"
@@ -37,6 +42,7 @@ type podSpec struct {
 	// share, and the command it runs in place of its image's.
 	AddHosts, DNS, DNSSearch, DNSOptions []string
 	InfraCommand                         string
+	ExitPolicy                           string // --exit-policy: pod.ParseExitPolicy's
 }
 
 // pauseImageName is the pause image's name, as Podman's:
@@ -96,12 +102,22 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 			return nil, withCode(125, err)
 		}
 	}
-	// The infra's image before any record exists.
+	// The infra's image before any record exists: --infra-image, else
+	// containers.conf's infra_image, else the pause image; one that is
+	// not here is pulled, as Podman pulls it.
 	var img *image.Image
 	if ps.Infra {
 		images, err := openImages(ctx)
 		if err != nil {
 			return nil, err
+		}
+		if cc, err := containersConf(); err == nil {
+			if ps.InfraImage == "" && cc.InfraImage.Set {
+				ps.InfraImage = cc.InfraImage.Value
+			}
+			if ps.InfraCommand == "" && cc.InfraCommand.Set {
+				ps.InfraCommand = cc.InfraCommand.Value
+			}
 		}
 		if ps.InfraImage == "" {
 			bin := nsexec.Binary()
@@ -111,10 +127,10 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 			ps.InfraImage = pauseImageName()
 			img, err = images.PauseImage(ps.InfraImage, bin)
 		} else {
-			img, err = images.Lookup(ps.InfraImage)
+			img, err = infraImage(ctx, images, ps.InfraImage)
 		}
 		if err != nil {
-			return nil, explain(err)
+			return nil, err
 		}
 	}
 	pods, err := openPods(ctx)
@@ -126,7 +142,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		return nil, err
 	}
 	rec := &pod.Pod{Name: ps.Name, Labels: ps.Labels, Share: share, Infra: ps.Infra, InfraImage: ps.InfraImage,
-		Network: strings.Join(ps.Networks, " "), PortBindings: ps.Ports, CreateCommand: ps.Command}
+		Network: strings.Join(ps.Networks, " "), PortBindings: ps.Ports, CreateCommand: ps.Command, ExitPolicy: ps.ExitPolicy}
 	p, err := pods.Create(rec, container.RandomName)
 	if err != nil {
 		if errors.Is(err, pod.ErrPodExists) {
@@ -147,7 +163,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	}
 	o := &container.CreateOptions{
 		Name: infraName, Hostname: hostname, Network: mode, NetworkOptions: netOpts, Ports: ports,
-		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true},
+		PodInfo: container.PodInfo{Pod: p.ID, PodInfra: true, PodShare: podJoined(share)},
 		ImageID: img.ID, ImageName: img.Names[0], ImageDigest: img.Digest.String(), Image: img.Config.Config,
 		ExtraHosts: ps.AddHosts, DNS: ps.DNS, DNSSearch: ps.DNSSearch, DNSOptions: ps.DNSOptions,
 	}
@@ -200,6 +216,38 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	return p, nil
 }
 
+// podJoined is what a pod's members join of its infra besides the user
+// and network namespaces: the IPC and UTS namespaces the pod shares.
+func podJoined(share []string) []string {
+	var out []string
+	for _, ns := range []string{pod.ShareIPC, pod.ShareUTS} {
+		if slices.Contains(share, ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// infraImage finds a pod's infra image, pulling it when it is not here
+// (with pull's defaults: TLS verified, progress on stderr).
+func infraImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, error) {
+	img, err := images.Lookup(ref)
+	if err == nil {
+		return img, nil
+	}
+	if !errors.Is(err, image.ErrImageUnknown) {
+		return nil, explain(err)
+	}
+	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	pulled, err := images.Pull(c, ref, image.PullOptions{Progress: os.Stderr})
+	if err != nil {
+		return nil, withCode(125, explainTransfer(err))
+	}
+	record(ctx, events.TypeImage, "pull", pulled.ID, ref)
+	return images.Lookup(pulled.ID)
+}
+
 // podMemberOptions applies run's and create's --pod to o: the container
 // belongs to the pod and, where the pod has an infra container, joins its
 // user and network namespaces (as --network container: does) and the IPC
@@ -226,7 +274,7 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	} else if p, err = pods.Lookup(ref); err != nil {
 		return withCode(125, podFound(err))
 	}
-	o.PodInfo = container.PodInfo{Pod: p.ID}
+	o.PodInfo = container.PodInfo{Pod: p.ID, PodExitPolicy: p.ExitPolicy}
 	if !p.Infra || !p.Shares(pod.ShareNet) {
 		return nil
 	}
@@ -247,14 +295,10 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		return withCode(125, fmt.Errorf("--ipc cannot be set for a container of pod %s, which shares its IPC namespace: the pod's is the container's", p.Name))
 	}
 	o.Network, o.NetworkOptions = container.NetContainerPrefix+p.InfraID, nil
-	for _, ns := range []string{pod.ShareIPC, pod.ShareUTS} {
-		if p.Shares(ns) {
-			o.PodShare = append(o.PodShare, ns)
-		}
-	}
+	o.PodShare = podJoined(p.Share)
 	if p.Shares(pod.ShareUTS) {
 		if isSet(ctx, "hostname") && !newPod {
-			return withCode(125, errors.New("cannot set hostname when joining the pod UTS namespace: invalid configuration"))
+			return withCode(125, errors.New("invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration")) // Podman's words
 		}
 		o.Hostname = p.Hostname
 	}

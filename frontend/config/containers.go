@@ -47,6 +47,8 @@ type Containers struct {
 	ImageVolumeMode       Setting[string] // default of --image-volume: bind, tmpfs or ignore
 	EventsLogfilePath     Setting[string] // the events log, in place of the run root's
 	EventsLogfileMaxSize  Setting[int64]  // the events log's size past which its older half goes; 0: no limit
+	InfraImage            Setting[string] // infra_image: a pod's infra image, in place of the pause image
+	InfraCommand          Setting[string] // infra_command: the command of a pod's infra container
 
 	// Unsupported lists, once each, the keys the files set that myctr
 	// does not act on (the last file that set each).
@@ -75,6 +77,8 @@ type containersTOML struct {
 		ImageVolumeMode       *string `toml:"image_volume_mode"`
 		EventsLogfilePath     *string `toml:"events_logfile_path"`
 		EventsLogfileMaxSize  any     `toml:"events_logfile_max_size"` // bytes, or a size such as "1m"
+		InfraImage            *string `toml:"infra_image"`
+		InfraCommand          *string `toml:"infra_command"`
 
 		Runtimes            map[string]any `toml:"runtimes"`
 		VolumePlugins       map[string]any `toml:"volume_plugins"`
@@ -190,6 +194,8 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")
 	set(&c.EventsLogfilePath, t.Engine.EventsLogfilePath, f, data, "engine", "events_logfile_path")
+	set(&c.InfraImage, t.Engine.InfraImage, f, data, "engine", "infra_image")
+	set(&c.InfraCommand, t.Engine.InfraCommand, f, data, "engine", "infra_command")
 	if v := t.Engine.EventsLogfileMaxSize; v != nil {
 		line := lineOf(data, "engine", 0, "events_logfile_max_size")
 		n, err := logfileSize(v)

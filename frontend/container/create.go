@@ -139,6 +139,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		o.Ports = nil
 	}
 	args, _ := commandLine(o) // an error is BuildSpec's to report
+	ep, cmd := entrypointAndCmd(o)
 	c := &Container{
 		Name:          o.Name,
 		Created:       time.Now().UTC(),
@@ -149,6 +150,8 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		StopSignal:    o.Image.StopSignal,
 		CreateCommand: o.CreateCommand,
 		Args:          args,
+		Entrypoint:    ep,
+		Cmd:           cmd,
 		BuildStep:     o.BuildStep,
 		HostConfig: HostConfig{
 			NetworkMode: mode, NetworkOptions: o.NetworkOptions, PortBindings: o.Ports, Binds: o.Volumes, Tmpfs: o.Tmpfs, ReadonlyRootfs: o.ReadOnly,
@@ -264,6 +267,19 @@ func prepareRunDir(c *Container, spec *specs.Spec) error {
 			return fmt.Errorf("create runtime directory: %w", err)
 		}
 		f.Close()
+	}
+	if sharesShm(c) {
+		// Made again at every start too; 1777 as a tmpfs /dev/shm.
+		f, err := openRunPath(c.runroot, filepath.Join(c.runrel, podShm))
+		if err != nil {
+			return fmt.Errorf("create runtime directory: %w", err)
+		}
+		err = f.Chmod(0o777 | os.ModeSticky)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("create runtime directory: %w", err)
+		}
+		bindShm(spec, c.RunFile(podShm))
 	}
 	_, err := writeEtcFiles(c, spec, nil)
 	return err

@@ -2,6 +2,7 @@ package container
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -132,7 +133,22 @@ func (s *Store) runCheck(c *Container, h *HealthConfig) (HealthResult, error) {
 func (s *Store) healthAction(c *Container, action string) error {
 	switch action {
 	case HealthActionKill:
-		return s.Signal(c, unix.SIGKILL)
+		// As Podman: once the check that made it unhealthy returns,
+		// the container is no longer running, so wait for the exit to
+		// be recorded.
+		fd, ok := runningPidfd(c)
+		if !ok {
+			return nil
+		}
+		defer unix.Close(fd)
+		if err := signalPidfd(fd, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+		s.event(c, "kill", nil)
+		if !waitGone(fd, 10*time.Second) {
+			return fmt.Errorf("container %s did not exit after SIGKILL", c.Name)
+		}
+		return s.awaitRecorded(c, 128+int(unix.SIGKILL))
 	case HealthActionStop:
 		return s.Stop(c, StopTimeoutOf(c))
 	case HealthActionRestart:

@@ -188,6 +188,7 @@ func (s *Store) finish(c *Container, code int, msg string, background bool, self
 	if msg == "" {
 		s.event(c, "died", &code)
 	}
+	defer s.stopPodAfter(c)
 	if c.HostConfig.AutoRemove && msg == "" {
 		if err := s.remove(c, false, background, self); err == nil {
 			s.RemoveAnonymousVolumes(c)
@@ -667,12 +668,9 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	if err := s.Update(c, func(c *Container) { c.StoppedByUser = true }); err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	if !c.Running() {
+	fd, ok := runningPidfd(c)
+	if !ok {
 		return nil
-	}
-	fd, err := openPidfd(c.State.Pid, c.State.PidStart)
-	if err != nil {
-		return nil // exited meanwhile
 	}
 	defer unix.Close(fd)
 	sig := StopSignalOf(c)
@@ -708,6 +706,16 @@ func (s *Store) Stop(c *Container, timeout time.Duration) error {
 	}
 	s.event(c, "stop", nil)
 	return nil
+}
+
+// runningPidfd is a pidfd of c's init while it runs; false when it does
+// not, or exited meanwhile.
+func runningPidfd(c *Container) (int, bool) {
+	if !c.Running() {
+		return -1, false
+	}
+	fd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	return fd, err == nil
 }
 
 // awaitRecorded waits for the monitor to record the exit; if the monitor is
@@ -870,6 +878,10 @@ func (s *Store) remove(c *Container, force, background bool, self int) error {
 		return fmt.Errorf("remove container %s: %w", c.Name, err)
 	}
 	s.event(c, "remove", nil)
+	if sharesShm(c) {
+		// A pod's /dev/shm may hold what the containers' own ids made.
+		_ = nsexec.RemoveTree(c.rundir)
+	}
 	os.RemoveAll(c.rundir)
 	if background {
 		// A container that wrote little (the common --rm) is gone in a

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -272,6 +273,9 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 		return nil, fmt.Errorf("%w: %s: --network container:%s, but its spec has no network namespace", ErrInvalidNetwork, n.c.Name, dep.Name)
 	}
 	joinPodNamespaces(n.c, spec, dep.State.Pid) // a pod's member: its IPC and UTS too
+	if slices.Contains(n.c.PodShare, "ipc") && sharesShm(dep) {
+		bindShm(spec, dep.RunFile(podShm)) // and the /dev/shm of that IPC namespace
+	}
 	return f, nil
 }
 

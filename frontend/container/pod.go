@@ -20,8 +20,15 @@ type PodInfo struct {
 	PodInfra bool `json:",omitempty"`
 	// PodShare are the namespaces besides the user and network ones (which
 	// --network container: joins) that a member joins of the infra's
-	// init: "ipc", "uts".
+	// init: "ipc", "uts"; the infra's are those its members join. With
+	// "ipc", the infra's /dev/shm is a directory of its runtime directory
+	// (podShm), which the members bind too: an IPC namespace's POSIX
+	// shared memory is files in /dev/shm, and one mount namespace cannot
+	// bind another's tmpfs.
 	PodShare []string `json:",omitempty"`
+	// PodExitPolicy is the pod's --exit-policy: "stop" has the last of
+	// its containers to exit stop the infra (stopPodAfter).
+	PodExitPolicy string `json:",omitempty"`
 }
 
 // Pods is the directory of the pod store (package pod), under Root.
@@ -73,3 +80,56 @@ func joinPodNamespaces(c *Container, spec *specs.Spec, pid int) {
 // RandomName is a random name, adjective_noun, none of taken (as a
 // container gets without --name); pods get theirs the same way.
 func RandomName(taken map[string]bool) string { return randomName(taken) }
+
+// stopPodAfter is a pod member's last step once its exit is recorded: in a
+// pod whose exit policy is stop, the last of its containers (besides the
+// infra) to exit stops the infra, and so the pod. Two that end together
+// both see the other gone, and the second Stop finds the infra stopped.
+func (s *Store) stopPodAfter(c *Container) {
+	if c.Pod == "" || c.PodInfra || c.PodExitPolicy != "stop" {
+		return
+	}
+	all, err := s.List()
+	if err != nil {
+		return
+	}
+	var infra []*Container
+	for _, o := range all {
+		switch {
+		case o.Pod != c.Pod || o.ID == c.ID:
+		case o.PodInfra:
+			infra = append(infra, o)
+		case o.Running():
+			return
+		}
+	}
+	for _, o := range infra {
+		if err := s.Stop(o, StopTimeoutOf(o)); err != nil {
+			fmt.Fprintf(os.Stderr, "Warning: stop the infra container of pod %s (--exit-policy stop): %v\n", c.Pod, err)
+		}
+	}
+}
+
+// podShm is the directory of c's runtime directory that is /dev/shm in
+// its pod, for a pod's infra whose members share its IPC namespace. Not
+// in userdata, which each init replaces with a tmpfs copy of its files
+// (rootfs.privatize); the container's mountinfo shows its path within
+// the run root's file system, as it shows a volume's.
+const podShm = "shm"
+
+// sharesShm says whether c is a pod's infra with its /dev/shm for its
+// members (an --ipc of none or host has no /dev/shm of its own).
+func sharesShm(c *Container) bool {
+	return c.PodInfra && slices.Contains(c.PodShare, "ipc") &&
+		c.HostConfig.IpcMode != IPCNone && c.HostConfig.IpcMode != IPCHost
+}
+
+// bindShm makes the spec's /dev/shm a bind of dir, a pod infra's podShm.
+func bindShm(spec *specs.Spec, dir string) {
+	for i, m := range spec.Mounts {
+		if m.Destination == "/dev/shm" {
+			spec.Mounts[i] = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: dir,
+				Options: []string{"rbind", "rprivate", "nosuid", "noexec", "nodev"}}
+		}
+	}
+}

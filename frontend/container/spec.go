@@ -321,6 +321,8 @@ func addGroups(u *specs.User, groups []string, lower []string) (added []uint32, 
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: --group-add: %w (a group is a name in the image's /etc/group, or a number)", ErrInvalidUser, err)
 	}
+	// In order (the library's is a map's): setgroups sorts them anyway.
+	slices.Sort(gids)
 	for _, g := range gids {
 		id := uint32(g)
 		added = append(added, id)
@@ -355,7 +357,18 @@ func hasEnv(env []string, k string) bool {
 // processArgs combines the entrypoint and command as Docker does: an
 // --entrypoint drops the image's Cmd.
 func processArgs(o *CreateOptions) ([]string, error) {
-	var ep, cmd []string
+	ep, cmd := entrypointAndCmd(o)
+	args := append(append([]string{}, ep...), cmd...)
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: the image has no CMD or ENTRYPOINT; give a command after the image name", ErrNoCommand)
+	}
+	return args, nil
+}
+
+// entrypointAndCmd are the two parts of a container's command line: the
+// entrypoint (--entrypoint's, else the image's) and the command (the one
+// given, else the image's Cmd unless --entrypoint was given).
+func entrypointAndCmd(o *CreateOptions) (ep, cmd []string) {
 	if o.Entrypoint != nil {
 		// As Podman: a JSON array is the whole entrypoint, anything
 		// else one program.
@@ -374,11 +387,7 @@ func processArgs(o *CreateOptions) ([]string, error) {
 			cmd = o.Image.Cmd
 		}
 	}
-	args := append(append([]string{}, ep...), cmd...)
-	if len(args) == 0 {
-		return nil, fmt.Errorf("%w: the image has no CMD or ENTRYPOINT; give a command after the image name", ErrNoCommand)
-	}
-	return args, nil
+	return ep, cmd
 }
 
 // commandLine is the process's command line of a container made with o,

@@ -183,7 +183,12 @@ type Container struct {
 	// Args is the process's command line, as its spec has it (commandLine),
 	// kept here so that ps reads no spec; records made before it have
 	// none.
-	Args       []string `json:",omitempty"`
+	Args []string `json:",omitempty"`
+	// Entrypoint and Cmd are the two parts of Args without --init's
+	// myctr-init (entrypointAndCmd), as inspect's Config shows them;
+	// records made before them have neither.
+	Entrypoint []string `json:",omitempty"`
+	Cmd        []string `json:",omitempty"`
 	HostConfig HostConfig
 	// Mounts are the container's bind mounts, volumes and tmpfs mounts.
 	Mounts []MountPoint `json:",omitempty"`
@@ -238,6 +243,15 @@ type NetworkAttach struct {
 	// myctr-helper's bridge, attached by the helper, not the holder):
 	// then it is the container's only network.
 	Helper bool `json:",omitempty"`
+}
+
+// ConfigCmd is c's entrypoint and command, as inspect shows them; a record
+// made before it kept them has its whole command line as the command.
+func (c *Container) ConfigCmd() (entrypoint, cmd []string) {
+	if c.Entrypoint == nil && c.Cmd == nil {
+		return nil, c.Args
+	}
+	return c.Entrypoint, c.Cmd
 }
 
 // HelperNetwork is the bridge-helper network c is on, "" for none.

@@ -208,7 +208,11 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 				}
 				return img, nil
 			}
-			errs = append(errs, fmt.Errorf("pull %s: %w", ep.ref, err))
+			var se *sourceError
+			if !errors.As(err, &se) {
+				err = fmt.Errorf("pull %s: %w", ep.ref, err)
+			}
+			errs = append(errs, err)
 			if ctx.Err() != nil {
 				return nil, joinErrs(errs)
 			}
@@ -216,6 +220,20 @@ func (s *Store) Pull(ctx context.Context, ref string, o PullOptions) (*Image, er
 	}
 	return nil, joinErrs(errs)
 }
+
+// sourceError is a registry's failure to give an image's manifest: not
+// reached, refused, or without the image. It names the image in Podman's
+// words (containers/image's), which scripts match.
+type sourceError struct {
+	ref string
+	err error
+}
+
+func (e *sourceError) Error() string {
+	return "initializing source docker://" + e.ref + ": " + e.err.Error()
+}
+
+func (e *sourceError) Unwrap() error { return e.err }
 
 // pullOne pulls one fully qualified, normalized name.
 func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOptions, p *progress) (*Image, error) {
@@ -236,7 +254,7 @@ func (s *Store) pullOne(ctx context.Context, full string, ep endpoint, o PullOpt
 	}
 	desc, err := remote.Get(nref, opts...)
 	if err != nil {
-		return nil, classify(err)
+		return nil, &sourceError{ref: ep.ref, err: classify(err)}
 	}
 	img, err := desc.Image() // an index resolves to the host's platform
 	if err != nil {

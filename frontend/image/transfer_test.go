@@ -701,3 +701,24 @@ func TestSaveUncompressed(t *testing.T) {
 		t.Errorf("unpacked layer: %q, %v", h, err)
 	}
 }
+
+// TestPullMissingNamesSource: a registry without the image answers in
+// Podman's (containers/image's) words, which name the image as its
+// source, once, and still say it is not there.
+func TestPullMissingNamesSource(t *testing.T) {
+	isolateEnv(t)
+	host := startRegistry(t, nil)
+	s := openStore(t, t.TempDir())
+	ref := host + "/test/nowhere:1"
+	_, err := s.Pull(context.Background(), ref, PullOptions{})
+	if err == nil {
+		t.Fatal("Pull of an image the registry lacks succeeded")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "initializing source docker://"+ref+": ") || strings.Count(msg, ref) != 1 {
+		t.Errorf("error %q, want it to begin with initializing source docker://%s: and name it once", msg, ref)
+	}
+	if !errors.Is(err, ErrNotInRegistry) {
+		t.Errorf("error %v is not ErrNotInRegistry", err)
+	}
+}

@@ -76,6 +76,30 @@ type Pod struct {
 	Network       string   `json:",omitempty"` // the infra's network mode as given
 	PortBindings  []string `json:",omitempty"` // -p as given
 	CreateCommand []string `json:",omitempty"`
+	// ExitPolicy is what the pod does once its last container (besides
+	// the infra) exits: ExitContinue ("", the default) keeps the infra
+	// running, ExitStop stops it.
+	ExitPolicy string `json:",omitempty"`
+}
+
+// Exit policies (pod create --exit-policy), Podman's.
+const (
+	ExitContinue = "continue"
+	ExitStop     = "stop"
+)
+
+// ErrInvalidExitPolicy is an --exit-policy other than continue or stop.
+var ErrInvalidExitPolicy = errors.New("invalid pod exit policy")
+
+// ParseExitPolicy reads --exit-policy: "" for continue, the default.
+func ParseExitPolicy(v string) (string, error) {
+	switch v {
+	case "", ExitContinue:
+		return "", nil
+	case ExitStop:
+		return ExitStop, nil
+	}
+	return "", fmt.Errorf("%w: %q", ErrInvalidExitPolicy, v)
 }
 
 // Shares reports whether the pod's members share namespace ns of its
@@ -111,7 +135,8 @@ func ParseShare(v string, infra bool) ([]string, error) {
 		case "pid", "cgroup":
 			return nil, fmt.Errorf("%w: sharing the %s namespace is not supported: each container of a myctr pod has its own", ErrInvalidShare, ns)
 		default:
-			return nil, fmt.Errorf("%w: %q is not a namespace (ipc, net, uts, none)", ErrInvalidShare, ns)
+			// Podman's words, which scripts match.
+			return nil, fmt.Errorf("%w: invalid kernel namespace to share: %s. Options are: cgroup, ipc, net, pid, uts or none", ErrInvalidShare, ns)
 		}
 	}
 	sort.Strings(out)

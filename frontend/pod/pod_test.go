@@ -2,6 +2,7 @@ package pod
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,7 +114,7 @@ func TestParseShare(t *testing.T) {
 		{"ipc", true, nil, "without net"},
 		{"pid,net", true, nil, "not supported"},
 		{"cgroup", true, nil, "not supported"},
-		{"bogus", true, nil, "not a namespace"},
+		{"bogus", true, nil, "invalid kernel namespace to share: bogus. Options are: cgroup, ipc, net, pid, uts or none"},
 		{"net", false, nil, "You cannot share kernel namespaces on the pod level without an infra container"},
 		{"none", false, nil, ""},
 	} {
@@ -162,5 +163,18 @@ func TestShares(t *testing.T) {
 	p.Infra = false
 	if p.Shares(ShareNet) {
 		t.Error("a pod without infra shares nothing")
+	}
+}
+
+func TestParseExitPolicy(t *testing.T) {
+	for in, want := range map[string]string{"": "", "continue": "", "stop": ExitStop} {
+		if got, err := ParseExitPolicy(in); err != nil || got != want {
+			t.Errorf("ParseExitPolicy(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"Stop", "restart", " stop"} {
+		if _, err := ParseExitPolicy(in); !errors.Is(err, ErrInvalidExitPolicy) || !strings.Contains(err.Error(), fmt.Sprintf("%q", in)) {
+			t.Errorf("ParseExitPolicy(%q): %v, want ErrInvalidExitPolicy naming it", in, err)
+		}
 	}
 }

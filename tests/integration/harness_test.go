@@ -371,7 +371,7 @@ type Inspect struct {
 		Hostname   string
 		Env        []string
 		Cmd        []string
-		Entrypoint []string
+		Entrypoint string // a string, as Podman 4's
 		WorkingDir string
 		User       string
 		StopSignal string

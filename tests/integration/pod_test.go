@@ -141,7 +141,7 @@ func TestPodPublish(t *testing.T) {
 	}{
 		{[]string{"-p", "8081:80"}, "Error: published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod"},
 		{[]string{"--network", "none"}, "Error: networks must be defined when the pod is created: network cannot be configured when it is shared with a pod"},
-		{[]string{"--hostname", "x"}, "Error: cannot set hostname when joining the pod UTS namespace: invalid configuration"},
+		{[]string{"--hostname", "x"}, "Error: invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration"},
 		{[]string{"--pod", "nosuchpod"}, "Error: no pod with name or ID nosuchpod found: no such pod"},
 	} {
 		args := append([]string{"run", "--rm", "--pod", pn}, tc.flags...)

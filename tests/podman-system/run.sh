@@ -190,6 +190,17 @@ for f in "${files[@]}"; do
 	done
 done
 
+# retry_passes FILE NAME: whether myctr passes test NAME of FILE when it
+# runs alone (bats --filter takes a regular expression).
+retry_passes() {
+	local re
+	echo "podman-system: $1: \"$2\" failed; running it once more on its own" >&2
+	re="^$(sed 's/[]\/$*.^[()+?{}|]/\\&/g' <<<"$2")\$"
+	(cd "$work/suite" && as_runtime myctr timeout -k 10 5m bats --tap --filter "$re" "$1.bats") \
+		>"$work/myctr/tap/$1.retry.tap" 2>&1 </dev/null || true
+	grep -qxF "ok 1 $2" "$work/myctr/tap/$1.retry.tap"
+}
+
 rc=0
 baseline=$here/passing.txt
 if [[ $peer == none ]]; then
@@ -228,6 +239,22 @@ for f in "${files[@]}"; do
 	for name in "${gained[@]}"; do
 		event output "$t" "newly passing (add to tests/podman-system/passing.txt): $f: $name"$'\n'
 	done
+	if ((${#lost[@]} > 0)); then
+		# A few of the suite's tests race by design (a listener started
+		# with `run -d` and read with `logs` at once, say), and a loaded
+		# host loses some: each lost test gets one more run on its own,
+		# and one that passes then is reported as flaky, not lost.
+		still=()
+		for name in "${lost[@]}"; do
+			if retry_passes "$f" "$name"; then
+				event output "$t" "flaky (failed, then passed on its own): $name"$'\n'
+				event output "$t" "$(awk -v n="$name" '/^(not )?ok /{ x = $0; sub(/^(not )?ok [0-9]+ /, "", x); p = ($0 ~ /^not ok/ && x == n) } p' "$work/myctr/tap/$f.tap" | head -n 200)"$'\n'
+			else
+				still+=("$name")
+			fi
+		done
+		lost=("${still[@]}")
+	fi
 	if ((${#lost[@]} > 0)); then
 		for name in "${lost[@]}"; do
 			event output "$t" "no longer passes: $name"$'\n'

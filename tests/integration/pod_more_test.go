@@ -1,0 +1,180 @@
+//go:build integration
+
+package integration
+
+// More of Podman's pod behaviour: --exit-policy, the shared /dev/shm of a
+// pod that shares its IPC namespace, and an infra image that is pulled
+// (from --infra-image or containers.conf's infra_image).
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// podState polls pod inspect's State until it is want (a member's exit
+// stops the infra from that member's monitor, after `run` returned).
+func podState(t *testing.T, name, want string) {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = strings.TrimSpace(mustMyctr(t, "pod", "inspect", name, "--format", "{{.State}}")); got == want {
+			return
+		}
+	}
+	t.Errorf("pod %s: state %q, want %q", name, got, want)
+}
+
+// TestPodExitPolicy: a pod made with --exit-policy stop stops its infra
+// once its last container exits, foreground or detached; the default
+// (continue) keeps it running, Degraded. An unknown policy is refused in
+// Podman's words.
+func TestPodExitPolicy(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := myctr(t, "pod", "create", "--exit-policy", "sometimes")
+	if code != 125 || !strings.Contains(errOut, `Error: running pod create option: invalid pod exit policy: "sometimes"`) {
+		t.Errorf("--exit-policy sometimes: exit %d\n%s", code, errOut)
+	}
+
+	cont := podName(t, "cont")
+	podCreate(t, cont)
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", cont, "--format", "{{.ExitPolicy}}")); got != "continue" {
+		t.Errorf("default exit policy %q, want continue", got)
+	}
+	mustMyctr(t, "run", "--pod", cont, image, "true")
+	podState(t, cont, "Degraded")
+
+	stop := podName(t, "stop")
+	podCreate(t, stop, "--exit-policy", "stop")
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", stop, "--format", "{{.ExitPolicy}}")); got != "stop" {
+		t.Errorf("exit policy %q, want stop", got)
+	}
+	// Two members: the first to exit leaves the pod running.
+	long := ctrName(t, "long")
+	mustMyctr(t, "run", "-d", "--name", long, "--pod", stop, image, "sh", "-c", "trap 'exit 3' TERM; sleep 300 & wait")
+	mustMyctr(t, "run", "--pod", stop, image, "true")
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", stop, "--format", "{{.State}}")); got != "Degraded" {
+		t.Errorf("one member of two exited: pod state %q, want Degraded", got)
+	}
+	// The last one's exit (here through stop, from its monitor) stops it.
+	mustMyctr(t, "stop", "-t", "5", long)
+	podState(t, stop, "Exited")
+	infra := podInspect(t, stop).InfraContainerID
+	if st := strings.TrimSpace(mustMyctr(t, "inspect", infra, "--format", "{{.State.Status}}")); st != "exited" {
+		t.Errorf("infra after the last member: %s, want exited", st)
+	}
+	// Started again (every container: `true` exits at once, the other
+	// goes on), it stays up while a member runs.
+	mustMyctr(t, "pod", "start", stop)
+	podState(t, stop, "Degraded")
+	if st := strings.TrimSpace(mustMyctr(t, "inspect", long, "--format", "{{.State.Status}}")); st != "running" {
+		t.Errorf("%s after pod start: %s, want running", long, st)
+	}
+}
+
+// TestPodSharedShm: the members of a pod that shares its IPC namespace see
+// one /dev/shm (POSIX shared memory is files there), the infra's; a pod
+// sharing only the network keeps each member's own. pod rm removes it,
+// with what the containers' own ids left in it.
+func TestPodSharedShm(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "shm")
+	podCreate(t, pn)
+	mustMyctr(t, "run", "--rm", "--pod", pn, "--user", "1000:1000", image, "sh", "-c", "echo hi > /dev/shm/note && mkdir /dev/shm/d && touch /dev/shm/d/f")
+	if out := mustMyctr(t, "run", "--rm", "--pod", pn, image, "cat", "/dev/shm/note"); strings.TrimSpace(out) != "hi" {
+		t.Errorf("second member's /dev/shm/note: %q, want hi", out)
+	}
+	if out := mustMyctr(t, "run", "--rm", "--pod", pn, image, "stat", "-c", "%a %u", "/dev/shm"); strings.TrimSpace(out) != "1777 0" {
+		t.Errorf("/dev/shm mode and owner: %q, want 1777 0", out)
+	}
+	// The infra's (the pause image has no cat: the host's view of it).
+	infra := podInspect(t, pn).InfraContainerID
+	runDir := filepath.Join(runRoot, "containers", infra)
+	if b, err := os.ReadFile(filepath.Join(runDir, "shm", "note")); err != nil || string(b) != "hi\n" {
+		t.Errorf("the pod's /dev/shm/note on the host: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, "shm", "d", "f")); err != nil {
+		t.Errorf("the pod's /dev/shm on the host: %v", err)
+	}
+	mustMyctr(t, "pod", "rm", "-f", pn)
+	if _, err := os.Stat(runDir); !os.IsNotExist(err) {
+		t.Errorf("after pod rm, the infra's runtime directory: %v, want it gone", err)
+	}
+
+	net := podName(t, "netonly")
+	podCreate(t, net, "--share", "net")
+	mustMyctr(t, "run", "--rm", "--pod", net, image, "touch", "/dev/shm/mine")
+	if _, errOut, code := myctr(t, "run", "--rm", "--pod", net, image, "ls", "/dev/shm/mine"); code != 1 {
+		t.Errorf("--share net: another member sees /dev/shm/mine: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestPodInfraImagePull: an --infra-image that is not here is pulled (from
+// a real registry); containers.conf's infra_image and infra_command are
+// the defaults; an image no registry has is an error naming it as
+// Podman's does, and no pod is left.
+func TestPodInfraImagePull(t *testing.T) {
+	reg := startRegistry(t, false)
+	newImage(t, "it-infra-src:1")
+	archive := filepath.Join(t.TempDir(), "infra.tar")
+	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, "it-infra-src:1")
+	remote := reg + "/it/infra:1"
+	skopeoPush(t, archive, remote, "")
+	mustMyctr(t, "rmi", "it-infra-src:1")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", remote) })
+
+	pn := podName(t, "pulled")
+	_, errOut, code := myctr(t, "pod", "create", "--name", pn, "--infra-image", remote, "--infra-command", "sleep 600")
+	if code != 0 || !strings.Contains(errOut, "Trying to pull "+remote) {
+		t.Fatalf("pod create --infra-image %s: exit %d\n%s", remote, code, errOut)
+	}
+	infra := podInspect(t, pn).InfraContainerID
+	got := strings.TrimSpace(mustMyctr(t, "inspect", infra, "--format", "{{.ImageName}}|{{.Config.Entrypoint}}|{{.Config.Cmd}}"))
+	if want := remote + "|sleep 600|[]"; got != want {
+		t.Errorf("infra: %q, want %q", got, want)
+	}
+	mustMyctr(t, "run", "--rm", "--pod", pn, image, "true")
+
+	conf := filepath.Join(t.TempDir(), "containers.conf")
+	if err := os.WriteFile(conf, []byte("[engine]\ninfra_image = \""+remote+"\"\ninfra_command = \"sleep 700\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fromConf := podName(t, "conf")
+	mustMyctrEnv(t, []string{"CONTAINERS_CONF=" + conf}, "pod", "create", "--name", fromConf)
+	infra = podInspect(t, fromConf).InfraContainerID
+	got = strings.TrimSpace(mustMyctr(t, "inspect", infra, "--format", "{{.ImageName}}|{{.Config.Entrypoint}}"))
+	if want := remote + "|sleep 700"; got != want {
+		t.Errorf("infra from containers.conf: %q, want %q", got, want)
+	}
+
+	missing := reg + "/it/no-such-infra:1"
+	gone := podName(t, "missing")
+	_, errOut, code = myctr(t, "pod", "create", "--name", gone, "--infra-image", missing)
+	if code != 125 || !strings.Contains(errOut, "initializing source docker://"+missing+": ") {
+		t.Errorf("pod create with an image nowhere: exit %d\n%s", code, errOut)
+	}
+	if _, _, code := myctr(t, "pod", "exists", gone); code != 1 {
+		t.Errorf("pod exists after a failed create: exit %d, want 1", code)
+	}
+}
+
+// TestInspectEntrypointCmd: inspect's Config has the entrypoint (a string,
+// as Podman 4's) and the command apart: --entrypoint drops the image's
+// Cmd; the command given replaces it.
+func TestInspectEntrypointCmd(t *testing.T) {
+	t.Parallel()
+	a := ctrName(t, "ep")
+	mustMyctr(t, "create", "--name", a, "--entrypoint", `["/bin/echo","one"]`, image, "two", "three")
+	got := strings.TrimSpace(mustMyctr(t, "inspect", a, "--format", "{{.Config.Entrypoint}}|{{.Config.Cmd}}|{{.Path}} {{.Args}}"))
+	if want := "/bin/echo one|[two three]|/bin/echo [one two three]"; got != want {
+		t.Errorf("inspect: %q, want %q", got, want)
+	}
+	b := ctrName(t, "cmd")
+	mustMyctr(t, "create", "--name", b, image, "echo", "hi")
+	got = strings.TrimSpace(mustMyctr(t, "inspect", b, "--format", "{{.Config.Entrypoint}}|{{.Config.Cmd}}"))
+	if want := "|[echo hi]"; got != want {
+		t.Errorf("inspect: %q, want %q", got, want)
+	}
+}
