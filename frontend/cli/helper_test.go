@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,5 +144,21 @@ func TestNetworkModeBridge(t *testing.T) {
 	// Podman's default network is the helper's bridge.
 	if m, opts, err := networkMode("podman"); m != network.ModeBridge || opts != nil || err != nil {
 		t.Errorf("podman: %q %v %v", m, opts, err)
+	}
+}
+
+// TestNetworkModePrivate: Podman's "private" is the default mode, as no
+// --network is.
+func TestNetworkModePrivate(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	conf := filepath.Join(t.TempDir(), "empty.conf")
+	if err := os.WriteFile(conf, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CONTAINERS_CONF", conf)
+	def, _, derr := networkMode("")
+	got, opts, err := networkMode("private")
+	if err != nil || derr != nil || got != def || opts != nil {
+		t.Errorf("private: %q %v %v; the default is %q (%v)", got, opts, err, def, derr)
 	}
 }

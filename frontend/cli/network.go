@@ -17,12 +17,18 @@ import (
 // (myctr network create), not a mode.
 var errNamedNetwork = errors.New("a named network")
 
-// networkMode splits --network MODE[:OPTIONS]; without the flag it takes
+// networkMode splits --network MODE[:OPTIONS]; without the flag (or with
+// Podman's "private") it takes
 // the default: myctr.conf's network key, else containers.conf's
 // default_rootless_network_cmd, else network.DefaultMode (pasta
 // where a pasta without the known incoming-TCP bug is installed, else
 // slirp4netns). A network's name comes back with errNamedNetwork.
 func networkMode(flag string) (string, []string, error) {
+	if flag == "private" {
+		// Podman's word for a network namespace of its own, in the
+		// default mode (slirp4netns or pasta, rootless).
+		flag = ""
+	}
 	if flag == "" {
 		c, err := config.Load(config.Path())
 		if err != nil {

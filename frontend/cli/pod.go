@@ -85,7 +85,7 @@ func podCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "share", Usage: "the namespaces the containers share: a list of ipc, net, uts (default ipc,net,uts), +LIST to add to the default, or none; net is needed for any"},
 			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE"},
 			&cli.StringFlag{Name: "hostname", Usage: "the pod's host name (shared UTS namespace; default: the pod's name)"},
-			&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge, none, or named networks, one or more (as run's)"},
+			&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge, host, none, or named networks, one or more (as run's)"},
 			&cli.StringSliceFlag{Name: "add-host", Usage: "add HOST:IP to the pod's /etc/hosts, which its containers share (as run's)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "a DNS server of the pod's /etc/resolv.conf (as run's)"},
 			&cli.StringSliceFlag{Name: "dns-search", Usage: "a DNS search domain of the pod's /etc/resolv.conf (as run's)"},

@@ -89,10 +89,6 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 		if mode, netOpts, named, err = networkFlags(ps.Networks, nil, ""); err != nil {
 			return nil, withCode(125, err)
 		}
-		if mode == "host" && len(share) > 0 {
-			return nil, withCode(125, hint(errors.New("a pod whose containers share its network namespace cannot use the host's: no rootless user namespace may join it"),
-				"run the containers with --network host instead of in a pod, or give the pod its own network"))
-		}
 		if strings.HasPrefix(mode, container.NetContainerPrefix) {
 			return nil, withCode(125, errors.New("a pod's network cannot be another container's"))
 		}

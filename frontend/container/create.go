@@ -14,7 +14,6 @@ import (
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
-	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
 	"github.com/myctr/myctr/frontend/userns"
@@ -58,16 +57,11 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("--network container:%s: %w", ref, err),
 				"name a container that exists (myctr ps -a lists them)"}
 		}
-		// The network namespace of a --network host container is the
+		// (The network namespace of a --network host container is the
 		// host's, which no rootless user namespace may join: the joiner
-		// would want --network host itself.
-		if root, err := s.netRoot(netDep); err != nil {
+		// stays in it instead, as joinedNet.prepare says.)
+		if _, err := s.netRoot(netDep); err != nil {
 			return nil, err
-		} else if rs, err := root.Spec(); err != nil {
-			return nil, err
-		} else if !nsexec.HasNamespace(rs, specs.NetworkNamespace) {
-			return nil, &hintError{fmt.Errorf("%w: --network container:%s: %s uses the host's network", ErrInvalidNetwork, ref, root.Name),
-				"use --network host"}
 		}
 		// Rootless, its network namespace belongs to its user namespace,
 		// which the init joins too (as Podman does): the same --userns, so

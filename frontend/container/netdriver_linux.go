@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/helperclient"
 	"github.com/myctr/myctr/frontend/netif"
@@ -257,7 +259,12 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 		return nil, err
 	}
 	// The paths say which process's namespaces these are; the init joins
-	// them through the pidfd, which cannot name a recycled pid.
+	// them through the pidfd, which cannot name a recycled pid. The
+	// network namespace of a container on the host's network (a pod's
+	// infra with --network host) is ours: no rootless user namespace may
+	// join it, and the init needs not, as it is in it already; then the
+	// spec has none, and none of its settings (net.* sysctls).
+	host := sameNetns(dep.State.Pid)
 	ok := false
 	for i, ns := range spec.Linux.Namespaces {
 		switch ns.Type {
@@ -271,6 +278,10 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 	if !ok {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: --network container:%s, but its spec has no network namespace", ErrInvalidNetwork, n.c.Name, dep.Name)
+	}
+	if host {
+		spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
+		maps.DeleteFunc(spec.Linux.Sysctl, func(k, _ string) bool { return strings.HasPrefix(k, "net.") })
 	}
 	joinPodNamespaces(n.c, spec, dep.State.Pid) // a pod's member: its IPC and UTS too
 	if slices.Contains(n.c.PodShare, "ipc") && sharesShm(dep) {
@@ -302,4 +313,14 @@ func initNamespaces(spec *specs.Spec, join *os.File) ([]string, error) {
 		env = append(env, nsexec.EnvInitJoinNS+"="+strings.Join(joined, ","))
 	}
 	return env, nil
+}
+
+// sameNetns reports whether process pid is in this process's network
+// namespace (the host's, for a --network host container).
+func sameNetns(pid int) bool {
+	var a, b unix.Stat_t
+	if unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &a) != nil || unix.Stat("/proc/self/ns/net", &b) != nil {
+		return false
+	}
+	return a.Ino == b.Ino && a.Dev == b.Dev
 }

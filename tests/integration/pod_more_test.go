@@ -7,6 +7,7 @@ package integration
 // (from --infra-image or containers.conf's infra_image).
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,5 +177,57 @@ func TestInspectEntrypointCmd(t *testing.T) {
 	got = strings.TrimSpace(mustMyctr(t, "inspect", b, "--format", "{{.Config.Entrypoint}}|{{.Config.Cmd}}"))
 	if want := "|[echo hi]"; got != want {
 		t.Errorf("inspect: %q, want %q", got, want)
+	}
+}
+
+// TestHostNetworkPodAndJoiner: a pod on the host's network (Podman's pod
+// create --network host) has members in the host's network namespace,
+// with the pod's host name and IPC namespace (the infra's user namespace,
+// joined; the host's network namespace, kept: no rootless user namespace
+// may join it); a server a member runs on loopback answers the host and
+// the other members. --network container: of a --network host container
+// is the host's network too.
+func TestHostNetworkPodAndJoiner(t *testing.T) {
+	t.Parallel()
+	hostNS, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn := podName(t, "hostnet")
+	podCreate(t, pn, "--network", "host", "--hostname", "on-the-host")
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", pn, "--format", "{{.InfraConfig.HostNetwork}}")); got != "true" {
+		t.Errorf("InfraConfig.HostNetwork %q, want true", got)
+	}
+	m := nsLinks(t, "run", "--rm", "--pod", pn, image)
+	if m["net"] != hostNS || m["host"] != "on-the-host" {
+		t.Errorf("member: net %s host %s, want %s and on-the-host", m["net"], m["host"], hostNS)
+	}
+	infra := podInspect(t, pn).InfraContainerID
+	pid := strings.TrimSpace(mustMyctr(t, "inspect", infra, "--format", "{{.State.Pid}}"))
+	for _, ns := range []string{"ipc", "user"} {
+		want, err := os.Readlink("/proc/" + pid + "/ns/" + ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m[ns] != want {
+			t.Errorf("member's %s namespace %s, want the infra's %s", ns, m[ns], want)
+		}
+	}
+	port := freePort(t)
+	srv := ctrName(t, "srv")
+	mustMyctr(t, "run", "-d", "--name", srv, "--pod", pn, image, "sh", "-c",
+		fmt.Sprintf("mkdir /www && echo from-the-host-pod > /www/index.html && exec httpd -f -p 127.0.0.1:%d -h /www", port))
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	if body := httpGet(t, url); strings.TrimSpace(body) != "from-the-host-pod" {
+		t.Errorf("the host got %q from the member's server", body)
+	}
+	if out := mustMyctr(t, "run", "--rm", "--pod", pn, image, "wget", "-q", "-O", "-", url); strings.TrimSpace(out) != "from-the-host-pod" {
+		t.Errorf("another member got %q", out)
+	}
+
+	hn := ctrName(t, "hostctr")
+	mustMyctr(t, "run", "-d", "--name", hn, "--network", "host", image, "sleep", "300")
+	if j := nsLinks(t, "run", "--rm", "--network", "container:"+hn, image); j["net"] != hostNS {
+		t.Errorf("--network container:%s (on the host's network): net %s, want %s", hn, j["net"], hostNS)
 	}
 }
