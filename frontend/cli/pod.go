@@ -62,6 +62,23 @@ func podFound(err error) error {
 	return err
 }
 
+// replacePod is pod create --replace: the pod named name, if there is one,
+// is removed first, with its containers (running ones too), as Podman's.
+func replacePod(ctx *cli.Context, name string) error {
+	pods, cs, err := openPodStores(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := pods.Lookup(name)
+	switch {
+	case errors.Is(err, pod.ErrNoSuchPod) || errors.Is(err, pod.ErrAmbiguous) || (err == nil && p.Name != name):
+		return nil // none of that name (an id or its prefix is no name)
+	case err != nil:
+		return err
+	}
+	return removePod(pods, cs, p, true, nil)
+}
+
 // removeCreatedPod removes pod p, just made, and its infra container.
 func removeCreatedPod(ctx *cli.Context, p *pod.Pod) error {
 	pods, cs, err := openPodStores(ctx)
@@ -82,7 +99,7 @@ func podCreateCommand() *cli.Command {
 			&cli.BoolFlag{Name: "infra", Value: true, Usage: "make an infra container, whose namespaces the pod's containers share"},
 			&cli.StringFlag{Name: "infra-image", Usage: "the infra container's image (default: the pause image, made locally from myctr-init)"},
 			&cli.StringFlag{Name: "infra-name", Usage: "the infra container's name (default: the pod id's first 12 digits and -infra)"},
-			&cli.StringFlag{Name: "share", Usage: "the namespaces the containers share: a list of ipc, net, uts (default ipc,net,uts), +LIST to add to the default, or none; net is needed for any"},
+			&cli.StringFlag{Name: "share", Usage: "the namespaces the containers share: a list of ipc, net, uts (default ipc,net,uts), +LIST to add to the default, or none"},
 			&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "set a label KEY=VALUE"},
 			&cli.StringFlag{Name: "hostname", Usage: "the pod's host name (shared UTS namespace; default: the pod's name)"},
 			&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "the pod's network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge, host, none, or named networks, one or more (as run's)"},
@@ -93,6 +110,7 @@ func podCreateCommand() *cli.Command {
 			dnsOptFlag,
 			&cli.StringFlag{Name: "infra-command", Usage: "the command the infra container runs (default: the pause image's)"},
 			&cli.StringFlag{Name: "pod-id-file", Usage: "write the pod's id to this file (it must not exist)"},
+			&cli.BoolFlag{Name: "replace", Usage: "remove a pod of the same name first, with its containers"},
 			&cli.StringFlag{Name: "exit-policy", Value: pod.ExitContinue, Usage: "what the pod does when its last container exits: continue (the infra goes on running) or stop (the infra is stopped)"},
 		},
 		Action: func(ctx *cli.Context) error {
@@ -124,6 +142,11 @@ func podCreateCommand() *cli.Command {
 				if _, err := os.Lstat(idFile); err == nil {
 					// Podman's words.
 					return withCode(125, hint(fmt.Errorf("pod id file exists: %s", idFile), "ensure another pod is not using it, or delete it"))
+				}
+			}
+			if ctx.Bool("replace") && ps.Name != "" {
+				if err := replacePod(ctx, ps.Name); err != nil {
+					return err
 				}
 			}
 			p, err := createPod(ctx, ps)

@@ -63,7 +63,7 @@ func createPod(ctx *cli.Context, ps podSpec) (*pod.Pod, error) {
 	if ps.ShareSet {
 		var err error
 		if share, err = pod.ParseShare(ps.Share, ps.Infra); err != nil {
-			return nil, withCode(125, hint(err, "use --share with ipc, net and uts (net for any of them), or --share none"))
+			return nil, withCode(125, hint(err, "use --share with ipc, net and uts, or --share none"))
 		}
 	}
 	var ports []network.PortMapping
@@ -271,11 +271,28 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 		return withCode(125, podFound(err))
 	}
 	o.PodInfo = container.PodInfo{Pod: p.ID, PodExitPolicy: p.ExitPolicy}
-	if !p.Infra || !p.Shares(pod.ShareNet) {
+	joined := podJoined(p.Share)
+	if !p.Infra || (!p.Shares(pod.ShareNet) && len(joined) == 0) {
 		return nil
 	}
 	if p.InfraID == "" {
 		return withCode(125, hint(fmt.Errorf("pod %s has no infra container", p.Name), "remove the pod (myctr pod rm -f %s) and make it again", p.Name))
+	}
+	if p.Shares(pod.ShareIPC) && isSet(ctx, "ipc") {
+		return withCode(125, fmt.Errorf("--ipc cannot be set for a container of pod %s, which shares its IPC namespace: the pod's is the container's", p.Name))
+	}
+	o.PodShare = joined
+	if p.Shares(pod.ShareUTS) {
+		if isSet(ctx, "hostname") && !newPod {
+			return withCode(125, errors.New("invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration")) // Podman's words
+		}
+		o.Hostname = p.Hostname
+	}
+	if !p.Shares(pod.ShareNet) {
+		// The infra's user namespace (and what the pod shares), with a
+		// network of the container's own.
+		o.PodJoin = p.InfraID
+		return nil
 	}
 	if isSet(ctx, "network") {
 		return withCode(125, errors.New("networks must be defined when the pod is created: network cannot be configured when it is shared with a pod"))
@@ -287,17 +304,7 @@ func podMemberOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	if len(o.ExtraHosts) > 0 {
 		return withCode(125, errors.New("extra host entries must be specified on the pod: network cannot be configured when it is shared with a pod"))
 	}
-	if p.Shares(pod.ShareIPC) && isSet(ctx, "ipc") {
-		return withCode(125, fmt.Errorf("--ipc cannot be set for a container of pod %s, which shares its IPC namespace: the pod's is the container's", p.Name))
-	}
 	o.Network, o.NetworkOptions = container.NetContainerPrefix+p.InfraID, nil
-	o.PodShare = podJoined(p.Share)
-	if p.Shares(pod.ShareUTS) {
-		if isSet(ctx, "hostname") && !newPod {
-			return withCode(125, errors.New("invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration")) // Podman's words
-		}
-		o.Hostname = p.Hostname
-	}
 	return nil
 }
 

@@ -72,6 +72,19 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		}
 		o.Userns = netDep.HostConfig.UsernsMode
 	}
+	if o.PodJoin != "" {
+		// A pod member that joins the infra's user namespace without its
+		// network: the same --userns, as above.
+		infra, err := s.Lookup(o.PodJoin)
+		if err != nil {
+			return nil, fmt.Errorf("the pod's infra container: %w", err)
+		}
+		if o.Userns != "" && o.Userns != infra.HostConfig.UsernsMode {
+			return nil, &hintError{fmt.Errorf("%w: --userns %s in a pod whose infra's user namespace (%q) the container joins", ErrInvalidNetwork, o.Userns, infra.HostConfig.UsernsMode),
+				"leave out --userns: the containers of a pod share the infra's user namespace"}
+		}
+		o.Userns, o.PodJoin = infra.HostConfig.UsernsMode, infra.ID
+	}
 	if len(o.Networks) > 0 {
 		if err := s.checkNamedNetworks(o); err != nil {
 			return nil, err

@@ -971,11 +971,11 @@ func (s *Store) SweepRemoved() {
 var ParseSignal = nsexec.ParseSignal
 
 // startNetContainer starts, as Podman does, the container whose network
-// namespace c joins when it is not running (its StartDetached starts the
+// namespace (or user namespace: JoinsUserOf) c joins when it is not running (its StartDetached starts the
 // one that it joins, and so on: a dependency is always older than its
 // dependent, so the chain ends).
 func (s *Store) startNetContainer(c *Container) error {
-	id := c.NetContainer()
+	id := c.JoinsUserOf()
 	if id == "" {
 		return nil
 	}
@@ -999,23 +999,28 @@ func (s *Store) startNetContainer(c *Container) error {
 // cannot name a recycled pid); -1 for any other container. The other
 // container must be running: its namespaces live as long as its init.
 func (s *Store) netContainerPidfd(c *Container) (int, *Container, error) {
-	id := c.NetContainer()
+	return s.joinPidfd(c, c.NetContainer(), "--network container:")
+}
+
+// joinPidfd is netContainerPidfd for the container id whose namespaces c
+// joins (what names it in errors), -1 for id "".
+func (s *Store) joinPidfd(c *Container, id, what string) (int, *Container, error) {
 	if id == "" {
 		return -1, nil, nil
 	}
 	dep, err := s.load(id)
 	if err != nil {
-		return -1, nil, &hintError{fmt.Errorf("--network container:%s: %w", id, err),
-			"the container whose network this one joins is gone: remove this one (myctr rm)"}
+		return -1, nil, &hintError{fmt.Errorf("%s%s: %w", what, id, err),
+			"the container whose namespaces this one joins is gone: remove this one (myctr rm)"}
 	}
 	dep.Refresh()
 	if !dep.Running() {
-		return -1, nil, &hintError{fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, ErrNotRunning),
-			"start " + dep.Name + " first (myctr start " + dep.Name + "): this container joins its network namespace"}
+		return -1, nil, &hintError{fmt.Errorf("%s: %s%s: %w", c.Name, what, dep.Name, ErrNotRunning),
+			"start " + dep.Name + " first (myctr start " + dep.Name + "): this container joins its namespaces"}
 	}
 	fd, err := openPidfd(dep.State.Pid, dep.State.PidStart)
 	if err != nil {
-		return -1, nil, fmt.Errorf("%s: --network container:%s: %w", c.Name, dep.Name, err)
+		return -1, nil, fmt.Errorf("%s: %s%s: %w", c.Name, what, dep.Name, err)
 	}
 	return fd, dep, nil
 }

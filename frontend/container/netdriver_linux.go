@@ -324,3 +324,25 @@ func sameNetns(pid int) bool {
 	}
 	return a.Ino == b.Ino && a.Dev == b.Dev
 }
+
+// podJoin is how a member of a pod that does not share the network joins
+// the pod's infra: its user namespace, and the IPC and UTS namespaces the
+// pod shares (with the IPC namespace, its /dev/shm), through a pidfd of
+// the infra's init. The member's network namespace is its own, made in
+// that user namespace, and its network mode's as any container's.
+func (s *Store) podJoin(c *Container, spec *specs.Spec) (*os.File, error) {
+	fd, dep, err := s.joinPidfd(c, c.PodJoin, "the pod's infra container ")
+	if err != nil {
+		return nil, err
+	}
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace {
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", dep.State.Pid)
+		}
+	}
+	joinPodNamespaces(c, spec, dep.State.Pid)
+	if slices.Contains(c.PodShare, "ipc") && sharesShm(dep) {
+		bindShm(spec, dep.RunFile(podShm))
+	}
+	return os.NewFile(uintptr(fd), "pidfd"), nil
+}

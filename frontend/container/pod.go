@@ -26,6 +26,12 @@ type PodInfo struct {
 	// shared memory is files in /dev/shm, and one mount namespace cannot
 	// bind another's tmpfs.
 	PodShare []string `json:",omitempty"`
+	// PodJoin is the infra container whose user namespace (and the IPC
+	// and UTS namespaces in PodShare) a member joins when its pod does not
+	// share the network: then the member has a network of its own, in
+	// that user namespace. A member that shares the network joins the
+	// infra through --network container: instead, and has none.
+	PodJoin string `json:",omitempty"`
 	// PodExitPolicy is the pod's --exit-policy: "stop" has the last of
 	// its containers to exit stop the infra (stopPodAfter).
 	PodExitPolicy string `json:",omitempty"`

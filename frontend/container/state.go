@@ -528,6 +528,16 @@ func (c *Container) NetContainer() string {
 	return id
 }
 
+// JoinsUserOf is the id of the container whose user namespace c joins:
+// the one whose network it joins, or its pod's infra (PodJoin); "" for
+// none.
+func (c *Container) JoinsUserOf() string {
+	if id := c.NetContainer(); id != "" {
+		return id
+	}
+	return c.PodJoin
+}
+
 // netRoot is the container whose network namespace c has: c itself, or
 // down the chain of --network container: the first with a mode of its own.
 func (s *Store) netRoot(c *Container) (*Container, error) {
@@ -545,7 +555,7 @@ func (s *Store) netRoot(c *Container) (*Container, error) {
 }
 
 // Dependents are the containers that depend on c (they join its network
-// namespace), oldest first.
+// namespace, or its user namespace as members of its pod), oldest first.
 func (s *Store) Dependents(c *Container) ([]*Container, error) {
 	all, err := s.List()
 	if err != nil {
@@ -553,7 +563,7 @@ func (s *Store) Dependents(c *Container) ([]*Container, error) {
 	}
 	var out []*Container
 	for _, d := range all {
-		if d.ID != c.ID && d.NetContainer() == c.ID {
+		if d.ID != c.ID && d.JoinsUserOf() == c.ID {
 			out = append(out, d)
 		}
 	}

@@ -108,9 +108,9 @@ func (p *Pod) Shares(ns string) bool { return p.Infra && slices.Contains(p.Share
 
 // ParseShare reads --share as Podman does: a comma-separated list that
 // replaces the default, or one that begins with "+" and adds to it;
-// "none" shares nothing. With an infra container, myctr needs "net" in it
-// (the members join the infra's user namespace for any sharing, and with it
-// its network namespace).
+// "none" shares nothing. The members join the infra's user namespace for
+// any sharing; without "net" each has a network namespace of its own in
+// it.
 func ParseShare(v string, infra bool) ([]string, error) {
 	var out []string
 	add, plus := strings.CutPrefix(v, "+")
@@ -143,9 +143,6 @@ func ParseShare(v string, infra bool) ([]string, error) {
 	if len(out) > 0 && !infra {
 		// Podman's words.
 		return nil, fmt.Errorf("%w: You cannot share kernel namespaces on the pod level without an infra container", ErrInvalidShare)
-	}
-	if len(out) > 0 && !slices.Contains(out, ShareNet) {
-		return nil, fmt.Errorf("%w: %s without net: a member joins the infra's namespaces through its user namespace, which the network namespace belongs to", ErrInvalidShare, strings.Join(out, ","))
 	}
 	return out, nil
 }

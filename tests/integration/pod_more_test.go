@@ -180,6 +180,25 @@ func TestInspectEntrypointCmd(t *testing.T) {
 	}
 }
 
+// infraNamespaces checks that a member's namespaces nss (its links, as
+// nsLinks gives them) are those of pod pn's infra, and returns the infra's
+// id and pid.
+func infraNamespaces(t *testing.T, pn string, member map[string]string, nss ...string) (id, pid string) {
+	t.Helper()
+	id = podInspect(t, pn).InfraContainerID
+	pid = strings.TrimSpace(mustMyctr(t, "inspect", id, "--format", "{{.State.Pid}}"))
+	for _, ns := range nss {
+		want, err := os.Readlink("/proc/" + pid + "/ns/" + ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if member[ns] != want {
+			t.Errorf("member's %s namespace %s, want the infra's %s", ns, member[ns], want)
+		}
+	}
+	return id, pid
+}
+
 // TestHostNetworkPodAndJoiner: a pod on the host's network (Podman's pod
 // create --network host) has members in the host's network namespace,
 // with the pod's host name and IPC namespace (the infra's user namespace,
@@ -202,17 +221,7 @@ func TestHostNetworkPodAndJoiner(t *testing.T) {
 	if m["net"] != hostNS || m["host"] != "on-the-host" {
 		t.Errorf("member: net %s host %s, want %s and on-the-host", m["net"], m["host"], hostNS)
 	}
-	infra := podInspect(t, pn).InfraContainerID
-	pid := strings.TrimSpace(mustMyctr(t, "inspect", infra, "--format", "{{.State.Pid}}"))
-	for _, ns := range []string{"ipc", "user"} {
-		want, err := os.Readlink("/proc/" + pid + "/ns/" + ns)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if m[ns] != want {
-			t.Errorf("member's %s namespace %s, want the infra's %s", ns, m[ns], want)
-		}
-	}
+	infraNamespaces(t, pn, m, "ipc", "user")
 	port := freePort(t)
 	srv := ctrName(t, "srv")
 	mustMyctr(t, "run", "-d", "--name", srv, "--pod", pn, image, "sh", "-c",
@@ -229,5 +238,64 @@ func TestHostNetworkPodAndJoiner(t *testing.T) {
 	mustMyctr(t, "run", "-d", "--name", hn, "--network", "host", image, "sleep", "300")
 	if j := nsLinks(t, "run", "--rm", "--network", "container:"+hn, image); j["net"] != hostNS {
 		t.Errorf("--network container:%s (on the host's network): net %s, want %s", hn, j["net"], hostNS)
+	}
+}
+
+// TestPodShareWithoutNet: a pod that shares its IPC namespace but not its
+// network (Podman's pod create --share ipc) has members in the infra's
+// user and IPC namespaces and /dev/shm, each with a network namespace and
+// host name of its own, on its own network (slirp4netns here); the infra
+// stays while they exist, and pod rm takes them all.
+func TestPodShareWithoutNet(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "ipconly")
+	podCreate(t, pn, "--share", "ipc")
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", pn, "--format", "{{.SharedNamespaces}}")); got != "[ipc]" {
+		t.Errorf("SharedNamespaces %s, want [ipc]", got)
+	}
+	a := ctrName(t, "a")
+	mustMyctr(t, "run", "-d", "--name", a, "--pod", pn, "--hostname", "first", "--network", "slirp4netns", image, "sh", "-c", "echo from-a > /dev/shm/a; sleep 300")
+	b := nsLinks(t, "run", "--rm", "--pod", pn, "--hostname", "second", image)
+	infra, pid := infraNamespaces(t, pn, b, "user", "ipc")
+	infraNet, _ := os.Readlink("/proc/" + pid + "/ns/net")
+	aNet := strings.TrimSpace(mustMyctr(t, "exec", a, "readlink", "/proc/self/ns/net"))
+	if b["net"] == infraNet || aNet == infraNet || aNet == b["net"] || b["host"] != "second" {
+		t.Errorf("networks: infra %s, a %s, b %s; b's host name %q: want three namespaces and b's own name", infraNet, aNet, b["net"], b["host"])
+	}
+	if out := mustMyctr(t, "exec", a, "sh", "-c", "ip -o -4 addr show tap0"); !strings.Contains(out, "10.0.2.100") {
+		t.Errorf("a's own slirp4netns network: %q", out)
+	}
+	if out := mustMyctr(t, "run", "--rm", "--pod", pn, image, "cat", "/dev/shm/a"); strings.TrimSpace(out) != "from-a" {
+		t.Errorf("/dev/shm/a from another member: %q", out)
+	}
+	if _, errOut, code := myctr(t, "rm", "-f", infra); code != 125 || !strings.Contains(errOut, "cannot be removed without removing the pod") {
+		t.Errorf("rm of the infra: exit %d\n%s", code, errOut)
+	}
+	mustMyctr(t, "pod", "rm", "-f", pn)
+	if out := mustMyctr(t, "ps", "-a", "-q", "--filter", "pod="+pn); out != "" {
+		t.Errorf("containers left after pod rm: %q", out)
+	}
+}
+
+// TestPodCreateReplace: pod create --replace removes a pod of that name
+// first, its running containers with it; without it the name is taken.
+func TestPodCreateReplace(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "again")
+	first := podCreate(t, pn)
+	m := ctrName(t, "member")
+	mustMyctr(t, "run", "-d", "--name", m, "--pod", pn, image, "sleep", "300")
+	if _, errOut, code := myctr(t, "pod", "create", "--name", pn); code != 125 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("pod create of a taken name: exit %d\n%s", code, errOut)
+	}
+	second := podCreate(t, pn, "--replace", "--share", "ipc", "--network", "private")
+	if second == first || podInspect(t, pn).Id != second {
+		t.Errorf("after --replace: pod %s, want a new one (the first was %s)", podInspect(t, pn).Id, first)
+	}
+	if _, _, code := myctr(t, "container", "exists", m); code != 1 {
+		t.Errorf("the replaced pod's member still exists (exit %d)", code)
+	}
+	if got := strings.TrimSpace(mustMyctr(t, "pod", "inspect", pn, "--format", "{{.SharedNamespaces}} {{.InfraConfig.HostNetwork}}")); got != "[ipc] false" {
+		t.Errorf("the new pod: %q, want [ipc] false", got)
 	}
 }
