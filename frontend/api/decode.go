@@ -163,7 +163,7 @@ func createOptions(req *ctypes.CreateRequest, name string) (*container.CreateOpt
 		}
 		o.Annotations = a
 	}
-	ipc, err := container.ParseIPC(string(hc.IpcMode), func(string) (string, error) { return "", nil })
+	ipc, err := container.ParseIPC(string(hc.IpcMode))
 	if err != nil {
 		return nil, withStatus(400, fmt.Errorf("HostConfig.IpcMode: %w", err))
 	}

@@ -47,7 +47,7 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	case errors.Is(err, container.ErrInvalidName), errors.Is(err, container.ErrInvalidVolume),
 		errors.Is(err, container.ErrInvalidUser), errors.Is(err, container.ErrNoCommand),
-		errors.Is(err, container.ErrInvalidNetwork), errors.Is(err, container.ErrInvalidRestart),
+		errors.Is(err, container.ErrInvalidNetwork), errors.Is(err, container.ErrInvalidIPC), errors.Is(err, container.ErrInvalidRestart),
 		errors.Is(err, container.ErrInvalidCondition), errors.Is(err, container.ErrInvalidHealth):
 		return http.StatusBadRequest
 	}

@@ -344,17 +344,7 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		Remove:         ctx.Bool("rm"),
 		Init:           ctx.Bool("init"),
 	}
-	if o.IPC, err = container.ParseIPC(ctx.String("ipc"), func(ref string) (string, error) {
-		s, err := openContainers(ctx)
-		if err != nil {
-			return "", err
-		}
-		c, err := lookup(s, ref)
-		if err != nil {
-			return "", err
-		}
-		return c.HostConfig.IpcMode, nil
-	}); err != nil {
+	if o.IPC, err = container.ParseIPC(ctx.String("ipc")); err != nil {
 		return nil, withCode(125, explain(err))
 	}
 	if err := mountOptions(ctx, o); err != nil {

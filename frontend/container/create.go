@@ -72,6 +72,21 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		}
 		o.Userns = netDep.HostConfig.UsernsMode
 	}
+	if ref, ok := strings.CutPrefix(o.IPC, IPCContainerPrefix); ok {
+		joins := o.PodJoin
+		if netDep != nil {
+			joins = netDep.ID
+		}
+		donor, err := s.resolveIPCDonor(ref, joins)
+		if err != nil {
+			return nil, err
+		}
+		if o.Userns != "" && o.Userns != donor.HostConfig.UsernsMode {
+			return nil, &hintError{fmt.Errorf("%w: --userns %s with --ipc container:%s, whose user namespace (%q) the container joins", ErrInvalidIPC, o.Userns, ref, donor.HostConfig.UsernsMode),
+				"leave out --userns: the container shares the user namespace of the one whose IPC namespace it joins"}
+		}
+		o.Userns, o.IPC = donor.HostConfig.UsernsMode, IPCContainerPrefix+donor.ID
+	}
 	if o.PodJoin != "" {
 		// A pod member that joins the infra's user namespace without its
 		// network: the same --userns, as above.

@@ -47,6 +47,7 @@ var (
 	ErrInvalidUser    = errors.New("invalid user")
 	ErrNoCommand      = errors.New("no command specified")
 	ErrInvalidNetwork = errors.New("invalid network settings")
+	ErrInvalidIPC     = errors.New("invalid IPC settings")
 	ErrNoInit         = errors.New("myctr-init is not installed")
 	ErrInvalidRestart = errors.New("invalid restart policy")
 	// ErrInvalidLogOpt is --log-opt's refusal, worded as Podman's.

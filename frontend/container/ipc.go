@@ -1,7 +1,6 @@
 package container
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -18,34 +17,59 @@ const (
 	IPCHost      = "host"      // the host's
 )
 
-// ErrIPCJoin is --ipc container:NAME, which myctr does not do: each
-// container has a user namespace of its own, which its IPC namespace
-// belongs to, so joining another's is joining its user namespace too,
-// which a pod does.
-var ErrIPCJoin = errors.New("--ipc container:NAME is not supported")
+// IPCContainerPrefix starts an IPC mode that joins another container's
+// IPC namespace: "container:ID" once created.
+const IPCContainerPrefix = "container:"
 
-// ParseIPC checks --ipc and gives the mode to record: "" is shareable.
-// container:NAME is ErrIPCJoin, or Podman's refusal when NAME's mode is
-// private (donorMode gives it).
-func ParseIPC(mode string, donorMode func(ref string) (string, error)) (string, error) {
+// ParseIPC checks --ipc and gives the mode to record: "" is shareable;
+// container:NAME stays as given for Create, which names the container by
+// its id (resolveIPCDonor).
+func ParseIPC(mode string) (string, error) {
 	switch mode {
 	case "":
 		return IPCShareable, nil
 	case IPCShareable, IPCPrivate, IPCNone, IPCHost:
 		return mode, nil
 	}
-	if ref, ok := strings.CutPrefix(mode, "container:"); ok && ref != "" {
-		m, err := donorMode(ref)
-		if err != nil {
-			return "", err
-		}
-		if m == IPCPrivate {
-			return "", fmt.Errorf("--ipc container:%s is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", ref)
-		}
-		return "", &hintError{fmt.Errorf("%w: each container has a user namespace of its own, which its IPC namespace belongs to", ErrIPCJoin),
-			"share an IPC namespace through a pod: myctr pod create --share ipc,net,uts, then run --pod POD for each container"}
+	if ref, ok := strings.CutPrefix(mode, IPCContainerPrefix); ok && ref != "" {
+		return mode, nil
 	}
 	return "", fmt.Errorf("invalid --ipc %q: use shareable, private, none, host or container:NAME", mode)
+}
+
+// IPCContainer is the id of the container whose IPC namespace c joins
+// (--ipc container:ID), or "".
+func (c *Container) IPCContainer() string {
+	id, ok := strings.CutPrefix(c.HostConfig.IpcMode, IPCContainerPrefix)
+	if !ok {
+		return ""
+	}
+	return id
+}
+
+// resolveIPCDonor checks --ipc container:REF at create and returns the
+// donor. Rootless, the donor's IPC namespace belongs to its user
+// namespace, which the joiner joins too (as --network container: does):
+// so it must be the container whose user namespace the joiner joins
+// anyway, if any (joins), and a donor on the host's IPC namespace, which
+// no rootless user namespace may join, is refused. A private donor is
+// refused in Podman's words.
+func (s *Store) resolveIPCDonor(ref, joins string) (*Container, error) {
+	donor, err := s.Lookup(ref)
+	if err != nil {
+		return nil, &hintError{fmt.Errorf("%w: --ipc container:%s: %w", ErrInvalidIPC, ref, err), "name a container that exists (myctr ps -a lists them)"}
+	}
+	switch donor.HostConfig.IpcMode {
+	case IPCPrivate:
+		return nil, fmt.Errorf("--ipc container:%s is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", ref)
+	case IPCHost:
+		return nil, &hintError{fmt.Errorf("%w: --ipc container:%s: %s uses the host's IPC namespace", ErrInvalidIPC, ref, donor.Name), "use --ipc host"}
+	}
+	if joins != "" && joins != donor.ID {
+		return nil, &hintError{fmt.Errorf("%w: --ipc container:%s: the container joins the user namespace of another container (its network's, or its pod's), and an IPC namespace belongs to the user namespace of its owner", ErrInvalidIPC, ref),
+			"join the IPC namespace of that same container, or leave out --ipc"}
+	}
+	return donor, nil
 }
 
 // applyIPC gives the spec the IPC namespace and mounts of mode: host

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,28 +9,24 @@ import (
 )
 
 func TestParseIPC(t *testing.T) {
-	donor := func(m string) func(string) (string, error) {
-		return func(string) (string, error) { return m, nil }
-	}
-	for in, want := range map[string]string{"": IPCShareable, "shareable": IPCShareable, "private": IPCPrivate, "none": IPCNone, "host": IPCHost} {
-		if got, err := ParseIPC(in, donor("")); err != nil || got != want {
+	for in, want := range map[string]string{"": IPCShareable, "shareable": IPCShareable, "private": IPCPrivate, "none": IPCNone, "host": IPCHost,
+		"container:db": "container:db"} {
+		if got, err := ParseIPC(in); err != nil || got != want {
 			t.Errorf("ParseIPC(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ParseIPC("container:db", donor(IPCPrivate)); err == nil || !strings.Contains(err.Error(), "non-shareable IPC (hint: use IpcMode:shareable for the donor container)") {
-		t.Errorf("a private donor: %v", err)
-	}
-	if _, err := ParseIPC("container:db", donor(IPCShareable)); !errors.Is(err, ErrIPCJoin) {
-		t.Errorf("a shareable donor: %v, want ErrIPCJoin", err)
-	}
-	lost := errors.New("no such container")
-	if _, err := ParseIPC("container:db", func(string) (string, error) { return "", lost }); !errors.Is(err, lost) {
-		t.Errorf("a missing donor: %v", err)
-	}
 	for _, bad := range []string{"bogus", "container:", "ns:/proc/1/ns/ipc"} {
-		if _, err := ParseIPC(bad, donor("")); err == nil {
+		if _, err := ParseIPC(bad); err == nil {
 			t.Errorf("ParseIPC(%q) accepted", bad)
 		}
+	}
+	c := &Container{HostConfig: HostConfig{IpcMode: "container:abc"}}
+	if c.IPCContainer() != "abc" || c.JoinsUserOf() != "abc" {
+		t.Errorf("IPCContainer %q, JoinsUserOf %q; want abc", c.IPCContainer(), c.JoinsUserOf())
+	}
+	c.HostConfig.NetworkMode = "container:net"
+	if c.JoinsUserOf() != "net" {
+		t.Errorf("JoinsUserOf %q, want the network's container", c.JoinsUserOf())
 	}
 }
 

@@ -245,8 +245,8 @@ func (s *Store) planLaunch(c *Container, m *userns.Mapping, a *Attach) (*launchP
 	if p.join, err = p.net.prepare(spec); err != nil {
 		return nil, err
 	}
-	if p.join == nil && c.PodJoin != "" {
-		if p.join, err = s.podJoin(c, spec); err != nil {
+	if p.join == nil {
+		if p.join, err = s.userJoin(c, spec); err != nil {
 			return nil, err
 		}
 	}

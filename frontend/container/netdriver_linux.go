@@ -283,10 +283,7 @@ func (n *joinedNet) prepare(spec *specs.Spec) (*os.File, error) {
 		spec.Linux.Namespaces = slices.DeleteFunc(spec.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
 		maps.DeleteFunc(spec.Linux.Sysctl, func(k, _ string) bool { return strings.HasPrefix(k, "net.") })
 	}
-	joinPodNamespaces(n.c, spec, dep.State.Pid) // a pod's member: its IPC and UTS too
-	if slices.Contains(n.c.PodShare, "ipc") && sharesShm(dep) {
-		bindShm(spec, dep.RunFile(podShm)) // and the /dev/shm of that IPC namespace
-	}
+	joinIPCAndUTS(n.c, spec, dep) // a pod's member: its IPC and UTS too
 	return f, nil
 }
 
@@ -325,14 +322,20 @@ func sameNetns(pid int) bool {
 	return a.Ino == b.Ino && a.Dev == b.Dev
 }
 
-// podJoin is how a member of a pod that does not share the network joins
-// the pod's infra: its user namespace, and the IPC and UTS namespaces the
-// pod shares (with the IPC namespace, its /dev/shm), through a pidfd of
-// the infra's init. The member's network namespace is its own, made in
-// that user namespace, and its network mode's as any container's.
-func (s *Store) podJoin(c *Container, spec *specs.Spec) (*os.File, error) {
-	fd, dep, err := s.joinPidfd(c, c.PodJoin, "the pod's infra container ")
-	if err != nil {
+// userJoin is how a container that does not join another's network joins
+// another's user namespace: a member of a pod that does not share the
+// network joins the infra's, with the IPC and UTS namespaces the pod
+// shares; --ipc container:ID joins ID's, with its IPC namespace. Both go
+// through a pidfd of that container's init. The container's network
+// namespace is its own, made in that user namespace, and its network
+// mode's as any container's. Nil for a container that joins none.
+func (s *Store) userJoin(c *Container, spec *specs.Spec) (*os.File, error) {
+	id, what := c.PodJoin, "the pod's infra container "
+	if id == "" {
+		id, what = c.IPCContainer(), "--ipc container:"
+	}
+	fd, dep, err := s.joinPidfd(c, id, what)
+	if err != nil || fd < 0 {
 		return nil, err
 	}
 	for i, ns := range spec.Linux.Namespaces {
@@ -340,9 +343,6 @@ func (s *Store) podJoin(c *Container, spec *specs.Spec) (*os.File, error) {
 			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", dep.State.Pid)
 		}
 	}
-	joinPodNamespaces(c, spec, dep.State.Pid)
-	if slices.Contains(c.PodShare, "ipc") && sharesShm(dep) {
-		bindShm(spec, dep.RunFile(podShm))
-	}
+	joinIPCAndUTS(c, spec, dep)
 	return os.NewFile(uintptr(fd), "pidfd"), nil
 }

@@ -69,17 +69,23 @@ func (s *Store) RemoveInfra(c *Container, force bool) error {
 	return s.remove(c, force, false, os.Getpid())
 }
 
-// joinPodNamespaces points the spec's IPC and UTS namespaces at those of
-// the infra's init (pid) that c's pod shares; its user and network
-// namespaces are joined as --network container: joins them.
-func joinPodNamespaces(c *Container, spec *specs.Spec, pid int) {
+// joinIPCAndUTS points the spec's IPC and UTS namespaces at those of dep's
+// init that c joins: those c's pod shares (dep is its infra), or dep's
+// IPC namespace for --ipc container:DEP; a joined IPC namespace brings
+// dep's /dev/shm where dep has one to share (a pod's infra). c's user
+// namespace (and network one) are joined by the caller.
+func joinIPCAndUTS(c *Container, spec *specs.Spec, dep *Container) {
+	ipc := slices.Contains(c.PodShare, "ipc") || (c.IPCContainer() != "" && c.IPCContainer() == dep.ID)
 	for i, ns := range spec.Linux.Namespaces {
 		switch {
-		case ns.Type == specs.IPCNamespace && slices.Contains(c.PodShare, "ipc"):
-			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/ipc", pid)
+		case ns.Type == specs.IPCNamespace && ipc:
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/ipc", dep.State.Pid)
 		case ns.Type == specs.UTSNamespace && slices.Contains(c.PodShare, "uts"):
-			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/uts", pid)
+			spec.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/uts", dep.State.Pid)
 		}
+	}
+	if ipc && sharesShm(dep) {
+		bindShm(spec, dep.RunFile(podShm))
 	}
 }
 

@@ -529,13 +529,16 @@ func (c *Container) NetContainer() string {
 }
 
 // JoinsUserOf is the id of the container whose user namespace c joins:
-// the one whose network it joins, or its pod's infra (PodJoin); "" for
-// none.
+// the one whose network it joins, its pod's infra (PodJoin), or the one
+// whose IPC namespace it joins; "" for none. (Create makes them one.)
 func (c *Container) JoinsUserOf() string {
 	if id := c.NetContainer(); id != "" {
 		return id
 	}
-	return c.PodJoin
+	if c.PodJoin != "" {
+		return c.PodJoin
+	}
+	return c.IPCContainer()
 }
 
 // netRoot is the container whose network namespace c has: c itself, or
