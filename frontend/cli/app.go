@@ -58,7 +58,7 @@ func hint(err error, format string, args ...any) error {
 func App() *cli.App {
 	app := &cli.App{
 		Name:                      "myctr",
-		Usage:                     "run containers without root",
+		Usage:                     "manage pods, containers and images",
 		Version:                   Version,
 		HideHelpCommand:           true,
 		DisableSliceFlagSeparator: true,
@@ -138,6 +138,9 @@ func run(app *cli.App, args []string) error {
 		for _, c := range cmds {
 			c.OnUsageError = app.OnUsageError
 			c.UseShortOptionHandling = true
+			if c.Action != nil && len(c.Subcommands) == 0 && c.Name != "help" && !strings.HasPrefix(c.Name, "__") {
+				c.Action = checkArgCount(c.ArgsUsage, c.Action)
+			}
 			each(c.Subcommands)
 		}
 	}
@@ -453,3 +456,39 @@ var (
 	cidfileFlag = &cli.StringSliceFlag{Name: "cidfile", Usage: "read the container's id from this file (written by run --cidfile)"}
 	ignoreFlag  = &cli.BoolFlag{Name: "ignore", Aliases: []string{"i"}, Usage: "a container that does not exist is no error"}
 )
+
+// checkArgCount refuses, before action runs, --all with --latest, and more
+// arguments than the
+// command's synopsis (ArgsUsage) has room for, in Podman's (cobra's)
+// words: "takes no arguments" for a command whose synopsis names none,
+// "accepts N arg(s), received M" or "accepts between N and M arg(s)" for
+// one with a fixed number of them (no "..."). A word wholly in brackets
+// ("[NAME]") is optional. Too few is each command's to say, since some
+// take none with --all or --latest.
+func checkArgCount(usage string, action cli.ActionFunc) cli.ActionFunc {
+	words := strings.Fields(usage)
+	open := strings.Contains(usage, "...")
+	required := 0
+	for _, w := range words {
+		if !(strings.HasPrefix(w, "[") && strings.HasSuffix(w, "]")) {
+			required++
+		}
+	}
+	return func(ctx *cli.Context) error {
+		// Podman's words; a listing's --all and --latest are filters.
+		if name := ctx.Command.Name; name != "ps" && name != "ls" && name != "list" && ctx.Bool("all") && ctx.Bool("latest") {
+			return withCode(125, errors.New("--all and --latest cannot be used together"))
+		}
+		n := ctx.NArg()
+		switch {
+		case open || n <= len(words):
+		case len(words) == 0:
+			return withCode(125, fmt.Errorf("%s takes no arguments", ctx.Command.HelpName))
+		case required == len(words):
+			return withCode(125, fmt.Errorf("accepts %d arg(s), received %d", len(words), n))
+		default:
+			return withCode(125, fmt.Errorf("accepts between %d and %d arg(s), received %d", required, len(words), n))
+		}
+		return action(ctx)
+	}
+}

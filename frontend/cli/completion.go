@@ -160,14 +160,14 @@ var listCommands = map[string]string{
 func completionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script: source <(myctr completion bash)",
-		ArgsUsage: "bash|zsh|fish",
+		Usage:     "print a shell completion script (SHELL: bash, zsh or fish): source <(myctr completion bash)",
+		ArgsUsage: "SHELL",
 		Description: "Prints a completion script for bash, zsh or fish, made from myctr's own commands and flags. " +
 			"It completes commands, subcommands, flags, and the names of containers, images, volumes and networks where a command takes them " +
 			"(by running myctr ps, images, volume ls and network ls). make install puts the scripts where each shell looks.",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, fmt.Errorf("completion takes one shell: bash, zsh or fish"))
+				return withCode(125, fmt.Errorf("completion requires one shell: bash, zsh or fish"))
 			}
 			t := commandTree()
 			switch ctx.Args().First() {

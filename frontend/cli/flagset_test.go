@@ -76,7 +76,7 @@ func TestSkipFlagActions(t *testing.T) {
 			Name:   "t",
 			Writer: w,
 			Commands: []*cli.Command{{
-				Name: "cmd",
+				Name: "cmd", ArgsUsage: "[ARG]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "given", Aliases: []string{"g"}, Action: flagAction("given", nil)},
 					&cli.StringFlag{Name: "absent", Value: "dflt", Action: flagAction("absent", nil)},

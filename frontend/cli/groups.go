@@ -26,7 +26,11 @@ func group(name, usage string, subs []*cli.Command) *cli.Command {
 		Subcommands:     subs,
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {
-				return cli.ShowSubcommandHelp(ctx)
+				// Podman's: the help, then an error naming what is missing.
+				if err := cli.ShowSubcommandHelp(ctx); err != nil {
+					return err
+				}
+				return withCode(125, fmt.Errorf("missing command '%s %s COMMAND'", ctx.App.HelpName, name))
 			}
 			return withCode(125, hint(fmt.Errorf("unrecognized command `%s %s %s`", ctx.App.HelpName, name, ctx.Args().First()),
 				"run `%s %s --help` to list its commands", ctx.App.HelpName, name))

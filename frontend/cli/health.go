@@ -85,38 +85,34 @@ func imageHealthcheck(images *image.Store, img *image.Image) (*container.HealthC
 
 // healthcheckCommand is `myctr healthcheck run CONTAINER`, as Podman's.
 func healthcheckCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "healthcheck",
-		Usage: "run a container's healthcheck",
-		Subcommands: []*cli.Command{{
-			Name:      "run",
-			Usage:     "run the container's healthcheck once: exit 0 when it passes, 1 (and print unhealthy) when it fails",
-			ArgsUsage: "CONTAINER",
-			Action: func(ctx *cli.Context) error {
-				if ctx.NArg() != 1 {
-					return withCode(125, errors.New("healthcheck run takes one container"))
+	return group("healthcheck", "run a container's healthcheck", []*cli.Command{{
+		Name:      "run",
+		Usage:     "run the container's healthcheck once: exit 0 when it passes, 1 (and print unhealthy) when it fails",
+		ArgsUsage: "CONTAINER",
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() != 1 {
+				return withCode(125, errors.New("healthcheck run requires one container"))
+			}
+			s, err := openContainers(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := lookup(s, ctx.Args().First())
+			if err != nil {
+				return withCode(125, err)
+			}
+			failed, err := s.RunHealthcheck(c)
+			if err != nil {
+				if errors.Is(err, container.ErrNoHealthcheck) || errors.Is(err, container.ErrNotRunning) {
+					return withCode(125, hint(err, "run or create the container with --health-cmd, and start it"))
 				}
-				s, err := openContainers(ctx)
-				if err != nil {
-					return err
-				}
-				c, err := lookup(s, ctx.Args().First())
-				if err != nil {
-					return withCode(125, err)
-				}
-				failed, err := s.RunHealthcheck(c)
-				if err != nil {
-					if errors.Is(err, container.ErrNoHealthcheck) || errors.Is(err, container.ErrNotRunning) {
-						return withCode(125, hint(err, "run or create the container with --health-cmd, and start it"))
-					}
-					return withCode(125, err)
-				}
-				if failed {
-					fmt.Println(container.HealthUnhealthy)
-					return withCode(1, nil)
-				}
-				return nil
-			},
-		}},
-	}
+				return withCode(125, err)
+			}
+			if failed {
+				fmt.Println(container.HealthUnhealthy)
+				return withCode(1, nil)
+			}
+			return nil
+		},
+	}})
 }

@@ -51,7 +51,7 @@ Description:
 {{indentText .}}
 {{end}}
 Usage:
-  {{.HelpName}}{{if options .VisibleFlags}} [options]{{end}}{{with .ArgsUsage}} {{.}}{{end}}
+  {{.HelpName}}{{if ne .Name "help"}} [options]{{end}}{{with .ArgsUsage}} {{.}}{{end}}
 {{if .Aliases}}
 Aliases:
   {{join .Names ", "}}
@@ -172,7 +172,11 @@ func flagLines(flags []cli.Flag) string {
 func rootAction(ctx *cli.Context) error {
 	args := ctx.Args().Slice()
 	if len(args) == 0 {
-		return cli.ShowAppHelp(ctx)
+		// Podman's: the help, then an error naming what is missing.
+		if err := cli.ShowAppHelp(ctx); err != nil {
+			return err
+		}
+		return withCode(125, fmt.Errorf("missing command '%s COMMAND'", ctx.App.HelpName))
 	}
 	// As cobra parses every flag before it finds the command, a flag
 	// the program does not know is the error to report first.

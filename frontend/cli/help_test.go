@@ -88,11 +88,18 @@ func TestHelpLayout(t *testing.T) {
 	if got := synopsis(root); got != "  podman [options] [command]" {
 		t.Errorf("help: synopsis %q", got)
 	}
-	if !strings.HasPrefix(root, "Run containers without root\n\nUsage:\n") {
+	if !strings.HasPrefix(root, "Manage pods, containers and images\n\nUsage:\n") {
 		t.Errorf("help does not begin with the usage, then Usage:\n%s", root)
 	}
-	if helpOutput(t) != root || helpOutput(t, "--help") != root {
-		t.Error("myctr, myctr --help and myctr help print different help")
+	if helpOutput(t, "--help") != root {
+		t.Error("myctr --help and myctr help print different help")
+	}
+	// Alone, as Podman: the help, then an error.
+	app := App()
+	var b bytes.Buffer
+	app.Writer = &b
+	if err := run(app, []string{"/usr/local/bin/podman"}); err == nil || err.Error() != "missing command 'podman COMMAND'" || b.String() != root {
+		t.Errorf("podman alone: %v, want the help and missing command 'podman COMMAND'", err)
 	}
 	names := listed(root)
 	if !slices.Contains(names, "help") || !slices.Contains(names, "volume") || !slices.IsSorted(names) {

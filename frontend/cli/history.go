@@ -53,7 +53,7 @@ func historyCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, hint(errors.New("history takes exactly one image"), "myctr history IMAGE"))
+				return withCode(125, hint(errors.New("history requires exactly one image"), "myctr history IMAGE"))
 			}
 			format := ctx.String("format")
 			var lf *listFormat

@@ -47,7 +47,7 @@ func loadCommand() *cli.Command {
 				defer f.Close()
 				r = f
 			} else if term.IsTerminal(int(os.Stdin.Fd())) {
-				return withCode(125, hint(errors.New("no archive: standard input is a terminal"), "give a file: myctr load -i FILE"))
+				return withCode(125, errors.New("cannot read from terminal, use command-line redirection or the --input flag")) // Podman's words, alone: they say the fix
 			}
 			s, err := openImages(ctx)
 			if err != nil {

@@ -475,7 +475,7 @@ func networkExistsCommand() *cli.Command {
 		ArgsUsage: "NETWORK",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, errors.New("network exists takes exactly one network name or id"))
+				return withCode(125, errors.New("network exists requires exactly one network name or id"))
 			}
 			ns, err := openNetworks(ctx)
 			if err != nil {
@@ -514,7 +514,7 @@ func networkAttachCommand(verb string) *cli.Command {
 		Flags:     flags,
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 2 {
-				return withCode(125, fmt.Errorf("network %s takes a network and a container, not %d arguments", verb, ctx.NArg()))
+				return withCode(125, fmt.Errorf("network %s requires a network and a container, not %d arguments", verb, ctx.NArg()))
 			}
 			for _, f := range []string{"ip6", "mac-address"} {
 				if isSet(ctx, f) {

@@ -745,7 +745,7 @@ func podExistsCommand() *cli.Command {
 		ArgsUsage: "POD",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, errors.New("pod exists takes one pod"))
+				return withCode(125, errors.New("pod exists requires one pod"))
 			}
 			ps, err := openPods(ctx)
 			if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/container"
@@ -556,6 +557,10 @@ func runAction(ctx *cli.Context) error {
 	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act, Started: started}
 	if o.Interactive {
 		a.Stdin = os.Stdin
+		if o.Tty && !term.IsTerminal(int(os.Stdin.Fd())) {
+			// Podman's words, which scripts match; it runs all the same.
+			fmt.Fprintln(os.Stderr, "Warning: The input device is not a TTY. The --tty and --interactive flags might not work properly")
+		}
 	}
 	if err := attachStreams(ctx, a, c.ID); err != nil {
 		discard(s, c)

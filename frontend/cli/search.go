@@ -35,7 +35,7 @@ func searchCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, hint(errors.New("search takes one term"), "myctr search REGISTRY/TERM, e.g. myctr search localhost:5000/alpine"))
+				return withCode(125, hint(errors.New("search requires one term"), "myctr search REGISTRY/TERM, e.g. myctr search localhost:5000/alpine"))
 			}
 			if ctx.Int("limit") < 0 {
 				return withCode(125, fmt.Errorf("invalid --limit %d: a number of results, 0 or more", ctx.Int("limit")))

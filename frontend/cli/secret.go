@@ -59,7 +59,7 @@ func secretCreateCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 2 {
-				return withCode(125, hint(fmt.Errorf("secret create takes 2 arguments, NAME and FILE (or -), not %d", ctx.NArg()),
+				return withCode(125, hint(fmt.Errorf("secret create requires 2 arguments, NAME and FILE (or -), not %d", ctx.NArg()),
 					"myctr secret create NAME FILE, or: printf DATA | myctr secret create NAME -"))
 			}
 			if d := ctx.String("driver"); d != secret.DriverFile {

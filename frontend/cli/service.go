@@ -22,8 +22,8 @@ func serviceCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "service",
 		Usage:     "serve the Docker Engine API on a unix socket (DOCKER_HOST=unix://PATH)",
-		ArgsUsage: "[unix://PATH|tcp://HOST:PORT]",
-		Description: "Serves the Docker Engine API (versions up to " + api.APIVersion + ") on PATH, by default " +
+		ArgsUsage: "[URI]",
+		Description: "Serves the Docker Engine API (versions up to " + api.APIVersion + ") on URI, unix://PATH or tcp://HOST:PORT: on PATH, by default " +
 			"$XDG_RUNTIME_DIR/myctr/myctr.sock, mode 0600 in a directory of yours alone, so that the docker CLI and " +
 			"the libraries of the same API drive myctr. tcp://HOST:PORT serves TCP instead, without authentication or TLS: " +
 			"HOST must be a loopback address unless --tcp-any. Exits after --time seconds without a request (0: never). " +

@@ -47,3 +47,44 @@ func TestSeeHelp(t *testing.T) {
 		t.Error("seeHelp of a plain error is true")
 	}
 }
+
+// TestCheckArgCount: a command's synopsis bounds its arguments, in
+// Podman's (cobra's) words, before its action runs; --all with --latest
+// is refused except in listings.
+func TestCheckArgCount(t *testing.T) {
+	var ran bool
+	app := func() *cli.App {
+		cmd := func(name, usage string) *cli.Command {
+			return &cli.Command{Name: name, ArgsUsage: usage,
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "all"}, &cli.BoolFlag{Name: "latest"}},
+				Action: func(*cli.Context) error { ran = true; return nil }}
+		}
+		return &cli.App{Name: "t", Commands: []*cli.Command{
+			cmd("none", ""), cmd("one", "CONTAINER"), cmd("opt", "CONTAINER [IMAGE]"), cmd("many", "CONTAINER..."),
+			cmd("ps", ""), cmd("cp", "[CONTAINER:]SRC [CONTAINER:]DEST"),
+		}}
+	}
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"none"}, ""},
+		{[]string{"none", "x"}, "t none takes no arguments"},
+		{[]string{"one", "a"}, ""},
+		{[]string{"one"}, ""}, // too few is the command's own to say
+		{[]string{"one", "a", "b"}, "accepts 1 arg(s), received 2"},
+		{[]string{"opt", "a", "b"}, ""},
+		{[]string{"opt", "a", "b", "c"}, "accepts between 1 and 2 arg(s), received 3"},
+		{[]string{"cp", "a", "b", "c"}, "accepts 2 arg(s), received 3"},
+		{[]string{"many", "a", "b", "c", "d"}, ""},
+		{[]string{"many", "--all", "--latest"}, "--all and --latest cannot be used together"},
+		{[]string{"ps", "--all", "--latest"}, ""},
+	} {
+		ran = false
+		err := run(app(), append([]string{"t"}, tc.args...))
+		var ee *exitError
+		if tc.err == "" && (err != nil || !ran) || tc.err != "" && (err == nil || err.Error() != tc.err || ran || !errors.As(err, &ee) || ee.code != 125) {
+			t.Errorf("%v: error %v (ran %v), want %q", tc.args, err, ran, tc.err)
+		}
+	}
+}

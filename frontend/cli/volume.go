@@ -486,7 +486,7 @@ func volumeExistsCommand() *cli.Command {
 		ArgsUsage: "VOLUME",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, errors.New("volume exists takes exactly one volume name"))
+				return withCode(125, errors.New("volume exists requires exactly one volume name"))
 			}
 			vs, err := openVolumes(ctx)
 			if err != nil {
@@ -528,7 +528,7 @@ func volumeExportCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 1 {
-				return withCode(125, errors.New("volume export takes exactly one volume name"))
+				return withCode(125, errors.New("volume export requires exactly one volume name"))
 			}
 			vs, err := openVolumes(ctx)
 			if err != nil {
@@ -559,7 +559,7 @@ func volumeImportCommand() *cli.Command {
 		ArgsUsage: "VOLUME FILE|-",
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() != 2 {
-				return withCode(125, errors.New("volume import takes a volume name and a tar file (- for standard input)"))
+				return withCode(125, errors.New("volume import requires a volume name and a tar file (- for standard input)"))
 			}
 			vs, err := openVolumes(ctx)
 			if err != nil {

@@ -16,7 +16,7 @@ func TestCLIEdgeHelp(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"help"}, "Run containers without root\n\nUsage:\n  myctr [options] [command]\n\nAvailable Commands:\n"},
+		{[]string{"help"}, "Manage pods, containers and images\n\nUsage:\n  myctr [options] [command]\n\nAvailable Commands:\n"},
 		{[]string{"help"}, "\n  help "}, // help lists itself
 		{[]string{"help"}, " Help about any command\n"},
 		{[]string{"help", "run"}, "Run a command in a new container\n\nUsage:\n  myctr run [options] IMAGE"},

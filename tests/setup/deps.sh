@@ -14,7 +14,7 @@ packages=(
 	iproute2 util-linux bsdutils procps # ip, unshare/setpriv, script, ps
 	jq             # reading go test -json and hyperfine JSON
 	shellcheck     # make lint: the shell scripts
-	bats           # Podman's system tests (tests/podman-system)
+	bats socat     # Podman's system tests (tests/podman-system; 450-interactive's ptys)
 	curl           # the README's examples
 	zsh fish groff-base # myctr completion's scripts parsed by their shells, man pages rendered
 	golang-go      # the Go a bare Debian has: tests/setup/go.sh fetches go.mod's with it (its test)
