@@ -458,13 +458,13 @@ var (
 )
 
 // checkArgCount refuses, before action runs, --all with --latest, and more
-// arguments than the
-// command's synopsis (ArgsUsage) has room for, in Podman's (cobra's)
-// words: "takes no arguments" for a command whose synopsis names none,
-// "accepts N arg(s), received M" or "accepts between N and M arg(s)" for
-// one with a fixed number of them (no "..."). A word wholly in brackets
-// ("[NAME]") is optional. Too few is each command's to say, since some
-// take none with --all or --latest.
+// arguments than the command's synopsis (ArgsUsage) has room for, in
+// Podman's (cobra's) words: "takes no arguments" for a command whose
+// synopsis names none; "accepts N arg(s), received M", "accepts at most N
+// arg(s)" or "accepts between N and M arg(s)" for one with a fixed number
+// of them (no "..."). A word wholly in brackets ("[NAME]") is optional.
+// Too few is each command's to say, since some take none with --all or
+// --latest.
 func checkArgCount(usage string, action cli.ActionFunc) cli.ActionFunc {
 	words := strings.Fields(usage)
 	open := strings.Contains(usage, "...")
@@ -483,9 +483,11 @@ func checkArgCount(usage string, action cli.ActionFunc) cli.ActionFunc {
 		switch {
 		case open || n <= len(words):
 		case len(words) == 0:
-			return withCode(125, fmt.Errorf("%s takes no arguments", ctx.Command.HelpName))
+			return withCode(125, fmt.Errorf("`%s` takes no arguments", ctx.Command.HelpName)) // Podman's words
 		case required == len(words):
 			return withCode(125, fmt.Errorf("accepts %d arg(s), received %d", len(words), n))
+		case required == 0:
+			return withCode(125, fmt.Errorf("accepts at most %d arg(s), received %d", len(words), n))
 		default:
 			return withCode(125, fmt.Errorf("accepts between %d and %d arg(s), received %d", required, len(words), n))
 		}

@@ -38,36 +38,16 @@ func logsCommand() *cli.Command {
 		Name:      "logs",
 		Usage:     "show containers' output",
 		ArgsUsage: "CONTAINER...",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing output as it is written"},
-			&cli.StringFlag{Name: "tail", Value: "all", Usage: "print only the last N lines"},
-			&cli.StringFlag{Name: "since", Usage: "only lines since this time or duration"},
-			&cli.StringFlag{Name: "until", Usage: "only lines before this time or duration"},
-			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time"},
+		Flags: append(logFlags(),
 			&cli.BoolFlag{Name: "names", Aliases: []string{"n"}, Usage: "with several containers, prefix each line with its container's name rather than its id"},
-		},
+		),
 		Action: func(ctx *cli.Context) error {
 			if ctx.NArg() == 0 {
 				return withCode(125, fmt.Errorf("%q requires a name or id", "myctr "+ctx.Command.Name))
 			}
-			o := container.LogOptions{Follow: ctx.Bool("follow"), Timestamps: ctx.Bool("timestamps"), Names: ctx.Bool("names"), Tail: -1}
-			if t := ctx.String("tail"); t != "all" && t != "" {
-				n, err := strconv.Atoi(t)
-				if err != nil {
-					return fmt.Errorf("invalid --tail %q: want a number or all", t)
-				}
-				o.Tail = n
-			}
-			var err error
-			if s := ctx.String("since"); s != "" {
-				if o.Since, err = parseTime(s); err != nil {
-					return err
-				}
-			}
-			if s := ctx.String("until"); s != "" {
-				if o.Until, err = parseTime(s); err != nil {
-					return err
-				}
+			o, err := logOptions(ctx)
+			if err != nil {
+				return err
 			}
 			s, err := openContainers(ctx)
 			if err != nil {
@@ -84,4 +64,39 @@ func logsCommand() *cli.Command {
 			return s.Logs(cs, o, os.Stdout, os.Stderr)
 		},
 	}
+}
+
+// logFlags are the flags logs and pod logs share.
+func logFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing output as it is written"},
+		&cli.StringFlag{Name: "tail", Value: "all", Usage: "print only the last N lines"},
+		&cli.StringFlag{Name: "since", Usage: "only lines since this time or duration"},
+		&cli.StringFlag{Name: "until", Usage: "only lines before this time or duration"},
+		&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "prefix each line with its time"},
+	}
+}
+
+// logOptions reads logFlags (and --names, where the command has it).
+func logOptions(ctx *cli.Context) (container.LogOptions, error) {
+	o := container.LogOptions{Follow: ctx.Bool("follow"), Timestamps: ctx.Bool("timestamps"), Names: ctx.Bool("names"), Tail: -1}
+	if t := ctx.String("tail"); t != "all" && t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return o, withCode(125, fmt.Errorf("invalid --tail %q: want a number or all", t))
+		}
+		o.Tail = n
+	}
+	var err error
+	if s := ctx.String("since"); s != "" {
+		if o.Since, err = parseTime(s); err != nil {
+			return o, err
+		}
+	}
+	if s := ctx.String("until"); s != "" {
+		if o.Until, err = parseTime(s); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
 }

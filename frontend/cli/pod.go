@@ -25,7 +25,7 @@ import (
 func podCommand() *cli.Command {
 	return group("pod", "manage pods: containers that share the network (and IPC, UTS) namespaces of an infra container", []*cli.Command{
 		podCreateCommand(), podPsCommand(), podInspectCommand(), podStartCommand(), podStopCommand(),
-		podRestartCommand(), podKillCommand(), podPauseCommand(), podUnpauseCommand(), podTopCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(),
+		podRestartCommand(), podKillCommand(), podPauseCommand(), podUnpauseCommand(), podTopCommand(), podRmCommand(), podExistsCommand(), podPruneCommand(), podLogsCommand(),
 	})
 }
 
@@ -651,13 +651,9 @@ func podTopCommand() *cli.Command {
 			if err != nil {
 				return withCode(125, err)
 			}
-			ps, cs, err := openPodStores(ctx)
+			cs, p, err := podOfFirstArg(ctx)
 			if err != nil {
 				return err
-			}
-			p, err := ps.Lookup(ctx.Args().First())
-			if err != nil {
-				return withCode(125, podFound(err))
 			}
 			rows, err := pod.Top(cs, p, desc)
 			if err != nil {
@@ -816,4 +812,65 @@ func prunePods(ctx *cli.Context) ([]string, error) {
 		ids = append(ids, v.p.ID)
 	}
 	return ids, failed
+}
+
+// podLogsCommand is `pod logs POD`: the output of the pod's containers
+// (its infra's aside) as logs of them all prints it (with several, each
+// line after its container's id, or with --names its name), or of one of
+// them (--container).
+func podLogsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "show the output of a pod's containers",
+		ArgsUsage: "POD",
+		Flags: append(logFlags(),
+			&cli.StringFlag{Name: "container", Aliases: []string{"c"}, Usage: "only this container of the pod (name or id)"},
+			&cli.BoolFlag{Name: "names", Aliases: []string{"n"}, Usage: "prefix each line with its container's name rather than its id"},
+		),
+		Action: func(ctx *cli.Context) error {
+			if ctx.NArg() != 1 {
+				return withCode(125, errors.New("pod logs requires the name or id of one pod"))
+			}
+			o, err := logOptions(ctx)
+			if err != nil {
+				return err
+			}
+			cs, p, err := podOfFirstArg(ctx)
+			if err != nil {
+				return err
+			}
+			all, err := pod.Containers(cs, p)
+			if err != nil {
+				return err
+			}
+			var ctrs []*container.Container
+			for _, c := range all {
+				if c.PodInfra {
+					continue
+				}
+				if ref := ctx.String("container"); ref != "" && c.Name != ref && !strings.HasPrefix(c.ID, ref) {
+					continue
+				}
+				ctrs = append(ctrs, c)
+			}
+			if ref := ctx.String("container"); ref != "" && len(ctrs) != 1 {
+				return withCode(125, fmt.Errorf("pod %s has no container %q (or more than one of that prefix)", p.Name, ref))
+			}
+			return cs.Logs(ctrs, o, os.Stdout, os.Stderr)
+		},
+	}
+}
+
+// podOfFirstArg is the pod the command's first argument names, and the
+// container store.
+func podOfFirstArg(ctx *cli.Context) (*container.Store, *pod.Pod, error) {
+	ps, cs, err := openPodStores(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := ps.Lookup(ctx.Args().First())
+	if err != nil {
+		return nil, nil, withCode(125, podFound(err))
+	}
+	return cs, p, nil
 }

@@ -29,54 +29,7 @@ func rmCommand() *cli.Command {
 		},
 		Action: func(ctx *cli.Context) error {
 			if ctx.Bool("all") {
-				s, err := openContainers(ctx)
-				if err != nil {
-					return err
-				}
-				all, err := s.List()
-				if err != nil {
-					return err
-				}
-				var failed error
-				var later, infras []*container.Container
-				remove := func(c *container.Container, deferDeps bool) {
-					if c.PodInfra {
-						infras = append(infras, c) // with its pod, at the end
-						return
-					}
-					if err := s.Remove(c, ctx.Bool("force")); err != nil {
-						if deferDeps && errors.Is(err, container.ErrHasDependents) {
-							later = append(later, c)
-						} else {
-							failed = err
-						}
-						return
-					}
-					if err := s.ReleaseNetwork(c); err != nil {
-						warnRelease(os.Stderr, err)
-					}
-					releaseCgroup(s, c)
-					removeAnonymous(ctx, s, c)
-					fmt.Println(c.ID)
-				}
-				for _, c := range all {
-					remove(c, true)
-				}
-				// A container others depend on is older than they are:
-				// tried again once they are gone, newest first.
-				slices.Reverse(later)
-				for _, c := range later {
-					remove(c, false)
-				}
-				// An infra container goes with its pod, as Podman's rm
-				// --all takes them.
-				for _, c := range infras {
-					if err := removeInfraPod(ctx, s, c); err != nil {
-						failed = err
-					}
-				}
-				s.SweepRemoved()
-				return failed
+				return removeAllContainers(ctx, ctx.Bool("force"), func(id string) { fmt.Println(id) })
 			}
 			return eachRef(ctx, func(s *container.Store, c *container.Container, ref string) error {
 				if ctx.Bool("force") && isSet(ctx, "time") && ctx.Int("time") >= 0 {
@@ -87,7 +40,7 @@ func rmCommand() *cli.Command {
 				if ctx.Bool("depend") && c.PodInfra {
 					// Everything of its pod depends on it: the pod
 					// goes, as with Podman's rm --depend.
-					return removeInfraPod(ctx, s, c)
+					return removeInfraPod(ctx, s, c, ctx.Bool("force"), func(id string) { fmt.Println(id) })
 				}
 				if ctx.Bool("depend") {
 					if err := removeDependents(ctx, s, c); err != nil {
@@ -158,9 +111,10 @@ func removeDependents(ctx *cli.Context, s *container.Store, c *container.Contain
 }
 
 // removeInfraPod removes the pod of the infra container c (removePod: its
-// members, running ones only with --force, then the infra and the
-// record), printing each removed container's id as Podman does.
-func removeInfraPod(ctx *cli.Context, s *container.Store, c *container.Container) error {
+// members, running ones only with force, then the infra and the record),
+// telling removed each removed container's id (rm prints them, as
+// Podman's does).
+func removeInfraPod(ctx *cli.Context, s *container.Store, c *container.Container, force bool, removed func(id string)) error {
 	ps, err := openPods(ctx)
 	if err != nil {
 		return err
@@ -169,8 +123,62 @@ func removeInfraPod(ctx *cli.Context, s *container.Store, c *container.Container
 	if err != nil {
 		return podFound(err)
 	}
-	return removePod(ps, s, p, ctx.Bool("force"), func(rc *container.Container) {
+	return removePod(ps, s, p, force, func(rc *container.Container) {
 		removeAnonymous(ctx, s, rc)
-		fmt.Println(rc.ID)
+		removed(rc.ID)
 	})
+}
+
+// removeAllContainers is rm --all: every container (running ones with
+// force), those others depend on after them, and each pod's infra with
+// its pod; removed is told each id gone.
+func removeAllContainers(ctx *cli.Context, force bool, removed func(id string)) error {
+	s, err := openContainers(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	var failed error
+	var later, infras []*container.Container
+	remove := func(c *container.Container, deferDeps bool) {
+		if c.PodInfra {
+			infras = append(infras, c) // with its pod, at the end
+			return
+		}
+		if err := s.Remove(c, force); err != nil {
+			if deferDeps && errors.Is(err, container.ErrHasDependents) {
+				later = append(later, c)
+			} else {
+				failed = err
+			}
+			return
+		}
+		if err := s.ReleaseNetwork(c); err != nil {
+			warnRelease(os.Stderr, err)
+		}
+		releaseCgroup(s, c)
+		removeAnonymous(ctx, s, c)
+		removed(c.ID)
+	}
+	for _, c := range all {
+		remove(c, true)
+	}
+	// A container others depend on is older than they are:
+	// tried again once they are gone, newest first.
+	slices.Reverse(later)
+	for _, c := range later {
+		remove(c, false)
+	}
+	// An infra container goes with its pod, as Podman's rm
+	// --all takes them.
+	for _, c := range infras {
+		if err := removeInfraPod(ctx, s, c, force, removed); err != nil {
+			failed = err
+		}
+	}
+	s.SweepRemoved()
+	return failed
 }

@@ -16,7 +16,7 @@ import (
 // systemCommand groups the verbs about the store as a whole, as Podman's
 // `podman system` does.
 func systemCommand() *cli.Command {
-	return group("system", "manage the store as a whole, and serve the Docker API", []*cli.Command{systemCheckCommand(), serviceCommand(), systemDfCommand(), systemPruneCommand()})
+	return group("system", "manage the store as a whole, and serve the Docker API", []*cli.Command{systemCheckCommand(), serviceCommand(), systemDfCommand(), systemPruneCommand(), systemResetCommand(), infoCommand()})
 }
 
 func systemCheckCommand() *cli.Command {

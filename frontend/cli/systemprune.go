@@ -137,3 +137,46 @@ func reportFailures(errs []error) error {
 	}
 	return last
 }
+
+// systemResetCommand is `system reset`: every container (running ones
+// killed), pod, volume, image and named network goes, as with Podman's;
+// secrets and the configuration files stay. Without -f it asks first.
+func systemResetCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "reset",
+		Usage: "remove every container, pod, volume, image and named network",
+		Description: "Removes every container (a running one is killed first), every pod, every volume, every image and " +
+			"every named network, as Podman's system reset does; secrets and configuration files stay. Without -f it asks " +
+			"first, and with no answer on stdin it removes nothing.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not ask"},
+		},
+		Action: func(ctx *cli.Context) error {
+			if !ctx.Bool("force") {
+				// Podman's words.
+				warning := "WARNING! This will remove:\n - all containers\n - all pods\n - all images\n - all networks\n - all build cache\n - all volumes\n"
+				if yes, err := confirmPrune(warning); !yes {
+					return err
+				}
+			}
+			var failed []error
+			failed = append(failed, removeAllContainers(ctx, true, func(string) {}))
+			_, err := prunePods(ctx)
+			failed = append(failed, err)
+			store, names, err := prunableVolumes(ctx, nil)
+			if err == nil {
+				_, _, err = removeVolumes(ctx, store, names)
+			}
+			failed = append(failed, err)
+			cf, _ := container.ParsePruneFilter(nil)
+			_, err = pruneImages(ctx, true, cf)
+			failed = append(failed, err)
+			nf, err := netstore.ParseFilter(nil, netstore.PruneFilterKeys, time.Now())
+			if err == nil {
+				_, err = pruneNetworks(ctx, nf)
+			}
+			failed = append(failed, err)
+			return reportFailures(failed)
+		},
+	}
+}

@@ -61,7 +61,7 @@ func TestCheckArgCount(t *testing.T) {
 		}
 		return &cli.App{Name: "t", Commands: []*cli.Command{
 			cmd("none", ""), cmd("one", "CONTAINER"), cmd("opt", "CONTAINER [IMAGE]"), cmd("many", "CONTAINER..."),
-			cmd("ps", ""), cmd("cp", "[CONTAINER:]SRC [CONTAINER:]DEST"),
+			cmd("ps", ""), cmd("cp", "[CONTAINER:]SRC [CONTAINER:]DEST"), cmd("optonly", "[NAME]"),
 		}}
 	}
 	for _, tc := range []struct {
@@ -69,13 +69,14 @@ func TestCheckArgCount(t *testing.T) {
 		err  string
 	}{
 		{[]string{"none"}, ""},
-		{[]string{"none", "x"}, "t none takes no arguments"},
+		{[]string{"none", "x"}, "`t none` takes no arguments"},
 		{[]string{"one", "a"}, ""},
 		{[]string{"one"}, ""}, // too few is the command's own to say
 		{[]string{"one", "a", "b"}, "accepts 1 arg(s), received 2"},
 		{[]string{"opt", "a", "b"}, ""},
 		{[]string{"opt", "a", "b", "c"}, "accepts between 1 and 2 arg(s), received 3"},
 		{[]string{"cp", "a", "b", "c"}, "accepts 2 arg(s), received 3"},
+		{[]string{"optonly", "a", "b"}, "accepts at most 1 arg(s), received 2"},
 		{[]string{"many", "a", "b", "c", "d"}, ""},
 		{[]string{"many", "--all", "--latest"}, "--all and --latest cannot be used together"},
 		{[]string{"ps", "--all", "--latest"}, ""},

@@ -50,6 +50,10 @@ func TestInfoPodmanKeys(t *testing.T) {
 	if strings.HasPrefix(out, "{") {
 		t.Fatalf("info prints JSON by default, want YAML:\n%s", out)
 	}
+	// system info is Podman's other name for it.
+	if got := mustMyctr(t, "system", "info", "--format", "{{.Store.GraphDriverName}}"); strings.TrimSpace(got) != "overlay" {
+		t.Errorf("system info --format {{.Store.GraphDriverName}}: %q", got)
+	}
 	for _, re := range []string{`(?m)^  buildahVersion: \S`, `(?m)^  conmon:\n    package:`, `(?m)^  ociRuntime:\n    name: myctr$`,
 		`(?m)^store:$`, `(?m)^  graphDriverName: overlay$`, `(?m)^  graphStatus:\n    Backing Filesystem: \S`,
 		`(?m)^  imageStore:\n    number: [1-9][0-9]*$`, `(?m)^  cgroupVersion: v[12]`, `(?m)^  idMappings:\n    gidmap:\n    - container_id: 0$`,

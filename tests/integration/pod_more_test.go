@@ -299,3 +299,39 @@ func TestPodCreateReplace(t *testing.T) {
 		t.Errorf("the new pod: %q, want [ipc] false", got)
 	}
 }
+
+// TestPodLogs: pod logs prints the output of a pod's containers (not the
+// infra's), each line after its container's id (or, with --names, its
+// name); --container picks one, whose lines come bare.
+func TestPodLogs(t *testing.T) {
+	t.Parallel()
+	pn := podName(t, "logs")
+	podCreate(t, pn)
+	a, b := ctrName(t, "a"), ctrName(t, "b")
+	mustMyctr(t, "run", "--name", a, "--pod", pn, image, "echo", "line-from-a")
+	mustMyctr(t, "run", "--name", b, "--pod", pn, image, "echo", "line-from-b")
+	ids := map[string]string{}
+	for _, n := range []string{a, b} {
+		ids[n] = strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.Id}}", n))[:12]
+	}
+	out := mustMyctr(t, "pod", "logs", pn)
+	for n, line := range map[string]string{a: "line-from-a", b: "line-from-b"} {
+		if !strings.Contains(out, ids[n]+" "+line+"\n") {
+			t.Errorf("pod logs: no %q after %s's id:\n%s", line, n, out)
+		}
+	}
+	if lines := strings.Count(out, "\n"); lines != 2 {
+		t.Errorf("pod logs printed %d lines, want 2 (the infra has none):\n%s", lines, out)
+	}
+	if out := mustMyctr(t, "pod", "logs", "--names", pn); !strings.Contains(out, a+" line-from-a\n") || !strings.Contains(out, b+" line-from-b\n") {
+		t.Errorf("pod logs --names:\n%s", out)
+	}
+	if out := mustMyctr(t, "pod", "logs", "-c", b, pn); out != "line-from-b\n" {
+		t.Errorf("pod logs -c %s: %q", b, out)
+	}
+	for _, args := range [][]string{{"pod", "logs", "-c", "it-no-such", pn}, {"pod", "logs", "it-no-such-pod"}, {"pod", "logs"}} {
+		if _, errOut, code := myctr(t, args...); code != 125 || !strings.Contains(errOut, "Error: ") {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+}

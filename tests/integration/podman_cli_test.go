@@ -409,3 +409,43 @@ func TestRmPodmanCodes(t *testing.T) {
 	}
 	mustMyctr(t, "rm", "-f", name)
 }
+
+// TestSystemReset: system reset removes every container (a running one
+// too), pod, volume, image and named network, in a store of its own; it
+// asks first, and with no answer on stdin removes nothing.
+func TestSystemReset(t *testing.T) {
+	my := ownStore(t)
+	must := mustIn(t, my)
+	tar := filepath.Join(t.TempDir(), "bb.tar")
+	if err := writeBusyboxTar(tar); err != nil {
+		t.Fatal(err)
+	}
+	must("import", tar, "bb")
+	must("tag", "bb", "bb:second")
+	must("run", "-d", "--name", "up", "--network", "none", "bb", "sleep", "300")
+	must("create", "--name", "down", "bb", "true")
+	must("pod", "create", "--name", "p")
+	must("create", "--pod", "p", "--name", "member", "bb", "true")
+	must("volume", "create", "v")
+	must("run", "--name", "withvol", "-v", "v:/data", "bb", "true")
+	must("network", "create", "n")
+	count := func(args ...string) int { return len(strings.Fields(must(args...))) }
+	before := count("ps", "-a", "-q")
+	if _, errOut, code := my("system", "reset"); code != 125 || !strings.Contains(errOut, "nothing removed") {
+		t.Errorf("system reset without an answer: exit %d\n%s", code, errOut)
+	}
+	if n := count("ps", "-a", "-q"); n != before || n < 5 {
+		t.Errorf("after an unanswered reset: %d containers, want the %d there were", n, before)
+	}
+	if _, errOut, code := my("system", "reset", "-f"); code != 0 {
+		t.Fatalf("system reset -f: exit %d\n%s", code, errOut)
+	}
+	for _, args := range [][]string{{"ps", "-a", "-q"}, {"pod", "ps", "-q"}, {"images", "-a", "-q"}, {"volume", "ls", "-q"}} {
+		if out := must(args...); strings.TrimSpace(out) != "" {
+			t.Errorf("%v after system reset: %q", args, out)
+		}
+	}
+	if out := must("network", "ls", "--format", "{{.Name}}"); slices.Contains(strings.Fields(out), "n") {
+		t.Errorf("network n after system reset:\n%s", out)
+	}
+}
