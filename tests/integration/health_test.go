@@ -239,3 +239,21 @@ func TestAPIPrivilegedSecurityOpt(t *testing.T) {
 		t.Errorf("--security-opt no-new-privileges: NoNewPrivs %q", field(nnp, "NoNewPrivs"))
 	}
 }
+
+// TestHealthKillIsDoneOnReturn: with --health-on-failure kill, the
+// healthcheck run that makes the container unhealthy returns only once
+// its exit is recorded: the next inspect shows it exited (Podman's suite
+// checks at once).
+func TestHealthKillIsDoneOnReturn(t *testing.T) {
+	t.Parallel()
+	name := ctrName(t, "killnow")
+	mustMyctr(t, "run", "-d", "--name", name, "--network", "none", "--health-cmd", "test ! -e /uh-oh", "--health-retries", "1",
+		"--health-on-failure", "kill", image, "sleep", "1000")
+	mustMyctr(t, "exec", name, "touch", "/uh-oh")
+	if out, _, code := myctr(t, "healthcheck", "run", name); code != 1 || strings.TrimSpace(out) != "unhealthy" {
+		t.Fatalf("healthcheck run of a failing check: exit %d, %q", code, out)
+	}
+	if st := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)); st != "exited 137" {
+		t.Errorf("right after the failing run: %q, want exited 137", st)
+	}
+}
