@@ -17,7 +17,7 @@ func imageCommand() *cli.Command {
 		pruneImagesCommand(), renamed(imagesCommand(), "ls", "list"), renamed(rmiCommand(), "rm", "remove"),
 		imageInspectCommand(), existsImageCommand(), tagCommand(), untagCommand(), pullCommand(), pushCommand(),
 		saveCommand(), loadCommand(), renamed(importCommand(), "import"), renamed(buildCommand(), "build"),
-		historyCommand(), searchCommand(),
+		historyCommand(), searchCommand(), imageDiffCommand(),
 	})
 }
 

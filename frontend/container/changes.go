@@ -53,10 +53,27 @@ var runtimePaths = map[string]bool{
 // user (names and lstat only; a directory made private to another of the
 // container's users cannot be listed and fails the diff).
 func Changes(c *Container) ([]Change, error) {
-	return changesOf(c.File("upper"), c.Lower)
+	return changesOf(c.File("upper"), c.Lower, true)
 }
 
-func changesOf(upper string, lower []string) ([]Change, error) {
+// LayerChanges lists the changes of an image's top layer to the layers
+// below it (layers bottom first, as image.Image.LayerDirs): Podman's
+// diff of an image, against its parent. The top layer is an overlay
+// upper directory as a container's is (whiteouts, opaque directories).
+func LayerChanges(layers []string) ([]Change, error) {
+	if len(layers) == 0 {
+		return nil, nil
+	}
+	var lower []string
+	for i := len(layers) - 2; i >= 0; i-- {
+		lower = append(lower, layers[i])
+	}
+	return changesOf(layers[len(layers)-1], lower, false)
+}
+
+// changesOf reads upper's changes to lower (top first); runtime leaves
+// out what every start makes (a container's).
+func changesOf(upper string, lower []string, runtime bool) ([]Change, error) {
 	lfs := layerfs.FS{Layers: lower}
 	inLower := func(rel string) bool {
 		_, _, err := lfs.Find(rel)
@@ -65,7 +82,7 @@ func changesOf(upper string, lower []string) ([]Change, error) {
 	var out []Change
 	add := func(rel string, k ChangeKind) {
 		p := "/" + filepath.ToSlash(rel)
-		if !runtimePaths[p] {
+		if !runtime || !runtimePaths[p] {
 			out = append(out, Change{Path: p, Kind: k})
 		}
 	}

@@ -4,6 +4,7 @@ package integration
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,33 @@ func TestAPIDiff(t *testing.T) {
 	want := "A /added\nC /etc\nD /etc/group\n"
 	if got := a.mustDocker(t, "diff", name); got != want {
 		t.Errorf("docker diff:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestImageDiff: image diff (and diff of a name that is an image) lists
+// the image's changes to its parent: its top layer's, here a commit's.
+func TestImageDiff(t *testing.T) {
+	name := ctrName(t, "imgdiff")
+	mustMyctr(t, "run", "--name", name, image, "sh", "-c", "mkdir /app; echo x > /app/f; rm /etc/group")
+	img := "localhost/it-image-diff:1"
+	mustMyctr(t, "commit", name, img)
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", img) })
+	for _, args := range [][]string{{"image", "diff", img}, {"diff", img}} {
+		out := mustMyctr(t, args...)
+		for _, line := range []string{"A /app\n", "A /app/f\n", "C /etc\n", "D /etc/group\n"} {
+			if !strings.Contains(out, line) {
+				t.Errorf("%v: no %q in\n%s", args, line, out)
+			}
+		}
+		if strings.Contains(out, "/bin/busybox") {
+			t.Errorf("%v lists a file of the parent's layer:\n%s", args, out)
+		}
+	}
+	var j struct{ Added, Deleted []string }
+	if err := json.Unmarshal([]byte(mustMyctr(t, "image", "diff", "--format", "json", img)), &j); err != nil || !slices.Contains(j.Added, "/app/f") || !slices.Contains(j.Deleted, "/etc/group") {
+		t.Errorf("image diff --format json: %+v, %v", j, err)
+	}
+	if _, errOut, code := myctr(t, "image", "diff", "it-no-such-image"); code != 125 || !strings.Contains(errOut, "Error: ") {
+		t.Errorf("image diff of no image: exit %d\n%s", code, errOut)
 	}
 }
