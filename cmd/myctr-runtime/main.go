@@ -176,7 +176,8 @@ func cmdCreate(g *global, rt *ociruntime.Runtime, args []string) error {
 	if err != nil {
 		return err
 	}
-	return rt.Create(id, *g.withGlobal(o))
+	_, err = rt.Create(id, *g.withGlobal(o))
+	return err
 }
 
 func cmdStart(g *global, rt *ociruntime.Runtime, args []string) error {
@@ -211,33 +212,28 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 			close(notified)
 		}()
 	}
+	// Read once, here, for create too.
+	if o.Spec, o.BundleDir, err = ociruntime.LoadBundle(o.Bundle); err != nil {
+		return err
+	}
 	var cons *console
-	if o.ConsoleSocket == "" && !*detach {
-		spec, _, err := ociruntime.LoadBundle(o.Bundle)
-		if err != nil {
+	if o.ConsoleSocket == "" && !*detach && o.Spec.Process.Terminal {
+		if cons, err = newConsole(); err != nil {
 			return err
 		}
-		if spec.Process.Terminal {
-			if cons, err = newConsole(); err != nil {
-				return err
-			}
-			o.ConsoleSocket = cons.path()
-		}
+		o.ConsoleSocket = cons.path()
 	}
-	if err := rt.Create(id, *g.withGlobal(o)); err != nil {
+	r, err := rt.Create(id, *g.withGlobal(o))
+	if err != nil {
 		return err
 	}
 	if cons != nil {
 		restore, err := cons.relay()
 		defer restore()
 		if err != nil {
-			rt.Delete(id, true)
+			rt.DeleteRecord(r, true)
 			return err
 		}
-	}
-	r, err := rt.Load(id)
-	if err != nil {
-		return err
 	}
 	if !*detach {
 		<-notified
@@ -250,8 +246,8 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 			}
 		}()
 	}
-	if err := rt.Start(id); err != nil {
-		rt.Delete(id, true)
+	if err := rt.StartRecord(r); err != nil {
+		rt.DeleteRecord(r, true)
 		return err
 	}
 	if *detach {
@@ -262,7 +258,7 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 		cons.waitOutput()
 	}
 	if !*keep {
-		if err := rt.Delete(id, true); err != nil {
+		if err := rt.DeleteRecord(r, true); err != nil {
 			return err
 		}
 	}

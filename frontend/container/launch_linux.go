@@ -187,7 +187,7 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 		return nil, err
 	}
 	defer parent.Close()
-	ip, err := s.startInit(c, p, r, a, child, &undo)
+	ip, err := s.startInit(c, m, p, r, a, child, &undo)
 	if err != nil {
 		return nil, err
 	}
@@ -261,16 +261,30 @@ type initProc struct {
 	cmd        *exec.Cmd
 	reaped     bool
 	outR, errR *os.File
+	// mapped: the stage's constructor writes the id maps (newuidmap and
+	// newgidmap), before it sends the pid.
+	mapped bool
 }
 
 // startInit starts the init stage with child, the stage's end of the sync
 // socket (closed here); in a foreground run with a monitor (r.fg), the
 // monitor, which starts the stage.
-func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
+func (s *Store) startInit(c *Container, m *userns.Mapping, p *launchPlan, r *running, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
 	defer child.Close()
 	nsEnv, err := initNamespaces(p.spec, p.join)
 	if err != nil {
 		return nil, err
+	}
+	// The container's own maps (--userns), from its spec, written by the
+	// stage's constructor where newuidmap and newgidmap write them (by
+	// us otherwise: initStarted); a joined user namespace has its maps.
+	var mapEnv []string
+	if p.join == nil {
+		uid, gid, err := m.WithMaps(p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings).Mappers()
+		if err != nil {
+			return nil, fmt.Errorf("set up the user namespace: %w", err)
+		}
+		mapEnv = nsexec.MapperEnv(uid, gid)
 	}
 	// Why this is safe: the init is a process of the container's PID
 	// namespace until it executes the container's process, and that
@@ -291,6 +305,7 @@ func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, ch
 	// are ours; the sync socket comes after them.
 	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
 		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
+	cmd.Env = append(cmd.Env, mapEnv...)
 	cmd.ExtraFiles = append(a.Activation.files(), child)
 	if p.join != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.join)
@@ -299,7 +314,7 @@ func (s *Store) startInit(c *Container, p *launchPlan, r *running, a *Attach, ch
 	// Its own session, away from the terminal of `myctr run`; with a pty the
 	// init makes a session of its own again.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	ip := &initProc{cmd: cmd}
+	ip := &initProc{cmd: cmd, mapped: mapEnv != nil}
 	var theirs []*os.File // the init's ends, ours to close once it has them
 	defer func() {
 		for _, f := range theirs {
@@ -372,6 +387,9 @@ func (s *Store) syncInit(c *Container, m *userns.Mapping, p *launchPlan, r *runn
 	if errors.Is(err, nsexec.ErrEnded) && r.proc == nil {
 		return errors.New("container init exited during set-up")
 	}
+	if me, ok := nsexec.MapperError(err); ok {
+		return fmt.Errorf("set up the user namespace: %w", me)
+	}
 	r.pty = pty
 	return err
 }
@@ -412,9 +430,9 @@ func (s *Store) initStarted(c *Container, m *userns.Mapping, p *launchPlan, r *r
 			return err
 		}
 	}
-	// The container's own maps (--userns), from its spec; a joined user
-	// namespace has its maps already.
-	if p.join == nil {
+	// The container's own maps (--userns), from its spec, where the
+	// stage did not write them; a joined user namespace has its maps.
+	if p.join == nil && !ip.mapped {
 		if err := m.WithMaps(p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings).Apply(pid); err != nil {
 			return fmt.Errorf("set up the user namespace: %w", err)
 		}

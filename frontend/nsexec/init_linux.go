@@ -44,6 +44,8 @@ func syncConn() *Conn {
 	os.Unsetenv(EnvInitJoinNS)
 	os.Unsetenv(EnvInitNSFDs)
 	os.Unsetenv(EnvInitUser)
+	os.Unsetenv(EnvInitUIDMap)
+	os.Unsetenv(EnvInitGIDMap)
 	unix.CloseOnExec(fd)
 	os.Unsetenv(EnvSyncFD)
 	os.Unsetenv(EnvStage)

@@ -21,12 +21,19 @@
 //      namespace is made only when the spec has one without a path, and
 //      none with _MYCTR_INIT_USER=host (root, or a user's own namespace,
 //      running a spec without one); the PID namespace may be the caller's.
+//      With _MYCTR_INIT_UIDMAP and _MYCTR_INIT_GIDMAP (the tool's path and
+//      the extents' numbers), a child for each of newuidmap and newgidmap
+//      is forked before step 1 (the tools are set-user-ID: run from the new
+//      namespace, where their owner is not mapped, they would be the
+//      user's), and told to run on our pid once the namespace exists.
 //   3. clone(CLONE_PARENT): the child is PID 1 of the new PID namespace and a
-//      child of myctr's monitor, not of us. We send its pid ("pid") and exit.
-//      The child returns into the Go runtime, which starts while the parent
-//      runs newuidmap/newgidmap on it, and reads its configuration (sent at
-//      once), then waits for "proceed": the parent sends that only once
-//      the maps are written.
+//      child of myctr's monitor, not of us. With mappers, we wait for them
+//      (a failure is reported with the tool's command line, status and
+//      output, and PID 1 killed). We send its pid ("pid") and exit.
+//      The child returns into the Go runtime, which starts while the maps
+//      are written (by our mappers, or by the parent once it has the pid),
+//      and reads its configuration (sent at once), then waits for
+//      "proceed": the parent sends that only once the maps are written.
 //
 // Join stage (_MYCTR_JOIN_PIDFD set): join the namespaces listed in
 // _MYCTR_JOIN_NS of the process behind that pidfd in one setns(2) call (pidfd
@@ -64,6 +71,7 @@
 // nsenter_linux_test.go drive both paths from a mock parent.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -196,22 +204,160 @@ static void myctr_json_string(char *buf, size_t n, const char *s)
 	}
 }
 
+// myctr_send_error sends the parent a StepError (sync.go) of step, with
+// errno err and the message msg1 msg2 (msg2 may be NULL).
+static void myctr_send_error(int fd, const char *step, int err, const char *msg1, const char *msg2)
+{
+	char buf[1536], num[64];
+	snprintf(buf, sizeof(buf), "{\"Type\":\"error\",\"Error\":{\"Step\":\"");
+	myctr_json_string(buf, 640, step);
+	snprintf(num, sizeof(num), "\",\"Errno\":%d,\"Msg\":\"", err);
+	strncat(buf, num, sizeof(buf) - strlen(buf) - 1);
+	myctr_json_string(buf, sizeof(buf) - 32, msg1);
+	if (msg2 != NULL)
+		myctr_json_string(buf, sizeof(buf) - 32, msg2);
+	strncat(buf, "\",\"Exit\":125}}", sizeof(buf) - strlen(buf) - 1);
+	myctr_send(fd, buf);
+}
+
 // myctr_init_fail reports a failed step to the parent as a StepError
 // (sync.go) and exits.
 static void myctr_init_fail(int fd, const char *step)
 {
-	char buf[768], num[64];
+	char msg[640];
 	int err = errno;
-	snprintf(buf, sizeof(buf), "{\"Type\":\"error\",\"Error\":{\"Step\":\"");
-	myctr_json_string(buf, sizeof(buf) - 96, step);
-	snprintf(num, sizeof(num), "\",\"Errno\":%d,\"Msg\":\"", err);
-	strncat(buf, num, sizeof(buf) - strlen(buf) - 1);
-	myctr_json_string(buf, sizeof(buf) - 32, step);
-	myctr_json_string(buf, sizeof(buf) - 32, ": ");
-	myctr_json_string(buf, sizeof(buf) - 32, strerror(err));
-	strncat(buf, "\",\"Exit\":125}}", sizeof(buf) - strlen(buf) - 1);
-	myctr_send(fd, buf);
+	snprintf(msg, sizeof(msg), "%s: %s", step, strerror(err));
+	myctr_send_error(fd, step, err, msg, NULL);
 	_exit(125);
+}
+
+// A child that runs newuidmap or newgidmap on the user namespace this
+// process makes (_MYCTR_INIT_UIDMAP, _MYCTR_INIT_GIDMAP).
+struct myctr_mapper {
+	pid_t pid;	// the child
+	int out;	// the read end of its output
+	char line[1024];	// the variable's words, cut apart in place
+	char step[1152];	// its command line, for a report
+};
+
+// MYCTR_MAX_EXTENTS bounds the extents of one map (newuidmap takes at most
+// 340; myctr writes two, Podman's --uidmap a few).
+#define MYCTR_MAX_EXTENTS 64
+
+// myctr_mapper_start forks the child for env's command line: the tool's
+// absolute path, then the numbers of each extent (container id, host id,
+// size), separated by single spaces. The child waits for a byte on
+// go[0], then executes the tool with this process's pid before the
+// numbers, its output on a pipe, no environment, nothing else open.
+// Forked before the user namespace is made, as the tool is set-user-ID:
+// executed by a process of the new namespace, where the tool's owner is
+// not mapped, it would run as that process's own user.
+static void myctr_mapper_start(int sync_fd, struct myctr_mapper *m, const char *name, const char *env, const int go[2])
+{
+	char *argv[2 + 3 * MYCTR_MAX_EXTENTS + 1];
+	char pid[16];
+	int argc = 0, words = 0;
+	char bad[64];
+	snprintf(bad, sizeof(bad), "bad %s", strcmp(name, "newuidmap") == 0 ? "_MYCTR_INIT_UIDMAP" : "_MYCTR_INIT_GIDMAP");
+	if (snprintf(m->line, sizeof(m->line), "%s", env) >= (int)sizeof(m->line) || m->line[0] != '/') {
+		errno = EINVAL;
+		myctr_init_fail(sync_fd, bad);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	argv[argc++] = (char *)name;
+	argv[argc++] = pid;
+	snprintf(m->step, sizeof(m->step), "%s %s", name, pid);
+	char *path = NULL;
+	for (char *save = NULL, *tok = strtok_r(m->line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		if (path == NULL) {
+			path = tok;
+			continue;
+		}
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(tok, &end, 10);
+		if (*tok < '0' || *tok > '9' || *end != '\0' || errno != 0 || v > 0xffffffffUL ||
+		    words >= 3 * MYCTR_MAX_EXTENTS) {
+			errno = EINVAL;
+			myctr_init_fail(sync_fd, bad);
+		}
+		argv[argc++] = tok;
+		words++;
+		strncat(m->step, " ", sizeof(m->step) - strlen(m->step) - 1);
+		strncat(m->step, tok, sizeof(m->step) - strlen(m->step) - 1);
+	}
+	argv[argc] = NULL;
+	if (words == 0 || words % 3 != 0) {
+		errno = EINVAL;
+		myctr_init_fail(sync_fd, bad);
+	}
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		myctr_init_fail(sync_fd, "pipe for the id mappers");
+	m->pid = fork();
+	if (m->pid < 0)
+		myctr_init_fail(sync_fd, "fork the id mappers");
+	if (m->pid == 0) {
+		char b;
+		close(go[1]); // the parent's end: its exit is our end of file
+		close(out[0]);
+		ssize_t n;
+		while ((n = read(go[0], &b, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(125); // no user namespace was made
+		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+			_exit(125);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		char *envp[] = {NULL};
+		execve(path, argv, envp);
+		dprintf(2, "execute %s: %s", path, strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	m->out = out[0];
+}
+
+// myctr_mapper_wait waits for the child: 0 when its tool succeeded; else
+// -1, after reporting (with report) the tool's command line, exit status
+// and output to the parent, as sync.go's MapperError reads them.
+static int myctr_mapper_wait(int sync_fd, struct myctr_mapper *m, int report)
+{
+	char out[512];
+	size_t n = 0;
+	for (;;) {
+		char *dst = out + n;
+		size_t room = sizeof(out) - 1 - n;
+		char scratch[256];
+		if (room == 0) {
+			dst = scratch; // full: the rest is read and dropped
+			room = sizeof(scratch);
+		}
+		ssize_t r = read(m->out, dst, room);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (dst != scratch)
+			n += (size_t)r;
+	}
+	close(m->out);
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' ' || out[n - 1] == '\t'))
+		out[--n] = '\0';
+	int st = 0;
+	while (waitpid(m->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	char status[64];
+	if (WIFSIGNALED(st))
+		snprintf(status, sizeof(status), "signal %d: ", WTERMSIG(st));
+	else
+		snprintf(status, sizeof(status), "exit status %d: ", WEXITSTATUS(st));
+	if (report)
+		myctr_send_error(sync_fd, m->step, 0, status, out);
+	return -1;
 }
 
 // myctr_init_join_fds joins the namespaces of a list "TYPE=FD,..." (the
@@ -282,6 +428,27 @@ static void myctr_init(void)
 		myctr_init_fail(fd, "bad _MYCTR_INIT_NS");
 	}
 	const char *join_env = getenv("_MYCTR_INIT_JOIN_FD");
+	// newuidmap and newgidmap, where the parent names them: started
+	// now, from the host's user namespace, told to run once this process
+	// has made its own, and waited for after the clone, so that they run
+	// beside the other namespaces' making and the Go runtime's start.
+	const char *uidmap_env = getenv("_MYCTR_INIT_UIDMAP");
+	const char *gidmap_env = getenv("_MYCTR_INIT_GIDMAP");
+	int mapping = uidmap_env != NULL || gidmap_env != NULL;
+	struct myctr_mapper mappers[2];
+	int go[2] = {-1, -1};
+	if (mapping) {
+		if (uidmap_env == NULL || gidmap_env == NULL || join_env != NULL || user_env != NULL) {
+			errno = EINVAL;
+			myctr_init_fail(fd, "bad _MYCTR_INIT_UIDMAP");
+		}
+		if (pipe2(go, O_CLOEXEC) < 0)
+			myctr_init_fail(fd, "pipe for the id mappers");
+		myctr_mapper_start(fd, &mappers[0], "newuidmap", uidmap_env, go);
+		myctr_mapper_start(fd, &mappers[1], "newgidmap", gidmap_env, go);
+		close(go[0]);
+	}
+	int made_user = 0;
 	if (oci) {
 		// The OCI runtime: namespaces joined by path (opened by the
 		// parent, user first), and the user namespace the caller's own
@@ -291,8 +458,11 @@ static void myctr_init(void)
 			myctr_init_fail(fd, "bad _MYCTR_INIT_USER");
 		}
 		int joined = myctr_init_join_fds(fd, nsfds_env ? nsfds_env : "", flags);
-		if ((joined & CLONE_NEWUSER) == 0 && user_env == NULL && unshare(CLONE_NEWUSER) < 0)
-			myctr_init_fail(fd, "unshare user namespace");
+		if ((joined & CLONE_NEWUSER) == 0 && user_env == NULL) {
+			if (unshare(CLONE_NEWUSER) < 0)
+				myctr_init_fail(fd, "unshare user namespace");
+			made_user = 1;
+		}
 	} else if (join_env != NULL) {
 		// --network container:NAME: NAME's namespaces (a pidfd of its
 		// init, checked by the parent), not new ones; their id maps
@@ -308,16 +478,44 @@ static void myctr_init(void)
 		if (join < 0 || setns(join, join_flags) < 0)
 			myctr_init_fail(fd, "join the network container's namespaces");
 		close(join);
-	} else if (unshare(CLONE_NEWUSER) < 0)
-		myctr_init_fail(fd, "unshare user namespace");
+	} else {
+		if (unshare(CLONE_NEWUSER) < 0)
+			myctr_init_fail(fd, "unshare user namespace");
+		made_user = 1;
+	}
+	if (mapping) {
+		// Maps only for a namespace made here; each mapper takes one byte.
+		if (!made_user) {
+			errno = EINVAL;
+			myctr_init_fail(fd, "bad _MYCTR_INIT_UIDMAP");
+		}
+		if (write(go[1], "go", 2) != 2)
+			myctr_init_fail(fd, "start the id mappers");
+		close(go[1]);
+	}
 	if (unshare(flags) < 0)
 		myctr_init_fail(fd, "unshare namespaces");
 
 	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
 		myctr_init_fail(fd, "clone the container's init");
-	if (pid == 0)
+	if (pid == 0) {
+		if (mapping) {
+			close(mappers[0].out);
+			close(mappers[1].out);
+		}
 		return; // PID 1: on into the Go runtime, which waits for its config
+	}
+	// The maps are written when the parent hears of PID 1: it starts no
+	// mapper of its own.
+	if (mapping) {
+		int failed = myctr_mapper_wait(fd, &mappers[0], 1) < 0;
+		failed |= myctr_mapper_wait(fd, &mappers[1], !failed) < 0;
+		if (failed) {
+			kill(pid, SIGKILL);
+			_exit(125);
+		}
+	}
 	snprintf(buf, sizeof(buf), "{\"Type\":\"pid\",\"Pid\":%d}", (int)pid);
 	if (myctr_send(fd, buf) < 0)
 		kill(pid, SIGKILL);

@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/userns"
 )
 
 // The tests in this file re-execute the test binary as the init and exec
@@ -338,6 +340,17 @@ func TestRealNsenterInitConstructorErrors(t *testing.T) {
 		{"runtime: join what it makes", []string{EnvInitNS + "=mnt,net", EnvInitNSFDs + "=net=0"}},
 		{"runtime: bad user mode", []string{EnvInitNS + "=" + testInitNS, EnvInitUser + "=bogus"}},
 		{"runtime: with a pidfd join", []string{EnvInitNS + "=" + testInitNS, EnvInitUser + "=host", EnvInitJoinFD + "=0", EnvInitJoinNS + "=user,net"}},
+		{"uid map alone", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=/usr/bin/newuidmap 0 1000 1"}},
+		{"gid map alone", []string{EnvInitNS + "=" + testInitNS, EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"map: relative tool", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=newuidmap 0 1000 1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"map: no extent", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=/usr/bin/newuidmap", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"map: not triples", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=/usr/bin/newuidmap 0 1000 1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000"}},
+		{"map: not a number", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=/usr/bin/newuidmap 0 1000 -1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"map: beyond 32 bits", []string{EnvInitNS + "=" + testInitNS, EnvInitUIDMap + "=/usr/bin/newuidmap 0 4294967296 1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"map with a join", []string{EnvInitNS + "=" + testInitNS, EnvInitJoinFD + "=0", EnvInitJoinNS + "=user,net",
+			EnvInitUIDMap + "=/usr/bin/newuidmap 0 1000 1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
+		{"runtime: map without a user namespace", []string{EnvInitNS + "=" + testInitNS, EnvInitUser + "=host",
+			EnvInitUIDMap + "=/usr/bin/newuidmap 0 1000 1", EnvInitGIDMap + "=/usr/bin/newgidmap 0 1000 1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startStage(t, StageInit, tc.env)
@@ -505,5 +518,112 @@ func TestRealNsenterJoinErrors(t *testing.T) {
 				t.Errorf("exit %d, want %d", code, tc.exit)
 			}
 		})
+	}
+}
+
+// mapperEnv is the test user's maps (itself as 0, its subordinate range
+// from 1) as the constructor's newuidmap and newgidmap lines; it skips
+// where the user has no range or the tools are missing.
+func mapperEnv(t *testing.T) (*userns.Mapping, []string) {
+	t.Helper()
+	m, err := userns.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.SubUID == nil || m.SubGID == nil {
+		t.Skip("the user has no subordinate range (tests/setup/user.sh gives the test user one)")
+	}
+	uid, gid, err := m.Mappers()
+	if err != nil {
+		t.Skipf("newuidmap/newgidmap: %v", err)
+	}
+	return m, MapperEnv(uid, gid)
+}
+
+// TestRealNsenterInitMappers: with the mappers' lines, the constructor
+// writes the maps itself (newuidmap and newgidmap on its new user
+// namespace) before it sends the pid: the parent writes nothing, and the
+// container's process runs as root of a namespace with the whole range.
+func TestRealNsenterInitMappers(t *testing.T) {
+	m, env := mapperEnv(t)
+	s := startStage(t, StageInit, append([]string{EnvInitNS + "=" + testInitNS}, env...))
+	msg, _, err := s.parent.Expect(MsgPid)
+	if err != nil {
+		t.Fatalf("expect pid: %v\n%s", err, s.output(t))
+	}
+	t.Cleanup(func() { unix.Kill(msg.Pid, unix.SIGKILL); unix.Wait4(msg.Pid, nil, unix.WNOHANG, nil) })
+	if code := s.exitCode(t); code != 0 {
+		t.Fatalf("the init stage's first process exited %d\n%s", code, s.output(t))
+	}
+	for _, f := range []struct {
+		file string
+		want []specs.LinuxIDMapping
+	}{{"uid_map", m.UIDMappings()}, {"gid_map", m.GIDMappings()}} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", msg.Pid, f.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			got = append(got, strings.Join(strings.Fields(l), " "))
+		}
+		var want []string
+		for _, e := range f.want {
+			want = append(want, fmt.Sprintf("%d %d %d", e.ContainerID, e.HostID, e.Size))
+		}
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Errorf("%s of PID 1: %q, want %q", f.file, got, want)
+		}
+	}
+	// Owner 5 exists only with the range mapped.
+	cfg := initConfig(t, "busybox", "sh", "-c", "busybox touch /tmp/f && busybox chown 5:5 /tmp/f && echo in-container $(busybox id -u) $(busybox stat -c %u:%g /tmp/f)")
+	chown := []string{"CAP_CHOWN"}
+	cfg.Spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: chown, Effective: chown, Permitted: chown}
+	if err := s.parent.Send(&Message{Type: MsgConfig, Init: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.parent.Send(&Message{Type: MsgProceed}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _, err := s.parent.Expect(MsgPty, MsgEnd); err != nil || m.Type != MsgEnd {
+		t.Fatalf("after the config: %v %v\n%s", m, err, s.output(t))
+	}
+	if code := waitPid(t, msg.Pid); code != 0 {
+		t.Fatalf("the container's process exited %d\n%s", code, s.output(t))
+	}
+	if out := s.output(t); !strings.Contains(out, "in-container 0 5:5") {
+		t.Errorf("output %q, want \"in-container 0 5:5\"", out)
+	}
+}
+
+// TestRealNsenterInitMapperFails: a map newuidmap refuses (host root,
+// which is not the user's) comes back as the tool's command line, exit
+// status and output, which MapperError makes the *userns.MapperError
+// that running the tool in the parent gives; the stage exits 125 and PID
+// 1 is killed.
+func TestRealNsenterInitMapperFails(t *testing.T) {
+	_, env := mapperEnv(t)
+	uid, _, _ := strings.Cut(strings.TrimPrefix(env[0], EnvInitUIDMap+"="), " ")
+	env[0] = EnvInitUIDMap + "=" + uid + " 0 0 1"
+	s := startStage(t, StageInit, append([]string{EnvInitNS + "=" + testInitNS}, env...))
+	_, _, err := s.parent.Expect(MsgPid)
+	me, ok := MapperError(err)
+	var mapperErr *userns.MapperError
+	if !ok || !errors.As(me, &mapperErr) {
+		t.Fatalf("got %v, want a newuidmap failure\n%s", err, s.output(t))
+	}
+	if mapperErr.Tool != "newuidmap" || len(mapperErr.Args) != 4 || strings.Join(mapperErr.Args[1:], " ") != "0 0 1" ||
+		mapperErr.Err.Error() != "exit status 1" || !strings.Contains(mapperErr.Output, "newuidmap") {
+		t.Errorf("mapper error %#v (%v)", mapperErr, mapperErr)
+	}
+	if code := s.exitCode(t); code != ExitSetup {
+		t.Errorf("the stage exited %d, want %d", code, ExitSetup)
+	}
+	// PID 1 (our child, through CLONE_PARENT) was killed, not left
+	// waiting for a configuration.
+	var ws unix.WaitStatus
+	pid, err := unix.Wait4(-1, &ws, 0, nil)
+	if err != nil || !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		t.Errorf("PID 1 (%d): %v, status %v, want killed", pid, err, ws)
 	}
 }

@@ -34,6 +34,10 @@ type CreateOptions struct {
 	// Stdio of the container's process without a terminal; nil is the
 	// runtime's own.
 	Stdin, Stdout, Stderr *os.File
+	// Spec and BundleDir are the bundle as LoadBundle returned it, for a
+	// caller that read it already (run); nil to have Create read Bundle.
+	Spec      *specs.Spec
+	BundleDir string
 }
 
 // LoadBundle reads and checks a bundle's config.json; the root path comes
@@ -326,38 +330,47 @@ func initEnv(spec *specs.Spec, firstFD int) (env []string, files []*os.File, err
 // Create creates the container id from a bundle: its namespaces, root
 // filesystem and process set up, the process not yet executed (the init
 // waits on the exec fifo for `start`). The init is the caller's child
-// until the caller exits, then its subreaper's.
-func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
+// until the caller exits, then its subreaper's. It returns the
+// container's record as it saved it.
+func (rt *Runtime) Create(id string, o CreateOptions) (_ *Record, err error) {
 	if err := CheckID(id); err != nil {
-		return err
+		return nil, err
 	}
 	if o.PreserveFDs < 0 || o.PreserveFDs > maxPreserveFDs {
-		return fmt.Errorf("--preserve-fds %d: from 0 to %d", o.PreserveFDs, maxPreserveFDs)
+		return nil, fmt.Errorf("--preserve-fds %d: from 0 to %d", o.PreserveFDs, maxPreserveFDs)
 	}
-	spec, bundle, err := LoadBundle(o.Bundle)
-	if err != nil {
-		return err
+	spec, bundle := o.Spec, o.BundleDir
+	if spec == nil {
+		if spec, bundle, err = LoadBundle(o.Bundle); err != nil {
+			return nil, err
+		}
 	}
+	return rt.create(id, o, spec, bundle)
+}
+
+// create is Create once the bundle is read. Its record is a local, not a
+// result: the cleanup deferred below needs it after a failed return.
+func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle string) (_ *Record, err error) {
 	if err := addUserNS(spec); err != nil {
-		return err
+		return nil, err
 	}
 	filter, err := compileSeccomp(spec)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	plan, err := cgroupPlan(spec, id, o.SystemdCgroup)
 	if err != nil && !errors.Is(err, errNoCgroup) {
-		return err
+		return nil, err
 	}
 	if err := os.MkdirAll(rt.Root, 0o700); err != nil {
-		return fmt.Errorf("create the runtime root %s: %w", rt.Root, err)
+		return nil, fmt.Errorf("create the runtime root %s: %w", rt.Root, err)
 	}
 	dir := rt.dir(id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("container with id exists: %s", id)
+			return nil, fmt.Errorf("container with id exists: %s", id)
 		}
-		return fmt.Errorf("create the container's state directory: %w", err)
+		return nil, fmt.Errorf("create the container's state directory: %w", err)
 	}
 	var initPid int
 	rec := &Record{ID: id, Bundle: bundle, Created: time.Now().UTC(), Annotations: spec.Annotations,
@@ -380,28 +393,46 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	// Written by the container's process, which may be any user of the
 	// container: others may write, nobody but us may read.
 	if err := unix.Mkfifo(rt.fifo(id), 0o622); err != nil {
-		return fmt.Errorf("make the exec fifo: %w", err)
+		return nil, fmt.Errorf("make the exec fifo: %w", err)
 	}
 	if err := os.Chmod(rt.fifo(id), 0o622); err != nil {
-		return err
+		return nil, err
 	}
 	fifo, err := os.OpenFile(rt.fifo(id), unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open the exec fifo: %w", err)
+		return nil, fmt.Errorf("open the exec fifo: %w", err)
 	}
 	defer fifo.Close()
 
 	if u, err := userns.LookupUser(strconv.Itoa(os.Getuid())); err == nil {
 		rec.Owner = u.Username
 	}
+	// The maps: written by the init's constructor with newuidmap and
+	// newgidmap where they are needed (mapEnv), else by us (mapping).
+	var mapping *userns.Mapping
+	var mapEnv []string
+	if newUserNS(spec) {
+		m, err := userns.Current()
+		if err != nil {
+			return nil, err
+		}
+		mapping = m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings)
+		uid, gid, err := mapping.Mappers()
+		if err != nil {
+			return nil, fmt.Errorf("set up the user namespace: %w", err)
+		}
+		if mapEnv = nsexec.MapperEnv(uid, gid); mapEnv != nil {
+			mapping = nil
+		}
+	}
 	stage, err := nsexec.StageBinary()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stage.Close()
 	parent, child, err := nsexec.NewPair()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer parent.Close()
 	cmd := exec.Command(nsexec.ExecPath(stage))
@@ -414,16 +445,17 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	nsEnv, nsFiles, err := initEnv(spec, 3+len(cmd.ExtraFiles))
 	if err != nil {
 		child.Close()
-		return err
+		return nil, err
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, nsFiles...)
 	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
 		nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
+	cmd.Env = append(cmd.Env, mapEnv...)
 	if !spec.Process.Terminal {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = or(o.Stdin, os.Stdin), or(o.Stdout, os.Stdout), or(o.Stderr, os.Stderr)
 	} else if o.ConsoleSocket == "" {
 		child.Close()
-		return errors.New("process.terminal is set: --console-socket must name the socket that gets the terminal")
+		return nil, errors.New("process.terminal is set: --console-socket must name the socket that gets the terminal")
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: spec.Process.Terminal}
 	err = cmd.Start()
@@ -432,19 +464,29 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		f.Close()
 	}
 	if err != nil {
-		return fmt.Errorf("start the container's init: %w", err)
+		return nil, fmt.Errorf("start the container's init: %w", err)
 	}
 	go nsexec.WarmCodec()
 	msg, _, err := parent.Expect(nsexec.MsgPid)
 	cmd.Wait() // the stage's first process, gone once it sent the pid
+	if me, ok := nsexec.MapperError(err); ok {
+		return nil, fmt.Errorf("set up the user namespace: %w", me)
+	}
 	if err != nil {
-		return fmt.Errorf("container init: %w", err)
+		return nil, fmt.Errorf("container init: %w", err)
 	}
 	initPid, rec.Pid = msg.Pid, msg.Pid
-	// The configuration first: the init decodes it (a few milliseconds
-	// for a cold process) while the maps, the record and the cgroup are
-	// made, and does nothing until it is told to proceed. The init gets
-	// the program, not the rules.
+	// Maps we write ourselves first: they run while the configuration
+	// is sent and the record written.
+	var mapped chan error
+	if mapping != nil {
+		mapped = make(chan error, 1)
+		go func() { mapped <- mapping.Apply(initPid) }()
+	}
+	// The init decodes the configuration (a few milliseconds for a cold
+	// process) while the maps, the record and the cgroup are made, and
+	// does nothing until it is told to proceed. The init gets the
+	// program, not the rules.
 	initSpec, linux := *spec, *spec.Linux
 	linux.Seccomp, initSpec.Linux = nil, &linux
 	cfg := &nsexec.InitConfig{Spec: &initSpec, Bundle: true, StartFifo: fifoFD, Seccomp: filter, ListenFDs: o.PreserveFDs}
@@ -452,17 +494,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		cfg.State = &specs.State{Version: specs.Version, ID: id, Pid: initPid, Bundle: bundle, Annotations: spec.Annotations}
 	}
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgConfig, Init: cfg}); err != nil {
-		return fmt.Errorf("send configuration to init: %w", err)
-	}
-	// newuidmap and newgidmap run while the record is written.
-	var mapped chan error
-	if newUserNS(spec) {
-		m, err := userns.Current()
-		if err != nil {
-			return err
-		}
-		mapped = make(chan error, 1)
-		go func() { mapped <- m.WithMaps(spec.Linux.UIDMappings, spec.Linux.GIDMappings).Apply(initPid) }()
+		return nil, fmt.Errorf("send configuration to init: %w", err)
 	}
 	err = rt.recordInit(rec)
 	if mapped != nil {
@@ -471,7 +503,7 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		}
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Before the init runs anything of the container's: everything it
 	// starts is in the cgroup, under its limits.
@@ -479,20 +511,20 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 	case plan == nil:
 	case plan.scope != nil:
 		if err := startScope(rec, plan, initPid, spec.Linux.Resources); err != nil {
-			return err
+			return nil, err
 		}
 		if err := rt.save(rec); err != nil {
-			return err
+			return nil, err
 		}
 	default:
 		switch err := joinCgroup(plan.dir, initPid, spec.Linux.Resources); {
 		case errors.Is(err, errNoCgroup):
 		case err != nil:
-			return err
+			return nil, err
 		default:
 			rec.Cgroup = plan.dir
 			if err := rt.save(rec); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
@@ -501,17 +533,17 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		//nolint:staticcheck // prestart is deprecated, and still called, as runc does
 		for _, hooks := range [][]specs.Hook{h.Prestart, h.CreateRuntime} {
 			if err := nsexec.RunHooks(hooks, st); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgProceed}); err != nil {
-		return fmt.Errorf("tell the init to proceed: %w", err)
+		return nil, fmt.Errorf("tell the init to proceed: %w", err)
 	}
 	for {
 		msg, fds, err := parent.Expect(nsexec.MsgPty, nsexec.MsgCreated)
 		if err != nil {
-			return fmt.Errorf("container init: %w", err)
+			return nil, fmt.Errorf("container init: %w", err)
 		}
 		if msg.Type == nsexec.MsgCreated {
 			break
@@ -519,15 +551,15 @@ func (rt *Runtime) Create(id string, o CreateOptions) (err error) {
 		err = sendConsole(o.ConsoleSocket, fds[0])
 		unix.Close(fds[0])
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, initPid); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return rec, nil
 }
 
 // recordInit reads the init's start time and writes the record at once:

@@ -24,6 +24,13 @@ func (rt *Runtime) Start(id string) error {
 	if err != nil {
 		return err
 	}
+	return rt.StartRecord(r)
+}
+
+// StartRecord is Start of the container whose record the caller holds
+// (run, which created it).
+func (rt *Runtime) StartRecord(r *Record) error {
+	id := r.ID
 	if st := rt.Status(r); st != StatusCreated {
 		return fmt.Errorf("cannot start a container that is %s", st)
 	}
@@ -141,6 +148,13 @@ func (rt *Runtime) Delete(id string, force bool) error {
 		}
 		return err
 	}
+	return rt.DeleteRecord(r, force)
+}
+
+// DeleteRecord is Delete of the container whose record the caller holds
+// (run, once its process has exited).
+func (rt *Runtime) DeleteRecord(r *Record, force bool) error {
+	id := r.ID
 	switch st := rt.Status(r); {
 	case st != StatusStopped && !force:
 		return fmt.Errorf("cannot delete container %s that is not stopped: %s", id, st)

@@ -205,15 +205,56 @@ func ToHost(maps []specs.LinuxIDMapping, id uint32) int64 {
 // for (a second goroutine would start its tool only once the first fork
 // has returned anyway, as forks are serialised, and later by its wake-up).
 func (m *Mapping) Apply(pid int) error {
-	u, g := m.UIDMappings(), m.GIDMappings()
-	self := len(u) == 1 && len(g) == 1 && u[0].Size == 1 && g[0].Size == 1 &&
-		u[0].HostID == m.UID && g[0].HostID == m.GID
-	if m.UID == 0 || self {
+	if self, direct := m.direct(); direct {
 		return m.writeDirect(pid, !self)
 	}
-	um, uerr := startMapper("newuidmap", pid, u)
-	gm, gerr := startMapper("newgidmap", pid, g)
+	um, uerr := startMapper("newuidmap", pid, m.UIDMappings())
+	gm, gerr := startMapper("newgidmap", pid, m.GIDMappings())
 	return errors.Join(um.wait(uerr), gm.wait(gerr))
+}
+
+// direct reports whether Apply writes the maps itself (root, or the
+// user's own ids alone: self), without newuidmap and newgidmap.
+func (m *Mapping) direct() (self, direct bool) {
+	u, g := m.UIDMappings(), m.GIDMappings()
+	self = len(u) == 1 && len(g) == 1 && u[0].Size == 1 && g[0].Size == 1 &&
+		u[0].HostID == m.UID && g[0].HostID == m.GID
+	return self, m.UID == 0 || self
+}
+
+// Mappers are the command lines of newuidmap and newgidmap for the maps
+// Apply would write, without the pid (the first argument, which the
+// caller adds): the tool's path, then each extent's container id, host
+// id and size. Both nil where Apply writes the maps itself; ErrNoMapper
+// where a tool is missing.
+func (m *Mapping) Mappers() (uid, gid []string, err error) {
+	if _, direct := m.direct(); direct {
+		return nil, nil, nil
+	}
+	line := func(tool string, maps []specs.LinuxIDMapping) ([]string, error) {
+		path, err := exec.LookPath(tool)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", tool, ErrNoMapper)
+		}
+		return append([]string{path}, extentArgs(maps)...), nil
+	}
+	if uid, err = line("newuidmap", m.UIDMappings()); err != nil {
+		return nil, nil, err
+	}
+	if gid, err = line("newgidmap", m.GIDMappings()); err != nil {
+		return nil, nil, err
+	}
+	return uid, gid, nil
+}
+
+// extentArgs are the maps as newuidmap's arguments after the pid.
+func extentArgs(maps []specs.LinuxIDMapping) []string {
+	out := make([]string, 0, 3*len(maps))
+	for _, e := range maps {
+		out = append(out, strconv.FormatUint(uint64(e.ContainerID), 10),
+			strconv.FormatUint(uint64(e.HostID), 10), strconv.FormatUint(uint64(e.Size), 10))
+	}
+	return out
 }
 
 // mapper is a running newuidmap or newgidmap.
@@ -229,11 +270,7 @@ func startMapper(tool string, pid int, maps []specs.LinuxIDMapping) (*mapper, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", tool, ErrNoMapper)
 	}
-	mp := &mapper{tool: tool, args: []string{strconv.Itoa(pid)}}
-	for _, e := range maps {
-		mp.args = append(mp.args, strconv.FormatUint(uint64(e.ContainerID), 10),
-			strconv.FormatUint(uint64(e.HostID), 10), strconv.FormatUint(uint64(e.Size), 10))
-	}
+	mp := &mapper{tool: tool, args: append([]string{strconv.Itoa(pid)}, extentArgs(maps)...)}
 	mp.cmd = exec.Command(path, mp.args...)
 	mp.cmd.Stdout, mp.cmd.Stderr = &mp.out, &mp.out
 	if err := mp.cmd.Start(); err != nil {
