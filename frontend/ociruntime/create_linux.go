@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -435,30 +435,29 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 		return nil, err
 	}
 	defer parent.Close()
-	cmd := exec.Command(nsexec.ExecPath(stage))
-	cmd.Args = []string{"myctr-init"}
+	var extra []*os.File
 	for i := 0; i < o.PreserveFDs; i++ {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, child, fifo)
+	extra = append(extra, child, fifo)
 	syncFD, fifoFD := 3+o.PreserveFDs, 4+o.PreserveFDs
-	nsEnv, nsFiles, err := initEnv(spec, 3+len(cmd.ExtraFiles))
+	nsEnv, nsFiles, err := initEnv(spec, 3+len(extra))
 	if err != nil {
 		child.Close()
 		return nil, err
 	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, nsFiles...)
-	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
+	extra = append(extra, nsFiles...)
+	env := append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
 		nsexec.EnvSyncFD + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
-	cmd.Env = append(cmd.Env, mapEnv...)
+	env = append(env, mapEnv...)
+	var stdio []*os.File // nil: /dev/null
 	if !spec.Process.Terminal {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = or(o.Stdin, os.Stdin), or(o.Stdout, os.Stdout), or(o.Stderr, os.Stderr)
+		stdio = []*os.File{or(o.Stdin, os.Stdin), or(o.Stdout, os.Stdout), or(o.Stderr, os.Stderr)}
 	} else if o.ConsoleSocket == "" {
 		child.Close()
 		return nil, errors.New("process.terminal is set: --console-socket must name the socket that gets the terminal")
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: spec.Process.Terminal}
-	err = cmd.Start()
+	first, err := startStage(nsexec.ExecPath(stage), stdio, extra, env, spec.Process.Terminal)
 	child.Close()
 	for _, f := range nsFiles {
 		f.Close()
@@ -468,7 +467,7 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 	}
 	go nsexec.WarmCodec()
 	msg, _, err := parent.Expect(nsexec.MsgPid)
-	cmd.Wait() // the stage's first process, gone once it sent the pid
+	waitPid(first) // the stage's first process, gone once it sent the pid
 	if me, ok := nsexec.MapperError(err); ok {
 		return nil, fmt.Errorf("set up the user namespace: %w", me)
 	}
@@ -572,6 +571,41 @@ func (rt *Runtime) recordInit(rec *Record) error {
 		return fmt.Errorf("read start time of init %d: %w", rec.Pid, err)
 	}
 	return rt.save(rec)
+}
+
+// startStage starts the init stage from path (argv[0] myctr-init) with
+// stdio (nil: /dev/null for all three) as 0-2 and extra from 3 on, and
+// returns its pid, ours to wait for. Through syscall.ForkExec rather than
+// os/exec: os.StartProcess first checks, once per process, that pidfds
+// work, with a child of its own that it starts and reaps, about 0.3 ms
+// before the init's fork; this process never needs a pidfd of the stage.
+func startStage(path string, stdio, extra []*os.File, env []string, setsid bool) (int, error) {
+	if stdio == nil {
+		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer null.Close()
+		stdio = []*os.File{null, null, null}
+	}
+	var fds []uintptr
+	for _, f := range append(stdio, extra...) {
+		fds = append(fds, f.Fd())
+	}
+	pid, err := syscall.ForkExec(path, []string{"myctr-init"}, &syscall.ProcAttr{Env: env, Files: fds, Sys: &syscall.SysProcAttr{Setsid: setsid}})
+	// The descriptors are ours until the child has them.
+	runtime.KeepAlive(stdio)
+	runtime.KeepAlive(extra)
+	return pid, err
+}
+
+// waitPid reaps our child pid.
+func waitPid(pid int) {
+	for {
+		if _, err := unix.Wait4(pid, nil, 0, nil); !errors.Is(err, unix.EINTR) {
+			return
+		}
+	}
 }
 
 // maxPreserveFDs bounds --preserve-fds: the stage's own descriptors

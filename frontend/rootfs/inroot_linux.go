@@ -125,6 +125,11 @@ func target(root, dest string, file bool) (*mountPoint, error) {
 	if mp := existingTarget(root, dest, file); mp != nil {
 		return mp, nil
 	}
+	if file {
+		if mp := newFileTarget(root, dest); mp != nil {
+			return mp, nil
+		}
+	}
 	r, err := resolveIn(root, dest)
 	if err != nil {
 		return nil, err
@@ -182,6 +187,51 @@ func existingTarget(root, dest string, file bool) *mountPoint {
 		rel = "."
 	}
 	fd, err := unix.Openat2(rootFD, rel, how)
+	if err != nil {
+		unix.Close(rootFD)
+		return nil
+	}
+	path := filepath.Join(root, rel)
+	r := &inRoot{root: os.NewFile(uintptr(rootFD), root), rel: rel, path: path}
+	return &mountPoint{inRoot: r, f: os.NewFile(uintptr(fd), path)}
+}
+
+// newFileTarget is target's fast path for a file mount point that is
+// missing from a directory that exists (a device's node in the
+// container's own /dev, a file the image lacks in /etc): the directory
+// is found by one openat2 inside the root, as existingTarget finds a
+// mount point, and the file is made in it by its name alone with
+// O_EXCL and O_NOFOLLOW, so nothing outside the root is made or opened,
+// and the descriptor that made it is the mount point. Against target's
+// full path (SecureJoin's walk, pathrs-lite's MkdirAllHandle and
+// reopen), 4 system calls instead of some 30 for each of a container's
+// six default devices. Anything else (a missing directory, a name
+// already there, even a dangling symlink) leaves the work to the full
+// path; nil then.
+func newFileTarget(root, dest string) *mountPoint {
+	rel := strings.TrimPrefix(filepath.Clean("/"+dest), "/")
+	dir, base := filepath.Split(rel)
+	if base == "" || base == "." || base == ".." {
+		return nil
+	}
+	if dir = strings.TrimSuffix(dir, "/"); dir == "" {
+		dir = "."
+	}
+	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	dirFD, err := unix.Openat2(rootFD, dir, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		unix.Close(rootFD)
+		return nil
+	}
+	if afterResolve != nil {
+		afterResolve()
+	}
+	fd, err := unix.Openat(dirFD, base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	unix.Close(dirFD)
 	if err != nil {
 		unix.Close(rootFD)
 		return nil

@@ -157,3 +157,51 @@ func TestTargetExisting(t *testing.T) {
 		t.Errorf("something was made outside the root: %v", ents)
 	}
 }
+
+// TestNewFileTarget: target's fast path for a missing file makes it in
+// its directory found inside the root, and declines (nil, nothing made)
+// where the directory is missing or the name is taken, a symlink out of
+// the root included; a directory that is a symlink out of the root
+// leads to the root's own directory of that name.
+func TestNewFileTarget(t *testing.T) {
+	base := t.TempDir()
+	root, outside := filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{filepath.Join(root, "dev"), outside, filepath.Join(root, outside)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(outside, "taken"), filepath.Join(root, "dev", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(root, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	mp := newFileTarget(root, "/dev/null")
+	if mp == nil {
+		t.Fatal("a missing file in an existing directory: nil")
+	}
+	st1, err1 := mp.f.Stat()
+	st2, err2 := os.Lstat(filepath.Join(root, "dev", "null"))
+	mp.Close()
+	if err1 != nil || err2 != nil || !os.SameFile(st1, st2) || !st2.Mode().IsRegular() {
+		t.Errorf("the handle is not the file made in the root's /dev (%v, %v)", err1, err2)
+	}
+	for _, dest := range []string{"/dev/null", "/dev/link", "/missing/x", "/", "/dev/.."} {
+		if mp := newFileTarget(root, dest); mp != nil {
+			mp.Close()
+			t.Errorf("%s: a mount point, want nil", dest)
+		}
+	}
+	mp = newFileTarget(root, "/escape/y")
+	if mp == nil {
+		t.Fatal("/escape/y: nil")
+	}
+	mp.Close()
+	if _, err := os.Lstat(filepath.Join(root, outside, "y")); err != nil {
+		t.Errorf("not made in the root's own directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("made outside the root: %v", ents)
+	}
+}
