@@ -174,23 +174,38 @@ func target(root, dest string, file bool) (*mountPoint, error) {
 // rename racing the lookup) leaves the work to target's full path, which
 // makes what is missing and reports what is wrong; nil then.
 func existingTarget(root, dest string, file bool) *mountPoint {
-	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	how := &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	flags := unix.O_PATH | unix.O_CLOEXEC
 	if !file {
-		how.Flags |= unix.O_DIRECTORY
+		flags |= unix.O_DIRECTORY
 	}
 	rel := strings.TrimPrefix(filepath.Clean("/"+dest), "/")
 	if rel == "" {
 		rel = "."
 	}
-	fd, err := unix.Openat2(rootFD, rel, how)
+	rootFD, fd, err := openatInRoot(root, rel, flags)
 	if err != nil {
-		unix.Close(rootFD)
 		return nil
 	}
+	return newMountPoint(root, rel, rootFD, fd)
+}
+
+// openatInRoot opens root, then rel inside it with one openat2 that
+// follows symlinks only inside the root and no magic link; both
+// descriptors come back, neither on error.
+func openatInRoot(root, rel string, flags int) (rootFD, fd int, err error) {
+	if rootFD, err = unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		return -1, -1, err
+	}
+	fd, err = unix.Openat2(rootFD, rel, &unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		unix.Close(rootFD)
+		return -1, -1, err
+	}
+	return rootFD, fd, nil
+}
+
+// newMountPoint holds the descriptors of the root and of rel inside it.
+func newMountPoint(root, rel string, rootFD, fd int) *mountPoint {
 	path := filepath.Join(root, rel)
 	r := &inRoot{root: os.NewFile(uintptr(rootFD), root), rel: rel, path: path}
 	return &mountPoint{inRoot: r, f: os.NewFile(uintptr(fd), path)}
@@ -217,14 +232,8 @@ func newFileTarget(root, dest string) *mountPoint {
 	if dir = strings.TrimSuffix(dir, "/"); dir == "" {
 		dir = "."
 	}
-	rootFD, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	rootFD, dirFD, err := openatInRoot(root, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil
-	}
-	dirFD, err := unix.Openat2(rootFD, dir, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
-	if err != nil {
-		unix.Close(rootFD)
 		return nil
 	}
 	if afterResolve != nil {
@@ -236,9 +245,7 @@ func newFileTarget(root, dest string) *mountPoint {
 		unix.Close(rootFD)
 		return nil
 	}
-	path := filepath.Join(root, rel)
-	r := &inRoot{root: os.NewFile(uintptr(rootFD), root), rel: rel, path: path}
-	return &mountPoint{inRoot: r, f: os.NewFile(uintptr(fd), path)}
+	return newMountPoint(root, rel, rootFD, fd)
 }
 
 func (m *mountPoint) Close() error {
