@@ -275,7 +275,11 @@ func (s *Store) prepare(c *Container, o *CreateOptions, m *userns.Mapping) error
 	if err := os.Chmod(c.File("upper"), archive.RootMode(c.Lower)); err != nil {
 		return fmt.Errorf("chmod upper: %w", err)
 	}
-	return writeSpec(c, spec)
+	if err := writeSpec(c, spec); err != nil {
+		return err
+	}
+	c.written = spec
+	return nil
 }
 
 // prepareRunDir makes the runtime directory a start needs: the rootfs mount
@@ -316,6 +320,15 @@ func writeSpec(c *Container, spec *specs.Spec) error {
 		return fmt.Errorf("write config.json: %w", err)
 	}
 	return nil
+}
+
+// takeSpec is the spec create wrote in this process, once, else Spec.
+func (c *Container) takeSpec() (*specs.Spec, error) {
+	if spec := c.written; spec != nil {
+		c.written = nil
+		return spec, nil
+	}
+	return c.Spec()
 }
 
 // Spec reads the container's OCI runtime spec.

@@ -213,7 +213,7 @@ func (s *Store) planLaunch(c *Container, m *userns.Mapping, a *Attach) (*launchP
 	if err := checkLower(c); err != nil {
 		return nil, err
 	}
-	spec, err := c.Spec()
+	spec, err := c.takeSpec()
 	if err != nil {
 		return nil, err
 	}
