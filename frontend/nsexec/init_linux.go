@@ -56,7 +56,6 @@ func syncConn() *Conn {
 // new user namespace once the parent has written its maps. It builds the
 // root filesystem and becomes the container's process. It never returns.
 func Init() {
-	PrefaultHeap(PrefaultStage)
 	runtime.LockOSThread()
 	CheckVersion()
 	conn := syncConn()
@@ -275,7 +274,6 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 // Exec runs inside a running container's namespaces, joined by the C
 // constructor before the Go runtime started, and becomes the exec'd process.
 func Exec() {
-	PrefaultHeap(PrefaultStage)
 	runtime.LockOSThread()
 	CheckVersion()
 	if fd, err := strconv.Atoi(os.Getenv(EnvJoinFD)); err == nil {
