@@ -31,6 +31,19 @@ GO_BUILD_FLAGS ?= -trimpath -buildvcs=false -tags urfave_cli_no_docs
 # glibc's NSS (which a static binary cannot load safely) out; users that
 # only NSS knows are looked up through getent (frontend/userns/lookup.go).
 STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-static
+# myctr-init on amd64: a pure Go program (no cgo, no C library) whose ELF
+# entry point runs the stages' C constructor before the Go runtime
+# (frontend/nsexec/preinit; build.sh compiles nsenter.c for it). Every
+# container start and exec so starts one process without a C library's
+# and cgo's start-up, about 0.5 ms each. Elsewhere, the cgo build, whose
+# C library runs the same constructor.
+INIT_ARCH := $(shell $(GO) env GOARCH 2>/dev/null)
+ifeq ($(INIT_ARCH),amd64)
+INIT_BUILD = frontend/nsexec/preinit/build.sh frontend/nsexec/preinit/nsenter_linux_amd64.syso && \
+	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-E=_myctr_entry -o bin/myctr-init ./cmd/myctr-init
+else
+INIT_BUILD = $(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+endif
 # myctr-monitor (C) is what stays resident beside each detached container
 # (and, in its forward mode, as the port forwarder's relay): static, so
 # that it maps no shared library either. Its files are compiled together;
@@ -62,7 +75,7 @@ all: build
 build:
 	mkdir -p bin
 	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr ./cmd/myctr
-	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+	$(INIT_BUILD)
 	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-runtime ./cmd/myctr-runtime
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
@@ -204,6 +217,7 @@ lint-go:
 	$(GO) vet ./...
 	$(GO) vet -tags integration,helper,vm,ociroot ./tests/...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./helper/...
+	CGO_ENABLED=0 $(GO) vet ./frontend/nsexec/preinit ./cmd/myctr-init
 	$(GO) mod tidy -diff
 	cd tests/clients/testcontainers && $(GO) vet -tags integration . && $(GO) mod tidy -diff
 

@@ -29,8 +29,33 @@ import (
 // plain user, with one id mapped, as myctr runs.
 
 func TestMain(m *testing.M) {
+	if os.Getenv("MYCTR_TEST_NO_CONSTRUCTOR") == "1" {
+		constructorRan = false // as a build without cgo and without preinit
+	}
 	InitStageTable().Run()
 	os.Exit(m.Run())
+}
+
+// stageBinary is the program the tests start as the stages: the test
+// binary itself, or $MYCTR_TEST_STAGE_BINARY (run-integration.sh runs the
+// TestRealNsenter* tests again with myctr-init, whose constructor runs
+// from its entry point, without a C library: see package preinit).
+func stageBinary() string {
+	if p := os.Getenv("MYCTR_TEST_STAGE_BINARY"); p != "" {
+		return p
+	}
+	return os.Args[0]
+}
+
+// TestStageWithoutConstructor: a binary whose constructor did not run (a
+// build without cgo that lacks package preinit) refuses every stage.
+func TestStageWithoutConstructor(t *testing.T) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{"MYCTR_TEST_NO_CONSTRUCTOR=1", EnvStage + "=" + StageSignal, EnvVersion + "=" + Version}
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != ExitSetup || !strings.Contains(string(out), "without the C constructor") {
+		t.Errorf("exit %d, %q; want %d and the missing constructor named", code, out, ExitSetup)
+	}
 }
 
 // stageTimeout bounds each read of the sync socket: a stage that hangs
@@ -66,7 +91,7 @@ func startStage(t *testing.T, name string, env []string, extra ...*os.File) *sta
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { out.Close() })
-	cmd := exec.Command(os.Args[0])
+	cmd := exec.Command(stageBinary())
 	cmd.Args = []string{"myctr-" + name}
 	cmd.Env = append([]string{EnvStage + "=" + name, EnvVersion + "=" + Version,
 		fmt.Sprintf("%s=%d", EnvSyncFD, 3+len(extra))}, env...)

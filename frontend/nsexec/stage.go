@@ -57,6 +57,10 @@ func (t Table) Run() {
 	if name == "" {
 		return
 	}
+	if !constructorRan {
+		fmt.Fprintf(os.Stderr, "Error: %s runs the stage %q without the C constructor that makes its namespaces (built without cgo and without frontend/nsexec/preinit)\nHint: build it with make\n", os.Args[0], name)
+		os.Exit(ExitSetup)
+	}
 	run, ok := t[name]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "Error: %s has no internal stage %q\nHint: install myctr and myctr-init from the same build (make install)\n", os.Args[0], name)

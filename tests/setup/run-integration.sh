@@ -181,6 +181,11 @@ elif [[ $(id -u) -eq 0 ]]; then
 			run_tests "${run_as[@]}" -- -test.run='^TestReal' || rc=1
 		TEST_BIN=$workdir/bin/nsexec.test TEST_PKG=github.com/myctr/myctr/frontend/nsexec \
 			run_tests "${run_as[@]}" -- -test.run='^TestReal' || rc=1
+		# The stage tests again with bin/myctr-init as the stages: its
+		# constructor runs from its entry point, with no C library
+		# (frontend/nsexec/preinit), not from the test binary's.
+		TEST_BIN=$workdir/bin/nsexec.test TEST_PKG=github.com/myctr/myctr/cmd/myctr-init \
+			run_tests "${run_as[@]}" env MYCTR_TEST_STAGE_BINARY="$workdir/bin/myctr-init" -- -test.run='^TestRealNsenter' || rc=1
 	fi
 	if [[ -z ${INTEGRATION_RUN:-} ]]; then
 		run_tests "$here/as-user.sh" myctr-nosub -- -test.run='^TestNoSubordinateRange' || rc=1
