@@ -223,6 +223,7 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 		}
 		o.ConsoleSocket = cons.path()
 	}
+	o.Run = true
 	r, err := rt.Create(id, *g.withGlobal(o))
 	if err != nil {
 		return err
@@ -246,10 +247,7 @@ func cmdRun(g *global, rt *ociruntime.Runtime, args []string) error {
 			}
 		}()
 	}
-	if err := rt.StartRecord(r); err != nil {
-		rt.DeleteRecord(r, true)
-		return err
-	}
+	rt.Started(r)
 	if *detach {
 		return nil
 	}

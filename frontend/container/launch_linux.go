@@ -362,7 +362,6 @@ func (s *Store) startInit(c *Container, m *userns.Mapping, p *launchPlan, r *run
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	go nsexec.WarmCodec()
 	undo.push(func() {
 		if r.fg != nil {
 			// Told by the end of its socket, the monitor kills the init.

@@ -62,9 +62,10 @@ func Init() {
 	// The C constructor (nsenter.c) has made the namespaces: we are PID 1
 	// of the new PID namespace, with every capability in our user
 	// namespace, whose maps the parent writes meanwhile. The
-	// configuration comes first; it is decoded while the parent works
-	// (through the lean types of initspec.go).
-	msg, _, err := conn.expect(decodeInitMessage, MsgConfig)
+	// configuration comes first (in the compact form of wire.go, unless
+	// it has fields that form does not hold); it is decoded while the
+	// parent works.
+	msg, _, err := conn.Expect(MsgConfig)
 	if err == nil && msg.Init == nil {
 		err = fmt.Errorf("%w: an exec stage's configuration", ErrUnexpected)
 	}
@@ -75,7 +76,7 @@ func Init() {
 	spec := cfg.Spec
 	// Nothing is done before the parent says so: the maps are written,
 	// we are in the container's cgroup, the network is attached.
-	msg, _, err = conn.expect(decodeInitMessage, MsgProceed) // on the types decoded already
+	msg, _, err = conn.Expect(MsgProceed)
 	if err != nil {
 		conn.Fail("wait for the id maps, cgroup and network", err, ExitSetup)
 	}
@@ -181,13 +182,18 @@ func Init() {
 	}
 	ps := procSetup{ws: cfg.Winsize, listenFDs: cfg.ListenFDs, filter: cfg.Seccomp, rules: cfg.Landlock, givenWorkdir: spec.Annotations[AnnotationWorkdirGiven],
 		keepGroups: spec.Annotations[AnnotationKeepGroups] == "1"}
-	if cfg.StartFifo != 0 {
+	if cfg.Bundle {
 		ps.wait = func() {
-			waitStart(conn, cfg.StartFifo)
+			// myctr-runtime `run` sends no fifo: nothing waits
+			// between create and start.
+			if cfg.StartFifo != 0 {
+				waitStart(conn, cfg.StartFifo)
+			}
 			// startContainer hooks: once `start` is called, in the
 			// container (paths resolve in its root), as the process's
-			// user, as runc runs them. The runtime is gone: a failure
-			// is reported on the container's stderr, and it stops.
+			// user, as runc runs them. After `create`, the runtime is
+			// gone: a failure is reported on the container's stderr,
+			// and it stops.
 			if cfg.State != nil && spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 				st := *cfg.State
 				st.Status = specs.StateCreated

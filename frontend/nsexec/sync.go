@@ -11,6 +11,7 @@
 package nsexec
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,9 +91,10 @@ const (
 // init's configuration before its maps, then MsgProceed (with Network,
 // which InitConfig no longer has); ExecConfig.PreserveFDs. 11:
 // ExecConfig.KeepGroups. 12: EnvInitUIDMap and EnvInitGIDMap, and the
-// error of a failed newuidmap or newgidmap from the constructor.
+// error of a failed newuidmap or newgidmap from the constructor. 13: the
+// stages' configurations in the compact form of wire.go.
 // TestWireFormat fails when the messages' JSON changes and this does not.
-const Version = "12"
+const Version = "13"
 
 // Binary is the program that runs the stages inside a container's
 // namespaces: myctr-init beside the running executable (or in
@@ -263,10 +265,71 @@ type shortMessage struct {
 
 // encodeMessage is m's packet, a short one through shortMessage.
 func encodeMessage(m *Message) ([]byte, error) {
+	if b := encodeConfig(m); b != nil {
+		return b, nil
+	}
 	if m.Init == nil && m.Exec == nil && m.Network == nil {
 		return json.Marshal(shortMessage{Type: m.Type, Error: m.Error, Pid: m.Pid})
 	}
 	return json.Marshal(m)
+}
+
+// decodeMessage decodes a packet: a stage's configuration in the compact
+// form (wire.go), a message of a kind alone or a pid (decodeShort), else
+// JSON.
+func decodeMessage(b []byte) (*Message, error) {
+	if len(b) > 0 && (b[0] == wireInit || b[0] == wireExec) {
+		return decodeConfig(b)
+	}
+	if m := decodeShort(b); m != nil {
+		return m, nil
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// decodeShort reads, without encoding/json, the packets that most
+// messages are: {"Type":"KIND"} (proceed, created, pty, joined) and
+// {"Type":"pid","Pid":N}, exactly as Send writes them (and nsenter.c the
+// pid), KIND in lower-case letters and N decimal; nil for anything else,
+// which goes to encoding/json. A stage or a runtime command is a fresh
+// process, where encoding/json's first decode of Message costs about a
+// millisecond (its cache of the type's fields), on the path of every
+// container start.
+func decodeShort(b []byte) *Message {
+	const pre, pid = `{"Type":"`, `","Pid":`
+	if !bytes.HasPrefix(b, []byte(pre)) || len(b) < len(pre)+3 || b[len(b)-1] != '}' {
+		return nil
+	}
+	rest := b[len(pre) : len(b)-1]
+	n := 0
+	for n < len(rest) && rest[n] >= 'a' && rest[n] <= 'z' {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	m := &Message{Type: Kind(rest[:n])}
+	switch tail := rest[n:]; {
+	case len(tail) == 1 && tail[0] == '"':
+		return m
+	case m.Type == MsgPid && bytes.HasPrefix(tail, []byte(pid)):
+		digits := tail[len(pid):]
+		if len(digits) == 0 || len(digits) > 9 || (digits[0] == '0' && len(digits) > 1) {
+			return nil
+		}
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return nil
+			}
+			m.Pid = m.Pid*10 + int(c-'0')
+		}
+		return m
+	}
+	return nil
 }
 
 // StepError is a failure of the child, named by its step, carrying the
@@ -288,17 +351,6 @@ func (e *StepError) Unwrap() error {
 		return syscall.Errno(e.Errno)
 	}
 	return nil
-}
-
-// WarmCodec decodes one message, to nothing. encoding/json builds its
-// cache of a type's fields, and of every type those fields can hold (for
-// Message, the whole runtime spec), on the type's first decode: about a
-// millisecond in a process that has not decoded one yet. Run in the
-// background once a stage is started, it takes that off the path between
-// the stage's first message and the parent's answer.
-func WarmCodec() {
-	var m Message
-	_ = json.Unmarshal([]byte(`{"Type":"pid","Pid":1}`), &m)
 }
 
 // Conn is one end of the sync socket.
@@ -334,10 +386,7 @@ func (c *Conn) Send(m *Message, fds ...int) error {
 }
 
 // Recv reads one message; io.EOF-like end is reported as (nil, nil, nil).
-func (c *Conn) Recv() (*Message, []int, error) { return c.recv(decodeMessage) }
-
-// recv is Recv, decoding with decode.
-func (c *Conn) recv(decode func([]byte) (*Message, error)) (*Message, []int, error) {
+func (c *Conn) Recv() (*Message, []int, error) {
 	buf := make([]byte, 1<<20)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	for {
@@ -356,7 +405,7 @@ func (c *Conn) recv(decode func([]byte) (*Message, error)) (*Message, []int, err
 			return nil, nil, nil
 		}
 		fds := rightsOf(oob[:oobn])
-		m, err := decode(buf[:n])
+		m, err := decodeMessage(buf[:n])
 		if err != nil {
 			return nil, fds, fmt.Errorf("decode sync message: %w", err)
 		}
@@ -396,12 +445,7 @@ func closeFDs(fds []int) {
 // ErrUnexpected or ErrEnded, and the descriptors of a refused message are
 // closed: a confused or hostile peer cannot make us act out of order.
 func (c *Conn) Expect(want ...Kind) (*Message, []int, error) {
-	return c.expect(decodeMessage, want...)
-}
-
-// expect is Expect, decoding with decode.
-func (c *Conn) expect(decode func([]byte) (*Message, error), want ...Kind) (*Message, []int, error) {
-	m, fds, err := c.recv(decode)
+	m, fds, err := c.Recv()
 	if err != nil {
 		closeFDs(fds)
 		return nil, nil, err

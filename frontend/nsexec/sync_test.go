@@ -85,7 +85,11 @@ func wireFormat() string {
 		if err != nil {
 			panic(err)
 		}
-		b.Write(j)
+		if j[0] == '{' {
+			b.Write(j)
+		} else {
+			fmt.Fprintf(&b, "compact %x", j)
+		}
 		b.WriteByte('\n')
 	}
 	return b.String()

@@ -38,6 +38,10 @@ type CreateOptions struct {
 	// caller that read it already (run); nil to have Create read Bundle.
 	Spec      *specs.Spec
 	BundleDir string
+	// Run is `run`: the container's process is started at once, with
+	// no exec fifo and no `start`; Create returns once it is executed,
+	// and Started runs the poststart hooks.
+	Run bool
 }
 
 // LoadBundle reads and checks a bundle's config.json; the root path comes
@@ -391,18 +395,21 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 		}
 	}()
 	// Written by the container's process, which may be any user of the
-	// container: others may write, nobody but us may read.
-	if err := unix.Mkfifo(rt.fifo(id), 0o622); err != nil {
-		return nil, fmt.Errorf("make the exec fifo: %w", err)
+	// container: others may write, nobody but us may read. `run` has
+	// none: nothing waits between create and start.
+	var fifo *os.File
+	if !o.Run {
+		if err := unix.Mkfifo(rt.fifo(id), 0o622); err != nil {
+			return nil, fmt.Errorf("make the exec fifo: %w", err)
+		}
+		if err := os.Chmod(rt.fifo(id), 0o622); err != nil {
+			return nil, err
+		}
+		if fifo, err = os.OpenFile(rt.fifo(id), unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
+			return nil, fmt.Errorf("open the exec fifo: %w", err)
+		}
+		defer fifo.Close()
 	}
-	if err := os.Chmod(rt.fifo(id), 0o622); err != nil {
-		return nil, err
-	}
-	fifo, err := os.OpenFile(rt.fifo(id), unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open the exec fifo: %w", err)
-	}
-	defer fifo.Close()
 
 	if u, err := userns.LookupUser(strconv.Itoa(os.Getuid())); err == nil {
 		rec.Owner = u.Username
@@ -439,8 +446,12 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 	for i := 0; i < o.PreserveFDs; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
-	extra = append(extra, child, fifo)
-	syncFD, fifoFD := 3+o.PreserveFDs, 4+o.PreserveFDs
+	extra = append(extra, child)
+	syncFD, fifoFD := 3+o.PreserveFDs, 0
+	if fifo != nil {
+		extra = append(extra, fifo)
+		fifoFD = 4 + o.PreserveFDs
+	}
 	nsEnv, nsFiles, err := initEnv(spec, 3+len(extra))
 	if err != nil {
 		child.Close()
@@ -465,7 +476,6 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 	if err != nil {
 		return nil, fmt.Errorf("start the container's init: %w", err)
 	}
-	go nsexec.WarmCodec()
 	msg, _, err := parent.Expect(nsexec.MsgPid)
 	waitPid(first) // the stage's first process, gone once it sent the pid
 	if me, ok := nsexec.MapperError(err); ok {
@@ -539,12 +549,18 @@ func (rt *Runtime) create(id string, o CreateOptions, spec *specs.Spec, bundle s
 	if err := parent.Send(&nsexec.Message{Type: nsexec.MsgProceed}); err != nil {
 		return nil, fmt.Errorf("tell the init to proceed: %w", err)
 	}
+	// Created: the init waits on the fifo. Run: the end of the stream,
+	// the container's process executed.
+	done := nsexec.MsgCreated
+	if o.Run {
+		done = nsexec.MsgEnd
+	}
 	for {
-		msg, fds, err := parent.Expect(nsexec.MsgPty, nsexec.MsgCreated)
+		msg, fds, err := parent.Expect(nsexec.MsgPty, done)
 		if err != nil {
 			return nil, fmt.Errorf("container init: %w", err)
 		}
-		if msg.Type == nsexec.MsgCreated {
+		if msg.Type == done {
 			break
 		}
 		err = sendConsole(o.ConsoleSocket, fds[0])

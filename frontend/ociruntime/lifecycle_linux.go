@@ -58,12 +58,18 @@ func (rt *Runtime) StartRecord(r *Record) error {
 	if err := os.Remove(rt.fifo(id)); err != nil {
 		return fmt.Errorf("remove the exec fifo: %w", err)
 	}
+	rt.Started(r)
+	return nil
+}
+
+// Started runs the poststart hooks of a container whose process was
+// just started: by Start, or by Create with CreateOptions.Run.
+func (rt *Runtime) Started(r *Record) {
 	if h := r.hooks().Poststart; len(h) > 0 {
 		if err := nsexec.RunHooks(h, rt.State(r)); err != nil {
 			warn("poststart hook: %v", err)
 		}
 	}
-	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process of

@@ -334,6 +334,56 @@ func TestOCIRuntimeContainerHooks(t *testing.T) {
 	}
 }
 
+// TestOCIRuntimeRunHooks: `run` starts the process without the exec fifo
+// of create and start (nothing waits between them): the state directory
+// has none while the createRuntime hook runs; the startContainer hook
+// still runs inside the container before the process (status created),
+// and poststart after it. A failing startContainer hook fails `run`
+// before the process runs and leaves nothing.
+func TestOCIRuntimeRunHooks(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	state := t.TempDir()
+	bundle := ociBundle(t, []string{"sh", "-c", "test -f /tmp/started && touch /tmp/ran"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			CreateRuntime:  []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "ls " + filepath.Join(state, "r1") + " > " + filepath.Join(out, "ls")}}},
+			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > /tmp/started"}}},
+			Poststart:      []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + filepath.Join(out, "poststart")}}},
+		}
+	})
+	if _, errOut, code := ociRuntime(t, state, nil, "run", "--bundle", bundle, "r1"); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "ls")); err != nil || strings.TrimSpace(string(b)) != "state.json" {
+		t.Fatalf("the state directory during run's createRuntime hook: %q (%v), want state.json alone", b, err)
+	}
+	var sc, ps specs.State
+	readJSON(t, filepath.Join(bundle, "rootfs/tmp/started"), &sc)
+	if sc.ID != "r1" || sc.Status != specs.StateCreated || sc.Pid == 0 {
+		t.Fatalf("startContainer hook got %+v, want r1, created, a pid", sc)
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "rootfs/tmp/ran")); err != nil {
+		t.Fatalf("the process did not run after the startContainer hook: %v", err)
+	}
+	readJSON(t, filepath.Join(out, "poststart"), &ps)
+	if ps.ID != "r1" || ps.Pid != sc.Pid {
+		t.Fatalf("poststart hook got %+v, want r1 and pid %d", ps, sc.Pid)
+	}
+
+	fail := ociBundle(t, []string{"touch", "/tmp/ran"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo refused >&2; exit 9"}}}}
+	})
+	if _, errOut, code := ociRuntime(t, state, nil, "run", "--bundle", fail, "r2"); code != 1 || !strings.Contains(errOut, "startContainer hook") {
+		t.Fatalf("run with a failing startContainer hook: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(fail, "rootfs/tmp/ran")); !os.IsNotExist(err) {
+		t.Fatalf("the process ran although its startContainer hook failed: %v", err)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Fatalf("after the failed run, the state root holds %v", ents)
+	}
+}
+
 // TestOCIRuntimeExec: exec runs a process in a running container's
 // namespaces, from args or a --process file, with its exit code; one that
 // cannot be executed fails as runc's does.
