@@ -37,12 +37,18 @@ STATIC_FLAGS ?= -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-extldflags=-st
 # container start and exec so starts one process without a C library's
 # and cgo's start-up, about 0.5 ms each. Elsewhere, the cgo build, whose
 # C library runs the same constructor.
+# myctr-runtime is built the same way: it links no libseccomp (a profile
+# is compiled by myctr-seccomp, a small cgo program, once per boot, and
+# kept in the runtime root), so none of its commands pays for cgo either.
 INIT_ARCH := $(shell $(GO) env GOARCH 2>/dev/null)
 ifeq ($(INIT_ARCH),amd64)
+NOCGO_BUILD = CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-E=_myctr_entry
 INIT_BUILD = frontend/nsexec/preinit/build.sh frontend/nsexec/preinit/nsenter_linux_amd64.syso && \
-	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -tags urfave_cli_no_docs,netgo,osusergo -ldflags=-E=_myctr_entry -o bin/myctr-init ./cmd/myctr-init
+	$(NOCGO_BUILD) -o bin/myctr-init ./cmd/myctr-init && \
+	$(NOCGO_BUILD) -o bin/myctr-runtime ./cmd/myctr-runtime
 else
-INIT_BUILD = $(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init
+INIT_BUILD = $(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-init ./cmd/myctr-init && \
+	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-runtime ./cmd/myctr-runtime
 endif
 # myctr-monitor (C) is what stays resident beside each detached container
 # (and, in its forward mode, as the port forwarder's relay): static, so
@@ -76,12 +82,12 @@ build:
 	mkdir -p bin
 	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr ./cmd/myctr
 	$(INIT_BUILD)
-	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-runtime ./cmd/myctr-runtime
+	$(GO) build $(GO_BUILD_FLAGS) $(STATIC_FLAGS) -o bin/myctr-seccomp ./cmd/myctr-seccomp
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-helper ./cmd/myctr-helper
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-generator ./cmd/myctr-generator
 	$(GO) build $(GO_BUILD_FLAGS) -o bin/myctr-man ./cmd/myctr-man
 	$(CC) $(MONITOR_CFLAGS) -o bin/myctr-monitor $(MONITOR_SRCS)
-	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-runtime bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
+	chmod 0755 bin bin/myctr bin/myctr-init bin/myctr-runtime bin/myctr-seccomp bin/myctr-monitor bin/myctr-helper bin/myctr-generator bin/myctr-man
 
 # test: lint, unit tests, then integration tests (each even when the one
 # before failed), then, as root, the VM tier (test-vm), then one summary line "N passed, N failed, N skipped" and the skip reasons.
@@ -217,7 +223,7 @@ lint-go:
 	$(GO) vet ./...
 	$(GO) vet -tags integration,helper,vm,ociroot ./tests/...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./helper/...
-	CGO_ENABLED=0 $(GO) vet ./frontend/nsexec/preinit ./cmd/myctr-init
+	CGO_ENABLED=0 $(GO) vet ./frontend/nsexec/preinit ./cmd/myctr-init ./cmd/myctr-runtime
 	$(GO) mod tidy -diff
 	cd tests/clients/testcontainers && $(GO) vet -tags integration . && $(GO) mod tidy -diff
 
@@ -266,6 +272,7 @@ install: man
 	bin/myctr completion zsh >$(DESTDIR)$(ZSH_COMPLETION_DIR)/_myctr
 	bin/myctr completion fish >$(DESTDIR)$(FISH_COMPLETION_DIR)/myctr.fish
 	install -D -m 0755 bin/myctr-init $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-init
+	install -D -m 0755 bin/myctr-seccomp $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-seccomp
 	install -D -m 0755 bin/myctr-monitor $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-monitor
 	install -D -m 0755 bin/myctr-helper $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-helper
 	install -D -m 0755 bin/myctr-generator $(DESTDIR)$(LIBEXECDIR)/myctr/myctr-generator

@@ -85,6 +85,13 @@ var depRules = []depRule{
 		forbidden: []string{"github.com/seccomp/libseccomp-golang", "github.com/moby/profiles", module + "/frontend/seccomp"},
 	},
 	{
+		// myctr-runtime is built without cgo: myctr-seccomp compiles the
+		// profiles, once each, and the runtime keeps their programs.
+		name:      "myctr-runtime links no libseccomp and no profile library",
+		from:      []string{module + "/cmd/myctr-runtime"},
+		forbidden: []string{"github.com/seccomp/libseccomp-golang", "github.com/moby/profiles"},
+	},
+	{
 		// myctr-init is bound into every container that asks for --init and
 		// starts before the container's command: what it links is start-up
 		// time and attack surface inside the container.

@@ -90,7 +90,7 @@ func (rt *Runtime) Exec(id string, o ExecOptions) (int, error) {
 	if o.PreserveFDs < 0 || o.PreserveFDs > maxPreserveFDs {
 		return 1, fmt.Errorf("--preserve-fds %d: from 0 to %d", o.PreserveFDs, maxPreserveFDs)
 	}
-	filter, err := compileSeccomp(r.Spec)
+	filter, err := rt.compileSeccomp(r.Spec)
 	if err != nil {
 		return 1, err
 	}

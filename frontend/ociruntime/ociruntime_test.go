@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/nsexec"
+	"github.com/myctr/myctr/frontend/seccomp/progcache"
+	"github.com/myctr/myctr/frontend/security"
 )
 
 func TestCheckID(t *testing.T) {
@@ -202,5 +204,83 @@ func TestCgroupPlan(t *testing.T) {
 	up := &specs.Spec{Linux: &specs.Linux{CgroupsPath: "/../../etc"}}
 	if p, err := cgroupPlan(up, "c", false); err != nil || p.dir != CgroupRoot+"/etc" {
 		t.Errorf("a path climbing out: %+v, %v; want it kept inside the hierarchy", p, err)
+	}
+}
+
+// TestSeccompCache: the compiled programs are cached in the runtime root,
+// under a name no container id can have (so `list` passes it by), only
+// where no one else may write: a root others may write gets no cache, and
+// each filter is compiled again. A profile compiled once is read back.
+func TestSeccompCache(t *testing.T) {
+	if CheckID(seccompCacheDir) == nil {
+		t.Fatalf("%q is a valid container id", seccompCacheDir)
+	}
+	compiles := 0
+	was := seccompCompiler
+	t.Cleanup(func() { seccompCompiler = was })
+	seccompCompiler = func() (*compiler, error) {
+		return &compiler{id: "test", compile: func(s *specs.LinuxSeccomp) (*progcache.Compiled, error) {
+			compiles++
+			return &progcache.Compiled{Filter: security.SeccompFilter{Program: []byte("12345678")}}, nil
+		}}, nil
+	}
+	rt := &Runtime{Root: filepath.Join(t.TempDir(), "root")}
+	dir, ok := rt.seccompCache()
+	if !ok || dir != filepath.Join(rt.Root, seccompCacheDir) {
+		t.Fatalf("a new root: cache %q, %v", dir, ok)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the cache directory: %v, %v; want mode 0700", fi, err)
+	}
+	if recs, err := rt.List(); err != nil || len(recs) != 0 {
+		t.Fatalf("List with only the cache in the root: %v, %v", recs, err)
+	}
+	spec := &specs.Spec{Linux: &specs.Linux{Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}}}
+	first, err := rt.compileSeccomp(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("after one compile the cache holds %v, want one program", ents)
+	}
+	again, err := rt.compileSeccomp(spec)
+	if err != nil || string(again.Program) != string(first.Program) || compiles != 1 {
+		t.Fatalf("from the cache: %v, %v, %d compiles", again, err, compiles)
+	}
+	for _, mode := range []os.FileMode{0o777, 0o720} {
+		if err := os.Chmod(rt.Root, mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := rt.seccompCache(); ok {
+			t.Errorf("a root of mode %v: cache used", mode)
+		}
+	}
+	if err := os.Chmod(rt.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rt.seccompCache(); ok {
+		t.Error("a cache directory others may write: used")
+	}
+	if f, err := rt.compileSeccomp(spec); err != nil || string(f.Program) != string(first.Program) || compiles != 2 {
+		t.Errorf("compiled without the cache: %v, %v, %d compiles", f, err, compiles)
+	}
+}
+
+// TestSeccompCompilerMissing: without myctr-seccomp, a profile is an
+// error that names it and says how to install it.
+func TestSeccompCompilerMissing(t *testing.T) {
+	if nsexec.Companion("myctr-seccomp") != "" {
+		t.Skip("myctr-seccomp is beside the test binary")
+	}
+	rt := &Runtime{Root: t.TempDir()}
+	_, err := rt.compileSeccomp(&specs.Spec{Linux: &specs.Linux{Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}}})
+	var he *HintError
+	if !errors.As(err, &he) || !strings.Contains(err.Error(), "myctr-seccomp") || !strings.Contains(he.Hint(), "make install") {
+		t.Fatalf("got %v, want the missing compiler named, with a hint", err)
 	}
 }

@@ -10,16 +10,12 @@ import (
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/seccomp/progcache"
 	"github.com/myctr/myctr/frontend/security"
 )
 
 // Compiled is a profile's program and what compiling it skipped.
-type Compiled struct {
-	Filter security.SeccompFilter
-	// Unknown are the syscall names libseccomp does not know (newer than
-	// it, or misspelt): skipped, as Docker skips them.
-	Unknown []string `json:",omitempty"`
-}
+type Compiled = progcache.Compiled
 
 // Compile turns an OCI seccomp section into the program the kernel loads,
 // with libseccomp, as runc does: the default action, each architecture,

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/myctr/myctr/frontend/seccomp/progcache"
 	"github.com/myctr/myctr/frontend/security"
 )
 
@@ -282,7 +283,7 @@ func TestProgramCache(t *testing.T) {
 	if len(entries) != 1 {
 		t.Fatalf("cache holds %d entries, want 1", len(entries))
 	}
-	memo.Clear()
+	progcache.Forget()
 	c2, err := Program(dir, s)
 	if err != nil {
 		t.Fatal(err)
@@ -357,7 +358,7 @@ func BenchmarkStartCost(b *testing.B) {
 	})
 	b.Run("cached-program", func(b *testing.B) {
 		for range b.N {
-			memo.Clear()
+			progcache.Forget()
 			if _, err := Program(dir, s); err != nil {
 				b.Fatal(err)
 			}

@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -381,6 +382,77 @@ func TestOCIRuntimeRunHooks(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(state); len(ents) != 0 {
 		t.Fatalf("after the failed run, the state root holds %v", ents)
+	}
+}
+
+// TestOCIRuntimeSeccompCache: a bundle's seccomp profile is compiled once
+// (by myctr-seccomp) and kept in the runtime root: the filter is in force
+// in every container with that profile (mkdir fails with its errno), one
+// program is cached for it, another profile adds another, and `list`
+// shows no container for the cache. Without myctr-seccomp, a profile is
+// an error with its fix.
+func TestOCIRuntimeSeccompCache(t *testing.T) {
+	t.Parallel()
+	profile := func(errno uint) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+				Syscalls:      []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno, ErrnoRet: &errno}}}
+		}
+	}
+	state := t.TempDir()
+	cached := func() int {
+		ents, _ := os.ReadDir(filepath.Join(state, "seccomp@cache"))
+		return len(ents)
+	}
+	for i, tc := range []struct {
+		errno  uint
+		want   string
+		cached int
+	}{
+		{1, "Operation not permitted", 1}, {1, "Operation not permitted", 1}, {13, "Permission denied", 2},
+	} {
+		bundle := ociBundle(t, []string{"busybox", "mkdir", "/tmp/d"}, profile(tc.errno))
+		_, errOut, code := ociRuntime(t, state, nil, "run", "--bundle", bundle, fmt.Sprintf("s%d", i))
+		if code == 0 || !strings.Contains(errOut, tc.want) {
+			t.Fatalf("run %d: exit %d, %q; want mkdir refused with %q", i, code, errOut, tc.want)
+		}
+		if n := cached(); n != tc.cached {
+			t.Fatalf("after run %d the cache holds %d programs, want %d", i, n, tc.cached)
+		}
+	}
+	if list, _, _ := ociRuntime(t, state, nil, "list", "-q"); list != "" {
+		t.Fatalf("list shows %q", list)
+	}
+
+	// A copy of myctr-runtime without myctr-seccomp beside it: a profile
+	// it has not compiled is an error that says what to install, and
+	// leaves nothing; a bundle without one runs.
+	lone := t.TempDir()
+	for _, name := range []string{"myctr-runtime", "myctr-init"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lone, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state2 := t.TempDir()
+	run := func(bundle, id string) (string, int) {
+		cmd := exec.Command(filepath.Join(lone, "myctr-runtime"), "--root", state2, "run", "--bundle", bundle, id)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run(ociBundle(t, []string{"true"}, profile(5)), "n1"); code != 1 ||
+		!strings.Contains(out, "Error: linux.seccomp: compiling a seccomp profile needs myctr-seccomp") || !strings.Contains(out, "Hint: install myctr-runtime with make install") {
+		t.Fatalf("without myctr-seccomp: exit %d, %q", code, out)
+	}
+	if ents, _ := os.ReadDir(state2); len(ents) != 0 {
+		t.Fatalf("the failed run left %v", ents)
+	}
+	if out, code := run(ociBundle(t, []string{"true"}, nil), "n2"); code != 0 {
+		t.Fatalf("without myctr-seccomp, a bundle without a profile: exit %d, %q", code, out)
 	}
 }
 
