@@ -1,12 +1,10 @@
 package ociruntime
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -664,45 +662,20 @@ type compiler struct {
 	compile func(*specs.LinuxSeccomp) (*progcache.Compiled, error)
 }
 
-// seccompCompiler is myctr-seccomp, found beside this program or in
-// ../libexec/myctr; the tests of this package put another in its place.
-// Its id is the file's identity (device, inode, size, modification
-// time): another build of it, which may link another libseccomp, is
-// another compiler, without starting it to ask.
+// seccompCompiler is myctr-seccomp (progcache.External), found beside
+// this program or in ../libexec/myctr; the tests of this package put
+// another in its place.
 var seccompCompiler = func() (*compiler, error) {
 	path := nsexec.Companion("myctr-seccomp")
 	if path == "" {
 		return nil, &HintError{errors.New("compiling a seccomp profile needs myctr-seccomp, which is not installed beside myctr-runtime or in ../libexec/myctr"),
 			"install myctr-runtime with make install, which puts myctr-seccomp beside it"}
 	}
-	var st unix.Stat_t
-	if err := unix.Stat(path, &st); err != nil {
-		return nil, err
-	}
-	id := fmt.Sprintf("%s %d:%d %d %d.%09d", path, st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
-	return &compiler{id: id, compile: func(s *specs.LinuxSeccomp) (*progcache.Compiled, error) { return runSeccompCompiler(path, s) }}, nil
-}
-
-// runSeccompCompiler runs myctr-seccomp at path on s.
-func runSeccompCompiler(path string, s *specs.LinuxSeccomp) (*progcache.Compiled, error) {
-	in, err := json.Marshal(s)
+	ext, err := progcache.NewExternal(path)
 	if err != nil {
 		return nil, err
 	}
-	var out, errOut bytes.Buffer
-	cmd := exec.Command(path)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &errOut
-	if err := cmd.Run(); err != nil {
-		if msg := strings.TrimSpace(strings.TrimPrefix(errOut.String(), "Error: ")); msg != "" {
-			return nil, errors.New(msg)
-		}
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	var c progcache.Compiled
-	if err := json.Unmarshal(out.Bytes(), &c); err != nil || len(c.Filter.Program) == 0 || len(c.Filter.Program)%8 != 0 {
-		return nil, fmt.Errorf("%s: no program in its output (%v)", path, err)
-	}
-	return &c, nil
+	return &compiler{id: ext.ID, compile: ext.Compile}, nil
 }
 
 // seccompCacheDir is the cache's directory in the runtime root: a name no

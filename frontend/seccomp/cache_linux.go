@@ -1,3 +1,5 @@
+//go:build cgo
+
 package seccomp
 
 import (
@@ -20,6 +22,9 @@ import (
 // Why this is safe: dir is in the user's own run root (0700, checked at
 // start); only the user, who could load any filter anyway, can write it;
 // no container sees it.
+//
+// This build links libseccomp (cgo): the compiler is in this process. A
+// build without cgo has myctr-seccomp compile (cache_nocgo_linux.go).
 func Program(dir string, s *specs.LinuxSeccomp) (*Compiled, error) {
 	return progcache.Program(dir, Compiler(), s, Compile)
 }

@@ -1,3 +1,5 @@
+//go:build cgo
+
 package seccomp
 
 import (
@@ -10,12 +12,8 @@ import (
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
-	"github.com/myctr/myctr/frontend/seccomp/progcache"
 	"github.com/myctr/myctr/frontend/security"
 )
-
-// Compiled is a profile's program and what compiling it skipped.
-type Compiled = progcache.Compiled
 
 // Compile turns an OCI seccomp section into the program the kernel loads,
 // with libseccomp, as runc does: the default action, each architecture,

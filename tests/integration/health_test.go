@@ -48,7 +48,7 @@ func TestHealthcheck(t *testing.T) {
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		for _, b := range []string{"myctr", "myctr-init"} {
+		for _, b := range []string{"myctr", "myctr-init", "myctr-seccomp"} {
 			data, err := os.ReadFile(filepath.Join(filepath.Dir(bin), b))
 			if err != nil {
 				t.Fatal(err)

@@ -13,17 +13,24 @@ import (
 	"testing"
 )
 
-// TestInitBinaryWithoutLibc: on amd64, make build's myctr-init is a pure
-// Go program (no cgo, no C library, no interpreter) whose ELF entry point
-// is _myctr_entry, the stub that runs the stages' C constructor before the
-// Go runtime (frontend/nsexec/preinit). Every container in this tier is
-// started through it; this test pins that it is that build, and that a
-// stage refuses to run in a copy whose entry point is the Go runtime's.
+// TestInitBinaryWithoutLibc: on amd64, make build's myctr-init, myctr-runtime
+// and myctr are pure Go programs (no cgo, no C library, no interpreter)
+// whose ELF entry point is _myctr_entry, the stub that runs the stages' C
+// constructor before the Go runtime (frontend/nsexec/preinit). Every
+// container in this tier is started through them; this test pins that
+// they are that build, and that each refuses to run in a copy whose entry
+// point is the Go runtime's (a stage would run without its namespaces).
 func TestInitBinaryWithoutLibc(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
-		t.Skipf("myctr-init is the cgo build on %s", runtime.GOARCH)
+		t.Skipf("myctr-init, myctr-runtime and myctr are the cgo builds on %s", runtime.GOARCH)
 	}
-	p := filepath.Join(filepath.Dir(os.Getenv("MYCTR_BIN")), "myctr-init")
+	dir := filepath.Dir(os.Getenv("MYCTR_BIN"))
+	for _, name := range []string{"myctr-init", "myctr-runtime", "myctr"} {
+		t.Run(name, func(t *testing.T) { checkWithoutLibc(t, filepath.Join(dir, name)) })
+	}
+}
+
+func checkWithoutLibc(t *testing.T, p string) {
 	bi, err := buildinfo.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +66,10 @@ func TestInitBinaryWithoutLibc(t *testing.T) {
 		case "_rt0_amd64_linux":
 			rt0 = s.Value
 		}
+		if strings.HasPrefix(s.Name, "seccomp_") {
+			t.Errorf("%s links libseccomp (%s): myctr-seccomp compiles the profiles", p, s.Name)
+			break
+		}
 	}
 	if entry == 0 || f.Entry != entry {
 		t.Fatalf("%s: entry point %#x, want _myctr_entry (%#x)", p, f.Entry, entry)
@@ -75,7 +86,7 @@ func TestInitBinaryWithoutLibc(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		b[24+i] = byte(rt0 >> (8 * i))
 	}
-	bad := filepath.Join(t.TempDir(), "myctr-init")
+	bad := filepath.Join(t.TempDir(), filepath.Base(p))
 	if err := os.WriteFile(bad, b, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestMonitorHandOff(t *testing.T) {
 		t.Errorf("logs after the stop lack the trap's output: %q", out)
 	}
 
-	// Without myctr-monitor installed (myctr and myctr-init alone, as
+	// Without myctr-monitor installed (myctr, myctr-init and myctr-seccomp, as
 	// installMyctr lays them out), the monitor stage stays: the same
 	// container, with its output kept by the Go monitor.
 	myctrBin, _ := installMyctr(t)

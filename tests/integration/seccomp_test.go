@@ -3,9 +3,11 @@
 package integration
 
 import (
+	"debug/buildinfo"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -389,4 +391,61 @@ func inspectSecurity(t *testing.T, ref string) (in struct {
 		t.Fatal(err)
 	}
 	return in
+}
+
+// TestSeccompCompilerMissing: myctr built without cgo (make build, on
+// amd64) links no libseccomp; myctr-seccomp, beside it, compiles each
+// profile once, into the run root's cache. A copy of myctr without
+// myctr-seccomp beside it fails a confined container with the fix, and
+// leaves nothing; an unconfined one runs.
+func TestSeccompCompilerMissing(t *testing.T) {
+	bi, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "CGO_ENABLED" && s.Value != "0" {
+			t.Skip("this myctr is the cgo build, with libseccomp linked in")
+		}
+	}
+	// The tier's containers ran confined: their programs are in the cache.
+	runOut(t, []string{"--network", "none"}, "true")
+	if ents, err := os.ReadDir(filepath.Join(runRoot, "seccomp")); err != nil || len(ents) == 0 {
+		t.Fatalf("the run root's seccomp cache: %d entries, %v; want the default profile's program", len(ents), err)
+	}
+
+	lone := t.TempDir()
+	for _, name := range []string{"myctr", "myctr-init", "myctr-monitor"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(bin), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(lone, name), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) (string, string, int) {
+		cmd := exec.Command(filepath.Join(lone, "myctr"), globalArgs(args)...)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		code := cmd.ProcessState.ExitCode()
+		if err != nil && code <= 0 {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	name := ctrName(t, "")
+	_, errOut, code := run("run", "--rm", "--name", name, "--network", "none", image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "needs myctr-seccomp") ||
+		!strings.Contains(errOut, "Hint: install myctr with make install") {
+		t.Fatalf("without myctr-seccomp: exit %d, %q; want 125, the missing program named and the fix", code, errOut)
+	}
+	if _, ok := psFind(psJSON(t, true), name); ok {
+		t.Fatalf("the refused container %s is listed", name)
+	}
+	out, errOut, code := run("run", "--rm", "--security-opt", "seccomp=unconfined", "--network", "none", image, "echo", "unconfined")
+	if code != 0 || strings.TrimSpace(out) != "unconfined" {
+		t.Fatalf("an unconfined container without myctr-seccomp: exit %d, %q, %q", code, out, errOut)
+	}
 }

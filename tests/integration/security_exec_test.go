@@ -690,16 +690,18 @@ func TestSecurityExecRelay(t *testing.T) {
 	}
 }
 
-// installMyctr lays the built myctr and myctr-init out as `make install
-// PREFIX=DIR` does (DIR/bin/myctr, DIR/libexec/myctr/myctr-init, mode
+// installMyctr lays the built myctr, myctr-init and myctr-seccomp out as
+// `make install PREFIX=DIR` does (DIR/bin/myctr, DIR/libexec/myctr/..., mode
 // 0755), in a directory the test user owns, as a user who installs myctr in
-// their home would; it returns the two paths.
+// their home would; it returns the paths of myctr and myctr-init.
 func installMyctr(t *testing.T) (myctrBin, initBin string) {
 	t.Helper()
 	prefix := t.TempDir()
 	myctrBin = filepath.Join(prefix, "bin", "myctr")
 	initBin = filepath.Join(prefix, "libexec", "myctr", "myctr-init")
-	for dst, src := range map[string]string{myctrBin: bin, initBin: filepath.Join(filepath.Dir(bin), "myctr-init")} {
+	seccompBin := filepath.Join(prefix, "libexec", "myctr", "myctr-seccomp")
+	for dst, src := range map[string]string{myctrBin: bin, initBin: filepath.Join(filepath.Dir(bin), "myctr-init"),
+		seccompBin: filepath.Join(filepath.Dir(bin), "myctr-seccomp")} {
 		b, err := os.ReadFile(src)
 		if err != nil {
 			t.Fatalf("read %s: %v", src, err)

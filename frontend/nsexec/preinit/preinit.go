@@ -1,8 +1,8 @@
 //go:build linux && amd64 && !cgo
 
 // Package preinit runs the stages' C constructor (frontend/nsexec/nsenter.c)
-// in a pure Go program, myctr-init, which its import makes a program with
-// no C library: the ELF entry point is _myctr_entry (entry_linux_amd64.s,
+// in a pure Go program (myctr-init, myctr-runtime and myctr, as make builds
+// them on amd64), which its import makes a program with no C library: the ELF entry point is _myctr_entry (entry_linux_amd64.s,
 // chosen with the linker's -E), which calls the constructor on the stack
 // the kernel made, then jumps to the Go runtime's own entry. The
 // constructor so runs before the Go runtime starts any thread, as the C
@@ -12,7 +12,7 @@
 //
 // The constructor is nsenter_linux_amd64.syso, compiled from nsenter.c by
 // build.sh (make build does it; the file is not kept in the tree). Its
-// init checks that the binary's entry point is _myctr_entry: a myctr-init
+// init checks that the binary's entry point is _myctr_entry: a program
 // linked without -E would run its stages without their namespaces, and
 // refuses to instead.
 package preinit
@@ -34,7 +34,7 @@ func entry() uintptr
 
 func init() {
 	if !entered() {
-		os.Stderr.WriteString("Error: " + os.Args[0] + " was linked without its entry point _myctr_entry, so the namespaces' constructor never ran\nHint: build myctr-init with make (go build -ldflags=-E=_myctr_entry)\n")
+		os.Stderr.WriteString("Error: " + os.Args[0] + " was linked without its entry point _myctr_entry, so the namespaces' constructor never ran\nHint: build it with make (go build -ldflags=-E=_myctr_entry)\n")
 		os.Exit(nsexec.ExitSetup)
 	}
 	nsexec.ConstructorRan()
