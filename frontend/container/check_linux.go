@@ -148,7 +148,7 @@ func (s *Store) checkRecord(id string) (*Container, string) {
 		return nil, "container.json is missing"
 	case err != nil:
 		return nil, fmt.Sprintf("container.json: %v", err)
-	case len(bytes.TrimSpace(b)) == 0:
+	case cutShort(b):
 		return nil, "container.json is empty (a write was cut short)"
 	}
 	var c Container

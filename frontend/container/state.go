@@ -418,6 +418,13 @@ func (s *Store) load(id string) (*Container, error) {
 		}
 		return nil, fmt.Errorf("read container %s: %w", id, err)
 	}
+	if cutShort(b) {
+		// Only an --rm container's record is written without fsync
+		// (Save), and only a power cut leaves it so: as a record a power
+		// cut undid, there is no container (`system check --repair`
+		// removes the directory).
+		return nil, fmt.Errorf("%w: %s (its record was cut short by a power cut: myctr system check --repair removes it)", ErrNotFound, id)
+	}
 	var c Container
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("decode container %s: %w", id, err)
@@ -427,15 +434,29 @@ func (s *Store) load(id string) (*Container, error) {
 	return &c, nil
 }
 
+// cutShort says whether b, a record read back, is what a power cut can
+// leave of one written without fsync: nothing, or zeros where its data
+// was never written.
+func cutShort(b []byte) bool {
+	for _, c := range b {
+		if c != 0 && c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
 // Save writes the record atomically and durably (temp file, fsync,
 // rename, fsync of the directory).
 //
 // The record of an --rm container is deleted when the container ends, so
-// a power cut that undoes its latest replacement loses nothing anyone
-// keeps: its directory is not synced, which saves a journal commit (about
-// 0.5 ms, more on a busy disk) on each of the two writes of every run
-// --rm's start. The file itself is always synced: each write carries the
-// whole record, and an empty one would make every listing fail.
+// a power cut that undoes or cuts short its latest replacement loses
+// nothing anyone keeps: it is written without any fsync, which saves two
+// (about 0.4 ms each here, more on a busy disk) on the path of every run
+// --rm, its create's and its start's. A reader still never sees it torn
+// (the rename is atomic); after a power cut it may be gone, or there and
+// empty (the rename was written, the data not), which load takes as
+// gone: no listing fails on it.
 func (s *Store) Save(c *Container) error {
 	b, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
@@ -443,7 +464,7 @@ func (s *Store) Save(c *Container) error {
 	}
 	write := atomicfile.WriteFile
 	if c.HostConfig.AutoRemove {
-		write = atomicfile.WriteFileNoDirSync
+		write = atomicfile.WriteFileVolatile
 	}
 	if err := write(c.File("container.json"), b, 0o600); err != nil {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
