@@ -44,7 +44,9 @@
  * none). It reads no environment and passes the environment on.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -791,7 +793,12 @@ static void init_log(struct mon *m, int argc, char **argv)
  *   CLI -> us   "pid N" with a pidfd of the init, once it exists;
  *               "run [MEMORY.EVENTS]" once the container runs, with the
  *               pty master when it has a terminal;
- *               "done" once it has recorded the exit.
+ *               "done" once it has recorded the exit, or "done DIR"
+ *               when it leaves us DIR to delete: an --rm container's
+ *               directory, already renamed out of every listing (.rm-ID),
+ *               small and all of whose directories are the user's, so
+ *               that its unlinks come after the CLI has ended. What we
+ *               cannot delete stays for the CLI's next sweep.
  *   us -> CLI   "exit CODE OOM TIMEDOUT TERM OUTBROKEN ERRBROKEN" once the
  *               init has exited and its output is drained;
  *               "broken" when a write to the user's stdout failed (its
@@ -925,6 +932,56 @@ static void start_stage(int exe, char **env, int k)
 		;
 }
 
+/* remove_tree deletes name in dirfd and all below it, without following
+ * a symlink (each is unlinked as it is) and without leaving dirfd's
+ * tree: every directory is opened O_NOFOLLOW from its parent's
+ * descriptor (at). A directory we may not read but own (overlayfs's
+ * work/work, mode 000) is given its owner's rights first. -1 when
+ * something is left. */
+static int remove_tree(int at, const char *name, int depth)
+{
+	if (unlinkat(at, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR || depth > 32)
+		return -1;
+	if (unlinkat(at, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+		return 0;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(at, name, 0700, 0) == 0)
+		fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && remove_tree(dirfd(d), e->d_name, depth + 1) < 0)
+			rc = -1;
+	closedir(d);
+	if (rc == 0 && unlinkat(at, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
+}
+
+/* remove_dir deletes the directory at the absolute path p (see "done"). */
+static void remove_dir(char *p)
+{
+	char *slash = strrchr(p, '/');
+	if (p[0] != '/' || !slash || strncmp(slash + 1, ".rm-", 4) != 0)
+		return; /* only what the CLI renamed away is ours to delete */
+	*slash = 0;
+	int parent = open(slash == p ? "/" : p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*slash = '/';
+	if (parent < 0)
+		return;
+	(void)remove_tree(parent, slash + 1, 0);
+	close(parent);
+}
+
 static int attach_main(int argc, char **argv)
 {
 	int end = exit_end(argc, argv);
@@ -969,11 +1026,17 @@ static int attach_main(int argc, char **argv)
 		int n = snprintf(msg, sizeof msg, "exit %d %d %d %d %d %d", m.status, m.kills > 0, m.timedout,
 				 m.terminated, m.tee[0].broken, m.tee[1].broken);
 		if (send(m.ctl, msg, (size_t)n, MSG_NOSIGNAL) == n) {
-			char b[16];
+			char b[PATH_MAX + 8];
 			ssize_t r;
-			while ((r = recv(m.ctl, b, sizeof b, MSG_CMSG_CLOEXEC)) != 0) {
+			while ((r = recv(m.ctl, b, sizeof b - 1, MSG_CMSG_CLOEXEC)) != 0) {
 				if (r == 4 && memcmp(b, "done", 4) == 0)
 					return 0;
+				if (r > 5 && memcmp(b, "done ", 5) == 0) {
+					b[r] = 0;
+					close(m.ctl);
+					remove_dir(b + 5);
+					return 0;
+				}
 				if (r < 0 && errno != EINTR)
 					break;
 			}

@@ -243,8 +243,17 @@ func (f *fgMonitor) leave() { f.ctl.Close() }
 
 // done tells the monitor the exit is recorded: it exits without the
 // monitor-exit stage.
-func (f *fgMonitor) done() {
-	f.send("done", -1)
+func (f *fgMonitor) done(dir string) {
+	msg := "done"
+	if dir != "" {
+		// An --rm container's directory, renamed out of every listing:
+		// the monitor deletes it as it ends. Should it not (killed, or
+		// gone already), the directory is left for SweepRemoved.
+		msg += " " + dir
+	}
+	if f.send(msg, -1) != nil && dir != "" {
+		_ = os.RemoveAll(dir)
+	}
 	f.ctl.Close()
 	go f.cmd.Wait()
 }

@@ -26,10 +26,10 @@ func TestSmallTree(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.Chmod(filepath.Join(dir, "work/work"), 0o755) })
 	// The root, 5 directories below it, 4 files: 10 entries.
-	if !smallTree(dir, 10) {
-		t.Error("a tree of 10 entries is not small at 10")
+	if small, own := smallTree(dir, 10); !small || !own {
+		t.Errorf("a tree of 10 entries, all ours, at 10: small %v, own %v", small, own)
 	}
-	if smallTree(dir, 9) {
+	if small, _ := smallTree(dir, 9); small {
 		t.Error("a tree of 10 entries is small at 9")
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -42,10 +42,33 @@ func TestSmallTree(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if smallTree(big, smallTreeEntries) {
+	if small, _ := smallTree(big, smallTreeEntries); small {
 		t.Error("100 files are a small tree")
 	}
-	if smallTree(filepath.Join(big, "missing"), smallTreeEntries) {
+	if small, _ := smallTree(filepath.Join(big, "missing"), smallTreeEntries); small {
 		t.Error("a missing directory is a small tree")
+	}
+}
+
+// TestSmallTreeOwner: a directory of another id (what a container's
+// process made as one of its subordinate ids) makes the tree one this
+// user may not delete alone: remove keeps it from the monitor.
+func TestSmallTreeOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("making a directory of another owner needs root")
+	}
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "upper", "home")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if small, own := smallTree(dir, smallTreeEntries); !small || !own {
+		t.Fatalf("our own tree: small %v, own %v", small, own)
+	}
+	if err := os.Lchown(sub, 100999, 100999); err != nil {
+		t.Fatal(err)
+	}
+	if small, own := smallTree(dir, smallTreeEntries); !small || own {
+		t.Errorf("a directory of uid 100999 in it: small %v, own %v; want small and not own", small, own)
 	}
 }

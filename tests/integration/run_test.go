@@ -4,8 +4,10 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -483,6 +485,50 @@ func TestAutoRemove(t *testing.T) {
 			t.Errorf("%s still listed by ps -a after --rm", name)
 		}
 	})
+	// What the container wrote goes with it: deleted by myctr-monitor
+	// once the CLI has ended (a small tree of the user's own), or by the
+	// reaper in the user namespace (a directory of a subordinate id). A
+	// symlink in the container's tree that names a directory of the user
+	// on the host is deleted as a link, never followed.
+	for _, tc := range []struct{ name, script string }{
+		{"written", "mkdir -p /a/b/c && echo x > /a/b/c/f && ln -s %s /a/outside && ln -s %s/keep /a/keep"},
+		{"subordinate-ids", "mkdir /tmp/u && touch /tmp/u/f && chown -R 1000 /tmp/u && ln -s %s /tmp/outside && : %s"},
+	} {
+		t.Run("foreground-"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			host := t.TempDir()
+			if err := os.WriteFile(filepath.Join(host, "keep"), []byte("kept"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// A store of its own: no other test's `ps -a` sweeps it
+			// (SweepRemoved), so what deletes the directory is the run.
+			own := []string{"--root", filepath.Join(t.TempDir(), "root"), "--runroot", filepath.Join(t.TempDir(), "run")}
+			mine := func(args ...string) {
+				t.Helper()
+				out, err := exec.Command(bin, append(own, args...)...).CombinedOutput()
+				if err != nil {
+					t.Fatalf("myctr %v: %v\n%s", args, err, out)
+				}
+			}
+			mine("import", filepath.Join(tmpRoot, "bb.tar"), image)
+			t.Cleanup(func() { _ = exec.Command(bin, append(own, "unshare", "rm", "-rf", own[1], own[3])...).Run() })
+			cid := filepath.Join(t.TempDir(), "cid")
+			mine("run", "--rm", "--cidfile", cid, "--network", "none", image, "sh", "-c", fmt.Sprintf(tc.script, host, host))
+			b, err := os.ReadFile(cid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := strings.TrimSpace(string(b))
+			waitFor(t, 10*time.Second, "the container's directory to be deleted", func() bool {
+				_, err1 := os.Lstat(filepath.Join(own[1], "containers", id))
+				_, err2 := os.Lstat(filepath.Join(own[1], "containers", ".rm-"+id))
+				return errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist)
+			})
+			if b, err := os.ReadFile(filepath.Join(host, "keep")); err != nil || string(b) != "kept" {
+				t.Errorf("the host file a link in the container's tree named: %q, %v; want it untouched", b, err)
+			}
+		})
+	}
 	t.Run("detached", func(t *testing.T) {
 		t.Parallel()
 		name := ctrName(t, "")
