@@ -290,14 +290,25 @@ func joinErrors(errs []error) error {
 
 func dirs(ctx *cli.Context) container.Dirs {
 	d := container.DefaultDirs()
+	// Relative to where myctr was called: the stages and the init, which
+	// mount from these paths, run elsewhere.
 	if r := ctx.String("root"); r != "" {
-		d.Root = r
+		d.Root = absolute(r)
 	}
 	if r := ctx.String("runroot"); r != "" {
-		d.RunRoot = r
+		d.RunRoot = absolute(r)
 	}
 	d.Driver = ctx.String("storage-driver")
 	return d
+}
+
+// absolute is p made absolute against the working directory (p itself
+// when that cannot be read).
+func absolute(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 func openContainers(ctx *cli.Context) (*container.Store, error) {

@@ -911,8 +911,8 @@ func (s *Store) removeHandOff(c *Container, force, background bool, self int, ha
 		// A container that wrote little (the common --rm) is gone in a
 		// few unlinks, cheaper than starting a process to do them.
 		small, own := smallTree(gone, smallTreeEntries)
-		if small && own && handOff != nil {
-			*handOff = gone
+		if abs, err := filepath.Abs(gone); err == nil && small && own && handOff != nil {
+			*handOff = abs // (--root may be relative; the monitor wants a path of its own)
 			return nil
 		}
 		if small && os.RemoveAll(gone) == nil {

@@ -502,16 +502,23 @@ func TestAutoRemove(t *testing.T) {
 			}
 			// A store of its own: no other test's `ps -a` sweeps it
 			// (SweepRemoved), so what deletes the directory is the run.
-			own := []string{"--root", filepath.Join(t.TempDir(), "root"), "--runroot", filepath.Join(t.TempDir(), "run")}
+			// Its --root is relative, as a user may give it.
+			cwd := t.TempDir()
+			own := []string{"--root", "root", "--runroot", filepath.Join(t.TempDir(), "run")}
 			mine := func(args ...string) {
 				t.Helper()
-				out, err := exec.Command(bin, append(own, args...)...).CombinedOutput()
-				if err != nil {
+				cmd := exec.Command(bin, append(own, args...)...)
+				cmd.Dir = cwd
+				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("myctr %v: %v\n%s", args, err, out)
 				}
 			}
 			mine("import", filepath.Join(tmpRoot, "bb.tar"), image)
-			t.Cleanup(func() { _ = exec.Command(bin, append(own, "unshare", "rm", "-rf", own[1], own[3])...).Run() })
+			t.Cleanup(func() {
+				cmd := exec.Command(bin, append(own, "unshare", "rm", "-rf", "root", own[3])...)
+				cmd.Dir = cwd
+				_ = cmd.Run()
+			})
 			cid := filepath.Join(t.TempDir(), "cid")
 			mine("run", "--rm", "--cidfile", cid, "--network", "none", image, "sh", "-c", fmt.Sprintf(tc.script, host, host))
 			b, err := os.ReadFile(cid)
@@ -520,8 +527,8 @@ func TestAutoRemove(t *testing.T) {
 			}
 			id := strings.TrimSpace(string(b))
 			waitFor(t, 10*time.Second, "the container's directory to be deleted", func() bool {
-				_, err1 := os.Lstat(filepath.Join(own[1], "containers", id))
-				_, err2 := os.Lstat(filepath.Join(own[1], "containers", ".rm-"+id))
+				_, err1 := os.Lstat(filepath.Join(cwd, "root", "containers", id))
+				_, err2 := os.Lstat(filepath.Join(cwd, "root", "containers", ".rm-"+id))
 				return errors.Is(err1, os.ErrNotExist) && errors.Is(err2, os.ErrNotExist)
 			})
 			if b, err := os.ReadFile(filepath.Join(host, "keep")); err != nil || string(b) != "kept" {
