@@ -214,6 +214,7 @@ func (s *Store) removeBroken(id string) error {
 	if err := os.Rename(filepath.Join(s.dir, id), gone); err != nil {
 		return err
 	}
+	s.unindex(id, "")
 	if err := nsexec.RemoveTree(filepath.Join(s.Dirs.RunRoot, "containers", id)); err != nil {
 		return err
 	}

@@ -894,6 +894,9 @@ func (s *Store) removeHandOff(c *Container, force, background bool, self int, ha
 	// crash while deleting leaves only a .rm- directory the next rm sweeps.
 	gone := filepath.Join(s.dir, ".rm-"+c.ID)
 	err = os.Rename(c.dir, gone)
+	if err == nil {
+		s.unindex(c.ID, c.Name)
+	}
 	unlock()
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -979,6 +982,10 @@ func spawnReaper(dir string) error {
 
 func (s *Store) removeDir(c *Container) {
 	_ = nsexec.RemoveTree(c.dir)
+	if unlock, err := s.Lock(); err == nil {
+		s.unindex(c.ID, c.Name)
+		unlock()
+	}
 }
 
 // SweepAbandonedSteps removes the RUN steps' containers of builds that

@@ -25,12 +25,18 @@ func pick(list []string) string {
 // randomName returns an adjective_noun name not in taken.
 func randomName(taken map[string]bool) string {
 	for i := 0; ; i++ {
-		n := pick(adjectives) + "_" + pick(nouns)
-		if i > 50 {
-			n += "_" + newID()[:6]
-		}
-		if !taken[n] {
+		if n := nameAttempt(i); !taken[n] {
 			return n
 		}
 	}
+}
+
+// nameAttempt is the i-th try at a free random name: after 50 taken,
+// with a random suffix too.
+func nameAttempt(i int) string {
+	n := pick(adjectives) + "_" + pick(nouns)
+	if i > 50 {
+		n += "_" + newID()[:6]
+	}
+	return n
 }

@@ -60,29 +60,33 @@ func (s *Store) Rename(c *Container, name string) (warnings []string, err error)
 
 // renameRecord checks that no other container has name and saves c's
 // record with it, under the store lock (which create's reservation of a
-// name holds too).
+// name holds too): the new name's link first, the old one's after.
 func (s *Store) renameRecord(c *Container, name string) error {
 	unlock, err := s.Lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	all, err := s.List()
-	if err != nil {
+	if err := s.indexLoose(); err != nil {
 		return err
-	}
-	for _, o := range all {
-		if o.Name == name && o.ID != c.ID {
-			return &NameInUseError{Name: name, ID: o.ID}
-		}
 	}
 	cur, err := s.load(c.ID)
 	if err != nil {
 		return err
 	}
+	old := cur.Name
+	if err := s.claimName(name, c.ID); err != nil {
+		return err
+	}
 	cur.Name = name
 	if err := s.Save(cur); err != nil {
+		if name != old {
+			removeLinkTo(s.nameLink(name), c.ID)
+		}
 		return err
+	}
+	if name != old {
+		removeLinkTo(s.nameLink(old), c.ID)
 	}
 	*c = *cur
 	c.Refresh()

@@ -584,47 +584,6 @@ func (s *Store) netRoot(c *Container) (*Container, error) {
 	return c, nil
 }
 
-// Dependents are the containers that depend on c (they join its network
-// namespace, or its user namespace as members of its pod), oldest first.
-func (s *Store) Dependents(c *Container) ([]*Container, error) {
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	var out []*Container
-	for _, d := range all {
-		if d.ID != c.ID && d.JoinsUserOf() == c.ID {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// Lookup finds a container by name, full id or unique id prefix.
-func (s *Store) Lookup(ref string) (*Container, error) {
-	all, err := s.List()
-	if err != nil {
-		return nil, err
-	}
-	var byPrefix []*Container
-	for _, c := range all {
-		if c.Name == ref || c.ID == ref {
-			return c, nil
-		}
-		if len(ref) >= 3 && strings.HasPrefix(c.ID, ref) {
-			byPrefix = append(byPrefix, c)
-		}
-	}
-	switch len(byPrefix) {
-	case 1:
-		return byPrefix[0], nil
-	case 0:
-		// Podman's words, which scripts match exactly.
-		return nil, fmt.Errorf("no container with name or ID %q found: %w", ref, ErrNotFound)
-	}
-	return nil, fmt.Errorf("%w: %s", ErrAmbiguous, ref)
-}
-
 func isID(s string) bool { return names.IsID(s) }
 
 // ValidID says whether s is a full container id (64 hex digits).
@@ -646,33 +605,43 @@ func newID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// reserve creates the container's directory and record with a unique name.
-// Preconditions: the store lock is held.
+// reserve creates the container's directory and record with a unique
+// name, indexed (index.go). Preconditions: the store's lock held.
 func (s *Store) reserve(c *Container) error {
-	all, err := s.List()
-	if err != nil {
+	if err := s.indexLoose(); err != nil {
 		return err
 	}
-	taken := map[string]bool{}
-	for _, o := range all {
-		taken[o.Name] = true
-	}
-	if c.Name == "" {
-		c.Name = randomName(taken)
-	} else if taken[c.Name] {
-		return fmt.Errorf("%w: %q (remove it with myctr rm, or choose another name)", ErrNameInUse, c.Name)
-	}
 	c.ID = newID()
+	if c.Name == "" {
+		for i := 0; ; i++ {
+			c.Name = nameAttempt(i)
+			var inUse *NameInUseError
+			if err := s.claimName(c.Name, c.ID); !errors.As(err, &inUse) {
+				if err != nil {
+					return err
+				}
+				break
+			}
+		}
+	} else if err := s.claimName(c.Name, c.ID); errors.Is(err, ErrNameInUse) {
+		return fmt.Errorf("%w: %q (remove it with myctr rm, or choose another name)", ErrNameInUse, c.Name)
+	} else if err != nil {
+		return err
+	}
 	c.Creator = self()
 	c.dir = filepath.Join(s.dir, c.ID)
 	c.setRunDir(s.Dirs.RunRoot)
-	if err := os.Mkdir(c.dir, 0o700); err != nil {
-		return fmt.Errorf("create container directory: %w", err)
+	err := s.joinIndex(c)
+	if err == nil {
+		if err = os.Mkdir(c.dir, 0o700); err != nil {
+			err = fmt.Errorf("create container directory: %w", err)
+		} else if err = s.Save(c); err != nil {
+			// A full disk: no directory without its record is left.
+			os.RemoveAll(c.dir)
+		}
 	}
-	if err := s.Save(c); err != nil {
-		// A full disk: no directory without its record is left.
-		os.RemoveAll(c.dir)
-		return err
+	if err != nil {
+		s.unindex(c.ID, c.Name)
 	}
-	return nil
+	return err
 }
