@@ -1,6 +1,8 @@
 package container
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -23,6 +25,10 @@ import (
 //	containers/.names/NAME -> ID     every container's name
 //	containers/.joins/ID   -> OTHER  a container that joins OTHER
 //
+// A link holds the id's 32 bytes in base64url (linkTarget): 43
+// characters, which ext4 keeps in the inode itself (up to 59), where the
+// 64 hex digits would take a block of their own to write and to free.
+//
 // The records stay the truth. A link is believed only once the record it
 // names is read and agrees: a crash can leave one stale (a container whose
 // removal or rename it outlived). Under the store's lock, a name's link is
@@ -39,9 +45,37 @@ const (
 func (s *Store) nameLink(name string) string { return filepath.Join(s.dir, namesIndex, name) }
 func (s *Store) joinLink(id string) string   { return filepath.Join(s.dir, joinsIndex, id) }
 
-// symlinkIn makes p a symbolic link to target, and p's directory when it
+// linkTarget is what a link to the container id holds.
+func linkTarget(id string) string {
+	b, err := hex.DecodeString(id)
+	if err != nil {
+		panic("container: link to an id that is not one: " + id)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// linkID is the container id a link's target t names, or "".
+func linkID(t string) string {
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil || len(b) != 32 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+// readLink is the container id the link p names, or "".
+func readLink(p string) string {
+	t, err := os.Readlink(p)
+	if err != nil {
+		return ""
+	}
+	return linkID(t)
+}
+
+// symlinkIn makes p a link to the container id, and p's directory when it
 // is the first link.
-func symlinkIn(target, p string) error {
+func symlinkIn(id, p string) error {
+	target := linkTarget(id)
 	err := os.Symlink(target, p)
 	if errors.Is(err, os.ErrNotExist) {
 		if err = os.Mkdir(filepath.Dir(p), 0o700); err == nil || errors.Is(err, os.ErrExist) {
@@ -53,13 +87,14 @@ func symlinkIn(target, p string) error {
 
 // removeLinkTo removes the link p when it names id.
 func removeLinkTo(p, id string) {
-	if t, err := os.Readlink(p); err == nil && t == id {
+	if readLink(p) == id {
 		_ = os.Remove(p)
 	}
 }
 
-// readLinks is what the links in dir name, by the links' names (none
-// when dir cannot be read): one readlinkat each, from dir's descriptor.
+// readLinks is the container ids the links in dir name, by the links'
+// names (none when dir cannot be read): one readlinkat each, from dir's
+// descriptor.
 func readLinks(dir string) map[string]string {
 	f, err := os.Open(dir)
 	if err != nil {
@@ -71,7 +106,9 @@ func readLinks(dir string) map[string]string {
 	buf := make([]byte, 128)
 	for _, n := range names {
 		if k, err := unix.Readlinkat(int(f.Fd()), n, buf); err == nil && k < len(buf) {
-			out[n] = string(buf[:k])
+			if id := linkID(string(buf[:k])); id != "" {
+				out[n] = id
+			}
 		}
 	}
 	return out
@@ -84,8 +121,8 @@ func (s *Store) byName(name string) (*Container, error) {
 	if !names.Valid(name) {
 		return nil, notFound // (and no path a link could not have)
 	}
-	id, err := os.Readlink(s.nameLink(name))
-	if err != nil || !isID(id) {
+	id := readLink(s.nameLink(name))
+	if id == "" {
 		return nil, notFound
 	}
 	c, err := s.load(id)
@@ -219,8 +256,8 @@ func (s *Store) indexLoose() error {
 			p := filepath.Join(s.dir, dir, e.Name())
 			gone := !have[e.Name()] // a join's link is named by its container
 			if dir == namesIndex {
-				t, err := os.Readlink(p)
-				gone = err == nil && !have[t]
+				t := readLink(p)
+				gone = t == "" || !have[t]
 			}
 			if gone {
 				_ = os.Remove(p)
@@ -238,7 +275,7 @@ func (s *Store) Dependents(c *Container) ([]*Container, error) {
 	ents, _ := os.ReadDir(filepath.Join(s.dir, joinsIndex))
 	for _, e := range ents {
 		id := e.Name()
-		if t, err := os.Readlink(s.joinLink(id)); err != nil || t != c.ID || id == c.ID || !isID(id) {
+		if readLink(s.joinLink(id)) != c.ID || id == c.ID || !isID(id) {
 			continue
 		}
 		d, err := s.load(id)

@@ -26,7 +26,10 @@ func linkOf(t *testing.T, p string) string {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	return got
+	if err == nil && linkID(got) == "" {
+		t.Fatalf("%s -> %q, which names no id", p, got)
+	}
+	return linkID(got)
 }
 
 func TestIndexNames(t *testing.T) {
@@ -61,7 +64,7 @@ func TestIndexNames(t *testing.T) {
 	// anything, and both names are free.
 	ghost := strings.Repeat("e", 64)
 	for name, target := range map[string]string{"ghost": ghost, "renamed-away": b.ID} {
-		if err := os.Symlink(target, s.nameLink(name)); err != nil {
+		if err := os.Symlink(linkTarget(target), s.nameLink(name)); err != nil {
 			t.Fatal(err)
 		}
 		if c, err := s.Lookup(name); !errors.Is(err, ErrNotFound) {
@@ -74,6 +77,22 @@ func TestIndexNames(t *testing.T) {
 		if got, err := s.Lookup(name); err != nil || got.ID != c.ID {
 			t.Errorf("Lookup(%q) after its reservation = %v, %v; want %.12s", name, got, err, c.ID)
 		}
+	}
+
+	// A link whose target names no id (64 hex digits, as a link never
+	// holds) is stale too.
+	if err := os.Symlink(a.ID, s.nameLink("raw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lookup("raw"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup through a link to no id: %v, want ErrNotFound", err)
+	}
+	if _, err := reserveNamed(t, s, "raw", HostConfig{}); err != nil {
+		t.Errorf("reserve over a link to no id: %v", err)
+	}
+	// ext4 keeps a target of up to 59 bytes in the inode.
+	if n := len(linkTarget(a.ID)); n >= 60 {
+		t.Errorf("a link's target is %d bytes, want under 60", n)
 	}
 
 	// Removal takes the links with the directory.
@@ -146,7 +165,7 @@ func TestIndexLoose(t *testing.T) {
 	// A join link that its container's record does not confirm is not
 	// believed.
 	o := addContainer(t, s, "other")
-	if err := os.Symlink(a.ID, s.joinLink(o.ID)); err != nil {
+	if err := os.Symlink(linkTarget(a.ID), s.joinLink(o.ID)); err != nil {
 		t.Fatal(err)
 	}
 	checkDeps("a stale join link")
@@ -154,14 +173,14 @@ func TestIndexLoose(t *testing.T) {
 	// A reservation also sweeps the links of containers that are gone.
 	ghost := strings.Repeat("e", 64)
 	for _, p := range []string{s.nameLink("ghost"), s.joinLink(ghost)} {
-		if err := os.Symlink(a.ID, p); err != nil {
+		if err := os.Symlink(linkTarget(a.ID), p); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := os.Remove(s.nameLink("ghost")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(ghost, s.nameLink("ghost")); err != nil {
+	if err := os.Symlink(linkTarget(ghost), s.nameLink("ghost")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reserveNamed(t, s, "new", HostConfig{}); err != nil {

@@ -3,6 +3,8 @@
 package integration
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,13 +21,23 @@ func TestNameIndex(t *testing.T) {
 	ctrs := filepath.Join(st.root, "containers")
 	idA := strings.TrimSpace(st.must("create", "--name", "ni-a", "--network", "none", "bb", "true"))
 	idB := strings.TrimSpace(st.must("create", "--name", "ni-b", "--network", "container:ni-a", "bb", "true"))
+	// A link holds the id's 32 bytes in base64url (a target short
+	// enough for the inode itself).
 	link := func(p string) string {
 		t.Helper()
 		got, err := os.Readlink(p)
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
-		return got
+		b, _ := base64.RawURLEncoding.DecodeString(got)
+		return hex.EncodeToString(b)
+	}
+	target := func(id string) string {
+		b, err := hex.DecodeString(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
 	}
 	if got := link(filepath.Join(ctrs, ".names", "ni-a")); got != idA {
 		t.Fatalf(".names/ni-a -> %q, want %s", got, idA)
@@ -56,8 +68,8 @@ func TestNameIndex(t *testing.T) {
 
 	// Stale links: to a container that is gone, and to one that has
 	// another name now. Neither name is taken, neither finds anything.
-	for name, target := range map[string]string{"ni-gone": strings.Repeat("e", 64), "ni-old": idA} {
-		if err := os.Symlink(target, filepath.Join(ctrs, ".names", name)); err != nil {
+	for name, id := range map[string]string{"ni-gone": strings.Repeat("e", 64), "ni-old": idA} {
+		if err := os.Symlink(target(id), filepath.Join(ctrs, ".names", name)); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, code := st.myctr("inspect", name); code == 0 {
