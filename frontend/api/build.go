@@ -20,6 +20,7 @@ import (
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/events"
+	"github.com/myctr/myctr/frontend/image"
 )
 
 // buildContextDir is where a build's context is unpacked, below the image
@@ -34,9 +35,9 @@ type buildParams struct {
 	quiet bool
 }
 
-// parseBuild reads POST /build's query. rm, forcerm and pull are
-// accepted: step containers are always removed, and a base image is
-// pulled when it is missing.
+// parseBuild reads POST /build's query. rm and forcerm are accepted:
+// step containers are always removed. A base image is pulled when it is
+// missing, and with pull=1 always.
 func parseBuild(r *http.Request) (*buildParams, error) {
 	q := r.URL.Query()
 	p := &buildParams{}
@@ -71,10 +72,15 @@ func parseBuild(r *http.Request) (*buildParams, error) {
 	if p.quiet, err = boolParam(r, "q"); err != nil {
 		return nil, err
 	}
-	for _, b := range []string{"rm", "forcerm", "pull"} {
+	for _, b := range []string{"rm", "forcerm"} {
 		if _, err := boolParam(r, b); err != nil {
 			return nil, err
 		}
+	}
+	if pull, err := boolParam(r, "pull"); err != nil {
+		return nil, err
+	} else if pull {
+		p.opts.Pull = build.PullAlways
 	}
 	p.opts.Target = q.Get("target")
 	if pl := q.Get("platform"); pl != "" {
@@ -265,6 +271,17 @@ func (s *Server) imageBuild(w http.ResponseWriter, r *http.Request) {
 		flush()
 	}
 	b := &build.Builder{Images: s.b.Images, Containers: s.b.Containers, Mapping: s.b.Mapping, Differ: s.b.Differ}
+	b.Pull = func(ref string) (*image.Image, error) {
+		var progress io.Writer
+		if !p.quiet {
+			progress = &progressLines{enc: enc, flush: flush}
+		}
+		pulled, err := s.b.Images.Pull(r.Context(), ref, image.PullOptions{Progress: progress})
+		if err != nil {
+			return nil, err
+		}
+		return s.b.Images.Lookup(pulled.ID)
+	}
 	img, err := b.Build(o)
 	if err != nil {
 		fail(err)

@@ -38,6 +38,45 @@ type Builder struct {
 	Containers *container.Store
 	Mapping    *userns.Mapping
 	Differ     Differ
+	// Pull fetches an image that FROM or COPY --from names from its
+	// registry (as Options.Pull says when); nil: only the store's.
+	Pull func(ref string) (*image.Image, error)
+}
+
+// The pull policies of Options.Pull, Podman's.
+const (
+	PullMissing = "missing" // pull an image that is not in the store (the default)
+	PullAlways  = "always"  // pull every one
+	PullNewer   = "newer"   // pull every one; keep the store's when the registry cannot be reached
+	PullNever   = "never"   // the store's alone
+)
+
+// PullPolicy is the policy a --pull value names (Podman's words, with
+// true for always and false for never), or an error.
+func PullPolicy(v string) (string, error) {
+	switch v {
+	case "", PullMissing:
+		return PullMissing, nil
+	case PullAlways, "true":
+		return PullAlways, nil
+	case PullNever, "false":
+		return PullNever, nil
+	case PullNewer:
+		return PullNewer, nil
+	}
+	return "", fmt.Errorf("invalid pull policy %q: want missing, always, newer or never", v)
+}
+
+// manifestType is the media type of a --format: oci (the default) or
+// docker.
+func manifestType(format string) (string, error) {
+	switch format {
+	case "", "oci":
+		return v1.MediaTypeImageManifest, nil
+	case "docker":
+		return image.MediaTypeDockerManifest, nil
+	}
+	return "", fmt.Errorf("unrecognized image type %q: want oci or docker", format)
 }
 
 // Options are the build flags.
@@ -49,6 +88,8 @@ type Options struct {
 	Target     string            // --target: the stage to stop at
 	NoCache    bool
 	Labels     map[string]string // set on the image, over the Containerfile's (--label)
+	Pull       string            // when FROM's and COPY --from's images are pulled: a Pull* policy ("": missing)
+	Format     string            // the image's manifest: oci ("") or docker
 	Stdout     io.Writer         // progress and RUN output (nil: discarded)
 	Stderr     io.Writer         // warnings and RUN errors (nil: discarded)
 }
@@ -77,12 +118,20 @@ type run struct {
 	stages  []*stageState
 	step    int
 	total   int
+	images  map[string]*image.Image // FROM's and COPY --from's, by reference, once each
 }
 
 // Build runs the Containerfile and commits the target stage as an image
 // named o.Tag. A failing step leaves no image and no step container.
 func (b *Builder) Build(o Options) (*image.Image, error) {
-	r := &run{b: b, o: o, out: o.Stdout, errw: o.Stderr}
+	r := &run{b: b, o: o, out: o.Stdout, errw: o.Stderr, images: map[string]*image.Image{}}
+	mediaType, err := manifestType(o.Format)
+	if err != nil {
+		return nil, err
+	}
+	if r.o.Pull, err = PullPolicy(o.Pull); err != nil {
+		return nil, err
+	}
 	b.Containers.SweepAbandonedSteps()
 	if r.out == nil {
 		r.out = io.Discard
@@ -163,7 +212,7 @@ func (b *Builder) Build(o Options) (*image.Image, error) {
 	} else {
 		fmt.Fprintln(r.out, "COMMIT")
 	}
-	img, err := r.session.Commit(cfgJSON, st.layers, o.Tag)
+	img, err := r.session.CommitAs(cfgJSON, st.layers, o.Tag, mediaType)
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -254,7 +303,7 @@ func (r *run) buildStage(i int) error {
 		st.key = "scratch"
 		st.cfg.OS, st.cfg.Architecture = "linux", runtime.GOARCH
 	default:
-		img, err := r.b.Images.Lookup(base)
+		img, err := r.image(base)
 		if err != nil {
 			return fmt.Errorf("%s:%d: FROM %s: %w", r.file.Name, s.Location[0].Start.Line, base, err)
 		}
@@ -570,7 +619,7 @@ func (r *run) sourceFor(st *stageState, from string) (source, error) {
 	if _, ok := instructions.HasStage(r.file.Stages, from); ok {
 		return nil, fmt.Errorf("--from=%s: the stage is not built before this one: %w", from, ErrStage)
 	}
-	img, err := r.b.Images.Lookup(from)
+	img, err := r.image(from)
 	if err != nil {
 		return nil, fmt.Errorf("--from=%s: %w", from, err)
 	}
@@ -693,4 +742,31 @@ func setImageBasics(cfg *dockerspec.DockerOCIImage, created time.Time, layers []
 	for _, l := range layers {
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, l.DiffID)
 	}
+}
+
+// image is the image ref names for FROM or COPY --from, from the store
+// or pulled, as the build's pull policy says; each reference once a build.
+func (r *run) image(ref string) (*image.Image, error) {
+	if img, ok := r.images[ref]; ok {
+		return img, nil
+	}
+	img, err := r.b.Images.Lookup(ref)
+	policy := r.o.Pull
+	switch {
+	case err == nil && policy != PullAlways && policy != PullNewer:
+	case err != nil && (policy == PullNever || r.b.Pull == nil || !errors.Is(err, image.ErrImageUnknown)):
+		return nil, err
+	default:
+		pulled, perr := r.b.Pull(ref)
+		switch {
+		case perr == nil:
+			img = pulled
+		case policy == PullNewer && img != nil:
+			fmt.Fprintf(r.errw, "Warning: %v: using the local image\n", perr)
+		default:
+			return nil, perr
+		}
+	}
+	r.images[ref] = img
+	return img, nil
 }

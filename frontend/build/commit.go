@@ -42,13 +42,9 @@ var changeable = []string{"CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUIL
 // (environment, command, working directory, stop signal) and then by
 // o.Changes.
 func (b *Builder) Commit(c *container.Container, o CommitOptions) (*image.Image, error) {
-	mediaType := v1.MediaTypeImageManifest
-	switch o.Format {
-	case "", "oci":
-	case "docker":
-		mediaType = image.MediaTypeDockerManifest
-	default:
-		return nil, fmt.Errorf("unrecognized image type %q: want oci or docker", o.Format)
+	mediaType, err := manifestType(o.Format)
+	if err != nil {
+		return nil, err
 	}
 	changes := make([]instructions.Command, 0, len(o.Changes))
 	for _, ch := range o.Changes {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
+	"github.com/myctr/myctr/frontend/events"
+	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/nsexec"
 )
 
@@ -27,12 +29,20 @@ func buildCommand() *cli.Command {
 		Usage:     "build an image from a Containerfile or Dockerfile",
 		ArgsUsage: "CONTEXT",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name of the image"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "a name of the image (repeat for more)"},
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)"},
 			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument: KEY=VALUE (KEY alone copies it from here)"},
 			&cli.StringFlag{Name: "target", Usage: "build up to this stage"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "do not use the layer cache"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only the image id"},
+			&cli.StringFlag{Name: "pull", Value: build.PullMissing, Usage: "pull the images FROM and COPY --from name: missing (when not here), always, newer (try, and keep the local one if the registry cannot be reached) or never"},
+			&cli.BoolFlag{Name: "pull-always", Usage: "--pull=always"},
+			&cli.BoolFlag{Name: "pull-never", Usage: "--pull=never"},
+			&cli.BoolFlag{Name: "tls-verify", Value: true, Usage: "verify the registry's certificate, and refuse plain HTTP, when pulling"},
+			&cli.StringFlag{Name: "format", Usage: "the image's manifest: oci or docker (default: $BUILDAH_FORMAT, else oci)"},
+			&cli.BoolFlag{Name: "layers", Value: true, Usage: "keep each step's layer in the cache and use the cache (default: $BUILDAH_LAYERS, else true); --layers=false is --no-cache"},
+			&cli.StringSliceFlag{Name: "label", Usage: "set a label on the image: KEY=VALUE"},
+			&cli.StringFlag{Name: "iidfile", Usage: "write the image id (sha256:ID) to this file"},
 		},
 		Action: buildAction,
 	}
@@ -86,6 +96,34 @@ func buildAction(ctx *cli.Context) error {
 		}
 		args[k] = v
 	}
+	labels := map[string]string{}
+	for _, l := range ctx.StringSlice("label") {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return withCode(125, fmt.Errorf("invalid --label %q: want KEY=VALUE", l))
+		}
+		labels[k] = v
+	}
+	policy, err := build.PullPolicy(ctx.String("pull"))
+	switch {
+	case err != nil:
+		return withCode(125, fmt.Errorf("--pull: %w", err))
+	case ctx.Bool("pull-always"):
+		policy = build.PullAlways
+	case ctx.Bool("pull-never"):
+		policy = build.PullNever
+	}
+	format := ctx.String("format")
+	if !ctx.IsSet("format") {
+		format = os.Getenv("BUILDAH_FORMAT")
+	}
+	noCache := ctx.Bool("no-cache")
+	if layers, err := layersOf(ctx); err != nil {
+		return withCode(125, err)
+	} else if !layers {
+		noCache = true
+	}
+	tags := ctx.StringSlice("tag")
 	images, err := openImages(ctx)
 	if err != nil {
 		return err
@@ -112,16 +150,36 @@ func buildAction(ctx *cli.Context) error {
 		contextDir = dir
 	}
 	b := &build.Builder{Images: images, Containers: ctrs, Mapping: m, Differ: usernsUnpacker{}}
-	img, err := b.Build(build.Options{
+	b.Pull = func(ref string) (*image.Image, error) {
+		o, c, stop := transfer(ctx)
+		defer stop()
+		o.Progress = errw
+		if ctx.Bool("quiet") {
+			o.Progress = nil
+		}
+		pulled, err := images.Pull(c, ref, o)
+		if err != nil {
+			return nil, explainTransfer(err)
+		}
+		record(ctx, events.TypeImage, "pull", pulled.ID, ref)
+		return images.Lookup(pulled.ID)
+	}
+	o := build.Options{
 		ContextDir: contextDir,
 		File:       file,
-		Tag:        ctx.String("tag"),
 		BuildArgs:  args,
 		Target:     ctx.String("target"),
-		NoCache:    ctx.Bool("no-cache"),
+		NoCache:    noCache,
+		Labels:     labels,
+		Pull:       policy,
+		Format:     format,
 		Stdout:     out,
 		Stderr:     errw,
-	})
+	}
+	if len(tags) > 0 {
+		o.Tag = tags[0]
+	}
+	img, err := b.Build(o)
 	if err != nil {
 		var re *build.RunError
 		if errors.As(err, &re) && re.Exit > 0 {
@@ -129,8 +187,38 @@ func buildAction(ctx *cli.Context) error {
 		}
 		return withCode(125, explain(err))
 	}
+	for _, t := range tags[min(1, len(tags)):] {
+		if err := images.Tag(img.ID, t); err != nil {
+			return withCode(125, explain(err))
+		}
+		if !ctx.Bool("quiet") {
+			fmt.Fprintf(out, "Successfully tagged %s\n", t)
+		}
+	}
+	if p := ctx.String("iidfile"); p != "" {
+		if err := os.WriteFile(p, []byte("sha256:"+img.ID), 0o644); err != nil {
+			return withCode(125, fmt.Errorf("--iidfile: %w", err))
+		}
+	}
 	fmt.Println(img.ID)
 	return nil
+}
+
+// layersOf is --layers, else $BUILDAH_LAYERS (as Podman: a flag given
+// wins over the variable), else true.
+func layersOf(ctx *cli.Context) (bool, error) {
+	if ctx.IsSet("layers") {
+		return ctx.Bool("layers"), nil
+	}
+	v := os.Getenv("BUILDAH_LAYERS")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("invalid BUILDAH_LAYERS %q: want true or false", v)
+	}
+	return b, nil
 }
 
 // stdinContext reads the build's context "-" from standard input, as

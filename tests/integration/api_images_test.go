@@ -67,6 +67,31 @@ func TestAPIBuild(t *testing.T) {
 	}
 }
 
+// TestAPIBuildPullsBase: `docker build` of a Containerfile whose base is
+// only in a registry pulls it (as dockerd does), and --pull pulls it again.
+func TestAPIBuildPullsBase(t *testing.T) {
+	t.Setenv("DOCKER_BUILDKIT", "0")
+	reg := startRegistry(t, false)
+	base := reg + "/it/api-build-base:1"
+	newImage(t, "it-api-build-base-src:1")
+	archive := filepath.Join(t.TempDir(), "base.tar")
+	mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, "it-api-build-base-src:1")
+	skopeoPush(t, archive, base, "")
+	mustMyctr(t, "rmi", "it-api-build-base-src:1")
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-api-build-pulled:1", base) })
+	a := startAPIService(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo built > /built\n"})
+	for _, args := range [][]string{{"build", "-t", "it-api-build-pulled:1", dir}, {"build", "--pull", "-t", "it-api-build-pulled:1", dir}} {
+		out, errOut, code := a.docker(t, 3*time.Minute, args...)
+		if code != 0 || !strings.Contains(out, "Copying blob") {
+			t.Errorf("docker %s: exit %d, the base's pull not in its output:\n%s\n%s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	if out := a.mustDocker(t, "run", "--rm", "--network", "none", "it-api-build-pulled:1", "cat", "/built"); out != "built\n" {
+		t.Errorf("/built of the image built on a pulled base: %q", out)
+	}
+}
+
 // TestAPIBuildBadInstruction: a Containerfile error fails the build and
 // names the file and line, without the service's temporary directory.
 // DOCKER_BUILDKIT is unset: the docker CLI picks its classic builder by

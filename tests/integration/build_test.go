@@ -466,3 +466,78 @@ func TestBuildStdin(t *testing.T) {
 		t.Errorf("build -f Other - with a Containerfile on stdin: exit %d, %q", code, errOut)
 	}
 }
+
+// TestBuildPull: the images FROM names are pulled as --pull says
+// (missing by default), and build's other Podman flags: several -t,
+// --label, --format docker, --iidfile, --layers.
+func TestBuildPull(t *testing.T) {
+	reg := startRegistry(t, false)
+	base := reg + "/it/build-base:1"
+	push := func(ref string) {
+		t.Helper()
+		archive := filepath.Join(t.TempDir(), "base.tar")
+		mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, ref)
+		skopeoPush(t, archive, base, "")
+	}
+	newImage(t, "it-build-base-src:1")
+	push("it-build-base-src:1")
+	mustMyctr(t, "rmi", "it-build-base-src:1")
+	t.Cleanup(func() {
+		runMyctr(cmdTimeout, nil, "rmi", "-f", base, "it-build-pull", "it-build-pull:two", "it-build-base-v2")
+	})
+	ctx := buildContext(t, map[string]string{
+		"Containerfile": "FROM " + base + "\nRUN cat /version 2>/dev/null || echo no-version\n",
+	})
+
+	// never: the base is not here, and nothing is pulled.
+	_, errOut, code := myctrT(t, buildTimeout, "build", "--pull=never", "-t", "it-build-pull", ctx)
+	if code != 125 || !strings.Contains(errOut, "Containerfile:1") || !strings.Contains(errOut, "image not known") {
+		t.Errorf("build --pull=never of a base not here: exit %d, %q; want 125 naming the line and \"image not known\"", code, errOut)
+	}
+	if _, ok := findImage(t, base); ok {
+		t.Fatal("--pull=never pulled the base")
+	}
+
+	// missing (the default): pulled once, then the store's.
+	iid := filepath.Join(t.TempDir(), "iid")
+	out, errOut, code := myctrT(t, buildTimeout, "build", "-t", "it-build-pull", "-t", "it-build-pull:two",
+		"--label", "built.by=it", "--format", "docker", "--iidfile", iid, ctx)
+	if code != 0 {
+		t.Fatalf("build of a base not here: exit %d\n%s\n%s", code, out, errOut)
+	}
+	id := lastLine(out)
+	if !strings.Contains(errOut, "Copying blob") || !strings.Contains(out, "no-version") {
+		t.Errorf("the base was not pulled and used:\nstdout: %s\nstderr: %s", out, errOut)
+	}
+	if _, ok := findImage(t, base); !ok {
+		t.Error("the pulled base is not in the store")
+	}
+	for _, c := range []struct{ format, name, want string }{
+		{"{{.Id}}", "it-build-pull:two", id},
+		{"{{.ManifestType}}", "it-build-pull", "application/vnd.docker.distribution.manifest.v2+json"},
+		{`{{index .Labels "built.by"}}`, "it-build-pull", "it"},
+	} {
+		if got := strings.TrimSpace(mustMyctr(t, "image", "inspect", "--format", c.format, c.name)); got != c.want {
+			t.Errorf("image inspect --format %s %s = %q, want %q", c.format, c.name, got, c.want)
+		}
+	}
+	if b, err := os.ReadFile(iid); err != nil || string(b) != "sha256:"+id {
+		t.Errorf("--iidfile wrote %q (%v), want sha256:%s", b, err, id)
+	}
+
+	// A new image under the base's name in the registry: missing keeps the
+	// store's; always, and newer, take the registry's.
+	v2 := buildContext(t, map[string]string{"Containerfile": "FROM " + base + "\nRUN echo v2 > /version\n"})
+	mustBuild(t, "-t", "it-build-base-v2", v2)
+	push("it-build-base-v2")
+	if out, _ := mustBuild(t, "--layers=false", "-t", "it-build-pull", ctx); !strings.Contains(out, "no-version") || strings.Contains(out, "Using cache") {
+		t.Errorf("missing pulled a base that is here, or --layers=false used the cache:\n%s", out)
+	}
+	if out, _ := mustBuild(t, "--pull=always", "--no-cache", "-t", "it-build-pull", ctx); !strings.Contains(out, "\nv2\n") {
+		t.Errorf("--pull=always did not take the registry's new base:\n%s", out)
+	}
+	_, errOut, code = myctrT(t, buildTimeout, "build", "--pull=sometimes", ctx)
+	if code != 125 || !strings.Contains(errOut, "--pull") {
+		t.Errorf("build --pull=sometimes: exit %d, %q; want 125 naming --pull", code, errOut)
+	}
+}
