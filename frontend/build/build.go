@@ -90,6 +90,7 @@ type Options struct {
 	Labels     map[string]string // set on the image, over the Containerfile's (--label)
 	Pull       string            // when FROM's and COPY --from's images are pulled: a Pull* policy ("": missing)
 	Format     string            // the image's manifest: oci ("") or docker
+	IgnoreFile string            // the ignore file ("": CONTEXT/.containerignore, else CONTEXT/.dockerignore)
 	Stdout     io.Writer         // progress and RUN output (nil: discarded)
 	Stderr     io.Writer         // warnings and RUN errors (nil: discarded)
 }
@@ -154,8 +155,14 @@ func (b *Builder) Build(o Options) (*image.Image, error) {
 		return nil, err
 	}
 	ig, err := ReadIgnore(o.ContextDir)
+	if o.IgnoreFile != "" {
+		var b []byte
+		if b, err = os.ReadFile(o.IgnoreFile); err == nil {
+			ig, err = ParseIgnore(b)
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ignore file: %w", err)
 	}
 	if r.ctx, err = newContextSource(o.ContextDir, ig); err != nil {
 		return nil, err
@@ -530,7 +537,10 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 				return fmt.Errorf("%s: %s: %w", r.at(c), label, err)
 			}
 			layer = l
-			fmt.Fprintf(r.out, "--> %.12s\n", layer.DiffID.Encoded())
+			if r.step < r.total {
+				// The last step's is the image's, after COMMIT (as Podman).
+				fmt.Fprintf(r.out, "--> %.12s\n", layer.DiffID.Encoded())
+			}
 			if err := r.cache.put(st.key, cacheEntry{Layer: layer, Created: created}); err != nil {
 				fmt.Fprintf(r.errw, "Warning: %v\n", err)
 			}

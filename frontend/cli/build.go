@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,10 +28,10 @@ func buildCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build an image from a Containerfile or Dockerfile",
-		ArgsUsage: "CONTEXT",
+		ArgsUsage: "[CONTEXT]",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "a name of the image (repeat for more)"},
-			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile)"},
+			&cli.StringSliceFlag{Name: "file", Aliases: []string{"f"}, Usage: "the Containerfile (default: CONTEXT/Containerfile, else CONTEXT/Dockerfile); a relative path not found here is taken in CONTEXT; - is standard input; several are one after the other"},
 			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build argument: KEY=VALUE (KEY alone copies it from here)"},
 			&cli.StringFlag{Name: "target", Usage: "build up to this stage"},
 			&cli.BoolFlag{Name: "no-cache", Usage: "do not use the layer cache"},
@@ -43,6 +44,10 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "layers", Value: true, Usage: "keep each step's layer in the cache and use the cache (default: $BUILDAH_LAYERS, else true); --layers=false is --no-cache"},
 			&cli.StringSliceFlag{Name: "label", Usage: "set a label on the image: KEY=VALUE"},
 			&cli.StringFlag{Name: "iidfile", Usage: "write the image id (sha256:ID) to this file"},
+			&cli.StringFlag{Name: "logfile", Usage: "write the build's output to this file instead of standard output and error"},
+			&cli.StringFlag{Name: "authfile", Usage: "the registry credentials for pulls (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json)"},
+			&cli.StringFlag{Name: "ignorefile", Usage: "the ignore file (default: CONTEXT/.containerignore, else CONTEXT/.dockerignore)"},
+			&cli.IntFlag{Name: "jobs", Value: 1, Usage: "how many stages may be built at once (myctr builds one at a time: every value gives the same image)"},
 		},
 		Action: buildAction,
 	}
@@ -70,9 +75,27 @@ func dieWithOuterBuild(outer int) error {
 	return nil
 }
 
+// buildxCommand is `buildx build`, Docker's spelling of build, as
+// Podman has it: the same flags, and --load, which every build does
+// (the image lands in the store).
+func buildxCommand() *cli.Command {
+	b := buildCommand()
+	b.Flags = append(b.Flags, &cli.BoolFlag{Name: "load", Usage: "keep the image in the store (every build does)"})
+	return group("buildx", "build images (Docker's buildx spelling of build)", []*cli.Command{b})
+}
+
 func buildAction(ctx *cli.Context) error {
-	if ctx.NArg() != 1 {
-		return withCode(125, errors.New("requires one build context directory: myctr build -t NAME CONTEXT"))
+	if ctx.NArg() > 1 {
+		return withCode(125, errors.New("requires at most one build context directory: myctr build -t NAME CONTEXT"))
+	}
+	if p := ctx.String("authfile"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return withCode(125, hint(fmt.Errorf("--authfile: %w", err), "myctr login --authfile %s REGISTRY writes it", p))
+		}
+		os.Setenv("REGISTRY_AUTH_FILE", p)
+	}
+	if ctx.Int("jobs") < 0 {
+		return withCode(125, fmt.Errorf("invalid --jobs %d: want 0 or more", ctx.Int("jobs")))
 	}
 	if os.Geteuid() != 0 && os.Getenv(envInUserNS) == "" {
 		return buildInUserNS(ctx)
@@ -137,17 +160,55 @@ func buildAction(ctx *cli.Context) error {
 		return err
 	}
 	var out, errw io.Writer = os.Stdout, os.Stderr
+	if p := ctx.String("logfile"); p != "" {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return withCode(125, fmt.Errorf("--logfile: %w", err))
+		}
+		defer f.Close()
+		out, errw = f, f
+	}
 	if ctx.Bool("quiet") {
 		out = io.Discard
 	}
-	contextDir, file := ctx.Args().First(), ctx.String("file")
+	contextDir, files := ctx.Args().First(), ctx.StringSlice("file")
+	if contextDir == "" {
+		// As Podman: the first Containerfile's directory, else here.
+		contextDir = "."
+		if len(files) > 0 && files[0] != "-" {
+			contextDir = filepath.Dir(files[0])
+		}
+	}
+	file := ""
+	if len(files) == 1 && files[0] != "-" {
+		file = files[0]
+	}
 	if contextDir == "-" {
+		if slices.Contains(files, "-") {
+			return withCode(125, errors.New("the context and the Containerfile cannot both be on standard input"))
+		}
 		dir, err := stdinContext(file)
 		if err != nil {
 			return withCode(125, err)
 		}
 		defer os.RemoveAll(dir)
 		contextDir = dir
+	}
+	for i, f := range files {
+		// A relative Containerfile not found here is the context's.
+		if _, err := os.Stat(f); f != "-" && !filepath.IsAbs(f) && errors.Is(err, os.ErrNotExist) {
+			files[i] = filepath.Join(contextDir, f)
+		}
+	}
+	if len(files) == 1 && files[0] != "-" {
+		file = files[0]
+	} else if len(files) > 0 {
+		joined, err := joinContainerfiles(files)
+		if err != nil {
+			return withCode(125, err)
+		}
+		defer os.RemoveAll(filepath.Dir(joined))
+		file = joined
 	}
 	b := &build.Builder{Images: images, Containers: ctrs, Mapping: m, Differ: usernsUnpacker{}}
 	b.Pull = func(ref string) (*image.Image, error) {
@@ -173,6 +234,7 @@ func buildAction(ctx *cli.Context) error {
 		Labels:     labels,
 		Pull:       policy,
 		Format:     format,
+		IgnoreFile: ctx.String("ignorefile"),
 		Stdout:     out,
 		Stderr:     errw,
 	}
@@ -219,6 +281,36 @@ func layersOf(ctx *cli.Context) (bool, error) {
 		return false, fmt.Errorf("invalid BUILDAH_LAYERS %q: want true or false", v)
 	}
 	return b, nil
+}
+
+// joinContainerfiles writes the Containerfiles (- for standard input) one
+// after the other, as Podman reads several -f, to a file of a new
+// directory, which the caller removes.
+func joinContainerfiles(files []string) (string, error) {
+	var all []byte
+	for _, f := range files {
+		var b []byte
+		var err error
+		if f == "-" {
+			b, err = io.ReadAll(os.Stdin)
+		} else {
+			b, err = os.ReadFile(f)
+		}
+		if err != nil {
+			return "", fmt.Errorf("read containerfile: %w", err)
+		}
+		all = append(append(all, b...), '\n')
+	}
+	dir, err := os.MkdirTemp("", "myctr-build-file-")
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, "Containerfile")
+	if err := os.WriteFile(p, all, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return p, nil
 }
 
 // stdinContext reads the build's context "-" from standard input, as

@@ -541,3 +541,64 @@ func TestBuildPull(t *testing.T) {
 		t.Errorf("build --pull=sometimes: exit %d, %q; want 125 naming --pull", code, errOut)
 	}
 }
+
+// TestBuildFlags: how Podman's build finds its Containerfiles (-f relative
+// to the context, - for standard input, several one after the other, no
+// context: the Containerfile's directory), and --logfile, --ignorefile,
+// --authfile, --jobs and `buildx build --load`.
+func TestBuildFlags(t *testing.T) {
+	ctx := buildContext(t, map[string]string{
+		"Other.cf":   "FROM bb\nCOPY kept /kept\nRUN echo other > /which\n",
+		"extra.cf":   "RUN echo extra > /extra\n",
+		"kept":       "kept\n",
+		"dropped":    "dropped\n",
+		".myignore":  "dropped\n",
+		"sub/Sub.cf": "FROM bb\nCOPY . /ctx\n",
+		"sub/here":   "here\n",
+	})
+	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-flags") })
+	check := func(what, cmd, want string) {
+		t.Helper()
+		if got := mustMyctr(t, "run", "--rm", "it-build-flags", "sh", "-c", cmd); got != want {
+			t.Errorf("%s: %s printed %q, want %q", what, cmd, got, want)
+		}
+	}
+
+	// -f Other.cf is not here (the tests' directory): it is the context's.
+	out, _ := mustBuild(t, "--no-cache", "-t", "it-build-flags", "-f", "Other.cf", ctx)
+	check("-f relative to the context", "cat /which", "other\n")
+	last, commit := strings.LastIndex(out, "STEP 3/3"), strings.Index(out, "COMMIT")
+	if last < 0 || commit < last || strings.Contains(out[last:commit], "-->") {
+		t.Errorf("the last step's layer printed before COMMIT (Podman prints the image's after it):\n%s", out)
+	}
+	// Two files, one after the other.
+	mustBuild(t, "-t", "it-build-flags", "-f", filepath.Join(ctx, "Other.cf"), "-f", filepath.Join(ctx, "extra.cf"), ctx)
+	check("two -f", "cat /which /extra", "other\nextra\n")
+	// The Containerfile on standard input, the context a directory.
+	out, errOut, code := runMyctr(buildTimeout, []byte("FROM bb\nRUN echo stdin > /which\n"), "build", "-q", "-t", "it-build-flags", "-f", "-", ctx)
+	if code != 0 {
+		t.Fatalf("build -f - CONTEXT: exit %d\n%s%s", code, out, errOut)
+	}
+	check("-f -", "cat /which", "stdin\n")
+	// No context: the Containerfile's directory.
+	mustBuild(t, "-t", "it-build-flags", "-f", filepath.Join(ctx, "sub", "Sub.cf"))
+	check("no context", "cat /ctx/here", "here\n")
+
+	// --ignorefile instead of .containerignore; --logfile; --jobs.
+	log := filepath.Join(t.TempDir(), "build.log")
+	out, _ = mustBuild(t, "-t", "it-build-flags", "--jobs", "2", "--ignorefile", filepath.Join(ctx, ".myignore"), "--logfile", log, "-f", "Other.cf", ctx)
+	check("--ignorefile", "ls /kept /dropped 2>&1 | grep -c 'No such file'", "1\n")
+	if b, err := os.ReadFile(log); err != nil || !strings.Contains(string(b), "COMMIT it-build-flags") || strings.Contains(out, "COMMIT") {
+		t.Errorf("--logfile: the file has %q (%v); standard output %q", b, err, out)
+	}
+	for _, bad := range [][]string{{"--authfile", filepath.Join(t.TempDir(), "nosuch.json")}, {"--jobs", "-1"}} {
+		_, errOut, code := myctr(t, append(append([]string{"build"}, bad...), ctx)...)
+		if code != 125 || !strings.Contains(errOut, strings.TrimPrefix(bad[0], "--")) {
+			t.Errorf("build %s: exit %d, %q; want 125 naming it", strings.Join(bad, " "), code, errOut)
+		}
+	}
+	out, _ = mustBuild(t, "-t", "it-build-flags", "-f", "Other.cf", ctx)
+	if _, errOut, code := myctrT(t, buildTimeout, "buildx", "build", "--load", "-t", "it-build-flags", "-f", "Other.cf", ctx); code != 0 {
+		t.Errorf("buildx build --load: exit %d, %q", code, errOut)
+	}
+}
