@@ -91,8 +91,11 @@ type Options struct {
 	Pull       string            // when FROM's and COPY --from's images are pulled: a Pull* policy ("": missing)
 	Format     string            // the image's manifest: oci ("") or docker
 	IgnoreFile string            // the ignore file ("": CONTEXT/.containerignore, else CONTEXT/.dockerignore)
-	Stdout     io.Writer         // progress and RUN output (nil: discarded)
-	Stderr     io.Writer         // warnings and RUN errors (nil: discarded)
+	// IDLength is how many hex digits of an id the "-->" lines show: 0
+	// is 12, Docker's; Podman's are 11.
+	IDLength int
+	Stdout   io.Writer // progress and RUN output (nil: discarded)
+	Stderr   io.Writer // warnings and RUN errors (nil: discarded)
 }
 
 // stageState is a stage being built, or built.
@@ -223,7 +226,7 @@ func (b *Builder) Build(o Options) (*image.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	fmt.Fprintf(r.out, "--> %.12s\n", img.ID)
+	fmt.Fprintf(r.out, "--> %s\n", r.short(img.ID))
 	for _, n := range img.Names {
 		if o.Tag != "" {
 			fmt.Fprintf(r.out, "Successfully tagged %s\n", n)
@@ -524,7 +527,7 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 		if !r.o.NoCache {
 			if e, ok := r.cache.get(st.key); ok && e.Layer != nil {
 				layer, created, hit = e.Layer, e.Created, true
-				fmt.Fprintf(r.out, "--> Using cache %.12s\n", layer.DiffID.Encoded())
+				fmt.Fprintf(r.out, "--> Using cache %s\n", r.short(layer.DiffID.Encoded()))
 			}
 		}
 		if !hit {
@@ -539,7 +542,7 @@ func (r *run) exec(st *stageState, c instructions.Command, label string) error {
 			layer = l
 			if r.step < r.total {
 				// The last step's is the image's, after COMMIT (as Podman).
-				fmt.Fprintf(r.out, "--> %.12s\n", layer.DiffID.Encoded())
+				fmt.Fprintf(r.out, "--> %s\n", r.short(layer.DiffID.Encoded()))
 			}
 			if err := r.cache.put(st.key, cacheEntry{Layer: layer, Created: created}); err != nil {
 				fmt.Fprintf(r.errw, "Warning: %v\n", err)
@@ -779,4 +782,13 @@ func (r *run) image(ref string) (*image.Image, error) {
 	}
 	r.images[ref] = img
 	return img, nil
+}
+
+// short is id as the "-->" lines show it (Options.IDLength).
+func (r *run) short(id string) string {
+	n := r.o.IDLength
+	if n <= 0 {
+		n = 12
+	}
+	return id[:min(n, len(id))]
 }

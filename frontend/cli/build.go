@@ -235,6 +235,7 @@ func buildAction(ctx *cli.Context) error {
 		Pull:       policy,
 		Format:     format,
 		IgnoreFile: ctx.String("ignorefile"),
+		IDLength:   11, // as Podman prints them
 		Stdout:     out,
 		Stderr:     errw,
 	}

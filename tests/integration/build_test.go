@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -570,6 +571,9 @@ func TestBuildFlags(t *testing.T) {
 	last, commit := strings.LastIndex(out, "STEP 3/3"), strings.Index(out, "COMMIT")
 	if last < 0 || commit < last || strings.Contains(out[last:commit], "-->") {
 		t.Errorf("the last step's layer printed before COMMIT (Podman prints the image's after it):\n%s", out)
+	}
+	if !regexp.MustCompile(`\nCOMMIT it-build-flags\n--> [0-9a-f]{11}\n`).MatchString(out) {
+		t.Errorf("COMMIT is not followed by the image's id in 11 digits, as Podman's:\n%s", out)
 	}
 	// Two files, one after the other.
 	mustBuild(t, "-t", "it-build-flags", "-f", filepath.Join(ctx, "Other.cf"), "-f", filepath.Join(ctx, "extra.cf"), ctx)
