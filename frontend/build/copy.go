@@ -3,6 +3,7 @@ package build
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
 	"crypto/sha256"
@@ -21,8 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/moby/sys/user"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/ulikunitz/xz"
 
 	"github.com/myctr/myctr/frontend/layerfs"
 	"github.com/myctr/myctr/frontend/userns"
@@ -481,7 +484,8 @@ func urlBase(u string) string {
 	return b
 }
 
-// isArchive reports whether the file is a tar, plain, gzip or bzip2.
+// isArchive reports whether the file is a tar: plain, gzip, bzip2, xz or
+// zstd.
 func isArchive(p string) bool {
 	f, err := os.Open(p)
 	if err != nil {
@@ -492,21 +496,40 @@ func isArchive(p string) bool {
 	if err != nil {
 		return false
 	}
+	defer closeReader(r)
 	buf := make([]byte, 512)
 	n, _ := io.ReadFull(r, buf)
 	return n >= 262 && string(buf[257:262]) == "ustar"
 }
 
-// decompress recognises gzip and bzip2 by their magic numbers.
+// decompress recognises gzip, bzip2, xz and zstd by their magic numbers
+// (ADD extracts what Docker's and Podman's extract); the caller hands the
+// reader to closeReader.
 func decompress(br *bufio.Reader) (io.Reader, error) {
-	magic, _ := br.Peek(3)
+	magic, _ := br.Peek(6)
 	switch {
-	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		return gzip.NewReader(br)
-	case len(magic) == 3 && string(magic) == "BZh":
+	case bytes.HasPrefix(magic, []byte("BZh")):
 		return bzip2.NewReader(br), nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
+		return xz.NewReader(br)
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		d, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		return d.IOReadCloser(), nil
 	}
 	return br, nil
+}
+
+// closeReader ends a reader of decompress (zstd's decoder holds a
+// goroutine until then).
+func closeReader(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // digest hashes what the layer will hold: names, types, modes, owners,
@@ -582,6 +605,7 @@ func extractInto(tw *tar.Writer, archive, dir string) error {
 	if err != nil {
 		return fmt.Errorf("ADD %s: %w", archive, err)
 	}
+	defer closeReader(r)
 	tr := tar.NewReader(r)
 	prefix := func(name string) (string, error) {
 		c := path.Clean(name)
