@@ -94,8 +94,11 @@ type Options struct {
 	// IDLength is how many hex digits of an id the "-->" lines show: 0
 	// is 12, Docker's; Podman's are 11.
 	IDLength int
-	Stdout   io.Writer // progress and RUN output (nil: discarded)
-	Stderr   io.Writer // warnings and RUN errors (nil: discarded)
+	// Step sets what the build's flags ask of every RUN step's container
+	// (--ulimit, --security-opt); nil: nothing.
+	Step   func(*container.CreateOptions) error
+	Stdout io.Writer // progress and RUN output (nil: discarded)
+	Stderr io.Writer // warnings and RUN errors (nil: discarded)
 }
 
 // stageState is a stage being built, or built.
@@ -599,6 +602,11 @@ func (r *run) runStep(st *stageState, argv []string, label string) (*image.Layer
 		Command:    argv,
 		Entrypoint: &empty,
 		Network:    "none",
+	}
+	if r.o.Step != nil {
+		if err := r.o.Step(o); err != nil {
+			return nil, fmt.Errorf("%s: %w", label, err)
+		}
 	}
 	c, err := r.b.Containers.Create(o, r.b.Mapping)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/build"
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
 	"github.com/myctr/myctr/frontend/nsexec"
@@ -48,6 +49,8 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "authfile", Usage: "the registry credentials for pulls (default $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json)"},
 			&cli.StringFlag{Name: "ignorefile", Usage: "the ignore file (default: CONTEXT/.containerignore, else CONTEXT/.dockerignore)"},
 			&cli.IntFlag{Name: "jobs", Value: 1, Usage: "how many stages may be built at once (myctr builds one at a time: every value gives the same image)"},
+			&cli.StringSliceFlag{Name: "ulimit", Usage: "a resource limit of the RUN steps: NAME=SOFT[:HARD] (as run's)"},
+			&cli.StringSliceFlag{Name: "security-opt", Usage: "a security option of the RUN steps (as run's): no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined, landlock=RULES"},
 		},
 		Action: buildAction,
 	}
@@ -147,6 +150,14 @@ func buildAction(ctx *cli.Context) error {
 		noCache = true
 	}
 	tags := ctx.StringSlice("tag")
+	ulimits, err := container.ParseUlimits(ctx.StringSlice("ulimit"))
+	if err != nil {
+		return withCode(125, err)
+	}
+	secOpts := ctx.StringSlice("security-opt")
+	if err := securityOptions(secOpts, &container.CreateOptions{}); err != nil {
+		return withCode(125, err)
+	}
 	images, err := openImages(ctx)
 	if err != nil {
 		return err
@@ -236,8 +247,12 @@ func buildAction(ctx *cli.Context) error {
 		Format:     format,
 		IgnoreFile: ctx.String("ignorefile"),
 		IDLength:   11, // as Podman prints them
-		Stdout:     out,
-		Stderr:     errw,
+		Step: func(co *container.CreateOptions) error {
+			co.Ulimits = ulimits
+			return securityOptions(secOpts, co)
+		},
+		Stdout: out,
+		Stderr: errw,
 	}
 	if len(tags) > 0 {
 		o.Tag = tags[0]

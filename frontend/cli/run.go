@@ -364,31 +364,8 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err := cgroupOptions(ctx, o); err != nil {
 		return nil, err
 	}
-	for _, so := range ctx.StringSlice("security-opt") {
-		switch so {
-		case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true":
-			o.NoNewPrivs = true
-		case "no-new-privileges=false", "no-new-privileges:false":
-		default:
-			if done, err := landlockOption(o, so); done || err != nil {
-				if err != nil {
-					return nil, err
-				}
-				continue
-			}
-			v, ok := strings.CutPrefix(so, "seccomp=")
-			if !ok {
-				v, ok = strings.CutPrefix(so, "seccomp:") // Docker's older spelling
-			}
-			if !ok {
-				return nil, fmt.Errorf("unsupported --security-opt %q (no-new-privileges, seccomp=FILE, seccomp=unconfined, landlock=RULES|FILE, landlock-strict)", so)
-			}
-			src, err := seccomp.ParseOption(v)
-			if err != nil {
-				return nil, err
-			}
-			o.Seccomp = src
-		}
+	if err := securityOptions(ctx.StringSlice("security-opt"), o); err != nil {
+		return nil, err
 	}
 	if err := compatOptions(ctx, o); err != nil {
 		return nil, err
@@ -858,4 +835,36 @@ var dnsOptFlag = &cli.StringSliceFlag{Name: "dns-opt", Hidden: true}
 func resolverFlags(ctx *cli.Context) (servers, search, options []string) {
 	return commaLists(ctx.StringSlice("dns")), commaLists(ctx.StringSlice("dns-search")),
 		commaLists(append(ctx.StringSlice("dns-option"), ctx.StringSlice("dns-opt")...))
+}
+
+// securityOptions applies --security-opt (run's, create's, and build's
+// for its RUN steps) to o.
+func securityOptions(opts []string, o *container.CreateOptions) error {
+	for _, so := range opts {
+		switch so {
+		case "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true":
+			o.NoNewPrivs = true
+		case "no-new-privileges=false", "no-new-privileges:false":
+		default:
+			if done, err := landlockOption(o, so); done || err != nil {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			v, ok := strings.CutPrefix(so, "seccomp=")
+			if !ok {
+				v, ok = strings.CutPrefix(so, "seccomp:") // Docker's older spelling
+			}
+			if !ok {
+				return fmt.Errorf("unsupported --security-opt %q (no-new-privileges, seccomp=FILE, seccomp=unconfined, landlock=RULES|FILE, landlock-strict)", so)
+			}
+			src, err := seccomp.ParseOption(v)
+			if err != nil {
+				return err
+			}
+			o.Seccomp = src
+		}
+	}
+	return nil
 }

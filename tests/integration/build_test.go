@@ -556,6 +556,7 @@ func TestBuildFlags(t *testing.T) {
 		".myignore":  "dropped\n",
 		"sub/Sub.cf": "FROM bb\nCOPY . /ctx\n",
 		"sub/here":   "here\n",
+		"limits.cf":  "FROM bb\nRUN grep Seccomp: /proc/self/status | awk '{print $1 $2}'; grep 'Max open files' /proc/self/limits | awk '{print $4 \":\" $5}'\n",
 	})
 	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-flags") })
 	check := func(what, cmd, want string) {
@@ -601,7 +602,16 @@ func TestBuildFlags(t *testing.T) {
 			t.Errorf("build %s: exit %d, %q; want 125 naming it", strings.Join(bad, " "), code, errOut)
 		}
 	}
-	out, _ = mustBuild(t, "-t", "it-build-flags", "-f", "Other.cf", ctx)
+	// The RUN steps' limits and seccomp filter.
+	if out, _ = mustBuild(t, "--no-cache", "--ulimit", "nofile=101:102", "-f", "limits.cf", ctx); !strings.Contains(out, "Seccomp:2\n101:102\n") {
+		t.Errorf("build --ulimit nofile=101:102: the step did not run filtered with that limit:\n%s", out)
+	}
+	if out, _ = mustBuild(t, "--no-cache", "--security-opt", "seccomp=unconfined", "-f", "limits.cf", ctx); !strings.Contains(out, "Seccomp:0\n") {
+		t.Errorf("build --security-opt seccomp=unconfined: the step ran filtered:\n%s", out)
+	}
+	if _, errOut, code := myctr(t, "build", "--security-opt", "apparmor=x", ctx); code != 125 || !strings.Contains(errOut, "security-opt") {
+		t.Errorf("build --security-opt apparmor=x: exit %d, %q; want 125 naming it", code, errOut)
+	}
 	if _, errOut, code := myctrT(t, buildTimeout, "buildx", "build", "--load", "-t", "it-build-flags", "-f", "Other.cf", ctx); code != 0 {
 		t.Errorf("buildx build --load: exit %d, %q", code, errOut)
 	}

@@ -31,7 +31,7 @@ repo=$(cd "$here/../.." && pwd)
 setup=$repo/tests/setup
 test_user=${TEST_USER:-myctr-test}
 version=v4.3.1
-read -r -a files <<<"${PODMAN_SYSTEM_FILES:-001-basic 010-images 015-help 020-tag 030-run 035-logs 040-ps 045-start 050-stop 055-rm 065-cp 075-exec 090-events 110-history 120-load 125-import 130-kill 140-diff 160-volumes 170-run-userns 190-run-ipcns 200-pod 220-healthcheck 300-cli-parsing 320-system-df 450-interactive 500-networking 610-format}"
+read -r -a files <<<"${PODMAN_SYSTEM_FILES:-001-basic 010-images 015-help 020-tag 030-run 035-logs 040-ps 045-start 050-stop 055-rm 065-cp 070-build 075-exec 090-events 110-history 120-load 125-import 130-kill 140-diff 160-volumes 170-run-userns 190-run-ipcns 200-pod 220-healthcheck 300-cli-parsing 320-system-df 450-interactive 500-networking 610-format}"
 peer=${PODMAN_SYSTEM_PEER:-none}
 recorded=$here/podman-results.txt
 pkg=github.com/myctr/myctr/tests/podman-system
