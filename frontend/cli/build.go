@@ -50,6 +50,7 @@ func buildCommand() *cli.Command {
 			&cli.StringFlag{Name: "ignorefile", Usage: "the ignore file (default: CONTEXT/.containerignore, else CONTEXT/.dockerignore)"},
 			&cli.IntFlag{Name: "jobs", Value: 1, Usage: "how many stages may be built at once (myctr builds one at a time: every value gives the same image)"},
 			&cli.StringSliceFlag{Name: "ulimit", Usage: "a resource limit of the RUN steps: NAME=SOFT[:HARD] (as run's)"},
+			&cli.StringFlag{Name: "runtime", Usage: "the OCI runtime of the RUN steps: myctr runs them itself, so only a copy of the myctr binary is taken"},
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "a security option of the RUN steps (as run's): no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined, landlock=RULES"},
 		},
 		Action: buildAction,
@@ -96,6 +97,16 @@ func buildAction(ctx *cli.Context) error {
 			return withCode(125, hint(fmt.Errorf("--authfile: %w", err), "myctr login --authfile %s REGISTRY writes it", p))
 		}
 		os.Setenv("REGISTRY_AUTH_FILE", p)
+	}
+	if f := ctx.StringSlice("runtime-flag"); len(f) > 0 {
+		// As a container's start refuses them (runExtraOptions), before
+		// any step runs.
+		return withCode(125, fmt.Errorf("myctr's runtime has no flag %q: it takes no --runtime-flag", f[0]))
+	}
+	if rt := ctx.String("runtime"); rt != "" {
+		if err := sameAsSelf(rt); err != nil {
+			return withCode(125, fmt.Errorf("--runtime %s: %w", rt, err))
+		}
 	}
 	if ctx.Int("jobs") < 0 {
 		return withCode(125, fmt.Errorf("invalid --jobs %d: want 0 or more", ctx.Int("jobs")))

@@ -122,8 +122,10 @@ func (s *Store) planMounts(o *CreateOptions) ([]volume.Mount, error) {
 	if o.ImageVolume != ImageVolumeIgnore {
 		var dests []string
 		for d := range o.Image.Volumes {
-			if filepath.IsAbs(d) {
-				dests = append(dests, filepath.Clean(d))
+			// A relative VOLUME (`VOLUME ['/a', '/b']` is two words,
+			// "[/a," and "/b]") is below /, as Docker and Podman take it.
+			if d != "" {
+				dests = append(dests, filepath.Clean("/"+d))
 			}
 		}
 		sort.Strings(dests)

@@ -556,6 +556,7 @@ func TestBuildFlags(t *testing.T) {
 		".myignore":  "dropped\n",
 		"sub/Sub.cf": "FROM bb\nCOPY . /ctx\n",
 		"sub/here":   "here\n",
+		"vol.cf":     "FROM bb\nVOLUME ['/vfoo', '/vbar']\n",
 		"limits.cf":  "FROM bb\nRUN grep Seccomp: /proc/self/status | awk '{print $1 $2}'; grep 'Max open files' /proc/self/limits | awk '{print $4 \":\" $5}'\n",
 	})
 	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-flags") })
@@ -596,12 +597,17 @@ func TestBuildFlags(t *testing.T) {
 	if b, err := os.ReadFile(log); err != nil || !strings.Contains(string(b), "COMMIT it-build-flags") || strings.Contains(out, "COMMIT") {
 		t.Errorf("--logfile: the file has %q (%v); standard output %q", b, err, out)
 	}
-	for _, bad := range [][]string{{"--authfile", filepath.Join(t.TempDir(), "nosuch.json")}, {"--jobs", "-1"}} {
+	for _, bad := range [][]string{{"--authfile", filepath.Join(t.TempDir(), "nosuch.json")}, {"--jobs", "-1"}, {"--runtime", "idonotexist"}} {
 		_, errOut, code := myctr(t, append(append([]string{"build"}, bad...), ctx)...)
 		if code != 125 || !strings.Contains(errOut, strings.TrimPrefix(bad[0], "--")) {
 			t.Errorf("build %s: exit %d, %q; want 125 naming it", strings.Join(bad, " "), code, errOut)
 		}
 	}
+	// VOLUME ['/vfoo', '/vbar'] is two words, "[/vfoo," and "/vbar]": the
+	// first one relative, below / as Docker and Podman take it.
+	mustBuild(t, "-t", "it-build-flags", "-f", "vol.cf", ctx)
+	check("a relative VOLUME", "mount | grep -c -e ' /\\[/vfoo, ' -e ' /vbar\\] '", "2\n")
+
 	// The RUN steps' limits and seccomp filter.
 	if out, _ = mustBuild(t, "--no-cache", "--ulimit", "nofile=101:102", "-f", "limits.cf", ctx); !strings.Contains(out, "Seccomp:2\n101:102\n") {
 		t.Errorf("build --ulimit nofile=101:102: the step did not run filtered with that limit:\n%s", out)
@@ -611,6 +617,9 @@ func TestBuildFlags(t *testing.T) {
 	}
 	if _, errOut, code := myctr(t, "build", "--security-opt", "apparmor=x", ctx); code != 125 || !strings.Contains(errOut, "security-opt") {
 		t.Errorf("build --security-opt apparmor=x: exit %d, %q; want 125 naming it", code, errOut)
+	}
+	if _, errOut, code := myctr(t, "--runtime-flag", "debug", "build", ctx); code != 125 || !strings.Contains(errOut, "runtime-flag") {
+		t.Errorf("--runtime-flag debug build: exit %d, %q; want 125 naming it", code, errOut)
 	}
 	if _, errOut, code := myctrT(t, buildTimeout, "buildx", "build", "--load", "-t", "it-build-flags", "-f", "Other.cf", ctx); code != 0 {
 		t.Errorf("buildx build --load: exit %d, %q", code, errOut)
