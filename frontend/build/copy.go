@@ -195,6 +195,35 @@ func (p *copyPlan) add(e entry) {
 	p.entries = append(p.entries, e)
 }
 
+// linkHardLinks makes each file copied that is a hard link of one copied
+// before it (the same inode) a hard link to that one in the layer, as
+// Docker's and Podman's COPY keep them: one file's data, one inode in the
+// image.
+func (p *copyPlan) linkHardLinks() {
+	type inode struct{ dev, ino uint64 }
+	first := map[inode]string{}
+	for i := range p.entries {
+		e := &p.entries[i]
+		if e.hdr.Typeflag != tar.TypeReg || e.host == "" {
+			continue
+		}
+		fi, err := os.Lstat(e.host)
+		if err != nil {
+			continue
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || st.Nlink < 2 {
+			continue
+		}
+		k := inode{uint64(st.Dev), st.Ino}
+		if name, ok := first[k]; ok {
+			e.hdr.Typeflag, e.hdr.Linkname, e.hdr.Size, e.host = tar.TypeLink, name, 0, ""
+			continue
+		}
+		first[k] = e.hdr.Name
+	}
+}
+
 // copyRequest is one COPY or ADD after substitution.
 type copyRequest struct {
 	sources   []string
@@ -317,6 +346,7 @@ func (r *copyRequest) plan() (*copyPlan, error) {
 			p.add(entry{hdr: *hdr, host: m.host})
 		}
 	}
+	p.linkHardLinks()
 	return p, nil
 }
 

@@ -557,6 +557,7 @@ func TestBuildFlags(t *testing.T) {
 		"sub/Sub.cf": "FROM bb\nCOPY . /ctx\n",
 		"sub/here":   "here\n",
 		"vol.cf":     "FROM bb\nVOLUME ['/vfoo', '/vbar']\n",
+		"hl.cf":      "FROM bb\nCOPY . /hl\n",
 		"limits.cf":  "FROM bb\nRUN grep Seccomp: /proc/self/status | awk '{print $1 $2}'; grep 'Max open files' /proc/self/limits | awk '{print $4 \":\" $5}'\n",
 	})
 	t.Cleanup(func() { runMyctr(cmdTimeout, nil, "rmi", "-f", "it-build-flags") })
@@ -607,6 +608,13 @@ func TestBuildFlags(t *testing.T) {
 	// first one relative, below / as Docker and Podman take it.
 	mustBuild(t, "-t", "it-build-flags", "-f", "vol.cf", ctx)
 	check("a relative VOLUME", "mount | grep -c -e ' /\\[/vfoo, ' -e ' /vbar\\] '", "2\n")
+
+	// Hard links in the context stay hard links (one inode) in the image.
+	if err := os.Link(filepath.Join(ctx, "kept"), filepath.Join(ctx, "sub", "kept-link")); err != nil {
+		t.Fatal(err)
+	}
+	mustBuild(t, "-t", "it-build-flags", "-f", "hl.cf", ctx)
+	check("COPY of hard links", "stat -c %i /hl/kept /hl/sub/kept-link | uniq | wc -l; cat /hl/sub/kept-link", "1\nkept\n")
 
 	// The RUN steps' limits and seccomp filter.
 	if out, _ = mustBuild(t, "--no-cache", "--ulimit", "nofile=101:102", "-f", "limits.cf", ctx); !strings.Contains(out, "Seccomp:2\n101:102\n") {
