@@ -238,7 +238,7 @@ func run(app *cli.App, args []string) error {
 	}
 	each(app.Commands)
 	skipFlagActions(app.Commands)
-	return app.Run(interspersed(app, volumeArgs(args)))
+	return app.Run(interspersed(app, buildPullArgs(volumeArgs(args))))
 }
 
 // hints are the Hint lines of err: its own, or each distinct one of the

@@ -293,6 +293,32 @@ func buildAction(ctx *cli.Context) error {
 	return nil
 }
 
+// buildPullArgs reads a bare --pull of build (and buildx build) as
+// --pull=always, as Podman's and Docker's --pull without a value: a
+// value of its own is a policy word right after it. Other command lines
+// are returned as they are.
+func buildPullArgs(args []string) []string {
+	cmd := calledCommand(args)
+	if cmd != "build" && cmd != "buildx" {
+		return args
+	}
+	var out []string
+	for i, a := range args {
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--pull" && i > 0 {
+			if i+1 == len(args) {
+				a = "--pull=always"
+			} else if _, err := build.PullPolicy(args[i+1]); err != nil || args[i+1] == "" {
+				a = "--pull=always"
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // layersOf is --layers, else $BUILDAH_LAYERS (as Podman: a flag given
 // wins over the variable), else true.
 func layersOf(ctx *cli.Context) (bool, error) {
