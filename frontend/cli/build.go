@@ -298,6 +298,9 @@ func buildAction(ctx *cli.Context) error {
 // value of its own is a policy word right after it. Other command lines
 // are returned as they are.
 func buildPullArgs(args []string) []string {
+	if !slices.Contains(args, "--pull") {
+		return args // every other command line, run's first, at no cost
+	}
 	cmd := calledCommand(args)
 	if cmd != "build" && cmd != "buildx" {
 		return args
