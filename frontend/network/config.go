@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/netwatch"
 )
@@ -92,12 +96,77 @@ const pastaFixedAfter = "20230309"
 
 // pastaTrusted runs `pasta --version` and reports whether it names a
 // release after pastaFixedAfter.
+//
+// The verdict is kept for the user's session in pastaVerdictFile, with
+// the binary's path and identity (device, inode, size, change time): an
+// upgraded or replaced pasta is asked again. `pasta --version` took
+// about 3 ms of every run without --network. A file that is not one
+// this function wrote is ignored (and replaced).
 func pastaTrusted(path string) bool {
+	key := toolIdentity(path)
+	file := pastaVerdictFile()
+	if key != "" && file != "" {
+		if b, err := os.ReadFile(file); err == nil {
+			if k, v, ok := strings.Cut(string(b), "\n"); ok && k == key && (v == "trusted\n" || v == "untrusted\n") {
+				return v == "trusted\n"
+			}
+		}
+	}
 	out, err := exec.Command(path, "--version").Output()
 	if err != nil {
 		return false
 	}
-	return pastaVersionTrusted(string(out))
+	trusted := pastaVersionTrusted(string(out))
+	if key != "" && file != "" {
+		v := "untrusted\n"
+		if trusted {
+			v = "trusted\n"
+		}
+		writeVerdict(file, key+"\n"+v)
+	}
+	return trusted
+}
+
+// pastaVerdictFile is where pastaTrusted keeps its verdict: the user's
+// runtime directory (a tmpfs of the session), "" without one.
+func pastaVerdictFile() string {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" || !filepath.IsAbs(dir) {
+		return ""
+	}
+	return filepath.Join(dir, "myctr", "pasta-verdict")
+}
+
+// toolIdentity names the file at path as it is now: its path, device,
+// inode, size and change time ("" when it cannot be read).
+func toolIdentity(path string) string {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return ""
+	}
+	return fmt.Sprintf("%q %d %d %d %d.%09d", path, st.Dev, st.Ino, st.Size, st.Ctim.Sec, st.Ctim.Nsec)
+}
+
+// writeVerdict replaces file with text (a new file renamed over it); a
+// failure only means asking again next time.
+func writeVerdict(file, text string) {
+	if os.MkdirAll(filepath.Dir(file), 0o700) != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(file), ".pasta-verdict-*")
+	if err != nil {
+		return
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
 }
 
 // pastaVersionTrusted reads the release date from pasta's --version output:
