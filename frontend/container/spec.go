@@ -617,6 +617,9 @@ func BuildSpec(o *CreateOptions, c *Container, m *userns.Mapping) (*specs.Spec, 
 			spec.Annotations = map[string]string{}
 		}
 		spec.Annotations[rootfs.AnnotationMtab] = "1"
+		if o.Remove {
+			spec.Annotations[rootfs.AnnotationVolatile] = "1"
+		}
 	}
 	spec.Linux.Resources = o.Resources
 	spec.Process.OOMScoreAdj = o.OOMScoreAdj

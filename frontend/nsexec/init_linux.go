@@ -149,7 +149,8 @@ func Init() {
 			conn.Fail("configure the bridged network's interface", err, ExitSetup)
 		}
 	}
-	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir, Bundle: cfg.Bundle}
+	ov := rootfs.Overlay{Lower: cfg.Overlay.Lower, Upper: cfg.Overlay.Upper, Work: cfg.Overlay.Work, RunDir: cfg.Overlay.RunDir, Bundle: cfg.Bundle,
+		Volatile: spec.Annotations[rootfs.AnnotationVolatile] == "1"}
 	if a, ok := spec.Annotations[rootfs.AnnotationKeepID]; ok {
 		k, err := rootfs.ParseKeepUser(a)
 		if err != nil {

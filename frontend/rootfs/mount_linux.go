@@ -26,6 +26,9 @@ type Overlay struct {
 	Upper  string
 	Work   string
 	RunDir string // the container's runtime directory: links and /etc files
+	// Volatile: an --rm container's (AnnotationVolatile), mounted with
+	// overlayfs's volatile option (see MountOverlay).
+	Volatile bool
 	// KeepID, for --userns=keep-id: the owners are shifted once (the
 	// file ShiftMarker records it) and the user added to /etc/passwd.
 	KeepID      *KeepUser
@@ -187,6 +190,18 @@ func ParseOptions(opts []string) Options {
 // container's mountinfo and many layers fit in one page of options.
 // userxattr makes overlayfs keep its metadata in user.* xattrs, which an
 // unprivileged user namespace may write.
+//
+// With ov.Volatile (an --rm container's, whose files go with it), also
+// volatile, as Podman mounts its --rm containers: overlayfs then never
+// syncs the upper file system, where it otherwise did when the mount
+// went with the container's end, an ext4 journal commit of 3-6 ms that
+// every `run --rm` waited for before it learned of the exit. overlayfs
+// leaves work/work/incompat/volatile behind and refuses a later mount
+// of the same dirs while it is there, since it cannot know the last
+// unmount was clean; the only later mounts of an --rm container's dirs
+// are of one whose end was cut short (a crash, myctr cp to it before
+// its removal), and what it wrote is thrown away with it, so the mark
+// is removed before each mount.
 func MountOverlay(ov Overlay, target string) error {
 	if len(ov.Lower) == 0 {
 		return fmt.Errorf("mount overlay on %s: no image layers", target)
@@ -212,7 +227,13 @@ func MountOverlay(ov Overlay, target string) error {
 	if err := os.Symlink(ov.Work, "w"); err != nil {
 		return fmt.Errorf("link work dir: %w", err)
 	}
+	if err := os.Remove(filepath.Join(ov.Work, "work", "incompat", "volatile")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove the mark of a volatile mount: %w", err)
+	}
 	data := fmt.Sprintf("lowerdir=%s,upperdir=u,workdir=w,userxattr", strings.Join(names, ":"))
+	if ov.Volatile {
+		data += ",volatile"
+	}
 	return mount("overlay", target, "overlay", 0, data)
 }
 

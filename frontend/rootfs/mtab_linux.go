@@ -13,6 +13,10 @@ import (
 // becomes a layer.
 const AnnotationMtab = "io.myctr.mtab"
 
+// AnnotationVolatile set to "1" in a spec (an --rm container's) mounts
+// its overlay volatile (Overlay.Volatile).
+const AnnotationVolatile = "io.myctr.volatile"
+
 // ensureMtab makes /etc/mtab a symlink to /proc/mounts when the
 // container's /etc has no mtab. It runs after pivot_root: every path is
 // the container's. Best effort, as Podman's: a read-only or missing /etc

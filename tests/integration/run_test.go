@@ -686,3 +686,51 @@ func TestTmpfsExec(t *testing.T) {
 		t.Errorf("a program on --tmpfs /scratch:noexec: exit %d, want 126", code)
 	}
 }
+
+// TestRmVolatileOverlay: an --rm container's root is mounted volatile
+// (overlayfs syncs nothing of what it writes, which goes with it), any
+// other's is not; an --rm container whose dirs are mounted again (cp
+// before its start, then its start) still starts.
+func TestRmVolatileOverlay(t *testing.T) {
+	t.Parallel()
+	root := func(args ...string) string {
+		t.Helper()
+		out := mustMyctr(t, append(append([]string{"run"}, args...), image, "sh", "-c", "grep ' / / ' /proc/self/mountinfo")...)
+		if !strings.Contains(out, " overlay ") {
+			t.Fatalf("the root's mountinfo line %q: not an overlay", out)
+		}
+		return out
+	}
+	if out := root("--rm"); !strings.Contains(out, "volatile") {
+		t.Errorf("--rm: the root's options %q, want volatile", out)
+	}
+	name := ctrName(t, "")
+	if out := root("--name", name); strings.Contains(out, "volatile") {
+		t.Errorf("without --rm: the root's options %q, want no volatile", out)
+	}
+	mustMyctr(t, "rm", name)
+	// Mounted by cp first (not volatile), then by its start (volatile).
+	name = ctrName(t, "cp")
+	mustMyctr(t, "create", "--rm", "--name", name, image, "cat", "/copied")
+	src := filepath.Join(t.TempDir(), "copied")
+	if err := os.WriteFile(src, []byte("here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustMyctr(t, "cp", src, name+":/copied")
+	// The mark a volatile mount leaves (overlayfs refuses the dirs while
+	// it is there), as after an end cut short: the start removes it.
+	// (overlayfs's work/work is mode 000: opened for the mark, then shut.)
+	work := filepath.Join(containerDir(inspect(t, name).Id), "work", "work")
+	if err := os.Chmod(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(work, "incompat", "volatile"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(work, 0); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustMyctr(t, "start", "--attach", name); out != "here\n" {
+		t.Errorf("start --attach: %q, want the copied file", out)
+	}
+}
