@@ -513,6 +513,12 @@ struct mon {
 	char **hc_argv;
 	pid_t hc_pid;
 	int hc_fd;
+	/* The arguments of the log, the healthcheck and the exit command
+	 * (after xend, "--"): ours, or, with later=1, the CLI's "ctr"
+	 * message, until which later stays 1. */
+	int later;
+	int xargc, xend;
+	char **xargv;
 };
 
 static void watch_oom(struct mon *m)
@@ -790,7 +796,12 @@ static void init_log(struct mon *m, int argc, char **argv)
  * output in the log and write it to the user's stdout and stderr (tout=,
  * terr=), and talk with the CLI on ctl=, a SOCK_SEQPACKET socket:
  *
- *   CLI -> us   "pid N" with a pidfd of the init, once it exists;
+ *   CLI -> us   with later=1 (an early start: the stage was started
+ *               before the container existed), first "ctr" then the
+ *               arguments the container has (log=, path=, max=, stop=,
+ *               timeout=, hc=, "--" and the exit command), each ended by
+ *               a NUL, with the log's descriptor;
+ *               "pid N" with a pidfd of the init, once it exists;
  *               "run [MEMORY.EVENTS]" once the container runs, with the
  *               pty master when it has a terminal;
  *               "done" once it has recorded the exit, or "done DIR"
@@ -841,9 +852,58 @@ static void abandon(struct mon *m)
 	exit(0);
 }
 
+/* has says whether key= is among argv's arguments before "--". */
+static int has(int argc, char **argv, const char *key)
+{
+	size_t k = strlen(key);
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strncmp(argv[i], key, k) == 0 && argv[i][k] == '=')
+			return 1;
+	return 0;
+}
+
+/* container_args takes the "ctr" message's arguments (body, n bytes, each
+ * ended by a NUL) and the log's descriptor log (-1 for none); 0 once
+ * they are ours, -1 when they are not what myctr sends. */
+static int container_args(struct mon *m, const char *body, size_t n, int log)
+{
+	if (n == 0 || body[n - 1] != 0)
+		return -1;
+	char *copy = malloc(n);
+	char **av = calloc(n + 2, sizeof *av);
+	if (!copy || !av)
+		die("memory");
+	memcpy(copy, body, n);
+	int ac = 0;
+	av[ac++] = "ctr";
+	for (size_t i = 0; i < n; i += strlen(copy + i) + 1)
+		av[ac++] = copy + i;
+	int end = exit_end(ac, av);
+	const char *keys[] = {"log", "path", "max", "stop", "timeout", "hc"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (end == 0 || !has(ac, av, keys[i])) {
+			free(av);
+			free(copy);
+			return -1;
+		}
+	init_log(m, ac, av);
+	m->lg.fd = log;
+	if (log >= 0) {
+		struct stat st;
+		if (fstat(log, &st) == 0)
+			m->lg.size = st.st_size;
+	}
+	health_args(m, ac, av, end);
+	m->xargc = ac;
+	m->xargv = av;
+	m->xend = end;
+	m->later = 0;
+	return 0;
+}
+
 static void ctl_message(struct mon *m)
 {
-	char b[4096 + 8];
+	char b[16384 + 8];
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(4 * sizeof(int))];
@@ -867,12 +927,19 @@ static void ctl_message(struct mon *m)
 		return;
 	}
 	b[n] = 0;
+	if (m->later && n >= 4 && memcmp(b, "ctr", 4) == 0) {
+		if ((mh.msg_flags & MSG_TRUNC) || container_args(m, b + 4, (size_t)n - 4, fd) < 0) {
+			fprintf(stderr, "myctr-monitor: a container's arguments that are not myctr's\n");
+			abandon(m);
+		}
+		return;
+	}
 	if (strncmp(b, "pid ", 4) == 0 && m->pidfd < 0 && fd >= 0) {
 		m->pid = (pid_t)atoi(b + 4);
 		m->pidfd = fd;
 		return;
 	}
-	if ((strcmp(b, "run") == 0 || strncmp(b, "run ", 4) == 0) && !m->running && m->pidfd >= 0) {
+	if ((strcmp(b, "run") == 0 || strncmp(b, "run ", 4) == 0) && !m->running && m->pidfd >= 0 && !m->later) {
 		m->running = 1;
 		if (fd >= 0) {
 			if (m->fds[0] >= 0 || m->fds[1] >= 0) {
@@ -984,8 +1051,9 @@ static void remove_dir(char *p)
 
 static int attach_main(int argc, char **argv)
 {
+	int later = has(argc, argv, "later") && num(argc, argv, "later") == 1;
 	int end = exit_end(argc, argv);
-	if (end == 0) {
+	if (end == 0 && !later) {
 		fprintf(stderr, "myctr-monitor: no exit command (this program is started by myctr)\n");
 		return 125;
 	}
@@ -995,8 +1063,20 @@ static int attach_main(int argc, char **argv)
 	m.fds[1] = num(argc, argv, "err");
 	m.tee[0].fd = num(argc, argv, "tout");
 	m.tee[1].fd = num(argc, argv, "terr");
-	init_log(&m, argc, argv);
-	health_args(&m, argc, argv, end);
+	if (later) {
+		/* The container's own arguments come in "ctr". */
+		m.later = 1;
+		m.lg = (struct log){.fd = -1, .path = ""};
+		m.stopsig = SIGTERM;
+		m.hc_fd = -1;
+		end = argc;
+	} else {
+		init_log(&m, argc, argv);
+		health_args(&m, argc, argv, end);
+		m.xargc = argc;
+		m.xargv = argv;
+		m.xend = end;
+	}
 	int own[] = {exe, m.ctl, m.fds[0], m.fds[1], m.tee[0].fd, m.tee[1].fd, m.lg.fd};
 	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
 		if (own[i] >= 0 && own[i] < k) {
@@ -1042,7 +1122,9 @@ static int attach_main(int argc, char **argv)
 			}
 		}
 	}
-	return exit_command(argc, argv, end, &m);
+	if (m.later)
+		return 125; /* never told the container: nothing to record */
+	return exit_command(m.xargc, m.xargv, m.xend, &m);
 }
 
 /* ---- main ---------------------------------------------------------------- */

@@ -163,26 +163,36 @@ func appFor(args []string) *cli.App {
 // calledCommand is the top-level command args call, when only known
 // global flags (and their values) come before it and it is not help.
 func calledCommand(args []string) string {
+	name, _ := commandAt(args)
+	return name
+}
+
+// commandAt is calledCommand and the index of its word in args.
+func commandAt(args []string) (string, int) {
 	flags := globalFlags()
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") {
 			if a == "help" || !slices.ContainsFunc(topLevel(), func(tc topLevelCommand) bool { return tc.is(a) }) {
-				return ""
+				return "", 0
 			}
-			return a
+			return a, i
 		}
 		if a == "-" || a == "--" || !hasFlag(flags, a) || slices.Contains(cli.HelpFlag.Names(), strings.TrimLeft(a, "-")) {
-			return ""
+			return "", 0
 		}
 		i += valueCount(flags, a)
 	}
-	return ""
+	return "", 0
 }
 
 // Run runs the command line and returns the process exit code.
 func Run(args []string, stderr io.Writer) int {
-	if name := calledCommand(args); name == "run" || name == "create" {
+	if name, at := commandAt(args); name == "run" || name == "create" {
+		if name == "run" {
+			// Before anything else: see startEarly.
+			startEarly(args[at+1:])
+		}
 		// containers.conf, which their options read first, decoded on
 		// the other CPU while this one builds and parses the command
 		// line: about 0.4 ms of TOML and its first use of reflection.

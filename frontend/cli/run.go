@@ -503,6 +503,18 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Attached, this process is the container's monitor; its init
+	// stage may have started already (startEarly).
+	var a *container.Attach
+	if ctx.Bool("detach") {
+		early.init.Abandon()
+	} else {
+		if a = early.attach; a == nil {
+			a = &container.Attach{Stdout: guardStdout(), Stderr: os.Stderr}
+		}
+		a.Activation = act
+		defer func() { a.Early.Abandon() }()
+	}
 	s, c, o, m, err := createContainer(ctx)
 	if err != nil {
 		return err
@@ -524,14 +536,12 @@ func runAction(ctx *cli.Context) error {
 		fmt.Println(c.ID)
 		return writeMonitorPidfile(ctx, monitorPidOf(s, c))
 	}
-	// Attached, this process is the container's monitor.
 	if err := writeMonitorPidfile(ctx, os.Getpid()); err != nil {
 		discard(s, c)
 		return err
 	}
-	out := guardStdout()
-	started := func() { time.AfterFunc(gcResumeDelay, resumeGC) }
-	a := &container.Attach{Stdout: out, Stderr: os.Stderr, Activation: act, Started: started}
+	out := a.Stdout.(*stdoutGuard)
+	a.Started = func() { time.AfterFunc(gcResumeDelay, resumeGC) }
 	if o.Interactive {
 		a.Stdin = os.Stdin
 		if o.Tty && !term.IsTerminal(int(os.Stdin.Fd())) {
@@ -564,6 +574,112 @@ func runAction(ctx *cli.Context) error {
 		return withCode(code, nil)
 	}
 	return nil
+}
+
+// early is the init stage a foreground run started before its command
+// line was parsed (startEarly), with the Attach it was started for.
+var early struct {
+	attach *container.Attach
+	init   *container.EarlyInit
+}
+
+// startEarly starts the init stage of the foreground run whose
+// arguments (after the word run) are args before its command line is
+// parsed and its container made (container.StartEarly), when those
+// arguments leave its namespaces and id maps at what they are for nearly
+// every container (earlyNamespaces). runAction takes it up; the launch
+// then takes the stage over, or abandons it when the container proves
+// the guess wrong.
+func startEarly(args []string) {
+	ns := earlyNamespaces(args)
+	if ns == nil || os.Getenv("LISTEN_FDS") != "" || inUnit() {
+		return
+	}
+	a := &container.Attach{Stdout: guardStdout(), Stderr: os.Stderr}
+	a.Early = container.StartEarly(ns, func() (*userns.Mapping, error) {
+		m, err := userns.Current()
+		if err == nil && !m.HasRange() {
+			err = errors.New("no subordinate ids")
+		}
+		return m, err
+	}, a)
+	early.attach, early.init = a, a.Early
+}
+
+// earlyNamespaces are the namespaces (nsexec's names) of the container a
+// run with args makes, read from args before they are parsed, with run's
+// flags: its own network namespace but with --network host. nil where
+// the flags before the image could choose other namespaces or maps, or a
+// run that an early start does not serve (detached, stdin, a terminal,
+// socket activation's descriptors, a unit's notify socket or journal,
+// only some streams attached), or where the scan is unsure.
+func earlyNamespaces(args []string) []string {
+	flags := append(append(runFlags(), runOnlyFlags()...), helpOnlyFlag)
+	find := func(name string) cli.Flag {
+		for _, f := range flags {
+			if slices.Contains(f.Names(), name) {
+				return f
+			}
+		}
+		return nil
+	}
+	ns := []string{"mnt", "pid", "ipc", "uts", "net"}
+	network := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			return ns // the image: the flags are all read
+		}
+		var names []string
+		value, attached := "", false
+		if strings.HasPrefix(a, "--") {
+			n, v, ok := strings.Cut(a[2:], "=")
+			names, value, attached = []string{n}, v, ok
+		} else {
+			for _, r := range a[1:] {
+				names = append(names, string(r))
+			}
+		}
+		for k, n := range names {
+			f := find(n)
+			if f == nil {
+				return nil // the parser's to refuse
+			}
+			switch f.Names()[0] {
+			case "detach", "interactive", "tty", "userns", "uidmap", "gidmap", "subuidname", "subgidname", "pod", "ipc",
+				"cgroups", "sdnotify", "log-driver", "attach", "preserve-fds", "rootfs", "help":
+				return nil
+			}
+			v, ok := f.(cli.DocGenerationFlag)
+			if !ok || !v.TakesValue() {
+				continue
+			}
+			if k != len(names)-1 {
+				return nil // a value inside a group of short flags
+			}
+			if !attached {
+				if i+1 >= len(args) {
+					return nil
+				}
+				i++
+				value = args[i]
+			}
+			if f.Names()[0] == "network" {
+				if len(ns) < 5 || network {
+					return nil // several: networkFlags's to read
+				}
+				network = true
+				switch value {
+				case "host":
+					ns = ns[:4]
+				case "none", "pasta", "slirp4netns":
+				default:
+					return nil
+				}
+			}
+		}
+	}
+	return nil // no image
 }
 
 // stdoutGuard is the attached container's stdout. A reader that goes away

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -91,7 +92,9 @@ func newFgMonitor(a *Attach) (*fgMonitor, error) {
 // executable, into myctr-monitor starting it: the stage's descriptors
 // stay where they are, the monitor's own come after them, and the stage's
 // environment goes in env= arguments (the monitor's own is that of the
-// monitor-exit stage, which it executes should the CLI be gone).
+// monitor-exit stage, which it executes should the CLI be gone). Without
+// c (an early start), the monitor is started with later=1 and gets c's
+// own arguments, in a "ctr" message, from adopt.
 func (f *fgMonitor) wrap(cmd *exec.Cmd, s *Store, c *Container, r *running, stage, outR, errR *os.File) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -105,25 +108,65 @@ func (f *fgMonitor) wrap(cmd *exec.Cmd, s *Store, c *Container, r *running, stag
 		cmd.ExtraFiles = append(cmd.ExtraFiles, file)
 		return strconv.Itoa(3 + len(cmd.ExtraFiles) - 1)
 	}
-	path, max := "", int64(0)
-	var log *os.File
-	if r.log != nil && r.log.f != nil {
-		log, path, max = r.log.f, r.log.path, r.log.maxSize
-	}
 	args := []string{"myctr-monitor", "attach", "init=" + strconv.Itoa(k),
 		"exe=" + fd(stage), "ctl=" + fd(f.peer), "out=" + fd(outR), "err=" + fd(errR),
-		"tout=" + fd(f.tout), "terr=" + fd(f.terr), "log=" + fd(log), "path=" + path,
-		"max=" + strconv.FormatInt(max, 10), "stop=" + strconv.Itoa(int(StopSignalOf(c))),
-		"timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10), "bound=" + boolArg(f.bound),
-		"hc=" + strconv.FormatInt(healthEvery(c).Milliseconds(), 10)}
+		"tout=" + fd(f.tout), "terr=" + fd(f.terr), "bound=" + boolArg(f.bound)}
+	var own []string
+	if c == nil {
+		args = append(args, "later=1")
+	} else {
+		var log *os.File
+		if log, own, err = f.containerArgs(s, c, r, exe); err != nil {
+			return err
+		}
+		own[0] = "log=" + fd(log)
+	}
 	for _, e := range cmd.Env {
 		args = append(args, "env="+e)
 	}
-	cmd.Path, cmd.Args = monitorBinary(), append(args, "--", exe, s.Dirs.Root, s.Dirs.RunRoot, c.ID)
+	cmd.Path, cmd.Args = monitorBinary(), append(args, own...)
 	cmd.Env = monitorExitEnv()
-	// Its deadline is the monitor's to keep.
-	r.timeout = 0
 	return nil
+}
+
+// containerArgs are the monitor's arguments that come from c: its log
+// (log, the descriptor, whose argument is the first, "log=", for the
+// caller to complete), its stop signal, --timeout and healthcheck, then
+// "--" and the exit command. The deadline is the monitor's to keep from
+// now on.
+func (f *fgMonitor) containerArgs(s *Store, c *Container, r *running, exe string) (log *os.File, args []string, err error) {
+	path, max := "", int64(0)
+	if r.log != nil && r.log.f != nil {
+		log, path, max = r.log.f, r.log.path, r.log.maxSize
+	}
+	args = []string{"log=", "path=" + path,
+		"max=" + strconv.FormatInt(max, 10), "stop=" + strconv.Itoa(int(StopSignalOf(c))),
+		"timeout=" + strconv.FormatInt(r.timeout.Milliseconds(), 10),
+		"hc=" + strconv.FormatInt(healthEvery(c).Milliseconds(), 10),
+		"--", exe, s.Dirs.Root, s.Dirs.RunRoot, c.ID}
+	r.timeout = 0
+	return log, args, nil
+}
+
+// adopt gives a monitor started early (wrap without a container) c's
+// own arguments, as one "ctr" message: each argument ended by a NUL, the
+// log's descriptor with them.
+func (f *fgMonitor) adopt(s *Store, c *Container, r *running) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	log, args, err := f.containerArgs(s, c, r, exe)
+	if err != nil {
+		return err
+	}
+	args[0] = "log=-1"
+	msg := "ctr\x00" + strings.Join(args, "\x00") + "\x00"
+	fd := -1
+	if log != nil {
+		fd = int(log.Fd())
+	}
+	return f.send(msg, fd)
 }
 
 func boolArg(b bool) string {

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,6 +57,9 @@ type Attach struct {
 	// runs (a TTY container's); the pty is closed as RunAttached
 	// returns: a caller that keeps it keeps a duplicate.
 	Terminal func(pty *os.File)
+	// Early is the run's init stage, started before its container
+	// existed (StartEarly), for launch to take over or abandon.
+	Early *EarlyInit
 	// foreground: the init is to be started by myctr-monitor, when it
 	// can take the run (attach_linux.go).
 	foreground bool
@@ -174,23 +178,34 @@ func (s *Store) launch(c *Container, m *userns.Mapping, a *Attach) (_ *running, 
 		return nil, err
 	}
 	undo.push(func() { r.log.Close() })
-	if a.foreground && r.canHandOff(c) {
-		if r.fg, err = newFgMonitor(a); err != nil {
+	e, parent, err := s.takeEarly(c, m, p, r, a)
+	if err != nil {
+		return nil, err
+	}
+	var ip *initProc
+	if e != nil {
+		// Started early (early_linux.go), by what would start now.
+		ip = e.ip
+		undo.push(func() { ip.stop(r.fg) })
+	} else {
+		if a.foreground && r.canHandOff(c) {
+			if r.fg, err = newFgMonitor(a); err != nil {
+				return nil, err
+			}
+			if r.fg != nil {
+				undo.push(func() { r.fg.ctl.Close(); r.fg.peer.Close() })
+			}
+		}
+		var child *os.File
+		if parent, child, err = nsexec.NewPair(); err != nil {
 			return nil, err
 		}
-		if r.fg != nil {
-			undo.push(func() { r.fg.ctl.Close(); r.fg.peer.Close() })
+		if ip, err = s.startInit(c, m, p, r, a, child, &undo); err != nil {
+			parent.Close()
+			return nil, err
 		}
 	}
-	parent, child, err := nsexec.NewPair()
-	if err != nil {
-		return nil, err
-	}
 	defer parent.Close()
-	ip, err := s.startInit(c, m, p, r, a, child, &undo)
-	if err != nil {
-		return nil, err
-	}
 	if err := s.syncInit(c, m, p, r, ip, parent, a, &undo); err != nil {
 		return nil, err
 	}
@@ -271,50 +286,16 @@ type initProc struct {
 // monitor, which starts the stage.
 func (s *Store) startInit(c *Container, m *userns.Mapping, p *launchPlan, r *running, a *Attach, child *os.File, undo *cleanups) (*initProc, error) {
 	defer child.Close()
-	nsEnv, err := initNamespaces(p.spec, p.join)
+	env, err := stageEnv(p, m)
 	if err != nil {
 		return nil, err
 	}
-	// The container's own maps (--userns), from its spec, written by the
-	// stage's constructor where newuidmap and newgidmap write them (by
-	// us otherwise: initStarted); a joined user namespace has its maps.
-	var mapEnv []string
-	if p.join == nil {
-		uid, gid, err := m.WithMaps(p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings).Mappers()
-		if err != nil {
-			return nil, fmt.Errorf("set up the user namespace: %w", err)
-		}
-		mapEnv = nsexec.MapperEnv(uid, gid)
-	}
-	// Why this is safe: the init is a process of the container's PID
-	// namespace until it executes the container's process, and that
-	// process may run /proc/self/exe again (as a script's interpreter):
-	// both are a sealed copy of our binary, never a file on disk a
-	// container could write (nsexec/sealed_linux.go).
 	stage, err := nsexec.StageBinary()
 	if err != nil {
 		return nil, err
 	}
 	defer stage.Close() // the init has its own reference (its executable)
-	cmd := exec.Command(nsexec.ExecPath(stage))
-	cmd.Args = []string{"myctr-init"}
-	// The init runs one locked thread of work and allocates little: one P
-	// and no collector spare it the runtime's start-up threads. The
-	// container's process gets the spec's environment, not this one.
-	// The sockets of socket activation are the init's 3, 4, ... as they
-	// are ours; the sync socket comes after them.
-	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
-		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+a.Activation.N), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, nsEnv...)
-	cmd.Env = append(cmd.Env, mapEnv...)
-	cmd.ExtraFiles = append(a.Activation.files(), child)
-	if p.join != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, p.join)
-		cmd.Env = append(cmd.Env, nsexec.EnvInitJoinFD+"="+strconv.Itoa(3+len(cmd.ExtraFiles)-1))
-	}
-	// Its own session, away from the terminal of `myctr run`; with a pty the
-	// init makes a session of its own again.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	ip := &initProc{cmd: cmd, mapped: mapEnv != nil}
+	cmd, ip := stageCommand(stage, a.Activation, env, child, p.join)
 	var theirs []*os.File // the init's ends, ours to close once it has them
 	defer func() {
 		for _, f := range theirs {
@@ -332,19 +313,11 @@ func (s *Store) startInit(c *Container, m *userns.Mapping, p *launchPlan, r *run
 			cmd.Stdin = in
 			theirs = append(theirs, in)
 		}
-		for _, dst := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return nil, fmt.Errorf("pipe: %w", err)
-			}
-			undo.push(func() { r.Close() })
-			theirs = append(theirs, w)
-			*dst = w
-			if ip.outR == nil {
-				ip.outR = r
-			} else {
-				ip.errR = r
-			}
+		w, err := ip.outputPipes(cmd)
+		theirs = append(theirs, w...)
+		undo.push(ip.closeOutput)
+		if err != nil {
+			return nil, err
 		}
 	}
 	if f := r.fg; f != nil {
@@ -362,17 +335,97 @@ func (s *Store) startInit(c *Container, m *userns.Mapping, p *launchPlan, r *run
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	undo.push(func() {
-		if r.fg != nil {
-			// Told by the end of its socket, the monitor kills the init.
-			r.fg.ctl.Close()
-		}
-		if !ip.reaped {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
+	undo.push(func() { ip.stop(r.fg) })
 	return ip, nil
+}
+
+// stageEnv is the environment of p's init stage that says what its C
+// constructor makes: the namespaces (made, or joined through p.join) and,
+// where the stage writes them, the container's id maps (--userns, from
+// its spec; a joined user namespace has its maps).
+func stageEnv(p *launchPlan, m *userns.Mapping) ([]string, error) {
+	env, err := initNamespaces(p.spec, p.join)
+	if err != nil {
+		return nil, err
+	}
+	if p.join == nil {
+		uid, gid, err := m.WithMaps(p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings).Mappers()
+		if err != nil {
+			return nil, fmt.Errorf("set up the user namespace: %w", err)
+		}
+		env = append(env, nsexec.MapperEnv(uid, gid)...)
+	}
+	return env, nil
+}
+
+// stageCommand is the init stage's command: stage's executable, env (its
+// namespaces and maps), child its sync socket after the sockets of
+// socket activation, and join (or nil) the pidfd whose namespaces it
+// joins. It runs in a session of its own, away from the terminal of
+// `myctr run` (with a pty the init makes a session of its own again).
+func stageCommand(stage *os.File, act Activation, env []string, child, join *os.File) (*exec.Cmd, *initProc) {
+	// Why this is safe: the init is a process of the container's PID
+	// namespace until it executes the container's process, and that
+	// process may run /proc/self/exe again (as a script's interpreter):
+	// both are a sealed copy of our binary, never a file on disk a
+	// container could write (nsexec/sealed_linux.go).
+	cmd := exec.Command(nsexec.ExecPath(stage))
+	cmd.Args = []string{"myctr-init"}
+	// The init runs one locked thread of work and allocates little: one P
+	// and no collector spare it the runtime's start-up threads. The
+	// container's process gets the spec's environment, not this one.
+	// The sockets of socket activation are the init's 3, 4, ... as they
+	// are ours; the sync socket comes after them.
+	cmd.Env = append([]string{nsexec.EnvStage + "=" + nsexec.StageInit, nsexec.EnvVersion + "=" + nsexec.Version,
+		nsexec.EnvSyncFD + "=" + strconv.Itoa(3+act.N), "GOMAXPROCS=1", "GOGC=off", nsexec.EnvNoMemProfile}, env...)
+	cmd.ExtraFiles = append(act.files(), child)
+	if join != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, join)
+		cmd.Env = append(cmd.Env, nsexec.EnvInitJoinFD+"="+strconv.Itoa(3+len(cmd.ExtraFiles)-1))
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd, &initProc{cmd: cmd, mapped: slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, nsexec.EnvInitUIDMap+"=") })}
+}
+
+// outputPipes gives cmd a pipe for its stdout and one for its stderr,
+// whose read ends become ip's; the write ends, returned, are the
+// caller's to close once cmd has started.
+func (ip *initProc) outputPipes(cmd *exec.Cmd) (theirs []*os.File, err error) {
+	for _, dst := range []*io.Writer{&cmd.Stdout, &cmd.Stderr} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return theirs, fmt.Errorf("pipe: %w", err)
+		}
+		theirs = append(theirs, w)
+		*dst = w
+		if ip.outR == nil {
+			ip.outR = r
+		} else {
+			ip.errR = r
+		}
+	}
+	return theirs, nil
+}
+
+// closeOutput closes ip's ends of the output pipes that are still ours.
+func (ip *initProc) closeOutput() {
+	for _, f := range []*os.File{ip.outR, ip.errR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// stop ends a start that failed: the init is killed, through fg (its
+// monitor, told by the end of its socket) when there is one.
+func (ip *initProc) stop(fg *fgMonitor) {
+	if fg != nil {
+		fg.ctl.Close()
+	}
+	if !ip.reaped {
+		ip.cmd.Process.Kill()
+		ip.cmd.Wait()
+	}
 }
 
 // syncInit plays the parent's side of the init's sync protocol (see
