@@ -747,10 +747,14 @@ func createContainer(ctx *cli.Context) (*container.Store, *container.Container, 
 	// encoding/json's first use of each type the command reads and
 	// writes builds its field lists (about 1 ms in all), on the other
 	// CPU while this one parses the options: the image store's first.
-	go func() {
-		image.WarmCodecs()
-		container.WarmCodecs()
-	}()
+	// Not beside an early start, which has the other CPU then: both there
+	// made the run slower than either alone.
+	if early.init == nil {
+		go func() {
+			image.WarmCodecs()
+			container.WarmCodecs()
+		}()
+	}
 	o, err := createOptions(ctx)
 	if err != nil {
 		return nil, nil, nil, nil, err

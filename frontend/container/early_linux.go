@@ -1,7 +1,6 @@
 package container
 
 import (
-	"runtime"
 	"slices"
 	"strings"
 
@@ -71,9 +70,8 @@ func StartEarly(unshare []string, mapping func() (*userns.Mapping, error), a *At
 			fg.peer.Close()
 		}
 	}()
-	// That goroutine first, here: queued, it would wait for the other
-	// CPU (about 2 ms behind the goroutines the run starts next).
-	runtime.Gosched()
+	// No runtime.Gosched() here to run it at once: the command then
+	// waited for it, and the run was no sooner (interleaved, two CPUs).
 	return e
 }
 

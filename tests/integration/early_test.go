@@ -93,6 +93,29 @@ func runOrphans(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
+// startedRun starts myctr ARGS (a foreground run) and returns it once its
+// first line of output is there: the command (its stderr in stderr), that
+// line, and the rest of its stdout. The command is killed when the test
+// ends, if it still runs.
+func startedRun(t *testing.T, args ...string) (cmd *exec.Cmd, first string, rest *bufio.Reader, stderr *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	t.Cleanup(cancel)
+	cmd = myctrCommand(ctx, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rest = bufio.NewReader(stdout)
+	first, _ = rest.ReadString('\n')
+	return cmd, first, rest, stderr
+}
+
 // TestEarlyStart: the init stage of a foreground run whose flags leave
 // its namespaces and id maps at the usual starts before its container
 // is made (container.StartEarly), through myctr-monitor started with
@@ -106,23 +129,11 @@ func TestEarlyStart(t *testing.T) {
 	t.Run("taken", func(t *testing.T) {
 		t.Parallel()
 		name := ctrName(t, "")
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := myctrCommand(ctx, "run", "--name", name, "--network", "none", "--stop-signal", "USR1",
+		cmd, line, r, stderr := startedRun(t, "run", "--name", name, "--network", "none", "--stop-signal", "USR1",
 			"--health-cmd", "touch /tmp/checked", "--health-interval", "1s",
 			image, "sh", "-c", "echo out; echo err >&2; i=0; while [ ! -e /tmp/checked ]; do i=$((i+1)); [ $i -gt 150 ] && exit 9; sleep 0.1; done; exit 4")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr lockedBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		defer myctr(t, "rm", "-f", name)
-		r := bufio.NewReader(stdout)
-		if line, _ := r.ReadString('\n'); line != "out\n" {
+		if line != "out\n" {
 			t.Fatalf("first line %q", line)
 		}
 		st := inspect(t, name).State
@@ -158,19 +169,10 @@ func TestEarlyStart(t *testing.T) {
 		// run with the exit command that came in "ctr"; a SIGTERM to the
 		// monitor reaches the container as its --stop-signal.
 		name := ctrName(t, "")
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := myctrCommand(ctx, "run", "--name", name, "--stop-signal", "USR1", image,
+		cmd, line, _, _ := startedRun(t, "run", "--name", name, "--stop-signal", "USR1", image,
 			"sh", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.1; done")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		defer myctr(t, "rm", "-f", name)
-		if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		if line != "ready\n" {
 			t.Fatalf("first line %q", line)
 		}
 		monitor := inspect(t, name).State.ConmonPid
@@ -191,17 +193,8 @@ func TestEarlyStart(t *testing.T) {
 		t.Parallel()
 		// --userns keep-id: other maps than the usual, started as always.
 		name := ctrName(t, "")
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := myctrCommand(ctx, "run", "--rm", "--name", name, "--userns", "keep-id", image, "sh", "-c", "id -u; sleep 1")
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != fmt.Sprintf("%d\n", os.Getuid()) {
+		cmd, line, _, _ := startedRun(t, "run", "--rm", "--name", name, "--userns", "keep-id", image, "sh", "-c", "id -u; sleep 1")
+		if line != fmt.Sprintf("%d\n", os.Getuid()) {
 			t.Fatalf("first line %q, want the user's uid", line)
 		}
 		args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", inspect(t, name).State.ConmonPid))
