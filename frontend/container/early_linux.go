@@ -114,6 +114,13 @@ func (e *EarlyInit) start() bool {
 
 // Abandon ends e, which no container took over: its monitor kills the
 // stage and exits. Abandoning nil, or e twice, does nothing.
+//
+// The stage is ended once it has made its init (its first message) or
+// ended, not before: a monitor killed between its fork and the stage's
+// execve would leave a stage that goes on to make namespaces and run
+// newuidmap beside the container's own start, and whose processes end
+// only later, away from us. The wait is short: the stage has usually
+// made its init by the time its container is made.
 func (e *EarlyInit) Abandon() {
 	if e == nil {
 		return
@@ -122,10 +129,15 @@ func (e *EarlyInit) Abandon() {
 	if e.conn == nil {
 		return
 	}
+	e.conn.Await(abandonWait)
 	e.conn.Close()
 	e.conn = nil
 	e.ip.stop(e.fg)
 }
+
+// abandonWait bounds, in milliseconds, the wait of Abandon for a stage
+// that is stuck (a newuidmap that does not return, say).
+const abandonWait = 2000
 
 // takeEarly hands a's early start to the launch of c with plan p, when it
 // is what that launch would start (the same namespaces and maps, through

@@ -372,6 +372,17 @@ func FromFD(fd int) *Conn { return &Conn{f: os.NewFile(uintptr(fd), "sync")} }
 // Close closes the socket.
 func (c *Conn) Close() error { return c.f.Close() }
 
+// Await waits until a message or the end of the stream is there to
+// read, or ms milliseconds have passed, without reading it.
+func (c *Conn) Await(ms int) {
+	fds := []unix.PollFd{{Fd: int32(c.f.Fd()), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, ms); err != unix.EINTR {
+			return
+		}
+	}
+}
+
 // Send writes one message, with fds attached.
 func (c *Conn) Send(m *Message, fds ...int) error {
 	b, err := encodeMessage(m)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -247,5 +248,38 @@ func TestStepErrorUnwrap(t *testing.T) {
 	err := error(&StepError{Step: "exec x", Errno: int(syscall.ENOENT), Exit: ExitNotFound})
 	if !errors.Is(err, syscall.ENOENT) {
 		t.Error("errors.Is(StepError, ENOENT) is false")
+	}
+}
+
+// TestAwait: Await returns once a message or the end is there to read,
+// leaving the message for Recv, and after its bound when neither comes.
+func TestAwait(t *testing.T) {
+	parent, child, err := NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Close()
+	peer := &Conn{f: child}
+	start := time.Now()
+	parent.Await(50)
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Fatalf("Await returned after %v with nothing to read; want its 50 ms bound", d)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		peer.Send(&Message{Type: MsgPid, Pid: 7})
+		peer.Close()
+	}()
+	start = time.Now()
+	parent.Await(10000)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Await returned after %v; want it at the message", d)
+	}
+	if m, _, err := parent.Expect(MsgPid); err != nil || m.Pid != 7 {
+		t.Fatalf("the message after Await: %+v, %v", m, err)
+	}
+	parent.Await(10000) // the end of the stream
+	if m, _, err := parent.Recv(); m != nil || err != nil {
+		t.Fatalf("after the end: %+v, %v", m, err)
 	}
 }
