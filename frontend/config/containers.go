@@ -40,6 +40,7 @@ type Containers struct {
 	Init                Setting[bool]     // default of --init
 	LogDriver           Setting[string]   // default of --log-driver
 	PidsLimit           Setting[int64]    // default of --pids-limit
+	Userns              Setting[string]   // userns: default of --userns, checked where a container takes it
 	// [network]
 	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
 	// [engine]
@@ -68,6 +69,7 @@ type containersTOML struct {
 		Init                *bool     `toml:"init"`
 		LogDriver           *string   `toml:"log_driver"`
 		PidsLimit           *int64    `toml:"pids_limit"`
+		Userns              *string   `toml:"userns"`
 	} `toml:"containers"`
 	Network struct {
 		RootlessNetworkCmd *string `toml:"default_rootless_network_cmd"`
@@ -190,6 +192,7 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.Init, t.Containers.Init, f, data, "containers", "init")
 	set(&c.LogDriver, t.Containers.LogDriver, f, data, "containers", "log_driver")
 	set(&c.PidsLimit, t.Containers.PidsLimit, f, data, "containers", "pids_limit")
+	set(&c.Userns, t.Containers.Userns, f, data, "containers", "userns")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")

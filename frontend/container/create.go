@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/archive"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
@@ -50,6 +51,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 		return nil, fmt.Errorf("%w: the --rm option conflicts with --restart, when the restartPolicy is not \"\" and \"no\"", ErrInvalidRestart)
 	}
 	var netDep *Container
+	joined := false // the user namespace is another container's
 	if ref, ok := strings.CutPrefix(o.Network, NetContainerPrefix); ok {
 		// --network container:REF: recorded by id, so that a rename does
 		// not break it and rm can find the dependents.
@@ -70,7 +72,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("%w: --userns %s with --network container:%s, whose user namespace (%q) the container joins", ErrInvalidNetwork, o.Userns, ref, netDep.HostConfig.UsernsMode),
 				"leave out --userns: the container shares the user namespace of the one whose network it joins"}
 		}
-		o.Userns = netDep.HostConfig.UsernsMode
+		o.Userns, joined = netDep.HostConfig.UsernsMode, true
 	}
 	if ref, ok := strings.CutPrefix(o.IPC, IPCContainerPrefix); ok {
 		joins := o.PodJoin
@@ -85,7 +87,7 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("%w: --userns %s with --ipc container:%s, whose user namespace (%q) the container joins", ErrInvalidIPC, o.Userns, ref, donor.HostConfig.UsernsMode),
 				"leave out --userns: the container shares the user namespace of the one whose IPC namespace it joins"}
 		}
-		o.Userns, o.IPC = donor.HostConfig.UsernsMode, IPCContainerPrefix+donor.ID
+		o.Userns, o.IPC, joined = donor.HostConfig.UsernsMode, IPCContainerPrefix+donor.ID, true
 	}
 	if o.PodJoin != "" {
 		// A pod member that joins the infra's user namespace without its
@@ -98,19 +100,31 @@ func (s *Store) Create(o *CreateOptions, m *userns.Mapping) (*Container, error) 
 			return nil, &hintError{fmt.Errorf("%w: --userns %s in a pod whose infra's user namespace (%q) the container joins", ErrInvalidNetwork, o.Userns, infra.HostConfig.UsernsMode),
 				"leave out --userns: the containers of a pod share the infra's user namespace"}
 		}
-		o.Userns, o.PodJoin = infra.HostConfig.UsernsMode, infra.ID
+		o.Userns, o.PodJoin, joined = infra.HostConfig.UsernsMode, infra.ID, true
 	}
 	if len(o.Networks) > 0 {
 		if err := s.checkNamedNetworks(o); err != nil {
 			return nil, err
 		}
 	}
-	umode, err := userns.ParseMode(o.Userns)
-	if err != nil {
-		return nil, err
+	// containers.conf's userns, for a container that names none and
+	// whose user namespace is not another's; a mode it cannot have is
+	// the file's error, at its line.
+	conf := o.Userns == "" && o.UsernsDefault.Set && !joined
+	if conf {
+		o.Userns = o.UsernsDefault.Value
 	}
-	// The container's own mapping; m stays the user's, for cleaning up.
-	cm, err := m.ForMode(umode)
+	umode, err := userns.ParseMode(o.Userns)
+	var cm *userns.Mapping
+	if err == nil {
+		// The container's own mapping; m stays the user's, for cleaning up.
+		cm, err = m.ForMode(umode)
+	}
+	if err != nil && conf {
+		s := o.UsernsDefault
+		return nil, &hintError{&config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] userns %q: %v", s.Value, err)},
+			"set userns in that file to private, host or keep-id[:uid=N,gid=N], or remove it; --userns on the command line overrides it"}
+	}
 	if err != nil {
 		return nil, err
 	}

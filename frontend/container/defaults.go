@@ -151,6 +151,7 @@ func ApplyContainersConf(o *CreateOptions, c *config.Containers, initSet bool, s
 	if c.Init.Set && !initSet {
 		o.Init = c.Init.Value
 	}
+	o.UsernsDefault = c.Userns
 	if s := c.DefaultCapabilities; s.Set && !sameCaps(s.Value, security.DefaultCaps) {
 		drops := map[string]bool{}
 		for _, d := range o.CapDrop {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/layerfs"
 	"github.com/myctr/myctr/frontend/netholder"
@@ -85,9 +86,12 @@ type CreateOptions struct {
 	// caller's own groups stay).
 	GroupAdd []string
 	Userns   string // --userns as given; "" is private
-	Hostname string
-	Volumes  []string // -v as given (HostConfig.Binds)
-	Tmpfs    []string
+	// UsernsDefault is containers.conf's userns, the mode of a container
+	// whose --userns is "" and that joins no other's namespaces.
+	UsernsDefault config.Setting[string]
+	Hostname      string
+	Volumes       []string // -v as given (HostConfig.Binds)
+	Tmpfs         []string
 	// Mounts are -v and --mount, parsed, in order; VolumesFrom is
 	// --volumes-from; ImageVolume what the image's VOLUMEs get (bind: an
 	// anonymous volume, the default; tmpfs; ignore).

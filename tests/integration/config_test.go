@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -519,4 +520,44 @@ MYCTR_CONFIG_ROOT=%[5]s/insecure %[3]s --root %[2]s/s --runroot %[2]s/r pull -q 
 	}
 	// The store belongs to the namespace's ids: remove it from there.
 	exec.Command("unshare", "-r", "rm", "-rf", filepath.Join(dir, "s"), filepath.Join(dir, "r"), filepath.Join(dir, "storage")).Run()
+}
+
+// TestContainersConfUserns: containers.conf's [containers] userns is the
+// --userns of a container that names none, as Podman's: keep-id from the
+// file runs the process as the user, --userns on the command line wins,
+// a container that joins another's namespaces takes that one's, and a
+// mode myctr cannot give is an error naming the file and line, not a
+// default silently ignored.
+func TestContainersConfUserns(t *testing.T) {
+	t.Parallel()
+	uid := strconv.Itoa(os.Getuid())
+	c := newConfEnv(t, map[string]string{"keep.conf": "[containers]\nuserns = \"keep-id\"\n", "auto.conf": "[containers]\n\nuserns = \"auto\"\n"})
+	keep := c.with("CONTAINERS_CONF=" + c.path("keep.conf"))
+	if out := mustMyctrEnv(t, keep, "run", "--rm", image, "id", "-u"); strings.TrimSpace(out) != uid {
+		t.Errorf("userns = \"keep-id\": id -u is %q, want the user's %s", out, uid)
+	}
+	if out := mustMyctrEnv(t, keep, "run", "--rm", "--userns", "private", image, "id", "-u"); strings.TrimSpace(out) != "0" {
+		t.Errorf("--userns private over the file's keep-id: id -u is %q, want 0", out)
+	}
+	name := ctrName(t, "")
+	mustMyctrEnv(t, keep, "create", "--name", name, image, "true")
+	defer myctr(t, "rm", "-f", name)
+	if mode := strings.TrimSpace(mustMyctrEnv(t, keep, "inspect", "--format", "{{.HostConfig.UsernsMode}}", name)); mode != "keep-id" {
+		t.Errorf("inspect's UsernsMode of a container the file made keep-id: %q", mode)
+	}
+	// Joining the network of a container with the default mapping takes
+	// its user namespace: the file's keep-id does not apply.
+	dep := ctrName(t, "dep")
+	mustMyctr(t, "create", "--name", dep, image, "sleep", "100")
+	defer myctr(t, "rm", "-f", dep)
+	joiner := ctrName(t, "joiner")
+	mustMyctrEnv(t, keep, "create", "--name", joiner, "--network", "container:"+dep, image, "true")
+	defer myctr(t, "rm", "-f", joiner)
+	if mode := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.HostConfig.UsernsMode}}", joiner)); mode != "" {
+		t.Errorf("a container joining another's network took the file's userns: %q", mode)
+	}
+	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("auto.conf")), nil, "run", "--rm", image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("auto.conf")+":3: [containers] userns \"auto\"") || !strings.Contains(errOut, "Hint: ") {
+		t.Errorf("userns = \"auto\": exit %d, stdout %q, stderr %q; want 125 and the file's line 3 with a hint", code, out, errOut)
+	}
 }
