@@ -22,6 +22,33 @@ var containersConf = sync.OnceValues(func() (*config.Containers, error) {
 	return c, nil
 })
 
+// confFlag is the string flag's value as given, else containers.conf's
+// setting s when the file sets it (returned too, for confError), else
+// the flag's default.
+func confFlag(ctx *cli.Context, flag string, s config.Setting[string]) (string, *config.Setting[string]) {
+	if isSet(ctx, flag) || !s.Set {
+		return ctx.String(flag), nil
+	}
+	return s.Value, &s
+}
+
+// confBool is confFlag for a boolean flag.
+func confBool(ctx *cli.Context, flag string, s config.Setting[bool]) bool {
+	if isSet(ctx, flag) || !s.Set {
+		return ctx.Bool(flag)
+	}
+	return s.Value
+}
+
+// confError is err about a value confFlag returned: the flag's as it is
+// when from is nil, else the file's, at its line, with the file's hint.
+func confError(from *config.Setting[string], key string, err error) error {
+	if from == nil {
+		return err
+	}
+	return explainConfig(&config.FileError{File: from.File, Line: from.Line, Msg: fmt.Sprintf("[containers] %s %q: %v", key, from.Value, err)})
+}
+
 // explainConfig adds the hint for bad configuration files.
 func explainConfig(err error) error {
 	if errors.Is(err, config.ErrBadConfig) {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
@@ -333,7 +334,6 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		Labels:         labels,
 		Volumes:        ctx.StringSlice("volume"),
 		Tmpfs:          ctx.StringSlice("tmpfs"),
-		ReadOnly:       ctx.Bool("read-only"),
 		CapAdd:         ctx.StringSlice("cap-add"),
 		CapDrop:        ctx.StringSlice("cap-drop"),
 		Network:        mode,
@@ -418,15 +418,16 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 	if err := applyContainersConf(ctx, cc, o); err != nil {
 		return nil, err
 	}
+	o.ReadOnly = confBool(ctx, "read-only", cc.ReadOnly)
 	if ctx.Bool("env-host") {
 		o.DefaultEnv = append(os.Environ(), o.DefaultEnv...)
 	} else if ctx.Bool("http-proxy") {
 		o.DefaultEnv = append(proxyEnv(os.LookupEnv), o.DefaultEnv...)
 	}
-	if err := processOptions(ctx, o); err != nil {
+	if err := processOptions(ctx, o, cc); err != nil {
 		return nil, withCode(125, err)
 	}
-	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), ctx.Bool("no-hosts")
+	o.ExtraHosts, o.NoHosts = ctx.StringSlice("add-host"), confBool(ctx, "no-hosts", cc.NoHosts)
 	o.DNS, o.DNSSearch, o.DNSOptions = resolverFlags(ctx)
 	if expose := ctx.StringSlice("expose"); len(expose) > 0 {
 		// The image's exposed ports and these (a copy: the image's
@@ -908,21 +909,22 @@ func proxyEnv(lookup func(string) (string, bool)) []string {
 }
 
 // processOptions reads --ulimit, --shm-size, --umask, --annotation,
-// --device, --read-only-tmpfs and --pidfile into o.
-func processOptions(ctx *cli.Context, o *container.CreateOptions) error {
+// --device, --read-only-tmpfs and --pidfile into o, and --tz, the
+// containers.conf settings cc has in place of those not given.
+func processOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Containers) error {
 	var err error
 	if o.Ulimits, err = container.ParseUlimits(ctx.StringSlice("ulimit")); err != nil {
 		return err
 	}
-	if v := ctx.String("shm-size"); v != "" {
+	if v, from := confFlag(ctx, "shm-size", cc.ShmSize); v != "" {
 		if o.ShmSize, err = container.ParseShmSize(v); err != nil {
-			return err
+			return confError(from, "shm_size", err)
 		}
 	}
-	if v := ctx.String("umask"); v != "" {
+	if v, from := confFlag(ctx, "umask", cc.Umask); v != "" {
 		m, err := container.ParseUmask(v)
 		if err != nil {
-			return err
+			return confError(from, "umask", err)
 		}
 		o.Umask = &m
 	}

@@ -35,9 +35,13 @@ func compatOptions(ctx *cli.Context, o *container.CreateOptions) error {
 			o.Seccomp = seccomp.Unconfined
 		}
 	}
-	if tz := ctx.String("tz"); tz != "" {
+	cc, err := containersConf()
+	if err != nil {
+		return err
+	}
+	if tz, from := confFlag(ctx, "tz", cc.TZ); tz != "" {
 		if _, err := container.ZoneFile(tz); err != nil {
-			return withCode(125, err)
+			return withCode(125, confError(from, "tz", err))
 		}
 		o.Timezone = tz
 	}

@@ -41,6 +41,11 @@ type Containers struct {
 	LogDriver           Setting[string]   // default of --log-driver
 	PidsLimit           Setting[int64]    // default of --pids-limit
 	Userns              Setting[string]   // userns: default of --userns, checked where a container takes it
+	TZ                  Setting[string]   // tz: default of --tz
+	Umask               Setting[string]   // umask: default of --umask
+	ShmSize             Setting[string]   // shm_size: default of --shm-size
+	NoHosts             Setting[bool]     // no_hosts: default of --no-hosts
+	ReadOnly            Setting[bool]     // read_only: default of --read-only
 	// [network]
 	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
 	// [engine]
@@ -70,6 +75,11 @@ type containersTOML struct {
 		LogDriver           *string   `toml:"log_driver"`
 		PidsLimit           *int64    `toml:"pids_limit"`
 		Userns              *string   `toml:"userns"`
+		TZ                  *string   `toml:"tz"`
+		Umask               *string   `toml:"umask"`
+		ShmSize             *string   `toml:"shm_size"`
+		NoHosts             *bool     `toml:"no_hosts"`
+		ReadOnly            *bool     `toml:"read_only"`
 	} `toml:"containers"`
 	Network struct {
 		RootlessNetworkCmd *string `toml:"default_rootless_network_cmd"`
@@ -193,6 +203,11 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.LogDriver, t.Containers.LogDriver, f, data, "containers", "log_driver")
 	set(&c.PidsLimit, t.Containers.PidsLimit, f, data, "containers", "pids_limit")
 	set(&c.Userns, t.Containers.Userns, f, data, "containers", "userns")
+	set(&c.TZ, t.Containers.TZ, f, data, "containers", "tz")
+	set(&c.Umask, t.Containers.Umask, f, data, "containers", "umask")
+	set(&c.ShmSize, t.Containers.ShmSize, f, data, "containers", "shm_size")
+	set(&c.NoHosts, t.Containers.NoHosts, f, data, "containers", "no_hosts")
+	set(&c.ReadOnly, t.Containers.ReadOnly, f, data, "containers", "read_only")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")

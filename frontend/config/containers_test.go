@@ -13,7 +13,7 @@ func TestLoadContainersMerge(t *testing.T) {
 default_capabilities = ["CHOWN"]
 init = true
 log_driver = "journald"
-tz = "local"
+seccomp_profile = "/p.json"
 
 [engine]
 events_logger = "journald"
@@ -45,7 +45,7 @@ events_logger = "journald"
 	for _, k := range c.Unsupported {
 		names = append(names, k.Name)
 	}
-	if got := strings.Join(names, " "); got != "containers.tz engine.events_logger engine.cgroup_manager" {
+	if got := strings.Join(names, " "); got != "containers.seccomp_profile engine.events_logger engine.cgroup_manager" {
 		t.Errorf("unsupported keys, once each (an empty table sets nothing): %s", got)
 	}
 	for _, k := range c.Unsupported {
@@ -61,7 +61,7 @@ events_logger = "journald"
 // nothing under them, as distribution files ship them, list nothing.
 func TestContainersOtherTables(t *testing.T) {
 	dir := tree(t, map[string]string{"containers.conf": `[containers]
-tz = "local"
+seccomp_profile = "/p.json"
 [secrets]
 # driver = "file"
 [secrets.opts]
@@ -84,7 +84,7 @@ name = "a"
 	for _, k := range c.Unsupported {
 		got = append(got, fmt.Sprintf("%d:%s", k.Line, k.Name))
 	}
-	want := `2:containers.tz 8:engine.runtimes.crun 11:machine.cpus 12:machine."odd.key" 13:farms.list`
+	want := `2:containers.seccomp_profile 8:engine.runtimes.crun 11:machine.cpus 12:machine."odd.key" 13:farms.list`
 	if strings.Join(got, " ") != want {
 		t.Errorf("unsupported keys:\n got %s\nwant %s", strings.Join(got, " "), want)
 	}
@@ -140,5 +140,30 @@ func TestContainersBadInput(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/missing.conf"})); err == nil {
 		t.Errorf("a CONTAINERS_CONF that does not exist is an error")
+	}
+}
+
+// TestContainersRunDefaults: [containers] keys that are defaults of run's
+// flags (userns, tz, umask, shm_size, no_hosts, read_only) are read with
+// their lines, for the errors that name them.
+func TestContainersRunDefaults(t *testing.T) {
+	dir := tree(t, map[string]string{"containers.conf": `[containers]
+userns = "keep-id"
+tz = "UTC"
+umask = "0077"
+shm_size = "1m"
+no_hosts = true
+read_only = true
+`})
+	c, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Userns.Value != "keep-id" || c.Userns.Line != 2 || c.TZ.Value != "UTC" || c.TZ.Line != 3 || c.Umask.Value != "0077" ||
+		c.ShmSize.Value != "1m" || c.ShmSize.Line != 5 || !c.NoHosts.Value || !c.ReadOnly.Value || c.ReadOnly.Line != 7 {
+		t.Errorf("read: %+v %+v %+v %+v %+v %+v", c.Userns, c.TZ, c.Umask, c.ShmSize, c.NoHosts, c.ReadOnly)
+	}
+	if len(c.Unsupported) != 0 {
+		t.Errorf("listed as unsupported: %v", c.Unsupported)
 	}
 }

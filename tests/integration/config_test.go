@@ -561,3 +561,30 @@ func TestContainersConfUserns(t *testing.T) {
 		t.Errorf("userns = \"auto\": exit %d, stdout %q, stderr %q; want 125 and the file's line 3 with a hint", code, out, errOut)
 	}
 }
+
+// TestContainersConfRunDefaults: containers.conf's tz, umask, shm_size,
+// no_hosts and read_only are the defaults of --tz, --umask, --shm-size,
+// --no-hosts and --read-only, as Podman's; a flag given wins, and a bad
+// value is the file's error at its line.
+func TestContainersConfRunDefaults(t *testing.T) {
+	t.Parallel()
+	c := newConfEnv(t, map[string]string{
+		"run.conf": "[containers]\ntz = \"Etc/GMT+5\"\numask = \"0077\"\nshm_size = \"3m\"\nno_hosts = true\nread_only = true\n",
+		"bad.conf": "[containers]\nshm_size = \"lots\"\n",
+	})
+	env := c.with("CONTAINERS_CONF=" + c.path("run.conf"))
+	script := "date +%Z; umask; df -k /dev/shm | tail -1 | awk '{print $2}'; test -e /etc/hosts && echo hosts || echo nohosts; touch /x 2>/dev/null && echo rw || echo ro"
+	want := "-05\n0077\n3072\nnohosts\nro\n"
+	if out := mustMyctrEnv(t, env, "run", "--rm", image, "sh", "-c", script); out != want {
+		t.Errorf("the file's defaults:\n got %q\nwant %q", out, want)
+	}
+	want = "UTC\n0022\n65536\nhosts\nrw\n"
+	if out := mustMyctrEnv(t, env, "run", "--rm", "--tz", "UTC", "--umask", "0022", "--shm-size", "64m", "--no-hosts=false", "--read-only=false",
+		image, "sh", "-c", script); out != want {
+		t.Errorf("flags over the file:\n got %q\nwant %q", out, want)
+	}
+	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("bad.conf")), nil, "run", "--rm", image, "true")
+	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("bad.conf")+":2: [containers] shm_size \"lots\"") || !strings.Contains(errOut, "Hint: ") {
+		t.Errorf("shm_size = \"lots\": exit %d, stdout %q, stderr %q; want 125 and the file's line 2 with a hint", code, out, errOut)
+	}
+}
