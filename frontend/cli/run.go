@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -419,9 +420,9 @@ func createOptions(ctx *cli.Context) (*container.CreateOptions, error) {
 		return nil, err
 	}
 	o.ReadOnly = confBool(ctx, "read-only", cc.ReadOnly)
-	if ctx.Bool("env-host") {
+	if confBool(ctx, "env-host", cc.EnvHost) {
 		o.DefaultEnv = append(os.Environ(), o.DefaultEnv...)
-	} else if ctx.Bool("http-proxy") {
+	} else if confBool(ctx, "http-proxy", cc.HTTPProxy) {
 		o.DefaultEnv = append(proxyEnv(os.LookupEnv), o.DefaultEnv...)
 	}
 	if err := processOptions(ctx, o, cc); err != nil {
@@ -916,6 +917,19 @@ func processOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Con
 	if o.Ulimits, err = container.ParseUlimits(ctx.StringSlice("ulimit")); err != nil {
 		return err
 	}
+	// The file's default_ulimits, but a type --ulimit names (or --ulimit
+	// host, the host's limits all).
+	if s := cc.Ulimits; s.Set && !slices.Contains(ctx.StringSlice("ulimit"), container.UlimitHost) {
+		defaults, err := container.ParseUlimits(s.Value)
+		if err != nil {
+			return explainConfig(&config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] default_ulimits: %v", err)})
+		}
+		for _, d := range defaults {
+			if !slices.ContainsFunc(o.Ulimits, func(u *units.Ulimit) bool { return u.Name == d.Name }) {
+				o.Ulimits = append(o.Ulimits, d)
+			}
+		}
+	}
 	if v, from := confFlag(ctx, "shm-size", cc.ShmSize); v != "" {
 		if o.ShmSize, err = container.ParseShmSize(v); err != nil {
 			return confError(from, "shm_size", err)
@@ -930,6 +944,21 @@ func processOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Con
 	}
 	if o.Annotations, err = container.ParseAnnotations(ctx.StringSlice("annotation")); err != nil {
 		return err
+	}
+	// The file's annotations, below --annotation's.
+	if s := cc.Annotations; s.Set {
+		defaults, err := container.ParseAnnotations(s.Value)
+		if err != nil {
+			return explainConfig(&config.FileError{File: s.File, Line: s.Line, Msg: fmt.Sprintf("[containers] annotations: %v", err)})
+		}
+		for k, v := range defaults {
+			if _, ok := o.Annotations[k]; !ok {
+				if o.Annotations == nil {
+					o.Annotations = map[string]string{}
+				}
+				o.Annotations[k] = v
+			}
+		}
 	}
 	for _, v := range ctx.StringSlice("device") {
 		d, err := container.ParseDevice(v)

@@ -46,6 +46,10 @@ type Containers struct {
 	ShmSize             Setting[string]   // shm_size: default of --shm-size
 	NoHosts             Setting[bool]     // no_hosts: default of --no-hosts
 	ReadOnly            Setting[bool]     // read_only: default of --read-only
+	EnvHost             Setting[bool]     // env_host: default of --env-host
+	HTTPProxy           Setting[bool]     // http_proxy: default of --http-proxy
+	Annotations         Setting[[]string] // annotations: below --annotation
+	Ulimits             Setting[[]string] // ulimits: below --ulimit, a type the flag names being the flag's
 	// [network]
 	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
 	// [engine]
@@ -80,6 +84,10 @@ type containersTOML struct {
 		ShmSize             *string   `toml:"shm_size"`
 		NoHosts             *bool     `toml:"no_hosts"`
 		ReadOnly            *bool     `toml:"read_only"`
+		EnvHost             *bool     `toml:"env_host"`
+		HTTPProxy           *bool     `toml:"http_proxy"`
+		Annotations         *[]string `toml:"annotations"`
+		Ulimits             *[]string `toml:"default_ulimits"`
 	} `toml:"containers"`
 	Network struct {
 		RootlessNetworkCmd *string `toml:"default_rootless_network_cmd"`
@@ -208,6 +216,10 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.ShmSize, t.Containers.ShmSize, f, data, "containers", "shm_size")
 	set(&c.NoHosts, t.Containers.NoHosts, f, data, "containers", "no_hosts")
 	set(&c.ReadOnly, t.Containers.ReadOnly, f, data, "containers", "read_only")
+	set(&c.EnvHost, t.Containers.EnvHost, f, data, "containers", "env_host")
+	set(&c.HTTPProxy, t.Containers.HTTPProxy, f, data, "containers", "http_proxy")
+	set(&c.Annotations, t.Containers.Annotations, f, data, "containers", "annotations")
+	set(&c.Ulimits, t.Containers.Ulimits, f, data, "containers", "default_ulimits")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")

@@ -144,7 +144,8 @@ func TestContainersBadInput(t *testing.T) {
 }
 
 // TestContainersRunDefaults: [containers] keys that are defaults of run's
-// flags (userns, tz, umask, shm_size, no_hosts, read_only) are read with
+// flags (userns, tz, umask, shm_size, no_hosts, read_only, env_host,
+// http_proxy, annotations, default_ulimits) are read with
 // their lines, for the errors that name them.
 func TestContainersRunDefaults(t *testing.T) {
 	dir := tree(t, map[string]string{"containers.conf": `[containers]
@@ -154,6 +155,10 @@ umask = "0077"
 shm_size = "1m"
 no_hosts = true
 read_only = true
+env_host = true
+http_proxy = false
+annotations = ["a=1"]
+default_ulimits = ["nofile=512:512"]
 `})
 	c, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
 	if err != nil {
@@ -162,6 +167,9 @@ read_only = true
 	if c.Userns.Value != "keep-id" || c.Userns.Line != 2 || c.TZ.Value != "UTC" || c.TZ.Line != 3 || c.Umask.Value != "0077" ||
 		c.ShmSize.Value != "1m" || c.ShmSize.Line != 5 || !c.NoHosts.Value || !c.ReadOnly.Value || c.ReadOnly.Line != 7 {
 		t.Errorf("read: %+v %+v %+v %+v %+v %+v", c.Userns, c.TZ, c.Umask, c.ShmSize, c.NoHosts, c.ReadOnly)
+	}
+	if !c.EnvHost.Value || !c.HTTPProxy.Set || c.HTTPProxy.Value || c.Annotations.Value[0] != "a=1" || c.Ulimits.Value[0] != "nofile=512:512" || c.Ulimits.Line != 11 {
+		t.Errorf("read: %+v %+v %+v %+v", c.EnvHost, c.HTTPProxy, c.Annotations, c.Ulimits)
 	}
 	if len(c.Unsupported) != 0 {
 		t.Errorf("listed as unsupported: %v", c.Unsupported)

@@ -563,9 +563,10 @@ func TestContainersConfUserns(t *testing.T) {
 }
 
 // TestContainersConfRunDefaults: containers.conf's tz, umask, shm_size,
-// no_hosts and read_only are the defaults of --tz, --umask, --shm-size,
-// --no-hosts and --read-only, as Podman's; a flag given wins, and a bad
-// value is the file's error at its line.
+// no_hosts, read_only, env_host and http_proxy are the defaults of their
+// flags, and annotations and default_ulimits lie below --annotation's and
+// --ulimit's, as Podman's; a flag given wins, and a bad value is the
+// file's error at its line.
 func TestContainersConfRunDefaults(t *testing.T) {
 	t.Parallel()
 	c := newConfEnv(t, map[string]string{
@@ -582,6 +583,29 @@ func TestContainersConfRunDefaults(t *testing.T) {
 	if out := mustMyctrEnv(t, env, "run", "--rm", "--tz", "UTC", "--umask", "0022", "--shm-size", "64m", "--no-hosts=false", "--read-only=false",
 		image, "sh", "-c", script); out != want {
 		t.Errorf("flags over the file:\n got %q\nwant %q", out, want)
+	}
+	// The lists: annotations and default_ulimits below the flags', the
+	// environment's proxy variables (http_proxy) and the whole of it
+	// (env_host).
+	lists := c.with("CONTAINERS_CONF="+c.path("lists.conf"), "http_proxy=http://proxy.invalid:3128", "MYCTR_IT_HOSTVAR=seen")
+	c.write(t, "lists.conf", "[containers]\nannotations = [\"it.a=file\", \"it.b=file\"]\ndefault_ulimits = [\"nofile=512:512\", \"nproc=300:300\"]\nhttp_proxy = false\n")
+	script = "ulimit -n; ulimit -u; echo ${http_proxy:-none} ${MYCTR_IT_HOSTVAR:-none}"
+	if out := mustMyctrEnv(t, lists, "run", "--rm", image, "sh", "-c", script); out != "512\n300\nnone none\n" {
+		t.Errorf("default_ulimits and http_proxy = false: %q", out)
+	}
+	if out := mustMyctrEnv(t, lists, "run", "--rm", "--ulimit", "nofile=256:256", "--http-proxy", image, "sh", "-c", script); out != "256\n300\nhttp://proxy.invalid:3128 none\n" {
+		t.Errorf("--ulimit nofile and --http-proxy over the file: %q", out)
+	}
+	c.write(t, "lists.conf", "[containers]\nenv_host = true\n")
+	if out := mustMyctrEnv(t, lists, "run", "--rm", image, "sh", "-c", script); !strings.HasSuffix(out, "http://proxy.invalid:3128 seen\n") {
+		t.Errorf("env_host = true: %q", out)
+	}
+	c.write(t, "lists.conf", "[containers]\nannotations = [\"it.a=file\", \"it.b=file\"]\n")
+	name := ctrName(t, "")
+	mustMyctrEnv(t, lists, "create", "--name", name, "--annotation", "it.b=flag", image, "true")
+	defer myctr(t, "rm", "-f", name)
+	if out := mustMyctr(t, "inspect", "--format", `{{index .Config.Annotations "it.a"}} {{index .Config.Annotations "it.b"}}`, name); strings.TrimSpace(out) != "file flag" {
+		t.Errorf("annotations below --annotation: %q", out)
 	}
 	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("bad.conf")), nil, "run", "--rm", image, "true")
 	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("bad.conf")+":2: [containers] shm_size \"lots\"") || !strings.Contains(errOut, "Hint: ") {
