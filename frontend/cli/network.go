@@ -19,8 +19,9 @@ var errNamedNetwork = errors.New("a named network")
 
 // networkMode splits --network MODE[:OPTIONS]; without the flag (or with
 // Podman's "private") it takes
-// the default: myctr.conf's network key, else containers.conf's
-// default_rootless_network_cmd, else network.DefaultMode (pasta
+// the default: myctr.conf's network key, else containers.conf's netns
+// (but private), else its default_rootless_network_cmd, else
+// network.DefaultMode (pasta
 // where a pasta without the known incoming-TCP bug is installed, else
 // slirp4netns). A network's name comes back with errNamedNetwork.
 func networkMode(flag string) (string, []string, error) {
@@ -41,7 +42,12 @@ func networkMode(flag string) (string, []string, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		flag = cc.RootlessNetworkCmd.Value
+		if flag = cc.Netns.Value; flag == "private" {
+			flag = ""
+		}
+		if flag == "" {
+			flag = cc.RootlessNetworkCmd.Value
+		}
 	}
 	if flag == "" {
 		m, err := network.DefaultMode()

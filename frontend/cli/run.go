@@ -70,7 +70,7 @@ func runFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability"},
 		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability (ALL for all)"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "security options: no-new-privileges, seccomp=PROFILE.json (Docker's format), seccomp=unconfined, landlock=ro:PATH,rw:PATH,exec:PATH,net:bind=PORT,net:connect=PORT (or a file of them), landlock-strict"},
-		&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none, host, or the name of a network (myctr network create), NAME[:alias=A,ip=IP,interface_name=ethN], given once per network (default: myctr.conf's network, else pasta where installed, else slirp4netns)"},
+		&cli.StringSliceFlag{Name: "network", Aliases: []string{"net"}, Usage: "network mode: slirp4netns[:OPTIONS], pasta[:OPTIONS], bridge (through myctr-helper), none, host, or the name of a network (myctr network create), NAME[:alias=A,ip=IP,interface_name=ethN], given once per network (default: myctr.conf's network, else containers.conf's netns, else pasta where installed, else slirp4netns)"},
 		&cli.StringSliceFlag{Name: "network-alias", Usage: "another name the container answers to on its named network"},
 		&cli.StringFlag{Name: "ip", Usage: "the container's IPv4 address on its named network"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]"},

@@ -50,6 +50,7 @@ type Containers struct {
 	HTTPProxy           Setting[bool]     // http_proxy: default of --http-proxy
 	Annotations         Setting[[]string] // annotations: below --annotation
 	Ulimits             Setting[[]string] // ulimits: below --ulimit, a type the flag names being the flag's
+	Netns               Setting[string]   // netns: default of --network, after myctr.conf's network
 	// [network]
 	RootlessNetworkCmd Setting[string] // default_rootless_network_cmd: slirp4netns or pasta
 	// [engine]
@@ -88,6 +89,7 @@ type containersTOML struct {
 		HTTPProxy           *bool     `toml:"http_proxy"`
 		Annotations         *[]string `toml:"annotations"`
 		Ulimits             *[]string `toml:"default_ulimits"`
+		Netns               *string   `toml:"netns"`
 	} `toml:"containers"`
 	Network struct {
 		RootlessNetworkCmd *string `toml:"default_rootless_network_cmd"`
@@ -220,6 +222,7 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 	set(&c.HTTPProxy, t.Containers.HTTPProxy, f, data, "containers", "http_proxy")
 	set(&c.Annotations, t.Containers.Annotations, f, data, "containers", "annotations")
 	set(&c.Ulimits, t.Containers.Ulimits, f, data, "containers", "default_ulimits")
+	set(&c.Netns, t.Containers.Netns, f, data, "containers", "netns")
 	set(&c.RootlessNetworkCmd, t.Network.RootlessNetworkCmd, f, data, "network", "default_rootless_network_cmd")
 	set(&c.ImageDefaultTransport, t.Engine.ImageDefaultTransport, f, data, "engine", "image_default_transport")
 	set(&c.ImageVolumeMode, t.Engine.ImageVolumeMode, f, data, "engine", "image_volume_mode")
@@ -243,6 +246,13 @@ func (c *Containers) apply(f string, data []byte, t *containersTOML) error {
 		case "k8s-file", "journald", "none":
 		default:
 			return bad(s, "[containers] log_driver %q: myctr supports k8s-file, journald and none", s.Value)
+		}
+	}
+	if s := c.Netns; s.Set && s.File == f {
+		switch mode, _, _ := strings.Cut(s.Value, ":"); mode {
+		case "private", "host", "none", "slirp4netns", "pasta", "bridge":
+		default:
+			return bad(s, "[containers] netns %q: want private, host, none, slirp4netns[:OPTIONS], pasta[:OPTIONS] or bridge", s.Value)
 		}
 	}
 	if s := c.RootlessNetworkCmd; s.Set && s.File == f && s.Value != "slirp4netns" && s.Value != "pasta" {

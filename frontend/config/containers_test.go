@@ -127,6 +127,8 @@ func TestContainersBadInput(t *testing.T) {
 		{"image base hosts file", "[containers]\nbase_hosts_file = \"image\"\n", "containers.conf:2: [containers] base_hosts_file \"image\": myctr does not"},
 		{"bad internal ip", "[containers]\nhost_containers_internal_ip = \"10.0.0\"\n", "containers.conf:2: [containers] host_containers_internal_ip \"10.0.0\""},
 		{"dns servers not a list", "[containers]\ndns_servers = \"1.1.1.1\"\n", "containers.conf:2: containers.dns_servers: "},
+		{"bad netns", "[containers]\nnetns = \"ns:/run/netns/x\"\n", "containers.conf:2: [containers] netns \"ns:/run/netns/x\""},
+		{"ulimits not a list", "[containers]\ndefault_ulimits = \"nofile=1\"\n", "containers.conf:2: containers.default_ulimits: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +147,7 @@ func TestContainersBadInput(t *testing.T) {
 
 // TestContainersRunDefaults: [containers] keys that are defaults of run's
 // flags (userns, tz, umask, shm_size, no_hosts, read_only, env_host,
-// http_proxy, annotations, default_ulimits) are read with
+// http_proxy, annotations, default_ulimits, netns) are read with
 // their lines, for the errors that name them.
 func TestContainersRunDefaults(t *testing.T) {
 	dir := tree(t, map[string]string{"containers.conf": `[containers]
@@ -159,6 +161,7 @@ env_host = true
 http_proxy = false
 annotations = ["a=1"]
 default_ulimits = ["nofile=512:512"]
+netns = "pasta:--ipv4-only"
 `})
 	c, err := LoadContainers(testEnv(dir, map[string]string{"CONTAINERS_CONF": dir + "/containers.conf"}))
 	if err != nil {
@@ -168,8 +171,8 @@ default_ulimits = ["nofile=512:512"]
 		c.ShmSize.Value != "1m" || c.ShmSize.Line != 5 || !c.NoHosts.Value || !c.ReadOnly.Value || c.ReadOnly.Line != 7 {
 		t.Errorf("read: %+v %+v %+v %+v %+v %+v", c.Userns, c.TZ, c.Umask, c.ShmSize, c.NoHosts, c.ReadOnly)
 	}
-	if !c.EnvHost.Value || !c.HTTPProxy.Set || c.HTTPProxy.Value || c.Annotations.Value[0] != "a=1" || c.Ulimits.Value[0] != "nofile=512:512" || c.Ulimits.Line != 11 {
-		t.Errorf("read: %+v %+v %+v %+v", c.EnvHost, c.HTTPProxy, c.Annotations, c.Ulimits)
+	if !c.EnvHost.Value || !c.HTTPProxy.Set || c.HTTPProxy.Value || c.Annotations.Value[0] != "a=1" || c.Ulimits.Value[0] != "nofile=512:512" || c.Ulimits.Line != 11 || c.Netns.Value != "pasta:--ipv4-only" {
+		t.Errorf("read: %+v %+v %+v %+v %+v", c.EnvHost, c.HTTPProxy, c.Annotations, c.Ulimits, c.Netns)
 	}
 	if len(c.Unsupported) != 0 {
 		t.Errorf("listed as unsupported: %v", c.Unsupported)

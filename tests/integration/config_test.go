@@ -345,7 +345,7 @@ func TestRegistriesConfBadInput(t *testing.T) {
 
 func TestContainersConfDefaults(t *testing.T) {
 	c := newConfEnv(t, map[string]string{
-		"root/usr/share/containers/containers.conf": "[containers]\nenv = [\"FROM_CONF=1\", \"SECOND=2\"]\ninit = true\ndefault_ulimits = [\"nofile=100:100\"]\n",
+		"root/usr/share/containers/containers.conf": "[containers]\nenv = [\"FROM_CONF=1\", \"SECOND=2\"]\ninit = true\nseccomp_profile = \"/nonexistent.json\"\n",
 		"home/containers/containers.conf":           "[containers]\ndefault_capabilities = [\"CHOWN\", \"KILL\"]\n\n[engine]\nevents_logger = \"file\"\n",
 	})
 	out := mustMyctrEnv(t, c.env, "run", "--rm", image, "sh", "-c", "echo $FROM_CONF $SECOND; cat /proc/1/comm; grep CapEff /proc/self/status")
@@ -371,7 +371,7 @@ func TestContainersConfDefaults(t *testing.T) {
 	// info lists what myctr does not act on, once, with file and line.
 	out = mustMyctrEnv(t, c.env, "info", "-f", "{{json .Config.ContainersFiles}} {{json .Config.UnsupportedKeys}}")
 	for _, want := range []string{
-		c.path("root/usr/share/containers/containers.conf") + ":4: containers.default_ulimits",
+		c.path("root/usr/share/containers/containers.conf") + ":4: containers.seccomp_profile",
 		c.path("home/containers/containers.conf") + ":5: engine.events_logger",
 	} {
 		if !strings.Contains(out, want) {
@@ -610,5 +610,32 @@ func TestContainersConfRunDefaults(t *testing.T) {
 	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("bad.conf")), nil, "run", "--rm", image, "true")
 	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("bad.conf")+":2: [containers] shm_size \"lots\"") || !strings.Contains(errOut, "Hint: ") {
 		t.Errorf("shm_size = \"lots\": exit %d, stdout %q, stderr %q; want 125 and the file's line 2 with a hint", code, out, errOut)
+	}
+}
+
+// TestContainersConfNetns: containers.conf's netns is the default of
+// --network, below myctr.conf's network key; "private" is the default
+// mode, and --network on the command line wins.
+func TestContainersConfNetns(t *testing.T) {
+	t.Parallel()
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newConfEnv(t, map[string]string{"host.conf": "[containers]\nnetns = \"host\"\n", "none.conf": "[containers]\nnetns = \"none\"\n"})
+	hostEnv := c.with("CONTAINERS_CONF=" + c.path("host.conf"))
+	if out := mustMyctrEnv(t, hostEnv, "run", "--rm", image, "readlink", "/proc/self/ns/net"); strings.TrimSpace(out) != host {
+		t.Errorf("netns = \"host\": the container's network namespace is %q, want the host's %s", out, host)
+	}
+	if out := mustMyctrEnv(t, hostEnv, "run", "--rm", "--network", "none", image, "readlink", "/proc/self/ns/net"); strings.TrimSpace(out) == host {
+		t.Errorf("--network none over the file's host: the container is on the host's network")
+	}
+	if out := mustMyctrEnv(t, c.with("CONTAINERS_CONF="+c.path("none.conf")), "run", "--rm", image, "ls", "/sys/class/net"); strings.TrimSpace(out) != "lo" {
+		t.Errorf("netns = \"none\": interfaces %q, want lo alone", out)
+	}
+	// myctr.conf's network key comes first.
+	c.write(t, "home/myctr/myctr.conf", "network = \"none\"\n")
+	if out := mustMyctrEnv(t, hostEnv, "run", "--rm", image, "readlink", "/proc/self/ns/net"); strings.TrimSpace(out) == host {
+		t.Errorf("myctr.conf's network = \"none\" below the file's netns = \"host\"")
 	}
 }
