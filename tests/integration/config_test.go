@@ -556,9 +556,17 @@ func TestContainersConfUserns(t *testing.T) {
 	if mode := strings.TrimSpace(mustMyctr(t, "inspect", "--format", "{{.HostConfig.UsernsMode}}", joiner)); mode != "" {
 		t.Errorf("a container joining another's network took the file's userns: %q", mode)
 	}
-	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("auto.conf")), nil, "run", "--rm", image, "true")
-	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("auto.conf")+":3: [containers] userns \"auto\"") || !strings.Contains(errOut, "Hint: ") {
-		t.Errorf("userns = \"auto\": exit %d, stdout %q, stderr %q; want 125 and the file's line 3 with a hint", code, out, errOut)
+	wantConfError(t, c, "auto.conf", 3, `userns "auto"`)
+}
+
+// wantConfError checks that `run` with CONTAINERS_CONF=file (of c) exits
+// 125 with an error naming the file, its line and what, and a hint.
+func wantConfError(t *testing.T, c confEnv, file string, line int, what string) {
+	t.Helper()
+	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path(file)), nil, "run", "--rm", image, "true")
+	want := fmt.Sprintf("Error: %s:%d: [containers] %s", c.path(file), line, what)
+	if code != 125 || !strings.Contains(errOut, want) || !strings.Contains(errOut, "Hint: ") {
+		t.Errorf("%s: exit %d, stdout %q, stderr %q; want 125, %q and a hint", what, code, out, errOut, want)
 	}
 }
 
@@ -607,10 +615,7 @@ func TestContainersConfRunDefaults(t *testing.T) {
 	if out := mustMyctr(t, "inspect", "--format", `{{index .Config.Annotations "it.a"}} {{index .Config.Annotations "it.b"}}`, name); strings.TrimSpace(out) != "file flag" {
 		t.Errorf("annotations below --annotation: %q", out)
 	}
-	out, errOut, code := myctrEnv(t, c.with("CONTAINERS_CONF="+c.path("bad.conf")), nil, "run", "--rm", image, "true")
-	if code != 125 || !strings.Contains(errOut, "Error: "+c.path("bad.conf")+":2: [containers] shm_size \"lots\"") || !strings.Contains(errOut, "Hint: ") {
-		t.Errorf("shm_size = \"lots\": exit %d, stdout %q, stderr %q; want 125 and the file's line 2 with a hint", code, out, errOut)
-	}
+	wantConfError(t, c, "bad.conf", 2, `shm_size "lots"`)
 }
 
 // TestContainersConfNetns: containers.conf's netns is the default of
