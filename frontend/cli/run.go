@@ -910,8 +910,9 @@ func proxyEnv(lookup func(string) (string, bool)) []string {
 }
 
 // processOptions reads --ulimit, --shm-size, --umask, --annotation,
-// --device, --read-only-tmpfs and --pidfile into o, and --tz, the
-// containers.conf settings cc has in place of those not given.
+// --device, --read-only-tmpfs and --pidfile into o; containers.conf's
+// default_ulimits, shm_size, umask and annotations (in cc) apply where
+// those flags do not say otherwise.
 func processOptions(ctx *cli.Context, o *container.CreateOptions, cc *config.Containers) error {
 	var err error
 	if o.Ulimits, err = container.ParseUlimits(ctx.StringSlice("ulimit")); err != nil {
