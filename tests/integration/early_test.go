@@ -25,13 +25,10 @@ func init() { extraRoles["orphans"] = orphansRole }
 // when their parent ends) until none is left, printing each one's name
 // ("orphan NAME"), or "left N" when some still run after ten seconds.
 func orphansRole() int {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	cmd, out, err := runAsSubreaper()
+	if cmd == nil {
 		return 1
 	}
-	cmd := exec.Command(os.Getenv("MYCTR_BIN"), strings.Fields(os.Getenv("MYCTR_IT_ARGS"))...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
 	fmt.Printf("out=%q code=%d\n", out, cmd.ProcessState.ExitCode())
 	if err != nil && cmd.ProcessState == nil {
 		return 1

@@ -71,13 +71,10 @@ func notifyRole() int {
 // prints the monitor's exit status when it ends: what systemd sees of a
 // unit whose main process the monitor is.
 func subreaperRole() int {
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	cmd, out, err := runAsSubreaper()
+	if cmd == nil {
 		return 1
 	}
-	cmd := exec.Command(os.Getenv("MYCTR_BIN"), strings.Fields(os.Getenv("MYCTR_IT_ARGS"))...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "myctr:", err)
 		return 1
@@ -94,6 +91,22 @@ func subreaperRole() int {
 			fmt.Printf("child %d exit=%d\n", pid, ws.ExitStatus())
 		}
 	}
+}
+
+// runAsSubreaper makes this process a child subreaper, so that what
+// myctr leaves running comes to it, then runs MYCTR_BIN with the words of
+// MYCTR_IT_ARGS and returns the command and its standard output. cmd is
+// nil when this process could not become a subreaper (the error is
+// printed).
+func runAsSubreaper() (cmd *exec.Cmd, out []byte, err error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return nil, nil, err
+	}
+	cmd = exec.Command(os.Getenv("MYCTR_BIN"), strings.Fields(os.Getenv("MYCTR_IT_ARGS"))...)
+	cmd.Stderr = os.Stderr
+	out, err = cmd.Output()
+	return cmd, out, err
 }
 
 // notifyListener is the manager's end of NOTIFY_SOCKET.
