@@ -188,6 +188,9 @@ func commandAt(args []string) (string, int) {
 
 // Run runs the command line and returns the process exit code.
 func Run(args []string, stderr io.Writer) int {
+	if lean && fullOnly(args) {
+		return runFull(args, stderr)
+	}
 	if name, at := commandAt(args); name == "run" || name == "create" {
 		if name == "run" {
 			// Before anything else: see startEarly.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/events"
 	"github.com/myctr/myctr/frontend/image"
@@ -35,7 +34,7 @@ func importCommand() *cli.Command {
 			if ctx.NArg() < 1 || ctx.NArg() > 2 {
 				return withCode(125, errors.New("requires a tarball and at most an image name: myctr import TARBALL [NAME[:TAG]]"))
 			}
-			change, err := build.ImportChanges(ctx.StringSlice("change"))
+			change, err := importChanges(ctx.StringSlice("change"))
 			if err != nil {
 				return withCode(125, err)
 			}

@@ -14,7 +14,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/myctr/myctr/frontend/api"
 	"github.com/myctr/myctr/frontend/cgroup"
 	"github.com/myctr/myctr/frontend/config"
 	"github.com/myctr/myctr/frontend/container"
@@ -329,7 +328,7 @@ func gatherInfo(ctx *cli.Context) (*infoOut, error) {
 	if m, err := userns.Current(); err == nil {
 		h.IDMappings = infoIDMappings{UIDMap: idMaps(m.UIDMappings()), GIDMap: idMaps(m.GIDMappings())}
 	}
-	if p, err := api.DefaultSocket(); err == nil {
+	if p, err := apiDefaultSocket(); err == nil {
 		_, err := os.Stat(p)
 		h.RemoteSocket = infoSocket{Path: p, Exists: err == nil}
 	}
@@ -390,7 +389,7 @@ func gatherInfo(ctx *cli.Context) (*infoOut, error) {
 	if err := configInfo(out); err != nil {
 		return nil, err
 	}
-	out.Version = map[string]string{"APIVersion": api.APIVersion, "Version": Version, "GoVersion": runtime.Version(),
+	out.Version = map[string]string{"APIVersion": apiVersion, "Version": Version, "GoVersion": runtime.Version(),
 		"Os": runtime.GOOS, "OsArch": runtime.GOOS + "/" + runtime.GOARCH}
 	return out, nil
 }

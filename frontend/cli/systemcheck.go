@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
 )
@@ -103,7 +102,7 @@ func systemCheck(ctx *cli.Context, repair, quick bool) (*checkResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	cached, err := build.CachedLayers(images)
+	cached, err := cachedLayers(images)
 	if err != nil {
 		return nil, err
 	}

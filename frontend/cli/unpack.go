@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/myctr/myctr/frontend/archive"
-	"github.com/myctr/myctr/frontend/build"
 	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/nsexec"
 	"github.com/myctr/myctr/frontend/rootfs"
@@ -109,7 +108,7 @@ func unpackWork(args []string) int {
 
 // diffWork: UPPERDIR. The layer tar goes to stdout.
 func diffWork(args []string) int {
-	if err := build.WriteDiff(args[0], os.Stdout); err != nil {
+	if err := writeDiff(args[0], os.Stdout); err != nil {
 		return workFailed(err)
 	}
 	return 0

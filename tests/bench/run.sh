@@ -74,7 +74,7 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_BENCH_STAGE:-} ]]; then
 		chmod 0755 "$base"
 		trap 'rm -rf "$base"' EXIT
 		mkdir -p "$base/bin"
-		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-runtime" "$repo/bin/myctr-seccomp" "$repo/bin/myctr-monitor" "$repo/bin/myctr-helper" "$base/bin/"
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-full" "$repo/bin/myctr-init" "$repo/bin/myctr-runtime" "$repo/bin/myctr-seccomp" "$repo/bin/myctr-monitor" "$repo/bin/myctr-helper" "$base/bin/"
 		cp -a "$repo/tests" "$base/"
 		chmod -R a+rX "$base"
 	fi

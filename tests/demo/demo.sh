@@ -25,8 +25,9 @@ if [[ $(id -u) -eq 0 && -z ${MYCTR_DEMO_STAGE:-} ]]; then
 		trap 'rm -rf "$base"' EXIT
 		mkdir -p "$base/bin"
 		# myctr and what it runs beside it (make install puts these in
-		# libexec/myctr): seccomp profiles are compiled by myctr-seccomp.
-		cp -a "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp" "$base/bin/"
+		# libexec/myctr): seccomp profiles are compiled by myctr-seccomp,
+		# and build runs in myctr-full.
+		cp -a "$repo/bin/myctr" "$repo/bin/myctr-full" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp" "$base/bin/"
 		cp -a "$repo/tests" "$base/"
 		chmod -R a+rX "$base"
 	fi

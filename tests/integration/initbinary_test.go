@@ -9,12 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
 
-// TestInitBinaryWithoutLibc: on amd64, make build's myctr-init, myctr-runtime
-// and myctr are pure Go programs (no cgo, no C library, no interpreter)
+// TestInitBinaryWithoutLibc: on amd64, make build's myctr-init, myctr-runtime,
+// myctr and myctr-full are pure Go programs (no cgo, no C library, no interpreter)
 // whose ELF entry point is _myctr_entry, the stub that runs the stages' C
 // constructor before the Go runtime (frontend/nsexec/preinit). Every
 // container in this tier is started through them; this test pins that
@@ -25,23 +26,29 @@ func TestInitBinaryWithoutLibc(t *testing.T) {
 		t.Skipf("myctr-init, myctr-runtime and myctr are the cgo builds on %s", runtime.GOARCH)
 	}
 	dir := filepath.Dir(os.Getenv("MYCTR_BIN"))
-	for _, name := range []string{"myctr-init", "myctr-runtime", "myctr"} {
+	for _, name := range []string{"myctr-init", "myctr-runtime", "myctr", "myctr-full"} {
 		t.Run(name, func(t *testing.T) { checkWithoutLibc(t, filepath.Join(dir, name)) })
 	}
 }
 
-func checkWithoutLibc(t *testing.T, p string) {
+// buildInfo reads the Go build information of the binary p: its module
+// dependencies, and its build settings by key (-tags, CGO_ENABLED...).
+func buildInfo(t *testing.T, p string) (deps []*debug.Module, settings map[string]string) {
+	t.Helper()
 	bi, err := buildinfo.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cgo := ""
+	settings = map[string]string{}
 	for _, s := range bi.Settings {
-		if s.Key == "CGO_ENABLED" {
-			cgo = s.Value
-		}
+		settings[s.Key] = s.Value
 	}
-	if cgo != "0" {
+	return bi.Deps, settings
+}
+
+func checkWithoutLibc(t *testing.T, p string) {
+	_, settings := buildInfo(t, p)
+	if cgo := settings["CGO_ENABLED"]; cgo != "0" {
 		t.Errorf("%s: CGO_ENABLED=%q, want 0", p, cgo)
 	}
 	f, err := elf.Open(p)

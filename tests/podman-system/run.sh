@@ -53,7 +53,7 @@ fail_event() {
 	echo "podman-system: $1: $2" >&2
 }
 
-for b in "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp"; do
+for b in "$repo/bin/myctr" "$repo/bin/myctr-full" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp"; do
 	if [[ ! -x $b ]]; then
 		fail_event TestPodmanSystemSetup "$b is missing; run make build first"
 		exit 1
@@ -102,7 +102,7 @@ if ! dir=$(cd "$work" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -jso
 fi
 cp -r "$dir/test/system" "$work/suite"
 mkdir -p "$work/bin"
-cp "$repo/bin/myctr" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp" "$work/bin/"
+cp "$repo/bin/myctr" "$repo/bin/myctr-full" "$repo/bin/myctr-init" "$repo/bin/myctr-monitor" "$repo/bin/myctr-seccomp" "$work/bin/"
 # The suite calls myctr as $PODMAN, and reads its help the way Podman's
 # is read: 610-format strips "podman CMD" from the synopsis after
 # "Usage:". myctr names itself in help as it was called, so it is called

@@ -52,7 +52,7 @@ tar -tf "$job/myctr-install.tar" | while IFS= read -r m; do
 done >"$members"
 tar -xf "$job/myctr-install.tar" -C / --no-recursion --verbatim-files-from -T "$members"
 rm -f "$members"
-for f in /usr/bin/myctr /usr/bin/myctr-runtime /usr/libexec/myctr/myctr-seccomp /usr/libexec/myctr/myctr-monitor /usr/libexec/myctr/myctr-helper /usr/lib/systemd/system/myctr-helper.service \
+for f in /usr/bin/myctr /usr/bin/myctr-runtime /usr/libexec/myctr/myctr-full /usr/libexec/myctr/myctr-seccomp /usr/libexec/myctr/myctr-monitor /usr/libexec/myctr/myctr-helper /usr/lib/systemd/system/myctr-helper.service \
 	/usr/share/dbus-1/system-services/org.myctr.Helper1.service /usr/share/dbus-1/system.d/org.myctr.Helper1.conf \
 	/usr/share/polkit-1/actions/org.myctr.helper.policy /usr/lib/systemd/user/myctr.socket /usr/lib/systemd/user/myctr.service; do
 	[[ -e $f ]] || {

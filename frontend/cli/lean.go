@@ -1,0 +1,54 @@
+//go:build lean
+
+package cli
+
+import (
+	"errors"
+	"io"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/urfave/cli/v2"
+
+	"github.com/myctr/myctr/frontend/image"
+)
+
+// The lean myctr, the binary users run (make builds cmd/myctr with the
+// lean tag): the Containerfile builder (buildkit's parser, with protobuf)
+// and the Docker API server are not linked in, and the command lines that
+// need them (fullOnly) run in myctr-full instead. Every other command starts
+// without their package initialisation: about 2 ms of each start
+// (docs/ARCHITECTURE.md, "Two binaries").
+//
+// The commands below are only names here, for the groups that list them
+// (image build, container commit, system service...): a command line
+// that calls one never gets this far (Run hands it to myctr-full first).
+
+const lean = true
+
+// errFullOnly is what a builder or API function of this binary returns:
+// Run hands every command line that would call one to myctr-full.
+var errFullOnly = errors.New("this command runs in myctr-full")
+
+// fullOnlyCommand is a command of myctr-full's, by its name alone (a
+// group's help, which would show its usage, is myctr-full's too).
+func fullOnlyCommand(name string) *cli.Command {
+	return &cli.Command{Name: name, Action: func(*cli.Context) error { return errFullOnly }}
+}
+
+func buildCommand() *cli.Command   { return fullOnlyCommand("build") }
+func buildxCommand() *cli.Command  { return fullOnlyCommand("buildx") }
+func commitCommand() *cli.Command  { return fullOnlyCommand("commit") }
+func serviceCommand() *cli.Command { return fullOnlyCommand("service") }
+
+// buildPullArgs is build's: a command line with build never gets here.
+func buildPullArgs(args []string) []string { return args }
+
+func importChanges([]string) (func(*v1.ImageConfig), error) { return nil, errFullOnly }
+
+func writeDiff(string, io.Writer) error { return errFullOnly }
+
+func cachedLayers(*image.Store) ([]image.Layer, error) { return nil, errFullOnly }
+
+func apiDefaultSocket() (string, error) { return "", errFullOnly }
+
+const apiVersion = ""

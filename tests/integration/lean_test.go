@@ -1,0 +1,107 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLeanBinary: make's myctr is the lean build, without the
+// Containerfile builder (buildkit, protobuf) and the API server, and the
+// command lines that need them run in myctr-full, which it executes in
+// its own place (same process, same argv[0]). Without myctr-full, such a
+// command is refused with the fix, and every other command still runs.
+func TestLeanBinary(t *testing.T) {
+	full := filepath.Join(filepath.Dir(bin), "myctr-full")
+	t.Run("builds", func(t *testing.T) {
+		for p, wantLean := range map[string]bool{bin: true, full: false} {
+			deps, settings := buildInfo(t, p)
+			tags := settings["-tags"]
+			if lean := strings.Contains(","+tags+",", ",lean,"); lean != wantLean {
+				t.Errorf("%s: -tags %q, want lean %v", p, tags, wantLean)
+			}
+			buildkit := false
+			for _, m := range deps {
+				buildkit = buildkit || m.Path == "github.com/moby/buildkit"
+			}
+			if buildkit == wantLean {
+				t.Errorf("%s: links buildkit %v, want %v", p, buildkit, !wantLean)
+			}
+		}
+	})
+	t.Run("delegates", func(t *testing.T) {
+		// info is myctr-full's (the API socket's path is in it).
+		out := mustMyctr(t, "info", "--format", "{{.Host.RemoteSocket.Path}}")
+		if want := filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "myctr", "myctr.sock"); strings.TrimSpace(out) != want {
+			t.Errorf("info's socket = %q, want %q", out, want)
+		}
+		// The API service is myctr-full, executed in myctr's process.
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		sock := filepath.Join(dir, "lean.sock")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := myctrCommand(ctx, "system", "service", "--time", "1", "unix://"+sock)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Wait()
+		defer cmd.Process.Kill()
+		waitFor(t, 15*time.Second, "the API socket", func() bool {
+			c, err := net.Dial("unix", sock)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+		exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "exe"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Base(exe) != "myctr-full" {
+			t.Errorf("myctr system service runs %s, want myctr-full", exe)
+		}
+	})
+	t.Run("without-full", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lone := filepath.Join(dir, "myctr")
+		if err := os.WriteFile(lone, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		run := func(args ...string) (string, int) {
+			out, err := exec.Command(lone, globalArgs(args)...).CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			return string(out), code
+		}
+		out, code := run("build", "-t", "lean-nofull", dir)
+		if code != 125 || !strings.Contains(out, "Error: myctr build runs in myctr-full, which is neither beside "+lone) ||
+			!strings.Contains(out, "Hint: install myctr with make install") {
+			t.Errorf("build without myctr-full: exit %d, %q", code, out)
+		}
+		if out, code := run("ps", "-a", "--format", "{{.ID}}"); code != 0 {
+			t.Errorf("ps without myctr-full: exit %d, %q", code, out)
+		}
+	})
+}
