@@ -892,13 +892,15 @@ func TestTCPIdle(t *testing.T) {
 	s := New(nil, nil)
 	s.idle = 300 * time.Millisecond
 	srv := serve(t, s, "n")
+	// Before the dial: the server's idle time starts at its accept,
+	// which may come before Dial returns here.
+	start := time.Now()
 	c, err := net.Dial("tcp", srv.tcp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	start := time.Now()
 	if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil {
 		t.Errorf("read %d bytes, %v", n, err)
 	}
