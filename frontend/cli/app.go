@@ -188,6 +188,7 @@ func commandAt(args []string) (string, int) {
 
 // Run runs the command line and returns the process exit code.
 func Run(args []string, stderr io.Writer) int {
+	takeCaller()
 	if lean && fullOnly(args) {
 		return runFull(args, stderr)
 	}

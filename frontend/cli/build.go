@@ -424,6 +424,10 @@ func buildInUserNS(ctx *cli.Context) error {
 	}
 	d := dirs(ctx)
 	os.Setenv(envInUserNS, strconv.Itoa(os.Getpid()))
+	if callerExe != "" {
+		// The build inside checks --runtime against the same myctr.
+		os.Setenv(envCaller, callerExe)
+	}
 	args := append([]string{exe, "--root", d.Root, "--runroot", d.RunRoot}, os.Args[1:]...)
 	u := &nsexec.UserNSCommand{Sub: "unshare", Args: args, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	// The build dies with this thread, its parent (dieWithOuterBuild).

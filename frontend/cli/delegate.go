@@ -18,6 +18,33 @@ import (
 // executes for the command lines fullOnly names.
 const fullBinary = "myctr-full"
 
+// envCaller carries, from the lean myctr to the myctr-full it executes,
+// the lean binary's path: the program the user runs, which info reports
+// as the OCI runtime and --runtime may name.
+const envCaller = "_MYCTR_CALLER_EXE"
+
+// callerExe is envCaller's value, taken out of the environment by Run;
+// "" when this process was not executed by the lean myctr.
+var callerExe string
+
+// takeCaller moves envCaller from the environment (which containers and
+// helpers inherit nothing of) to callerExe.
+func takeCaller() {
+	if v, ok := os.LookupEnv(envCaller); ok {
+		os.Unsetenv(envCaller)
+		callerExe = v
+	}
+}
+
+// selfExe is the path of the myctr the user ran: the lean myctr that
+// handed this command line to myctr-full, else this program.
+func selfExe() (string, error) {
+	if callerExe != "" {
+		return callerExe, nil
+	}
+	return os.Executable()
+}
+
 // fullOnlyCommands are the top-level commands that only myctr-full runs:
 // the builder's (build, buildx, commit, import with its --change), the API
 // server's information (info), and the commands that need every command
@@ -113,7 +140,11 @@ func runFull(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Hint: install myctr with make install (%s goes to PREFIX/libexec/myctr), or keep %s beside myctr\n", fullBinary, fullBinary)
 		return 125
 	}
-	err := syscall.Exec(path, args, os.Environ())
+	env := os.Environ()
+	if exe, err := os.Executable(); err == nil {
+		env = append(slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, envCaller+"=") }), envCaller+"="+exe)
+	}
+	err := syscall.Exec(path, args, env)
 	fmt.Fprintf(stderr, "Error: execute %s: %v\n", path, err)
 	return 125
 }

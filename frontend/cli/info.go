@@ -318,7 +318,7 @@ func gatherInfo(ctx *cli.Context) (*infoOut, error) {
 	h.Distribution = osRelease()
 	h.MemTotal, h.MemFree, h.SwapTotal, h.SwapFree = memInfo()
 	h.Uptime = uptime()
-	exe, _ := os.Executable()
+	exe, _ := selfExe()
 	h.OCIRuntime = infoRuntime{Name: "myctr", Path: exe, Version: Version}
 	h.Conmon = infoTool{Path: exe, Version: "myctr version " + Version}
 	if p := nsexec.Companion("myctr-monitor"); p != "" {

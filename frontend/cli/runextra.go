@@ -61,10 +61,15 @@ func runExtraOptions(ctx *cli.Context, o *container.CreateOptions) error {
 	return nil
 }
 
-// sameAsSelf checks that path is the myctr binary running now (a copy of
-// it counts): myctr is its own runtime and runs no other.
+// sameAsSelf checks that path is the myctr binary the user runs (a copy
+// of it counts): myctr is its own runtime and runs no other. In a
+// myctr-full that the lean myctr executed, that is the lean binary.
 func sameAsSelf(path string) error {
-	want, err := fileSum("/proc/self/exe")
+	self := "/proc/self/exe"
+	if callerExe != "" {
+		self = callerExe
+	}
+	want, err := fileSum(self)
 	if err != nil {
 		return err
 	}

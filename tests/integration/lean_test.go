@@ -43,6 +43,18 @@ func TestLeanBinary(t *testing.T) {
 		if want := filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "myctr", "myctr.sock"); strings.TrimSpace(out) != want {
 			t.Errorf("info's socket = %q, want %q", out, want)
 		}
+		// myctr-full reports the myctr the user runs as the OCI runtime,
+		// and takes it as --runtime (Podman's 030-run reads it from info).
+		out = mustMyctr(t, "info", "--format", "{{.Host.OCIRuntime.Path}}")
+		if strings.TrimSpace(out) != bin {
+			t.Errorf("info's OCI runtime = %q, want %q", out, bin)
+		}
+		ctxDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(ctxDir, "Containerfile"), []byte("FROM "+imageFull+"\nLABEL lean=yes\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustMyctr(t, "build", "-q", "--runtime", bin, "-t", "localhost/lean-runtime", ctxDir)
+		myctr(t, "rmi", "localhost/lean-runtime")
 		// The API service is myctr-full, executed in myctr's process.
 		dir := t.TempDir()
 		if err := os.Chmod(dir, 0o700); err != nil {
