@@ -170,7 +170,7 @@ func setup() error {
 	if err := copyFile(myctr, bin); err != nil {
 		return err
 	}
-	for _, name := range []string{"myctr-init", "myctr-monitor", "myctr-seccomp"} {
+	for _, name := range []string{"myctr-full", "myctr-init", "myctr-monitor", "myctr-seccomp"} {
 		if p := filepath.Join(filepath.Dir(myctr), name); fileExists(p) {
 			if err := copyFile(p, filepath.Join(binDir, name)); err != nil {
 				return err
