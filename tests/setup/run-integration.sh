@@ -157,6 +157,16 @@ run_tests() {
 		jq --unbuffered -j 'select(.Action == "output") | .Output'
 	local status=("${PIPESTATUS[@]}")
 	set -e
+	# test2json writes a package's final "fail" event only when the
+	# binary printed its FAIL line; a TestMain that exits 1 before any
+	# test leaves none, and the summary would count nothing. A failed
+	# binary always leaves one (summarize.sh does not count it twice
+	# beside a failed test).
+	if ((status[0] != 0)); then
+		jq -n -c --arg pkg "${TEST_PKG:-$pkg}" --arg st "${status[0]}" '
+			{Action: "output", Package: $pkg, Output: ("the test binary exited with status " + $st + "\n")},
+			{Action: "fail", Package: $pkg}' >>"$results"
+	fi
 	# test2json exits 1 when the binary failed; either is a failure.
 	for st in "${status[@]}"; do
 		if ((st != 0)); then

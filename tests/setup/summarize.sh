@@ -50,7 +50,7 @@ summary=$(cat "${files[@]}" </dev/null | jq -R -s -r --argjson missing "$(printf
 	  ($skipped[] | "  \(.Package) \(.Test): \(reason(.Package; .Test) | if . == "" then "(no reason given)" else . end)"),
 	  (if (($failed | length) + ($pkgOnly | length) + ($buildOnly | length) + ($missing | length)) > 0 then "failed:" else empty end),
 	  ($failed[] | "  \(.Package) \(.Test)"),
-	  ($pkgOnly[] | "  \(.) (package failed outside any test: build error, panic or timeout)"),
+	  ($pkgOnly[] | "  \(.) (package failed outside any test: build error, panic, timeout or its TestMain)"),
 	  ($buildOnly[] | "  \(.) (build failed)"),
 	  ($missing[] | "  \(.) (no results: this tier did not run)")
 ')
