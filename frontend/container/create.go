@@ -13,10 +13,12 @@ import (
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/config"
+	"github.com/myctr/myctr/frontend/jsonenc"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
 	"github.com/myctr/myctr/frontend/security"
+	"github.com/myctr/myctr/frontend/specjson"
 	"github.com/myctr/myctr/frontend/userns"
 )
 
@@ -326,11 +328,11 @@ func prepareRunDir(c *Container, spec *specs.Spec) error {
 }
 
 func writeSpec(c *Container, spec *specs.Spec) error {
-	b, err := json.MarshalIndent(spec, "", "  ")
+	b, err := specjson.AppendSpec(nil, spec)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.File("config.json"), b, 0o600); err != nil {
+	if err := os.WriteFile(c.File("config.json"), jsonenc.Indent(b), 0o600); err != nil {
 		return fmt.Errorf("write config.json: %w", err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/cgroup"
+	"github.com/myctr/myctr/frontend/jsonenc"
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/network"
@@ -458,10 +459,11 @@ func cutShort(b []byte) bool {
 // empty (the rename was written, the data not), which load takes as
 // gone: no listing fails on it.
 func (s *Store) Save(c *Container) error {
-	b, err := json.MarshalIndent(c, "", "  ")
+	b, err := appendRecord(nil, c)
 	if err != nil {
 		return err
 	}
+	b = jsonenc.Indent(b)
 	write := atomicfile.WriteFile
 	if c.HostConfig.AutoRemove {
 		write = atomicfile.WriteFileVolatile
@@ -470,17 +472,6 @@ func (s *Store) Save(c *Container) error {
 		return fmt.Errorf("write state of %s: %w", c.Name, err)
 	}
 	return nil
-}
-
-// WarmCodecs encodes an empty record and an empty runtime spec, to
-// nothing. encoding/json builds a type's encoder, and the field lists of
-// every type it holds, on the type's first use in a process: about 0.3 ms
-// for the record and 0.4 ms for the spec on this project's test machine.
-// Run in the background when a command starts that will write both
-// (create, run), it takes that off the command's path.
-func WarmCodecs() {
-	_, _ = json.Marshal(&Container{})
-	_, _ = json.Marshal(&specs.Spec{})
 }
 
 // lockLaunch takes the container's launch lock, held by whoever starts the

@@ -211,7 +211,6 @@ func (s *Store) removeAll(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// readIndex reads index.json. Preconditions: lock held.
 // WarmCodecs decodes an empty index, manifest and image config, to
 // nothing: encoding/json's first decode of a type in a process builds its
 // field lists, a cost that a command which reads the store can take off
@@ -222,6 +221,7 @@ func WarmCodecs() {
 	_ = json.Unmarshal([]byte("{}"), &v1.Image{})
 }
 
+// readIndex reads index.json. Preconditions: lock held.
 func (s *Store) readIndex() (v1.Index, error) {
 	b, err := os.ReadFile(s.indexPath())
 	if err != nil {

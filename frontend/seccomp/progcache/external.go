@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/myctr/myctr/frontend/specjson"
 )
 
 // External is a compiler in another program: myctr-seccomp, which links
@@ -36,7 +38,7 @@ func NewExternal(path string) (*External, error) {
 // Compile runs the program on s: the section as JSON on its stdin, the
 // Compiled as JSON on its stdout, an error as "Error: ..." on its stderr.
 func (e *External) Compile(s *specs.LinuxSeccomp) (*Compiled, error) {
-	in, err := json.Marshal(s)
+	in, err := specjson.AppendLinuxSeccomp(nil, s)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/myctr/myctr/frontend/security"
+	"github.com/myctr/myctr/frontend/specjson"
 	"github.com/myctr/myctr/protocol/atomicfile"
 )
 
@@ -78,7 +79,7 @@ func Program(dir, compiler string, s *specs.LinuxSeccomp, compile func(*specs.Li
 }
 
 func digest(compiler string, s *specs.LinuxSeccomp) (string, error) {
-	b, err := json.Marshal(s)
+	b, err := specjson.AppendLinuxSeccomp(nil, s)
 	if err != nil {
 		return "", fmt.Errorf("seccomp: %w", err)
 	}

@@ -1,0 +1,6 @@
+// Package specjson encodes OCI runtime specs as json.Marshal does, byte
+// for byte, without reflection: AppendSpec for config.json and
+// AppendLinuxSeccomp for the digest that names a compiled seccomp
+// program. The encoders are generated (spec_gen.go, by
+// frontend/jsonenc/gen); see frontend/jsonenc for why.
+package specjson
