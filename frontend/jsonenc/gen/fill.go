@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"time"
@@ -26,6 +27,10 @@ func Fill(r *rand.Rand, v reflect.Value, depth int) {
 		if r.IntN(3) > 0 {
 			v.Set(reflect.ValueOf(time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).UTC()))
 		}
+		return
+	}
+	if v.Type() == reflect.TypeFor[json.Number]() {
+		v.SetString([]string{"", "12.5e3", "-7", "0"}[r.IntN(4)])
 		return
 	}
 	zero := r.IntN(5) == 0

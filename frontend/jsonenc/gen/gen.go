@@ -22,9 +22,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/format"
+	"math/rand/v2"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
+	"testing"
 )
 
 // Root is one type to write an encoder for, and the name of the function
@@ -571,4 +574,47 @@ func pointerOnlyMarshaler(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return pointerOnlyMarshaler(t.Elem(), seen)
 	}
 	return false
+}
+
+// Keep is the test that keeps a generated file current: it generates the
+// file's source for roots and compares it with the file, or, with
+// update, writes it. cmd is the command that updates it.
+func Keep(t testing.TB, file, pkgPath, pkgName, cmd string, roots []Root, update bool) {
+	t.Helper()
+	src, err := Generate(pkgPath, pkgName, cmd, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if update {
+		if err := os.WriteFile(file, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if have, err := os.ReadFile(file); err != nil || !bytes.Equal(have, src) {
+		t.Fatalf("%s is not what the generator writes now (%v): %s", file, err, cmd)
+	}
+}
+
+// SameAsMarshal fills n values of T at random (Fill, one seed each) and
+// checks that encode writes what json.Marshal writes for each.
+func SameAsMarshal[T any](t testing.TB, n int, encode func([]byte, *T) ([]byte, error)) {
+	t.Helper()
+	for seed := uint64(0); seed < uint64(n); seed++ {
+		r := rand.New(rand.NewPCG(seed, 1))
+		v := new(T)
+		Fill(r, reflect.ValueOf(v).Elem(), 4)
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Appended, not written anew: the encoder keeps what b holds.
+		have, err := encode([]byte("x"), v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(have) == 0 || have[0] != 'x' || !bytes.Equal(have[1:], want) {
+			t.Fatalf("seed %d: the encoder differs from json.Marshal:\n%s\n%s", seed, have, want)
+		}
+	}
 }
