@@ -41,6 +41,7 @@ func stages() nsexec.Table {
 	t[nsexec.StageHealth] = func() int { return container.HealthMain(os.Args[1:]) }
 	t[nsexec.StageCopy] = func() int { return container.CopyMain(os.Args[1:]) }
 	t[nsexec.StageNetHolder] = netholder.Main
+	cli.AddStages(t) // myctr-full's pull stage
 	return t
 }
 

@@ -47,15 +47,18 @@ func selfExe() (string, error) {
 
 // fullOnlyCommands are the top-level commands that only myctr-full runs:
 // the builder's (build, buildx, commit, import with its --change), the API
-// server's information (info), and the commands that need every command
-// (help, completion).
-var fullOnlyCommands = []string{"build", "buildx", "commit", "import", "info", "help", "completion"}
+// server's information (info), the commands that need every command
+// (help, completion), and those of the registry client (login, logout,
+// push, search, manifest). A pull (pull, and run's, create's and pod
+// create's) runs in myctr-full's pull stage instead (pullThroughFull).
+var fullOnlyCommands = []string{"build", "buildx", "commit", "import", "info", "help", "completion",
+	"login", "logout", "push", "search", "manifest"}
 
 // fullOnlySubcommands are the verbs of a group that only myctr-full runs;
 // a group called with no verb, a flag or help first, or a verb it does
 // not have is also myctr-full's (its help lists every verb).
 var fullOnlySubcommands = map[string][]string{
-	"image":     {"build", "import", "help"},
+	"image":     {"build", "import", "push", "search", "help"},
 	"container": {"commit", "help"},
 	"system":    {"service", "check", "info", "help"},
 }
@@ -72,6 +75,14 @@ func fullOnly(args []string) bool {
 	}
 	if slices.Contains(fullOnlyCommands, name) {
 		return true
+	}
+	if name == "load" {
+		// A URL to load (-i URL) is downloaded with the HTTP client,
+		// which the lean myctr does not link. Any argument that holds
+		// one sends the line to myctr-full, which runs it the same way.
+		return slices.ContainsFunc(args[at+1:], func(a string) bool {
+			return strings.Contains(a, "http://") || strings.Contains(a, "https://")
+		})
 	}
 	subs, ok := fullOnlySubcommands[name]
 	if !ok {

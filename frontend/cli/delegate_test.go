@@ -43,6 +43,20 @@ func TestFullOnly(t *testing.T) {
 		{"myctr system", true},
 		{"myctr image frob", true},
 		{"myctr container frob", true},
+		// The registry client's commands; a pull runs in the pull stage.
+		{"myctr login localhost:5000", true},
+		{"myctr --root /r logout -a", true},
+		{"myctr push img docker://r/img", true},
+		{"myctr search bb", true},
+		{"myctr manifest create l", true},
+		{"myctr image push img", true},
+		{"myctr image search bb", true},
+		{"myctr pull bb", false},
+		{"myctr image pull bb", false},
+		{"myctr load -i https://example.com/a.tar", true},
+		{"myctr load --input=http://example.com/a.tar", true},
+		{"myctr load -i a.tar", false},
+		{"myctr load", false},
 	} {
 		if got := fullOnly(strings.Fields(tc.line)); got != tc.full {
 			t.Errorf("fullOnly(%q) = %v, want %v", tc.line, got, tc.full)

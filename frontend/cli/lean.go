@@ -3,13 +3,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"io"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/myctr/myctr/frontend/container"
 	"github.com/myctr/myctr/frontend/image"
+	"github.com/myctr/myctr/frontend/nsexec"
 )
 
 // The lean myctr, the binary users run (make builds cmd/myctr with the
@@ -52,3 +55,22 @@ func cachedLayers(*image.Store) ([]image.Layer, error) { return nil, errFullOnly
 func apiDefaultSocket() (string, error) { return "", errFullOnly }
 
 const apiVersion = ""
+
+// AddStages adds nothing: the pull stage (nsexec.StagePull) is
+// myctr-full's, which the lean myctr starts for a pull.
+func AddStages(nsexec.Table) {}
+
+// pullImage pulls ref into the store d through myctr-full's pull stage.
+func pullImage(c context.Context, d container.Dirs, _ *image.Store, ref string, o image.PullOptions, signaturePolicy string) (*image.Image, error) {
+	return pullThroughFull(c, d, ref, o, signaturePolicy)
+}
+
+// download is load -i URL's: a command line with a URL never gets here.
+func download(context.Context, string) (io.ReadCloser, error) { return nil, errFullOnly }
+
+// The registry's commands: myctr-full has the registry client.
+func loginCommand() *cli.Command    { return fullOnlyCommand("login") }
+func logoutCommand() *cli.Command   { return fullOnlyCommand("logout") }
+func manifestCommand() *cli.Command { return fullOnlyCommand("manifest") }
+func pushCommand() *cli.Command     { return fullOnlyCommand("push") }
+func searchCommand() *cli.Command   { return fullOnlyCommand("search") }

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -165,22 +163,4 @@ func loadArchiveRef(ctx *cli.Context, s *image.Store, transport, path, name stri
 // isURL reports whether load's input names an HTTP(S) URL.
 func isURL(p string) bool {
 	return strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://")
-}
-
-// download GETs url and returns the body of a 200 answer; any other
-// answer is an error naming its status.
-func download(ctx context.Context, url string) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, withCode(125, fmt.Errorf("load -i %s: %w", url, err))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("download %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("download %s: %s", url, resp.Status)
-	}
-	return resp.Body, nil
 }

@@ -236,7 +236,7 @@ func infraImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image
 	}
 	c, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	pulled, err := images.Pull(c, ref, image.PullOptions{Progress: os.Stderr})
+	pulled, err := pullImage(c, dirs(ctx), images, ref, image.PullOptions{Progress: os.Stderr}, "")
 	if err != nil {
 		return nil, withCode(125, explainTransfer(err))
 	}

@@ -51,12 +51,13 @@ func pullCommand() *cli.Command {
 			}
 			o, c, stop := transfer(ctx)
 			defer stop()
-			if p := ctx.String("signature-policy"); p != "" {
-				if o.Policy, err = config.ReadPolicy(p); err != nil {
+			policy := ctx.String("signature-policy")
+			if policy != "" {
+				if o.Policy, err = config.ReadPolicy(policy); err != nil {
 					return explainConfig(err)
 				}
 			}
-			img, err := s.Pull(c, ctx.Args().First(), o)
+			img, err := pullImage(c, dirs(ctx), s, ctx.Args().First(), o, policy)
 			if err != nil {
 				return explainTransfer(err)
 			}

@@ -486,7 +486,7 @@ func runImage(ctx *cli.Context, images *image.Store, ref string) (*image.Image, 
 	}
 	o, c, stop := transfer(ctx)
 	defer stop()
-	pulled, perr := images.Pull(c, ref, o)
+	pulled, perr := pullImage(c, dirs(ctx), images, ref, o, "")
 	if perr != nil {
 		if policy == "newer" && img != nil {
 			fmt.Fprintf(os.Stderr, "Warning: %v: running the local image\n", perr)

@@ -26,6 +26,9 @@ const (
 	StageNetWatch   = "network-watch"
 	StageNetForward = "network-forward"
 	StageNetHolder  = "network-holder"
+	// StagePull is myctr-full's alone: a pull for the lean myctr, which
+	// links no registry client.
+	StagePull = "pull"
 )
 
 // InitStages are the stages started from Binary() or StageBinary(): the
@@ -36,8 +39,8 @@ var InitStages = []string{StageInit, StageExec, StageSignal, StageReap, StageNet
 // MainStages are the stages started from /proc/self/exe of the main
 // binary only: they need code (the CLI's user-namespace work, the
 // monitor, the copy worker, the named networks' holder) that myctr-init
-// does not link.
-var MainStages = []string{StageUserNS, StageMonitor, StageMonitorExit, StageHealth, StageCopy, StageNetHolder}
+// does not link; the pull stage is started from myctr-full.
+var MainStages = []string{StageUserNS, StageMonitor, StageMonitorExit, StageHealth, StageCopy, StageNetHolder, StagePull}
 
 // Table maps each stage a binary runs to the function that runs it; the
 // function returns the process's exit code. It is the one place where a

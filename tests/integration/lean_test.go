@@ -4,6 +4,7 @@ package integration
 
 import (
 	"context"
+	"debug/elf"
 	"net"
 	"os"
 	"os/exec"
@@ -15,10 +16,12 @@ import (
 )
 
 // TestLeanBinary: make's myctr is the lean build, without the
-// Containerfile builder (buildkit, protobuf) and the API server, and the
-// command lines that need them run in myctr-full, which it executes in
-// its own place (same process, same argv[0]). Without myctr-full, such a
-// command is refused with the fix, and every other command still runs.
+// Containerfile builder (buildkit, protobuf), the API server and the
+// registry client (net/http), and the command lines that need them run in
+// myctr-full, which it executes in its own place (same process, same
+// argv[0]); a pull runs in myctr-full's pull stage, a child. Without
+// myctr-full, such a command is refused with the fix, and every other
+// command still runs.
 func TestLeanBinary(t *testing.T) {
 	full := filepath.Join(filepath.Dir(bin), "myctr-full")
 	t.Run("builds", func(t *testing.T) {
@@ -35,6 +38,37 @@ func TestLeanBinary(t *testing.T) {
 			if buildkit == wantLean {
 				t.Errorf("%s: links buildkit %v, want %v", p, buildkit, !wantLean)
 			}
+			if http := linksPackage(t, p, "net/http."); http == wantLean {
+				t.Errorf("%s: links net/http %v, want %v", p, http, !wantLean)
+			}
+		}
+	})
+	t.Run("pulls", func(t *testing.T) {
+		// The lean myctr pulls through myctr-full: a run of an image
+		// that is not here, and pull itself.
+		reg := startRegistry(t, false)
+		src := newImage(t, "it-lean-src:1")
+		archive := filepath.Join(t.TempDir(), "src.tar")
+		mustMyctr(t, "save", "--format", "oci-archive", "-o", archive, "it-lean-src:1")
+		remote := reg + "/it/lean:1"
+		skopeoPush(t, archive, remote, "")
+		mustMyctr(t, "rmi", "it-lean-src:1")
+		out, errOut, code := myctr(t, "run", "--rm", remote, "cat", "/etc/passwd")
+		if code != 0 || !strings.Contains(out, "root:x:0:0") || !strings.Contains(errOut, "Copying blob sha256:") {
+			t.Fatalf("run of an image to pull: exit %d\n%s\n%s", code, out, errOut)
+		}
+		if got := mustFindImage(t, remote); got.Id != src.Id {
+			t.Errorf("pulled %s, want %s", got.Id, src.Id)
+		}
+		mustMyctr(t, "rmi", remote)
+		if out := mustMyctr(t, "pull", "-q", remote); strings.TrimSpace(out) != src.Id {
+			t.Errorf("pull -q printed %q, want %s", out, src.Id)
+		}
+		// An error of the pull stage comes back as pull's own: its
+		// message, its hint, its exit code.
+		_, errOut, code = myctr(t, "run", "--rm", reg+"/it/none:1", "true")
+		if code != 125 || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "Hint: check the name and tag") {
+			t.Errorf("run of an image the registry lacks: exit %d\n%s", code, errOut)
 		}
 	})
 	t.Run("delegates", func(t *testing.T) {
@@ -112,8 +146,37 @@ func TestLeanBinary(t *testing.T) {
 			!strings.Contains(out, "Hint: install myctr with make install") {
 			t.Errorf("build without myctr-full: exit %d, %q", code, out)
 		}
+		out, code = run("pull", "localhost:1/it/none:1")
+		if code != 125 || !strings.Contains(out, "Error: pulling localhost:1/it/none:1 runs in myctr-full, which is neither beside "+lone) ||
+			!strings.Contains(out, "Hint: install myctr with make install") {
+			t.Errorf("pull without myctr-full: exit %d, %q", code, out)
+		}
+		if out, code = run("login", "localhost:1"); code != 125 || !strings.Contains(out, "Error: myctr login runs in myctr-full") {
+			t.Errorf("login without myctr-full: exit %d, %q", code, out)
+		}
 		if out, code := run("ps", "-a", "--format", "{{.ID}}"); code != 0 {
 			t.Errorf("ps without myctr-full: exit %d, %q", code, out)
 		}
 	})
+}
+
+// linksPackage says whether the binary at path has a function of the
+// package whose symbols start with prefix ("net/http.").
+func linksPackage(t *testing.T, path, prefix string) bool {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	for _, s := range syms {
+		if strings.HasPrefix(s.Name, prefix) {
+			return true
+		}
+	}
+	return false
 }
