@@ -746,14 +746,6 @@ func (g *stdoutGuard) failed() error {
 // createContainer makes the container that run's or create's flags
 // describe, and writes its --cidfile; it does not start it.
 func createContainer(ctx *cli.Context) (*container.Store, *container.Container, *container.CreateOptions, *userns.Mapping, error) {
-	// encoding/json's first decode of each type the command reads builds
-	// its field lists, on the other CPU while this one parses the
-	// options (the record and the spec are written without reflection).
-	// Not beside an early start, which has the other CPU then: both there
-	// made the run slower than either alone.
-	if early.init == nil {
-		go image.WarmCodecs()
-	}
 	o, err := createOptions(ctx)
 	if err != nil {
 		return nil, nil, nil, nil, err

@@ -152,7 +152,7 @@ func (s *Store) checkRecord(id string) (*Container, string) {
 		return nil, "container.json is empty (a write was cut short)"
 	}
 	var c Container
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := decodeRecord(b, &c); err != nil {
 		return nil, fmt.Sprintf("container.json does not parse: %v", err)
 	}
 	if c.ID != id {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/myctr/myctr/frontend/archive"
 	"github.com/myctr/myctr/frontend/config"
-	"github.com/myctr/myctr/frontend/jsonenc"
+	"github.com/myctr/myctr/frontend/jsoncodec"
 	"github.com/myctr/myctr/frontend/landlock"
 	"github.com/myctr/myctr/frontend/network"
 	"github.com/myctr/myctr/frontend/seccomp"
@@ -332,7 +332,7 @@ func writeSpec(c *Container, spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(c.File("config.json"), jsonenc.Indent(b), 0o600); err != nil {
+	if err := os.WriteFile(c.File("config.json"), jsoncodec.Indent(b), 0o600); err != nil {
 		return fmt.Errorf("write config.json: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package container
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/myctr/myctr/frontend/cgroup"
-	"github.com/myctr/myctr/frontend/jsonenc"
+	"github.com/myctr/myctr/frontend/jsoncodec"
 	"github.com/myctr/myctr/frontend/names"
 	"github.com/myctr/myctr/frontend/netholder"
 	"github.com/myctr/myctr/frontend/network"
@@ -427,7 +426,7 @@ func (s *Store) load(id string) (*Container, error) {
 		return nil, fmt.Errorf("%w: %s (its record was cut short by a power cut: myctr system check --repair removes it)", ErrNotFound, id)
 	}
 	var c Container
-	if err := json.Unmarshal(b, &c); err != nil {
+	if err := decodeRecord(b, &c); err != nil {
 		return nil, fmt.Errorf("decode container %s: %w", id, err)
 	}
 	c.dir = dir
@@ -463,7 +462,7 @@ func (s *Store) Save(c *Container) error {
 	if err != nil {
 		return err
 	}
-	b = jsonenc.Indent(b)
+	b = jsoncodec.Indent(b)
 	write := atomicfile.WriteFile
 	if c.HostConfig.AutoRemove {
 		write = atomicfile.WriteFileVolatile

@@ -211,16 +211,6 @@ func (s *Store) removeAll(dir string) error {
 	return os.RemoveAll(dir)
 }
 
-// WarmCodecs decodes an empty index, manifest and image config, to
-// nothing: encoding/json's first decode of a type in a process builds its
-// field lists, a cost that a command which reads the store can take off
-// its path by running this in the background first.
-func WarmCodecs() {
-	_ = json.Unmarshal([]byte("{}"), &v1.Index{})
-	_ = json.Unmarshal([]byte("{}"), &v1.Manifest{})
-	_ = json.Unmarshal([]byte("{}"), &v1.Image{})
-}
-
 // readIndex reads index.json. Preconditions: lock held.
 func (s *Store) readIndex() (v1.Index, error) {
 	b, err := os.ReadFile(s.indexPath())
@@ -228,7 +218,7 @@ func (s *Store) readIndex() (v1.Index, error) {
 		return v1.Index{}, fmt.Errorf("read index.json: %w", err)
 	}
 	var idx v1.Index
-	if err := json.Unmarshal(b, &idx); err != nil {
+	if err := decodeIndex(b, &idx); err != nil {
 		return v1.Index{}, fmt.Errorf("parse index.json: %w", err)
 	}
 	return idx, nil
@@ -301,7 +291,17 @@ func (s *Store) readJSONBlob(d digest.Digest, v any) error {
 	if err != nil {
 		return fmt.Errorf("read blob %s: %w", d, err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	// The store's own types are read by generated decoders
+	// (ocijson_gen.go), without encoding/json's reflection.
+	switch v := v.(type) {
+	case *v1.Manifest:
+		err = decodeManifest(b, v)
+	case *v1.Image:
+		err = decodeImageConfig(b, v)
+	default:
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
 		return fmt.Errorf("parse blob %s: %w", d, err)
 	}
 	return nil

@@ -2,5 +2,5 @@
 // for byte, without reflection: AppendSpec for config.json and
 // AppendLinuxSeccomp for the digest that names a compiled seccomp
 // program. The encoders are generated (spec_gen.go, by
-// frontend/jsonenc/gen); see frontend/jsonenc for why.
+// frontend/jsoncodec/gen); see frontend/jsoncodec for why.
 package specjson

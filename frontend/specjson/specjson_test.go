@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/myctr/myctr/frontend/jsonenc/gen"
+	"github.com/myctr/myctr/frontend/jsoncodec/gen"
 )
 
 var update = flag.Bool("update", false, "rewrite spec_gen.go from the runtime-spec types")

@@ -1,16 +1,18 @@
-// Package jsonenc is what the JSON encoders that frontend/jsonenc/gen
-// writes call at run time: the scalar forms of encoding/json, byte for
-// byte, without reflection.
+// Package jsoncodec is what the JSON encoders and decoders that
+// frontend/jsoncodec/gen writes call at run time: encoding/json's forms of
+// scalars, byte for byte, and a reader of JSON with json.Unmarshal's
+// rules, without reflection.
 //
-// encoding/json builds each type's encoder, and the field list of every
-// struct it holds, the first time a process encodes the type. A runtime
-// spec holds about a hundred types; for a command that writes one spec and
-// one record and exits (myctr run), building them took more time than
-// encoding, and touched pages of the binary that nothing else needs. The
-// generated encoders are plain code over the same types, and
-// each package that has them tests that they write what json.Marshal
-// writes for random values.
-package jsonenc
+// encoding/json builds each type's encoder or decoder, and the field list
+// of every struct it holds, the first time a process uses the type. A
+// runtime spec holds about a hundred types; for a command that writes one
+// spec and one record and exits (myctr run), building them took more time
+// than the encoding, and a record's first decode in a process about
+// 1.4 ms where the next takes 20 us. The generated code is plain code
+// over the same types, and each package that has it tests that it writes
+// what json.Marshal writes, and reads what json.Unmarshal reads, for
+// random values.
+package jsoncodec
 
 import (
 	"bytes"

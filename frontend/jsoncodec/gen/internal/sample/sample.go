@@ -40,6 +40,7 @@ type Sample struct {
 	ZP      ZeroerP `json:",omitzero"`
 	ZS      D       `json:",omitzero"`
 	ZI      int     `json:",omitzero,omitempty"`
+	Set     map[string]struct{}
 }
 
 // A's Dup meets B's at the same depth with no tags: both are dropped.

@@ -1,4 +1,4 @@
-package jsonenc
+package jsoncodec
 
 import (
 	"encoding/json"
