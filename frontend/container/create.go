@@ -328,7 +328,8 @@ func prepareRunDir(c *Container, spec *specs.Spec) error {
 }
 
 func writeSpec(c *Container, spec *specs.Spec) error {
-	b, err := specjson.AppendSpec(nil, spec)
+	// A spec with the default seccomp profile is about 25 KB.
+	b, err := specjson.AppendSpec(make([]byte, 0, 32<<10), spec)
 	if err != nil {
 		return err
 	}

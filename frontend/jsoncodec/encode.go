@@ -15,7 +15,6 @@
 package jsoncodec
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -129,15 +128,55 @@ func AppendQuotedUint(b []byte, u uint64) []byte {
 	return append(b, '"')
 }
 
-// Indent returns b, a JSON value, as json.MarshalIndent(v, "", "  ")
-// writes it: the form of the files people read (config.json, records).
+// Indent returns b, a compact JSON value as the encoders write it, as
+// json.MarshalIndent(v, "", "  ") writes it: the form of the files people
+// read (config.json, records). json.Indent scans with a state machine
+// (a call per byte); this only needs to know where strings are.
 func Indent(b []byte) []byte {
-	var out bytes.Buffer
-	out.Grow(len(b) + len(b)/2)
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return b // not reached for an encoder's output; keep it unindented
+	out := make([]byte, 0, len(b)+len(b)/2)
+	depth := 0
+	newline := func() {
+		out = append(out, '\n')
+		for range depth {
+			out = append(out, ' ', ' ')
+		}
 	}
-	return out.Bytes()
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			// The whole string, escapes and all.
+			j := i + 1
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			out = append(out, b[i:min(j+1, len(b))]...)
+			i = j
+		case '{', '[':
+			out = append(out, c)
+			if i+1 < len(b) && (b[i+1] == '}' || b[i+1] == ']') {
+				out = append(out, b[i+1]) // empty: {} or []
+				i++
+				continue
+			}
+			depth++
+			newline()
+		case '}', ']':
+			depth--
+			newline()
+			out = append(out, c)
+		case ',':
+			out = append(out, c)
+			newline()
+		case ':':
+			out = append(out, ':', ' ')
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // AppendMarshal appends json.Marshal(v): for the values whose form the

@@ -1,6 +1,7 @@
 package jsoncodec
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"testing"
@@ -66,4 +67,25 @@ func TestAppendBytesAndKeys(t *testing.T) {
 	if have := string(AppendQuotedUint([]byte("{"), 250)) + ":true}"; have != string(want) {
 		t.Errorf("uint key: %s, json.Marshal: %s", have, want)
 	}
+}
+
+// FuzzIndent: Indent writes what json.Indent writes, for compact JSON
+// as the encoders write it (json.Compact's form of any valid input).
+func FuzzIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{},[],"x,:{}[]\"\\"],"b":{"c":null}}`, `"s"`, `[[[]],[{}]]`, `{"":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var compact bytes.Buffer
+		if json.Compact(&compact, data) != nil {
+			return
+		}
+		var want bytes.Buffer
+		if err := json.Indent(&want, compact.Bytes(), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if have := Indent(compact.Bytes()); !bytes.Equal(have, want.Bytes()) {
+			t.Fatalf("Indent(%s):\n%s\njson.Indent:\n%s", compact.Bytes(), have, want.Bytes())
+		}
+	})
 }

@@ -28,6 +28,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/myctr/myctr/frontend/jsoncodec"
 )
 
 // Root is one type to write code for: Func, when set, names its encoder,
@@ -633,7 +635,8 @@ func Keep(t testing.TB, file, pkgPath, pkgName, cmd string, roots []Root, update
 }
 
 // SameAsMarshal fills n values of T at random (Fill, one seed each) and
-// checks that encode writes what json.Marshal writes for each.
+// checks that encode writes what json.Marshal writes for each, and
+// jsoncodec.Indent of it what json.MarshalIndent writes.
 func SameAsMarshal[T any](t testing.TB, n int, encode func([]byte, *T) ([]byte, error)) {
 	t.Helper()
 	for seed := uint64(0); seed < uint64(n); seed++ {
@@ -651,6 +654,11 @@ func SameAsMarshal[T any](t testing.TB, n int, encode func([]byte, *T) ([]byte, 
 		}
 		if len(have) == 0 || have[0] != 'x' || !bytes.Equal(have[1:], want) {
 			t.Fatalf("seed %d: the encoder differs from json.Marshal:\n%s\n%s", seed, have, want)
+		}
+		// And the files' form, as json.MarshalIndent writes it.
+		want, _ = json.MarshalIndent(v, "", "  ")
+		if indented := jsoncodec.Indent(have[1:]); !bytes.Equal(indented, want) {
+			t.Fatalf("seed %d: jsoncodec.Indent differs from json.MarshalIndent:\n%s\n%s", seed, indented, want)
 		}
 	}
 }
