@@ -15,17 +15,7 @@ var (
 // decodeFuncFor is the name of the function that decodes struct type t,
 // queued for writing on first use.
 func (g *generator) decodeFuncFor(t reflect.Type) string {
-	if name, ok := g.dfuncs[t]; ok {
-		return name
-	}
-	if t.Name() == "" {
-		g.fail("anonymous struct %s", t)
-		return "invalid"
-	}
-	name := "decode" + g.typeWord(t)
-	g.dfuncs[t] = name
-	g.dqueue = append(g.dqueue, t)
-	return name
+	return g.queued(t, "decode", g.dfuncs, &g.dqueue)
 }
 
 // decodeStruct writes the function that reads an object into a struct of

@@ -185,16 +185,22 @@ func (g *generator) typeName(t reflect.Type) string {
 // funcFor is the name of the function that encodes struct type t,
 // queued for writing on first use.
 func (g *generator) funcFor(t reflect.Type) string {
-	if name, ok := g.funcs[t]; ok {
+	return g.queued(t, "append", g.funcs, &g.queue)
+}
+
+// queued is the name (prefix and t's word) of a function of struct type
+// t in names, which queue gets on its first use.
+func (g *generator) queued(t reflect.Type, prefix string, names map[reflect.Type]string, queue *[]reflect.Type) string {
+	if name, ok := names[t]; ok {
 		return name
 	}
 	if t.Name() == "" {
 		g.fail("anonymous struct %s", t)
 		return "invalid"
 	}
-	name := "append" + g.typeWord(t)
-	g.funcs[t] = name
-	g.queue = append(g.queue, t)
+	name := prefix + g.typeWord(t)
+	names[t] = name
+	*queue = append(*queue, t)
 	return name
 }
 
